@@ -1,0 +1,241 @@
+//! Accounts, establishments, memberships, roles and regions: the records every flow reads.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgConnection, PgPool};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::ids::{Email, Finess, RegionCode, Rpps, Username};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "user_status", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum UserStatus {
+    PendingActivation,
+    Active,
+    /// Locked by the support desk (not the temporary lock after failures, which lives in
+    /// `auth_throttle`).
+    Locked,
+    Disabled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
+#[sqlx(type_name = "admin_role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum AdminRole {
+    Support,
+    RegionalAdmin,
+    NationalAdmin,
+}
+
+impl AdminRole {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminRole::Support => "support",
+            AdminRole::RegionalAdmin => "regional_admin",
+            AdminRole::NationalAdmin => "national_admin",
+        }
+    }
+}
+
+/// What sign-in needs to know about an account.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: Uuid,
+    pub username: String,
+    pub region_code: String,
+    pub status: UserStatus,
+    pub password_hash: Option<String>,
+}
+
+pub async fn credentials_by_username(conn: &mut PgConnection, username: &Username) -> Result<Option<Credentials>> {
+    Ok(sqlx::query_as!(
+        Credentials,
+        r#"SELECT id, username, region_code, status AS "status: UserStatus", password_hash
+           FROM users WHERE username = $1"#,
+        username.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn set_password_hash(conn: &mut PgConnection, user_id: Uuid, hash: &str, now: OffsetDateTime) -> Result<()> {
+    sqlx::query!("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", user_id, hash, now).execute(&mut *conn).await?;
+    Ok(())
+}
+
+/// A new account, validated.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub email: Email,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<Rpps>,
+    pub region: RegionCode,
+    pub status: UserStatus,
+    pub password_hash: Option<String>,
+}
+
+pub async fn create_user(conn: &mut PgConnection, user: &NewUser, now: OffsetDateTime) -> Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query!(
+        r#"INSERT INTO users (id, username, email, family_name, given_name, rpps, region_code, status, password_hash, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"#,
+        id,
+        user.username.as_str(),
+        user.email.as_str(),
+        user.family_name.trim(),
+        user.given_name.trim(),
+        user.rpps.as_ref().map(Rpps::as_str),
+        user.region.as_str(),
+        user.status as UserStatus,
+        user.password_hash,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn user_id_by_username(conn: &mut PgConnection, username: &Username) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar!("SELECT id FROM users WHERE username = $1", username.as_str()).fetch_optional(&mut *conn).await?)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Establishment {
+    pub id: Uuid,
+    pub finess: String,
+    pub name: String,
+    pub city: String,
+    pub region_code: String,
+}
+
+pub async fn create_establishment(
+    conn: &mut PgConnection,
+    finess: &Finess,
+    name: &str,
+    city: &str,
+    region: &RegionCode,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
+    let id = Uuid::new_v4();
+    sqlx::query!(
+        "INSERT INTO establishments (id, finess, name, city, region_code, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        id,
+        finess.as_str(),
+        name.trim(),
+        city.trim(),
+        region.as_str(),
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn establishment_by_finess(conn: &mut PgConnection, finess: &Finess) -> Result<Option<Establishment>> {
+    Ok(sqlx::query_as!(
+        Establishment,
+        "SELECT id, finess, name, city, region_code FROM establishments WHERE finess = $1",
+        finess.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+pub async fn add_membership(conn: &mut PgConnection, user_id: Uuid, establishment_id: Uuid, now: OffsetDateTime) -> Result<bool> {
+    let done = sqlx::query!(
+        "INSERT INTO memberships (user_id, establishment_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        user_id,
+        establishment_id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The active establishments a user belongs to, by name.
+pub async fn establishments_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Establishment>> {
+    Ok(sqlx::query_as!(
+        Establishment,
+        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code
+           FROM memberships m JOIN establishments e ON e.id = m.establishment_id
+           WHERE m.user_id = $1 AND e.active
+           ORDER BY e.name, e.finess"#,
+        user_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+pub async fn grant_role(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    role: AdminRole,
+    region: Option<&RegionCode>,
+    granted_by: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let region = if role == AdminRole::NationalAdmin { None } else { region.map(RegionCode::as_str) };
+    sqlx::query!(
+        r#"INSERT INTO admin_roles (user_id, role, region_code, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING"#,
+        user_id,
+        role as AdminRole,
+        region,
+        now,
+        granted_by
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub role: AdminRole,
+    pub region_code: Option<String>,
+}
+
+pub async fn roles_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<RoleGrant>> {
+    Ok(sqlx::query_as!(
+        RoleGrant,
+        r#"SELECT role AS "role: AdminRole", region_code FROM admin_roles WHERE user_id = $1 ORDER BY role, region_code"#,
+        user_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Region {
+    pub code: String,
+    pub name: String,
+    pub agency_name: String,
+    pub agency_url: String,
+    pub support_email: String,
+    pub support_phone: String,
+    pub support_hours: String,
+}
+
+pub async fn regions(pool: &PgPool) -> Result<Vec<Region>> {
+    Ok(sqlx::query_as!(
+        Region,
+        "SELECT code, name, agency_name, agency_url, support_email, support_phone, support_hours FROM regions ORDER BY name"
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn region(pool: &PgPool, code: &str) -> Result<Option<Region>> {
+    Ok(sqlx::query_as!(
+        Region,
+        "SELECT code, name, agency_name, agency_url, support_email, support_phone, support_hours FROM regions WHERE code = $1",
+        code
+    )
+    .fetch_optional(pool)
+    .await?)
+}

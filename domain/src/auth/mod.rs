@@ -1,0 +1,112 @@
+//! Sign-in. Every mode ends in [`complete_sign_in`]: a new session, the establishment routing, and
+//! an audit row, in one transaction.
+
+pub mod password;
+
+use std::sync::Arc;
+
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::accounts;
+use crate::audit::{self, Client, Event, Outcome};
+use crate::error::Result;
+use crate::password::Passwords;
+use crate::routing::Landing;
+use crate::sessions::{self, NewSession, Token};
+use crate::throttle;
+
+/// Everything the sign-in flows need, built once at start-up.
+#[derive(Debug)]
+pub struct Auth {
+    pub pool: PgPool,
+    pub passwords: Arc<Passwords>,
+    pub sessions: sessions::Policy,
+    pub account_throttle: throttle::Policy,
+    pub address_throttle: throttle::Policy,
+}
+
+/// A successful sign-in: the cookie to set and where to go.
+#[derive(Debug)]
+pub struct SignedIn {
+    pub token: Token,
+    pub user_id: Uuid,
+    pub landing: Landing,
+}
+
+/// The identity being signed in, as established by one of the modes.
+#[derive(Debug, Clone)]
+pub struct Verified<'a> {
+    pub user_id: Uuid,
+    pub username: &'a str,
+    pub region_code: &'a str,
+    /// `password`, `card`, `psc`, `tiqr`.
+    pub method: &'static str,
+}
+
+/// Starts the session (rotating the browser's previous one), picks the landing page, selects the
+/// establishment when there is only one, and audits it all, in the caller's transaction.
+pub async fn complete_sign_in(
+    tx: &mut sqlx::PgConnection,
+    auth: &Auth,
+    who: Verified<'_>,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    let establishments = accounts::establishments_of(tx, who.user_id).await?;
+    let landing = Landing::for_establishments(&establishments);
+    let establishment_id = match establishments.as_slice() {
+        [only] => Some(only.id),
+        _ => None,
+    };
+    let token = sessions::start(
+        tx,
+        NewSession { user_id: who.user_id, auth_method: who.method, establishment_id, previous },
+        client,
+        auth.sessions,
+        now,
+    )
+    .await?;
+    audit::record(
+        tx,
+        Event::new("auth.sign_in", Outcome::Success, who.username)
+            .actor(who.user_id)
+            .target("user", who.user_id.to_string(), who.username)
+            .region(who.region_code)
+            .details(json!({
+                "method": who.method,
+                "establishments": establishments.len(),
+                "establishment": establishments.first().filter(|_| establishments.len() == 1).map(|e| e.finess.clone()),
+                "rotated_previous_session": previous.is_some(),
+            })),
+        client,
+        now,
+    )
+    .await?;
+    Ok(SignedIn { token, user_id: who.user_id, landing })
+}
+
+/// Signs out: ends the session and audits it.
+pub async fn sign_out(pool: &PgPool, token: &Token, client: &Client, now: OffsetDateTime) -> Result<()> {
+    let session = sessions::load(pool, token, sessions::Policy { idle: time::Duration::MAX, absolute: time::Duration::MAX }, now).await?;
+    let mut tx = pool.begin().await?;
+    if sessions::end(&mut tx, token, "logout", now).await?
+        && let Ok(s) = session
+    {
+        audit::record(
+            &mut tx,
+            Event::new("auth.sign_out", Outcome::Success, &s.username)
+                .actor(s.user_id)
+                .target("user", s.user_id.to_string(), &s.username)
+                .region(&s.region_code),
+            client,
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,244 @@
+//! A private PostgreSQL cluster for the no-configuration default and for the tests, run with the
+//! system's own PostgreSQL binaries (`initdb`, `pg_ctl`).
+//!
+//! Layout of the data folder:
+//! - `pgdata/`   the cluster (owned by the `postgres` system user when we run as root, because
+//!   `initdb` refuses to run as root);
+//! - `run/`      the Unix socket directory, private to the cluster;
+//! - `password`  the superuser's random password (mode 0600): TCP connections on 127.0.0.1 use
+//!   SCRAM, so other local users cannot walk in as they could with `trust`.
+
+use std::fs;
+use std::io::Write;
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rand::Rng;
+
+use crate::error::{Error, Result};
+
+/// A running cluster. `stop` it on shutdown; a cluster that was already running when we came
+/// (another Passerelle process on the same folder) is reused and left running.
+#[derive(Debug)]
+pub struct EmbeddedPostgres {
+    root: PathBuf,
+    bin_dir: PathBuf,
+    port: u16,
+    password: String,
+    run_as: Option<&'static str>,
+    owned: bool,
+}
+
+fn fail(what: impl std::fmt::Display) -> Error {
+    Error::Embedded(what.to_string())
+}
+
+/// Effective user id, read from /proc so that no libc binding is needed.
+fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false)
+}
+
+/// The directory of the newest PostgreSQL server binaries: `PASSERELLE_PG_BIN`, else Debian's
+/// `/usr/lib/postgresql/<version>/bin`, else whatever `initdb` is on PATH.
+fn find_bin_dir() -> Result<PathBuf> {
+    if let Ok(dir) = std::env::var("PASSERELLE_PG_BIN") {
+        return Ok(PathBuf::from(dir));
+    }
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let v = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").exists().then_some((v, bin))
+        })
+        .collect();
+    versions.sort();
+    if let Some((_, bin)) = versions.pop() {
+        return Ok(bin);
+    }
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).find(|p| p.join("initdb").exists()))
+        .ok_or_else(|| fail("no PostgreSQL server binaries found (install Debian's `postgresql` package)"))
+}
+
+fn free_port() -> Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(fail)?;
+    Ok(listener.local_addr().map_err(fail)?.port())
+}
+
+impl EmbeddedPostgres {
+    /// Creates the cluster in `root` the first time, or reuses it, and starts it on a free port.
+    /// `durable = false` turns fsync off (tests).
+    pub fn start(root: &Path, durable: bool) -> Result<Self> {
+        fs::create_dir_all(root).map_err(|e| fail(format!("cannot create {}: {e}", root.display())))?;
+        let root = root.canonicalize().map_err(fail)?;
+        let run_as = running_as_root().then_some("postgres");
+        let bin_dir = find_bin_dir()?;
+        let pgdata = root.join("pgdata");
+        let run_dir = root.join("run");
+
+        if run_as.is_some() {
+            // The cluster's files belong to `postgres`; it must be able to reach them.
+            fs::set_permissions(&root, fs::Permissions::from_mode(0o711)).map_err(fail)?;
+            if !Command::new("runuser").args(["-u", "postgres", "--", "test", "-x"]).arg(&root).status().map_err(fail)?.success() {
+                return Err(fail(format!(
+                    "the `postgres` user cannot reach {}; choose a data folder outside private directories (PASSERELLE_DATA_DIR)",
+                    root.display()
+                )));
+            }
+        }
+        for dir in [&pgdata, &run_dir] {
+            fs::create_dir_all(dir).map_err(fail)?;
+            fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
+            if run_as.is_some() {
+                chown_postgres(dir)?;
+            }
+        }
+
+        let password_file = root.join("password");
+        let mut this = Self { root: root.clone(), bin_dir, port: 0, password: String::new(), run_as, owned: true };
+
+        if !pgdata.join("PG_VERSION").exists() {
+            let password: String =
+                rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect();
+            // initdb reads the password from a file the cluster's user can read; remove it after.
+            let pwfile = run_dir.join("initdb-password");
+            write_private(&pwfile, &password)?;
+            if run_as.is_some() {
+                chown_postgres(&pwfile)?;
+            }
+            let result = this.run(
+                "initdb",
+                &[
+                    "-D".as_ref(),
+                    pgdata.as_os_str(),
+                    "-U".as_ref(),
+                    "postgres".as_ref(),
+                    "--auth-local=trust".as_ref(),
+                    "--auth-host=scram-sha-256".as_ref(),
+                    "--pwfile".as_ref(),
+                    pwfile.as_os_str(),
+                    "-E".as_ref(),
+                    "UTF8".as_ref(),
+                    "--locale=C.UTF-8".as_ref(),
+                    "--no-sync".as_ref(),
+                ],
+            );
+            let _ = fs::remove_file(&pwfile);
+            result?;
+            write_private(&password_file, &password)?;
+        }
+        this.password = fs::read_to_string(&password_file)
+            .map_err(|e| fail(format!("cannot read {}: {e}", password_file.display())))?
+            .trim()
+            .to_string();
+
+        if let Some(port) = this.running_port() {
+            tracing::info!(port, "reusing the PostgreSQL cluster already running in {}", root.display());
+            this.port = port;
+            this.owned = false;
+            return Ok(this);
+        }
+
+        this.port = free_port()?;
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
+            this.port,
+            run_dir.display(),
+            if durable { "on" } else { "off" }
+        );
+        let log = root.join("postgres.log");
+        if run_as.is_some() && !log.exists() {
+            fs::write(&log, "").map_err(fail)?;
+            chown_postgres(&log)?;
+        }
+        this.run(
+            "pg_ctl",
+            &[
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "-D".as_ref(),
+                pgdata.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-o".as_ref(),
+                options.as_ref(),
+                "start".as_ref(),
+            ],
+        )?;
+        tracing::info!(port = this.port, "started the embedded PostgreSQL cluster in {}", root.display());
+        Ok(this)
+    }
+
+    /// The port of a postmaster already serving this cluster (line 4 of postmaster.pid), if any.
+    fn running_port(&self) -> Option<u16> {
+        let pgdata = self.root.join("pgdata");
+        let status = self.command("pg_ctl").arg("status").arg("-D").arg(&pgdata).output().ok()?;
+        if !status.status.success() {
+            return None;
+        }
+        fs::read_to_string(pgdata.join("postmaster.pid")).ok()?.lines().nth(3)?.trim().parse().ok()
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let path = self.bin_dir.join(program);
+        match self.run_as {
+            Some(user) => {
+                let mut c = Command::new("runuser");
+                c.args(["-u", user, "--"]).arg(path);
+                c
+            }
+            None => Command::new(path),
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
+        let out = self.command(program).args(args).current_dir(&self.root).output().map_err(fail)?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(fail(format!(
+                "{program} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )))
+        }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Connection URL of database `db` (over TCP on loopback, with the superuser's password).
+    pub fn url(&self, db: &str) -> String {
+        format!("postgres://postgres:{}@127.0.0.1:{}/{db}", self.password, self.port)
+    }
+
+    /// Stops the cluster if this process started it (fast shutdown: sessions are rolled back).
+    pub fn stop(&self) -> Result<()> {
+        if !self.owned {
+            return Ok(());
+        }
+        let pgdata = self.root.join("pgdata");
+        self.run("pg_ctl", &["-w".as_ref(), "-D".as_ref(), pgdata.as_os_str(), "-m".as_ref(), "fast".as_ref(), "stop".as_ref()])
+    }
+}
+
+fn write_private(path: &Path, contents: &str) -> Result<()> {
+    let mut f = fs::File::create(path).map_err(fail)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    f.write_all(contents.as_bytes()).map_err(fail)
+}
+
+fn chown_postgres(path: &Path) -> Result<()> {
+    let ok = Command::new("chown").arg("postgres:postgres").arg(path).status().map_err(fail)?.success();
+    if ok { Ok(()) } else { Err(fail(format!("chown postgres {} failed", path.display()))) }
+}

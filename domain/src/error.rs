@@ -1,0 +1,60 @@
+//! The domain layer's one error type. The web edge maps each variant to an HTTP status and a French
+//! message in one place (`server::web::error`); nothing here knows about either.
+
+use time::OffsetDateTime;
+
+use crate::ids::IdError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid {field}: {reason}")]
+    InvalidInput { field: &'static str, reason: IdError },
+    /// Wrong identifier or password; deliberately says nothing about which.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failures for this identifier (known or not) until the given time.
+    #[error("sign-in locked until {until}")]
+    Locked { until: OffsetDateTime },
+    /// Too many failures from this client address until the given time.
+    #[error("client address throttled until {until}")]
+    AddressThrottled { until: OffsetDateTime },
+    /// The password was right but the account cannot sign in (disabled, locked by the desk,
+    /// not yet activated).
+    #[error("account not usable: {0:?}")]
+    AccountUnavailable(crate::accounts::UserStatus),
+    #[error("not found")]
+    NotFound,
+    /// The session is missing, ended or expired.
+    #[error("no valid session")]
+    NoSession,
+    /// The signed-in user may not do or see this.
+    #[error("forbidden")]
+    Forbidden,
+    /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
+    #[error("conflict on {0}")]
+    Conflict(String),
+    #[error("password hashing: {0}")]
+    PasswordHash(String),
+    #[error("internal: {0}")]
+    Internal(String),
+    #[error("embedded PostgreSQL: {0}")]
+    Embedded(String),
+    #[error("database: {0}")]
+    Database(sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => Error::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+                Error::Conflict(db.constraint().unwrap_or("unknown").to_string())
+            }
+            _ => Error::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,263 @@
+//! Identifiers that parse once: past the edge, code takes these types and never re-validates.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why an identifier was refused; the web edge turns each into a French message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum IdError {
+    #[error("wrong length or characters")]
+    Shape,
+    #[error("check digit does not match")]
+    CheckDigit,
+}
+
+/// Luhn sum over ASCII digits, the check digit included (valid when the sum is a multiple of 10).
+fn luhn_valid(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, d)| {
+            let d = u32::from(d - b'0');
+            if i % 2 == 1 {
+                let twice = d * 2;
+                if twice > 9 { twice - 9 } else { twice }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+/// The Luhn check digit to append to `digits`.
+pub fn luhn_check_digit(digits: &str) -> Option<char> {
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    (b'0'..=b'9')
+        .map(char::from)
+        .find(|c| luhn_valid(format!("{digits}{c}").as_bytes()))
+}
+
+/// FINESS number of an establishment: 9 characters, a department (two digits, or 2A/2B for
+/// Corsica), six digits, and a Luhn check digit over the first eight.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Finess(String);
+
+impl Finess {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s = input.trim().to_ascii_uppercase();
+        let b = s.as_bytes();
+        if b.len() != 9 {
+            return Err(IdError::Shape);
+        }
+        let corsica = matches!(&b[..2], b"2A" | b"2B");
+        if !(corsica || b[..2].iter().all(u8::is_ascii_digit)) || !b[2..].iter().all(u8::is_ascii_digit) {
+            return Err(IdError::Shape);
+        }
+        // Corsican numbers keep the pre-1976 department code "20" for the check digit.
+        let mut digits = b.to_vec();
+        if corsica {
+            digits[1] = b'0';
+        }
+        if luhn_valid(&digits) { Ok(Self(s)) } else { Err(IdError::CheckDigit) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// RPPS number of a health professional: 11 digits, the last a Luhn check digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Rpps(String);
+
+impl Rpps {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s: String = input.chars().filter(|c| !c.is_whitespace()).collect();
+        if s.len() != 11 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(IdError::Shape);
+        }
+        if luhn_valid(s.as_bytes()) { Ok(Self(s)) } else { Err(IdError::CheckDigit) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A sign-in identifier: lowercase letters, digits, `.`, `_`, `-`; 3 to 64 characters, starting and
+/// ending with a letter or digit. Compared case-insensitively (stored lowercased).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s = input.trim().to_lowercase();
+        let b = s.as_bytes();
+        let inner_ok = b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
+        let ends_ok = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        if (3..=64).contains(&b.len()) && inner_ok && ends_ok(b.first()) && ends_ok(b.last()) {
+            Ok(Self(s))
+        } else {
+            Err(IdError::Shape)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An e-mail address, checked for the shape a mail server will accept (one `@`, a dotted domain,
+/// no spaces); deliverability is proven by the activation e-mail, not by a regex.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s = input.trim();
+        let (local, domain) = s.split_once('@').ok_or(IdError::Shape)?;
+        let valid = !local.is_empty()
+            && local.len() <= 64
+            && s.len() <= 254
+            && !domain.contains('@')
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+        if valid {
+            // The domain is case-insensitive; the local part is kept as given.
+            Ok(Self(format!("{local}@{}", domain.to_lowercase())))
+        } else {
+            Err(IdError::Shape)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// ISO 3166-2 code of one of the 18 French regions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegionCode(String);
+
+pub const REGION_CODES: [&str; 18] = [
+    "FR-ARA", "FR-BFC", "FR-BRE", "FR-CVL", "FR-COR", "FR-GES", "FR-HDF", "FR-IDF", "FR-NOR", "FR-NAQ", "FR-OCC",
+    "FR-PDL", "FR-PAC", "FR-GP", "FR-MQ", "FR-GF", "FR-RE", "FR-YT",
+];
+
+impl RegionCode {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s = input.trim().to_ascii_uppercase();
+        if REGION_CODES.contains(&s.as_str()) { Ok(Self(s)) } else { Err(IdError::Shape) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! string_newtype_impls {
+    ($($t:ident),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl TryFrom<String> for $t {
+            type Error = IdError;
+            fn try_from(s: String) -> Result<Self, IdError> {
+                Self::parse(&s)
+            }
+        }
+        impl From<$t> for String {
+            fn from(v: $t) -> String {
+                v.0
+            }
+        }
+        impl AsRef<str> for $t {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    )*};
+}
+string_newtype_impls!(Finess, Rpps, Username, Email, RegionCode);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn real_finess_numbers_are_accepted() {
+        // Assistance Publique – Hôpitaux de Paris, Hospices Civils de Lyon, AP-HM (legal entities).
+        for n in ["750712184", "690781810", "130786049"] {
+            assert_eq!(Finess::parse(n).map(|f| f.to_string()), Ok(n.to_string()), "{n}");
+        }
+    }
+
+    #[test]
+    fn finess_with_a_wrong_check_digit_or_shape_is_refused() {
+        assert_eq!(Finess::parse("750712185"), Err(IdError::CheckDigit));
+        assert_eq!(Finess::parse("690781811"), Err(IdError::CheckDigit));
+        assert_eq!(Finess::parse("75071218"), Err(IdError::Shape));
+        assert_eq!(Finess::parse("7507121840"), Err(IdError::Shape));
+        assert_eq!(Finess::parse("2C0000000"), Err(IdError::Shape));
+        assert_eq!(Finess::parse("75O712184"), Err(IdError::Shape));
+    }
+
+    #[test]
+    fn corsican_finess_uses_department_20_for_the_check_digit() {
+        let digit = luhn_check_digit("20000001").map(String::from).unwrap_or_default();
+        let number = format!("2A000001{digit}");
+        assert!(Finess::parse(&number).is_ok());
+        assert!(Finess::parse(&number.to_lowercase()).is_ok());
+        assert!(Finess::parse(&format!("2B000001{digit}")).is_ok());
+    }
+
+    #[test]
+    fn rpps_check_digit() {
+        let body = "1000123456";
+        let digit = luhn_check_digit(body).map(String::from).unwrap_or_default();
+        assert!(Rpps::parse(&format!("{body}{digit}")).is_ok());
+        let wrong = (digit.parse::<u8>().unwrap_or(0) + 1) % 10;
+        assert_eq!(Rpps::parse(&format!("{body}{wrong}")), Err(IdError::CheckDigit));
+        assert_eq!(Rpps::parse("1000123456"), Err(IdError::Shape));
+        assert_eq!(Rpps::parse("1000123456a"), Err(IdError::Shape));
+        assert!(Rpps::parse("10001 234 56").is_err());
+    }
+
+    #[test]
+    fn usernames_are_normalised_and_bounded() {
+        assert_eq!(Username::parse(" Dr.Martin ").map(String::from), Ok("dr.martin".into()));
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse(".martin").is_err());
+        assert!(Username::parse("martin ou 1=1").is_err());
+        assert!(Username::parse("hélène").is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse("Helene.Leclerc@CHU-Lyon.FR").map(String::from), Ok("Helene.Leclerc@chu-lyon.fr".into()));
+        for bad in ["", "a", "a@b", "a@@b.fr", "a b@c.fr", "@c.fr", "a@.fr", "a@c..fr"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn regions() {
+        assert!(RegionCode::parse("fr-idf").is_ok());
+        assert!(RegionCode::parse("FR-XX").is_err());
+    }
+}

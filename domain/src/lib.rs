@@ -1,0 +1,17 @@
+//! Passerelle's domain: the rules of accounts, sign-in, sessions and the audit log, with their SQL.
+//! Free of HTTP and Leptos; every function that depends on the time takes it as a parameter.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod ids;
+pub mod password;
+pub mod provisioning;
+pub mod routing;
+pub mod sessions;
+pub mod throttle;
+
+pub use error::{Error, Result};

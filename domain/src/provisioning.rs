@@ -1,0 +1,94 @@
+//! Creating accounts and establishments outside the admin console: the `passerelle user create`
+//! command and the demo data. Each creation is audited in its own transaction.
+
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::accounts::{self, AdminRole, NewUser, UserStatus};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::ids::{Email, Finess, RegionCode, Rpps, Username};
+use crate::password::Passwords;
+
+/// An account to create, as typed on the command line.
+#[derive(Debug, Clone)]
+pub struct AccountSpec {
+    pub username: Username,
+    pub email: Email,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<Rpps>,
+    pub region: RegionCode,
+    /// `None` leaves the account pending activation.
+    pub password: Option<String>,
+    pub role: Option<AdminRole>,
+    pub establishments: Vec<Finess>,
+}
+
+/// Minimum password length accepted from the command line (NIST SP 800-63B: length first).
+pub const MIN_PASSWORD_LEN: usize = 12;
+
+pub async fn create_account(pool: &PgPool, passwords: &Passwords, spec: &AccountSpec, actor: &str, now: OffsetDateTime) -> Result<Uuid> {
+    let password_hash = match &spec.password {
+        Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
+            return Err(Error::InvalidInput { field: "password", reason: crate::ids::IdError::Shape });
+        }
+        Some(p) => Some(passwords.hash(p)?),
+        None => None,
+    };
+    let mut tx = pool.begin().await?;
+    let user = NewUser {
+        username: spec.username.clone(),
+        email: spec.email.clone(),
+        family_name: spec.family_name.clone(),
+        given_name: spec.given_name.clone(),
+        rpps: spec.rpps.clone(),
+        region: spec.region.clone(),
+        status: if password_hash.is_some() { UserStatus::Active } else { UserStatus::PendingActivation },
+        password_hash,
+    };
+    let id = accounts::create_user(&mut tx, &user, now).await?;
+    let mut finess = Vec::new();
+    for f in &spec.establishments {
+        let e = accounts::establishment_by_finess(&mut tx, f).await?.ok_or(Error::NotFound)?;
+        accounts::add_membership(&mut tx, id, e.id, now).await?;
+        finess.push(e.finess);
+    }
+    if let Some(role) = spec.role {
+        accounts::grant_role(&mut tx, id, role, Some(&spec.region), None, now).await?;
+    }
+    audit::record(
+        &mut tx,
+        Event::new("user.create", Outcome::Success, actor)
+            .target("user", id.to_string(), spec.username.as_str())
+            .region(spec.region.as_str())
+            .details(json!({
+                "status": if user.status == UserStatus::Active { "active" } else { "pending_activation" },
+                "role": spec.role.map(AdminRole::as_str),
+                "establishments": finess,
+            })),
+        &Client::default(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+pub async fn create_establishment(pool: &PgPool, finess: &Finess, name: &str, city: &str, region: &RegionCode, actor: &str, now: OffsetDateTime) -> Result<Uuid> {
+    let mut tx = pool.begin().await?;
+    let id = accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
+    audit::record(
+        &mut tx,
+        Event::new("establishment.create", Outcome::Success, actor)
+            .target("establishment", finess.as_str(), name)
+            .region(region.as_str()),
+        &Client::default(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}

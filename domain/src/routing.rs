@@ -1,0 +1,99 @@
+//! Where a professional lands after signing in, and the choice of establishment.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::accounts::{self, Establishment};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::ids::Finess;
+use crate::sessions::{self, Session};
+
+/// The page after sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Landing {
+    /// Exactly one establishment: straight to its dashboard.
+    Dashboard { finess: String },
+    /// Several: the chooser.
+    Chooser,
+    /// None: the page with the region's support contact.
+    NoEstablishment,
+}
+
+impl Landing {
+    pub fn for_establishments(establishments: &[Establishment]) -> Self {
+        match establishments {
+            [] => Landing::NoEstablishment,
+            [only] => Landing::Dashboard { finess: only.finess.clone() },
+            _ => Landing::Chooser,
+        }
+    }
+
+    /// The portal path of this landing.
+    pub fn path(&self) -> String {
+        match self {
+            Landing::Dashboard { finess } => format!("/etablissements/{finess}"),
+            Landing::Chooser => "/etablissements".to_string(),
+            Landing::NoEstablishment => "/aucun-etablissement".to_string(),
+        }
+    }
+}
+
+/// The user switches to (or picks) one of their establishments; audited in the same transaction.
+pub async fn choose_establishment(
+    pool: &PgPool,
+    session: &Session,
+    finess: &Finess,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Establishment> {
+    let mut tx = pool.begin().await?;
+    let mine = accounts::establishments_of(&mut tx, session.user_id).await?;
+    let Some(chosen) = mine.into_iter().find(|e| e.finess == finess.as_str()) else {
+        audit::record(
+            &mut tx,
+            Event::new("session.establishment.choose", Outcome::Denied, &session.username)
+                .actor(session.user_id)
+                .target("establishment", finess.as_str(), finess.as_str())
+                .region(&session.region_code),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Error::Forbidden);
+    };
+    sessions::set_establishment(&mut tx, session, chosen.id).await?;
+    audit::record(
+        &mut tx,
+        Event::new("session.establishment.choose", Outcome::Success, &session.username)
+            .actor(session.user_id)
+            .target("establishment", &chosen.finess, &chosen.name)
+            .region(&chosen.region_code)
+            .details(json!({ "previous": session.establishment_id.map(|id| id.to_string()) })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn est(finess: &str) -> Establishment {
+        Establishment { id: Uuid::nil(), finess: finess.into(), name: "E".into(), city: String::new(), region_code: "FR-IDF".into() }
+    }
+
+    #[test]
+    fn zero_one_several() {
+        assert_eq!(Landing::for_establishments(&[]), Landing::NoEstablishment);
+        assert_eq!(Landing::for_establishments(&[est("750712184")]).path(), "/etablissements/750712184");
+        assert_eq!(Landing::for_establishments(&[est("750712184"), est("690781810")]), Landing::Chooser);
+    }
+}

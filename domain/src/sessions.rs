@@ -1,0 +1,252 @@
+//! Server-side sessions in Postgres.
+//!
+//! The browser holds a random 256-bit token; the database holds its SHA-256 only. A session ends
+//! after `idle` without a request or `absolute` after sign-in, whichever comes first (defaults:
+//! 30 minutes and 4 hours, per the French health-sector identification rules). Signing in always
+//! creates a new token and ends the one the browser had (no session fixation).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::audit::Client;
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self { idle: Duration::minutes(30), absolute: Duration::hours(4) }
+    }
+}
+
+/// Only write `last_seen_at` when it is older than this: one UPDATE a minute per session, not one
+/// per request.
+const TOUCH_EVERY: Duration = Duration::seconds(60);
+
+/// The secret the browser holds. Never logged, never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(…)")
+    }
+}
+
+impl Token {
+    fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        Self(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
+    /// A token as received in a cookie; anything not shaped like ours is rejected without a query.
+    pub fn from_cookie(value: &str) -> Option<Self> {
+        (value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| Self(value.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    fn hash(&self) -> Vec<u8> {
+        Sha256::digest(self.0.as_bytes()).to_vec()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Active,
+    IdleExpired,
+    AbsoluteExpired,
+}
+
+/// The lifetime rule, pure so that it is tested with any clock.
+pub fn state(last_seen_at: OffsetDateTime, absolute_expires_at: OffsetDateTime, now: OffsetDateTime, policy: Policy) -> State {
+    if now >= absolute_expires_at {
+        State::AbsoluteExpired
+    } else if now - last_seen_at >= policy.idle {
+        State::IdleExpired
+    } else {
+        State::Active
+    }
+}
+
+/// A live session and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: Uuid,
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub region_code: String,
+    pub auth_method: String,
+    pub establishment_id: Option<Uuid>,
+    pub created_at: OffsetDateTime,
+    token_hash: Vec<u8>,
+}
+
+/// Why `load` found no session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// No such token (never existed, logged out, or ended by an administrator).
+    Unknown,
+    /// It existed and has just expired: the page says so.
+    Expired,
+}
+
+/// What a new session is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub user_id: Uuid,
+    /// `password`, `card`, `psc`, `tiqr`…
+    pub auth_method: &'a str,
+    pub establishment_id: Option<Uuid>,
+    /// The token the browser presented, if any: it is ended (rotation).
+    pub previous: Option<&'a Token>,
+}
+
+/// Starts a session in the caller's transaction.
+pub async fn start(tx: &mut PgConnection, new: NewSession<'_>, client: &Client, policy: Policy, now: OffsetDateTime) -> Result<Token> {
+    let NewSession { user_id, auth_method, establishment_id, previous } = new;
+    if let Some(prev) = previous {
+        end(tx, prev, "rotated", now).await?;
+    }
+    let token = Token::generate();
+    sqlx::query!(
+        r#"INSERT INTO sessions (token_hash, user_id, auth_method, created_at, last_seen_at, absolute_expires_at,
+                                 establishment_id, ip, user_agent)
+           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)"#,
+        token.hash(),
+        user_id,
+        auth_method,
+        now,
+        now + policy.absolute,
+        establishment_id,
+        client.ip,
+        client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()),
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(token)
+}
+
+/// The live session for `token` at `now`, touching its last activity. An expired session is
+/// ended (with its reason) and reported as `Missing::Expired`.
+pub async fn load(pool: &PgPool, token: &Token, policy: Policy, now: OffsetDateTime) -> Result<Result<Session, Missing>> {
+    let hash = token.hash();
+    let Some(row) = sqlx::query!(
+        r#"SELECT s.user_id, s.auth_method, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
+                  u.username, u.given_name, u.family_name, u.region_code, u.status::text AS "status!"
+           FROM sessions s JOIN users u ON u.id = s.user_id
+           WHERE s.token_hash = $1 AND s.ended_at IS NULL"#,
+        hash
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(Err(Missing::Unknown));
+    };
+    if row.status != "active" {
+        // Disabled or locked by the desk since sign-in: the session dies with the account.
+        sqlx::query!("UPDATE sessions SET ended_at = $2, end_reason = 'admin' WHERE token_hash = $1 AND ended_at IS NULL", hash, now)
+            .execute(pool)
+            .await?;
+        return Ok(Err(Missing::Unknown));
+    }
+    let reason = match state(row.last_seen_at, row.absolute_expires_at, now, policy) {
+        State::Active => None,
+        State::IdleExpired => Some("idle_timeout"),
+        State::AbsoluteExpired => Some("absolute_timeout"),
+    };
+    if let Some(reason) = reason {
+        sqlx::query!("UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE token_hash = $1 AND ended_at IS NULL", hash, now, reason)
+            .execute(pool)
+            .await?;
+        return Ok(Err(Missing::Expired));
+    }
+    if now - row.last_seen_at >= TOUCH_EVERY {
+        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND ended_at IS NULL", hash, now).execute(pool).await?;
+    }
+    Ok(Ok(Session {
+        user_id: row.user_id,
+        username: row.username,
+        given_name: row.given_name,
+        family_name: row.family_name,
+        region_code: row.region_code,
+        auth_method: row.auth_method,
+        establishment_id: row.establishment_id,
+        created_at: row.created_at,
+        token_hash: hash,
+    }))
+}
+
+/// Ends the session of `token` (logout, rotation). True when there was one to end.
+pub async fn end(tx: &mut PgConnection, token: &Token, reason: &str, now: OffsetDateTime) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE token_hash = $1 AND ended_at IS NULL",
+        token.hash(),
+        now,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every live session of a user (administrator action, password reset). Returns how many.
+pub async fn end_all_for_user(tx: &mut PgConnection, user_id: Uuid, reason: &str, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE user_id = $1 AND ended_at IS NULL",
+        user_id,
+        now,
+        reason
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Records the establishment the user works in for this session.
+pub async fn set_establishment(tx: &mut PgConnection, session: &Session, establishment_id: Uuid) -> Result<()> {
+    sqlx::query!("UPDATE sessions SET establishment_id = $2 WHERE token_hash = $1", session.token_hash, establishment_id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_and_absolute_limits() {
+        let p = Policy::default();
+        let t0 = OffsetDateTime::UNIX_EPOCH;
+        let abs = t0 + p.absolute;
+        assert_eq!(state(t0, abs, t0 + Duration::minutes(29), p), State::Active);
+        assert_eq!(state(t0, abs, t0 + Duration::minutes(30), p), State::IdleExpired);
+        // Active all along, yet the absolute limit ends it.
+        assert_eq!(state(abs - Duration::minutes(1), abs, abs, p), State::AbsoluteExpired);
+        assert_eq!(state(abs - Duration::minutes(1), abs, abs - Duration::seconds(1), p), State::Active);
+    }
+
+    #[test]
+    fn tokens_are_random_and_only_ours_are_accepted() {
+        let a = Token::generate();
+        let b = Token::generate();
+        assert_ne!(a, b);
+        assert!(Token::from_cookie(a.as_str()).is_some());
+        assert!(Token::from_cookie("short").is_none());
+        assert!(Token::from_cookie(&format!("{}'", &a.as_str()[..42])).is_none());
+    }
+}
