@@ -1,1 +1,105 @@
-pub fn App() {}
+//! Passerelle's pages. Every page is rendered on the server (complete HTML, forms that post without
+//! JavaScript) and then hydrated in the browser for comfort.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod i18n;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::i18n::Lang;
+
+/// The HTML document around the app (server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = current_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The language of this page: from the request on the server, from `<html lang>` in the browser
+/// (the server wrote it), so that hydration renders the same text.
+pub fn current_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<state::RequestContext>().map(|c| c.lang))
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::prelude::document()
+            .document_element()
+            .and_then(|e| e.get_attribute("lang"))
+            .and_then(|code| Lang::from_code(&code))
+            .unwrap_or_default()
+    }
+}
+
+/// The messages of the page's language.
+pub fn t() -> &'static i18n::Messages {
+    use_context::<Lang>().unwrap_or_default().messages()
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let lang = current_lang();
+    provide_context(lang);
+
+    // Marks the document once the WebAssembly has taken over, so that scripts (and tests) can tell
+    // a hydrated page from the server-rendered one; also reveals the controls that need it.
+    let hydrated = RwSignal::new(false);
+    provide_context(components::Hydrated(hydrated.read_only()));
+    Effect::new(move |_| {
+        hydrated.set(true);
+        #[cfg(feature = "hydrate")]
+        if let Some(root) = leptos::prelude::document().document_element() {
+            let _ = root.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/passerelle.css" />
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Passerelle".to_string() } else { format!("{title} – Passerelle") }
+        } />
+        <Router>
+            <components::Layout>
+                <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
+                    <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
+                    <Route path=path!("/etablissements") view=pages::chooser::Chooser ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/etablissements/:finess")
+                        view=pages::dashboard::Dashboard
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/aucun-etablissement")
+                        view=pages::no_establishment::NoEstablishment
+                        ssr=SsrMode::Async
+                    />
+                </Routes>
+            </components::Layout>
+        </Router>
+    }
+}

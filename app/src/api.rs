@@ -1,0 +1,199 @@
+//! Server functions the pages read their data from. All are GET (they change nothing): every
+//! change goes through a form post to the HTTP edge, which checks the CSRF token.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionView {
+    pub code: String,
+    pub name: String,
+    pub agency_name: String,
+    pub agency_url: String,
+    pub support_email: String,
+    pub support_phone: String,
+    pub support_hours: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserView {
+    pub username: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub region_code: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstablishmentView {
+    pub finess: String,
+    pub name: String,
+    pub city: String,
+    pub region_code: String,
+}
+
+/// What every page's frame needs: who is signed in, and the form token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShellData {
+    pub user: Option<UserView>,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInData {
+    pub regions: Vec<RegionView>,
+    pub password_mode: bool,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChooserData {
+    pub user: UserView,
+    pub establishments: Vec<EstablishmentView>,
+    pub current: Option<String>,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DashboardData {
+    pub user: UserView,
+    pub establishment: EstablishmentView,
+    pub region_name: String,
+    pub is_current: bool,
+    pub several: bool,
+    pub auth_method: String,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoEstablishmentData {
+    pub user: UserView,
+    pub region: RegionView,
+}
+
+#[cfg(feature = "ssr")]
+mod server {
+    use std::sync::Arc;
+
+    use domain::accounts::{self, Establishment, Region};
+    use domain::sessions::Session;
+
+    use super::*;
+    use crate::state::{RequestContext, Services, Viewer, request_context, services};
+
+    pub fn internal(e: impl std::fmt::Display) -> ErrorCode {
+        ErrorCode::internal(e)
+    }
+
+    pub async fn context() -> Result<(RequestContext, Arc<Services>), ErrorCode> {
+        let ctx = request_context().await.ok_or_else(|| internal("no request context"))?;
+        let services = services().ok_or_else(|| internal("no application state"))?;
+        Ok((ctx, services))
+    }
+
+    pub fn signed_in(ctx: &RequestContext) -> Result<&Session, ErrorCode> {
+        match &ctx.viewer {
+            Viewer::SignedIn(s) => Ok(s),
+            Viewer::Expired => Err(ErrorCode::SessionExpired),
+            Viewer::Anonymous => Err(ErrorCode::NotSignedIn),
+        }
+    }
+
+    pub fn user_view(s: &Session) -> UserView {
+        UserView {
+            username: s.username.clone(),
+            given_name: s.given_name.clone(),
+            family_name: s.family_name.clone(),
+            region_code: s.region_code.clone(),
+        }
+    }
+
+    pub fn establishment_view(e: Establishment) -> EstablishmentView {
+        EstablishmentView { finess: e.finess, name: e.name, city: e.city, region_code: e.region_code }
+    }
+
+    pub fn region_view(r: Region) -> RegionView {
+        RegionView {
+            code: r.code,
+            name: r.name,
+            agency_name: r.agency_name,
+            agency_url: r.agency_url,
+            support_email: r.support_email,
+            support_phone: r.support_phone,
+            support_hours: r.support_hours,
+        }
+    }
+
+    pub async fn my_establishments(services: &Services, session: &Session) -> Result<Vec<Establishment>, ErrorCode> {
+        let mut conn = services.auth.pool.acquire().await.map_err(internal)?;
+        accounts::establishments_of(&mut conn, session.user_id).await.map_err(internal)
+    }
+}
+
+#[server(prefix = "/api", endpoint = "shell", input = GetUrl)]
+pub async fn get_shell() -> Result<ShellData, ErrorCode> {
+    let (ctx, _) = server::context().await?;
+    Ok(ShellData { user: ctx.viewer.session().map(server::user_view), csrf: ctx.csrf_token.clone() })
+}
+
+#[server(prefix = "/api", endpoint = "sign-in", input = GetUrl)]
+pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
+    use crate::state::SignInMode;
+    let (ctx, services) = server::context().await?;
+    let regions = domain::accounts::regions(&services.auth.pool).await.map_err(server::internal)?;
+    Ok(SignInData {
+        regions: regions.into_iter().map(server::region_view).collect(),
+        password_mode: services.settings.sign_in_modes.contains(&SignInMode::Password),
+        csrf: ctx.csrf_token,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "chooser", input = GetUrl)]
+pub async fn get_chooser() -> Result<ChooserData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let session = server::signed_in(&ctx)?;
+    let establishments = server::my_establishments(&services, session).await?;
+    let current = session.establishment_id.and_then(|id| establishments.iter().find(|e| e.id == id)).map(|e| e.finess.clone());
+    Ok(ChooserData {
+        user: server::user_view(session),
+        establishments: establishments.into_iter().map(server::establishment_view).collect(),
+        current,
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "dashboard", input = GetUrl)]
+pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let session = server::signed_in(&ctx)?;
+    let establishments = server::my_establishments(&services, session).await?;
+    let several = establishments.len() > 1;
+    // Membership is the authorisation: another establishment's page is "not found", not "forbidden",
+    // so that FINESS numbers cannot be probed.
+    let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess) else {
+        return Err(ErrorCode::NotFound);
+    };
+    let region = domain::accounts::region(&services.auth.pool, &establishment.region_code).await.map_err(server::internal)?;
+    Ok(DashboardData {
+        user: server::user_view(session),
+        is_current: session.establishment_id == Some(establishment.id),
+        establishment: server::establishment_view(establishment),
+        region_name: region.map(|r| r.name).unwrap_or_default(),
+        several,
+        auth_method: session.auth_method.clone(),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "no-establishment", input = GetUrl)]
+pub async fn get_no_establishment() -> Result<NoEstablishmentData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let session = server::signed_in(&ctx)?;
+    let region = domain::accounts::region(&services.auth.pool, &session.region_code)
+        .await
+        .map_err(server::internal)?
+        .ok_or(ErrorCode::NotFound)?;
+    Ok(NoEstablishmentData { user: server::user_view(session), region: server::region_view(region) })
+}

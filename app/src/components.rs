@@ -1,0 +1,132 @@
+//! Pieces shared by the pages: the frame, messages, the support contact.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+
+use crate::api::{RegionView, get_shell};
+use crate::error::ErrorCode;
+use crate::{current_lang, t};
+
+/// True once the page is hydrated: controls that need JavaScript are shown only then.
+#[derive(Clone, Copy)]
+pub struct Hydrated(pub ReadSignal<bool>);
+
+pub fn use_hydrated() -> ReadSignal<bool> {
+    use_context::<Hydrated>().map(|h| h.0).unwrap_or_else(|| signal(false).0)
+}
+
+/// Header (name, language switch, who is signed in, sign-out), main region, footer.
+#[component]
+pub fn Layout(children: Children) -> impl IntoView {
+    let m = t();
+    let lang = current_lang();
+    let location = use_location();
+    let back = move || {
+        let search = location.search.get();
+        let path = location.pathname.get();
+        let back = if search.is_empty() { path } else { format!("{path}?{search}") };
+        format!("/langue/{}?retour={}", lang.other().code(), urlencode(&back))
+    };
+    let shell = Resource::new(|| (), |_| get_shell());
+    view! {
+        <a class="skip-link" href="#contenu">{m.skip_to_content}</a>
+        <header class="site-header">
+            <div class="brand">
+                <a href="/" class="brand-name">{m.app_name}</a>
+                <span class="brand-tagline">{m.tagline}</span>
+            </div>
+            <nav class="header-actions" aria-label=m.sign_in_modes>
+                <a
+                    class="lang-switch"
+                    href=back
+                    hreflang=lang.other().code()
+                    lang=lang.other().code()
+                    aria-label=m.switch_language_label
+                >
+                    {m.switch_language}
+                </a>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match shell.await {
+                            Ok(data) => {
+                                data.user
+                                    .map(|user| {
+                                        view! {
+                                            <span class="whoami">
+                                                {m.signed_in_as} " " {user.given_name} " " {user.family_name}
+                                            </span>
+                                            <form method="post" action="/deconnexion" class="inline-form">
+                                                <input type="hidden" name="csrf" value=data.csrf />
+                                                <button type="submit" class="button-link">{m.sign_out}</button>
+                                            </form>
+                                        }
+                                    })
+                                    .into_any()
+                            }
+                            Err(_) => ().into_any(),
+                        }
+                    })}
+                </Suspense>
+            </nav>
+        </header>
+        <main id="contenu" tabindex="-1">{children()}</main>
+        <footer class="site-footer">
+            <p>{m.app_name} " — " {m.tagline}</p>
+        </footer>
+    }
+}
+
+/// Percent-encodes a path for a query parameter.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An error announced to screen readers as soon as it appears.
+#[component]
+pub fn ErrorMessage(code: ErrorCode) -> impl IntoView {
+    let text = code.message(current_lang());
+    let signed_out = matches!(code, ErrorCode::NotSignedIn | ErrorCode::SessionExpired);
+    view! {
+        <div class="alert alert-error" role="alert">
+            <p>{text}</p>
+            {signed_out.then(|| view! { <p><a href="/connexion">{t().back_to_sign_in}</a></p> })}
+        </div>
+    }
+}
+
+#[component]
+pub fn Notice(text: &'static str) -> impl IntoView {
+    view! {
+        <div class="alert alert-info" role="status">
+            <p>{text}</p>
+        </div>
+    }
+}
+
+/// A region's support desk.
+#[component]
+pub fn SupportContact(region: RegionView) -> impl IntoView {
+    let m = t();
+    let mail = format!("mailto:{}", region.support_email);
+    let tel = format!("tel:{}", region.support_phone.replace(' ', ""));
+    view! {
+        <section class="support" aria-labelledby="support-title">
+            <h2 id="support-title">{m.support_title} " — " {region.name.clone()}</h2>
+            <dl>
+                <dt>{m.support_email}</dt>
+                <dd><a href=mail>{region.support_email.clone()}</a></dd>
+                <dt>{m.support_phone}</dt>
+                <dd><a href=tel>{region.support_phone.clone()}</a></dd>
+                <dt>{m.support_hours}</dt>
+                <dd>{region.support_hours.clone()}</dd>
+                <dt>{m.agency_site}</dt>
+                <dd><a href=region.agency_url.clone() rel="noopener" target="_blank">{region.agency_name.clone()}</a></dd>
+            </dl>
+        </section>
+    }
+}

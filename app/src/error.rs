@@ -1,0 +1,184 @@
+//! What can go wrong, as the pages see it: a code that travels in a redirect (`?erreur=…`) or in a
+//! server function's answer, and its message in the catalog. The server maps the domain's errors
+//! to these codes in one place (`server::web::error`).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    InvalidCredentials,
+    Locked { minutes: i64 },
+    AddressThrottled,
+    AccountDisabled,
+    AccountLocked,
+    AccountPending,
+    Csrf,
+    NotSignedIn,
+    SessionExpired,
+    Forbidden,
+    NotFound,
+    InvalidInput,
+    /// An unexpected failure; the reference is logged with the details.
+    Internal { reference: String },
+}
+
+impl ErrorCode {
+    /// The value carried in `?erreur=` after a form post.
+    pub fn slug(&self) -> String {
+        match self {
+            ErrorCode::InvalidCredentials => "identifiants".into(),
+            ErrorCode::Locked { minutes } => format!("verrouille-{minutes}"),
+            ErrorCode::AddressThrottled => "trop-de-tentatives".into(),
+            ErrorCode::AccountDisabled => "compte-desactive".into(),
+            ErrorCode::AccountLocked => "compte-verrouille".into(),
+            ErrorCode::AccountPending => "compte-non-active".into(),
+            ErrorCode::Csrf => "formulaire-expire".into(),
+            ErrorCode::NotSignedIn => "non-connecte".into(),
+            ErrorCode::SessionExpired => "session-expiree".into(),
+            ErrorCode::Forbidden => "acces-refuse".into(),
+            ErrorCode::NotFound => "introuvable".into(),
+            ErrorCode::InvalidInput => "saisie-invalide".into(),
+            ErrorCode::Internal { reference } => format!("technique-{reference}"),
+        }
+    }
+
+    pub fn from_slug(slug: &str) -> Option<Self> {
+        Some(match slug {
+            "identifiants" => ErrorCode::InvalidCredentials,
+            "trop-de-tentatives" => ErrorCode::AddressThrottled,
+            "compte-desactive" => ErrorCode::AccountDisabled,
+            "compte-verrouille" => ErrorCode::AccountLocked,
+            "compte-non-active" => ErrorCode::AccountPending,
+            "formulaire-expire" => ErrorCode::Csrf,
+            "non-connecte" => ErrorCode::NotSignedIn,
+            "session-expiree" => ErrorCode::SessionExpired,
+            "acces-refuse" => ErrorCode::Forbidden,
+            "introuvable" => ErrorCode::NotFound,
+            "saisie-invalide" => ErrorCode::InvalidInput,
+            other => {
+                if let Some(m) = other.strip_prefix("verrouille-") {
+                    ErrorCode::Locked { minutes: m.parse().ok().filter(|m| (1..=1440).contains(m))? }
+                } else if let Some(r) = other.strip_prefix("technique-") {
+                    // Only echo references shaped like ours into the page.
+                    if r.len() != 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return None;
+                    }
+                    ErrorCode::Internal { reference: r.to_string() }
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The user-facing message.
+    pub fn message(&self, lang: Lang) -> String {
+        let m = lang.messages();
+        match self {
+            ErrorCode::InvalidCredentials => m.err_invalid_credentials.into(),
+            ErrorCode::Locked { minutes } => m.err_locked.replace("{minutes}", &minutes.to_string()),
+            ErrorCode::AddressThrottled => m.err_address_throttled.into(),
+            ErrorCode::AccountDisabled => m.err_account_disabled.into(),
+            ErrorCode::AccountLocked => m.err_account_locked.into(),
+            ErrorCode::AccountPending => m.err_account_pending.into(),
+            ErrorCode::Csrf => m.err_csrf.into(),
+            ErrorCode::NotSignedIn => m.err_not_signed_in.into(),
+            ErrorCode::SessionExpired => m.session_expired.into(),
+            ErrorCode::Forbidden => m.err_forbidden.into(),
+            ErrorCode::NotFound => m.err_not_found.into(),
+            ErrorCode::InvalidInput => m.err_invalid_input.into(),
+            ErrorCode::Internal { reference } => format!("{} {} : {reference}", m.err_internal, m.err_reference),
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.slug())
+    }
+}
+
+impl std::error::Error for ErrorCode {}
+
+/// Server functions answer with an `ErrorCode`; transport failures become `Internal`.
+impl leptos::server_fn::error::FromServerFnError for ErrorCode {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        ErrorCode::Internal { reference: format!("{:08x}", fxhash(&value.to_string())) }
+    }
+}
+
+/// A short, stable digest to tell transport errors apart in a bug report.
+fn fxhash(s: &str) -> u32 {
+    s.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_round_trip() {
+        for code in [
+            ErrorCode::InvalidCredentials,
+            ErrorCode::Locked { minutes: 15 },
+            ErrorCode::AddressThrottled,
+            ErrorCode::Csrf,
+            ErrorCode::SessionExpired,
+            ErrorCode::Internal { reference: "0a1b2c3d".into() },
+        ] {
+            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+        }
+        assert_eq!(ErrorCode::from_slug("technique-<script>"), None);
+        assert_eq!(ErrorCode::from_slug("verrouille-99999"), None);
+    }
+
+    #[test]
+    fn lock_message_gives_the_duration_in_french() {
+        let m = ErrorCode::Locked { minutes: 15 }.message(Lang::Fr);
+        assert!(m.contains("15 minutes"), "{m}");
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod from_domain {
+    use super::ErrorCode;
+    use domain::Error;
+    use domain::accounts::UserStatus;
+
+    impl ErrorCode {
+        /// An unexpected failure: logged with a short reference the user can quote to the desk.
+        pub fn internal(e: impl std::fmt::Display) -> Self {
+            let reference = format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32);
+            tracing::error!(reference, "{e}");
+            ErrorCode::Internal { reference }
+        }
+    }
+
+    /// The one mapping from domain errors to what users are told.
+    impl From<Error> for ErrorCode {
+        fn from(e: Error) -> Self {
+            match e {
+                Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+                Error::Locked { until } => {
+                    let minutes = (until - time::OffsetDateTime::now_utc()).whole_minutes().clamp(1, 1440);
+                    ErrorCode::Locked { minutes }
+                }
+                Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,
+                Error::AccountUnavailable(UserStatus::Disabled) => ErrorCode::AccountDisabled,
+                Error::AccountUnavailable(UserStatus::Locked) => ErrorCode::AccountLocked,
+                Error::AccountUnavailable(_) => ErrorCode::AccountPending,
+                Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+                Error::NotFound => ErrorCode::NotFound,
+                Error::NoSession => ErrorCode::NotSignedIn,
+                Error::Forbidden => ErrorCode::Forbidden,
+                other => ErrorCode::internal(other),
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! "Sélectionnez l'établissement…": for professionals who belong to several establishments.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::get_chooser;
+use crate::components::ErrorMessage;
+use crate::t;
+
+#[component]
+pub fn Chooser() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_chooser());
+    view! {
+        <Title text=m.chooser_title />
+        <h1>{m.chooser_title}</h1>
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let csrf = d.csrf.clone();
+                        let current = d.current.clone();
+                        view! {
+                            <p class="lead">{m.chooser_intro}</p>
+                            <ul class="choice-list">
+                                {d.establishments
+                                    .into_iter()
+                                    .map(|e| {
+                                        let is_current = current.as_deref() == Some(e.finess.as_str());
+                                        let label = format!("{} {}", m.choose, e.name);
+                                        view! {
+                                            <li class="choice" class:current=is_current>
+                                                <form method="post" action="/etablissements/choisir">
+                                                    <input type="hidden" name="csrf" value=csrf.clone() />
+                                                    <input type="hidden" name="finess" value=e.finess.clone() />
+                                                    <button type="submit" class="choice-button" aria-label=label>
+                                                        <span class="choice-name">{e.name.clone()}</span>
+                                                        <span class="choice-meta">
+                                                            {e.city.clone()} " · " {m.finess} " " {e.finess.clone()}
+                                                        </span>
+                                                    </button>
+                                                </form>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                            .into_any()
+                    }
+                    Err(code) => view! { <ErrorMessage code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

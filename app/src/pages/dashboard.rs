@@ -1,0 +1,66 @@
+//! `/etablissements/{finess}`: the establishment's dashboard, showing where and as whom one works.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::get_dashboard;
+use crate::components::ErrorMessage;
+use crate::t;
+
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let m = t();
+    let params = use_params_map();
+    let finess = move || params.read().get("finess").unwrap_or_default();
+    let data = Resource::new(finess, get_dashboard);
+    view! {
+        <Title text=m.dashboard_title />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let method = match d.auth_method.as_str() {
+                            "password" => m.method_password.to_string(),
+                            other => other.to_string(),
+                        };
+                        view! {
+                            <h1>{d.establishment.name.clone()}</h1>
+                            <p class="lead">
+                                {m.dashboard_welcome} ", " {d.user.given_name.clone()} " " {d.user.family_name.clone()} "."
+                            </p>
+                            {(!d.is_current).then(|| view! {
+                                <div class="alert alert-info" role="status">
+                                    <p>{m.not_current_establishment}</p>
+                                    <form method="post" action="/etablissements/choisir">
+                                        <input type="hidden" name="csrf" value=d.csrf.clone() />
+                                        <input type="hidden" name="finess" value=d.establishment.finess.clone() />
+                                        <button type="submit" class="button-primary">{m.work_here}</button>
+                                    </form>
+                                </div>
+                            })}
+                            <section class="card" aria-labelledby="etablissement">
+                                <h2 id="etablissement">{m.establishment}</h2>
+                                <dl class="facts">
+                                    <dt>{m.finess}</dt>
+                                    <dd class="finess">{d.establishment.finess.clone()}</dd>
+                                    <dt>{m.city}</dt>
+                                    <dd>{d.establishment.city.clone()}</dd>
+                                    <dt>{m.region}</dt>
+                                    <dd>{d.region_name.clone()}</dd>
+                                    <dt>{m.signed_in_with}</dt>
+                                    <dd>{method} " (" {d.user.username.clone()} ")"</dd>
+                                </dl>
+                            </section>
+                            {d.several.then(|| view! {
+                                <p><a href="/etablissements" class="button-secondary">{m.change_establishment}</a></p>
+                            })}
+                        }
+                            .into_any()
+                    }
+                    Err(code) => view! { <h1>{m.dashboard_title}</h1><ErrorMessage code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

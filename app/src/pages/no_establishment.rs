@@ -1,0 +1,30 @@
+//! For an account attached to no establishment: say so, and who to call.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::get_no_establishment;
+use crate::components::{ErrorMessage, SupportContact};
+use crate::t;
+
+#[component]
+pub fn NoEstablishment() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_no_establishment());
+    view! {
+        <Title text=m.no_establishment_title />
+        <h1>{m.no_establishment_title}</h1>
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! {
+                        <p class="lead">{m.no_establishment_text}</p>
+                        <SupportContact region=d.region />
+                    }
+                        .into_any(),
+                    Err(code) => view! { <ErrorMessage code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,154 @@
+//! "Connexion": the sign-in modes the deployment offers (username and password for now), and how
+//! to get an account, with each region's agency and support desk.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{SignInData, get_sign_in};
+use crate::components::{ErrorMessage, Notice, SupportContact, use_hydrated};
+use crate::error::ErrorCode;
+use crate::t;
+
+#[component]
+pub fn SignIn() -> impl IntoView {
+    let m = t();
+    let query = use_query_map();
+    let error = move || query.read().get("erreur").and_then(|s| ErrorCode::from_slug(&s));
+    let info = move || match query.read().get("info").as_deref() {
+        Some("deconnecte") => Some(m.signed_out),
+        Some("session-expiree") => Some(m.session_expired),
+        _ => None,
+    };
+    let data = Resource::new(|| (), |_| get_sign_in());
+    view! {
+        <Title text=m.sign_in_title />
+        <h1>{m.sign_in_title}</h1>
+        {move || info().map(|text| view! { <Notice text /> })}
+        {move || error().map(|code| view! { <ErrorMessage code /> })}
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <SignInForms data=d /> }.into_any(),
+                    Err(code) => view! { <ErrorMessage code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn SignInForms(data: SignInData) -> impl IntoView {
+    let m = t();
+    let hydrated = use_hydrated();
+    let show_password = RwSignal::new(false);
+    let submitting = RwSignal::new(false);
+    let query = use_query_map();
+    let initial_region = query.read_untracked().get("region").unwrap_or_default();
+    let region = RwSignal::new(initial_region);
+    let regions = StoredValue::new(data.regions.clone());
+    let selected = move || {
+        let code = region.get();
+        regions.with_value(|rs| rs.iter().find(|r| r.code == code).cloned())
+    };
+
+    view! {
+        <div class="sign-in-grid">
+            <section class="card" aria-labelledby="mode-password">
+                <h2 id="mode-password">{m.mode_password}</h2>
+                {data.password_mode.then(|| view! {
+                    <form
+                        method="post"
+                        action="/connexion"
+                        class="form"
+                        on:submit=move |_| submitting.set(true)
+                    >
+                        <input type="hidden" name="csrf" value=data.csrf.clone() />
+                        <div class="field">
+                            <label for="identifiant">{m.username}</label>
+                            <input
+                                id="identifiant"
+                                name="identifiant"
+                                type="text"
+                                autocomplete="username"
+                                autocapitalize="none"
+                                spellcheck="false"
+                                required
+                                maxlength="64"
+                                aria-describedby="identifiant-aide"
+                            />
+                            <p class="hint" id="identifiant-aide">{m.username_hint}</p>
+                        </div>
+                        <div class="field">
+                            <label for="mot_de_passe">{m.password}</label>
+                            <div class="password-row">
+                                <input
+                                    id="mot_de_passe"
+                                    name="mot_de_passe"
+                                    type=move || if show_password.get() { "text" } else { "password" }
+                                    autocomplete="current-password"
+                                    required
+                                    maxlength="256"
+                                />
+                                <button
+                                    type="button"
+                                    class="button-secondary"
+                                    id="afficher-mot-de-passe"
+                                    hidden=move || !hydrated.get()
+                                    aria-controls="mot_de_passe"
+                                    aria-pressed=move || show_password.get().to_string()
+                                    on:click=move |_| show_password.update(|s| *s = !*s)
+                                >
+                                    {move || if show_password.get() { m.hide_password } else { m.show_password }}
+                                </button>
+                            </div>
+                        </div>
+                        <button type="submit" class="button-primary" disabled=move || submitting.get()>
+                            {move || if submitting.get() { m.signing_in } else { m.sign_in_button }}
+                        </button>
+                    </form>
+                })}
+            </section>
+
+            <section class="card" aria-labelledby="obtenir-compte">
+                <h2 id="obtenir-compte">{m.how_to_get_account}</h2>
+                <p>{m.how_to_get_account_text}</p>
+                // Without JavaScript this form reloads the page with ?region=…; hydrated, the
+                // choice shows at once.
+                <form method="get" action="/connexion" class="form region-form">
+                    <label for="region">{m.your_region}</label>
+                    <div class="inline-row">
+                        <select
+                            id="region"
+                            name="region"
+                            on:change=move |ev| region.set(event_target_value(&ev))
+                        >
+                            <option value="" selected=move || region.get().is_empty()>{m.choose_region}</option>
+                            {data
+                                .regions
+                                .iter()
+                                .map(|r| {
+                                    let code = r.code.clone();
+                                    let is_selected = {
+                                        let code = code.clone();
+                                        move || region.get() == code
+                                    };
+                                    view! { <option value=code selected=is_selected>{r.name.clone()}</option> }
+                                })
+                                .collect_view()}
+                        </select>
+                        <button type="submit" class="button-secondary" hidden=move || hydrated.get()>
+                            {m.show_region}
+                        </button>
+                    </div>
+                </form>
+                {move || selected().map(|r| view! {
+                    <p class="agency">
+                        <a href=r.agency_url.clone() rel="noopener" target="_blank">{m.agency_site} " : " {r.agency_name.clone()}</a>
+                    </p>
+                    <SupportContact region=r />
+                })}
+            </section>
+        </div>
+    }
+}

@@ -1,0 +1,91 @@
+//! Server-side state shared by the HTTP edge and the pages (SSR only).
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use domain::audit::Client;
+use domain::auth::Auth;
+use domain::sessions::{Missing, Session};
+use leptos::config::LeptosOptions;
+
+use crate::i18n::Lang;
+
+/// Deployment settings the pages and handlers read.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `https://host[:port]` as users reach the portal; also the only accepted `Origin` for posts.
+    pub public_origin: String,
+    /// Set the `Secure` attribute on cookies (true whenever the public URL is https).
+    pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Sign-in modes offered on the sign-in page, in order.
+    pub sign_in_modes: Vec<SignInMode>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInMode {
+    Password,
+}
+
+#[derive(Debug)]
+pub struct Services {
+    pub auth: Auth,
+    pub settings: Settings,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub leptos: LeptosOptions,
+    pub services: Arc<Services>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// What the edge learnt about the request, put in its extensions by the middleware.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub client: Client,
+    pub lang: Lang,
+    /// The form token to embed in every form of this page.
+    pub csrf_token: String,
+    pub viewer: Viewer,
+}
+
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    Anonymous,
+    /// The browser presented a session that has just expired.
+    Expired,
+    SignedIn(Box<Session>),
+}
+
+impl Viewer {
+    pub fn from_load(loaded: Result<Session, Missing>) -> Self {
+        match loaded {
+            Ok(s) => Viewer::SignedIn(Box::new(s)),
+            Err(Missing::Expired) => Viewer::Expired,
+            Err(Missing::Unknown) => Viewer::Anonymous,
+        }
+    }
+
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Viewer::SignedIn(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// The request context inside a server function or a server-rendered component.
+pub async fn request_context() -> Option<RequestContext> {
+    leptos_axum::extract::<axum::Extension<RequestContext>>().await.ok().map(|axum::Extension(c)| c)
+}
+
+pub fn services() -> Option<Arc<Services>> {
+    leptos::prelude::use_context::<AppState>().map(|s| s.services)
+}

@@ -1,0 +1,221 @@
+//! The command line: `serve` (the default), `migrate`, `audit verify`, `user create`,
+//! `establishment create`, `demo seed`.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::accounts::AdminRole;
+use domain::audit::Verification;
+use domain::ids::{Email, Finess, IdError, RegionCode, Rpps, Username};
+use domain::provisioning::{AccountSpec, create_account, create_establishment};
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::error::CliError;
+use crate::startup::{self, Database};
+
+#[derive(Debug, Parser)]
+#[command(name = "passerelle", version, about = "Portail des professionnels de santé")]
+pub struct Args {
+    /// Configuration file (TOML); default `passerelle.toml` when present.
+    #[arg(long, global = true, env = "PASSERELLE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the portal (default). Without DATABASE_URL, runs a private PostgreSQL cluster.
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Audit log commands.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Account commands (the first national administrator, demo accounts…).
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Establishment commands.
+    Establishment {
+        #[command(subcommand)]
+        command: EstablishmentCommand,
+    },
+    /// Demo data commands.
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Recompute the hash chain; prints OK, or the first altered row and exits non-zero.
+    Verify,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Role {
+    Support,
+    RegionalAdmin,
+    NationalAdmin,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is read from standard input (one line) with
+    /// --password-stdin; without it the account waits for activation.
+    Create {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        given_name: String,
+        #[arg(long)]
+        family_name: String,
+        /// ISO 3166-2 region code, e.g. FR-IDF.
+        #[arg(long)]
+        region: String,
+        #[arg(long)]
+        rpps: Option<String>,
+        #[arg(long, value_enum)]
+        role: Option<Role>,
+        /// FINESS number of an establishment to attach the account to (repeatable).
+        #[arg(long = "establishment")]
+        establishments: Vec<String>,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum EstablishmentCommand {
+    Create {
+        #[arg(long)]
+        finess: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        city: String,
+        #[arg(long)]
+        region: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Create the demo establishments and accounts in an empty database.
+    Seed,
+}
+
+fn invalid(field: &'static str, value: &str) -> impl FnOnce(IdError) -> CliError {
+    let value = value.to_string();
+    move |e| {
+        let why = match e {
+            IdError::Shape => "format invalide",
+            IdError::CheckDigit => "clé de contrôle incorrecte",
+        };
+        CliError::Usage(format!("{field} « {value} » : {why}"))
+    }
+}
+
+/// Opens and migrates the database for a one-shot command.
+async fn open(config: &Config) -> Result<Database, CliError> {
+    let db = Database::open(config).await?;
+    domain::db::migrate(&db.pool).await?;
+    Ok(db)
+}
+
+pub async fn run(args: Args) -> Result<(), CliError> {
+    let config = Config::load(args.config.as_deref())?;
+    let command = args.command.unwrap_or(Command::Serve);
+    if let Command::Serve = command {
+        return startup::serve(config).await;
+    }
+    let db = open(&config).await?;
+    let result = run_command(command, &config, &db).await;
+    db.close().await;
+    result
+}
+
+async fn run_command(command: Command, config: &Config, db: &Database) -> Result<(), CliError> {
+    let now = OffsetDateTime::now_utc();
+    match command {
+        Command::Serve => Ok(()),
+        Command::Migrate => {
+            println!("migrations appliquées");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => match domain::audit::verify(&db.pool).await? {
+            Verification::Intact { rows } => {
+                println!("OK ({rows} lignes, chaîne intacte)");
+                Ok(())
+            }
+            Verification::Broken { row_id, .. } => {
+                println!("ALTÉRÉ : la chaîne est rompue à la ligne {row_id}");
+                Err(CliError::AuditBroken(row_id))
+            }
+        },
+        Command::User { command: UserCommand::Create { username, email, given_name, family_name, region, rpps, role, establishments, password_stdin } } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::Usage(format!("lecture du mot de passe : {e}")))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_string())
+            } else {
+                None
+            };
+            let spec = AccountSpec {
+                username: Username::parse(&username).map_err(invalid("identifiant", &username))?,
+                email: Email::parse(&email).map_err(invalid("courriel", &email))?,
+                family_name,
+                given_name,
+                rpps: rpps.as_deref().map(|r| Rpps::parse(r).map_err(invalid("RPPS", r))).transpose()?,
+                region: RegionCode::parse(&region).map_err(invalid("région", &region))?,
+                password,
+                role: role.map(|r| match r {
+                    Role::Support => AdminRole::Support,
+                    Role::RegionalAdmin => AdminRole::RegionalAdmin,
+                    Role::NationalAdmin => AdminRole::NationalAdmin,
+                }),
+                establishments: establishments.iter().map(|f| Finess::parse(f).map_err(invalid("FINESS", f))).collect::<Result<_, _>>()?,
+            };
+            if spec.password.as_ref().is_some_and(|p| p.chars().count() < domain::provisioning::MIN_PASSWORD_LEN) {
+                return Err(CliError::Usage(format!("le mot de passe doit compter au moins {} caractères", domain::provisioning::MIN_PASSWORD_LEN)));
+            }
+            let passwords = startup::passwords(config)?;
+            let id = create_account(&db.pool, &passwords, &spec, "cli", now).await.map_err(|e| match e {
+                domain::Error::Conflict(c) if c.contains("username") => CliError::Usage("cet identifiant existe déjà".into()),
+                domain::Error::Conflict(c) if c.contains("rpps") => CliError::Usage("ce numéro RPPS est déjà utilisé".into()),
+                domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
+                other => other.into(),
+            })?;
+            println!("compte créé : {} ({id})", spec.username);
+            Ok(())
+        }
+        Command::Establishment { command: EstablishmentCommand::Create { finess, name, city, region } } => {
+            let f = Finess::parse(&finess).map_err(invalid("FINESS", &finess))?;
+            let r = RegionCode::parse(&region).map_err(invalid("région", &region))?;
+            create_establishment(&db.pool, &f, &name, &city, &r, "cli", now).await.map_err(|e| match e {
+                domain::Error::Conflict(_) => CliError::Usage("ce numéro FINESS existe déjà".into()),
+                other => other.into(),
+            })?;
+            println!("établissement créé : {f} {name}");
+            Ok(())
+        }
+        Command::Demo { command: DemoCommand::Seed } => {
+            let passwords = startup::passwords(config)?;
+            if domain::demo::seed(&db.pool, &passwords, now).await? {
+                println!("données de démonstration créées (mot de passe : {})", domain::demo::DEMO_PASSWORD);
+            } else {
+                println!("la base contient déjà des comptes : rien à faire");
+            }
+            Ok(())
+        }
+    }
+}

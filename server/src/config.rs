@@ -1,0 +1,219 @@
+//! Configuration: defaults that run a demo with nothing set, a TOML file (`--config`,
+//! `PASSERELLE_CONFIG`, or `passerelle.toml` in the working directory), then `PASSERELLE_*` and
+//! `DATABASE_URL` environment variables, which win.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid configuration file {path}: {source}")]
+    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    #[error("invalid value for {name}: {value:?}")]
+    Env { name: &'static str, value: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// The URL users reach the portal at (scheme, host, port): cookies are `Secure` when it is
+    /// https, and it is the only origin allowed to post forms.
+    pub public_url: String,
+    /// An existing PostgreSQL database; without it a private cluster is run in `data_dir`.
+    pub database_url: Option<String>,
+    /// Folder for the embedded cluster and other local files.
+    pub data_dir: PathBuf,
+    /// The built site (cargo-leptos output: `pkg/` with the wasm, js and css).
+    pub site_root: PathBuf,
+    /// Seed demo data into an empty database. Default: on with the embedded database only.
+    pub demo_data: Option<bool>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+    pub session: SessionConfig,
+    pub lockout: ThrottleConfig,
+    pub address_limit: ThrottleConfig,
+    pub argon2: Argon2Config,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SessionConfig {
+    pub idle_minutes: i64,
+    pub absolute_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    pub max_failures: i32,
+    pub window_minutes: i64,
+    pub lock_minutes: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: "http://127.0.0.1:3000".into(),
+            database_url: None,
+            data_dir: PathBuf::from("data"),
+            site_root: PathBuf::from("target/site"),
+            demo_data: None,
+            trusted_proxies: Vec::new(),
+            session: SessionConfig::default(),
+            lockout: ThrottleConfig::from(domain::throttle::Policy::ACCOUNT_DEFAULT),
+            address_limit: ThrottleConfig::from(domain::throttle::Policy::ADDRESS_DEFAULT),
+            argon2: Argon2Config::default(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        let p = domain::sessions::Policy::default();
+        Self { idle_minutes: p.idle.whole_minutes(), absolute_minutes: p.absolute.whole_minutes() }
+    }
+}
+
+impl From<domain::throttle::Policy> for ThrottleConfig {
+    fn from(p: domain::throttle::Policy) -> Self {
+        Self { max_failures: p.max_failures, window_minutes: p.window.whole_minutes(), lock_minutes: p.lock_for.whole_minutes() }
+    }
+}
+
+impl ThrottleConfig {
+    pub fn policy(&self) -> domain::throttle::Policy {
+        domain::throttle::Policy {
+            max_failures: self.max_failures.max(1),
+            window: time::Duration::minutes(self.window_minutes.max(1)),
+            lock_for: time::Duration::minutes(self.lock_minutes.max(1)),
+        }
+    }
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        let c = domain::password::Cost::default();
+        Self { memory_kib: c.memory_kib, iterations: c.iterations, parallelism: c.parallelism }
+    }
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let default_file = Path::new("passerelle.toml");
+        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("PASSERELLE_CONFIG").map(PathBuf::from)).or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
+        let mut config = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source: Box::new(source) })?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(|name| std::env::var(name).ok())?;
+        Ok(config)
+    }
+
+    fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
+            value.trim().parse().map_err(|_| ConfigError::Env { name, value })
+        }
+        if let Some(v) = var("PASSERELLE_LISTEN").or_else(|| var("LEPTOS_SITE_ADDR")) {
+            self.listen = parse("PASSERELLE_LISTEN", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_PUBLIC_URL") {
+            self.public_url = v;
+        }
+        if let Some(v) = var("DATABASE_URL").filter(|v| !v.is_empty()) {
+            self.database_url = Some(v);
+        }
+        if let Some(v) = var("PASSERELLE_DATA_DIR") {
+            self.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = var("PASSERELLE_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")) {
+            self.site_root = PathBuf::from(v);
+        }
+        if let Some(v) = var("PASSERELLE_DEMO_DATA") {
+            self.demo_data = Some(parse("PASSERELLE_DEMO_DATA", v)?);
+        }
+        if let Some(v) = var("PASSERELLE_TRUSTED_PROXIES") {
+            self.trusted_proxies = v.split(',').filter(|s| !s.trim().is_empty()).map(|s| parse("PASSERELLE_TRUSTED_PROXIES", s.to_string())).collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = var("PASSERELLE_SESSION_IDLE_MINUTES") {
+            self.session.idle_minutes = parse("PASSERELLE_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_SESSION_ABSOLUTE_MINUTES") {
+            self.session.absolute_minutes = parse("PASSERELLE_SESSION_ABSOLUTE_MINUTES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_LOCKOUT_MAX_FAILURES") {
+            self.lockout.max_failures = parse("PASSERELLE_LOCKOUT_MAX_FAILURES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_ADDRESS_MAX_FAILURES") {
+            self.address_limit.max_failures = parse("PASSERELLE_ADDRESS_MAX_FAILURES", v)?;
+        }
+        Ok(())
+    }
+
+    /// Scheme, host and port of `public_url`, as browsers send it in `Origin`.
+    pub fn public_origin(&self) -> String {
+        let url = self.public_url.trim_end_matches('/');
+        match url.find("://") {
+            Some(i) => match url[i + 3..].find('/') {
+                Some(j) => url[..i + 3 + j].to_string(),
+                None => url.to_string(),
+            },
+            None => url.to_string(),
+        }
+    }
+
+    pub fn session_policy(&self) -> domain::sessions::Policy {
+        domain::sessions::Policy {
+            idle: time::Duration::minutes(self.session.idle_minutes.max(1)),
+            absolute: time::Duration::minutes(self.session.absolute_minutes.max(1)),
+        }
+    }
+
+    pub fn argon2_cost(&self) -> domain::password::Cost {
+        domain::password::Cost { memory_kib: self.argon2.memory_kib, iterations: self.argon2.iterations, parallelism: self.argon2.parallelism }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_french_session_rules() {
+        let c = Config::default();
+        assert_eq!(c.session.idle_minutes, 30);
+        assert_eq!(c.session.absolute_minutes, 240);
+        assert!(c.database_url.is_none());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut c: Config = toml::from_str("public_url = \"https://portail.example.fr/\"\n[session]\nidle_minutes = 10\n").unwrap();
+        assert_eq!(c.public_origin(), "https://portail.example.fr");
+        c.apply_env(|n| (n == "PASSERELLE_SESSION_IDLE_MINUTES").then(|| "20".to_string())).unwrap();
+        assert_eq!(c.session.idle_minutes, 20);
+        assert!(c.apply_env(|n| (n == "PASSERELLE_LISTEN").then(|| "nope".to_string())).is_err());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"x\"").is_err());
+    }
+}

@@ -1,0 +1,146 @@
+//! Opening the database (configured, or the embedded cluster), building the application state, and
+//! serving HTTP until a shutdown signal.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::state::{AppState, Services, Settings, SignInMode};
+use domain::auth::Auth;
+use domain::db::embedded::EmbeddedPostgres;
+use domain::password::Passwords;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::error::CliError;
+
+/// The open database, and the embedded cluster behind it when there is one (stopped on drop of
+/// the process through `close`).
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    pub async fn open(config: &Config) -> Result<Self, CliError> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let dir = config.data_dir.join("postgres");
+                let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, true)).await??;
+                if domain::db::ensure_database(&cluster.url("postgres"), "passerelle").await? {
+                    tracing::info!("created database `passerelle` in the embedded cluster");
+                }
+                (cluster.url("passerelle"), Some(cluster))
+            }
+        };
+        let pool = domain::db::connect(&url, 20).await?;
+        Ok(Self { pool, embedded })
+    }
+
+    pub fn is_embedded(&self) -> bool {
+        self.embedded.is_some()
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(cluster) = self.embedded
+            && let Err(e) = tokio::task::spawn_blocking(move || cluster.stop()).await
+        {
+            tracing::warn!("stopping the embedded PostgreSQL cluster: {e}");
+        }
+    }
+}
+
+pub fn passwords(config: &Config) -> Result<Arc<Passwords>, CliError> {
+    Ok(Arc::new(Passwords::new(config.argon2_cost())?))
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("passerelle")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+pub fn state(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> AppState {
+    let auth = Auth {
+        pool,
+        passwords,
+        sessions: config.session_policy(),
+        account_throttle: config.lockout.policy(),
+        address_throttle: config.address_limit.policy(),
+    };
+    let public_origin = config.public_origin();
+    let settings = Settings {
+        secure_cookies: public_origin.starts_with("https://"),
+        public_origin,
+        trusted_proxies: config.trusted_proxies.clone(),
+        sign_in_modes: vec![SignInMode::Password],
+    };
+    AppState { leptos: leptos_options(config), services: Arc::new(Services { auth, settings }) }
+}
+
+/// `passerelle serve`: migrate, seed the demo when asked, serve until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), CliError> {
+    let db = Database::open(&config).await?;
+    domain::db::migrate(&db.pool).await?;
+    let passwords = passwords(&config)?;
+    if config.demo_data.unwrap_or(db.is_embedded()) && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await? {
+        tracing::info!(
+            "demo data created: sign in as dr.martin, inf.durand, sec.petit, helene.leclerc, support.idf, admin.idf or admin.national with the password {}",
+            domain::demo::DEMO_PASSWORD
+        );
+    }
+    let state = state(&config, db.pool.clone(), passwords);
+    let router = crate::web::router(state.clone());
+    spawn_housekeeping(db.pool.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| CliError::Bind(config.listen, e))?;
+    tracing::info!("Passerelle is listening on http://{} (public URL {})", config.listen, config.public_url);
+    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await;
+    db.close().await;
+    served.map_err(CliError::Serve)
+}
+
+/// Forgets expired throttle counters every ten minutes.
+fn spawn_housekeeping(pool: PgPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let cutoff = OffsetDateTime::now_utc() - time::Duration::days(1);
+            match pool.acquire().await {
+                Ok(mut conn) => {
+                    if let Err(e) = domain::throttle::purge(&mut conn, cutoff).await {
+                        tracing::warn!("purging throttle counters: {e}");
+                    }
+                }
+                Err(e) => tracing::warn!("housekeeping: {e}"),
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,35 @@
+//! The cookies Passerelle sets, with their attributes in one place.
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use time::Duration;
+
+pub const SESSION: &str = "passerelle_session";
+pub const CSRF: &str = "passerelle_csrf";
+pub use app::i18n::LANG_COOKIE as LANG;
+
+/// HttpOnly, SameSite=Lax (a link from an e-mail still arrives signed in; cross-site posts do not
+/// carry it), Secure whenever the portal is served over https.
+fn base(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((name, value)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).build()
+}
+
+/// The session cookie lives as long as the browser; the server decides when the session ends.
+pub fn session(value: &str, secure: bool) -> Cookie<'static> {
+    base(SESSION, value.to_string(), secure)
+}
+
+pub fn csrf(value: &str, secure: bool) -> Cookie<'static> {
+    base(CSRF, value.to_string(), secure)
+}
+
+pub fn lang(code: &str, secure: bool) -> Cookie<'static> {
+    let mut c = base(LANG, code.to_string(), secure);
+    c.set_max_age(Duration::days(365));
+    c
+}
+
+pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
+    let mut c = base(name, String::new(), secure);
+    c.make_removal();
+    c
+}

@@ -1,0 +1,149 @@
+//! Form posts of the pages (they work without JavaScript): each checks the form token, calls the
+//! domain, and answers with a redirect (Post/Redirect/Get), carrying an error code when it failed.
+
+use app::error::ErrorCode;
+use app::state::{AppState, RequestContext};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use axum_extra::extract::cookie::CookieJar;
+use domain::ids::Finess;
+use domain::routing::Landing;
+use domain::sessions::Token;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::cookies;
+
+/// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
+    !submitted.is_empty() && same_token(&ctx.csrf_token, submitted)
+}
+
+fn back_with_error(page: &str, code: &ErrorCode) -> Response {
+    Redirect::to(&format!("{page}?erreur={}", code.slug())).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifiant: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+pub async fn sign_in(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, jar: CookieJar, Form(form): Form<SignInForm>) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error("/connexion", &ErrorCode::Csrf);
+    }
+    if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
+        return back_with_error("/connexion", &ErrorCode::InvalidCredentials);
+    }
+    let previous = jar.get(cookies::SESSION).and_then(|c| Token::from_cookie(c.value()));
+    let auth = &state.services.auth;
+    match domain::auth::password::sign_in(auth, &form.identifiant, &form.mot_de_passe, previous.as_ref(), &ctx.client, OffsetDateTime::now_utc()).await {
+        Ok(signed_in) => {
+            let jar = jar.add(cookies::session(signed_in.token.as_str(), state.services.settings.secure_cookies));
+            (jar, Redirect::to(&signed_in.landing.path())).into_response()
+        }
+        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TokenOnlyForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn sign_out(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, jar: CookieJar, Form(form): Form<TokenOnlyForm>) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error("/connexion", &ErrorCode::Csrf);
+    }
+    let secure = state.services.settings.secure_cookies;
+    if let Some(token) = jar.get(cookies::SESSION).and_then(|c| Token::from_cookie(c.value()))
+        && let Err(e) = domain::auth::sign_out(&state.services.auth.pool, &token, &ctx.client, OffsetDateTime::now_utc()).await
+    {
+        return back_with_error("/connexion", &ErrorCode::from(e));
+    }
+    (jar.add(cookies::removal(cookies::SESSION, secure)), Redirect::to("/connexion?info=deconnecte")).into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChooseForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    finess: String,
+}
+
+pub async fn choose_establishment(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, Form(form): Form<ChooseForm>) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error("/etablissements", &ErrorCode::Csrf);
+    }
+    let Some(session) = ctx.viewer.session() else {
+        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+    };
+    let Ok(finess) = Finess::parse(&form.finess) else {
+        return back_with_error("/etablissements", &ErrorCode::InvalidInput);
+    };
+    match domain::routing::choose_establishment(&state.services.auth.pool, session, &finess, &ctx.client, OffsetDateTime::now_utc()).await {
+        Ok(e) => Redirect::to(&format!("/etablissements/{}", e.finess)).into_response(),
+        Err(e) => back_with_error("/etablissements", &ErrorCode::from(e)),
+    }
+}
+
+/// `/`: the signed-in user's establishment (or the routing of a fresh sign-in); else sign-in.
+pub async fn root(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Response {
+    let Some(session) = ctx.viewer.session() else {
+        return Redirect::to("/connexion").into_response();
+    };
+    let establishments = match state.services.auth.pool.acquire().await {
+        Ok(mut conn) => domain::accounts::establishments_of(&mut conn, session.user_id).await,
+        Err(e) => Err(e.into()),
+    };
+    match establishments {
+        Ok(list) => {
+            let current = session.establishment_id.and_then(|id| list.iter().find(|e| e.id == id));
+            let path = match current {
+                Some(e) => format!("/etablissements/{}", e.finess),
+                None => Landing::for_establishments(&list).path(),
+            };
+            Redirect::to(&path).into_response()
+        }
+        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageQuery {
+    retour: Option<String>,
+}
+
+/// `/langue/{fr|en}?retour=/page`: remembers the language and goes back. Only local paths are
+/// followed, so the link cannot send users to another site.
+pub async fn switch_language(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<LanguageQuery>, jar: CookieJar) -> Response {
+    let back = q.retour.filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\')).unwrap_or_else(|| "/".to_string());
+    let Some(lang) = app::i18n::Lang::from_code(&code) else {
+        return Redirect::to(&back).into_response();
+    };
+    (jar.add(cookies::lang(lang.code(), state.services.settings.secure_cookies)), Redirect::to(&back)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_token;
+
+    #[test]
+    fn token_comparison() {
+        assert!(same_token("abc", "abc"));
+        assert!(!same_token("abc", "abd"));
+        assert!(!same_token("abc", "ab"));
+    }
+}

@@ -1,0 +1,54 @@
+//! The HTTP edge: routes, middleware, form handlers. Pages are Leptos routes (crate `app`).
+
+mod cookies;
+mod forms;
+mod health;
+mod request;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use app::state::AppState;
+use axum::http::{HeaderName, HeaderValue};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Form posts are small; refuse large bodies before reading them.
+const MAX_BODY: usize = 64 * 1024;
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos_state = state.clone();
+    let security_headers = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "same-origin"),
+        ("content-security-policy", "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"),
+        ("permissions-policy", "camera=(), microphone=(), geolocation=()"),
+    ];
+    let mut router = Router::new()
+        .route("/", get(forms::root))
+        .route("/connexion", post(forms::sign_in))
+        .route("/deconnexion", post(forms::sign_out))
+        .route("/etablissements/choisir", post(forms::choose_establishment))
+        .route("/langue/{code}", get(forms::switch_language))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(leptos_state.clone()),
+            {
+                let options = state.leptos.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), request::context))
+        .layer(DefaultBodyLimit::max(MAX_BODY));
+    for (name, value) in security_headers {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static(name), HeaderValue::from_static(value)));
+    }
+    router.with_state(state)
+}
