@@ -71,6 +71,8 @@ pub async fn sign_in(
     let address_attempt = match throttle::claim(&mut conn, Scope::Address, &address, auth.address_throttle, now).await? {
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until } => {
+            // Never hold a pooled connection while waiting for another (the audit transaction).
+            drop(conn);
             audit_failure(auth, typed_username, "address_throttled", client, now, None).await?;
             return Err(Error::AddressThrottled { until });
         }
@@ -79,6 +81,7 @@ pub async fn sign_in(
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until } => {
             throttle::succeeded(&mut conn, Scope::Address, &address).await?;
+            drop(conn);
             audit_failure(auth, typed_username, "locked", client, now, None).await?;
             return Err(Error::Locked { until });
         }

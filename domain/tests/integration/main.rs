@@ -1,0 +1,7 @@
+//! Integration tests of the domain against a real PostgreSQL (one test binary: one link on 2 cores).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod audit_chain;
+mod harness;
+mod password_sign_in;
+mod sessions_and_routing;
