@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Passerelle's pages. Every page is rendered on the server (complete HTML, forms that post without
 //! JavaScript) and then hydrated in the browser for comfort.
 
