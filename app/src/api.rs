@@ -88,7 +88,9 @@ mod server {
     }
 
     pub async fn context() -> Result<(RequestContext, Arc<Services>), ErrorCode> {
-        let ctx = request_context().await.ok_or_else(|| internal("no request context"))?;
+        let ctx = request_context()
+            .await
+            .ok_or_else(|| internal("no request context"))?;
         let services = services().ok_or_else(|| internal("no application state"))?;
         Ok((ctx, services))
     }
@@ -111,7 +113,12 @@ mod server {
     }
 
     pub fn establishment_view(e: Establishment) -> EstablishmentView {
-        EstablishmentView { finess: e.finess, name: e.name, city: e.city, region_code: e.region_code }
+        EstablishmentView {
+            finess: e.finess,
+            name: e.name,
+            city: e.city,
+            region_code: e.region_code,
+        }
     }
 
     pub fn region_view(r: Region) -> RegionView {
@@ -126,26 +133,39 @@ mod server {
         }
     }
 
-    pub async fn my_establishments(services: &Services, session: &Session) -> Result<Vec<Establishment>, ErrorCode> {
+    pub async fn my_establishments(
+        services: &Services,
+        session: &Session,
+    ) -> Result<Vec<Establishment>, ErrorCode> {
         let mut conn = services.auth.pool.acquire().await.map_err(internal)?;
-        accounts::establishments_of(&mut conn, session.user_id).await.map_err(internal)
+        accounts::establishments_of(&mut conn, session.user_id)
+            .await
+            .map_err(internal)
     }
 }
 
 #[server(prefix = "/api", endpoint = "shell", input = GetUrl)]
 pub async fn get_shell() -> Result<ShellData, ErrorCode> {
     let (ctx, _) = server::context().await?;
-    Ok(ShellData { user: ctx.viewer.session().map(server::user_view), csrf: ctx.csrf_token.clone() })
+    Ok(ShellData {
+        user: ctx.viewer.session().map(server::user_view),
+        csrf: ctx.csrf_token.clone(),
+    })
 }
 
 #[server(prefix = "/api", endpoint = "sign-in", input = GetUrl)]
 pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     use crate::state::SignInMode;
     let (ctx, services) = server::context().await?;
-    let regions = domain::accounts::regions(&services.auth.pool).await.map_err(server::internal)?;
+    let regions = domain::accounts::regions(&services.auth.pool)
+        .await
+        .map_err(server::internal)?;
     Ok(SignInData {
         regions: regions.into_iter().map(server::region_view).collect(),
-        password_mode: services.settings.sign_in_modes.contains(&SignInMode::Password),
+        password_mode: services
+            .settings
+            .sign_in_modes
+            .contains(&SignInMode::Password),
         csrf: ctx.csrf_token,
     })
 }
@@ -155,10 +175,16 @@ pub async fn get_chooser() -> Result<ChooserData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let session = server::signed_in(&ctx)?;
     let establishments = server::my_establishments(&services, session).await?;
-    let current = session.establishment_id.and_then(|id| establishments.iter().find(|e| e.id == id)).map(|e| e.finess.clone());
+    let current = session
+        .establishment_id
+        .and_then(|id| establishments.iter().find(|e| e.id == id))
+        .map(|e| e.finess.clone());
     Ok(ChooserData {
         user: server::user_view(session),
-        establishments: establishments.into_iter().map(server::establishment_view).collect(),
+        establishments: establishments
+            .into_iter()
+            .map(server::establishment_view)
+            .collect(),
         current,
         csrf: ctx.csrf_token.clone(),
     })
@@ -175,7 +201,9 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
     let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess) else {
         return Err(ErrorCode::NotFound);
     };
-    let region = domain::accounts::region(&services.auth.pool, &establishment.region_code).await.map_err(server::internal)?;
+    let region = domain::accounts::region(&services.auth.pool, &establishment.region_code)
+        .await
+        .map_err(server::internal)?;
     Ok(DashboardData {
         user: server::user_view(session),
         is_current: session.establishment_id == Some(establishment.id),
@@ -195,5 +223,8 @@ pub async fn get_no_establishment() -> Result<NoEstablishmentData, ErrorCode> {
         .await
         .map_err(server::internal)?
         .ok_or(ErrorCode::NotFound)?;
-    Ok(NoEstablishmentData { user: server::user_view(session), region: server::region_view(region) })
+    Ok(NoEstablishmentData {
+        user: server::user_view(session),
+        region: server::region_view(region),
+    })
 }

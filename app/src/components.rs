@@ -12,7 +12,9 @@ use crate::{current_lang, t};
 pub struct Hydrated(pub ReadSignal<bool>);
 
 pub fn use_hydrated() -> ReadSignal<bool> {
-    use_context::<Hydrated>().map(|h| h.0).unwrap_or_else(|| signal(false).0)
+    use_context::<Hydrated>()
+        .map(|h| h.0)
+        .unwrap_or_else(|| signal(false).0)
 }
 
 /// Header (name, language switch, who is signed in, sign-out), main region, footer.
@@ -24,8 +26,16 @@ pub fn Layout(children: Children) -> impl IntoView {
     let back = move || {
         let search = location.search.get();
         let path = location.pathname.get();
-        let back = if search.is_empty() { path } else { format!("{path}?{search}") };
-        format!("/langue/{}?retour={}", lang.other().code(), urlencode(&back))
+        let back = if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        };
+        format!(
+            "/langue/{}?retour={}",
+            lang.other().code(),
+            urlencode(&back)
+        )
     };
     let shell = Resource::new(|| (), |_| get_shell());
     view! {
@@ -35,7 +45,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <a href="/" class="brand-name">{m.app_name}</a>
                 <span class="brand-tagline">{m.tagline}</span>
             </div>
-            <nav class="header-actions" aria-label=m.sign_in_modes>
+            <nav class="header-actions" aria-label=m.header_nav>
                 <a
                     class="lang-switch"
                     href=back
@@ -80,7 +90,9 @@ pub fn Layout(children: Children) -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()

@@ -11,7 +11,9 @@ use crate::i18n::Lang;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
     InvalidCredentials,
-    Locked { minutes: i64 },
+    Locked {
+        minutes: i64,
+    },
     AddressThrottled,
     AccountDisabled,
     AccountLocked,
@@ -23,7 +25,9 @@ pub enum ErrorCode {
     NotFound,
     InvalidInput,
     /// An unexpected failure; the reference is logged with the details.
-    Internal { reference: String },
+    Internal {
+        reference: String,
+    },
 }
 
 impl ErrorCode {
@@ -61,13 +65,17 @@ impl ErrorCode {
             "saisie-invalide" => ErrorCode::InvalidInput,
             other => {
                 if let Some(m) = other.strip_prefix("verrouille-") {
-                    ErrorCode::Locked { minutes: m.parse().ok().filter(|m| (1..=1440).contains(m))? }
+                    ErrorCode::Locked {
+                        minutes: m.parse().ok().filter(|m| (1..=1440).contains(m))?,
+                    }
                 } else if let Some(r) = other.strip_prefix("technique-") {
                     // Only echo references shaped like ours into the page.
                     if r.len() != 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
                         return None;
                     }
-                    ErrorCode::Internal { reference: r.to_string() }
+                    ErrorCode::Internal {
+                        reference: r.to_string(),
+                    }
                 } else {
                     return None;
                 }
@@ -80,7 +88,9 @@ impl ErrorCode {
         let m = lang.messages();
         match self {
             ErrorCode::InvalidCredentials => m.err_invalid_credentials.into(),
-            ErrorCode::Locked { minutes } => m.err_locked.replace("{minutes}", &minutes.to_string()),
+            ErrorCode::Locked { minutes } => {
+                m.err_locked.replace("{minutes}", &minutes.to_string())
+            }
             ErrorCode::AddressThrottled => m.err_address_throttled.into(),
             ErrorCode::AccountDisabled => m.err_account_disabled.into(),
             ErrorCode::AccountLocked => m.err_account_locked.into(),
@@ -91,7 +101,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => m.err_forbidden.into(),
             ErrorCode::NotFound => m.err_not_found.into(),
             ErrorCode::InvalidInput => m.err_invalid_input.into(),
-            ErrorCode::Internal { reference } => format!("{} {} : {reference}", m.err_internal, m.err_reference),
+            ErrorCode::Internal { reference } => {
+                format!("{} {} : {reference}", m.err_internal, m.err_reference)
+            }
         }
     }
 }
@@ -109,13 +121,17 @@ impl leptos::server_fn::error::FromServerFnError for ErrorCode {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        ErrorCode::Internal { reference: format!("{:08x}", fxhash(&value.to_string())) }
+        ErrorCode::Internal {
+            reference: format!("{:08x}", fxhash(&value.to_string())),
+        }
     }
 }
 
 /// A short, stable digest to tell transport errors apart in a bug report.
 fn fxhash(s: &str) -> u32 {
-    s.bytes().fold(0x811c_9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    s.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }
 
 #[cfg(test)]
@@ -130,7 +146,9 @@ mod tests {
             ErrorCode::AddressThrottled,
             ErrorCode::Csrf,
             ErrorCode::SessionExpired,
-            ErrorCode::Internal { reference: "0a1b2c3d".into() },
+            ErrorCode::Internal {
+                reference: "0a1b2c3d".into(),
+            },
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
@@ -166,7 +184,9 @@ mod from_domain {
             match e {
                 Error::InvalidCredentials => ErrorCode::InvalidCredentials,
                 Error::Locked { until } => {
-                    let minutes = (until - time::OffsetDateTime::now_utc()).whole_minutes().clamp(1, 1440);
+                    let minutes = (until - time::OffsetDateTime::now_utc())
+                        .whole_minutes()
+                        .clamp(1, 1440);
                     ErrorCode::Locked { minutes }
                 }
                 Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,

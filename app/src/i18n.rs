@@ -52,6 +52,7 @@ pub struct Messages {
     pub skip_to_content: &'static str,
     pub switch_language: &'static str,
     pub switch_language_label: &'static str,
+    pub header_nav: &'static str,
     pub signed_in_as: &'static str,
     pub sign_out: &'static str,
 
@@ -123,6 +124,7 @@ pub const FR: Messages = Messages {
     skip_to_content: "Aller au contenu",
     switch_language: "English",
     switch_language_label: "Switch to English",
+    header_nav: "Compte et langue",
     signed_in_as: "Connecté(e) :",
     sign_out: "Se déconnecter",
 
@@ -194,6 +196,7 @@ pub const EN: Messages = Messages {
     skip_to_content: "Skip to content",
     switch_language: "Français",
     switch_language_label: "Passer en français",
+    header_nav: "Account and language",
     signed_in_as: "Signed in:",
     sign_out: "Sign out",
 

@@ -83,7 +83,10 @@ impl Viewer {
 
 /// The request context inside a server function or a server-rendered component.
 pub async fn request_context() -> Option<RequestContext> {
-    leptos_axum::extract::<axum::Extension<RequestContext>>().await.ok().map(|axum::Extension(c)| c)
+    leptos_axum::extract::<axum::Extension<RequestContext>>()
+        .await
+        .ok()
+        .map(|axum::Extension(c)| c)
 }
 
 pub fn services() -> Option<Arc<Services>> {

@@ -49,7 +49,10 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
-pub async fn credentials_by_username(conn: &mut PgConnection, username: &Username) -> Result<Option<Credentials>> {
+pub async fn credentials_by_username(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<Option<Credentials>> {
     Ok(sqlx::query_as!(
         Credentials,
         r#"SELECT id, username, region_code, status AS "status: UserStatus", password_hash
@@ -60,8 +63,20 @@ pub async fn credentials_by_username(conn: &mut PgConnection, username: &Usernam
     .await?)
 }
 
-pub async fn set_password_hash(conn: &mut PgConnection, user_id: Uuid, hash: &str, now: OffsetDateTime) -> Result<()> {
-    sqlx::query!("UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1", user_id, hash, now).execute(&mut *conn).await?;
+pub async fn set_password_hash(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    hash: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1",
+        user_id,
+        hash,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -78,7 +93,11 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
-pub async fn create_user(conn: &mut PgConnection, user: &NewUser, now: OffsetDateTime) -> Result<Uuid> {
+pub async fn create_user(
+    conn: &mut PgConnection,
+    user: &NewUser,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
     let id = Uuid::new_v4();
     sqlx::query!(
         r#"INSERT INTO users (id, username, email, family_name, given_name, rpps, region_code, status, password_hash, created_at, updated_at)
@@ -99,8 +118,16 @@ pub async fn create_user(conn: &mut PgConnection, user: &NewUser, now: OffsetDat
     Ok(id)
 }
 
-pub async fn user_id_by_username(conn: &mut PgConnection, username: &Username) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar!("SELECT id FROM users WHERE username = $1", username.as_str()).fetch_optional(&mut *conn).await?)
+pub async fn user_id_by_username(
+    conn: &mut PgConnection,
+    username: &Username,
+) -> Result<Option<Uuid>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT id FROM users WHERE username = $1",
+        username.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -135,7 +162,10 @@ pub async fn create_establishment(
     Ok(id)
 }
 
-pub async fn establishment_by_finess(conn: &mut PgConnection, finess: &Finess) -> Result<Option<Establishment>> {
+pub async fn establishment_by_finess(
+    conn: &mut PgConnection,
+    finess: &Finess,
+) -> Result<Option<Establishment>> {
     Ok(sqlx::query_as!(
         Establishment,
         "SELECT id, finess, name, city, region_code FROM establishments WHERE finess = $1",
@@ -145,7 +175,12 @@ pub async fn establishment_by_finess(conn: &mut PgConnection, finess: &Finess) -
     .await?)
 }
 
-pub async fn add_membership(conn: &mut PgConnection, user_id: Uuid, establishment_id: Uuid, now: OffsetDateTime) -> Result<bool> {
+pub async fn add_membership(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    establishment_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done = sqlx::query!(
         "INSERT INTO memberships (user_id, establishment_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         user_id,
@@ -158,7 +193,10 @@ pub async fn add_membership(conn: &mut PgConnection, user_id: Uuid, establishmen
 }
 
 /// The active establishments a user belongs to, by name.
-pub async fn establishments_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Establishment>> {
+pub async fn establishments_of(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<Establishment>> {
     Ok(sqlx::query_as!(
         Establishment,
         r#"SELECT e.id, e.finess, e.name, e.city, e.region_code
@@ -179,7 +217,11 @@ pub async fn grant_role(
     granted_by: Option<Uuid>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let region = if role == AdminRole::NationalAdmin { None } else { region.map(RegionCode::as_str) };
+    let region = if role == AdminRole::NationalAdmin {
+        None
+    } else {
+        region.map(RegionCode::as_str)
+    };
     sqlx::query!(
         r#"INSERT INTO admin_roles (user_id, role, region_code, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT DO NOTHING"#,

@@ -83,7 +83,12 @@ impl Event {
         self
     }
 
-    pub fn target(mut self, kind: &'static str, id: impl Into<String>, label: impl Into<String>) -> Self {
+    pub fn target(
+        mut self,
+        kind: &'static str,
+        id: impl Into<String>,
+        label: impl Into<String>,
+    ) -> Self {
         self.target_type = Some(kind);
         self.target_id = Some(id.into());
         self.target_label = Some(label.into());
@@ -127,14 +132,19 @@ pub struct Row {
 /// Postgres keeps microseconds; hash what will be stored.
 fn to_micros(t: OffsetDateTime) -> OffsetDateTime {
     let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000).unwrap_or(t)
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .unwrap_or(t)
 }
 
 /// The canonical bytes of a row: a JSON array in a fixed field order. `details` is a
 /// `serde_json::Value`, whose objects keep their keys sorted, so the same JSON read back from
 /// `jsonb` serialises to the same bytes.
 fn canonical(row: &Row) -> Result<Vec<u8>> {
-    let at = row.occurred_at.to_offset(time::UtcOffset::UTC).format(&Rfc3339).map_err(|e| Error::Internal(e.to_string()))?;
+    let at = row
+        .occurred_at
+        .to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let v = json!([
         row.id,
         at,
@@ -162,13 +172,22 @@ fn chain_hash(prev: &[u8], row: &Row) -> Result<Vec<u8>> {
 }
 
 /// Appends `event` inside the caller's transaction and returns the row's id.
-pub async fn record(conn: &mut PgConnection, event: Event, client: &Client, now: OffsetDateTime) -> Result<i64> {
-    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY).execute(&mut *conn).await?;
+pub async fn record(
+    conn: &mut PgConnection,
+    event: Event,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
     let prev: Vec<u8> = sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?
         .unwrap_or_else(|| GENESIS.to_vec());
-    let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#).fetch_one(&mut *conn).await?;
+    let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#)
+        .fetch_one(&mut *conn)
+        .await?;
     let mut row = Row {
         id,
         occurred_at: to_micros(now),
@@ -217,10 +236,15 @@ pub async fn record(conn: &mut PgConnection, event: Event, client: &Client, now:
 /// The result of recomputing the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    Intact { rows: u64 },
+    Intact {
+        rows: u64,
+    },
     /// The first row whose stored hashes do not match the recomputed chain: it, or a row before
     /// it, was changed, inserted or removed behind the application's back.
-    Broken { row_id: i64, rows_checked: u64 },
+    Broken {
+        row_id: i64,
+        rows_checked: u64,
+    },
 }
 
 /// Recomputes the whole chain, in id order, in pages (the log may hold millions of rows).
@@ -245,7 +269,10 @@ pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification> {
         for row in &rows {
             checked += 1;
             if row.prev_hash != expected_prev || chain_hash(&row.prev_hash, row)? != row.hash {
-                return Ok(Verification::Broken { row_id: row.id, rows_checked: checked });
+                return Ok(Verification::Broken {
+                    row_id: row.id,
+                    rows_checked: checked,
+                });
             }
             expected_prev.clone_from(&row.hash);
         }

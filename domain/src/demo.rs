@@ -22,11 +22,36 @@ fn with_check(body: &str) -> String {
 /// fictitious centres with valid check digits.
 pub fn establishments() -> Vec<(String, &'static str, &'static str, &'static str)> {
     vec![
-        ("750712184".to_string(), "Assistance Publique – Hôpitaux de Paris", "Paris", "FR-IDF"),
-        (with_check("75000123"), "Centre de santé des Batignolles", "Paris", "FR-IDF"),
-        (with_check("93000456"), "Maison de santé de Saint-Denis", "Saint-Denis", "FR-IDF"),
-        ("690781810".to_string(), "Hospices Civils de Lyon", "Lyon", "FR-ARA"),
-        ("130786049".to_string(), "Assistance Publique – Hôpitaux de Marseille", "Marseille", "FR-PAC"),
+        (
+            "750712184".to_string(),
+            "Assistance Publique – Hôpitaux de Paris",
+            "Paris",
+            "FR-IDF",
+        ),
+        (
+            with_check("75000123"),
+            "Centre de santé des Batignolles",
+            "Paris",
+            "FR-IDF",
+        ),
+        (
+            with_check("93000456"),
+            "Maison de santé de Saint-Denis",
+            "Saint-Denis",
+            "FR-IDF",
+        ),
+        (
+            "690781810".to_string(),
+            "Hospices Civils de Lyon",
+            "Lyon",
+            "FR-ARA",
+        ),
+        (
+            "130786049".to_string(),
+            "Assistance Publique – Hôpitaux de Marseille",
+            "Marseille",
+            "FR-PAC",
+        ),
     ]
 }
 
@@ -41,18 +66,76 @@ struct DemoUser {
 }
 
 const USERS: &[DemoUser] = &[
-    DemoUser { username: "dr.martin", given: "Claire", family: "Martin", rpps_body: Some("1000012345"), region: "FR-IDF", role: None, establishments: &[0, 1] },
-    DemoUser { username: "inf.durand", given: "Paul", family: "Durand", rpps_body: Some("1000023456"), region: "FR-IDF", role: None, establishments: &[2] },
-    DemoUser { username: "sec.petit", given: "Julie", family: "Petit", rpps_body: None, region: "FR-IDF", role: None, establishments: &[] },
-    DemoUser { username: "helene.leclerc", given: "Hélène", family: "Leclerc", rpps_body: Some("1000034567"), region: "FR-ARA", role: None, establishments: &[3] },
-    DemoUser { username: "support.idf", given: "Karim", family: "Benali", rpps_body: None, region: "FR-IDF", role: Some(AdminRole::Support), establishments: &[] },
-    DemoUser { username: "admin.idf", given: "Sophie", family: "Moreau", rpps_body: None, region: "FR-IDF", role: Some(AdminRole::RegionalAdmin), establishments: &[] },
-    DemoUser { username: "admin.national", given: "Marc", family: "Lefebvre", rpps_body: None, region: "FR-IDF", role: Some(AdminRole::NationalAdmin), establishments: &[] },
+    DemoUser {
+        username: "dr.martin",
+        given: "Claire",
+        family: "Martin",
+        rpps_body: Some("1000012345"),
+        region: "FR-IDF",
+        role: None,
+        establishments: &[0, 1],
+    },
+    DemoUser {
+        username: "inf.durand",
+        given: "Paul",
+        family: "Durand",
+        rpps_body: Some("1000023456"),
+        region: "FR-IDF",
+        role: None,
+        establishments: &[2],
+    },
+    DemoUser {
+        username: "sec.petit",
+        given: "Julie",
+        family: "Petit",
+        rpps_body: None,
+        region: "FR-IDF",
+        role: None,
+        establishments: &[],
+    },
+    DemoUser {
+        username: "helene.leclerc",
+        given: "Hélène",
+        family: "Leclerc",
+        rpps_body: Some("1000034567"),
+        region: "FR-ARA",
+        role: None,
+        establishments: &[3],
+    },
+    DemoUser {
+        username: "support.idf",
+        given: "Karim",
+        family: "Benali",
+        rpps_body: None,
+        region: "FR-IDF",
+        role: Some(AdminRole::Support),
+        establishments: &[],
+    },
+    DemoUser {
+        username: "admin.idf",
+        given: "Sophie",
+        family: "Moreau",
+        rpps_body: None,
+        region: "FR-IDF",
+        role: Some(AdminRole::RegionalAdmin),
+        establishments: &[],
+    },
+    DemoUser {
+        username: "admin.national",
+        given: "Marc",
+        family: "Lefebvre",
+        rpps_body: None,
+        region: "FR-IDF",
+        role: Some(AdminRole::NationalAdmin),
+        establishments: &[],
+    },
 ];
 
 /// Seeds the demo data unless the database already has accounts. True when it seeded.
 pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> Result<bool> {
-    let has_users: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "e!""#).fetch_one(pool).await?;
+    let has_users: bool = sqlx::query_scalar!(r#"SELECT EXISTS (SELECT 1 FROM users) AS "e!""#)
+        .fetch_one(pool)
+        .await?;
     if has_users {
         return Ok(false);
     }
@@ -61,20 +144,38 @@ pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> 
     let mut finess = Vec::new();
     for (number, name, city, region) in &establishments {
         let f = Finess::parse(number).map_err(invalid("finess"))?;
-        create_establishment(pool, &f, name, city, &RegionCode::parse(region).map_err(invalid("region"))?, "demo", now).await?;
+        create_establishment(
+            pool,
+            &f,
+            name,
+            city,
+            &RegionCode::parse(region).map_err(invalid("region"))?,
+            "demo",
+            now,
+        )
+        .await?;
         finess.push(f);
     }
     for u in USERS {
         let spec = AccountSpec {
             username: Username::parse(u.username).map_err(invalid("username"))?,
-            email: Email::parse(&format!("{}@demo.passerelle.example", u.username)).map_err(invalid("email"))?,
+            email: Email::parse(&format!("{}@demo.passerelle.example", u.username))
+                .map_err(invalid("email"))?,
             family_name: u.family.to_string(),
             given_name: u.given.to_string(),
-            rpps: u.rpps_body.map(|b| Rpps::parse(&with_check(b))).transpose().map_err(invalid("rpps"))?,
+            rpps: u
+                .rpps_body
+                .map(|b| Rpps::parse(&with_check(b)))
+                .transpose()
+                .map_err(invalid("rpps"))?,
             region: RegionCode::parse(u.region).map_err(invalid("region"))?,
             password: Some(DEMO_PASSWORD.to_string()),
             role: u.role,
-            establishments: u.establishments.iter().filter_map(|i| finess.get(*i).cloned()).collect(),
+            establishments: u
+                .establishments
+                .iter()
+                .filter_map(|i| finess.get(*i).cloned())
+                .collect(),
         };
         create_account(pool, passwords, &spec, "demo", now).await?;
     }

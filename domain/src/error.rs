@@ -8,7 +8,10 @@ use crate::ids::IdError;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {field}: {reason}")]
-    InvalidInput { field: &'static str, reason: IdError },
+    InvalidInput {
+        field: &'static str,
+        reason: IdError,
+    },
     /// Wrong identifier or password; deliberately says nothing about which.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -49,7 +52,9 @@ impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::RowNotFound => Error::NotFound,
-            sqlx::Error::Database(db) if db.is_unique_violation() || db.is_foreign_key_violation() => {
+            sqlx::Error::Database(db)
+                if db.is_unique_violation() || db.is_foreign_key_violation() =>
+            {
                 Error::Conflict(db.constraint().unwrap_or("unknown").to_string())
             }
             _ => Error::Database(e),

@@ -56,7 +56,9 @@ impl Finess {
             return Err(IdError::Shape);
         }
         let corsica = matches!(&b[..2], b"2A" | b"2B");
-        if !(corsica || b[..2].iter().all(u8::is_ascii_digit)) || !b[2..].iter().all(u8::is_ascii_digit) {
+        if !(corsica || b[..2].iter().all(u8::is_ascii_digit))
+            || !b[2..].iter().all(u8::is_ascii_digit)
+        {
             return Err(IdError::Shape);
         }
         // Corsican numbers keep the pre-1976 department code "20" for the check digit.
@@ -64,7 +66,11 @@ impl Finess {
         if corsica {
             digits[1] = b'0';
         }
-        if luhn_valid(&digits) { Ok(Self(s)) } else { Err(IdError::CheckDigit) }
+        if luhn_valid(&digits) {
+            Ok(Self(s))
+        } else {
+            Err(IdError::CheckDigit)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -83,7 +89,11 @@ impl Rpps {
         if s.len() != 11 || !s.bytes().all(|b| b.is_ascii_digit()) {
             return Err(IdError::Shape);
         }
-        if luhn_valid(s.as_bytes()) { Ok(Self(s)) } else { Err(IdError::CheckDigit) }
+        if luhn_valid(s.as_bytes()) {
+            Ok(Self(s))
+        } else {
+            Err(IdError::CheckDigit)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -101,8 +111,11 @@ impl Username {
     pub fn parse(input: &str) -> Result<Self, IdError> {
         let s = input.trim().to_lowercase();
         let b = s.as_bytes();
-        let inner_ok = b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
-        let ends_ok = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        let inner_ok = b
+            .iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || b"._-".contains(c));
+        let ends_ok =
+            |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
         if (3..=64).contains(&b.len()) && inner_ok && ends_ok(b.first()) && ends_ok(b.last()) {
             Ok(Self(s))
         } else {
@@ -133,7 +146,9 @@ impl Email {
             && !domain.starts_with('.')
             && !domain.ends_with('.')
             && !domain.contains("..")
-            && !s.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"'));
+            && !s.chars().any(|c| {
+                c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';' | '"')
+            });
         if valid {
             // The domain is case-insensitive; the local part is kept as given.
             Ok(Self(format!("{local}@{}", domain.to_lowercase())))
@@ -153,14 +168,18 @@ impl Email {
 pub struct RegionCode(String);
 
 pub const REGION_CODES: [&str; 18] = [
-    "FR-ARA", "FR-BFC", "FR-BRE", "FR-CVL", "FR-COR", "FR-GES", "FR-HDF", "FR-IDF", "FR-NOR", "FR-NAQ", "FR-OCC",
-    "FR-PDL", "FR-PAC", "FR-GP", "FR-MQ", "FR-GF", "FR-RE", "FR-YT",
+    "FR-ARA", "FR-BFC", "FR-BRE", "FR-CVL", "FR-COR", "FR-GES", "FR-HDF", "FR-IDF", "FR-NOR",
+    "FR-NAQ", "FR-OCC", "FR-PDL", "FR-PAC", "FR-GP", "FR-MQ", "FR-GF", "FR-RE", "FR-YT",
 ];
 
 impl RegionCode {
     pub fn parse(input: &str) -> Result<Self, IdError> {
         let s = input.trim().to_ascii_uppercase();
-        if REGION_CODES.contains(&s.as_str()) { Ok(Self(s)) } else { Err(IdError::Shape) }
+        if REGION_CODES.contains(&s.as_str()) {
+            Ok(Self(s))
+        } else {
+            Err(IdError::Shape)
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -203,7 +222,11 @@ mod tests {
     fn real_finess_numbers_are_accepted() {
         // Assistance Publique – Hôpitaux de Paris, Hospices Civils de Lyon, AP-HM (legal entities).
         for n in ["750712184", "690781810", "130786049"] {
-            assert_eq!(Finess::parse(n).map(|f| f.to_string()), Ok(n.to_string()), "{n}");
+            assert_eq!(
+                Finess::parse(n).map(|f| f.to_string()),
+                Ok(n.to_string()),
+                "{n}"
+            );
         }
     }
 
@@ -219,7 +242,9 @@ mod tests {
 
     #[test]
     fn corsican_finess_uses_department_20_for_the_check_digit() {
-        let digit = luhn_check_digit("20000001").map(String::from).unwrap_or_default();
+        let digit = luhn_check_digit("20000001")
+            .map(String::from)
+            .unwrap_or_default();
         let number = format!("2A000001{digit}");
         assert!(Finess::parse(&number).is_ok());
         assert!(Finess::parse(&number.to_lowercase()).is_ok());
@@ -232,7 +257,10 @@ mod tests {
         let digit = luhn_check_digit(body).map(String::from).unwrap_or_default();
         assert!(Rpps::parse(&format!("{body}{digit}")).is_ok());
         let wrong = (digit.parse::<u8>().unwrap_or(0) + 1) % 10;
-        assert_eq!(Rpps::parse(&format!("{body}{wrong}")), Err(IdError::CheckDigit));
+        assert_eq!(
+            Rpps::parse(&format!("{body}{wrong}")),
+            Err(IdError::CheckDigit)
+        );
         assert_eq!(Rpps::parse("1000123456"), Err(IdError::Shape));
         assert_eq!(Rpps::parse("1000123456a"), Err(IdError::Shape));
         assert!(Rpps::parse("10001 234 56").is_err());
@@ -240,7 +268,10 @@ mod tests {
 
     #[test]
     fn usernames_are_normalised_and_bounded() {
-        assert_eq!(Username::parse(" Dr.Martin ").map(String::from), Ok("dr.martin".into()));
+        assert_eq!(
+            Username::parse(" Dr.Martin ").map(String::from),
+            Ok("dr.martin".into())
+        );
         assert!(Username::parse("ab").is_err());
         assert!(Username::parse(".martin").is_err());
         assert!(Username::parse("martin ou 1=1").is_err());
@@ -249,8 +280,13 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse("Helene.Leclerc@CHU-Lyon.FR").map(String::from), Ok("Helene.Leclerc@chu-lyon.fr".into()));
-        for bad in ["", "a", "a@b", "a@@b.fr", "a b@c.fr", "@c.fr", "a@.fr", "a@c..fr"] {
+        assert_eq!(
+            Email::parse("Helene.Leclerc@CHU-Lyon.FR").map(String::from),
+            Ok("Helene.Leclerc@chu-lyon.fr".into())
+        );
+        for bad in [
+            "", "a", "a@b", "a@@b.fr", "a b@c.fr", "@c.fr", "a@.fr", "a@c..fr",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

@@ -23,7 +23,11 @@ pub struct Cost {
 
 impl Default for Cost {
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -35,7 +39,9 @@ pub struct Passwords {
 
 impl std::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Passwords").field("params", self.argon.params()).finish_non_exhaustive()
+        f.debug_struct("Passwords")
+            .field("params", self.argon.params())
+            .finish_non_exhaustive()
     }
 }
 
@@ -45,17 +51,29 @@ fn hash_error(e: impl std::fmt::Display) -> Error {
 
 impl Passwords {
     pub fn new(cost: Cost) -> Result<Self> {
-        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None).map_err(hash_error)?;
+        let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(hash_error)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let salt = SaltString::generate(&mut OsRng);
-        let dummy_hash = argon.hash_password(b"passerelle dummy password", &salt).map_err(hash_error)?.to_string();
-        Ok(Self { argon, dummy_hash, verifications: AtomicU64::new(0) })
+        let dummy_hash = argon
+            .hash_password(b"passerelle dummy password", &salt)
+            .map_err(hash_error)?
+            .to_string();
+        Ok(Self {
+            argon,
+            dummy_hash,
+            verifications: AtomicU64::new(0),
+        })
     }
 
     /// A PHC-format Argon2id hash with a fresh random salt.
     pub fn hash(&self, password: &str) -> Result<String> {
         let salt = SaltString::generate(&mut OsRng);
-        Ok(self.argon.hash_password(password.as_bytes(), &salt).map_err(hash_error)?.to_string())
+        Ok(self
+            .argon
+            .hash_password(password.as_bytes(), &salt)
+            .map_err(hash_error)?
+            .to_string())
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is none. A
@@ -73,13 +91,20 @@ impl Passwords {
                 return false;
             }
         };
-        self.argon.verify_password(password.as_bytes(), &parsed).is_ok() && real
+        self.argon
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && real
     }
 
     /// True when `stored` was made with other parameters than today's (rehash after sign-in).
     pub fn needs_rehash(&self, stored: &str) -> bool {
         match PasswordHash::new(stored).and_then(|h| Params::try_from(&h)) {
-            Ok(p) => p.m_cost() != self.argon.params().m_cost() || p.t_cost() != self.argon.params().t_cost() || p.p_cost() != self.argon.params().p_cost(),
+            Ok(p) => {
+                p.m_cost() != self.argon.params().m_cost()
+                    || p.t_cost() != self.argon.params().t_cost()
+                    || p.p_cost() != self.argon.params().p_cost()
+            }
             Err(_) => true,
         }
     }
@@ -91,13 +116,17 @@ impl Passwords {
 
     /// The parameters of the dummy hash (equal to those of new hashes).
     pub fn dummy_params(&self) -> Option<Params> {
-        PasswordHash::new(&self.dummy_hash).and_then(|h| Params::try_from(&h)).ok()
+        PasswordHash::new(&self.dummy_hash)
+            .and_then(|h| Params::try_from(&h))
+            .ok()
     }
 }
 
 /// Parameters of a stored hash.
 pub fn params_of(stored: &str) -> Option<Params> {
-    PasswordHash::new(stored).and_then(|h| Params::try_from(&h)).ok()
+    PasswordHash::new(stored)
+        .and_then(|h| Params::try_from(&h))
+        .ok()
 }
 
 #[cfg(test)]
@@ -105,7 +134,12 @@ mod tests {
     use super::*;
 
     fn cheap() -> Passwords {
-        Passwords::new(Cost { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap()
+        Passwords::new(Cost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap()
     }
 
     #[test]
@@ -137,7 +171,12 @@ mod tests {
         let p = cheap();
         let h = p.hash("pw").unwrap();
         assert!(!p.needs_rehash(&h));
-        let stronger = Passwords::new(Cost { memory_kib: 2048, iterations: 1, parallelism: 1 }).unwrap();
+        let stronger = Passwords::new(Cost {
+            memory_kib: 2048,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap();
         assert!(stronger.needs_rehash(&h));
     }
 }

@@ -30,10 +30,19 @@ pub struct AccountSpec {
 /// Minimum password length accepted from the command line (NIST SP 800-63B: length first).
 pub const MIN_PASSWORD_LEN: usize = 12;
 
-pub async fn create_account(pool: &PgPool, passwords: &Passwords, spec: &AccountSpec, actor: &str, now: OffsetDateTime) -> Result<Uuid> {
+pub async fn create_account(
+    pool: &PgPool,
+    passwords: &Passwords,
+    spec: &AccountSpec,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
     let password_hash = match &spec.password {
         Some(p) if p.chars().count() < MIN_PASSWORD_LEN => {
-            return Err(Error::InvalidInput { field: "password", reason: crate::ids::IdError::Shape });
+            return Err(Error::InvalidInput {
+                field: "password",
+                reason: crate::ids::IdError::Shape,
+            });
         }
         Some(p) => Some(passwords.hash(p)?),
         None => None,
@@ -46,13 +55,19 @@ pub async fn create_account(pool: &PgPool, passwords: &Passwords, spec: &Account
         given_name: spec.given_name.clone(),
         rpps: spec.rpps.clone(),
         region: spec.region.clone(),
-        status: if password_hash.is_some() { UserStatus::Active } else { UserStatus::PendingActivation },
+        status: if password_hash.is_some() {
+            UserStatus::Active
+        } else {
+            UserStatus::PendingActivation
+        },
         password_hash,
     };
     let id = accounts::create_user(&mut tx, &user, now).await?;
     let mut finess = Vec::new();
     for f in &spec.establishments {
-        let e = accounts::establishment_by_finess(&mut tx, f).await?.ok_or(Error::NotFound)?;
+        let e = accounts::establishment_by_finess(&mut tx, f)
+            .await?
+            .ok_or(Error::NotFound)?;
         accounts::add_membership(&mut tx, id, e.id, now).await?;
         finess.push(e.finess);
     }
@@ -77,7 +92,15 @@ pub async fn create_account(pool: &PgPool, passwords: &Passwords, spec: &Account
     Ok(id)
 }
 
-pub async fn create_establishment(pool: &PgPool, finess: &Finess, name: &str, city: &str, region: &RegionCode, actor: &str, now: OffsetDateTime) -> Result<Uuid> {
+pub async fn create_establishment(
+    pool: &PgPool,
+    finess: &Finess,
+    name: &str,
+    city: &str,
+    region: &RegionCode,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
     let mut tx = pool.begin().await?;
     let id = accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
     audit::record(

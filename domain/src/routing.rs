@@ -26,7 +26,9 @@ impl Landing {
     pub fn for_establishments(establishments: &[Establishment]) -> Self {
         match establishments {
             [] => Landing::NoEstablishment,
-            [only] => Landing::Dashboard { finess: only.finess.clone() },
+            [only] => Landing::Dashboard {
+                finess: only.finess.clone(),
+            },
             _ => Landing::Chooser,
         }
     }
@@ -54,10 +56,14 @@ pub async fn choose_establishment(
     let Some(chosen) = mine.into_iter().find(|e| e.finess == finess.as_str()) else {
         audit::record(
             &mut tx,
-            Event::new("session.establishment.choose", Outcome::Denied, &session.username)
-                .actor(session.user_id)
-                .target("establishment", finess.as_str(), finess.as_str())
-                .region(&session.region_code),
+            Event::new(
+                "session.establishment.choose",
+                Outcome::Denied,
+                &session.username,
+            )
+            .actor(session.user_id)
+            .target("establishment", finess.as_str(), finess.as_str())
+            .region(&session.region_code),
             client,
             now,
         )
@@ -68,11 +74,15 @@ pub async fn choose_establishment(
     sessions::set_establishment(&mut tx, session, chosen.id).await?;
     audit::record(
         &mut tx,
-        Event::new("session.establishment.choose", Outcome::Success, &session.username)
-            .actor(session.user_id)
-            .target("establishment", &chosen.finess, &chosen.name)
-            .region(&chosen.region_code)
-            .details(json!({ "previous": session.establishment_id.map(|id| id.to_string()) })),
+        Event::new(
+            "session.establishment.choose",
+            Outcome::Success,
+            &session.username,
+        )
+        .actor(session.user_id)
+        .target("establishment", &chosen.finess, &chosen.name)
+        .region(&chosen.region_code)
+        .details(json!({ "previous": session.establishment_id.map(|id| id.to_string()) })),
         client,
         now,
     )
@@ -87,13 +97,25 @@ mod tests {
     use uuid::Uuid;
 
     fn est(finess: &str) -> Establishment {
-        Establishment { id: Uuid::nil(), finess: finess.into(), name: "E".into(), city: String::new(), region_code: "FR-IDF".into() }
+        Establishment {
+            id: Uuid::nil(),
+            finess: finess.into(),
+            name: "E".into(),
+            city: String::new(),
+            region_code: "FR-IDF".into(),
+        }
     }
 
     #[test]
     fn zero_one_several() {
         assert_eq!(Landing::for_establishments(&[]), Landing::NoEstablishment);
-        assert_eq!(Landing::for_establishments(&[est("750712184")]).path(), "/etablissements/750712184");
-        assert_eq!(Landing::for_establishments(&[est("750712184"), est("690781810")]), Landing::Chooser);
+        assert_eq!(
+            Landing::for_establishments(&[est("750712184")]).path(),
+            "/etablissements/750712184"
+        );
+        assert_eq!(
+            Landing::for_establishments(&[est("750712184"), est("690781810")]),
+            Landing::Chooser
+        );
     }
 }

@@ -24,7 +24,10 @@ pub struct Policy {
 
 impl Default for Policy {
     fn default() -> Self {
-        Self { idle: Duration::minutes(30), absolute: Duration::hours(4) }
+        Self {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(4),
+        }
     }
 }
 
@@ -51,7 +54,11 @@ impl Token {
 
     /// A token as received in a cookie; anything not shaped like ours is rejected without a query.
     pub fn from_cookie(value: &str) -> Option<Self> {
-        (value.len() == 43 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| Self(value.to_string()))
+        (value.len() == 43
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| Self(value.to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -71,7 +78,12 @@ pub enum State {
 }
 
 /// The lifetime rule, pure so that it is tested with any clock.
-pub fn state(last_seen_at: OffsetDateTime, absolute_expires_at: OffsetDateTime, now: OffsetDateTime, policy: Policy) -> State {
+pub fn state(
+    last_seen_at: OffsetDateTime,
+    absolute_expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+    policy: Policy,
+) -> State {
     if now >= absolute_expires_at {
         State::AbsoluteExpired
     } else if now - last_seen_at >= policy.idle {
@@ -116,8 +128,19 @@ pub struct NewSession<'a> {
 }
 
 /// Starts a session in the caller's transaction.
-pub async fn start(tx: &mut PgConnection, new: NewSession<'_>, client: &Client, policy: Policy, now: OffsetDateTime) -> Result<Token> {
-    let NewSession { user_id, auth_method, establishment_id, previous } = new;
+pub async fn start(
+    tx: &mut PgConnection,
+    new: NewSession<'_>,
+    client: &Client,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<Token> {
+    let NewSession {
+        user_id,
+        auth_method,
+        establishment_id,
+        previous,
+    } = new;
     if let Some(prev) = previous {
         end(tx, prev, "rotated", now).await?;
     }
@@ -142,7 +165,12 @@ pub async fn start(tx: &mut PgConnection, new: NewSession<'_>, client: &Client, 
 
 /// The live session for `token` at `now`, touching its last activity. An expired session is
 /// ended (with its reason) and reported as `Missing::Expired`.
-pub async fn load(pool: &PgPool, token: &Token, policy: Policy, now: OffsetDateTime) -> Result<Result<Session, Missing>> {
+pub async fn load(
+    pool: &PgPool,
+    token: &Token,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<Result<Session, Missing>> {
     let hash = token.hash();
     let Some(row) = sqlx::query!(
         r#"SELECT s.user_id, s.auth_method, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
@@ -175,7 +203,13 @@ pub async fn load(pool: &PgPool, token: &Token, policy: Policy, now: OffsetDateT
         return Ok(Err(Missing::Expired));
     }
     if now - row.last_seen_at >= TOUCH_EVERY {
-        sqlx::query!("UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND ended_at IS NULL", hash, now).execute(pool).await?;
+        sqlx::query!(
+            "UPDATE sessions SET last_seen_at = $2 WHERE token_hash = $1 AND ended_at IS NULL",
+            hash,
+            now
+        )
+        .execute(pool)
+        .await?;
     }
     Ok(Ok(Session {
         user_id: row.user_id,
@@ -191,7 +225,12 @@ pub async fn load(pool: &PgPool, token: &Token, policy: Policy, now: OffsetDateT
 }
 
 /// Ends the session of `token` (logout, rotation). True when there was one to end.
-pub async fn end(tx: &mut PgConnection, token: &Token, reason: &str, now: OffsetDateTime) -> Result<bool> {
+pub async fn end(
+    tx: &mut PgConnection,
+    token: &Token,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
     let done = sqlx::query!(
         "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE token_hash = $1 AND ended_at IS NULL",
         token.hash(),
@@ -204,7 +243,12 @@ pub async fn end(tx: &mut PgConnection, token: &Token, reason: &str, now: Offset
 }
 
 /// Ends every live session of a user (administrator action, password reset). Returns how many.
-pub async fn end_all_for_user(tx: &mut PgConnection, user_id: Uuid, reason: &str, now: OffsetDateTime) -> Result<u64> {
+pub async fn end_all_for_user(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    reason: &str,
+    now: OffsetDateTime,
+) -> Result<u64> {
     let done = sqlx::query!(
         "UPDATE sessions SET ended_at = $2, end_reason = $3 WHERE user_id = $1 AND ended_at IS NULL",
         user_id,
@@ -217,10 +261,18 @@ pub async fn end_all_for_user(tx: &mut PgConnection, user_id: Uuid, reason: &str
 }
 
 /// Records the establishment the user works in for this session.
-pub async fn set_establishment(tx: &mut PgConnection, session: &Session, establishment_id: Uuid) -> Result<()> {
-    sqlx::query!("UPDATE sessions SET establishment_id = $2 WHERE token_hash = $1", session.token_hash, establishment_id)
-        .execute(&mut *tx)
-        .await?;
+pub async fn set_establishment(
+    tx: &mut PgConnection,
+    session: &Session,
+    establishment_id: Uuid,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET establishment_id = $2 WHERE token_hash = $1",
+        session.token_hash,
+        establishment_id
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -234,10 +286,24 @@ mod tests {
         let t0 = OffsetDateTime::UNIX_EPOCH;
         let abs = t0 + p.absolute;
         assert_eq!(state(t0, abs, t0 + Duration::minutes(29), p), State::Active);
-        assert_eq!(state(t0, abs, t0 + Duration::minutes(30), p), State::IdleExpired);
+        assert_eq!(
+            state(t0, abs, t0 + Duration::minutes(30), p),
+            State::IdleExpired
+        );
         // Active all along, yet the absolute limit ends it.
-        assert_eq!(state(abs - Duration::minutes(1), abs, abs, p), State::AbsoluteExpired);
-        assert_eq!(state(abs - Duration::minutes(1), abs, abs - Duration::seconds(1), p), State::Active);
+        assert_eq!(
+            state(abs - Duration::minutes(1), abs, abs, p),
+            State::AbsoluteExpired
+        );
+        assert_eq!(
+            state(
+                abs - Duration::minutes(1),
+                abs,
+                abs - Duration::seconds(1),
+                p
+            ),
+            State::Active
+        );
     }
 
     #[test]

@@ -38,20 +38,38 @@ pub struct Policy {
 }
 
 impl Policy {
-    pub const ACCOUNT_DEFAULT: Policy = Policy { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15) };
-    pub const ADDRESS_DEFAULT: Policy = Policy { max_failures: 30, window: Duration::minutes(15), lock_for: Duration::minutes(15) };
+    pub const ACCOUNT_DEFAULT: Policy = Policy {
+        max_failures: 5,
+        window: Duration::minutes(15),
+        lock_for: Duration::minutes(15),
+    };
+    pub const ADDRESS_DEFAULT: Policy = Policy {
+        max_failures: 30,
+        window: Duration::minutes(15),
+        lock_for: Duration::minutes(15),
+    };
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// The attempt may be verified; it is the `attempt`-th of the window.
-    Allowed { attempt: i32 },
-    Locked { until: OffsetDateTime },
+    Allowed {
+        attempt: i32,
+    },
+    Locked {
+        until: OffsetDateTime,
+    },
 }
 
 /// Claims an attempt slot. Committed on its own (pass a pool connection, not the caller's
 /// transaction) so that concurrent attempts see it at once.
-pub async fn claim(conn: &mut PgConnection, scope: Scope, key: &str, policy: Policy, now: OffsetDateTime) -> Result<Claim> {
+pub async fn claim(
+    conn: &mut PgConnection,
+    scope: Scope,
+    key: &str,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<Claim> {
     let window_cutoff = now - policy.window;
     let row = sqlx::query!(
         r#"INSERT INTO auth_throttle AS t (scope, key, attempts, window_started_at, locked_until)
@@ -82,7 +100,9 @@ pub async fn claim(conn: &mut PgConnection, scope: Scope, key: &str, policy: Pol
         let until = lock(conn, scope, key, policy, now).await?;
         return Ok(Claim::Locked { until });
     }
-    Ok(Claim::Allowed { attempt: row.attempts })
+    Ok(Claim::Allowed {
+        attempt: row.attempts,
+    })
 }
 
 /// Records that the claimed attempt failed; locks when it was the last one allowed. Returns the
@@ -95,10 +115,20 @@ pub async fn failed(
     policy: Policy,
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>> {
-    if attempt >= policy.max_failures { Ok(Some(lock(conn, scope, key, policy, now).await?)) } else { Ok(None) }
+    if attempt >= policy.max_failures {
+        Ok(Some(lock(conn, scope, key, policy, now).await?))
+    } else {
+        Ok(None)
+    }
 }
 
-async fn lock(conn: &mut PgConnection, scope: Scope, key: &str, policy: Policy, now: OffsetDateTime) -> Result<OffsetDateTime> {
+async fn lock(
+    conn: &mut PgConnection,
+    scope: Scope,
+    key: &str,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<OffsetDateTime> {
     let until = now + policy.lock_for;
     let stored = sqlx::query_scalar!(
         r#"UPDATE auth_throttle SET locked_until = CASE WHEN locked_until > $3 THEN locked_until ELSE $4 END
@@ -118,7 +148,12 @@ async fn lock(conn: &mut PgConnection, scope: Scope, key: &str, policy: Policy, 
 pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Result<()> {
     match scope {
         Scope::Account => {
-            sqlx::query!("DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1", key).execute(&mut *conn).await?;
+            sqlx::query!(
+                "DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1",
+                key
+            )
+            .execute(&mut *conn)
+            .await?;
         }
         Scope::Address => {
             sqlx::query!(
@@ -134,7 +169,13 @@ pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Resu
 
 /// Lifts a lock (support desk "débloquer").
 pub async fn unlock(conn: &mut PgConnection, scope: Scope, key: &str) -> Result<bool> {
-    let done = sqlx::query!("DELETE FROM auth_throttle WHERE scope = $1 AND key = $2", scope.as_str(), key).execute(&mut *conn).await?;
+    let done = sqlx::query!(
+        "DELETE FROM auth_throttle WHERE scope = $1 AND key = $2",
+        scope.as_str(),
+        key
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(done.rows_affected() > 0)
 }
 

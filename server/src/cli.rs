@@ -16,7 +16,11 @@ use crate::error::CliError;
 use crate::startup::{self, Database};
 
 #[derive(Debug, Parser)]
-#[command(name = "passerelle", version, about = "Portail des professionnels de santé")]
+#[command(
+    name = "passerelle",
+    version,
+    about = "Portail des professionnels de santé"
+)]
 pub struct Args {
     /// Configuration file (TOML); default `passerelle.toml` when present.
     #[arg(long, global = true, env = "PASSERELLE_CONFIG")]
@@ -45,6 +49,12 @@ enum Command {
     Establishment {
         #[command(subcommand)]
         command: EstablishmentCommand,
+    },
+    /// The embedded PostgreSQL cluster (no DATABASE_URL): start it and leave it running, print
+    /// its URL, or stop it. For developers and the test script (`psql "$(passerelle db url)"`).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
     },
     /// Demo data commands.
     Demo {
@@ -109,6 +119,14 @@ enum EstablishmentCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum DbCommand {
+    /// Start (or reuse) the cluster, create and migrate the database, print its URL.
+    Start,
+    /// Stop the cluster.
+    Stop,
+}
+
+#[derive(Debug, Subcommand)]
 enum DemoCommand {
     /// Create the demo establishments and accounts in an empty database.
     Seed,
@@ -135,8 +153,10 @@ async fn open(config: &Config) -> Result<Database, CliError> {
 pub async fn run(args: Args) -> Result<(), CliError> {
     let config = Config::load(args.config.as_deref())?;
     let command = args.command.unwrap_or(Command::Serve);
-    if let Command::Serve = command {
-        return startup::serve(config).await;
+    match command {
+        Command::Serve => return startup::serve(config).await,
+        Command::Db { command } => return embedded_db(command, &config).await,
+        _ => {}
     }
     let db = open(&config).await?;
     let result = run_command(command, &config, &db).await;
@@ -147,12 +167,14 @@ pub async fn run(args: Args) -> Result<(), CliError> {
 async fn run_command(command: Command, config: &Config, db: &Database) -> Result<(), CliError> {
     let now = OffsetDateTime::now_utc();
     match command {
-        Command::Serve => Ok(()),
+        Command::Serve | Command::Db { .. } => Ok(()),
         Command::Migrate => {
             println!("migrations appliquées");
             Ok(())
         }
-        Command::Audit { command: AuditCommand::Verify } => match domain::audit::verify(&db.pool).await? {
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => match domain::audit::verify(&db.pool).await? {
             Verification::Intact { rows } => {
                 println!("OK ({rows} lignes, chaîne intacte)");
                 Ok(())
@@ -162,10 +184,26 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 Err(CliError::AuditBroken(row_id))
             }
         },
-        Command::User { command: UserCommand::Create { username, email, given_name, family_name, region, rpps, role, establishments, password_stdin } } => {
+        Command::User {
+            command:
+                UserCommand::Create {
+                    username,
+                    email,
+                    given_name,
+                    family_name,
+                    region,
+                    rpps,
+                    role,
+                    establishments,
+                    password_stdin,
+                },
+        } => {
             let password = if password_stdin {
                 let mut line = String::new();
-                std::io::stdin().lock().read_line(&mut line).map_err(|e| CliError::Usage(format!("lecture du mot de passe : {e}")))?;
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(|e| CliError::Usage(format!("lecture du mot de passe : {e}")))?;
                 Some(line.trim_end_matches(['\r', '\n']).to_string())
             } else {
                 None
@@ -175,7 +213,10 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 email: Email::parse(&email).map_err(invalid("courriel", &email))?,
                 family_name,
                 given_name,
-                rpps: rpps.as_deref().map(|r| Rpps::parse(r).map_err(invalid("RPPS", r))).transpose()?,
+                rpps: rpps
+                    .as_deref()
+                    .map(|r| Rpps::parse(r).map_err(invalid("RPPS", r)))
+                    .transpose()?,
                 region: RegionCode::parse(&region).map_err(invalid("région", &region))?,
                 password,
                 role: role.map(|r| match r {
@@ -183,39 +224,98 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                     Role::RegionalAdmin => AdminRole::RegionalAdmin,
                     Role::NationalAdmin => AdminRole::NationalAdmin,
                 }),
-                establishments: establishments.iter().map(|f| Finess::parse(f).map_err(invalid("FINESS", f))).collect::<Result<_, _>>()?,
+                establishments: establishments
+                    .iter()
+                    .map(|f| Finess::parse(f).map_err(invalid("FINESS", f)))
+                    .collect::<Result<_, _>>()?,
             };
-            if spec.password.as_ref().is_some_and(|p| p.chars().count() < domain::provisioning::MIN_PASSWORD_LEN) {
-                return Err(CliError::Usage(format!("le mot de passe doit compter au moins {} caractères", domain::provisioning::MIN_PASSWORD_LEN)));
+            if spec
+                .password
+                .as_ref()
+                .is_some_and(|p| p.chars().count() < domain::provisioning::MIN_PASSWORD_LEN)
+            {
+                return Err(CliError::Usage(format!(
+                    "le mot de passe doit compter au moins {} caractères",
+                    domain::provisioning::MIN_PASSWORD_LEN
+                )));
             }
             let passwords = startup::passwords(config)?;
-            let id = create_account(&db.pool, &passwords, &spec, "cli", now).await.map_err(|e| match e {
-                domain::Error::Conflict(c) if c.contains("username") => CliError::Usage("cet identifiant existe déjà".into()),
-                domain::Error::Conflict(c) if c.contains("rpps") => CliError::Usage("ce numéro RPPS est déjà utilisé".into()),
-                domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
-                other => other.into(),
-            })?;
+            let id = create_account(&db.pool, &passwords, &spec, "cli", now)
+                .await
+                .map_err(|e| match e {
+                    domain::Error::Conflict(c) if c.contains("username") => {
+                        CliError::Usage("cet identifiant existe déjà".into())
+                    }
+                    domain::Error::Conflict(c) if c.contains("rpps") => {
+                        CliError::Usage("ce numéro RPPS est déjà utilisé".into())
+                    }
+                    domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
+                    other => other.into(),
+                })?;
             println!("compte créé : {} ({id})", spec.username);
             Ok(())
         }
-        Command::Establishment { command: EstablishmentCommand::Create { finess, name, city, region } } => {
+        Command::Establishment {
+            command:
+                EstablishmentCommand::Create {
+                    finess,
+                    name,
+                    city,
+                    region,
+                },
+        } => {
             let f = Finess::parse(&finess).map_err(invalid("FINESS", &finess))?;
             let r = RegionCode::parse(&region).map_err(invalid("région", &region))?;
-            create_establishment(&db.pool, &f, &name, &city, &r, "cli", now).await.map_err(|e| match e {
-                domain::Error::Conflict(_) => CliError::Usage("ce numéro FINESS existe déjà".into()),
-                other => other.into(),
-            })?;
+            create_establishment(&db.pool, &f, &name, &city, &r, "cli", now)
+                .await
+                .map_err(|e| match e {
+                    domain::Error::Conflict(_) => {
+                        CliError::Usage("ce numéro FINESS existe déjà".into())
+                    }
+                    other => other.into(),
+                })?;
             println!("établissement créé : {f} {name}");
             Ok(())
         }
-        Command::Demo { command: DemoCommand::Seed } => {
+        Command::Demo {
+            command: DemoCommand::Seed,
+        } => {
             let passwords = startup::passwords(config)?;
             if domain::demo::seed(&db.pool, &passwords, now).await? {
-                println!("données de démonstration créées (mot de passe : {})", domain::demo::DEMO_PASSWORD);
+                println!(
+                    "données de démonstration créées (mot de passe : {})",
+                    domain::demo::DEMO_PASSWORD
+                );
             } else {
                 println!("la base contient déjà des comptes : rien à faire");
             }
             Ok(())
         }
+    }
+}
+
+async fn embedded_db(command: DbCommand, config: &Config) -> Result<(), CliError> {
+    if config.database_url.is_some() {
+        return Err(CliError::Usage(
+            "DATABASE_URL est défini : la base intégrée n'est pas utilisée".into(),
+        ));
+    }
+    let dir = config.data_dir.join("postgres");
+    let cluster = tokio::task::spawn_blocking(move || {
+        domain::db::embedded::EmbeddedPostgres::start(&dir, true)
+    })
+    .await??;
+    match command {
+        DbCommand::Start => {
+            domain::db::ensure_database(&cluster.url("postgres"), "passerelle").await?;
+            let pool = domain::db::connect(&cluster.url("passerelle"), 2).await?;
+            domain::db::migrate(&pool).await?;
+            pool.close().await;
+            println!("{}", cluster.url("passerelle"));
+            // Left running on purpose.
+            std::mem::forget(cluster);
+            Ok(())
+        }
+        DbCommand::Stop => Ok(tokio::task::spawn_blocking(move || cluster.stop_now()).await??),
     }
 }

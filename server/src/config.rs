@@ -10,9 +10,15 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid configuration file {path}: {source}")]
-    Parse { path: PathBuf, source: Box<toml::de::Error> },
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
     #[error("invalid value for {name}: {value:?}")]
     Env { name: &'static str, value: String },
 }
@@ -85,13 +91,20 @@ impl Default for Config {
 impl Default for SessionConfig {
     fn default() -> Self {
         let p = domain::sessions::Policy::default();
-        Self { idle_minutes: p.idle.whole_minutes(), absolute_minutes: p.absolute.whole_minutes() }
+        Self {
+            idle_minutes: p.idle.whole_minutes(),
+            absolute_minutes: p.absolute.whole_minutes(),
+        }
     }
 }
 
 impl From<domain::throttle::Policy> for ThrottleConfig {
     fn from(p: domain::throttle::Policy) -> Self {
-        Self { max_failures: p.max_failures, window_minutes: p.window.whole_minutes(), lock_minutes: p.lock_for.whole_minutes() }
+        Self {
+            max_failures: p.max_failures,
+            window_minutes: p.window.whole_minutes(),
+            lock_minutes: p.lock_for.whole_minutes(),
+        }
     }
 }
 
@@ -108,18 +121,31 @@ impl ThrottleConfig {
 impl Default for Argon2Config {
     fn default() -> Self {
         let c = domain::password::Cost::default();
-        Self { memory_kib: c.memory_kib, iterations: c.iterations, parallelism: c.parallelism }
+        Self {
+            memory_kib: c.memory_kib,
+            iterations: c.iterations,
+            parallelism: c.parallelism,
+        }
     }
 }
 
 impl Config {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let default_file = Path::new("passerelle.toml");
-        let file = file.map(Path::to_path_buf).or_else(|| std::env::var_os("PASSERELLE_CONFIG").map(PathBuf::from)).or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
+        let file = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os("PASSERELLE_CONFIG").map(PathBuf::from))
+            .or_else(|| default_file.exists().then(|| default_file.to_path_buf()));
         let mut config = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-                toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source: Box::new(source) })?
+                let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|source| ConfigError::Parse {
+                    path,
+                    source: Box::new(source),
+                })?
             }
             None => Config::default(),
         };
@@ -128,8 +154,14 @@ impl Config {
     }
 
     fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
-        fn parse<T: std::str::FromStr>(name: &'static str, value: String) -> Result<T, ConfigError> {
-            value.trim().parse().map_err(|_| ConfigError::Env { name, value })
+        fn parse<T: std::str::FromStr>(
+            name: &'static str,
+            value: String,
+        ) -> Result<T, ConfigError> {
+            value
+                .trim()
+                .parse()
+                .map_err(|_| ConfigError::Env { name, value })
         }
         if let Some(v) = var("PASSERELLE_LISTEN").or_else(|| var("LEPTOS_SITE_ADDR")) {
             self.listen = parse("PASSERELLE_LISTEN", v)?;
@@ -150,7 +182,11 @@ impl Config {
             self.demo_data = Some(parse("PASSERELLE_DEMO_DATA", v)?);
         }
         if let Some(v) = var("PASSERELLE_TRUSTED_PROXIES") {
-            self.trusted_proxies = v.split(',').filter(|s| !s.trim().is_empty()).map(|s| parse("PASSERELLE_TRUSTED_PROXIES", s.to_string())).collect::<Result<_, _>>()?;
+            self.trusted_proxies = v
+                .split(',')
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| parse("PASSERELLE_TRUSTED_PROXIES", s.to_string()))
+                .collect::<Result<_, _>>()?;
         }
         if let Some(v) = var("PASSERELLE_SESSION_IDLE_MINUTES") {
             self.session.idle_minutes = parse("PASSERELLE_SESSION_IDLE_MINUTES", v)?;
@@ -187,7 +223,11 @@ impl Config {
     }
 
     pub fn argon2_cost(&self) -> domain::password::Cost {
-        domain::password::Cost { memory_kib: self.argon2.memory_kib, iterations: self.argon2.iterations, parallelism: self.argon2.parallelism }
+        domain::password::Cost {
+            memory_kib: self.argon2.memory_kib,
+            iterations: self.argon2.iterations,
+            parallelism: self.argon2.parallelism,
+        }
     }
 }
 
@@ -205,11 +245,18 @@ mod tests {
 
     #[test]
     fn environment_overrides_the_file() {
-        let mut c: Config = toml::from_str("public_url = \"https://portail.example.fr/\"\n[session]\nidle_minutes = 10\n").unwrap();
+        let mut c: Config = toml::from_str(
+            "public_url = \"https://portail.example.fr/\"\n[session]\nidle_minutes = 10\n",
+        )
+        .unwrap();
         assert_eq!(c.public_origin(), "https://portail.example.fr");
-        c.apply_env(|n| (n == "PASSERELLE_SESSION_IDLE_MINUTES").then(|| "20".to_string())).unwrap();
+        c.apply_env(|n| (n == "PASSERELLE_SESSION_IDLE_MINUTES").then(|| "20".to_string()))
+            .unwrap();
         assert_eq!(c.session.idle_minutes, 20);
-        assert!(c.apply_env(|n| (n == "PASSERELLE_LISTEN").then(|| "nope".to_string())).is_err());
+        assert!(
+            c.apply_env(|n| (n == "PASSERELLE_LISTEN").then(|| "nope".to_string()))
+                .is_err()
+        );
     }
 
     #[test]

@@ -28,7 +28,9 @@ impl Database {
             Some(url) => (url.clone(), None),
             None => {
                 let dir = config.data_dir.join("postgres");
-                let cluster = tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, true)).await??;
+                let cluster =
+                    tokio::task::spawn_blocking(move || EmbeddedPostgres::start(&dir, true))
+                        .await??;
                 if domain::db::ensure_database(&cluster.url("postgres"), "passerelle").await? {
                     tracing::info!("created database `passerelle` in the embedded cluster");
                 }
@@ -82,7 +84,10 @@ pub fn state(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> AppSta
         trusted_proxies: config.trusted_proxies.clone(),
         sign_in_modes: vec![SignInMode::Password],
     };
-    AppState { leptos: leptos_options(config), services: Arc::new(Services { auth, settings }) }
+    AppState {
+        leptos: leptos_options(config),
+        services: Arc::new(Services { auth, settings }),
+    }
 }
 
 /// `passerelle serve`: migrate, seed the demo when asked, serve until Ctrl-C or SIGTERM.
@@ -90,7 +95,9 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = Database::open(&config).await?;
     domain::db::migrate(&db.pool).await?;
     let passwords = passwords(&config)?;
-    if config.demo_data.unwrap_or(db.is_embedded()) && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await? {
+    if config.demo_data.unwrap_or(db.is_embedded())
+        && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await?
+    {
         tracing::info!(
             "demo data created: sign in as dr.martin, inf.durand, sec.petit, helene.leclerc, support.idf, admin.idf or admin.national with the password {}",
             domain::demo::DEMO_PASSWORD
@@ -100,9 +107,20 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
     let router = crate::web::router(state.clone());
     spawn_housekeeping(db.pool.clone());
 
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| CliError::Bind(config.listen, e))?;
-    tracing::info!("Passerelle is listening on http://{} (public URL {})", config.listen, config.public_url);
-    let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown_signal()).await;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| CliError::Bind(config.listen, e))?;
+    tracing::info!(
+        "Passerelle is listening on http://{} (public URL {})",
+        config.listen,
+        config.public_url
+    );
+    let served = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await;
     db.close().await;
     served.map_err(CliError::Serve)
 }

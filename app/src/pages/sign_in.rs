@@ -14,7 +14,12 @@ use crate::t;
 pub fn SignIn() -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let error = move || query.read().get("erreur").and_then(|s| ErrorCode::from_slug(&s));
+    let error = move || {
+        query
+            .read()
+            .get("erreur")
+            .and_then(|s| ErrorCode::from_slug(&s))
+    };
     let info = move || match query.read().get("info").as_deref() {
         Some("deconnecte") => Some(m.signed_out),
         Some("session-expiree") => Some(m.session_expired),

@@ -64,7 +64,12 @@ pub async fn complete_sign_in(
     };
     let token = sessions::start(
         tx,
-        NewSession { user_id: who.user_id, auth_method: who.method, establishment_id, previous },
+        NewSession {
+            user_id: who.user_id,
+            auth_method: who.method,
+            establishment_id,
+            previous,
+        },
         client,
         auth.sessions,
         now,
@@ -86,12 +91,30 @@ pub async fn complete_sign_in(
         now,
     )
     .await?;
-    Ok(SignedIn { token, user_id: who.user_id, landing })
+    Ok(SignedIn {
+        token,
+        user_id: who.user_id,
+        landing,
+    })
 }
 
 /// Signs out: ends the session and audits it.
-pub async fn sign_out(pool: &PgPool, token: &Token, client: &Client, now: OffsetDateTime) -> Result<()> {
-    let session = sessions::load(pool, token, sessions::Policy { idle: time::Duration::MAX, absolute: time::Duration::MAX }, now).await?;
+pub async fn sign_out(
+    pool: &PgPool,
+    token: &Token,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let session = sessions::load(
+        pool,
+        token,
+        sessions::Policy {
+            idle: time::Duration::MAX,
+            absolute: time::Duration::MAX,
+        },
+        now,
+    )
+    .await?;
     let mut tx = pool.begin().await?;
     if sessions::end(&mut tx, token, "logout", now).await?
         && let Ok(s) = session

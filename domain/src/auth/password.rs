@@ -28,16 +28,26 @@ fn account_key(typed: &str) -> String {
     typed.trim().to_lowercase().chars().take(64).collect()
 }
 
-async fn audit_failure(auth: &Auth, typed: &str, reason: &str, client: &Client, now: OffsetDateTime, locked_until: Option<OffsetDateTime>) -> Result<()> {
+async fn audit_failure(
+    auth: &Auth,
+    typed: &str,
+    reason: &str,
+    client: &Client,
+    now: OffsetDateTime,
+    locked_until: Option<OffsetDateTime>,
+) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
     let label: String = typed.trim().chars().take(64).collect();
     let user = match Username::parse(typed) {
         Ok(u) => accounts::credentials_by_username(&mut tx, &u).await?,
         Err(_) => None,
     };
-    let mut event = Event::new("auth.password.sign_in", Outcome::Failure, &label).details(json!({ "reason": reason }));
+    let mut event = Event::new("auth.password.sign_in", Outcome::Failure, &label)
+        .details(json!({ "reason": reason }));
     if let Some(u) = &user {
-        event = event.target("user", u.id.to_string(), &u.username).region(&u.region_code);
+        event = event
+            .target("user", u.id.to_string(), &u.username)
+            .region(&u.region_code);
     }
     audit::record(&mut tx, event, client, now).await?;
     if let Some(until) = locked_until {
@@ -46,7 +56,9 @@ async fn audit_failure(auth: &Auth, typed: &str, reason: &str, client: &Client, 
             "until": until.unix_timestamp(),
         }));
         if let Some(u) = &user {
-            lock = lock.target("user", u.id.to_string(), &u.username).region(&u.region_code);
+            lock = lock
+                .target("user", u.id.to_string(), &u.username)
+                .region(&u.region_code);
         }
         audit::record(&mut tx, lock, client, now).await?;
     }
@@ -68,7 +80,15 @@ pub async fn sign_in(
     // 1. Claim attempt slots, address first so that one address cannot lock every account it tries
     // beyond its own limit.
     let mut conn = auth.pool.acquire().await?;
-    let address_attempt = match throttle::claim(&mut conn, Scope::Address, &address, auth.address_throttle, now).await? {
+    let address_attempt = match throttle::claim(
+        &mut conn,
+        Scope::Address,
+        &address,
+        auth.address_throttle,
+        now,
+    )
+    .await?
+    {
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until } => {
             // Never hold a pooled connection while waiting for another (the audit transaction).
@@ -77,15 +97,16 @@ pub async fn sign_in(
             return Err(Error::AddressThrottled { until });
         }
     };
-    let attempt = match throttle::claim(&mut conn, Scope::Account, &key, auth.account_throttle, now).await? {
-        Claim::Allowed { attempt } => attempt,
-        Claim::Locked { until } => {
-            throttle::succeeded(&mut conn, Scope::Address, &address).await?;
-            drop(conn);
-            audit_failure(auth, typed_username, "locked", client, now, None).await?;
-            return Err(Error::Locked { until });
-        }
-    };
+    let attempt =
+        match throttle::claim(&mut conn, Scope::Account, &key, auth.account_throttle, now).await? {
+            Claim::Allowed { attempt } => attempt,
+            Claim::Locked { until } => {
+                throttle::succeeded(&mut conn, Scope::Address, &address).await?;
+                drop(conn);
+                audit_failure(auth, typed_username, "locked", client, now, None).await?;
+                return Err(Error::Locked { until });
+            }
+        };
 
     // 2. Exactly one Argon2id verification whatever the account.
     let user = match Username::parse(typed_username) {
@@ -95,7 +116,8 @@ pub async fn sign_in(
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verified = {
         // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
-        let (passwords, candidate, hash) = (auth.passwords.clone(), password.to_string(), stored.clone());
+        let (passwords, candidate, hash) =
+            (auth.passwords.clone(), password.to_string(), stored.clone());
         tokio::task::spawn_blocking(move || passwords.verify(&candidate, hash.as_deref()))
             .await
             .map_err(|e| Error::Internal(e.to_string()))?
@@ -103,10 +125,34 @@ pub async fn sign_in(
 
     // 3. Failure.
     let Some(user) = user.filter(|_| verified) else {
-        let locked = throttle::failed(&mut conn, Scope::Account, &key, attempt, auth.account_throttle, now).await?;
-        throttle::failed(&mut conn, Scope::Address, &address, address_attempt, auth.address_throttle, now).await?;
+        let locked = throttle::failed(
+            &mut conn,
+            Scope::Account,
+            &key,
+            attempt,
+            auth.account_throttle,
+            now,
+        )
+        .await?;
+        throttle::failed(
+            &mut conn,
+            Scope::Address,
+            &address,
+            address_attempt,
+            auth.address_throttle,
+            now,
+        )
+        .await?;
         drop(conn);
-        audit_failure(auth, typed_username, "invalid_credentials", client, now, locked).await?;
+        audit_failure(
+            auth,
+            typed_username,
+            "invalid_credentials",
+            client,
+            now,
+            locked,
+        )
+        .await?;
         return Err(match locked {
             Some(until) => Error::Locked { until },
             None => Error::InvalidCredentials,
@@ -133,16 +179,26 @@ pub async fn sign_in(
     let mut tx = auth.pool.begin().await?;
     throttle::succeeded(&mut tx, Scope::Account, &key).await?;
     throttle::succeeded(&mut tx, Scope::Address, &address).await?;
-    if stored.as_deref().is_some_and(|h| auth.passwords.needs_rehash(h)) {
+    if stored
+        .as_deref()
+        .is_some_and(|h| auth.passwords.needs_rehash(h))
+    {
         // The configured cost changed since this hash was made: upgrade it while we know the password.
         let (passwords, candidate) = (auth.passwords.clone(), password.to_string());
-        let fresh = tokio::task::spawn_blocking(move || passwords.hash(&candidate)).await.map_err(|e| Error::Internal(e.to_string()))??;
+        let fresh = tokio::task::spawn_blocking(move || passwords.hash(&candidate))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
         accounts::set_password_hash(&mut tx, user.id, &fresh, now).await?;
     }
     let signed_in = complete_sign_in(
         &mut tx,
         auth,
-        Verified { user_id: user.id, username: &user.username, region_code: &user.region_code, method: "password" },
+        Verified {
+            user_id: user.id,
+            username: &user.username,
+            region_code: &user.region_code,
+            method: "password",
+        },
         previous,
         client,
         now,

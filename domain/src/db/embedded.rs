@@ -39,7 +39,11 @@ fn fail(what: impl std::fmt::Display) -> Error {
 fn running_as_root() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -65,7 +69,9 @@ fn find_bin_dir() -> Result<PathBuf> {
     }
     std::env::var_os("PATH")
         .and_then(|paths| std::env::split_paths(&paths).find(|p| p.join("initdb").exists()))
-        .ok_or_else(|| fail("no PostgreSQL server binaries found (install Debian's `postgresql` package)"))
+        .ok_or_else(|| {
+            fail("no PostgreSQL server binaries found (install Debian's `postgresql` package)")
+        })
 }
 
 fn free_port() -> Result<u16> {
@@ -77,7 +83,8 @@ impl EmbeddedPostgres {
     /// Creates the cluster in `root` the first time, or reuses it, and starts it on a free port.
     /// `durable = false` turns fsync off (tests).
     pub fn start(root: &Path, durable: bool) -> Result<Self> {
-        fs::create_dir_all(root).map_err(|e| fail(format!("cannot create {}: {e}", root.display())))?;
+        fs::create_dir_all(root)
+            .map_err(|e| fail(format!("cannot create {}: {e}", root.display())))?;
         let root = root.canonicalize().map_err(fail)?;
         let run_as = running_as_root().then_some("postgres");
         let bin_dir = find_bin_dir()?;
@@ -87,7 +94,13 @@ impl EmbeddedPostgres {
         if run_as.is_some() {
             // The cluster's files belong to `postgres`; it must be able to reach them.
             fs::set_permissions(&root, fs::Permissions::from_mode(0o711)).map_err(fail)?;
-            if !Command::new("runuser").args(["-u", "postgres", "--", "test", "-x"]).arg(&root).status().map_err(fail)?.success() {
+            if !Command::new("runuser")
+                .args(["-u", "postgres", "--", "test", "-x"])
+                .arg(&root)
+                .status()
+                .map_err(fail)?
+                .success()
+            {
                 return Err(fail(format!(
                     "the `postgres` user cannot reach {}; choose a data folder outside private directories (PASSERELLE_DATA_DIR)",
                     root.display()
@@ -103,11 +116,21 @@ impl EmbeddedPostgres {
         }
 
         let password_file = root.join("password");
-        let mut this = Self { root: root.clone(), bin_dir, port: 0, password: String::new(), run_as, owned: true };
+        let mut this = Self {
+            root: root.clone(),
+            bin_dir,
+            port: 0,
+            password: String::new(),
+            run_as,
+            owned: true,
+        };
 
         if !pgdata.join("PG_VERSION").exists() {
-            let password: String =
-                rand::thread_rng().sample_iter(&rand::distributions::Alphanumeric).take(32).map(char::from).collect();
+            let password: String = rand::thread_rng()
+                .sample_iter(&rand::distributions::Alphanumeric)
+                .take(32)
+                .map(char::from)
+                .collect();
             // initdb reads the password from a file the cluster's user can read; remove it after.
             let pwfile = run_dir.join("initdb-password");
             write_private(&pwfile, &password)?;
@@ -141,7 +164,11 @@ impl EmbeddedPostgres {
             .to_string();
 
         if let Some(port) = this.running_port() {
-            tracing::info!(port, "reusing the PostgreSQL cluster already running in {}", root.display());
+            tracing::info!(
+                port,
+                "reusing the PostgreSQL cluster already running in {}",
+                root.display()
+            );
             this.port = port;
             this.owned = false;
             return Ok(this);
@@ -174,18 +201,34 @@ impl EmbeddedPostgres {
                 "start".as_ref(),
             ],
         )?;
-        tracing::info!(port = this.port, "started the embedded PostgreSQL cluster in {}", root.display());
+        tracing::info!(
+            port = this.port,
+            "started the embedded PostgreSQL cluster in {}",
+            root.display()
+        );
         Ok(this)
     }
 
     /// The port of a postmaster already serving this cluster (line 4 of postmaster.pid), if any.
     fn running_port(&self) -> Option<u16> {
         let pgdata = self.root.join("pgdata");
-        let status = self.command("pg_ctl").arg("status").arg("-D").arg(&pgdata).output().ok()?;
+        let status = self
+            .command("pg_ctl")
+            .arg("status")
+            .arg("-D")
+            .arg(&pgdata)
+            .output()
+            .ok()?;
         if !status.status.success() {
             return None;
         }
-        fs::read_to_string(pgdata.join("postmaster.pid")).ok()?.lines().nth(3)?.trim().parse().ok()
+        fs::read_to_string(pgdata.join("postmaster.pid"))
+            .ok()?
+            .lines()
+            .nth(3)?
+            .trim()
+            .parse()
+            .ok()
     }
 
     fn command(&self, program: &str) -> Command {
@@ -201,7 +244,12 @@ impl EmbeddedPostgres {
     }
 
     fn run(&self, program: &str, args: &[&std::ffi::OsStr]) -> Result<()> {
-        let out = self.command(program).args(args).current_dir(&self.root).output().map_err(fail)?;
+        let out = self
+            .command(program)
+            .args(args)
+            .current_dir(&self.root)
+            .output()
+            .map_err(fail)?;
         if out.status.success() {
             Ok(())
         } else {
@@ -219,7 +267,10 @@ impl EmbeddedPostgres {
 
     /// Connection URL of database `db` (over TCP on loopback, with the superuser's password).
     pub fn url(&self, db: &str) -> String {
-        format!("postgres://postgres:{}@127.0.0.1:{}/{db}", self.password, self.port)
+        format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{db}",
+            self.password, self.port
+        )
     }
 
     /// Stops the cluster if this process started it (fast shutdown: sessions are rolled back).
@@ -227,18 +278,43 @@ impl EmbeddedPostgres {
         if !self.owned {
             return Ok(());
         }
+        self.stop_now()
+    }
+
+    /// Stops the cluster whoever started it (`passerelle db stop`).
+    pub fn stop_now(&self) -> Result<()> {
         let pgdata = self.root.join("pgdata");
-        self.run("pg_ctl", &["-w".as_ref(), "-D".as_ref(), pgdata.as_os_str(), "-m".as_ref(), "fast".as_ref(), "stop".as_ref()])
+        self.run(
+            "pg_ctl",
+            &[
+                "-w".as_ref(),
+                "-D".as_ref(),
+                pgdata.as_os_str(),
+                "-m".as_ref(),
+                "fast".as_ref(),
+                "stop".as_ref(),
+            ],
+        )
     }
 }
 
 fn write_private(path: &Path, contents: &str) -> Result<()> {
     let mut f = fs::File::create(path).map_err(fail)?;
-    f.set_permissions(fs::Permissions::from_mode(0o600)).map_err(fail)?;
+    f.set_permissions(fs::Permissions::from_mode(0o600))
+        .map_err(fail)?;
     f.write_all(contents.as_bytes()).map_err(fail)
 }
 
 fn chown_postgres(path: &Path) -> Result<()> {
-    let ok = Command::new("chown").arg("postgres:postgres").arg(path).status().map_err(fail)?.success();
-    if ok { Ok(()) } else { Err(fail(format!("chown postgres {} failed", path.display()))) }
+    let ok = Command::new("chown")
+        .arg("postgres:postgres")
+        .arg(path)
+        .status()
+        .map_err(fail)?
+        .success();
+    if ok {
+        Ok(())
+    } else {
+        Err(fail(format!("chown postgres {} failed", path.display())))
+    }
 }

@@ -29,14 +29,17 @@ pub async fn migrate(pool: &PgPool) -> Result<()> {
 /// Creates database `name` on the server of `admin_url` unless it exists; true when created.
 pub async fn ensure_database(admin_url: &str, name: &str) -> Result<bool> {
     let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-        .bind(name)
-        .fetch_one(&mut conn)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
     if !exists {
         // Identifiers cannot be bound; `name` comes from our own code, quoted anyway.
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await?;
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await?;
     }
     conn.close().await?;
     Ok(!exists)

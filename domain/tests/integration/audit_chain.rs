@@ -8,8 +8,13 @@ async fn append(pool: &sqlx::PgPool, n: usize) {
         let mut tx = pool.begin().await.unwrap();
         audit::record(
             &mut tx,
-            Event::new("auth.sign_in", Outcome::Success, format!("user{i}")).region("FR-IDF").details(serde_json::json!({"i": i, "method": "password"})),
-            &Client { ip: Some("192.0.2.1".into()), user_agent: Some("é ü \"quotes\"".into()) },
+            Event::new("auth.sign_in", Outcome::Success, format!("user{i}"))
+                .region("FR-IDF")
+                .details(serde_json::json!({"i": i, "method": "password"})),
+            &Client {
+                ip: Some("192.0.2.1".into()),
+                user_agent: Some("é ü \"quotes\"".into()),
+            },
             t0() + Duration::milliseconds(i as i64 * 1234),
         )
         .await
@@ -21,47 +26,87 @@ async fn append(pool: &sqlx::PgPool, n: usize) {
 #[tokio::test]
 async fn an_intact_chain_verifies() {
     let pool = fresh_pool().await;
-    assert_eq!(audit::verify(&pool).await.unwrap(), Verification::Intact { rows: 0 });
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 0 }
+    );
     append(&pool, 12).await;
-    assert_eq!(audit::verify(&pool).await.unwrap(), Verification::Intact { rows: 12 });
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 12 }
+    );
 }
 
 #[tokio::test]
 async fn update_delete_and_truncate_are_refused() {
     let pool = fresh_pool().await;
     append(&pool, 2).await;
-    for sql in ["UPDATE audit_log SET outcome = 'failure'", "DELETE FROM audit_log", "TRUNCATE audit_log"] {
+    for sql in [
+        "UPDATE audit_log SET outcome = 'failure'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
         let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(audit::verify(&pool).await.unwrap(), Verification::Intact { rows: 2 });
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 2 }
+    );
 }
 
 #[tokio::test]
 async fn a_row_changed_behind_the_application_is_named() {
     let pool = fresh_pool().await;
     append(&pool, 10).await;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&pool).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     let victim = ids[6];
     // A superuser bypassing the triggers.
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET session_replication_role = replica").execute(&mut *conn).await.unwrap();
-    sqlx::query("UPDATE audit_log SET actor_label = 'someone.else' WHERE id = $1").bind(victim).execute(&mut *conn).await.unwrap();
-    sqlx::query("SET session_replication_role = origin").execute(&mut *conn).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET actor_label = 'someone.else' WHERE id = $1")
+        .bind(victim)
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("SET session_replication_role = origin")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
-    assert!(matches!(audit::verify(&pool).await.unwrap(), Verification::Broken { row_id, .. } if row_id == victim));
+    assert!(
+        matches!(audit::verify(&pool).await.unwrap(), Verification::Broken { row_id, .. } if row_id == victim)
+    );
 }
 
 #[tokio::test]
 async fn a_deleted_row_breaks_the_chain_at_the_next_one() {
     let pool = fresh_pool().await;
     append(&pool, 5).await;
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id").fetch_all(&pool).await.unwrap();
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM audit_log ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
     let mut conn = pool.acquire().await.unwrap();
-    sqlx::query("SET session_replication_role = replica").execute(&mut *conn).await.unwrap();
-    sqlx::query("DELETE FROM audit_log WHERE id = $1").bind(ids[2]).execute(&mut *conn).await.unwrap();
+    sqlx::query("SET session_replication_role = replica")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM audit_log WHERE id = $1")
+        .bind(ids[2])
+        .execute(&mut *conn)
+        .await
+        .unwrap();
     drop(conn);
-    assert!(matches!(audit::verify(&pool).await.unwrap(), Verification::Broken { row_id, .. } if row_id == ids[3]));
+    assert!(
+        matches!(audit::verify(&pool).await.unwrap(), Verification::Broken { row_id, .. } if row_id == ids[3])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -73,7 +118,14 @@ async fn concurrent_writers_never_fork_the_chain() {
         tasks.push(tokio::spawn(async move {
             for i in 0..10 {
                 let mut tx = pool.begin().await.unwrap();
-                audit::record(&mut tx, Event::new("auth.sign_in", Outcome::Success, format!("w{w}-{i}")), &Client::default(), t0()).await.unwrap();
+                audit::record(
+                    &mut tx,
+                    Event::new("auth.sign_in", Outcome::Success, format!("w{w}-{i}")),
+                    &Client::default(),
+                    t0(),
+                )
+                .await
+                .unwrap();
                 if i % 3 == 0 {
                     // A rolled-back change leaves no audit row and no gap in the chain.
                     tx.rollback().await.unwrap();
@@ -86,5 +138,8 @@ async fn concurrent_writers_never_fork_the_chain() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(audit::verify(&pool).await.unwrap(), Verification::Intact { rows: 8 * 6 });
+    assert_eq!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 8 * 6 }
+    );
 }

@@ -18,8 +18,10 @@ fn server_url() -> String {
         .get_or_init(|| match std::env::var("DATABASE_URL") {
             Ok(url) if !url.is_empty() => url,
             _ => {
-                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("passerelle-test-postgres");
-                let cluster = EmbeddedPostgres::start(&dir, false).expect("embedded PostgreSQL for the tests");
+                let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+                    .join("passerelle-test-postgres");
+                let cluster = EmbeddedPostgres::start(&dir, false)
+                    .expect("embedded PostgreSQL for the tests");
                 let url = cluster.url("postgres");
                 // Left running on purpose: the next run reuses it; the test script stops it.
                 std::mem::forget(cluster);
@@ -36,22 +38,44 @@ fn with_database(url: &str, db: &str) -> String {
 
 /// The template's name changes with the migrations, so a stale template is never used.
 fn template_name() -> String {
-    let sum: u64 = domain::db::MIGRATOR.iter().map(|m| m.checksum.iter().map(|b| u64::from(*b)).sum::<u64>() + m.version as u64).sum();
-    format!("passerelle_tpl_{sum:x}_{}", domain::db::MIGRATOR.iter().count())
+    let sum: u64 = domain::db::MIGRATOR
+        .iter()
+        .map(|m| m.checksum.iter().map(|b| u64::from(*b)).sum::<u64>() + m.version as u64)
+        .sum();
+    format!(
+        "passerelle_tpl_{sum:x}_{}",
+        domain::db::MIGRATOR.iter().count()
+    )
 }
 
 async fn ensure_template(admin: &mut PgConnection) -> String {
     let name = template_name();
     // Several test processes may race to build it.
-    sqlx::query("SELECT pg_advisory_lock(4242)").execute(&mut *admin).await.unwrap();
-    let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)").bind(&name).fetch_one(&mut *admin).await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(4242)")
+        .execute(&mut *admin)
+        .await
+        .unwrap();
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut *admin)
+            .await
+            .unwrap();
     if !exists {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut *admin).await.unwrap();
-        let pool = domain::db::connect(&with_database(&server_url(), &name), 2).await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut *admin)
+            .await
+            .unwrap();
+        let pool = domain::db::connect(&with_database(&server_url(), &name), 2)
+            .await
+            .unwrap();
         domain::db::migrate(&pool).await.unwrap();
         pool.close().await;
     }
-    sqlx::query("SELECT pg_advisory_unlock(4242)").execute(&mut *admin).await.unwrap();
+    sqlx::query("SELECT pg_advisory_unlock(4242)")
+        .execute(&mut *admin)
+        .await
+        .unwrap();
     name
 }
 
@@ -64,7 +88,10 @@ pub async fn fresh_pool() -> PgPool {
     let sql = format!("CREATE DATABASE {name} TEMPLATE {template}");
     let mut tries = 0;
     loop {
-        match sqlx::query(sqlx::AssertSqlSafe(sql.clone())).execute(&mut admin).await {
+        match sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(&mut admin)
+            .await
+        {
             Ok(_) => break,
             // "source database is being accessed by other users": another copy is in progress.
             Err(e) if tries < 50 => {
@@ -76,12 +103,21 @@ pub async fn fresh_pool() -> PgPool {
         }
     }
     admin.close().await.unwrap();
-    domain::db::connect(&with_database(&url, &name), 10).await.unwrap()
+    domain::db::connect(&with_database(&url, &name), 10)
+        .await
+        .unwrap()
 }
 
 /// Cheap Argon2id parameters: the rules under test do not depend on the cost.
 pub fn passwords() -> Arc<Passwords> {
-    Arc::new(Passwords::new(Cost { memory_kib: 1024, iterations: 1, parallelism: 1 }).unwrap())
+    Arc::new(
+        Passwords::new(Cost {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .unwrap(),
+    )
 }
 
 pub fn t0() -> OffsetDateTime {
@@ -103,10 +139,16 @@ pub async fn seeded() -> Auth {
 }
 
 pub fn client(ip: &str) -> domain::audit::Client {
-    domain::audit::Client { ip: Some(ip.to_string()), user_agent: Some("integration-test".into()) }
+    domain::audit::Client {
+        ip: Some(ip.to_string()),
+        user_agent: Some("integration-test".into()),
+    }
 }
 
 /// The audit rows, oldest first, as (action, outcome, actor label).
 pub async fn audit_trail(pool: &PgPool) -> Vec<(String, String, String)> {
-    sqlx::query_as("SELECT action, outcome::text, actor_label FROM audit_log ORDER BY id").fetch_all(pool).await.unwrap()
+    sqlx::query_as("SELECT action, outcome::text, actor_label FROM audit_log ORDER BY id")
+        .fetch_all(pool)
+        .await
+        .unwrap()
 }

@@ -10,15 +10,29 @@ use crate::harness::{audit_trail, client, seeded, t0};
 async fn routes_by_number_of_establishments_and_audits() {
     let auth = seeded().await;
     let c = client("192.0.2.10");
-    let several = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
+    let several = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
     assert_eq!(several.landing, Landing::Chooser);
-    let one = sign_in(&auth, "Inf.Durand ", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
-    assert_eq!(one.landing, Landing::Dashboard { finess: domain::demo::establishments()[2].0.clone() });
-    let none = sign_in(&auth, "sec.petit", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
+    let one = sign_in(&auth, "Inf.Durand ", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        one.landing,
+        Landing::Dashboard {
+            finess: domain::demo::establishments()[2].0.clone()
+        }
+    );
+    let none = sign_in(&auth, "sec.petit", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
     assert_eq!(none.landing, Landing::NoEstablishment);
 
     let trail = audit_trail(&auth.pool).await;
-    let sign_ins: Vec<_> = trail.iter().filter(|(a, _, _)| a == "auth.sign_in").collect();
+    let sign_ins: Vec<_> = trail
+        .iter()
+        .filter(|(a, _, _)| a == "auth.sign_in")
+        .collect();
     assert_eq!(sign_ins.len(), 3);
     assert!(sign_ins.iter().all(|(_, o, _)| o == "success"));
     assert_eq!(sign_ins[1].2, "inf.durand");
@@ -42,12 +56,30 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_the_same_work()
     assert_eq!(after_known - before, 1);
     assert_eq!(after_unknown - after_known, 1);
     // …with the same parameters: the dummy hash costs what a real one costs.
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'").fetch_one(&auth.pool).await.unwrap();
-    assert_eq!(domain::password::params_of(&stored), auth.passwords.dummy_params());
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        domain::password::params_of(&stored),
+        auth.passwords.dummy_params()
+    );
 
     let trail = audit_trail(&auth.pool).await;
-    let failures: Vec<_> = trail.iter().filter(|(a, o, _)| a == "auth.password.sign_in" && o == "failure").map(|(_, _, l)| l.as_str()).collect();
-    assert_eq!(failures, ["dr.martin", "nobody.here", "'; drop table users; --"].map(|s| if s.starts_with('\'') { "'; DROP TABLE users; --" } else { s }));
+    let failures: Vec<_> = trail
+        .iter()
+        .filter(|(a, o, _)| a == "auth.password.sign_in" && o == "failure")
+        .map(|(_, _, l)| l.as_str())
+        .collect();
+    assert_eq!(
+        failures,
+        ["dr.martin", "nobody.here", "'; drop table users; --"].map(|s| if s.starts_with('\'') {
+            "'; DROP TABLE users; --"
+        } else {
+            s
+        })
+    );
 }
 
 #[tokio::test]
@@ -57,29 +89,54 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
     for attempt in 1..=5 {
         let r = sign_in(&auth, "dr.martin", "wrong", None, &c, t0()).await;
         if attempt < 5 {
-            assert!(matches!(r, Err(Error::InvalidCredentials)), "attempt {attempt}: {r:?}");
+            assert!(
+                matches!(r, Err(Error::InvalidCredentials)),
+                "attempt {attempt}: {r:?}"
+            );
         } else {
-            assert!(matches!(r, Err(Error::Locked { .. })), "attempt {attempt}: {r:?}");
+            assert!(
+                matches!(r, Err(Error::Locked { .. })),
+                "attempt {attempt}: {r:?}"
+            );
         }
     }
     // Locked: even the right password is refused, without verifying it.
     let before = auth.passwords.verifications();
-    let r = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0() + Duration::minutes(1)).await;
+    let r = sign_in(
+        &auth,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        &c,
+        t0() + Duration::minutes(1),
+    )
+    .await;
     assert!(matches!(r, Err(Error::Locked { until }) if until == t0() + Duration::minutes(15)));
     assert_eq!(auth.passwords.verifications(), before);
 
     // An identifier that does not exist locks exactly the same way.
     for attempt in 1..=5 {
         let r = sign_in(&auth, "ghost.user", "wrong", None, &c, t0()).await;
-        assert_eq!(matches!(r, Err(Error::Locked { .. })), attempt == 5, "attempt {attempt}");
+        assert_eq!(
+            matches!(r, Err(Error::Locked { .. })),
+            attempt == 5,
+            "attempt {attempt}"
+        );
     }
 
     // Fifteen minutes later the lock is over.
     let later = t0() + Duration::minutes(15) + Duration::seconds(1);
-    assert!(sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, later).await.is_ok());
+    assert!(
+        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, later)
+            .await
+            .is_ok()
+    );
 
     let trail = audit_trail(&auth.pool).await;
-    assert_eq!(trail.iter().filter(|(a, _, _)| a == "auth.lockout").count(), 2);
+    assert_eq!(
+        trail.iter().filter(|(a, _, _)| a == "auth.lockout").count(),
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -90,7 +147,15 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
     for i in 0..40 {
         let auth = auth.clone();
         tasks.push(tokio::spawn(async move {
-            sign_in(&auth, "dr.martin", &format!("guess-{i}"), None, &client("192.0.2.13"), t0()).await
+            sign_in(
+                &auth,
+                "dr.martin",
+                &format!("guess-{i}"),
+                None,
+                &client("192.0.2.13"),
+                t0(),
+            )
+            .await
         }));
     }
     let mut locked = 0;
@@ -102,43 +167,97 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
         }
     }
     let verified = auth.passwords.verifications() - before;
-    assert!(verified <= 5, "{verified} passwords were verified for a limit of 5");
+    assert!(
+        verified <= 5,
+        "{verified} passwords were verified for a limit of 5"
+    );
     assert!(locked >= 35);
-    let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'").fetch_one(&auth.pool).await.unwrap();
+    let attempts: i32 = sqlx::query_scalar(
+        "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
     assert!(attempts >= 5);
 }
 
 #[tokio::test]
 async fn one_address_is_limited_across_identifiers() {
     let mut auth = seeded().await;
-    auth.address_throttle = domain::throttle::Policy { max_failures: 3, ..domain::throttle::Policy::ADDRESS_DEFAULT };
+    auth.address_throttle = domain::throttle::Policy {
+        max_failures: 3,
+        ..domain::throttle::Policy::ADDRESS_DEFAULT
+    };
     let c = client("198.51.100.99");
     for name in ["a.one", "b.two", "c.three"] {
-        assert!(matches!(sign_in(&auth, name, "x", None, &c, t0()).await, Err(Error::InvalidCredentials)));
+        assert!(matches!(
+            sign_in(&auth, name, "x", None, &c, t0()).await,
+            Err(Error::InvalidCredentials)
+        ));
     }
-    assert!(matches!(sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await, Err(Error::AddressThrottled { .. })));
+    assert!(matches!(
+        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
+        Err(Error::AddressThrottled { .. })
+    ));
     // Another address is not affected.
-    assert!(sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &client("198.51.100.100"), t0()).await.is_ok());
+    assert!(
+        sign_in(
+            &auth,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            &client("198.51.100.100"),
+            t0()
+        )
+        .await
+        .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn a_disabled_account_is_told_only_after_the_right_password() {
     let auth = seeded().await;
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'inf.durand'").execute(&auth.pool).await.unwrap();
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'inf.durand'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
     let c = client("192.0.2.14");
-    assert!(matches!(sign_in(&auth, "inf.durand", "wrong", None, &c, t0()).await, Err(Error::InvalidCredentials)));
+    assert!(matches!(
+        sign_in(&auth, "inf.durand", "wrong", None, &c, t0()).await,
+        Err(Error::InvalidCredentials)
+    ));
     assert!(matches!(
         sign_in(&auth, "inf.durand", DEMO_PASSWORD, None, &c, t0()).await,
-        Err(Error::AccountUnavailable(domain::accounts::UserStatus::Disabled))
+        Err(Error::AccountUnavailable(
+            domain::accounts::UserStatus::Disabled
+        ))
     ));
 }
 
 #[tokio::test]
 async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
     let mut auth = seeded().await;
-    let stronger = domain::password::Passwords::new(domain::password::Cost { memory_kib: 2048, iterations: 1, parallelism: 1 }).unwrap();
+    let stronger = domain::password::Passwords::new(domain::password::Cost {
+        memory_kib: 2048,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .unwrap();
     auth.passwords = std::sync::Arc::new(stronger);
-    sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &client("192.0.2.15"), t0()).await.unwrap();
-    let stored: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'").fetch_one(&auth.pool).await.unwrap();
+    sign_in(
+        &auth,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        &client("192.0.2.15"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    let stored: String =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
     assert!(stored.contains("m=2048"), "{stored}");
 }

@@ -11,12 +11,37 @@ use crate::harness::{audit_trail, client, seeded, t0};
 async fn signing_in_again_rotates_the_session() {
     let auth = seeded().await;
     let c = client("192.0.2.20");
-    let first = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
-    let second = sign_in(&auth, "dr.martin", DEMO_PASSWORD, Some(&first.token), &c, t0()).await.unwrap();
+    let first = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
+    let second = sign_in(
+        &auth,
+        "dr.martin",
+        DEMO_PASSWORD,
+        Some(&first.token),
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_ne!(first.token, second.token);
-    assert!(matches!(sessions::load(&auth.pool, &first.token, auth.sessions, t0()).await.unwrap(), Err(Missing::Unknown)));
-    assert!(sessions::load(&auth.pool, &second.token, auth.sessions, t0()).await.unwrap().is_ok());
-    let reason: String = sqlx::query_scalar("SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL").fetch_one(&auth.pool).await.unwrap();
+    assert!(matches!(
+        sessions::load(&auth.pool, &first.token, auth.sessions, t0())
+            .await
+            .unwrap(),
+        Err(Missing::Unknown)
+    ));
+    assert!(
+        sessions::load(&auth.pool, &second.token, auth.sessions, t0())
+            .await
+            .unwrap()
+            .is_ok()
+    );
+    let reason: String =
+        sqlx::query_scalar("SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
     assert_eq!(reason, "rotated");
 }
 
@@ -24,26 +49,75 @@ async fn signing_in_again_rotates_the_session() {
 async fn idle_and_absolute_timeouts() {
     let auth = seeded().await;
     let c = client("192.0.2.21");
-    let idle = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
-    assert!(sessions::load(&auth.pool, &idle.token, auth.sessions, t0() + Duration::minutes(29)).await.unwrap().is_ok());
+    let idle = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
+    assert!(
+        sessions::load(
+            &auth.pool,
+            &idle.token,
+            auth.sessions,
+            t0() + Duration::minutes(29)
+        )
+        .await
+        .unwrap()
+        .is_ok()
+    );
     // 29 minutes of activity moved the idle deadline: still alive 58 minutes after sign-in.
-    assert!(sessions::load(&auth.pool, &idle.token, auth.sessions, t0() + Duration::minutes(58)).await.unwrap().is_ok());
+    assert!(
+        sessions::load(
+            &auth.pool,
+            &idle.token,
+            auth.sessions,
+            t0() + Duration::minutes(58)
+        )
+        .await
+        .unwrap()
+        .is_ok()
+    );
     assert!(matches!(
-        sessions::load(&auth.pool, &idle.token, auth.sessions, t0() + Duration::minutes(89)).await.unwrap(),
+        sessions::load(
+            &auth.pool,
+            &idle.token,
+            auth.sessions,
+            t0() + Duration::minutes(89)
+        )
+        .await
+        .unwrap(),
         Err(Missing::Expired)
     ));
 
-    let busy = sign_in(&auth, "inf.durand", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
+    let busy = sign_in(&auth, "inf.durand", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
     let mut now = t0();
     while now < t0() + Duration::hours(4) - Duration::minutes(20) {
         now += Duration::minutes(20);
-        assert!(sessions::load(&auth.pool, &busy.token, auth.sessions, now).await.unwrap().is_ok(), "{now}");
+        assert!(
+            sessions::load(&auth.pool, &busy.token, auth.sessions, now)
+                .await
+                .unwrap()
+                .is_ok(),
+            "{now}"
+        );
     }
     assert!(matches!(
-        sessions::load(&auth.pool, &busy.token, auth.sessions, t0() + Duration::hours(4)).await.unwrap(),
+        sessions::load(
+            &auth.pool,
+            &busy.token,
+            auth.sessions,
+            t0() + Duration::hours(4)
+        )
+        .await
+        .unwrap(),
         Err(Missing::Expired)
     ));
-    let reasons: Vec<String> = sqlx::query_scalar("SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL ORDER BY ended_at").fetch_all(&auth.pool).await.unwrap();
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL ORDER BY ended_at",
+    )
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
     assert_eq!(reasons, ["idle_timeout", "absolute_timeout"]);
 }
 
@@ -51,42 +125,96 @@ async fn idle_and_absolute_timeouts() {
 async fn sign_out_ends_the_session_and_is_audited() {
     let auth = seeded().await;
     let c = client("192.0.2.22");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
-    domain::auth::sign_out(&auth.pool, &s.token, &c, t0() + Duration::minutes(1)).await.unwrap();
-    assert!(matches!(sessions::load(&auth.pool, &s.token, auth.sessions, t0() + Duration::minutes(2)).await.unwrap(), Err(Missing::Unknown)));
-    assert!(audit_trail(&auth.pool).await.iter().any(|(a, o, l)| a == "auth.sign_out" && o == "success" && l == "dr.martin"));
+    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
+    domain::auth::sign_out(&auth.pool, &s.token, &c, t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        sessions::load(
+            &auth.pool,
+            &s.token,
+            auth.sessions,
+            t0() + Duration::minutes(2)
+        )
+        .await
+        .unwrap(),
+        Err(Missing::Unknown)
+    ));
+    assert!(
+        audit_trail(&auth.pool)
+            .await
+            .iter()
+            .any(|(a, o, l)| a == "auth.sign_out" && o == "success" && l == "dr.martin")
+    );
 }
 
 #[tokio::test]
 async fn choosing_an_establishment_is_limited_to_ones_own() {
     let auth = seeded().await;
     let c = client("192.0.2.23");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await.unwrap();
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0()).await.unwrap().unwrap();
+    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+        .await
+        .unwrap();
+    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.establishment_id, None);
 
     let mine = Finess::parse(&domain::demo::establishments()[1].0).unwrap();
-    let chosen = domain::routing::choose_establishment(&auth.pool, &session, &mine, &c, t0()).await.unwrap();
+    let chosen = domain::routing::choose_establishment(&auth.pool, &session, &mine, &c, t0())
+        .await
+        .unwrap();
     assert_eq!(chosen.finess, mine.as_str());
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0()).await.unwrap().unwrap();
+    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.establishment_id, Some(chosen.id));
 
     // Hospices Civils de Lyon exists, but dr.martin does not belong to it.
     let other = Finess::parse("690781810").unwrap();
-    let refused = domain::routing::choose_establishment(&auth.pool, &session, &other, &c, t0()).await;
+    let refused =
+        domain::routing::choose_establishment(&auth.pool, &session, &other, &c, t0()).await;
     assert!(matches!(refused, Err(Error::Forbidden)));
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0()).await.unwrap().unwrap();
+    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(session.establishment_id, Some(chosen.id));
 
     let trail = audit_trail(&auth.pool).await;
-    let choices: Vec<_> = trail.iter().filter(|(a, _, _)| a == "session.establishment.choose").map(|(_, o, _)| o.as_str()).collect();
+    let choices: Vec<_> = trail
+        .iter()
+        .filter(|(a, _, _)| a == "session.establishment.choose")
+        .map(|(_, o, _)| o.as_str())
+        .collect();
     assert_eq!(choices, ["success", "denied"]);
 }
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_live_sessions() {
     let auth = seeded().await;
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &client("192.0.2.24"), t0()).await.unwrap();
-    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'").execute(&auth.pool).await.unwrap();
-    assert!(matches!(sessions::load(&auth.pool, &s.token, auth.sessions, t0()).await.unwrap(), Err(Missing::Unknown)));
+    let s = sign_in(
+        &auth,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        &client("192.0.2.24"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+            .await
+            .unwrap(),
+        Err(Missing::Unknown)
+    ));
 }

@@ -10,7 +10,12 @@ pub use app::i18n::LANG_COOKIE as LANG;
 /// HttpOnly, SameSite=Lax (a link from an e-mail still arrives signed in; cross-site posts do not
 /// carry it), Secure whenever the portal is served over https.
 fn base(name: &'static str, value: String, secure: bool) -> Cookie<'static> {
-    Cookie::build((name, value)).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).build()
+    Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .build()
 }
 
 /// The session cookie lives as long as the browser; the server decides when the session ends.

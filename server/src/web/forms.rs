@@ -17,7 +17,11 @@ use super::cookies;
 
 /// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
 fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
@@ -38,18 +42,37 @@ pub struct SignInForm {
     mot_de_passe: String,
 }
 
-pub async fn sign_in(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, jar: CookieJar, Form(form): Form<SignInForm>) -> Response {
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<SignInForm>,
+) -> Response {
     if !csrf_ok(&ctx, &form.csrf) {
         return back_with_error("/connexion", &ErrorCode::Csrf);
     }
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
         return back_with_error("/connexion", &ErrorCode::InvalidCredentials);
     }
-    let previous = jar.get(cookies::SESSION).and_then(|c| Token::from_cookie(c.value()));
+    let previous = jar
+        .get(cookies::SESSION)
+        .and_then(|c| Token::from_cookie(c.value()));
     let auth = &state.services.auth;
-    match domain::auth::password::sign_in(auth, &form.identifiant, &form.mot_de_passe, previous.as_ref(), &ctx.client, OffsetDateTime::now_utc()).await {
+    match domain::auth::password::sign_in(
+        auth,
+        &form.identifiant,
+        &form.mot_de_passe,
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
         Ok(signed_in) => {
-            let jar = jar.add(cookies::session(signed_in.token.as_str(), state.services.settings.secure_cookies));
+            let jar = jar.add(cookies::session(
+                signed_in.token.as_str(),
+                state.services.settings.secure_cookies,
+            ));
             (jar, Redirect::to(&signed_in.landing.path())).into_response()
         }
         Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
@@ -62,17 +85,34 @@ pub struct TokenOnlyForm {
     csrf: String,
 }
 
-pub async fn sign_out(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, jar: CookieJar, Form(form): Form<TokenOnlyForm>) -> Response {
+pub async fn sign_out(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
     if !csrf_ok(&ctx, &form.csrf) {
         return back_with_error("/connexion", &ErrorCode::Csrf);
     }
     let secure = state.services.settings.secure_cookies;
-    if let Some(token) = jar.get(cookies::SESSION).and_then(|c| Token::from_cookie(c.value()))
-        && let Err(e) = domain::auth::sign_out(&state.services.auth.pool, &token, &ctx.client, OffsetDateTime::now_utc()).await
+    if let Some(token) = jar
+        .get(cookies::SESSION)
+        .and_then(|c| Token::from_cookie(c.value()))
+        && let Err(e) = domain::auth::sign_out(
+            &state.services.auth.pool,
+            &token,
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await
     {
         return back_with_error("/connexion", &ErrorCode::from(e));
     }
-    (jar.add(cookies::removal(cookies::SESSION, secure)), Redirect::to("/connexion?info=deconnecte")).into_response()
+    (
+        jar.add(cookies::removal(cookies::SESSION, secure)),
+        Redirect::to("/connexion?info=deconnecte"),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]
@@ -83,7 +123,11 @@ pub struct ChooseForm {
     finess: String,
 }
 
-pub async fn choose_establishment(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>, Form(form): Form<ChooseForm>) -> Response {
+pub async fn choose_establishment(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<ChooseForm>,
+) -> Response {
     if !csrf_ok(&ctx, &form.csrf) {
         return back_with_error("/etablissements", &ErrorCode::Csrf);
     }
@@ -93,14 +137,25 @@ pub async fn choose_establishment(State(state): State<AppState>, Extension(ctx):
     let Ok(finess) = Finess::parse(&form.finess) else {
         return back_with_error("/etablissements", &ErrorCode::InvalidInput);
     };
-    match domain::routing::choose_establishment(&state.services.auth.pool, session, &finess, &ctx.client, OffsetDateTime::now_utc()).await {
+    match domain::routing::choose_establishment(
+        &state.services.auth.pool,
+        session,
+        &finess,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
         Ok(e) => Redirect::to(&format!("/etablissements/{}", e.finess)).into_response(),
         Err(e) => back_with_error("/etablissements", &ErrorCode::from(e)),
     }
 }
 
 /// `/`: the signed-in user's establishment (or the routing of a fresh sign-in); else sign-in.
-pub async fn root(State(state): State<AppState>, Extension(ctx): Extension<RequestContext>) -> Response {
+pub async fn root(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+) -> Response {
     let Some(session) = ctx.viewer.session() else {
         return Redirect::to("/connexion").into_response();
     };
@@ -110,7 +165,9 @@ pub async fn root(State(state): State<AppState>, Extension(ctx): Extension<Reque
     };
     match establishments {
         Ok(list) => {
-            let current = session.establishment_id.and_then(|id| list.iter().find(|e| e.id == id));
+            let current = session
+                .establishment_id
+                .and_then(|id| list.iter().find(|e| e.id == id));
             let path = match current {
                 Some(e) => format!("/etablissements/{}", e.finess),
                 None => Landing::for_establishments(&list).path(),
@@ -128,12 +185,27 @@ pub struct LanguageQuery {
 
 /// `/langue/{fr|en}?retour=/page`: remembers the language and goes back. Only local paths are
 /// followed, so the link cannot send users to another site.
-pub async fn switch_language(State(state): State<AppState>, Path(code): Path<String>, Query(q): Query<LanguageQuery>, jar: CookieJar) -> Response {
-    let back = q.retour.filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\')).unwrap_or_else(|| "/".to_string());
+pub async fn switch_language(
+    State(state): State<AppState>,
+    Path(code): Path<String>,
+    Query(q): Query<LanguageQuery>,
+    jar: CookieJar,
+) -> Response {
+    let back = q
+        .retour
+        .filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\'))
+        .unwrap_or_else(|| "/".to_string());
     let Some(lang) = app::i18n::Lang::from_code(&code) else {
         return Redirect::to(&back).into_response();
     };
-    (jar.add(cookies::lang(lang.code(), state.services.settings.secure_cookies)), Redirect::to(&back)).into_response()
+    (
+        jar.add(cookies::lang(
+            lang.code(),
+            state.services.settings.secure_cookies,
+        )),
+        Redirect::to(&back),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

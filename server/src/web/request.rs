@@ -26,7 +26,9 @@ fn is_static(path: &str) -> bool {
 
 /// Pages only a signed-in user may see.
 fn is_private_page(path: &str) -> bool {
-    path == "/etablissements" || path.starts_with("/etablissements/") || path == "/aucun-etablissement"
+    path == "/etablissements"
+        || path.starts_with("/etablissements/")
+        || path == "/aucun-etablissement"
 }
 
 /// The client's address: the peer, or — only when the peer is a trusted proxy — the last address
@@ -36,8 +38,19 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).map(str::trim).collect::<Vec<_>>();
-    forwarded.iter().rev().filter_map(|s| s.parse::<IpAddr>().ok()).find(|ip| !trusted.contains(ip)).or(Some(peer))
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    forwarded
+        .iter()
+        .rev()
+        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .or(Some(peer))
 }
 
 fn new_csrf_token() -> String {
@@ -55,10 +68,18 @@ fn cross_site_post(method: &Method, headers: &HeaderMap, public_origin: &str) ->
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         return origin != public_origin;
     }
-    matches!(headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()), Some("cross-site"))
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("cross-site")
+    )
 }
 
-pub async fn context(State(state): State<AppState>, jar: CookieJar, mut request: Request, next: Next) -> Response {
+pub async fn context(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path().to_string();
     if is_static(&path) {
         return next.run(request).await;
@@ -67,28 +88,61 @@ pub async fn context(State(state): State<AppState>, jar: CookieJar, mut request:
     let secure = settings.secure_cookies;
 
     if cross_site_post(request.method(), request.headers(), &settings.public_origin) {
-        return (StatusCode::FORBIDDEN, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Requête refusée : elle ne provient pas de Passerelle.").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            "Requête refusée : elle ne provient pas de Passerelle.",
+        )
+            .into_response();
     }
 
-    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let client = Client {
         ip: client_ip(peer, request.headers(), &settings.trusted_proxies).map(|ip| ip.to_string()),
-        user_agent: request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(512).collect()),
+        user_agent: request
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.chars().take(512).collect()),
     };
-    let lang = jar.get(cookies::LANG).and_then(|c| Lang::from_code(c.value())).unwrap_or_default();
+    let lang = jar
+        .get(cookies::LANG)
+        .and_then(|c| Lang::from_code(c.value()))
+        .unwrap_or_default();
 
-    let (csrf_token, new_csrf) = match jar.get(cookies::CSRF).map(|c| c.value().to_string()).filter(|v| v.len() == 43) {
+    let (csrf_token, new_csrf) = match jar
+        .get(cookies::CSRF)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 43)
+    {
         Some(t) => (t, false),
         None => (new_csrf_token(), true),
     };
 
-    let presented = jar.get(cookies::SESSION).and_then(|c| Token::from_cookie(c.value()));
+    let presented = jar
+        .get(cookies::SESSION)
+        .and_then(|c| Token::from_cookie(c.value()));
     let viewer = match &presented {
-        Some(token) => match sessions::load(&state.services.auth.pool, token, state.services.auth.sessions, OffsetDateTime::now_utc()).await {
+        Some(token) => match sessions::load(
+            &state.services.auth.pool,
+            token,
+            state.services.auth.sessions,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+        {
             Ok(loaded) => Viewer::from_load(loaded),
             Err(e) => {
                 let code = app::error::ErrorCode::internal(e);
-                return (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], code.message(lang)).into_response();
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    code.message(lang),
+                )
+                    .into_response();
             }
         },
         None => Viewer::Anonymous,
@@ -109,7 +163,12 @@ pub async fn context(State(state): State<AppState>, jar: CookieJar, mut request:
         None
     };
 
-    request.extensions_mut().insert(RequestContext { client, lang, csrf_token: csrf_token.clone(), viewer });
+    request.extensions_mut().insert(RequestContext {
+        client,
+        lang,
+        csrf_token: csrf_token.clone(),
+        viewer,
+    });
     let mut response = match guard {
         Some(redirect) => redirect.into_response(),
         None => next.run(request).await,
@@ -129,7 +188,10 @@ pub async fn context(State(state): State<AppState>, jar: CookieJar, mut request:
     }
     // Pages carry personal data and per-user tokens: never cache them.
     if !response.headers().contains_key(header::CACHE_CONTROL) {
-        response.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
     }
     response
 }
@@ -142,22 +204,50 @@ mod tests {
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let proxy: IpAddr = "10.0.0.1".parse().unwrap();
         let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
-        assert_eq!(client_ip(Some("192.0.2.1".parse().unwrap()), &headers, &[proxy]), "192.0.2.1".parse().ok());
-        assert_eq!(client_ip(Some(proxy), &headers, &[proxy]), "198.51.100.7".parse().ok());
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        assert_eq!(
+            client_ip(Some("192.0.2.1".parse().unwrap()), &headers, &[proxy]),
+            "192.0.2.1".parse().ok()
+        );
+        assert_eq!(
+            client_ip(Some(proxy), &headers, &[proxy]),
+            "198.51.100.7".parse().ok()
+        );
     }
 
     #[test]
     fn cross_site_posts_are_recognised() {
         let mut h = HeaderMap::new();
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
-        assert!(cross_site_post(&Method::POST, &h, "https://portail.example.fr"));
-        assert!(!cross_site_post(&Method::GET, &h, "https://portail.example.fr"));
+        assert!(cross_site_post(
+            &Method::POST,
+            &h,
+            "https://portail.example.fr"
+        ));
+        assert!(!cross_site_post(
+            &Method::GET,
+            &h,
+            "https://portail.example.fr"
+        ));
         let mut ok = HeaderMap::new();
-        ok.insert(header::ORIGIN, "https://portail.example.fr".parse().unwrap());
-        assert!(!cross_site_post(&Method::POST, &ok, "https://portail.example.fr"));
+        ok.insert(
+            header::ORIGIN,
+            "https://portail.example.fr".parse().unwrap(),
+        );
+        assert!(!cross_site_post(
+            &Method::POST,
+            &ok,
+            "https://portail.example.fr"
+        ));
         let mut fetch = HeaderMap::new();
         fetch.insert("sec-fetch-site", "cross-site".parse().unwrap());
-        assert!(cross_site_post(&Method::POST, &fetch, "https://portail.example.fr"));
+        assert!(cross_site_post(
+            &Method::POST,
+            &fetch,
+            "https://portail.example.fr"
+        ));
     }
 }

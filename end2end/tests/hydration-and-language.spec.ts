@@ -1,0 +1,29 @@
+import { expect, test } from "@playwright/test";
+
+test("the hydrated page responds: password visibility and region help without reload", async ({ page }) => {
+  await page.goto("/connexion");
+  await expect(page.locator("html[data-hydrated='true']")).toHaveCount(1);
+  const password = page.getByLabel("Mot de passe", { exact: true });
+  await password.fill("secret");
+  await expect(password).toHaveAttribute("type", "password");
+  await page.getByRole("button", { name: "Afficher le mot de passe" }).click();
+  await expect(password).toHaveAttribute("type", "text");
+  await page.getByRole("button", { name: "Masquer le mot de passe" }).click();
+  await expect(password).toHaveAttribute("type", "password");
+
+  const url = page.url();
+  await page.getByLabel("Région de votre établissement").selectOption("FR-RE");
+  await expect(page.getByRole("link", { name: "support-re@passerelle.example" })).toBeVisible();
+  expect(page.url()).toBe(url);
+});
+
+test("the interface switches to English and back", async ({ page }) => {
+  await page.goto("/connexion");
+  await expect(page.locator("html")).toHaveAttribute("lang", "fr");
+  await page.getByRole("link", { name: "Switch to English" }).click();
+  await expect(page.locator("html")).toHaveAttribute("lang", "en");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Sign in");
+  await expect(page.getByRole("heading", { name: "Username and password" })).toBeVisible();
+  await page.getByRole("link", { name: "Passer en français" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Connexion");
+});

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Runs every test of Passerelle on a Debian machine, installing what is missing first:
+#   formatting and lints, unit and integration tests against a real PostgreSQL (the embedded
+#   cluster, or DATABASE_URL's server when set), the sqlx offline data check, then a build of the
+#   site and end-to-end tests in Debian's Chromium against a freshly seeded server.
+# Ends with one line "N passed, N failed".
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+bash scripts/install-tools.sh
+export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+export SQLX_OFFLINE=true
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+passed=0
+failed=0
+count() { # $1: log file of a cargo test run
+  local p f
+  p=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^passed/) s += $i } END { print s + 0 }' "$1")
+  f=$(awk '/^test result:/ { for (i = 1; i < NF; i++) if ($(i+1) ~ /^failed/) s += $i } END { print s + 0 }' "$1")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+}
+
+step "format"
+cargo fmt --all -- --check
+
+step "lints (clippy, unwrap/expect denied outside tests)"
+cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "unit and integration tests (real PostgreSQL)"
+log=$(mktemp)
+set +e
+cargo test --workspace --exclude frontend 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+count "$log"
+[ "$status" -eq 0 ] || { echo "$passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1; }
+
+step "sqlx offline data is current"
+db_dir="$root/target/sqlx-check"
+url=$(PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db start)
+set +e
+DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- -p domain
+status=$?
+set -e
+PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db stop || true
+[ "$status" -eq 0 ] || { echo "the .sqlx offline data is stale: run scripts/sqlx-prepare.sh"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+
+step "build the site (cargo-leptos: server + hydrated WebAssembly)"
+cargo leptos build
+
+step "end-to-end tests in Chromium"
+e2e_dir="$root/target/e2e-data"
+rm -rf "$e2e_dir"
+port=3900
+PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
+  DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do
+  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+  kill -0 $server 2>/dev/null || { cat "$root/target/e2e-server.log"; exit 1; }
+  sleep 0.5
+done
+log=$(mktemp)
+set +e
+(cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+
+step "audit chain of the end-to-end run"
+kill $server; wait $server 2>/dev/null || true
+trap - EXIT
+PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" audit verify || failed=$((failed + 1))
+
+echo
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
