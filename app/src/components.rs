@@ -42,12 +42,15 @@ pub fn Layout(children: Children) -> impl IntoView {
         <a class="skip-link" href="#contenu">{m.skip_to_content}</a>
         <header class="site-header">
             <div class="brand">
-                <a href="/" class="brand-name">{m.app_name}</a>
+                <a href="/" rel="external" class="brand-name">{m.app_name}</a>
                 <span class="brand-tagline">{m.tagline}</span>
             </div>
             <nav class="header-actions" aria-label=m.header_nav>
+                // rel="external": a server route (it sets the language cookie), not a page the
+                // client-side router may render.
                 <a
                     class="lang-switch"
+                    rel="external"
                     href=back
                     hreflang=lang.other().code()
                     lang=lang.other().code()

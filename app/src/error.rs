@@ -184,9 +184,9 @@ mod from_domain {
             match e {
                 Error::InvalidCredentials => ErrorCode::InvalidCredentials,
                 Error::Locked { until } => {
-                    let minutes = (until - time::OffsetDateTime::now_utc())
-                        .whole_minutes()
-                        .clamp(1, 1440);
+                    // Rounded up: "14 minutes" for a lock of 14 min 59 s would mislead.
+                    let seconds = (until - time::OffsetDateTime::now_utc()).whole_seconds();
+                    let minutes = ((seconds + 59) / 60).clamp(1, 1440);
                     ErrorCode::Locked { minutes }
                 }
                 Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,

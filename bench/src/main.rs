@@ -1,0 +1,156 @@
+//! `bench SERVER_ADDR SECONDS CONCURRENCY`: measures, in one run,
+//! 1. password sign-ins per second through the real `POST /connexion` of a running server
+//!    (form token fetched first, each sign-in a full session start with its audit row), and
+//! 2. bare Argon2id verifications per second with the same (default) parameters, on as many
+//!    threads as the machine has cores,
+//!    and prints both and their ratio. Started by `scripts/bench.sh`.
+
+use std::time::{Duration, Instant};
+
+use domain::password::{Cost, Passwords};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Response {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (`Connection: close`, read to the end).
+async fn exchange(addr: &str, request: String) -> std::io::Result<Response> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(Response {
+        status,
+        head: head.to_string(),
+        body: body.to_string(),
+    })
+}
+
+fn cookie(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .filter_map(|l| {
+            l.strip_prefix("set-cookie: ")
+                .or_else(|| l.strip_prefix("Set-Cookie: "))
+        })
+        .find_map(|c| {
+            c.strip_prefix(&format!("{name}="))
+                .map(|v| v.split(';').next().unwrap_or("").to_string())
+        })
+}
+
+/// A client's token: the CSRF cookie set by the sign-in page.
+async fn form_token(addr: &str) -> std::io::Result<String> {
+    let page = exchange(
+        addr,
+        format!("GET /connexion HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+    )
+    .await?;
+    cookie(&page.head, "passerelle_csrf")
+        .filter(|_| page.body.contains("csrf"))
+        .ok_or_else(|| std::io::Error::other(format!("no form token (status {})", page.status)))
+}
+
+async fn sign_in(addr: &str, token: &str) -> std::io::Result<bool> {
+    let body = format!(
+        "csrf={token}&identifiant=dr.martin&mot_de_passe={}",
+        domain::demo::DEMO_PASSWORD
+    );
+    let request = format!(
+        "POST /connexion HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Cookie: passerelle_csrf={token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let r = exchange(addr, request).await?;
+    Ok(r.status == 303 && cookie(&r.head, "passerelle_session").is_some())
+}
+
+async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::Result<(f64, u64)> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let addr = addr.clone();
+        tasks.push(tokio::spawn(async move {
+            let token = form_token(&addr).await?;
+            let (mut ok, mut failed) = (0u64, 0u64);
+            while Instant::now() < deadline {
+                if sign_in(&addr, &token).await? {
+                    ok += 1
+                } else {
+                    failed += 1
+                }
+            }
+            Ok::<_, std::io::Error>((ok, failed))
+        }));
+    }
+    let (mut ok, mut failed) = (0, 0);
+    for t in tasks {
+        let (o, f) = t.await.map_err(std::io::Error::other)??;
+        ok += o;
+        failed += f;
+    }
+    Ok((ok as f64 / start.elapsed().as_secs_f64(), failed))
+}
+
+fn argon2_rate(seconds: u64) -> Result<f64, domain::Error> {
+    let passwords = std::sync::Arc::new(Passwords::new(Cost::default())?);
+    let hash = passwords.hash(domain::demo::DEMO_PASSWORD)?;
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let start = Instant::now();
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            let (passwords, hash) = (passwords.clone(), hash.clone());
+            std::thread::spawn(move || {
+                let mut n = 0u64;
+                while Instant::now() < deadline {
+                    assert!(passwords.verify(domain::demo::DEMO_PASSWORD, Some(&hash)));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap_or(0)).sum();
+    Ok(total as f64 / start.elapsed().as_secs_f64())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:3950".into());
+    let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
+
+    // Warm up: connection pool, page cache.
+    http_rate(addr.clone(), 2, concurrency).await?;
+    let (http, failed) = http_rate(addr, seconds, concurrency).await?;
+    let bare = tokio::task::spawn_blocking(move || argon2_rate(seconds)).await??;
+    let c = Cost::default();
+    println!(
+        "argon2id parameters: m={} KiB, t={}, p={}",
+        c.memory_kib, c.iterations, c.parallelism
+    );
+    println!(
+        "sign-ins through POST /connexion: {http:.1}/s ({concurrency} clients, {seconds} s, {failed} failed)"
+    );
+    println!("bare argon2id verifications:      {bare:.1}/s (all cores, {seconds} s)");
+    println!("ratio HTTP / bare:                {:.2}", http / bare);
+    Ok(())
+}

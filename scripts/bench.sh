@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): password sign-ins per second through the real HTTP endpoint of a release
+# build against bare Argon2id verifications with the same parameters, in one run.
+# Usage: bash scripts/bench.sh [SECONDS] [CONCURRENCY]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/install-tools.sh >/dev/null
+export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH" SQLX_OFFLINE=true
+cargo leptos build --release
+cargo build --profile server-release -p bench
+data="$root/target/bench-data"
+rm -rf "$data"
+port=3950
+PASSERELLE_DATA_DIR="$data" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
+  PASSERELLE_SITE_ROOT="$root/target/site" DATABASE_URL= RUST_LOG=warn "$root/target/server-release/passerelle" serve &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
+"$root/target/server-release/bench" "127.0.0.1:$port" "${1:-20}" "${2:-4}"
