@@ -74,10 +74,29 @@ f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
-step "audit chain of the end-to-end run"
+step "audit chain of the end-to-end run: intact, then altered behind the application's back"
 kill $server; wait $server 2>/dev/null || true
 trap - EXIT
-PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" audit verify || failed=$((failed + 1))
+passerelle=("$root/target/debug/passerelle")
+export PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL=
+if out=$("${passerelle[@]}" audit verify 2>/dev/null) && [[ $out == OK* ]]; then
+  echo "$out"; passed=$((passed + 1))
+else
+  echo "FAILED: audit verify on an intact log said: $out"; failed=$((failed + 1))
+fi
+url=$("${passerelle[@]}" db start 2>/dev/null)
+row=$(psql "$url" -Atc "SELECT id FROM audit_log ORDER BY id OFFSET 5 LIMIT 1")
+# A superuser bypassing the append-only triggers.
+psql "$url" -q -c "SET session_replication_role = replica; UPDATE audit_log SET actor_label = 'falsifie' WHERE id = $row"
+"${passerelle[@]}" db stop 2>/dev/null
+if out=$("${passerelle[@]}" audit verify 2>/dev/null); then
+  echo "FAILED: audit verify accepted an altered log: $out"; failed=$((failed + 1))
+elif [[ $out == *"ligne $row"* ]]; then
+  echo "$out"; passed=$((passed + 1))
+else
+  echo "FAILED: expected row $row to be named, got: $out"; failed=$((failed + 1))
+fi
+unset PASSERELLE_DATA_DIR
 
 echo
 echo "$passed passed, $failed failed"

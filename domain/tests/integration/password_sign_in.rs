@@ -261,3 +261,74 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
             .unwrap();
     assert!(stored.contains("m=2048"), "{stored}");
 }
+
+#[tokio::test]
+async fn accounts_get_long_passwords_only() {
+    use domain::ids::{Email, RegionCode, Username};
+    use domain::provisioning::{AccountSpec, create_account};
+    let auth = seeded().await;
+    let spec = |password: &str| AccountSpec {
+        username: Username::parse("nouveau.compte").unwrap(),
+        email: Email::parse("nouveau@chu.example.fr").unwrap(),
+        family_name: "Nouveau".into(),
+        given_name: "Compte".into(),
+        rpps: None,
+        region: RegionCode::parse("FR-BRE").unwrap(),
+        password: Some(password.into()),
+        role: None,
+        establishments: vec![],
+    };
+    let short = create_account(
+        &auth.pool,
+        &auth.passwords,
+        &spec("court-11car"),
+        "test",
+        t0(),
+    )
+    .await;
+    assert!(matches!(
+        short,
+        Err(Error::InvalidInput {
+            field: "password",
+            ..
+        })
+    ));
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE username = 'nouveau.compte')")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert!(!exists, "a refused account leaves nothing behind");
+
+    create_account(
+        &auth.pool,
+        &auth.passwords,
+        &spec("une phrase de passe assez longue"),
+        "test",
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        sign_in(
+            &auth,
+            "nouveau.compte",
+            "une phrase de passe assez longue",
+            None,
+            &client("192.0.2.30"),
+            t0()
+        )
+        .await
+        .is_ok()
+    );
+    // The same username twice is a conflict, not a second account.
+    let again = create_account(
+        &auth.pool,
+        &auth.passwords,
+        &spec("une autre phrase de passe longue"),
+        "test",
+        t0(),
+    )
+    .await;
+    assert!(matches!(again, Err(Error::Conflict(c)) if c == "users_username_key"));
+}

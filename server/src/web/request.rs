@@ -87,15 +87,6 @@ pub async fn context(
     let settings = &state.services.settings;
     let secure = settings.secure_cookies;
 
-    if cross_site_post(request.method(), request.headers(), &settings.public_origin) {
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "Requête refusée : elle ne provient pas de Passerelle.",
-        )
-            .into_response();
-    }
-
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -112,6 +103,14 @@ pub async fn context(
         .get(cookies::LANG)
         .and_then(|c| Lang::from_code(c.value()))
         .unwrap_or_default();
+    if cross_site_post(request.method(), request.headers(), &settings.public_origin) {
+        return (
+            StatusCode::FORBIDDEN,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            lang.messages().err_cross_site,
+        )
+            .into_response();
+    }
 
     let (csrf_token, new_csrf) = match jar
         .get(cookies::CSRF)
