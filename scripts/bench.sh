@@ -3,10 +3,7 @@
 # build against bare Argon2id verifications with the same parameters, in one run.
 # Usage: bash scripts/bench.sh [SECONDS] [CONCURRENCY]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-bash scripts/install-tools.sh >/dev/null
-export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH" SQLX_OFFLINE=true
+source "$(dirname "$0")/env.sh"
 cargo leptos build --release
 cargo build --profile server-release -p bench
 data="$root/target/bench-data"

@@ -5,12 +5,7 @@
 #   site and end-to-end tests in Debian's Chromium against a freshly seeded server.
 # Ends with one line "N passed, N failed".
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-bash scripts/install-tools.sh
-export PATH="$root/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-export SQLX_OFFLINE=true
+source "$(dirname "$0")/env.sh"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 passed=0
@@ -39,21 +34,22 @@ count "$log"
 [ "$status" -eq 0 ] || { echo "$passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1; }
 
 step "sqlx offline data is current"
-db_dir="$root/target/sqlx-check"
+# Fresh clusters in the system temporary folder: always reachable by `postgres` when run as root.
+db_dir=$(mktemp -d /tmp/passerelle-sqlx.XXXXXX)
 url=$(PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db start)
 set +e
 DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- -p domain
 status=$?
 set -e
 PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db stop || true
+rm -rf "$db_dir"
 [ "$status" -eq 0 ] || { echo "the .sqlx offline data is stale: run scripts/sqlx-prepare.sh"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 step "build the site (cargo-leptos: server + hydrated WebAssembly)"
 cargo leptos build
 
 step "end-to-end tests in Chromium"
-e2e_dir="$root/target/e2e-data"
-rm -rf "$e2e_dir"
+e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX)
 port=3900
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
@@ -97,6 +93,7 @@ else
   echo "FAILED: expected row $row to be named, got: $out"; failed=$((failed + 1))
 fi
 unset PASSERELLE_DATA_DIR
+rm -rf "$e2e_dir"
 
 echo
 echo "$passed passed, $failed failed"

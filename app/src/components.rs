@@ -103,7 +103,22 @@ fn urlencode(s: &str) -> String {
 
 /// An error announced to screen readers as soon as it appears.
 #[component]
-pub fn ErrorMessage(code: ErrorCode) -> impl IntoView {
+pub fn ErrorMessage(
+    code: ErrorCode,
+    /// The page's own data could not be shown: answer with the matching HTTP status, not 200.
+    /// (Errors carried by `?erreur=` after a form post leave the status alone.)
+    #[prop(optional)]
+    page_error: bool,
+) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if page_error
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+        && let Ok(status) = http::StatusCode::from_u16(code.http_status())
+    {
+        response.set_status(status);
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = page_error;
     let text = code.message(current_lang());
     let signed_out = matches!(code, ErrorCode::NotSignedIn | ErrorCode::SessionExpired);
     view! {

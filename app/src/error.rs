@@ -83,6 +83,24 @@ impl ErrorCode {
         })
     }
 
+    /// The HTTP status of a page that shows this error.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            ErrorCode::NotSignedIn | ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => {
+                401
+            }
+            ErrorCode::Forbidden
+            | ErrorCode::Csrf
+            | ErrorCode::AccountDisabled
+            | ErrorCode::AccountLocked
+            | ErrorCode::AccountPending => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::Locked { .. } | ErrorCode::AddressThrottled => 429,
+            ErrorCode::InvalidInput => 400,
+            ErrorCode::Internal { .. } => 500,
+        }
+    }
+
     /// The user-facing message.
     pub fn message(&self, lang: Lang) -> String {
         let m = lang.messages();

@@ -49,3 +49,19 @@ test("another establishment's dashboard is not shown", async ({ page }) => {
   await expect(page.getByRole("alert")).toContainText("Élément introuvable.");
   await expect(page.getByText("Hospices Civils de Lyon")).toHaveCount(0);
 });
+
+test("choosing an establishment one does not belong to is refused", async ({ page }) => {
+  await signIn(page, "dr.martin");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Choix de l'établissement");
+  const csrf = await page.locator("input[name=csrf]").first().inputValue();
+  // A hand-made post for Hospices Civils de Lyon, with a valid token: only membership decides.
+  const response = await page.request.post("/etablissements/choisir", {
+    form: { csrf, finess: "690781810" },
+    maxRedirects: 0,
+  });
+  expect(response.status()).toBe(303);
+  expect(response.headers()["location"]).toBe("/etablissements?erreur=acces-refuse");
+  await page.goto(response.headers()["location"]);
+  await expect(page.getByRole("alert")).toHaveText("Vous n'avez pas accès à cette page.");
+  await expect(page.getByRole("listitem")).toHaveCount(2);
+});

@@ -58,7 +58,7 @@ pub fn Dashboard() -> impl IntoView {
                         }
                             .into_any()
                     }
-                    Err(code) => view! { <h1>{m.dashboard_title}</h1><ErrorMessage code /> }.into_any(),
+                    Err(code) => view! { <h1>{m.dashboard_title}</h1><ErrorMessage code page_error=true /> }.into_any(),
                 }
             })}
         </Suspense>

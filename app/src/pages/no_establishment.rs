@@ -22,7 +22,7 @@ pub fn NoEstablishment() -> impl IntoView {
                         <SupportContact region=d.region />
                     }
                         .into_any(),
-                    Err(code) => view! { <ErrorMessage code /> }.into_any(),
+                    Err(code) => view! { <ErrorMessage code page_error=true /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -35,7 +35,7 @@ pub fn SignIn() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <SignInForms data=d /> }.into_any(),
-                    Err(code) => view! { <ErrorMessage code /> }.into_any(),
+                    Err(code) => view! { <ErrorMessage code page_error=true /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rand::Rng;
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
@@ -88,25 +89,30 @@ impl EmbeddedPostgres {
         let root = root.canonicalize().map_err(fail)?;
         let run_as = running_as_root().then_some("postgres");
         let bin_dir = find_bin_dir()?;
-        let pgdata = root.join("pgdata");
-        let run_dir = root.join("run");
 
         if run_as.is_some() {
             // The cluster's files belong to `postgres`; it must be able to reach them.
             fs::set_permissions(&root, fs::Permissions::from_mode(0o711)).map_err(fail)?;
-            if !Command::new("runuser")
-                .args(["-u", "postgres", "--", "test", "-x"])
-                .arg(&root)
-                .status()
-                .map_err(fail)?
-                .success()
-            {
-                return Err(fail(format!(
-                    "the `postgres` user cannot reach {}; choose a data folder outside private directories (PASSERELLE_DATA_DIR)",
-                    root.display()
-                )));
-            }
         }
+        let root = match run_as {
+            Some(user) if !reachable_by(user, &root)? => {
+                // A folder under a private home (0700) cannot be reached by `postgres`: keep the
+                // cluster in a folder of the system's temporary directory named after this one.
+                let digest = hex::encode(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..8]);
+                let moved = std::env::temp_dir().join(format!("passerelle-pg-{digest}"));
+                tracing::warn!(
+                    "the `{user}` user cannot reach {}: the cluster lives in {} instead",
+                    root.display(),
+                    moved.display()
+                );
+                fs::create_dir_all(&moved).map_err(fail)?;
+                fs::set_permissions(&moved, fs::Permissions::from_mode(0o711)).map_err(fail)?;
+                moved
+            }
+            _ => root,
+        };
+        let pgdata = root.join("pgdata");
+        let run_dir = root.join("run");
         for dir in [&pgdata, &run_dir] {
             fs::create_dir_all(dir).map_err(fail)?;
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
@@ -303,6 +309,15 @@ fn write_private(path: &Path, contents: &str) -> Result<()> {
     f.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(fail)?;
     f.write_all(contents.as_bytes()).map_err(fail)
+}
+
+fn reachable_by(user: &str, dir: &Path) -> Result<bool> {
+    Ok(Command::new("runuser")
+        .args(["-u", user, "--", "test", "-x"])
+        .arg(dir)
+        .status()
+        .map_err(fail)?
+        .success())
 }
 
 fn chown_postgres(path: &Path) -> Result<()> {
