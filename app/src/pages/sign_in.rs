@@ -101,10 +101,10 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                                     id="afficher-mot-de-passe"
                                     hidden=move || !hydrated.get()
                                     aria-controls="mot_de_passe"
-                                    aria-pressed=move || show_password.get().to_string()
+                                    aria-label=move || if show_password.get() { m.hide_password } else { m.show_password }
                                     on:click=move |_| show_password.update(|s| *s = !*s)
                                 >
-                                    {move || if show_password.get() { m.hide_password } else { m.show_password }}
+                                    {move || if show_password.get() { m.hide } else { m.show }}
                                 </button>
                             </div>
                         </div>
