@@ -141,7 +141,10 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_guesses_cannot_exceed_the_limit() {
-    let auth = std::sync::Arc::new(seeded().await);
+    let mut auth = seeded().await;
+    // This test is about the account's limit: keep the address limit out of the way.
+    auth.address_throttle.max_failures = 1_000;
+    let auth = std::sync::Arc::new(auth);
     let before = auth.passwords.verifications();
     let mut tasks = Vec::new();
     for i in 0..40 {
