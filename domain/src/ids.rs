@@ -187,6 +187,77 @@ impl RegionCode {
     }
 }
 
+/// The national identifier of a health professional (`IdNat_PS`), as carried by the CN of a CPx
+/// card's authentication certificate and by Pro Santé Connect's `SubjectNameID`: the key that links
+/// a card or a PSC identity to an account.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct NationalId(String);
+
+/// What a national identifier is made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NationalIdKind {
+    /// `8` + RPPS: the normal case for professionals.
+    Rpps(Rpps),
+    /// `0` + ADELI (9 characters): the legacy case.
+    Adeli(String),
+    /// `1`, `3`, `4`, `5` or `6` + structure identifier + `/` + internal identifier: cards bound to a
+    /// structure (3 = FINESS, 4 = SIREN, 5 = SIRET).
+    Structure {
+        kind: char,
+        structure: String,
+        internal: String,
+    },
+}
+
+impl NationalId {
+    pub fn parse(input: &str) -> Result<Self, IdError> {
+        let s = input.trim();
+        Self::kind_of(s)?;
+        Ok(Self(s.to_string()))
+    }
+
+    fn kind_of(s: &str) -> Result<NationalIdKind, IdError> {
+        let mut chars = s.chars();
+        let rest = chars.as_str().get(1..).ok_or(IdError::Shape)?;
+        match chars.next() {
+            Some('8') => {
+                Ok(NationalIdKind::Rpps(Rpps::parse(rest).map_err(|e| {
+                    if rest.len() == 11 { e } else { IdError::Shape }
+                })?))
+            }
+            Some('0') if rest.len() == 9 && rest.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                Ok(NationalIdKind::Adeli(rest.to_string()))
+            }
+            Some(kind @ ('1' | '3' | '4' | '5' | '6')) => {
+                let (structure, internal) = rest.split_once('/').ok_or(IdError::Shape)?;
+                let ok = |p: &str| {
+                    !p.is_empty() && p.len() <= 32 && p.bytes().all(|b| b.is_ascii_alphanumeric())
+                };
+                if ok(structure) && ok(internal) {
+                    Ok(NationalIdKind::Structure {
+                        kind,
+                        structure: structure.to_string(),
+                        internal: internal.to_string(),
+                    })
+                } else {
+                    Err(IdError::Shape)
+                }
+            }
+            _ => Err(IdError::Shape),
+        }
+    }
+
+    pub fn kind(&self) -> NationalIdKind {
+        // Constructed only through `parse`, so this cannot fail; fall back to the legacy shape.
+        Self::kind_of(&self.0).unwrap_or(NationalIdKind::Adeli(String::new()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 macro_rules! string_newtype_impls {
     ($($t:ident),*) => {$(
         impl fmt::Display for $t {
@@ -212,7 +283,7 @@ macro_rules! string_newtype_impls {
         }
     )*};
 }
-string_newtype_impls!(Finess, Rpps, Username, Email, RegionCode);
+string_newtype_impls!(Finess, Rpps, Username, Email, RegionCode, NationalId);
 
 #[cfg(test)]
 mod tests {
@@ -288,6 +359,36 @@ mod tests {
             "", "a", "a@b", "a@@b.fr", "a b@c.fr", "@c.fr", "a@.fr", "a@c..fr",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn national_identifiers() {
+        let rpps = format!(
+            "1000012345{}",
+            luhn_check_digit("1000012345").unwrap_or('0')
+        );
+        let id = NationalId::parse(&format!("8{rpps}")).unwrap();
+        assert_eq!(id.kind(), NationalIdKind::Rpps(Rpps::parse(&rpps).unwrap()));
+        // The shape of the test cards' identifiers (RPPS starting with 99700).
+        let body = "9970007512";
+        let test_card = format!("8{body}{}", luhn_check_digit(body).unwrap_or('0'));
+        assert!(NationalId::parse(&test_card).is_ok(), "{test_card}");
+        assert!(
+            matches!(NationalId::parse("0751234567").unwrap().kind(), NationalIdKind::Adeli(a) if a == "751234567")
+        );
+        assert!(matches!(
+            NationalId::parse("3760021832/000000018").unwrap().kind(),
+            NationalIdKind::Structure { kind: '3', ref structure, ref internal } if structure == "760021832" && internal == "000000018"
+        ));
+        assert_eq!(
+            NationalId::parse(&format!("8{}", &rpps[..10])),
+            Err(IdError::Shape)
+        );
+        let wrong = format!("8{}{}", &rpps[..10], (rpps.as_bytes()[10] - b'0' + 1) % 10);
+        assert_eq!(NationalId::parse(&wrong), Err(IdError::CheckDigit));
+        for bad in ["", "8", "9123", "3760021832", "3/1", "0abc", "2123/45"] {
+            assert!(NationalId::parse(bad).is_err(), "{bad}");
         }
     }
 
