@@ -107,7 +107,9 @@ impl ErrorCode {
         match self {
             ErrorCode::InvalidCredentials => m.err_invalid_credentials.into(),
             ErrorCode::Locked { minutes } => {
-                m.err_locked.replace("{minutes}", &minutes.to_string())
+                let unit = if *minutes == 1 { m.minute } else { m.minutes };
+                m.err_locked
+                    .replace("{duration}", &format!("{minutes} {unit}"))
             }
             ErrorCode::AddressThrottled => m.err_address_throttled.into(),
             ErrorCode::AccountDisabled => m.err_account_disabled.into(),
@@ -177,7 +179,9 @@ mod tests {
     #[test]
     fn lock_message_gives_the_duration_in_french() {
         let m = ErrorCode::Locked { minutes: 15 }.message(Lang::Fr);
-        assert!(m.contains("15 minutes"), "{m}");
+        assert!(m.contains("pendant 15 minutes."), "{m}");
+        let one = ErrorCode::Locked { minutes: 1 }.message(Lang::En);
+        assert!(one.contains("for 1 minute."), "{one}");
     }
 }
 

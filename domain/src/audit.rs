@@ -236,15 +236,15 @@ pub async fn record(
 /// The result of recomputing the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
+    /// `last` is the id and hash of the newest row: recorded elsewhere (a ticket, a notary
+    /// service), it shows later that no row was cut off the end nor the chain rewritten.
     Intact {
         rows: u64,
+        last: Option<(i64, String)>,
     },
     /// The first row whose stored hashes do not match the recomputed chain: it, or a row before
     /// it, was changed, inserted or removed behind the application's back.
-    Broken {
-        row_id: i64,
-        rows_checked: u64,
-    },
+    Broken { row_id: i64, rows_checked: u64 },
 }
 
 /// Recomputes the whole chain, in id order, in pages (the log may hold millions of rows).
@@ -277,7 +277,11 @@ pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification> {
             expected_prev.clone_from(&row.hash);
         }
     }
-    Ok(Verification::Intact { rows: checked })
+    let last = (checked > 0).then(|| (after, hex::encode(&expected_prev)));
+    Ok(Verification::Intact {
+        rows: checked,
+        last,
+    })
 }
 
 /// The latest rows, newest first (keyset pagination on id). The admin viewer builds on this.

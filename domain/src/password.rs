@@ -5,6 +5,7 @@
 //! the same parameters at start-up, so that the time taken says nothing about whether the account
 //! exists. The counter lets the tests compare the code paths instead of wall time.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -35,6 +36,9 @@ pub struct Passwords {
     argon: Argon2<'static>,
     dummy_hash: String,
     verifications: AtomicU64,
+    /// At most one Argon2 computation per core at a time: a burst of sign-ins queues here instead
+    /// of starving the machine (each computation also holds its 19 MiB).
+    slots: tokio::sync::Semaphore,
 }
 
 impl std::fmt::Debug for Passwords {
@@ -59,10 +63,12 @@ impl Passwords {
             .hash_password(b"passerelle dummy password", &salt)
             .map_err(hash_error)?
             .to_string();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         Ok(Self {
             argon,
             dummy_hash,
             verifications: AtomicU64::new(0),
+            slots: tokio::sync::Semaphore::new(cores),
         })
     }
 
@@ -95,6 +101,32 @@ impl Passwords {
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
             && real
+    }
+
+    /// `verify` off the async workers, within the machine's Argon2 slots.
+    pub async fn verify_async(
+        self: &Arc<Self>,
+        password: &str,
+        stored: Option<&str>,
+    ) -> Result<bool> {
+        let _slot = self.slots.acquire().await.map_err(hash_error)?;
+        let (this, candidate, stored) = (
+            self.clone(),
+            password.to_string(),
+            stored.map(str::to_string),
+        );
+        tokio::task::spawn_blocking(move || this.verify(&candidate, stored.as_deref()))
+            .await
+            .map_err(hash_error)
+    }
+
+    /// `hash` off the async workers, within the machine's Argon2 slots.
+    pub async fn hash_async(self: &Arc<Self>, password: &str) -> Result<String> {
+        let _slot = self.slots.acquire().await.map_err(hash_error)?;
+        let (this, candidate) = (self.clone(), password.to_string());
+        tokio::task::spawn_blocking(move || this.hash(&candidate))
+            .await
+            .map_err(hash_error)?
     }
 
     /// True when `stored` was made with other parameters than today's (rehash after sign-in).

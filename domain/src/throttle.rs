@@ -53,11 +53,11 @@ impl Policy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// The attempt may be verified; it is the `attempt`-th of the window.
-    Allowed {
-        attempt: i32,
-    },
+    Allowed { attempt: i32 },
     Locked {
         until: OffsetDateTime,
+        /// This claim set the lock (too many attempts in flight): it deserves an audit row.
+        newly: bool,
     },
 }
 
@@ -93,12 +93,17 @@ pub async fn claim(
     .fetch_one(&mut *conn)
     .await?;
     if let Some(until) = row.locked_until.filter(|u| *u > now) {
-        return Ok(Claim::Locked { until });
+        return Ok(Claim::Locked {
+            until,
+            newly: false,
+        });
     }
     if row.attempts > policy.max_failures {
         // More attempts in flight than the limit allows: lock now rather than verify.
-        let until = lock(conn, scope, key, policy, now).await?;
-        return Ok(Claim::Locked { until });
+        let until = lock(conn, scope, key, policy, now)
+            .await?
+            .unwrap_or(now + policy.lock_for);
+        return Ok(Claim::Locked { until, newly: true });
     }
     Ok(Claim::Allowed {
         attempt: row.attempts,
@@ -116,7 +121,7 @@ pub async fn failed(
     now: OffsetDateTime,
 ) -> Result<Option<OffsetDateTime>> {
     if attempt >= policy.max_failures {
-        Ok(Some(lock(conn, scope, key, policy, now).await?))
+        lock(conn, scope, key, policy, now).await
     } else {
         Ok(None)
     }
@@ -128,7 +133,7 @@ async fn lock(
     key: &str,
     policy: Policy,
     now: OffsetDateTime,
-) -> Result<OffsetDateTime> {
+) -> Result<Option<OffsetDateTime>> {
     let until = now + policy.lock_for;
     let stored = sqlx::query_scalar!(
         r#"UPDATE auth_throttle SET locked_until = CASE WHEN locked_until > $3 THEN locked_until ELSE $4 END
@@ -140,7 +145,8 @@ async fn lock(
     )
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(stored.unwrap_or(until))
+    // No row: a concurrent success reset the counter in between; nothing is locked.
+    Ok(stored)
 }
 
 /// A success: the account's counter starts afresh; an address only gets its slot back (a shared

@@ -175,8 +175,12 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
         Command::Audit {
             command: AuditCommand::Verify,
         } => match domain::audit::verify(&db.pool).await? {
-            Verification::Intact { rows } => {
+            Verification::Intact { rows, last } => {
                 println!("OK ({rows} lignes, chaîne intacte)");
+                if let Some((id, hash)) = last {
+                    // Keep this line elsewhere: it proves later that nothing was cut off the end.
+                    println!("dernière ligne {id}, empreinte {hash}");
+                }
                 Ok(())
             }
             Verification::Broken { row_id, .. } => {

@@ -205,14 +205,16 @@ impl Config {
 
     /// Scheme, host and port of `public_url`, as browsers send it in `Origin`.
     pub fn public_origin(&self) -> String {
-        let url = self.public_url.trim_end_matches('/');
-        match url.find("://") {
-            Some(i) => match url[i + 3..].find('/') {
-                Some(j) => url[..i + 3 + j].to_string(),
-                None => url.to_string(),
-            },
-            None => url.to_string(),
-        }
+        let url = self.public_url.trim().trim_end_matches('/');
+        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+        let authority = rest.split('/').next().unwrap_or(rest).to_ascii_lowercase();
+        let scheme = scheme.to_ascii_lowercase();
+        // Browsers leave the default port out of `Origin`.
+        let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+            ("https", Some((host, "443"))) | ("http", Some((host, "80"))) => host.to_string(),
+            _ => authority,
+        };
+        format!("{scheme}://{authority}")
     }
 
     pub fn session_policy(&self) -> domain::sessions::Policy {
@@ -250,6 +252,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.public_origin(), "https://portail.example.fr");
+        c.public_url = "HTTPS://Portail.Example.fr:443/passerelle".into();
+        assert_eq!(c.public_origin(), "https://portail.example.fr");
+        c.public_url = "http://127.0.0.1:3000".into();
+        assert_eq!(c.public_origin(), "http://127.0.0.1:3000");
         c.apply_env(|n| (n == "PASSERELLE_SESSION_IDLE_MINUTES").then(|| "20".to_string()))
             .unwrap();
         assert_eq!(c.session.idle_minutes, 20);

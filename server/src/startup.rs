@@ -93,8 +93,15 @@ pub fn state(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> AppSta
 /// `passerelle serve`: migrate, seed the demo when asked, serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = Database::open(&config).await?;
+    // Whatever happens next, the embedded cluster is stopped before the process exits.
+    let result = serve_with(&config, &db).await;
+    db.close().await;
+    result
+}
+
+async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     domain::db::migrate(&db.pool).await?;
-    let passwords = passwords(&config)?;
+    let passwords = passwords(config)?;
     if config.demo_data.unwrap_or(db.is_embedded())
         && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await?
     {
@@ -103,7 +110,7 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
             domain::demo::DEMO_PASSWORD
         );
     }
-    let state = state(&config, db.pool.clone(), passwords);
+    let state = state(config, db.pool.clone(), passwords);
     let router = crate::web::router(state.clone());
     spawn_housekeeping(db.pool.clone());
 
@@ -115,14 +122,13 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
         config.listen,
         config.public_url
     );
-    let served = axum::serve(
+    axum::serve(
         listener,
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown_signal())
-    .await;
-    db.close().await;
-    served.map_err(CliError::Serve)
+    .await
+    .map_err(CliError::Serve)
 }
 
 /// Forgets expired throttle counters every ten minutes.

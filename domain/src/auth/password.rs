@@ -34,7 +34,7 @@ async fn audit_failure(
     reason: &str,
     client: &Client,
     now: OffsetDateTime,
-    locked_until: Option<OffsetDateTime>,
+    lockouts: &[(&'static str, OffsetDateTime)],
 ) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
     let label: String = typed.trim().chars().take(64).collect();
@@ -42,28 +42,39 @@ async fn audit_failure(
         Ok(u) => accounts::credentials_by_username(&mut tx, &u).await?,
         Err(_) => None,
     };
-    let mut event = Event::new("auth.password.sign_in", Outcome::Failure, &label)
-        .details(json!({ "reason": reason }));
-    if let Some(u) = &user {
-        event = event
+    let about_user = |event: Event| match &user {
+        Some(u) => event
             .target("user", u.id.to_string(), &u.username)
-            .region(&u.region_code);
-    }
-    audit::record(&mut tx, event, client, now).await?;
-    if let Some(until) = locked_until {
-        let mut lock = Event::new("auth.lockout", Outcome::Failure, &label).details(json!({
-            "scope": "account",
-            "until": until.unix_timestamp(),
-        }));
-        if let Some(u) = &user {
-            lock = lock
-                .target("user", u.id.to_string(), &u.username)
-                .region(&u.region_code);
-        }
-        audit::record(&mut tx, lock, client, now).await?;
+            .region(&u.region_code),
+        None => event,
+    };
+    let event = Event::new("auth.password.sign_in", Outcome::Failure, &label)
+        .details(json!({ "reason": reason }));
+    audit::record(&mut tx, about_user(event), client, now).await?;
+    for (scope, until) in lockouts {
+        let lock = Event::new("auth.lockout", Outcome::Failure, &label)
+            .details(json!({ "scope": scope, "until": until.unix_timestamp() }));
+        audit::record(&mut tx, about_user(lock), client, now).await?;
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// The throttle key for a client address. An IPv6 client usually holds a whole /64, so the limit
+/// applies to the /64, not to each of its 2^64 addresses.
+fn address_key(ip: Option<&str>) -> String {
+    match ip.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(v6)) => v6
+            .to_ipv4_mapped()
+            .map(|v4| v4.to_string())
+            .unwrap_or_default(),
+        Some(ip) => ip.to_string(),
+        None => "unknown".to_string(),
+    }
 }
 
 pub async fn sign_in(
@@ -75,7 +86,7 @@ pub async fn sign_in(
     now: OffsetDateTime,
 ) -> Result<SignedIn> {
     let key = account_key(typed_username);
-    let address = client.ip.clone().unwrap_or_else(|| "unknown".to_string());
+    let address = address_key(client.ip.as_deref());
 
     // 1. Claim attempt slots, address first so that one address cannot lock every account it tries
     // beyond its own limit.
@@ -90,20 +101,30 @@ pub async fn sign_in(
     .await?
     {
         Claim::Allowed { attempt } => attempt,
-        Claim::Locked { until } => {
+        Claim::Locked { until, newly } => {
             // Never hold a pooled connection while waiting for another (the audit transaction).
             drop(conn);
-            audit_failure(auth, typed_username, "address_throttled", client, now, None).await?;
+            let lockouts: &[_] = if newly { &[("address", until)] } else { &[] };
+            audit_failure(
+                auth,
+                typed_username,
+                "address_throttled",
+                client,
+                now,
+                lockouts,
+            )
+            .await?;
             return Err(Error::AddressThrottled { until });
         }
     };
     let attempt =
         match throttle::claim(&mut conn, Scope::Account, &key, auth.account_throttle, now).await? {
             Claim::Allowed { attempt } => attempt,
-            Claim::Locked { until } => {
+            Claim::Locked { until, newly } => {
                 throttle::succeeded(&mut conn, Scope::Address, &address).await?;
                 drop(conn);
-                audit_failure(auth, typed_username, "locked", client, now, None).await?;
+                let lockouts: &[_] = if newly { &[("account", until)] } else { &[] };
+                audit_failure(auth, typed_username, "locked", client, now, lockouts).await?;
                 return Err(Error::Locked { until });
             }
         };
@@ -114,14 +135,13 @@ pub async fn sign_in(
         Err(_) => None,
     };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-    let verified = {
-        // Argon2 is CPU-bound for tens of milliseconds: keep it off the async workers.
-        let (passwords, candidate, hash) =
-            (auth.passwords.clone(), password.to_string(), stored.clone());
-        tokio::task::spawn_blocking(move || passwords.verify(&candidate, hash.as_deref()))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?
-    };
+    // No pooled connection is held during the (queued, CPU-bound) verification.
+    drop(conn);
+    let verified = auth
+        .passwords
+        .verify_async(password, stored.as_deref())
+        .await?;
+    let mut conn = auth.pool.acquire().await?;
 
     // 3. Failure.
     let Some(user) = user.filter(|_| verified) else {
@@ -134,7 +154,7 @@ pub async fn sign_in(
             now,
         )
         .await?;
-        throttle::failed(
+        let address_locked = throttle::failed(
             &mut conn,
             Scope::Address,
             &address,
@@ -144,13 +164,20 @@ pub async fn sign_in(
         )
         .await?;
         drop(conn);
+        let lockouts: Vec<_> = [
+            locked.map(|u| ("account", u)),
+            address_locked.map(|u| ("address", u)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         audit_failure(
             auth,
             typed_username,
             "invalid_credentials",
             client,
             now,
-            locked,
+            &lockouts,
         )
         .await?;
         return Err(match locked {
@@ -171,24 +198,23 @@ pub async fn sign_in(
             UserStatus::Locked => "account_locked_by_support",
             _ => "account_not_active",
         };
-        audit_failure(auth, typed_username, reason, client, now, None).await?;
+        audit_failure(auth, typed_username, reason, client, now, &[]).await?;
         return Err(Error::AccountUnavailable(user.status));
     }
 
-    // 4. Success.
+    // 4. Success. A hash made with another cost is upgraded while we know the password (computed
+    // before the transaction opens, so no connection waits on Argon2).
+    let fresh_hash = match stored.as_deref() {
+        Some(h) if auth.passwords.needs_rehash(h) => {
+            Some(auth.passwords.hash_async(password).await?)
+        }
+        _ => None,
+    };
     let mut tx = auth.pool.begin().await?;
     throttle::succeeded(&mut tx, Scope::Account, &key).await?;
     throttle::succeeded(&mut tx, Scope::Address, &address).await?;
-    if stored
-        .as_deref()
-        .is_some_and(|h| auth.passwords.needs_rehash(h))
-    {
-        // The configured cost changed since this hash was made: upgrade it while we know the password.
-        let (passwords, candidate) = (auth.passwords.clone(), password.to_string());
-        let fresh = tokio::task::spawn_blocking(move || passwords.hash(&candidate))
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))??;
-        accounts::set_password_hash(&mut tx, user.id, &fresh, now).await?;
+    if let Some(fresh) = &fresh_hash {
+        accounts::set_password_hash(&mut tx, user.id, fresh, now).await?;
     }
     let signed_in = complete_sign_in(
         &mut tx,
@@ -210,7 +236,22 @@ pub async fn sign_in(
 
 #[cfg(test)]
 mod tests {
-    use super::account_key;
+    use super::{account_key, address_key};
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64() {
+        assert_eq!(
+            address_key(Some("2001:db8:1:2:aaaa::1")),
+            address_key(Some("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            address_key(Some("2001:db8:1:2::1")),
+            address_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(address_key(Some("::ffff:192.0.2.1")), "192.0.2.1");
+        assert_eq!(address_key(Some("192.0.2.1")), "192.0.2.1");
+        assert_eq!(address_key(None), "unknown");
+    }
 
     #[test]
     fn throttle_key_is_normalised_and_bounded() {

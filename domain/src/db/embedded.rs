@@ -97,15 +97,21 @@ impl EmbeddedPostgres {
         let root = match run_as {
             Some(user) if !reachable_by(user, &root)? => {
                 // A folder under a private home (0700) cannot be reached by `postgres`: keep the
-                // cluster in a folder of the system's temporary directory named after this one.
+                // cluster in a root-owned folder of /var/lib named after this one (not /tmp: it
+                // may be wiped at boot, and others can create names there first).
                 let digest = hex::encode(&Sha256::digest(root.as_os_str().as_encoded_bytes())[..8]);
-                let moved = std::env::temp_dir().join(format!("passerelle-pg-{digest}"));
+                let base = Path::new(FALLBACK_BASE);
+                fs::create_dir_all(base).map_err(fail)?;
+                ensure_root_owned_dir(base)?;
+                fs::set_permissions(base, fs::Permissions::from_mode(0o711)).map_err(fail)?;
+                let moved = base.join(format!("pg-{digest}"));
                 tracing::warn!(
                     "the `{user}` user cannot reach {}: the cluster lives in {} instead",
                     root.display(),
                     moved.display()
                 );
                 fs::create_dir_all(&moved).map_err(fail)?;
+                ensure_root_owned_dir(&moved)?;
                 fs::set_permissions(&moved, fs::Permissions::from_mode(0o711)).map_err(fail)?;
                 moved
             }
@@ -115,6 +121,17 @@ impl EmbeddedPostgres {
         let run_dir = root.join("run");
         for dir in [&pgdata, &run_dir] {
             fs::create_dir_all(dir).map_err(fail)?;
+            // Never chmod/chown through a link someone planted.
+            if fs::symlink_metadata(dir)
+                .map_err(fail)?
+                .file_type()
+                .is_symlink()
+            {
+                return Err(fail(format!(
+                    "{} is a symbolic link: refused",
+                    dir.display()
+                )));
+            }
             fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(fail)?;
             if run_as.is_some() {
                 chown_postgres(dir)?;
@@ -137,32 +154,33 @@ impl EmbeddedPostgres {
                 .take(32)
                 .map(char::from)
                 .collect();
+            // Saved first: a crash during initdb must not leave a cluster nobody can log into.
+            write_private(&password_file, &password)?;
             // initdb reads the password from a file the cluster's user can read; remove it after.
             let pwfile = run_dir.join("initdb-password");
             write_private(&pwfile, &password)?;
             if run_as.is_some() {
                 chown_postgres(&pwfile)?;
             }
-            let result = this.run(
-                "initdb",
-                &[
-                    "-D".as_ref(),
-                    pgdata.as_os_str(),
-                    "-U".as_ref(),
-                    "postgres".as_ref(),
-                    "--auth-local=trust".as_ref(),
-                    "--auth-host=scram-sha-256".as_ref(),
-                    "--pwfile".as_ref(),
-                    pwfile.as_os_str(),
-                    "-E".as_ref(),
-                    "UTF8".as_ref(),
-                    "--locale=C.UTF-8".as_ref(),
-                    "--no-sync".as_ref(),
-                ],
-            );
+            let mut args: Vec<&std::ffi::OsStr> = vec![
+                "-D".as_ref(),
+                pgdata.as_os_str(),
+                "-U".as_ref(),
+                "postgres".as_ref(),
+                "--auth-local=trust".as_ref(),
+                "--auth-host=scram-sha-256".as_ref(),
+                "--pwfile".as_ref(),
+                pwfile.as_os_str(),
+                "-E".as_ref(),
+                "UTF8".as_ref(),
+                "--locale=C.UTF-8".as_ref(),
+            ];
+            if !durable {
+                args.push("--no-sync".as_ref());
+            }
+            let result = this.run("initdb", &args);
             let _ = fs::remove_file(&pwfile);
             result?;
-            write_private(&password_file, &password)?;
         }
         this.password = fs::read_to_string(&password_file)
             .map_err(|e| fail(format!("cannot read {}: {e}", password_file.display())))?
@@ -304,8 +322,39 @@ impl EmbeddedPostgres {
     }
 }
 
+/// Where a root-run cluster goes when `postgres` cannot reach the configured folder.
+const FALLBACK_BASE: &str = "/var/lib/passerelle";
+
+fn ensure_root_owned_dir(path: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::symlink_metadata(path).map_err(fail)?;
+    if meta.file_type().is_dir() && meta.uid() == 0 {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "{} must be a directory owned by root",
+            path.display()
+        )))
+    }
+}
+
+/// Writes a 0600 file, replacing a regular file but never following a link.
 fn write_private(path: &Path, contents: &str) -> Result<()> {
-    let mut f = fs::File::create(path).map_err(fail)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(fail(format!(
+            "{} is a symbolic link: refused",
+            path.display()
+        )));
+    }
+    let _ = fs::remove_file(path);
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(0o400_000) // O_NOFOLLOW
+        .open(path)
+        .map_err(fail)?;
     f.set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(fail)?;
     f.write_all(contents.as_bytes()).map_err(fail)
@@ -322,6 +371,7 @@ fn reachable_by(user: &str, dir: &Path) -> Result<bool> {
 
 fn chown_postgres(path: &Path) -> Result<()> {
     let ok = Command::new("chown")
+        .arg("-h")
         .arg("postgres:postgres")
         .arg(path)
         .status()

@@ -28,13 +28,23 @@ async fn an_intact_chain_verifies() {
     let pool = fresh_pool().await;
     assert_eq!(
         audit::verify(&pool).await.unwrap(),
-        Verification::Intact { rows: 0 }
+        Verification::Intact {
+            rows: 0,
+            last: None
+        }
     );
     append(&pool, 12).await;
-    assert_eq!(
-        audit::verify(&pool).await.unwrap(),
-        Verification::Intact { rows: 12 }
+    let last_id: i64 = sqlx::query_scalar("SELECT max(id) FROM audit_log")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        matches!(audit::verify(&pool).await.unwrap(), Verification::Intact { last: Some((id, ref h)), .. } if id == last_id && h.len() == 64)
     );
+    assert!(matches!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 12, .. }
+    ));
 }
 
 #[tokio::test]
@@ -49,10 +59,10 @@ async fn update_delete_and_truncate_are_refused() {
         let err = sqlx::query(sql).execute(&pool).await.unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(
+    assert!(matches!(
         audit::verify(&pool).await.unwrap(),
-        Verification::Intact { rows: 2 }
-    );
+        Verification::Intact { rows: 2, .. }
+    ));
 }
 
 #[tokio::test]
@@ -138,8 +148,8 @@ async fn concurrent_writers_never_fork_the_chain() {
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(
+    assert!(matches!(
         audit::verify(&pool).await.unwrap(),
-        Verification::Intact { rows: 8 * 6 }
-    );
+        Verification::Intact { rows: 48, .. }
+    ));
 }

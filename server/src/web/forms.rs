@@ -69,10 +69,11 @@ pub async fn sign_in(
     .await
     {
         Ok(signed_in) => {
-            let jar = jar.add(cookies::session(
-                signed_in.token.as_str(),
-                state.services.settings.secure_cookies,
-            ));
+            let secure = state.services.settings.secure_cookies;
+            // A new form token with the new session: one learnt before sign-in is worthless after.
+            let jar = jar
+                .add(cookies::session(signed_in.token.as_str(), secure))
+                .add(cookies::csrf(&super::request::new_csrf_token(), secure));
             (jar, Redirect::to(&signed_in.landing.path())).into_response()
         }
         Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
@@ -109,7 +110,8 @@ pub async fn sign_out(
         return back_with_error("/connexion", &ErrorCode::from(e));
     }
     (
-        jar.add(cookies::removal(cookies::SESSION, secure)),
+        jar.add(cookies::removal(cookies::SESSION, secure))
+            .add(cookies::csrf(&super::request::new_csrf_token(), secure)),
         Redirect::to("/connexion?info=deconnecte"),
     )
         .into_response()
@@ -193,7 +195,7 @@ pub async fn switch_language(
 ) -> Response {
     let back = q
         .retour
-        .filter(|r| r.starts_with('/') && !r.starts_with("//") && !r.contains('\\'))
+        .filter(|r| is_local_path(r))
         .unwrap_or_else(|| "/".to_string());
     let Some(lang) = app::i18n::Lang::from_code(&code) else {
         return Redirect::to(&back).into_response();
@@ -208,9 +210,34 @@ pub async fn switch_language(
         .into_response()
 }
 
+/// A path on this site: browsers drop tabs and newlines and read `\` as `/`, so
+/// `/\tevil.example` or `/\evil.example` would leave the site.
+fn is_local_path(r: &str) -> bool {
+    r.starts_with('/')
+        && !r.starts_with("//")
+        && !r
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
+}
+
 #[cfg(test)]
 mod tests {
-    use super::same_token;
+    use super::{is_local_path, same_token};
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(is_local_path("/connexion?region=FR-IDF"));
+        for bad in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/\n/evil",
+            "evil",
+        ] {
+            assert!(!is_local_path(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn token_comparison() {

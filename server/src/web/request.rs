@@ -38,22 +38,26 @@ pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) 
     if !trusted.contains(&peer) {
         return Some(peer);
     }
-    let forwarded = headers
+    let forwarded: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .collect::<Vec<_>>();
-    forwarded
-        .iter()
-        .rev()
-        .filter_map(|s| s.parse::<IpAddr>().ok())
-        .find(|ip| !trusted.contains(ip))
-        .or(Some(peer))
+        .collect();
+    // Walk from the nearest hop; an entry we cannot read ends the walk (never skip over it to a
+    // value the client wrote).
+    for entry in forwarded.iter().rev() {
+        match entry.parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => continue,
+            Ok(ip) => return Some(ip),
+            Err(_) => return Some(peer),
+        }
+    }
+    Some(peer)
 }
 
-fn new_csrf_token() -> String {
+pub(super) fn new_csrf_token() -> String {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
@@ -66,7 +70,7 @@ fn cross_site_post(method: &Method, headers: &HeaderMap, public_origin: &str) ->
         return false;
     }
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        return origin != public_origin;
+        return !origin.eq_ignore_ascii_case(public_origin);
     }
     matches!(
         headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
@@ -155,7 +159,11 @@ pub async fn context(
             Viewer::Expired => Some(Redirect::to("/connexion?info=session-expiree")),
             Viewer::Anonymous => Some(Redirect::to("/connexion?erreur=non-connecte")),
         }
-    } else if is_get && path == "/connexion" && viewer.session().is_some() {
+    } else if is_get
+        && path == "/connexion"
+        && viewer.session().is_some()
+        && !request.uri().query().is_some_and(|q| q.contains("erreur="))
+    {
         // Already signed in: go where sign-in would have led.
         Some(Redirect::to("/"))
     } else {
@@ -215,6 +223,17 @@ mod tests {
             client_ip(Some(proxy), &headers, &[proxy]),
             "198.51.100.7".parse().ok()
         );
+    }
+
+    #[test]
+    fn an_unreadable_forwarded_entry_stops_the_walk() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7:4711".parse().unwrap(),
+        );
+        assert_eq!(client_ip(Some(proxy), &headers, &[proxy]), Some(proxy));
     }
 
     #[test]
