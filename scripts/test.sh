@@ -35,7 +35,7 @@ count "$log"
 
 step "sqlx offline data is current"
 # Fresh clusters in the system temporary folder: always reachable by `postgres` when run as root.
-db_dir=$(mktemp -d /tmp/passerelle-sqlx.XXXXXX)
+db_dir=$(mktemp -d /tmp/passerelle-sqlx.XXXXXX) && chmod 711 "$db_dir"
 url=$(PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db start)
 set +e
 DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- -p domain
@@ -49,7 +49,7 @@ step "build the site (cargo-leptos: server + hydrated WebAssembly)"
 cargo leptos build
 
 step "end-to-end tests in Chromium"
-e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX)
+e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
 port=3900
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
