@@ -129,6 +129,19 @@ pub fn ErrorMessage(
     }
 }
 
+/// The error a form post sent back in `?erreur=` (Post/Redirect/Get), if any.
+#[component]
+pub fn QueryError() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let error = move || {
+        query
+            .read()
+            .get("erreur")
+            .and_then(|s| ErrorCode::from_slug(&s))
+    };
+    move || error().map(|code| view! { <ErrorMessage code /> })
+}
+
 #[component]
 pub fn Notice(text: &'static str) -> impl IntoView {
     view! {

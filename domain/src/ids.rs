@@ -72,10 +72,6 @@ impl Finess {
             Err(IdError::CheckDigit)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// RPPS number of a health professional: 11 digits, the last a Luhn check digit.
@@ -94,10 +90,6 @@ impl Rpps {
         } else {
             Err(IdError::CheckDigit)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -121,10 +113,6 @@ impl Username {
         } else {
             Err(IdError::Shape)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -156,10 +144,6 @@ impl Email {
             Err(IdError::Shape)
         }
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 /// ISO 3166-2 code of one of the 18 French regions.
@@ -180,10 +164,6 @@ impl RegionCode {
         } else {
             Err(IdError::Shape)
         }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
@@ -252,14 +232,15 @@ impl NationalId {
         // Constructed only through `parse`, so this cannot fail; fall back to the legacy shape.
         Self::kind_of(&self.0).unwrap_or(NationalIdKind::Adeli(String::new()))
     }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
 
 macro_rules! string_newtype_impls {
     ($($t:ident),*) => {$(
+        impl $t {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
         impl fmt::Display for $t {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)

@@ -2,28 +2,19 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use crate::api::get_chooser;
-use crate::components::ErrorMessage;
-use crate::error::ErrorCode;
+use crate::components::{ErrorMessage, QueryError};
 use crate::t;
 
 #[component]
 pub fn Chooser() -> impl IntoView {
     let m = t();
-    let query = use_query_map();
-    let error = move || {
-        query
-            .read()
-            .get("erreur")
-            .and_then(|s| ErrorCode::from_slug(&s))
-    };
     let data = Resource::new(|| (), |_| get_chooser());
     view! {
         <Title text=m.chooser_title />
         <h1>{m.chooser_title}</h1>
-        {move || error().map(|code| view! { <ErrorMessage code /> })}
+        <QueryError />
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {

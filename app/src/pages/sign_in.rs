@@ -6,20 +6,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::{SignInData, get_sign_in};
-use crate::components::{ErrorMessage, Notice, SupportContact, use_hydrated};
-use crate::error::ErrorCode;
+use crate::components::{ErrorMessage, Notice, QueryError, SupportContact, use_hydrated};
 use crate::t;
 
 #[component]
 pub fn SignIn() -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let error = move || {
-        query
-            .read()
-            .get("erreur")
-            .and_then(|s| ErrorCode::from_slug(&s))
-    };
     let info = move || match query.read().get("info").as_deref() {
         Some("deconnecte") => Some(m.signed_out),
         Some("session-expiree") => Some(m.session_expired),
@@ -30,7 +23,7 @@ pub fn SignIn() -> impl IntoView {
         <Title text=m.sign_in_title />
         <h1>{m.sign_in_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
-        {move || error().map(|code| view! { <ErrorMessage code /> })}
+        <QueryError />
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
