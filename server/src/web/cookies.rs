@@ -1,6 +1,7 @@
 //! The cookies Passerelle sets, with their attributes in one place.
 
-use axum_extra::extract::cookie::{Cookie, SameSite};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use domain::sessions::Token;
 use time::Duration;
 
 pub const SESSION: &str = "passerelle_session";
@@ -37,4 +38,9 @@ pub fn removal(name: &'static str, secure: bool) -> Cookie<'static> {
     let mut c = base(name, String::new(), secure);
     c.make_removal();
     c
+}
+
+/// The session token the browser presented, if it is shaped like one of ours.
+pub fn session_token(jar: &CookieJar) -> Option<Token> {
+    jar.get(SESSION).and_then(|c| Token::from_cookie(c.value()))
 }

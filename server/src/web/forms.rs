@@ -9,7 +9,6 @@ use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
 use domain::ids::Finess;
 use domain::routing::Landing;
-use domain::sessions::Token;
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -54,9 +53,7 @@ pub async fn sign_in(
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
         return back_with_error("/connexion", &ErrorCode::InvalidCredentials);
     }
-    let previous = jar
-        .get(cookies::SESSION)
-        .and_then(|c| Token::from_cookie(c.value()));
+    let previous = cookies::session_token(&jar);
     let auth = &state.services.auth;
     match domain::auth::password::sign_in(
         auth,
@@ -96,9 +93,7 @@ pub async fn sign_out(
         return back_with_error("/connexion", &ErrorCode::Csrf);
     }
     let secure = state.services.settings.secure_cookies;
-    if let Some(token) = jar
-        .get(cookies::SESSION)
-        .and_then(|c| Token::from_cookie(c.value()))
+    if let Some(token) = cookies::session_token(&jar)
         && let Err(e) = domain::auth::sign_out(
             &state.services.auth.pool,
             &token,

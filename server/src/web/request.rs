@@ -13,7 +13,7 @@ use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::audit::Client;
-use domain::sessions::{self, Token};
+use domain::sessions;
 use rand::RngCore;
 use time::OffsetDateTime;
 
@@ -125,9 +125,7 @@ pub async fn context(
         None => (new_csrf_token(), true),
     };
 
-    let presented = jar
-        .get(cookies::SESSION)
-        .and_then(|c| Token::from_cookie(c.value()));
+    let presented = cookies::session_token(&jar);
     let viewer = match &presented {
         Some(token) => match sessions::load(
             &state.services.auth.pool,
