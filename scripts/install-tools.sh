@@ -20,6 +20,12 @@ command -v chromium >/dev/null || need_apt+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 command -v pkg-config >/dev/null || need_apt+=(pkg-config)
 command -v curl >/dev/null || need_apt+=(curl)
+# Card sign-in tests: the PC/SC daemon with the vpcd virtual reader driver, the pcsc-lite headers for
+# the agent, and nginx as the TLS terminator that verifies client certificates.
+command -v pcscd >/dev/null || need_apt+=(pcscd)
+[ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need_apt+=(vsmartcard-vpcd)
+[ -e /usr/include/PCSC/winscard.h ] || need_apt+=(libpcsclite-dev)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq
