@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Card lab: a private pcscd with the vpcd virtual reader driver, so the card tests never touch (nor
+# need) the system's pcscd. Used by the agent's integration tests, scripts/test.sh and Playwright.
+#
+#   bash scripts/card-lab.sh start <dir>   # starts pcscd, waits until its readers exist, writes <dir>/env
+#   set -a; source <dir>/env; set +a       # PCSCLITE_CSOCK_NAME, VPCD_PORT, CARD_LAB_READER
+#   passerelle-virtual-card --port "$VPCD_PORT" --cert c.der --key k.pkcs8.der --pin 1234 &
+#                                          # "inserts" a card in reader $CARD_LAB_READER; kill = remove
+#   passerelle-agent --origin http://127.0.0.1:3000   # with PCSCLITE_CSOCK_NAME from <dir>/env
+#   bash scripts/card-lab.sh stop <dir>    # idempotent
+#
+# Every PC/SC client of the lab (the agent) needs PCSCLITE_CSOCK_NAME=<dir>/pcscd.comm: the client
+# library reads it. The daemon does not (pcsc-lite 1.9 hard-codes /run/pcscd/pcscd.comm), but it
+# accepts a listening socket handed over the systemd way (LISTEN_FDS=1, LISTEN_PID, fd 3): a few
+# lines of Perl bind <dir>/pcscd.comm and exec pcscd with it. pcscd still writes (and removes on
+# exit) /run/pcscd/pcscd.pid, so this runs as root; a system pcscd keeps serving its own socket.
+# Several labs can run at once (each its own folder and ports).
+#
+# vpcd opens two readers: "Virtual PCD 00 00" on VPCD_PORT and "Virtual PCD 00 01" on VPCD_PORT+1,
+# both listening on every interface (vpcd's choice): use it on test machines only. No APDU logging:
+# the VERIFY command carries the PIN.
+set -euo pipefail
+
+usage() { echo "usage: $0 start|stop <dir>" >&2; exit 2; }
+[ $# -eq 2 ] || usage
+cmd=$1
+dir=$2
+
+port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+
+stop() {
+  if [ -f "$dir/pcscd.pid" ]; then
+    pid=$(cat "$dir/pcscd.pid")
+    # Only our pcscd: the pid may have been reused since.
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pcscd ]; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$dir/pcscd.pid"
+  fi
+  rm -f "$dir/pcscd.comm" "$dir/env"
+}
+
+start() {
+  command -v pcscd >/dev/null || { echo "pcscd missing: bash scripts/install-tools.sh" >&2; exit 1; }
+  [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] ||
+    { echo "vsmartcard-vpcd missing: bash scripts/install-tools.sh" >&2; exit 1; }
+  mkdir -p "$dir/reader.conf.d"
+  dir=$(cd "$dir" && pwd)
+  stop
+  local attempt port pid
+  for attempt in 1 2 3 4 5; do
+    port=$((20000 + RANDOM % 20000))
+    if port_in_use "$port" || port_in_use $((port + 1)); then continue; fi
+    printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' \
+      "$port" "$port" > "$dir/reader.conf.d/vpcd"
+    # setsid: the daemon outlives the shell that started it, and a Ctrl-C in the caller's
+    # terminal does not reach it (stop does).
+    setsid perl -e '
+      use strict; use Socket; use POSIX (); use Fcntl;
+      my $path = shift @ARGV;
+      unlink $path;
+      socket(my $s, AF_UNIX, SOCK_STREAM, 0) or die "socket: $!";
+      bind($s, pack_sockaddr_un($path)) or die "bind $path: $!";
+      listen($s, 128) or die "listen: $!";
+      chmod 0666, $path;
+      if (fileno($s) != 3) { POSIX::dup2(fileno($s), 3) or die "dup2: $!"; }
+      else { fcntl($s, F_SETFD, fcntl($s, F_GETFD, 0) & ~FD_CLOEXEC) or die "fcntl: $!"; }
+      $ENV{LISTEN_FDS} = 1; $ENV{LISTEN_PID} = $$;
+      exec @ARGV or die "exec: $!";
+    ' "$dir/pcscd.comm" pcscd --foreground --info --config "$dir/reader.conf.d" \
+      > "$dir/pcscd.log" 2>&1 < /dev/null &
+    pid=$!
+    echo "$pid" > "$dir/pcscd.pid"
+    for _ in $(seq 100); do
+      grep -q 'daemon ready' "$dir/pcscd.log" 2>/dev/null && port_in_use "$port" && break
+      [ -e "/proc/$pid" ] || break
+      sleep 0.05
+    done
+    if grep -q 'daemon ready' "$dir/pcscd.log" && port_in_use "$port"; then
+      cat > "$dir/env" <<EOF
+PCSCLITE_CSOCK_NAME=$dir/pcscd.comm
+VPCD_PORT=$port
+CARD_LAB_READER='Virtual PCD 00 00'
+EOF
+      echo "card lab ready: $dir/env (vpcd port $port, pcscd pid $pid)"
+      return 0
+    fi
+    echo "card lab: pcscd not ready on port $port (attempt $attempt), see $dir/pcscd.log" >&2
+    stop
+  done
+  echo "card lab: could not start pcscd" >&2
+  exit 1
+}
+
+case "$cmd" in
+  start) start ;;
+  stop) stop ;;
+  *) usage ;;
+esac
