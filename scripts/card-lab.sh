@@ -27,15 +27,20 @@ cmd=$1
 dir=$2
 
 port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+# Running and not a zombie (in a container, pid 1 may be slow to reap orphans).
+alive() { [ -e "/proc/$1" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat" 2>/dev/null; }
 
 stop() {
   if [ -f "$dir/pcscd.pid" ]; then
     pid=$(cat "$dir/pcscd.pid")
     # Only our pcscd: the pid may have been reused since.
     if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = pcscd ]; then
+      # pcscd takes about 2 s to stop its vpcd readers on SIGTERM; a test lab has nothing to
+      # save, so it gets 0.3 s before SIGKILL (which leaves /run/pcscd/pcscd.pid behind: harmless).
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 50); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+      for _ in 1 2 3 4 5 6; do alive "$pid" || break; sleep 0.05; done
       kill -9 "$pid" 2>/dev/null || true
+      for _ in $(seq 20); do alive "$pid" || break; sleep 0.05; done
     fi
     rm -f "$dir/pcscd.pid"
   fi
@@ -75,7 +80,7 @@ start() {
     echo "$pid" > "$dir/pcscd.pid"
     for _ in $(seq 100); do
       grep -q 'daemon ready' "$dir/pcscd.log" 2>/dev/null && port_in_use "$port" && break
-      [ -e "/proc/$pid" ] || break
+      alive "$pid" || break
       sleep 0.05
     done
     if grep -q 'daemon ready' "$dir/pcscd.log" && port_in_use "$port"; then

@@ -147,12 +147,23 @@ impl Pcsc {
                     .iter()
                     .find(|s| s.name() == reader.as_c_str())
                     .map_or(0, ReaderState::event_count);
-                match self.card_info(ctx, &reader, event_count) {
-                    Ok(info) => Some(info),
-                    Err(AgentError::NoService) => return Err(AgentError::NoService),
-                    Err(e) => {
-                        tracing::warn!(reader = ?reader, "card not readable: {e}");
-                        None
+                // Right after an insertion the reader may still be powering the card (PC/SC
+                // answers "not transacted" for a few hundred ms): retry for a moment, otherwise a
+                // long poll would sit on "unreadable card" with no further reader event to wake it.
+                let mut attempt = 0;
+                loop {
+                    match self.card_info(ctx, &reader, event_count) {
+                        Ok(info) => break Some(info),
+                        Err(AgentError::NoService) => return Err(AgentError::NoService),
+                        Err(AgentError::Card(e)) if attempt < 10 => {
+                            tracing::debug!(reader = ?reader, "card not readable yet: {e}");
+                            attempt += 1;
+                            std::thread::sleep(Duration::from_millis(100));
+                        }
+                        Err(e) => {
+                            tracing::warn!(reader = ?reader, "card not readable: {e}");
+                            break None;
+                        }
                     }
                 }
             }

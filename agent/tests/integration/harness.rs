@@ -1,0 +1,291 @@
+//! The real stack for each test: a private pcscd with the vpcd reader (scripts/card-lab.sh), the
+//! agent binary talking to it, a virtual card from the test PKI, and a plain HTTP/1.1 client.
+//! Every test has its own lab (own pcscd, own ports), so tests run in parallel without sharing a
+//! reader.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use testkit::pki::Pki;
+use testkit::vcard::VirtualCard;
+
+pub const ORIGIN: &str = "http://127.0.0.1:3900";
+pub const PIN: &str = "1234";
+pub const NONCE: &str = "q2Zp7V0yTn4cBfXwR1sLdA8uHjKoM3eGiY5aZ9vQx6w";
+
+fn temp_dir(what: &str) -> PathBuf {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "passerelle-agent-it-{}-{what}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The test holder `cps-martin` of the test PKI. The PKI takes seconds to generate (RSA keys):
+/// it is kept in cargo's temporary folder for the next runs.
+pub struct TestHolder {
+    pub cert_der: Vec<u8>,
+    pub key_pkcs8_der: Vec<u8>,
+}
+
+pub fn holder() -> &'static TestHolder {
+    static HOLDER: OnceLock<TestHolder> = OnceLock::new();
+    HOLDER.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent-test-pki");
+        let read = || {
+            Some(TestHolder {
+                cert_der: std::fs::read(dir.join("cps-martin.cert.der")).ok()?,
+                key_pkcs8_der: std::fs::read(dir.join("cps-martin.key.der")).ok()?,
+            })
+        };
+        read().unwrap_or_else(|| {
+            let pki: Pki = testkit::pki::generate(&dir).unwrap();
+            let holder = pki.holder("cps-martin").unwrap();
+            assert_eq!(holder.cert_der_path, dir.join("cps-martin.cert.der"));
+            assert_eq!(holder.key_der_path, dir.join("cps-martin.key.der"));
+            TestHolder {
+                cert_der: holder.cert_der.clone(),
+                key_pkcs8_der: holder.key_pkcs8_der.clone(),
+            }
+        })
+    })
+}
+
+/// A fresh card of the test holder `cps-martin` (PIN 1234, 3 tries).
+pub fn card() -> VirtualCard {
+    VirtualCard::new(&holder().cert_der, &holder().key_pkcs8_der, PIN).unwrap()
+}
+
+fn lab_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/card-lab.sh")
+}
+
+/// A private pcscd with the two vpcd readers.
+pub struct Lab {
+    dir: PathBuf,
+    pub vpcd_port: u16,
+    pub socket: PathBuf,
+}
+
+impl Lab {
+    pub fn start() -> Self {
+        let dir = temp_dir("lab");
+        let out = Command::new("bash")
+            .arg(lab_script())
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "card-lab.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let env = std::fs::read_to_string(dir.join("env")).unwrap();
+        let value = |key: &str| {
+            env.lines()
+                .find_map(|l| l.strip_prefix(key))
+                .unwrap()
+                .trim_matches('\'')
+                .to_owned()
+        };
+        Self {
+            vpcd_port: value("VPCD_PORT=").parse().unwrap(),
+            socket: value("PCSCLITE_CSOCK_NAME=").into(),
+            dir,
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(lab_script())
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The agent binary on a free loopback port.
+pub struct Agent {
+    child: Child,
+    pub addr: SocketAddr,
+}
+
+impl Agent {
+    pub fn start(lab: &Lab) -> Self {
+        Self::start_with_socket(&lab.socket)
+    }
+
+    pub fn start_with_socket(socket: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle-agent"))
+            .args(["--listen", "127.0.0.1:0", "--origin", ORIGIN])
+            .env("PCSCLITE_CSOCK_NAME", socket)
+            .env("RUST_LOG", "passerelle_agent=debug")
+            .env_remove("PASSERELLE_AGENT_READER")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap()
+            .parse()
+            .unwrap();
+        Self { child, addr }
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        self.request("GET", path, &[("Origin", ORIGIN)], None)
+    }
+
+    pub fn sign(&self, pin: &str, nonce: &str) -> Response {
+        let body = serde_json::json!({ "pin": pin, "nonce": nonce }).to_string();
+        self.request(
+            "POST",
+            "/v1/sign",
+            &[("Origin", ORIGIN), ("Content-Type", "application/json")],
+            Some(&body),
+        )
+    }
+
+    pub fn status(&self) -> Value {
+        let response = self.get("/v1/status");
+        assert_eq!(response.status, 200, "{}", response.body);
+        response.json()
+    }
+
+    /// Polls the status until `done` holds (the reader driver notices a card within ~0.5 s).
+    pub fn status_until(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let status = self.status();
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waiting for {what}; status: {status}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn wait_card(&self) -> Value {
+        self.status_until("a card", |s| !s["card"].is_null())
+    }
+
+    /// One HTTP/1.1 request, `Connection: close`, answer read to the end.
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Response {
+        request(
+            self.addr,
+            method,
+            path,
+            &format!("127.0.0.1:{}", self.addr.port()),
+            headers,
+            body,
+        )
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    host: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Response {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or_default();
+    head.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Asserts an error answer and returns its JSON.
+    pub fn error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        let json = self.json();
+        assert_eq!(json["error"], code, "{json}");
+        assert!(
+            json["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{json}"
+        );
+        json
+    }
+}

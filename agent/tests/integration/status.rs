@@ -1,0 +1,82 @@
+use std::time::{Duration, Instant};
+
+use crate::harness::{Agent, Lab, card};
+
+#[test]
+fn status_shows_the_readers_and_no_card() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let status = agent.status();
+    assert!(status["revision"].as_u64().is_some(), "{status}");
+    assert!(status["card"].is_null(), "{status}");
+    let readers = status["readers"].as_array().unwrap();
+    assert_eq!(readers.len(), 2, "vpcd opens two readers: {status}");
+    assert_eq!(readers[0]["name"], "Virtual PCD 00 00");
+    assert_eq!(readers[0]["card_present"], false);
+    agent
+        .sign("1234", crate::harness::NONCE)
+        .error(409, "no_card");
+}
+
+#[test]
+fn long_poll_wakes_up_on_insertion_then_removal() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let before = agent.status()["revision"].as_u64().unwrap();
+    let card = card();
+
+    let started = Instant::now();
+    let inserted = std::thread::scope(|s| {
+        let poll = s.spawn(|| agent.get(&format!("/v1/status?after={before}")));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !poll.is_finished(),
+            "the long poll waits while nothing changes"
+        );
+        let inserted = card.insert(lab.vpcd_port).unwrap();
+        let status = poll.join().unwrap().json();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_ne!(status["revision"].as_u64().unwrap(), before);
+        let card = &status["card"];
+        assert_eq!(card["reader"], "Virtual PCD 00 00", "{status}");
+        assert_eq!(card["holder"], "CLAIRE MARTIN");
+        assert_eq!(card["national_id"], "810000123454");
+        assert_eq!(card["card_type"], "CPS");
+        assert_eq!(card["pin_tries_left"], 3);
+        assert_eq!(card["pin_blocked"], false);
+        assert!(card["not_after"].as_str().unwrap().ends_with('Z'));
+        assert_eq!(status["readers"][0]["card_present"], true);
+        inserted
+    });
+
+    let with_card = agent.status()["revision"].as_u64().unwrap();
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        let poll = s.spawn(|| agent.get(&format!("/v1/status?after={with_card}")));
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!poll.is_finished());
+        inserted.remove();
+        let status = poll.join().unwrap().json();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_ne!(status["revision"].as_u64().unwrap(), with_card);
+        assert!(status["card"].is_null(), "{status}");
+        assert_eq!(status["readers"][0]["card_present"], false);
+    });
+}
+
+#[test]
+fn pin_tries_survive_a_reinsertion() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let card = card();
+    let inserted = card.insert(lab.vpcd_port).unwrap();
+    agent.wait_card();
+    agent
+        .sign("0000", crate::harness::NONCE)
+        .error(401, "pin_incorrect");
+    inserted.remove();
+    agent.status_until("the removal", |s| s["card"].is_null());
+    let _inserted = card.insert(lab.vpcd_port).unwrap();
+    let status = agent.wait_card();
+    assert_eq!(status["card"]["pin_tries_left"], 2, "{status}");
+}
