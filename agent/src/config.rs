@@ -23,6 +23,9 @@ pub struct Config {
     /// Reader to use (its PC/SC name); by default the first reader holding a card.
     #[arg(long, env = "PASSERELLE_AGENT_READER")]
     pub reader: Option<String>,
+    /// Seconds `GET /v1/status?after=` waits for a change (tests shorten it).
+    #[arg(long, default_value_t = 20, hide = true)]
+    pub long_poll_seconds: u64,
 }
 
 fn parse_listen(value: &str) -> Result<SocketAddr, String> {

@@ -24,23 +24,23 @@ use crate::apdu::{self, Pin};
 use crate::error::AgentError;
 use crate::pcsc_reader::{Pcsc, Status};
 
-/// How long `GET /v1/status?after=` waits for a change before answering the same status.
-pub const LONG_POLL: Duration = Duration::from_secs(20);
-
 #[derive(Clone)]
 pub struct AppState {
     origins: Arc<Vec<String>>,
     pcsc: Arc<Pcsc>,
+    /// How long `GET /v1/status?after=` waits for a change before answering the same status.
+    long_poll: Duration,
 }
 
 /// The request's `Origin`, once checked against the configuration.
 #[derive(Clone)]
 struct CheckedOrigin(String);
 
-pub fn router(origins: Vec<String>, pcsc: Arc<Pcsc>) -> Router {
+pub fn router(origins: Vec<String>, pcsc: Arc<Pcsc>, long_poll: Duration) -> Router {
     let state = AppState {
         origins: Arc::new(origins),
         pcsc,
+        long_poll,
     };
     Router::new()
         .route("/v1/status", get(status))
@@ -131,7 +131,7 @@ async fn status(
         None => None,
     };
     let wait = if after.is_some() {
-        LONG_POLL
+        state.long_poll
     } else {
         Duration::ZERO
     };

@@ -19,7 +19,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let pcsc = Arc::new(pcsc_reader::Pcsc::new(config.reader.clone()));
-    let app = http::router(config.origins, pcsc);
+    let long_poll = std::time::Duration::from_secs(config.long_poll_seconds);
+    let app = http::router(config.origins, pcsc, long_poll);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await

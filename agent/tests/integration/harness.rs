@@ -125,15 +125,18 @@ pub struct Agent {
 
 impl Agent {
     pub fn start(lab: &Lab) -> Self {
-        Self::start_with_socket(&lab.socket)
+        Self::start_with(&lab.socket, &[])
     }
 
-    pub fn start_with_socket(socket: &Path) -> Self {
+    /// The agent with its PC/SC client pointed at `socket`, and extra arguments.
+    pub fn start_with(socket: &Path, args: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle-agent"))
             .args(["--listen", "127.0.0.1:0", "--origin", ORIGIN])
+            .args(args)
             .env("PCSCLITE_CSOCK_NAME", socket)
             .env("RUST_LOG", "passerelle_agent=debug")
             .env_remove("PASSERELLE_AGENT_READER")
+            .env_remove("PASSERELLE_AGENT_ORIGINS")
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();

@@ -116,7 +116,7 @@ fn no_pcsc_service_is_503() {
         "passerelle-agent-it-{}-nopcscd",
         std::process::id()
     ));
-    let agent = Agent::start_with_socket(&dir.join("pcscd.comm"));
+    let agent = Agent::start_with(&dir.join("pcscd.comm"), &[]);
     agent.get("/v1/status").error(503, "no_service");
     agent.get("/v1/status?after=1").error(503, "no_service");
     agent.sign(PIN, NONCE).error(503, "no_service");

@@ -80,3 +80,45 @@ fn pin_tries_survive_a_reinsertion() {
     let status = agent.wait_card();
     assert_eq!(status["card"]["pin_tries_left"], 2, "{status}");
 }
+
+#[test]
+fn long_poll_answers_the_same_status_when_nothing_changes() {
+    let lab = Lab::start();
+    let agent = Agent::start_with(&lab.socket, &["--long-poll-seconds", "1"]);
+    let before = agent.status();
+    let started = Instant::now();
+    let after = agent
+        .get(&format!("/v1/status?after={}", before["revision"]))
+        .json();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "{waited:?}"
+    );
+    assert_eq!(after, before);
+    agent.get("/v1/status?after=soon").error(400, "bad_request");
+}
+
+#[test]
+fn the_card_is_found_in_any_reader_unless_one_is_configured() {
+    let lab = Lab::start();
+    // vpcd's second reader listens on the next port.
+    let _inserted = card().insert(lab.vpcd_port + 1).unwrap();
+    let agent = Agent::start(&lab);
+    let status = agent.wait_card();
+    assert_eq!(status["card"]["reader"], "Virtual PCD 00 01", "{status}");
+    assert_eq!(status["readers"][1]["card_present"], true);
+
+    let pinned = Agent::start_with(&lab.socket, &["--reader", "Virtual PCD 00 00"]);
+    pinned.status_until("the card in the other reader", |s| {
+        s["readers"][1]["card_present"] == true
+    });
+    assert!(pinned.status()["card"].is_null());
+    pinned
+        .sign(crate::harness::PIN, crate::harness::NONCE)
+        .error(409, "no_card");
+    let unknown = Agent::start_with(&lab.socket, &["--reader", "Lecteur absent"]);
+    unknown
+        .sign(crate::harness::PIN, crate::harness::NONCE)
+        .error(409, "no_reader");
+}
