@@ -112,7 +112,10 @@ impl Response {
         let len = raw.len();
         if len < 2 {
             raw.zeroize();
-            return Err(AgentError::Card(format!("response of {len} bytes")));
+            // What PC/SC hands back when the reader lost the card mid-command.
+            return Err(AgentError::Communication(format!(
+                "response of {len} bytes"
+            )));
         }
         let sw = u16::from_be_bytes([raw[len - 2], raw[len - 1]]);
         raw.truncate(len - 2);

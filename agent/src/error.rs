@@ -30,9 +30,12 @@ pub enum AgentError {
     PinIncorrect { tries_left: u8 },
     #[error("PIN blocked")]
     PinBlocked,
-    /// Anything else the card or PC/SC answered; the detail is logged, not shown.
+    /// The card answered something unexpected; the detail is logged, not shown.
     #[error("card error: {0}")]
     Card(String),
+    /// PC/SC could not talk to the card (often a card being pulled out or still powering up).
+    #[error("PC/SC: {0}")]
+    Communication(String),
 }
 
 impl AgentError {
@@ -49,7 +52,7 @@ impl AgentError {
             Self::NonceFormat => "nonce_format",
             Self::PinIncorrect { .. } => "pin_incorrect",
             Self::PinBlocked => "pin_blocked",
-            Self::Card(_) => "card_error",
+            Self::Card(_) | Self::Communication(_) => "card_error",
         }
     }
 
@@ -61,7 +64,7 @@ impl AgentError {
             Self::NoReader | Self::NoCard | Self::CardRemoved => StatusCode::CONFLICT,
             Self::PinIncorrect { .. } => StatusCode::UNAUTHORIZED,
             Self::PinBlocked => StatusCode::LOCKED,
-            Self::Card(_) => StatusCode::BAD_GATEWAY,
+            Self::Card(_) | Self::Communication(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -97,7 +100,7 @@ impl AgentError {
             Self::PinBlocked => "Code porteur bloqué : la carte doit être débloquée avec son code \
                 de déblocage (PUK), par exemple avec l'outil de gestion des cartes CPS."
                 .to_owned(),
-            Self::Card(_) => {
+            Self::Card(_) | Self::Communication(_) => {
                 "La carte n'a pas pu effectuer l'opération : retirez-la, réinsérez-la et \
                  recommencez."
                     .to_owned()
@@ -122,7 +125,7 @@ impl AgentError {
             pcsc::Error::UnknownReader | pcsc::Error::ReaderUnavailable => Self::NoReader,
             pcsc::Error::NoSmartcard => Self::NoCard,
             pcsc::Error::RemovedCard | pcsc::Error::ResetCard => Self::CardRemoved,
-            other => Self::Card(format!("PC/SC: {other}")),
+            other => Self::Communication(other.to_string()),
         }
     }
 }

@@ -124,7 +124,9 @@ impl Pcsc {
             tracing::debug!("disconnect after signing: {e}");
         }
         match result {
-            Err(AgentError::Card(detail)) if card_gone(&ctx, &reader) => {
+            Err(AgentError::Card(detail) | AgentError::Communication(detail))
+                if card_gone(&ctx, &reader) =>
+            {
                 tracing::info!("card removed during the signature ({detail})");
                 Err(AgentError::CardRemoved)
             }
@@ -155,7 +157,7 @@ impl Pcsc {
                     match self.card_info(ctx, &reader, event_count) {
                         Ok(info) => break Some(info),
                         Err(AgentError::NoService) => return Err(AgentError::NoService),
-                        Err(AgentError::Card(e)) if attempt < 10 => {
+                        Err(AgentError::Communication(e)) if attempt < 10 => {
                             tracing::debug!(reader = ?reader, "card not readable yet: {e}");
                             attempt += 1;
                             std::thread::sleep(Duration::from_millis(100));

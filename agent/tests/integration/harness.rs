@@ -30,39 +30,71 @@ fn temp_dir(what: &str) -> PathBuf {
     dir
 }
 
-/// The test holder `cps-martin` of the test PKI. The PKI takes seconds to generate (RSA keys):
-/// it is kept in cargo's temporary folder for the next runs.
+/// A holder of the test PKI. The PKI takes seconds to generate (RSA keys): it is kept in cargo's
+/// temporary folder for the next runs.
 pub struct TestHolder {
     pub cert_der: Vec<u8>,
     pub key_pkcs8_der: Vec<u8>,
 }
 
-pub fn holder() -> &'static TestHolder {
-    static HOLDER: OnceLock<TestHolder> = OnceLock::new();
-    HOLDER.get_or_init(|| {
+const HOLDERS: [&str; 2] = ["cps-martin", "cps-durand"];
+
+fn holders() -> &'static [TestHolder] {
+    static HOLDERS_READ: OnceLock<Vec<TestHolder>> = OnceLock::new();
+    HOLDERS_READ.get_or_init(|| {
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("agent-test-pki");
-        let read = || {
+        // Made again when the PKI's code changed since.
+        let pki_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testkit/src/pki.rs");
+        let changed = std::fs::metadata(pki_source)
+            .and_then(|m| m.modified())
+            .ok();
+        let read = |name: &str| {
+            let cert = dir.join(format!("{name}.cert.der"));
+            let made = std::fs::metadata(&cert).and_then(|m| m.modified()).ok()?;
+            if changed.is_some_and(|changed| changed > made) {
+                return None;
+            }
             Some(TestHolder {
-                cert_der: std::fs::read(dir.join("cps-martin.cert.der")).ok()?,
-                key_pkcs8_der: std::fs::read(dir.join("cps-martin.key.der")).ok()?,
+                cert_der: std::fs::read(&cert).ok()?,
+                key_pkcs8_der: std::fs::read(dir.join(format!("{name}.key.der"))).ok()?,
             })
         };
-        read().unwrap_or_else(|| {
-            let pki: Pki = testkit::pki::generate(&dir).unwrap();
-            let holder = pki.holder("cps-martin").unwrap();
-            assert_eq!(holder.cert_der_path, dir.join("cps-martin.cert.der"));
-            assert_eq!(holder.key_der_path, dir.join("cps-martin.key.der"));
-            TestHolder {
-                cert_der: holder.cert_der.clone(),
-                key_pkcs8_der: holder.key_pkcs8_der.clone(),
-            }
-        })
+        HOLDERS
+            .iter()
+            .map(|name| read(name))
+            .collect::<Option<Vec<_>>>()
+            .unwrap_or_else(|| {
+                let pki: Pki = testkit::pki::generate(&dir).unwrap();
+                HOLDERS
+                    .iter()
+                    .map(|name| {
+                        let holder = pki.holder(name).unwrap();
+                        assert_eq!(holder.cert_der_path, dir.join(format!("{name}.cert.der")));
+                        assert_eq!(holder.key_der_path, dir.join(format!("{name}.key.der")));
+                        TestHolder {
+                            cert_der: holder.cert_der.clone(),
+                            key_pkcs8_der: holder.key_pkcs8_der.clone(),
+                        }
+                    })
+                    .collect()
+            })
     })
 }
 
-/// A fresh card of the test holder `cps-martin` (PIN 1234, 3 tries).
+/// `cps-martin` (CLAIRE MARTIN, 810000123454).
+pub fn holder() -> &'static TestHolder {
+    &holders()[0]
+}
+
+/// A fresh card of `cps-martin` (PIN 1234, 3 tries).
 pub fn card() -> VirtualCard {
     VirtualCard::new(&holder().cert_der, &holder().key_pkcs8_der, PIN).unwrap()
+}
+
+/// A fresh card of `cps-durand` (PAUL DURAND, PIN 1234).
+pub fn other_card() -> VirtualCard {
+    let h = &holders()[1];
+    VirtualCard::new(&h.cert_der, &h.key_pkcs8_der, PIN).unwrap()
 }
 
 fn lab_script() -> PathBuf {

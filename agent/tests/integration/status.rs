@@ -1,6 +1,6 @@
 use std::time::{Duration, Instant};
 
-use crate::harness::{Agent, Lab, card};
+use crate::harness::{Agent, Lab, card, other_card};
 
 #[test]
 fn status_shows_the_readers_and_no_card() {
@@ -121,4 +121,18 @@ fn the_card_is_found_in_any_reader_unless_one_is_configured() {
     unknown
         .sign(crate::harness::PIN, crate::harness::NONCE)
         .error(409, "no_reader");
+}
+
+#[test]
+fn another_card_shows_its_own_holder() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let martin = card().insert(lab.vpcd_port).unwrap();
+    assert_eq!(agent.wait_card()["card"]["holder"], "CLAIRE MARTIN");
+    martin.remove();
+    agent.status_until("the removal", |s| s["card"].is_null());
+    let _durand = other_card().insert(lab.vpcd_port).unwrap();
+    let status = agent.wait_card();
+    assert_eq!(status["card"]["holder"], "PAUL DURAND", "{status}");
+    assert_eq!(status["card"]["national_id"], "810000234566");
 }
