@@ -55,6 +55,31 @@ pub struct Pcsc {
     /// One card operation at a time in this agent (status reads and signatures).
     card_lock: Mutex<()>,
     observed: Mutex<Observed>,
+    waiters: Mutex<Waiters>,
+}
+
+/// The long polls blocked in SCardGetStatusChange. PC/SC reports card and reader events only: when
+/// this agent itself changes what the status shows (the PIN tries, by a signature), it wakes them
+/// with SCardCancel. `generation` covers a wake that comes before the call blocks.
+#[derive(Default)]
+struct Waiters {
+    next_id: u64,
+    generation: u64,
+    contexts: Vec<(u64, Context)>,
+}
+
+/// Removes a long poll from `Waiters` when it ends, however it ends.
+struct Waiting<'a> {
+    pcsc: &'a Pcsc,
+    id: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        lock(&self.pcsc.waiters)
+            .contexts
+            .retain(|(id, _)| *id != self.id);
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -89,6 +114,21 @@ impl Pcsc {
                 last: None,
                 holder: None,
             }),
+            waiters: Mutex::new(Waiters::default()),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        lock(&self.waiters).generation
+    }
+
+    fn wake_long_polls(&self) {
+        let mut waiters = lock(&self.waiters);
+        waiters.generation += 1;
+        for (_, ctx) in &waiters.contexts {
+            if let Err(e) = ctx.cancel() {
+                tracing::debug!("waking a long poll: {e}");
+            }
         }
     }
 
@@ -96,13 +136,23 @@ impl Pcsc {
     pub fn status(&self, after: Option<u64>, max_wait: Duration) -> Result<Status, AgentError> {
         let deadline = Instant::now() + max_wait;
         let ctx = Context::establish(Scope::User).map_err(AgentError::from_pcsc)?;
+        let _waiting = after.is_some().then(|| {
+            let mut waiters = lock(&self.waiters);
+            waiters.next_id += 1;
+            let id = waiters.next_id;
+            waiters.contexts.push((id, ctx.clone()));
+            Waiting { pcsc: self, id }
+        });
         loop {
+            let generation = self.generation();
             let mut states = reader_states(&ctx)?;
             let status = self.snapshot(&ctx, &states)?;
             if after != Some(status.revision) || Instant::now() >= deadline {
                 return Ok(status);
             }
-            wait_for_change(&ctx, &mut states, deadline)?;
+            wait_for_change(&ctx, &mut states, deadline, || {
+                self.generation() != generation
+            })?;
         }
     }
 
@@ -123,6 +173,7 @@ impl Pcsc {
         if let Err((_, e)) = card.disconnect(Disposition::ResetCard) {
             tracing::debug!("disconnect after signing: {e}");
         }
+        self.wake_long_polls();
         match result {
             Err(AgentError::Card(detail) | AgentError::Communication(detail))
                 if card_gone(&ctx, &reader) =>
@@ -295,16 +346,18 @@ fn presence(state: &ReaderState) -> (bool, bool, u32) {
     )
 }
 
-/// Blocks until a card is inserted or removed, a reader comes or goes, or `deadline` passes.
+/// Blocks until a card is inserted or removed, a reader comes or goes, `woken` (checked
+/// before blocking, and after an SCardCancel), or `deadline` passes.
 fn wait_for_change(
     ctx: &Context,
     states: &mut [ReaderState],
     deadline: Instant,
+    woken: impl Fn() -> bool,
 ) -> Result<(), AgentError> {
     let before: Vec<_> = states.iter().map(presence).collect();
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
+        if remaining.is_zero() || woken() {
             return Ok(());
         }
         for state in states.iter_mut() {
@@ -312,7 +365,7 @@ fn wait_for_change(
         }
         match ctx.get_status_change(remaining, states) {
             Ok(()) => {}
-            Err(pcsc::Error::Timeout) => return Ok(()),
+            Err(pcsc::Error::Timeout | pcsc::Error::Cancelled) => return Ok(()),
             Err(e) => return Err(AgentError::from_pcsc(e)),
         }
         let pnp_changed = states

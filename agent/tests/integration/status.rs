@@ -136,3 +136,27 @@ fn another_card_shows_its_own_holder() {
     assert_eq!(status["card"]["holder"], "PAUL DURAND", "{status}");
     assert_eq!(status["card"]["national_id"], "810000234566");
 }
+
+#[test]
+fn long_poll_wakes_up_when_a_signature_changes_the_pin_tries() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let _inserted = card().insert(lab.vpcd_port).unwrap();
+    let before = agent.wait_card();
+    std::thread::scope(|s| {
+        let poll = s.spawn(|| agent.get(&format!("/v1/status?after={}", before["revision"])));
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        agent
+            .sign("0000", crate::harness::NONCE)
+            .error(401, "pin_incorrect");
+        let status = poll.join().unwrap().json();
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(status["card"]["pin_tries_left"], 2, "{status}");
+        assert_ne!(status["revision"], before["revision"]);
+    });
+}
