@@ -27,6 +27,7 @@ cmd=$1
 dir=$2
 
 port_in_use() { ss -Htln "sport = :$1" 2>/dev/null | grep -q .; }
+listened_by() { ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; } # port, pid
 # Running and not a zombie (in a container, pid 1 may be slow to reap orphans).
 alive() { [ -e "/proc/$1" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat" 2>/dev/null; }
 
@@ -56,7 +57,8 @@ start() {
   stop
   local attempt port pid
   for attempt in 1 2 3 4 5; do
-    port=$((20000 + RANDOM % 20000))
+    # Below Linux's ephemeral range (32768+), where outgoing connections take their ports.
+    port=$((20000 + RANDOM % 12000))
     if port_in_use "$port" || port_in_use $((port + 1)); then continue; fi
     printf 'FRIENDLYNAME "Virtual PCD"\nDEVICENAME   /dev/null:0x%X\nLIBPATH      /usr/lib/pcsc/drivers/serial/libifdvpcd.so\nCHANNELID    0x%X\n' \
       "$port" "$port" > "$dir/reader.conf.d/vpcd"
@@ -79,11 +81,11 @@ start() {
     pid=$!
     echo "$pid" > "$dir/pcscd.pid"
     for _ in $(seq 100); do
-      grep -q 'daemon ready' "$dir/pcscd.log" 2>/dev/null && port_in_use "$port" && break
+      grep -q 'daemon ready' "$dir/pcscd.log" 2>/dev/null && listened_by "$port" "$pid" && break
       alive "$pid" || break
       sleep 0.05
     done
-    if grep -q 'daemon ready' "$dir/pcscd.log" && port_in_use "$port"; then
+    if grep -q 'daemon ready' "$dir/pcscd.log" && listened_by "$port" "$pid"; then
       cat > "$dir/env" <<EOF
 PCSCLITE_CSOCK_NAME=$dir/pcscd.comm
 VPCD_PORT=$port
