@@ -207,7 +207,7 @@ impl Agent {
 
     /// Polls the status until `done` holds (the reader driver notices a card within ~0.5 s).
     pub fn status_until(&self, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let status = self.status();
             if done(&status) {

@@ -35,7 +35,7 @@ fn long_poll_wakes_up_on_insertion_then_removal() {
         );
         let inserted = card.insert(lab.vpcd_port).unwrap();
         let status = poll.join().unwrap().json();
-        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(10));
         assert_ne!(status["revision"].as_u64().unwrap(), before);
         let card = &status["card"];
         assert_eq!(card["reader"], "Virtual PCD 00 00", "{status}");
@@ -57,7 +57,7 @@ fn long_poll_wakes_up_on_insertion_then_removal() {
         assert!(!poll.is_finished());
         inserted.remove();
         let status = poll.join().unwrap().json();
-        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(started.elapsed() < Duration::from_secs(10));
         assert_ne!(status["revision"].as_u64().unwrap(), with_card);
         assert!(status["card"].is_null(), "{status}");
         assert_eq!(status["readers"][0]["card_present"], false);
@@ -92,7 +92,7 @@ fn long_poll_answers_the_same_status_when_nothing_changes() {
         .json();
     let waited = started.elapsed();
     assert!(
-        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(8),
         "{waited:?}"
     );
     assert_eq!(after, before);
@@ -152,7 +152,7 @@ fn long_poll_wakes_up_when_a_signature_changes_the_pin_tries() {
             .error(401, "pin_incorrect");
         let status = poll.join().unwrap().json();
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(10),
             "{:?}",
             started.elapsed()
         );
