@@ -32,14 +32,14 @@ fn send(t: &mut impl Transport, apdu: &[u8]) -> Result<Response, AgentError> {
 
 /// What the status shows: the certificate and the PIN tries, without presenting the PIN.
 pub fn read_status(t: &mut impl Transport) -> Result<(Vec<u8>, PinStatus), AgentError> {
-    send(t, &apdu::select_application())?.expect_ok("select application")?;
-    let pin = pin_status(t)?;
+    let pin = read_pin_status(t)?;
     let certificate = read_certificate(t)?;
     Ok((certificate, pin))
 }
 
-/// VERIFY without data (the application must be selected).
-pub fn pin_status(t: &mut impl Transport) -> Result<PinStatus, AgentError> {
+/// Selects the application and asks the PIN tries (VERIFY without data).
+pub fn read_pin_status(t: &mut impl Transport) -> Result<PinStatus, AgentError> {
+    send(t, &apdu::select_application())?.expect_ok("select application")?;
     let response = send(t, &apdu::pin_tries_query())?;
     match (response.sw, response.tries_left()) {
         (apdu::SW_OK, _) => Ok(PinStatus {

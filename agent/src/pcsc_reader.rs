@@ -9,7 +9,7 @@ use pcsc::{Context, Disposition, Protocols, ReaderState, Scope, ShareMode, State
 use serde::Serialize;
 
 use crate::apdu::Pin;
-use crate::card::{self, PinStatus, Signed, Transport};
+use crate::card::{self, Signed, Transport};
 use crate::certificate::{self, Holder};
 use crate::error::AgentError;
 
@@ -259,7 +259,7 @@ impl Pcsc {
             Ok(tx) => {
                 let mut t = PcscTransport(&tx);
                 match &cached {
-                    Some(holder) => read_pin_status(&mut t).map(|pin| (holder.clone(), pin)),
+                    Some(holder) => card::read_pin_status(&mut t).map(|pin| (holder.clone(), pin)),
                     None => card::read_status(&mut t)
                         .and_then(|(cert, pin)| Ok((certificate::holder(&cert)?, pin))),
                 }
@@ -282,12 +282,6 @@ impl Pcsc {
             pin_blocked: pin.blocked,
         })
     }
-}
-
-fn read_pin_status(t: &mut impl Transport) -> Result<PinStatus, AgentError> {
-    let selected = crate::apdu::Response::parse(t.transmit(&crate::apdu::select_application())?)?;
-    selected.expect_ok("select application")?;
-    card::pin_status(t)
 }
 
 fn is_pnp(state: &ReaderState) -> bool {
