@@ -22,7 +22,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use crate::apdu::{self, Pin};
 use crate::error::AgentError;
-use crate::pcsc_reader::{Pcsc, Status};
+use crate::pcsc_reader::{Pcsc, PollId, Status};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -136,10 +136,31 @@ async fn status(
         Duration::ZERO
     };
     let pcsc = state.pcsc.clone();
-    let status = tokio::task::spawn_blocking(move || pcsc.status(after, wait))
-        .await
-        .map_err(|e| AgentError::Card(format!("status task: {e}")))??;
-    Ok(Json(status))
+    let poll = pcsc.new_poll();
+    // hyper drops this future when the client closes the connection: the guard then stops the
+    // blocking wait.
+    let mut abandon = AbandonOnDrop {
+        pcsc: Some(pcsc.clone()),
+        poll,
+    };
+    let status = tokio::task::spawn_blocking(move || pcsc.status(after, wait, poll)).await;
+    abandon.pcsc = None;
+    Ok(Json(status.map_err(|e| {
+        AgentError::Card(format!("status task: {e}"))
+    })??))
+}
+
+struct AbandonOnDrop {
+    pcsc: Option<Arc<Pcsc>>,
+    poll: PollId,
+}
+
+impl Drop for AbandonOnDrop {
+    fn drop(&mut self) {
+        if let Some(pcsc) = &self.pcsc {
+            pcsc.abandon(self.poll);
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -66,9 +66,16 @@ struct Waiters {
     next_id: u64,
     generation: u64,
     contexts: Vec<(u64, Context)>,
+    /// Polls whose HTTP client went away (tab closed, request aborted): they stop at once
+    /// instead of holding a thread and a PC/SC context until their deadline.
+    abandoned: Vec<u64>,
 }
 
-/// Removes a long poll from `Waiters` when it ends, however it ends.
+/// Identifies one status request, so that it can be abandoned (`Pcsc::abandon`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollId(u64);
+
+/// Removes a status request from `Waiters` when it ends, however it ends.
 struct Waiting<'a> {
     pcsc: &'a Pcsc,
     id: u64,
@@ -76,9 +83,9 @@ struct Waiting<'a> {
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        lock(&self.pcsc.waiters)
-            .contexts
-            .retain(|(id, _)| *id != self.id);
+        let mut waiters = lock(&self.pcsc.waiters);
+        waiters.contexts.retain(|(id, _)| *id != self.id);
+        waiters.abandoned.retain(|id| *id != self.id);
     }
 }
 
@@ -122,6 +129,27 @@ impl Pcsc {
         lock(&self.waiters).generation
     }
 
+    pub fn new_poll(&self) -> PollId {
+        let mut waiters = lock(&self.waiters);
+        waiters.next_id += 1;
+        PollId(waiters.next_id)
+    }
+
+    /// The client of `poll` went away: stop waiting for it.
+    pub fn abandon(&self, poll: PollId) {
+        let mut waiters = lock(&self.waiters);
+        waiters.abandoned.push(poll.0);
+        for (_, ctx) in waiters.contexts.iter().filter(|(id, _)| *id == poll.0) {
+            if let Err(e) = ctx.cancel() {
+                tracing::debug!("stopping an abandoned long poll: {e}");
+            }
+        }
+    }
+
+    fn is_abandoned(&self, poll: PollId) -> bool {
+        lock(&self.waiters).abandoned.contains(&poll.0)
+    }
+
     fn wake_long_polls(&self) {
         let mut waiters = lock(&self.waiters);
         waiters.generation += 1;
@@ -133,16 +161,19 @@ impl Pcsc {
     }
 
     /// The current status; with `after`, waits (up to `max_wait`) until the revision differs.
-    pub fn status(&self, after: Option<u64>, max_wait: Duration) -> Result<Status, AgentError> {
+    pub fn status(
+        &self,
+        after: Option<u64>,
+        max_wait: Duration,
+        poll: PollId,
+    ) -> Result<Status, AgentError> {
         let deadline = Instant::now() + max_wait;
         let ctx = Context::establish(Scope::User).map_err(AgentError::from_pcsc)?;
-        let _waiting = after.is_some().then(|| {
-            let mut waiters = lock(&self.waiters);
-            waiters.next_id += 1;
-            let id = waiters.next_id;
-            waiters.contexts.push((id, ctx.clone()));
-            Waiting { pcsc: self, id }
-        });
+        lock(&self.waiters).contexts.push((poll.0, ctx.clone()));
+        let _waiting = Waiting {
+            pcsc: self,
+            id: poll.0,
+        };
         loop {
             let generation = self.generation();
             let mut states = reader_states(&ctx)?;
@@ -150,9 +181,12 @@ impl Pcsc {
             if after != Some(status.revision) || Instant::now() >= deadline {
                 return Ok(status);
             }
-            wait_for_change(&ctx, &mut states, deadline, || {
-                self.generation() != generation
-            })?;
+            let woken = || self.generation() != generation || self.is_abandoned(poll);
+            wait_for_change(&ctx, &mut states, deadline, woken)?;
+            if self.is_abandoned(poll) {
+                tracing::debug!("long poll abandoned by its client");
+                return Ok(status);
+            }
         }
     }
 

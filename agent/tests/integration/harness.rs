@@ -153,6 +153,7 @@ impl Drop for Lab {
 pub struct Agent {
     child: Child,
     pub addr: SocketAddr,
+    log: PathBuf,
 }
 
 impl Agent {
@@ -162,6 +163,7 @@ impl Agent {
 
     /// The agent with its PC/SC client pointed at `socket`, and extra arguments.
     pub fn start_with(socket: &Path, args: &[&str]) -> Self {
+        let log = temp_dir("agent").join("agent.log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_passerelle-agent"))
             .args(["--listen", "127.0.0.1:0", "--origin", ORIGIN])
             .args(args)
@@ -169,7 +171,9 @@ impl Agent {
             .env("RUST_LOG", "passerelle_agent=debug")
             .env_remove("PASSERELLE_AGENT_READER")
             .env_remove("PASSERELLE_AGENT_ORIGINS")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let mut line = String::new();
@@ -182,7 +186,12 @@ impl Agent {
             .unwrap()
             .parse()
             .unwrap();
-        Self { child, addr }
+        Self { child, addr, log }
+    }
+
+    /// What the agent logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -248,6 +257,12 @@ impl Drop for Agent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- agent log ---\n{}", self.log());
+        }
+        if let Some(dir) = self.log.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 

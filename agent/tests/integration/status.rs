@@ -160,3 +160,28 @@ fn long_poll_wakes_up_when_a_signature_changes_the_pin_tries() {
         assert_ne!(status["revision"], before["revision"]);
     });
 }
+
+#[test]
+fn a_long_poll_stops_when_its_client_goes_away() {
+    let lab = Lab::start();
+    let agent = Agent::start(&lab);
+    let revision = agent.status()["revision"].clone();
+    let mut client = std::net::TcpStream::connect(agent.addr).unwrap();
+    let request = format!(
+        "GET /v1/status?after={revision} HTTP/1.1\r\nHost: 127.0.0.1\r\nOrigin: {}\r\n\r\n",
+        crate::harness::ORIGIN
+    );
+    std::io::Write::write_all(&mut client, request.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!agent.log().contains("long poll abandoned"));
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !agent.log().contains("long poll abandoned") {
+        assert!(
+            Instant::now() < deadline,
+            "the poll still waits: {}",
+            agent.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
