@@ -138,6 +138,12 @@ impl Lab {
     }
 }
 
+impl Lab {
+    pub fn pcscd_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pcscd.log")).unwrap_or_default()
+    }
+}
+
 impl Drop for Lab {
     fn drop(&mut self) {
         let _ = Command::new("bash")

@@ -74,8 +74,20 @@ fn wrong_pins_count_down_then_block_the_card() {
     );
     assert_eq!(agent.status()["card"]["pin_tries_left"], 2);
     assert_eq!(
-        agent.sign("9999", NONCE).error(401, "pin_incorrect")["pin_tries_left"],
+        agent.sign("97531864", NONCE).error(401, "pin_incorrect")["pin_tries_left"],
         1
+    );
+    // The PIN leaves no trace in the logs, neither as text nor as the VERIFY command's bytes.
+    assert!(!agent.log().contains("97531864"));
+    assert!(
+        !lab.pcscd_log()
+            .replace(' ', "")
+            .contains("3937353331383634")
+    );
+    assert!(
+        agent.log().contains("wrong PIN, 1 tries left"),
+        "the log is read: {}",
+        agent.log()
     );
     let blocked = agent.sign("5678", NONCE).error(423, "pin_blocked");
     assert_eq!(blocked["pin_tries_left"], 0);
