@@ -4,10 +4,15 @@
 #
 #   bash scripts/card-lab.sh start <dir>   # starts pcscd, waits until its readers exist, writes <dir>/env
 #   set -a; source <dir>/env; set +a       # PCSCLITE_CSOCK_NAME, VPCD_PORT, CARD_LAB_READER
-#   passerelle-virtual-card --port "$VPCD_PORT" --cert c.der --key k.pkcs8.der --pin 1234 &
-#                                          # "inserts" a card in reader $CARD_LAB_READER; kill = remove
-#   passerelle-agent --origin http://127.0.0.1:3000   # with PCSCLITE_CSOCK_NAME from <dir>/env
-#   bash scripts/card-lab.sh stop <dir>    # idempotent
+#   passerelle-agent --origin http://127.0.0.1:3000 &  # any PC/SC client, with that environment
+#   bash scripts/card-lab.sh insert <dir> <cert.der> <key.pkcs8.der> <pin> [tries]
+#                                          # a virtual card in reader $CARD_LAB_READER (returns once
+#                                          # pcscd has it; needs `cargo build -p testkit --bins`)
+#   bash scripts/card-lab.sh remove <dir>  # pulls it out (idempotent)
+#   bash scripts/card-lab.sh stop <dir>    # removes the card, stops pcscd (idempotent)
+#
+# `insert` runs target/debug/passerelle-virtual-card (or $PASSERELLE_VIRTUAL_CARD), which can also
+# be run directly: --port "$VPCD_PORT" --cert … --key … --pin …; killing it removes the card.
 #
 # Every PC/SC client of the lab (the agent) needs PCSCLITE_CSOCK_NAME=<dir>/pcscd.comm: the client
 # library reads it. The daemon does not (pcsc-lite 1.9 hard-codes /run/pcscd/pcscd.comm), but it
@@ -21,8 +26,11 @@
 # the VERIFY command carries the PIN.
 set -euo pipefail
 
-usage() { echo "usage: $0 start|stop <dir>" >&2; exit 2; }
-[ $# -eq 2 ] || usage
+usage() {
+  echo "usage: $0 start|stop|remove <dir>  |  $0 insert <dir> <cert.der> <key.pkcs8.der> <pin> [tries]" >&2
+  exit 2
+}
+[ $# -ge 2 ] || usage
 cmd=$1
 dir=$2
 
@@ -31,7 +39,43 @@ listened_by() { ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; } # por
 # Running and not a zombie (in a container, pid 1 may be slow to reap orphans).
 alive() { [ -e "/proc/$1" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat" 2>/dev/null; }
 
+remove() {
+  if [ -f "$dir/card.pid" ]; then
+    pid=$(cat "$dir/card.pid")
+    # comm is cut at 15 characters.
+    if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = passerelle-virt ]; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 20); do alive "$pid" || break; sleep 0.05; done
+    fi
+    rm -f "$dir/card.pid"
+  fi
+}
+
+insert() { # cert key pin [tries]
+  [ $# -ge 3 ] || usage
+  [ -f "$dir/env" ] || { echo "card lab not started in $dir" >&2; exit 1; }
+  local bin port pid
+  bin=${PASSERELLE_VIRTUAL_CARD:-$(dirname "$0")/../target/debug/passerelle-virtual-card}
+  [ -x "$bin" ] || { echo "$bin missing: cargo build -p testkit --bins" >&2; exit 1; }
+  port=$(sed -n 's/^VPCD_PORT=//p' "$dir/env")
+  remove
+  "$bin" --port "$port" --cert "$1" --key "$2" --pin "$3" --tries "${4:-3}" \
+    > "$dir/card.log" 2>&1 < /dev/null &
+  pid=$!
+  echo "$pid" > "$dir/card.pid"
+  for _ in $(seq 200); do
+    grep -q '^inserted' "$dir/card.log" 2>/dev/null && break
+    alive "$pid" || break
+    sleep 0.05
+  done
+  grep -q '^inserted' "$dir/card.log" || { cat "$dir/card.log" >&2; remove; exit 1; }
+  # vpcd took the connection; pcscd notices the card at its next poll (a few hundred ms): PC/SC
+  # clients see it through their own status calls.
+  echo "card inserted (pid $pid)"
+}
+
 stop() {
+  remove
   if [ -f "$dir/pcscd.pid" ]; then
     pid=$(cat "$dir/pcscd.pid")
     # Only our pcscd: the pid may have been reused since.
@@ -102,7 +146,9 @@ EOF
 }
 
 case "$cmd" in
-  start) start ;;
-  stop) stop ;;
+  start) [ $# -eq 2 ] || usage; start ;;
+  stop) [ $# -eq 2 ] || usage; stop ;;
+  insert) shift 2; insert "$@" ;;
+  remove) [ $# -eq 2 ] || usage; remove ;;
   *) usage ;;
 esac
