@@ -281,3 +281,42 @@ pub async fn region(pool: &PgPool, code: &str) -> Result<Option<Region>> {
     .fetch_optional(pool)
     .await?)
 }
+
+/// What the card flows need to know about an account.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: Uuid,
+    pub username: String,
+    pub region_code: String,
+    pub status: UserStatus,
+    pub rpps: Option<String>,
+}
+
+pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account>> {
+    Ok(sqlx::query_as!(
+        Account,
+        r#"SELECT id, username, region_code, status AS "status: UserStatus", rpps
+           FROM users WHERE id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Records the RPPS read from the account's own validated card.
+pub async fn set_rpps(
+    conn: &mut PgConnection,
+    id: Uuid,
+    rpps: &Rpps,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE users SET rpps = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        id,
+        rpps.as_str(),
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

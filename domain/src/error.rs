@@ -27,6 +27,21 @@ pub enum Error {
     AccountUnavailable(crate::accounts::UserStatus),
     #[error("not found")]
     NotFound,
+    /// The presented card certificate (or the agent's signature) is not accepted.
+    #[error("card refused: {0:?}")]
+    CardRefused(crate::auth::card::Refusal),
+    /// The agent's challenge is unknown, used, expired or from another browser.
+    #[error("card challenge invalid")]
+    CardChallengeInvalid,
+    /// The pending card link (or TLS hand-over) is unknown, used, expired or from another browser.
+    #[error("card link expired")]
+    CardLinkExpired,
+    /// This card or this holder is already linked to another account.
+    #[error("card linked to another account")]
+    CardOfAnotherAccount,
+    /// The account's RPPS is not the one on the card.
+    #[error("RPPS of the account differs from the card")]
+    RppsMismatch,
     /// The session is missing, ended or expired.
     #[error("no valid session")]
     NoSession,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod cards;
 pub mod db;
 pub mod demo;
 pub mod error;

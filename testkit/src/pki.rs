@@ -31,6 +31,8 @@ pub enum PkiError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("private key: {0}")]
+    Key(String),
     #[error("no test holder named {0}")]
     UnknownHolder(String),
 }
@@ -159,12 +161,26 @@ pub struct Holder {
     pub key_pem_path: PathBuf,
 }
 
+impl Holder {
+    /// What the card does for the agent: RSASSA-PKCS1-v1_5 with SHA-256 over `message`.
+    pub fn sign_rs256(&self, message: &[u8]) -> Result<Vec<u8>, PkiError> {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::signature::{SignatureEncoding, Signer};
+        let key = rsa::RsaPrivateKey::from_pkcs8_der(&self.key_pkcs8_der)
+            .map_err(|e| PkiError::Key(e.to_string()))?;
+        let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(key);
+        Ok(signer.sign(message).to_vec())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Pki {
     pub dir: PathBuf,
     /// Root + issuing CA, as the portal's `ca_bundle` setting expects.
     pub ca_bundle: PathBuf,
     pub crl: PathBuf,
+    /// The same CA's CRL before `cps-revoked` was revoked.
+    pub initial_crl: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
     pub holders: Vec<Holder>,
@@ -191,17 +207,39 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
     g.write("server.ext", SERVER_EXT)?;
 
     g.self_signed("root", ROOT_SUBJECT)?;
-    g.issue("personnes", PERSONNES_SUBJECT, "root", "issuing.ext", "ca", "01", 3650)?;
+    g.issue(
+        "personnes",
+        PERSONNES_SUBJECT,
+        "root",
+        "issuing.ext",
+        "ca",
+        "01",
+        3650,
+    )?;
     g.self_signed("rogue", ROGUE_SUBJECT)?;
-    g.issue("server", "/CN=127.0.0.1", "root", "server.ext", "leaf", "02", 3650)?;
+    g.issue(
+        "server",
+        "/CN=127.0.0.1",
+        "root",
+        "server.ext",
+        "leaf",
+        "02",
+        3650,
+    )?;
     g.ca_database("personnes")?;
 
     let mut holders = Vec::new();
     for spec in HOLDERS {
         match spec.kind {
-            Kind::Valid | Kind::Revoked => {
-                g.issue(spec.name, spec.subject, "personnes", "auth.ext", "leaf", spec.serial, 1095)?
-            }
+            Kind::Valid | Kind::Revoked => g.issue(
+                spec.name,
+                spec.subject,
+                "personnes",
+                "auth.ext",
+                "leaf",
+                spec.serial,
+                1095,
+            )?,
             Kind::SignatureOnly => g.issue(
                 spec.name,
                 spec.subject,
@@ -211,9 +249,15 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
                 spec.serial,
                 1095,
             )?,
-            Kind::Untrusted => {
-                g.issue(spec.name, spec.subject, "rogue", "auth.ext", "leaf", spec.serial, 1095)?
-            }
+            Kind::Untrusted => g.issue(
+                spec.name,
+                spec.subject,
+                "rogue",
+                "auth.ext",
+                "leaf",
+                spec.serial,
+                1095,
+            )?,
             Kind::Expired => g.issue_expired(spec)?,
         }
         g.to_der(spec.name)?;
@@ -251,6 +295,7 @@ pub fn generate(dir: &Path) -> Result<Pki, PkiError> {
         dir: dir.to_owned(),
         ca_bundle: dir.join("ca-bundle.pem"),
         crl: dir.join("personnes.crl.pem"),
+        initial_crl: dir.join("personnes.initial.crl.pem"),
         server_cert: dir.join("server.cert.pem"),
         server_key: dir.join("server.key.pem"),
         holders,
@@ -446,6 +491,23 @@ impl Gen<'_> {
         let cnf = self.path("personnes.ca.cnf");
         let ca_cert = self.path("personnes.cert.pem");
         let ca_key = self.path("personnes.key.pem");
+        // The CRL as it was before any revocation: tests swap it for the later one to check that
+        // a changed CRL file is picked up without a restart.
+        self.openssl(
+            "ca -gencrl (initial)",
+            &[
+                "ca",
+                "-gencrl",
+                "-config",
+                &cnf,
+                "-cert",
+                &ca_cert,
+                "-keyfile",
+                &ca_key,
+                "-out",
+                &self.path("personnes.initial.crl.pem"),
+            ],
+        )?;
         for spec in HOLDERS.iter().filter(|h| h.kind == Kind::Revoked) {
             self.openssl(
                 &format!("ca -revoke {}", spec.name),

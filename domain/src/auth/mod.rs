@@ -1,6 +1,7 @@
 //! Sign-in. Every mode ends in [`complete_sign_in`]: a new session, the establishment routing, and
 //! an audit row, in one transaction.
 
+pub mod card;
 pub mod password;
 
 use std::sync::Arc;

@@ -30,6 +30,7 @@ fn account_key(typed: &str) -> String {
 
 async fn audit_failure(
     auth: &Auth,
+    action: &'static str,
     typed: &str,
     reason: &str,
     client: &Client,
@@ -48,8 +49,7 @@ async fn audit_failure(
             .region(&u.region_code),
         None => event,
     };
-    let event = Event::new("auth.password.sign_in", Outcome::Failure, &label)
-        .details(json!({ "reason": reason }));
+    let event = Event::new(action, Outcome::Failure, &label).details(json!({ "reason": reason }));
     audit::record(&mut tx, about_user(event), client, now).await?;
     for (scope, until) in lockouts {
         let lock = Event::new("auth.lockout", Outcome::Failure, &label)
@@ -77,6 +77,32 @@ fn address_key(ip: Option<&str>) -> String {
     }
 }
 
+/// A password that was checked and found right, for an active account. The attempt counters are
+/// released (and an outdated hash upgraded) by [`PasswordChecked::settle`], in the caller's
+/// transaction, together with whatever the caller does next.
+#[derive(Debug)]
+pub(crate) struct PasswordChecked {
+    pub user: accounts::Credentials,
+    key: String,
+    address: String,
+    fresh_hash: Option<String>,
+}
+
+impl PasswordChecked {
+    pub(crate) async fn settle(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        throttle::succeeded(tx, Scope::Account, &self.key).await?;
+        throttle::succeeded(tx, Scope::Address, &self.address).await?;
+        if let Some(fresh) = &self.fresh_hash {
+            accounts::set_password_hash(tx, self.user.id, fresh, now).await?;
+        }
+        Ok(())
+    }
+}
+
 pub async fn sign_in(
     auth: &Auth,
     typed_username: &str,
@@ -85,6 +111,47 @@ pub async fn sign_in(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<SignedIn> {
+    let checked = check(
+        auth,
+        "auth.password.sign_in",
+        typed_username,
+        password,
+        client,
+        now,
+    )
+    .await?;
+    let mut tx = auth.pool.begin().await?;
+    checked.settle(&mut tx, now).await?;
+    let user = &checked.user;
+    let signed_in = complete_sign_in(
+        &mut tx,
+        auth,
+        Verified {
+            user_id: user.id,
+            username: &user.username,
+            region_code: &user.region_code,
+            method: "password",
+        },
+        previous,
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// Checks a username and password with the brute-force limits, for every flow that asks for them
+/// (sign-in, the one-time card linking, re-authentication before unlinking a card). Failures are
+/// audited under `action`.
+pub(crate) async fn check(
+    auth: &Auth,
+    action: &'static str,
+    typed_username: &str,
+    password: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<PasswordChecked> {
     let key = account_key(typed_username);
     let address = address_key(client.ip.as_deref());
 
@@ -107,6 +174,7 @@ pub async fn sign_in(
             let lockouts: &[_] = if newly { &[("address", until)] } else { &[] };
             audit_failure(
                 auth,
+                action,
                 typed_username,
                 "address_throttled",
                 client,
@@ -124,7 +192,16 @@ pub async fn sign_in(
                 throttle::succeeded(&mut conn, Scope::Address, &address).await?;
                 drop(conn);
                 let lockouts: &[_] = if newly { &[("account", until)] } else { &[] };
-                audit_failure(auth, typed_username, "locked", client, now, lockouts).await?;
+                audit_failure(
+                    auth,
+                    action,
+                    typed_username,
+                    "locked",
+                    client,
+                    now,
+                    lockouts,
+                )
+                .await?;
                 return Err(Error::Locked { until });
             }
         };
@@ -173,6 +250,7 @@ pub async fn sign_in(
         .collect();
         audit_failure(
             auth,
+            action,
             typed_username,
             "invalid_credentials",
             client,
@@ -198,40 +276,24 @@ pub async fn sign_in(
             UserStatus::Locked => "account_locked_by_support",
             _ => "account_not_active",
         };
-        audit_failure(auth, typed_username, reason, client, now, &[]).await?;
+        audit_failure(auth, action, typed_username, reason, client, now, &[]).await?;
         return Err(Error::AccountUnavailable(user.status));
     }
 
-    // 4. Success. A hash made with another cost is upgraded while we know the password (computed
-    // before the transaction opens, so no connection waits on Argon2).
+    // A hash made with another cost is upgraded while we know the password (computed before any
+    // transaction opens, so no connection waits on Argon2).
     let fresh_hash = match stored.as_deref() {
         Some(h) if auth.passwords.needs_rehash(h) => {
             Some(auth.passwords.hash_async(password).await?)
         }
         _ => None,
     };
-    let mut tx = auth.pool.begin().await?;
-    throttle::succeeded(&mut tx, Scope::Account, &key).await?;
-    throttle::succeeded(&mut tx, Scope::Address, &address).await?;
-    if let Some(fresh) = &fresh_hash {
-        accounts::set_password_hash(&mut tx, user.id, fresh, now).await?;
-    }
-    let signed_in = complete_sign_in(
-        &mut tx,
-        auth,
-        Verified {
-            user_id: user.id,
-            username: &user.username,
-            region_code: &user.region_code,
-            method: "password",
-        },
-        previous,
-        client,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(signed_in)
+    Ok(PasswordChecked {
+        user,
+        key,
+        address,
+        fresh_hash,
+    })
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit_chain;
+mod card_sign_in;
 mod harness;
 mod password_sign_in;
 mod sessions_and_routing;

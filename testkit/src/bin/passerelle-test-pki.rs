@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     };
     match testkit::pki::generate(&dir) {
         Ok(pki) => {
-            println!("test PKI written to {} ({} holders)", pki.dir.display(), pki.holders.len());
+            println!(
+                "test PKI written to {} ({} holders)",
+                pki.dir.display(),
+                pki.holders.len()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {

@@ -1,0 +1,712 @@
+//! "Carte CPS": sign-in with a CPx card, and the one-time linking of an unknown card to the
+//! holder's existing account.
+//!
+//! The certificate reaches the server one of two ways:
+//! - the local agent (`passerelle-agent`) has the card sign `SHA-256(origin) || SHA-256(nonce)`
+//!   for a single-use nonce bound to the browser ([`issue_challenge`], [`sign_in_with_agent`]);
+//! - a TLS terminator verified the client certificate on the card host name; the card host keeps
+//!   the certificate for a minute under a random token bound to the browser's state cookie
+//!   ([`accept_tls_certificate`]), and the portal's origin picks it up ([`sign_in_with_tls`]).
+//!
+//! Both then run [`sign_in_with_certificate`]:
+//! 1. the certificate is validated (chain, dates, key usage, revocation) — refusals audited;
+//! 2. a linked certificate signs its account in (if the account is active);
+//! 3. a new certificate of a holder whose earlier card is linked (a renewal) links itself, audited;
+//! 4. otherwise the browser gets a pending link, and [`link_and_sign_in`] asks ONCE for the
+//!    account's username and password (same brute-force limits as password sign-in), checks the
+//!    linking rules, links the card and signs in.
+
+pub mod certificate;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+pub use certificate::{CardIdentity, CardType, Refusal, Trust, TrustSettings};
+
+use super::{Auth, SignedIn, Verified, complete_sign_in, password};
+use crate::accounts::{self, UserStatus};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::cards::{self, LinkedCard};
+use crate::error::{Error, Result};
+use crate::ids::NationalIdKind;
+use crate::sessions::Token;
+
+/// The agent's challenge: long enough to sign, short enough not to be kept around.
+pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
+/// Time to type a username and password on the linking page.
+pub const LINK_LIFETIME: Duration = Duration::minutes(10);
+/// From the card host back to the portal: one redirect.
+pub const TLS_RETURN_LIFETIME: Duration = Duration::minutes(2);
+
+/// What a browser is recognised by before it has a session: the hash of a secret cookie it holds
+/// (the form-token cookie for the agent and the linking page, the state cookie for the TLS
+/// hand-over). Only hashes are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Browser([u8; 32]);
+
+impl Browser {
+    pub fn of_secret(secret: &str) -> Self {
+        Browser(Sha256::digest(secret.as_bytes()).into())
+    }
+}
+
+/// What the agent sends back: the card's certificate and its signature over the challenge.
+#[derive(Debug, Clone)]
+pub struct AgentProof {
+    pub nonce: String,
+    pub certificate: Vec<u8>,
+    pub signature: Vec<u8>,
+}
+
+/// Where a card sign-in goes next.
+#[derive(Debug)]
+pub enum CardOutcome {
+    SignedIn(SignedIn),
+    /// Unknown card: the browser must link it once; the token is for the linking page.
+    LinkRequired {
+        token: String,
+    },
+}
+
+fn random_token() -> (String, [u8; 32]) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let hash = Sha256::digest(token.as_bytes()).into();
+    (token, hash)
+}
+
+fn hash_of(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// A fresh single-use nonce of 256 bits for the agent, bound to `browser`.
+pub async fn issue_challenge(
+    conn: &mut PgConnection,
+    browser: Browser,
+    now: OffsetDateTime,
+) -> Result<String> {
+    let (nonce, hash) = random_token();
+    sqlx::query!(
+        "INSERT INTO card_challenges (nonce_hash, browser_hash, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+        &hash[..],
+        &browser.0[..],
+        now,
+        now + CHALLENGE_LIFETIME
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(nonce)
+}
+
+/// Sign-in through the local agent. `origin` is the portal's own public origin (never taken from
+/// the request): the card signed it, so a signature made for another site fails here.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign_in_with_agent(
+    auth: &Auth,
+    trust: &Trust,
+    origin: &str,
+    browser: Browser,
+    proof: &AgentProof,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<CardOutcome> {
+    // Consumed first, whatever happens next: a nonce is good for one attempt.
+    let consumed = sqlx::query_scalar!(
+        "DELETE FROM card_challenges
+         WHERE nonce_hash = $1 AND browser_hash = $2 AND expires_at > $3
+         RETURNING created_at",
+        &hash_of(&proof.nonce)[..],
+        &browser.0[..],
+        now
+    )
+    .fetch_optional(&auth.pool)
+    .await?;
+    if consumed.is_none() {
+        audit_refusal(auth, None, "challenge_invalid", "agent", client, now).await?;
+        return Err(Error::CardChallengeInvalid);
+    }
+    let identity = validate(auth, trust, &proof.certificate, "agent", client, now).await?;
+    let message = certificate::signed_message(origin, &proof.nonce);
+    if let Err(refusal) =
+        certificate::verify_signature(&proof.certificate, &message, &proof.signature)
+    {
+        audit_refusal(
+            auth,
+            Some(&identity),
+            refusal.as_str(),
+            "agent",
+            client,
+            now,
+        )
+        .await?;
+        return Err(Error::CardRefused(refusal));
+    }
+    sign_in_with_certificate(
+        auth,
+        &identity,
+        &proof.certificate,
+        browser,
+        "agent",
+        previous,
+        client,
+        now,
+    )
+    .await
+}
+
+/// On the card host, behind the TLS terminator: validates the verified client certificate and
+/// keeps it for the portal's origin under a single-use token bound to `state` (the browser's
+/// state cookie on the portal's origin, passed along in the redirect).
+pub async fn accept_tls_certificate(
+    auth: &Auth,
+    trust: &Trust,
+    certificate: &[u8],
+    state: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<String> {
+    validate(auth, trust, certificate, "tls", client, now).await?;
+    let (token, hash) = random_token();
+    sqlx::query!(
+        "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
+         VALUES ($1, 'tls_return', $2, $3, $4, $5)",
+        &hash[..],
+        &Browser::of_secret(state).0[..],
+        certificate,
+        now,
+        now + TLS_RETURN_LIFETIME
+    )
+    .execute(&auth.pool)
+    .await?;
+    Ok(token)
+}
+
+/// Back on the portal's origin after the TLS hand-over.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign_in_with_tls(
+    auth: &Auth,
+    trust: &Trust,
+    token: &str,
+    state_browser: Browser,
+    browser: Browser,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<CardOutcome> {
+    let certificate = take_pending(
+        &mut *auth.pool.acquire().await?,
+        "tls_return",
+        token,
+        state_browser,
+        now,
+    )
+    .await?
+    .ok_or(Error::CardLinkExpired)?;
+    // Validated again: the CRL may have changed, and the portal never trusts stored input blindly.
+    let identity = validate(auth, trust, &certificate, "tls", client, now).await?;
+    sign_in_with_certificate(
+        auth,
+        &identity,
+        &certificate,
+        browser,
+        "tls",
+        previous,
+        client,
+        now,
+    )
+    .await
+}
+
+async fn take_pending(
+    conn: &mut PgConnection,
+    purpose: &str,
+    token: &str,
+    browser: Browser,
+    now: OffsetDateTime,
+) -> Result<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar!(
+        "DELETE FROM card_pending
+         WHERE token_hash = $1 AND purpose = $2 AND browser_hash = $3 AND expires_at > $4
+         RETURNING certificate",
+        &hash_of(token)[..],
+        purpose,
+        &browser.0[..],
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn validate(
+    auth: &Auth,
+    trust: &Trust,
+    certificate: &[u8],
+    path: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<CardIdentity> {
+    match trust.validate(certificate, now) {
+        Ok(identity) => Ok(identity),
+        Err(refusal) => {
+            let identity = certificate::describe(certificate);
+            audit_refusal_raw(auth, identity, refusal.as_str(), path, client, now).await?;
+            Err(Error::CardRefused(refusal))
+        }
+    }
+}
+
+async fn audit_refusal(
+    auth: &Auth,
+    identity: Option<&CardIdentity>,
+    reason: &str,
+    path: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let described = identity.map(|i| certificate::Described {
+        subject: i.subject_dn.clone(),
+        issuer: i.issuer_dn.clone(),
+        serial: i.serial.clone(),
+    });
+    audit_refusal_raw(auth, described, reason, path, client, now).await
+}
+
+async fn audit_refusal_raw(
+    auth: &Auth,
+    described: Option<certificate::Described>,
+    reason: &str,
+    path: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let label = described
+        .as_ref()
+        .map(|d| d.subject.chars().take(128).collect::<String>())
+        .unwrap_or_else(|| "carte".into());
+    let mut tx = auth.pool.begin().await?;
+    audit::record(
+        &mut tx,
+        Event::new("auth.card.sign_in", Outcome::Failure, label).details(json!({
+            "reason": reason,
+            "path": path,
+            "issuer": described.as_ref().map(|d| &d.issuer),
+            "serial": described.as_ref().map(|d| &d.serial),
+        })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Steps 2–4 of the module's flow, for a certificate already validated.
+#[allow(clippy::too_many_arguments)]
+async fn sign_in_with_certificate(
+    auth: &Auth,
+    identity: &CardIdentity,
+    certificate: &[u8],
+    browser: Browser,
+    path: &str,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<CardOutcome> {
+    let mut tx = auth.pool.begin().await?;
+    cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
+
+    // 2. A linked card.
+    if let Some(owner) =
+        cards::owner_of_certificate(&mut tx, &identity.issuer_dn, &identity.serial).await?
+    {
+        let account = active_account(&mut tx, owner.user_id).await;
+        let account = match account {
+            Ok(a) => a,
+            Err(e) => {
+                drop(tx);
+                audit_unavailable(auth, owner.user_id, identity, path, client, now).await?;
+                return Err(e);
+            }
+        };
+        cards::touch(&mut tx, owner.card_id, now).await?;
+        let signed_in = complete_sign_in(
+            &mut tx,
+            auth,
+            Verified {
+                user_id: account.id,
+                username: &account.username,
+                region_code: &account.region_code,
+                method: "card",
+            },
+            previous,
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(CardOutcome::SignedIn(signed_in));
+    }
+
+    // 3. A renewed card: same holder, new certificate, earlier card linked to exactly one account.
+    if let [user_id] = cards::owners_of_holder(&mut tx, identity.national_id.as_str())
+        .await?
+        .as_slice()
+    {
+        let account = match active_account(&mut tx, *user_id).await {
+            Ok(a) => a,
+            Err(e) => {
+                drop(tx);
+                audit_unavailable(auth, *user_id, identity, path, client, now).await?;
+                return Err(e);
+            }
+        };
+        let card_id = cards::insert(&mut tx, account.id, identity, "renewal", now).await?;
+        audit::record(
+            &mut tx,
+            card_event("card.linked", &account, identity, card_id).details(json!({
+                "via": "renewal",
+                "path": path,
+                "card_type": identity.card_type.as_str(),
+                "serial": identity.serial,
+                "issuer": identity.issuer_dn,
+                "national_id": identity.national_id.as_str(),
+                "not_after": identity.not_after.unix_timestamp(),
+            })),
+            client,
+            now,
+        )
+        .await?;
+        let signed_in = complete_sign_in(
+            &mut tx,
+            auth,
+            Verified {
+                user_id: account.id,
+                username: &account.username,
+                region_code: &account.region_code,
+                method: "card",
+            },
+            previous,
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(CardOutcome::SignedIn(signed_in));
+    }
+
+    // 4. Unknown card: a pending link for this browser.
+    let (token, hash) = random_token();
+    sqlx::query!(
+        "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
+         VALUES ($1, 'link', $2, $3, $4, $5)",
+        &hash[..],
+        &browser.0[..],
+        certificate,
+        now,
+        now + LINK_LIFETIME
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            "auth.card.link_required",
+            Outcome::Success,
+            identity.holder_name.clone(),
+        )
+        .details(json!({
+            "path": path,
+            "card_type": identity.card_type.as_str(),
+            "serial": identity.serial,
+            "issuer": identity.issuer_dn,
+            "national_id": identity.national_id.as_str(),
+        })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CardOutcome::LinkRequired { token })
+}
+
+async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accounts::Account> {
+    let account = accounts::account(conn, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if account.status == UserStatus::Active {
+        Ok(account)
+    } else {
+        Err(Error::AccountUnavailable(account.status))
+    }
+}
+
+async fn audit_unavailable(
+    auth: &Auth,
+    user_id: Uuid,
+    identity: &CardIdentity,
+    path: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = auth.pool.begin().await?;
+    let account = accounts::account(&mut tx, user_id).await?;
+    let mut event = Event::new(
+        "auth.card.sign_in",
+        Outcome::Denied,
+        identity.holder_name.clone(),
+    )
+    .details(json!({
+        "reason": "account_unavailable",
+        "status": account.as_ref().map(|a| a.status),
+        "path": path,
+        "serial": identity.serial,
+    }));
+    if let Some(a) = &account {
+        event = event
+            .target("user", a.id.to_string(), &a.username)
+            .region(&a.region_code);
+    }
+    audit::record(&mut tx, event, client, now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn card_event(
+    action: &'static str,
+    account: &accounts::Account,
+    identity: &CardIdentity,
+    card_id: Uuid,
+) -> Event {
+    Event::new(action, Outcome::Success, &account.username)
+        .actor(account.id)
+        .target("card", card_id.to_string(), identity.serial.clone())
+        .region(&account.region_code)
+}
+
+/// What the linking page shows about the pending card (nothing is consumed).
+pub async fn pending_link(
+    auth: &Auth,
+    trust: &Trust,
+    token: &str,
+    browser: Browser,
+    now: OffsetDateTime,
+) -> Result<CardIdentity> {
+    let certificate = sqlx::query_scalar!(
+        "SELECT certificate FROM card_pending
+         WHERE token_hash = $1 AND purpose = 'link' AND browser_hash = $2 AND expires_at > $3",
+        &hash_of(token)[..],
+        &browser.0[..],
+        now
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::CardLinkExpired)?;
+    trust
+        .validate(&certificate, now)
+        .map_err(Error::CardRefused)
+}
+
+/// The one-time linking: the holder proves they own the account with its password; the card is
+/// linked and the holder signed in, in one transaction with its audit rows.
+#[allow(clippy::too_many_arguments)]
+pub async fn link_and_sign_in(
+    auth: &Auth,
+    trust: &Trust,
+    token: &str,
+    browser: Browser,
+    typed_username: &str,
+    password_typed: &str,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    // The pending link must exist before a password is tried against it (no free oracle), but is
+    // consumed only on success, so a typo does not force the holder to start over.
+    let identity = pending_link(auth, trust, token, browser, now).await?;
+    let checked = password::check(
+        auth,
+        "auth.card.link",
+        typed_username,
+        password_typed,
+        client,
+        now,
+    )
+    .await?;
+    let account = accounts::Account {
+        id: checked.user.id,
+        username: checked.user.username.clone(),
+        region_code: checked.user.region_code.clone(),
+        status: checked.user.status,
+        rpps: None,
+    };
+
+    let mut tx = auth.pool.begin().await?;
+    checked.settle(&mut tx, now).await?;
+    cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
+    take_pending(&mut tx, "link", token, browser, now)
+        .await?
+        .ok_or(Error::CardLinkExpired)?;
+    let stored = accounts::account(&mut tx, account.id)
+        .await?
+        .ok_or(Error::NotFound)?;
+
+    let refusal = if cards::owner_of_certificate(&mut tx, &identity.issuer_dn, &identity.serial)
+        .await?
+        .is_some_and(|o| o.user_id != account.id)
+        || cards::owners_of_holder(&mut tx, identity.national_id.as_str())
+            .await?
+            .iter()
+            .any(|u| *u != account.id)
+    {
+        Some(("card_of_another_account", Error::CardOfAnotherAccount))
+    } else {
+        match (identity.national_id.kind(), &stored.rpps) {
+            (NationalIdKind::Rpps(card), Some(own)) if card.as_str() != own => {
+                Some(("rpps_mismatch", Error::RppsMismatch))
+            }
+            _ => None,
+        }
+    };
+    if let Some((reason, error)) = refusal {
+        // The refusal is recorded; the pending link stays consumed (start again with the card).
+        audit::record(
+            &mut tx,
+            Event::new("card.link", Outcome::Denied, &account.username)
+                .actor(account.id)
+                .target("user", account.id.to_string(), &account.username)
+                .region(&account.region_code)
+                .details(json!({
+                    "reason": reason,
+                    "serial": identity.serial,
+                    "national_id": identity.national_id.as_str(),
+                })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(error);
+    }
+
+    if let (NationalIdKind::Rpps(card_rpps), None) = (identity.national_id.kind(), &stored.rpps) {
+        // Another account may already carry this RPPS: the unique constraint refuses it, and
+        // that is the "card of another account" case for the holder.
+        sqlx::query!("SAVEPOINT set_rpps").execute(&mut *tx).await?;
+        match accounts::set_rpps(&mut tx, account.id, &card_rpps, now).await {
+            Ok(()) => {
+                audit::record(
+                    &mut tx,
+                    Event::new("user.rpps_from_card", Outcome::Success, &account.username)
+                        .actor(account.id)
+                        .target("user", account.id.to_string(), &account.username)
+                        .region(&account.region_code)
+                        .details(json!({ "rpps": card_rpps.as_str(), "serial": identity.serial })),
+                    client,
+                    now,
+                )
+                .await?;
+            }
+            Err(Error::Conflict(_)) => {
+                sqlx::query!("ROLLBACK TO SAVEPOINT set_rpps")
+                    .execute(&mut *tx)
+                    .await?;
+                audit::record(
+                    &mut tx,
+                    Event::new("card.link", Outcome::Denied, &account.username)
+                        .actor(account.id)
+                        .target("user", account.id.to_string(), &account.username)
+                        .region(&account.region_code)
+                        .details(json!({ "reason": "rpps_of_another_account", "serial": identity.serial })),
+                    client,
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                return Err(Error::CardOfAnotherAccount);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+
+    let card_id = cards::insert(&mut tx, account.id, &identity, "password", now).await?;
+    audit::record(
+        &mut tx,
+        card_event("card.linked", &account, &identity, card_id).details(json!({
+            "via": "password",
+            "card_type": identity.card_type.as_str(),
+            "serial": identity.serial,
+            "issuer": identity.issuer_dn,
+            "national_id": identity.national_id.as_str(),
+            "not_after": identity.not_after.unix_timestamp(),
+        })),
+        client,
+        now,
+    )
+    .await?;
+    let signed_in = complete_sign_in(
+        &mut tx,
+        auth,
+        Verified {
+            user_id: account.id,
+            username: &account.username,
+            region_code: &account.region_code,
+            method: "card",
+        },
+        previous,
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+/// The holder's linked cards, newest first.
+pub async fn cards_of(auth: &Auth, user_id: Uuid) -> Result<Vec<LinkedCard>> {
+    let mut conn = auth.pool.acquire().await?;
+    cards::linked_to(&mut conn, user_id).await
+}
+
+/// Unlinks one of the signed-in holder's cards after they typed their password again.
+pub async fn unlink_own_card(
+    auth: &Auth,
+    username: &str,
+    user_id: Uuid,
+    card_id: Uuid,
+    password_typed: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let checked =
+        password::check(auth, "card.unlink", username, password_typed, client, now).await?;
+    if checked.user.id != user_id {
+        return Err(Error::Forbidden);
+    }
+    let mut tx = auth.pool.begin().await?;
+    checked.settle(&mut tx, now).await?;
+    let serial = cards::unlink(&mut tx, user_id, card_id, user_id, now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new("card.unlinked", Outcome::Success, username)
+            .actor(user_id)
+            .target("card", card_id.to_string(), serial.clone())
+            .region(&checked.user.region_code)
+            .details(json!({ "serial": serial, "by": "holder" })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,569 @@
+//! CPx card sign-in, one-time linking, renewal and unlinking, against the test PKI (made by
+//! `openssl` through `testkit::pki`) and a real PostgreSQL.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use domain::Error;
+use domain::auth::card::{
+    self, AgentProof, Browser, CardOutcome, CardType, Refusal, Trust, TrustSettings,
+};
+use domain::demo::DEMO_PASSWORD;
+use domain::routing::Landing;
+use testkit::pki::{self, Pki};
+use time::{Duration, OffsetDateTime};
+
+use crate::harness::{audit_trail, client, seeded};
+
+const ORIGIN: &str = "https://passerelle.test";
+
+fn test_pki() -> &'static Pki {
+    static PKI: OnceLock<Pki> = OnceLock::new();
+    PKI.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("card-pki-{}", std::process::id()));
+        pki::generate(&dir).unwrap()
+    })
+}
+
+fn trust() -> Trust {
+    let pki = test_pki();
+    Trust::load(&TrustSettings {
+        ca_bundle: pki.ca_bundle.clone(),
+        crl_files: vec![pki.crl.clone()],
+        accept_anonymous_cards: false,
+    })
+    .unwrap()
+}
+
+/// The certificates are made "now" by the test run: the card tests use the real clock.
+fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}
+
+fn cert(name: &str) -> Vec<u8> {
+    test_pki().holder(name).unwrap().cert_der.clone()
+}
+
+async fn agent_proof(
+    auth: &domain::auth::Auth,
+    holder: &str,
+    browser: Browser,
+    origin: &str,
+) -> AgentProof {
+    let mut conn = auth.pool.acquire().await.unwrap();
+    let nonce = card::issue_challenge(&mut conn, browser, now())
+        .await
+        .unwrap();
+    let h = test_pki().holder(holder).unwrap();
+    let signature = h
+        .sign_rs256(&card::certificate::signed_message(origin, &nonce))
+        .unwrap();
+    AgentProof {
+        nonce,
+        certificate: h.cert_der.clone(),
+        signature,
+    }
+}
+
+async fn sign_in(
+    auth: &domain::auth::Auth,
+    trust: &Trust,
+    holder: &str,
+    browser: Browser,
+) -> Result<CardOutcome, Error> {
+    let proof = agent_proof(auth, holder, browser, ORIGIN).await;
+    card::sign_in_with_agent(
+        auth,
+        trust,
+        ORIGIN,
+        browser,
+        &proof,
+        None,
+        &client("192.0.2.50"),
+        now(),
+    )
+    .await
+}
+
+async fn link(
+    auth: &domain::auth::Auth,
+    trust: &Trust,
+    token: &str,
+    browser: Browser,
+    username: &str,
+    password: &str,
+) -> Result<domain::auth::SignedIn, Error> {
+    card::link_and_sign_in(
+        auth,
+        trust,
+        token,
+        browser,
+        username,
+        password,
+        None,
+        &client("192.0.2.50"),
+        now(),
+    )
+    .await
+}
+
+fn link_token(outcome: CardOutcome) -> String {
+    match outcome {
+        CardOutcome::LinkRequired { token } => token,
+        CardOutcome::SignedIn(_) => panic!("expected the linking page"),
+    }
+}
+
+#[test]
+fn certificates_are_validated_and_read() {
+    let trust = trust();
+    let id = trust.validate(&cert("cps-martin"), now()).unwrap();
+    assert_eq!(id.national_id.as_str(), "810000123454");
+    assert_eq!(id.card_type, CardType::Cps);
+    assert_eq!(id.holder_name, "CLAIRE MARTIN");
+    assert_eq!(id.serial, "0a01");
+    assert!(id.issuer_dn.contains("TEST AC IGC-SANTE FORT PERSONNES"));
+    // Attribute order inside the multi-valued RDN does not matter.
+    let renewed = trust.validate(&cert("cps-martin-renewed"), now()).unwrap();
+    assert_eq!(renewed.national_id, id.national_id);
+    assert_ne!(renewed.serial, id.serial);
+    let cpe = trust.validate(&cert("cpe-accueil"), now()).unwrap();
+    assert_eq!(cpe.card_type, CardType::Cpe);
+    assert_eq!(cpe.national_id.as_str(), "3750712184/000000018");
+    assert_eq!(cpe.holder_name, "LEA ROUX");
+
+    let refused = |name: &str| trust.validate(&cert(name), now()).unwrap_err();
+    assert_eq!(refused("cps-expired"), Refusal::Expired);
+    assert_eq!(refused("cps-revoked"), Refusal::Revoked);
+    assert_eq!(refused("cps-untrusted"), Refusal::Untrusted);
+    assert_eq!(refused("cps-signature"), Refusal::NotForAuthentication);
+    assert_eq!(
+        trust.validate(b"not a certificate", now()).unwrap_err(),
+        Refusal::Malformed
+    );
+    // Four years on, the valid card has expired too (the time is a parameter).
+    assert_eq!(
+        trust
+            .validate(&cert("cps-martin"), now() + Duration::days(4 * 365))
+            .unwrap_err(),
+        Refusal::Expired
+    );
+}
+
+#[test]
+fn a_replaced_crl_file_is_picked_up_without_restart() {
+    let pki = test_pki();
+    let path = pki.dir.join(format!("live-{}.crl.pem", std::process::id()));
+    std::fs::copy(&pki.initial_crl, &path).unwrap();
+    let trust = Trust::load(&TrustSettings {
+        ca_bundle: pki.ca_bundle.clone(),
+        crl_files: vec![path.clone()],
+        accept_anonymous_cards: false,
+    })
+    .unwrap();
+    assert!(trust.validate(&cert("cps-revoked"), now()).is_ok());
+    std::fs::copy(&pki.crl, &path).unwrap();
+    // Make sure the modification time moves even on coarse-grained file systems.
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    assert_eq!(
+        trust.validate(&cert("cps-revoked"), now()).unwrap_err(),
+        Refusal::Revoked
+    );
+}
+
+#[test]
+fn without_a_crl_for_the_issuer_revocation_is_unknown() {
+    let pki = test_pki();
+    let trust = Trust::load(&TrustSettings {
+        ca_bundle: pki.ca_bundle.clone(),
+        // A CRL of another issuer only.
+        crl_files: vec![pki.dir.join("missing.crl.pem")],
+        accept_anonymous_cards: false,
+    });
+    assert!(trust.is_err(), "an unreadable CRL file is a start-up error");
+}
+
+#[tokio::test]
+async fn first_card_sign_in_links_once_then_the_card_alone_signs_in() {
+    let auth = seeded().await;
+    let trust = trust();
+    let browser = Browser::of_secret("browser-1");
+
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", browser).await.unwrap());
+    let shown = card::pending_link(&auth, &trust, &token, browser, now())
+        .await
+        .unwrap();
+    assert_eq!(shown.holder_name, "CLAIRE MARTIN");
+    // Another browser cannot use this pending link.
+    assert!(matches!(
+        card::pending_link(&auth, &trust, &token, Browser::of_secret("other"), now()).await,
+        Err(Error::CardLinkExpired)
+    ));
+    // A wrong password leaves the pending link usable.
+    assert!(matches!(
+        link(
+            &auth,
+            &trust,
+            &token,
+            browser,
+            "dr.martin",
+            "wrong password"
+        )
+        .await,
+        Err(Error::InvalidCredentials)
+    ));
+    let signed_in = link(&auth, &trust, &token, browser, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(signed_in.landing, Landing::Chooser);
+    // Single use.
+    assert!(matches!(
+        link(&auth, &trust, &token, browser, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::CardLinkExpired)
+    ));
+
+    // Next time: the card alone.
+    match sign_in(&auth, &trust, "cps-martin", Browser::of_secret("browser-2"))
+        .await
+        .unwrap()
+    {
+        CardOutcome::SignedIn(s) => assert_eq!(s.user_id, signed_in.user_id),
+        CardOutcome::LinkRequired { .. } => panic!("a linked card must sign in alone"),
+    }
+    let cards = card::cards_of(&auth, signed_in.user_id).await.unwrap();
+    assert_eq!(cards.len(), 1);
+    assert_eq!(cards[0].serial, "0a01");
+    assert!(cards[0].last_used_at.is_some());
+
+    let trail = audit_trail(&auth.pool).await;
+    let actions: Vec<_> = trail.iter().map(|(a, o, _)| format!("{a}:{o}")).collect();
+    for expected in [
+        "auth.card.link_required:success",
+        "auth.card.link:failure",
+        "card.linked:success",
+        "auth.sign_in:success",
+    ] {
+        assert!(
+            actions.contains(&expected.to_string()),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_renewed_card_relinks_itself_and_is_audited() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let first = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    match sign_in(&auth, &trust, "cps-martin-renewed", b)
+        .await
+        .unwrap()
+    {
+        CardOutcome::SignedIn(s) => assert_eq!(s.user_id, first.user_id),
+        CardOutcome::LinkRequired { .. } => panic!("a renewal must not ask for the password"),
+    }
+    let cards = card::cards_of(&auth, first.user_id).await.unwrap();
+    assert_eq!(cards.len(), 2);
+    assert_eq!(cards[0].linked_via, "renewal");
+    let renewals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'card.linked' AND details->>'via' = 'renewal'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(renewals, 1);
+}
+
+#[tokio::test]
+async fn linking_rules_rpps_and_ownership() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+
+    // Durand's card on Martin's account: the RPPS differ.
+    let token = link_token(sign_in(&auth, &trust, "cps-durand", b).await.unwrap());
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::RppsMismatch)
+    ));
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM cards")
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
+
+    // An account without RPPS takes the card's.
+    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    let other_browser = Browser::of_secret("c");
+    let late_token = link_token(
+        sign_in(&auth, &trust, "cps-petit", other_browser)
+            .await
+            .unwrap(),
+    );
+    link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let rpps: Option<String> =
+        sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'sec.petit'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(rpps.as_deref(), Some("99700012349"));
+    // The same card, linked meanwhile, cannot go to a second account.
+    assert!(matches!(
+        link(
+            &auth,
+            &trust,
+            &late_token,
+            other_browser,
+            "admin.idf",
+            DEMO_PASSWORD
+        )
+        .await,
+        Err(Error::CardOfAnotherAccount)
+    ));
+    let admin_rpps: Option<String> =
+        sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'admin.idf'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(admin_rpps, None);
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_sign_in_by_card() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        sign_in(&auth, &trust, "cps-martin", b).await,
+        Err(Error::AccountUnavailable(
+            domain::accounts::UserStatus::Disabled
+        ))
+    ));
+}
+
+#[tokio::test]
+async fn refused_certificates_and_bad_proofs_are_audited() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    for (holder, refusal) in [
+        ("cps-expired", Refusal::Expired),
+        ("cps-revoked", Refusal::Revoked),
+        ("cps-untrusted", Refusal::Untrusted),
+        ("cps-signature", Refusal::NotForAuthentication),
+    ] {
+        match sign_in(&auth, &trust, holder, b).await {
+            Err(Error::CardRefused(r)) => assert_eq!(r, refusal, "{holder}"),
+            other => panic!("{holder}: {other:?}"),
+        }
+    }
+    // A signature made for another site.
+    let proof = agent_proof(&auth, "cps-martin", b, "https://evil.example").await;
+    let c = client("192.0.2.51");
+    assert!(matches!(
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        Err(Error::CardRefused(Refusal::BadSignature))
+    ));
+    // The nonce was consumed by that attempt: replaying it fails.
+    assert!(matches!(
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        Err(Error::CardChallengeInvalid)
+    ));
+    // A nonce issued to another browser.
+    let proof = agent_proof(&auth, "cps-martin", Browser::of_secret("x"), ORIGIN).await;
+    assert!(matches!(
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        Err(Error::CardChallengeInvalid)
+    ));
+    // An expired nonce.
+    let proof = agent_proof(&auth, "cps-martin", b, ORIGIN).await;
+    assert!(matches!(
+        card::sign_in_with_agent(
+            &auth,
+            &trust,
+            ORIGIN,
+            b,
+            &proof,
+            None,
+            &c,
+            now() + Duration::minutes(6)
+        )
+        .await,
+        Err(Error::CardChallengeInvalid)
+    ));
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT details->>'reason' FROM audit_log WHERE action = 'auth.card.sign_in' ORDER BY id",
+    )
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reasons,
+        [
+            "expired",
+            "revoked",
+            "untrusted",
+            "not_for_authentication",
+            "bad_signature",
+            "challenge_invalid",
+            "challenge_invalid",
+            "challenge_invalid"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn brute_force_on_the_linking_form_is_limited_like_sign_in() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    for _ in 0..4 {
+        assert!(matches!(
+            link(&auth, &trust, &token, b, "dr.martin", "guess").await,
+            Err(Error::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "dr.martin", "guess").await,
+        Err(Error::Locked { .. })
+    ));
+    // Locked: even the right password is refused now, and the password sign-in shares the lock.
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::Locked { .. })
+    ));
+    assert!(matches!(
+        domain::auth::password::sign_in(
+            &auth,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            &client("192.0.2.99"),
+            now()
+        )
+        .await,
+        Err(Error::Locked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn the_holder_unlinks_a_card_after_typing_the_password() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let s = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let card_id = card::cards_of(&auth, s.user_id).await.unwrap()[0].id;
+    let c = client("192.0.2.52");
+    assert!(matches!(
+        card::unlink_own_card(&auth, "dr.martin", s.user_id, card_id, "nope", &c, now()).await,
+        Err(Error::InvalidCredentials)
+    ));
+    card::unlink_own_card(
+        &auth,
+        "dr.martin",
+        s.user_id,
+        card_id,
+        DEMO_PASSWORD,
+        &c,
+        now(),
+    )
+    .await
+    .unwrap();
+    assert!(card::cards_of(&auth, s.user_id).await.unwrap().is_empty());
+    // Unlinked: the card asks for the linking again.
+    assert!(matches!(
+        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        CardOutcome::LinkRequired { .. }
+    ));
+    let unlinked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'card.unlinked'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(unlinked, 1);
+}
+
+#[tokio::test]
+async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
+    let auth = seeded().await;
+    let trust = trust();
+    let c = client("192.0.2.53");
+    let token =
+        card::accept_tls_certificate(&auth, &trust, &cert("cps-martin"), "state-1", &c, now())
+            .await
+            .unwrap();
+    let b = Browser::of_secret("b");
+    assert!(matches!(
+        card::sign_in_with_tls(
+            &auth,
+            &trust,
+            &token,
+            Browser::of_secret("state-2"),
+            b,
+            None,
+            &c,
+            now()
+        )
+        .await,
+        Err(Error::CardLinkExpired)
+    ));
+    assert!(matches!(
+        card::sign_in_with_tls(
+            &auth,
+            &trust,
+            &token,
+            Browser::of_secret("state-1"),
+            b,
+            None,
+            &c,
+            now()
+        )
+        .await
+        .unwrap(),
+        CardOutcome::LinkRequired { .. }
+    ));
+    assert!(matches!(
+        card::sign_in_with_tls(
+            &auth,
+            &trust,
+            &token,
+            Browser::of_secret("state-1"),
+            b,
+            None,
+            &c,
+            now()
+        )
+        .await,
+        Err(Error::CardLinkExpired)
+    ));
+    // The card host refuses a revoked certificate before anything is stored.
+    assert!(matches!(
+        card::accept_tls_certificate(&auth, &trust, &cert("cps-revoked"), "s", &c, now()).await,
+        Err(Error::CardRefused(Refusal::Revoked))
+    ));
+}
