@@ -48,18 +48,78 @@ rm -rf "$db_dir"
 step "build the site (cargo-leptos: server + hydrated WebAssembly)"
 cargo leptos build
 
-step "end-to-end tests in Chromium"
+step "end-to-end tests in Chromium (with a virtual card reader, the card agent and nginx)"
+cargo build -q -p passerelle-agent -p testkit --bins
 e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
 port=3900
+card_port=3943
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  [ -f "$e2e_dir/nginx/nginx.pid" ] && kill "$(cat "$e2e_dir/nginx/nginx.pid")" 2>/dev/null || true
+  bash "$root/scripts/card-lab.sh" stop "$e2e_dir/card-lab" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+# The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
+"$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
+bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
+(set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
+  --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &
+pids+=($!)
+# nginx terminates TLS on the card host, asks for the client certificate (TLS 1.2 allowed: CPS3
+# cards cannot sign for TLS 1.3) and forwards it from 127.0.0.2, the only trusted proxy address:
+# requests reaching the portal directly from 127.0.0.1 cannot forge the header.
+mkdir -p "$e2e_dir/nginx" && chmod 777 "$e2e_dir/nginx"
+cat > "$e2e_dir/nginx/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $e2e_dir/nginx/nginx.pid;
+error_log $e2e_dir/nginx/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log $e2e_dir/nginx/access.log;
+  client_body_temp_path $e2e_dir/nginx/body;
+  proxy_temp_path $e2e_dir/nginx/proxy;
+  fastcgi_temp_path $e2e_dir/nginx/fastcgi;
+  uwsgi_temp_path $e2e_dir/nginx/uwsgi;
+  scgi_temp_path $e2e_dir/nginx/scgi;
+  server {
+    listen 127.0.0.1:$card_port ssl;
+    ssl_certificate $e2e_dir/pki/server.cert.pem;
+    ssl_certificate_key $e2e_dir/pki/server.key.pem;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_client_certificate $e2e_dir/pki/ca-bundle.pem;
+    ssl_verify_client optional_no_ca;
+    location / {
+      proxy_pass http://127.0.0.1:$port;
+      proxy_bind 127.0.0.2;
+      proxy_set_header Host \$host:\$server_port;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
+      proxy_set_header X-SSL-Client-Verify \$ssl_client_verify;
+    }
+  }
+}
+NGINX
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+"$nginx_bin" -c "$e2e_dir/nginx/nginx.conf" -e "$e2e_dir/nginx/error.log" &
+pids+=($!)
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
+  PASSERELLE_TRUSTED_PROXIES=127.0.0.2 \
+  PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem" \
+  PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port" \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+pids+=($server)
 for _ in $(seq 1 120); do
   curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
   kill -0 $server 2>/dev/null || { cat "$root/target/e2e-server.log"; exit 1; }
   sleep 0.5
 done
+curl -skf "https://127.0.0.1:$card_port/healthz" >/dev/null || { cat "$e2e_dir/nginx/error.log"; exit 1; }
+export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-lab" \
+  PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$log"
@@ -71,7 +131,7 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
 
 step "audit chain of the end-to-end run: intact, then altered behind the application's back"
-kill $server; wait $server 2>/dev/null || true
+cleanup
 trap - EXIT
 passerelle=("$root/target/debug/passerelle")
 export PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL=

@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
 
+/// The cookie holding the pending one-time card link (set by the edge, read by the linking page).
+pub const CARD_LINK_COOKIE: &str = "passerelle_card_link";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionView {
     pub code: String,
@@ -45,6 +48,45 @@ pub struct ShellData {
 pub struct SignInData {
     pub regions: Vec<RegionView>,
     pub password_mode: bool,
+    /// Card sign-in, when the deployment offers it.
+    pub card: Option<CardModeView>,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardModeView {
+    /// The local agent's base URL (`http://127.0.0.1:24231`).
+    pub agent_url: String,
+    /// A card host behind a TLS terminator is configured.
+    pub tls: bool,
+}
+
+/// The card waiting to be linked, as the linking page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardLinkData {
+    pub holder_name: String,
+    pub card_type: String,
+    pub serial: String,
+    pub not_after: String,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CardView {
+    pub id: String,
+    pub card_type: String,
+    pub serial: String,
+    pub holder_name: String,
+    pub not_after: String,
+    pub linked_at: String,
+    pub renewal: bool,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyCardsData {
+    pub user: UserView,
+    pub cards: Vec<CardView>,
     pub csrf: String,
 }
 
@@ -133,6 +175,17 @@ mod server {
         }
     }
 
+    /// A request cookie's value (server functions read the pending card link this way).
+    pub async fn cookie(name: &str) -> Option<String> {
+        let jar: axum_extra::extract::cookie::CookieJar = leptos_axum::extract().await.ok()?;
+        jar.get(name).map(|c| c.value().to_string())
+    }
+
+    /// Dates as French users write them (`23/11/2029`).
+    pub fn date(t: time::OffsetDateTime) -> String {
+        format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year())
+    }
+
     pub async fn my_establishments(
         services: &Services,
         session: &Session,
@@ -166,7 +219,63 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
             .settings
             .sign_in_modes
             .contains(&SignInMode::Password),
+        card: services.card.as_ref().map(|c| CardModeView {
+            agent_url: c.agent_url.clone(),
+            tls: c.tls.is_some(),
+        }),
         csrf: ctx.csrf_token,
+    })
+}
+
+#[server(prefix = "/api", endpoint = "card-link", input = GetUrl)]
+pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
+    use crate::error::CardError;
+    let (ctx, services) = server::context().await?;
+    let card = services
+        .card
+        .as_ref()
+        .ok_or(ErrorCode::Card(CardError::Unavailable))?;
+    let token = server::cookie(CARD_LINK_COOKIE)
+        .await
+        .ok_or(ErrorCode::Card(CardError::LinkExpired))?;
+    let identity = domain::auth::card::pending_link(
+        &services.auth,
+        &card.trust,
+        &token,
+        domain::auth::card::Browser::of_secret(&ctx.csrf_token),
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(CardLinkData {
+        holder_name: identity.holder_name,
+        card_type: identity.card_type.as_str().to_string(),
+        serial: identity.serial,
+        not_after: server::date(identity.not_after),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "my-cards", input = GetUrl)]
+pub async fn get_my_cards() -> Result<MyCardsData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let session = server::signed_in(&ctx)?;
+    let cards = domain::auth::card::cards_of(&services.auth, session.user_id).await?;
+    Ok(MyCardsData {
+        user: server::user_view(session),
+        cards: cards
+            .into_iter()
+            .map(|c| CardView {
+                id: c.id.to_string(),
+                card_type: c.card_type,
+                serial: c.serial,
+                holder_name: c.holder_name,
+                not_after: server::date(c.not_after),
+                linked_at: server::date(c.linked_at),
+                renewal: c.linked_via == "renewal",
+                last_used_at: c.last_used_at.map(server::date),
+            })
+            .collect(),
+        csrf: ctx.csrf_token.clone(),
     })
 }
 

@@ -6,7 +6,103 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Messages};
+
+/// Why a card was not accepted, as the holder is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CardError {
+    Expired,
+    NotYetValid,
+    Untrusted,
+    Revoked,
+    RevocationUnknown,
+    NotForAuthentication,
+    UnknownHolder,
+    BadSignature,
+    Malformed,
+    Challenge,
+    LinkExpired,
+    OtherAccount,
+    RppsMismatch,
+    Unavailable,
+    NoCertificate,
+}
+
+type CardEntry = (CardError, &'static str, fn(&Messages) -> &'static str);
+
+/// Each card refusal: its `?erreur=` slug and its message, in one table.
+const CARD_ERRORS: [CardEntry; 15] = [
+    (CardError::Expired, "carte-expiree", |m| m.err_card_expired),
+    (CardError::NotYetValid, "carte-pas-encore-valide", |m| {
+        m.err_card_not_yet_valid
+    }),
+    (CardError::Untrusted, "carte-non-reconnue", |m| {
+        m.err_card_untrusted
+    }),
+    (CardError::Revoked, "carte-revoquee", |m| m.err_card_revoked),
+    (
+        CardError::RevocationUnknown,
+        "carte-revocation-inconnue",
+        |m| m.err_card_revocation_unknown,
+    ),
+    (
+        CardError::NotForAuthentication,
+        "carte-pas-authentification",
+        |m| m.err_card_not_for_auth,
+    ),
+    (CardError::UnknownHolder, "carte-porteur-inconnu", |m| {
+        m.err_card_unknown_holder
+    }),
+    (CardError::BadSignature, "carte-signature-invalide", |m| {
+        m.err_card_bad_signature
+    }),
+    (CardError::Malformed, "carte-illisible", |m| {
+        m.err_card_malformed
+    }),
+    (CardError::Challenge, "carte-defi-expire", |m| {
+        m.err_card_challenge
+    }),
+    (CardError::LinkExpired, "carte-liaison-expiree", |m| {
+        m.err_card_link_expired
+    }),
+    (CardError::OtherAccount, "carte-autre-compte", |m| {
+        m.err_card_other_account
+    }),
+    (CardError::RppsMismatch, "carte-rpps-different", |m| {
+        m.err_rpps_mismatch
+    }),
+    (CardError::Unavailable, "carte-indisponible", |m| {
+        m.err_card_unavailable
+    }),
+    (CardError::NoCertificate, "carte-absente", |m| {
+        m.err_card_no_certificate
+    }),
+];
+
+impl CardError {
+    fn entry(self) -> &'static CardEntry {
+        // The table lists every variant (a test checks it); the first entry is never used.
+        CARD_ERRORS
+            .iter()
+            .find(|(e, _, _)| *e == self)
+            .unwrap_or(&CARD_ERRORS[0])
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.entry().1
+    }
+
+    pub fn message(self, m: &Messages) -> &'static str {
+        (self.entry().2)(m)
+    }
+
+    fn from_slug(slug: &str) -> Option<Self> {
+        CARD_ERRORS
+            .iter()
+            .find(|(_, s, _)| *s == slug)
+            .map(|(e, _, _)| *e)
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
@@ -24,6 +120,8 @@ pub enum ErrorCode {
     Forbidden,
     NotFound,
     InvalidInput,
+    /// A card sign-in or linking refusal, with its precise reason.
+    Card(CardError),
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -46,6 +144,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "acces-refuse".into(),
             ErrorCode::NotFound => "introuvable".into(),
             ErrorCode::InvalidInput => "saisie-invalide".into(),
+            ErrorCode::Card(c) => c.slug().into(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
         }
     }
@@ -64,6 +163,9 @@ impl ErrorCode {
             "introuvable" => ErrorCode::NotFound,
             "saisie-invalide" => ErrorCode::InvalidInput,
             other => {
+                if let Some(c) = CardError::from_slug(other) {
+                    return Some(ErrorCode::Card(c));
+                }
                 if let Some(m) = other.strip_prefix("verrouille-") {
                     ErrorCode::Locked {
                         minutes: m.parse().ok().filter(|m| (1..=1440).contains(m))?,
@@ -97,6 +199,11 @@ impl ErrorCode {
             ErrorCode::NotFound => 404,
             ErrorCode::Locked { .. } | ErrorCode::AddressThrottled => 429,
             ErrorCode::InvalidInput => 400,
+            ErrorCode::Card(CardError::LinkExpired | CardError::Challenge) => 410,
+            ErrorCode::Card(CardError::Unavailable) => 404,
+            ErrorCode::Card(CardError::RevocationUnknown) => 503,
+            ErrorCode::Card(CardError::OtherAccount | CardError::RppsMismatch) => 409,
+            ErrorCode::Card(_) => 403,
             ErrorCode::Internal { .. } => 500,
         }
     }
@@ -121,6 +228,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => m.err_forbidden.into(),
             ErrorCode::NotFound => m.err_not_found.into(),
             ErrorCode::InvalidInput => m.err_invalid_input.into(),
+            ErrorCode::Card(c) => c.message(m).into(),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
@@ -172,6 +280,10 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
+        for (card, _, _) in CARD_ERRORS {
+            let code = ErrorCode::Card(card);
+            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+        }
         assert_eq!(ErrorCode::from_slug("technique-<script>"), None);
         assert_eq!(ErrorCode::from_slug("verrouille-99999"), None);
     }
@@ -187,9 +299,10 @@ mod tests {
 
 #[cfg(feature = "ssr")]
 mod from_domain {
-    use super::ErrorCode;
+    use super::{CardError, ErrorCode};
     use domain::Error;
     use domain::accounts::UserStatus;
+    use domain::auth::card::Refusal;
 
     impl ErrorCode {
         /// An unexpected failure: logged with a short reference the user can quote to the desk.
@@ -219,6 +332,21 @@ mod from_domain {
                 Error::NotFound => ErrorCode::NotFound,
                 Error::NoSession => ErrorCode::NotSignedIn,
                 Error::Forbidden => ErrorCode::Forbidden,
+                Error::CardRefused(r) => ErrorCode::Card(match r {
+                    Refusal::Malformed => CardError::Malformed,
+                    Refusal::Expired => CardError::Expired,
+                    Refusal::NotYetValid => CardError::NotYetValid,
+                    Refusal::Untrusted => CardError::Untrusted,
+                    Refusal::Revoked => CardError::Revoked,
+                    Refusal::RevocationUnknown => CardError::RevocationUnknown,
+                    Refusal::NotForAuthentication => CardError::NotForAuthentication,
+                    Refusal::UnknownHolder => CardError::UnknownHolder,
+                    Refusal::BadSignature => CardError::BadSignature,
+                }),
+                Error::CardChallengeInvalid => ErrorCode::Card(CardError::Challenge),
+                Error::CardLinkExpired => ErrorCode::Card(CardError::LinkExpired),
+                Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
+                Error::RppsMismatch => ErrorCode::Card(CardError::RppsMismatch),
                 other => ErrorCode::internal(other),
             }
         }

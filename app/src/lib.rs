@@ -51,9 +51,13 @@ fn content_security_policy() {
     ) else {
         return;
     };
+    // The card box talks to the local agent: its origin is the only other one the page may reach.
+    let agent = state::services()
+        .and_then(|s| s.card.as_ref().map(|c| format!(" {}", c.agent_origin)))
+        .unwrap_or_default();
     let policy = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; \
-         connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+         connect-src 'self'{agent}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&policy) {
         response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
@@ -111,6 +115,8 @@ pub fn App() -> impl IntoView {
             <components::Layout>
                 <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/carte/lier") view=pages::card_link::CardLink ssr=SsrMode::Async />
+                    <Route path=path!("/compte/cartes") view=pages::my_cards::MyCards ssr=SsrMode::Async />
                     <Route path=path!("/etablissements") view=pages::chooser::Chooser ssr=SsrMode::Async />
                     <Route
                         path=path!("/etablissements/:finess")

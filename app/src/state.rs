@@ -26,12 +26,33 @@ pub struct Settings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignInMode {
     Password,
+    Card,
+}
+
+/// CPx card sign-in, when configured.
+#[derive(Debug)]
+pub struct CardService {
+    pub trust: domain::auth::card::Trust,
+    /// The local agent's URL, for the page (and the page's Content-Security-Policy).
+    pub agent_url: String,
+    pub agent_origin: String,
+    /// The card host behind the TLS terminator, and the headers it forwards.
+    pub tls: Option<TlsCardHost>,
+}
+
+#[derive(Debug)]
+pub struct TlsCardHost {
+    /// `https://carte.example` as configured, without a trailing slash.
+    pub url: String,
+    pub certificate_header: String,
+    pub verify_header: String,
 }
 
 #[derive(Debug)]
 pub struct Services {
     pub auth: Auth,
     pub settings: Settings,
+    pub card: Option<CardService>,
 }
 
 #[derive(Debug, Clone)]

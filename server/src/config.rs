@@ -45,6 +45,62 @@ pub struct Config {
     pub lockout: ThrottleConfig,
     pub address_limit: ThrottleConfig,
     pub argon2: Argon2Config,
+    /// CPx card sign-in; off when absent.
+    pub card: Option<CardConfig>,
+}
+
+/// `[card]`: the IGC-Santé trust and the two ways a card reaches the portal.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardConfig {
+    /// PEM bundle of the IGC-Santé CAs (roots and issuing CAs).
+    pub ca_bundle: PathBuf,
+    /// CRL files of the issuing CAs (PEM or DER), re-read when they change.
+    #[serde(default)]
+    pub crl_files: Vec<PathBuf>,
+    /// Accept structure-bound cards with no named holder (`pseudonym=`).
+    #[serde(default)]
+    pub accept_anonymous_cards: bool,
+    /// Where the page finds the local agent (`passerelle-agent`).
+    #[serde(default = "default_agent_url")]
+    pub agent_url: String,
+    /// The card host name served by the TLS terminator that asks for the client certificate,
+    /// e.g. `https://carte.passerelle.example`; the TLS path is off when absent.
+    #[serde(default)]
+    pub tls_url: Option<String>,
+    /// Request header in which the terminator forwards the URL-encoded PEM client certificate
+    /// (nginx: `$ssl_client_escaped_cert`). Believed only from `trusted_proxies`.
+    #[serde(default = "default_cert_header")]
+    pub tls_certificate_header: String,
+    /// Request header carrying the terminator's verdict (nginx: `$ssl_client_verify`).
+    #[serde(default = "default_verify_header")]
+    pub tls_verify_header: String,
+}
+
+fn default_agent_url() -> String {
+    "http://127.0.0.1:24231".into()
+}
+
+fn default_cert_header() -> String {
+    "x-ssl-client-cert".into()
+}
+
+fn default_verify_header() -> String {
+    "x-ssl-client-verify".into()
+}
+
+impl CardConfig {
+    fn new(ca_bundle: PathBuf) -> Self {
+        Self {
+            ca_bundle,
+            crl_files: Vec::new(),
+            accept_anonymous_cards: false,
+            agent_url: default_agent_url(),
+            tls_url: None,
+            tls_certificate_header: default_cert_header(),
+            tls_verify_header: default_verify_header(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -84,6 +140,7 @@ impl Default for Config {
             lockout: ThrottleConfig::from(domain::throttle::Policy::ACCOUNT_DEFAULT),
             address_limit: ThrottleConfig::from(domain::throttle::Policy::ADDRESS_DEFAULT),
             argon2: Argon2Config::default(),
+            card: None,
         }
     }
 }
@@ -200,21 +257,33 @@ impl Config {
         if let Some(v) = var("PASSERELLE_ADDRESS_MAX_FAILURES") {
             self.address_limit.max_failures = parse("PASSERELLE_ADDRESS_MAX_FAILURES", v)?;
         }
+        if let Some(v) = var("PASSERELLE_CARD_CA_BUNDLE").filter(|v| !v.is_empty()) {
+            let card = self
+                .card
+                .get_or_insert_with(|| CardConfig::new(PathBuf::new()));
+            card.ca_bundle = PathBuf::from(v);
+        }
+        if let Some(card) = self.card.as_mut() {
+            if let Some(v) = var("PASSERELLE_CARD_CRL_FILES") {
+                card.crl_files = v
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| PathBuf::from(s.trim()))
+                    .collect();
+            }
+            if let Some(v) = var("PASSERELLE_CARD_AGENT_URL") {
+                card.agent_url = v;
+            }
+            if let Some(v) = var("PASSERELLE_CARD_TLS_URL") {
+                card.tls_url = Some(v).filter(|v| !v.is_empty());
+            }
+        }
         Ok(())
     }
 
     /// Scheme, host and port of `public_url`, as browsers send it in `Origin`.
     pub fn public_origin(&self) -> String {
-        let url = self.public_url.trim().trim_end_matches('/');
-        let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
-        let authority = rest.split('/').next().unwrap_or(rest).to_ascii_lowercase();
-        let scheme = scheme.to_ascii_lowercase();
-        // Browsers leave the default port out of `Origin`.
-        let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
-            ("https", Some((host, "443"))) | ("http", Some((host, "80"))) => host.to_string(),
-            _ => authority,
-        };
-        format!("{scheme}://{authority}")
+        origin_of(&self.public_url)
     }
 
     pub fn session_policy(&self) -> domain::sessions::Policy {
@@ -231,6 +300,20 @@ impl Config {
             parallelism: self.argon2.parallelism,
         }
     }
+}
+
+/// Scheme, host and port of a URL, as browsers send it in `Origin`.
+pub fn origin_of(url: &str) -> String {
+    let url = url.trim().trim_end_matches('/');
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let authority = rest.split('/').next().unwrap_or(rest).to_ascii_lowercase();
+    let scheme = scheme.to_ascii_lowercase();
+    // Browsers leave the default port out of `Origin`.
+    let authority = match (scheme.as_str(), authority.rsplit_once(':')) {
+        ("https", Some((host, "443"))) | ("http", Some((host, "80"))) => host.to_string(),
+        _ => authority,
+    };
+    format!("{scheme}://{authority}")
 }
 
 #[cfg(test)]

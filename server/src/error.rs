@@ -16,6 +16,8 @@ pub enum CliError {
     Join(#[from] tokio::task::JoinError),
     #[error("{0}")]
     Usage(String),
+    #[error("{0}")]
+    Trust(String),
     #[error("the audit log is broken at row {0}")]
     AuditBroken(i64),
 }

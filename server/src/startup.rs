@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::state::{AppState, Services, Settings, SignInMode};
+use app::state::{AppState, CardService, Services, Settings, SignInMode, TlsCardHost};
 use domain::auth::Auth;
 use domain::db::embedded::EmbeddedPostgres;
 use domain::password::Passwords;
@@ -69,7 +69,38 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
         .build()
 }
 
-pub fn state(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> AppState {
+/// The card trust (IGC-Santé bundle and CRLs) and card settings, when `[card]` is configured.
+pub fn card_service(config: &Config) -> Result<Option<CardService>, CliError> {
+    let Some(card) = &config.card else {
+        return Ok(None);
+    };
+    let trust = domain::auth::card::Trust::load(&domain::auth::card::TrustSettings {
+        ca_bundle: card.ca_bundle.clone(),
+        crl_files: card.crl_files.clone(),
+        accept_anonymous_cards: card.accept_anonymous_cards,
+    })
+    .map_err(|e| CliError::Trust(format!("[card] {e}")))?;
+    if !trust.checks_revocation() {
+        tracing::warn!("card sign-in without CRL files: revoked cards will NOT be refused");
+    }
+    Ok(Some(CardService {
+        trust,
+        agent_origin: crate::config::origin_of(&card.agent_url),
+        agent_url: card.agent_url.trim_end_matches('/').to_string(),
+        tls: card.tls_url.as_ref().map(|url| TlsCardHost {
+            url: url.trim_end_matches('/').to_string(),
+            certificate_header: card.tls_certificate_header.to_ascii_lowercase(),
+            verify_header: card.tls_verify_header.to_ascii_lowercase(),
+        }),
+    }))
+}
+
+pub fn state(
+    config: &Config,
+    pool: PgPool,
+    passwords: Arc<Passwords>,
+    card: Option<CardService>,
+) -> AppState {
     let auth = Auth {
         pool,
         passwords,
@@ -82,11 +113,19 @@ pub fn state(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> AppSta
         secure_cookies: public_origin.starts_with("https://"),
         public_origin,
         trusted_proxies: config.trusted_proxies.clone(),
-        sign_in_modes: vec![SignInMode::Password],
+        sign_in_modes: if card.is_some() {
+            vec![SignInMode::Card, SignInMode::Password]
+        } else {
+            vec![SignInMode::Password]
+        },
     };
     AppState {
         leptos: leptos_options(config),
-        services: Arc::new(Services { auth, settings }),
+        services: Arc::new(Services {
+            auth,
+            settings,
+            card,
+        }),
     }
 }
 
@@ -110,7 +149,8 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
             domain::demo::DEMO_PASSWORD
         );
     }
-    let state = state(config, db.pool.clone(), passwords);
+    let card = card_service(config)?;
+    let state = state(config, db.pool.clone(), passwords, card);
     let router = crate::web::router(state.clone());
     spawn_housekeeping(db.pool.clone());
 

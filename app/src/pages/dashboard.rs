@@ -22,6 +22,7 @@ pub fn Dashboard() -> impl IntoView {
                     Ok(d) => {
                         let method = match d.auth_method.as_str() {
                             "password" => m.method_password.to_string(),
+                            "card" => m.method_card.to_string(),
                             other => other.to_string(),
                         };
                         view! {
@@ -52,9 +53,12 @@ pub fn Dashboard() -> impl IntoView {
                                     <dd>{method} " (" {d.user.username.clone()} ")"</dd>
                                 </dl>
                             </section>
-                            {d.several.then(|| view! {
-                                <p><a href="/etablissements" class="button-secondary">{m.change_establishment}</a></p>
-                            })}
+                            <p class="inline-row">
+                                {d.several.then(|| view! {
+                                    <a href="/etablissements" class="button-secondary">{m.change_establishment}</a>
+                                })}
+                                <a href="/compte/cartes" class="button-secondary" id="gerer-cartes">{m.manage_cards}</a>
+                            </p>
                         }
                             .into_any()
                     }

@@ -1,4 +1,4 @@
-//! "Connexion": the sign-in modes the deployment offers (username and password for now), and how
+//! "Connexion": the sign-in modes the deployment offers (CPx card, username and password), and how
 //! to get an account, with each region's agency and support desk.
 
 use leptos::prelude::*;
@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{SignInData, get_sign_in};
 use crate::components::{ErrorMessage, Notice, QueryError, SupportContact, use_hydrated};
+use crate::pages::card_sign_in::CardSignIn;
 use crate::t;
 
 #[component]
@@ -50,8 +51,11 @@ fn SignInForms(data: SignInData) -> impl IntoView {
         regions.with_value(|rs| rs.iter().find(|r| r.code == code).cloned())
     };
 
+    let card = data.card.clone();
+    let csrf = data.csrf.clone();
     view! {
         <div class="sign-in-grid">
+            {card.map(|mode| view! { <CardSignIn mode csrf /> })}
             <section class="card" aria-labelledby="mode-password">
                 <h2 id="mode-password">{m.mode_password}</h2>
                 {data.password_mode.then(|| view! {

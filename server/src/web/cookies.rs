@@ -6,7 +6,11 @@ use time::Duration;
 
 pub const SESSION: &str = "passerelle_session";
 pub const CSRF: &str = "passerelle_csrf";
+/// The pending one-time card link (a random token; the link itself is in the database).
+pub use app::api::CARD_LINK_COOKIE as CARD_LINK;
 pub use app::i18n::LANG_COOKIE as LANG;
+/// The browser's side of the TLS hand-over from the card host back to the portal.
+pub const CARD_STATE: &str = "passerelle_card_state";
 
 /// HttpOnly, SameSite=Lax (a link from an e-mail still arrives signed in; cross-site posts do not
 /// carry it), Secure whenever the portal is served over https.
@@ -31,6 +35,13 @@ pub fn csrf(value: &str, secure: bool) -> Cookie<'static> {
 pub fn lang(code: &str, secure: bool) -> Cookie<'static> {
     let mut c = base(LANG, code.to_string(), secure);
     c.set_max_age(Duration::days(365));
+    c
+}
+
+/// A short-lived cookie for the card flows (the database row expires on its own too).
+pub fn short_lived(name: &'static str, value: &str, minutes: i64, secure: bool) -> Cookie<'static> {
+    let mut c = base(name, value.to_string(), secure);
+    c.set_max_age(Duration::minutes(minutes));
     c
 }
 

@@ -23,11 +23,11 @@ fn same_token(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
+pub(super) fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
     !submitted.is_empty() && same_token(&ctx.csrf_token, submitted)
 }
 
-fn back_with_error(page: &str, code: &ErrorCode) -> Response {
+pub(super) fn back_with_error(page: &str, code: &ErrorCode) -> Response {
     Redirect::to(&format!("{page}?erreur={}", code.slug())).into_response()
 }
 
@@ -65,22 +65,29 @@ pub async fn sign_in(
     )
     .await
     {
-        Ok(signed_in) => {
-            let secure = state.services.settings.secure_cookies;
-            // A new form token with the new session: one learnt before sign-in is worthless after.
-            let jar = jar
-                .add(cookies::session(signed_in.token.as_str(), secure))
-                .add(cookies::csrf(&super::request::new_csrf_token(), secure));
-            (jar, Redirect::to(&signed_in.landing.path())).into_response()
-        }
+        Ok(signed_in) => signed_in_response(&state, jar, &signed_in),
         Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
     }
+}
+
+/// Every sign-in mode ends here: the session cookie, a new form token (one learnt before sign-in
+/// is worthless after), and the establishment routing.
+pub(super) fn signed_in_response(
+    state: &AppState,
+    jar: CookieJar,
+    signed_in: &domain::auth::SignedIn,
+) -> Response {
+    let secure = state.services.settings.secure_cookies;
+    let jar = jar
+        .add(cookies::session(signed_in.token.as_str(), secure))
+        .add(cookies::csrf(&super::request::new_csrf_token(), secure));
+    (jar, Redirect::to(&signed_in.landing.path())).into_response()
 }
 
 #[derive(Debug, Deserialize)]
 pub struct TokenOnlyForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
 }
 
 pub async fn sign_out(

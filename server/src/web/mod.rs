@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, middleware, form handlers. Pages are Leptos routes (crate `app`).
 
+mod card;
 mod cookies;
 mod forms;
 mod health;
@@ -36,6 +37,16 @@ pub fn router(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/", get(forms::root))
         .route("/connexion", post(forms::sign_in))
+        .route("/connexion/carte", post(card::sign_in_with_agent))
+        .route("/connexion/carte/defi", post(card::challenge))
+        .route("/connexion/carte/lier", post(card::link))
+        .route("/connexion/carte/certificat", get(card::tls_start))
+        .route(
+            "/connexion/carte/certificat/verifier",
+            get(card::tls_verify),
+        )
+        .route("/connexion/carte/retour", get(card::tls_return))
+        .route("/compte/cartes/delier", post(card::unlink))
         .route("/deconnexion", post(forms::sign_out))
         .route("/etablissements/choisir", post(forms::choose_establishment))
         .route("/langue/{code}", get(forms::switch_language))

@@ -29,6 +29,7 @@ fn is_private_page(path: &str) -> bool {
     path == "/etablissements"
         || path.starts_with("/etablissements/")
         || path == "/aucun-etablissement"
+        || path.starts_with("/compte")
 }
 
 /// The client's address: the peer, or — only when the peer is a trusted proxy — the last address

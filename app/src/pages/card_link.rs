@@ -1,0 +1,88 @@
+//! "Connectez votre compte professionnel à votre carte": the one-time linking of an unknown card.
+//! The form posts to the edge (`/connexion/carte/lier`), which checks the password with the same
+//! brute-force limits as sign-in, links the card and signs the holder in.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::{CardLinkData, get_card_link};
+use crate::components::{ErrorMessage, QueryError};
+use crate::t;
+
+#[component]
+pub fn CardLink() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_card_link());
+    view! {
+        <Title text=m.link_title />
+        <h1>{m.link_title}</h1>
+        <QueryError />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <LinkForm data=d /> }.into_any(),
+                    Err(code) => view! {
+                        <ErrorMessage code page_error=true />
+                        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LinkForm(data: CardLinkData) -> impl IntoView {
+    let m = t();
+    view! {
+        <p class="lead">{m.link_intro}</p>
+        <section class="card" aria-labelledby="carte-presentee">
+            <h2 id="carte-presentee">{m.link_card}</h2>
+            <dl class="facts">
+                <dt>{m.holder}</dt>
+                <dd id="porteur">{data.holder_name.clone()}</dd>
+                <dt>{m.card_type}</dt>
+                <dd>{data.card_type.clone()}</dd>
+                <dt>{m.card_serial}</dt>
+                <dd>{data.serial.clone()}</dd>
+                <dt>{m.card_valid_until}</dt>
+                <dd>{data.not_after.clone()}</dd>
+            </dl>
+        </section>
+        <section class="card" aria-labelledby="compte-a-lier">
+            <h2 id="compte-a-lier">{m.mode_password}</h2>
+            <form method="post" action="/connexion/carte/lier" class="form">
+                <input type="hidden" name="csrf" value=data.csrf.clone() />
+                <div class="field">
+                    <label for="identifiant">{m.username}</label>
+                    <input
+                        id="identifiant"
+                        name="identifiant"
+                        type="text"
+                        autocomplete="username"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        required
+                        maxlength="64"
+                    />
+                </div>
+                <div class="field">
+                    <label for="mot_de_passe">{m.password}</label>
+                    <input
+                        id="mot_de_passe"
+                        name="mot_de_passe"
+                        type="password"
+                        autocomplete="current-password"
+                        required
+                        maxlength="256"
+                    />
+                </div>
+                <div class="inline-row">
+                    <button type="submit" class="button-primary">{m.link_button}</button>
+                    <a href="/connexion" rel="external" class="button-secondary">{m.cancel}</a>
+                </div>
+            </form>
+        </section>
+    }
+}

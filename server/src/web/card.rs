@@ -1,0 +1,416 @@
+//! "Carte CPS" at the HTTP edge: the agent's challenge and proof, the TLS-terminated card host,
+//! the one-time linking form, and unlinking from "Mes cartes". The rules are in
+//! `domain::auth::card`; this module reads forms, headers and cookies and answers with redirects.
+
+use std::net::SocketAddr;
+
+use app::error::{CardError, ErrorCode};
+use app::state::{AppState, CardService, RequestContext};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use axum_extra::extract::cookie::CookieJar;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use domain::Error;
+use domain::auth::card::{self, AgentProof, Browser, CardOutcome};
+use rustls_pki_types::CertificateDer;
+use rustls_pki_types::pem::PemObject;
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::cookies;
+use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+
+/// A CPx authentication certificate is about 1.5–2 KB; anything far larger is not one.
+const MAX_CERTIFICATE: usize = 16 * 1024;
+const MAX_SIGNATURE: usize = 1024;
+
+fn service(state: &AppState) -> Option<&CardService> {
+    state.services.card.as_ref()
+}
+
+/// The browser before it has a session: its form-token cookie.
+fn browser(ctx: &RequestContext) -> Browser {
+    Browser::of_secret(&ctx.csrf_token)
+}
+
+fn refused(code: CardError) -> Response {
+    back_with_error("/connexion", &ErrorCode::Card(code))
+}
+
+/// Signed in, or sent to the linking page with the pending link in a cookie.
+fn finish(state: &AppState, jar: CookieJar, outcome: CardOutcome) -> Response {
+    let secure = state.services.settings.secure_cookies;
+    match outcome {
+        CardOutcome::SignedIn(signed_in) => signed_in_response(state, jar, &signed_in),
+        CardOutcome::LinkRequired { token } => {
+            let minutes = card::LINK_LIFETIME.whole_minutes();
+            (
+                jar.add(cookies::short_lived(
+                    cookies::CARD_LINK,
+                    &token,
+                    minutes,
+                    secure,
+                )),
+                Redirect::to("/connexion/carte/lier"),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `POST /connexion/carte/defi`: a fresh nonce for the agent, bound to this browser.
+pub async fn challenge(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let json_error = |status: StatusCode, code: ErrorCode| {
+        (status, Json(serde_json::json!({ "error": code.slug() }))).into_response()
+    };
+    if !csrf_ok(&ctx, &form.csrf) {
+        return json_error(StatusCode::FORBIDDEN, ErrorCode::Csrf);
+    }
+    if service(&state).is_none() {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            ErrorCode::Card(CardError::Unavailable),
+        );
+    }
+    let issued = match state.services.auth.pool.acquire().await {
+        Ok(mut conn) => {
+            card::issue_challenge(&mut conn, browser(&ctx), OffsetDateTime::now_utc()).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match issued {
+        Ok(nonce) => Json(serde_json::json!({ "nonce": nonce })).into_response(),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AgentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    #[serde(default)]
+    certificate: String,
+    #[serde(default)]
+    signature: String,
+}
+
+/// `POST /connexion/carte`: the agent's answer, posted by the page.
+pub async fn sign_in_with_agent(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<AgentForm>,
+) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error("/connexion", &ErrorCode::Csrf);
+    }
+    let Some(service) = service(&state) else {
+        return refused(CardError::Unavailable);
+    };
+    let decode = |s: &str, max: usize| {
+        STANDARD
+            .decode(s.trim())
+            .ok()
+            .filter(|b| !b.is_empty() && b.len() <= max)
+    };
+    let (Some(certificate), Some(signature)) = (
+        decode(&form.certificate, MAX_CERTIFICATE),
+        decode(&form.signature, MAX_SIGNATURE),
+    ) else {
+        return refused(CardError::Malformed);
+    };
+    let proof = AgentProof {
+        nonce: form.nonce.chars().take(128).collect(),
+        certificate,
+        signature,
+    };
+    let previous = cookies::session_token(&jar);
+    match card::sign_in_with_agent(
+        &state.services.auth,
+        &service.trust,
+        &state.services.settings.public_origin,
+        browser(&ctx),
+        &proof,
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(outcome) => finish(&state, jar, outcome),
+        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+    }
+}
+
+/// `GET /connexion/carte/certificat`: leaves for the card host, where the TLS terminator asks the
+/// browser for the card's certificate. The state cookie ties the way back to this browser.
+pub async fn tls_start(State(state): State<AppState>, jar: CookieJar) -> Response {
+    let Some(tls) = service(&state).and_then(|s| s.tls.as_ref()) else {
+        return refused(CardError::Unavailable);
+    };
+    let state_value = super::request::new_csrf_token();
+    let secure = state.services.settings.secure_cookies;
+    let target = format!(
+        "{}/connexion/carte/certificat/verifier?etat={state_value}",
+        tls.url
+    );
+    (
+        jar.add(cookies::short_lived(
+            cookies::CARD_STATE,
+            &state_value,
+            5,
+            secure,
+        )),
+        Redirect::to(&target),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StateQuery {
+    #[serde(default)]
+    etat: String,
+}
+
+/// The certificate the terminator forwarded, believed only when the request comes from one of
+/// the configured proxies (otherwise anyone could send the header).
+fn forwarded_certificate(
+    state: &AppState,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Result<Vec<u8>, CardError> {
+    let Some(tls) = service(state).and_then(|s| s.tls.as_ref()) else {
+        return Err(CardError::Unavailable);
+    };
+    let trusted = peer.is_some_and(|p| state.services.settings.trusted_proxies.contains(&p.ip()));
+    if !trusted {
+        if headers.contains_key(tls.certificate_header.as_str()) {
+            tracing::warn!(
+                ?peer,
+                "client certificate header from an untrusted address ignored"
+            );
+        }
+        return Err(CardError::NoCertificate);
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let verdict = header(&tls.verify_header);
+    let escaped = header(&tls.certificate_header);
+    if escaped.is_empty() || verdict.eq_ignore_ascii_case("NONE") {
+        return Err(CardError::NoCertificate);
+    }
+    // The terminator's own verdict is logged; the portal validates the certificate itself against
+    // its IGC-Santé bundle and CRLs, so that the holder is told precisely why a card is refused.
+    tracing::debug!(verdict, "client certificate forwarded by the terminator");
+    let pem: Vec<u8> = percent_encoding::percent_decode_str(escaped).collect();
+    CertificateDer::from_pem_slice(&pem)
+        .map(|c| c.to_vec())
+        .map_err(|_| CardError::Malformed)
+        .and_then(|der| {
+            if der.len() <= MAX_CERTIFICATE {
+                Ok(der)
+            } else {
+                Err(CardError::Malformed)
+            }
+        })
+}
+
+/// `GET /connexion/carte/certificat/verifier?etat=…` on the card host, behind the terminator.
+pub async fn tls_verify(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<StateQuery>,
+) -> Response {
+    let portal = state.services.settings.public_origin.clone();
+    let back = |code: ErrorCode| {
+        Redirect::to(&format!("{portal}/connexion?erreur={}", code.slug())).into_response()
+    };
+    let Some(service) = service(&state) else {
+        return back(ErrorCode::Card(CardError::Unavailable));
+    };
+    if q.etat.len() != 43 {
+        return back(ErrorCode::Card(CardError::LinkExpired));
+    }
+    let certificate = match forwarded_certificate(&state, Some(peer), &headers) {
+        Ok(c) => c,
+        Err(code) => return back(ErrorCode::Card(code)),
+    };
+    match card::accept_tls_certificate(
+        &state.services.auth,
+        &service.trust,
+        &certificate,
+        &q.etat,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(token) => {
+            Redirect::to(&format!("{portal}/connexion/carte/retour?jeton={token}")).into_response()
+        }
+        Err(e) => back(ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReturnQuery {
+    #[serde(default)]
+    jeton: String,
+}
+
+/// `GET /connexion/carte/retour?jeton=…`: back on the portal's origin from the card host.
+pub async fn tls_return(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Query(q): Query<ReturnQuery>,
+) -> Response {
+    let Some(service) = service(&state) else {
+        return refused(CardError::Unavailable);
+    };
+    let secure = state.services.settings.secure_cookies;
+    let Some(state_cookie) = jar.get(cookies::CARD_STATE).map(|c| c.value().to_string()) else {
+        return refused(CardError::LinkExpired);
+    };
+    let jar = jar.add(cookies::removal(cookies::CARD_STATE, secure));
+    let previous = cookies::session_token(&jar);
+    match card::sign_in_with_tls(
+        &state.services.auth,
+        &service.trust,
+        &q.jeton,
+        Browser::of_secret(&state_cookie),
+        browser(&ctx),
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(outcome) => finish(&state, jar, outcome),
+        Err(e) => (jar, back_with_error("/connexion", &ErrorCode::from(e))).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifiant: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+/// `POST /connexion/carte/lier`: the one-time linking with the account's username and password.
+pub async fn link(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<LinkForm>,
+) -> Response {
+    const PAGE: &str = "/connexion/carte/lier";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let Some(service) = service(&state) else {
+        return refused(CardError::Unavailable);
+    };
+    let Some(token) = jar.get(cookies::CARD_LINK).map(|c| c.value().to_string()) else {
+        return refused(CardError::LinkExpired);
+    };
+    if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
+        return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
+    }
+    let secure = state.services.settings.secure_cookies;
+    let previous = cookies::session_token(&jar);
+    match card::link_and_sign_in(
+        &state.services.auth,
+        &service.trust,
+        &token,
+        browser(&ctx),
+        &form.identifiant,
+        &form.mot_de_passe,
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(signed_in) => {
+            let jar = jar.add(cookies::removal(cookies::CARD_LINK, secure));
+            signed_in_response(&state, jar, &signed_in)
+        }
+        // The holder may correct a typo: the pending link stays.
+        Err(
+            e @ (Error::InvalidCredentials
+            | Error::Locked { .. }
+            | Error::AddressThrottled { .. }
+            | Error::AccountUnavailable(_)),
+        ) => back_with_error(PAGE, &ErrorCode::from(e)),
+        Err(e) => (
+            jar.add(cookies::removal(cookies::CARD_LINK, secure)),
+            back_with_error("/connexion", &ErrorCode::from(e)),
+        )
+            .into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UnlinkForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    carte: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+/// `POST /compte/cartes/delier`: the holder unlinks one of their cards, typing the password again.
+pub async fn unlink(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<UnlinkForm>,
+) -> Response {
+    const PAGE: &str = "/compte/cartes";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let Some(session) = ctx.viewer.session() else {
+        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+    };
+    let Ok(card_id) = uuid::Uuid::parse_str(form.carte.trim()) else {
+        return back_with_error(PAGE, &ErrorCode::InvalidInput);
+    };
+    if form.mot_de_passe.is_empty() {
+        return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
+    }
+    match card::unlink_own_card(
+        &state.services.auth,
+        &session.username,
+        session.user_id,
+        card_id,
+        &form.mot_de_passe,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/compte/cartes?info=carte-deliee").into_response(),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
