@@ -39,13 +39,28 @@ listened_by() { ss -Htlnp "sport = :$1" 2>/dev/null | grep -q "pid=$2,"; } # por
 # Running and not a zombie (in a container, pid 1 may be slow to reap orphans).
 alive() { [ -e "/proc/$1" ] && ! awk '{ exit ($3 == "Z") ? 0 : 1 }' "/proc/$1/stat" 2>/dev/null; }
 
+# pcscd (run with --info) logs each insertion and removal it notices at its polls (~400 ms apart).
+# Waiting for that line makes "remove then insert another card" two events for every PC/SC client,
+# instead of a swap pcscd might never see between two polls.
+events() { grep -c "$1" "$dir/pcscd.log" 2>/dev/null || true; }
+wait_event() { # pattern, count before
+  for _ in $(seq 60); do
+    [ "$(events "$1")" -gt "$2" ] && return 0
+    sleep 0.05
+  done
+  echo "card lab: pcscd did not report '$1'" >&2
+}
+
 remove() {
   if [ -f "$dir/card.pid" ]; then
     pid=$(cat "$dir/card.pid")
     # comm is cut at 15 characters.
     if [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = passerelle-virt ]; then
+      local before
+      before=$(events "Card Removed")
       kill "$pid" 2>/dev/null || true
       for _ in $(seq 20); do alive "$pid" || break; sleep 0.05; done
+      wait_event "Card Removed" "$before"
     fi
     rm -f "$dir/card.pid"
   fi
@@ -59,6 +74,8 @@ insert() { # cert key pin [tries]
   [ -x "$bin" ] || { echo "$bin missing: cargo build -p testkit --bins" >&2; exit 1; }
   port=$(sed -n 's/^VPCD_PORT=//p' "$dir/env")
   remove
+  local before
+  before=$(events "Card inserted")
   "$bin" --port "$port" --cert "$1" --key "$2" --pin "$3" --tries "${4:-3}" \
     > "$dir/card.log" 2>&1 < /dev/null &
   pid=$!
@@ -69,8 +86,8 @@ insert() { # cert key pin [tries]
     sleep 0.05
   done
   grep -q '^inserted' "$dir/card.log" || { cat "$dir/card.log" >&2; remove; exit 1; }
-  # vpcd took the connection; pcscd notices the card at its next poll (a few hundred ms): PC/SC
-  # clients see it through their own status calls.
+  # vpcd took the connection; pcscd notices the card at its next poll.
+  wait_event "Card inserted" "$before"
   echo "card inserted (pid $pid)"
 }
 

@@ -3,7 +3,8 @@
 #   formatting and lints, unit and integration tests against a real PostgreSQL (the embedded
 #   cluster, or DATABASE_URL's server when set), the sqlx offline data check, then a build of the
 #   site and end-to-end tests in Debian's Chromium against a freshly seeded server.
-# Ends with one line "N passed, N failed".
+# Ends with one line "N passed, N failed". `scripts/test.sh e2e`: the site build and the end-to-end
+# part only.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -17,6 +18,9 @@ count() { # $1: log file of a cargo test run
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 }
 
+# `scripts/test.sh e2e` runs only the site build and the end-to-end part (for development).
+only=${1:-all}
+if [ "$only" = all ]; then
 step "format"
 cargo fmt --all -- --check
 
@@ -44,6 +48,7 @@ set -e
 PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db stop || true
 rm -rf "$db_dir"
 [ "$status" -eq 0 ] || { echo "the .sqlx offline data is stale: run scripts/sqlx-prepare.sh"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+fi
 
 step "build the site (cargo-leptos: server + hydrated WebAssembly)"
 cargo leptos build
@@ -94,6 +99,8 @@ http {
     location / {
       proxy_pass http://127.0.0.1:$port;
       proxy_bind 127.0.0.2;
+      # The portal's redirects back to its own origin must stay as they are.
+      proxy_redirect off;
       proxy_set_header Host \$host:\$server_port;
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;

@@ -14,7 +14,7 @@ export async function signIn(page: Page, username: string, password = DEMO_PASSW
 
 export async function signOut(page: Page) {
   await page.getByRole("button", { name: "Se déconnecter" }).click();
-  await expect(page.getByRole("status")).toContainText("Vous êtes déconnecté(e).");
+  await expect(page.locator(".alert-info")).toContainText("Vous êtes déconnecté(e).");
 }
 
 /** Waits until the WebAssembly has taken over the page (clicks before that would be lost). */

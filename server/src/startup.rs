@@ -171,7 +171,7 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     .map_err(CliError::Serve)
 }
 
-/// Forgets expired throttle counters every ten minutes.
+/// Forgets expired throttle counters and card challenges, links and hand-overs every ten minutes.
 fn spawn_housekeeping(pool: PgPool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -182,6 +182,11 @@ fn spawn_housekeeping(pool: PgPool) {
                 Ok(mut conn) => {
                     if let Err(e) = domain::throttle::purge(&mut conn, cutoff).await {
                         tracing::warn!("purging throttle counters: {e}");
+                    }
+                    if let Err(e) =
+                        domain::cards::purge_expired(&mut conn, OffsetDateTime::now_utc()).await
+                    {
+                        tracing::warn!("purging expired card challenges: {e}");
                     }
                 }
                 Err(e) => tracing::warn!("housekeeping: {e}"),

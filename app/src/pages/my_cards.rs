@@ -39,7 +39,7 @@ pub fn MyCards() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/" rel="external">{m.back_to_sign_in}</a></p>
+        <p><a href="/" rel="external">{m.back_home}</a></p>
     }
 }
 
