@@ -58,6 +58,7 @@ cargo build -q -p passerelle-agent -p testkit --bins
 e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
 port=3900
 card_port=3943
+portal_proxy_port=3901
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -96,6 +97,11 @@ http {
     ssl_protocols TLSv1.2 TLSv1.3;
     ssl_client_certificate $e2e_dir/pki/ca-bundle.pem;
     ssl_verify_client optional_no_ca;
+    # Every sign-in is a full handshake signed by the card: no resumed sessions, no kept-alive
+    # connections carrying a previous user's certificate.
+    ssl_session_tickets off;
+    ssl_session_cache off;
+    keepalive_timeout 0;
     location / {
       proxy_pass http://127.0.0.1:$port;
       proxy_bind 127.0.0.2;
@@ -105,6 +111,19 @@ http {
       proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
       proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
       proxy_set_header X-SSL-Client-Verify \$ssl_client_verify;
+      proxy_set_header X-SSL-Session-Reused \$ssl_session_reused;
+    }
+  }
+  # An ordinary reverse proxy in front of the portal (a trusted proxy for X-Forwarded-For) that
+  # passes client headers through: the certificate header must not be believed from it.
+  server {
+    listen 127.0.0.1:$portal_proxy_port;
+    location / {
+      proxy_pass http://127.0.0.1:$port;
+      proxy_bind 127.0.0.3;
+      proxy_redirect off;
+      proxy_set_header Host \$host:\$server_port;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
     }
   }
 }
@@ -113,7 +132,7 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 "$nginx_bin" -c "$e2e_dir/nginx/nginx.conf" -e "$e2e_dir/nginx/error.log" &
 pids+=($!)
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
-  PASSERELLE_TRUSTED_PROXIES=127.0.0.2 \
+  PASSERELLE_TRUSTED_PROXIES=127.0.0.2,127.0.0.3 PASSERELLE_CARD_TLS_PROXIES=127.0.0.2 \
   PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem" \
   PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port" \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
@@ -126,7 +145,8 @@ for _ in $(seq 1 120); do
 done
 curl -skf "https://127.0.0.1:$card_port/healthz" >/dev/null || { cat "$e2e_dir/nginx/error.log"; exit 1; }
 export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-lab" \
-  PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port"
+  PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port" \
+  PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$log"

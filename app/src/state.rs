@@ -44,6 +44,10 @@ pub struct CardService {
 pub struct TlsCardHost {
     /// `https://carte.example` as configured, without a trailing slash.
     pub url: String,
+    /// Its `host[:port]`, as requests for it carry in `Host`.
+    pub host: String,
+    /// The terminator's addresses: the only peers whose certificate header is believed.
+    pub proxies: Vec<std::net::IpAddr>,
     pub certificate_header: String,
     pub verify_header: String,
 }

@@ -303,20 +303,22 @@ pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account
     .await?)
 }
 
-/// Records the RPPS read from the account's own validated card.
-pub async fn set_rpps(
+/// Records the RPPS read from the account's own validated card, only if the account has none
+/// (two cards linked at once must not overwrite each other); false when it already had one.
+pub async fn set_rpps_if_none(
     conn: &mut PgConnection,
     id: Uuid,
     rpps: &Rpps,
     now: OffsetDateTime,
-) -> Result<()> {
-    sqlx::query!(
-        "UPDATE users SET rpps = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE users SET rpps = $2, updated_at = $3, version = version + 1
+         WHERE id = $1 AND rpps IS NULL",
         id,
         rpps.as_str(),
         now
     )
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }

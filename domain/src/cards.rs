@@ -44,6 +44,30 @@ pub async fn owner_of_certificate(
     .await?)
 }
 
+/// Whether this certificate was ever linked (and since unlinked): such a card is not a renewal.
+pub async fn was_linked(conn: &mut PgConnection, issuer_dn: &str, serial: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM cards WHERE issuer_dn = $1 AND serial = $2) AS "exists!""#,
+        issuer_dn,
+        serial
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// The newest `not_before` among the holder's linked cards: a renewal must be newer.
+pub async fn newest_linked(
+    conn: &mut PgConnection,
+    national_id: &str,
+) -> Result<Option<OffsetDateTime>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT max(not_before) FROM cards WHERE national_id = $1 AND unlinked_at IS NULL",
+        national_id
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// The accounts that hold a linked card of this holder (normally none or one).
 pub async fn owners_of_holder(conn: &mut PgConnection, national_id: &str) -> Result<Vec<Uuid>> {
     Ok(sqlx::query_scalar!(

@@ -47,13 +47,18 @@ test("a revoked certificate presented to the terminator is refused with its reas
   await context.close();
 });
 
-test("a certificate header sent straight to the portal (not through the terminator) is ignored", async ({ page }) => {
-  const pem = fs.readFileSync(`${PKI}/cps-martin.cert.pem`, "utf8");
-  await page.setExtraHTTPHeaders({
-    "X-SSL-Client-Cert": encodeURIComponent(pem),
-    "X-SSL-Client-Verify": "SUCCESS",
+for (const [how, base] of [
+  ["straight to the portal", baseURL],
+  ["through a reverse proxy that passes client headers", process.env.PASSERELLE_E2E_PROXY_URL ?? "http://127.0.0.1:3901"],
+]) {
+  test(`a forged certificate header sent ${how} is ignored`, async ({ page }) => {
+    const pem = fs.readFileSync(`${PKI}/cps-martin.cert.pem`, "utf8");
+    await page.setExtraHTTPHeaders({
+      "X-SSL-Client-Cert": encodeURIComponent(pem),
+      "X-SSL-Client-Verify": "SUCCESS",
+    });
+    await page.goto(`${base}/connexion/carte/certificat/verifier?etat=${"a".repeat(64)}`);
+    await expect(page).toHaveURL(/\/connexion\?erreur=carte-absente$/);
+    await expect(page.getByRole("alert")).toContainText("Aucun certificat de carte n'a été présenté");
   });
-  await page.goto(`/connexion/carte/certificat/verifier?etat=${"a".repeat(43)}`);
-  await expect(page).toHaveURL(/\/connexion\?erreur=carte-absente$/);
-  await expect(page.getByRole("alert")).toContainText("Aucun certificat de carte n'a été présenté");
-});
+}

@@ -68,6 +68,11 @@ pub struct CardConfig {
     /// e.g. `https://carte.passerelle.example`; the TLS path is off when absent.
     #[serde(default)]
     pub tls_url: Option<String>,
+    /// Addresses of the card host's TLS terminator: the only peers whose client-certificate
+    /// header is believed (on requests for the `tls_url` host only). Deliberately separate from
+    /// `trusted_proxies`, which may hold a load balancer that passes client headers through.
+    #[serde(default)]
+    pub tls_proxies: Vec<IpAddr>,
     /// Request header in which the terminator forwards the URL-encoded PEM client certificate
     /// (nginx: `$ssl_client_escaped_cert`). Believed only from `trusted_proxies`.
     #[serde(default = "default_cert_header")]
@@ -97,6 +102,7 @@ impl CardConfig {
             accept_anonymous_cards: false,
             agent_url: default_agent_url(),
             tls_url: None,
+            tls_proxies: Vec::new(),
             tls_certificate_header: default_cert_header(),
             tls_verify_header: default_verify_header(),
         }
@@ -277,6 +283,13 @@ impl Config {
             if let Some(v) = var("PASSERELLE_CARD_TLS_URL") {
                 card.tls_url = Some(v).filter(|v| !v.is_empty());
             }
+            if let Some(v) = var("PASSERELLE_CARD_TLS_PROXIES") {
+                card.tls_proxies = v
+                    .split(',')
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| parse("PASSERELLE_CARD_TLS_PROXIES", s.to_string()))
+                    .collect::<Result<_, _>>()?;
+            }
         }
         Ok(())
     }
@@ -300,6 +313,15 @@ impl Config {
             parallelism: self.argon2.parallelism,
         }
     }
+}
+
+/// Host and port of a URL as it arrives in `Host` (`carte.example`, `127.0.0.1:3943`).
+pub fn authority_of(url: &str) -> String {
+    let origin = origin_of(url);
+    origin
+        .split_once("://")
+        .map(|(_, a)| a.to_string())
+        .unwrap_or(origin)
 }
 
 /// Scheme, host and port of a URL, as browsers send it in `Origin`.

@@ -80,6 +80,11 @@ pub fn card_service(config: &Config) -> Result<Option<CardService>, CliError> {
         accept_anonymous_cards: card.accept_anonymous_cards,
     })
     .map_err(|e| CliError::Trust(format!("[card] {e}")))?;
+    if card.tls_url.is_some() && card.tls_proxies.is_empty() {
+        tracing::warn!(
+            "[card] tls_url without tls_proxies: the TLS card path refuses every request"
+        );
+    }
     if !trust.checks_revocation() {
         tracing::warn!("card sign-in without CRL files: revoked cards will NOT be refused");
     }
@@ -89,6 +94,8 @@ pub fn card_service(config: &Config) -> Result<Option<CardService>, CliError> {
         agent_url: card.agent_url.trim_end_matches('/').to_string(),
         tls: card.tls_url.as_ref().map(|url| TlsCardHost {
             url: url.trim_end_matches('/').to_string(),
+            host: crate::config::authority_of(url),
+            proxies: card.tls_proxies.clone(),
             certificate_header: card.tls_certificate_header.to_ascii_lowercase(),
             verify_header: card.tls_verify_header.to_ascii_lowercase(),
         }),

@@ -513,57 +513,118 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     let auth = seeded().await;
     let trust = trust();
     let c = client("192.0.2.53");
-    let token =
-        card::accept_tls_certificate(&auth, &trust, &cert("cps-martin"), "state-1", &c, now())
-            .await
-            .unwrap();
     let b = Browser::of_secret("b");
+    // The card host sees only the hash of the state cookie.
+    let state_1 = card::state_reference("state-1");
+    assert_ne!(state_1, "state-1");
+    let hand_over = |state: String| {
+        let (auth, trust, c) = (&auth, &trust, &c);
+        async move {
+            card::accept_tls_certificate(auth, trust, &cert("cps-martin"), &state, c, now())
+                .await
+                .unwrap()
+        }
+    };
+    let back = |token: String, cookie: &'static str| {
+        let (auth, trust, c) = (&auth, &trust, &c);
+        async move {
+            card::sign_in_with_tls(
+                auth,
+                trust,
+                &token,
+                Browser::of_secret(cookie),
+                b,
+                None,
+                c,
+                now(),
+            )
+            .await
+        }
+    };
+    // Another browser's state: refused, and the token is burnt for everyone.
+    let token = hand_over(state_1.clone()).await;
     assert!(matches!(
-        card::sign_in_with_tls(
-            &auth,
-            &trust,
-            &token,
-            Browser::of_secret("state-2"),
-            b,
-            None,
-            &c,
-            now()
-        )
-        .await,
+        back(token.clone(), "state-2").await,
         Err(Error::CardLinkExpired)
     ));
     assert!(matches!(
-        card::sign_in_with_tls(
-            &auth,
-            &trust,
-            &token,
-            Browser::of_secret("state-1"),
-            b,
-            None,
-            &c,
-            now()
-        )
-        .await
-        .unwrap(),
+        back(token, "state-1").await,
+        Err(Error::CardLinkExpired)
+    ));
+    // The right browser: on to the linking, once.
+    let token = hand_over(state_1.clone()).await;
+    assert!(matches!(
+        back(token.clone(), "state-1").await.unwrap(),
         CardOutcome::LinkRequired { .. }
     ));
     assert!(matches!(
-        card::sign_in_with_tls(
-            &auth,
-            &trust,
-            &token,
-            Browser::of_secret("state-1"),
-            b,
-            None,
-            &c,
-            now()
-        )
-        .await,
+        back(token, "state-1").await,
         Err(Error::CardLinkExpired)
     ));
     // The card host refuses a revoked certificate before anything is stored.
     assert!(matches!(
-        card::accept_tls_certificate(&auth, &trust, &cert("cps-revoked"), "s", &c, now()).await,
+        card::accept_tls_certificate(&auth, &trust, &cert("cps-revoked"), &state_1, &c, now())
+            .await,
         Err(Error::CardRefused(Refusal::Revoked))
     ));
+}
+
+#[tokio::test]
+async fn an_unlinked_card_is_not_relinked_as_a_renewal() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let s = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    // The renewed card links itself; then the holder unlinks the old one (lost).
+    assert!(matches!(
+        sign_in(&auth, &trust, "cps-martin-renewed", b)
+            .await
+            .unwrap(),
+        CardOutcome::SignedIn(_)
+    ));
+    let cards = card::cards_of(&auth, s.user_id).await.unwrap();
+    let old = cards.iter().find(|c| c.serial == "0a01").unwrap().id;
+    card::unlink_own_card(
+        &auth,
+        "dr.martin",
+        s.user_id,
+        old,
+        DEMO_PASSWORD,
+        &client("192.0.2.60"),
+        now(),
+    )
+    .await
+    .unwrap();
+    // The lost card, presented again, asks for the password: it is not a renewal.
+    assert!(matches!(
+        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        CardOutcome::LinkRequired { .. }
+    ));
+    assert_eq!(card::cards_of(&auth, s.user_id).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_staff_card_cannot_be_linked_to_an_account_with_an_rpps() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cpe-accueil", b).await.unwrap());
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::RppsMismatch)
+    ));
+    // An account without RPPS (the reception desk's) takes it, and keeps no RPPS.
+    let token = link_token(sign_in(&auth, &trust, "cpe-accueil", b).await.unwrap());
+    link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let rpps: Option<String> =
+        sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'sec.petit'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(rpps, None);
 }

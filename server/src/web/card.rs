@@ -159,9 +159,11 @@ pub async fn tls_start(State(state): State<AppState>, jar: CookieJar) -> Respons
     };
     let state_value = super::request::new_csrf_token();
     let secure = state.services.settings.secure_cookies;
+    // The URL (and so the card host's logs) carries only the hash of the cookie.
     let target = format!(
-        "{}/connexion/carte/certificat/verifier?etat={state_value}",
-        tls.url
+        "{}/connexion/carte/certificat/verifier?etat={}",
+        tls.url,
+        card::state_reference(&state_value)
     );
     (
         jar.add(cookies::short_lived(
@@ -181,8 +183,13 @@ pub struct StateQuery {
     etat: String,
 }
 
+/// Set by the terminator to `r` when the TLS session was resumed: no handshake, so no proof that
+/// the card is still there (the previous user's session on a shared workstation).
+const SESSION_REUSED_HEADER: &str = "x-ssl-session-reused";
+
 /// The certificate the terminator forwarded, believed only when the request comes from one of
-/// the configured proxies (otherwise anyone could send the header).
+/// the card host's terminators and is addressed to the card host (otherwise anyone, or a proxy
+/// passing client headers through, could send the header).
 fn forwarded_certificate(
     state: &AppState,
     peer: Option<SocketAddr>,
@@ -191,22 +198,27 @@ fn forwarded_certificate(
     let Some(tls) = service(state).and_then(|s| s.tls.as_ref()) else {
         return Err(CardError::Unavailable);
     };
-    let trusted = peer.is_some_and(|p| state.services.settings.trusted_proxies.contains(&p.ip()));
-    if !trusted {
-        if headers.contains_key(tls.certificate_header.as_str()) {
-            tracing::warn!(
-                ?peer,
-                "client certificate header from an untrusted address ignored"
-            );
-        }
-        return Err(CardError::NoCertificate);
-    }
     let header = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
     };
+    let from_terminator = peer.is_some_and(|p| tls.proxies.contains(&p.ip()));
+    let for_card_host = header("host").eq_ignore_ascii_case(&tls.host);
+    if !(from_terminator && for_card_host) {
+        if headers.contains_key(tls.certificate_header.as_str()) {
+            tracing::warn!(
+                ?peer,
+                host = header("host"),
+                "client certificate header ignored: not from the card host's terminator"
+            );
+        }
+        return Err(CardError::NoCertificate);
+    }
+    if header(SESSION_REUSED_HEADER) == "r" {
+        return Err(CardError::NoCertificate);
+    }
     let verdict = header(&tls.verify_header);
     let escaped = header(&tls.certificate_header);
     if escaped.is_empty() || verdict.eq_ignore_ascii_case("NONE") {
@@ -243,7 +255,7 @@ pub async fn tls_verify(
     let Some(service) = service(&state) else {
         return back(ErrorCode::Card(CardError::Unavailable));
     };
-    if q.etat.len() != 43 {
+    if q.etat.len() != 64 {
         return back(ErrorCode::Card(CardError::LinkExpired));
     }
     let certificate = match forwarded_certificate(&state, Some(peer), &headers) {

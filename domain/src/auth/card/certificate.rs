@@ -241,12 +241,12 @@ impl Trust {
         if !rest.is_empty() {
             return Err(Refusal::Malformed);
         }
-        // A CPx card's signature certificate has nonRepudiation only: it must not open a session.
+        // A CPx authentication certificate says digitalSignature; the card's signature
+        // certificate has nonRepudiation only, and a certificate without key usage says nothing:
+        // neither may open a session.
         match parsed.key_usage() {
-            Ok(Some(ku)) if !ku.value.digital_signature() => {
-                return Err(Refusal::NotForAuthentication);
-            }
-            Ok(_) => {}
+            Ok(Some(ku)) if ku.value.digital_signature() => {}
+            Ok(_) => return Err(Refusal::NotForAuthentication),
             Err(_) => return Err(Refusal::Malformed),
         }
 
@@ -272,6 +272,8 @@ impl Trust {
                 RevocationOptionsBuilder::new(&crl_refs).map_err(|_| Refusal::RevocationUnknown)?;
             Some(
                 builder
+                    // The CRLs configured are the issuing CAs' (the end certificates'); a revoked
+                    // issuing CA is handled by removing it from the bundle.
                     .with_depth(RevocationCheckDepth::EndEntity)
                     .with_status_policy(UnknownStatusPolicy::Deny)
                     .with_expiration_policy(ExpirationPolicy::Enforce)

@@ -93,6 +93,14 @@ pub async fn issue_challenge(
     now: OffsetDateTime,
 ) -> Result<String> {
     let (nonce, hash) = random_token();
+    // One outstanding challenge per browser: asking again replaces it (and bounds the rows an
+    // anonymous browser can create).
+    sqlx::query!(
+        "DELETE FROM card_challenges WHERE browser_hash = $1",
+        &browser.0[..]
+    )
+    .execute(&mut *conn)
+    .await?;
     sqlx::query!(
         "INSERT INTO card_challenges (nonce_hash, browser_hash, created_at, expires_at)
          VALUES ($1, $2, $3, $4)",
@@ -163,24 +171,34 @@ pub async fn sign_in_with_agent(
     .await
 }
 
+/// The value carried to the card host for a browser's state cookie: its hash, so that logs of the
+/// card host never hold the secret itself.
+pub fn state_reference(state_cookie: &str) -> String {
+    hex::encode(Browser::of_secret(state_cookie).0)
+}
+
 /// On the card host, behind the TLS terminator: validates the verified client certificate and
-/// keeps it for the portal's origin under a single-use token bound to `state` (the browser's
-/// state cookie on the portal's origin, passed along in the redirect).
+/// keeps it for the portal's origin under a single-use token bound to `state_reference` (the
+/// hash of the browser's state cookie on the portal's origin, see [`state_reference`]).
 pub async fn accept_tls_certificate(
     auth: &Auth,
     trust: &Trust,
     certificate: &[u8],
-    state: &str,
+    state_reference: &str,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<String> {
+    let mut state_hash = [0u8; 32];
+    if hex::decode_to_slice(state_reference, &mut state_hash).is_err() {
+        return Err(Error::CardLinkExpired);
+    }
     validate(auth, trust, certificate, "tls", client, now).await?;
     let (token, hash) = random_token();
     sqlx::query!(
         "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
          VALUES ($1, 'tls_return', $2, $3, $4, $5)",
         &hash[..],
-        &Browser::of_secret(state).0[..],
+        &state_hash[..],
         certificate,
         now,
         now + TLS_RETURN_LIFETIME
@@ -226,6 +244,8 @@ pub async fn sign_in_with_tls(
     .await
 }
 
+/// Consumes a pending row. A token presented by another browser is burnt too: a leaked token
+/// gets one try, by anyone.
 async fn take_pending(
     conn: &mut PgConnection,
     purpose: &str,
@@ -233,17 +253,19 @@ async fn take_pending(
     browser: Browser,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar!(
+    let row = sqlx::query!(
         "DELETE FROM card_pending
-         WHERE token_hash = $1 AND purpose = $2 AND browser_hash = $3 AND expires_at > $4
-         RETURNING certificate",
+         WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3
+         RETURNING certificate, browser_hash",
         &hash_of(token)[..],
         purpose,
-        &browser.0[..],
         now
     )
     .fetch_optional(&mut *conn)
-    .await?)
+    .await?;
+    Ok(row
+        .filter(|r| r.browser_hash.as_slice() == browser.0.as_slice())
+        .map(|r| r.certificate))
 }
 
 async fn validate(
@@ -356,11 +378,19 @@ async fn sign_in_with_certificate(
         return Ok(CardOutcome::SignedIn(signed_in));
     }
 
-    // 3. A renewed card: same holder, new certificate, earlier card linked to exactly one account.
-    if let [user_id] = cards::owners_of_holder(&mut tx, identity.national_id.as_str())
-        .await?
-        .as_slice()
+    // 3. A renewed card: same holder, a certificate never linked before and newer than the
+    // holder's linked ones, earlier card linked to exactly one account. A card the holder
+    // unlinked (lost, say) is not a renewal: it must go through the password again.
+    let renewal_of = if cards::was_linked(&mut tx, &identity.issuer_dn, &identity.serial).await?
+        || cards::newest_linked(&mut tx, identity.national_id.as_str())
+            .await?
+            .is_some_and(|newest| identity.not_before < newest)
     {
+        Vec::new()
+    } else {
+        cards::owners_of_holder(&mut tx, identity.national_id.as_str()).await?
+    };
+    if let [user_id] = renewal_of.as_slice() {
         let account = match active_account(&mut tx, *user_id).await {
             Ok(a) => a,
             Err(e) => {
@@ -569,10 +599,11 @@ pub async fn link_and_sign_in(
     {
         Some(("card_of_another_account", Error::CardOfAnotherAccount))
     } else {
+        // An account with an RPPS takes only a card of that RPPS (not another holder's RPPS
+        // card, nor a staff or ADELI card someone else could hold).
         match (identity.national_id.kind(), &stored.rpps) {
-            (NationalIdKind::Rpps(card), Some(own)) if card.as_str() != own => {
-                Some(("rpps_mismatch", Error::RppsMismatch))
-            }
+            (NationalIdKind::Rpps(card), Some(own)) if card.as_str() == own => None,
+            (_, Some(_)) => Some(("rpps_mismatch", Error::RppsMismatch)),
             _ => None,
         }
     };
@@ -599,45 +630,53 @@ pub async fn link_and_sign_in(
 
     if let (NationalIdKind::Rpps(card_rpps), None) = (identity.national_id.kind(), &stored.rpps) {
         // Another account may already carry this RPPS: the unique constraint refuses it, and
-        // that is the "card of another account" case for the holder.
+        // that is the "card of another account" case for the holder. Another card linked to this
+        // account meanwhile may have set a different one: refused as a mismatch.
         sqlx::query!("SAVEPOINT set_rpps").execute(&mut *tx).await?;
-        match accounts::set_rpps(&mut tx, account.id, &card_rpps, now).await {
-            Ok(()) => {
-                audit::record(
-                    &mut tx,
-                    Event::new("user.rpps_from_card", Outcome::Success, &account.username)
-                        .actor(account.id)
-                        .target("user", account.id.to_string(), &account.username)
-                        .region(&account.region_code)
-                        .details(json!({ "rpps": card_rpps.as_str(), "serial": identity.serial })),
-                    client,
-                    now,
-                )
-                .await?;
-            }
+        let refusal = match accounts::set_rpps_if_none(&mut tx, account.id, &card_rpps, now).await {
+            Ok(true) => None,
+            Ok(false) => Some(("rpps_mismatch", Error::RppsMismatch)),
             Err(Error::Conflict(_)) => {
                 sqlx::query!("ROLLBACK TO SAVEPOINT set_rpps")
                     .execute(&mut *tx)
                     .await?;
-                audit::record(
-                    &mut tx,
-                    Event::new("card.link", Outcome::Denied, &account.username)
-                        .actor(account.id)
-                        .target("user", account.id.to_string(), &account.username)
-                        .region(&account.region_code)
-                        .details(json!({ "reason": "rpps_of_another_account", "serial": identity.serial })),
-                    client,
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                return Err(Error::CardOfAnotherAccount);
+                Some(("rpps_of_another_account", Error::CardOfAnotherAccount))
             }
             Err(e) => return Err(e),
+        };
+        if let Some((reason, error)) = refusal {
+            audit::record(
+                &mut tx,
+                Event::new("card.link", Outcome::Denied, &account.username)
+                    .actor(account.id)
+                    .target("user", account.id.to_string(), &account.username)
+                    .region(&account.region_code)
+                    .details(json!({ "reason": reason, "serial": identity.serial })),
+                client,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(error);
         }
+        audit::record(
+            &mut tx,
+            Event::new("user.rpps_from_card", Outcome::Success, &account.username)
+                .actor(account.id)
+                .target("user", account.id.to_string(), &account.username)
+                .region(&account.region_code)
+                .details(json!({ "rpps": card_rpps.as_str(), "serial": identity.serial })),
+            client,
+            now,
+        )
+        .await?;
     }
 
-    let card_id = cards::insert(&mut tx, account.id, &identity, "password", now).await?;
+    // Linked meanwhile (another tab): the unique index answers; the holder starts again.
+    let card_id = match cards::insert(&mut tx, account.id, &identity, "password", now).await {
+        Err(Error::Conflict(_)) => return Err(Error::CardLinkExpired),
+        other => other?,
+    };
     audit::record(
         &mut tx,
         card_event("card.linked", &account, &identity, card_id).details(json!({
