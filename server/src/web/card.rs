@@ -126,7 +126,18 @@ pub async fn sign_in_with_agent(
         decode(&form.certificate, MAX_CERTIFICATE),
         decode(&form.signature, MAX_SIGNATURE),
     ) else {
-        return refused(CardError::Malformed);
+        let audited = card::record_edge_refusal(
+            &state.services.auth,
+            "malformed",
+            "agent",
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await;
+        return match audited {
+            Ok(()) => refused(CardError::Malformed),
+            Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+        };
     };
     let proof = AgentProof {
         nonce: form.nonce.chars().take(128).collect(),
@@ -194,9 +205,9 @@ fn forwarded_certificate(
     state: &AppState,
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-) -> Result<Vec<u8>, CardError> {
+) -> Result<Vec<u8>, (CardError, &'static str)> {
     let Some(tls) = service(state).and_then(|s| s.tls.as_ref()) else {
-        return Err(CardError::Unavailable);
+        return Err((CardError::Unavailable, "not_configured"));
     };
     let header = |name: &str| {
         headers
@@ -207,22 +218,28 @@ fn forwarded_certificate(
     let from_terminator = peer.is_some_and(|p| tls.proxies.contains(&p.ip()));
     let for_card_host = header("host").eq_ignore_ascii_case(&tls.host);
     if !(from_terminator && for_card_host) {
-        if headers.contains_key(tls.certificate_header.as_str()) {
+        let forged = headers.contains_key(tls.certificate_header.as_str());
+        if forged {
             tracing::warn!(
                 ?peer,
                 host = header("host"),
                 "client certificate header ignored: not from the card host's terminator"
             );
         }
-        return Err(CardError::NoCertificate);
+        let reason = if forged {
+            "certificate_header_not_from_terminator"
+        } else {
+            "no_certificate"
+        };
+        return Err((CardError::NoCertificate, reason));
     }
     if header(SESSION_REUSED_HEADER) == "r" {
-        return Err(CardError::NoCertificate);
+        return Err((CardError::NoCertificate, "tls_session_resumed"));
     }
     let verdict = header(&tls.verify_header);
     let escaped = header(&tls.certificate_header);
     if escaped.is_empty() || verdict.eq_ignore_ascii_case("NONE") {
-        return Err(CardError::NoCertificate);
+        return Err((CardError::NoCertificate, "no_certificate"));
     }
     // The terminator's own verdict is logged; the portal validates the certificate itself against
     // its IGC-Santé bundle and CRLs, so that the holder is told precisely why a card is refused.
@@ -230,12 +247,12 @@ fn forwarded_certificate(
     let pem: Vec<u8> = percent_encoding::percent_decode_str(escaped).collect();
     CertificateDer::from_pem_slice(&pem)
         .map(|c| c.to_vec())
-        .map_err(|_| CardError::Malformed)
+        .map_err(|_| (CardError::Malformed, "malformed"))
         .and_then(|der| {
             if der.len() <= MAX_CERTIFICATE {
                 Ok(der)
             } else {
-                Err(CardError::Malformed)
+                Err((CardError::Malformed, "malformed"))
             }
         })
 }
@@ -260,7 +277,20 @@ pub async fn tls_verify(
     }
     let certificate = match forwarded_certificate(&state, Some(peer), &headers) {
         Ok(c) => c,
-        Err(code) => return back(ErrorCode::Card(code)),
+        Err((code, reason)) => {
+            let audited = card::record_edge_refusal(
+                &state.services.auth,
+                reason,
+                "tls",
+                &ctx.client,
+                OffsetDateTime::now_utc(),
+            )
+            .await;
+            return match audited {
+                Ok(()) => back(ErrorCode::Card(code)),
+                Err(e) => back(ErrorCode::from(e)),
+            };
+        }
     };
     match card::accept_tls_certificate(
         &state.services.auth,

@@ -302,6 +302,18 @@ async fn audit_refusal(
     audit_refusal_raw(auth, described, reason, path, client, now).await
 }
 
+/// A refusal decided at the HTTP edge before any certificate could be validated (no certificate
+/// presented, a certificate header from a peer that is not the terminator, an unreadable proof).
+pub async fn record_edge_refusal(
+    auth: &Auth,
+    reason: &str,
+    path: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    audit_refusal_raw(auth, None, reason, path, client, now).await
+}
+
 async fn audit_refusal_raw(
     auth: &Auth,
     described: Option<certificate::Described>,
