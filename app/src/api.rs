@@ -9,6 +9,8 @@ use crate::error::ErrorCode;
 
 /// The cookie holding the pending one-time card link (set by the edge, read by the linking page).
 pub const CARD_LINK_COOKIE: &str = "passerelle_card_link";
+/// The cookie holding the pending e-mail code step of a password sign-in.
+pub const SIGN_IN_STEP_COOKIE: &str = "passerelle_sign_in_step";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionView {
@@ -59,6 +61,23 @@ pub struct CardModeView {
     pub agent_url: String,
     /// A card host behind a TLS terminator is configured.
     pub tls: bool,
+}
+
+/// The e-mail code step, as its page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeStepData {
+    pub masked_email: String,
+    /// `none`, `sent`, `pending`, `delayed` (the mail server failed; retried) or `abandoned`.
+    pub delivery: String,
+    pub csrf: String,
+}
+
+/// An activation or reset link, as the password page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLinkData {
+    pub activation: bool,
+    pub username: String,
+    pub csrf: String,
 }
 
 /// The card waiting to be linked, as the linking page shows it.
@@ -251,6 +270,44 @@ pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
         card_type: identity.card_type.as_str().to_string(),
         serial: identity.serial,
         not_after: server::date(identity.not_after),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "code-step", input = GetUrl)]
+pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
+    use domain::auth::otp::{self, Delivery};
+    let (ctx, services) = server::context().await?;
+    let token = server::cookie(SIGN_IN_STEP_COOKIE)
+        .await
+        .ok_or(ErrorCode::CodeStepExpired)?;
+    let view = otp::view(&services.auth, &token, time::OffsetDateTime::now_utc()).await?;
+    Ok(CodeStepData {
+        masked_email: view.masked_email,
+        delivery: match view.delivery {
+            Delivery::NotRequested => "none",
+            Delivery::Sent => "sent",
+            Delivery::Pending { failed: false } => "pending",
+            Delivery::Pending { failed: true } => "delayed",
+            Delivery::Abandoned => "abandoned",
+        }
+        .into(),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "password-link", input = GetUrl)]
+pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let info = domain::auth::account_links::link_info(
+        &services.auth,
+        &token,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(PasswordLinkData {
+        activation: info.activation,
+        username: info.username,
         csrf: ctx.csrf_token.clone(),
     })
 }

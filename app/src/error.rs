@@ -28,6 +28,48 @@ pub enum CardError {
     NoCertificate,
 }
 
+/// Why a new password was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PasswordWeakness {
+    TooShort,
+    TooLong,
+    Common,
+    ContainsUsername,
+    Mismatch,
+}
+
+impl PasswordWeakness {
+    const ALL: [(PasswordWeakness, &'static str); 5] = [
+        (PasswordWeakness::TooShort, "court"),
+        (PasswordWeakness::TooLong, "long"),
+        (PasswordWeakness::Common, "courant"),
+        (PasswordWeakness::ContainsUsername, "identifiant"),
+        (PasswordWeakness::Mismatch, "different"),
+    ];
+
+    fn slug(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(w, _)| *w == self)
+            .map(|(_, s)| *s)
+            .unwrap_or("court")
+    }
+
+    fn from_slug(slug: &str) -> Option<Self> {
+        Self::ALL.iter().find(|(_, s)| *s == slug).map(|(w, _)| *w)
+    }
+
+    fn message(self, m: &Messages) -> &'static str {
+        match self {
+            PasswordWeakness::TooShort => m.err_password_too_short,
+            PasswordWeakness::TooLong => m.err_password_too_long,
+            PasswordWeakness::Common => m.err_password_common,
+            PasswordWeakness::ContainsUsername => m.err_password_username,
+            PasswordWeakness::Mismatch => m.err_password_mismatch,
+        }
+    }
+}
+
 type CardEntry = (CardError, &'static str, fn(&Messages) -> &'static str);
 
 /// Each card refusal: its `?erreur=` slug and its message, in one table.
@@ -122,6 +164,19 @@ pub enum ErrorCode {
     InvalidInput,
     /// A card sign-in or linking refusal, with its precise reason.
     Card(CardError),
+    CodeWrong {
+        attempts_left: i32,
+    },
+    CodeExpired,
+    CodeTooManyAttempts,
+    CodeResendTooSoon {
+        seconds: i64,
+    },
+    CodeTooManySends,
+    CodeStepExpired,
+    CodeNotSent,
+    AccountLinkExpired,
+    WeakPassword(PasswordWeakness),
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -145,6 +200,15 @@ impl ErrorCode {
             ErrorCode::NotFound => "introuvable".into(),
             ErrorCode::InvalidInput => "saisie-invalide".into(),
             ErrorCode::Card(c) => c.slug().into(),
+            ErrorCode::CodeWrong { attempts_left } => format!("code-incorrect-{attempts_left}"),
+            ErrorCode::CodeExpired => "code-expire".into(),
+            ErrorCode::CodeTooManyAttempts => "code-trop-d-essais".into(),
+            ErrorCode::CodeResendTooSoon { seconds } => format!("code-renvoi-{seconds}"),
+            ErrorCode::CodeTooManySends => "code-trop-d-envois".into(),
+            ErrorCode::CodeStepExpired => "connexion-expiree".into(),
+            ErrorCode::CodeNotSent => "code-non-envoye".into(),
+            ErrorCode::AccountLinkExpired => "lien-expire".into(),
+            ErrorCode::WeakPassword(w) => format!("mot-de-passe-{}", w.slug()),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
         }
     }
@@ -162,7 +226,26 @@ impl ErrorCode {
             "acces-refuse" => ErrorCode::Forbidden,
             "introuvable" => ErrorCode::NotFound,
             "saisie-invalide" => ErrorCode::InvalidInput,
+            "code-expire" => ErrorCode::CodeExpired,
+            "code-trop-d-essais" => ErrorCode::CodeTooManyAttempts,
+            "code-trop-d-envois" => ErrorCode::CodeTooManySends,
+            "connexion-expiree" => ErrorCode::CodeStepExpired,
+            "code-non-envoye" => ErrorCode::CodeNotSent,
+            "lien-expire" => ErrorCode::AccountLinkExpired,
             other => {
+                if let Some(n) = other.strip_prefix("code-incorrect-") {
+                    return Some(ErrorCode::CodeWrong {
+                        attempts_left: n.parse().ok().filter(|n| (1..=10).contains(n))?,
+                    });
+                }
+                if let Some(n) = other.strip_prefix("code-renvoi-") {
+                    return Some(ErrorCode::CodeResendTooSoon {
+                        seconds: n.parse().ok().filter(|n| (1..=3600).contains(n))?,
+                    });
+                }
+                if let Some(w) = other.strip_prefix("mot-de-passe-") {
+                    return PasswordWeakness::from_slug(w).map(ErrorCode::WeakPassword);
+                }
                 if let Some(c) = CardError::from_slug(other) {
                     return Some(ErrorCode::Card(c));
                 }
@@ -204,6 +287,12 @@ impl ErrorCode {
             ErrorCode::Card(CardError::RevocationUnknown) => 503,
             ErrorCode::Card(CardError::OtherAccount | CardError::RppsMismatch) => 409,
             ErrorCode::Card(_) => 403,
+            ErrorCode::CodeWrong { .. } | ErrorCode::CodeExpired | ErrorCode::CodeNotSent => 401,
+            ErrorCode::CodeTooManyAttempts
+            | ErrorCode::CodeResendTooSoon { .. }
+            | ErrorCode::CodeTooManySends => 429,
+            ErrorCode::CodeStepExpired | ErrorCode::AccountLinkExpired => 410,
+            ErrorCode::WeakPassword(_) => 400,
             ErrorCode::Internal { .. } => 500,
         }
     }
@@ -229,6 +318,19 @@ impl ErrorCode {
             ErrorCode::NotFound => m.err_not_found.into(),
             ErrorCode::InvalidInput => m.err_invalid_input.into(),
             ErrorCode::Card(c) => c.message(m).into(),
+            ErrorCode::CodeWrong { attempts_left } => {
+                m.err_code_wrong.replace("{n}", &attempts_left.to_string())
+            }
+            ErrorCode::CodeExpired => m.err_code_expired.into(),
+            ErrorCode::CodeTooManyAttempts => m.err_code_too_many.into(),
+            ErrorCode::CodeResendTooSoon { seconds } => {
+                m.err_code_resend_soon.replace("{n}", &seconds.to_string())
+            }
+            ErrorCode::CodeTooManySends => m.err_code_too_many_sends.into(),
+            ErrorCode::CodeStepExpired => m.err_code_step_expired.into(),
+            ErrorCode::CodeNotSent => m.err_code_not_sent.into(),
+            ErrorCode::AccountLinkExpired => m.err_link_expired.into(),
+            ErrorCode::WeakPassword(w) => w.message(m).into(),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
@@ -280,6 +382,15 @@ mod tests {
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
+        for code in [
+            ErrorCode::CodeWrong { attempts_left: 2 },
+            ErrorCode::CodeResendTooSoon { seconds: 42 },
+            ErrorCode::CodeTooManyAttempts,
+            ErrorCode::AccountLinkExpired,
+            ErrorCode::WeakPassword(PasswordWeakness::Common),
+        ] {
+            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+        }
         for (card, _, _) in CARD_ERRORS {
             let code = ErrorCode::Card(card);
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
@@ -303,6 +414,8 @@ mod from_domain {
     use domain::Error;
     use domain::accounts::UserStatus;
     use domain::auth::card::Refusal;
+    use domain::auth::otp::CodeError;
+    use domain::password_policy::Weakness;
 
     impl ErrorCode {
         /// An unexpected failure: logged with a short reference the user can quote to the desk.
@@ -347,6 +460,25 @@ mod from_domain {
                 Error::CardLinkExpired => ErrorCode::Card(CardError::LinkExpired),
                 Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
                 Error::RppsMismatch => ErrorCode::Card(CardError::RppsMismatch),
+                Error::Code(c) => match c {
+                    CodeError::StepExpired => ErrorCode::CodeStepExpired,
+                    CodeError::NoCodeSent => ErrorCode::CodeNotSent,
+                    CodeError::Wrong { attempts_left } => ErrorCode::CodeWrong { attempts_left },
+                    CodeError::Expired => ErrorCode::CodeExpired,
+                    CodeError::TooManyAttempts => ErrorCode::CodeTooManyAttempts,
+                    CodeError::ResendTooSoon { seconds } => {
+                        ErrorCode::CodeResendTooSoon { seconds }
+                    }
+                    CodeError::TooManySends => ErrorCode::CodeTooManySends,
+                },
+                Error::AccountLinkExpired => ErrorCode::AccountLinkExpired,
+                Error::WeakPassword(w) => ErrorCode::WeakPassword(match w {
+                    Weakness::TooShort => super::PasswordWeakness::TooShort,
+                    Weakness::TooLong => super::PasswordWeakness::TooLong,
+                    Weakness::Common => super::PasswordWeakness::Common,
+                    Weakness::ContainsUsername => super::PasswordWeakness::ContainsUsername,
+                    Weakness::Mismatch => super::PasswordWeakness::Mismatch,
+                }),
                 other => ErrorCode::internal(other),
             }
         }

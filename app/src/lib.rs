@@ -117,6 +117,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
                     <Route path=path!("/connexion/carte/lier") view=pages::card_link::CardLink ssr=SsrMode::Async />
                     <Route path=path!("/compte/cartes") view=pages::my_cards::MyCards ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />
+                    <Route path=path!("/mot-de-passe-oublie") view=pages::forgot_password::ForgotPassword ssr=SsrMode::Async />
+                    <Route path=path!("/mot-de-passe") view=pages::new_password::NewPassword ssr=SsrMode::Async />
                     <Route path=path!("/etablissements") view=pages::chooser::Chooser ssr=SsrMode::Async />
                     <Route
                         path=path!("/etablissements/:finess")

@@ -47,6 +47,8 @@ pub struct Credentials {
     pub region_code: String,
     pub status: UserStatus,
     pub password_hash: Option<String>,
+    /// This account always needs the e-mail code after its password.
+    pub otp_required: bool,
 }
 
 pub async fn credentials_by_username(
@@ -55,7 +57,7 @@ pub async fn credentials_by_username(
 ) -> Result<Option<Credentials>> {
     Ok(sqlx::query_as!(
         Credentials,
-        r#"SELECT id, username, region_code, status AS "status: UserStatus", password_hash
+        r#"SELECT id, username, region_code, status AS "status: UserStatus", password_hash, otp_required
            FROM users WHERE username = $1"#,
         username.as_str()
     )

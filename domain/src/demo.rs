@@ -177,7 +177,7 @@ pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> 
                 .filter_map(|i| finess.get(*i).cloned())
                 .collect(),
         };
-        create_account(pool, passwords, &spec, "demo", now).await?;
+        create_account(pool, passwords, &spec, "demo", "http://127.0.0.1:3000", now).await?;
     }
     Ok(true)
 }

@@ -39,6 +39,15 @@ pub enum Error {
     /// This card or this holder is already linked to another account.
     #[error("card linked to another account")]
     CardOfAnotherAccount,
+    /// The e-mail code step refused (wrong, expired, too many attempts or sends…).
+    #[error("e-mail code: {0:?}")]
+    Code(crate::auth::otp::CodeError),
+    /// The activation or reset link is unknown, used or expired.
+    #[error("account link expired")]
+    AccountLinkExpired,
+    /// The new password does not meet the policy.
+    #[error("weak password: {0:?}")]
+    WeakPassword(crate::password_policy::Weakness),
     /// The account's RPPS is not the one on the card.
     #[error("RPPS of the account differs from the card")]
     RppsMismatch,

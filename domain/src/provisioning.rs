@@ -30,11 +30,14 @@ pub struct AccountSpec {
 /// Minimum password length accepted from the command line (NIST SP 800-63B: length first).
 pub const MIN_PASSWORD_LEN: usize = 12;
 
+/// Creates an account. Without a password it is pending activation, and its activation e-mail
+/// (link to `public_origin`) goes to the outbox in the same transaction.
 pub async fn create_account(
     pool: &PgPool,
     passwords: &Passwords,
     spec: &AccountSpec,
     actor: &str,
+    public_origin: &str,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
     let password_hash = match &spec.password {
@@ -73,6 +76,16 @@ pub async fn create_account(
     }
     if let Some(role) = spec.role {
         accounts::grant_role(&mut tx, id, role, Some(&spec.region), None, now).await?;
+    }
+    if user.status == UserStatus::PendingActivation {
+        crate::auth::account_links::issue(
+            &mut tx,
+            public_origin,
+            id,
+            crate::auth::account_links::Purpose::Activation,
+            now,
+        )
+        .await?;
     }
     audit::record(
         &mut tx,

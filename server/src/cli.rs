@@ -244,18 +244,25 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 )));
             }
             let passwords = startup::passwords(config)?;
-            let id = create_account(&db.pool, &passwords, &spec, "cli", now)
-                .await
-                .map_err(|e| match e {
-                    domain::Error::Conflict(c) if c.contains("username") => {
-                        CliError::Usage("cet identifiant existe déjà".into())
-                    }
-                    domain::Error::Conflict(c) if c.contains("rpps") => {
-                        CliError::Usage("ce numéro RPPS est déjà utilisé".into())
-                    }
-                    domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
-                    other => other.into(),
-                })?;
+            let id = create_account(
+                &db.pool,
+                &passwords,
+                &spec,
+                "cli",
+                &config.public_origin(),
+                now,
+            )
+            .await
+            .map_err(|e| match e {
+                domain::Error::Conflict(c) if c.contains("username") => {
+                    CliError::Usage("cet identifiant existe déjà".into())
+                }
+                domain::Error::Conflict(c) if c.contains("rpps") => {
+                    CliError::Usage("ce numéro RPPS est déjà utilisé".into())
+                }
+                domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
+                other => other.into(),
+            })?;
             println!("compte créé : {} ({id})", spec.username);
             Ok(())
         }

@@ -47,6 +47,48 @@ pub struct Config {
     pub argon2: Argon2Config,
     /// CPx card sign-in; off when absent.
     pub card: Option<CardConfig>,
+    pub mail: MailConfig,
+}
+
+/// `[mail]`: where e-mails go. Without `smtp_host` they are written as .eml files to `folder`
+/// (default `<data_dir>/mail`) and their links and codes logged: the demo works offline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailConfig {
+    pub from: String,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default, port 587), `tls` (implicit TLS, port 465) or `none` (plain, port 25;
+    /// only for a relay on a trusted network).
+    pub smtp_security: SmtpSecurity,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub folder: Option<PathBuf>,
+    /// Every password sign-in needs the e-mail code (else only accounts marked for it).
+    pub otp_for_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    Starttls,
+    Tls,
+    None,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Passerelle <ne-pas-repondre@passerelle.example>".into(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            folder: None,
+            otp_for_all: false,
+        }
+    }
 }
 
 /// `[card]`: the IGC-Santé trust and the two ways a card reaches the portal.
@@ -147,6 +189,7 @@ impl Default for Config {
             address_limit: ThrottleConfig::from(domain::throttle::Policy::ADDRESS_DEFAULT),
             argon2: Argon2Config::default(),
             card: None,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -262,6 +305,40 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_ADDRESS_MAX_FAILURES") {
             self.address_limit.max_failures = parse("PASSERELLE_ADDRESS_MAX_FAILURES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_HOST") {
+            self.mail.smtp_host = Some(v).filter(|v| !v.is_empty());
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_PORT") {
+            self.mail.smtp_port = Some(parse("PASSERELLE_SMTP_PORT", v)?);
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_SECURITY") {
+            self.mail.smtp_security = match v.trim() {
+                "starttls" => SmtpSecurity::Starttls,
+                "tls" => SmtpSecurity::Tls,
+                "none" => SmtpSecurity::None,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "PASSERELLE_SMTP_SECURITY",
+                        value: v,
+                    });
+                }
+            };
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_USERNAME") {
+            self.mail.smtp_username = Some(v);
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_PASSWORD") {
+            self.mail.smtp_password = Some(v);
+        }
+        if let Some(v) = var("PASSERELLE_MAIL_FROM") {
+            self.mail.from = v;
+        }
+        if let Some(v) = var("PASSERELLE_MAIL_FOLDER") {
+            self.mail.folder = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("PASSERELLE_OTP_FOR_ALL") {
+            self.mail.otp_for_all = parse("PASSERELLE_OTP_FOR_ALL", v)?;
         }
         if let Some(v) = var("PASSERELLE_CARD_CA_BUNDLE").filter(|v| !v.is_empty()) {
             let card = self

@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod error;
+mod mailer;
 mod startup;
 mod web;
 

@@ -114,6 +114,8 @@ pub fn state(
         sessions: config.session_policy(),
         account_throttle: config.lockout.policy(),
         address_throttle: config.address_limit.policy(),
+        otp_for_all: config.mail.otp_for_all,
+        public_origin: config.public_origin(),
     };
     let public_origin = config.public_origin();
     let settings = Settings {
@@ -160,6 +162,10 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     let state = state(config, db.pool.clone(), passwords, card);
     let router = crate::web::router(state.clone());
     spawn_housekeeping(db.pool.clone());
+    crate::mailer::spawn(
+        db.pool.clone(),
+        crate::mailer::Mailer::new(&config.mail, &config.data_dir)?,
+    );
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

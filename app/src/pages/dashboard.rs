@@ -23,6 +23,7 @@ pub fn Dashboard() -> impl IntoView {
                         let method = match d.auth_method.as_str() {
                             "password" => m.method_password.to_string(),
                             "card" => m.method_card.to_string(),
+                            "password+email_code" => m.method_password_code.to_string(),
                             other => other.to_string(),
                         };
                         view! {

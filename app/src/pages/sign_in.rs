@@ -17,6 +17,8 @@ pub fn SignIn() -> impl IntoView {
     let info = move || match query.read().get("info").as_deref() {
         Some("deconnecte") => Some(m.signed_out),
         Some("session-expiree") => Some(m.session_expired),
+        Some("compte-active") => Some(m.account_activated),
+        Some("mot-de-passe-change") => Some(m.password_changed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in());
@@ -108,6 +110,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                         <button type="submit" class="button-primary" disabled=move || submitting.get()>
                             {move || if submitting.get() { m.signing_in } else { m.sign_in_button }}
                         </button>
+                        <p class="forgot"><a href="/mot-de-passe-oublie" rel="external">{m.forgot_password}</a></p>
                     </form>
                 })}
             </section>

@@ -1,7 +1,9 @@
 //! Sign-in. Every mode ends in [`complete_sign_in`]: a new session, the establishment routing, and
 //! an audit row, in one transaction.
 
+pub mod account_links;
 pub mod card;
+pub mod otp;
 pub mod password;
 
 use std::sync::Arc;
@@ -27,6 +29,20 @@ pub struct Auth {
     pub sessions: sessions::Policy,
     pub account_throttle: throttle::Policy,
     pub address_throttle: throttle::Policy,
+    /// Every password sign-in needs the e-mail code (otherwise only accounts that require it).
+    pub otp_for_all: bool,
+    /// The portal's public origin, for links in e-mails (`https://host[:port]`).
+    pub public_origin: String,
+}
+
+/// After a right password: signed in, or the e-mail code is awaited first.
+#[derive(Debug)]
+pub enum PasswordOutcome {
+    SignedIn(SignedIn),
+    /// The second step's token (a cookie for the code page).
+    CodeRequired {
+        token: String,
+    },
 }
 
 /// A successful sign-in: the cookie to set and where to go.

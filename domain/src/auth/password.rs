@@ -14,7 +14,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Auth, SignedIn, Verified, complete_sign_in};
+use super::{Auth, PasswordOutcome, Verified, complete_sign_in, otp};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
@@ -110,7 +110,7 @@ pub async fn sign_in(
     previous: Option<&Token>,
     client: &Client,
     now: OffsetDateTime,
-) -> Result<SignedIn> {
+) -> Result<PasswordOutcome> {
     let checked = check(
         auth,
         "auth.password.sign_in",
@@ -123,6 +123,12 @@ pub async fn sign_in(
     let mut tx = auth.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
     let user = &checked.user;
+    if auth.otp_for_all || user.otp_required {
+        // The password is right; the session waits for the e-mail code.
+        let token = otp::start(&mut tx, user, client, now).await?;
+        tx.commit().await?;
+        return Ok(PasswordOutcome::CodeRequired { token });
+    }
     let signed_in = complete_sign_in(
         &mut tx,
         auth,
@@ -138,7 +144,7 @@ pub async fn sign_in(
     )
     .await?;
     tx.commit().await?;
-    Ok(signed_in)
+    Ok(PasswordOutcome::SignedIn(signed_in))
 }
 
 /// Checks a username and password with the brute-force limits, for every flow that asks for them

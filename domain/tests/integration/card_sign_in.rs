@@ -455,7 +455,7 @@ async fn brute_force_on_the_linking_form_is_limited_like_sign_in() {
         Err(Error::Locked { .. })
     ));
     assert!(matches!(
-        domain::auth::password::sign_in(
+        crate::harness::sign_in(
             &auth,
             "dr.martin",
             DEMO_PASSWORD,

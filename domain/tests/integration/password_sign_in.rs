@@ -1,10 +1,9 @@
 use domain::Error;
-use domain::auth::password::sign_in;
 use domain::demo::DEMO_PASSWORD;
 use domain::routing::Landing;
 use time::Duration;
 
-use crate::harness::{audit_trail, client, seeded, t0};
+use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 
 #[tokio::test]
 async fn routes_by_number_of_establishments_and_audits() {
@@ -286,6 +285,7 @@ async fn accounts_get_long_passwords_only() {
         &auth.passwords,
         &spec("court-11car"),
         "test",
+        "https://passerelle.test",
         t0(),
     )
     .await;
@@ -308,6 +308,7 @@ async fn accounts_get_long_passwords_only() {
         &auth.passwords,
         &spec("une phrase de passe assez longue"),
         "test",
+        "https://passerelle.test",
         t0(),
     )
     .await
@@ -330,6 +331,7 @@ async fn accounts_get_long_passwords_only() {
         &auth.passwords,
         &spec("une autre phrase de passe longue"),
         "test",
+        "https://passerelle.test",
         t0(),
     )
     .await;

@@ -1,11 +1,10 @@
 use domain::Error;
-use domain::auth::password::sign_in;
 use domain::demo::DEMO_PASSWORD;
 use domain::ids::Finess;
 use domain::sessions::{self, Missing};
 use time::Duration;
 
-use crate::harness::{audit_trail, client, seeded, t0};
+use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 
 #[tokio::test]
 async fn signing_in_again_rotates_the_session() {

@@ -8,6 +8,8 @@ pub const SESSION: &str = "passerelle_session";
 pub const CSRF: &str = "passerelle_csrf";
 /// The pending one-time card link (a random token; the link itself is in the database).
 pub use app::api::CARD_LINK_COOKIE as CARD_LINK;
+/// The second step of a password sign-in (the e-mail code is awaited).
+pub use app::api::SIGN_IN_STEP_COOKIE as SIGN_IN_STEP;
 pub use app::i18n::LANG_COOKIE as LANG;
 /// The browser's side of the TLS hand-over from the card host back to the portal.
 pub const CARD_STATE: &str = "passerelle_card_state";

@@ -7,6 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
+use domain::auth::PasswordOutcome;
 use domain::ids::Finess;
 use domain::routing::Landing;
 use serde::Deserialize;
@@ -65,7 +66,21 @@ pub async fn sign_in(
     )
     .await
     {
-        Ok(signed_in) => signed_in_response(&state, jar, &signed_in),
+        Ok(PasswordOutcome::SignedIn(signed_in)) => signed_in_response(&state, jar, &signed_in),
+        Ok(PasswordOutcome::CodeRequired { token }) => {
+            let secure = state.services.settings.secure_cookies;
+            let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
+            (
+                jar.add(cookies::short_lived(
+                    cookies::SIGN_IN_STEP,
+                    &token,
+                    minutes,
+                    secure,
+                )),
+                Redirect::to("/connexion/code"),
+            )
+                .into_response()
+        }
         Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
     }
 }

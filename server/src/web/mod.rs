@@ -1,5 +1,6 @@
 //! The HTTP edge: routes, middleware, form handlers. Pages are Leptos routes (crate `app`).
 
+mod account;
 mod card;
 mod cookies;
 mod forms;
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/connexion/carte/retour", get(card::tls_return))
         .route("/compte/cartes/delier", post(card::unlink))
+        .route("/connexion/code", post(account::verify_code))
+        .route("/connexion/code/envoyer", post(account::send_code))
+        .route("/mot-de-passe-oublie", post(account::forgot_password))
+        .route("/mot-de-passe", post(account::set_password))
         .route("/deconnexion", post(forms::sign_out))
         .route("/etablissements/choisir", post(forms::choose_establishment))
         .route("/langue/{code}", get(forms::switch_language))

@@ -1,0 +1,83 @@
+//! "Code de connexion": the second step of a password sign-in. Ask for the code (sent by e-mail
+//! through the outbox), see whether its delivery is delayed, type it. Plain forms: no JavaScript
+//! needed.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{CodeStepData, get_code_step};
+use crate::components::{ErrorMessage, Notice, QueryError};
+use crate::t;
+
+#[component]
+pub fn EmailCode() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_code_step());
+    view! {
+        <Title text=m.code_title />
+        <h1>{m.code_title}</h1>
+        <QueryError />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <CodeForms data=d /> }.into_any(),
+                    Err(code) => view! {
+                        <ErrorMessage code page_error=true />
+                        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CodeForms(data: CodeStepData) -> impl IntoView {
+    let m = t();
+    let query = use_query_map();
+    let just_sent = query.read_untracked().get("info").as_deref() == Some("code-envoye");
+    let status = match data.delivery.as_str() {
+        "sent" if just_sent => Some(m.code_sent),
+        "sent" => None,
+        "pending" => Some(m.code_waiting),
+        "delayed" => Some(m.code_delayed),
+        "abandoned" => Some(m.code_abandoned),
+        _ => None,
+    };
+    let requested = data.delivery != "none";
+    view! {
+        <p class="lead">{m.code_intro} " " <strong id="adresse-masquee">{data.masked_email.clone()}</strong> "."</p>
+        {status.map(|text| view! { <Notice text /> })}
+        <section class="card">
+            <form method="post" action="/connexion/code/envoyer" class="form">
+                <input type="hidden" name="csrf" value=data.csrf.clone() />
+                <button type="submit" class=if requested { "button-secondary" } else { "button-primary" }>
+                    {if requested { m.code_resend } else { m.code_send }}
+                </button>
+            </form>
+            {requested.then(|| view! {
+                <form method="post" action="/connexion/code" class="form">
+                    <input type="hidden" name="csrf" value=data.csrf.clone() />
+                    <div class="field">
+                        <label for="code">{m.code_label}</label>
+                        <input
+                            id="code"
+                            name="code"
+                            type="text"
+                            inputmode="numeric"
+                            autocomplete="one-time-code"
+                            pattern="[0-9]{6}"
+                            maxlength="6"
+                            required
+                            aria-describedby="code-aide"
+                        />
+                        <p class="hint" id="code-aide">{m.code_hint}</p>
+                    </div>
+                    <button type="submit" class="button-primary">{m.code_submit}</button>
+                </form>
+            })}
+        </section>
+    }
+}

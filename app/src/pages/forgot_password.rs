@@ -1,0 +1,40 @@
+//! "Mot de passe oublié ?": one field, and the same answer whether or not an account matches.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::get_shell;
+use crate::components::{Notice, QueryError};
+use crate::t;
+
+#[component]
+pub fn ForgotPassword() -> impl IntoView {
+    let m = t();
+    let query = use_query_map();
+    let sent = move || query.read().get("info").as_deref() == Some("envoye");
+    let shell = Resource::new(|| (), |_| get_shell());
+    view! {
+        <Title text=m.forgot_title />
+        <h1>{m.forgot_title}</h1>
+        <QueryError />
+        {move || sent().then(|| view! { <Notice text=m.forgot_sent /> })}
+        <p>{m.forgot_intro}</p>
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                let csrf = shell.await.map(|s| s.csrf).unwrap_or_default();
+                view! {
+                    <form method="post" action="/mot-de-passe-oublie" class="form card">
+                        <input type="hidden" name="csrf" value=csrf />
+                        <div class="field">
+                            <label for="identifiant">{m.forgot_identifier}</label>
+                            <input id="identifiant" name="identifiant" type="text" autocomplete="username" required maxlength="254" />
+                        </div>
+                        <button type="submit" class="button-primary">{m.forgot_submit}</button>
+                    </form>
+                }
+            })}
+        </Suspense>
+        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+    }
+}

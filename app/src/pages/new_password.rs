@@ -1,0 +1,64 @@
+//! Choosing a password from an e-mailed link: activation of a new account, or reset.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::{PasswordLinkData, get_password_link};
+use crate::components::{ErrorMessage, QueryError};
+use crate::t;
+
+#[component]
+pub fn NewPassword() -> impl IntoView {
+    let m = t();
+    let query = use_query_map();
+    let token = move || query.read().get("jeton").unwrap_or_default();
+    let data = Resource::new(token, get_password_link);
+    view! {
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <PasswordForm data=d token=token() /> }.into_any(),
+                    Err(code) => view! {
+                        <Title text=m.new_password_title_reset />
+                        <h1>{m.new_password_title_reset}</h1>
+                        <ErrorMessage code page_error=true />
+                        <p><a href="/mot-de-passe-oublie" rel="external">{m.forgot_password}</a></p>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn PasswordForm(data: PasswordLinkData, token: String) -> impl IntoView {
+    let m = t();
+    let title = if data.activation {
+        m.new_password_title_activation
+    } else {
+        m.new_password_title_reset
+    };
+    view! {
+        <Title text=title />
+        <h1>{title}</h1>
+        <QueryError />
+        <p>{m.new_password_intro}</p>
+        <form method="post" action="/mot-de-passe" class="form card">
+            <input type="hidden" name="csrf" value=data.csrf.clone() />
+            <input type="hidden" name="jeton" value=token />
+            // Lets password managers file the new password under the right account.
+            <input type="text" name="identifiant" value=data.username.clone() autocomplete="username" hidden readonly />
+            <div class="field">
+                <label for="mot_de_passe">{m.new_password}</label>
+                <input id="mot_de_passe" name="mot_de_passe" type="password" autocomplete="new-password" required minlength="12" maxlength="256" />
+            </div>
+            <div class="field">
+                <label for="confirmation">{m.confirm_password}</label>
+                <input id="confirmation" name="confirmation" type="password" autocomplete="new-password" required minlength="12" maxlength="256" />
+            </div>
+            <button type="submit" class="button-primary">{m.new_password_submit}</button>
+        </form>
+    }
+}

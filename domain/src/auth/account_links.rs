@@ -1,0 +1,286 @@
+//! Links to choose a password, sent by e-mail: account activation and password reset.
+//!
+//! - [`issue`] writes a single-use link (only its hash is stored) and its e-mail to the outbox in
+//!   the caller's transaction; a new link replaces the account's previous unused ones. Account
+//!   creation (pending activation), "Mot de passe oublié ?" and the support desk call it.
+//! - [`request_reset`] answers the same whether or not the account exists.
+//! - [`set_password`] checks the password policy, sets the password, activates a pending account,
+//!   ends every session of the account (a reset is often a suspected compromise), releases the
+//!   sign-in lock, and audits it — in one transaction.
+
+use rand::RngCore;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::Auth;
+use crate::accounts::UserStatus;
+use crate::audit::{self, Client, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::mail::{self, messages, outbox};
+use crate::throttle::{self, Scope};
+use crate::{password_policy, sessions};
+
+pub const ACTIVATION_LIFETIME: Duration = Duration::hours(72);
+pub const RESET_LIFETIME: Duration = Duration::hours(1);
+/// Reset e-mails per account and hour: the form cannot be used to flood someone's mailbox.
+pub const RESETS_PER_HOUR: i64 = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Activation,
+    PasswordReset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Activation => "activation",
+            Purpose::PasswordReset => "password_reset",
+        }
+    }
+
+    fn lifetime(self) -> Duration {
+        match self {
+            Purpose::Activation => ACTIVATION_LIFETIME,
+            Purpose::PasswordReset => RESET_LIFETIME,
+        }
+    }
+}
+
+fn hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The page that receives the link.
+pub fn link_url(public_origin: &str, token: &str) -> String {
+    format!("{public_origin}/mot-de-passe?jeton={token}")
+}
+
+/// Writes a new link and its e-mail (outbox) in the caller's transaction.
+pub async fn issue(
+    tx: &mut PgConnection,
+    public_origin: &str,
+    user_id: Uuid,
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    let recipient = mail::recipient(tx, user_id).await?.ok_or(Error::NotFound)?;
+    sqlx::query!(
+        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    sqlx::query!(
+        "INSERT INTO account_links (token_hash, user_id, purpose, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        hash(&token),
+        user_id,
+        purpose.as_str(),
+        now,
+        now + purpose.lifetime()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let message = messages::password_link(
+        &recipient,
+        purpose == Purpose::Activation,
+        &link_url(public_origin, &token),
+        purpose.lifetime().whole_hours(),
+    );
+    outbox::enqueue(tx, &recipient, &message, now).await
+}
+
+/// "Mot de passe oublié ?": the same answer (`Ok`) whether or not the identifier is known. A
+/// pending account gets its activation link again.
+pub async fn request_reset(
+    auth: &Auth,
+    typed: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let typed = typed.trim().to_lowercase();
+    let label: String = typed.chars().take(64).collect();
+    let mut tx = auth.pool.begin().await?;
+    let user = sqlx::query!(
+        r#"SELECT id, username, region_code, status AS "status: UserStatus" FROM users
+           WHERE username = $1 OR lower(email) = $1
+           ORDER BY (username = $1) DESC LIMIT 1"#,
+        typed
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user) = user else {
+        audit::record(
+            &mut tx,
+            Event::new("auth.password_reset.request", Outcome::Failure, label)
+                .details(json!({ "reason": "unknown" })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(());
+    };
+    let recent: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM account_links WHERE user_id = $1 AND created_at > $2"#,
+        user.id,
+        now - Duration::hours(1)
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let purpose = match user.status {
+        UserStatus::Active => Some(Purpose::PasswordReset),
+        UserStatus::PendingActivation => Some(Purpose::Activation),
+        UserStatus::Locked | UserStatus::Disabled => None,
+    };
+    let event = |outcome, details| {
+        Event::new("auth.password_reset.request", outcome, &user.username)
+            .target("user", user.id.to_string(), &user.username)
+            .region(&user.region_code)
+            .details(details)
+    };
+    match purpose {
+        Some(purpose) if recent < RESETS_PER_HOUR => {
+            let mail_id = issue(&mut tx, &auth.public_origin, user.id, purpose, now).await?;
+            audit::record(
+                &mut tx,
+                event(
+                    Outcome::Success,
+                    json!({ "mail": mail_id, "purpose": purpose.as_str() }),
+                ),
+                client,
+                now,
+            )
+            .await?;
+        }
+        Some(_) => {
+            audit::record(
+                &mut tx,
+                event(Outcome::Denied, json!({ "reason": "rate_limited" })),
+                client,
+                now,
+            )
+            .await?;
+        }
+        None => {
+            audit::record(
+                &mut tx,
+                event(Outcome::Denied, json!({ "reason": "account_unavailable" })),
+                client,
+                now,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What the password page shows for a link.
+#[derive(Debug, Clone)]
+pub struct LinkInfo {
+    pub user_id: Uuid,
+    pub username: String,
+    pub region_code: String,
+    pub activation: bool,
+}
+
+pub async fn link_info(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<LinkInfo> {
+    let row = sqlx::query!(
+        "SELECT l.user_id, l.purpose, u.username, u.region_code
+         FROM account_links l JOIN users u ON u.id = l.user_id
+         WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2",
+        hash(token),
+        now
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::AccountLinkExpired)?;
+    Ok(LinkInfo {
+        user_id: row.user_id,
+        username: row.username,
+        region_code: row.region_code,
+        activation: row.purpose == "activation",
+    })
+}
+
+/// Sets the password chosen through a link.
+pub async fn set_password(
+    auth: &Auth,
+    token: &str,
+    password: &str,
+    confirmation: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<LinkInfo> {
+    let info = link_info(auth, token, now).await?;
+    password_policy::check(password, confirmation, &info.username).map_err(Error::WeakPassword)?;
+    // Hashed before the transaction: no connection waits on Argon2.
+    let hashed = auth.passwords.hash_async(password).await?;
+
+    let mut tx = auth.pool.begin().await?;
+    let used = sqlx::query_scalar!(
+        "UPDATE account_links SET used_at = $2
+         WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING user_id",
+        hash(token),
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if used != Some(info.user_id) {
+        return Err(Error::AccountLinkExpired);
+    }
+    let status = sqlx::query_scalar!(
+        r#"UPDATE users SET password_hash = $2, updated_at = $3, version = version + 1,
+                  status = CASE WHEN status = 'pending_activation' THEN 'active'::user_status ELSE status END
+           WHERE id = $1
+           RETURNING status AS "status: UserStatus""#,
+        info.user_id,
+        hashed,
+        now
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if status != UserStatus::Active {
+        return Err(Error::AccountUnavailable(status));
+    }
+    sqlx::query!(
+        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        info.user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let ended = sessions::end_all_for_user(&mut tx, info.user_id, "password_reset", now).await?;
+    throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            if info.activation {
+                "account.activated"
+            } else {
+                "auth.password_reset.done"
+            },
+            Outcome::Success,
+            &info.username,
+        )
+        .actor(info.user_id)
+        .target("user", info.user_id.to_string(), &info.username)
+        .region(&info.region_code)
+        .details(json!({ "sessions_ended": ended })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(info)
+}

@@ -1,0 +1,385 @@
+//! "Code par courriel": the second step of a password sign-in, when the deployment or the account
+//! requires it.
+//!
+//! 1. the password was right: [`start`] records a pending step (random token for the browser,
+//!    15 minutes) — no session yet;
+//! 2. the user asks for a code: [`send_code`] draws 6 random digits, keeps only a salted hash, and
+//!    writes the e-mail to the outbox, in one transaction (a new code replaces the previous one;
+//!    one send a minute, five per step);
+//! 3. [`verify_code`] compares in constant time; five wrong codes end the step (back to the
+//!    password); the right one, within its 10 minutes, starts the session — once.
+//!
+//! Every send, success and failure is audited.
+
+use rand::Rng;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{Auth, SignedIn, Verified, complete_sign_in};
+use crate::accounts::Credentials;
+use crate::audit::{self, Client, Event, Outcome};
+use crate::error::{Error, Result};
+use crate::mail::{self, messages, outbox};
+use crate::sessions::Token;
+
+pub const STEP_LIFETIME: Duration = Duration::minutes(15);
+pub const CODE_LIFETIME: Duration = Duration::minutes(10);
+pub const MAX_ATTEMPTS: i32 = 5;
+pub const MAX_SENDS: i32 = 5;
+pub const RESEND_AFTER: Duration = Duration::seconds(60);
+
+/// Why a code step refused; each has its French message at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeError {
+    /// No such step (never, used, expired, or ended after too many wrong codes).
+    StepExpired,
+    NoCodeSent,
+    Wrong {
+        attempts_left: i32,
+    },
+    Expired,
+    /// The fifth wrong code: the step is over.
+    TooManyAttempts,
+    ResendTooSoon {
+        seconds: i64,
+    },
+    TooManySends,
+}
+
+fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn hash_code(salt: &[u8], code: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(salt);
+    h.update(code.as_bytes());
+    h.finalize().into()
+}
+
+/// Six digits, uniformly drawn from the OS generator.
+pub fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+/// `c.martin@chu.fr` → `c*****n@chu.fr`: enough for the user to recognise the address.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let chars: Vec<char> = local.chars().collect();
+            let masked = match chars.as_slice() {
+                [] => String::new(),
+                [one] => format!("{one}*"),
+                [first, .., last] => format!("{first}{}{last}", "*".repeat(chars.len() - 2)),
+            };
+            format!("{masked}@{domain}")
+        }
+        None => "***".into(),
+    }
+}
+
+/// Step 1, in the password sign-in's transaction.
+pub async fn start(
+    tx: &mut PgConnection,
+    user: &Credentials,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill(&mut bytes);
+    let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    sqlx::query!(
+        "INSERT INTO sign_in_steps (token_hash, user_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4)",
+        &hash_token(&token)[..],
+        user.id,
+        now,
+        now + STEP_LIFETIME
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        tx,
+        Event::new("auth.password.sign_in", Outcome::Success, &user.username)
+            .actor(user.id)
+            .target("user", user.id.to_string(), &user.username)
+            .region(&user.region_code)
+            .details(json!({ "next": "email_code" })),
+        client,
+        now,
+    )
+    .await?;
+    Ok(token)
+}
+
+struct Step {
+    user_id: Uuid,
+    username: String,
+    region_code: String,
+    code_hash: Option<Vec<u8>>,
+    code_salt: Option<Vec<u8>>,
+    code_expires_at: Option<OffsetDateTime>,
+    last_sent_at: Option<OffsetDateTime>,
+    sends: i32,
+    attempts: i32,
+}
+
+async fn load(conn: &mut PgConnection, token: &str, now: OffsetDateTime) -> Result<Step> {
+    sqlx::query_as!(
+        Step,
+        "SELECT s.user_id, u.username, u.region_code, s.code_hash, s.code_salt,
+                s.code_expires_at, s.last_sent_at, s.sends, s.attempts
+         FROM sign_in_steps s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2
+         FOR UPDATE OF s",
+        &hash_token(token)[..],
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(Error::Code(CodeError::StepExpired))
+}
+
+/// Where the latest code's e-mail is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    NotRequested,
+    /// Handed to the mail server.
+    Sent,
+    /// Waiting in the outbox; `failed` when at least one attempt failed (server down).
+    Pending {
+        failed: bool,
+    },
+    Abandoned,
+}
+
+/// What the code page shows.
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub masked_email: String,
+    pub delivery: Delivery,
+}
+
+pub async fn view(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<StepView> {
+    let row = sqlx::query!(
+        r#"SELECT u.email, s.code_hash IS NOT NULL AS "requested!",
+                  m.state::text AS state, m.attempts AS "attempts?"
+           FROM sign_in_steps s JOIN users u ON u.id = s.user_id
+           LEFT JOIN mail_outbox m ON m.id = s.last_mail_id
+           WHERE s.token_hash = $1 AND s.expires_at > $2"#,
+        &hash_token(token)[..],
+        now
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::Code(CodeError::StepExpired))?;
+    let delivery = match (row.requested, row.state.as_deref()) {
+        (false, _) => Delivery::NotRequested,
+        (true, Some("sent")) => Delivery::Sent,
+        (true, Some("abandoned")) => Delivery::Abandoned,
+        (true, _) => Delivery::Pending {
+            failed: row.attempts.unwrap_or(0) > 0,
+        },
+    };
+    Ok(StepView {
+        masked_email: mask_email(&row.email),
+        delivery,
+    })
+}
+
+fn event(action: &'static str, outcome: Outcome, step: &Step) -> Event {
+    Event::new(action, outcome, &step.username)
+        .actor(step.user_id)
+        .target("user", step.user_id.to_string(), &step.username)
+        .region(&step.region_code)
+}
+
+/// Step 2: a new code, by e-mail (through the outbox).
+pub async fn send_code(
+    auth: &Auth,
+    token: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = auth.pool.begin().await?;
+    let step = load(&mut tx, token, now).await?;
+    let refusal = if step.sends >= MAX_SENDS {
+        Some(CodeError::TooManySends)
+    } else {
+        step.last_sent_at
+            .map(|at| (at + RESEND_AFTER - now).whole_seconds())
+            .filter(|wait| *wait > 0)
+            .map(|seconds| CodeError::ResendTooSoon { seconds })
+    };
+    if let Some(refusal) = refusal {
+        audit::record(
+            &mut tx,
+            event("auth.email_code.send", Outcome::Denied, &step)
+                .details(json!({ "reason": format!("{refusal:?}") })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Error::Code(refusal));
+    }
+    let code = new_code();
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill(&mut salt);
+    sqlx::query!(
+        "UPDATE sign_in_steps SET code_hash = $2, code_salt = $3, code_expires_at = $4,
+                last_sent_at = $5, sends = sends + 1, attempts = 0
+         WHERE token_hash = $1",
+        &hash_token(token)[..],
+        &hash_code(&salt, &code)[..],
+        &salt[..],
+        now + CODE_LIFETIME,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let recipient = mail::recipient(&mut tx, step.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let message = messages::sign_in_code(&recipient, &code, CODE_LIFETIME.whole_minutes());
+    let mail_id = outbox::enqueue(&mut tx, &recipient, &message, now).await?;
+    sqlx::query!(
+        "UPDATE sign_in_steps SET last_mail_id = $2 WHERE token_hash = $1",
+        &hash_token(token)[..],
+        mail_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        event("auth.email_code.send", Outcome::Success, &step)
+            .details(json!({ "mail": mail_id, "send": step.sends + 1 })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Step 3: the code typed; the session starts when it is right.
+pub async fn verify_code(
+    auth: &Auth,
+    token: &str,
+    typed: &str,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut tx = auth.pool.begin().await?;
+    let step = load(&mut tx, token, now).await?;
+    let (Some(hash), Some(salt), Some(expires)) =
+        (&step.code_hash, &step.code_salt, step.code_expires_at)
+    else {
+        return Err(Error::Code(CodeError::NoCodeSent));
+    };
+    let right = typed.len() == 6
+        && typed.bytes().all(|b| b.is_ascii_digit())
+        && constant_time_eq(&hash_code(salt, &typed), hash);
+    let failure = if !right {
+        let attempts = step.attempts + 1;
+        if attempts >= MAX_ATTEMPTS {
+            Some(CodeError::TooManyAttempts)
+        } else {
+            Some(CodeError::Wrong {
+                attempts_left: MAX_ATTEMPTS - attempts,
+            })
+        }
+    } else if expires <= now {
+        Some(CodeError::Expired)
+    } else {
+        None
+    };
+    if let Some(failure) = failure {
+        match failure {
+            CodeError::TooManyAttempts => {
+                sqlx::query!(
+                    "DELETE FROM sign_in_steps WHERE token_hash = $1",
+                    &hash_token(token)[..]
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            _ => {
+                sqlx::query!(
+                    "UPDATE sign_in_steps SET attempts = attempts + 1 WHERE token_hash = $1",
+                    &hash_token(token)[..]
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        audit::record(
+            &mut tx,
+            event("auth.email_code.verify", Outcome::Failure, &step)
+                .details(json!({ "reason": format!("{failure:?}") })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Error::Code(failure));
+    }
+    sqlx::query!(
+        "DELETE FROM sign_in_steps WHERE token_hash = $1",
+        &hash_token(token)[..]
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        event("auth.email_code.verify", Outcome::Success, &step),
+        client,
+        now,
+    )
+    .await?;
+    let signed_in = complete_sign_in(
+        &mut tx,
+        auth,
+        Verified {
+            user_id: step.user_id,
+            username: &step.username,
+            region_code: &step.region_code,
+            method: "password+email_code",
+        },
+        previous,
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(signed_in)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..200 {
+            let c = new_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn addresses_are_masked() {
+        assert_eq!(mask_email("c.martin@chu.fr"), "c******n@chu.fr");
+        assert_eq!(mask_email("a@b.fr"), "a*@b.fr");
+    }
+}

@@ -1,0 +1,168 @@
+//! The e-mails Passerelle sends, in French, as plain text and HTML, each with the region's support
+//! contact in the footer. Pure functions: tested directly.
+
+use super::Recipient;
+
+/// A message ready for the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mail {
+    pub kind: &'static str,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn footer_text(r: &Recipient) -> String {
+    format!(
+        "\n--\nAssistance aux utilisateurs ({agency})\nCourriel : {email}\nTéléphone : {phone}\nHoraires : {hours}\n\
+         Ce message est envoyé automatiquement par Passerelle ; merci de ne pas y répondre.\n",
+        agency = r.agency_name,
+        email = r.support_email,
+        phone = r.support_phone,
+        hours = r.support_hours,
+    )
+}
+
+fn html_page(r: &Recipient, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>Passerelle</title></head>\
+         <body style=\"font-family:Arial,sans-serif;color:#161616\">{body}\
+         <hr><p style=\"font-size:0.9em\">Assistance aux utilisateurs ({agency})<br>Courriel : {email}<br>\
+         Téléphone : {phone}<br>Horaires : {hours}</p>\
+         <p style=\"font-size:0.8em\">Ce message est envoyé automatiquement par Passerelle ; merci de ne pas y répondre.</p>\
+         </body></html>",
+        agency = escape(&r.agency_name),
+        email = escape(&r.support_email),
+        phone = escape(&r.support_phone),
+        hours = escape(&r.support_hours),
+    )
+}
+
+fn greeting(r: &Recipient) -> String {
+    format!("Bonjour {} {},", r.given_name, r.family_name)
+}
+
+/// The 6-digit sign-in code.
+pub fn sign_in_code(r: &Recipient, code: &str, minutes: i64) -> Mail {
+    let text = format!(
+        "{greeting}\n\nVotre code de connexion à Passerelle : {code}\n\nIl est valable {minutes} minutes et ne \
+         peut servir qu'une fois. Si vous n'êtes pas à l'origine de cette demande, ne communiquez ce code à \
+         personne et contactez l'assistance.\n{footer}",
+        greeting = greeting(r),
+        footer = footer_text(r),
+    );
+    let html = html_page(
+        r,
+        &format!(
+            "<p>{greeting}</p><p>Votre code de connexion à Passerelle :</p>\
+             <p style=\"font-size:1.6em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
+             <p>Il est valable {minutes} minutes et ne peut servir qu'une fois. Si vous n'êtes pas à \
+             l'origine de cette demande, ne communiquez ce code à personne et contactez l'assistance.</p>",
+            greeting = escape(&greeting(r)),
+        ),
+    );
+    Mail {
+        kind: "sign_in_code",
+        subject: format!("Passerelle : votre code de connexion {code}"),
+        text,
+        html,
+    }
+}
+
+/// A link to choose a password: activation of a new account, or reset.
+pub fn password_link(r: &Recipient, activation: bool, url: &str, hours: i64) -> Mail {
+    let (kind, subject, intro) = if activation {
+        (
+            "activation",
+            "Passerelle : activez votre compte".to_string(),
+            format!(
+                "Un compte Passerelle a été créé pour vous (identifiant : {}). Pour l'activer, choisissez \
+                 votre mot de passe en suivant ce lien :",
+                r.username
+            ),
+        )
+    } else {
+        (
+            "password_reset",
+            "Passerelle : changement de mot de passe".to_string(),
+            format!(
+                "Un changement de mot de passe a été demandé pour votre compte Passerelle (identifiant : {}). \
+                 Pour choisir un nouveau mot de passe, suivez ce lien :",
+                r.username
+            ),
+        )
+    };
+    let caution = format!(
+        "Ce lien est valable {hours} heures et ne peut servir qu'une fois. Si vous n'êtes pas à l'origine \
+         de cette demande, ignorez ce message : votre mot de passe actuel reste valable."
+    );
+    let text = format!(
+        "{greeting}\n\n{intro}\n{url}\n\n{caution}\n{footer}",
+        greeting = greeting(r),
+        footer = footer_text(r),
+    );
+    let html = html_page(
+        r,
+        &format!(
+            "<p>{greeting}</p><p>{intro}</p><p><a href=\"{url}\">{url}</a></p><p>{caution}</p>",
+            greeting = escape(&greeting(r)),
+            intro = escape(&intro),
+            url = escape(url),
+            caution = escape(&caution),
+        ),
+    );
+    Mail {
+        kind,
+        subject,
+        text,
+        html,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recipient() -> Recipient {
+        Recipient {
+            user_id: uuid::Uuid::nil(),
+            email: "c.martin@example.fr".into(),
+            given_name: "Claire".into(),
+            family_name: "Martin".into(),
+            username: "dr.martin".into(),
+            support_email: "assistance@idf.example".into(),
+            support_phone: "01 00 00 00 00".into(),
+            support_hours: "8 h – 18 h".into(),
+            agency_name: "ARS Île-de-France".into(),
+        }
+    }
+
+    #[test]
+    fn the_code_mail_has_the_code_and_the_support_contact_in_both_parts() {
+        let m = sign_in_code(&recipient(), "042917", 10);
+        for part in [&m.text, &m.html] {
+            assert!(part.contains("042917"));
+            assert!(part.contains("assistance@idf.example"));
+            assert!(part.contains("10 minutes"));
+        }
+        assert!(m.text.starts_with("Bonjour Claire Martin,"));
+    }
+
+    #[test]
+    fn links_are_escaped_in_html() {
+        let mut r = recipient();
+        r.given_name = "<b>Claire</b>".into();
+        let m = password_link(&r, true, "https://p.example/activation?jeton=a&b", 72);
+        assert!(m.html.contains("&lt;b&gt;Claire&lt;/b&gt;"));
+        assert!(m.html.contains("jeton=a&amp;b"));
+        assert!(m.text.contains("https://p.example/activation?jeton=a&b"));
+        assert_eq!(m.kind, "activation");
+    }
+}

@@ -1,0 +1,158 @@
+//! The outbox: e-mails enqueued in the transaction of their change, claimed by the sending worker
+//! with `FOR UPDATE SKIP LOCKED` (several instances never send the same row), marked sent in the
+//! same transaction as the claim, retried with exponential backoff on transient failures.
+
+use sqlx::{PgConnection, PgPool};
+use time::{Duration, OffsetDateTime};
+
+use super::Recipient;
+use super::messages::Mail;
+use crate::error::Result;
+
+/// Give up after this many failed attempts (about a day with the backoff below).
+pub const MAX_ATTEMPTS: i32 = 12;
+
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    to: &Recipient,
+    mail: &Mail,
+    now: OffsetDateTime,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        "INSERT INTO mail_outbox (kind, user_id, recipient, subject, text_body, html_body,
+                                  next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
+        mail.kind,
+        to.user_id,
+        to.email,
+        mail.subject,
+        mail.text,
+        mail.html,
+        now
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// An e-mail claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub attempts: i32,
+}
+
+/// Claims the oldest due e-mail, locking its row until the caller's transaction ends.
+pub async fn claim_next(conn: &mut PgConnection, now: OffsetDateTime) -> Result<Option<Outgoing>> {
+    Ok(sqlx::query_as!(
+        Outgoing,
+        r#"SELECT id, kind, recipient, subject, text_body AS "text_body!", html_body AS "html_body!", attempts
+           FROM mail_outbox
+           WHERE state = 'pending' AND next_attempt_at <= $1
+           ORDER BY next_attempt_at, id
+           LIMIT 1
+           FOR UPDATE SKIP LOCKED"#,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Delivered: the bodies (codes, links) are erased.
+pub async fn mark_sent(conn: &mut PgConnection, id: i64, now: OffsetDateTime) -> Result<()> {
+    sqlx::query!(
+        "UPDATE mail_outbox SET state = 'sent', sent_at = $2, attempts = attempts + 1,
+                text_body = NULL, html_body = NULL, last_error = NULL
+         WHERE id = $1",
+        id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The wait before attempt `attempts + 1`: 10 s, 20 s, 40 s… capped at 2 hours.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = attempts.clamp(0, 10) as u32;
+    Duration::seconds((10_i64 << exp).min(7200))
+}
+
+/// Failed: retried later, or abandoned when the failure is permanent or too many attempts failed.
+pub async fn mark_failed(
+    conn: &mut PgConnection,
+    mail: &Outgoing,
+    error: &str,
+    permanent: bool,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let abandon = permanent || mail.attempts + 1 >= MAX_ATTEMPTS;
+    let error: String = error.chars().take(500).collect();
+    if abandon {
+        sqlx::query!(
+            "UPDATE mail_outbox SET state = 'abandoned', attempts = attempts + 1, last_error = $2,
+                    text_body = NULL, html_body = NULL
+             WHERE id = $1",
+            mail.id,
+            error
+        )
+        .execute(&mut *conn)
+        .await?;
+    } else {
+        sqlx::query!(
+            "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
+             WHERE id = $1",
+            mail.id,
+            error,
+            now + backoff(mail.attempts)
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Counts by state, for operators (`passerelle mail status`) and health pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutboxState {
+    pub pending: i64,
+    pub sent: i64,
+    pub abandoned: i64,
+    pub oldest_pending: Option<OffsetDateTime>,
+}
+
+pub async fn state(pool: &PgPool) -> Result<OutboxState> {
+    let row = sqlx::query!(
+        r#"SELECT count(*) FILTER (WHERE state = 'pending') AS "pending!",
+                  count(*) FILTER (WHERE state = 'sent') AS "sent!",
+                  count(*) FILTER (WHERE state = 'abandoned') AS "abandoned!",
+                  min(created_at) FILTER (WHERE state = 'pending') AS oldest_pending
+           FROM mail_outbox"#
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(OutboxState {
+        pending: row.pending,
+        sent: row.sent,
+        abandoned: row.abandoned,
+        oldest_pending: row.oldest_pending,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use time::Duration;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(0), Duration::seconds(10));
+        assert_eq!(backoff(1), Duration::seconds(20));
+        assert_eq!(backoff(3), Duration::seconds(80));
+        assert_eq!(backoff(50), Duration::seconds(7200));
+    }
+}

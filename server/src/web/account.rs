@@ -1,0 +1,195 @@
+//! "Code par courriel", "Mot de passe oublié ?" and choosing a password from an e-mailed link, at
+//! the HTTP edge. The rules are in `domain::auth::{otp, account_links}`.
+
+use app::error::ErrorCode;
+use app::state::{AppState, RequestContext};
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use axum_extra::extract::cookie::CookieJar;
+use domain::Error;
+use domain::auth::otp::CodeError;
+use domain::auth::{account_links, otp};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+use super::cookies;
+use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+
+const CODE_PAGE: &str = "/connexion/code";
+
+fn step_token(jar: &CookieJar) -> Option<String> {
+    jar.get(cookies::SIGN_IN_STEP)
+        .map(|c| c.value().to_string())
+}
+
+/// The step is over (expired, or too many wrong codes): back to the password, cookie dropped.
+fn step_over(state: &AppState, jar: CookieJar, code: &ErrorCode) -> Response {
+    let secure = state.services.settings.secure_cookies;
+    (
+        jar.add(cookies::removal(cookies::SIGN_IN_STEP, secure)),
+        back_with_error("/connexion", code),
+    )
+        .into_response()
+}
+
+/// `POST /connexion/code/envoyer`: a new code by e-mail.
+pub async fn send_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
+    }
+    let Some(token) = step_token(&jar) else {
+        return step_over(&state, jar, &ErrorCode::CodeStepExpired);
+    };
+    match otp::send_code(
+        &state.services.auth,
+        &token,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/connexion/code?info=code-envoye").into_response(),
+        Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
+            step_over(&state, jar, &ErrorCode::from(e))
+        }
+        Err(e) => back_with_error(CODE_PAGE, &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /connexion/code`: the code typed; signed in when right.
+pub async fn verify_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<CodeForm>,
+) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
+    }
+    let Some(token) = step_token(&jar) else {
+        return step_over(&state, jar, &ErrorCode::CodeStepExpired);
+    };
+    let previous = cookies::session_token(&jar);
+    match otp::verify_code(
+        &state.services.auth,
+        &token,
+        form.code.chars().take(32).collect::<String>().as_str(),
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(signed_in) => {
+            let secure = state.services.settings.secure_cookies;
+            let jar = jar.add(cookies::removal(cookies::SIGN_IN_STEP, secure));
+            signed_in_response(&state, jar, &signed_in)
+        }
+        Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManyAttempts)) => {
+            step_over(&state, jar, &ErrorCode::from(e))
+        }
+        Err(e) => back_with_error(CODE_PAGE, &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifiant: String,
+}
+
+/// `POST /mot-de-passe-oublie`: the same answer whether or not an account matches.
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<ForgotForm>,
+) -> Response {
+    const PAGE: &str = "/mot-de-passe-oublie";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let typed: String = form.identifiant.chars().take(254).collect();
+    if typed.trim().is_empty() {
+        return back_with_error(PAGE, &ErrorCode::InvalidInput);
+    }
+    match account_links::request_reset(
+        &state.services.auth,
+        &typed,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/mot-de-passe-oublie?info=envoye").into_response(),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    jeton: String,
+    #[serde(default)]
+    mot_de_passe: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+/// `POST /mot-de-passe`: the password chosen through an activation or reset link.
+pub async fn set_password(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<NewPasswordForm>,
+) -> Response {
+    let token: String = form
+        .jeton
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(64)
+        .collect();
+    let page = format!("/mot-de-passe?jeton={token}");
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(&page, &ErrorCode::Csrf);
+    }
+    match account_links::set_password(
+        &state.services.auth,
+        &token,
+        &form.mot_de_passe,
+        &form.confirmation,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(info) if info.activation => {
+            Redirect::to("/connexion?info=compte-active").into_response()
+        }
+        Ok(_) => Redirect::to("/connexion?info=mot-de-passe-change").into_response(),
+        Err(e @ Error::AccountLinkExpired) => {
+            back_with_error("/mot-de-passe-oublie", &ErrorCode::from(e))
+        }
+        Err(e) => {
+            // back_with_error adds "?erreur=": the page already has a query.
+            let code = ErrorCode::from(e);
+            Redirect::to(&format!("{page}&erreur={}", code.slug())).into_response()
+        }
+    }
+}
