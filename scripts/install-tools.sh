@@ -26,6 +26,8 @@ command -v pcscd >/dev/null || need_apt+=(pcscd)
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need_apt+=(vsmartcard-vpcd)
 [ -e /usr/include/PCSC/winscard.h ] || need_apt+=(libpcsclite-dev)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+# E-mail tests: a real SMTP server (aiosmtpd) receiving on loopback.
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need_apt+=(python3-aiosmtpd)
 if [ ${#need_apt[@]} -gt 0 ]; then
   log "apt-get install ${need_apt[*]}"
   as_root apt-get update -qq

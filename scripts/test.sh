@@ -65,8 +65,18 @@ cleanup() {
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   [ -f "$e2e_dir/nginx/nginx.pid" ] && kill "$(cat "$e2e_dir/nginx/nginx.pid")" 2>/dev/null || true
   bash "$root/scripts/card-lab.sh" stop "$e2e_dir/card-lab" >/dev/null 2>&1 || true
+  bash "$root/scripts/smtp-sink.sh" stop "$e2e_dir/smtp" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
+# A real SMTP server (aiosmtpd, messages in a maildir the tests read).
+bash "$root/scripts/smtp-sink.sh" start "$e2e_dir/smtp"
+smtp_port=$(sed -n 's/^SMTP_PORT=//p' "$e2e_dir/smtp/env")
+# The demo data, and an account created by an administrator, pending activation: its e-mail
+# waits in the outbox until the server's worker sends it.
+PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" demo seed >/dev/null
+PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username nouveau.medecin --email nouveau.medecin@chu.example \
+  --given-name Jean --family-name Nouveau --region FR-IDF --establishment 750712184 >/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
@@ -135,6 +145,8 @@ PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PU
   PASSERELLE_TRUSTED_PROXIES=127.0.0.2,127.0.0.3 PASSERELLE_CARD_TLS_PROXIES=127.0.0.2 \
   PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem" \
   PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port" \
+  PASSERELLE_SMTP_HOST=127.0.0.1 PASSERELLE_SMTP_PORT="$smtp_port" PASSERELLE_SMTP_SECURITY=none \
+  PASSERELLE_OTP_CODE_SECONDS=20 \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
 server=$!
 pids+=($server)
@@ -146,7 +158,8 @@ done
 curl -skf "https://127.0.0.1:$card_port/healthz" >/dev/null || { cat "$e2e_dir/nginx/error.log"; exit 1; }
 export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-lab" \
   PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port" \
-  PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port"
+  PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port" \
+  PASSERELLE_E2E_SMTP="$e2e_dir/smtp"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$log"

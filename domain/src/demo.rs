@@ -11,6 +11,9 @@ use crate::password::Passwords;
 use crate::provisioning::{AccountSpec, create_account, create_establishment};
 
 /// The password of every demo account (printed in the README and at start-up).
+/// The demo account that needs the e-mail code after its password.
+pub const OTP_DEMO_USER: &str = "helene.leclerc";
+
 pub const DEMO_PASSWORD: &str = "Passerelle-Demo-2026";
 
 /// `body` followed by its Luhn check digit.
@@ -177,7 +180,13 @@ pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> 
                 .filter_map(|i| finess.get(*i).cloned())
                 .collect(),
         };
-        create_account(pool, passwords, &spec, "demo", "http://127.0.0.1:3000", now).await?;
+        let id =
+            create_account(pool, passwords, &spec, "demo", "http://127.0.0.1:3000", now).await?;
+        if u.username == OTP_DEMO_USER {
+            sqlx::query!("UPDATE users SET otp_required = true WHERE id = $1", id)
+                .execute(pool)
+                .await?;
+        }
     }
     Ok(true)
 }

@@ -1,3 +1,4 @@
+import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { expect, Page } from "@playwright/test";
@@ -51,4 +52,60 @@ export async function signInWithCard(page: Page, holderName: string, pin = "1234
   await expect(page.locator("#etat-lecteur")).toContainText(holderName);
   await page.getByLabel("Code porteur").fill(pin);
   await page.getByRole("button", { name: "Connexion", exact: true }).click();
+}
+
+// The SMTP sink of scripts/test.sh (aiosmtpd writing a maildir).
+export const SMTP_DIR = process.env.PASSERELLE_E2E_SMTP ?? "";
+const SMTP_SCRIPT = path.resolve(__dirname, "../../scripts/smtp-sink.sh");
+
+/** Decodes a quoted-printable body (soft line breaks, =XX bytes) as UTF-8. */
+function decodeQuotedPrintable(s: string): string {
+  const joined = s.replace(/=\r?\n/g, "");
+  const bytes: number[] = [];
+  for (let i = 0; i < joined.length; i++) {
+    if (joined[i] === "=" && /^[0-9A-F]{2}$/i.test(joined.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(joined.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(joined[i], "utf8"));
+    }
+  }
+  return Buffer.from(bytes).toString("utf8");
+}
+
+export type ReceivedMail = { file: string; to: string; subject: string; body: string };
+
+/** Every message the SMTP server received, oldest first. */
+export function receivedMails(): ReceivedMail[] {
+  const dir = path.join(SMTP_DIR, "maildir", "new");
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .map((file) => ({ file, stat: fs.statSync(path.join(dir, file)) }))
+    .sort((a, b) => a.stat.mtimeMs - b.stat.mtimeMs || a.file.localeCompare(b.file))
+    .map(({ file }) => {
+      const raw = fs.readFileSync(path.join(dir, file), "utf8");
+      const header = (name: string) =>
+        raw.match(new RegExp(`^${name}: (.*)$`, "mi"))?.[1]?.trim() ?? "";
+      return { file, to: header("To"), subject: header("Subject"), body: decodeQuotedPrintable(raw) };
+    });
+}
+
+/** Waits for a new message to `to` whose subject matches, received after `since` messages. */
+export async function waitForMail(to: string, subject: RegExp, since = 0, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = receivedMails().slice(since).find((m) => m.to.includes(to) && subject.test(m.subject));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no e-mail to ${to} matching ${subject}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export function smtpServer(action: "start" | "stop", port?: string) {
+  execFileSync("bash", [SMTP_SCRIPT, action, SMTP_DIR, ...(port ? [port] : [])]);
+}
+
+export function smtpPort(): string {
+  return fs.readFileSync(path.join(SMTP_DIR, "env"), "utf8").trim().replace("SMTP_PORT=", "");
 }

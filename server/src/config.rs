@@ -66,6 +66,8 @@ pub struct MailConfig {
     pub folder: Option<PathBuf>,
     /// Every password sign-in needs the e-mail code (else only accounts marked for it).
     pub otp_for_all: bool,
+    /// Lifetime of an e-mailed sign-in code.
+    pub code_lifetime_seconds: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -87,6 +89,7 @@ impl Default for MailConfig {
             smtp_password: None,
             folder: None,
             otp_for_all: false,
+            code_lifetime_seconds: domain::auth::otp::CODE_LIFETIME.whole_seconds(),
         }
     }
 }
@@ -336,6 +339,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_MAIL_FOLDER") {
             self.mail.folder = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("PASSERELLE_OTP_CODE_SECONDS") {
+            self.mail.code_lifetime_seconds = parse("PASSERELLE_OTP_CODE_SECONDS", v)?;
         }
         if let Some(v) = var("PASSERELLE_OTP_FOR_ALL") {
             self.mail.otp_for_all = parse("PASSERELLE_OTP_FOR_ALL", v)?;

@@ -171,3 +171,66 @@ pub fn spawn(pool: PgPool, mailer: Mailer) {
         }
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sink(cmd: &str, dir: &std::path::Path, port: Option<u16>) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp-sink.sh");
+        let mut c = std::process::Command::new("bash");
+        c.arg(script).arg(cmd).arg(dir);
+        if let Some(p) = port {
+            c.arg(p.to_string());
+        }
+        assert!(c.status().unwrap().success(), "smtp-sink.sh {cmd}");
+    }
+
+    fn outgoing() -> Outgoing {
+        Outgoing {
+            id: 1,
+            kind: "sign_in_code".into(),
+            recipient: "claire.martin@chu.example".into(),
+            subject: "Passerelle : votre code de connexion 042917".into(),
+            text_body: "Votre code de connexion à Passerelle : 042917\n".into(),
+            html_body: "<p>Votre code : <strong>042917</strong></p>".into(),
+            attempts: 0,
+        }
+    }
+
+    /// lettre against a real SMTP server (aiosmtpd): multipart text + HTML arrives; with the
+    /// server down, the failure is transient (retried), not permanent.
+    #[tokio::test]
+    async fn e_mails_reach_a_real_smtp_server_and_an_outage_is_transient() {
+        let dir = std::env::temp_dir().join(format!("passerelle-mailer-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        sink("start", &dir, None);
+        let env = std::fs::read_to_string(dir.join("env")).unwrap();
+        let port: u16 = env.trim().trim_start_matches("SMTP_PORT=").parse().unwrap();
+        let config = MailConfig {
+            smtp_host: Some("127.0.0.1".into()),
+            smtp_port: Some(port),
+            smtp_security: SmtpSecurity::None,
+            ..MailConfig::default()
+        };
+        let mailer = Mailer::new(&config, &dir).unwrap();
+        assert!(mailer.send(&outgoing()).await.is_ok());
+        let received: Vec<_> = std::fs::read_dir(dir.join("maildir/new"))
+            .unwrap()
+            .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+            .collect();
+        assert_eq!(received.len(), 1);
+        let message = &received[0];
+        assert!(message.contains("multipart/alternative"), "{message}");
+        assert!(
+            message.contains("To: claire.martin@chu.example"),
+            "{message}"
+        );
+        assert!(message.contains("042917"));
+
+        sink("stop", &dir, None);
+        let down = mailer.send(&outgoing()).await.err().unwrap();
+        assert!(!down.permanent, "{}", down.message);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -116,6 +116,7 @@ pub fn state(
         address_throttle: config.address_limit.policy(),
         otp_for_all: config.mail.otp_for_all,
         public_origin: config.public_origin(),
+        code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
     };
     let public_origin = config.public_origin();
     let settings = Settings {

@@ -38,8 +38,9 @@ fn CodeForms(data: CodeStepData) -> impl IntoView {
     let m = t();
     let query = use_query_map();
     let just_sent = query.read_untracked().get("info").as_deref() == Some("code-envoye");
+    // "pending" without a failure is the second it takes the worker to send it.
     let status = match data.delivery.as_str() {
-        "sent" if just_sent => Some(m.code_sent),
+        "sent" | "pending" if just_sent => Some(m.code_sent),
         "sent" => None,
         "pending" => Some(m.code_waiting),
         "delayed" => Some(m.code_delayed),

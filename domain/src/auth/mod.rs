@@ -33,6 +33,8 @@ pub struct Auth {
     pub otp_for_all: bool,
     /// The portal's public origin, for links in e-mails (`https://host[:port]`).
     pub public_origin: String,
+    /// How long an e-mailed sign-in code is valid (`otp::CODE_LIFETIME` by default).
+    pub code_lifetime: time::Duration,
 }
 
 /// After a right password: signed in, or the e-mail code is awaited first.

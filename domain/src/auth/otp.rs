@@ -236,7 +236,7 @@ pub async fn send_code(
         &hash_token(token)[..],
         &hash_code(&salt, &code)[..],
         &salt[..],
-        now + CODE_LIFETIME,
+        now + auth.code_lifetime,
         now
     )
     .execute(&mut *tx)
@@ -244,7 +244,9 @@ pub async fn send_code(
     let recipient = mail::recipient(&mut tx, step.user_id)
         .await?
         .ok_or(Error::NotFound)?;
-    let message = messages::sign_in_code(&recipient, &code, CODE_LIFETIME.whole_minutes());
+    // Whole minutes, rounded up: "valable 1 minute" for a short test lifetime.
+    let minutes = (auth.code_lifetime.whole_seconds() + 59) / 60;
+    let message = messages::sign_in_code(&recipient, &code, minutes);
     let mail_id = outbox::enqueue(&mut tx, &recipient, &message, now).await?;
     sqlx::query!(
         "UPDATE sign_in_steps SET last_mail_id = $2 WHERE token_hash = $1",

@@ -137,6 +137,7 @@ pub async fn seeded() -> Auth {
         address_throttle: domain::throttle::Policy::ADDRESS_DEFAULT,
         otp_for_all: false,
         public_origin: "https://passerelle.test".into(),
+        code_lifetime: domain::auth::otp::CODE_LIFETIME,
     }
 }
 
