@@ -61,6 +61,17 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+    /// E-mail commands.
+    Mail {
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MailCommand {
+    /// The outbox: e-mails waiting, sent, abandoned.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -101,6 +112,11 @@ enum UserCommand {
         establishments: Vec<String>,
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Send an account its link by e-mail: activation when pending, password reset otherwise.
+    SendLink {
+        #[arg(long)]
+        username: String,
     },
 }
 
@@ -286,6 +302,46 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                     other => other.into(),
                 })?;
             println!("établissement créé : {f} {name}");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::SendLink { username },
+        } => {
+            let u = Username::parse(&username).map_err(invalid("identifiant", &username))?;
+            let mut conn = db.pool.acquire().await.map_err(domain::Error::from)?;
+            let id = domain::accounts::user_id_by_username(&mut conn, &u)
+                .await?
+                .ok_or_else(|| CliError::Usage(format!("aucun compte « {u} »")))?;
+            drop(conn);
+            let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?);
+            let purpose = domain::auth::account_links::send_by_support(
+                &auth,
+                "cli",
+                None,
+                id,
+                &domain::audit::Client::default(),
+                now,
+            )
+            .await?;
+            println!(
+                "lien envoyé ({}) : il part dès que le portail tourne",
+                purpose.as_str()
+            );
+            Ok(())
+        }
+        Command::Mail {
+            command: MailCommand::Status,
+        } => {
+            let s = domain::mail::outbox::state(&db.pool).await?;
+            println!(
+                "en attente : {}, envoyés : {}, abandonnés : {}{}",
+                s.pending,
+                s.sent,
+                s.abandoned,
+                s.oldest_pending
+                    .map(|t| format!(", le plus ancien en attente depuis {t}"))
+                    .unwrap_or_default()
+            );
             Ok(())
         }
         Command::Demo {

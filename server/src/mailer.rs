@@ -20,6 +20,9 @@ use time::OffsetDateTime;
 use crate::config::{MailConfig, SmtpSecurity};
 use crate::error::CliError;
 
+/// The longest one e-mail may take to hand over.
+const SEND_TIMEOUT: Duration = Duration::from_secs(60);
+
 enum Transport {
     Smtp(AsyncSmtpTransport<Tokio1Executor>),
     Folder(AsyncFileTransport<Tokio1Executor>, PathBuf),
@@ -103,10 +106,21 @@ impl Mailer {
                 permanent: true,
             })?;
         match &self.transport {
-            Transport::Smtp(smtp) => smtp.send(message).await.map(|_| ()).map_err(|e| Failure {
-                permanent: e.is_permanent(),
-                message: e.to_string(),
-            }),
+            // lettre's own timeout covers the TCP connection only: a server that accepts and then
+            // says nothing would hold the worker forever.
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(SEND_TIMEOUT, smtp.send(message)).await {
+                    Ok(sent) => sent.map(|_| ()).map_err(|e| Failure {
+                        // Refused connections and TLS failures are neither: retried.
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    }),
+                    Err(_) => Err(Failure {
+                        message: format!("no answer within {} s", SEND_TIMEOUT.as_secs()),
+                        permanent: false,
+                    }),
+                }
+            }
             Transport::Folder(files, folder) => {
                 files.send(message).await.map_err(|e| Failure {
                     message: e.to_string(),

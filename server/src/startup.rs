@@ -102,13 +102,9 @@ pub fn card_service(config: &Config) -> Result<Option<CardService>, CliError> {
     }))
 }
 
-pub fn state(
-    config: &Config,
-    pool: PgPool,
-    passwords: Arc<Passwords>,
-    card: Option<CardService>,
-) -> AppState {
-    let auth = Auth {
+/// The sign-in services, as configured.
+pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Auth {
+    Auth {
         pool,
         passwords,
         sessions: config.session_policy(),
@@ -117,7 +113,16 @@ pub fn state(
         otp_for_all: config.mail.otp_for_all,
         public_origin: config.public_origin(),
         code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
-    };
+    }
+}
+
+pub fn state(
+    config: &Config,
+    pool: PgPool,
+    passwords: Arc<Passwords>,
+    card: Option<CardService>,
+) -> AppState {
+    let auth = auth(config, pool, passwords);
     let public_origin = config.public_origin();
     let settings = Settings {
         secure_cookies: public_origin.starts_with("https://"),

@@ -35,7 +35,7 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Activation => "activation",
             Purpose::PasswordReset => "password_reset",
@@ -283,4 +283,40 @@ pub async fn set_password(
     .await?;
     tx.commit().await?;
     Ok(info)
+}
+
+/// The support desk (or an operator) sends an account its link: activation when the account is
+/// pending, reset otherwise. Audited with who asked. The admin console calls this.
+pub async fn send_by_support(
+    auth: &Auth,
+    actor_label: &str,
+    actor_id: Option<Uuid>,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Purpose> {
+    let mut tx = auth.pool.begin().await?;
+    let user = sqlx::query!(
+        r#"SELECT username, region_code, status AS "status: UserStatus" FROM users WHERE id = $1"#,
+        user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let purpose = match user.status {
+        UserStatus::PendingActivation => Purpose::Activation,
+        UserStatus::Active => Purpose::PasswordReset,
+        other => return Err(Error::AccountUnavailable(other)),
+    };
+    let mail_id = issue(&mut tx, &auth.public_origin, user_id, purpose, now).await?;
+    let mut event = Event::new("account.link_sent", Outcome::Success, actor_label)
+        .target("user", user_id.to_string(), &user.username)
+        .region(&user.region_code)
+        .details(json!({ "purpose": purpose.as_str(), "mail": mail_id }));
+    if let Some(actor) = actor_id {
+        event = event.actor(actor);
+    }
+    audit::record(&mut tx, event, client, now).await?;
+    tx.commit().await?;
+    Ok(purpose)
 }

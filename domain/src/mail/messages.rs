@@ -126,6 +126,29 @@ pub fn password_link(r: &Recipient, activation: bool, url: &str, hours: i64) -> 
     }
 }
 
+/// A card was linked to the account (the one-time linking, or a renewal): if the holder did not
+/// do it, the support desk must know at once.
+pub fn card_linked(r: &Recipient, card_type: &str, serial: &str, renewal: bool) -> Mail {
+    let how = if renewal {
+        "Votre nouvelle carte a été reconnue et liée automatiquement à votre compte Passerelle"
+    } else {
+        "Une carte a été liée à votre compte Passerelle"
+    };
+    let body = format!(
+        "{how} (identifiant : {user}) : carte {card_type}, numéro de série {serial}. Elle permet          désormais de vous connecter sans mot de passe. Si vous n'êtes pas à l'origine de cette          opération, contactez immédiatement l'assistance.",
+        user = r.username
+    );
+    Mail {
+        kind: "card_linked",
+        subject: "Passerelle : une carte a été liée à votre compte".into(),
+        text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!("<p>{}</p><p>{}</p>", escape(&greeting(r)), escape(&body)),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

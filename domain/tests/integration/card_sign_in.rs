@@ -240,6 +240,14 @@ async fn first_card_sign_in_links_once_then_the_card_alone_signs_in() {
     let cards = card::cards_of(&auth, signed_in.user_id).await.unwrap();
     assert_eq!(cards.len(), 1);
     assert_eq!(cards[0].serial, "0a01");
+    // The holder is told by e-mail (outbox) that a card was linked.
+    let told: (String, String) =
+        sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'card_linked'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(told.0, "dr.martin@demo.passerelle.example");
+    assert!(told.1.contains("numéro de série 0a01"), "{}", told.1);
     assert!(cards[0].last_used_at.is_some());
 
     let trail = audit_trail(&auth.pool).await;

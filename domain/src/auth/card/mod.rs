@@ -35,6 +35,7 @@ use crate::audit::{self, Client, Event, Outcome};
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::ids::NationalIdKind;
+use crate::mail::{self, messages, outbox};
 use crate::sessions::Token;
 
 /// The agent's challenge: long enough to sign, short enough not to be kept around.
@@ -412,6 +413,7 @@ async fn sign_in_with_certificate(
             }
         };
         let card_id = cards::insert(&mut tx, account.id, identity, "renewal", now).await?;
+        tell_holder(&mut tx, account.id, identity, true, now).await?;
         audit::record(
             &mut tx,
             card_event("card.linked", &account, identity, card_id).details(json!({
@@ -478,6 +480,26 @@ async fn sign_in_with_certificate(
     .await?;
     tx.commit().await?;
     Ok(CardOutcome::LinkRequired { token })
+}
+
+/// Tells the holder by e-mail (outbox, same transaction) that a card was linked to their account.
+async fn tell_holder(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    identity: &CardIdentity,
+    renewal: bool,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if let Some(recipient) = mail::recipient(tx, user_id).await? {
+        let message = messages::card_linked(
+            &recipient,
+            identity.card_type.as_str(),
+            &identity.serial,
+            renewal,
+        );
+        outbox::enqueue(tx, &recipient, &message, now).await?;
+    }
+    Ok(())
 }
 
 async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accounts::Account> {
@@ -689,6 +711,7 @@ pub async fn link_and_sign_in(
         Err(Error::Conflict(_)) => return Err(Error::CardLinkExpired),
         other => other?,
     };
+    tell_holder(&mut tx, account.id, &identity, false, now).await?;
     audit::record(
         &mut tx,
         card_event("card.linked", &account, &identity, card_id).details(json!({
