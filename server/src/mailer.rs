@@ -4,8 +4,10 @@
 //! then logged so that the demo works offline).
 //!
 //! Each e-mail is claimed with `FOR UPDATE SKIP LOCKED` and marked sent in the same transaction,
-//! so several instances never send one twice; a failure is retried with backoff, a permanent one
-//! (5xx, invalid address) abandoned; the state is visible with `passerelle mail status`.
+//! so several instances do not send one twice (delivery is at least once: a commit lost after the
+//! SMTP server accepted means one more copy); failures are retried with backoff until the e-mail
+//! is too old to matter (a code after 15 minutes, others after days), an unusable address is
+//! abandoned at once; `passerelle mail status` shows the queue.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -40,7 +42,11 @@ struct Failure {
 }
 
 impl Mailer {
-    pub fn new(config: &MailConfig, data_dir: &std::path::Path) -> Result<Self, CliError> {
+    pub fn new(
+        config: &MailConfig,
+        data_dir: &std::path::Path,
+        https: bool,
+    ) -> Result<Self, CliError> {
         let from: Mailbox = config
             .from
             .parse()
@@ -75,6 +81,12 @@ impl Mailer {
                 std::fs::create_dir_all(&folder).map_err(|e| {
                     CliError::Usage(format!("[mail] folder {}: {e}", folder.display()))
                 })?;
+                if config.folder.is_none() && https {
+                    tracing::warn!(
+                        "no [mail] smtp_host on an https deployment: e-mails (with their links and codes) go to {} and the log, not to users",
+                        folder.display()
+                    );
+                }
                 Transport::Folder(AsyncFileTransport::<Tokio1Executor>::new(&folder), folder)
             }
         };
@@ -209,6 +221,7 @@ mod tests {
             text_body: "Votre code de connexion à Passerelle : 042917\n".into(),
             html_body: "<p>Votre code : <strong>042917</strong></p>".into(),
             attempts: 0,
+            created_at: OffsetDateTime::now_utc(),
         }
     }
 
@@ -227,7 +240,7 @@ mod tests {
             smtp_security: SmtpSecurity::None,
             ..MailConfig::default()
         };
-        let mailer = Mailer::new(&config, &dir).unwrap();
+        let mailer = Mailer::new(&config, &dir, false).unwrap();
         assert!(mailer.send(&outgoing()).await.is_ok());
         let received: Vec<_> = std::fs::read_dir(dir.join("maildir/new"))
             .unwrap()

@@ -170,7 +170,11 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     spawn_housekeeping(db.pool.clone());
     crate::mailer::spawn(
         db.pool.clone(),
-        crate::mailer::Mailer::new(&config.mail, &config.data_dir)?,
+        crate::mailer::Mailer::new(
+            &config.mail,
+            &config.data_dir,
+            config.public_origin().starts_with("https://"),
+        )?,
     );
 
     let listener = tokio::net::TcpListener::bind(config.listen)

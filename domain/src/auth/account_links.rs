@@ -1,7 +1,7 @@
 //! Links to choose a password, sent by e-mail: account activation and password reset.
 //!
 //! - [`issue`] writes a single-use link (only its hash is stored) and its e-mail to the outbox in
-//!   the caller's transaction; a new link replaces the account's previous unused ones. Account
+//!   the caller's transaction; using one link voids the account's other ones. Account
 //!   creation (pending activation), "Mot de passe oublié ?" and the support desk call it.
 //! - [`request_reset`] answers the same whether or not the account exists.
 //! - [`set_password`] checks the password policy, sets the password, activates a pending account,
@@ -68,13 +68,8 @@ pub async fn issue(
     now: OffsetDateTime,
 ) -> Result<i64> {
     let recipient = mail::recipient(tx, user_id).await?.ok_or(Error::NotFound)?;
-    sqlx::query!(
-        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
-        user_id,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    // Earlier links stay valid until one is used (`set_password` then voids the others): someone
+    // who knows a username must not be able to kill a pending activation or reset link.
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
@@ -112,7 +107,8 @@ pub async fn request_reset(
     let user = sqlx::query!(
         r#"SELECT id, username, region_code, status AS "status: UserStatus" FROM users
            WHERE username = $1 OR lower(email) = $1
-           ORDER BY (username = $1) DESC LIMIT 1"#,
+           ORDER BY (username = $1) DESC, created_at LIMIT 1
+           FOR UPDATE"#,
         typed
     )
     .fetch_optional(&mut *tx)
@@ -261,6 +257,10 @@ pub async fn set_password(
     .execute(&mut *tx)
     .await?;
     let ended = sessions::end_all_for_user(&mut tx, info.user_id, "password_reset", now).await?;
+    // A sign-in waiting for its e-mail code was started with the old password.
+    sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", info.user_id)
+        .execute(&mut *tx)
+        .await?;
     throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
     audit::record(
         &mut tx,

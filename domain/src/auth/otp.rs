@@ -7,7 +7,9 @@
 //!    writes the e-mail to the outbox, in one transaction (a new code replaces the previous one;
 //!    one send a minute, five per step);
 //! 3. [`verify_code`] compares in constant time; five wrong codes end the step (back to the
-//!    password); the right one, within its 10 minutes, starts the session — once.
+//!    password), and wrong codes count against the account's sign-in lock like wrong passwords;
+//!    the right one, within its 10 minutes, starts the session — once. One step per account: a
+//!    new sign-in replaces the pending one.
 //!
 //! Every send, success and failure is audited.
 
@@ -24,12 +26,15 @@ use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::sessions::Token;
+use crate::throttle::{self, Claim, Scope};
 
 pub const STEP_LIFETIME: Duration = Duration::minutes(15);
 pub const CODE_LIFETIME: Duration = Duration::minutes(10);
 pub const MAX_ATTEMPTS: i32 = 5;
 pub const MAX_SENDS: i32 = 5;
 pub const RESEND_AFTER: Duration = Duration::seconds(60);
+/// Codes e-mailed to one account in an hour, whatever the number of sign-ins.
+pub const MAX_SENDS_PER_HOUR: i64 = 10;
 
 /// Why a code step refused; each has its French message at the edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +96,11 @@ pub async fn start(
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill(&mut bytes);
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    // One pending step per account: a new sign-in replaces the previous one (and its code), so
+    // parallel steps cannot multiply the attempts.
+    sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user.id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query!(
         "INSERT INTO sign_in_steps (token_hash, user_id, created_at, expires_at)
          VALUES ($1, $2, $3, $4)",
@@ -133,7 +143,7 @@ async fn load(conn: &mut PgConnection, token: &str, now: OffsetDateTime) -> Resu
         "SELECT s.user_id, u.username, u.region_code, s.code_hash, s.code_salt,
                 s.code_expires_at, s.last_sent_at, s.sends, s.attempts
          FROM sign_in_steps s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'
          FOR UPDATE OF s",
         &hash_token(token)[..],
         now
@@ -169,7 +179,7 @@ pub async fn view(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<StepV
                   m.state::text AS state, m.attempts AS "attempts?"
            FROM sign_in_steps s JOIN users u ON u.id = s.user_id
            LEFT JOIN mail_outbox m ON m.id = s.last_mail_id
-           WHERE s.token_hash = $1 AND s.expires_at > $2"#,
+           WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'"#,
         &hash_token(token)[..],
         now
     )
@@ -206,7 +216,15 @@ pub async fn send_code(
 ) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
-    let refusal = if step.sends >= MAX_SENDS {
+    let sent_last_hour: i64 = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM mail_outbox
+           WHERE user_id = $1 AND kind = 'sign_in_code' AND created_at > $2"#,
+        step.user_id,
+        now - Duration::hours(1)
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let refusal = if step.sends >= MAX_SENDS || sent_last_hour >= MAX_SENDS_PER_HOUR {
         Some(CodeError::TooManySends)
     } else {
         step.last_sent_at
@@ -231,7 +249,7 @@ pub async fn send_code(
     rand::rngs::OsRng.fill(&mut salt);
     sqlx::query!(
         "UPDATE sign_in_steps SET code_hash = $2, code_salt = $3, code_expires_at = $4,
-                last_sent_at = $5, sends = sends + 1, attempts = 0
+                last_sent_at = $5, sends = sends + 1
          WHERE token_hash = $1",
         &hash_token(token)[..],
         &hash_code(&salt, &code)[..],
@@ -247,6 +265,8 @@ pub async fn send_code(
     // Whole minutes, rounded up: "valable 1 minute" for a short test lifetime.
     let minutes = (auth.code_lifetime.whole_seconds() + 59) / 60;
     let message = messages::sign_in_code(&recipient, &code, minutes);
+    // The replaced code's e-mail, if still waiting (server down), must not arrive after this one.
+    outbox::supersede_codes(&mut tx, step.user_id).await?;
     let mail_id = outbox::enqueue(&mut tx, &recipient, &message, now).await?;
     sqlx::query!(
         "UPDATE sign_in_steps SET last_mail_id = $2 WHERE token_hash = $1",
@@ -279,6 +299,37 @@ pub async fn verify_code(
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
+    // Wrong codes count against the account like wrong passwords: the same lock stops someone
+    // who knows the password from guessing codes sign-in after sign-in.
+    let attempt = match throttle::claim(
+        &mut tx,
+        Scope::Account,
+        &step.username,
+        auth.account_throttle,
+        now,
+    )
+    .await?
+    {
+        Claim::Allowed { attempt } => attempt,
+        Claim::Locked { until, .. } => {
+            sqlx::query!(
+                "DELETE FROM sign_in_steps WHERE token_hash = $1",
+                &hash_token(token)[..]
+            )
+            .execute(&mut *tx)
+            .await?;
+            audit::record(
+                &mut tx,
+                event("auth.email_code.verify", Outcome::Denied, &step)
+                    .details(json!({ "reason": "locked" })),
+                client,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::Locked { until });
+        }
+    };
     let (Some(hash), Some(salt), Some(expires)) =
         (&step.code_hash, &step.code_salt, step.code_expires_at)
     else {
@@ -302,6 +353,20 @@ pub async fn verify_code(
         None
     };
     if let Some(failure) = failure {
+        if matches!(
+            failure,
+            CodeError::Wrong { .. } | CodeError::TooManyAttempts
+        ) {
+            throttle::failed(
+                &mut tx,
+                Scope::Account,
+                &step.username,
+                attempt,
+                auth.account_throttle,
+                now,
+            )
+            .await?;
+        }
         match failure {
             CodeError::TooManyAttempts => {
                 sqlx::query!(
@@ -331,6 +396,7 @@ pub async fn verify_code(
         tx.commit().await?;
         return Err(Error::Code(failure));
     }
+    throttle::succeeded(&mut tx, Scope::Account, &step.username).await?;
     sqlx::query!(
         "DELETE FROM sign_in_steps WHERE token_hash = $1",
         &hash_token(token)[..]

@@ -51,8 +51,13 @@ fn greeting(r: &Recipient) -> String {
 
 /// The 6-digit sign-in code.
 pub fn sign_in_code(r: &Recipient, code: &str, minutes: i64) -> Mail {
+    let minutes = if minutes == 1 {
+        "1 minute".to_string()
+    } else {
+        format!("{minutes} minutes")
+    };
     let text = format!(
-        "{greeting}\n\nVotre code de connexion à Passerelle : {code}\n\nIl est valable {minutes} minutes et ne \
+        "{greeting}\n\nVotre code de connexion à Passerelle : {code}\n\nIl est valable {minutes} et ne \
          peut servir qu'une fois. Si vous n'êtes pas à l'origine de cette demande, ne communiquez ce code à \
          personne et contactez l'assistance.\n{footer}",
         greeting = greeting(r),
@@ -63,14 +68,15 @@ pub fn sign_in_code(r: &Recipient, code: &str, minutes: i64) -> Mail {
         &format!(
             "<p>{greeting}</p><p>Votre code de connexion à Passerelle :</p>\
              <p style=\"font-size:1.6em;letter-spacing:0.2em\"><strong>{code}</strong></p>\
-             <p>Il est valable {minutes} minutes et ne peut servir qu'une fois. Si vous n'êtes pas à \
+             <p>Il est valable {minutes} et ne peut servir qu'une fois. Si vous n'êtes pas à \
              l'origine de cette demande, ne communiquez ce code à personne et contactez l'assistance.</p>",
             greeting = escape(&greeting(r)),
         ),
     );
     Mail {
         kind: "sign_in_code",
-        subject: format!("Passerelle : votre code de connexion {code}"),
+        // Not the code: subjects show on lock screens and stay in the outbox.
+        subject: "Passerelle : votre code de connexion".into(),
         text,
         html,
     }
@@ -99,8 +105,9 @@ pub fn password_link(r: &Recipient, activation: bool, url: &str, hours: i64) -> 
             ),
         )
     };
+    let unit = if hours == 1 { "heure" } else { "heures" };
     let caution = format!(
-        "Ce lien est valable {hours} heures et ne peut servir qu'une fois. Si vous n'êtes pas à l'origine \
+        "Ce lien est valable {hours} {unit} et ne peut servir qu'une fois. Si vous n'êtes pas à l'origine \
          de cette demande, ignorez ce message : votre mot de passe actuel reste valable."
     );
     let text = format!(

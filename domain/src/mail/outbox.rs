@@ -1,6 +1,8 @@
 //! The outbox: e-mails enqueued in the transaction of their change, claimed by the sending worker
 //! with `FOR UPDATE SKIP LOCKED` (several instances never send the same row), marked sent in the
 //! same transaction as the claim, retried with exponential backoff on transient failures.
+//! Delivery is at least once: if the database commit fails after the SMTP server accepted a
+//! message, it is sent again on the next round.
 
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
@@ -9,8 +11,11 @@ use super::Recipient;
 use super::messages::Mail;
 use crate::error::Result;
 
-/// Give up after this many failed attempts (about a day with the backoff below).
-pub const MAX_ATTEMPTS: i32 = 12;
+/// A sign-in code is useless after its lifetime: its e-mail is abandoned after this.
+pub const CODE_MAIL_USEFUL_FOR: Duration = Duration::minutes(15);
+/// Other e-mails (activation, reset, card linked) are retried for days: an SMTP outage over a
+/// weekend loses nothing.
+pub const RETRY_FOR: Duration = Duration::days(4);
 
 pub async fn enqueue(
     conn: &mut PgConnection,
@@ -44,16 +49,19 @@ pub struct Outgoing {
     pub text_body: String,
     pub html_body: String,
     pub attempts: i32,
+    pub created_at: OffsetDateTime,
 }
 
 /// Claims the oldest due e-mail, locking its row until the caller's transaction ends.
 pub async fn claim_next(conn: &mut PgConnection, now: OffsetDateTime) -> Result<Option<Outgoing>> {
     Ok(sqlx::query_as!(
         Outgoing,
-        r#"SELECT id, kind, recipient, subject, text_body AS "text_body!", html_body AS "html_body!", attempts
+        r#"SELECT id, kind, recipient, subject, text_body AS "text_body!", html_body AS "html_body!",
+                  attempts, created_at
            FROM mail_outbox
            WHERE state = 'pending' AND next_attempt_at <= $1
-           ORDER BY next_attempt_at, id
+           -- Sign-in codes first: a bulk of activation e-mails must not make them expire.
+           ORDER BY (kind = 'sign_in_code') DESC, next_attempt_at, id
            LIMIT 1
            FOR UPDATE SKIP LOCKED"#,
         now
@@ -90,7 +98,12 @@ pub async fn mark_failed(
     permanent: bool,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let abandon = permanent || mail.attempts + 1 >= MAX_ATTEMPTS;
+    let useful_for = if mail.kind == "sign_in_code" {
+        CODE_MAIL_USEFUL_FOR
+    } else {
+        RETRY_FOR
+    };
+    let abandon = permanent || mail.created_at + useful_for < now;
     let error: String = error.chars().take(500).collect();
     if abandon {
         sqlx::query!(
@@ -114,6 +127,20 @@ pub async fn mark_failed(
         .await?;
     }
     Ok(())
+}
+
+/// A new code was drawn: the previous code e-mails still waiting are pointless (and would arrive
+/// after the new one once the server is back).
+pub async fn supersede_codes(conn: &mut PgConnection, user_id: uuid::Uuid) -> Result<u64> {
+    Ok(sqlx::query!(
+        "UPDATE mail_outbox SET state = 'abandoned', text_body = NULL, html_body = NULL,
+                last_error = 'superseded by a new code'
+         WHERE user_id = $1 AND kind = 'sign_in_code' AND state = 'pending'",
+        user_id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 /// Counts by state, for operators (`passerelle mail status`) and health pages.

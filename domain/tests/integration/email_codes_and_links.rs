@@ -167,6 +167,32 @@ async fn five_wrong_codes_end_the_step() {
     .await
     .unwrap();
     assert_eq!(failures, 5);
+    // Wrong codes count like wrong passwords: the account's sign-in is now locked.
+    assert!(matches!(
+        password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
+        Err(Error::Locked { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_new_sign_in_replaces_the_pending_step_and_its_code() {
+    let mut auth = seeded().await;
+    auth.otp_for_all = true;
+    let c = client("192.0.2.75");
+    let first = password_step(&auth, "dr.martin").await;
+    otp::send_code(&auth, &first, &c, t0()).await.unwrap();
+    let code = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
+    let _second = password_step(&auth, "dr.martin").await;
+    assert!(matches!(
+        otp::verify_code(&auth, &first, &code, None, &c, t0()).await,
+        Err(Error::Code(CodeError::StepExpired))
+    ));
+    // The subject never carries the code.
+    let subject: String = sqlx::query_scalar("SELECT subject FROM mail_outbox LIMIT 1")
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert!(!subject.contains(&code));
 }
 
 #[tokio::test]
