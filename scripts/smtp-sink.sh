@@ -2,7 +2,8 @@
 # A real SMTP server for the tests: aiosmtpd (Debian's python3-aiosmtpd) on loopback, storing
 # every message it accepts in a maildir. Tests read the codes and links from <dir>/maildir/new/.
 #
-#   bash scripts/smtp-sink.sh start <dir> [port]   # writes <dir>/env with SMTP_PORT; idempotent
+#   bash scripts/smtp-sink.sh start <dir> [port] [starttls|smtps <cert.pem> <key.pem>]
+#                                                  # writes <dir>/env with SMTP_PORT; idempotent
 #   bash scripts/smtp-sink.sh stop <dir>           # "the mail server is down" (messages stay)
 #
 # Stopping then starting again on the same port is how the tests simulate an SMTP outage.
@@ -28,14 +29,20 @@ stop() {
 start() {
   mkdir -p "$dir"
   stop
-  local port=${1:-}
+  local port=${1:-} tls=()
+  case ${2:-} in
+    starttls) tls=(--tlscert "$3" --tlskey "$4") ;;
+    smtps) tls=(--smtpscert "$3" --smtpskey "$4") ;;
+    "") ;;
+    *) echo "unknown TLS mode $2" >&2; exit 2 ;;
+  esac
   if [ -z "$port" ]; then
     for _ in $(seq 20); do
       port=$((20000 + RANDOM % 12000))
       port_in_use "$port" || break
     done
   fi
-  setsid "$python" -m aiosmtpd -n -l "127.0.0.1:$port" -c aiosmtpd.handlers.Mailbox "$dir/maildir" \
+  setsid "$python" -m aiosmtpd -n -l "127.0.0.1:$port" "${tls[@]}" -c aiosmtpd.handlers.Mailbox "$dir/maildir" \
     > "$dir/smtp.log" 2>&1 < /dev/null &
   echo $! > "$dir/smtp.pid"
   for _ in $(seq 100); do
@@ -48,7 +55,7 @@ start() {
 }
 
 case $cmd in
-  start) start "${3:-}" ;;
+  start) start "${3:-}" "${4:-}" "${5:-}" "${6:-}" ;;
   stop) stop ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

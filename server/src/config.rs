@@ -63,6 +63,9 @@ pub struct MailConfig {
     pub smtp_security: SmtpSecurity,
     pub smtp_username: Option<String>,
     pub smtp_password: Option<String>,
+    /// PEM file of the CA that signed the SMTP server's certificate, when it is not in the
+    /// system's store (an internal relay).
+    pub smtp_ca_file: Option<PathBuf>,
     pub folder: Option<PathBuf>,
     /// Every password sign-in needs the e-mail code (else only accounts marked for it).
     pub otp_for_all: bool,
@@ -87,6 +90,7 @@ impl Default for MailConfig {
             smtp_security: SmtpSecurity::Starttls,
             smtp_username: None,
             smtp_password: None,
+            smtp_ca_file: None,
             folder: None,
             otp_for_all: false,
             code_lifetime_seconds: domain::auth::otp::CODE_LIFETIME.whole_seconds(),
@@ -333,6 +337,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_SMTP_PASSWORD") {
             self.mail.smtp_password = Some(v);
+        }
+        if let Some(v) = var("PASSERELLE_SMTP_CA_FILE") {
+            self.mail.smtp_ca_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
         }
         if let Some(v) = var("PASSERELLE_MAIL_FROM") {
             self.mail.from = v;

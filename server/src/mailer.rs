@@ -15,6 +15,7 @@ use std::time::Duration;
 use domain::mail::outbox::{self, Outgoing};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -53,16 +54,31 @@ impl Mailer {
             .map_err(|e| CliError::Usage(format!("[mail] from {:?}: {e}", config.from)))?;
         let transport = match &config.smtp_host {
             Some(host) => {
-                let builder = match config.smtp_security {
-                    SmtpSecurity::Starttls => {
-                        AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host)
-                    }
-                    SmtpSecurity::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-                    SmtpSecurity::None => Ok(
-                        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host),
-                    ),
+                let usage =
+                    |e: &dyn std::fmt::Display| CliError::Usage(format!("[mail] {host}: {e}"));
+                // TLS parameters: the system's roots, plus the configured CA if any.
+                let mut tls = TlsParameters::builder(host.clone());
+                if let Some(ca) = &config.smtp_ca_file {
+                    let pem = std::fs::read(ca).map_err(|e| usage(&e))?;
+                    tls = tls
+                        .add_root_certificate(Certificate::from_pem(&pem).map_err(|e| usage(&e))?);
                 }
-                .map_err(|e| CliError::Usage(format!("[mail] smtp_host {host}: {e}")))?;
+                let tls = tls.build_rustls().map_err(|e| usage(&e))?;
+                let (mode, default_port) = match config.smtp_security {
+                    SmtpSecurity::Starttls => (Tls::Required(tls), 587),
+                    SmtpSecurity::Tls => (Tls::Wrapper(tls), 465),
+                    SmtpSecurity::None => {
+                        if config.smtp_username.is_some() {
+                            tracing::warn!(
+                                "[mail] smtp_security = \"none\" with credentials: the password crosses the network in clear"
+                            );
+                        }
+                        (Tls::None, 25)
+                    }
+                };
+                let builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    .tls(mode)
+                    .port(default_port);
                 let mut builder = builder.timeout(Some(Duration::from_secs(20)));
                 if let Some(port) = config.smtp_port {
                     builder = builder.port(port);
@@ -258,6 +274,61 @@ mod tests {
         sink("stop", &dir, None);
         let down = mailer.send(&outgoing()).await.err().unwrap();
         assert!(!down.permanent, "{}", down.message);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// STARTTLS and implicit TLS against the real server, with a certificate from the test PKI
+    /// trusted through `smtp_ca_file`; without that CA the handshake is refused.
+    #[tokio::test]
+    async fn starttls_and_implicit_tls_with_a_private_ca() {
+        let dir =
+            std::env::temp_dir().join(format!("passerelle-mailer-tls-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let pki = testkit::pki::generate(&dir.join("pki")).unwrap();
+        let cert = pki.server_cert.to_string_lossy().into_owned();
+        let key = pki.server_key.to_string_lossy().into_owned();
+        for (mode, security) in [
+            ("starttls", SmtpSecurity::Starttls),
+            ("smtps", SmtpSecurity::Tls),
+        ] {
+            let sink_dir = dir.join(mode);
+            let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/smtp-sink.sh");
+            let started = std::process::Command::new("bash")
+                .args([script, "start"])
+                .arg(&sink_dir)
+                .args(["", mode, &cert, &key])
+                .status()
+                .unwrap();
+            assert!(started.success());
+            let env = std::fs::read_to_string(sink_dir.join("env")).unwrap();
+            let port: u16 = env.trim().trim_start_matches("SMTP_PORT=").parse().unwrap();
+            let mut config = MailConfig {
+                smtp_host: Some("127.0.0.1".into()),
+                smtp_port: Some(port),
+                smtp_security: security,
+                smtp_ca_file: Some(pki.ca_bundle.clone()),
+                ..MailConfig::default()
+            };
+            let mailer = Mailer::new(&config, &sink_dir, false).unwrap();
+            let sent = mailer.send(&outgoing()).await;
+            assert!(
+                sent.is_ok(),
+                "{mode}: {}",
+                sent.err().map(|f| f.message).unwrap_or_default()
+            );
+            assert_eq!(
+                std::fs::read_dir(sink_dir.join("maildir/new"))
+                    .unwrap()
+                    .count(),
+                1
+            );
+            // Not trusting the server's CA: refused, and retried later (not abandoned).
+            config.smtp_ca_file = None;
+            let untrusted = Mailer::new(&config, &sink_dir, false).unwrap();
+            let refused = untrusted.send(&outgoing()).await.err().unwrap();
+            assert!(!refused.permanent);
+            sink("stop", &sink_dir, None);
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
