@@ -8,7 +8,7 @@ ALTER TABLE users ADD COLUMN otp_required boolean NOT NULL DEFAULT false;
 CREATE TYPE mail_state AS ENUM ('pending', 'sent', 'abandoned');
 CREATE TABLE mail_outbox (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    kind            text NOT NULL CHECK (kind IN ('sign_in_code', 'activation', 'password_reset', 'card_linked')),
+    kind            text NOT NULL CHECK (kind IN ('sign_in_code', 'activation', 'password_reset', 'card_linked', 'password_changed')),
     user_id         uuid REFERENCES users(id) ON DELETE SET NULL,
     recipient       text NOT NULL CHECK (position('@' in recipient) > 1),
     subject         text NOT NULL,

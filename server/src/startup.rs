@@ -211,6 +211,11 @@ fn spawn_housekeeping(pool: PgPool) {
                     {
                         tracing::warn!("purging expired card challenges: {e}");
                     }
+                    if let Err(e) =
+                        domain::mail::outbox::purge(&mut conn, OffsetDateTime::now_utc()).await
+                    {
+                        tracing::warn!("purging old e-mails, code steps and links: {e}");
+                    }
                 }
                 Err(e) => tracing::warn!("housekeeping: {e}"),
             }

@@ -262,6 +262,17 @@ pub async fn set_password(
         .execute(&mut *tx)
         .await?;
     throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
+    if !info.activation
+        && let Some(recipient) = mail::recipient(&mut tx, info.user_id).await?
+    {
+        outbox::enqueue(
+            &mut tx,
+            &recipient,
+            &messages::password_changed(&recipient),
+            now,
+        )
+        .await?;
+    }
     audit::record(
         &mut tx,
         Event::new(

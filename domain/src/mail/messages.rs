@@ -133,6 +133,25 @@ pub fn password_link(r: &Recipient, activation: bool, url: &str, hours: i64) -> 
     }
 }
 
+/// The password was just changed through a reset link: the holder learns it if it was not them.
+pub fn password_changed(r: &Recipient) -> Mail {
+    let body = format!(
+        "Le mot de passe de votre compte Passerelle (identifiant : {}) vient d'être changé et toutes \
+         vos sessions ont été fermées. Si vous n'êtes pas à l'origine de ce changement, contactez \
+         immédiatement l'assistance.",
+        r.username
+    );
+    Mail {
+        kind: "password_changed",
+        subject: "Passerelle : votre mot de passe a été changé".into(),
+        text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!("<p>{}</p><p>{}</p>", escape(&greeting(r)), escape(&body)),
+        ),
+    }
+}
+
 /// A card was linked to the account (the one-time linking, or a renewal): if the holder did not
 /// do it, the support desk must know at once.
 pub fn card_linked(r: &Recipient, card_type: &str, serial: &str, renewal: bool) -> Mail {

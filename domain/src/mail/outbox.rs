@@ -90,14 +90,15 @@ pub fn backoff(attempts: i32) -> Duration {
     Duration::seconds((10_i64 << exp).min(7200))
 }
 
-/// Failed: retried later, or abandoned when the failure is permanent or too many attempts failed.
+/// Failed: retried later, or abandoned (audited) when the failure is permanent or the e-mail too
+/// old to matter. Returns whether it was abandoned.
 pub async fn mark_failed(
     conn: &mut PgConnection,
     mail: &Outgoing,
     error: &str,
     permanent: bool,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<bool> {
     let useful_for = if mail.kind == "sign_in_code" {
         CODE_MAIL_USEFUL_FOR
     } else {
@@ -115,6 +116,19 @@ pub async fn mark_failed(
         )
         .execute(&mut *conn)
         .await?;
+        crate::audit::record(
+            conn,
+            crate::audit::Event::new("mail.abandoned", crate::audit::Outcome::Failure, "outbox")
+                .target("mail", mail.id.to_string(), mail.kind.clone())
+                .details(serde_json::json!({
+                    "kind": mail.kind,
+                    "attempts": mail.attempts + 1,
+                    "error": error,
+                })),
+            &crate::audit::Client::default(),
+            now,
+        )
+        .await?;
     } else {
         sqlx::query!(
             "UPDATE mail_outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3
@@ -126,7 +140,7 @@ pub async fn mark_failed(
         .execute(&mut *conn)
         .await?;
     }
-    Ok(())
+    Ok(abandon)
 }
 
 /// A new code was drawn: the previous code e-mails still waiting are pointless (and would arrive
@@ -141,6 +155,30 @@ pub async fn supersede_codes(conn: &mut PgConnection, user_id: uuid::Uuid) -> Re
     .execute(&mut *conn)
     .await?
     .rows_affected())
+}
+
+/// Forgets old delivered or abandoned e-mails (only addresses and subjects remain in them) and
+/// expired code steps and links.
+pub async fn purge(conn: &mut PgConnection, now: OffsetDateTime) -> Result<u64> {
+    let mails = sqlx::query!(
+        "DELETE FROM mail_outbox WHERE state <> 'pending' AND created_at < $1",
+        now - Duration::days(30)
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let steps = sqlx::query!("DELETE FROM sign_in_steps WHERE expires_at < $1", now)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    let links = sqlx::query!(
+        "DELETE FROM account_links WHERE expires_at < $1 OR used_at < $1",
+        now - Duration::days(1)
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(mails + steps + links)
 }
 
 /// Counts by state, for operators (`passerelle mail status`) and health pages.

@@ -333,3 +333,56 @@ async fn a_new_account_is_activated_through_its_link() {
             .unwrap();
     assert_eq!(status, "active");
 }
+
+#[tokio::test]
+async fn the_outbox_retries_then_abandons_a_code_that_no_longer_matters() {
+    use domain::mail::outbox;
+    let mut auth = seeded().await;
+    auth.otp_for_all = true;
+    let c = client("192.0.2.76");
+    let token = password_step(&auth, "dr.martin").await;
+    otp::send_code(&auth, &token, &c, t0()).await.unwrap();
+
+    // The SMTP server is down: retried later, bodies kept.
+    let mut tx = auth.pool.begin().await.unwrap();
+    let mail = outbox::claim_next(&mut tx, t0()).await.unwrap().unwrap();
+    assert!(
+        !outbox::mark_failed(&mut tx, &mail, "connection refused", false, t0())
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let mut tx = auth.pool.begin().await.unwrap();
+    assert!(
+        outbox::claim_next(&mut tx, t0()).await.unwrap().is_none(),
+        "not due before the backoff"
+    );
+    let again = outbox::claim_next(&mut tx, t0() + Duration::seconds(11))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.id, mail.id);
+    // Still failing 20 minutes later: a code is useless by then, abandoned and audited.
+    let later = t0() + Duration::minutes(20);
+    assert!(
+        outbox::mark_failed(&mut tx, &again, "connection refused", false, later)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let state = outbox::state(&auth.pool).await.unwrap();
+    assert_eq!((state.pending, state.abandoned), (0, 1));
+    let body: Option<String> =
+        sqlx::query_scalar("SELECT text_body FROM mail_outbox WHERE id = $1")
+            .bind(mail.id)
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(body, None, "the code is erased");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'mail.abandoned'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+}
