@@ -312,12 +312,7 @@ pub async fn verify_code(
     {
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until, .. } => {
-            sqlx::query!(
-                "DELETE FROM sign_in_steps WHERE token_hash = $1",
-                &hash_token(token)[..]
-            )
-            .execute(&mut *tx)
-            .await?;
+            end_step(&mut tx, token).await?;
             audit::record(
                 &mut tx,
                 event("auth.email_code.verify", Outcome::Denied, &step)
@@ -369,12 +364,7 @@ pub async fn verify_code(
         }
         match failure {
             CodeError::TooManyAttempts => {
-                sqlx::query!(
-                    "DELETE FROM sign_in_steps WHERE token_hash = $1",
-                    &hash_token(token)[..]
-                )
-                .execute(&mut *tx)
-                .await?;
+                end_step(&mut tx, token).await?;
             }
             _ => {
                 sqlx::query!(
@@ -397,12 +387,7 @@ pub async fn verify_code(
         return Err(Error::Code(failure));
     }
     throttle::succeeded(&mut tx, Scope::Account, &step.username).await?;
-    sqlx::query!(
-        "DELETE FROM sign_in_steps WHERE token_hash = $1",
-        &hash_token(token)[..]
-    )
-    .execute(&mut *tx)
-    .await?;
+    end_step(&mut tx, token).await?;
     audit::record(
         &mut tx,
         event("auth.email_code.verify", Outcome::Success, &step),
@@ -426,6 +411,17 @@ pub async fn verify_code(
     .await?;
     tx.commit().await?;
     Ok(signed_in)
+}
+
+/// The step is over (used, or too many wrong codes).
+async fn end_step(tx: &mut PgConnection, token: &str) -> Result<()> {
+    sqlx::query!(
+        "DELETE FROM sign_in_steps WHERE token_hash = $1",
+        &hash_token(token)[..]
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::cookies;
-use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{CredentialsForm, TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
 
 /// A CPx authentication certificate is about 1.5–2 KB; anything far larger is not one.
 const MAX_CERTIFICATE: usize = 16 * 1024;
@@ -38,6 +38,28 @@ fn browser(ctx: &RequestContext) -> Browser {
 
 fn refused(code: CardError) -> Response {
     back_with_error("/connexion", &ErrorCode::Card(code))
+}
+
+/// Audits a refusal decided here, before any certificate could be validated; the code to show.
+async fn edge_refusal(
+    state: &AppState,
+    ctx: &RequestContext,
+    reason: &str,
+    path: &str,
+    code: CardError,
+) -> ErrorCode {
+    match card::record_edge_refusal(
+        &state.services.auth,
+        reason,
+        path,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => ErrorCode::Card(code),
+        Err(e) => ErrorCode::from(e),
+    }
 }
 
 /// Signed in, or sent to the linking page with the pending link in a cookie.
@@ -126,18 +148,8 @@ pub async fn sign_in_with_agent(
         decode(&form.certificate, MAX_CERTIFICATE),
         decode(&form.signature, MAX_SIGNATURE),
     ) else {
-        let audited = card::record_edge_refusal(
-            &state.services.auth,
-            "malformed",
-            "agent",
-            &ctx.client,
-            OffsetDateTime::now_utc(),
-        )
-        .await;
-        return match audited {
-            Ok(()) => refused(CardError::Malformed),
-            Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
-        };
+        let code = edge_refusal(&state, &ctx, "malformed", "agent", CardError::Malformed).await;
+        return back_with_error("/connexion", &code);
     };
     let proof = AgentProof {
         nonce: form.nonce.chars().take(128).collect(),
@@ -277,20 +289,7 @@ pub async fn tls_verify(
     }
     let certificate = match forwarded_certificate(&state, Some(peer), &headers) {
         Ok(c) => c,
-        Err((code, reason)) => {
-            let audited = card::record_edge_refusal(
-                &state.services.auth,
-                reason,
-                "tls",
-                &ctx.client,
-                OffsetDateTime::now_utc(),
-            )
-            .await;
-            return match audited {
-                Ok(()) => back(ErrorCode::Card(code)),
-                Err(e) => back(ErrorCode::from(e)),
-            };
-        }
+        Err((code, reason)) => return back(edge_refusal(&state, &ctx, reason, "tls", code).await),
     };
     match card::accept_tls_certificate(
         &state.services.auth,
@@ -348,22 +347,12 @@ pub async fn tls_return(
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LinkForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    identifiant: String,
-    #[serde(default)]
-    mot_de_passe: String,
-}
-
 /// `POST /connexion/carte/lier`: the one-time linking with the account's username and password.
 pub async fn link(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<LinkForm>,
+    Form(form): Form<CredentialsForm>,
 ) -> Response {
     const PAGE: &str = "/connexion/carte/lier";
     if !csrf_ok(&ctx, &form.csrf) {

@@ -32,21 +32,22 @@ pub(super) fn back_with_error(page: &str, code: &ErrorCode) -> Response {
     Redirect::to(&format!("{page}?erreur={}", code.slug())).into_response()
 }
 
+/// A username and password form: sign-in, and the one-time card linking.
 #[derive(Debug, Deserialize)]
-pub struct SignInForm {
+pub struct CredentialsForm {
     #[serde(default)]
-    csrf: String,
+    pub(super) csrf: String,
     #[serde(default)]
-    identifiant: String,
+    pub(super) identifiant: String,
     #[serde(default)]
-    mot_de_passe: String,
+    pub(super) mot_de_passe: String,
 }
 
 pub async fn sign_in(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<SignInForm>,
+    Form(form): Form<CredentialsForm>,
 ) -> Response {
     if !csrf_ok(&ctx, &form.csrf) {
         return back_with_error("/connexion", &ErrorCode::Csrf);

@@ -373,20 +373,7 @@ async fn sign_in_with_certificate(
             }
         };
         cards::touch(&mut tx, owner.card_id, now).await?;
-        let signed_in = complete_sign_in(
-            &mut tx,
-            auth,
-            Verified {
-                user_id: account.id,
-                username: &account.username,
-                region_code: &account.region_code,
-                method: "card",
-            },
-            previous,
-            client,
-            now,
-        )
-        .await?;
+        let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -412,37 +399,17 @@ async fn sign_in_with_certificate(
                 return Err(e);
             }
         };
-        let card_id = cards::insert(&mut tx, account.id, identity, "renewal", now).await?;
-        tell_holder(&mut tx, account.id, identity, true, now).await?;
-        audit::record(
+        link_card(
             &mut tx,
-            card_event("card.linked", &account, identity, card_id).details(json!({
-                "via": "renewal",
-                "path": path,
-                "card_type": identity.card_type.as_str(),
-                "serial": identity.serial,
-                "issuer": identity.issuer_dn,
-                "national_id": identity.national_id.as_str(),
-                "not_after": identity.not_after.unix_timestamp(),
-            })),
+            &account,
+            identity,
+            "renewal",
+            Some(path),
             client,
             now,
         )
         .await?;
-        let signed_in = complete_sign_in(
-            &mut tx,
-            auth,
-            Verified {
-                user_id: account.id,
-                username: &account.username,
-                region_code: &account.region_code,
-                method: "card",
-            },
-            previous,
-            client,
-            now,
-        )
-        .await?;
+        let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -480,6 +447,67 @@ async fn sign_in_with_certificate(
     .await?;
     tx.commit().await?;
     Ok(CardOutcome::LinkRequired { token })
+}
+
+/// Links the certificate to the account, tells the holder by e-mail and audits it, in the
+/// caller's transaction. `via` is `password` (the one-time linking) or `renewal`.
+#[allow(clippy::too_many_arguments)]
+async fn link_card(
+    tx: &mut PgConnection,
+    account: &accounts::Account,
+    identity: &CardIdentity,
+    via: &str,
+    path: Option<&str>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    // Linked meanwhile (another tab): the unique index answers; the holder starts again.
+    let card_id = match cards::insert(tx, account.id, identity, via, now).await {
+        Err(Error::Conflict(_)) => return Err(Error::CardLinkExpired),
+        other => other?,
+    };
+    tell_holder(tx, account.id, identity, via == "renewal", now).await?;
+    audit::record(
+        tx,
+        card_event("card.linked", account, identity, card_id).details(json!({
+            "via": via,
+            "path": path,
+            "card_type": identity.card_type.as_str(),
+            "serial": identity.serial,
+            "issuer": identity.issuer_dn,
+            "national_id": identity.national_id.as_str(),
+            "not_after": identity.not_after.unix_timestamp(),
+        })),
+        client,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Every card path ends here: the session, the routing and the sign-in audit row.
+async fn sign_in_as(
+    tx: &mut PgConnection,
+    auth: &Auth,
+    account: &accounts::Account,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    complete_sign_in(
+        tx,
+        auth,
+        Verified {
+            user_id: account.id,
+            username: &account.username,
+            region_code: &account.region_code,
+            method: "card",
+        },
+        previous,
+        client,
+        now,
+    )
+    .await
 }
 
 /// Tells the holder by e-mail (outbox, same transaction) that a card was linked to their account.
@@ -706,40 +734,8 @@ pub async fn link_and_sign_in(
         .await?;
     }
 
-    // Linked meanwhile (another tab): the unique index answers; the holder starts again.
-    let card_id = match cards::insert(&mut tx, account.id, &identity, "password", now).await {
-        Err(Error::Conflict(_)) => return Err(Error::CardLinkExpired),
-        other => other?,
-    };
-    tell_holder(&mut tx, account.id, &identity, false, now).await?;
-    audit::record(
-        &mut tx,
-        card_event("card.linked", &account, &identity, card_id).details(json!({
-            "via": "password",
-            "card_type": identity.card_type.as_str(),
-            "serial": identity.serial,
-            "issuer": identity.issuer_dn,
-            "national_id": identity.national_id.as_str(),
-            "not_after": identity.not_after.unix_timestamp(),
-        })),
-        client,
-        now,
-    )
-    .await?;
-    let signed_in = complete_sign_in(
-        &mut tx,
-        auth,
-        Verified {
-            user_id: account.id,
-            username: &account.username,
-            region_code: &account.region_code,
-            method: "card",
-        },
-        previous,
-        client,
-        now,
-    )
-    .await?;
+    link_card(&mut tx, &account, &identity, "password", None, client, now).await?;
+    let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
     tx.commit().await?;
     Ok(signed_in)
 }
