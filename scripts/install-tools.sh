@@ -26,6 +26,9 @@ command -v pcscd >/dev/null || need_apt+=(pcscd)
 [ -e /usr/lib/pcsc/drivers/serial/libifdvpcd.so ] || need_apt+=(vsmartcard-vpcd)
 [ -e /usr/include/PCSC/winscard.h ] || need_apt+=(libpcsclite-dev)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+# The test PKI is made with openssl; the labs look for free ports with ss.
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v ss >/dev/null || need_apt+=(iproute2)
 # E-mail tests: a real SMTP server (aiosmtpd) receiving on loopback.
 /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || need_apt+=(python3-aiosmtpd)
 if [ ${#need_apt[@]} -gt 0 ]; then
