@@ -284,17 +284,24 @@ pub async fn verify(pool: &sqlx::PgPool) -> Result<Verification> {
     })
 }
 
-/// The latest rows, newest first (keyset pagination on id). The admin viewer builds on this.
-pub async fn latest(pool: &sqlx::PgPool, before_id: Option<i64>, limit: i64) -> Result<Vec<Row>> {
+/// The newest rows about one record (the admin console's account page), newest first.
+pub async fn rows_about(
+    conn: &mut PgConnection,
+    target_type: &str,
+    target_id: &str,
+    limit: i64,
+) -> Result<Vec<Row>> {
     Ok(sqlx::query_as!(
         Row,
         r#"SELECT id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome AS "outcome: Outcome",
                   target_type, target_id, target_label, region_code, ip, user_agent, details, prev_hash, hash
-           FROM audit_log WHERE id < $1 ORDER BY id DESC LIMIT $2"#,
-        before_id.unwrap_or(i64::MAX),
+           FROM audit_log WHERE target_type = $1 AND target_id = $2
+           ORDER BY occurred_at DESC, id DESC LIMIT $3"#,
+        target_type,
+        target_id,
         limit
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *conn)
     .await?)
 }
 

@@ -57,6 +57,18 @@ pub enum Error {
     /// The signed-in user may not do or see this.
     #[error("forbidden")]
     Forbidden,
+    /// The admin console needs the password again (the last strong sign-in is too old).
+    #[error("re-authentication required")]
+    ReauthenticationRequired,
+    /// Someone else saved this record since the form was opened (optimistic concurrency).
+    #[error("stale version")]
+    StaleVersion,
+    /// A membership must join an account and an establishment of the same region.
+    #[error("establishment outside the account's region")]
+    EstablishmentOutsideRegion,
+    /// Administrators cannot disable, move or demote themselves (ask another administrator).
+    #[error("not on one's own account")]
+    OwnAccount,
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),

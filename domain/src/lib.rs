@@ -2,6 +2,7 @@
 //! Free of HTTP and Leptos; every function that depends on the time takes it as a parameter.
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cards;

@@ -104,6 +104,8 @@ pub struct Session {
     pub auth_method: String,
     pub establishment_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
+    /// Sign-in, or the last time the password was confirmed for the admin console.
+    pub authenticated_at: OffsetDateTime,
     token_hash: Vec<u8>,
 }
 
@@ -147,8 +149,8 @@ pub async fn start(
     let token = Token::generate();
     sqlx::query!(
         r#"INSERT INTO sessions (token_hash, user_id, auth_method, created_at, last_seen_at, absolute_expires_at,
-                                 establishment_id, ip, user_agent)
-           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)"#,
+                                 establishment_id, ip, user_agent, authenticated_at)
+           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $4)"#,
         token.hash(),
         user_id,
         auth_method,
@@ -174,6 +176,7 @@ pub async fn load(
     let hash = token.hash();
     let Some(row) = sqlx::query!(
         r#"SELECT s.user_id, s.auth_method, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
+                  coalesce(s.authenticated_at, s.created_at) AS "authenticated_at!",
                   u.username, u.given_name, u.family_name, u.region_code, u.status::text AS "status!"
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.ended_at IS NULL"#,
@@ -220,6 +223,7 @@ pub async fn load(
         auth_method: row.auth_method,
         establishment_id: row.establishment_id,
         created_at: row.created_at,
+        authenticated_at: row.authenticated_at,
         token_hash: hash,
     }))
 }
@@ -258,6 +262,43 @@ pub async fn end_all_for_user(
     .execute(&mut *tx)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The user has just proved who they are again (password typed for the admin console).
+pub async fn reauthenticated(
+    conn: &mut PgConnection,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET authenticated_at = $2 WHERE token_hash = $1 AND ended_at IS NULL",
+        session.token_hash,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The live sessions of a user, newest first, as the admin console lists them.
+#[derive(Debug, Clone)]
+pub struct LiveSession {
+    pub auth_method: String,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn live_of_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<LiveSession>> {
+    Ok(sqlx::query_as!(
+        LiveSession,
+        "SELECT auth_method, created_at, last_seen_at, ip, user_agent FROM sessions
+         WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC LIMIT 20",
+        user_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
 }
 
 /// Records the establishment the user works in for this session.

@@ -13,7 +13,11 @@ use crate::error::Result;
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
-    let options: PgConnectOptions = url.parse::<PgConnectOptions>()?;
+    // Console queries have optional filters (`$n IS NULL OR …`): a plan made for the actual
+    // values uses the right index, a generic cached plan would scan.
+    let options: PgConnectOptions = url
+        .parse::<PgConnectOptions>()?
+        .options([("plan_cache_mode", "force_custom_plan")]);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

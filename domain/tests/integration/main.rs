@@ -1,6 +1,7 @@
 //! Integration tests of the domain against a real PostgreSQL (one test binary: one link on 2 cores).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin_matrix;
 mod audit_chain;
 mod card_sign_in;
 mod email_codes_and_links;

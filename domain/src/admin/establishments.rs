@@ -1,0 +1,292 @@
+//! Establishments in the console: list, create, edit, deactivate, members.
+
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::authz::{Action, Actor, authorize};
+use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
+use crate::accounts::UserStatus;
+use crate::audit::{self, Client, Outcome};
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::ids::{Finess, RegionCode};
+
+#[derive(Debug, Clone)]
+pub struct EstablishmentRow {
+    pub id: Uuid,
+    pub finess: String,
+    pub name: String,
+    pub city: String,
+    pub region_code: String,
+    pub active: bool,
+    pub members: i64,
+    pub sort_name: String,
+}
+
+pub const PAGE_SIZE: usize = 50;
+
+fn target(finess: &str, name: &str, region: &str) -> Target {
+    Target {
+        kind: "establishment",
+        id: finess.to_string(),
+        label: name.to_string(),
+        region: Some(region.to_string()),
+    }
+}
+
+/// The establishments the actor may see, by name; `query` matches name, city or FINESS.
+pub async fn list(
+    auth: &Auth,
+    actor: &Actor,
+    query: &str,
+    region: Option<&str>,
+    after: Option<&str>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Page<EstablishmentRow>> {
+    let name = "admin.establishment.list";
+    let scope = scope_or_deny(
+        &auth.pool,
+        actor,
+        name,
+        Action::ViewEstablishments,
+        client,
+        now,
+    )
+    .await?;
+    if let Some(r) = region
+        && !scope.contains(r)
+    {
+        let action = Action::ViewEstablishments;
+        return Err(denied(&auth.pool, actor, name, action, None, client, now).await);
+    }
+    let words = like_patterns(query);
+    let (after_name, after_id) = match after.map(|c| c.split_once('~')) {
+        Some(Some((id, name))) => (
+            Some(name.to_string()),
+            Some(Uuid::parse_str(id).map_err(|_| Error::InvalidInput {
+                field: "cursor",
+                reason: crate::ids::IdError::Shape,
+            })?),
+        ),
+        Some(None) => {
+            return Err(Error::InvalidInput {
+                field: "cursor",
+                reason: crate::ids::IdError::Shape,
+            });
+        }
+        None => (None, None),
+    };
+    let rows = sqlx::query_as!(
+        EstablishmentRow,
+        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code, e.active, e.sort_name AS "sort_name!",
+                  (SELECT count(*) FROM memberships m WHERE m.establishment_id = e.id) AS "members!"
+           FROM establishments e
+           WHERE ($1::text[] IS NULL OR e.region_code = ANY($1))
+             AND ($6::text IS NULL OR e.region_code = $6)
+             AND passerelle_fold(e.name || ' ' || e.city || ' ' || e.finess)
+                 LIKE ALL (SELECT passerelle_fold(w) FROM unnest($2::text[]) w)
+             AND ($3::text IS NULL OR (e.sort_name, e.id) > ($3, $4))
+           ORDER BY e.sort_name, e.id
+           LIMIT $5"#,
+        scope.regions(),
+        &words,
+        after_name,
+        after_id,
+        (PAGE_SIZE + 1) as i64,
+        region
+    )
+    .fetch_all(&auth.pool)
+    .await?;
+    Ok(page(rows, PAGE_SIZE, |r| {
+        format!("{}~{}", r.id, r.sort_name)
+    }))
+}
+
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub id: Uuid,
+    pub username: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub status: UserStatus,
+}
+
+#[derive(Debug, Clone)]
+pub struct EstablishmentDetail {
+    pub establishment: EstablishmentRow,
+    pub members: Vec<Member>,
+}
+
+pub async fn detail(
+    auth: &Auth,
+    actor: &Actor,
+    finess: &Finess,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<EstablishmentDetail> {
+    let e = sqlx::query_as!(
+        EstablishmentRow,
+        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code, e.active, e.sort_name AS "sort_name!",
+                  (SELECT count(*) FROM memberships m WHERE m.establishment_id = e.id) AS "members!"
+           FROM establishments e WHERE e.finess = $1"#,
+        finess.as_str()
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    if authorize(actor, Action::ViewEstablishments, Some(&e.region_code)).is_err() {
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "admin.establishment.view",
+            Action::ViewEstablishments,
+            Some(&target(&e.finess, &e.name, &e.region_code)),
+            client,
+            now,
+        )
+        .await);
+    }
+    let members = sqlx::query_as!(
+        Member,
+        r#"SELECT u.id, u.username, u.family_name, u.given_name, u.status AS "status: UserStatus"
+           FROM memberships m JOIN users u ON u.id = m.user_id
+           WHERE m.establishment_id = $1 ORDER BY u.sort_name, u.id LIMIT 500"#,
+        e.id
+    )
+    .fetch_all(&auth.pool)
+    .await?;
+    Ok(EstablishmentDetail {
+        establishment: e,
+        members,
+    })
+}
+
+fn check_text(field: &'static str, value: &str, required: bool) -> Result<()> {
+    let n = value.trim().chars().count();
+    if (required && n == 0) || n > 200 || value.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            field,
+            reason: crate::ids::IdError::Shape,
+        });
+    }
+    Ok(())
+}
+
+pub async fn create(
+    auth: &Auth,
+    actor: &Actor,
+    finess: &Finess,
+    name: &str,
+    city: &str,
+    region: &RegionCode,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
+    check_text("name", name, true)?;
+    check_text("city", city, false)?;
+    let t = target(finess.as_str(), name.trim(), region.as_str());
+    if authorize(actor, Action::ManageEstablishments, Some(region.as_str())).is_err() {
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "establishment.create",
+            Action::ManageEstablishments,
+            Some(&t),
+            client,
+            now,
+        )
+        .await);
+    }
+    let mut tx = auth.pool.begin().await?;
+    let id =
+        crate::accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
+    audit::record(
+        &mut tx,
+        event(
+            actor,
+            "establishment.create",
+            Outcome::Success,
+            Some(&t),
+            json!({ "after": { "finess": finess.as_str(), "name": name.trim(), "city": city.trim(), "active": true } }),
+        ),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Renames, moves to another city, deactivates or reactivates. A deactivated establishment
+/// disappears from its members' chooser; the memberships are kept for a reactivation.
+pub async fn edit(
+    auth: &Auth,
+    actor: &Actor,
+    finess: &Finess,
+    name: &str,
+    city: &str,
+    active: bool,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    check_text("name", name, true)?;
+    check_text("city", city, false)?;
+    let mut tx = auth.pool.begin().await?;
+    let before = sqlx::query!(
+        "SELECT id, name, city, region_code, active FROM establishments WHERE finess = $1 FOR UPDATE",
+        finess.as_str()
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let t = target(finess.as_str(), &before.name, &before.region_code);
+    if authorize(
+        actor,
+        Action::ManageEstablishments,
+        Some(&before.region_code),
+    )
+    .is_err()
+    {
+        tx.rollback().await?;
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "establishment.edit",
+            Action::ManageEstablishments,
+            Some(&t),
+            client,
+            now,
+        )
+        .await);
+    }
+    sqlx::query!(
+        "UPDATE establishments SET name = $2, city = $3, active = $4, updated_at = $5 WHERE id = $1",
+        before.id,
+        name.trim(),
+        city.trim(),
+        active,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        event(
+            actor,
+            "establishment.edit",
+            Outcome::Success,
+            Some(&t),
+            json!({
+                "before": { "name": before.name, "city": before.city, "active": before.active },
+                "after": { "name": name.trim(), "city": city.trim(), "active": active },
+            }),
+        ),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,890 @@
+//! Accounts in the console: search, detail, and every change the support desk and the
+//! administrators make, each authorised against the account's region and audited with its before
+//! and after values.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::authz::{Action, Actor, authorize, authorize_on_user};
+use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
+use crate::accounts::{self, AdminRole, Establishment, NewUser, RoleGrant, UserStatus};
+use crate::audit::{self, Client, Outcome};
+use crate::auth::Auth;
+use crate::auth::account_links::{self, Purpose};
+use crate::cards::{self, LinkedCard};
+use crate::error::{Error, Result};
+use crate::ids::{Email, Finess, RegionCode, Rpps, Username};
+use crate::sessions::{self, LiveSession};
+use crate::throttle::{self, Scope as ThrottleScope};
+
+/// Search criteria of the user list. Empty fields do not filter.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    /// Words found (each, as a part of a word) in the name, username, e-mail or RPPS; case and
+    /// accents ignored. A FINESS number finds the establishment's members.
+    pub query: String,
+    pub status: Option<UserStatus>,
+    pub establishment: Option<Finess>,
+    pub role: Option<AdminRole>,
+    pub region: Option<String>,
+    /// The cursor of the page to show (from the previous page's `next`).
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<String>,
+    pub region_code: String,
+    pub status: UserStatus,
+    pub sort_name: String,
+}
+
+fn encode_cursor(sort_name: &str, id: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{id}{sort_name}"))
+}
+
+fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor.as_bytes()).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let id = Uuid::parse_str(text.get(..36)?).ok()?;
+    Some((text.get(36..)?.to_string(), id))
+}
+
+pub const PAGE_SIZE: usize = 25;
+
+pub async fn search(
+    auth: &Auth,
+    actor: &Actor,
+    filter: &UserFilter,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Page<UserRow>> {
+    let scope = scope_or_deny(
+        &auth.pool,
+        actor,
+        "admin.user.search",
+        Action::ViewUsers,
+        client,
+        now,
+    )
+    .await?;
+    if let Some(region) = &filter.region
+        && !scope.contains(region)
+    {
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "admin.user.search",
+            Action::ViewUsers,
+            None,
+            client,
+            now,
+        )
+        .await);
+    }
+    let mut words = like_patterns(&filter.query);
+    let mut establishment = filter
+        .establishment
+        .as_ref()
+        .map(|f| f.as_str().to_string());
+    // A FINESS typed in the search box means "its members".
+    if establishment.is_none()
+        && let [single] = filter.query.split_whitespace().collect::<Vec<_>>()[..]
+        && let Ok(f) = Finess::parse(single)
+    {
+        establishment = Some(f.as_str().to_string());
+        words.clear();
+    }
+    let (after_name, after_id) = match filter.after.as_deref().map(decode_cursor) {
+        Some(Some((n, id))) => (Some(n), Some(id)),
+        Some(None) => {
+            return Err(Error::InvalidInput {
+                field: "cursor",
+                reason: crate::ids::IdError::Shape,
+            });
+        }
+        None => (None, None),
+    };
+    let rows = sqlx::query_as!(
+        UserRow,
+        r#"SELECT u.id, u.username, u.email, u.family_name, u.given_name, u.rpps, u.region_code,
+                  u.status AS "status: UserStatus", u.sort_name AS "sort_name!"
+           FROM users u
+           WHERE ($1::text[] IS NULL OR u.region_code = ANY($1))
+             AND ($2::text IS NULL OR u.region_code = $2)
+             AND u.search_text LIKE ALL (SELECT passerelle_fold(w) FROM unnest($3::text[]) w)
+             AND ($4::user_status IS NULL OR u.status = $4)
+             AND ($5::text IS NULL OR EXISTS (
+                   SELECT 1 FROM memberships m JOIN establishments e ON e.id = m.establishment_id
+                   WHERE m.user_id = u.id AND e.finess = $5))
+             AND ($6::admin_role IS NULL OR EXISTS (
+                   SELECT 1 FROM admin_roles r WHERE r.user_id = u.id AND r.role = $6))
+             AND ($7::text IS NULL OR (u.sort_name, u.id) > ($7, $8))
+           ORDER BY u.sort_name, u.id
+           LIMIT $9"#,
+        scope.regions(),
+        filter.region.as_deref(),
+        &words,
+        filter.status as Option<UserStatus>,
+        establishment,
+        filter.role as Option<AdminRole>,
+        after_name,
+        after_id,
+        (PAGE_SIZE + 1) as i64,
+    )
+    .fetch_all(&auth.pool)
+    .await?;
+    Ok(page(rows, PAGE_SIZE, |r| encode_cursor(&r.sort_name, r.id)))
+}
+
+/// The account as the console reads and locks it before acting.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: Uuid,
+    pub username: String,
+    pub email: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<String>,
+    pub region_code: String,
+    pub status: UserStatus,
+    pub has_password: bool,
+    pub otp_required: bool,
+    pub version: i32,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+impl UserRecord {
+    fn target(&self) -> Target {
+        Target {
+            kind: "user",
+            id: self.id.to_string(),
+            label: self.username.clone(),
+            region: Some(self.region_code.clone()),
+        }
+    }
+
+    fn identity(&self) -> Value {
+        json!({
+            "email": self.email,
+            "family_name": self.family_name,
+            "given_name": self.given_name,
+            "rpps": self.rpps,
+        })
+    }
+}
+
+async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<UserRecord> {
+    let row = if lock {
+        sqlx::query_as!(
+            UserRecord,
+            r#"SELECT id, username, email, family_name, given_name, rpps, region_code,
+                      status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
+                      otp_required, version, created_at, updated_at
+               FROM users WHERE id = $1 FOR UPDATE"#,
+            id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    } else {
+        sqlx::query_as!(
+            UserRecord,
+            r#"SELECT id, username, email, family_name, given_name, rpps, region_code,
+                      status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
+                      otp_required, version, created_at, updated_at
+               FROM users WHERE id = $1"#,
+            id
+        )
+        .fetch_optional(&mut *conn)
+        .await?
+    };
+    row.ok_or(Error::NotFound)
+}
+
+/// The frame of every change to an account: lock it, authorise `action` on its region (and on its
+/// own roles), run `change` — which returns its result and the audit details — and record the
+/// audit row in the same transaction. A refusal rolls back and is audited as `denied`.
+async fn act_on_user<T>(
+    auth: &Auth,
+    actor: &Actor,
+    action: Action,
+    name: &'static str,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+    change: impl AsyncFnOnce(&mut PgConnection, &UserRecord) -> Result<(T, Value)>,
+) -> Result<T> {
+    let mut tx = auth.pool.begin().await?;
+    let user = load_user(&mut tx, user_id, true).await?;
+    let roles = accounts::roles_of(&mut tx, user_id).await?;
+    if authorize_on_user(actor, action, &user.region_code, &roles).is_err() {
+        tx.rollback().await?;
+        return Err(denied(
+            &auth.pool,
+            actor,
+            name,
+            action,
+            Some(&user.target()),
+            client,
+            now,
+        )
+        .await);
+    }
+    let (result, details) = change(&mut tx, &user).await?;
+    audit::record(
+        &mut tx,
+        event(actor, name, Outcome::Success, Some(&user.target()), details),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Everything the detail page shows.
+#[derive(Debug, Clone)]
+pub struct UserDetail {
+    pub user: UserRecord,
+    /// Locked after too many failed sign-ins, until then.
+    pub locked_until: Option<OffsetDateTime>,
+    pub memberships: Vec<Establishment>,
+    pub roles: Vec<RoleGrant>,
+    pub cards: Vec<LinkedCard>,
+    pub sessions: Vec<LiveSession>,
+    pub recent: Vec<audit::Row>,
+}
+
+pub async fn detail(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<UserDetail> {
+    let mut conn = auth.pool.acquire().await?;
+    let user = load_user(&mut conn, user_id, false).await?;
+    if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "admin.user.view",
+            Action::ViewUsers,
+            Some(&user.target()),
+            client,
+            now,
+        )
+        .await);
+    }
+    let locked_until = sqlx::query_scalar!(
+        "SELECT locked_until FROM auth_throttle WHERE scope = 'account' AND key = $1 AND locked_until > $2",
+        user.username,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten();
+    let memberships = establishments_of_any(&mut conn, user_id).await?;
+    let roles = accounts::roles_of(&mut conn, user_id).await?;
+    let cards = cards::linked_to(&mut conn, user_id).await?;
+    let sessions = sessions::live_of_user(&mut conn, user_id).await?;
+    let recent = audit::rows_about(&mut conn, "user", &user_id.to_string(), 15).await?;
+    Ok(UserDetail {
+        user,
+        locked_until,
+        memberships,
+        roles,
+        cards,
+        sessions,
+        recent,
+    })
+}
+
+/// Memberships including deactivated establishments (the console shows them all).
+async fn establishments_of_any(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+) -> Result<Vec<Establishment>> {
+    Ok(sqlx::query_as!(
+        Establishment,
+        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code
+           FROM memberships m JOIN establishments e ON e.id = m.establishment_id
+           WHERE m.user_id = $1 ORDER BY e.name, e.finess"#,
+        user_id
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// A new account as typed in the console (validated by the newtypes).
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub username: Username,
+    pub email: Email,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<Rpps>,
+    pub region: RegionCode,
+    pub establishments: Vec<Finess>,
+}
+
+fn check_name(field: &'static str, value: &str) -> Result<()> {
+    let n = value.trim().chars().count();
+    if n == 0 || n > 100 || value.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            field,
+            reason: crate::ids::IdError::Shape,
+        });
+    }
+    Ok(())
+}
+
+/// Creates an account pending activation, with its memberships, and queues its activation e-mail.
+pub async fn create(
+    auth: &Auth,
+    actor: &Actor,
+    new: &NewAccount,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
+    check_name("family_name", &new.family_name)?;
+    check_name("given_name", &new.given_name)?;
+    let target = Target {
+        kind: "user",
+        id: String::new(),
+        label: new.username.as_str().to_string(),
+        region: Some(new.region.as_str().to_string()),
+    };
+    if authorize(actor, Action::CreateUser, Some(new.region.as_str())).is_err() {
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "user.create",
+            Action::CreateUser,
+            Some(&target),
+            client,
+            now,
+        )
+        .await);
+    }
+    let mut tx = auth.pool.begin().await?;
+    let id = accounts::create_user(
+        &mut tx,
+        &NewUser {
+            username: new.username.clone(),
+            email: new.email.clone(),
+            family_name: new.family_name.clone(),
+            given_name: new.given_name.clone(),
+            rpps: new.rpps.clone(),
+            region: new.region.clone(),
+            status: UserStatus::PendingActivation,
+            password_hash: None,
+        },
+        now,
+    )
+    .await?;
+    let mut finess = Vec::new();
+    for f in &new.establishments {
+        let e = accounts::establishment_by_finess(&mut tx, f)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if e.region_code != new.region.as_str() {
+            return Err(Error::EstablishmentOutsideRegion);
+        }
+        accounts::add_membership(&mut tx, id, e.id, now).await?;
+        finess.push(e.finess);
+    }
+    let mail =
+        account_links::issue(&mut tx, &auth.public_origin, id, Purpose::Activation, now).await?;
+    let target = Target {
+        id: id.to_string(),
+        ..target
+    };
+    audit::record(
+        &mut tx,
+        event(
+            actor,
+            "user.create",
+            Outcome::Success,
+            Some(&target),
+            json!({
+                "after": {
+                    "username": new.username.as_str(),
+                    "email": new.email.as_str(),
+                    "family_name": new.family_name.trim(),
+                    "given_name": new.given_name.trim(),
+                    "rpps": new.rpps.as_ref().map(Rpps::as_str),
+                    "status": "pending_activation",
+                    "establishments": finess,
+                },
+                "activation_mail": mail,
+            }),
+        ),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The editable identity of an account, with the version the form was opened at.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub email: Email,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: Option<Rpps>,
+    pub version: i32,
+}
+
+/// Saves the identity unless someone saved the account since `identity.version` was read.
+pub async fn edit(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    identity: &Identity,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    check_name("family_name", &identity.family_name)?;
+    check_name("given_name", &identity.given_name)?;
+    act_on_user(
+        auth,
+        actor,
+        Action::EditUser,
+        "user.edit",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            if user.version != identity.version {
+                return Err(Error::StaleVersion);
+            }
+            sqlx::query!(
+                "UPDATE users SET email = $2, family_name = $3, given_name = $4, rpps = $5,
+                    updated_at = $6, version = version + 1
+             WHERE id = $1",
+                user.id,
+                identity.email.as_str(),
+                identity.family_name.trim(),
+                identity.given_name.trim(),
+                identity.rpps.as_ref().map(Rpps::as_str),
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            let after = json!({
+                "email": identity.email.as_str(),
+                "family_name": identity.family_name.trim(),
+                "given_name": identity.given_name.trim(),
+                "rpps": identity.rpps.as_ref().map(Rpps::as_str),
+            });
+            Ok(((), json!({ "before": user.identity(), "after": after })))
+        },
+    )
+    .await
+}
+
+/// Disables the account (its sessions end) or enables it again.
+pub async fn set_enabled(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    enabled: bool,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if actor.user_id == Some(user_id) {
+        return Err(Error::OwnAccount);
+    }
+    let name = if enabled {
+        "user.enable"
+    } else {
+        "user.disable"
+    };
+    act_on_user(
+        auth,
+        actor,
+        Action::SetUserStatus,
+        name,
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let status = match (enabled, user.has_password) {
+                (false, _) => UserStatus::Disabled,
+                (true, true) => UserStatus::Active,
+                (true, false) => UserStatus::PendingActivation,
+            };
+            set_status(tx, user.id, status, now).await?;
+            let ended = if enabled {
+                0
+            } else {
+                sessions::end_all_for_user(tx, user.id, "admin", now).await?
+            };
+            Ok((
+                (),
+                json!({
+                    "before": { "status": user.status },
+                    "after": { "status": status },
+                    "sessions_ended": ended,
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: UserStatus,
+    now: OffsetDateTime,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE users SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        id,
+        status as UserStatus,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Lifts the temporary lock after failed sign-ins, and the desk's lock on the account.
+pub async fn unlock(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    act_on_user(
+        auth,
+        actor,
+        Action::Unlock,
+        "user.unlock",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let throttled = throttle::unlock(tx, ThrottleScope::Account, &user.username).await?;
+            let status = if user.status == UserStatus::Locked {
+                let status = if user.has_password {
+                    UserStatus::Active
+                } else {
+                    UserStatus::PendingActivation
+                };
+                set_status(tx, user.id, status, now).await?;
+                status
+            } else {
+                user.status
+            };
+            Ok((
+                (),
+                json!({
+                    "before": { "status": user.status, "temporary_lock": throttled },
+                    "after": { "status": status, "temporary_lock": false },
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+/// E-mails the account its activation link (pending) or a reset link (active).
+pub async fn send_link(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Purpose> {
+    act_on_user(
+        auth,
+        actor,
+        Action::SendLink,
+        "account.link_sent",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let purpose = match user.status {
+                UserStatus::PendingActivation => Purpose::Activation,
+                UserStatus::Active => Purpose::PasswordReset,
+                other => return Err(Error::AccountUnavailable(other)),
+            };
+            let mail = account_links::issue(tx, &auth.public_origin, user.id, purpose, now).await?;
+            Ok((
+                purpose,
+                json!({ "purpose": purpose.as_str(), "mail": mail }),
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn end_sessions(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    act_on_user(
+        auth,
+        actor,
+        Action::EndSessions,
+        "user.sessions_ended",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let n = sessions::end_all_for_user(tx, user.id, "admin", now).await?;
+            Ok((n, json!({ "sessions_ended": n })))
+        },
+    )
+    .await
+}
+
+pub async fn unlink_card(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    card_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    act_on_user(
+        auth,
+        actor,
+        Action::UnlinkCard,
+        "card.unlink",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let by = actor.user_id.ok_or(Error::Forbidden)?;
+            let serial = cards::unlink(tx, user.id, card_id, by, now)
+                .await?
+                .ok_or(Error::NotFound)?;
+            Ok((
+                (),
+                json!({ "card": card_id, "serial": serial, "by_support": true }),
+            ))
+        },
+    )
+    .await
+}
+
+/// Grants `role` on the account's own region (or everywhere, for `national_admin`).
+pub async fn grant_role(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    role: AdminRole,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    act_on_user(
+        auth,
+        actor,
+        Action::GrantRole(role),
+        "role.grant",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let region =
+                RegionCode::parse(&user.region_code).map_err(|reason| Error::InvalidInput {
+                    field: "region",
+                    reason,
+                })?;
+            let before = accounts::roles_of(tx, user.id).await?;
+            accounts::grant_role(tx, user.id, role, Some(&region), actor.user_id, now).await?;
+            let after = accounts::roles_of(tx, user.id).await?;
+            Ok((
+                (),
+                json!({ "role": role, "before": before, "after": after }),
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn revoke_role(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    role: AdminRole,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if actor.user_id == Some(user_id) {
+        return Err(Error::OwnAccount);
+    }
+    act_on_user(
+        auth,
+        actor,
+        Action::GrantRole(role),
+        "role.revoke",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let before = accounts::roles_of(tx, user.id).await?;
+            let done = sqlx::query!(
+                "DELETE FROM admin_roles WHERE user_id = $1 AND role = $2",
+                user.id,
+                role as AdminRole
+            )
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() == 0 {
+                return Err(Error::NotFound);
+            }
+            let after = accounts::roles_of(tx, user.id).await?;
+            Ok((
+                (),
+                json!({ "role": role, "before": before, "after": after }),
+            ))
+        },
+    )
+    .await
+}
+
+/// Moves an account to another region (national administrators). Its memberships of the old
+/// region's establishments and its regional roles cannot follow it: they are removed, and listed
+/// in the audit row.
+pub async fn change_region(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    region: &RegionCode,
+    version: i32,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if actor.user_id == Some(user_id) {
+        return Err(Error::OwnAccount);
+    }
+    act_on_user(auth, actor, Action::ChangeRegion, "user.region_change", user_id, client, now, async |tx, user| {
+        if user.version != version {
+            return Err(Error::StaleVersion);
+        }
+        let removed: Vec<String> = sqlx::query_scalar!(
+            "DELETE FROM memberships m USING establishments e
+             WHERE m.establishment_id = e.id AND m.user_id = $1 AND e.region_code <> $2
+             RETURNING e.finess",
+            user.id,
+            region.as_str()
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let roles_removed = sqlx::query!(
+            "DELETE FROM admin_roles WHERE user_id = $1 AND region_code IS NOT NULL AND region_code <> $2",
+            user.id,
+            region.as_str()
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        sqlx::query!(
+            "UPDATE users SET region_code = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+            user.id,
+            region.as_str(),
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+        Ok((
+            (),
+            json!({
+                "before": { "region": user.region_code },
+                "after": { "region": region.as_str() },
+                "memberships_removed": removed,
+                "roles_removed": roles_removed,
+            }),
+        ))
+    })
+    .await
+}
+
+/// Attaches (`attach = true`) or detaches the account to the establishment of `finess`, which must
+/// be of the account's region.
+pub async fn set_membership(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    finess: &Finess,
+    attach: bool,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let name = if attach {
+        "membership.add"
+    } else {
+        "membership.remove"
+    };
+    act_on_user(
+        auth,
+        actor,
+        Action::ManageMemberships,
+        name,
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let e = accounts::establishment_by_finess(tx, finess)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if e.region_code != user.region_code {
+                return Err(Error::EstablishmentOutsideRegion);
+            }
+            let changed = if attach {
+                accounts::add_membership(tx, user.id, e.id, now).await?
+            } else {
+                sqlx::query!(
+                    "DELETE FROM memberships WHERE user_id = $1 AND establishment_id = $2",
+                    user.id,
+                    e.id
+                )
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    > 0
+            };
+            Ok((
+                changed,
+                json!({ "finess": e.finess, "establishment": e.name, "changed": changed }),
+            ))
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let id = Uuid::new_v4();
+        let c = encode_cursor("leclerc helene", id);
+        assert_eq!(decode_cursor(&c), Some(("leclerc helene".into(), id)));
+        assert_eq!(decode_cursor("%%%"), None);
+        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("short")), None);
+    }
+}

@@ -1,0 +1,611 @@
+//! The admin console's authorisation matrix: every action and query × every role (anonymous,
+//! professional, support, regional administrator, national administrator) × a target in the
+//! actor's own region (FR-IDF) and in another one (FR-ARA). Each cell asserts allowed or refused;
+//! a refusal must answer `Forbidden`, change nothing, and leave one `denied` audit row.
+
+use domain::Error;
+use domain::accounts::{AdminRole, UserStatus};
+use domain::admin::audit_view::{self, AuditFilter};
+use domain::admin::users::{self, Identity, NewAccount, UserFilter};
+use domain::admin::{Actor, establishments};
+use domain::auth::Auth;
+use domain::ids::{Email, Finess, RegionCode, Username};
+use sqlx::PgPool;
+use time::Duration;
+use uuid::Uuid;
+
+use super::harness::{client, seeded, t0};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Who {
+    Anonymous,
+    Professional,
+    Support,
+    Regional,
+    National,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    SearchUsers,
+    ViewUser,
+    Unlock,
+    SendLink,
+    EndSessions,
+    UnlinkCard,
+    EditUser,
+    AttachMembership,
+    DetachMembership,
+    GrantSupport,
+    RevokeSupport,
+    GrantRegionalAdmin,
+    CreateUser,
+    ListEstablishments,
+    ViewEstablishment,
+    CreateEstablishment,
+    EditEstablishment,
+    SearchAudit,
+    ViewAuditRow,
+    ExportAudit,
+    Disable,
+    Enable,
+    ChangeRegion,
+}
+
+const OPS: [Op; 23] = [
+    Op::SearchUsers,
+    Op::ViewUser,
+    Op::Unlock,
+    Op::SendLink,
+    Op::EndSessions,
+    Op::UnlinkCard,
+    Op::EditUser,
+    Op::AttachMembership,
+    Op::DetachMembership,
+    Op::GrantSupport,
+    Op::RevokeSupport,
+    Op::GrantRegionalAdmin,
+    Op::CreateUser,
+    Op::ListEstablishments,
+    Op::ViewEstablishment,
+    Op::CreateEstablishment,
+    Op::EditEstablishment,
+    Op::SearchAudit,
+    Op::ViewAuditRow,
+    Op::ExportAudit,
+    Op::Disable,
+    Op::Enable,
+    Op::ChangeRegion,
+];
+
+/// DESIGN.md §5, written out independently of the code under test.
+fn expected(who: Who, own_region: bool, op: Op) -> bool {
+    let support_ops = [
+        Op::SearchUsers,
+        Op::ViewUser,
+        Op::Unlock,
+        Op::SendLink,
+        Op::EndSessions,
+        Op::UnlinkCard,
+        Op::ListEstablishments,
+        Op::ViewEstablishment,
+    ];
+    match who {
+        Who::Anonymous | Who::Professional => false,
+        Who::Support => own_region && support_ops.contains(&op),
+        Who::Regional => own_region && !matches!(op, Op::ChangeRegion | Op::GrantRegionalAdmin),
+        Who::National => true,
+    }
+}
+
+/// Everything an action could change, as one comparable value.
+async fn snapshot(pool: &PgPool) -> Vec<String> {
+    let mut out = Vec::new();
+    for table in [
+        "users",
+        "memberships",
+        "admin_roles",
+        "cards",
+        "sessions",
+        "establishments",
+        "auth_throttle",
+        "account_links",
+        "mail_outbox",
+    ] {
+        let sql = format!(
+            "SELECT coalesce(string_agg(t::text, '|' ORDER BY t::text), '') FROM {table} t"
+        );
+        let v: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        out.push(format!("{table}: {v}"));
+    }
+    out
+}
+
+async fn denied_rows(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE outcome = 'denied'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn user_id(pool: &PgPool, username: &str) -> Uuid {
+    sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn actor(auth: &Auth, who: Who) -> Actor {
+    let username = match who {
+        Who::Anonymous => return Actor::anonymous(),
+        Who::Professional => "dr.martin",
+        Who::Support => "support.idf",
+        Who::Regional => "admin.idf",
+        Who::National => "admin.national",
+    };
+    let id = user_id(&auth.pool, username).await;
+    let mut conn = auth.pool.acquire().await.unwrap();
+    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
+        .await
+        .unwrap()
+}
+
+/// The records of one region the actions aim at.
+struct Fixture {
+    region: &'static str,
+    user: Uuid,
+    card: Uuid,
+    /// An establishment of the region the user is not a member of.
+    spare: Finess,
+    /// The user's own establishment.
+    member_of: Finess,
+    audit_row: i64,
+}
+
+async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
+    let pool = &auth.pool;
+    let demo = domain::demo::establishments();
+    let with_check = |body: &str| {
+        Finess::parse(&format!(
+            "{body}{}",
+            domain::ids::luhn_check_digit(body).unwrap()
+        ))
+        .unwrap()
+    };
+    let (username, member_of, spare) = if region == "FR-IDF" {
+        (
+            "inf.durand",
+            Finess::parse(&demo[2].0).unwrap(),
+            Finess::parse(&demo[0].0).unwrap(),
+        )
+    } else {
+        (
+            "helene.leclerc",
+            Finess::parse(&demo[3].0).unwrap(),
+            with_check("69000001"),
+        )
+    };
+    let user = user_id(pool, username).await;
+    if region == "FR-ARA" {
+        domain::provisioning::create_establishment(
+            pool,
+            &spare,
+            "Clinique du Parc",
+            "Lyon",
+            &RegionCode::parse("FR-ARA").unwrap(),
+            "test",
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    let card = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO cards (id, user_id, issuer_dn, serial, subject_dn, national_id, card_type, holder_name,
+                            not_before, not_after, fingerprint_sha256, linked_at, linked_via)
+         VALUES ($1, $2, 'CN=TEST AC', $3, 'CN=x', $4, 'CPS', 'X', $5, $6, $7, $5, 'password')",
+    )
+    .bind(card)
+    .bind(user)
+    .bind(if region == "FR-IDF" { "0a1" } else { "0a2" })
+    .bind(format!("8{}", &card.simple().to_string()[..10]))
+    .bind(t0() - Duration::days(30))
+    .bind(t0() + Duration::days(900))
+    .bind(format!("{}{}", card.simple(), card.simple()))
+    .execute(pool)
+    .await
+    .unwrap();
+    // A sign-in of the user, so that there are a session and an audit row of the region.
+    let _ = domain::auth::password::sign_in(
+        auth,
+        username,
+        domain::demo::DEMO_PASSWORD,
+        None,
+        &client("10.0.0.9"),
+        t0(),
+    )
+    .await;
+    let audit_row: i64 = sqlx::query_scalar("SELECT max(id) FROM audit_log WHERE region_code = $1")
+        .bind(region)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    Fixture {
+        region,
+        user,
+        card,
+        spare,
+        member_of,
+        audit_row,
+    }
+}
+
+async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Error> {
+    let c = client("10.1.1.1");
+    let now = t0() + Duration::minutes(1);
+    let region = RegionCode::parse(f.region).unwrap();
+    match op {
+        Op::SearchUsers => users::search(
+            auth,
+            actor,
+            &UserFilter {
+                region: Some(f.region.into()),
+                ..UserFilter::default()
+            },
+            &c,
+            now,
+        )
+        .await
+        .map(drop),
+        Op::ViewUser => users::detail(auth, actor, f.user, &c, now).await.map(drop),
+        Op::Unlock => users::unlock(auth, actor, f.user, &c, now).await,
+        Op::SendLink => users::send_link(auth, actor, f.user, &c, now)
+            .await
+            .map(drop),
+        Op::EndSessions => users::end_sessions(auth, actor, f.user, &c, now)
+            .await
+            .map(drop),
+        Op::UnlinkCard => users::unlink_card(auth, actor, f.user, f.card, &c, now).await,
+        Op::EditUser => {
+            let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+                .bind(f.user)
+                .fetch_one(&auth.pool)
+                .await
+                .unwrap();
+            users::edit(
+                auth,
+                actor,
+                f.user,
+                &Identity {
+                    email: Email::parse("nouvelle.adresse@example.fr").unwrap(),
+                    family_name: "Nouveau-Nom".into(),
+                    given_name: "Prénom".into(),
+                    rpps: None,
+                    version,
+                },
+                &c,
+                now,
+            )
+            .await
+        }
+        Op::AttachMembership => users::set_membership(auth, actor, f.user, &f.spare, true, &c, now)
+            .await
+            .map(drop),
+        Op::DetachMembership => {
+            users::set_membership(auth, actor, f.user, &f.member_of, false, &c, now)
+                .await
+                .map(drop)
+        }
+        Op::GrantSupport => {
+            users::grant_role(auth, actor, f.user, AdminRole::Support, &c, now).await
+        }
+        Op::RevokeSupport => {
+            users::revoke_role(auth, actor, f.user, AdminRole::Support, &c, now).await
+        }
+        Op::GrantRegionalAdmin => {
+            users::grant_role(auth, actor, f.user, AdminRole::RegionalAdmin, &c, now).await
+        }
+        Op::CreateUser => users::create(
+            auth,
+            actor,
+            &NewAccount {
+                username: Username::parse(&format!("nouveau.{}", f.region.to_lowercase())).unwrap(),
+                email: Email::parse("nouveau@example.fr").unwrap(),
+                family_name: "Nouveau".into(),
+                given_name: "Compte".into(),
+                rpps: None,
+                region: region.clone(),
+                establishments: vec![f.member_of.clone()],
+            },
+            &c,
+            now,
+        )
+        .await
+        .map(drop),
+        Op::ListEstablishments => {
+            // A query over one region is what the console makes for a regional actor; national
+            // actors list everything.
+            establishments::list(auth, actor, "", Some(f.region), None, &c, now)
+                .await
+                .map(drop)
+        }
+        Op::ViewEstablishment => establishments::detail(auth, actor, &f.member_of, &c, now)
+            .await
+            .map(drop),
+        Op::CreateEstablishment => {
+            let body = if f.region == "FR-IDF" {
+                "75000001"
+            } else {
+                "69000002"
+            };
+            let finess = format!("{body}{}", domain::ids::luhn_check_digit(body).unwrap());
+            establishments::create(
+                auth,
+                actor,
+                &Finess::parse(&finess).unwrap(),
+                "Centre nouveau",
+                "Ville",
+                &region,
+                &c,
+                now,
+            )
+            .await
+            .map(drop)
+        }
+        Op::EditEstablishment => {
+            establishments::edit(auth, actor, &f.spare, "Renommé", "Ville", false, &c, now).await
+        }
+        Op::SearchAudit => audit_view::search(
+            auth,
+            actor,
+            &AuditFilter {
+                region: Some(f.region.into()),
+                ..AuditFilter::default()
+            },
+            &c,
+            now,
+        )
+        .await
+        .map(drop),
+        Op::ViewAuditRow => audit_view::row(auth, actor, f.audit_row, &c, now)
+            .await
+            .map(drop),
+        Op::ExportAudit => audit_view::export_csv(
+            auth,
+            actor,
+            &AuditFilter {
+                region: Some(f.region.into()),
+                ..AuditFilter::default()
+            },
+            &c,
+            now,
+        )
+        .await
+        .map(drop),
+        Op::Disable => users::set_enabled(auth, actor, f.user, false, &c, now).await,
+        Op::Enable => users::set_enabled(auth, actor, f.user, true, &c, now).await,
+        Op::ChangeRegion => {
+            let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
+                .bind(f.user)
+                .fetch_one(&auth.pool)
+                .await
+                .unwrap();
+            let to = if f.region == "FR-IDF" {
+                "FR-NOR"
+            } else {
+                "FR-BRE"
+            };
+            users::change_region(
+                auth,
+                actor,
+                f.user,
+                &RegionCode::parse(to).unwrap(),
+                version,
+                &c,
+                now,
+            )
+            .await
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_action_by_every_role_in_own_and_other_region() {
+    let mut failures = Vec::new();
+    for who in [
+        Who::Anonymous,
+        Who::Professional,
+        Who::Support,
+        Who::Regional,
+        Who::National,
+    ] {
+        for (region, own) in [("FR-IDF", true), ("FR-ARA", false)] {
+            let auth = seeded().await;
+            let actor = actor(&auth, who).await;
+            let f = fixture(&auth, region).await;
+            for op in OPS {
+                let allowed = expected(who, own, op);
+                let before = snapshot(&auth.pool).await;
+                let denied_before = denied_rows(&auth.pool).await;
+                let result = run(&auth, &actor, &f, op).await;
+                match (allowed, result) {
+                    (true, Ok(())) => {}
+                    (false, Err(Error::Forbidden)) => {
+                        if snapshot(&auth.pool).await != before {
+                            failures
+                                .push(format!("{who:?} {region} {op:?}: refused but changed data"));
+                        }
+                        if denied_rows(&auth.pool).await != denied_before + 1 {
+                            failures.push(format!("{who:?} {region} {op:?}: no denied audit row"));
+                        }
+                    }
+                    (allowed, result) => failures.push(format!(
+                        "{who:?} {region} {op:?}: expected {}, got {result:?}",
+                        if allowed { "allowed" } else { "refused" }
+                    )),
+                }
+            }
+            auth.pool.close().await;
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn searches_only_show_the_actors_regions() {
+    let auth = seeded().await;
+    let c = client("10.1.1.1");
+    let support = actor(&auth, Who::Support).await;
+    let national = actor(&auth, Who::National).await;
+    let find = |actor: Actor, q: &'static str| {
+        let auth = &auth;
+        let c = c.clone();
+        async move {
+            users::search(
+                auth,
+                &actor,
+                &UserFilter {
+                    query: q.into(),
+                    ..UserFilter::default()
+                },
+                &c,
+                t0(),
+            )
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.username)
+            .collect::<Vec<_>>()
+        }
+    };
+    // Accent- and case-insensitive, any part of a word: "helene" finds "Hélène Leclerc" (FR-ARA)…
+    assert_eq!(
+        find(national.clone(), "helene").await,
+        vec!["helene.leclerc"]
+    );
+    assert_eq!(
+        find(national.clone(), "LECL hél").await,
+        vec!["helene.leclerc"]
+    );
+    // …but not for the Île-de-France desk.
+    assert!(find(support.clone(), "helene").await.is_empty());
+    let idf = find(support.clone(), "").await;
+    assert!(idf.contains(&"dr.martin".to_string()) && !idf.contains(&"helene.leclerc".to_string()));
+    // A FINESS finds the establishment's members.
+    assert_eq!(find(support.clone(), "750712184").await, vec!["dr.martin"]);
+    // A `%` is a character, not a wildcard.
+    assert!(find(national, "%").await.is_empty());
+}
+
+#[tokio::test]
+async fn two_admins_editing_the_same_account_the_second_is_refused() {
+    let auth = seeded().await;
+    let admin = actor(&auth, Who::Regional).await;
+    let c = client("10.1.1.1");
+    let id = user_id(&auth.pool, "inf.durand").await;
+    let opened = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let edit = |family: &str| Identity {
+        email: Email::parse(&opened.user.email).unwrap(),
+        family_name: family.into(),
+        given_name: opened.user.given_name.clone(),
+        rpps: None,
+        version: opened.user.version,
+    };
+    users::edit(&auth, &admin, id, &edit("Durand-Premier"), &c, t0())
+        .await
+        .unwrap();
+    let second = users::edit(&auth, &admin, id, &edit("Durand-Second"), &c, t0()).await;
+    assert!(matches!(second, Err(Error::StaleVersion)), "{second:?}");
+    let now = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    assert_eq!(now.user.family_name, "Durand-Premier");
+    // The saved change is audited with its before and after values.
+    let details: serde_json::Value = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'user.edit' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(details["before"]["family_name"], "Durand");
+    assert_eq!(details["after"]["family_name"], "Durand-Premier");
+}
+
+#[tokio::test]
+async fn unlock_lifts_the_lock_after_failed_sign_ins() {
+    let auth = seeded().await;
+    let c = client("10.2.2.2");
+    for _ in 0..5 {
+        let _ = super::harness::sign_in(&auth, "inf.durand", "faux", None, &c, t0()).await;
+    }
+    let locked = super::harness::sign_in(
+        &auth,
+        "inf.durand",
+        domain::demo::DEMO_PASSWORD,
+        None,
+        &c,
+        t0(),
+    )
+    .await;
+    assert!(matches!(locked, Err(Error::Locked { .. })), "{locked:?}");
+    let support = actor(&auth, Who::Support).await;
+    let id = user_id(&auth.pool, "inf.durand").await;
+    assert!(
+        users::detail(&auth, &support, id, &c, t0())
+            .await
+            .unwrap()
+            .locked_until
+            .is_some()
+    );
+    users::unlock(&auth, &support, id, &c, t0()).await.unwrap();
+    super::harness::sign_in(
+        &auth,
+        "inf.durand",
+        domain::demo::DEMO_PASSWORD,
+        None,
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
+    // Disabled by an administrator: the account's sessions end and it cannot sign in.
+    let admin = actor(&auth, Who::Regional).await;
+    users::set_enabled(&auth, &admin, id, false, &c, t0())
+        .await
+        .unwrap();
+    let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    assert_eq!(d.user.status, UserStatus::Disabled);
+    assert!(d.sessions.is_empty());
+}
+
+#[tokio::test]
+async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
+    let auth = seeded().await;
+    let c = client("10.3.3.3");
+    // A failed sign-in whose typed identifier is a formula.
+    let _ = super::harness::sign_in(&auth, "=HYPERLINK(\"http://x\")", "x", None, &c, t0()).await;
+    let national = actor(&auth, Who::National).await;
+    let (csv, rows) = audit_view::export_csv(&auth, &national, &AuditFilter::default(), &c, t0())
+        .await
+        .unwrap();
+    assert!(rows > 0);
+    let text = String::from_utf8(csv).unwrap();
+    assert!(text.starts_with('\u{feff}'));
+    assert!(text.contains("'=HYPERLINK"), "{text}");
+    assert!(!text.contains(";=HYPERLINK"));
+    // A regional administrator's export holds their region's rows only.
+    let regional = actor(&auth, Who::Regional).await;
+    let (csv, _) = audit_view::export_csv(&auth, &regional, &AuditFilter::default(), &c, t0())
+        .await
+        .unwrap();
+    let text = String::from_utf8(csv).unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    for record in reader.records() {
+        assert_eq!(&record.unwrap()[9], "FR-IDF");
+    }
+}
