@@ -33,6 +33,13 @@ ALTER TABLE establishments
     ADD COLUMN sort_name text GENERATED ALWAYS AS (passerelle_fold(name)) STORED;
 CREATE INDEX establishments_sort_idx ON establishments (region_code, sort_name, id);
 
+-- The viewer's target filter matches the id or the label, of any type: the index of migration 4
+-- (type first) cannot serve it; this one also serves the account page's rows (type and id).
+CREATE INDEX audit_log_target_id_idx ON audit_log (target_id, occurred_at DESC, id DESC);
+DROP INDEX audit_log_target_idx;
+-- Refusals and failures are rare: the viewer's outcome filter reads them without walking the log.
+CREATE INDEX audit_log_unsuccessful_idx ON audit_log (region_code, occurred_at DESC, id DESC)
+    WHERE outcome <> 'success';
 CREATE INDEX audit_log_action_idx ON audit_log (action text_pattern_ops, occurred_at DESC, id DESC);
 CREATE INDEX audit_log_actor_label_idx ON audit_log (actor_label, occurred_at DESC, id DESC);
 CREATE INDEX audit_log_target_label_idx ON audit_log (target_label, occurred_at DESC, id DESC);

@@ -43,6 +43,8 @@ pub struct EstablishmentView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShellData {
     pub user: Option<UserView>,
+    /// The user holds an administration role: the header links to the console.
+    pub admin: bool,
     pub csrf: String,
 }
 
@@ -135,7 +137,7 @@ pub struct NoEstablishmentData {
 }
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use std::sync::Arc;
 
     use domain::accounts::{self, Establishment, Region};
@@ -218,8 +220,24 @@ mod server {
 
 #[server(prefix = "/api", endpoint = "shell", input = GetUrl)]
 pub async fn get_shell() -> Result<ShellData, ErrorCode> {
-    let (ctx, _) = server::context().await?;
+    let (ctx, services) = server::context().await?;
+    let admin = match ctx.viewer.session() {
+        Some(s) => {
+            let mut conn = services
+                .auth
+                .pool
+                .acquire()
+                .await
+                .map_err(server::internal)?;
+            !domain::accounts::roles_of(&mut conn, s.user_id)
+                .await
+                .map_err(server::internal)?
+                .is_empty()
+        }
+        None => false,
+    };
     Ok(ShellData {
+        admin,
         user: ctx.viewer.session().map(server::user_view),
         csrf: ctx.csrf_token.clone(),
     })

@@ -62,9 +62,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                     {move || Suspend::new(async move {
                         match shell.await {
                             Ok(data) => {
+                                let admin = data.admin;
                                 data.user
                                     .map(|user| {
                                         view! {
+                                            {admin.then(|| view! { <a href="/admin/comptes" class="console-link">{m.adm_nav_console}</a> })}
                                             <span class="whoami">
                                                 {m.signed_in_as} " " {user.given_name} " " {user.family_name}
                                             </span>
@@ -90,7 +92,7 @@ pub fn Layout(children: Children) -> impl IntoView {
 }
 
 /// Percent-encodes a path for a query parameter.
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {

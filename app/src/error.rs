@@ -70,6 +70,77 @@ impl PasswordWeakness {
     }
 }
 
+/// The fields of the admin forms, for "this field is invalid" and "already used" messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Field {
+    Username,
+    Email,
+    FamilyName,
+    GivenName,
+    Rpps,
+    Finess,
+    Region,
+    Name,
+    City,
+    Date,
+}
+
+type FieldEntry = (
+    Field,
+    &'static str,
+    &'static str,
+    fn(&Messages) -> &'static str,
+);
+
+/// Each field: its slug, the domain's name for it, and its label.
+const FIELDS: [FieldEntry; 10] = [
+    (Field::Username, "identifiant", "username", |m| {
+        m.field_username
+    }),
+    (Field::Email, "courriel", "email", |m| m.field_email),
+    (Field::FamilyName, "nom", "family_name", |m| {
+        m.field_family_name
+    }),
+    (Field::GivenName, "prenom", "given_name", |m| {
+        m.field_given_name
+    }),
+    (Field::Rpps, "rpps", "rpps", |m| m.field_rpps),
+    (Field::Finess, "finess", "finess", |m| m.field_finess),
+    (Field::Region, "region", "region", |m| m.field_region),
+    (Field::Name, "nom-etablissement", "name", |m| m.field_name),
+    (Field::City, "ville", "city", |m| m.field_city),
+    (Field::Date, "date", "date", |m| m.field_date),
+];
+
+impl Field {
+    fn entry(self) -> &'static FieldEntry {
+        FIELDS
+            .iter()
+            .find(|(f, ..)| *f == self)
+            .unwrap_or(&FIELDS[0])
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.entry().1
+    }
+
+    fn from_slug(slug: &str) -> Option<Self> {
+        FIELDS.iter().find(|(_, s, ..)| *s == slug).map(|e| e.0)
+    }
+
+    /// The field a domain error names (`InvalidInput { field }`, a constraint's name).
+    pub fn from_domain(name: &str) -> Option<Self> {
+        FIELDS
+            .iter()
+            .find(|(_, _, d, _)| name == *d || name.contains(&format!("_{d}_")))
+            .map(|e| e.0)
+    }
+
+    pub fn label(self, m: &Messages) -> &'static str {
+        (self.entry().3)(m)
+    }
+}
+
 type CardEntry = (CardError, &'static str, fn(&Messages) -> &'static str);
 
 /// Each card refusal: its `?erreur=` slug and its message, in one table.
@@ -177,6 +248,16 @@ pub enum ErrorCode {
     CodeNotSent,
     AccountLinkExpired,
     WeakPassword(PasswordWeakness),
+    /// A field of an admin form is not valid.
+    InvalidField(Field),
+    /// This value is already used by another record.
+    Duplicate(Field),
+    /// The admin console asks for the password again.
+    ReauthRequired,
+    /// Someone else saved the record since the form was opened.
+    StaleVersion,
+    EstablishmentOutsideRegion,
+    OwnAccount,
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -209,6 +290,12 @@ impl ErrorCode {
             ErrorCode::CodeNotSent => "code-non-envoye".into(),
             ErrorCode::AccountLinkExpired => "lien-expire".into(),
             ErrorCode::WeakPassword(w) => format!("mot-de-passe-{}", w.slug()),
+            ErrorCode::InvalidField(f) => format!("invalide-{}", f.slug()),
+            ErrorCode::Duplicate(f) => format!("deja-utilise-{}", f.slug()),
+            ErrorCode::ReauthRequired => "confirmation-requise".into(),
+            ErrorCode::StaleVersion => "modifie-entre-temps".into(),
+            ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region".into(),
+            ErrorCode::OwnAccount => "propre-compte".into(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
         }
     }
@@ -232,7 +319,17 @@ impl ErrorCode {
             "connexion-expiree" => ErrorCode::CodeStepExpired,
             "code-non-envoye" => ErrorCode::CodeNotSent,
             "lien-expire" => ErrorCode::AccountLinkExpired,
+            "confirmation-requise" => ErrorCode::ReauthRequired,
+            "modifie-entre-temps" => ErrorCode::StaleVersion,
+            "etablissement-autre-region" => ErrorCode::EstablishmentOutsideRegion,
+            "propre-compte" => ErrorCode::OwnAccount,
             other => {
+                if let Some(f) = other.strip_prefix("invalide-") {
+                    return Field::from_slug(f).map(ErrorCode::InvalidField);
+                }
+                if let Some(f) = other.strip_prefix("deja-utilise-") {
+                    return Field::from_slug(f).map(ErrorCode::Duplicate);
+                }
                 if let Some(n) = other.strip_prefix("code-incorrect-") {
                     return Some(ErrorCode::CodeWrong {
                         attempts_left: n.parse().ok().filter(|n| (1..=10).contains(n))?,
@@ -292,7 +389,12 @@ impl ErrorCode {
             | ErrorCode::CodeResendTooSoon { .. }
             | ErrorCode::CodeTooManySends => 429,
             ErrorCode::CodeStepExpired | ErrorCode::AccountLinkExpired => 410,
-            ErrorCode::WeakPassword(_) => 400,
+            ErrorCode::WeakPassword(_)
+            | ErrorCode::InvalidField(_)
+            | ErrorCode::EstablishmentOutsideRegion => 400,
+            ErrorCode::Duplicate(_) | ErrorCode::StaleVersion => 409,
+            ErrorCode::ReauthRequired => 401,
+            ErrorCode::OwnAccount => 403,
             ErrorCode::Internal { .. } => 500,
         }
     }
@@ -331,6 +433,12 @@ impl ErrorCode {
             ErrorCode::CodeNotSent => m.err_code_not_sent.into(),
             ErrorCode::AccountLinkExpired => m.err_link_expired.into(),
             ErrorCode::WeakPassword(w) => w.message(m).into(),
+            ErrorCode::InvalidField(f) => m.err_invalid_field.replace("{field}", f.label(m)),
+            ErrorCode::Duplicate(f) => m.err_duplicate.replace("{field}", f.label(m)),
+            ErrorCode::ReauthRequired => m.err_reauth_required.into(),
+            ErrorCode::StaleVersion => m.err_stale_version.into(),
+            ErrorCode::EstablishmentOutsideRegion => m.err_establishment_outside_region.into(),
+            ErrorCode::OwnAccount => m.err_own_account.into(),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
@@ -388,8 +496,15 @@ mod tests {
             ErrorCode::CodeTooManyAttempts,
             ErrorCode::AccountLinkExpired,
             ErrorCode::WeakPassword(PasswordWeakness::Common),
+            ErrorCode::StaleVersion,
+            ErrorCode::ReauthRequired,
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+        }
+        for (field, ..) in FIELDS {
+            for code in [ErrorCode::InvalidField(field), ErrorCode::Duplicate(field)] {
+                assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+            }
         }
         for (card, _, _) in CARD_ERRORS {
             let code = ErrorCode::Card(card);
@@ -441,7 +556,16 @@ mod from_domain {
                 Error::AccountUnavailable(UserStatus::Disabled) => ErrorCode::AccountDisabled,
                 Error::AccountUnavailable(UserStatus::Locked) => ErrorCode::AccountLocked,
                 Error::AccountUnavailable(_) => ErrorCode::AccountPending,
-                Error::InvalidInput { .. } => ErrorCode::InvalidInput,
+                Error::InvalidInput { field, .. } => super::Field::from_domain(field)
+                    .map_or(ErrorCode::InvalidInput, ErrorCode::InvalidField),
+                Error::Conflict(constraint) => super::Field::from_domain(&constraint).map_or_else(
+                    || ErrorCode::internal(format!("conflict on {constraint}")),
+                    ErrorCode::Duplicate,
+                ),
+                Error::ReauthenticationRequired => ErrorCode::ReauthRequired,
+                Error::StaleVersion => ErrorCode::StaleVersion,
+                Error::EstablishmentOutsideRegion => ErrorCode::EstablishmentOutsideRegion,
+                Error::OwnAccount => ErrorCode::OwnAccount,
                 Error::NotFound => ErrorCode::NotFound,
                 Error::NoSession => ErrorCode::NotSignedIn,
                 Error::Forbidden => ErrorCode::Forbidden,

@@ -2,6 +2,7 @@
 //! Passerelle's pages. Every page is rendered on the server (complete HTML, forms that post without
 //! JavaScript) and then hydrated in the browser for comfort.
 
+pub mod admin_api;
 pub mod api;
 pub mod components;
 pub mod error;
@@ -116,6 +117,15 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
                     <Route path=path!("/connexion/carte/lier") view=pages::card_link::CardLink ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=pages::admin::users::Users ssr=SsrMode::Async />
+                    <Route path=path!("/admin/comptes") view=pages::admin::users::Users ssr=SsrMode::Async />
+                    <Route path=path!("/admin/comptes/nouveau") view=pages::admin::new_user::NewUser ssr=SsrMode::Async />
+                    <Route path=path!("/admin/comptes/:id") view=pages::admin::user::User ssr=SsrMode::Async />
+                    <Route path=path!("/admin/etablissements") view=pages::admin::establishments::Establishments ssr=SsrMode::Async />
+                    <Route path=path!("/admin/etablissements/:finess") view=pages::admin::establishments::Establishment ssr=SsrMode::Async />
+                    <Route path=path!("/admin/journal") view=pages::admin::audit::Audit ssr=SsrMode::Async />
+                    <Route path=path!("/admin/journal/:id") view=pages::admin::audit::AuditRow ssr=SsrMode::Async />
+                    <Route path=path!("/admin/confirmer") view=pages::admin::reauth::Reauth ssr=SsrMode::Async />
                     <Route path=path!("/compte/cartes") view=pages::my_cards::MyCards ssr=SsrMode::Async />
                     <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe-oublie") view=pages::forgot_password::ForgotPassword ssr=SsrMode::Async />

@@ -19,6 +19,8 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The admin console asks for the password again after this long.
+    pub admin_reauth: time::Duration,
     /// Sign-in modes offered on the sign-in page, in order.
     pub sign_in_modes: Vec<SignInMode>,
 }

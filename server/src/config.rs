@@ -163,6 +163,14 @@ impl CardConfig {
 pub struct SessionConfig {
     pub idle_minutes: i64,
     pub absolute_minutes: i64,
+    /// The admin console asks for the password again once the sign-in (or the last
+    /// confirmation) is older than this.
+    #[serde(default = "default_admin_reauth")]
+    pub admin_reauth_minutes: i64,
+}
+
+fn default_admin_reauth() -> i64 {
+    60
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -207,6 +215,7 @@ impl Default for SessionConfig {
         Self {
             idle_minutes: p.idle.whole_minutes(),
             absolute_minutes: p.absolute.whole_minutes(),
+            admin_reauth_minutes: default_admin_reauth(),
         }
     }
 }
@@ -303,6 +312,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_SESSION_IDLE_MINUTES") {
             self.session.idle_minutes = parse("PASSERELLE_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_ADMIN_REAUTH_MINUTES") {
+            self.session.admin_reauth_minutes = parse("PASSERELLE_ADMIN_REAUTH_MINUTES", v)?;
         }
         if let Some(v) = var("PASSERELLE_SESSION_ABSOLUTE_MINUTES") {
             self.session.absolute_minutes = parse("PASSERELLE_SESSION_ABSOLUTE_MINUTES", v)?;

@@ -128,6 +128,9 @@ pub fn state(
         secure_cookies: public_origin.starts_with("https://"),
         public_origin,
         trusted_proxies: config.trusted_proxies.clone(),
+        admin_reauth: time::Duration::minutes(
+            config.session.admin_reauth_minutes.clamp(1, 24 * 60),
+        ),
         sign_in_modes: if card.is_some() {
             vec![SignInMode::Card, SignInMode::Password]
         } else {

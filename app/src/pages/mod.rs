@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod card_link;
 pub mod card_sign_in;
 pub mod chooser;

@@ -104,6 +104,22 @@ pub async fn list(
     }))
 }
 
+/// The active establishments of `regions` (all when `None`), for the console's pickers.
+pub async fn choices(
+    auth: &Auth,
+    regions: Option<&[String]>,
+) -> Result<Vec<crate::accounts::Establishment>> {
+    Ok(sqlx::query_as!(
+        crate::accounts::Establishment,
+        "SELECT id, finess, name, city, region_code FROM establishments
+         WHERE active AND ($1::text[] IS NULL OR region_code = ANY($1))
+         ORDER BY region_code, sort_name, id LIMIT 1000",
+        regions
+    )
+    .fetch_all(&auth.pool)
+    .await?)
+}
+
 #[derive(Debug, Clone)]
 pub struct Member {
     pub id: Uuid,

@@ -122,7 +122,7 @@ pub(crate) fn page<T>(mut rows: Vec<T>, limit: usize, cursor: impl Fn(&T) -> Str
 pub(crate) fn like_patterns(query: &str) -> Vec<String> {
     query
         .split_whitespace()
-        .take(8)
+        .take(5)
         .map(|w| {
             let mut p = String::from("%");
             for c in w.chars().take(64) {

@@ -114,35 +114,89 @@ pub async fn search(
         }
         None => (None, None),
     };
-    let rows = sqlx::query_as!(
-        UserRow,
-        r#"SELECT u.id, u.username, u.email, u.family_name, u.given_name, u.rpps, u.region_code,
-                  u.status AS "status: UserStatus", u.sort_name AS "sort_name!"
-           FROM users u
-           WHERE ($1::text[] IS NULL OR u.region_code = ANY($1))
-             AND ($2::text IS NULL OR u.region_code = $2)
-             AND u.search_text LIKE ALL (SELECT passerelle_fold(w) FROM unnest($3::text[]) w)
-             AND ($4::user_status IS NULL OR u.status = $4)
-             AND ($5::text IS NULL OR EXISTS (
-                   SELECT 1 FROM memberships m JOIN establishments e ON e.id = m.establishment_id
-                   WHERE m.user_id = u.id AND e.finess = $5))
-             AND ($6::admin_role IS NULL OR EXISTS (
-                   SELECT 1 FROM admin_roles r WHERE r.user_id = u.id AND r.role = $6))
-             AND ($7::text IS NULL OR (u.sort_name, u.id) > ($7, $8))
-           ORDER BY u.sort_name, u.id
-           LIMIT $9"#,
-        scope.regions(),
-        filter.region.as_deref(),
-        &words,
-        filter.status as Option<UserStatus>,
-        establishment,
-        filter.role as Option<AdminRole>,
-        after_name,
-        after_id,
-        (PAGE_SIZE + 1) as i64,
-    )
-    .fetch_all(&auth.pool)
-    .await?;
+    // One condition per word (at most five): with the custom plans the pool asks for, each folded
+    // pattern is a constant the trigram index can use; `LIKE ALL (array)` could not. The
+    // establishment and role filters give lists of ids computed once, not a test per user.
+    let w = |i: usize| words.get(i).cloned();
+    let (w1, w2, w3, w4, w5) = (w(0), w(1), w(2), w(3), w(4));
+    let limit = (PAGE_SIZE + 1) as i64;
+    let rows = if words.is_empty() {
+        // The plain list: walking the (region, name) index in order is the fastest plan.
+        sqlx::query_as!(
+            UserRow,
+            r#"SELECT u.id, u.username, u.email, u.family_name, u.given_name, u.rpps, u.region_code,
+                      u.status AS "status: UserStatus", u.sort_name AS "sort_name!"
+               FROM users u
+               WHERE ($1::text[] IS NULL OR u.region_code = ANY($1))
+                 AND ($2::text IS NULL OR u.region_code = $2)
+                 AND ($3::user_status IS NULL OR u.status = $3)
+                 AND ($4::text IS NULL OR u.id = ANY (ARRAY(
+                       SELECT m.user_id FROM memberships m JOIN establishments e ON e.id = m.establishment_id
+                       WHERE e.finess = $4)))
+                 AND ($5::admin_role IS NULL OR u.id = ANY (ARRAY(
+                       SELECT r.user_id FROM admin_roles r WHERE r.role = $5)))
+                 AND ($6::text IS NULL OR (u.sort_name, u.id) > ($6, $7))
+               ORDER BY u.sort_name, u.id
+               LIMIT $8"#,
+            scope.regions(),
+            filter.region.as_deref(),
+            filter.status as Option<UserStatus>,
+            establishment,
+            filter.role as Option<AdminRole>,
+            after_name,
+            after_id,
+            limit,
+        )
+        .fetch_all(&auth.pool)
+        .await?
+    } else {
+        // A search: the matches are gathered first (trigram index), then sorted. Walking the name
+        // index and testing every account, which the planner would otherwise pick for the LIMIT,
+        // is slow when the matches cluster at one end of the alphabet ("lef…").
+        sqlx::query_as!(
+            UserRow,
+            r#"WITH hits AS MATERIALIZED (
+                 SELECT u.id, u.username, u.email, u.family_name, u.given_name, u.rpps, u.region_code,
+                        u.status, u.sort_name
+                 FROM users u
+                 WHERE ($1::text[] IS NULL OR u.region_code = ANY($1))
+                   AND ($2::text IS NULL OR u.region_code = $2)
+                   AND ($3::user_status IS NULL OR u.status = $3)
+                   AND ($4::text IS NULL OR u.id = ANY (ARRAY(
+                         SELECT m.user_id FROM memberships m JOIN establishments e ON e.id = m.establishment_id
+                         WHERE e.finess = $4)))
+                   AND ($5::admin_role IS NULL OR u.id = ANY (ARRAY(
+                         SELECT r.user_id FROM admin_roles r WHERE r.role = $5)))
+                   AND ($9::text IS NULL OR u.search_text LIKE passerelle_fold($9))
+                   AND ($10::text IS NULL OR u.search_text LIKE passerelle_fold($10))
+                   AND ($11::text IS NULL OR u.search_text LIKE passerelle_fold($11))
+                   AND ($12::text IS NULL OR u.search_text LIKE passerelle_fold($12))
+                   AND ($13::text IS NULL OR u.search_text LIKE passerelle_fold($13))
+               )
+               SELECT id AS "id!", username AS "username!", email AS "email!", family_name AS "family_name!",
+                      given_name AS "given_name!", rpps, region_code AS "region_code!",
+                      status AS "status!: UserStatus", sort_name AS "sort_name!"
+               FROM hits
+               WHERE ($6::text IS NULL OR (sort_name, id) > ($6, $7))
+               ORDER BY sort_name, id
+               LIMIT $8"#,
+            scope.regions(),
+            filter.region.as_deref(),
+            filter.status as Option<UserStatus>,
+            establishment,
+            filter.role as Option<AdminRole>,
+            after_name,
+            after_id,
+            limit,
+            w1,
+            w2,
+            w3,
+            w4,
+            w5,
+        )
+        .fetch_all(&auth.pool)
+        .await?
+    };
     Ok(page(rows, PAGE_SIZE, |r| encode_cursor(&r.sort_name, r.id)))
 }
 
@@ -263,6 +317,17 @@ pub struct UserDetail {
     pub cards: Vec<LinkedCard>,
     pub sessions: Vec<LiveSession>,
     pub recent: Vec<audit::Row>,
+}
+
+impl UserDetail {
+    /// What the actor may do on this account: the page shows those controls only (each action is
+    /// authorised again when it is posted).
+    pub fn allowed(&self, actor: &Actor) -> Vec<Action> {
+        Action::ALL
+            .into_iter()
+            .filter(|a| authorize_on_user(actor, *a, &self.user.region_code, &self.roles).is_ok())
+            .collect()
+    }
 }
 
 pub async fn detail(
@@ -671,7 +736,7 @@ pub async fn unlink_card(
         auth,
         actor,
         Action::UnlinkCard,
-        "card.unlink",
+        "card.unlinked",
         user_id,
         client,
         now,

@@ -152,3 +152,41 @@ pub async fn sign_out(
     tx.commit().await?;
     Ok(())
 }
+
+/// The signed-in user types their password again (the admin console asks for it once the sign-in
+/// is older than its limit). Same attempt limits as sign-in; audited.
+pub async fn reauthenticate(
+    auth: &Auth,
+    session: &sessions::Session,
+    password_typed: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let checked = password::check(
+        auth,
+        "auth.reauthenticate",
+        &session.username,
+        password_typed,
+        client,
+        now,
+    )
+    .await?;
+    if checked.user.id != session.user_id {
+        return Err(crate::Error::Forbidden);
+    }
+    let mut tx = auth.pool.begin().await?;
+    checked.settle(&mut tx, now).await?;
+    sessions::reauthenticated(&mut tx, session, now).await?;
+    audit::record(
+        &mut tx,
+        Event::new("auth.reauthenticate", Outcome::Success, &session.username)
+            .actor(session.user_id)
+            .target("user", session.user_id.to_string(), &session.username)
+            .region(&session.region_code),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

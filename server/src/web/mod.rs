@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware, form handlers. Pages are Leptos routes (crate `app`).
 
 mod account;
+mod admin;
 mod card;
 mod cookies;
 mod forms;
@@ -52,6 +53,15 @@ pub fn router(state: AppState) -> Router {
         .route("/connexion/code/envoyer", post(account::send_code))
         .route("/mot-de-passe-oublie", post(account::forgot_password))
         .route("/mot-de-passe", post(account::set_password))
+        .route("/admin/confirmer", post(admin::reauthenticate))
+        .route("/admin/comptes/nouveau", post(admin::create_user))
+        .route("/admin/comptes/{id}/{verb}", post(admin::account_action))
+        .route("/admin/etablissements", post(admin::create_establishment))
+        .route(
+            "/admin/etablissements/{finess}",
+            post(admin::edit_establishment),
+        )
+        .route("/admin/journal.csv", get(admin::export_audit))
         .route("/deconnexion", post(forms::sign_out))
         .route("/etablissements/choisir", post(forms::choose_establishment))
         .route("/langue/{code}", get(forms::switch_language))

@@ -30,6 +30,8 @@ fn is_private_page(path: &str) -> bool {
         || path.starts_with("/etablissements/")
         || path == "/aucun-etablissement"
         || path.starts_with("/compte")
+        || path == "/admin"
+        || path.starts_with("/admin/")
 }
 
 /// The client's address: the peer, or — only when the peer is a trusted proxy — the last address

@@ -1,0 +1,654 @@
+//! Server functions of the admin console's pages (all GET, they change nothing; the changes are
+//! form posts to the HTTP edge). Each one builds the `Actor` from the session and lets the domain
+//! authorise and scope the query: nothing here trusts what the page sends.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+/// A choice in a `<select>`: value and label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+/// What the console's navigation offers this actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Console {
+    pub can_create_users: bool,
+    pub can_manage_establishments: bool,
+    pub can_read_audit: bool,
+    /// The regions the actor works on (a select appears when there are several).
+    pub regions: Vec<Choice>,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRowView {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub rpps: String,
+    pub region: String,
+    /// `active`, `pending_activation`, `locked`, `disabled`.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserListData {
+    pub console: Console,
+    pub rows: Vec<UserRowView>,
+    pub next: Option<String>,
+    pub establishments: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NamedItem {
+    pub id: String,
+    pub label: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRowView {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub outcome: String,
+    pub target: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub region: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub details: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetailData {
+    pub console: Console,
+    pub id: String,
+    pub username: String,
+    pub email: String,
+    pub family_name: String,
+    pub given_name: String,
+    pub rpps: String,
+    pub region: String,
+    pub region_name: String,
+    pub status: String,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+    pub version: i32,
+    /// The actions (`authz::Action::name`) the actor may take on this account.
+    pub allowed: Vec<String>,
+    pub memberships: Vec<NamedItem>,
+    /// Establishments of the account's region it is not a member of.
+    pub attachable: Vec<Choice>,
+    pub roles: Vec<NamedItem>,
+    /// Roles the actor may grant that the account does not have.
+    pub grantable: Vec<Choice>,
+    pub cards: Vec<NamedItem>,
+    pub sessions: Vec<NamedItem>,
+    pub recent: Vec<AuditRowView>,
+    pub all_regions: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUserData {
+    pub console: Console,
+    pub establishments: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstablishmentRowView {
+    pub finess: String,
+    pub name: String,
+    pub city: String,
+    pub region: String,
+    pub active: bool,
+    pub members: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstablishmentListData {
+    pub console: Console,
+    pub rows: Vec<EstablishmentRowView>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EstablishmentDetailData {
+    pub console: Console,
+    pub establishment: EstablishmentRowView,
+    pub can_manage: bool,
+    pub members: Vec<NamedItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditListData {
+    pub console: Console,
+    pub rows: Vec<AuditRowView>,
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReauthData {
+    pub username: String,
+    pub csrf: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    use std::sync::Arc;
+
+    use domain::accounts::{AdminRole, UserStatus};
+    use domain::admin::{Action, Actor, Scope};
+    use domain::audit::{Outcome, Row};
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::api::server::{context, internal};
+    use crate::state::{RequestContext, Services, Viewer};
+
+    /// Whoever asks: the signed-in user with their roles, or an anonymous actor (which the domain
+    /// refuses, with an audit row).
+    pub async fn actor(ctx: &RequestContext, services: &Services) -> Result<Actor, ErrorCode> {
+        match &ctx.viewer {
+            Viewer::SignedIn(s) => {
+                let mut conn = services.auth.pool.acquire().await.map_err(internal)?;
+                Ok(Actor::load(
+                    &mut conn,
+                    s.user_id,
+                    &s.username,
+                    s.authenticated_at,
+                    services.settings.admin_reauth,
+                    OffsetDateTime::now_utc(),
+                )
+                .await?)
+            }
+            Viewer::Expired => Err(ErrorCode::SessionExpired),
+            Viewer::Anonymous => Ok(Actor::anonymous()),
+        }
+    }
+
+    pub async fn console_context()
+    -> Result<(RequestContext, Arc<Services>, Actor, Console), ErrorCode> {
+        let (ctx, services) = context().await?;
+        let actor = actor(&ctx, &services).await?;
+        let names = domain::accounts::regions(&services.auth.pool)
+            .await
+            .map_err(internal)?;
+        let scope = actor.regions();
+        let regions = names
+            .into_iter()
+            .filter(|r| scope.contains(&r.code) && scope != Scope::Regions(Vec::new()))
+            .map(|r| Choice {
+                value: r.code,
+                label: r.name,
+            })
+            .collect();
+        let console = Console {
+            can_create_users: actor.scope(Action::CreateUser).is_some(),
+            can_manage_establishments: actor.scope(Action::ManageEstablishments).is_some(),
+            can_read_audit: actor.scope(Action::ViewAudit).is_some(),
+            regions,
+            csrf: ctx.csrf_token.clone(),
+        };
+        Ok((ctx, services, actor, console))
+    }
+
+    /// `23/11/2026 14:05` in Paris time (the desk reads local times; the CSV export is in UTC).
+    pub fn datetime(t: OffsetDateTime) -> String {
+        let offset = paris_offset(t);
+        let t = t.to_offset(offset);
+        format!(
+            "{:02}/{:02}/{} {:02}:{:02}",
+            t.day(),
+            u8::from(t.month()),
+            t.year(),
+            t.hour(),
+            t.minute()
+        )
+    }
+
+    /// Central European time: UTC+2 from the last Sunday of March to the last Sunday of October
+    /// (01:00 UTC), UTC+1 otherwise.
+    fn paris_offset(t: OffsetDateTime) -> time::UtcOffset {
+        use time::{Date, Month, Weekday};
+        let last_sunday = |month: Month| {
+            let mut d = Date::from_calendar_date(t.year(), month, 31).unwrap_or(t.date());
+            while d.weekday() != Weekday::Sunday {
+                d = d.previous_day().unwrap_or(d);
+            }
+            d.with_hms(1, 0, 0).map(|p| p.assume_utc())
+        };
+        let summer = match (last_sunday(Month::March), last_sunday(Month::October)) {
+            (Ok(start), Ok(end)) => t >= start && t < end,
+            _ => false,
+        };
+        time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(time::UtcOffset::UTC)
+    }
+
+    pub fn status(s: UserStatus) -> String {
+        match s {
+            UserStatus::PendingActivation => "pending_activation",
+            UserStatus::Active => "active",
+            UserStatus::Locked => "locked",
+            UserStatus::Disabled => "disabled",
+        }
+        .into()
+    }
+
+    pub fn role(r: AdminRole) -> String {
+        r.as_str().into()
+    }
+
+    pub fn audit_row(r: Row) -> AuditRowView {
+        AuditRowView {
+            id: r.id,
+            at: datetime(r.occurred_at),
+            actor: r.actor_label,
+            role: r.actor_role.unwrap_or_default(),
+            action: r.action,
+            outcome: match r.outcome {
+                Outcome::Success => "success",
+                Outcome::Failure => "failure",
+                Outcome::Denied => "denied",
+            }
+            .into(),
+            target: r.target_label.unwrap_or_default(),
+            target_type: r.target_type.unwrap_or_default(),
+            target_id: r.target_id.unwrap_or_default(),
+            region: r.region_code.unwrap_or_default(),
+            ip: r.ip.unwrap_or_default(),
+            user_agent: r.user_agent.unwrap_or_default(),
+            details: serde_json::to_string_pretty(&r.details).unwrap_or_default(),
+        }
+    }
+
+    pub fn establishment_choice(e: domain::accounts::Establishment) -> Choice {
+        Choice {
+            label: format!("{} — {} ({})", e.name, e.city, e.finess),
+            value: e.finess,
+        }
+    }
+
+    /// An optional text parameter: empty means "not given".
+    pub fn given(s: &str) -> Option<String> {
+        let s = s.trim();
+        (!s.is_empty()).then(|| s.to_string())
+    }
+}
+
+#[server(prefix = "/api/admin", endpoint = "users", input = GetUrl)]
+pub async fn get_users(
+    q: String,
+    status: String,
+    finess: String,
+    role: String,
+    region: String,
+    after: String,
+) -> Result<UserListData, ErrorCode> {
+    use domain::accounts::{AdminRole, UserStatus};
+    use domain::admin::users::{self, UserFilter};
+    use domain::ids::Finess;
+    use server::given;
+    let (ctx, services, actor, console) = server::console_context().await?;
+    let filter = UserFilter {
+        query: q.chars().take(200).collect(),
+        status: match status.as_str() {
+            "active" => Some(UserStatus::Active),
+            "pending_activation" => Some(UserStatus::PendingActivation),
+            "locked" => Some(UserStatus::Locked),
+            "disabled" => Some(UserStatus::Disabled),
+            _ => None,
+        },
+        establishment: match given(&finess) {
+            Some(f) => Some(
+                Finess::parse(&f)
+                    .map_err(|_| ErrorCode::InvalidField(crate::error::Field::Finess))?,
+            ),
+            None => None,
+        },
+        role: match role.as_str() {
+            "support" => Some(AdminRole::Support),
+            "regional_admin" => Some(AdminRole::RegionalAdmin),
+            "national_admin" => Some(AdminRole::NationalAdmin),
+            _ => None,
+        },
+        region: given(&region),
+        after: given(&after),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let page = users::search(&services.auth, &actor, &filter, &ctx.client, now).await?;
+    let establishments =
+        domain::admin::establishments::choices(&services.auth, actor.regions().regions()).await?;
+    Ok(UserListData {
+        console,
+        rows: page
+            .rows
+            .into_iter()
+            .map(|r| UserRowView {
+                id: r.id.to_string(),
+                username: r.username,
+                name: format!("{} {}", r.family_name.to_uppercase(), r.given_name),
+                email: r.email,
+                rpps: r.rpps.unwrap_or_default(),
+                region: r.region_code,
+                status: server::status(r.status),
+            })
+            .collect(),
+        next: page.next,
+        establishments: establishments
+            .into_iter()
+            .map(server::establishment_choice)
+            .collect(),
+    })
+}
+
+#[server(prefix = "/api/admin", endpoint = "user", input = GetUrl)]
+pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
+    use domain::accounts::AdminRole;
+    use domain::admin::Action;
+    use domain::admin::users;
+    let (ctx, services, actor, console) = server::console_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
+    let now = time::OffsetDateTime::now_utc();
+    let d = users::detail(&services.auth, &actor, id, &ctx.client, now).await?;
+    let allowed = d.allowed(&actor);
+    let regions = domain::accounts::regions(&services.auth.pool)
+        .await
+        .map_err(crate::api::server::internal)?;
+    let region_name = regions
+        .iter()
+        .find(|r| r.code == d.user.region_code)
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    let region_list = [d.user.region_code.clone()];
+    let attachable = domain::admin::establishments::choices(&services.auth, Some(&region_list))
+        .await?
+        .into_iter()
+        .filter(|e| !d.memberships.iter().any(|m| m.id == e.id))
+        .map(server::establishment_choice)
+        .collect();
+    let grantable = [
+        AdminRole::Support,
+        AdminRole::RegionalAdmin,
+        AdminRole::NationalAdmin,
+    ]
+    .into_iter()
+    .filter(|r| allowed.contains(&Action::GrantRole(*r)) && !d.roles.iter().any(|g| g.role == *r))
+    .map(|r| Choice {
+        value: server::role(r),
+        label: server::role(r),
+    })
+    .collect();
+    Ok(UserDetailData {
+        console,
+        id: d.user.id.to_string(),
+        username: d.user.username.clone(),
+        email: d.user.email.clone(),
+        family_name: d.user.family_name.clone(),
+        given_name: d.user.given_name.clone(),
+        rpps: d.user.rpps.clone().unwrap_or_default(),
+        region: d.user.region_code.clone(),
+        region_name,
+        status: server::status(d.user.status),
+        locked_until: d.locked_until.map(server::datetime),
+        created_at: server::datetime(d.user.created_at),
+        version: d.user.version,
+        allowed: allowed.iter().map(|a| a.name().to_string()).collect(),
+        memberships: d
+            .memberships
+            .into_iter()
+            .map(|e| NamedItem {
+                id: e.finess.clone(),
+                label: e.name,
+                detail: format!("{} — FINESS {}", e.city, e.finess),
+            })
+            .collect(),
+        attachable,
+        roles: d
+            .roles
+            .into_iter()
+            .map(|g| NamedItem {
+                id: server::role(g.role),
+                label: server::role(g.role),
+                detail: g.region_code.unwrap_or_default(),
+            })
+            .collect(),
+        grantable,
+        cards: d
+            .cards
+            .into_iter()
+            .map(|c| NamedItem {
+                id: c.id.to_string(),
+                label: format!("{} {} — {}", c.card_type, c.serial, c.holder_name),
+                detail: crate::api::server::date(c.not_after),
+            })
+            .collect(),
+        sessions: d
+            .sessions
+            .into_iter()
+            .map(|s| NamedItem {
+                id: s.auth_method.clone(),
+                label: format!("{} — {}", server::datetime(s.created_at), s.auth_method),
+                detail: format!(
+                    "{} · {}",
+                    s.ip.unwrap_or_default(),
+                    s.user_agent
+                        .unwrap_or_default()
+                        .chars()
+                        .take(80)
+                        .collect::<String>()
+                ),
+            })
+            .collect(),
+        recent: d.recent.into_iter().map(server::audit_row).collect(),
+        all_regions: regions
+            .into_iter()
+            .map(|r| Choice {
+                value: r.code,
+                label: r.name,
+            })
+            .collect(),
+    })
+}
+
+#[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
+pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
+    use domain::admin::Action;
+    let (_ctx, services, actor, console) = server::console_context().await?;
+    let Some(scope) = actor.scope(Action::CreateUser) else {
+        return Err(ErrorCode::Forbidden);
+    };
+    let establishments = domain::admin::establishments::choices(&services.auth, scope.regions())
+        .await?
+        .into_iter()
+        .map(server::establishment_choice)
+        .collect();
+    Ok(NewUserData {
+        console,
+        establishments,
+    })
+}
+
+#[server(prefix = "/api/admin", endpoint = "establishments", input = GetUrl)]
+pub async fn get_establishments(
+    q: String,
+    after: String,
+) -> Result<EstablishmentListData, ErrorCode> {
+    let (ctx, services, actor, console) = server::console_context().await?;
+    let page = domain::admin::establishments::list(
+        &services.auth,
+        &actor,
+        &q.chars().take(200).collect::<String>(),
+        None,
+        server::given(&after).as_deref(),
+        &ctx.client,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(EstablishmentListData {
+        console,
+        rows: page
+            .rows
+            .into_iter()
+            .map(|e| EstablishmentRowView {
+                finess: e.finess,
+                name: e.name,
+                city: e.city,
+                region: e.region_code,
+                active: e.active,
+                members: e.members,
+            })
+            .collect(),
+        next: page.next,
+    })
+}
+
+#[server(prefix = "/api/admin", endpoint = "establishment", input = GetUrl)]
+pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData, ErrorCode> {
+    use domain::admin::{Action, authorize};
+    let (ctx, services, actor, console) = server::console_context().await?;
+    let finess = domain::ids::Finess::parse(&finess).map_err(|_| ErrorCode::NotFound)?;
+    let d = domain::admin::establishments::detail(
+        &services.auth,
+        &actor,
+        &finess,
+        &ctx.client,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    let e = d.establishment;
+    Ok(EstablishmentDetailData {
+        console,
+        can_manage: authorize(&actor, Action::ManageEstablishments, Some(&e.region_code)).is_ok(),
+        establishment: EstablishmentRowView {
+            finess: e.finess,
+            name: e.name,
+            city: e.city,
+            region: e.region_code,
+            active: e.active,
+            members: e.members,
+        },
+        members: d
+            .members
+            .into_iter()
+            .map(|m| NamedItem {
+                id: m.id.to_string(),
+                label: format!("{} {}", m.family_name.to_uppercase(), m.given_name),
+                detail: format!("{} · {}", m.username, server::status(m.status)),
+            })
+            .collect(),
+    })
+}
+
+/// The audit viewer's filters, as the page's GET form sends them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub du: String,
+    #[serde(default)]
+    pub au: String,
+    #[serde(default)]
+    pub acteur: String,
+    #[serde(default)]
+    pub cible: String,
+    #[serde(default)]
+    pub action: String,
+    #[serde(default)]
+    pub resultat: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub apres: String,
+}
+
+#[cfg(feature = "ssr")]
+impl AuditQuery {
+    /// The domain's filter. Dates are days (`2026-11-23`, Paris time); `au` includes its day.
+    pub fn filter(&self) -> Result<domain::admin::audit_view::AuditFilter, ErrorCode> {
+        use domain::audit::Outcome;
+        use server::given;
+        let day = |s: &str, end: bool| -> Result<Option<time::OffsetDateTime>, ErrorCode> {
+            let Some(s) = given(s) else { return Ok(None) };
+            let format = time::macros::format_description!("[year]-[month]-[day]");
+            let date = time::Date::parse(&s, format)
+                .map_err(|_| ErrorCode::InvalidField(crate::error::Field::Date))?;
+            let date = if end {
+                date.next_day().unwrap_or(date)
+            } else {
+                date
+            };
+            // Midnight in Paris is 23:00 or 22:00 UTC the day before: one hour early at worst in
+            // summer, which a filter by day can bear.
+            Ok(Some(
+                date.midnight().assume_utc() - time::Duration::hours(1),
+            ))
+        };
+        Ok(domain::admin::audit_view::AuditFilter {
+            from: day(&self.du, false)?,
+            to: day(&self.au, true)?,
+            actor: given(&self.acteur),
+            target: given(&self.cible),
+            action: given(&self.action),
+            outcome: match self.resultat.as_str() {
+                "success" => Some(Outcome::Success),
+                "failure" => Some(Outcome::Failure),
+                "denied" => Some(Outcome::Denied),
+                _ => None,
+            },
+            region: given(&self.region),
+            after: given(&self.apres),
+        })
+    }
+}
+
+#[server(prefix = "/api/admin", endpoint = "audit", input = GetUrl)]
+pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
+    let (ctx, services, actor, console) = server::console_context().await?;
+    let page = domain::admin::audit_view::search(
+        &services.auth,
+        &actor,
+        &query.filter()?,
+        &ctx.client,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(AuditListData {
+        console,
+        rows: page.rows.into_iter().map(server::audit_row).collect(),
+        next: page.next,
+    })
+}
+
+#[server(prefix = "/api/admin", endpoint = "audit-row", input = GetUrl)]
+pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
+    let (ctx, services, actor, _console) = server::console_context().await?;
+    let row = domain::admin::audit_view::row(
+        &services.auth,
+        &actor,
+        id,
+        &ctx.client,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(server::audit_row(row))
+}
+
+#[server(prefix = "/api/admin", endpoint = "reauth", input = GetUrl)]
+pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
+    let (ctx, _services) = crate::api::server::context().await?;
+    let session = crate::api::server::signed_in(&ctx)?;
+    Ok(ReauthData {
+        username: session.username.clone(),
+        csrf: ctx.csrf_token.clone(),
+    })
+}

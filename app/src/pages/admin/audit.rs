@@ -1,0 +1,172 @@
+//! "Journal d'audit": filters (dates, actor, target, action, outcome), keyset pages, one row's
+//! detail, and the CSV export of the same filter.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use super::users::enc;
+use super::{AdminError, ConsoleNav, options, outcome_label};
+use crate::admin_api::{AuditQuery, Choice, get_audit, get_audit_row};
+use crate::components::QueryError;
+use crate::t;
+
+#[component]
+pub fn Audit() -> impl IntoView {
+    let m = t();
+    let query_map = use_query_map();
+    let query = move || {
+        let q = query_map.read();
+        let get = |k: &str| q.get(k).unwrap_or_default();
+        AuditQuery {
+            du: get("du"),
+            au: get("au"),
+            acteur: get("acteur"),
+            cible: get("cible"),
+            action: get("action"),
+            resultat: get("resultat"),
+            region: get("region"),
+            apres: get("apres"),
+        }
+    };
+    let data = Resource::new(query, get_audit);
+    view! {
+        <Title text=m.adm_audit />
+        <h1>{m.adm_audit}</h1>
+        <QueryError />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let q = query();
+                        let filters = format!(
+                            "du={}&au={}&acteur={}&cible={}&action={}&resultat={}&region={}",
+                            enc(&q.du), enc(&q.au), enc(&q.acteur), enc(&q.cible), enc(&q.action), enc(&q.resultat), enc(&q.region)
+                        );
+                        let next = d.next.clone().map(|c| format!("/admin/journal?{filters}&apres={}", enc(&c)));
+                        let export = format!("/admin/journal.csv?{filters}");
+                        let outcomes = vec![
+                            Choice { value: String::new(), label: m.adm_any.into() },
+                            Choice { value: "success".into(), label: m.adm_outcome_success.into() },
+                            Choice { value: "failure".into(), label: m.adm_outcome_failure.into() },
+                            Choice { value: "denied".into(), label: m.adm_outcome_denied.into() },
+                        ];
+                        let mut regions = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        let several = d.console.regions.len() > 1;
+                        regions.extend(d.console.regions.clone());
+                        view! {
+                            <ConsoleNav console=d.console.clone() current="audit" />
+                            <form method="get" action="/admin/journal" class="form search-form filters-form">
+                                <div class="filters">
+                                    <div class="field">
+                                        <label for="du">{m.adm_from}</label>
+                                        <input id="du" name="du" type="date" value=q.du.clone() />
+                                    </div>
+                                    <div class="field">
+                                        <label for="au">{m.adm_to}</label>
+                                        <input id="au" name="au" type="date" value=q.au.clone() />
+                                    </div>
+                                    <div class="field">
+                                        <label for="acteur">{m.adm_actor}</label>
+                                        <input id="acteur" name="acteur" value=q.acteur.clone() maxlength="200" />
+                                    </div>
+                                    <div class="field">
+                                        <label for="cible">{m.adm_target}</label>
+                                        <input id="cible" name="cible" value=q.cible.clone() maxlength="200" />
+                                    </div>
+                                    <div class="field">
+                                        <label for="action">{m.adm_action}</label>
+                                        <input id="action" name="action" value=q.action.clone() maxlength="100" aria-describedby="action-aide" />
+                                        <p id="action-aide" class="hint">{m.adm_action_hint}</p>
+                                    </div>
+                                    <div class="field">
+                                        <label for="resultat">{m.adm_outcome}</label>
+                                        <select id="resultat" name="resultat">{options(outcomes, q.resultat.clone())}</select>
+                                    </div>
+                                    {several.then(|| view! {
+                                        <div class="field">
+                                            <label for="region">{m.adm_region}</label>
+                                            <select id="region" name="region">{options(regions, q.region.clone())}</select>
+                                        </div>
+                                    })}
+                                </div>
+                                <button type="submit">{m.adm_filter}</button>
+                                " "
+                                <a href=export rel="external" class="button-secondary" download="journal-audit.csv" id="export-csv">{m.adm_export}</a>
+                            </form>
+                            {d.rows.is_empty().then(|| view! { <p id="aucun-resultat">{m.adm_no_result}</p> })}
+                            <table class="data-table" id="journal">
+                                <caption class="visually-hidden">{m.adm_audit}</caption>
+                                <thead><tr>
+                                    <th scope="col">{m.adm_when}</th>
+                                    <th scope="col">{m.adm_actor}</th>
+                                    <th scope="col">{m.adm_action}</th>
+                                    <th scope="col">{m.adm_outcome}</th>
+                                    <th scope="col">{m.adm_target}</th>
+                                    <th scope="col">{m.adm_region}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {d.rows.into_iter().map(|r| {
+                                        let href = format!("/admin/journal/{}", r.id);
+                                        view! { <tr>
+                                            <td><a href=href>{r.at}</a></td>
+                                            <td>{r.actor}</td>
+                                            <td><code>{r.action}</code></td>
+                                            <td><span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span></td>
+                                            <td>{r.target}</td>
+                                            <td>{r.region}</td>
+                                        </tr> }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {next.map(|href| view! { <p><a href=href rel="next">{m.adm_next_page}</a></p> })}
+                        }.into_any()
+                    }
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn AuditRow() -> impl IntoView {
+    let m = t();
+    let params = use_params_map();
+    let data = Resource::new(
+        move || {
+            params
+                .read()
+                .get("id")
+                .and_then(|s| s.parse::<i64>().ok())
+                .unwrap_or(0)
+        },
+        get_audit_row,
+    );
+    view! {
+        <Title text=m.adm_audit_row />
+        <h1>{m.adm_audit_row}</h1>
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(r) => view! {
+                        <dl class="facts" id="ligne">
+                            <dt>"N°"</dt><dd>{r.id}</dd>
+                            <dt>{m.adm_when}</dt><dd>{r.at}</dd>
+                            <dt>{m.adm_actor}</dt><dd>{r.actor} " " {r.role}</dd>
+                            <dt>{m.adm_action}</dt><dd><code>{r.action}</code></dd>
+                            <dt>{m.adm_outcome}</dt><dd>{outcome_label(m, &r.outcome)}</dd>
+                            <dt>{m.adm_target}</dt><dd>{r.target_type} " " {r.target} " " <span class="meta">{r.target_id}</span></dd>
+                            <dt>{m.adm_region}</dt><dd>{r.region}</dd>
+                            <dt>{m.adm_address}</dt><dd>{r.ip}</dd>
+                            <dt>{m.adm_browser}</dt><dd>{r.user_agent}</dd>
+                            <dt>{m.adm_details}</dt><dd><pre>{r.details}</pre></dd>
+                        </dl>
+                        <p><a href="/admin/journal">{m.adm_back_to_audit}</a></p>
+                    }.into_any(),
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,158 @@
+//! "Établissements": list and search, creation (FINESS validated), and one establishment's page
+//! with its edit form and its members.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::users::enc;
+use super::{AdminError, AdminInfo, ConsoleNav, options, param, status_label};
+use crate::admin_api::{get_establishment, get_establishments};
+use crate::components::QueryError;
+use crate::t;
+
+#[component]
+pub fn Establishments() -> impl IntoView {
+    let m = t();
+    let (q, after) = (param("q"), param("apres"));
+    let data = Resource::new(move || (q(), after()), |(q, a)| get_establishments(q, a));
+    view! {
+        <Title text=m.adm_establishments />
+        <h1>{m.adm_establishments}</h1>
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let next = d.next.clone().map(|c| format!("/admin/etablissements?q={}&apres={}", enc(&q()), enc(&c)));
+                        let region = d.console.regions.first().map(|r| r.value.clone()).unwrap_or_default();
+                        view! {
+                            <ConsoleNav console=d.console.clone() current="establishments" />
+                            <form method="get" action="/admin/etablissements" class="form search-form" role="search">
+                                <div class="field">
+                                    <label for="q">{m.adm_establishment_search}</label>
+                                    <input id="q" name="q" type="search" value=q() maxlength="200" />
+                                </div>
+                                <button type="submit">{m.adm_search}</button>
+                            </form>
+                            <table class="data-table" id="etablissements">
+                                <caption class="visually-hidden">{m.adm_establishments}</caption>
+                                <thead><tr>
+                                    <th scope="col">{m.adm_name}</th>
+                                    <th scope="col">"FINESS"</th>
+                                    <th scope="col">{m.adm_city}</th>
+                                    <th scope="col">{m.adm_region}</th>
+                                    <th scope="col">{m.adm_members}</th>
+                                    <th scope="col">{m.adm_status}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {d.rows.into_iter().map(|e| {
+                                        let href = format!("/admin/etablissements/{}", e.finess);
+                                        view! { <tr>
+                                            <td><a href=href>{e.name}</a></td>
+                                            <td>{e.finess}</td>
+                                            <td>{e.city}</td>
+                                            <td>{e.region}</td>
+                                            <td>{e.members}</td>
+                                            <td>{if e.active { m.adm_active } else { m.adm_inactive }}</td>
+                                        </tr> }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                            {next.map(|href| view! { <p><a href=href rel="next">{m.adm_next_page}</a></p> })}
+                            {d.console.can_manage_establishments.then(|| view! {
+                                <section aria-labelledby="creer" class="card">
+                                    <h2 id="creer">{m.adm_new_establishment}</h2>
+                                    <form method="post" action="/admin/etablissements" class="form">
+                                        <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                        <div class="field">
+                                            <label for="finess">"FINESS"</label>
+                                            <input id="finess" name="finess" required maxlength="9" autocomplete="off" aria-describedby="finess-aide" />
+                                            <p id="finess-aide" class="hint">{m.adm_finess_hint}</p>
+                                        </div>
+                                        <div class="field">
+                                            <label for="nom">{m.adm_name}</label>
+                                            <input id="nom" name="nom" required maxlength="200" />
+                                        </div>
+                                        <div class="field">
+                                            <label for="ville">{m.adm_city}</label>
+                                            <input id="ville" name="ville" maxlength="200" />
+                                        </div>
+                                        <div class="field">
+                                            <label for="region">{m.adm_region}</label>
+                                            <select id="region" name="region">{options(d.console.regions.clone(), region)}</select>
+                                        </div>
+                                        <button type="submit">{m.adm_create}</button>
+                                    </form>
+                                </section>
+                            })}
+                        }.into_any()
+                    }
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn Establishment() -> impl IntoView {
+    let m = t();
+    let params = use_params_map();
+    let data = Resource::new(
+        move || params.read().get("finess").unwrap_or_default(),
+        get_establishment,
+    );
+    view! {
+        <Title text=m.adm_establishment />
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let e = d.establishment.clone();
+                        let action = format!("/admin/etablissements/{}", e.finess);
+                        view! {
+                            <ConsoleNav console=d.console.clone() current="establishments" />
+                            <h1>{e.name.clone()}</h1>
+                            <dl class="facts">
+                                <dt>"FINESS"</dt><dd>{e.finess.clone()}</dd>
+                                <dt>{m.adm_region}</dt><dd>{e.region.clone()}</dd>
+                                <dt>{m.adm_status}</dt><dd>{if e.active { m.adm_active } else { m.adm_inactive }}</dd>
+                            </dl>
+                            {d.can_manage.then(|| view! {
+                                <form method="post" action=action class="form card">
+                                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                    <div class="field">
+                                        <label for="nom">{m.adm_name}</label>
+                                        <input id="nom" name="nom" value=e.name.clone() required maxlength="200" />
+                                    </div>
+                                    <div class="field">
+                                        <label for="ville">{m.adm_city}</label>
+                                        <input id="ville" name="ville" value=e.city.clone() maxlength="200" />
+                                    </div>
+                                    <div class="checkbox">
+                                        <input type="checkbox" id="actif" name="actif" value="oui" checked=e.active />
+                                        <label for="actif">{m.adm_active}</label>
+                                    </div>
+                                    <button type="submit">{m.adm_save}</button>
+                                </form>
+                            })}
+                            <h2>{m.adm_members} " (" {e.members} ")"</h2>
+                            <ul class="item-list" id="membres">
+                                {d.members.into_iter().map(|u| {
+                                    let href = format!("/admin/comptes/{}", u.id);
+                                    let (username, status) = u.detail.split_once(" · ").map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
+                                    view! { <li><a href=href>{u.label}</a> " " <span class="meta">{username} " · " {status_label(m, &status)}</span></li> }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }
+                    Err(code) => view! { <h1>{m.adm_establishment}</h1> <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

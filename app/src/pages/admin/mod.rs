@@ -1,0 +1,147 @@
+//! The regional administration console's pages. They show what the domain allows the actor and
+//! post every change to the HTTP edge (`server::web::admin`), which authorises it again.
+
+pub mod audit;
+pub mod establishments;
+pub mod new_user;
+pub mod reauth;
+pub mod user;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_query_map};
+
+use crate::admin_api::{Choice, Console};
+use crate::components::ErrorMessage;
+use crate::error::ErrorCode;
+use crate::i18n::Messages;
+use crate::t;
+
+/// The console's own navigation, under the page header.
+#[component]
+pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
+    let m = t();
+    let link = move |href: &'static str, key: &'static str, label: &'static str| {
+        let here = current == key;
+        view! {
+            <li>
+                <a href=href aria-current=here.then_some("page")>{label}</a>
+            </li>
+        }
+    };
+    view! {
+        <nav class="console-nav" aria-label=m.adm_console>
+            <ul>
+                {link("/admin/comptes", "users", m.adm_users)}
+                {console.can_create_users.then(|| link("/admin/comptes/nouveau", "new", m.adm_new_user))}
+                {link("/admin/etablissements", "establishments", m.adm_establishments)}
+                {console.can_read_audit.then(|| link("/admin/journal", "audit", m.adm_audit))}
+            </ul>
+        </nav>
+    }
+}
+
+/// A console page's data could not be read: the password confirmation when that is the reason,
+/// the error otherwise.
+#[component]
+pub fn AdminError(code: ErrorCode) -> impl IntoView {
+    let m = t();
+    let location = use_location();
+    if code == ErrorCode::ReauthRequired {
+        let back = format!(
+            "/admin/confirmer?retour={}",
+            crate::components::urlencode(&format!(
+                "{}{}",
+                location.pathname.get_untracked(),
+                location.search.get_untracked()
+            ))
+        );
+        view! {
+            <ErrorMessage code=code.clone() page_error=true />
+            <p><a class="button" href=back>{m.adm_reauth_go}</a></p>
+        }
+        .into_any()
+    } else {
+        view! { <ErrorMessage code page_error=true /> }.into_any()
+    }
+}
+
+/// The confirmation a form post sent back in `?info=`.
+#[component]
+pub fn AdminInfo() -> impl IntoView {
+    let m = t();
+    let query = use_query_map();
+    move || {
+        query
+            .read()
+            .get("info")
+            .and_then(|slug| info_message(m, &slug))
+            .map(|text| view! { <crate::components::Notice text /> })
+    }
+}
+
+fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
+    Some(match slug {
+        "deverrouille" => m.adm_done_unlocked,
+        "lien-activation" => m.adm_done_activation_sent,
+        "lien-reinitialisation" => m.adm_done_reset_sent,
+        "sessions-fermees" => m.adm_done_sessions_ended,
+        "desactive" => m.adm_done_disabled,
+        "reactive" => m.adm_done_enabled,
+        "modifie" => m.adm_done_saved,
+        "region-changee" => m.adm_done_region,
+        "etablissement-ajoute" => m.adm_done_membership_added,
+        "etablissement-retire" => m.adm_done_membership_removed,
+        "carte-deliee" => m.adm_done_card_unlinked,
+        "role-ajoute" => m.adm_done_role_granted,
+        "role-retire" => m.adm_done_role_revoked,
+        "compte-cree" => m.adm_done_user_created,
+        "etablissement-cree" => m.adm_done_establishment_created,
+        "etablissement-modifie" => m.adm_done_saved,
+        "confirme" => m.adm_done_reauth,
+        _ => return None,
+    })
+}
+
+pub fn status_label(m: &Messages, status: &str) -> &'static str {
+    match status {
+        "active" => m.adm_status_active,
+        "pending_activation" => m.adm_status_pending,
+        "locked" => m.adm_status_locked,
+        _ => m.adm_status_disabled,
+    }
+}
+
+pub fn role_label(m: &Messages, role: &str) -> &'static str {
+    match role {
+        "support" => m.adm_role_support,
+        "regional_admin" => m.adm_role_regional,
+        "national_admin" => m.adm_role_national,
+        _ => "",
+    }
+}
+
+pub fn outcome_label(m: &Messages, outcome: &str) -> &'static str {
+    match outcome {
+        "success" => m.adm_outcome_success,
+        "failure" => m.adm_outcome_failure,
+        _ => m.adm_outcome_denied,
+    }
+}
+
+/// `<option>`s of a select, one of them selected.
+pub fn options(choices: Vec<Choice>, selected: String) -> impl IntoView {
+    choices
+        .into_iter()
+        .map(|c| {
+            let is = c.value == selected;
+            view! { <option value=c.value selected=is>{c.label}</option> }
+        })
+        .collect_view()
+}
+
+/// A query parameter's value, or empty.
+pub fn param(name: &'static str) -> impl Fn() -> String + Copy {
+    let query = use_query_map();
+    move || query.read().get(name).unwrap_or_default()
+}

@@ -1,0 +1,84 @@
+//! "Créer un compte": a regional administrator creates an account pending activation, attached to
+//! establishments of the region; the activation e-mail leaves with the creation.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{AdminError, ConsoleNav, options};
+use crate::admin_api::get_new_user;
+use crate::components::QueryError;
+use crate::t;
+
+#[component]
+pub fn NewUser() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_new_user());
+    view! {
+        <Title text=m.adm_new_user />
+        <h1>{m.adm_new_user}</h1>
+        <QueryError />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let one_region = d.console.regions.len() == 1;
+                        let region = d.console.regions.first().map(|r| r.value.clone()).unwrap_or_default();
+                        view! {
+                            <ConsoleNav console=d.console.clone() current="new" />
+                            <p class="lead">{m.adm_new_user_intro}</p>
+                            <form method="post" action="/admin/comptes/nouveau" class="form">
+                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                <div class="field">
+                                    <label for="identifiant">{m.username}</label>
+                                    <input id="identifiant" name="identifiant" required maxlength="64" autocomplete="off" aria-describedby="identifiant-aide" />
+                                    <p id="identifiant-aide" class="hint">{m.adm_username_hint}</p>
+                                </div>
+                                <div class="field">
+                                    <label for="prenom">{m.adm_given_name}</label>
+                                    <input id="prenom" name="prenom" required maxlength="100" autocomplete="off" />
+                                </div>
+                                <div class="field">
+                                    <label for="nom">{m.adm_family_name}</label>
+                                    <input id="nom" name="nom" required maxlength="100" autocomplete="off" />
+                                </div>
+                                <div class="field">
+                                    <label for="courriel">{m.adm_email}</label>
+                                    <input id="courriel" name="courriel" type="email" required maxlength="254" autocomplete="off" />
+                                </div>
+                                <div class="field">
+                                    <label for="rpps">"RPPS"</label>
+                                    <input id="rpps" name="rpps" inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
+                                    <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
+                                </div>
+                                {if one_region {
+                                    view! { <input type="hidden" name="region" value=region /> }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="field">
+                                            <label for="region">{m.adm_region}</label>
+                                            <select id="region" name="region" required>{options(d.console.regions.clone(), region)}</select>
+                                        </div>
+                                    }.into_any()
+                                }}
+                                <fieldset class="field">
+                                    <legend>{m.adm_establishments}</legend>
+                                    {d.establishments.into_iter().enumerate().map(|(i, e)| {
+                                        let id = format!("etab-{i}");
+                                        view! {
+                                            <div class="checkbox">
+                                                <input type="checkbox" id=id.clone() name="finess" value=e.value />
+                                                <label for=id>{e.label}</label>
+                                            </div>
+                                        }
+                                    }).collect_view()}
+                                </fieldset>
+                                <button type="submit">{m.adm_create}</button>
+                            </form>
+                        }.into_any()
+                    }
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,42 @@
+//! "Confirmez votre identité": the console asks for the password again once the sign-in is older
+//! than the configured limit, then returns to the page that asked.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::param;
+use crate::admin_api::get_reauth;
+use crate::components::{ErrorMessage, QueryError};
+use crate::t;
+
+#[component]
+pub fn Reauth() -> impl IntoView {
+    let m = t();
+    let back = param("retour");
+    let data = Resource::new(|| (), |_| get_reauth());
+    view! {
+        <Title text=m.adm_reauth_title />
+        <h1>{m.adm_reauth_title}</h1>
+        <QueryError />
+        <p class="lead">{m.adm_reauth_intro}</p>
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! {
+                        <form method="post" action="/admin/confirmer" class="form">
+                            <input type="hidden" name="csrf" value=d.csrf />
+                            <input type="hidden" name="retour" value=back() />
+                            <input type="hidden" name="identifiant" value=d.username.clone() autocomplete="username" />
+                            <div class="field">
+                                <label for="mot_de_passe">{m.password}</label>
+                                <input id="mot_de_passe" name="mot_de_passe" type="password" required maxlength="256" autocomplete="current-password" />
+                            </div>
+                            <button type="submit">{m.adm_reauth_submit}</button>
+                        </form>
+                    }.into_any(),
+                    Err(code) => view! { <ErrorMessage code page_error=true /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

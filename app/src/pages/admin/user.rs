@@ -1,0 +1,254 @@
+//! One account, as the desk sees it on the phone: identity, state, establishments, cards, sessions,
+//! roles, recent audit rows, and the actions the actor may take (each a small form; the edge
+//! authorises it again).
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use super::{AdminError, AdminInfo, ConsoleNav, options, outcome_label, role_label, status_label};
+use crate::admin_api::{UserDetailData, get_user};
+use crate::components::QueryError;
+use crate::t;
+
+#[component]
+pub fn User() -> impl IntoView {
+    let m = t();
+    let params = use_params_map();
+    let data = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        get_user,
+    );
+    view! {
+        <Title text=m.adm_user_title />
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <UserPage d /> }.into_any(),
+                    Err(code) => view! { <h1>{m.adm_user_title}</h1> <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A one-button form posting to `/admin/comptes/{id}/{verb}`.
+fn action_form(
+    id: String,
+    verb: &'static str,
+    csrf: String,
+    label: &'static str,
+    class: &'static str,
+) -> impl IntoView {
+    let action = format!("/admin/comptes/{id}/{verb}");
+    view! {
+        <form method="post" action=action class="inline-form">
+            <input type="hidden" name="csrf" value=csrf />
+            <button type="submit" class=class>{label}</button>
+        </form>
+    }
+}
+
+#[component]
+fn UserPage(d: UserDetailData) -> impl IntoView {
+    let m = t();
+    let can = |name: &str| d.allowed.iter().any(|a| a == name);
+    let csrf = d.console.csrf.clone();
+    let id = d.id.clone();
+    let title = format!("{} {}", d.given_name, d.family_name);
+    let status = d.status.clone();
+    let post = move |verb: &str| format!("/admin/comptes/{id}/{verb}");
+    let actions = view! {
+        <div class="actions">
+            {(can("unlock") && (d.locked_until.is_some() || status == "locked")).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.adm_unlock, "button"))}
+            {(can("send_link") && (status == "active" || status == "pending_activation")).then(|| {
+                let label = if status == "active" { m.adm_send_reset } else { m.adm_send_activation };
+                action_form(d.id.clone(), "lien", csrf.clone(), label, "button-secondary")
+            })}
+            {(can("end_sessions") && !d.sessions.is_empty()).then(|| action_form(d.id.clone(), "sessions", csrf.clone(), m.adm_end_sessions, "button-secondary"))}
+            {(can("set_user_status") && status != "disabled").then(|| action_form(d.id.clone(), "desactiver", csrf.clone(), m.adm_disable, "button-danger"))}
+            {(can("set_user_status") && status == "disabled").then(|| action_form(d.id.clone(), "reactiver", csrf.clone(), m.adm_enable, "button-secondary"))}
+        </div>
+    };
+    view! {
+        <ConsoleNav console=d.console.clone() current="users" />
+        <h1>{title}</h1>
+        <section aria-labelledby="etat" class="card">
+            <h2 id="etat">{m.adm_state}</h2>
+            <dl class="facts">
+                <dt>{m.username}</dt>
+                <dd id="identifiant">{d.username.clone()}</dd>
+                <dt>{m.adm_status}</dt>
+                <dd id="statut"><span class=format!("status status-{}", d.status)>{status_label(m, &d.status)}</span></dd>
+                {d.locked_until.clone().map(|until| view! {
+                    <dt>{m.adm_locked_until}</dt>
+                    <dd id="verrou">{until}</dd>
+                })}
+                <dt>{m.adm_region}</dt>
+                <dd>{d.region_name.clone()} " (" {d.region.clone()} ")"</dd>
+                <dt>{m.adm_created}</dt>
+                <dd>{d.created_at.clone()}</dd>
+            </dl>
+            {actions}
+        </section>
+
+        <section aria-labelledby="identite" class="card">
+            <h2 id="identite">{m.adm_identity}</h2>
+            {if can("edit_user") {
+                view! {
+                    <form method="post" action=post("modifier") class="form">
+                        <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                        <input type="hidden" name="version" value=d.version.to_string() />
+                        <div class="field">
+                            <label for="nom">{m.adm_family_name}</label>
+                            <input id="nom" name="nom" value=d.family_name.clone() required maxlength="100" autocomplete="off" />
+                        </div>
+                        <div class="field">
+                            <label for="prenom">{m.adm_given_name}</label>
+                            <input id="prenom" name="prenom" value=d.given_name.clone() required maxlength="100" autocomplete="off" />
+                        </div>
+                        <div class="field">
+                            <label for="courriel">{m.adm_email}</label>
+                            <input id="courriel" name="courriel" type="email" value=d.email.clone() required maxlength="254" autocomplete="off" />
+                        </div>
+                        <div class="field">
+                            <label for="rpps">"RPPS"</label>
+                            <input id="rpps" name="rpps" value=d.rpps.clone() inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
+                            <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
+                        </div>
+                        <button type="submit">{m.adm_save}</button>
+                    </form>
+                }.into_any()
+            } else {
+                view! {
+                    <dl class="facts">
+                        <dt>{m.adm_family_name}</dt><dd>{d.family_name.clone()}</dd>
+                        <dt>{m.adm_given_name}</dt><dd>{d.given_name.clone()}</dd>
+                        <dt>{m.adm_email}</dt><dd>{d.email.clone()}</dd>
+                        <dt>"RPPS"</dt><dd>{d.rpps.clone()}</dd>
+                    </dl>
+                }.into_any()
+            }}
+        </section>
+
+        <section aria-labelledby="etablissements" class="card">
+            <h2 id="etablissements">{m.adm_establishments}</h2>
+            {d.memberships.is_empty().then(|| view! { <p>{m.adm_no_membership}</p> })}
+            <ul class="item-list" id="liste-etablissements">
+                {d.memberships.clone().into_iter().map(|e| {
+                    let remove = can("manage_memberships").then(|| {
+                        let label = format!("{} {}", m.adm_remove, e.label);
+                        view! {
+                            <form method="post" action=post("etablissement-retirer") class="inline-form">
+                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                <input type="hidden" name="finess" value=e.id.clone() />
+                                <button type="submit" class="button-link" aria-label=label>{m.adm_remove}</button>
+                            </form>
+                        }
+                    });
+                    view! { <li><span>{e.label.clone()}</span> " " <span class="meta">{e.detail.clone()}</span> {remove}</li> }
+                }).collect_view()}
+            </ul>
+            {(can("manage_memberships") && !d.attachable.is_empty()).then(|| view! {
+                <form method="post" action=post("etablissement-ajouter") class="form inline-fields">
+                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                    <div class="field">
+                        <label for="ajout-etablissement">{m.adm_add_membership}</label>
+                        <select id="ajout-etablissement" name="finess">{options(d.attachable.clone(), String::new())}</select>
+                    </div>
+                    <button type="submit">{m.adm_add}</button>
+                </form>
+            })}
+        </section>
+
+        <section aria-labelledby="cartes" class="card">
+            <h2 id="cartes">{m.adm_cards}</h2>
+            {d.cards.is_empty().then(|| view! { <p>{m.adm_no_card}</p> })}
+            <ul class="item-list">
+                {d.cards.clone().into_iter().map(|c| {
+                    let unlink = can("unlink_card").then(|| view! {
+                        <form method="post" action=post("carte-delier") class="inline-form">
+                            <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                            <input type="hidden" name="carte" value=c.id.clone() />
+                            <button type="submit" class="button-link">{m.adm_unlink_card}</button>
+                        </form>
+                    });
+                    view! { <li><span>{c.label.clone()}</span> " " <span class="meta">{m.card_valid_until} " " {c.detail.clone()}</span> {unlink}</li> }
+                }).collect_view()}
+            </ul>
+        </section>
+
+        <section aria-labelledby="sessions" class="card">
+            <h2 id="sessions">{m.adm_sessions}</h2>
+            {d.sessions.is_empty().then(|| view! { <p>{m.adm_no_session}</p> })}
+            <ul class="item-list">
+                {d.sessions.clone().into_iter().map(|s| view! { <li><span>{s.label}</span> " " <span class="meta">{s.detail}</span></li> }).collect_view()}
+            </ul>
+        </section>
+
+        <section aria-labelledby="roles" class="card">
+            <h2 id="roles">{m.adm_roles}</h2>
+            {d.roles.is_empty().then(|| view! { <p>{m.adm_no_role}</p> })}
+            <ul class="item-list">
+                {d.roles.clone().into_iter().map(|r| {
+                    let revoke = can(&format!("grant_{}", r.id)).then(|| view! {
+                        <form method="post" action=post("role-retirer") class="inline-form">
+                            <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                            <input type="hidden" name="role" value=r.id.clone() />
+                            <button type="submit" class="button-link">{m.adm_revoke}</button>
+                        </form>
+                    });
+                    view! { <li><span>{role_label(m, &r.id)}</span> " " <span class="meta">{r.detail.clone()}</span> {revoke}</li> }
+                }).collect_view()}
+            </ul>
+            {(!d.grantable.is_empty()).then(|| {
+                let choices = d.grantable.clone().into_iter().map(|mut c| { c.label = role_label(m, &c.value).to_string(); c }).collect();
+                view! {
+                    <form method="post" action=post("role-ajouter") class="form inline-fields">
+                        <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                        <div class="field">
+                            <label for="ajout-role">{m.adm_grant_role}</label>
+                            <select id="ajout-role" name="role">{options(choices, String::new())}</select>
+                        </div>
+                        <button type="submit">{m.adm_grant}</button>
+                    </form>
+                }
+            })}
+        </section>
+
+        {can("change_region").then(|| view! {
+            <section aria-labelledby="region" class="card">
+                <h2 id="region">{m.adm_change_region}</h2>
+                <p class="hint">{m.adm_change_region_hint}</p>
+                <form method="post" action=post("region") class="form inline-fields">
+                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                    <input type="hidden" name="version" value=d.version.to_string() />
+                    <div class="field">
+                        <label for="nouvelle-region">{m.adm_region}</label>
+                        <select id="nouvelle-region" name="region">{options(d.all_regions.clone(), d.region.clone())}</select>
+                    </div>
+                    <button type="submit">{m.adm_move}</button>
+                </form>
+            </section>
+        })}
+
+        <section aria-labelledby="journal" class="card">
+            <h2 id="journal">{m.adm_recent}</h2>
+            <ul class="item-list audit-recent">
+                {d.recent.clone().into_iter().map(|r| view! {
+                    <li>
+                        <span class="meta">{r.at}</span> " " <code>{r.action}</code> " "
+                        <span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span>
+                        " — " {r.actor}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {d.console.can_read_audit.then(|| {
+                let href = format!("/admin/journal?cible={}", d.id);
+                view! { <p><a href=href>{m.adm_all_audit}</a></p> }
+            })}
+        </section>
+    }
+}

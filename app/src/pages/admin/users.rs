@@ -1,0 +1,173 @@
+//! "Comptes": the support desk's search (name, username, e-mail, RPPS or FINESS; accents and case
+//! ignored), filters, and keyset pages. A plain GET form: works without JavaScript, and the URL
+//! can be bookmarked or sent to a colleague.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::{AdminError, AdminInfo, ConsoleNav, options, param, status_label};
+use crate::admin_api::{Choice, get_users};
+use crate::components::QueryError;
+use crate::t;
+
+#[component]
+pub fn Users() -> impl IntoView {
+    let m = t();
+    let (q, status, finess, role, region, after) = (
+        param("q"),
+        param("statut"),
+        param("etablissement"),
+        param("role"),
+        param("region"),
+        param("apres"),
+    );
+    let data = Resource::new(
+        move || (q(), status(), finess(), role(), region(), after()),
+        |(q, s, f, r, g, a)| get_users(q, s, f, r, g, a),
+    );
+    let statuses = move || {
+        vec![
+            Choice {
+                value: String::new(),
+                label: m.adm_any.into(),
+            },
+            Choice {
+                value: "active".into(),
+                label: m.adm_status_active.into(),
+            },
+            Choice {
+                value: "pending_activation".into(),
+                label: m.adm_status_pending.into(),
+            },
+            Choice {
+                value: "locked".into(),
+                label: m.adm_status_locked.into(),
+            },
+            Choice {
+                value: "disabled".into(),
+                label: m.adm_status_disabled.into(),
+            },
+        ]
+    };
+    let roles = move || {
+        vec![
+            Choice {
+                value: String::new(),
+                label: m.adm_any.into(),
+            },
+            Choice {
+                value: "support".into(),
+                label: m.adm_role_support.into(),
+            },
+            Choice {
+                value: "regional_admin".into(),
+                label: m.adm_role_regional.into(),
+            },
+            Choice {
+                value: "national_admin".into(),
+                label: m.adm_role_national.into(),
+            },
+        ]
+    };
+    view! {
+        <Title text=m.adm_users />
+        <h1>{m.adm_users}</h1>
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => {
+                        let mut establishments = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        establishments.extend(d.establishments.clone());
+                        let mut regions = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        let several_regions = d.console.regions.len() > 1;
+                        regions.extend(d.console.regions.clone());
+                        let next = d.next.clone().map(|cursor| {
+                            let mut url = format!(
+                                "/admin/comptes?q={}&statut={}&etablissement={}&role={}&region={}",
+                                enc(&q()), enc(&status()), enc(&finess()), enc(&role()), enc(&region())
+                            );
+                            url.push_str(&format!("&apres={}", enc(&cursor)));
+                            url
+                        });
+                        let empty = d.rows.is_empty();
+                        view! {
+                            <ConsoleNav console=d.console.clone() current="users" />
+                            <form method="get" action="/admin/comptes" class="form search-form" role="search">
+                                <div class="field">
+                                    <label for="q">{m.adm_search_label}</label>
+                                    <input id="q" name="q" type="search" value=q() maxlength="200" autocomplete="off" aria-describedby="q-aide" />
+                                    <p id="q-aide" class="hint">{m.adm_search_hint}</p>
+                                </div>
+                                <div class="filters">
+                                    <div class="field">
+                                        <label for="statut">{m.adm_status}</label>
+                                        <select id="statut" name="statut">{options(statuses(), status())}</select>
+                                    </div>
+                                    <div class="field">
+                                        <label for="etablissement">{m.adm_establishment}</label>
+                                        <select id="etablissement" name="etablissement">{options(establishments, finess())}</select>
+                                    </div>
+                                    <div class="field">
+                                        <label for="role">{m.adm_role}</label>
+                                        <select id="role" name="role">{options(roles(), role())}</select>
+                                    </div>
+                                    {several_regions.then(|| view! {
+                                        <div class="field">
+                                            <label for="region">{m.adm_region}</label>
+                                            <select id="region" name="region">{options(regions, region())}</select>
+                                        </div>
+                                    })}
+                                </div>
+                                <button type="submit">{m.adm_search}</button>
+                            </form>
+                            {if empty {
+                                view! { <p id="aucun-resultat">{m.adm_no_result}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="data-table" id="comptes">
+                                        <caption class="visually-hidden">{m.adm_users}</caption>
+                                        <thead>
+                                            <tr>
+                                                <th scope="col">{m.adm_name}</th>
+                                                <th scope="col">{m.username}</th>
+                                                <th scope="col">{m.adm_email}</th>
+                                                <th scope="col">"RPPS"</th>
+                                                <th scope="col">{m.adm_region}</th>
+                                                <th scope="col">{m.adm_status}</th>
+                                            </tr>
+                                        </thead>
+                                        <tbody>
+                                            {d.rows.into_iter().map(|r| {
+                                                let href = format!("/admin/comptes/{}", r.id);
+                                                view! {
+                                                    <tr>
+                                                        <td><a href=href>{r.name}</a></td>
+                                                        <td>{r.username}</td>
+                                                        <td>{r.email}</td>
+                                                        <td>{r.rpps}</td>
+                                                        <td>{r.region}</td>
+                                                        <td><span class=format!("status status-{}", r.status)>{status_label(m, &r.status)}</span></td>
+                                                    </tr>
+                                                }
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                            {next.map(|href| view! { <p><a href=href class="next-page" rel="next">{m.adm_next_page}</a></p> })}
+                        }
+                            .into_any()
+                    }
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encoding of a query value.
+pub fn enc(s: &str) -> String {
+    crate::components::urlencode(s).replace('/', "%2F")
+}

@@ -1,0 +1,436 @@
+//! The admin console's form posts and the audit export, at the HTTP edge. Each handler checks the
+//! form token, builds the actor from the session, parses the input into the domain's types (a bad
+//! field answers with its French message and changes nothing) and calls the domain, which
+//! authorises against the database's view of the target. Post/Redirect/Get throughout.
+
+use app::admin_api::AuditQuery;
+use app::admin_api::server::actor;
+use app::error::{ErrorCode, Field};
+use app::state::{AppState, RequestContext};
+use axum::Extension;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use domain::accounts::AdminRole;
+use domain::admin::{establishments, users};
+use domain::ids::{Email, Finess, RegionCode, Rpps, Username};
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::forms::csrf_ok;
+
+/// Where a failed action goes back to: the confirmation page when the console wants the password
+/// again, else the page with the error.
+fn failed(page: &str, code: ErrorCode) -> Response {
+    if code == ErrorCode::ReauthRequired {
+        return Redirect::to(&format!(
+            "/admin/confirmer?retour={}",
+            app::components::urlencode(page)
+        ))
+        .into_response();
+    }
+    let sep = if page.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{page}{sep}erreur={}", code.slug())).into_response()
+}
+
+fn done(page: &str, info: &str) -> Response {
+    Redirect::to(&format!("{page}?info={info}")).into_response()
+}
+
+fn field<T, E>(parsed: Result<T, E>, f: Field) -> Result<T, ErrorCode> {
+    parsed.map_err(|_| ErrorCode::InvalidField(f))
+}
+
+fn optional_rpps(value: &str) -> Result<Option<Rpps>, ErrorCode> {
+    let v = value.trim();
+    if v.is_empty() {
+        Ok(None)
+    } else {
+        field(Rpps::parse(v), Field::Rpps).map(Some)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReauthForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    retour: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+/// A return path inside the console only (never another site, never `//host`).
+fn console_path(retour: &str) -> String {
+    if retour.starts_with("/admin") && !retour.contains("//") && !retour.contains('\\') {
+        retour.to_string()
+    } else {
+        "/admin/comptes".to_string()
+    }
+}
+
+/// `POST /admin/confirmer`: the password again; back to the page that asked.
+pub async fn reauthenticate(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<ReauthForm>,
+) -> Response {
+    let back = console_path(&form.retour);
+    let here = format!(
+        "/admin/confirmer?retour={}",
+        app::components::urlencode(&back)
+    );
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(&here, ErrorCode::Csrf);
+    }
+    let Some(session) = ctx.viewer.session() else {
+        return failed("/connexion", ErrorCode::NotSignedIn);
+    };
+    match domain::auth::reauthenticate(
+        &state.services.auth,
+        session,
+        &form.mot_de_passe,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to(&back).into_response(),
+        Err(e) => failed(&here, ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewUserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identifiant: String,
+    #[serde(default)]
+    prenom: String,
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    courriel: String,
+    #[serde(default)]
+    rpps: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    finess: Vec<String>,
+}
+
+/// `POST /admin/comptes/nouveau`.
+pub async fn create_user(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<NewUserForm>,
+) -> Response {
+    const PAGE: &str = "/admin/comptes/nouveau";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(PAGE, ErrorCode::Csrf);
+    }
+    let result = async {
+        let new = users::NewAccount {
+            username: field(Username::parse(&form.identifiant), Field::Username)?,
+            email: field(Email::parse(&form.courriel), Field::Email)?,
+            family_name: form.nom.clone(),
+            given_name: form.prenom.clone(),
+            rpps: optional_rpps(&form.rpps)?,
+            region: field(RegionCode::parse(&form.region), Field::Region)?,
+            establishments: form
+                .finess
+                .iter()
+                .take(50)
+                .map(|f| field(Finess::parse(f), Field::Finess))
+                .collect::<Result<_, _>>()?,
+        };
+        let actor = actor(&ctx, &state.services).await?;
+        Ok::<_, ErrorCode>(
+            users::create(
+                &state.services.auth,
+                &actor,
+                &new,
+                &ctx.client,
+                OffsetDateTime::now_utc(),
+            )
+            .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(id) => done(&format!("/admin/comptes/{id}"), "compte-cree"),
+        Err(code) => failed(PAGE, code),
+    }
+}
+
+/// Every field any account action may carry; each action reads its own.
+#[derive(Debug, Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    version: String,
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    prenom: String,
+    #[serde(default)]
+    courriel: String,
+    #[serde(default)]
+    rpps: String,
+    #[serde(default)]
+    finess: String,
+    #[serde(default)]
+    carte: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    region: String,
+}
+
+fn role(value: &str) -> Result<AdminRole, ErrorCode> {
+    match value {
+        "support" => Ok(AdminRole::Support),
+        "regional_admin" => Ok(AdminRole::RegionalAdmin),
+        "national_admin" => Ok(AdminRole::NationalAdmin),
+        _ => Err(ErrorCode::InvalidInput),
+    }
+}
+
+fn version(value: &str) -> Result<i32, ErrorCode> {
+    value.trim().parse().map_err(|_| ErrorCode::InvalidInput)
+}
+
+/// `POST /admin/comptes/{id}/{verb}`: one action on one account.
+pub async fn account_action(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((id, verb)): Path<(String, String)>,
+    Form(form): Form<AccountForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return failed("/admin/comptes", ErrorCode::NotFound);
+    };
+    let page = format!("/admin/comptes/{id}");
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(&page, ErrorCode::Csrf);
+    }
+    let auth = &state.services.auth;
+    let client = &ctx.client;
+    let now = OffsetDateTime::now_utc();
+    let result = async {
+        let actor = actor(&ctx, &state.services).await?;
+        let info = match verb.as_str() {
+            "deverrouiller" => {
+                users::unlock(auth, &actor, id, client, now).await?;
+                "deverrouille"
+            }
+            "lien" => match users::send_link(auth, &actor, id, client, now).await? {
+                domain::auth::account_links::Purpose::Activation => "lien-activation",
+                domain::auth::account_links::Purpose::PasswordReset => "lien-reinitialisation",
+            },
+            "sessions" => {
+                users::end_sessions(auth, &actor, id, client, now).await?;
+                "sessions-fermees"
+            }
+            "desactiver" => {
+                users::set_enabled(auth, &actor, id, false, client, now).await?;
+                "desactive"
+            }
+            "reactiver" => {
+                users::set_enabled(auth, &actor, id, true, client, now).await?;
+                "reactive"
+            }
+            "modifier" => {
+                let identity = users::Identity {
+                    email: field(Email::parse(&form.courriel), Field::Email)?,
+                    family_name: form.nom.clone(),
+                    given_name: form.prenom.clone(),
+                    rpps: optional_rpps(&form.rpps)?,
+                    version: version(&form.version)?,
+                };
+                users::edit(auth, &actor, id, &identity, client, now).await?;
+                "modifie"
+            }
+            "region" => {
+                let region = field(RegionCode::parse(&form.region), Field::Region)?;
+                users::change_region(
+                    auth,
+                    &actor,
+                    id,
+                    &region,
+                    version(&form.version)?,
+                    client,
+                    now,
+                )
+                .await?;
+                "region-changee"
+            }
+            "etablissement-ajouter" | "etablissement-retirer" => {
+                let finess = field(Finess::parse(&form.finess), Field::Finess)?;
+                let attach = verb == "etablissement-ajouter";
+                users::set_membership(auth, &actor, id, &finess, attach, client, now).await?;
+                if attach {
+                    "etablissement-ajoute"
+                } else {
+                    "etablissement-retire"
+                }
+            }
+            "carte-delier" => {
+                let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
+                users::unlink_card(auth, &actor, id, card, client, now).await?;
+                "carte-deliee"
+            }
+            "role-ajouter" => {
+                users::grant_role(auth, &actor, id, role(&form.role)?, client, now).await?;
+                "role-ajoute"
+            }
+            "role-retirer" => {
+                users::revoke_role(auth, &actor, id, role(&form.role)?, client, now).await?;
+                "role-retire"
+            }
+            _ => return Err(ErrorCode::NotFound),
+        };
+        Ok::<_, ErrorCode>(info)
+    }
+    .await;
+    match result {
+        Ok(info) => done(&page, info),
+        Err(code) => failed(&page, code),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EstablishmentForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    finess: String,
+    #[serde(default)]
+    nom: String,
+    #[serde(default)]
+    ville: String,
+    #[serde(default)]
+    region: String,
+    #[serde(default)]
+    actif: String,
+}
+
+/// `POST /admin/etablissements`: a new establishment.
+pub async fn create_establishment(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<EstablishmentForm>,
+) -> Response {
+    const PAGE: &str = "/admin/etablissements";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(PAGE, ErrorCode::Csrf);
+    }
+    let result = async {
+        let finess = field(Finess::parse(&form.finess), Field::Finess)?;
+        let region = field(RegionCode::parse(&form.region), Field::Region)?;
+        let actor = actor(&ctx, &state.services).await?;
+        establishments::create(
+            &state.services.auth,
+            &actor,
+            &finess,
+            &form.nom,
+            &form.ville,
+            &region,
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        Ok::<_, ErrorCode>(finess)
+    }
+    .await;
+    match result {
+        Ok(finess) => done(
+            &format!("/admin/etablissements/{}", finess.as_str()),
+            "etablissement-cree",
+        ),
+        Err(code) => failed(PAGE, code),
+    }
+}
+
+/// `POST /admin/etablissements/{finess}`: name, city, active.
+pub async fn edit_establishment(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(finess): Path<String>,
+    Form(form): Form<EstablishmentForm>,
+) -> Response {
+    let Ok(finess) = Finess::parse(&finess) else {
+        return failed("/admin/etablissements", ErrorCode::NotFound);
+    };
+    let page = format!("/admin/etablissements/{}", finess.as_str());
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(&page, ErrorCode::Csrf);
+    }
+    let result = async {
+        let actor = actor(&ctx, &state.services).await?;
+        establishments::edit(
+            &state.services.auth,
+            &actor,
+            &finess,
+            &form.nom,
+            &form.ville,
+            form.actif == "oui",
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        Ok::<_, ErrorCode>(())
+    }
+    .await;
+    match result {
+        Ok(()) => done(&page, "etablissement-modifie"),
+        Err(code) => failed(&page, code),
+    }
+}
+
+/// `GET /admin/journal.csv?…`: the audit rows of the viewer's filter, as a spreadsheet file.
+pub async fn export_audit(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(query): Query<AuditQuery>,
+) -> Response {
+    let result = async {
+        let filter = query.filter()?;
+        let actor = actor(&ctx, &state.services).await?;
+        let now = OffsetDateTime::now_utc();
+        let (csv, _rows) = domain::admin::audit_view::export_csv(
+            &state.services.auth,
+            &actor,
+            &filter,
+            &ctx.client,
+            now,
+        )
+        .await?;
+        Ok::<_, ErrorCode>((csv, now))
+    }
+    .await;
+    match result {
+        Ok((csv, now)) => {
+            let name = format!(
+                "attachment; filename=\"journal-audit-{:04}{:02}{:02}.csv\"",
+                now.year(),
+                u8::from(now.month()),
+                now.day()
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                    (header::CONTENT_DISPOSITION, name),
+                    (header::CACHE_CONTROL, "no-store".to_string()),
+                ],
+                csv,
+            )
+                .into_response()
+        }
+        Err(code) => failed("/admin/journal", code),
+    }
+}
