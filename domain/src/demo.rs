@@ -115,6 +115,15 @@ const USERS: &[DemoUser] = &[
         establishments: &[],
     },
     DemoUser {
+        username: "support.ara",
+        given: "Nadia",
+        family: "Garnier",
+        rpps_body: None,
+        region: "FR-ARA",
+        role: Some(AdminRole::Support),
+        establishments: &[],
+    },
+    DemoUser {
         username: "admin.idf",
         given: "Sophie",
         family: "Moreau",

@@ -20,11 +20,14 @@ pub enum Landing {
     Chooser,
     /// None: the page with the region's support contact.
     NoEstablishment,
+    /// None, but the user works for a support desk or an administration: the console.
+    Console,
 }
 
 impl Landing {
-    pub fn for_establishments(establishments: &[Establishment]) -> Self {
+    pub fn for_establishments(establishments: &[Establishment], administrator: bool) -> Self {
         match establishments {
+            [] if administrator => Landing::Console,
             [] => Landing::NoEstablishment,
             [only] => Landing::Dashboard {
                 finess: only.finess.clone(),
@@ -39,6 +42,7 @@ impl Landing {
             Landing::Dashboard { finess } => format!("/etablissements/{finess}"),
             Landing::Chooser => "/etablissements".to_string(),
             Landing::NoEstablishment => "/aucun-etablissement".to_string(),
+            Landing::Console => "/admin/comptes".to_string(),
         }
     }
 }
@@ -108,13 +112,17 @@ mod tests {
 
     #[test]
     fn zero_one_several() {
-        assert_eq!(Landing::for_establishments(&[]), Landing::NoEstablishment);
         assert_eq!(
-            Landing::for_establishments(&[est("750712184")]).path(),
+            Landing::for_establishments(&[], false),
+            Landing::NoEstablishment
+        );
+        assert_eq!(Landing::for_establishments(&[], true), Landing::Console);
+        assert_eq!(
+            Landing::for_establishments(&[est("750712184")], true).path(),
             "/etablissements/750712184"
         );
         assert_eq!(
-            Landing::for_establishments(&[est("750712184"), est("690781810")]),
+            Landing::for_establishments(&[est("750712184"), est("690781810")], false),
             Landing::Chooser
         );
     }

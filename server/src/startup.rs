@@ -163,7 +163,7 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
         && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await?
     {
         tracing::info!(
-            "demo data created: sign in as dr.martin, inf.durand, sec.petit, helene.leclerc, support.idf, admin.idf or admin.national with the password {}",
+            "demo data created: sign in as dr.martin, inf.durand, sec.petit, helene.leclerc, support.idf, support.ara, admin.idf or admin.national with the password {}",
             domain::demo::DEMO_PASSWORD
         );
     }

@@ -76,7 +76,8 @@ pub async fn complete_sign_in(
     now: OffsetDateTime,
 ) -> Result<SignedIn> {
     let establishments = accounts::establishments_of(tx, who.user_id).await?;
-    let landing = Landing::for_establishments(&establishments);
+    let administrator = !accounts::roles_of(tx, who.user_id).await?.is_empty();
+    let landing = Landing::for_establishments(&establishments, administrator);
     let establishment_id = match establishments.as_slice() {
         [only] => Some(only.id),
         _ => None,

@@ -609,3 +609,88 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
         assert_eq!(&record.unwrap()[9], "FR-IDF");
     }
 }
+
+#[tokio::test]
+async fn the_console_asks_for_the_password_again_after_its_limit() {
+    let auth = seeded().await;
+    let c = client("10.4.4.4");
+    let signed = super::harness::sign_in(
+        &auth,
+        "admin.idf",
+        domain::demo::DEMO_PASSWORD,
+        None,
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
+    let limit = Duration::minutes(60);
+    let later = t0() + Duration::minutes(61);
+    let session = domain::sessions::load(
+        &auth.pool,
+        &signed.token,
+        domain::sessions::Policy {
+            idle: Duration::hours(2),
+            absolute: Duration::hours(4),
+        },
+        later,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let mut conn = auth.pool.acquire().await.unwrap();
+    let stale = Actor::load(
+        &mut conn,
+        session.user_id,
+        &session.username,
+        session.authenticated_at,
+        limit,
+        later,
+    )
+    .await;
+    assert!(
+        matches!(stale, Err(Error::ReauthenticationRequired)),
+        "{stale:?}"
+    );
+    // A professional without roles is never asked (the console refuses them anyway).
+    let pro = user_id(&auth.pool, "dr.martin").await;
+    assert!(
+        Actor::load(&mut conn, pro, "dr.martin", t0(), limit, later)
+            .await
+            .is_ok()
+    );
+    // A wrong password changes nothing; the right one renews the strong authentication.
+    assert!(matches!(
+        domain::auth::reauthenticate(&auth, &session, "faux", &c, later).await,
+        Err(Error::InvalidCredentials)
+    ));
+    domain::auth::reauthenticate(&auth, &session, domain::demo::DEMO_PASSWORD, &c, later)
+        .await
+        .unwrap();
+    let session = domain::sessions::load(
+        &auth.pool,
+        &signed.token,
+        domain::sessions::Policy {
+            idle: Duration::hours(2),
+            absolute: Duration::hours(4),
+        },
+        later,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        Actor::load(
+            &mut conn,
+            session.user_id,
+            &session.username,
+            session.authenticated_at,
+            limit,
+            later
+        )
+        .await
+        .is_ok()
+    );
+    // The administrator lands on the console (no establishment of their own).
+    assert_eq!(signed.landing, domain::routing::Landing::Console);
+}

@@ -179,18 +179,22 @@ pub async fn root(
     let Some(session) = ctx.viewer.session() else {
         return Redirect::to("/connexion").into_response();
     };
-    let establishments = match state.services.auth.pool.acquire().await {
-        Ok(mut conn) => domain::accounts::establishments_of(&mut conn, session.user_id).await,
-        Err(e) => Err(e.into()),
+    let establishments = async {
+        let mut conn = state.services.auth.pool.acquire().await?;
+        let list = domain::accounts::establishments_of(&mut conn, session.user_id).await?;
+        let administrator = !domain::accounts::roles_of(&mut conn, session.user_id)
+            .await?
+            .is_empty();
+        Ok::<_, domain::Error>((list, administrator))
     };
-    match establishments {
-        Ok(list) => {
+    match establishments.await {
+        Ok((list, administrator)) => {
             let current = session
                 .establishment_id
                 .and_then(|id| list.iter().find(|e| e.id == id));
             let path = match current {
                 Some(e) => format!("/etablissements/{}", e.finess),
-                None => Landing::for_establishments(&list).path(),
+                None => Landing::for_establishments(&list, administrator).path(),
             };
             Redirect::to(&path).into_response()
         }
