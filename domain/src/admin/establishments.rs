@@ -190,16 +190,24 @@ fn check_text(field: &'static str, value: &str, required: bool) -> Result<()> {
     Ok(())
 }
 
+/// What the console's establishment forms carry.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub name: String,
+    pub city: String,
+    pub active: bool,
+}
+
 pub async fn create(
     auth: &Auth,
     actor: &Actor,
     finess: &Finess,
-    name: &str,
-    city: &str,
     region: &RegionCode,
+    fields: &Fields,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
+    let (name, city) = (fields.name.as_str(), fields.city.as_str());
     check_text("name", name, true)?;
     check_text("city", city, false)?;
     let t = target(finess.as_str(), name.trim(), region.as_str());
@@ -241,12 +249,11 @@ pub async fn edit(
     auth: &Auth,
     actor: &Actor,
     finess: &Finess,
-    name: &str,
-    city: &str,
-    active: bool,
+    fields: &Fields,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let (name, city, active) = (fields.name.as_str(), fields.city.as_str(), fields.active);
     check_text("name", name, true)?;
     check_text("city", city, false)?;
     let mut tx = auth.pool.begin().await?;

@@ -268,6 +268,7 @@ async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<User
 /// The frame of every change to an account: lock it, authorise `action` on its region (and on its
 /// own roles), run `change` — which returns its result and the audit details — and record the
 /// audit row in the same transaction. A refusal rolls back and is audited as `denied`.
+#[allow(clippy::too_many_arguments)] // the frame's inputs, each used once; a struct would only rename them
 async fn act_on_user<T>(
     auth: &Auth,
     actor: &Actor,

@@ -347,9 +347,12 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 auth,
                 actor,
                 &Finess::parse(&finess).unwrap(),
-                "Centre nouveau",
-                "Ville",
                 &region,
+                &establishments::Fields {
+                    name: "Centre nouveau".into(),
+                    city: "Ville".into(),
+                    active: true,
+                },
                 &c,
                 now,
             )
@@ -357,7 +360,12 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             .map(drop)
         }
         Op::EditEstablishment => {
-            establishments::edit(auth, actor, &f.spare, "Renommé", "Ville", false, &c, now).await
+            let fields = establishments::Fields {
+                name: "Renommé".into(),
+                city: "Ville".into(),
+                active: false,
+            };
+            establishments::edit(auth, actor, &f.spare, &fields, &c, now).await
         }
         Op::SearchAudit => audit_view::search(
             auth,

@@ -333,13 +333,17 @@ pub async fn create_establishment(
         let finess = field(Finess::parse(&form.finess), Field::Finess)?;
         let region = field(RegionCode::parse(&form.region), Field::Region)?;
         let actor = actor(&ctx, &state.services).await?;
+        let fields = establishments::Fields {
+            name: form.nom.clone(),
+            city: form.ville.clone(),
+            active: true,
+        };
         establishments::create(
             &state.services.auth,
             &actor,
             &finess,
-            &form.nom,
-            &form.ville,
             &region,
+            &fields,
             &ctx.client,
             OffsetDateTime::now_utc(),
         )
@@ -372,13 +376,16 @@ pub async fn edit_establishment(
     }
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
+        let fields = establishments::Fields {
+            name: form.nom.clone(),
+            city: form.ville.clone(),
+            active: form.actif == "oui",
+        };
         establishments::edit(
             &state.services.auth,
             &actor,
             &finess,
-            &form.nom,
-            &form.ville,
-            form.actif == "oui",
+            &fields,
             &ctx.client,
             OffsetDateTime::now_utc(),
         )
