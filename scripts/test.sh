@@ -7,7 +7,7 @@
 # part only.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" "$SECONDS"; }
 
 passed=0
 failed=0

@@ -67,7 +67,7 @@ test("a regional administrator creates an account with two establishments; its h
   await page.getByLabel("Prénom").fill("Élise");
   await page.getByLabel("Nom", { exact: true }).fill("Bérard");
   await page.getByLabel("Adresse électronique").fill(NEW_ADDRESS);
-  await page.getByLabel("RPPS").fill("1234");
+  await page.getByLabel("RPPS").fill("12345678901"); // 11 digits, wrong check digit
   await page.getByLabel(/Centre de santé des Batignolles/).check();
   await page.getByRole("button", { name: "Créer" }).click();
   // A bad RPPS: a clear message, nothing created.
