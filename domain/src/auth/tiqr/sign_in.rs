@@ -387,7 +387,9 @@ async fn answer(
             now,
         )
         .await?;
-        let mut tx = auth.pool.begin().await?;
+        // On the connection already held: never wait for a second pooled connection while
+        // holding one (a burst of app posts could exhaust the pool).
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         failure_event(
             &mut tx, &label, enrollment, channel, reason, details, client, now,
         )
@@ -578,7 +580,7 @@ async fn answer(
                 )
                 .await?;
                 if newly {
-                    let mut tx = auth.pool.begin().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                     audit::record(
                         &mut tx,
                         Event::new("tiqr.blocked", Outcome::Failure, &label)
