@@ -69,6 +69,22 @@ pub enum Error {
     /// Administrators cannot disable, move or demote themselves (ask another administrator).
     #[error("not on one's own account")]
     OwnAccount,
+    /// A TIQR app request that is not what the protocol allows (too large, a field missing or
+    /// malformed); holds the offending field. Nothing was stored.
+    #[error("invalid TIQR request: {0}")]
+    TiqrRequest(&'static str),
+    /// The TIQR enrollment key or secret, or the QR sign-in, is unknown, used or expired.
+    #[error("TIQR session expired")]
+    TiqrExpired,
+    /// The TIQR identity is unknown or revoked.
+    #[error("unknown TIQR identity")]
+    TiqrUnknownIdentity,
+    /// A wrong TIQR response (offline code); this many attempts are left (at least one).
+    #[error("wrong TIQR response, {attempts_left} attempts left")]
+    TiqrWrongResponse { attempts_left: u8 },
+    /// The TIQR enrollment is blocked after too many wrong responses (the desk unblocks it).
+    #[error("TIQR enrollment blocked")]
+    TiqrBlocked,
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),

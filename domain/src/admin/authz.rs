@@ -22,7 +22,11 @@ pub enum Action {
     SendLink,
     EndSessions,
     UnlinkCard,
+    /// Revoke or unblock a TIQR enrollment.
     RevokeTiqr,
+    /// Start a TIQR enrollment for an account whose holder is at the desk: it issues a credential,
+    /// so it is named apart from revoking one (the refusals' audit rows say which).
+    EnrollTiqr,
     CreateUser,
     EditUser,
     SetUserStatus,
@@ -40,13 +44,14 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
         Action::EndSessions,
         Action::UnlinkCard,
         Action::RevokeTiqr,
+        Action::EnrollTiqr,
         Action::CreateUser,
         Action::EditUser,
         Action::SetUserStatus,
@@ -71,6 +76,7 @@ impl Action {
             | Action::EndSessions
             | Action::UnlinkCard
             | Action::RevokeTiqr
+            | Action::EnrollTiqr
             | Action::ViewEstablishments => AdminRole::Support,
             Action::CreateUser
             | Action::EditUser
@@ -96,6 +102,7 @@ impl Action {
             Action::EndSessions => "end_sessions",
             Action::UnlinkCard => "unlink_card",
             Action::RevokeTiqr => "revoke_tiqr",
+            Action::EnrollTiqr => "enroll_tiqr",
             Action::CreateUser => "create_user",
             Action::EditUser => "edit_user",
             Action::SetUserStatus => "set_user_status",

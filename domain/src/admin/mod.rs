@@ -9,6 +9,7 @@
 pub mod audit_view;
 pub mod authz;
 pub mod establishments;
+pub mod tiqr;
 pub mod users;
 
 use serde_json::{Value, json};

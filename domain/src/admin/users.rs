@@ -219,7 +219,7 @@ pub struct UserRecord {
 }
 
 impl UserRecord {
-    fn target(&self) -> Target {
+    pub(crate) fn target(&self) -> Target {
         Target {
             kind: "user",
             id: self.id.to_string(),
@@ -238,7 +238,7 @@ impl UserRecord {
     }
 }
 
-async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<UserRecord> {
+pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<UserRecord> {
     let row = if lock {
         sqlx::query_as!(
             UserRecord,
@@ -269,7 +269,7 @@ async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<User
 /// own roles), run `change` — which returns its result and the audit details — and record the
 /// audit row in the same transaction. A refusal rolls back and is audited as `denied`.
 #[allow(clippy::too_many_arguments)] // the frame's inputs, each used once; a struct would only rename them
-async fn act_on_user<T>(
+pub(crate) async fn act_on_user<T>(
     auth: &Auth,
     actor: &Actor,
     action: Action,

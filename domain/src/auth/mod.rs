@@ -5,6 +5,7 @@ pub mod account_links;
 pub mod card;
 pub mod otp;
 pub mod password;
+pub mod tiqr;
 
 use std::sync::Arc;
 

@@ -62,7 +62,7 @@ async fn audit_failure(
 
 /// The throttle key for a client address. An IPv6 client usually holds a whole /64, so the limit
 /// applies to the /64, not to each of its 2^64 addresses.
-fn address_key(ip: Option<&str>) -> String {
+pub(crate) fn address_key(ip: Option<&str>) -> String {
     match ip.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
         Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
             let s = v6.segments();

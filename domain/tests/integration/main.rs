@@ -8,3 +8,4 @@ mod email_codes_and_links;
 mod harness;
 mod password_sign_in;
 mod sessions_and_routing;
+mod tiqr;

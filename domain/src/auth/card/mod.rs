@@ -55,6 +55,11 @@ impl Browser {
     pub fn of_secret(secret: &str) -> Self {
         Browser(Sha256::digest(secret.as_bytes()).into())
     }
+
+    /// The stored form, for the other flows that bind a row to a browser (TIQR).
+    pub(crate) fn hash(&self) -> &[u8; 32] {
+        &self.0
+    }
 }
 
 /// What the agent sends back: the card's certificate and its signature over the challenge.

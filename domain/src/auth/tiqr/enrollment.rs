@@ -1,0 +1,526 @@
+//! Enrolling the TIQR app, top to bottom:
+//! 1. [`start_enrollment`]: the signed-in user's security page (or the desk, `admin::tiqr`) gets a
+//!    metadata key (32 hex, 300 s, bound to the browser and the user) and shows
+//!    `tiqrenroll://<metadata URL>?key=<key>`; it polls [`enrollment_status`];
+//! 2. [`metadata`]: the app fetches the metadata once; the key is erased and a second one-time
+//!    secret (300 s) is put in `enrollmentUrl`, with a fresh opaque identity;
+//! 3. [`finish_enrollment`]: the app posts its OCRA secret to `enrollmentUrl`; the secret is sealed,
+//!    the enrollment stored and audited, and the app gets exactly `OK`;
+//! 4. the page's next poll sees `processed` and finalizes.
+//!
+//! A user may hold several enrollments (old and new phone): [`list_enrollments`], [`rename`],
+//! [`revoke_own`].
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{
+    AppForm, ENROLLMENT_SECRET_LIFETIME, Identity, METADATA_LIFETIME, Reply, SecretBox,
+    TiqrService, ocra, one_time_key, random_hex, sha256, with_query,
+};
+use crate::accounts::{self, UserStatus};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::auth::Auth;
+use crate::auth::card::Browser;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
+#[sqlx(type_name = "tiqr_state", rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum TiqrState {
+    Active,
+    /// Too many wrong responses; the desk unblocks it.
+    Blocked,
+    Revoked,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "tiqr_enrollment_status", rename_all = "lowercase")]
+enum StoredStatus {
+    Initialized,
+    Retrieved,
+    Processed,
+    Finalized,
+}
+
+/// What the enrollment page shows while it polls (the protocol's statuses, plus `Expired`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnrollmentStatus {
+    /// No enrollment under way for this browser.
+    Idle,
+    /// The QR is shown; the app has not fetched it yet.
+    Initialized,
+    /// The app fetched the metadata; the user is choosing a PIN.
+    Retrieved,
+    /// The app posted its secret (seen once: the poll that sees it finalizes).
+    Processed,
+    /// Done: the new enrollment is on the security page.
+    Finalized,
+    /// The QR or the second secret timed out: start again.
+    Expired,
+}
+
+/// One of a user's enrollments, as the security page and the desk show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Enrollment {
+    pub id: Uuid,
+    pub name: String,
+    /// What the app shows in offline mode (and the desk may ask the user to read out).
+    pub identity: String,
+    pub state: TiqrState,
+    pub failures: i32,
+    pub created_at: OffsetDateTime,
+    pub last_used_at: Option<OffsetDateTime>,
+    pub revoked_at: Option<OffsetDateTime>,
+    /// Started at the desk by this administrator.
+    pub enrolled_by: Option<Uuid>,
+}
+
+/// What the page needs to show the enrollment QR.
+#[derive(Debug, Clone)]
+pub struct EnrollmentStart {
+    /// 32 lowercase hex; only its hash is stored.
+    pub metadata_key: String,
+    /// `tiqrenroll://https://…/metadata?key=…`: the URL appended raw, as the apps expect.
+    pub qr: String,
+}
+
+/// Starts an enrollment for the signed-in user, on their own security page.
+pub async fn start_enrollment(
+    auth: &Auth,
+    service: &TiqrService,
+    user_id: Uuid,
+    browser: Browser,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<EnrollmentStart> {
+    let mut tx = auth.pool.begin().await?;
+    let account = accounts::account(&mut tx, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if account.status != UserStatus::Active {
+        return Err(Error::AccountUnavailable(account.status));
+    }
+    let start = start_in(&mut tx, service, user_id, browser, None, now).await?;
+    audit::record(
+        &mut tx,
+        Event::new("tiqr.enroll_start", Outcome::Success, &account.username)
+            .actor(user_id)
+            .target("user", user_id.to_string(), &account.username)
+            .region(&account.region_code)
+            .details(json!({ "by": "user" })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(start)
+}
+
+/// The start itself, in the caller's transaction (shared with the desk's start). One enrollment
+/// under way per browser: a new start replaces the previous one, which also bounds the rows a
+/// browser can create.
+pub(crate) async fn start_in(
+    conn: &mut PgConnection,
+    service: &TiqrService,
+    user_id: Uuid,
+    browser: Browser,
+    started_by: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<EnrollmentStart> {
+    sqlx::query!(
+        "DELETE FROM tiqr_enrollment_starts WHERE browser_hash = $1 OR expires_at < $2::timestamptz - interval '1 day'",
+        &browser.hash()[..],
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    let metadata_key = random_hex(16);
+    sqlx::query!(
+        "INSERT INTO tiqr_enrollment_starts (id, user_id, browser_hash, metadata_key_hash, expires_at, started_by, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        Uuid::new_v4(),
+        user_id,
+        &browser.hash()[..],
+        sha256(&metadata_key),
+        now + METADATA_LIFETIME,
+        started_by,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    let qr = format!(
+        "tiqrenroll://{}",
+        with_query(&service.metadata_url, "key", &metadata_key)
+    );
+    Ok(EnrollmentStart { metadata_key, qr })
+}
+
+/// The status the enrollment page polls for, bound to the browser and the signed-in user.
+pub async fn enrollment_status(
+    auth: &Auth,
+    browser: Browser,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<EnrollmentStatus> {
+    let row = sqlx::query!(
+        r#"SELECT id, status AS "status: StoredStatus", expires_at, secret_expires_at
+           FROM tiqr_enrollment_starts WHERE browser_hash = $1 AND user_id = $2
+           ORDER BY created_at DESC LIMIT 1"#,
+        &browser.hash()[..],
+        user_id
+    )
+    .fetch_optional(&auth.pool)
+    .await?;
+    let Some(row) = row else {
+        return Ok(EnrollmentStatus::Idle);
+    };
+    Ok(match row.status {
+        StoredStatus::Initialized if row.expires_at <= now => EnrollmentStatus::Expired,
+        StoredStatus::Initialized => EnrollmentStatus::Initialized,
+        StoredStatus::Retrieved if row.secret_expires_at.is_none_or(|t| t <= now) => {
+            EnrollmentStatus::Expired
+        }
+        StoredStatus::Retrieved => EnrollmentStatus::Retrieved,
+        StoredStatus::Processed => {
+            sqlx::query!(
+                "UPDATE tiqr_enrollment_starts SET status = 'finalized' WHERE id = $1",
+                row.id
+            )
+            .execute(&auth.pool)
+            .await?;
+            EnrollmentStatus::Processed
+        }
+        StoredStatus::Finalized => EnrollmentStatus::Finalized,
+    })
+}
+
+/// The metadata the app fetches with the QR's key: served once (the key is erased), with a fresh
+/// identity and the second one-time secret in `enrollmentUrl`. All nine strings are present and
+/// non-null (Android refuses the enrollment otherwise).
+pub async fn metadata(
+    auth: &Auth,
+    service: &TiqrService,
+    metadata_key: &str,
+    now: OffsetDateTime,
+) -> Result<Value> {
+    let key = one_time_key("key", metadata_key)?;
+    let identity = Identity::generate();
+    let secret = random_hex(16);
+    let row = sqlx::query!(
+        r#"UPDATE tiqr_enrollment_starts s
+           SET status = 'retrieved', metadata_key_hash = NULL, identity = $3,
+               enrollment_secret_hash = $4, secret_expires_at = $5
+           FROM users u
+           WHERE s.metadata_key_hash = $1 AND s.status = 'initialized' AND s.expires_at > $2
+             AND u.id = s.user_id
+           RETURNING u.given_name, u.family_name"#,
+        sha256(&key),
+        now,
+        identity.as_str(),
+        sha256(&secret),
+        now + ENROLLMENT_SECRET_LIFETIME
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::TiqrExpired)?;
+    Ok(json!({
+        "service": {
+            "displayName": service.display_name,
+            "identifier": service.identifier,
+            "logoUrl": service.logo_url,
+            "infoUrl": service.info_url,
+            "authenticationUrl": service.authentication_url,
+            "ocraSuite": ocra::TIQR_SUITE,
+            "enrollmentUrl": with_query(&service.enrollment_url, "otp", &secret),
+        },
+        "identity": {
+            "identifier": identity.as_str(),
+            "displayName": format!("{} {}", row.given_name, row.family_name),
+        },
+    }))
+}
+
+/// The app's secret: 64 hex digits (lowercase from Android, UPPERCASE from iOS), 32 bytes.
+fn parse_secret(form: &AppForm) -> Result<Vec<u8>> {
+    let secret = form.secret.as_deref().ok_or(Error::TiqrRequest("secret"))?;
+    if secret.len() != 64 {
+        return Err(Error::TiqrRequest("secret"));
+    }
+    hex::decode(secret).map_err(|_| Error::TiqrRequest("secret"))
+}
+
+/// The app posts its secret to `enrollmentUrl` (`otp` = the second one-time secret). On success
+/// the reply is exactly `OK`. A malformed form, or an unknown, used or expired secret, is refused
+/// before anything is stored.
+pub async fn finish_enrollment(
+    auth: &Auth,
+    secrets: &SecretBox,
+    enrollment_secret: &str,
+    form: &AppForm,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Reply> {
+    let otp = one_time_key("otp", enrollment_secret)?;
+    if form.operation.as_deref().is_some_and(|o| o != "register") {
+        return Err(Error::TiqrRequest("operation"));
+    }
+    let secret = parse_secret(form)?;
+    // Notification type and address are accepted and ignored: push needs the app publisher's
+    // credentials; sign-in is by QR.
+
+    let mut tx = auth.pool.begin().await?;
+    // Locked so that two posts of the same secret cannot both enroll.
+    let start = sqlx::query!(
+        r#"SELECT id, user_id, identity AS "identity!", started_by FROM tiqr_enrollment_starts
+           WHERE enrollment_secret_hash = $1 AND status = 'retrieved' AND secret_expires_at > $2
+           FOR UPDATE"#,
+        sha256(&otp),
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::TiqrExpired)?;
+    let account = accounts::account(&mut tx, start.user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    if account.status != UserStatus::Active {
+        return Err(Error::AccountUnavailable(account.status));
+    }
+    let enrollment_id = Uuid::new_v4();
+    let sealed = secrets.seal(enrollment_id, &secret)?;
+    let name = default_name(now);
+    sqlx::query!(
+        "INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed, created_at, enrolled_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        enrollment_id,
+        start.user_id,
+        start.identity,
+        name,
+        sealed.nonce,
+        sealed.ciphertext,
+        now,
+        start.started_by
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Single use: the second secret is gone with this.
+    sqlx::query!(
+        "UPDATE tiqr_enrollment_starts SET status = 'processed', enrollment_secret_hash = NULL, enrollment_id = $2
+         WHERE id = $1",
+        start.id,
+        enrollment_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mut event = Event::new("tiqr.enroll", Outcome::Success, &account.username)
+        .target("user", account.id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({
+            "enrollment": enrollment_id,
+            "name": name,
+            "identity": start.identity,
+            "started_by": start.started_by,
+            "language": form.language.as_deref().map(|l| l.chars().take(16).collect::<String>()),
+        }));
+    event = event.actor(account.id);
+    audit::record(&mut tx, event, client, now).await?;
+    tx.commit().await?;
+    Ok(Reply::Ok)
+}
+
+/// "Téléphone du 23/11/2026": the user can rename it.
+fn default_name(now: OffsetDateTime) -> String {
+    format!(
+        "Téléphone du {:02}/{:02}/{}",
+        now.day(),
+        u8::from(now.month()),
+        now.year()
+    )
+}
+
+/// The user's enrollments, newest first (revoked ones only with `include_revoked`).
+pub(crate) async fn enrollments_of(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    include_revoked: bool,
+) -> Result<Vec<Enrollment>> {
+    Ok(sqlx::query_as!(
+        Enrollment,
+        r#"SELECT id, name, identity, state AS "state: TiqrState", failures, created_at, last_used_at,
+                  revoked_at, enrolled_by
+           FROM tiqr_enrollments
+           WHERE user_id = $1 AND ($2 OR state <> 'revoked')
+           ORDER BY created_at DESC, id"#,
+        user_id,
+        include_revoked
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}
+
+/// The signed-in user's own enrollments (not the revoked ones).
+pub async fn list_enrollments(auth: &Auth, user_id: Uuid) -> Result<Vec<Enrollment>> {
+    let mut conn = auth.pool.acquire().await?;
+    enrollments_of(&mut conn, user_id, false).await
+}
+
+/// Renames one of the user's own enrollments ("iPhone pro", "ancien téléphone"…).
+pub async fn rename(
+    auth: &Auth,
+    user_id: Uuid,
+    enrollment_id: Uuid,
+    name: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let name = name.trim();
+    let len = name.chars().count();
+    if len == 0 || len > 60 || name.chars().any(char::is_control) {
+        return Err(Error::InvalidInput {
+            field: "name",
+            reason: crate::ids::IdError::Shape,
+        });
+    }
+    let mut tx = auth.pool.begin().await?;
+    let before = sqlx::query_scalar!(
+        "SELECT name FROM tiqr_enrollments WHERE id = $1 AND user_id = $2 AND state <> 'revoked' FOR UPDATE",
+        enrollment_id,
+        user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    sqlx::query!(
+        "UPDATE tiqr_enrollments SET name = $2 WHERE id = $1",
+        enrollment_id,
+        name
+    )
+    .execute(&mut *tx)
+    .await?;
+    let account = accounts::account(&mut tx, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new("tiqr.rename", Outcome::Success, &account.username)
+            .actor(user_id)
+            .target("user", user_id.to_string(), &account.username)
+            .region(&account.region_code)
+            .details(json!({ "enrollment": enrollment_id, "before": before, "after": name })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes one of the user's own enrollments (a phone given away). The app then gets
+/// `INVALID_USERID`; the sealed secret is erased.
+pub async fn revoke_own(
+    auth: &Auth,
+    user_id: Uuid,
+    enrollment_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = auth.pool.begin().await?;
+    let account = accounts::account(&mut tx, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    let name = revoke_in(&mut tx, user_id, enrollment_id, user_id, now)
+        .await?
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new("tiqr.revoke", Outcome::Success, &account.username)
+            .actor(user_id)
+            .target("user", user_id.to_string(), &account.username)
+            .region(&account.region_code)
+            .details(json!({ "by": "user", "enrollment": enrollment_id, "name": name })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Revokes the enrollment if it is the user's and not revoked yet; its name when it was.
+pub(crate) async fn revoke_in(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    enrollment_id: Uuid,
+    by: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar!(
+        "UPDATE tiqr_enrollments
+         SET state = 'revoked', revoked_at = $3, revoked_by = $4, secret_nonce = NULL, secret_sealed = NULL
+         WHERE id = $1 AND user_id = $2 AND state <> 'revoked'
+         RETURNING name",
+        enrollment_id,
+        user_id,
+        now,
+        by
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+/// Unblocks a blocked enrollment of the user (failures forgotten); its name when it was blocked.
+pub(crate) async fn unblock_in(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    enrollment_id: Uuid,
+) -> Result<Option<(String, i32)>> {
+    let row = sqlx::query!(
+        "UPDATE tiqr_enrollments e SET state = 'active', failures = 0, blocked_at = NULL
+         FROM (SELECT id, failures FROM tiqr_enrollments WHERE id = $1 FOR UPDATE) old
+         WHERE e.id = old.id AND e.user_id = $2 AND e.state = 'blocked'
+         RETURNING e.name, old.failures",
+        enrollment_id,
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| (r.name, r.failures)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_in_either_case_are_the_same_bytes() {
+        let lower = AppForm {
+            secret: Some("ab".repeat(32)),
+            ..AppForm::default()
+        };
+        let upper = AppForm {
+            secret: Some("AB".repeat(32)),
+            ..AppForm::default()
+        };
+        assert_eq!(parse_secret(&lower).ok(), parse_secret(&upper).ok());
+        assert_eq!(parse_secret(&lower).ok().map(|s| s.len()), Some(32));
+        for bad in ["ab".repeat(31), "zz".repeat(32), String::new()] {
+            let form = AppForm {
+                secret: Some(bad),
+                ..AppForm::default()
+            };
+            assert!(parse_secret(&form).is_err());
+        }
+        assert!(parse_secret(&AppForm::default()).is_err());
+    }
+
+    #[test]
+    fn default_names_carry_the_date() {
+        let t = time::macros::datetime!(2026-11-03 09:00 UTC);
+        assert_eq!(default_name(t), "Téléphone du 03/11/2026");
+    }
+}

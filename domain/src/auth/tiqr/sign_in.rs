@@ -1,0 +1,773 @@
+//! Signing in with the TIQR app, top to bottom:
+//! 1. [`start_sign_in`]: the page gets a sessionKey (32 hex) and a challenge (10 hex), 180 s,
+//!    bound to its browser, and shows `tiqrauth://[identity@]host/sessionKey/challenge/sp/2`;
+//! 2. [`app_login`]: the app posts `sessionKey`, `userId` and its OCRA `response`; the answer is
+//!    checked with the attempt counters (per client address, then per enrollment, each claimed
+//!    BEFORE verifying) and the app gets one of the exact [`Reply`] strings. A wrong response
+//!    keeps the QR (the user retries the PIN); the right one uses it up;
+//! 3. [`poll`]: the page asks with its own cookie (never with the sessionKey, which anyone who saw
+//!    the QR has) and, once the app's response was right, gets its session through
+//!    [`complete_sign_in`] (the establishment routing and the audit row);
+//! 4. without network, the app shows its identity and the response: [`offline_code`] checks them
+//!    through the same counters and signs the browser in.
+
+use serde_json::json;
+use sqlx::PgConnection;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::enrollment::TiqrState;
+use super::{
+    AppForm, AttemptsLeft, Identity, MAX_ATTEMPTS, Reply, SIGN_IN_LIFETIME, SecretBox, TiqrService,
+    ocra, one_time_key, random_hex, secret_box::Sealed,
+};
+use crate::accounts::{self, UserStatus};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::auth::card::Browser;
+use crate::auth::password::address_key;
+use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
+use crate::error::{Error, Result};
+use crate::sessions::Token;
+use crate::throttle::{self, Claim, Scope};
+
+/// How long after the app's right response the page may still pick its session up (a page that
+/// polls every few seconds needs far less).
+const PICK_UP_WITHIN: Duration = Duration::minutes(2);
+
+/// What the page needs to show the sign-in QR.
+#[derive(Debug, Clone)]
+pub struct SignInStart {
+    pub session_key: String,
+    pub challenge: String,
+    /// `tiqrauth://…/2`, for the QR and the link on mobile.
+    pub url: String,
+    /// The QR names this identity (the app does not ask which account).
+    pub bound: bool,
+}
+
+/// What the page's poll learns.
+#[derive(Debug)]
+pub enum Poll {
+    /// Waiting for the app.
+    Pending,
+    SignedIn(SignedIn),
+    /// No QR under way, or it timed out: show a new one.
+    Expired,
+}
+
+/// Makes a sign-in QR for `browser`. With `identity` (an enrollment the browser was told about,
+/// say by a cookie of the last TIQR sign-in) the QR names it and only it may answer; an unknown
+/// or revoked identity gives an unnamed QR, so the page says nothing about identities.
+pub async fn start_sign_in(
+    auth: &Auth,
+    service: &TiqrService,
+    browser: Browser,
+    identity: Option<&Identity>,
+    now: OffsetDateTime,
+) -> Result<SignInStart> {
+    let mut tx = auth.pool.begin().await?;
+    // One QR per browser: a new one replaces the previous (and bounds what a browser can store);
+    // long-dead rows of anyone go too.
+    sqlx::query!(
+        "DELETE FROM tiqr_sign_ins WHERE browser_hash = $1 OR expires_at < $2::timestamptz - interval '1 day'",
+        &browser.hash()[..],
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    let bound = match identity {
+        Some(identity) => sqlx::query_scalar!(
+            "SELECT id FROM tiqr_enrollments WHERE identity = $1 AND state <> 'revoked'",
+            identity.as_str()
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|id| (id, identity)),
+        None => None,
+    };
+    let session_key = random_hex(16);
+    let challenge = random_hex(5);
+    sqlx::query!(
+        "INSERT INTO tiqr_sign_ins (session_key, challenge, browser_hash, enrollment_id, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        session_key,
+        challenge,
+        &browser.hash()[..],
+        bound.map(|(id, _)| id),
+        now,
+        now + SIGN_IN_LIFETIME
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let who = bound
+        .map(|(_, identity)| format!("{}@", identity.as_str()))
+        .unwrap_or_default();
+    let url = format!(
+        "tiqrauth://{who}{}/{session_key}/{challenge}/{}/2",
+        service.identifier,
+        path_segment(&service.sp_identifier)
+    );
+    Ok(SignInStart {
+        session_key,
+        challenge,
+        url,
+        bound: bound.is_some(),
+    })
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters (the sp identifier is a path
+/// segment of the `tiqrauth://` URL).
+fn path_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The app's login post (`operation=login`). Never fails on the app's input: every refusal is one
+/// of the protocol's replies; `Err` is only for the server's own trouble (database, key), which
+/// the edge answers with `INVALID_REQUEST` and a 500.
+pub async fn app_login(
+    auth: &Auth,
+    secrets: &SecretBox,
+    form: &AppForm,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Reply> {
+    let parsed = (|| {
+        if form.operation.as_deref().is_some_and(|o| o != "login") {
+            return None;
+        }
+        let session_key = one_time_key("sessionKey", form.session_key.as_deref()?).ok()?;
+        let identity = Identity::parse(form.user_id.as_deref()?).ok()?;
+        let response = six_digits(form.response.as_deref()?)?;
+        Some((session_key, identity, response))
+    })();
+    let Some((session_key, identity, response)) = parsed else {
+        // Nothing is stored for a request that does not parse (not even a counter).
+        return Ok(Reply::InvalidRequest);
+    };
+    let answer = answer(
+        auth,
+        secrets,
+        Lookup::SessionKey(&session_key),
+        Some(&identity),
+        &response,
+        "app",
+        client,
+        now,
+    )
+    .await?;
+    Ok(match answer {
+        Answer::Reply(reply) => reply,
+        // There is no "try later" in the protocol; INVALID_REQUEST neither blocks the account
+        // in the apps nor costs the user an attempt.
+        Answer::AddressThrottled(_) => Reply::InvalidRequest,
+    })
+}
+
+/// The page's poll, with the browser's own cookie. Signs in once the app's response was right.
+pub async fn poll(
+    auth: &Auth,
+    browser: Browser,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Poll> {
+    let mut tx = auth.pool.begin().await?;
+    let row = sqlx::query!(
+        "SELECT session_key, expires_at, verified_at, verified_user, consumed_at
+         FROM tiqr_sign_ins WHERE browser_hash = $1
+         ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
+        &browser.hash()[..]
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Poll::Expired);
+    };
+    match (row.verified_at, row.verified_user, row.consumed_at) {
+        (_, _, Some(_)) => Ok(Poll::Expired),
+        (Some(at), Some(user_id), None) if at + PICK_UP_WITHIN > now => {
+            sqlx::query!(
+                "UPDATE tiqr_sign_ins SET consumed_at = $2 WHERE session_key = $1",
+                row.session_key,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            let account = accounts::account(&mut tx, user_id)
+                .await?
+                .ok_or(Error::NotFound)?;
+            if account.status != UserStatus::Active {
+                tx.commit().await?;
+                return Err(Error::AccountUnavailable(account.status));
+            }
+            let signed_in = complete_sign_in(
+                &mut tx,
+                auth,
+                Verified {
+                    user_id,
+                    username: &account.username,
+                    region_code: &account.region_code,
+                    method: "tiqr",
+                },
+                previous,
+                client,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(Poll::SignedIn(signed_in))
+        }
+        (None, _, _) if row.expires_at > now => Ok(Poll::Pending),
+        _ => Ok(Poll::Expired),
+    }
+}
+
+/// The offline form: the identity the app shows (needed when the QR named none) and its 6-digit
+/// response to the QR this browser shows. Same counters as the app's post.
+#[allow(clippy::too_many_arguments)]
+pub async fn offline_code(
+    auth: &Auth,
+    secrets: &SecretBox,
+    browser: Browser,
+    identity: Option<&str>,
+    code: &str,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let response = six_digits(&code).ok_or(Error::TiqrRequest("code"))?;
+    let identity = match identity.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(typed) => Some(Identity::parse(typed)?),
+        None => None,
+    };
+    let answer = answer(
+        auth,
+        secrets,
+        Lookup::Browser(browser),
+        identity.as_ref(),
+        &response,
+        "offline",
+        client,
+        now,
+    )
+    .await?;
+    match answer {
+        Answer::Reply(Reply::Ok) => match poll(auth, browser, previous, client, now).await? {
+            Poll::SignedIn(s) => Ok(s),
+            Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
+        },
+        Answer::Reply(Reply::InvalidResponse(left)) => Err(Error::TiqrWrongResponse {
+            attempts_left: left.get(),
+        }),
+        Answer::Reply(Reply::AccountBlocked) => Err(Error::TiqrBlocked),
+        Answer::Reply(Reply::InvalidChallenge) => Err(Error::TiqrExpired),
+        Answer::Reply(Reply::InvalidUserId) => Err(Error::TiqrUnknownIdentity),
+        Answer::Reply(Reply::InvalidRequest) => Err(Error::TiqrRequest("userId")),
+        Answer::AddressThrottled(until) => Err(Error::AddressThrottled { until }),
+    }
+}
+
+/// Exactly six ASCII digits (the suite's `6`).
+fn six_digits(s: &str) -> Option<String> {
+    (s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.to_string())
+}
+
+/// How the QR being answered is found: by the app's sessionKey, or by the browser's cookie for
+/// the offline form.
+#[derive(Debug, Clone, Copy)]
+enum Lookup<'a> {
+    SessionKey(&'a str),
+    Browser(Browser),
+}
+
+enum Answer {
+    Reply(Reply),
+    AddressThrottled(OffsetDateTime),
+}
+
+struct PendingSignIn {
+    session_key: String,
+    challenge: String,
+    enrollment_id: Option<Uuid>,
+}
+
+struct EnrollmentRow {
+    id: Uuid,
+    identity: String,
+    user_id: Uuid,
+    name: String,
+    state: TiqrState,
+    secret_nonce: Option<Vec<u8>>,
+    secret_sealed: Option<Vec<u8>>,
+    username: String,
+    region_code: String,
+    status: UserStatus,
+}
+
+/// The throttle key of a client address for TIQR answers: kept apart from the password sign-in's
+/// counter, so that phones behind a carrier's shared address do not lock the hospital's desktops
+/// out of password sign-in (and the other way round).
+fn tiqr_address_key(client: &Client) -> String {
+    format!("tiqr {}", address_key(client.ip.as_deref()))
+}
+
+/// Steps shared by the app's post and the offline form: the address's attempt slot, the QR, the
+/// enrollment, its attempt slot, the OCRA check, and the outcome recorded with its audit rows.
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    auth: &Auth,
+    secrets: &SecretBox,
+    lookup: Lookup<'_>,
+    identity: Option<&Identity>,
+    response: &str,
+    channel: &'static str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Answer> {
+    let address = tiqr_address_key(client);
+    let label = identity.map_or("tiqr", Identity::as_str).to_string();
+
+    // 1. The address's slot, claimed and committed before anything is looked up, so that probing
+    // sessionKeys or identities counts too.
+    let mut conn = auth.pool.acquire().await?;
+    let address_attempt = match throttle::claim(
+        &mut conn,
+        Scope::Address,
+        &address,
+        auth.address_throttle,
+        now,
+    )
+    .await?
+    {
+        Claim::Allowed { attempt } => attempt,
+        Claim::Locked { until, newly } => {
+            drop(conn);
+            let mut tx = auth.pool.begin().await?;
+            failure_event(
+                &mut tx,
+                &label,
+                None,
+                channel,
+                "address_throttled",
+                json!({}),
+                client,
+                now,
+            )
+            .await?;
+            if newly {
+                lockout_event(&mut tx, &label, until, client, now).await?;
+            }
+            tx.commit().await?;
+            return Ok(Answer::AddressThrottled(until));
+        }
+    };
+    // Every refusal below costs the address its slot; only a right response gives it back.
+    let refuse = async |conn: &mut PgConnection,
+                        reply: Reply,
+                        reason: &str,
+                        enrollment: Option<&EnrollmentRow>,
+                        details: serde_json::Value|
+           -> Result<Answer> {
+        let locked = throttle::failed(
+            conn,
+            Scope::Address,
+            &address,
+            address_attempt,
+            auth.address_throttle,
+            now,
+        )
+        .await?;
+        // On the connection already held: never wait for a second pooled connection while
+        // holding one (a burst of app posts could exhaust the pool).
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        failure_event(
+            &mut tx, &label, enrollment, channel, reason, details, client, now,
+        )
+        .await?;
+        if let Some(until) = locked {
+            lockout_event(&mut tx, &label, until, client, now).await?;
+        }
+        tx.commit().await?;
+        Ok(Answer::Reply(reply))
+    };
+
+    // 2. The QR: unknown, expired or already answered rightly.
+    let pending = match lookup {
+        Lookup::SessionKey(key) => {
+            sqlx::query_as!(
+                PendingSignIn,
+                "SELECT session_key, challenge, enrollment_id FROM tiqr_sign_ins
+                 WHERE session_key = $1 AND expires_at > $2 AND verified_at IS NULL",
+                key,
+                now
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        Lookup::Browser(browser) => {
+            sqlx::query_as!(
+                PendingSignIn,
+                "SELECT session_key, challenge, enrollment_id FROM tiqr_sign_ins
+                 WHERE browser_hash = $1 AND expires_at > $2 AND verified_at IS NULL
+                 ORDER BY created_at DESC LIMIT 1",
+                &browser.hash()[..],
+                now
+            )
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+    };
+    let Some(pending) = pending else {
+        return refuse(
+            &mut conn,
+            Reply::InvalidChallenge,
+            "challenge_invalid",
+            None,
+            json!({}),
+        )
+        .await;
+    };
+
+    // 3. The enrollment: the one the QR names, or the one the app (or the offline form) names.
+    let enrollment = match (pending.enrollment_id, identity) {
+        (Some(bound), typed) => {
+            // The app answers a named QR with that identity; another one is not this QR's.
+            enrollment_by_id(&mut conn, bound)
+                .await?
+                .filter(|e| typed.is_none_or(|t| t.as_str() == e.identity))
+        }
+        (None, Some(identity)) => enrollment_by_identity(&mut conn, identity).await?,
+        (None, None) => {
+            return refuse(
+                &mut conn,
+                Reply::InvalidRequest,
+                "identity_missing",
+                None,
+                json!({}),
+            )
+            .await;
+        }
+    };
+    let enrollment = match enrollment {
+        Some(e) if e.state != TiqrState::Revoked => e,
+        other => {
+            return refuse(
+                &mut conn,
+                Reply::InvalidUserId,
+                if other.is_some() {
+                    "revoked"
+                } else {
+                    "unknown_identity"
+                },
+                other.as_ref(),
+                json!({}),
+            )
+            .await;
+        }
+    };
+    if enrollment.status != UserStatus::Active {
+        // The account is disabled or not usable: the app is told the identity is not valid
+        // (ACCOUNT_BLOCKED would make iOS demand a new enrollment once the account is back).
+        return refuse(
+            &mut conn,
+            Reply::InvalidUserId,
+            "account_unavailable",
+            Some(&enrollment),
+            json!({ "status": enrollment.status }),
+        )
+        .await;
+    }
+    if enrollment.state == TiqrState::Blocked {
+        return refuse(
+            &mut conn,
+            Reply::AccountBlocked,
+            "blocked",
+            Some(&enrollment),
+            json!({}),
+        )
+        .await;
+    }
+    // Opened before the attempt is counted: the server's own trouble must not cost the user.
+    let secret = match (&enrollment.secret_nonce, &enrollment.secret_sealed) {
+        (Some(nonce), Some(ciphertext)) => secrets.open(
+            enrollment.id,
+            &Sealed {
+                nonce: nonce.clone(),
+                ciphertext: ciphertext.clone(),
+            },
+        )?,
+        _ => return Err(Error::Internal("tiqr enrollment without a secret".into())),
+    };
+
+    // 4. The enrollment's slot: one atomic increment, committed at once, so that parallel guesses
+    // each get their own number and those past the limit are never verified.
+    let attempt = sqlx::query_scalar!(
+        "UPDATE tiqr_enrollments SET failures = failures + 1 WHERE id = $1 AND state = 'active' RETURNING failures",
+        enrollment.id
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(attempt) = attempt else {
+        // Blocked or revoked in between.
+        return refuse(
+            &mut conn,
+            Reply::AccountBlocked,
+            "blocked",
+            Some(&enrollment),
+            json!({}),
+        )
+        .await;
+    };
+    if attempt > MAX_ATTEMPTS {
+        block(&mut conn, enrollment.id, now).await?;
+        return refuse(
+            &mut conn,
+            Reply::AccountBlocked,
+            "blocked",
+            Some(&enrollment),
+            json!({}),
+        )
+        .await;
+    }
+
+    // 5. OCRA-1:HOTP-SHA1-6:QH10-S over the QR's challenge and sessionKey.
+    let suite = ocra::Suite::parse(ocra::TIQR_SUITE)
+        .map_err(|e| Error::Internal(format!("tiqr suite: {e}")))?;
+    let right = suite
+        .verify(
+            &hex::encode(&secret),
+            &ocra::Inputs {
+                question: &pending.challenge,
+                session: Some(&pending.session_key),
+                ..ocra::Inputs::default()
+            },
+            response,
+        )
+        .map_err(|e| Error::Internal(format!("tiqr ocra: {e}")))?;
+
+    if !right {
+        let left = MAX_ATTEMPTS - attempt;
+        return match AttemptsLeft::new(left) {
+            Some(left) => {
+                refuse(
+                    &mut conn,
+                    Reply::InvalidResponse(left),
+                    "wrong_response",
+                    Some(&enrollment),
+                    json!({ "attempts_left": left.get() }),
+                )
+                .await
+            }
+            None => {
+                // That was the last attempt: blocked, and the app is told so (never `:0`).
+                let newly = block(&mut conn, enrollment.id, now).await?;
+                let answer = refuse(
+                    &mut conn,
+                    Reply::AccountBlocked,
+                    "wrong_response",
+                    Some(&enrollment),
+                    json!({ "attempts_left": 0 }),
+                )
+                .await?;
+                if newly {
+                    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                    audit::record(
+                        &mut tx,
+                        Event::new("tiqr.blocked", Outcome::Failure, &label)
+                            .target("user", enrollment.user_id.to_string(), &enrollment.username)
+                            .region(&enrollment.region_code)
+                            .details(json!({
+                                "enrollment": enrollment.id,
+                                "name": enrollment.name,
+                                "failures": attempt,
+                            })),
+                        client,
+                        now,
+                    )
+                    .await?;
+                    tx.commit().await?;
+                }
+                Ok(answer)
+            }
+        };
+    }
+
+    // 6. Right: the QR is used up (once: a concurrent right answer loses), the counters start
+    // afresh, and the browser's next poll signs it in.
+    drop(conn);
+    let mut tx = auth.pool.begin().await?;
+    let verified = sqlx::query!(
+        "UPDATE tiqr_sign_ins SET verified_at = $2, verified_user = $3, verified_enrollment = $4
+         WHERE session_key = $1 AND verified_at IS NULL AND expires_at > $2",
+        pending.session_key,
+        now,
+        enrollment.user_id,
+        enrollment.id
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    sqlx::query!(
+        "UPDATE tiqr_enrollments SET failures = 0, last_used_at = $2 WHERE id = $1",
+        enrollment.id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    throttle::succeeded(&mut tx, Scope::Address, &address).await?;
+    if !verified {
+        tx.commit().await?;
+        return Ok(Answer::Reply(Reply::InvalidChallenge));
+    }
+    audit::record(
+        &mut tx,
+        Event::new("tiqr.sign_in", Outcome::Success, &enrollment.username)
+            .actor(enrollment.user_id)
+            .target("user", enrollment.user_id.to_string(), &enrollment.username)
+            .region(&enrollment.region_code)
+            .details(json!({
+                "channel": channel,
+                "enrollment": enrollment.id,
+                "name": enrollment.name,
+                "named_qr": pending.enrollment_id.is_some(),
+            })),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Answer::Reply(Reply::Ok))
+}
+
+/// Blocks the enrollment; true when this call blocked it.
+async fn block(conn: &mut PgConnection, id: Uuid, now: OffsetDateTime) -> Result<bool> {
+    Ok(sqlx::query!(
+        "UPDATE tiqr_enrollments SET state = 'blocked', blocked_at = $2 WHERE id = $1 AND state = 'active'",
+        id,
+        now
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+async fn enrollment_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<EnrollmentRow>> {
+    Ok(sqlx::query_as!(
+        EnrollmentRow,
+        r#"SELECT e.id, e.identity, e.user_id, e.name, e.state AS "state: TiqrState", e.secret_nonce, e.secret_sealed,
+                  u.username, u.region_code, u.status AS "status: UserStatus"
+           FROM tiqr_enrollments e JOIN users u ON u.id = e.user_id WHERE e.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+async fn enrollment_by_identity(
+    conn: &mut PgConnection,
+    identity: &Identity,
+) -> Result<Option<EnrollmentRow>> {
+    Ok(sqlx::query_as!(
+        EnrollmentRow,
+        r#"SELECT e.id, e.identity, e.user_id, e.name, e.state AS "state: TiqrState", e.secret_nonce, e.secret_sealed,
+                  u.username, u.region_code, u.status AS "status: UserStatus"
+           FROM tiqr_enrollments e JOIN users u ON u.id = e.user_id WHERE e.identity = $1"#,
+        identity.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn failure_event(
+    tx: &mut PgConnection,
+    label: &str,
+    enrollment: Option<&EnrollmentRow>,
+    channel: &str,
+    reason: &str,
+    mut details: serde_json::Value,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    details["channel"] = json!(channel);
+    details["reason"] = json!(reason);
+    let mut event = Event::new("tiqr.failure", Outcome::Failure, label);
+    if let Some(e) = enrollment {
+        details["enrollment"] = json!(e.id);
+        event = event
+            .target("user", e.user_id.to_string(), &e.username)
+            .region(&e.region_code);
+    }
+    audit::record(tx, event.details(details), client, now).await?;
+    Ok(())
+}
+
+async fn lockout_event(
+    tx: &mut PgConnection,
+    label: &str,
+    until: OffsetDateTime,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    audit::record(
+        tx,
+        Event::new("auth.lockout", Outcome::Failure, label)
+            .details(json!({ "scope": "tiqr_address", "until": until.unix_timestamp() })),
+        client,
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_are_six_digits() {
+        assert_eq!(six_digits("012345").as_deref(), Some("012345"));
+        for bad in ["12345", "1234567", "12345a", "１２３４５６", ""] {
+            assert_eq!(six_digits(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_sp_identifier_is_one_path_segment() {
+        assert_eq!(path_segment("passerelle.example"), "passerelle.example");
+        assert_eq!(path_segment("Santé IdF/x"), "Sant%C3%A9%20IdF%2Fx");
+    }
+
+    #[test]
+    fn attempts_left_count_down_to_blocked() {
+        let replies: Vec<&str> = (1..=MAX_ATTEMPTS)
+            .map(|attempt| {
+                AttemptsLeft::new(MAX_ATTEMPTS - attempt)
+                    .map_or(Reply::AccountBlocked, Reply::InvalidResponse)
+                    .as_str()
+            })
+            .collect();
+        assert_eq!(
+            replies,
+            [
+                "INVALID_RESPONSE:4",
+                "INVALID_RESPONSE:3",
+                "INVALID_RESPONSE:2",
+                "INVALID_RESPONSE:1",
+                "ACCOUNT_BLOCKED"
+            ]
+        );
+    }
+}
