@@ -97,6 +97,10 @@ pub struct UserDetailData {
     pub sessions: Vec<NamedItem>,
     pub recent: Vec<AuditRowView>,
     pub all_regions: Vec<Choice>,
+    /// TIQR enrollments (when TIQR is enabled), revoked ones included.
+    pub tiqr: Option<Vec<crate::tiqr_api::TiqrEnrollmentView>>,
+    /// An enrollment the desk started for this account in this browser.
+    pub tiqr_pending: Option<crate::tiqr_api::QrView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -362,6 +366,20 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     let now = time::OffsetDateTime::now_utc();
     let d = users::detail(&services.auth, &actor, id, &ctx.client, now).await?;
     let allowed = d.allowed(&actor);
+    let tiqr = match &services.tiqr {
+        Some(_) => Some(
+            domain::admin::tiqr::enrollments(&services.auth, &actor, id, &ctx.client, now)
+                .await?
+                .into_iter()
+                .map(crate::tiqr_api::server::enrollment_view)
+                .collect(),
+        ),
+        None => None,
+    };
+    let tiqr_pending = match &services.tiqr {
+        Some(_) => crate::tiqr_api::server::pending(&services, &ctx.csrf_token, id).await?,
+        None => None,
+    };
     let regions = domain::accounts::regions(&services.auth.pool)
         .await
         .map_err(crate::api::server::internal)?;
@@ -451,6 +469,8 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
             })
             .collect(),
         recent: d.recent.into_iter().map(server::audit_row).collect(),
+        tiqr,
+        tiqr_pending,
         all_regions: regions
             .into_iter()
             .map(|r| Choice {

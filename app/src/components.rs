@@ -175,3 +175,65 @@ pub fn SupportContact(region: RegionView) -> impl IntoView {
         </section>
     }
 }
+
+/// Once hydrated, asks `url` every two seconds (a POST with the form token when `csrf` is given)
+/// for `{"etat": …, "suite": …}`: shows the state through `state`, and goes to `suite` when the
+/// server gives one. Without JavaScript the page offers its own button or link instead.
+#[component]
+pub fn Poller(
+    url: String,
+    #[prop(optional)] csrf: Option<String>,
+    state: RwSignal<String>,
+) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let (url, csrf) = (url.clone(), csrf.clone());
+        leptos::task::spawn_local(async move {
+            poll_loop(url, csrf, state).await;
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, csrf, state);
+}
+
+#[cfg(feature = "hydrate")]
+async fn poll_loop(url: String, csrf: Option<String>, state: RwSignal<String>) {
+    use gloo_net::http::Request;
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        etat: String,
+        suite: Option<String>,
+    }
+    // About ten minutes, then the page stops asking (a reload starts again).
+    for _ in 0..300 {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 2000);
+            }
+        });
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        let request = match &csrf {
+            Some(token) => Request::post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .body(format!("csrf={token}")),
+            None => Request::get(&url)
+                .header("accept", "application/json")
+                .build(),
+        };
+        let Ok(request) = request else { continue };
+        let Ok(response) = request.send().await else {
+            continue;
+        };
+        let Ok(answer) = response.json::<Answer>().await else {
+            continue;
+        };
+        state.set(answer.etat);
+        if let Some(next) = answer.suite {
+            if let Some(w) = web_sys::window() {
+                let _ = w.location().assign(&next);
+            }
+            return;
+        }
+    }
+}

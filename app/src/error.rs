@@ -258,6 +258,16 @@ pub enum ErrorCode {
     StaleVersion,
     EstablishmentOutsideRegion,
     OwnAccount,
+    /// The TIQR QR code (or enrollment) timed out.
+    TiqrExpired,
+    /// A wrong TIQR offline code.
+    TiqrWrongCode {
+        attempts_left: u8,
+    },
+    /// The TIQR enrollment is blocked after too many wrong responses.
+    TiqrBlocked,
+    /// Unknown or revoked TIQR identity.
+    TiqrUnknown,
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -296,6 +306,12 @@ impl ErrorCode {
             ErrorCode::StaleVersion => "modifie-entre-temps".into(),
             ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region".into(),
             ErrorCode::OwnAccount => "propre-compte".into(),
+            ErrorCode::TiqrExpired => "tiqr-expire".into(),
+            ErrorCode::TiqrWrongCode { attempts_left } => {
+                format!("tiqr-code-incorrect-{attempts_left}")
+            }
+            ErrorCode::TiqrBlocked => "tiqr-bloque".into(),
+            ErrorCode::TiqrUnknown => "tiqr-inconnu".into(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
         }
     }
@@ -323,7 +339,15 @@ impl ErrorCode {
             "modifie-entre-temps" => ErrorCode::StaleVersion,
             "etablissement-autre-region" => ErrorCode::EstablishmentOutsideRegion,
             "propre-compte" => ErrorCode::OwnAccount,
+            "tiqr-expire" => ErrorCode::TiqrExpired,
+            "tiqr-bloque" => ErrorCode::TiqrBlocked,
+            "tiqr-inconnu" => ErrorCode::TiqrUnknown,
             other => {
+                if let Some(n) = other.strip_prefix("tiqr-code-incorrect-") {
+                    return Some(ErrorCode::TiqrWrongCode {
+                        attempts_left: n.parse().ok().filter(|n| (1..=9).contains(n))?,
+                    });
+                }
                 if let Some(f) = other.strip_prefix("invalide-") {
                     return Field::from_slug(f).map(ErrorCode::InvalidField);
                 }
@@ -393,7 +417,11 @@ impl ErrorCode {
             | ErrorCode::InvalidField(_)
             | ErrorCode::EstablishmentOutsideRegion => 400,
             ErrorCode::Duplicate(_) | ErrorCode::StaleVersion => 409,
-            ErrorCode::ReauthRequired => 401,
+            ErrorCode::ReauthRequired
+            | ErrorCode::TiqrWrongCode { .. }
+            | ErrorCode::TiqrUnknown => 401,
+            ErrorCode::TiqrExpired => 410,
+            ErrorCode::TiqrBlocked => 403,
             ErrorCode::OwnAccount => 403,
             ErrorCode::Internal { .. } => 500,
         }
@@ -439,6 +467,12 @@ impl ErrorCode {
             ErrorCode::StaleVersion => m.err_stale_version.into(),
             ErrorCode::EstablishmentOutsideRegion => m.err_establishment_outside_region.into(),
             ErrorCode::OwnAccount => m.err_own_account.into(),
+            ErrorCode::TiqrExpired => m.err_tiqr_expired.into(),
+            ErrorCode::TiqrWrongCode { attempts_left } => m
+                .err_tiqr_wrong_code
+                .replace("{n}", &attempts_left.to_string()),
+            ErrorCode::TiqrBlocked => m.err_tiqr_blocked.into(),
+            ErrorCode::TiqrUnknown => m.err_tiqr_unknown.into(),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
@@ -498,6 +532,8 @@ mod tests {
             ErrorCode::WeakPassword(PasswordWeakness::Common),
             ErrorCode::StaleVersion,
             ErrorCode::ReauthRequired,
+            ErrorCode::TiqrWrongCode { attempts_left: 3 },
+            ErrorCode::TiqrBlocked,
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
@@ -566,6 +602,13 @@ mod from_domain {
                 Error::StaleVersion => ErrorCode::StaleVersion,
                 Error::EstablishmentOutsideRegion => ErrorCode::EstablishmentOutsideRegion,
                 Error::OwnAccount => ErrorCode::OwnAccount,
+                Error::TiqrRequest(_) => ErrorCode::InvalidInput,
+                Error::TiqrExpired => ErrorCode::TiqrExpired,
+                Error::TiqrUnknownIdentity => ErrorCode::TiqrUnknown,
+                Error::TiqrWrongResponse { attempts_left } => {
+                    ErrorCode::TiqrWrongCode { attempts_left }
+                }
+                Error::TiqrBlocked => ErrorCode::TiqrBlocked,
                 Error::NotFound => ErrorCode::NotFound,
                 Error::NoSession => ErrorCode::NotSignedIn,
                 Error::Forbidden => ErrorCode::Forbidden,

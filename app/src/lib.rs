@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
+pub mod tiqr_api;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -126,6 +127,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/journal") view=pages::admin::audit::Audit ssr=SsrMode::Async />
                     <Route path=path!("/admin/journal/:id") view=pages::admin::audit::AuditRow ssr=SsrMode::Async />
                     <Route path=path!("/admin/confirmer") view=pages::admin::reauth::Reauth ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/tiqr") view=pages::tiqr_sign_in::TiqrSignIn ssr=SsrMode::Async />
+                    <Route path=path!("/compte/tiqr") view=pages::my_tiqr::MyTiqr ssr=SsrMode::Async />
                     <Route path=path!("/compte/cartes") view=pages::my_cards::MyCards ssr=SsrMode::Async />
                     <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe-oublie") view=pages::forgot_password::ForgotPassword ssr=SsrMode::Async />

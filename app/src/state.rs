@@ -54,11 +54,26 @@ pub struct TlsCardHost {
     pub verify_header: String,
 }
 
+/// TIQR sign-in, when enabled: what the apps are told, and the key of the secrets at rest.
+pub struct TiqrSetup {
+    pub service: domain::auth::tiqr::TiqrService,
+    pub secrets: domain::auth::tiqr::SecretBox,
+}
+
+impl std::fmt::Debug for TiqrSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TiqrSetup")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug)]
 pub struct Services {
     pub auth: Auth,
     pub settings: Settings,
     pub card: Option<CardService>,
+    pub tiqr: Option<TiqrSetup>,
 }
 
 #[derive(Debug, Clone)]

@@ -48,6 +48,33 @@ pub struct Config {
     /// CPx card sign-in; off when absent.
     pub card: Option<CardConfig>,
     pub mail: MailConfig,
+    pub tiqr: TiqrConfig,
+}
+
+/// `[tiqr]`: sign-in with the TIQR app. On by default (it needs nothing but the portal).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TiqrConfig {
+    pub enabled: bool,
+    /// The service's name in the app.
+    pub display_name: String,
+    /// The lowercase host-like name the apps file the accounts under; default: the public URL's
+    /// host. It must never change once phones are enrolled.
+    pub identifier: Option<String>,
+    /// 32 random bytes that seal the enrollments' secrets at rest; created (mode 0600) on first
+    /// start when missing. Default `<data_dir>/tiqr-secrets.key`. Back it up with the database.
+    pub key_file: Option<PathBuf>,
+}
+
+impl Default for TiqrConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            display_name: "Passerelle".into(),
+            identifier: None,
+            key_file: None,
+        }
+    }
 }
 
 /// `[mail]`: where e-mails go. Without `smtp_host` they are written as .eml files to `folder`
@@ -205,6 +232,7 @@ impl Default for Config {
             argon2: Argon2Config::default(),
             card: None,
             mail: MailConfig::default(),
+            tiqr: TiqrConfig::default(),
         }
     }
 }
@@ -312,6 +340,12 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_SESSION_IDLE_MINUTES") {
             self.session.idle_minutes = parse("PASSERELLE_SESSION_IDLE_MINUTES", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_TIQR_ENABLED") {
+            self.tiqr.enabled = parse("PASSERELLE_TIQR_ENABLED", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_TIQR_KEY_FILE") {
+            self.tiqr.key_file = Some(PathBuf::from(v));
         }
         if let Some(v) = var("PASSERELLE_ADMIN_REAUTH_MINUTES") {
             self.session.admin_reauth_minutes = parse("PASSERELLE_ADMIN_REAUTH_MINUTES", v)?;

@@ -121,6 +121,7 @@ pub fn state(
     pool: PgPool,
     passwords: Arc<Passwords>,
     card: Option<CardService>,
+    tiqr: Option<app::state::TiqrSetup>,
 ) -> AppState {
     let auth = auth(config, pool, passwords);
     let public_origin = config.public_origin();
@@ -143,8 +144,74 @@ pub fn state(
             auth,
             settings,
             card,
+            tiqr,
         }),
     }
+}
+
+/// TIQR's published service values and the key of the enrollments' secrets (read, or created on
+/// first start with owner-only permissions).
+pub fn tiqr_setup(config: &Config) -> Result<Option<app::state::TiqrSetup>, CliError> {
+    use domain::auth::tiqr::{SecretBox, TiqrService};
+    if !config.tiqr.enabled {
+        return Ok(None);
+    }
+    let path = config
+        .tiqr
+        .key_file
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("tiqr-secrets.key"));
+    let key = match std::fs::read(&path) {
+        Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
+            .map_err(|_| CliError::Usage(format!("{}: expected 32 bytes", path.display())))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = SecretBox::generate_key();
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
+            }
+            write_private(&path, &key)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+            tracing::info!(
+                "TIQR: new key for the secrets at rest in {}",
+                path.display()
+            );
+            key
+        }
+        Err(e) => return Err(CliError::Usage(format!("{}: {e}", path.display()))),
+    };
+    let origin = config.public_origin();
+    let host = crate::config::authority_of(&config.public_url);
+    let host = host
+        .rsplit_once(':')
+        .map_or(host.as_str(), |(h, _)| h)
+        .to_string();
+    let service = TiqrService {
+        display_name: config.tiqr.display_name.clone(),
+        identifier: config.tiqr.identifier.clone().unwrap_or(host),
+        logo_url: format!("{origin}/tiqr/logo.png"),
+        info_url: format!("{origin}/"),
+        authentication_url: format!("{origin}/tiqr/auth"),
+        metadata_url: format!("{origin}/tiqr/metadata"),
+        enrollment_url: format!("{origin}/tiqr/enrol"),
+        sp_identifier: config.tiqr.display_name.replace('/', "-"),
+    };
+    service.validate()?;
+    Ok(Some(app::state::TiqrSetup {
+        service,
+        secrets: SecretBox::new(&key),
+    }))
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// `passerelle serve`: migrate, seed the demo when asked, serve until Ctrl-C or SIGTERM.
@@ -168,7 +235,8 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
         );
     }
     let card = card_service(config)?;
-    let state = state(config, db.pool.clone(), passwords, card);
+    let tiqr = tiqr_setup(config)?;
+    let state = state(config, db.pool.clone(), passwords, card, tiqr);
     let router = crate::web::router(state.clone());
     spawn_housekeeping(db.pool.clone());
     crate::mailer::spawn(

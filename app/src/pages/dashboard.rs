@@ -59,6 +59,7 @@ pub fn Dashboard() -> impl IntoView {
                                     <a href="/etablissements" class="button-secondary">{m.change_establishment}</a>
                                 })}
                                 <a href="/compte/cartes" class="button-secondary" id="gerer-cartes">{m.manage_cards}</a>
+                                <a href="/compte/tiqr" class="button-secondary" id="gerer-tiqr">{m.tiqr_title}</a>
                             </p>
                         }
                             .into_any()

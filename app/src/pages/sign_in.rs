@@ -113,6 +113,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                         <p class="forgot"><a href="/mot-de-passe-oublie" rel="external">{m.forgot_password}</a></p>
                     </form>
                 })}
+                <p class="other-mode"><a href="/connexion/tiqr" id="mode-tiqr">{m.mode_tiqr}</a></p>
             </section>
 
             <section class="card" aria-labelledby="obtenir-compte">

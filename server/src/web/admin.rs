@@ -23,7 +23,7 @@ use super::forms::csrf_ok;
 
 /// Where a failed action goes back to: the confirmation page when the console wants the password
 /// again, else the page with the error.
-fn failed(page: &str, code: ErrorCode) -> Response {
+pub(super) fn failed(page: &str, code: ErrorCode) -> Response {
     if code == ErrorCode::ReauthRequired {
         return Redirect::to(&format!(
             "/admin/confirmer?retour={}",
@@ -189,6 +189,8 @@ pub struct AccountForm {
     role: String,
     #[serde(default)]
     region: String,
+    #[serde(default)]
+    inscription: String,
 }
 
 fn role(value: &str) -> Result<AdminRole, ErrorCode> {
@@ -291,6 +293,17 @@ pub async fn account_action(
             "role-retirer" => {
                 users::revoke_role(auth, &actor, id, role(&form.role)?, client, now).await?;
                 "role-retire"
+            }
+            "tiqr-debloquer" | "tiqr-revoquer" => {
+                let enrollment =
+                    Uuid::parse_str(&form.inscription).map_err(|_| ErrorCode::NotFound)?;
+                if verb == "tiqr-debloquer" {
+                    domain::admin::tiqr::unblock(auth, &actor, id, enrollment, client, now).await?;
+                    "tiqr-debloque"
+                } else {
+                    domain::admin::tiqr::revoke(auth, &actor, id, enrollment, client, now).await?;
+                    "tiqr-revoque"
+                }
             }
             _ => return Err(ErrorCode::NotFound),
         };

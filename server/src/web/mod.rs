@@ -7,6 +7,7 @@ mod cookies;
 mod forms;
 mod health;
 mod request;
+mod tiqr;
 
 use app::state::AppState;
 use axum::Router;
@@ -55,7 +56,20 @@ pub fn router(state: AppState) -> Router {
         .route("/mot-de-passe", post(account::set_password))
         .route("/admin/confirmer", post(admin::reauthenticate))
         .route("/admin/comptes/nouveau", post(admin::create_user))
+        .route(
+            "/admin/comptes/{id}/tiqr-inscrire",
+            post(tiqr::desk_enrollment),
+        )
         .route("/admin/comptes/{id}/{verb}", post(admin::account_action))
+        .route("/tiqr/metadata", get(tiqr::metadata))
+        .route("/tiqr/enrol", post(tiqr::enrol))
+        .route("/tiqr/auth", post(tiqr::login))
+        .route("/tiqr/logo.png", get(tiqr::logo))
+        .route("/connexion/tiqr/etat", post(tiqr::poll))
+        .route("/connexion/tiqr/code", post(tiqr::offline_code))
+        .route("/compte/tiqr/inscrire", post(tiqr::start_enrollment))
+        .route("/compte/tiqr/etat", get(tiqr::enrollment_status))
+        .route("/compte/tiqr/{id}/revoquer", post(tiqr::revoke_own))
         .route("/admin/etablissements", post(admin::create_establishment))
         .route(
             "/admin/etablissements/{finess}",

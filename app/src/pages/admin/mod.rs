@@ -99,6 +99,10 @@ fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
         "etablissement-cree" => m.adm_done_establishment_created,
         "etablissement-modifie" => m.adm_done_saved,
         "confirme" => m.adm_done_reauth,
+        "tiqr-debloque" => m.tiqr_done_unblocked,
+        "tiqr-revoque" => m.tiqr_done_revoked,
+        "tiqr-inscription" => m.tiqr_desk_scan,
+        "tiqr-inscrit" => m.tiqr_enrolled,
         _ => return None,
     })
 }

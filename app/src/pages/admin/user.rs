@@ -180,6 +180,60 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             </ul>
         </section>
 
+        {d.tiqr.clone().map(|list| {
+            let pending = d.tiqr_pending.clone().filter(|p| !matches!(p.status.as_str(), "finalized" | "processed" | "expired"));
+            view! {
+                <section aria-labelledby="tiqr" class="card">
+                    <h2 id="tiqr">{m.tiqr_title}</h2>
+                    {list.is_empty().then(|| view! { <p>{m.tiqr_none}</p> })}
+                    <ul class="item-list" id="tiqr-liste">
+                        {list.into_iter().map(|e| {
+                            let unblock = (can("revoke_tiqr") && e.state == "blocked").then(|| view! {
+                                <form method="post" action=post("tiqr-debloquer") class="inline-form">
+                                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                    <input type="hidden" name="inscription" value=e.id.clone() />
+                                    <button type="submit" class="button-link">{m.tiqr_unblock}</button>
+                                </form>
+                            });
+                            let revoke = (can("revoke_tiqr") && e.state != "revoked").then(|| view! {
+                                <form method="post" action=post("tiqr-revoquer") class="inline-form">
+                                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                    <input type="hidden" name="inscription" value=e.id.clone() />
+                                    <button type="submit" class="button-link">{m.tiqr_revoke}</button>
+                                </form>
+                            });
+                            view! {
+                                <li>
+                                    <span>{e.name.clone()}</span>
+                                    <span class=format!("status status-{}", e.state)>{crate::pages::my_tiqr::state_label(m, &e.state)}</span>
+                                    <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+                                    {unblock}
+                                    {revoke}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    {match pending {
+                        Some(qr) => {
+                            let state = RwSignal::new(qr.status.clone());
+                            let poll = format!("/compte/tiqr/etat?compte={}", d.id);
+                            view! {
+                                <p>{m.tiqr_desk_scan}</p>
+                                <div id="tiqr-qr" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
+                                <crate::components::Poller url=poll state />
+                            }.into_any()
+                        }
+                        None => can("enroll_tiqr").then(|| view! {
+                            <form method="post" action=post("tiqr-inscrire") class="inline-form">
+                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                <button type="submit" class="button-secondary">{m.tiqr_desk_enroll}</button>
+                            </form>
+                        }).into_any(),
+                    }}
+                </section>
+            }
+        })}
+
         <section aria-labelledby="sessions" class="card">
             <h2 id="sessions">{m.adm_sessions}</h2>
             {d.sessions.is_empty().then(|| view! { <p>{m.adm_no_session}</p> })}

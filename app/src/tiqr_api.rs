@@ -1,0 +1,172 @@
+//! Server functions of the TIQR pages: the sign-in QR, the holder's phones and their enrollment
+//! QR. The QR codes are drawn on the server (SVG), so the pages work without JavaScript.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ErrorCode;
+
+/// The cookie holding the enrollment QR being shown (its metadata key is a one-time secret of
+/// this browser's own start; the page cannot get it back from the database, which keeps a hash).
+pub const TIQR_ENROLL_COOKIE: &str = "passerelle_tiqr_enroll";
+
+/// A QR code to show: the URL it carries and its drawing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrView {
+    pub url: String,
+    pub svg: String,
+    /// `initialized`, `retrieved`, `processed`, `finalized`, `expired`, or empty for sign-in.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiqrSignInData {
+    pub qr: QrView,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TiqrEnrollmentView {
+    pub id: String,
+    pub name: String,
+    /// `active`, `blocked`, `revoked`.
+    pub state: String,
+    pub failures: i32,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyTiqrData {
+    pub enrollments: Vec<TiqrEnrollmentView>,
+    /// The enrollment under way in this browser, if any.
+    pub pending: Option<QrView>,
+    pub csrf: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod server {
+    use domain::auth::tiqr::enrollment::{Enrollment, EnrollmentStatus, TiqrState};
+
+    use super::*;
+    use crate::state::{Services, TiqrSetup};
+
+    pub fn setup(services: &Services) -> Result<&TiqrSetup, ErrorCode> {
+        services.tiqr.as_ref().ok_or(ErrorCode::NotFound)
+    }
+
+    /// The QR code of `url` as an SVG image with a text alternative.
+    pub fn qr_svg(url: &str) -> Result<String, ErrorCode> {
+        let code = qrcode::QrCode::with_error_correction_level(url.as_bytes(), qrcode::EcLevel::M)
+            .map_err(crate::api::server::internal)?;
+        let svg = code
+            .render::<qrcode::render::svg::Color<'_>>()
+            .min_dimensions(240, 240)
+            .quiet_zone(true)
+            .build();
+        // The renderer writes an XML declaration first: not wanted inside HTML.
+        let svg = svg
+            .find("<svg")
+            .map_or(svg.as_str(), |i| &svg[i..])
+            .to_string();
+        Ok(svg.replacen("<svg", "<svg role=\"img\" aria-label=\"QR code\"", 1))
+    }
+
+    pub fn status(s: EnrollmentStatus) -> String {
+        match s {
+            EnrollmentStatus::Idle => "idle",
+            EnrollmentStatus::Initialized => "initialized",
+            EnrollmentStatus::Retrieved => "retrieved",
+            EnrollmentStatus::Processed => "processed",
+            EnrollmentStatus::Finalized => "finalized",
+            EnrollmentStatus::Expired => "expired",
+        }
+        .into()
+    }
+
+    pub fn enrollment_view(e: Enrollment) -> TiqrEnrollmentView {
+        TiqrEnrollmentView {
+            id: e.id.to_string(),
+            name: e.name,
+            state: match e.state {
+                TiqrState::Active => "active",
+                TiqrState::Blocked => "blocked",
+                TiqrState::Revoked => "revoked",
+            }
+            .into(),
+            failures: e.failures,
+            created_at: crate::admin_api::server::datetime(e.created_at),
+            last_used_at: e.last_used_at.map(crate::admin_api::server::datetime),
+        }
+    }
+
+    /// The enrollment QR this browser is showing for `user_id`, with its current status.
+    pub async fn pending(
+        services: &Services,
+        csrf: &str,
+        user_id: uuid::Uuid,
+    ) -> Result<Option<QrView>, ErrorCode> {
+        let Some(url) = crate::api::server::cookie(TIQR_ENROLL_COOKIE).await else {
+            return Ok(None);
+        };
+        if !url.starts_with("tiqrenroll://") {
+            return Ok(None);
+        }
+        let s = domain::auth::tiqr::enrollment::enrollment_status(
+            &services.auth,
+            domain::auth::card::Browser::of_secret(csrf),
+            user_id,
+            time::OffsetDateTime::now_utc(),
+        )
+        .await?;
+        if s == EnrollmentStatus::Idle {
+            return Ok(None);
+        }
+        Ok(Some(QrView {
+            svg: qr_svg(&url)?,
+            url,
+            status: status(s),
+        }))
+    }
+}
+
+/// A new sign-in QR for this browser (each display replaces the previous one).
+#[server(prefix = "/api", endpoint = "tiqr-sign-in", input = GetUrl)]
+pub async fn get_tiqr_sign_in() -> Result<TiqrSignInData, ErrorCode> {
+    let (ctx, services) = crate::api::server::context().await?;
+    let setup = server::setup(&services)?;
+    let start = domain::auth::tiqr::sign_in::start_sign_in(
+        &services.auth,
+        &setup.service,
+        domain::auth::card::Browser::of_secret(&ctx.csrf_token),
+        None,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(TiqrSignInData {
+        qr: QrView {
+            svg: server::qr_svg(&start.url)?,
+            url: start.url,
+            status: String::new(),
+        },
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "my-tiqr", input = GetUrl)]
+pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
+    let (ctx, services) = crate::api::server::context().await?;
+    let session = crate::api::server::signed_in(&ctx)?;
+    server::setup(&services)?;
+    let enrollments =
+        domain::auth::tiqr::enrollment::list_enrollments(&services.auth, session.user_id).await?;
+    Ok(MyTiqrData {
+        enrollments: enrollments
+            .into_iter()
+            .map(server::enrollment_view)
+            .collect(),
+        pending: server::pending(&services, &ctx.csrf_token, session.user_id).await?,
+        csrf: ctx.csrf_token.clone(),
+    })
+}

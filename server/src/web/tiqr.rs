@@ -1,0 +1,437 @@
+//! TIQR at the HTTP edge: the public endpoints the phone apps call (metadata, enrollment, login,
+//! logo), and the browser's side (sign-in poll, offline code, the holder's and the desk's
+//! enrollments). The protocol's rules are in `domain::auth::tiqr`.
+
+use app::error::ErrorCode;
+use app::state::{AppState, RequestContext, TiqrSetup};
+use app::tiqr_api::TIQR_ENROLL_COOKIE;
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Json, Redirect, Response};
+use axum_extra::extract::cookie::CookieJar;
+use domain::auth::card::Browser;
+use domain::auth::tiqr::enrollment::{self, EnrollmentStatus};
+use domain::auth::tiqr::sign_in::{self, Poll};
+use domain::auth::tiqr::{self, Reply};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::cookies;
+use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+
+const LOGO: &[u8] = include_bytes!("../../assets/tiqr-logo.png");
+
+/// A plain-text answer for the apps: exactly the protocol's word, no newline.
+fn plain(status: StatusCode, body: &'static str) -> Response {
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn setup(state: &AppState) -> Option<&TiqrSetup> {
+    state.services.tiqr.as_ref()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct KeyQuery {
+    #[serde(default)]
+    key: String,
+}
+
+/// `GET /tiqr/metadata?key=…`: what the app learns when it scans the enrollment QR (once).
+pub async fn metadata(State(state): State<AppState>, Query(q): Query<KeyQuery>) -> Response {
+    let Some(tiqr) = setup(&state) else {
+        return plain(StatusCode::NOT_FOUND, "INVALID_REQUEST");
+    };
+    match enrollment::metadata(
+        &state.services.auth,
+        &tiqr.service,
+        &q.key,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(value) => ([(header::CACHE_CONTROL, "no-store")], Json(value)).into_response(),
+        Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
+            plain(StatusCode::NOT_FOUND, "INVALID_REQUEST")
+        }
+        Err(e) => {
+            let _ = ErrorCode::internal(e);
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OtpQuery {
+    #[serde(default)]
+    otp: String,
+}
+
+/// `POST /tiqr/enrol?otp=…`: the app's secret. The body is read whatever its Content-Type (iOS
+/// sends none); the answer is exactly `OK`.
+pub async fn enrol(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(q): Query<OtpQuery>,
+    body: Bytes,
+) -> Response {
+    let Some(tiqr) = setup(&state) else {
+        return plain(StatusCode::NOT_FOUND, "INVALID_REQUEST");
+    };
+    let form = match tiqr::parse_app_form(&body) {
+        Ok(form) => form,
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
+    };
+    match enrollment::finish_enrollment(
+        &state.services.auth,
+        &tiqr.secrets,
+        &q.otp,
+        &form,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(reply) => plain(StatusCode::OK, reply.as_str()),
+        Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
+            plain(StatusCode::BAD_REQUEST, "INVALID_REQUEST")
+        }
+        Err(e) => {
+            let _ = ErrorCode::internal(e);
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
+        }
+    }
+}
+
+/// `POST /tiqr/auth`: the app's response to a sign-in QR; the reply is one of the protocol's
+/// words (`OK`, `INVALID_RESPONSE:n`, `ACCOUNT_BLOCKED`, `INVALID_CHALLENGE`…).
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    body: Bytes,
+) -> Response {
+    let Some(tiqr) = setup(&state) else {
+        return plain(StatusCode::NOT_FOUND, Reply::InvalidRequest.as_str());
+    };
+    let Ok(form) = tiqr::parse_app_form(&body) else {
+        return plain(StatusCode::OK, Reply::InvalidRequest.as_str());
+    };
+    match sign_in::app_login(
+        &state.services.auth,
+        &tiqr.secrets,
+        &form,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(reply) => plain(StatusCode::OK, reply.as_str()),
+        Err(e) => {
+            let _ = ErrorCode::internal(e);
+            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
+        }
+    }
+}
+
+/// `GET /tiqr/logo.png`: iOS downloads it during enrollment and gives up without it.
+pub async fn logo() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/png"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        LOGO,
+    )
+        .into_response()
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// `POST /connexion/tiqr/etat`: has the app answered this browser's QR? Hydrated pages ask in
+/// JSON every two seconds; without JavaScript the "Continuer" button posts here.
+pub async fn poll(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let json = wants_json(&headers);
+    if !csrf_ok(&ctx, &form.csrf) {
+        return if json {
+            (StatusCode::FORBIDDEN, Json(json!({ "etat": "refuse" }))).into_response()
+        } else {
+            back_with_error("/connexion/tiqr", &ErrorCode::Csrf)
+        };
+    }
+    let previous = cookies::session_token(&jar);
+    let result = sign_in::poll(
+        &state.services.auth,
+        Browser::of_secret(&ctx.csrf_token),
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await;
+    match (result, json) {
+        (Ok(Poll::SignedIn(signed_in)), true) => {
+            let secure = state.services.settings.secure_cookies;
+            let jar = jar
+                .add(cookies::session(signed_in.token.as_str(), secure))
+                .add(cookies::csrf(&super::request::new_csrf_token(), secure));
+            (
+                jar,
+                Json(json!({ "etat": "connecte", "suite": signed_in.landing.path() })),
+            )
+                .into_response()
+        }
+        (Ok(Poll::SignedIn(signed_in)), false) => signed_in_response(&state, jar, &signed_in),
+        (Ok(Poll::Pending), true) => Json(json!({ "etat": "attente" })).into_response(),
+        (Ok(Poll::Expired), true) => Json(json!({ "etat": "expire" })).into_response(),
+        (Ok(Poll::Pending), false) => {
+            Redirect::to("/connexion/tiqr?info=en-attente").into_response()
+        }
+        (Ok(Poll::Expired), false) => back_with_error("/connexion/tiqr", &ErrorCode::TiqrExpired),
+        (Err(e), true) => {
+            let code = ErrorCode::from(e);
+            (
+                StatusCode::from_u16(code.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                Json(json!({ "etat": code.slug() })),
+            )
+                .into_response()
+        }
+        (Err(e), false) => back_with_error("/connexion/tiqr", &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct OfflineForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    identite: String,
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /connexion/tiqr/code`: the 6-digit response the app shows when the phone is offline.
+pub async fn offline_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<OfflineForm>,
+) -> Response {
+    const PAGE: &str = "/connexion/tiqr";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let Some(tiqr) = setup(&state) else {
+        return back_with_error(PAGE, &ErrorCode::NotFound);
+    };
+    let previous = cookies::session_token(&jar);
+    match sign_in::offline_code(
+        &state.services.auth,
+        &tiqr.secrets,
+        Browser::of_secret(&ctx.csrf_token),
+        Some(form.identite.as_str()),
+        &form.code,
+        previous.as_ref(),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(signed_in) => signed_in_response(&state, jar, &signed_in),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
+
+/// The enrollment QR goes to the page in a short-lived cookie of this browser only.
+fn with_enrollment_qr(state: &AppState, jar: CookieJar, qr: &str, to: &str) -> Response {
+    let secure = state.services.settings.secure_cookies;
+    let minutes = tiqr::METADATA_LIFETIME.whole_minutes();
+    (
+        jar.add(cookies::short_lived(
+            TIQR_ENROLL_COOKIE,
+            qr,
+            minutes,
+            secure,
+        )),
+        Redirect::to(to),
+    )
+        .into_response()
+}
+
+/// `POST /compte/tiqr/inscrire`: the holder adds a phone.
+pub async fn start_enrollment(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    const PAGE: &str = "/compte/tiqr";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let (Some(tiqr), Some(session)) = (setup(&state), ctx.viewer.session()) else {
+        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+    };
+    match enrollment::start_enrollment(
+        &state.services.auth,
+        &tiqr.service,
+        session.user_id,
+        Browser::of_secret(&ctx.csrf_token),
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(start) => with_enrollment_qr(&state, jar, &start.qr, PAGE),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StatusQuery {
+    #[serde(default)]
+    compte: String,
+}
+
+/// `GET /compte/tiqr/etat[?compte=…]`: the enrollment this browser started (for its own account,
+/// or at the desk for `compte`) — the status is bound to this browser's start, so it tells nothing
+/// about anyone else's.
+pub async fn enrollment_status(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(q): Query<StatusQuery>,
+) -> Response {
+    let Some(session) = ctx.viewer.session() else {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "etat": "non-connecte" })),
+        )
+            .into_response();
+    };
+    let (user_id, done) = match Uuid::parse_str(q.compte.trim()) {
+        Ok(id) => (id, format!("/admin/comptes/{id}?info=tiqr-inscrit")),
+        Err(_) => (
+            session.user_id,
+            "/compte/tiqr?info=telephone-enregistre".to_string(),
+        ),
+    };
+    match enrollment::enrollment_status(
+        &state.services.auth,
+        Browser::of_secret(&ctx.csrf_token),
+        user_id,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(EnrollmentStatus::Processed | EnrollmentStatus::Finalized) => {
+            Json(json!({ "etat": "finalized", "suite": done })).into_response()
+        }
+        Ok(s) => Json(json!({ "etat": app::tiqr_api::server::status(s) })).into_response(),
+        Err(e) => {
+            let code = ErrorCode::from(e);
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Json(json!({ "etat": code.slug() })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `POST /compte/tiqr/{id}/revoquer`: the holder removes a phone (lost, replaced).
+pub async fn revoke_own(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    const PAGE: &str = "/compte/tiqr";
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let Some(session) = ctx.viewer.session() else {
+        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return back_with_error(PAGE, &ErrorCode::NotFound);
+    };
+    match enrollment::revoke_own(
+        &state.services.auth,
+        session.user_id,
+        id,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/compte/tiqr?info=revoque").into_response(),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
+
+/// `POST /admin/comptes/{id}/tiqr-inscrire`: the desk starts an enrollment for the holder at the
+/// desk; the QR shows on the account's page.
+pub async fn desk_enrollment(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return back_with_error("/admin/comptes", &ErrorCode::NotFound);
+    };
+    let page = format!("/admin/comptes/{id}");
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(&page, &ErrorCode::Csrf);
+    }
+    let Some(tiqr) = setup(&state) else {
+        return back_with_error(&page, &ErrorCode::NotFound);
+    };
+    let result = async {
+        let actor = app::admin_api::server::actor(&ctx, &state.services).await?;
+        Ok::<_, ErrorCode>(
+            domain::admin::tiqr::start_for_user(
+                &state.services.auth,
+                &tiqr.service,
+                &actor,
+                id,
+                Browser::of_secret(&ctx.csrf_token),
+                &ctx.client,
+                OffsetDateTime::now_utc(),
+            )
+            .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(start) => with_enrollment_qr(
+            &state,
+            jar,
+            &start.qr,
+            &format!("{page}?info=tiqr-inscription"),
+        ),
+        Err(code) => super::admin::failed(&page, code),
+    }
+}
