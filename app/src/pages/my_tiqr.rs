@@ -91,8 +91,11 @@ fn Phone(e: TiqrEnrollmentView, csrf: String) -> impl IntoView {
     view! {
         <li>
             <span>{e.name.clone()}</span>
+            " "
             <span class=format!("status status-{}", e.state)>{state_label(m, &e.state)}</span>
+            " "
             <span class="meta">{m.tiqr_created} " " {e.created_at.clone()} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+            " "
             <form method="post" action=revoke class="inline-form">
                 <input type="hidden" name="csrf" value=csrf />
                 <button type="submit" class="button-link" aria-label=label>{m.tiqr_revoke}</button>

@@ -183,8 +183,8 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
         {d.tiqr.clone().map(|list| {
             let pending = d.tiqr_pending.clone().filter(|p| !matches!(p.status.as_str(), "finalized" | "processed" | "expired"));
             view! {
-                <section aria-labelledby="tiqr" class="card">
-                    <h2 id="tiqr">{m.tiqr_title}</h2>
+                <section id="tiqr" aria-labelledby="tiqr-titre" class="card">
+                    <h2 id="tiqr-titre">{m.tiqr_title}</h2>
                     {list.is_empty().then(|| view! { <p>{m.tiqr_none}</p> })}
                     <ul class="item-list" id="tiqr-liste">
                         {list.into_iter().map(|e| {
@@ -205,8 +205,11 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                             view! {
                                 <li>
                                     <span>{e.name.clone()}</span>
+                                    " "
                                     <span class=format!("status status-{}", e.state)>{crate::pages::my_tiqr::state_label(m, &e.state)}</span>
+                                    " "
                                     <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+                                    " "
                                     {unblock}
                                     {revoke}
                                 </li>
