@@ -50,9 +50,13 @@ enum Op {
     Disable,
     Enable,
     ChangeRegion,
+    EnrollTiqr,
+    RevokeTiqr,
 }
 
-const OPS: [Op; 23] = [
+const OPS: [Op; 25] = [
+    Op::EnrollTiqr,
+    Op::RevokeTiqr,
     Op::SearchUsers,
     Op::ViewUser,
     Op::Unlock,
@@ -89,6 +93,8 @@ fn expected(who: Who, own_region: bool, op: Op) -> bool {
         Op::UnlinkCard,
         Op::ListEstablishments,
         Op::ViewEstablishment,
+        Op::EnrollTiqr,
+        Op::RevokeTiqr,
     ];
     match who {
         Who::Anonymous | Who::Professional => false,
@@ -417,6 +423,24 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 now,
             )
             .await
+        }
+        Op::EnrollTiqr => domain::admin::tiqr::start_for_user(
+            auth,
+            &super::tiqr::service(),
+            actor,
+            f.user,
+            domain::auth::card::Browser::of_secret("matrix"),
+            &c,
+            now,
+        )
+        .await
+        .map(drop),
+        // No enrollment of that id: once authorised, the action finds nothing to revoke.
+        Op::RevokeTiqr => {
+            match domain::admin::tiqr::revoke(auth, actor, f.user, Uuid::nil(), &c, now).await {
+                Err(Error::NotFound) => Ok(()),
+                other => other,
+            }
         }
     }
 }

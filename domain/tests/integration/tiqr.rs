@@ -23,7 +23,7 @@ use super::harness::{client, seeded, t0};
 const BOX_KEY: [u8; 32] = [7; 32];
 const PIN: &str = "1234";
 
-fn service() -> TiqrService {
+pub(super) fn service() -> TiqrService {
     let s = TiqrService {
         display_name: "Passerelle".into(),
         identifier: "passerelle.test".into(),
