@@ -8,9 +8,8 @@ use serde_json::json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::authz::{Action, Actor, authorize};
-use super::denied;
-use super::users::{act_on_user, load_user};
+use super::authz::{Action, Actor};
+use super::users::{act_on_user, viewable_user};
 use crate::accounts::UserStatus;
 use crate::audit::Client;
 use crate::auth::Auth;
@@ -29,20 +28,16 @@ pub async fn enrollments(
     now: OffsetDateTime,
 ) -> Result<Vec<Enrollment>> {
     let mut conn = auth.pool.acquire().await?;
-    let user = load_user(&mut conn, user_id, false).await?;
-    if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
-        drop(conn);
-        return Err(denied(
-            &auth.pool,
-            actor,
-            "admin.tiqr.view",
-            Action::ViewUsers,
-            Some(&user.target()),
-            client,
-            now,
-        )
-        .await);
-    }
+    viewable_user(
+        &mut conn,
+        auth,
+        actor,
+        user_id,
+        "admin.tiqr.view",
+        client,
+        now,
+    )
+    .await?;
     enrollment::enrollments_of(&mut conn, user_id, true).await
 }
 

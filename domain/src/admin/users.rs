@@ -320,6 +320,33 @@ pub struct UserDetail {
     pub recent: Vec<audit::Row>,
 }
 
+/// Reads an account the actor may look at (its region is theirs), or records the refusal.
+pub(crate) async fn viewable_user(
+    conn: &mut PgConnection,
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    name: &'static str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<UserRecord> {
+    let user = load_user(conn, user_id, false).await?;
+    if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
+        let target = user.target();
+        return Err(denied(
+            &auth.pool,
+            actor,
+            name,
+            Action::ViewUsers,
+            Some(&target),
+            client,
+            now,
+        )
+        .await);
+    }
+    Ok(user)
+}
+
 impl UserDetail {
     /// What the actor may do on this account: the page shows those controls only (each action is
     /// authorised again when it is posted).
@@ -339,19 +366,16 @@ pub async fn detail(
     now: OffsetDateTime,
 ) -> Result<UserDetail> {
     let mut conn = auth.pool.acquire().await?;
-    let user = load_user(&mut conn, user_id, false).await?;
-    if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
-        return Err(denied(
-            &auth.pool,
-            actor,
-            "admin.user.view",
-            Action::ViewUsers,
-            Some(&user.target()),
-            client,
-            now,
-        )
-        .await);
-    }
+    let user = viewable_user(
+        &mut conn,
+        auth,
+        actor,
+        user_id,
+        "admin.user.view",
+        client,
+        now,
+    )
+    .await?;
     let locked_until = sqlx::query_scalar!(
         "SELECT locked_until FROM auth_throttle WHERE scope = 'account' AND key = $1 AND locked_until > $2",
         user.username,
