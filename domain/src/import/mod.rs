@@ -362,6 +362,102 @@ pub async fn commit_with_progress(
     Ok(report)
 }
 
+/// The report as a spreadsheet (UTF-8 with a byte-order mark, `;`, CRLF, like the template):
+/// one line per row applied, then one per problem of the rows left out.
+pub fn report_csv(report: &Report) -> Result<Vec<u8>> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        let csv_error = |e: csv::Error| Error::Internal(e.to_string());
+        w.write_record([
+            "ligne",
+            "identifiant",
+            "resultat",
+            "colonne",
+            "valeur",
+            "message",
+        ])
+        .map_err(csv_error)?;
+        for r in &report.rows {
+            let outcome = match r.kind {
+                Kind::Create => "créé",
+                Kind::Update => "modifié",
+                Kind::Unchanged => "inchangé",
+            };
+            let line = r.line.to_string();
+            w.write_record([line.as_str(), &r.username, outcome, "", "", ""])
+                .map_err(csv_error)?;
+        }
+        for p in &report.problems {
+            let line = p.line.to_string();
+            w.write_record([
+                line.as_str(),
+                "",
+                "ignoré",
+                p.column.unwrap_or(""),
+                &p.value,
+                &p.message_fr,
+            ])
+            .map_err(csv_error)?;
+        }
+        w.flush().map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// A committed import, as stored for the page that offers its report again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: Uuid,
+    pub region_code: String,
+    pub actor_label: String,
+    pub file_sha256: String,
+    pub committed_at: OffsetDateTime,
+    /// The `Report`, as JSON.
+    pub report: serde_json::Value,
+}
+
+/// The committed import `id`, for whoever may import into its region.
+pub async fn job(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Job> {
+    let job = sqlx::query_as!(
+        Job,
+        "SELECT id, region_code, actor_label, file_sha256, committed_at, report
+         FROM import_jobs WHERE id = $1",
+        id
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    if authorize(actor, Action::ImportUsers, Some(&job.region_code)).is_err() {
+        let target = Target {
+            kind: "import",
+            id: id.to_string(),
+            label: job.file_sha256.clone(),
+            region: Some(job.region_code.clone()),
+        };
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "import.view",
+            Action::ImportUsers,
+            Some(&target),
+            client,
+            now,
+        )
+        .await);
+    }
+    Ok(job)
+}
+
 /// Writes one planned row; returns its audit event (none when unchanged).
 async fn apply(
     tx: &mut PgConnection,
@@ -501,4 +597,38 @@ async fn add_memberships_and_role(
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_reads_back_as_a_spreadsheet() {
+        let report = Report {
+            job_id: Uuid::nil(),
+            region: "FR-IDF".into(),
+            sha256: String::new(),
+            counts: Counts::default(),
+            problems: vec![Problem {
+                line: 4,
+                column: Some("courriel"),
+                value: "a;b".into(),
+                message_fr: "Adresse électronique invalide".into(),
+            }],
+            rows: vec![RowOutcome {
+                line: 2,
+                username: "h.moreau".into(),
+                kind: Kind::Create,
+                memberships_added: Vec::new(),
+                support_granted: false,
+            }],
+            nothing_changed: false,
+        };
+        let bytes = report_csv(&report).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with("\u{feff}ligne;identifiant;resultat;colonne;valeur;message\r\n"));
+        assert!(text.contains("2;h.moreau;créé;;;\r\n"));
+        assert!(text.contains("4;;ignoré;courriel;\"a;b\";Adresse électronique invalide\r\n"));
+    }
 }

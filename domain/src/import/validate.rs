@@ -231,7 +231,8 @@ pub struct Planned {
 }
 
 impl Planned {
-    /// Identity fields that differ from the stored account (empty for a new or unchanged one).
+    /// Whether the row changes the stored account's e-mail, names or (missing) RPPS; false for a
+    /// new account.
     pub fn identity_changed(&self) -> bool {
         self.existing.as_ref().is_some_and(|e| {
             e.email != self.row.email.as_str()

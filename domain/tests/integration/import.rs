@@ -510,3 +510,31 @@ async fn support_desks_and_other_regions_cannot_import() {
         }
     }
 }
+
+#[tokio::test]
+async fn the_report_is_kept_for_the_region_only() {
+    let auth = seeded().await;
+    let admin = actor(&auth, "admin.idf").await;
+    let report = import::commit(
+        &auth,
+        &admin,
+        &idf(),
+        &excel_file(),
+        false,
+        &client("10.0.0.1"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    let job = import::job(&auth, &admin, report.job_id, &client("10.0.0.1"), t0())
+        .await
+        .unwrap();
+    assert_eq!(job.file_sha256, report.sha256);
+    assert_eq!(job.report["counts"]["create"], 2);
+    assert_eq!(job.report["rows"][2]["kind"], "update");
+    let ara = actor(&auth, "support.ara").await;
+    assert!(matches!(
+        import::job(&auth, &ara, report.job_id, &client("10.0.0.1"), t0()).await,
+        Err(Error::Forbidden)
+    ));
+}
