@@ -261,7 +261,7 @@ struct EstablishmentRow {
 
 /// Validates `rows` for an import into `region` by `actor`; `lock` takes the matched accounts
 /// `FOR UPDATE` (the commit, so that a console edit cannot slip between reading and writing).
-pub async fn plan(
+pub(crate) async fn plan(
     conn: &mut PgConnection,
     actor: &Actor,
     region: &RegionCode,
