@@ -85,6 +85,9 @@ pub enum Error {
     /// The TIQR enrollment is blocked after too many wrong responses (the desk unblocks it).
     #[error("TIQR enrollment blocked")]
     TiqrBlocked,
+    /// A CSV import refused as a whole (the file, or rows in error at commit time).
+    #[error("import: {0}")]
+    Import(crate::import::ImportError),
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),

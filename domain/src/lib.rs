@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod ids;
+pub mod import;
 pub mod mail;
 pub mod password;
 pub mod password_policy;

@@ -428,7 +428,7 @@ pub struct NewAccount {
     pub establishments: Vec<Finess>,
 }
 
-fn check_name(field: &'static str, value: &str) -> Result<()> {
+pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
     let n = value.trim().chars().count();
     if n == 0 || n > 100 || value.chars().any(char::is_control) {
         return Err(Error::InvalidInput {

@@ -6,6 +6,7 @@ mod audit_chain;
 mod card_sign_in;
 mod email_codes_and_links;
 mod harness;
+mod import;
 mod password_sign_in;
 mod sessions_and_routing;
 mod tiqr;

@@ -1,0 +1,634 @@
+//! CSV bulk import of accounts and memberships into one region (issue 7, DESIGN.md §5).
+//!
+//! The administrator first asks for a `dry_run`: every row is read (`read`) and checked alone and
+//! against the database (`validate`), and nothing is written. `commit` then checks the file again,
+//! inside the one transaction that applies it: all of it, or none of it. Importing the same file
+//! again changes nothing and says so.
+//!
+//! Regional administrators import into their region, national administrators anywhere
+//! (`Action::ImportUsers`); a refusal writes one `denied` audit row and nothing else.
+
+pub mod read;
+pub mod validate;
+
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use sqlx::PgConnection;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::accounts::{self, AdminRole, NewUser, UserStatus};
+use crate::admin::authz::{Action, Actor, authorize};
+use crate::admin::{Target, denied, event};
+use crate::audit::{self, Client, Event, Outcome};
+use crate::auth::Auth;
+use crate::auth::account_links::{self, Purpose};
+use crate::error::{Error, Result};
+use crate::ids::{RegionCode, Rpps};
+pub use read::{Column, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
+pub use validate::{ImportRow, Kind, Problem, check_row};
+
+/// Why a file, or a commit, is refused as a whole. Row problems are data (`Problem`), not errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    #[error("file larger than {max_bytes} bytes")]
+    TooLarge { max_bytes: usize },
+    #[error("more than {max_rows} rows")]
+    TooManyRows { max_rows: usize },
+    #[error("empty file")]
+    Empty,
+    /// UTF-16 ("Texte Unicode") or a UTF-8 mark followed by something else.
+    #[error("unsupported encoding")]
+    UnsupportedEncoding,
+    #[error("malformed CSV at line {line}: {reason}")]
+    Malformed { line: u64, reason: String },
+    /// Required columns the header lacks, by their template names.
+    #[error("missing columns: {0:?}")]
+    MissingColumns(Vec<&'static str>),
+    #[error("column {0} appears twice")]
+    DuplicateColumn(&'static str),
+    /// The commit found rows in error and was not asked to skip them; nothing was written.
+    #[error("{rows} rows in error")]
+    RowsInError { rows: usize, problems: Vec<Problem> },
+}
+
+/// The `role` cell: empty for none, `support` for a support desk of the region (`None`: neither).
+pub(crate) fn parse_role(cell: &str) -> Option<bool> {
+    match read::fold(cell).as_str() {
+        "" => Some(false),
+        "support" | "assistance" => Some(true),
+        _ => None,
+    }
+}
+
+/// Rows by what the import does (or would do) with them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub create: usize,
+    pub update: usize,
+    pub unchanged: usize,
+    /// Rows with at least one problem.
+    pub errors: usize,
+}
+
+/// One row of a preview or a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowOutcome {
+    pub line: u64,
+    pub username: String,
+    pub kind: Kind,
+    /// Establishments the row attaches the account to (FINESS).
+    pub memberships_added: Vec<String>,
+    pub support_granted: bool,
+}
+
+/// What the dry run found; nothing was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    /// SHA-256 of the file, lowercase hex.
+    pub sha256: String,
+    pub encoding: &'static str,
+    pub delimiter: char,
+    pub unknown_columns: Vec<String>,
+    pub counts: Counts,
+    pub problems: Vec<Problem>,
+    pub rows: Vec<RowOutcome>,
+}
+
+/// What the commit did, also stored in `import_jobs.report` for download.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub job_id: Uuid,
+    pub region: String,
+    pub sha256: String,
+    pub counts: Counts,
+    /// The rows left out (with `skip_errors`), with their problems.
+    pub problems: Vec<Problem>,
+    pub rows: Vec<RowOutcome>,
+    /// True when nothing changed: the file had been imported already.
+    pub nothing_changed: bool,
+}
+
+/// Where a long import stands, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum Progress {
+    /// Rows checked against the database, out of the valid ones.
+    Validated { done: usize, total: usize },
+    /// Rows applied (created, updated or found unchanged), out of the ones to apply.
+    Written { done: usize, total: usize },
+}
+
+/// Rows applied between two progress reports.
+const PROGRESS_STEP: usize = 200;
+
+/// Class of the transaction-scoped advisory lock that serialises the imports of one region (the
+/// second key is the region's hash): two uploads of the same file at once must not both see
+/// "create" for the same people.
+const IMPORT_LOCK_CLASS: i32 = 0x494D_5054; // "IMPT"
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+fn target(region: &RegionCode, id: String, label: String) -> Target {
+    Target {
+        kind: "import",
+        id,
+        label,
+        region: Some(region.as_str().to_string()),
+    }
+}
+
+/// Authorises an import into `region`; a refusal is audited and answered with `Forbidden`.
+async fn authorize_import(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    name: &'static str,
+    sha256: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    if authorize(actor, Action::ImportUsers, Some(region.as_str())).is_ok() {
+        return Ok(());
+    }
+    let target = target(region, sha256.to_string(), sha256.to_string());
+    Err(denied(
+        &auth.pool,
+        actor,
+        name,
+        Action::ImportUsers,
+        Some(&target),
+        client,
+        now,
+    )
+    .await)
+}
+
+fn read_file(bytes: &[u8]) -> Result<Sheet> {
+    read::read(bytes).map_err(Error::Import)
+}
+
+fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
+    let mut counts = Counts {
+        errors: plan.rows_in_error,
+        ..Counts::default()
+    };
+    let rows = plan
+        .planned
+        .iter()
+        .map(|p| {
+            match p.kind {
+                Kind::Create => counts.create += 1,
+                Kind::Update => counts.update += 1,
+                Kind::Unchanged => counts.unchanged += 1,
+            }
+            RowOutcome {
+                line: p.row.line,
+                username: p.row.username.as_str().to_string(),
+                kind: p.kind,
+                memberships_added: p
+                    .add_memberships
+                    .iter()
+                    .map(|(_, f)| f.as_str().to_string())
+                    .collect(),
+                support_granted: p.grant_support,
+            }
+        })
+        .collect();
+    (counts, rows)
+}
+
+/// Checks the file for an import into `region` and says what a commit would do. Writes nothing
+/// (but the `denied` row of a refusal).
+pub async fn dry_run(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    bytes: &[u8],
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Preview> {
+    let sha256 = sha256_hex(bytes);
+    authorize_import(auth, actor, region, "import.dry_run", &sha256, client, now).await?;
+    let sheet = read_file(bytes)?;
+    // One snapshot for every query, and a read-only transaction: the dry run cannot write.
+    let mut tx = auth.pool.begin().await?;
+    sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let plan = validate::plan(&mut tx, actor, region, &sheet.rows, false, &|_, _| {}).await?;
+    tx.rollback().await?;
+    let (counts, rows) = outcomes(&plan);
+    Ok(Preview {
+        sha256,
+        encoding: sheet.encoding,
+        delimiter: sheet.delimiter,
+        unknown_columns: sheet.unknown_columns,
+        counts,
+        problems: plan.problems,
+        rows,
+    })
+}
+
+/// Applies the file to `region` in one transaction: refused as a whole when a row is in error,
+/// unless `skip_errors` (the rows in error are then left out and listed in the report).
+#[allow(clippy::too_many_arguments)] // the dry run's inputs plus the skip choice
+pub async fn commit(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    bytes: &[u8],
+    skip_errors: bool,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Report> {
+    commit_with_progress(
+        auth,
+        actor,
+        region,
+        bytes,
+        skip_errors,
+        client,
+        now,
+        &|_| {},
+    )
+    .await
+}
+
+/// `commit`, reporting its progress to `progress` (called from the importing task, between
+/// database round trips: it should only record the value).
+#[allow(clippy::too_many_arguments)] // `commit`'s inputs plus the progress hook
+pub async fn commit_with_progress(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    bytes: &[u8],
+    skip_errors: bool,
+    client: &Client,
+    now: OffsetDateTime,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Report> {
+    let sha256 = sha256_hex(bytes);
+    authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
+    let sheet = read_file(bytes)?;
+
+    let mut tx = auth.pool.begin().await?;
+    sqlx::query!(
+        "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+        IMPORT_LOCK_CLASS,
+        region.as_str()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let plan = validate::plan(&mut tx, actor, region, &sheet.rows, true, &|done, total| {
+        progress(Progress::Validated { done, total })
+    })
+    .await?;
+    if plan.rows_in_error > 0 && !skip_errors {
+        tx.rollback().await?;
+        return Err(Error::Import(ImportError::RowsInError {
+            rows: plan.rows_in_error,
+            problems: plan.problems,
+        }));
+    }
+
+    let total = plan.planned.len();
+    let mut events = Vec::new();
+    for (done, p) in plan.planned.iter().enumerate() {
+        if done % PROGRESS_STEP == 0 {
+            progress(Progress::Written { done, total });
+        }
+        if let Some(e) = apply(&mut tx, auth, actor, region, &sha256, p, now).await? {
+            events.push(e);
+        }
+    }
+    progress(Progress::Written { done: total, total });
+
+    let (counts, rows) = outcomes(&plan);
+    let job_id = Uuid::new_v4();
+    let report = Report {
+        job_id,
+        region: region.as_str().to_string(),
+        sha256: sha256.clone(),
+        counts,
+        problems: plan.problems,
+        rows,
+        nothing_changed: counts.create == 0 && counts.update == 0,
+    };
+    let report_json = serde_json::to_value(&report).map_err(|e| Error::Internal(e.to_string()))?;
+    let as_i32 = |n: usize| i32::try_from(n).map_err(|e| Error::Internal(e.to_string()));
+    sqlx::query!(
+        "INSERT INTO import_jobs (id, region_code, actor_user_id, actor_label, file_sha256,
+             rows_total, created, updated, unchanged, skipped, report, committed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        job_id,
+        region.as_str(),
+        actor.user_id,
+        actor.label,
+        sha256,
+        as_i32(counts.create + counts.update + counts.unchanged + counts.errors)?,
+        as_i32(counts.create)?,
+        as_i32(counts.update)?,
+        as_i32(counts.unchanged)?,
+        as_i32(counts.errors)?,
+        report_json,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+
+    // The audit rows go last: `audit::record` takes the log's global lock until the commit, and
+    // holding it for the whole import would stall every other audited action meanwhile.
+    events.push(event(
+        actor,
+        "import.commit",
+        Outcome::Success,
+        Some(&target(region, job_id.to_string(), sha256.clone())),
+        json!({
+            "sha256": sha256,
+            "created": counts.create,
+            "updated": counts.update,
+            "unchanged": counts.unchanged,
+            "skipped": counts.errors,
+        }),
+    ));
+    for e in events {
+        audit::record(&mut tx, e, client, now).await?;
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// The report as a spreadsheet (UTF-8 with a byte-order mark, `;`, CRLF, like the template):
+/// one line per row applied, then one per problem of the rows left out.
+pub fn report_csv(report: &Report) -> Result<Vec<u8>> {
+    let mut out = b"\xEF\xBB\xBF".to_vec();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(&mut out);
+        let csv_error = |e: csv::Error| Error::Internal(e.to_string());
+        w.write_record([
+            "ligne",
+            "identifiant",
+            "resultat",
+            "colonne",
+            "valeur",
+            "message",
+        ])
+        .map_err(csv_error)?;
+        for r in &report.rows {
+            let outcome = match r.kind {
+                Kind::Create => "créé",
+                Kind::Update => "modifié",
+                Kind::Unchanged => "inchangé",
+            };
+            let line = r.line.to_string();
+            w.write_record([line.as_str(), &r.username, outcome, "", "", ""])
+                .map_err(csv_error)?;
+        }
+        for p in &report.problems {
+            let line = p.line.to_string();
+            w.write_record([
+                line.as_str(),
+                "",
+                "ignoré",
+                p.column.unwrap_or(""),
+                &p.value,
+                &p.message_fr,
+            ])
+            .map_err(csv_error)?;
+        }
+        w.flush().map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(out)
+}
+
+/// A committed import, as stored for the page that offers its report again.
+#[derive(Debug, Clone, Serialize)]
+pub struct Job {
+    pub id: Uuid,
+    pub region_code: String,
+    pub actor_label: String,
+    pub file_sha256: String,
+    pub committed_at: OffsetDateTime,
+    /// The `Report`, as JSON.
+    pub report: serde_json::Value,
+}
+
+/// The committed import `id`, for whoever may import into its region.
+pub async fn job(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Job> {
+    let job = sqlx::query_as!(
+        Job,
+        "SELECT id, region_code, actor_label, file_sha256, committed_at, report
+         FROM import_jobs WHERE id = $1",
+        id
+    )
+    .fetch_optional(&auth.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    if authorize(actor, Action::ImportUsers, Some(&job.region_code)).is_err() {
+        let target = Target {
+            kind: "import",
+            id: id.to_string(),
+            label: job.file_sha256.clone(),
+            region: Some(job.region_code.clone()),
+        };
+        return Err(denied(
+            &auth.pool,
+            actor,
+            "import.view",
+            Action::ImportUsers,
+            Some(&target),
+            client,
+            now,
+        )
+        .await);
+    }
+    Ok(job)
+}
+
+/// Writes one planned row; returns its audit event (none when unchanged).
+async fn apply(
+    tx: &mut PgConnection,
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    sha256: &str,
+    p: &validate::Planned,
+    now: OffsetDateTime,
+) -> Result<Option<Event>> {
+    let row = &p.row;
+    let finess: Vec<&str> = p.add_memberships.iter().map(|(_, f)| f.as_str()).collect();
+    let after = json!({
+        "username": row.username.as_str(),
+        "email": row.email.as_str(),
+        "family_name": row.family_name,
+        "given_name": row.given_name,
+        "rpps": row.rpps.as_ref().map(Rpps::as_str),
+    });
+    let (name, id, details) = match (&p.kind, &p.existing) {
+        (Kind::Unchanged, _) => return Ok(None),
+        (Kind::Create, _) => {
+            let id = accounts::create_user(
+                tx,
+                &NewUser {
+                    username: row.username.clone(),
+                    email: row.email.clone(),
+                    family_name: row.family_name.clone(),
+                    given_name: row.given_name.clone(),
+                    rpps: row.rpps.clone(),
+                    region: region.clone(),
+                    status: UserStatus::PendingActivation,
+                    password_hash: None,
+                },
+                now,
+            )
+            .await?;
+            add_memberships_and_role(tx, actor, region, id, p, now).await?;
+            let mail =
+                account_links::issue(tx, &auth.public_origin, id, Purpose::Activation, now).await?;
+            (
+                "import.user.create",
+                id,
+                json!({
+                    "after": after,
+                    "status": "pending_activation",
+                    "memberships_added": finess,
+                    "support_granted": p.grant_support,
+                    "activation_mail": mail,
+                    "line": row.line,
+                    "sha256": sha256,
+                }),
+            )
+        }
+        (Kind::Update, Some(e)) => {
+            if p.identity_changed() {
+                // The RPPS is only ever added: an account's RPPS ties it to a card holder.
+                sqlx::query!(
+                    "UPDATE users SET email = $2, family_name = $3, given_name = $4,
+                         rpps = coalesce(rpps, $5), updated_at = $6, version = version + 1
+                     WHERE id = $1",
+                    e.id,
+                    row.email.as_str(),
+                    row.family_name,
+                    row.given_name,
+                    row.rpps.as_ref().map(Rpps::as_str),
+                    now
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            add_memberships_and_role(tx, actor, region, e.id, p, now).await?;
+            (
+                "import.user.update",
+                e.id,
+                json!({
+                    "before": {
+                        "email": e.email,
+                        "family_name": e.family_name,
+                        "given_name": e.given_name,
+                        "rpps": e.rpps,
+                    },
+                    "after": after,
+                    "memberships_added": finess,
+                    "support_granted": p.grant_support,
+                    "line": row.line,
+                    "sha256": sha256,
+                }),
+            )
+        }
+        (Kind::Update, None) => {
+            return Err(Error::Internal("update planned without an account".into()));
+        }
+    };
+    let target = Target {
+        kind: "user",
+        id: id.to_string(),
+        label: row.username.as_str().to_string(),
+        region: Some(region.as_str().to_string()),
+    };
+    Ok(Some(event(
+        actor,
+        name,
+        Outcome::Success,
+        Some(&target),
+        details,
+    )))
+}
+
+async fn add_memberships_and_role(
+    tx: &mut PgConnection,
+    actor: &Actor,
+    region: &RegionCode,
+    user_id: Uuid,
+    p: &validate::Planned,
+    now: OffsetDateTime,
+) -> Result<()> {
+    for (establishment, _) in &p.add_memberships {
+        accounts::add_membership(tx, user_id, *establishment, now).await?;
+    }
+    if p.grant_support {
+        // Granting `support` is a regional administrator's power in their region, the very scope
+        // the import was authorised for; checked again since it is a different action.
+        authorize(
+            actor,
+            Action::GrantRole(AdminRole::Support),
+            Some(region.as_str()),
+        )?;
+        accounts::grant_role(
+            tx,
+            user_id,
+            AdminRole::Support,
+            Some(region),
+            actor.user_id,
+            now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_reads_back_as_a_spreadsheet() {
+        let report = Report {
+            job_id: Uuid::nil(),
+            region: "FR-IDF".into(),
+            sha256: String::new(),
+            counts: Counts::default(),
+            problems: vec![Problem {
+                line: 4,
+                column: Some("courriel"),
+                value: "a;b".into(),
+                message_fr: "Adresse électronique invalide".into(),
+            }],
+            rows: vec![RowOutcome {
+                line: 2,
+                username: "h.moreau".into(),
+                kind: Kind::Create,
+                memberships_added: Vec::new(),
+                support_granted: false,
+            }],
+            nothing_changed: false,
+        };
+        let bytes = report_csv(&report).unwrap();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with("\u{feff}ligne;identifiant;resultat;colonne;valeur;message\r\n"));
+        assert!(text.contains("2;h.moreau;créé;;;\r\n"));
+        assert!(text.contains("4;;ignoré;courriel;\"a;b\";Adresse électronique invalide\r\n"));
+    }
+}
