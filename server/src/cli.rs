@@ -66,6 +66,22 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// Import accounts and memberships from a CSV file (as spreadsheet software exports it):
+    /// checks every row first, then writes all of them in one transaction, or nothing. Exits
+    /// non-zero when a row is in error (nothing written, unless --skip-errors).
+    Import {
+        /// The CSV file (`;` or `,`, UTF-8 or Windows-1252).
+        file: std::path::PathBuf,
+        /// The region the accounts belong to (FR-IDF, FR-ARA…).
+        #[arg(long)]
+        region: String,
+        /// Check and report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Import the valid rows and leave the rows in error out.
+        #[arg(long)]
+        skip_errors: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -329,6 +345,12 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
             );
             Ok(())
         }
+        Command::Import {
+            file,
+            region,
+            dry_run,
+            skip_errors,
+        } => import(config, db, &file, &region, dry_run, skip_errors, now).await,
         Command::Mail {
             command: MailCommand::Status,
         } => {
@@ -385,4 +407,128 @@ async fn embedded_db(command: DbCommand, config: &Config) -> Result<(), CliError
         }
         DbCommand::Stop => Ok(tokio::task::spawn_blocking(move || cluster.stop_now()).await??),
     }
+}
+
+/// `passerelle import`: the operator on the server acts with every right (as the other commands),
+/// recorded in the audit log as `ligne de commande`.
+async fn import(
+    config: &Config,
+    db: &Database,
+    file: &std::path::Path,
+    region: &str,
+    dry_run: bool,
+    skip_errors: bool,
+    now: time::OffsetDateTime,
+) -> Result<(), CliError> {
+    use domain::import::{self, Progress};
+    let region = RegionCode::parse(region).map_err(invalid("région", region))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+    let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?);
+    let actor = domain::admin::Actor {
+        user_id: None,
+        label: "ligne de commande".into(),
+        grants: vec![domain::accounts::RoleGrant {
+            role: domain::accounts::AdminRole::NationalAdmin,
+            region_code: None,
+        }],
+    };
+    let client = domain::audit::Client::default();
+    let print_problems = |problems: &[domain::import::validate::Problem]| {
+        for p in problems {
+            eprintln!(
+                "ligne {}, colonne {} (« {} ») : {}",
+                p.line,
+                p.column.unwrap_or("-"),
+                p.value,
+                p.message_fr
+            );
+        }
+    };
+    let preview = import::dry_run(&auth, &actor, &region, &bytes, &client, now)
+        .await
+        .map_err(import_error)?;
+    let c = &preview.counts;
+    println!(
+        "{} : {} à créer, {} à mettre à jour, {} inchangé(s), {} en erreur",
+        file.display(),
+        c.create,
+        c.update,
+        c.unchanged,
+        c.errors
+    );
+    for column in &preview.unknown_columns {
+        eprintln!("colonne inconnue ignorée : {column}");
+    }
+    print_problems(&preview.problems);
+    if dry_run {
+        return if c.errors > 0 {
+            Err(CliError::Usage(format!("{} ligne(s) en erreur", c.errors)))
+        } else {
+            Ok(())
+        };
+    }
+    if c.errors > 0 && !skip_errors {
+        return Err(CliError::Usage(format!(
+            "{} ligne(s) en erreur : rien n'a été écrit (corrigez le fichier, ou --skip-errors)",
+            c.errors
+        )));
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    let report = import::commit_with_progress(
+        &auth,
+        &actor,
+        &region,
+        &bytes,
+        skip_errors,
+        &client,
+        now,
+        &|p| {
+            let (label, done, total) = match p {
+                Progress::Validated { done, total } => ("vérifiées", done, total),
+                Progress::Written { done, total } => ("écrites", done, total),
+            };
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+            bar.set_message(label);
+        },
+    )
+    .await?;
+    bar.finish_and_clear();
+    let c = &report.counts;
+    if report.nothing_changed {
+        println!("rien à changer : ce fichier a déjà été importé");
+    } else {
+        println!(
+            "importé : {} créé(s) (courriels d'activation en file), {} mis à jour, {} inchangé(s), {} ligne(s) laissée(s) de côté",
+            c.create, c.update, c.unchanged, c.errors
+        );
+    }
+    Ok(())
+}
+
+/// A file refused as a whole, said in French.
+fn import_error(e: domain::Error) -> CliError {
+    use domain::import::ImportError as E;
+    let domain::Error::Import(e) = e else {
+        return e.into();
+    };
+    CliError::Usage(match e {
+        E::TooLarge { max_bytes } => format!(
+            "fichier trop gros (au plus {} Mio)",
+            max_bytes / (1024 * 1024)
+        ),
+        E::TooManyRows { max_rows } => format!("trop de lignes (au plus {max_rows} par fichier)"),
+        E::Empty => "fichier vide".into(),
+        E::UnsupportedEncoding => {
+            "encodage non reconnu : enregistrez le fichier en CSV (UTF-8 ou Windows-1252)".into()
+        }
+        E::Malformed { line, reason } => format!("CSV illisible à la ligne {line} : {reason}"),
+        E::MissingColumns(columns) => format!("colonnes manquantes : {}", columns.join(", ")),
+        E::DuplicateColumn(column) => format!("la colonne {column} apparaît deux fois"),
+        E::RowsInError { rows, .. } => format!("{rows} ligne(s) en erreur : rien n'a été écrit"),
+    })
 }
