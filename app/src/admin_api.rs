@@ -152,7 +152,7 @@ pub mod server {
     use std::sync::Arc;
 
     use domain::accounts::{AdminRole, UserStatus};
-    use domain::admin::{Action, Actor, Scope};
+    use domain::admin::{Action, Actor};
     use domain::audit::{Outcome, Row};
     use time::OffsetDateTime;
 
@@ -181,8 +181,18 @@ pub mod server {
         }
     }
 
-    pub async fn console_context()
-    -> Result<(RequestContext, Arc<Services>, Actor, Console), ErrorCode> {
+    /// The request, the actor, the console's navigation, and every region (read once per
+    /// request: the navigation and the account page both need them).
+    pub async fn console_context() -> Result<
+        (
+            RequestContext,
+            Arc<Services>,
+            Actor,
+            Console,
+            Vec<domain::accounts::Region>,
+        ),
+        ErrorCode,
+    > {
         let (ctx, services) = context().await?;
         let actor = actor(&ctx, &services).await?;
         let names = domain::accounts::regions(&services.auth.pool)
@@ -190,11 +200,11 @@ pub mod server {
             .map_err(internal)?;
         let scope = actor.regions();
         let regions = names
-            .into_iter()
-            .filter(|r| scope.contains(&r.code) && scope != Scope::Regions(Vec::new()))
+            .iter()
+            .filter(|r| scope.contains(&r.code))
             .map(|r| Choice {
-                value: r.code,
-                label: r.name,
+                value: r.code.clone(),
+                label: r.name.clone(),
             })
             .collect();
         let console = Console {
@@ -204,7 +214,7 @@ pub mod server {
             regions,
             csrf: ctx.csrf_token.clone(),
         };
-        Ok((ctx, services, actor, console))
+        Ok((ctx, services, actor, console, names))
     }
 
     /// `23/11/2026 14:05` in Paris time (the desk reads local times; the CSV export is in UTC).
@@ -303,7 +313,7 @@ pub async fn get_users(
     use domain::admin::users::{self, UserFilter};
     use domain::ids::Finess;
     use server::given;
-    let (ctx, services, actor, console) = server::console_context().await?;
+    let (ctx, services, actor, console, _) = server::console_context().await?;
     let filter = UserFilter {
         query: q.chars().take(200).collect(),
         status: match status.as_str() {
@@ -361,7 +371,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     use domain::accounts::AdminRole;
     use domain::admin::Action;
     use domain::admin::users;
-    let (ctx, services, actor, console) = server::console_context().await?;
+    let (ctx, services, actor, console, regions) = server::console_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
     let now = time::OffsetDateTime::now_utc();
     let d = users::detail(&services.auth, &actor, id, &ctx.client, now).await?;
@@ -380,9 +390,6 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         Some(_) => crate::tiqr_api::server::pending(&services, &ctx.csrf_token, id).await?,
         None => None,
     };
-    let regions = domain::accounts::regions(&services.auth.pool)
-        .await
-        .map_err(crate::api::server::internal)?;
     let region_name = regions
         .iter()
         .find(|r| r.code == d.user.region_code)
@@ -484,7 +491,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
 #[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
 pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
     use domain::admin::Action;
-    let (_ctx, services, actor, console) = server::console_context().await?;
+    let (_ctx, services, actor, console, _) = server::console_context().await?;
     let Some(scope) = actor.scope(Action::CreateUser) else {
         return Err(ErrorCode::Forbidden);
     };
@@ -504,7 +511,7 @@ pub async fn get_establishments(
     q: String,
     after: String,
 ) -> Result<EstablishmentListData, ErrorCode> {
-    let (ctx, services, actor, console) = server::console_context().await?;
+    let (ctx, services, actor, console, _) = server::console_context().await?;
     let page = domain::admin::establishments::list(
         &services.auth,
         &actor,
@@ -536,7 +543,7 @@ pub async fn get_establishments(
 #[server(prefix = "/api/admin", endpoint = "establishment", input = GetUrl)]
 pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData, ErrorCode> {
     use domain::admin::{Action, authorize};
-    let (ctx, services, actor, console) = server::console_context().await?;
+    let (ctx, services, actor, console, _) = server::console_context().await?;
     let finess = domain::ids::Finess::parse(&finess).map_err(|_| ErrorCode::NotFound)?;
     let d = domain::admin::establishments::detail(
         &services.auth,
@@ -633,7 +640,7 @@ impl AuditQuery {
 
 #[server(prefix = "/api/admin", endpoint = "audit", input = GetUrl)]
 pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
-    let (ctx, services, actor, console) = server::console_context().await?;
+    let (ctx, services, actor, console, _) = server::console_context().await?;
     let page = domain::admin::audit_view::search(
         &services.auth,
         &actor,
@@ -651,7 +658,8 @@ pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
 
 #[server(prefix = "/api/admin", endpoint = "audit-row", input = GetUrl)]
 pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
-    let (ctx, services, actor, _console) = server::console_context().await?;
+    let (ctx, services) = crate::api::server::context().await?;
+    let actor = server::actor(&ctx, &services).await?;
     let row = domain::admin::audit_view::row(
         &services.auth,
         &actor,

@@ -194,6 +194,29 @@ pub async fn add_membership(
     Ok(done.rows_affected() > 0)
 }
 
+/// Attaches a new account to the establishments of `finess` (each must exist; with `region`, each
+/// must be of that region) and returns their FINESS numbers, for the audit row.
+pub async fn attach_by_finess(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    finess: &[Finess],
+    region: Option<&RegionCode>,
+    now: OffsetDateTime,
+) -> Result<Vec<String>> {
+    let mut attached = Vec::new();
+    for f in finess {
+        let e = establishment_by_finess(conn, f)
+            .await?
+            .ok_or(crate::Error::NotFound)?;
+        if region.is_some_and(|r| r.as_str() != e.region_code) {
+            return Err(crate::Error::EstablishmentOutsideRegion);
+        }
+        add_membership(conn, user_id, e.id, now).await?;
+        attached.push(e.finess);
+    }
+    Ok(attached)
+}
+
 /// The active establishments a user belongs to, by name.
 pub async fn establishments_of(
     conn: &mut PgConnection,

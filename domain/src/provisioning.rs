@@ -66,14 +66,7 @@ pub async fn create_account(
         password_hash,
     };
     let id = accounts::create_user(&mut tx, &user, now).await?;
-    let mut finess = Vec::new();
-    for f in &spec.establishments {
-        let e = accounts::establishment_by_finess(&mut tx, f)
-            .await?
-            .ok_or(Error::NotFound)?;
-        accounts::add_membership(&mut tx, id, e.id, now).await?;
-        finess.push(e.finess);
-    }
+    let finess = accounts::attach_by_finess(&mut tx, id, &spec.establishments, None, now).await?;
     if let Some(role) = spec.role {
         accounts::grant_role(&mut tx, id, role, Some(&spec.region), None, now).await?;
     }

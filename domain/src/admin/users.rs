@@ -483,17 +483,9 @@ pub async fn create(
         now,
     )
     .await?;
-    let mut finess = Vec::new();
-    for f in &new.establishments {
-        let e = accounts::establishment_by_finess(&mut tx, f)
-            .await?
-            .ok_or(Error::NotFound)?;
-        if e.region_code != new.region.as_str() {
-            return Err(Error::EstablishmentOutsideRegion);
-        }
-        accounts::add_membership(&mut tx, id, e.id, now).await?;
-        finess.push(e.finess);
-    }
+    let finess =
+        accounts::attach_by_finess(&mut tx, id, &new.establishments, Some(&new.region), now)
+            .await?;
     let mail =
         account_links::issue(&mut tx, &auth.public_origin, id, Purpose::Activation, now).await?;
     let target = Target {
@@ -711,11 +703,8 @@ pub async fn send_link(
         client,
         now,
         async |tx, user| {
-            let purpose = match user.status {
-                UserStatus::PendingActivation => Purpose::Activation,
-                UserStatus::Active => Purpose::PasswordReset,
-                other => return Err(Error::AccountUnavailable(other)),
-            };
+            let purpose =
+                Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
             let mail = account_links::issue(tx, &auth.public_origin, user.id, purpose, now).await?;
             Ok((
                 purpose,

@@ -35,6 +35,16 @@ pub enum Purpose {
 }
 
 impl Purpose {
+    /// The link an account in `status` can be sent: activation while pending, reset once active,
+    /// none while locked or disabled.
+    pub fn for_status(status: UserStatus) -> Option<Self> {
+        match status {
+            UserStatus::PendingActivation => Some(Purpose::Activation),
+            UserStatus::Active => Some(Purpose::PasswordReset),
+            UserStatus::Locked | UserStatus::Disabled => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::Activation => "activation",
@@ -132,11 +142,7 @@ pub async fn request_reset(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let purpose = match user.status {
-        UserStatus::Active => Some(Purpose::PasswordReset),
-        UserStatus::PendingActivation => Some(Purpose::Activation),
-        UserStatus::Locked | UserStatus::Disabled => None,
-    };
+    let purpose = Purpose::for_status(user.status);
     let event = |outcome, details| {
         Event::new("auth.password_reset.request", outcome, &user.username)
             .target("user", user.id.to_string(), &user.username)
@@ -314,11 +320,7 @@ pub async fn send_by_support(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(Error::NotFound)?;
-    let purpose = match user.status {
-        UserStatus::PendingActivation => Purpose::Activation,
-        UserStatus::Active => Purpose::PasswordReset,
-        other => return Err(Error::AccountUnavailable(other)),
-    };
+    let purpose = Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
     let mail_id = issue(&mut tx, &auth.public_origin, user_id, purpose, now).await?;
     let mut event = Event::new("account.link_sent", Outcome::Success, actor_label)
         .target("user", user_id.to_string(), &user.username)

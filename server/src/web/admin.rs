@@ -19,7 +19,7 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::forms::csrf_ok;
+use super::forms::{back_with_error, csrf_ok};
 
 /// Where a failed action goes back to: the confirmation page when the console wants the password
 /// again, else the page with the error.
@@ -31,8 +31,7 @@ pub(super) fn failed(page: &str, code: ErrorCode) -> Response {
         ))
         .into_response();
     }
-    let sep = if page.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{page}{sep}erreur={}", code.slug())).into_response()
+    back_with_error(page, &code)
 }
 
 fn done(page: &str, info: &str) -> Response {

@@ -29,7 +29,8 @@ pub(super) fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
 }
 
 pub(super) fn back_with_error(page: &str, code: &ErrorCode) -> Response {
-    Redirect::to(&format!("{page}?erreur={}", code.slug())).into_response()
+    let sep = if page.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{page}{sep}erreur={}", code.slug())).into_response()
 }
 
 /// A username and password form: sign-in, and the one-time card linking.
@@ -93,11 +94,19 @@ pub(super) fn signed_in_response(
     jar: CookieJar,
     signed_in: &domain::auth::SignedIn,
 ) -> Response {
-    let secure = state.services.settings.secure_cookies;
-    let jar = jar
-        .add(cookies::session(signed_in.token.as_str(), secure))
-        .add(cookies::csrf(&super::request::new_csrf_token(), secure));
+    let jar = signed_in_cookies(state, jar, signed_in);
     (jar, Redirect::to(&signed_in.landing.path())).into_response()
+}
+
+/// The session cookie and a new form token, for a redirect or a polling page's JSON answer.
+pub(super) fn signed_in_cookies(
+    state: &AppState,
+    jar: CookieJar,
+    signed_in: &domain::auth::SignedIn,
+) -> CookieJar {
+    let secure = state.services.settings.secure_cookies;
+    jar.add(cookies::session(signed_in.token.as_str(), secure))
+        .add(cookies::csrf(&super::request::new_csrf_token(), secure))
 }
 
 #[derive(Debug, Deserialize)]

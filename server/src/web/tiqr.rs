@@ -21,7 +21,9 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::cookies;
-use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{
+    TokenOnlyForm, back_with_error, csrf_ok, signed_in_cookies, signed_in_response,
+};
 
 const LOGO: &[u8] = include_bytes!("../../assets/tiqr-logo.png");
 
@@ -191,10 +193,7 @@ pub async fn poll(
     .await;
     match (result, json) {
         (Ok(Poll::SignedIn(signed_in)), true) => {
-            let secure = state.services.settings.secure_cookies;
-            let jar = jar
-                .add(cookies::session(signed_in.token.as_str(), secure))
-                .add(cookies::csrf(&super::request::new_csrf_token(), secure));
+            let jar = signed_in_cookies(&state, jar, &signed_in);
             (
                 jar,
                 Json(json!({ "etat": "connecte", "suite": signed_in.landing.path() })),
