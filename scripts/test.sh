@@ -55,6 +55,10 @@ cargo leptos build
 
 step "end-to-end tests in Chromium (with a virtual card reader, the card agent and nginx)"
 cargo build -q -p passerelle-agent -p testkit --bins
+# One end-to-end run at a time on a machine: the ports, pcscd and its virtual reader are shared by
+# every checkout (git worktrees included). The lock is released when this script ends.
+exec 9>/tmp/passerelle-e2e.lock
+flock 9
 e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
 port=3900
 card_port=3943
@@ -164,7 +168,7 @@ export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-
   PASSERELLE_E2E_SMTP="$e2e_dir/smtp"
 log=$(mktemp)
 set +e
-(cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test 2>&1) | tee "$log"
+(cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
