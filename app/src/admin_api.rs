@@ -21,6 +21,7 @@ pub struct Console {
     pub can_create_users: bool,
     pub can_manage_establishments: bool,
     pub can_read_audit: bool,
+    pub can_import: bool,
     /// The regions the actor works on (a select appears when there are several).
     pub regions: Vec<Choice>,
     pub csrf: String,
@@ -211,6 +212,7 @@ pub mod server {
             can_create_users: actor.scope(Action::CreateUser).is_some(),
             can_manage_establishments: actor.scope(Action::ManageEstablishments).is_some(),
             can_read_audit: actor.scope(Action::ViewAudit).is_some(),
+            can_import: actor.scope(Action::ImportUsers).is_some(),
             regions,
             csrf: ctx.csrf_token.clone(),
         };

@@ -70,6 +70,109 @@ impl PasswordWeakness {
     }
 }
 
+/// Why an import file, or an import's confirmation, was refused as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ImportFault {
+    TooLarge {
+        mib: usize,
+    },
+    TooManyRows {
+        max: usize,
+    },
+    Empty,
+    Encoding,
+    Malformed {
+        line: u64,
+    },
+    /// Template names of the missing columns.
+    MissingColumns(Vec<String>),
+    DuplicateColumn(String),
+    RowsInError {
+        rows: usize,
+    },
+    NoFile,
+}
+
+/// Column names as they travel in a slug: the template's lowercase names only.
+fn column_name(s: &str) -> Option<String> {
+    (!s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .then(|| s.to_string())
+}
+
+impl ImportFault {
+    fn slug(&self) -> String {
+        match self {
+            ImportFault::TooLarge { mib } => format!("import-trop-gros-{mib}"),
+            ImportFault::TooManyRows { max } => format!("import-trop-de-lignes-{max}"),
+            ImportFault::Empty => "import-vide".into(),
+            ImportFault::Encoding => "import-encodage".into(),
+            ImportFault::Malformed { line } => format!("import-illisible-{line}"),
+            ImportFault::MissingColumns(c) => format!("import-colonnes-manquantes-{}", c.join(".")),
+            ImportFault::DuplicateColumn(c) => format!("import-colonne-en-double-{c}"),
+            ImportFault::RowsInError { rows } => format!("import-lignes-en-erreur-{rows}"),
+            ImportFault::NoFile => "import-sans-fichier".into(),
+        }
+    }
+
+    fn from_slug(slug: &str) -> Option<Self> {
+        let rest = slug.strip_prefix("import-")?;
+        let number = |prefix: &str| -> Option<usize> {
+            rest.strip_prefix(prefix)?
+                .parse()
+                .ok()
+                .filter(|n| (1..=10_000_000).contains(n))
+        };
+        Some(match rest {
+            "vide" => ImportFault::Empty,
+            "encodage" => ImportFault::Encoding,
+            "sans-fichier" => ImportFault::NoFile,
+            _ => {
+                if let Some(mib) = number("trop-gros-") {
+                    ImportFault::TooLarge { mib }
+                } else if let Some(max) = number("trop-de-lignes-") {
+                    ImportFault::TooManyRows { max }
+                } else if let Some(line) = number("illisible-") {
+                    ImportFault::Malformed { line: line as u64 }
+                } else if let Some(rows) = number("lignes-en-erreur-") {
+                    ImportFault::RowsInError { rows }
+                } else if let Some(c) = rest.strip_prefix("colonnes-manquantes-") {
+                    let columns: Option<Vec<String>> =
+                        c.split('.').take(10).map(column_name).collect();
+                    ImportFault::MissingColumns(columns?)
+                } else if let Some(c) = rest.strip_prefix("colonne-en-double-") {
+                    ImportFault::DuplicateColumn(column_name(c)?)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    fn message(&self, m: &Messages) -> String {
+        match self {
+            ImportFault::TooLarge { mib } => {
+                m.err_import_too_large.replace("{n}", &mib.to_string())
+            }
+            ImportFault::TooManyRows { max } => {
+                m.err_import_too_many_rows.replace("{n}", &max.to_string())
+            }
+            ImportFault::Empty => m.err_import_empty.into(),
+            ImportFault::Encoding => m.err_import_encoding.into(),
+            ImportFault::Malformed { line } => {
+                m.err_import_malformed.replace("{n}", &line.to_string())
+            }
+            ImportFault::MissingColumns(c) => m
+                .err_import_missing_columns
+                .replace("{cols}", &c.join(", ")),
+            ImportFault::DuplicateColumn(c) => m.err_import_duplicate_column.replace("{col}", c),
+            ImportFault::RowsInError { rows } => {
+                m.err_import_rows_in_error.replace("{n}", &rows.to_string())
+            }
+            ImportFault::NoFile => m.err_import_no_file.into(),
+        }
+    }
+}
+
 /// The fields of the admin forms, for "this field is invalid" and "already used" messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Field {
@@ -268,6 +371,8 @@ pub enum ErrorCode {
     TiqrBlocked,
     /// Unknown or revoked TIQR identity.
     TiqrUnknown,
+    /// A CSV import refused as a whole.
+    Import(ImportFault),
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -312,6 +417,7 @@ impl ErrorCode {
             }
             ErrorCode::TiqrBlocked => "tiqr-bloque".into(),
             ErrorCode::TiqrUnknown => "tiqr-inconnu".into(),
+            ErrorCode::Import(f) => f.slug(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
         }
     }
@@ -343,6 +449,9 @@ impl ErrorCode {
             "tiqr-bloque" => ErrorCode::TiqrBlocked,
             "tiqr-inconnu" => ErrorCode::TiqrUnknown,
             other => {
+                if let Some(f) = ImportFault::from_slug(other) {
+                    return Some(ErrorCode::Import(f));
+                }
                 if let Some(n) = other.strip_prefix("tiqr-code-incorrect-") {
                     return Some(ErrorCode::TiqrWrongCode {
                         attempts_left: n.parse().ok().filter(|n| (1..=9).contains(n))?,
@@ -423,6 +532,9 @@ impl ErrorCode {
             ErrorCode::TiqrExpired => 410,
             ErrorCode::TiqrBlocked => 403,
             ErrorCode::OwnAccount => 403,
+            ErrorCode::Import(ImportFault::TooLarge { .. }) => 413,
+            ErrorCode::Import(ImportFault::RowsInError { .. }) => 409,
+            ErrorCode::Import(_) => 400,
             ErrorCode::Internal { .. } => 500,
         }
     }
@@ -473,6 +585,7 @@ impl ErrorCode {
                 .replace("{n}", &attempts_left.to_string()),
             ErrorCode::TiqrBlocked => m.err_tiqr_blocked.into(),
             ErrorCode::TiqrUnknown => m.err_tiqr_unknown.into(),
+            ErrorCode::Import(f) => f.message(m),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
@@ -534,9 +647,21 @@ mod tests {
             ErrorCode::ReauthRequired,
             ErrorCode::TiqrWrongCode { attempts_left: 3 },
             ErrorCode::TiqrBlocked,
+            ErrorCode::Import(ImportFault::TooLarge { mib: 5 }),
+            ErrorCode::Import(ImportFault::TooManyRows { max: 20_000 }),
+            ErrorCode::Import(ImportFault::Malformed { line: 12 }),
+            ErrorCode::Import(ImportFault::MissingColumns(vec![
+                "courriel".into(),
+                "nom".into(),
+            ])),
+            ErrorCode::Import(ImportFault::DuplicateColumn("rpps".into())),
+            ErrorCode::Import(ImportFault::RowsInError { rows: 3 }),
+            ErrorCode::Import(ImportFault::Encoding),
+            ErrorCode::Import(ImportFault::NoFile),
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
+        assert_eq!(ErrorCode::from_slug("import-colonne-en-double-<b>"), None);
         for (field, ..) in FIELDS {
             for code in [ErrorCode::InvalidField(field), ErrorCode::Duplicate(field)] {
                 assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
@@ -561,12 +686,30 @@ mod tests {
 
 #[cfg(feature = "ssr")]
 mod from_domain {
-    use super::{CardError, ErrorCode};
+    use super::{CardError, ErrorCode, ImportFault};
     use domain::Error;
     use domain::accounts::UserStatus;
     use domain::auth::card::Refusal;
     use domain::auth::otp::CodeError;
+    use domain::import::ImportError;
     use domain::password_policy::Weakness;
+
+    fn import_fault(e: ImportError) -> ImportFault {
+        match e {
+            ImportError::TooLarge { max_bytes } => ImportFault::TooLarge {
+                mib: max_bytes.div_ceil(1024 * 1024),
+            },
+            ImportError::TooManyRows { max_rows } => ImportFault::TooManyRows { max: max_rows },
+            ImportError::Empty => ImportFault::Empty,
+            ImportError::UnsupportedEncoding => ImportFault::Encoding,
+            ImportError::Malformed { line, .. } => ImportFault::Malformed { line },
+            ImportError::MissingColumns(c) => {
+                ImportFault::MissingColumns(c.into_iter().map(str::to_string).collect())
+            }
+            ImportError::DuplicateColumn(c) => ImportFault::DuplicateColumn(c.to_string()),
+            ImportError::RowsInError { rows, .. } => ImportFault::RowsInError { rows },
+        }
+    }
 
     impl ErrorCode {
         /// An unexpected failure: logged with a short reference the user can quote to the desk.
@@ -609,6 +752,7 @@ mod from_domain {
                     ErrorCode::TiqrWrongCode { attempts_left }
                 }
                 Error::TiqrBlocked => ErrorCode::TiqrBlocked,
+                Error::Import(e) => ErrorCode::Import(import_fault(e)),
                 Error::NotFound => ErrorCode::NotFound,
                 Error::NoSession => ErrorCode::NotSignedIn,
                 Error::Forbidden => ErrorCode::Forbidden,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod components;
 pub mod error;
 pub mod i18n;
+pub mod import_api;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -124,6 +125,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/comptes/:id") view=pages::admin::user::User ssr=SsrMode::Async />
                     <Route path=path!("/admin/etablissements") view=pages::admin::establishments::Establishments ssr=SsrMode::Async />
                     <Route path=path!("/admin/etablissements/:finess") view=pages::admin::establishments::Establishment ssr=SsrMode::Async />
+                    <Route path=path!("/admin/import") view=pages::admin::import::Imports ssr=SsrMode::Async />
+                    <Route path=path!("/admin/import/:id") view=pages::admin::import::ImportUpload ssr=SsrMode::Async />
                     <Route path=path!("/admin/journal") view=pages::admin::audit::Audit ssr=SsrMode::Async />
                     <Route path=path!("/admin/journal/:id") view=pages::admin::audit::AuditRow ssr=SsrMode::Async />
                     <Route path=path!("/admin/confirmer") view=pages::admin::reauth::Reauth ssr=SsrMode::Async />

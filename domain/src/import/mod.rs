@@ -9,9 +9,10 @@
 //! (`Action::ImportUsers`); a refusal writes one `denied` audit row and nothing else.
 
 pub mod read;
+pub mod uploads;
 pub mod validate;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -63,7 +64,7 @@ pub(crate) fn parse_role(cell: &str) -> Option<bool> {
 }
 
 /// Rows by what the import does (or would do) with them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub create: usize,
     pub update: usize,
@@ -73,7 +74,7 @@ pub struct Counts {
 }
 
 /// One row of a preview or a report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowOutcome {
     pub line: u64,
     pub username: String,
@@ -211,6 +212,19 @@ pub async fn dry_run(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Preview> {
+    dry_run_with_progress(auth, actor, region, bytes, client, now, &|_| {}).await
+}
+
+/// `dry_run`, reporting the rows checked to `progress` (see `commit_with_progress`).
+pub async fn dry_run_with_progress(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    bytes: &[u8],
+    client: &Client,
+    now: OffsetDateTime,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.dry_run", &sha256, client, now).await?;
     let sheet = read_file(bytes)?;
@@ -219,7 +233,15 @@ pub async fn dry_run(
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
-    let plan = validate::plan(&mut tx, actor, region, &sheet.rows, false, &|_, _| {}).await?;
+    let plan = validate::plan(
+        &mut tx,
+        actor,
+        region,
+        &sheet.rows,
+        false,
+        &|done, total| progress(Progress::Validated { done, total }),
+    )
+    .await?;
     tx.rollback().await?;
     let (counts, rows) = outcomes(&plan);
     Ok(Preview {
@@ -271,6 +293,56 @@ pub async fn commit_with_progress(
     now: OffsetDateTime,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Report> {
+    let input = CommitInput::new(auth, actor, region, bytes, client, now);
+    commit_job(Uuid::new_v4(), &input, skip_errors, progress).await
+}
+
+/// What a commit works on. `commit_job` takes the job's id from its caller so that the console's
+/// upload and its committed import share one id (a commit cut short by a restart is then found,
+/// or not, by that id).
+pub(crate) struct CommitInput<'a> {
+    auth: &'a Auth,
+    actor: &'a Actor,
+    region: &'a RegionCode,
+    bytes: &'a [u8],
+    client: &'a Client,
+    now: OffsetDateTime,
+}
+
+impl<'a> CommitInput<'a> {
+    pub(crate) fn new(
+        auth: &'a Auth,
+        actor: &'a Actor,
+        region: &'a RegionCode,
+        bytes: &'a [u8],
+        client: &'a Client,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            auth,
+            actor,
+            region,
+            bytes,
+            client,
+            now,
+        }
+    }
+}
+
+pub(crate) async fn commit_job(
+    job_id: Uuid,
+    input: &CommitInput<'_>,
+    skip_errors: bool,
+    progress: &(dyn Fn(Progress) + Send + Sync),
+) -> Result<Report> {
+    let CommitInput {
+        auth,
+        actor,
+        region,
+        bytes,
+        client,
+        now,
+    } = *input;
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
     let sheet = read_file(bytes)?;
@@ -308,7 +380,6 @@ pub async fn commit_with_progress(
     progress(Progress::Written { done: total, total });
 
     let (counts, rows) = outcomes(&plan);
-    let job_id = Uuid::new_v4();
     let report = Report {
         job_id,
         region: region.as_str().to_string(),
@@ -365,6 +436,33 @@ pub async fn commit_with_progress(
 /// The report as a spreadsheet (UTF-8 with a byte-order mark, `;`, CRLF, like the template):
 /// one line per row applied, then one per problem of the rows left out.
 pub fn report_csv(report: &Report) -> Result<Vec<u8>> {
+    outcomes_csv(
+        &report.rows,
+        report.problems.iter().map(|p| ProblemCells {
+            line: p.line,
+            column: p.column.unwrap_or(""),
+            value: &p.value,
+            message: &p.message_fr,
+        }),
+        "ignoré",
+    )
+}
+
+/// One problem as the spreadsheet shows it.
+pub(crate) struct ProblemCells<'a> {
+    pub line: u64,
+    pub column: &'a str,
+    pub value: &'a str,
+    pub message: &'a str,
+}
+
+/// A report or a preview as a spreadsheet; `problem_outcome` names what happens to a row in error
+/// ("ignoré" once committed with the rows in error left out, "en erreur" in a preview).
+pub(crate) fn outcomes_csv<'a>(
+    rows: &[RowOutcome],
+    problems: impl Iterator<Item = ProblemCells<'a>>,
+    problem_outcome: &str,
+) -> Result<Vec<u8>> {
     let mut out = b"\xEF\xBB\xBF".to_vec();
     {
         let mut w = csv::WriterBuilder::new()
@@ -381,7 +479,7 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>> {
             "message",
         ])
         .map_err(csv_error)?;
-        for r in &report.rows {
+        for r in rows {
             let outcome = match r.kind {
                 Kind::Create => "créé",
                 Kind::Update => "modifié",
@@ -391,15 +489,16 @@ pub fn report_csv(report: &Report) -> Result<Vec<u8>> {
             w.write_record([line.as_str(), &r.username, outcome, "", "", ""])
                 .map_err(csv_error)?;
         }
-        for p in &report.problems {
+        for p in problems {
             let line = p.line.to_string();
             w.write_record([
                 line.as_str(),
                 "",
-                "ignoré",
-                p.column.unwrap_or(""),
-                &p.value,
-                &p.message_fr,
+                problem_outcome,
+                p.column,
+                // The report is opened in a spreadsheet: a value typed as a formula stays text.
+                &crate::admin::audit_view::safe_cell(p.value),
+                p.message,
             ])
             .map_err(csv_error)?;
         }

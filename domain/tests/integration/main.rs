@@ -7,6 +7,7 @@ mod card_sign_in;
 mod email_codes_and_links;
 mod harness;
 mod import;
+mod import_uploads;
 mod password_sign_in;
 mod sessions_and_routing;
 mod tiqr;

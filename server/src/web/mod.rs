@@ -6,6 +6,7 @@ mod card;
 mod cookies;
 mod forms;
 mod health;
+mod import;
 mod request;
 mod tiqr;
 
@@ -76,6 +77,15 @@ pub fn router(state: AppState) -> Router {
             post(admin::edit_establishment),
         )
         .route("/admin/journal.csv", get(admin::export_audit))
+        .route(
+            "/admin/import",
+            post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BODY)),
+        )
+        .route("/admin/import/modele.csv", get(import::template))
+        .route(
+            "/admin/import/{id}/{what}",
+            get(import::download).post(import::action),
+        )
         .route("/deconnexion", post(forms::sign_out))
         .route("/etablissements/choisir", post(forms::choose_establishment))
         .route("/langue/{code}", get(forms::switch_language))

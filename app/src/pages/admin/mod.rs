@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod establishments;
+pub mod import;
 pub mod new_user;
 pub mod reauth;
 pub mod user;
@@ -35,6 +36,7 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
                 {link("/admin/comptes", "users", m.adm_users)}
                 {console.can_create_users.then(|| link("/admin/comptes/nouveau", "new", m.adm_new_user))}
                 {link("/admin/etablissements", "establishments", m.adm_establishments)}
+                {console.can_import.then(|| link("/admin/import", "import", m.adm_import))}
                 {console.can_read_audit.then(|| link("/admin/journal", "audit", m.adm_audit))}
             </ul>
         </nav>
@@ -103,6 +105,7 @@ fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
         "tiqr-revoque" => m.tiqr_done_revoked,
         "tiqr-inscription" => m.tiqr_desk_scan,
         "tiqr-inscrit" => m.tiqr_enrolled,
+        "import-abandonne" => m.imp_done_abandoned,
         _ => return None,
     })
 }

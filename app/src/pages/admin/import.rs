@@ -1,0 +1,375 @@
+//! "Import CSV": the upload form with the recent imports, and one upload's page — its check in
+//! progress, the preview with every problem (line, column, value, message), the confirmation, the
+//! import in progress and its report. A running step's page reloads itself every two seconds
+//! (a `refresh` meta, so it works without JavaScript); the state lives in the database, so leaving
+//! and coming back shows where the import stands.
+
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_params_map;
+
+use super::{AdminError, AdminInfo, ConsoleNav, options};
+use crate::components::{Notice, QueryError};
+use crate::i18n::Messages;
+use crate::import_api::{FindingsView, ImportView, ImportsData, get_import, get_imports};
+use crate::t;
+
+fn state_label(m: &Messages, state: &str) -> &'static str {
+    match state {
+        "validating" => m.imp_state_validating,
+        "previewed" => m.imp_state_previewed,
+        "committing" => m.imp_state_committing,
+        "committed" => m.imp_state_committed,
+        "interrupted" => m.imp_state_interrupted,
+        _ => m.imp_state_abandoned,
+    }
+}
+
+#[component]
+pub fn Imports() -> impl IntoView {
+    let m = t();
+    let data = Resource::new(|| (), |_| get_imports());
+    view! {
+        <Title text=m.imp_title />
+        <h1>{m.imp_title}</h1>
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! { <ImportsBody d /> }.into_any(),
+                    Err(code) => view! { <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ImportsBody(d: ImportsData) -> impl IntoView {
+    let m = t();
+    let one_region = d.console.regions.len() == 1;
+    let region = d
+        .console
+        .regions
+        .first()
+        .map(|r| r.value.clone())
+        .unwrap_or_default();
+    let format = m
+        .imp_format
+        .replace("{rows}", &d.max_rows.to_string())
+        .replace("{mib}", &d.max_mib.to_string());
+    view! {
+        <ConsoleNav console=d.console.clone() current="import" />
+        <p class="lead">{m.imp_intro}</p>
+        <p id="format-aide">{format}</p>
+        <p><a href="/admin/import/modele.csv" rel="external" download="modele-import.csv">{m.imp_template}</a></p>
+        <form method="post" action="/admin/import" enctype="multipart/form-data" class="form">
+            <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+            {if one_region {
+                view! { <input type="hidden" name="region" value=region /> }.into_any()
+            } else {
+                view! {
+                    <div class="field">
+                        <label for="region">{m.adm_region}</label>
+                        <select id="region" name="region" required>{options(d.console.regions.clone(), region)}</select>
+                    </div>
+                }.into_any()
+            }}
+            <div class="field">
+                <label for="fichier">{m.imp_file}</label>
+                <input id="fichier" name="fichier" type="file" accept=".csv,.txt,text/csv" required aria-describedby="format-aide" />
+            </div>
+            <button type="submit">{m.imp_check}</button>
+        </form>
+        <h2>{m.imp_recent}</h2>
+        {if d.uploads.is_empty() {
+            view! { <p>{m.imp_none}</p> }.into_any()
+        } else {
+            view! {
+                <table class="data-table" id="imports">
+                    <caption class="visually-hidden">{m.imp_recent}</caption>
+                    <thead><tr>
+                        <th scope="col">{m.imp_col_date}</th>
+                        <th scope="col">{m.imp_col_file}</th>
+                        <th scope="col">{m.adm_region}</th>
+                        <th scope="col">{m.imp_col_rows}</th>
+                        <th scope="col">{m.imp_col_state}</th>
+                        <th scope="col">{m.imp_col_by}</th>
+                    </tr></thead>
+                    <tbody>
+                        {d.uploads.into_iter().map(|u| {
+                            let href = format!("/admin/import/{}", u.id);
+                            view! { <tr>
+                                <td>{u.date}</td>
+                                <td><a href=href>{u.file_name}</a></td>
+                                <td>{u.region}</td>
+                                <td>{u.rows}</td>
+                                <td>{state_label(m, &u.state)}</td>
+                                <td>{u.actor}</td>
+                            </tr> }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+    }
+}
+
+#[component]
+pub fn ImportUpload() -> impl IntoView {
+    let m = t();
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let data = Resource::new(id, get_import);
+    view! {
+        <Title text=m.imp_title />
+        <QueryError />
+        <AdminInfo />
+        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(d) => view! {
+                        <h1>{m.imp_upload_title.replace("{file}", &d.upload.file_name)}</h1>
+                        <ConsoleNav console=d.console.clone() current="import" />
+                        <UploadBody upload=d.upload csrf=d.console.csrf />
+                    }.into_any(),
+                    Err(code) => view! { <h1>{m.imp_title}</h1> <AdminError code /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A form posting to one of the upload's actions.
+fn action_form(
+    id: &str,
+    verb: &'static str,
+    csrf: String,
+    label: &'static str,
+    secondary: bool,
+) -> impl IntoView {
+    let action = format!("/admin/import/{id}/{verb}");
+    view! {
+        <form method="post" action=action class="inline-form">
+            <input type="hidden" name="csrf" value=csrf />
+            <button type="submit" class=if secondary { "button-secondary" } else { "button-primary" }>{label}</button>
+        </form>
+    }
+}
+
+#[component]
+fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
+    let m = t();
+    let u = upload;
+    let summary = m
+        .imp_summary
+        .replace("{rows}", &u.rows_total.to_string())
+        .replace("{region}", &u.region)
+        .replace("{actor}", &u.actor)
+        .replace("{date}", &u.date);
+    let running = matches!(u.state.as_str(), "validating" | "committing");
+    let body = match u.state.as_str() {
+        "validating" | "committing" => {
+            let (text, done, total) = match &u.progress {
+                Some((phase, done, total)) => {
+                    let template = if phase == "written" {
+                        m.imp_progress_written
+                    } else {
+                        m.imp_progress_validated
+                    };
+                    (
+                        template
+                            .replace("{done}", &done.to_string())
+                            .replace("{total}", &total.to_string()),
+                        *done,
+                        *total,
+                    )
+                }
+                None => (m.imp_progress_starting.to_string(), 0, 0),
+            };
+            let href = format!("/admin/import/{}", u.id);
+            view! {
+                <h2>{state_label(m, &u.state)}</h2>
+                <div role="status" id="progression">
+                    <p>{text.clone()}</p>
+                    <progress max=total.max(1) value=done aria-label=text></progress>
+                </div>
+                <p>{m.imp_progress_wait} " " <a href=href>{m.imp_refresh}</a></p>
+            }
+            .into_any()
+        }
+        "interrupted" => view! {
+            <Notice text=m.imp_interrupted />
+            <div class="actions">
+                {action_form(&u.id, "verifier", csrf.clone(), m.imp_recheck, false)}
+                {action_form(&u.id, "abandonner", csrf.clone(), m.imp_abandon, true)}
+            </div>
+        }
+        .into_any(),
+        "previewed" => view! { <Preview upload=u.clone() csrf=csrf.clone() /> }.into_any(),
+        "committed" => {
+            let report = u.report.clone();
+            let csv = format!("/admin/import/{}/rapport.csv", u.id);
+            view! {
+                {report.map(|r| view! {
+                    <Notice text=if r.nothing_changed { m.imp_nothing_changed } else { m.imp_committed } />
+                    <h2>{m.imp_done_counts}</h2>
+                    <Counts findings=r.findings.clone() done=true />
+                    <Findings findings=r.findings />
+                })}
+                <p class="actions">
+                    <a class="button" href=csv rel="external" download="rapport-import.csv">{m.imp_report_csv}</a>
+                    " "
+                    <a href="/admin/comptes?statut=pending_activation">{m.imp_see_users}</a>
+                    " "
+                    <a href="/admin/import">{m.imp_another}</a>
+                </p>
+            }
+            .into_any()
+        }
+        _ => view! {
+            <Notice text=m.imp_abandoned />
+            <p><a href="/admin/import">{m.imp_another}</a></p>
+        }
+        .into_any(),
+    };
+    view! {
+        {running.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        <p>{summary}</p>
+        {body}
+    }
+}
+
+#[component]
+fn Preview(upload: ImportView, csrf: String) -> impl IntoView {
+    let m = t();
+    let u = upload;
+    let Some(p) = u.preview.clone() else {
+        return view! { <p>{m.imp_progress_starting}</p> }.into_any();
+    };
+    let c = p.findings.counts;
+    let detected = m
+        .imp_detected
+        .replace("{encoding}", &p.encoding)
+        .replace("{delimiter}", &p.delimiter);
+    let unknown = (!p.unknown_columns.is_empty()).then(|| {
+        m.imp_unknown_columns
+            .replace("{cols}", &p.unknown_columns.join(", "))
+    });
+    let csv = format!("/admin/import/{}/apercu.csv", u.id);
+    let commit = format!("/admin/import/{}/valider", u.id);
+    view! {
+        {u.interrupted.then(|| view! { <Notice text=m.imp_commit_interrupted /> })}
+        {u.now_in_error.map(|n| view! {
+            <div class="error" role="alert"><p>{m.imp_now_in_error.replace("{n}", &n.to_string())}</p></div>
+        })}
+        <h2>{m.imp_counts}</h2>
+        <p>{detected}</p>
+        {unknown.map(|text| view! { <p class="hint">{text}</p> })}
+        <Counts findings=p.findings.clone() done=false />
+        {(c.create + c.update == 0 && c.errors == 0).then(|| view! { <Notice text=m.imp_nothing_to_do /> })}
+        <Findings findings=p.findings.clone() />
+        <p><a href=csv rel="external" download="verification-import.csv">{m.imp_preview_csv}</a></p>
+        <form method="post" action=commit class="form">
+            <input type="hidden" name="csrf" value=csrf.clone() />
+            {(c.errors > 0).then(|| view! {
+                <div class="checkbox">
+                    <input type="checkbox" id="ignorer" name="ignorer_erreurs" value="oui" />
+                    <label for="ignorer">{m.imp_skip_errors}</label>
+                </div>
+            })}
+            <button type="submit">{m.imp_commit}</button>
+        </form>
+        <div class="actions">
+            {action_form(&u.id, "verifier", csrf.clone(), m.imp_recheck, true)}
+            {action_form(&u.id, "abandonner", csrf, m.imp_abandon, true)}
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn Counts(findings: FindingsView, done: bool) -> impl IntoView {
+    let m = t();
+    let c = findings.counts;
+    let labels = if done {
+        [
+            m.imp_done_create,
+            m.imp_done_update,
+            m.imp_done_unchanged,
+            m.imp_done_skipped,
+        ]
+    } else {
+        [
+            m.imp_count_create,
+            m.imp_count_update,
+            m.imp_count_unchanged,
+            m.imp_count_errors,
+        ]
+    };
+    let values = [c.create, c.update, c.unchanged, c.errors];
+    view! {
+        <dl class="counts" id="compteurs">
+            {labels.into_iter().zip(values).map(|(label, value)| view! {
+                <div><dt>{label}</dt> " " <dd>{value}</dd></div>
+            }).collect_view()}
+        </dl>
+    }
+}
+
+#[component]
+fn Findings(findings: FindingsView) -> impl IntoView {
+    let m = t();
+    let more =
+        |n: usize| (n > 0).then(|| view! { <p>{m.imp_more.replace("{n}", &n.to_string())}</p> });
+    let kind = move |k: &str| match k {
+        "create" => m.imp_kind_create,
+        "update" => m.imp_kind_update,
+        _ => m.imp_kind_unchanged,
+    };
+    view! {
+        {(!findings.problems.is_empty()).then(|| view! {
+            <h2>{m.imp_problems}</h2>
+            <table class="data-table" id="problemes">
+                <caption class="visually-hidden">{m.imp_problems}</caption>
+                <thead><tr>
+                    <th scope="col">{m.imp_col_line}</th>
+                    <th scope="col">{m.imp_col_column}</th>
+                    <th scope="col">{m.imp_col_value}</th>
+                    <th scope="col">{m.imp_col_message}</th>
+                </tr></thead>
+                <tbody>
+                    {findings.problems.clone().into_iter().map(|p| view! { <tr>
+                        <td>{p.line}</td>
+                        <td>{p.column}</td>
+                        <td>{p.value}</td>
+                        <td>{p.message}</td>
+                    </tr> }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        {more(findings.more_problems)}
+        {(!findings.rows.is_empty()).then(|| view! {
+            <h2>{m.imp_rows}</h2>
+            <table class="data-table" id="lignes">
+                <caption class="visually-hidden">{m.imp_rows}</caption>
+                <thead><tr>
+                    <th scope="col">{m.imp_col_line}</th>
+                    <th scope="col">{m.imp_col_username}</th>
+                    <th scope="col">{m.imp_col_action}</th>
+                    <th scope="col">{m.imp_col_establishments}</th>
+                </tr></thead>
+                <tbody>
+                    {findings.rows.clone().into_iter().map(|r| view! { <tr>
+                        <td>{r.line}</td>
+                        <td>{r.username}</td>
+                        <td>{kind(&r.kind)}</td>
+                        <td>{r.establishments.join(", ")}</td>
+                    </tr> }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        {more(findings.more_rows)}
+    }
+}

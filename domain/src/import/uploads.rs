@@ -1,0 +1,845 @@
+//! The console's imports, one step after the other: the administrator uploads a file (`create`),
+//! a worker checks it (`check`: the dry run), the page shows the preview, the administrator
+//! confirms (`start_commit`) and a worker applies it (`run_commit`).
+//!
+//! Each step's state and progress live in `import_uploads`, so the page survives a reload and any
+//! server instance can show it. A worker writes a heartbeat while it runs; a running step whose
+//! heartbeat stopped was cut short (server or database restart). Its transaction rolled back, so
+//! the page says so, nothing was written, and the administrator starts the step again.
+
+use std::sync::Mutex;
+use std::time::Duration as StdDuration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::PgPool;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::{
+    CommitInput, Counts, ImportError, Preview, ProblemCells, Progress, Report, RowOutcome,
+    authorize_import, commit_job, dry_run_with_progress, outcomes_csv, read_file, sha256_hex,
+    target,
+};
+use crate::admin::authz::{Action, Actor, authorize};
+use crate::admin::{Target, denied, event};
+use crate::audit::{self, Client, Outcome};
+use crate::auth::Auth;
+use crate::error::{Error, Result};
+use crate::ids::RegionCode;
+
+/// How often a running worker writes its progress and heartbeat.
+pub const HEARTBEAT: StdDuration = StdDuration::from_secs(2);
+/// A running step whose heartbeat is older than this was interrupted.
+pub const STALE_AFTER: Duration = Duration::seconds(30);
+/// Uploads neither committed nor abandoned are deleted after this; the file is personal data.
+pub const KEEP_FOR: Duration = Duration::days(1);
+/// Uploads listed on the import page.
+const RECENT: i64 = 20;
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// The dry run is running.
+    Validating,
+    /// Checked: the preview is ready, waiting for the administrator.
+    Previewed,
+    /// The commit is running.
+    Committing,
+    Committed,
+    /// The dry run was cut short; nothing to show yet.
+    Interrupted,
+    Abandoned,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Validating => "validating",
+            State::Previewed => "previewed",
+            State::Committing => "committing",
+            State::Committed => "committed",
+            State::Interrupted => "interrupted",
+            State::Abandoned => "abandoned",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "validating" => State::Validating,
+            "previewed" => State::Previewed,
+            "committing" => State::Committing,
+            "committed" => State::Committed,
+            "interrupted" => State::Interrupted,
+            "abandoned" => State::Abandoned,
+            other => return Err(Error::Internal(format!("upload state {other}"))),
+        })
+    }
+
+    pub fn is_running(self) -> bool {
+        matches!(self, State::Validating | State::Committing)
+    }
+}
+
+/// Why the last step of an upload stopped short, for the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum Failure {
+    /// Cut short by a restart or a lost database connection; nothing was written.
+    Interrupted,
+    /// At commit time some rows were in error (the data changed since the preview).
+    RowsInError { rows: usize },
+}
+
+/// A problem as stored with a preview or a report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredProblem {
+    pub line: u64,
+    pub column: Option<String>,
+    pub value: String,
+    pub message_fr: String,
+}
+
+/// The dry run's findings as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredPreview {
+    pub encoding: String,
+    pub delimiter: char,
+    pub unknown_columns: Vec<String>,
+    pub counts: Counts,
+    pub problems: Vec<StoredProblem>,
+    pub rows: Vec<RowOutcome>,
+}
+
+/// What the commit did, as stored in `import_jobs.report`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredReport {
+    pub counts: Counts,
+    pub problems: Vec<StoredProblem>,
+    pub rows: Vec<RowOutcome>,
+    pub nothing_changed: bool,
+}
+
+fn problem_cells(p: &StoredProblem) -> ProblemCells<'_> {
+    ProblemCells {
+        line: p.line,
+        column: p.column.as_deref().unwrap_or(""),
+        value: &p.value,
+        message: &p.message_fr,
+    }
+}
+
+impl StoredPreview {
+    fn of(p: &Preview) -> Self {
+        Self {
+            encoding: p.encoding.to_string(),
+            delimiter: p.delimiter,
+            unknown_columns: p.unknown_columns.clone(),
+            counts: p.counts,
+            problems: p.problems.iter().map(StoredProblem::of).collect(),
+            rows: p.rows.clone(),
+        }
+    }
+
+    /// The preview as a spreadsheet, in the report's columns.
+    pub fn csv(&self) -> Result<Vec<u8>> {
+        outcomes_csv(
+            &self.rows,
+            self.problems.iter().map(problem_cells),
+            "en erreur",
+        )
+    }
+}
+
+impl StoredReport {
+    /// The report as a spreadsheet (`import::report_csv`'s format).
+    pub fn csv(&self) -> Result<Vec<u8>> {
+        outcomes_csv(
+            &self.rows,
+            self.problems.iter().map(problem_cells),
+            "ignoré",
+        )
+    }
+}
+
+impl StoredProblem {
+    fn of(p: &super::Problem) -> Self {
+        Self {
+            line: p.line,
+            column: p.column.map(str::to_string),
+            value: p.value.clone(),
+            message_fr: p.message_fr.clone(),
+        }
+    }
+}
+
+/// One upload as the page shows it.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub id: Uuid,
+    pub region_code: String,
+    pub actor_label: String,
+    pub file_name: String,
+    pub file_sha256: String,
+    pub rows_total: usize,
+    pub skip_errors: bool,
+    pub state: State,
+    /// The running step's progress.
+    pub progress: Option<Progress>,
+    pub preview: Option<StoredPreview>,
+    pub report: Option<StoredReport>,
+    pub failure: Option<Failure>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+}
+
+/// One line of the import page's list.
+#[derive(Debug, Clone)]
+pub struct UploadSummary {
+    pub id: Uuid,
+    pub region_code: String,
+    pub actor_label: String,
+    pub file_name: String,
+    pub rows_total: usize,
+    pub state: State,
+    pub created_at: OffsetDateTime,
+}
+
+fn count(n: i32) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+fn as_i32(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(e.to_string()))
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(value: Option<serde_json::Value>) -> Result<Option<T>> {
+    value
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A file name fit for showing: its last path segment, without control characters, shortened.
+fn display_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let clean: String = last.chars().filter(|c| !c.is_control()).take(200).collect();
+    if clean.trim().is_empty() {
+        "fichier.csv".to_string()
+    } else {
+        clean
+    }
+}
+
+/// Receives a file for an import into `region`: reads it (a file refused as a whole answers with
+/// its `ImportError` and stores nothing), stores it and returns the upload's id. The dry run is
+/// then the worker's: `check`.
+#[allow(clippy::too_many_arguments)] // the request's inputs, each needed
+pub async fn create(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    file_name: &str,
+    bytes: &[u8],
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Uuid> {
+    let sha256 = sha256_hex(bytes);
+    authorize_import(auth, actor, region, "import.upload", &sha256, client, now).await?;
+    let sheet = read_file(bytes)?;
+    purge(&auth.pool, now).await?;
+    let id = Uuid::new_v4();
+    let name = display_name(file_name);
+    let mut tx = auth.pool.begin().await?;
+    sqlx::query!(
+        "INSERT INTO import_uploads (id, region_code, actor_user_id, actor_label, file_name,
+             file_sha256, content, rows_total, state, heartbeat_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'validating', $9, $9, $9)",
+        id,
+        region.as_str(),
+        actor.user_id,
+        actor.label,
+        name,
+        sha256,
+        bytes,
+        as_i32(sheet.rows.len())?,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        event(
+            actor,
+            "import.upload",
+            Outcome::Success,
+            Some(&target(region, id.to_string(), name.clone())),
+            json!({ "sha256": sha256, "file_name": name, "rows": sheet.rows.len() }),
+        ),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Deletes the uploads left alone for `KEEP_FOR` (committed ones keep their row, without the
+/// file, which was cleared at commit).
+pub async fn purge(pool: &PgPool, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM import_uploads WHERE state <> 'committed' AND updated_at < $1",
+        now - KEEP_FOR
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+struct Row {
+    id: Uuid,
+    region_code: String,
+    actor_label: String,
+    file_name: String,
+    file_sha256: String,
+    rows_total: i32,
+    skip_errors: bool,
+    state: String,
+    phase: Option<String>,
+    done: i32,
+    total: i32,
+    heartbeat_at: OffsetDateTime,
+    preview: Option<serde_json::Value>,
+    failure: Option<serde_json::Value>,
+    report: Option<serde_json::Value>,
+    job_exists: Option<bool>,
+    created_at: OffsetDateTime,
+    updated_at: OffsetDateTime,
+}
+
+async fn fetch(pool: &PgPool, id: Uuid) -> Result<Row> {
+    sqlx::query_as!(
+        Row,
+        r#"SELECT u.id, u.region_code, u.actor_label, u.file_name, u.file_sha256, u.rows_total,
+               u.skip_errors, u.state, u.phase, u.done, u.total, u.heartbeat_at, u.preview,
+               u.failure, j.report AS "report?", (j.id IS NOT NULL) AS job_exists,
+               u.created_at, u.updated_at
+           FROM import_uploads u LEFT JOIN import_jobs j ON j.id = u.id
+           WHERE u.id = $1"#,
+        id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::NotFound)
+}
+
+/// The upload's row, for whoever may import into its region (a refusal is audited).
+async fn authorized(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    name: &'static str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Row> {
+    let row = fetch(&auth.pool, id).await?;
+    if authorize(actor, Action::ImportUsers, Some(&row.region_code)).is_err() {
+        let target = Target {
+            kind: "import",
+            id: id.to_string(),
+            label: row.file_name.clone(),
+            region: Some(row.region_code.clone()),
+        };
+        return Err(denied(
+            &auth.pool,
+            actor,
+            name,
+            Action::ImportUsers,
+            Some(&target),
+            client,
+            now,
+        )
+        .await);
+    }
+    Ok(row)
+}
+
+/// A running step with a stale heartbeat ends here: a commit whose job row exists did commit (the
+/// worker died before recording it), any other was rolled back.
+async fn settle(pool: &PgPool, row: &mut Row, now: OffsetDateTime) -> Result<()> {
+    let state = State::parse(&row.state)?;
+    if !state.is_running() || row.heartbeat_at >= now - STALE_AFTER {
+        return Ok(());
+    }
+    let failure = to_json(&Failure::Interrupted)?;
+    let (next, failure) = match state {
+        State::Committing if row.job_exists == Some(true) => (State::Committed, None),
+        State::Committing => (State::Previewed, Some(failure)),
+        _ => (State::Interrupted, Some(failure)),
+    };
+    let committed = next == State::Committed;
+    let moved = sqlx::query!(
+        "UPDATE import_uploads
+         SET state = $3, failure = $4, phase = NULL, updated_at = $5,
+             job_id = CASE WHEN $6 THEN id END,
+             content = CASE WHEN $6 THEN NULL ELSE content END
+         WHERE id = $1 AND state = $2 AND heartbeat_at = $7",
+        row.id,
+        row.state,
+        next.as_str(),
+        failure,
+        now,
+        committed,
+        row.heartbeat_at
+    )
+    .execute(pool)
+    .await?;
+    if moved.rows_affected() == 1 {
+        row.state = next.as_str().to_string();
+        row.failure = failure;
+        row.phase = None;
+    }
+    Ok(())
+}
+
+fn upload_of(row: Row) -> Result<Upload> {
+    let progress = match row.phase.as_deref() {
+        Some("validated") => Some(Progress::Validated {
+            done: count(row.done),
+            total: count(row.total),
+        }),
+        Some("written") => Some(Progress::Written {
+            done: count(row.done),
+            total: count(row.total),
+        }),
+        _ => None,
+    };
+    Ok(Upload {
+        id: row.id,
+        state: State::parse(&row.state)?,
+        region_code: row.region_code,
+        actor_label: row.actor_label,
+        file_name: row.file_name,
+        file_sha256: row.file_sha256,
+        rows_total: count(row.rows_total),
+        skip_errors: row.skip_errors,
+        progress,
+        preview: from_json(row.preview)?,
+        report: from_json(row.report)?,
+        failure: from_json(row.failure)?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// The upload `id` for its page.
+pub async fn view(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Upload> {
+    let mut row = authorized(auth, actor, id, "import.view", client, now).await?;
+    settle(&auth.pool, &mut row, now).await?;
+    upload_of(row)
+}
+
+/// The latest uploads of the regions `actor` may import into.
+pub async fn recent(auth: &Auth, actor: &Actor) -> Result<Vec<UploadSummary>> {
+    let Some(scope) = actor.scope(Action::ImportUsers) else {
+        return Ok(Vec::new());
+    };
+    let rows = sqlx::query!(
+        "SELECT id, region_code, actor_label, file_name, rows_total, state, created_at
+         FROM import_uploads
+         WHERE ($1::text[] IS NULL OR region_code = ANY($1))
+         ORDER BY created_at DESC LIMIT $2",
+        scope.regions(),
+        RECENT
+    )
+    .fetch_all(&auth.pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(UploadSummary {
+                id: r.id,
+                region_code: r.region_code,
+                actor_label: r.actor_label,
+                file_name: r.file_name,
+                rows_total: count(r.rows_total),
+                state: State::parse(&r.state)?,
+                created_at: r.created_at,
+            })
+        })
+        .collect()
+}
+
+/// Moves an upload from one of `from` to `to`; false when it was not in one of them (another tab
+/// or instance moved it first).
+async fn transition(
+    pool: &PgPool,
+    id: Uuid,
+    from: &[State],
+    to: State,
+    skip_errors: Option<bool>,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
+    let moved = sqlx::query!(
+        "UPDATE import_uploads
+         SET state = $3, skip_errors = coalesce($4, skip_errors), failure = NULL, phase = NULL,
+             done = 0, total = 0, heartbeat_at = $5, updated_at = $5,
+             content = CASE WHEN $3 = 'abandoned' THEN NULL ELSE content END
+         WHERE id = $1 AND state = ANY($2)",
+        id,
+        &from,
+        to.as_str(),
+        skip_errors,
+        now
+    )
+    .execute(pool)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
+/// Asks for the dry run again (after an interruption, or when the data changed since the preview);
+/// the worker then runs `check`.
+pub async fn recheck(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut row = authorized(auth, actor, id, "import.recheck", client, now).await?;
+    settle(&auth.pool, &mut row, now).await?;
+    if transition(
+        &auth.pool,
+        id,
+        &[State::Previewed, State::Interrupted],
+        State::Validating,
+        None,
+        now,
+    )
+    .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::StaleVersion)
+    }
+}
+
+/// Confirms the import of a checked upload; the worker then runs `run_commit`. Refused while the
+/// preview has rows in error, unless `skip_errors`.
+pub async fn start_commit(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    skip_errors: bool,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut row = authorized(auth, actor, id, "import.commit", client, now).await?;
+    settle(&auth.pool, &mut row, now).await?;
+    let preview: Option<StoredPreview> = from_json(row.preview)?;
+    let errors = preview.map_or(0, |p| p.counts.errors);
+    if errors > 0 && !skip_errors {
+        return Err(Error::Import(ImportError::RowsInError {
+            rows: errors,
+            problems: Vec::new(),
+        }));
+    }
+    if transition(
+        &auth.pool,
+        id,
+        &[State::Previewed],
+        State::Committing,
+        Some(skip_errors),
+        now,
+    )
+    .await?
+    {
+        Ok(())
+    } else {
+        Err(Error::StaleVersion)
+    }
+}
+
+/// Gives up a checked (or interrupted) upload: the file is deleted, the upload stays listed.
+pub async fn abandon(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut row = authorized(auth, actor, id, "import.abandon", client, now).await?;
+    settle(&auth.pool, &mut row, now).await?;
+    let mut tx = auth.pool.begin().await?;
+    let moved = sqlx::query!(
+        "UPDATE import_uploads SET state = 'abandoned', content = NULL, phase = NULL,
+             updated_at = $2
+         WHERE id = $1 AND state IN ('previewed', 'interrupted')",
+        id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        return Err(Error::StaleVersion);
+    }
+    let region = RegionCode::parse(&row.region_code)
+        .map_err(|_| Error::Internal(format!("region {}", row.region_code)))?;
+    audit::record(
+        &mut tx,
+        event(
+            actor,
+            "import.abandon",
+            Outcome::Success,
+            Some(&target(&region, id.to_string(), row.file_name.clone())),
+            json!({ "sha256": row.file_sha256 }),
+        ),
+        client,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The latest progress a step reported, shared between the step and its heartbeat.
+#[derive(Default)]
+struct Board(Mutex<Option<Progress>>);
+
+impl Board {
+    fn set(&self, p: Progress) {
+        if let Ok(mut latest) = self.0.lock() {
+            *latest = Some(p);
+        }
+    }
+
+    fn latest(&self) -> Option<Progress> {
+        self.0.lock().ok().and_then(|p| *p)
+    }
+}
+
+/// Runs `work` while writing the board's progress and a heartbeat every `HEARTBEAT`. A heartbeat
+/// that cannot be written is skipped: the step itself will fail if the database is gone.
+async fn with_heartbeat<T>(
+    pool: &PgPool,
+    id: Uuid,
+    board: &Board,
+    clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
+    work: impl Future<Output = Result<T>>,
+) -> Result<T> {
+    let mut work = std::pin::pin!(work);
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    loop {
+        tokio::select! {
+            result = &mut work => return result,
+            _ = tick.tick() => {
+                let (phase, done, total) = match board.latest() {
+                    Some(Progress::Validated { done, total }) => (Some("validated"), done, total),
+                    Some(Progress::Written { done, total }) => (Some("written"), done, total),
+                    None => (None, 0, 0),
+                };
+                let beat = sqlx::query!(
+                    "UPDATE import_uploads SET phase = coalesce($2, phase), done = $3, total = $4,
+                         heartbeat_at = $5
+                     WHERE id = $1 AND state IN ('validating', 'committing')",
+                    id,
+                    phase,
+                    as_i32(done)?,
+                    as_i32(total)?,
+                    clock()
+                )
+                .execute(pool)
+                .await;
+                if let Err(e) = beat {
+                    tracing::warn!(upload = %id, error = %e, "import heartbeat not written");
+                }
+            }
+        }
+    }
+}
+
+/// The worker's part of a step: the file and the region of an upload in state `state`.
+async fn claim(pool: &PgPool, id: Uuid, state: State) -> Result<(Vec<u8>, RegionCode, bool)> {
+    let row = sqlx::query!(
+        "SELECT content, region_code, skip_errors FROM import_uploads WHERE id = $1 AND state = $2",
+        id,
+        state.as_str()
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(Error::StaleVersion)?;
+    let region = RegionCode::parse(&row.region_code)
+        .map_err(|_| Error::Internal(format!("region {}", row.region_code)))?;
+    let content = row
+        .content
+        .ok_or_else(|| Error::Internal("upload without its file".into()))?;
+    Ok((content, region, row.skip_errors))
+}
+
+/// Records why a step stopped, where the database still answers.
+async fn stopped(
+    pool: &PgPool,
+    id: Uuid,
+    from: State,
+    to: State,
+    failure: &Failure,
+    now: OffsetDateTime,
+) {
+    let Ok(failure) = to_json(failure) else {
+        return;
+    };
+    let result = sqlx::query!(
+        "UPDATE import_uploads SET state = $3, failure = $4, phase = NULL, updated_at = $5
+         WHERE id = $1 AND state = $2",
+        id,
+        from.as_str(),
+        to.as_str(),
+        failure,
+        now
+    )
+    .execute(pool)
+    .await;
+    if let Err(e) = result {
+        // The heartbeat has stopped too: the next view settles the upload as interrupted.
+        tracing::warn!(upload = %id, error = %e, "import step's end not recorded");
+    }
+}
+
+/// The worker's dry run of a `validating` upload; the preview is stored for the page.
+pub async fn check(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
+) -> Result<()> {
+    let pool = &auth.pool;
+    let (bytes, region, _) = claim(pool, id, State::Validating).await?;
+    let board = Board::default();
+    let now = clock();
+    let result = with_heartbeat(
+        pool,
+        id,
+        &board,
+        clock,
+        dry_run_with_progress(auth, actor, &region, &bytes, client, now, &|p| board.set(p)),
+    )
+    .await;
+    let preview = match result {
+        Ok(preview) => preview,
+        Err(e) => {
+            stopped(
+                pool,
+                id,
+                State::Validating,
+                State::Interrupted,
+                &Failure::Interrupted,
+                clock(),
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    let stored = to_json(&StoredPreview::of(&preview))?;
+    sqlx::query!(
+        "UPDATE import_uploads SET state = 'previewed', preview = $2, phase = NULL, failure = NULL,
+             updated_at = $3
+         WHERE id = $1 AND state = 'validating'",
+        id,
+        stored,
+        clock()
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The worker's commit of a `committing` upload. The import's job row shares the upload's id.
+pub async fn run_commit(
+    auth: &Auth,
+    actor: &Actor,
+    id: Uuid,
+    client: &Client,
+    clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
+) -> Result<Report> {
+    let pool = &auth.pool;
+    let (bytes, region, skip_errors) = claim(pool, id, State::Committing).await?;
+    let board = Board::default();
+    let input = CommitInput::new(auth, actor, &region, &bytes, client, clock());
+    let result = with_heartbeat(
+        pool,
+        id,
+        &board,
+        clock,
+        commit_job(id, &input, skip_errors, &|p| board.set(p)),
+    )
+    .await;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            let failure = match &e {
+                Error::Import(ImportError::RowsInError { rows, .. }) => {
+                    Failure::RowsInError { rows: *rows }
+                }
+                _ => Failure::Interrupted,
+            };
+            stopped(
+                pool,
+                id,
+                State::Committing,
+                State::Previewed,
+                &failure,
+                clock(),
+            )
+            .await;
+            return Err(e);
+        }
+    };
+    sqlx::query!(
+        "UPDATE import_uploads SET state = 'committed', job_id = id, content = NULL, phase = NULL,
+             failure = NULL, updated_at = $2
+         WHERE id = $1 AND state = 'committing'",
+        id,
+        clock()
+    )
+    .execute(pool)
+    .await?;
+    Ok(report)
+}
+
+/// A committed report as stored, read back (the CLI and tests use `Report` directly).
+pub fn stored_report(report: &Report) -> StoredReport {
+    StoredReport {
+        counts: report.counts,
+        problems: report.problems.iter().map(StoredProblem::of).collect(),
+        rows: report.rows.clone(),
+        nothing_changed: report.nothing_changed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_shown_safely() {
+        assert_eq!(
+            display_name("C:\\Users\\ars\\export été.csv"),
+            "export été.csv"
+        );
+        assert_eq!(display_name("../../etc/passwd"), "passwd");
+        assert_eq!(display_name("a\u{0}b\r\n.csv"), "ab.csv");
+        assert_eq!(display_name(""), "fichier.csv");
+    }
+}

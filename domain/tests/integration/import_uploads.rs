@@ -1,0 +1,327 @@
+//! The console's imports step by step (`import::uploads`) against a real PostgreSQL: upload, check,
+//! confirmation (refused with rows in error unless they are skipped), commit sharing the upload's
+//! id, a step cut short by a restart (stale heartbeat), abandoning, and the region rule.
+
+use domain::Error;
+use domain::admin::Actor;
+use domain::auth::Auth;
+use domain::ids::RegionCode;
+use domain::import::ImportError;
+use domain::import::uploads::{self, Failure, State};
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::harness::{client, seeded, t0};
+
+async fn actor(auth: &Auth, username: &str) -> Actor {
+    let id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    let mut conn = auth.pool.acquire().await.unwrap();
+    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
+        .await
+        .unwrap()
+}
+
+fn idf() -> RegionCode {
+    RegionCode::parse("FR-IDF").unwrap()
+}
+
+fn at(seconds: i64) -> impl Fn() -> OffsetDateTime + Send + Sync {
+    move || t0() + Duration::seconds(seconds)
+}
+
+/// Two good rows and one whose e-mail is not an address.
+const FILE: &str = "identifiant;courriel;nom;prenom;finess\r\n\
+    n.petit;n.petit@exemple.fr;Petit;Nadia;750712184\r\n\
+    o.roux;pas-une-adresse;Roux;Olivier;\r\n\
+    p.blanc;p.blanc@exemple.fr;Blanc;Pierre;\r\n";
+
+async fn count(auth: &Auth, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(&auth.pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
+    let auth = seeded().await;
+    let admin = actor(&auth, "admin.idf").await;
+    let c = client("10.0.0.1");
+    let id = uploads::create(
+        &auth,
+        &admin,
+        &idf(),
+        "C:\\export\\équipe.csv",
+        FILE.as_bytes(),
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
+    let u = uploads::view(&auth, &admin, id, &c, t0()).await.unwrap();
+    assert_eq!(
+        (u.state, u.rows_total, u.file_name.as_str()),
+        (State::Validating, 3, "équipe.csv")
+    );
+
+    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(2))
+        .await
+        .unwrap();
+    assert_eq!(u.state, State::Previewed);
+    let preview = u.preview.unwrap();
+    assert_eq!((preview.counts.create, preview.counts.errors), (2, 1));
+    assert_eq!(preview.problems[0].line, 3);
+    assert_eq!(preview.problems[0].column.as_deref(), Some("courriel"));
+    let csv = String::from_utf8(preview.csv().unwrap()).unwrap();
+    assert!(
+        csv.contains("3;;en erreur;courriel;pas-une-adresse;"),
+        "{csv}"
+    );
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM users WHERE username = 'n.petit'"
+        )
+        .await,
+        0
+    );
+
+    // Rows in error: the confirmation needs the explicit choice to skip them.
+    let refused =
+        uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(3)).await;
+    assert!(matches!(
+        refused,
+        Err(Error::Import(ImportError::RowsInError { rows: 1, .. }))
+    ));
+    uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3))
+        .await
+        .unwrap();
+    // A second confirmation (another tab) finds the upload already committing.
+    let again =
+        uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3)).await;
+    assert!(matches!(again, Err(Error::StaleVersion)));
+
+    let report = uploads::run_commit(&auth, &admin, id, &c, &at(4))
+        .await
+        .unwrap();
+    assert_eq!(report.job_id, id, "the import's job shares the upload's id");
+    assert_eq!((report.counts.create, report.counts.errors), (2, 1));
+    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(5))
+        .await
+        .unwrap();
+    assert_eq!(u.state, State::Committed);
+    let r = u.report.unwrap();
+    assert_eq!((r.counts.create, r.nothing_changed), (2, false));
+    assert!(
+        String::from_utf8(r.csv().unwrap())
+            .unwrap()
+            .contains("2;n.petit;créé;;;")
+    );
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM users WHERE username IN ('n.petit', 'p.blanc')"
+        )
+        .await,
+        2
+    );
+    // The file, personal data, is gone once committed.
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM import_uploads WHERE content IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    let listed = uploads::recent(&auth, &admin).await.unwrap();
+    assert_eq!(
+        listed.first().map(|u| (u.id, u.state)),
+        Some((id, State::Committed))
+    );
+}
+
+#[tokio::test]
+async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_again() {
+    let auth = seeded().await;
+    let admin = actor(&auth, "admin.idf").await;
+    let c = client("10.0.0.1");
+    let good = "identifiant;courriel;nom;prenom\r\nq.henry;q.henry@exemple.fr;Henry;Quentin\r\n";
+    let id = uploads::create(&auth, &admin, &idf(), "a.csv", good.as_bytes(), &c, t0())
+        .await
+        .unwrap();
+    // The worker never ran (the server stopped): still "validating" ten seconds later…
+    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(10))
+        .await
+        .unwrap();
+    assert_eq!(u.state, State::Validating);
+    // …interrupted once the heartbeat is older than `STALE_AFTER`.
+    let later = t0() + uploads::STALE_AFTER + Duration::seconds(1);
+    let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
+    assert_eq!(
+        (u.state, u.failure),
+        (State::Interrupted, Some(Failure::Interrupted))
+    );
+
+    uploads::recheck(&auth, &admin, id, &c, later)
+        .await
+        .unwrap();
+    uploads::check(&auth, &admin, id, &c, &at(40))
+        .await
+        .unwrap();
+    uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(41))
+        .await
+        .unwrap();
+    // The commit's worker died too: nothing was written, back to the preview, which says so.
+    let much_later = t0() + Duration::seconds(41) + uploads::STALE_AFTER + Duration::seconds(1);
+    let u = uploads::view(&auth, &admin, id, &c, much_later)
+        .await
+        .unwrap();
+    assert_eq!(
+        (u.state, u.failure),
+        (State::Previewed, Some(Failure::Interrupted))
+    );
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM users WHERE username = 'q.henry'"
+        )
+        .await,
+        0
+    );
+
+    uploads::start_commit(&auth, &admin, id, false, &c, much_later)
+        .await
+        .unwrap();
+    uploads::run_commit(&auth, &admin, id, &c, &move || much_later)
+        .await
+        .unwrap();
+    let u = uploads::view(&auth, &admin, id, &c, much_later)
+        .await
+        .unwrap();
+    assert_eq!((u.state, u.failure), (State::Committed, None));
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM users WHERE username = 'q.henry'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
+    let auth = seeded().await;
+    let admin = actor(&auth, "admin.idf").await;
+    let c = client("10.0.0.1");
+    let good = "identifiant;courriel;nom;prenom\r\nr.morel;r.morel@exemple.fr;Morel;Rose\r\n";
+    let id = uploads::create(&auth, &admin, &idf(), "b.csv", good.as_bytes(), &c, t0())
+        .await
+        .unwrap();
+    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+    uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(2))
+        .await
+        .unwrap();
+    uploads::run_commit(&auth, &admin, id, &c, &at(3))
+        .await
+        .unwrap();
+    // As if the worker had died between the commit and recording it on the upload.
+    sqlx::query(
+        "UPDATE import_uploads SET state = 'committing', job_id = NULL, content = 'x' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&auth.pool)
+    .await
+    .unwrap();
+    let later = t0() + Duration::seconds(3) + uploads::STALE_AFTER + Duration::seconds(1);
+    let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
+    assert_eq!(u.state, State::Committed);
+    assert_eq!(u.report.map(|r| r.counts.create), Some(1));
+}
+
+#[tokio::test]
+async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
+    let auth = seeded().await;
+    let admin = actor(&auth, "admin.idf").await;
+    let c = client("10.0.0.1");
+    let id = uploads::create(&auth, &admin, &idf(), "c.csv", FILE.as_bytes(), &c, t0())
+        .await
+        .unwrap();
+    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+
+    let denied_before = count(
+        &auth,
+        "SELECT count(*) FROM audit_log WHERE outcome = 'denied'",
+    )
+    .await;
+    for name in ["support.idf", "support.ara"] {
+        let other = actor(&auth, name).await;
+        let seen = uploads::view(&auth, &other, id, &c, t0()).await;
+        assert!(matches!(seen, Err(Error::Forbidden)), "{name}: {seen:?}");
+        let commit = uploads::start_commit(&auth, &other, id, true, &c, t0()).await;
+        assert!(matches!(commit, Err(Error::Forbidden)), "{name}");
+        assert!(
+            uploads::recent(&auth, &other)
+                .await
+                .unwrap()
+                .iter()
+                .all(|u| u.id != id)
+        );
+        let created =
+            uploads::create(&auth, &other, &idf(), "d.csv", FILE.as_bytes(), &c, t0()).await;
+        assert!(matches!(created, Err(Error::Forbidden)), "{name}");
+    }
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM audit_log WHERE outcome = 'denied'"
+        )
+        .await,
+        denied_before + 6
+    );
+    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
+
+    uploads::abandon(&auth, &admin, id, &c, t0() + Duration::seconds(2))
+        .await
+        .unwrap();
+    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(3))
+        .await
+        .unwrap();
+    assert_eq!(u.state, State::Abandoned);
+    assert_eq!(
+        count(
+            &auth,
+            "SELECT count(*) FROM import_uploads WHERE content IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    let start =
+        uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3)).await;
+    assert!(matches!(start, Err(Error::StaleVersion)));
+
+    // A file refused as a whole is not stored.
+    let broken = uploads::create(
+        &auth,
+        &admin,
+        &idf(),
+        "e.csv",
+        b"nom;prenom\r\nA;B\r\n",
+        &c,
+        t0(),
+    )
+    .await;
+    assert!(matches!(
+        broken,
+        Err(Error::Import(ImportError::MissingColumns(_)))
+    ));
+    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
+    // Uploads left alone are purged after a day; the abandoned one goes with them.
+    uploads::purge(&auth.pool, t0() + uploads::KEEP_FOR + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 0);
+}

@@ -1,0 +1,254 @@
+//! The console's CSV import at the HTTP edge: the upload (multipart), the confirmation, a new
+//! check, abandoning, and the downloads (template, check, report). The check and the import run
+//! in a background task (`spawn_step`) that records its progress in the database, so the page
+//! that shows them can be reloaded, or served by another instance, while they run.
+
+use app::admin_api::server::actor;
+use app::error::{ErrorCode, ImportFault};
+use app::state::{AppState, RequestContext, Services};
+use axum::Extension;
+use axum::extract::multipart::{Multipart, MultipartError};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Form;
+use domain::admin::Actor;
+use domain::audit::Client;
+use domain::ids::RegionCode;
+use domain::import::uploads;
+use serde::Deserialize;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::admin::failed;
+use super::forms::csrf_ok;
+
+const PAGE: &str = "/admin/import";
+
+/// The largest request body of an upload: the largest file plus the form's other fields and the
+/// multipart framing.
+pub const MAX_UPLOAD_BODY: usize = domain::import::MAX_BYTES + 64 * 1024;
+
+/// Which background step to run.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Check,
+    Commit,
+}
+
+/// Runs a step of an upload in the background. Its outcome is recorded on the upload by the
+/// domain; here it is only logged.
+fn spawn_step(services: Arc<Services>, actor: Actor, id: Uuid, client: Client, step: Step) {
+    tokio::spawn(async move {
+        let clock = OffsetDateTime::now_utc;
+        let result = match step {
+            Step::Check => uploads::check(&services.auth, &actor, id, &client, &clock).await,
+            Step::Commit => uploads::run_commit(&services.auth, &actor, id, &client, &clock)
+                .await
+                .map(|_| ()),
+        };
+        match result {
+            Ok(()) => tracing::info!(upload = %id, ?step, "import step done"),
+            Err(e) => tracing::warn!(upload = %id, ?step, error = %e, "import step stopped"),
+        }
+    });
+}
+
+fn csv_response(bytes: Vec<u8>, file_name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /admin/import/modele.csv`: the template (no personal data; anyone may have it).
+pub async fn template() -> Response {
+    csv_response(domain::import::template(), "modele-import.csv")
+}
+
+/// The upload form's fields.
+#[derive(Default)]
+struct UploadForm {
+    csrf: String,
+    region: String,
+    file_name: String,
+    file: Option<Vec<u8>>,
+}
+
+fn multipart_error(e: MultipartError) -> ErrorCode {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ErrorCode::Import(ImportFault::TooLarge {
+            mib: domain::import::MAX_BYTES.div_ceil(1024 * 1024),
+        })
+    } else {
+        ErrorCode::InvalidInput
+    }
+}
+
+/// Reads the multipart form; small fields are capped, the file by the body limit.
+async fn read_form(mut multipart: Multipart) -> Result<UploadForm, ErrorCode> {
+    let mut form = UploadForm::default();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("csrf") => form.csrf = field.text().await.map_err(multipart_error)?,
+            Some("region") => form.region = field.text().await.map_err(multipart_error)?,
+            Some("fichier") => {
+                form.file_name = field.file_name().unwrap_or_default().to_string();
+                let bytes = field.bytes().await.map_err(multipart_error)?;
+                // A file input left empty still sends a part, without a name and without bytes.
+                if !(bytes.is_empty() && form.file_name.is_empty()) {
+                    form.file = Some(bytes.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(form)
+}
+
+/// `POST /admin/import` (multipart): stores the file and starts its check.
+pub async fn upload(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    multipart: Multipart,
+) -> Response {
+    let result = async {
+        let form = read_form(multipart).await?;
+        if !csrf_ok(&ctx, &form.csrf) {
+            return Err(ErrorCode::Csrf);
+        }
+        let region = RegionCode::parse(&form.region)
+            .map_err(|_| ErrorCode::InvalidField(app::error::Field::Region))?;
+        let bytes = form.file.ok_or(ErrorCode::Import(ImportFault::NoFile))?;
+        let actor = actor(&ctx, &state.services).await?;
+        let id = uploads::create(
+            &state.services.auth,
+            &actor,
+            &region,
+            &form.file_name,
+            &bytes,
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        Ok::<_, ErrorCode>((actor, id))
+    }
+    .await;
+    match result {
+        Ok((actor, id)) => {
+            spawn_step(
+                state.services.clone(),
+                actor,
+                id,
+                ctx.client.clone(),
+                Step::Check,
+            );
+            Redirect::to(&format!("{PAGE}/{id}")).into_response()
+        }
+        Err(code) => failed(PAGE, code),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StepForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    ignorer_erreurs: String,
+}
+
+/// `POST /admin/import/{id}/{verb}`: `valider` (confirm the import), `verifier` (check again),
+/// `abandonner`.
+pub async fn action(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((id, verb)): Path<(String, String)>,
+    Form(form): Form<StepForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return failed(PAGE, ErrorCode::NotFound);
+    };
+    let page = format!("{PAGE}/{id}");
+    if !csrf_ok(&ctx, &form.csrf) {
+        return failed(&page, ErrorCode::Csrf);
+    }
+    let result = async {
+        let actor = actor(&ctx, &state.services).await?;
+        let (auth, client, now) = (&state.services.auth, &ctx.client, OffsetDateTime::now_utc());
+        let next = match verb.as_str() {
+            "valider" => {
+                let skip = form.ignorer_erreurs == "oui";
+                uploads::start_commit(auth, &actor, id, skip, client, now).await?;
+                Some(Step::Commit)
+            }
+            "verifier" => {
+                uploads::recheck(auth, &actor, id, client, now).await?;
+                Some(Step::Check)
+            }
+            "abandonner" => {
+                uploads::abandon(auth, &actor, id, client, now).await?;
+                None
+            }
+            _ => return Err(ErrorCode::NotFound),
+        };
+        Ok::<_, ErrorCode>((actor, next))
+    }
+    .await;
+    match result {
+        Ok((actor, Some(step))) => {
+            spawn_step(state.services.clone(), actor, id, ctx.client.clone(), step);
+            Redirect::to(&page).into_response()
+        }
+        Ok((_, None)) => Redirect::to(&format!("{PAGE}?info=import-abandonne")).into_response(),
+        Err(code) => failed(&page, code),
+    }
+}
+
+/// `GET /admin/import/{id}/{file}`: `apercu.csv` (the check) or `rapport.csv` (the import).
+pub async fn download(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path((id, file)): Path<(String, String)>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return failed(PAGE, ErrorCode::NotFound);
+    };
+    let result = async {
+        let actor = actor(&ctx, &state.services).await?;
+        let upload = uploads::view(
+            &state.services.auth,
+            &actor,
+            id,
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        let bytes = match file.as_str() {
+            "apercu.csv" => upload.preview.ok_or(ErrorCode::NotFound)?.csv()?,
+            "rapport.csv" => upload.report.ok_or(ErrorCode::NotFound)?.csv()?,
+            _ => return Err(ErrorCode::NotFound),
+        };
+        Ok::<_, ErrorCode>(bytes)
+    }
+    .await;
+    match result {
+        Ok(bytes) => {
+            let name = if file == "apercu.csv" {
+                "verification-import.csv"
+            } else {
+                "rapport-import.csv"
+            };
+            csv_response(bytes, name)
+        }
+        Err(code) => failed(&format!("{PAGE}/{id}"), code),
+    }
+}
