@@ -26,7 +26,7 @@ use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::ids::{RegionCode, Rpps};
-pub use read::{Column, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
+pub use read::{Column, Limits, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
 pub use validate::{ImportRow, Kind, Problem, check_row};
 
 /// Why a file, or a commit, is refused as a whole. Row problems are data (`Problem`), not errors.
@@ -167,8 +167,8 @@ async fn authorize_import(
     .await)
 }
 
-fn read_file(bytes: &[u8]) -> Result<Sheet> {
-    read::read(bytes).map_err(Error::Import)
+fn read_file(bytes: &[u8], limits: &Limits) -> Result<Sheet> {
+    read::read(bytes, limits).map_err(Error::Import)
 }
 
 fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
@@ -202,18 +202,19 @@ fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
 }
 
 /// Checks the file for an import into `region` and says what a commit would do. Writes nothing
-/// (but the `denied` row of a refusal).
+/// (but the `denied` row of a refusal). A file beyond `limits` is refused as a whole.
 pub async fn dry_run(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.dry_run", &sha256, client, now).await?;
-    let sheet = read_file(bytes)?;
+    let sheet = read_file(bytes, limits)?;
     // One snapshot for every query, and a read-only transaction: the dry run cannot write.
     let mut tx = auth.pool.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -241,6 +242,7 @@ pub async fn commit(
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     skip_errors: bool,
     client: &Client,
     now: OffsetDateTime,
@@ -250,6 +252,7 @@ pub async fn commit(
         actor,
         region,
         bytes,
+        limits,
         skip_errors,
         client,
         now,
@@ -266,6 +269,7 @@ pub async fn commit_with_progress(
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     skip_errors: bool,
     client: &Client,
     now: OffsetDateTime,
@@ -273,7 +277,7 @@ pub async fn commit_with_progress(
 ) -> Result<Report> {
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
-    let sheet = read_file(bytes)?;
+    let sheet = read_file(bytes, limits)?;
 
     let mut tx = auth.pool.begin().await?;
     sqlx::query!(

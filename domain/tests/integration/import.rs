@@ -6,7 +6,7 @@ use domain::Error;
 use domain::admin::Actor;
 use domain::auth::Auth;
 use domain::ids::{RegionCode, luhn_check_digit};
-use domain::import::{self, ImportError, Kind, Progress};
+use domain::import::{self, ImportError, Kind, Limits, Progress};
 use sqlx::PgPool;
 use time::Duration;
 use uuid::Uuid;
@@ -106,9 +106,17 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     let file = excel_file();
     let before = snapshot(&auth.pool).await;
 
-    let preview = import::dry_run(&auth, &admin, &idf(), &file, &client("10.0.0.1"), t0())
-        .await
-        .unwrap();
+    let preview = import::dry_run(
+        &auth,
+        &admin,
+        &idf(),
+        &file,
+        &Limits::default(),
+        &client("10.0.0.1"),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(preview.encoding, "windows-1252");
     assert_eq!(preview.delimiter, ';');
     assert_eq!(preview.unknown_columns, vec!["Commentaire".to_string()]);
@@ -144,6 +152,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         &admin,
         &idf(),
         &file,
+        &Limits::default(),
         false,
         &client("10.0.0.1"),
         t0(),
@@ -253,6 +262,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         &admin,
         &idf(),
         &file,
+        &Limits::default(),
         false,
         &client("10.0.0.1"),
         t0(),
@@ -315,6 +325,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         &admin,
         &idf(),
         file.as_bytes(),
+        &Limits::default(),
         &client("10.0.0.1"),
         t0(),
     )
@@ -349,6 +360,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         &admin,
         &idf(),
         file.as_bytes(),
+        &Limits::default(),
         false,
         &client("10.0.0.1"),
         t0(),
@@ -370,6 +382,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         &admin,
         &idf(),
         file.as_bytes(),
+        &Limits::default(),
         true,
         &client("10.0.0.1"),
         t0(),
@@ -402,6 +415,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         &admin,
         &idf(),
         b"nom;prenom\r\nA;B\r\n",
+        &Limits::default(),
         &client("10.0.0.1"),
         t0(),
     )
@@ -411,6 +425,45 @@ async fn a_broken_file_is_refused_with_its_reason() {
         matches!(&err, Error::Import(ImportError::MissingColumns(c)) if c == &vec!["identifiant", "courriel"]),
         "{err:?}"
     );
+
+    // Limits are the caller's: a lowered row limit refuses the file as a whole, a raised one
+    // lets it through.
+    let file = excel_file();
+    let tight = Limits {
+        max_rows: 2,
+        ..Limits::default()
+    };
+    let err = import::dry_run(
+        &auth,
+        &admin,
+        &idf(),
+        &file,
+        &tight,
+        &client("10.0.0.1"),
+        t0(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Import(ImportError::TooManyRows { max_rows: 2 })),
+        "{err:?}"
+    );
+    let roomy = Limits {
+        max_rows: 3,
+        ..Limits::default()
+    };
+    let preview = import::dry_run(
+        &auth,
+        &admin,
+        &idf(),
+        &file,
+        &roomy,
+        &client("10.0.0.1"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(preview.counts.create, 2);
 }
 
 #[tokio::test]
@@ -426,13 +479,24 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
     }
     let users_before = count(&auth.pool, "SELECT count(*) FROM users").await;
     let (region, first, second) = (idf(), client("10.0.0.1"), client("10.0.0.2"));
+    let limits = Limits::default();
     let (a, b) = tokio::join!(
-        import::commit(&auth, &admin, &region, file.as_bytes(), false, &first, t0()),
         import::commit(
             &auth,
             &admin,
             &region,
             file.as_bytes(),
+            &limits,
+            false,
+            &first,
+            t0()
+        ),
+        import::commit(
+            &auth,
+            &admin,
+            &region,
+            file.as_bytes(),
+            &limits,
             false,
             &second,
             t0()
@@ -479,11 +543,30 @@ async fn support_desks_and_other_regions_cannot_import() {
     let ara = RegionCode::parse("FR-ARA").unwrap();
     for (who, region) in [(&support, idf()), (&admin, ara)] {
         assert!(matches!(
-            import::dry_run(&auth, who, &region, &file, &client("10.0.0.1"), t0()).await,
+            import::dry_run(
+                &auth,
+                who,
+                &region,
+                &file,
+                &Limits::default(),
+                &client("10.0.0.1"),
+                t0()
+            )
+            .await,
             Err(Error::Forbidden)
         ));
         assert!(matches!(
-            import::commit(&auth, who, &region, &file, false, &client("10.0.0.1"), t0()).await,
+            import::commit(
+                &auth,
+                who,
+                &region,
+                &file,
+                &Limits::default(),
+                false,
+                &client("10.0.0.1"),
+                t0()
+            )
+            .await,
             Err(Error::Forbidden)
         ));
     }
@@ -520,6 +603,7 @@ async fn the_report_is_kept_for_the_region_only() {
         &admin,
         &idf(),
         &excel_file(),
+        &Limits::default(),
         false,
         &client("10.0.0.1"),
         t0(),
