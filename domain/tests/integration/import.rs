@@ -797,6 +797,18 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         count(&auth.pool, "SELECT count(*) FROM import_jobs").await,
         1
     );
+    // Written in batches, each account's audit row still names its own activation e-mail.
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM audit_log a
+             JOIN mail_outbox m ON m.id = (a.details->>'activation_mail')::bigint
+             WHERE a.action = 'import.user.create' AND m.user_id::text = a.target_id
+               AND m.kind = 'activation'"
+        )
+        .await,
+        ROWS as i64
+    );
     assert!(matches!(
         domain::audit::verify(&auth.pool).await.unwrap(),
         domain::audit::Verification::Intact { .. }
