@@ -120,6 +120,49 @@ pub async fn create_user(
     Ok(id)
 }
 
+/// Creates the accounts of `users` in one statement (the bulk import); returns their ids, in
+/// order.
+pub async fn create_users(
+    conn: &mut PgConnection,
+    users: &[NewUser],
+    now: OffsetDateTime,
+) -> Result<Vec<Uuid>> {
+    let ids: Vec<Uuid> = users.iter().map(|_| Uuid::new_v4()).collect();
+    let column = |f: fn(&NewUser) -> &str| users.iter().map(f).collect::<Vec<&str>>();
+    let usernames = column(|u| u.username.as_str());
+    let emails = column(|u| u.email.as_str());
+    let family_names = column(|u| u.family_name.trim());
+    let given_names = column(|u| u.given_name.trim());
+    let rpps: Vec<Option<&str>> = users
+        .iter()
+        .map(|u| u.rpps.as_ref().map(Rpps::as_str))
+        .collect();
+    let regions = column(|u| u.region.as_str());
+    let statuses: Vec<UserStatus> = users.iter().map(|u| u.status).collect();
+    let hashes: Vec<Option<&str>> = users.iter().map(|u| u.password_hash.as_deref()).collect();
+    // Nullable columns travel as arrays with NULLs, which `query!` cannot type-check (`as _`).
+    sqlx::query!(
+        r#"INSERT INTO users (id, username, email, family_name, given_name, rpps, region_code, status, password_hash, created_at, updated_at)
+           SELECT id, username, email, family_name, given_name, rpps, region_code, status, password_hash, $10, $10
+           FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::user_status[], $9::text[])
+             AS t(id, username, email, family_name, given_name, rpps, region_code, status, password_hash)"#,
+        &ids,
+        &usernames as &[&str],
+        &emails as &[&str],
+        &family_names as &[&str],
+        &given_names as &[&str],
+        &rpps as _,
+        &regions as &[&str],
+        &statuses as _,
+        &hashes as _,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(ids)
+}
+
 pub async fn user_id_by_username(
     conn: &mut PgConnection,
     username: &Username,
@@ -194,6 +237,28 @@ pub async fn add_membership(
     Ok(done.rows_affected() > 0)
 }
 
+/// Adds the memberships `(user_id, establishment_id)` in one statement (those held already are
+/// left as they are); returns how many were added.
+pub async fn add_memberships(
+    conn: &mut PgConnection,
+    pairs: &[(Uuid, Uuid)],
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let users: Vec<Uuid> = pairs.iter().map(|(u, _)| *u).collect();
+    let establishments: Vec<Uuid> = pairs.iter().map(|(_, e)| *e).collect();
+    let done = sqlx::query!(
+        "INSERT INTO memberships (user_id, establishment_id, created_at)
+         SELECT u, e, $3 FROM unnest($1::uuid[], $2::uuid[]) AS t(u, e)
+         ON CONFLICT DO NOTHING",
+        &users,
+        &establishments,
+        now
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Attaches a new account to the establishments of `finess` (each must exist; with `region`, each
 /// must be of that region) and returns their FINESS numbers, for the audit row.
 pub async fn attach_by_finess(
@@ -251,6 +316,35 @@ pub async fn grant_role(
         r#"INSERT INTO admin_roles (user_id, role, region_code, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT DO NOTHING"#,
         user_id,
+        role as AdminRole,
+        region,
+        now,
+        granted_by
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// `grant_role` for each of `user_ids`, in one statement.
+pub async fn grant_role_to_many(
+    conn: &mut PgConnection,
+    user_ids: &[Uuid],
+    role: AdminRole,
+    region: Option<&RegionCode>,
+    granted_by: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let region = if role == AdminRole::NationalAdmin {
+        None
+    } else {
+        region.map(RegionCode::as_str)
+    };
+    sqlx::query!(
+        r#"INSERT INTO admin_roles (user_id, role, region_code, granted_at, granted_by)
+           SELECT u, $2, $3, $4, $5 FROM unnest($1::uuid[]) AS t(u)
+           ON CONFLICT DO NOTHING"#,
+        user_ids,
         role as AdminRole,
         region,
         now,

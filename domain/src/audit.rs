@@ -188,25 +188,7 @@ pub async fn record(
     let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#)
         .fetch_one(&mut *conn)
         .await?;
-    let mut row = Row {
-        id,
-        occurred_at: to_micros(now),
-        actor_user_id: event.actor_user_id,
-        actor_label: event.actor_label,
-        actor_role: event.actor_role,
-        action: event.action.to_string(),
-        outcome: event.outcome,
-        target_type: event.target_type.map(str::to_string),
-        target_id: event.target_id,
-        target_label: event.target_label,
-        region_code: event.region_code,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        details: event.details,
-        prev_hash: prev,
-        hash: Vec::new(),
-    };
-    row.hash = chain_hash(&row.prev_hash, &row)?;
+    let row = chained_row(id, event, client, now, prev)?;
     sqlx::query!(
         r#"INSERT INTO audit_log (id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome,
                target_type, target_id, target_label, region_code, ip, user_agent, details, prev_hash, hash)
@@ -231,6 +213,132 @@ pub async fn record(
     .execute(&mut *conn)
     .await?;
     Ok(id)
+}
+
+/// Rows appended by one statement of `record_many`.
+const RECORD_BATCH: usize = 5_000;
+
+/// Appends `events`, in order, inside the caller's transaction: the same rows and chain as
+/// `record` called for each, in a few round trips whatever their number (the bulk import writes
+/// one per account). Returns their ids.
+pub async fn record_many(
+    conn: &mut PgConnection,
+    events: Vec<Event>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Vec<i64>> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
+        .execute(&mut *conn)
+        .await?;
+    let mut prev: Vec<u8> =
+        sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?
+            .unwrap_or_else(|| GENESIS.to_vec());
+    let n = i64::try_from(events.len()).map_err(|e| Error::Internal(e.to_string()))?;
+    // The sequence only grows: sorted, these ids are in the order they were drawn, after every id
+    // already in the (locked) chain.
+    let mut ids: Vec<i64> = sqlx::query_scalar!(
+        r#"SELECT nextval('audit_log_id_seq') AS "id!" FROM generate_series(1, $1::bigint)"#,
+        n
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    ids.sort_unstable();
+    let mut events = events.into_iter();
+    for chunk in ids.chunks(RECORD_BATCH) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        for (&id, event) in chunk.iter().zip(events.by_ref()) {
+            let row = chained_row(id, event, client, now, prev)?;
+            prev = row.hash.clone();
+            rows.push(row);
+        }
+        let column = |f: fn(&Row) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+        let actor_roles = column(|r| r.actor_role.clone());
+        let target_types = column(|r| r.target_type.clone());
+        let target_ids = column(|r| r.target_id.clone());
+        let target_labels = column(|r| r.target_label.clone());
+        let region_codes = column(|r| r.region_code.clone());
+        let ips = column(|r| r.ip.clone());
+        let user_agents = column(|r| r.user_agent.clone());
+        let row_ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        let occurred: Vec<OffsetDateTime> = rows.iter().map(|r| r.occurred_at).collect();
+        let actor_ids: Vec<Option<Uuid>> = rows.iter().map(|r| r.actor_user_id).collect();
+        let actor_labels: Vec<String> = rows.iter().map(|r| r.actor_label.clone()).collect();
+        let actions: Vec<String> = rows.iter().map(|r| r.action.clone()).collect();
+        let outcomes: Vec<String> = rows
+            .iter()
+            .map(|r| r.outcome.as_str().to_string())
+            .collect();
+        let details: Vec<Value> = rows.iter().map(|r| r.details.clone()).collect();
+        let prev_hashes: Vec<Vec<u8>> = rows.iter().map(|r| r.prev_hash.clone()).collect();
+        let hashes: Vec<Vec<u8>> = rows.iter().map(|r| r.hash.clone()).collect();
+        // Nullable columns travel as arrays with NULLs, which `query!` cannot type-check (`as _`).
+        sqlx::query!(
+            r#"INSERT INTO audit_log (id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome,
+                   target_type, target_id, target_label, region_code, ip, user_agent, details, prev_hash, hash)
+               SELECT id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome::audit_outcome,
+                   target_type, target_id, target_label, region_code, ip, user_agent, details, prev_hash, hash
+               FROM unnest($1::bigint[], $2::timestamptz[], $3::uuid[], $4::text[], $5::text[], $6::text[],
+                   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+                   $14::jsonb[], $15::bytea[], $16::bytea[])
+                 AS t(id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome,
+                      target_type, target_id, target_label, region_code, ip, user_agent, details,
+                      prev_hash, hash)"#,
+            &row_ids,
+            &occurred,
+            &actor_ids as _,
+            &actor_labels,
+            &actor_roles as _,
+            &actions,
+            &outcomes,
+            &target_types as _,
+            &target_ids as _,
+            &target_labels as _,
+            &region_codes as _,
+            &ips as _,
+            &user_agents as _,
+            &details as _,
+            &prev_hashes,
+            &hashes,
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(ids)
+}
+
+/// The row `event` becomes with id `id` after the row whose hash is `prev`.
+fn chained_row(
+    id: i64,
+    event: Event,
+    client: &Client,
+    now: OffsetDateTime,
+    prev: Vec<u8>,
+) -> Result<Row> {
+    let mut row = Row {
+        id,
+        occurred_at: to_micros(now),
+        actor_user_id: event.actor_user_id,
+        actor_label: event.actor_label,
+        actor_role: event.actor_role,
+        action: event.action.to_string(),
+        outcome: event.outcome,
+        target_type: event.target_type.map(str::to_string),
+        target_id: event.target_id,
+        target_label: event.target_label,
+        region_code: event.region_code,
+        ip: client.ip.clone(),
+        user_agent: client.user_agent.clone(),
+        details: event.details,
+        prev_hash: prev,
+        hash: Vec::new(),
+    };
+    row.hash = chain_hash(&row.prev_hash, &row)?;
+    Ok(row)
 }
 
 /// The result of recomputing the chain.

@@ -445,7 +445,8 @@ async fn import(
             );
         }
     };
-    let preview = import::dry_run(&auth, &actor, &region, &bytes, &client, now)
+    let limits = import::Limits::default();
+    let preview = import::dry_run(&auth, &actor, &region, &bytes, &limits, &client, now)
         .await
         .map_err(import_error)?;
     let c = &preview.counts;
@@ -483,6 +484,7 @@ async fn import(
         &actor,
         &region,
         &bytes,
+        &limits,
         skip_errors,
         &client,
         now,
@@ -510,6 +512,20 @@ async fn import(
     Ok(())
 }
 
+/// A size limit as a person reads it: "5 Mio", "512 Kio", "1500 octets" (exact, never rounded
+/// down to a smaller limit than the real one).
+fn size_fr(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} Mio", bytes / MIB)
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{} Kio", bytes / KIB)
+    } else {
+        format!("{bytes} octets")
+    }
+}
+
 /// A file refused as a whole, said in French.
 fn import_error(e: domain::Error) -> CliError {
     use domain::import::ImportError as E;
@@ -517,10 +533,7 @@ fn import_error(e: domain::Error) -> CliError {
         return e.into();
     };
     CliError::Usage(match e {
-        E::TooLarge { max_bytes } => format!(
-            "fichier trop gros (au plus {} Mio)",
-            max_bytes / (1024 * 1024)
-        ),
+        E::TooLarge { max_bytes } => format!("fichier trop gros (au plus {})", size_fr(max_bytes)),
         E::TooManyRows { max_rows } => format!("trop de lignes (au plus {max_rows} par fichier)"),
         E::Empty => "fichier vide".into(),
         E::UnsupportedEncoding => {

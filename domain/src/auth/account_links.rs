@@ -103,6 +103,58 @@ pub async fn issue(
     outbox::enqueue(tx, &recipient, &message, now).await
 }
 
+/// `issue` for each of `user_ids`, in a few statements whatever their number (the bulk import's
+/// activation e-mails); returns the e-mails' outbox ids, in the order of `user_ids`.
+pub async fn issue_many(
+    tx: &mut PgConnection,
+    public_origin: &str,
+    user_ids: &[Uuid],
+    purpose: Purpose,
+    now: OffsetDateTime,
+) -> Result<Vec<i64>> {
+    let found = mail::recipients(tx, user_ids).await?;
+    let mut by_id: std::collections::HashMap<Uuid, &mail::Recipient> =
+        found.iter().map(|r| (r.user_id, r)).collect();
+    let mut recipients = Vec::with_capacity(user_ids.len());
+    for id in user_ids {
+        recipients.push(by_id.remove(id).ok_or(Error::NotFound)?);
+    }
+    let tokens: Vec<String> = recipients
+        .iter()
+        .map(|_| {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes)
+        })
+        .collect();
+    let hashes: Vec<Vec<u8>> = tokens.iter().map(|t| hash(t)).collect();
+    sqlx::query!(
+        "INSERT INTO account_links (token_hash, user_id, purpose, created_at, expires_at)
+         SELECT h, u, $3, $4, $5 FROM unnest($1::bytea[], $2::uuid[]) AS t(h, u)",
+        &hashes,
+        user_ids,
+        purpose.as_str(),
+        now,
+        now + purpose.lifetime()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let mails: Vec<(&mail::Recipient, messages::Mail)> = recipients
+        .iter()
+        .zip(&tokens)
+        .map(|(r, token)| {
+            let message = messages::password_link(
+                r,
+                purpose == Purpose::Activation,
+                &link_url(public_origin, token),
+                purpose.lifetime().whole_hours(),
+            );
+            (*r, message)
+        })
+        .collect();
+    outbox::enqueue_many(tx, &mails, now).await
+}
+
 /// "Mot de passe oublié ?": the same answer (`Ok`) whether or not the identifier is known. A
 /// pending account gets its activation link again.
 pub async fn request_reset(

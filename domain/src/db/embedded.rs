@@ -305,6 +305,36 @@ impl EmbeddedPostgres {
         self.stop_now()
     }
 
+    /// The folder holding the cluster (`pgdata/`, `run/`, `password`): the one given to `start`,
+    /// or its stand-in under /var/lib/passerelle when `postgres` could not reach it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Kills the cluster without a clean shutdown (`pg_ctl restart -m immediate`, as a power cut
+    /// or an OOM kill would) and starts it again on the same port, waiting until it accepts
+    /// connections: what crash recovery keeps and loses can then be checked. Every open
+    /// connection is cut and every transaction in flight lost.
+    pub fn restart_immediate(&self) -> Result<()> {
+        let pgdata = self.root.join("pgdata");
+        let log = self.root.join("postgres.log");
+        self.run(
+            "pg_ctl",
+            &[
+                "-w".as_ref(),
+                "-t".as_ref(),
+                "60".as_ref(),
+                "-D".as_ref(),
+                pgdata.as_os_str(),
+                "-l".as_ref(),
+                log.as_os_str(),
+                "-m".as_ref(),
+                "immediate".as_ref(),
+                "restart".as_ref(),
+            ],
+        )
+    }
+
     /// Stops the cluster whoever started it (`passerelle db stop`).
     pub fn stop_now(&self) -> Result<()> {
         let pgdata = self.root.join("pgdata");

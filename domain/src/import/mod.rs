@@ -27,7 +27,7 @@ use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::ids::{RegionCode, Rpps};
-pub use read::{Column, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
+pub use read::{Column, Limits, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
 pub use validate::{ImportRow, Kind, Problem, check_row};
 
 /// Why a file, or a commit, is refused as a whole. Row problems are data (`Problem`), not errors.
@@ -121,8 +121,10 @@ pub enum Progress {
     Written { done: usize, total: usize },
 }
 
-/// Rows applied between two progress reports.
-const PROGRESS_STEP: usize = 200;
+/// Rows written together (and between two progress reports): each statement carries one array
+/// per column (`unnest`), so a batch costs a handful of round trips whatever its size, where one
+/// statement per row made the database's round trips the whole cost of a large import.
+const WRITE_BATCH: usize = 1_000;
 
 /// Class of the transaction-scoped advisory lock that serialises the imports of one region (the
 /// second key is the region's hash): two uploads of the same file at once must not both see
@@ -168,8 +170,8 @@ async fn authorize_import(
     .await)
 }
 
-fn read_file(bytes: &[u8]) -> Result<Sheet> {
-    read::read(bytes).map_err(Error::Import)
+fn read_file(bytes: &[u8], limits: &Limits) -> Result<Sheet> {
+    read::read(bytes, limits).map_err(Error::Import)
 }
 
 fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
@@ -203,12 +205,13 @@ fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
 }
 
 /// Checks the file for an import into `region` and says what a commit would do. Writes nothing
-/// (but the `denied` row of a refusal).
+/// (but the `denied` row of a refusal). A file beyond `limits` is refused as a whole.
 pub async fn dry_run(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Preview> {
@@ -227,7 +230,7 @@ pub async fn dry_run_with_progress(
 ) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.dry_run", &sha256, client, now).await?;
-    let sheet = read_file(bytes)?;
+    let sheet = read_file(bytes, limits)?;
     // One snapshot for every query, and a read-only transaction: the dry run cannot write.
     let mut tx = auth.pool.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -263,6 +266,7 @@ pub async fn commit(
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     skip_errors: bool,
     client: &Client,
     now: OffsetDateTime,
@@ -272,6 +276,7 @@ pub async fn commit(
         actor,
         region,
         bytes,
+        limits,
         skip_errors,
         client,
         now,
@@ -288,6 +293,7 @@ pub async fn commit_with_progress(
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     skip_errors: bool,
     client: &Client,
     now: OffsetDateTime,
@@ -345,7 +351,7 @@ pub(crate) async fn commit_job(
     } = *input;
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
-    let sheet = read_file(bytes)?;
+    let sheet = read_file(bytes, limits)?;
 
     let mut tx = auth.pool.begin().await?;
     sqlx::query!(
@@ -369,15 +375,13 @@ pub(crate) async fn commit_job(
 
     let total = plan.planned.len();
     let mut events = Vec::new();
-    for (done, p) in plan.planned.iter().enumerate() {
-        if done % PROGRESS_STEP == 0 {
-            progress(Progress::Written { done, total });
-        }
-        if let Some(e) = apply(&mut tx, auth, actor, region, &sha256, p, now).await? {
-            events.push(e);
-        }
+    progress(Progress::Written { done: 0, total });
+    let mut done = 0;
+    for batch in plan.planned.chunks(WRITE_BATCH) {
+        events.extend(apply(&mut tx, auth, actor, region, &sha256, batch, now).await?);
+        done += batch.len();
+        progress(Progress::Written { done, total });
     }
-    progress(Progress::Written { done: total, total });
 
     let (counts, rows) = outcomes(&plan);
     let report = Report {
@@ -426,9 +430,7 @@ pub(crate) async fn commit_job(
             "skipped": counts.errors,
         }),
     ));
-    for e in events {
-        audit::record(&mut tx, e, client, now).await?;
-    }
+    audit::record_many(&mut tx, events, client, now).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -557,81 +559,149 @@ pub async fn job(
     Ok(job)
 }
 
-/// Writes one planned row; returns its audit event (none when unchanged).
+/// Writes a batch of planned rows: the new accounts, the changed identities, the memberships and
+/// support roles, the activation links and e-mails, one statement each. Returns the rows' audit
+/// events (none for the unchanged ones), in the file's order.
 async fn apply(
     tx: &mut PgConnection,
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     sha256: &str,
-    p: &validate::Planned,
+    batch: &[validate::Planned],
     now: OffsetDateTime,
-) -> Result<Option<Event>> {
-    let row = &p.row;
-    let finess: Vec<&str> = p.add_memberships.iter().map(|(_, f)| f.as_str()).collect();
-    let after = json!({
-        "username": row.username.as_str(),
-        "email": row.email.as_str(),
-        "family_name": row.family_name,
-        "given_name": row.given_name,
-        "rpps": row.rpps.as_ref().map(Rpps::as_str),
-    });
-    let (name, id, details) = match (&p.kind, &p.existing) {
-        (Kind::Unchanged, _) => return Ok(None),
-        (Kind::Create, _) => {
-            let id = accounts::create_user(
-                tx,
-                &NewUser {
-                    username: row.username.clone(),
-                    email: row.email.clone(),
-                    family_name: row.family_name.clone(),
-                    given_name: row.given_name.clone(),
-                    rpps: row.rpps.clone(),
-                    region: region.clone(),
-                    status: UserStatus::PendingActivation,
-                    password_hash: None,
-                },
-                now,
-            )
-            .await?;
-            add_memberships_and_role(tx, actor, region, id, p, now).await?;
-            let mail =
-                account_links::issue(tx, &auth.public_origin, id, Purpose::Activation, now).await?;
-            (
-                "import.user.create",
-                id,
-                json!({
-                    "after": after,
-                    "status": "pending_activation",
-                    "memberships_added": finess,
-                    "support_granted": p.grant_support,
-                    "activation_mail": mail,
-                    "line": row.line,
-                    "sha256": sha256,
-                }),
-            )
-        }
-        (Kind::Update, Some(e)) => {
-            if p.identity_changed() {
-                // The RPPS is only ever added: an account's RPPS ties it to a card holder.
-                sqlx::query!(
-                    "UPDATE users SET email = $2, family_name = $3, given_name = $4,
-                         rpps = coalesce(rpps, $5), updated_at = $6, version = version + 1
-                     WHERE id = $1",
-                    e.id,
-                    row.email.as_str(),
-                    row.family_name,
-                    row.given_name,
-                    row.rpps.as_ref().map(Rpps::as_str),
-                    now
-                )
-                .execute(&mut *tx)
-                .await?;
+) -> Result<Vec<Event>> {
+    let new_users: Vec<NewUser> = batch
+        .iter()
+        .filter(|p| p.kind == Kind::Create)
+        .map(|p| NewUser {
+            username: p.row.username.clone(),
+            email: p.row.email.clone(),
+            family_name: p.row.family_name.clone(),
+            given_name: p.row.given_name.clone(),
+            rpps: p.row.rpps.clone(),
+            region: region.clone(),
+            status: UserStatus::PendingActivation,
+            password_hash: None,
+        })
+        .collect();
+    let created = accounts::create_users(tx, &new_users, now).await?;
+
+    // The account each row writes to (none for the unchanged ones).
+    let mut new_ids = created.iter();
+    let mut accounts = Vec::with_capacity(batch.len());
+    for p in batch {
+        accounts.push(match (&p.kind, &p.existing) {
+            (Kind::Unchanged, _) => None,
+            (Kind::Create, _) => Some(
+                *new_ids
+                    .next()
+                    .ok_or_else(|| Error::Internal("fewer accounts created than planned".into()))?,
+            ),
+            (Kind::Update, Some(e)) => Some(e.id),
+            (Kind::Update, None) => {
+                return Err(Error::Internal("update planned without an account".into()));
             }
-            add_memberships_and_role(tx, actor, region, e.id, p, now).await?;
-            (
+        });
+    }
+
+    // The RPPS is only ever added: an account's RPPS ties it to a card holder.
+    let changed: Vec<(&validate::Planned, Uuid)> = batch
+        .iter()
+        .zip(&accounts)
+        .filter(|(p, _)| p.kind == Kind::Update && p.identity_changed())
+        .filter_map(|(p, id)| id.map(|id| (p, id)))
+        .collect();
+    if !changed.is_empty() {
+        let ids: Vec<Uuid> = changed.iter().map(|(_, id)| *id).collect();
+        let emails: Vec<&str> = changed.iter().map(|(p, _)| p.row.email.as_str()).collect();
+        let family_names: Vec<&str> = changed
+            .iter()
+            .map(|(p, _)| p.row.family_name.as_str())
+            .collect();
+        let given_names: Vec<&str> = changed
+            .iter()
+            .map(|(p, _)| p.row.given_name.as_str())
+            .collect();
+        let rpps: Vec<Option<&str>> = changed
+            .iter()
+            .map(|(p, _)| p.row.rpps.as_ref().map(Rpps::as_str))
+            .collect();
+        // `rpps` has NULLs, which `query!` cannot type-check (`as _`).
+        sqlx::query!(
+            "UPDATE users SET email = t.email, family_name = t.family_name,
+                 given_name = t.given_name, rpps = coalesce(users.rpps, t.rpps),
+                 updated_at = $6, version = users.version + 1
+             FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[])
+                  AS t(id, email, family_name, given_name, rpps)
+             WHERE users.id = t.id",
+            &ids,
+            &emails as &[&str],
+            &family_names as &[&str],
+            &given_names as &[&str],
+            &rpps as _,
+            now
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+
+    let memberships: Vec<(Uuid, Uuid)> = batch
+        .iter()
+        .zip(&accounts)
+        .filter_map(|(p, id)| id.map(|id| (p, id)))
+        .flat_map(|(p, id)| p.add_memberships.iter().map(move |(e, _)| (id, *e)))
+        .collect();
+    if !memberships.is_empty() {
+        accounts::add_memberships(tx, &memberships, now).await?;
+    }
+    let support: Vec<Uuid> = batch
+        .iter()
+        .zip(&accounts)
+        .filter(|(p, _)| p.grant_support)
+        .filter_map(|(_, id)| *id)
+        .collect();
+    if !support.is_empty() {
+        // Granting `support` is a regional administrator's power in their region, the very scope
+        // the import was authorised for; checked again since it is a different action.
+        authorize(
+            actor,
+            Action::GrantRole(AdminRole::Support),
+            Some(region.as_str()),
+        )?;
+        accounts::grant_role_to_many(
+            tx,
+            &support,
+            AdminRole::Support,
+            Some(region),
+            actor.user_id,
+            now,
+        )
+        .await?;
+    }
+    let mails = if created.is_empty() {
+        Vec::new()
+    } else {
+        account_links::issue_many(tx, &auth.public_origin, &created, Purpose::Activation, now)
+            .await?
+    };
+
+    let mut mails = mails.into_iter();
+    let mut events = Vec::new();
+    for (p, id) in batch.iter().zip(&accounts) {
+        let Some(id) = *id else { continue };
+        let row = &p.row;
+        let finess: Vec<&str> = p.add_memberships.iter().map(|(_, f)| f.as_str()).collect();
+        let after = json!({
+            "username": row.username.as_str(),
+            "email": row.email.as_str(),
+            "family_name": row.family_name,
+            "given_name": row.given_name,
+            "rpps": row.rpps.as_ref().map(Rpps::as_str),
+        });
+        let (name, details) = match &p.existing {
+            Some(e) if p.kind == Kind::Update => (
                 "import.user.update",
-                e.id,
                 json!({
                     "before": {
                         "email": e.email,
@@ -645,57 +715,31 @@ async fn apply(
                     "line": row.line,
                     "sha256": sha256,
                 }),
-            )
-        }
-        (Kind::Update, None) => {
-            return Err(Error::Internal("update planned without an account".into()));
-        }
-    };
-    let target = Target {
-        kind: "user",
-        id: id.to_string(),
-        label: row.username.as_str().to_string(),
-        region: Some(region.as_str().to_string()),
-    };
-    Ok(Some(event(
-        actor,
-        name,
-        Outcome::Success,
-        Some(&target),
-        details,
-    )))
-}
-
-async fn add_memberships_and_role(
-    tx: &mut PgConnection,
-    actor: &Actor,
-    region: &RegionCode,
-    user_id: Uuid,
-    p: &validate::Planned,
-    now: OffsetDateTime,
-) -> Result<()> {
-    for (establishment, _) in &p.add_memberships {
-        accounts::add_membership(tx, user_id, *establishment, now).await?;
+            ),
+            _ => (
+                "import.user.create",
+                json!({
+                    "after": after,
+                    "status": "pending_activation",
+                    "memberships_added": finess,
+                    "support_granted": p.grant_support,
+                    "activation_mail": mails
+                        .next()
+                        .ok_or_else(|| Error::Internal("fewer e-mails than accounts".into()))?,
+                    "line": row.line,
+                    "sha256": sha256,
+                }),
+            ),
+        };
+        let target = Target {
+            kind: "user",
+            id: id.to_string(),
+            label: row.username.as_str().to_string(),
+            region: Some(region.as_str().to_string()),
+        };
+        events.push(event(actor, name, Outcome::Success, Some(&target), details));
     }
-    if p.grant_support {
-        // Granting `support` is a regional administrator's power in their region, the very scope
-        // the import was authorised for; checked again since it is a different action.
-        authorize(
-            actor,
-            Action::GrantRole(AdminRole::Support),
-            Some(region.as_str()),
-        )?;
-        accounts::grant_role(
-            tx,
-            user_id,
-            AdminRole::Support,
-            Some(region),
-            actor.user_id,
-            now,
-        )
-        .await?;
-    }
-    Ok(())
+    Ok(events)
 }
 
 #[cfg(test)]

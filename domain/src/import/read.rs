@@ -20,6 +20,25 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 /// More rows are refused: one transaction must stay short enough not to hold up other writers.
 pub const MAX_ROWS: usize = 20_000;
 
+/// How large a file the import accepts. `Limits::default()` is what the portal and the CLI use
+/// (`MAX_BYTES`, `MAX_ROWS`); a benchmark or a batch job may raise them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Larger files are refused before anything is decoded.
+    pub max_bytes: usize,
+    /// Files with more data rows (not counting empty ones) are refused.
+    pub max_rows: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: MAX_BYTES,
+            max_rows: MAX_ROWS,
+        }
+    }
+}
+
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The columns of the import format.
@@ -140,10 +159,10 @@ pub struct Sheet {
 
 /// Decodes `bytes` and splits them into rows; refuses files that are too large, too long, not
 /// text, or missing a required column.
-pub fn read(bytes: &[u8]) -> Result<Sheet, ImportError> {
-    if bytes.len() > MAX_BYTES {
+pub fn read(bytes: &[u8], limits: &Limits) -> Result<Sheet, ImportError> {
+    if bytes.len() > limits.max_bytes {
         return Err(ImportError::TooLarge {
-            max_bytes: MAX_BYTES,
+            max_bytes: limits.max_bytes,
         });
     }
     let (text, encoding) = decode(bytes)?;
@@ -187,8 +206,10 @@ pub fn read(bytes: &[u8]) -> Result<Sheet, ImportError> {
         if record.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
-        if rows.len() == MAX_ROWS {
-            return Err(ImportError::TooManyRows { max_rows: MAX_ROWS });
+        if rows.len() == limits.max_rows {
+            return Err(ImportError::TooManyRows {
+                max_rows: limits.max_rows,
+            });
         }
         let line = record.position().map_or(0, |p| {
             lines.line_at(usize::try_from(p.byte()).unwrap_or(usize::MAX))
@@ -326,7 +347,7 @@ mod tests {
 h.leclerc;h@ex.fr;Leclerc;H\xE9l\xE8ne;;750712184;;Cardio\r\n\
 ;;;;;;;\r\n\
 j.dupont;j@ex.fr;\"Dupont;\r\nMartin\";Jean;;;support;\r\n";
-        let sheet = read(bytes).unwrap();
+        let sheet = read(bytes, &Limits::default()).unwrap();
         assert_eq!(sheet.encoding, "windows-1252");
         assert_eq!(sheet.delimiter, ';');
         assert_eq!(sheet.unknown_columns, vec!["Service".to_string()]);
@@ -352,7 +373,7 @@ j.dupont;j@ex.fr;\"Dupont;\r\nMartin\";Jean;;;support;\r\n";
     #[test]
     fn utf8_with_bom_and_commas_in_any_column_order() {
         let text = "\u{feff}prenom,nom,courriel,identifiant\nHélène,\"Leclerc, épouse Roy\",h@ex.fr,h.leclerc\n";
-        let sheet = read(text.as_bytes()).unwrap();
+        let sheet = read(text.as_bytes(), &Limits::default()).unwrap();
         assert_eq!(sheet.encoding, "UTF-8");
         assert_eq!(sheet.delimiter, ',');
         assert_eq!(sheet.rows[0].get(Column::GivenName), "Hélène");
@@ -364,37 +385,74 @@ j.dupont;j@ex.fr;\"Dupont;\r\nMartin\";Jean;;;support;\r\n";
     #[test]
     fn missing_and_duplicate_columns_are_fatal() {
         assert_eq!(
-            read(b"identifiant;nom\r\n").unwrap_err(),
+            read(b"identifiant;nom\r\n", &Limits::default()).unwrap_err(),
             ImportError::MissingColumns(vec!["courriel", "prenom"])
         );
         assert_eq!(
-            read(b"identifiant;courriel;nom;prenom;Pr\xC3\xA9nom\r\n").unwrap_err(),
+            read(
+                b"identifiant;courriel;nom;prenom;Pr\xC3\xA9nom\r\n",
+                &Limits::default()
+            )
+            .unwrap_err(),
             ImportError::DuplicateColumn("prenom")
         );
-        assert_eq!(read(b"").unwrap_err(), ImportError::Empty);
         assert_eq!(
-            read(b"\xFF\xFEi\0").unwrap_err(),
+            read(b"", &Limits::default()).unwrap_err(),
+            ImportError::Empty
+        );
+        assert_eq!(
+            read(b"\xFF\xFEi\0", &Limits::default()).unwrap_err(),
             ImportError::UnsupportedEncoding
         );
     }
 
     #[test]
     fn limits_are_enforced() {
+        let defaults = Limits::default();
         let big = vec![b'a'; MAX_BYTES + 1];
-        assert!(matches!(read(&big), Err(ImportError::TooLarge { .. })));
+        assert!(matches!(
+            read(&big, &defaults),
+            Err(ImportError::TooLarge {
+                max_bytes: MAX_BYTES
+            })
+        ));
         let mut many = String::from("identifiant;courriel;nom;prenom\n");
         for i in 0..=MAX_ROWS {
             many.push_str(&format!("u{i};u@ex.fr;N;P\n"));
         }
         assert_eq!(
-            read(many.as_bytes()).unwrap_err(),
+            read(many.as_bytes(), &defaults).unwrap_err(),
             ImportError::TooManyRows { max_rows: MAX_ROWS }
+        );
+
+        // Raised limits let the same file through; lowered ones refuse smaller files.
+        let raised = Limits {
+            max_bytes: 2 * MAX_BYTES,
+            max_rows: MAX_ROWS + 1,
+        };
+        assert_eq!(
+            read(many.as_bytes(), &raised).unwrap().rows.len(),
+            MAX_ROWS + 1
+        );
+        let small = Limits {
+            max_bytes: 100,
+            max_rows: 2,
+        };
+        assert_eq!(
+            read(many.as_bytes(), &small).unwrap_err(),
+            ImportError::TooLarge { max_bytes: 100 }
+        );
+        let three =
+            "identifiant;courriel;nom;prenom\na;a@ex.fr;N;P\nb;b@ex.fr;N;P\nc;c@ex.fr;N;P\n";
+        assert_eq!(
+            read(three.as_bytes(), &small).unwrap_err(),
+            ImportError::TooManyRows { max_rows: 2 }
         );
     }
 
     #[test]
     fn the_template_reads_back() {
-        let sheet = read(&template()).unwrap();
+        let sheet = read(&template(), &Limits::default()).unwrap();
         assert!(sheet.unknown_columns.is_empty());
         assert_eq!(sheet.rows[0].get(Column::GivenName), "Hélène");
     }

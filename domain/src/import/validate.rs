@@ -630,13 +630,13 @@ mod tests {
     proptest! {
         #[test]
         fn reading_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
-            let _ = super::super::read::read(&bytes);
+            let _ = super::super::read::read(&bytes, &super::super::Limits::default());
         }
 
         #[test]
         fn reading_csv_like_text_never_panics(text in "[a-z;,\"\r\n é\u{feff}]{0,300}") {
             let with_header = format!("identifiant;courriel;nom;prenom;rpps;finess;role\r\n{text}");
-            if let Ok(sheet) = super::super::read::read(with_header.as_bytes()) {
+            if let Ok(sheet) = super::super::read::read(with_header.as_bytes(), &super::super::Limits::default()) {
                 for row in &sheet.rows {
                     let _ = check_row(row);
                 }

@@ -36,3 +36,17 @@ pub async fn recipient(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<
     .fetch_optional(&mut *conn)
     .await?)
 }
+
+/// `recipient` for each of `user_ids`, in one query; an unknown id is left out.
+pub async fn recipients(conn: &mut PgConnection, user_ids: &[Uuid]) -> Result<Vec<Recipient>> {
+    Ok(sqlx::query_as!(
+        Recipient,
+        "SELECT u.id AS user_id, u.email, u.given_name, u.family_name, u.username,
+                r.support_email, r.support_phone, r.support_hours, r.agency_name
+         FROM users u JOIN regions r ON r.code = u.region_code
+         WHERE u.id = ANY($1)",
+        user_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?)
+}

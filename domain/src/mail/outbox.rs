@@ -39,6 +39,42 @@ pub async fn enqueue(
     .await?)
 }
 
+/// `enqueue` for each of `mails`, in one statement; returns their ids, in order.
+pub async fn enqueue_many(
+    conn: &mut PgConnection,
+    mails: &[(&Recipient, Mail)],
+    now: OffsetDateTime,
+) -> Result<Vec<i64>> {
+    let kinds: Vec<&str> = mails.iter().map(|(_, m)| m.kind).collect();
+    let users: Vec<uuid::Uuid> = mails.iter().map(|(r, _)| r.user_id).collect();
+    let recipients: Vec<&str> = mails.iter().map(|(r, _)| r.email.as_str()).collect();
+    let subjects: Vec<&str> = mails.iter().map(|(_, m)| m.subject.as_str()).collect();
+    let texts: Vec<&str> = mails.iter().map(|(_, m)| m.text.as_str()).collect();
+    let htmls: Vec<&str> = mails.iter().map(|(_, m)| m.html.as_str()).collect();
+    // Rows are inserted in `n` order, each drawing the next identity value: sorted, the ids
+    // returned are in the order of `mails`.
+    let mut ids: Vec<i64> = sqlx::query_scalar!(
+        "INSERT INTO mail_outbox (kind, user_id, recipient, subject, text_body, html_body,
+                                  next_attempt_at, created_at)
+         SELECT kind, user_id, recipient, subject, text_body, html_body, $7, $7
+         FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+              WITH ORDINALITY AS t(kind, user_id, recipient, subject, text_body, html_body, n)
+         ORDER BY n
+         RETURNING id",
+        &kinds as &[&str],
+        &users,
+        &recipients as &[&str],
+        &subjects as &[&str],
+        &texts as &[&str],
+        &htmls as &[&str],
+        now
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// An e-mail claimed for sending.
 #[derive(Debug, Clone)]
 pub struct Outgoing {

@@ -2,6 +2,7 @@
 //! mechanism as the server's default (started once, kept running between test runs). Each test
 //! gets its own database, copied from a migrated template.
 
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
 use domain::auth::Auth;
@@ -126,7 +127,11 @@ pub fn t0() -> OffsetDateTime {
 
 /// A database with the demo data, and the sign-in services over it.
 pub async fn seeded() -> Auth {
-    let pool = fresh_pool().await;
+    seed(fresh_pool().await).await
+}
+
+/// The demo data in `pool`'s (migrated, empty) database, and the sign-in services over it.
+pub async fn seed(pool: PgPool) -> Auth {
     let passwords = passwords();
     assert!(domain::demo::seed(&pool, &passwords, t0()).await.unwrap());
     Auth {
@@ -168,5 +173,65 @@ pub async fn sign_in(
     match domain::auth::password::sign_in(auth, username, password, previous, client, now).await? {
         domain::auth::PasswordOutcome::SignedIn(s) => Ok(s),
         domain::auth::PasswordOutcome::CodeRequired { .. } => panic!("unexpected e-mail code step"),
+    }
+}
+
+/// A PostgreSQL cluster of one test's own, for tests that crash or restart the server (never the
+/// shared one: the other tests run on it meanwhile). Started from the system's binaries like the
+/// embedded cluster, in a folder of its own on a free port; stopped and removed when dropped,
+/// also when the test fails.
+pub struct PrivateCluster {
+    cluster: EmbeddedPostgres,
+    dir: PathBuf,
+}
+
+impl PrivateCluster {
+    pub fn start() -> Self {
+        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "passerelle-private-pg-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        let cluster = match EmbeddedPostgres::start(&dir, false) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                panic!("private PostgreSQL cluster: {e}");
+            }
+        };
+        Self { cluster, dir }
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        self.cluster.url(db)
+    }
+
+    /// Kills the server (`pg_ctl restart -m immediate`) and waits until it is back.
+    pub fn restart_immediate(&self) -> Result<(), domain::Error> {
+        self.cluster.restart_immediate()
+    }
+
+    /// A new migrated database on this cluster, with the demo data.
+    pub async fn seeded(&self) -> Auth {
+        let mut admin = PgConnection::connect(&self.url("postgres")).await.unwrap();
+        sqlx::query("CREATE DATABASE passerelle")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let pool = domain::db::connect(&self.url("passerelle"), 4)
+            .await
+            .unwrap();
+        domain::db::migrate(&pool).await.unwrap();
+        seed(pool).await
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.cluster.stop_now() {
+            eprintln!("stopping the private cluster: {e}");
+        }
+        let _ = std::fs::remove_dir_all(self.cluster.root());
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
