@@ -215,15 +215,17 @@ pub async fn dry_run(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Preview> {
-    dry_run_with_progress(auth, actor, region, bytes, client, now, &|_| {}).await
+    dry_run_with_progress(auth, actor, region, bytes, limits, client, now, &|_| {}).await
 }
 
 /// `dry_run`, reporting the rows checked to `progress` (see `commit_with_progress`).
+#[allow(clippy::too_many_arguments)] // `dry_run`'s inputs plus the progress hook
 pub async fn dry_run_with_progress(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
+    limits: &Limits,
     client: &Client,
     now: OffsetDateTime,
     progress: &(dyn Fn(Progress) + Send + Sync),
@@ -299,7 +301,7 @@ pub async fn commit_with_progress(
     now: OffsetDateTime,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Report> {
-    let input = CommitInput::new(auth, actor, region, bytes, client, now);
+    let input = CommitInput::new(auth, actor, region, bytes, *limits, client, now);
     commit_job(Uuid::new_v4(), &input, skip_errors, progress).await
 }
 
@@ -311,6 +313,7 @@ pub(crate) struct CommitInput<'a> {
     actor: &'a Actor,
     region: &'a RegionCode,
     bytes: &'a [u8],
+    limits: Limits,
     client: &'a Client,
     now: OffsetDateTime,
 }
@@ -321,6 +324,7 @@ impl<'a> CommitInput<'a> {
         actor: &'a Actor,
         region: &'a RegionCode,
         bytes: &'a [u8],
+        limits: Limits,
         client: &'a Client,
         now: OffsetDateTime,
     ) -> Self {
@@ -329,6 +333,7 @@ impl<'a> CommitInput<'a> {
             actor,
             region,
             bytes,
+            limits,
             client,
             now,
         }
@@ -346,9 +351,11 @@ pub(crate) async fn commit_job(
         actor,
         region,
         bytes,
+        limits,
         client,
         now,
     } = *input;
+    let limits = &limits;
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
     let sheet = read_file(bytes, limits)?;

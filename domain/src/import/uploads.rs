@@ -17,7 +17,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::{
-    CommitInput, Counts, ImportError, Preview, ProblemCells, Progress, Report, RowOutcome,
+    CommitInput, Counts, ImportError, Limits, Preview, ProblemCells, Progress, Report, RowOutcome,
     authorize_import, commit_job, dry_run_with_progress, outcomes_csv, read_file, sha256_hex,
     target,
 };
@@ -251,7 +251,7 @@ pub async fn create(
 ) -> Result<Uuid> {
     let sha256 = sha256_hex(bytes);
     authorize_import(auth, actor, region, "import.upload", &sha256, client, now).await?;
-    let sheet = read_file(bytes)?;
+    let sheet = read_file(bytes, &Limits::default())?;
     purge(&auth.pool, now).await?;
     let id = Uuid::new_v4();
     let name = display_name(file_name);
@@ -733,7 +733,16 @@ pub async fn check(
         id,
         &board,
         clock,
-        dry_run_with_progress(auth, actor, &region, &bytes, client, now, &|p| board.set(p)),
+        dry_run_with_progress(
+            auth,
+            actor,
+            &region,
+            &bytes,
+            &Limits::default(),
+            client,
+            now,
+            &|p| board.set(p),
+        ),
     )
     .await;
     let preview = match result {
@@ -776,7 +785,15 @@ pub async fn run_commit(
     let pool = &auth.pool;
     let (bytes, region, skip_errors) = claim(pool, id, State::Committing).await?;
     let board = Board::default();
-    let input = CommitInput::new(auth, actor, &region, &bytes, client, clock());
+    let input = CommitInput::new(
+        auth,
+        actor,
+        &region,
+        &bytes,
+        Limits::default(),
+        client,
+        clock(),
+    );
     let result = with_heartbeat(
         pool,
         id,
