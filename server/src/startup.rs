@@ -113,6 +113,7 @@ pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Auth {
         otp_for_all: config.mail.otp_for_all,
         public_origin: config.public_origin(),
         code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
+        psc: config.psc_settings(),
     }
 }
 

@@ -369,9 +369,9 @@ pub async fn link(
     }
     let secure = state.services.settings.secure_cookies;
     let previous = cookies::session_token(&jar);
-    match card::link_and_sign_in(
+    match domain::auth::linking::link_and_sign_in(
         &state.services.auth,
-        &service.trust,
+        Some(&service.trust),
         &token,
         browser(&ctx),
         &form.identifiant,
