@@ -73,13 +73,6 @@ struct Provider {
     token: TokenUrl,
     userinfo: UserInfoUrl,
     jwks: CoreJsonWebKeySet,
-    end_session: Option<String>,
-}
-
-/// PSC's discovery document: the standard fields, plus `end_session_endpoint`.
-#[derive(Debug, Deserialize)]
-struct EndSession {
-    end_session_endpoint: Option<String>,
 }
 
 enum ClientAuth {
@@ -116,7 +109,6 @@ struct Overrides {
     token: Option<String>,
     userinfo: Option<String>,
     jwks: Option<String>,
-    end_session: Option<String>,
 }
 
 impl Overrides {
@@ -131,7 +123,10 @@ impl Overrides {
 /// Claims beyond the standard ones (`SubjectNameID`, `SubjectRefPro`, `authMode`, `acr`…), kept
 /// as they come: the domain reads them.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RawClaims(#[serde(flatten)] pub Map<String, Value>);
+pub struct RawClaims {
+    #[serde(flatten)]
+    pub claims: Map<String, Value>,
+}
 impl AdditionalClaims for RawClaims {}
 
 /// An authorization request to send the browser to.
@@ -218,7 +213,6 @@ impl PscClient {
                 token: c.token_endpoint.clone(),
                 userinfo: c.userinfo_endpoint.clone(),
                 jwks: c.jwks_uri.clone(),
-                end_session: c.end_session_endpoint.clone(),
             },
             client_id: ClientId::new(c.client_id.trim().to_string()),
             auth,
@@ -231,10 +225,6 @@ impl PscClient {
             http,
             cache: Mutex::new(None),
         }))
-    }
-
-    pub fn end_session_endpoint(&self) -> Option<String> {
-        self.overrides.end_session.clone()
     }
 
     async fn provider(&self) -> Result<Provider, PscFailure> {
@@ -255,13 +245,12 @@ impl PscClient {
             PscFailure::ProviderUnavailable
         };
         let o = &self.overrides;
-        let (auth, token, userinfo, jwks, end_session) = if o.complete() {
+        let (auth, token, userinfo, jwks) = if o.complete() {
             (
                 o.authorization.clone().unwrap_or_default(),
                 o.token.clone().unwrap_or_default(),
                 o.userinfo.clone().unwrap_or_default(),
                 o.jwks.clone().unwrap_or_default(),
-                o.end_session.clone(),
             )
         } else {
             let body = self
@@ -315,7 +304,6 @@ impl PscClient {
             token: TokenUrl::new(token).map_err(|e| bad(&e))?,
             userinfo: UserInfoUrl::new(userinfo).map_err(|e| bad(&e))?,
             jwks: keys,
-            end_session,
         })
     }
 
@@ -574,11 +562,6 @@ impl PscClient {
             sid: text("sid"),
             sub: text("sub"),
         })
-    }
-
-    /// Where to send the browser to sign out at PSC too, when the provider has such an endpoint.
-    pub async fn end_session_url(&self) -> Option<String> {
-        self.provider().await.ok().and_then(|p| p.end_session)
     }
 }
 
