@@ -273,9 +273,6 @@ impl PscClient {
                 );
                 return Err(PscFailure::IssuerMismatch);
             }
-            let end: EndSession = serde_json::from_slice(&body).unwrap_or(EndSession {
-                end_session_endpoint: None,
-            });
             (
                 o.authorization
                     .clone()
@@ -291,7 +288,6 @@ impl PscClient {
                 o.jwks
                     .clone()
                     .unwrap_or_else(|| metadata.jwks_uri().to_string()),
-                o.end_session.clone().or(end.end_session_endpoint),
             )
         };
         let bad = |e: &dyn std::fmt::Display| unavailable(e, "endpoint");
