@@ -8,5 +8,6 @@ mod email_codes_and_links;
 mod harness;
 mod import;
 mod password_sign_in;
+mod psc;
 mod sessions_and_routing;
 mod tiqr;
