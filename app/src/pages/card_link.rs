@@ -37,10 +37,10 @@ pub fn CardLink() -> impl IntoView {
 fn LinkForm(data: CardLinkData) -> impl IntoView {
     let m = t();
     let psc = data.means == "psc";
-    let (title, intro) = if psc {
-        (m.link_title_psc, m.link_intro_psc)
+    let (title, intro, button) = if psc {
+        (m.link_title_psc, m.link_intro_psc, m.link_button_psc)
     } else {
-        (m.link_title, m.link_intro)
+        (m.link_title, m.link_intro, m.link_button)
     };
     let action = if psc {
         "/connexion/lier"
@@ -114,7 +114,7 @@ fn LinkForm(data: CardLinkData) -> impl IntoView {
                     />
                 </div>
                 <div class="inline-row">
-                    <button type="submit" class="button-primary">{m.link_button}</button>
+                    <button type="submit" class="button-primary">{button}</button>
                     <a href="/connexion" rel="external" class="button-secondary">{m.cancel}</a>
                 </div>
             </form>
