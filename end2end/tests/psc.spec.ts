@@ -132,7 +132,8 @@ test("a tampered state is refused", async ({ page }) => {
     const response = await route.fetch({ maxRedirects: 0 });
     const location = new URL(response.headers()["location"]);
     location.searchParams.set("state", `${location.searchParams.get("state")}x`);
-    await route.fulfill({ status: 303, headers: { location: location.toString() } });
+    // The flow's browser cookie goes through as set.
+    await route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
   });
   await pscSignIn(page, HELENE);
   await expectRefused(page, "n'est pas valable");
