@@ -574,6 +574,206 @@ fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
+    use std::path::{Path, PathBuf};
+
+    /// The test provider of the end-to-end tests (oidc-provider configured like PSC), started in
+    /// a folder of its own and stopped when dropped.
+    struct Provider {
+        dir: PathBuf,
+        issuer: String,
+    }
+
+    fn script() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/psc-provider.sh")
+    }
+
+    impl Provider {
+        fn start(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("psc-provider-{name}-{}", std::process::id()));
+            let status = std::process::Command::new("bash")
+                .arg(script())
+                .arg("start")
+                .arg(&dir)
+                .env(
+                    "PSC_REDIRECT_URIS",
+                    "http://127.0.0.1:3999/connexion/psc/retour",
+                )
+                .status()
+                .expect("bash scripts/psc-provider.sh start (needs scripts/install-tools.sh)");
+            assert!(status.success(), "the test provider did not start");
+            let env = std::fs::read_to_string(dir.join("env")).unwrap();
+            let issuer = env
+                .lines()
+                .find_map(|l| l.strip_prefix("PSC_ISSUER="))
+                .unwrap()
+                .to_string();
+            Self { dir, issuer }
+        }
+    }
+
+    impl Drop for Provider {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("bash")
+                .arg(script())
+                .arg("stop")
+                .arg(&self.dir)
+                .status();
+        }
+    }
+
+    fn config(issuer: &str, client_id: &str, client_auth: PscClientAuth) -> Config {
+        let mut c = Config {
+            public_url: "http://127.0.0.1:3999".into(),
+            ..Config::default()
+        };
+        c.psc.enabled = true;
+        c.psc.issuer = issuer.into();
+        c.psc.client_id = client_id.into();
+        c.psc.client_secret = Some("passerelle-secret".into());
+        c.psc.client_auth = client_auth;
+        c
+    }
+
+    /// Plays the professional's browser on PSC's page: follows the authorization request, signs
+    /// `identifier` in with `means`, and returns the callback's query (`code`, `state`…).
+    async fn sign_in_at_provider(
+        url: &str,
+        identifier: &str,
+        means: &str,
+    ) -> BTreeMap<String, String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut cookies: BTreeMap<String, String> = BTreeMap::new();
+        let mut next = url.to_string();
+        let mut form: Option<Vec<(&str, &str)>> = None;
+        for _ in 0..10 {
+            let target = openidconnect::url::Url::parse(&next).unwrap();
+            if target.path() == "/connexion/psc/retour" {
+                return target.query_pairs().into_owned().collect();
+            }
+            let jar = cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let request = match form.take() {
+                Some(f) => http.post(&next).form(&f),
+                None => http.get(&next),
+            };
+            let response = request.header("cookie", jar).send().await.unwrap();
+            for c in response.headers().get_all("set-cookie") {
+                let c = c.to_str().unwrap();
+                let pair = c.split(';').next().unwrap();
+                if let Some((k, v)) = pair.split_once('=') {
+                    cookies.insert(k.trim().to_string(), v.to_string());
+                }
+            }
+            let status = response.status();
+            if status.is_redirection() {
+                let location = response.headers()["location"].to_str().unwrap();
+                next = target.join(location).unwrap().to_string();
+            } else {
+                assert_eq!(status, 200, "{next}");
+                assert!(target.path().starts_with("/interaction/"), "{next}");
+                form = Some(vec![
+                    ("identifiant", identifier),
+                    ("moyen", means),
+                    ("action", "connexion"),
+                ]);
+            }
+        }
+        panic!("no callback after 10 steps");
+    }
+
+    #[tokio::test]
+    async fn userinfo_as_json_with_the_real_provider_and_a_code_is_single_use() {
+        let provider = Provider::start("json");
+        let client = PscClient::from_config(&config(
+            &provider.issuer,
+            "passerelle",
+            PscClientAuth::Basic,
+        ))
+        .unwrap()
+        .unwrap();
+        let request = client.authorize().await.unwrap();
+        assert!(
+            request.url.starts_with("http://localhost:"),
+            "PSC's wallet host"
+        );
+        for part in [
+            "scope=openid+scope_all",
+            "code_challenge_method=S256",
+            "acr_values=eidas1",
+        ] {
+            assert!(request.url.contains(part), "{part} in {}", request.url);
+        }
+        let callback = sign_in_at_provider(&request.url, "810000345677", "MOBILE").await;
+        assert_eq!(callback["state"], request.state);
+        let claims = client
+            .finish(&callback["code"], &request.flow)
+            .await
+            .unwrap();
+        let login = domain::auth::psc::PscLogin::from_claims(&claims).unwrap();
+        assert_eq!(login.identity.national_id.as_str(), "810000345677");
+        assert_eq!(login.identity.family_name, "Leclerc");
+        assert_eq!(login.auth_mode.as_deref(), Some("MOBILE"));
+        assert_eq!(login.acr.as_deref(), Some("eidas2"));
+        assert!(login.sid.is_some(), "the ID token's sid");
+        assert_eq!(
+            login
+                .identity
+                .declared_finess
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>(),
+            ["690781810"]
+        );
+        // The same code again: the provider refuses it.
+        assert_eq!(
+            client.finish(&callback["code"], &request.flow).await,
+            Err(PscFailure::TokenRefused)
+        );
+    }
+
+    #[tokio::test]
+    async fn client_secret_post_and_a_wrong_issuer_in_discovery() {
+        let provider = Provider::start("post");
+        let client = PscClient::from_config(&config(
+            &provider.issuer,
+            "passerelle-post",
+            PscClientAuth::Post,
+        ))
+        .unwrap()
+        .unwrap();
+        let request = client.authorize().await.unwrap();
+        let callback = sign_in_at_provider(&request.url, "810000123454", "CARD").await;
+        let claims = client
+            .finish(&callback["code"], &request.flow)
+            .await
+            .unwrap();
+        assert_eq!(claims["SubjectNameID"], "810000123454");
+        assert_eq!(claims["authMode"], "CARD");
+
+        // Discovery found at a configured URL, but naming another issuer: refused.
+        let mut c = config(
+            &format!("{}-autre", provider.issuer),
+            "passerelle",
+            PscClientAuth::Basic,
+        );
+        c.psc.discovery_url = Some(format!(
+            "{}/.well-known/wallet-openid-configuration",
+            provider.issuer
+        ));
+        let client = PscClient::from_config(&c).unwrap().unwrap();
+        assert_eq!(
+            client.authorize().await.err(),
+            Some(PscFailure::IssuerMismatch)
+        );
+    }
 
     #[test]
     fn payload_of_a_compact_jws() {
