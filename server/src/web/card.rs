@@ -379,8 +379,16 @@ async fn link_on(
     if !csrf_ok(&ctx, &form.csrf) {
         return back_with_error(page, &ErrorCode::Csrf);
     }
+    let psc = page == super::psc::LINK_PAGE;
+    let expired = || {
+        if psc {
+            Error::PscLinkExpired
+        } else {
+            Error::CardLinkExpired
+        }
+    };
     let Some(token) = jar.get(cookies::CARD_LINK).map(|c| c.value().to_string()) else {
-        return back_with_error("/connexion", &ErrorCode::from(Error::CardLinkExpired));
+        return back_with_error("/connexion", &ErrorCode::from(expired()));
     };
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
         return back_with_error(page, &ErrorCode::InvalidCredentials);
@@ -411,18 +419,23 @@ async fn link_on(
             | Error::AddressThrottled { .. }
             | Error::AccountUnavailable(_)),
         ) => back_with_error(page, &ErrorCode::from(e)),
-        Err(e) => (
-            jar.add(cookies::removal(cookies::CARD_LINK, secure)),
-            back_with_error(
-                if page == super::psc::LINK_PAGE {
-                    "/connexion/psc/erreur"
-                } else {
-                    "/connexion"
-                },
-                &ErrorCode::from(e),
-            ),
-        )
-            .into_response(),
+        Err(e) => {
+            // The shared code cannot tell which means an expired link was for; this page can.
+            let e = match e {
+                Error::CardLinkExpired | Error::PscLinkExpired => expired(),
+                other => other,
+            };
+            let back = if psc {
+                "/connexion/psc/erreur"
+            } else {
+                "/connexion"
+            };
+            (
+                jar.add(cookies::removal(cookies::CARD_LINK, secure)),
+                back_with_error(back, &ErrorCode::from(e)),
+            )
+                .into_response()
+        }
     }
 }
 

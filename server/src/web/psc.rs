@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 
 use super::cookies;
 use super::forms::{back_with_error, signed_in_response};
-use crate::psc::{PscClient, PscFailure};
+use crate::psc::PscClient;
 
 /// The error page every refusal ends on.
 const ERROR_PAGE: &str = "/connexion/psc/erreur";
@@ -186,13 +186,6 @@ pub async fn callback(
 
     let claims = match client.finish(&q.code, &flow).await {
         Ok(c) => c,
-        Err(f @ (PscFailure::ProviderUnavailable | PscFailure::IssuerMismatch)) => {
-            return (
-                jar,
-                refuse(&state, &ctx, f.as_str(), json!({ "step": "token" })).await,
-            )
-                .into_response();
-        }
         Err(f) => {
             return (
                 jar,
