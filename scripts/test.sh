@@ -91,6 +91,12 @@ PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" dem
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" DATABASE_URL= \
   "$root/target/debug/passerelle" user create --username nouveau.medecin --email nouveau.medecin@chu.example \
   --given-name Jean --family-name Nouveau --region FR-IDF --establishment 750712184 >/dev/null
+# A professional whose account no other spec touches, for the Pro Santé Connect spec (national
+# identifier 810000999994: no card, no PSC link yet).
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username psc.moreau --email louise.moreau@chu.example \
+  --given-name Louise --family-name Moreau --region FR-IDF --rpps 10000999994 \
+  --establishment 930004569 --password-stdin >/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"

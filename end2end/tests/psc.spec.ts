@@ -8,7 +8,9 @@ import { DEMO_PASSWORD } from "./helpers";
 const PSC = process.env.PASSERELLE_E2E_PSC_URL ?? "";
 const USERS = process.env.PASSERELLE_E2E_PSC_USERS ?? "";
 
-const HELENE = "810000345677"; // helene.leclerc: one establishment (Hospices Civils de Lyon)
+// psc.moreau, created by scripts/test.sh for this spec: one establishment (Saint-Denis).
+const MOREAU = "810000999994";
+const MOREAU_HOME = /\/etablissements\/930004569$/;
 const MARTIN = "810000123454"; // dr.martin: two establishments
 const JEANNE = "899700427885"; // a professional with no account here
 
@@ -23,6 +25,11 @@ test.beforeAll(() => {
         given_name: "Jeanne",
         family_name: "Fichier",
         finess: [{ site: "750001232", raison_sociale: "Centre de santé des Batignolles" }],
+      },
+      [MOREAU]: {
+        given_name: "Louise",
+        family_name: "Moreau",
+        finess: [{ site: "930004569", raison_sociale: "Maison de santé de Saint-Denis" }],
       },
       // PSC declares only one of dr.martin's two establishments.
       [MARTIN]: {
@@ -71,31 +78,34 @@ async function expectRefused(page: Page, message: string) {
 }
 
 test("first Pro Santé Connect sign-in links the account once, then PSC alone signs in", async ({ page, browser }) => {
-  await pscSignIn(page, HELENE);
+  await pscSignIn(page, MOREAU);
   await expect(page).toHaveURL(/\/connexion\/lier$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(
     "Connectez votre compte professionnel à votre identité Pro Santé Connect",
   );
-  await expect(page.locator("#porteur")).toHaveText("Hélène Leclerc");
-  await expect(page.locator("#identifiant-national")).toHaveText(HELENE);
-  // (A wrong password here counts like one on the sign-in page: domain tests. Earlier specs
-  // leave helene.leclerc's counter close to its lock, so none is typed here.)
-  await page.getByLabel("Identifiant", { exact: true }).fill("helene.leclerc");
+  await expect(page.locator("#porteur")).toHaveText("Louise Moreau");
+  await expect(page.locator("#identifiant-national")).toHaveText(MOREAU);
+  // A typo: same message as the sign-in page, the pending link stays.
+  await page.getByLabel("Identifiant", { exact: true }).fill("psc.moreau");
+  await page.getByLabel("Mot de passe", { exact: true }).fill("pas le bon mot de passe");
+  await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
+  await expect(page.getByRole("alert")).toContainText("Identifiant ou mot de passe incorrect.");
+  await page.getByLabel("Identifiant", { exact: true }).fill("psc.moreau");
   await page.getByLabel("Mot de passe", { exact: true }).fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
-  await expect(page).toHaveURL(/\/etablissements\/690781810$/);
-  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Hospices Civils de Lyon");
+  await expect(page).toHaveURL(MOREAU_HOME);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Maison de santé de Saint-Denis");
   await expect(page.getByText("Pro Santé Connect (CARD · eidas3)")).toBeVisible();
 
   // Another browser, another day: no password, straight to the establishment.
   const next = await freshPage(browser);
-  await pscSignIn(next, HELENE);
-  await expect(next).toHaveURL(/\/etablissements\/690781810$/);
+  await pscSignIn(next, MOREAU);
+  await expect(next).toHaveURL(MOREAU_HOME);
 });
 
 test("an e-CPS sign-in is recorded with its means and level", async ({ page }) => {
-  await pscSignIn(page, HELENE, "e-CPS");
-  await expect(page).toHaveURL(/\/etablissements\/690781810$/);
+  await pscSignIn(page, MOREAU, "e-CPS");
+  await expect(page).toHaveURL(MOREAU_HOME);
   await expect(page.getByText("Pro Santé Connect (MOBILE · eidas2)")).toBeVisible();
 });
 
@@ -103,7 +113,7 @@ test("an account already linked to another professional's identity is refused", 
   await pscSignIn(page, JEANNE);
   await expect(page).toHaveURL(/\/connexion\/lier$/);
   await expect(page.locator("#porteur")).toHaveText("Jeanne Fichier");
-  await page.getByLabel("Identifiant", { exact: true }).fill("helene.leclerc");
+  await page.getByLabel("Identifiant", { exact: true }).fill("psc.moreau");
   await page.getByLabel("Mot de passe", { exact: true }).fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
   await expectRefused(page, "Ce compte est déjà lié à l'identité d'un autre professionnel");
@@ -132,14 +142,14 @@ test("a tampered state is refused", async ({ page }) => {
     // The flow's browser cookie goes through as set.
     await route.fulfill({ response, headers: { ...response.headers(), location: location.toString() } });
   });
-  await pscSignIn(page, HELENE);
+  await pscSignIn(page, MOREAU);
   await expectRefused(page, "n'est pas valable");
 });
 
 test("a replayed callback (same code and state) is refused", async ({ page }) => {
   const callback = page.waitForRequest(/\/connexion\/psc\/retour\?/);
-  await pscSignIn(page, HELENE);
-  await expect(page).toHaveURL(/\/etablissements\/690781810$/);
+  await pscSignIn(page, MOREAU);
+  await expect(page).toHaveURL(MOREAU_HOME);
   await page.goto((await callback).url());
   await expectRefused(page, "n'est pas valable");
 });
@@ -151,17 +161,17 @@ for (const [name, value] of [
 ]) {
   test(`${name} is refused`, async ({ page }) => {
     await fault(page, { next_token: value });
-    await pscSignIn(page, HELENE);
+    await pscSignIn(page, MOREAU);
     await expectRefused(page, "La réponse de Pro Santé Connect n'a pas pu être vérifiée.");
     await fault(page, { next_token: "none" });
   });
 }
 
 test("Pro Santé Connect's back-channel logout ends the Passerelle session", async ({ page }) => {
-  await pscSignIn(page, HELENE);
-  await expect(page).toHaveURL(/\/etablissements\/690781810$/);
+  await pscSignIn(page, MOREAU);
+  await expect(page).toHaveURL(MOREAU_HOME);
   const r = await page.request.post(`${PSC}/test/backchannel-logout`, {
-    data: { sub: subFor(HELENE), client_id: "passerelle-jwt" },
+    data: { sub: subFor(MOREAU), client_id: "passerelle-jwt" },
   });
   expect(await r.json()).toEqual({ status: 200 });
   await page.reload();
