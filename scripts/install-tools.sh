@@ -80,8 +80,10 @@ if ! sqlx --version 2>/dev/null | grep -q "$SQLX_CLI_VERSION"; then
   cargo install sqlx-cli --version "$SQLX_CLI_VERSION" --no-default-features --features postgres,rustls --locked
 fi
 
-# --- npm: Playwright and wasm-opt (binaryen from npm; Debian's 108 breaks hydration) ---------
+# --- npm: Playwright, wasm-opt (binaryen from npm; Debian's 108 breaks hydration), and
+# oidc-provider + jose for the Pro Santé Connect test provider (end2end/psc-provider) ---------
 if [ ! -x "$root/end2end/node_modules/.bin/wasm-opt" ] || [ ! -d "$root/end2end/node_modules/@playwright/test" ] \
+   || [ ! -d "$root/end2end/node_modules/oidc-provider" ] || [ ! -d "$root/end2end/node_modules/jose" ] \
    || [ "$root/end2end/package-lock.json" -nt "$root/end2end/node_modules/.package-lock.json" ]; then
   log "npm ci (end2end)"
   (cd "$root/end2end" && npm ci --no-audit --no-fund --loglevel=error)

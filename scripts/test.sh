@@ -70,17 +70,33 @@ cleanup() {
   [ -f "$e2e_dir/nginx/nginx.pid" ] && kill "$(cat "$e2e_dir/nginx/nginx.pid")" 2>/dev/null || true
   bash "$root/scripts/card-lab.sh" stop "$e2e_dir/card-lab" >/dev/null 2>&1 || true
   bash "$root/scripts/smtp-sink.sh" stop "$e2e_dir/smtp" >/dev/null 2>&1 || true
+  bash "$root/scripts/psc-provider.sh" stop "$e2e_dir/psc" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 # A real SMTP server (aiosmtpd, messages in a maildir the tests read).
 bash "$root/scripts/smtp-sink.sh" start "$e2e_dir/smtp"
 smtp_port=$(sed -n 's/^SMTP_PORT=//p' "$e2e_dir/smtp/env")
+# A real OpenID provider configured like Pro Santé Connect (oidc-provider): the portal is its
+# client `passerelle-jwt` (userinfo as a signed JWT; the JSON form is covered by the server's
+# tests). The professionals' file is written by end2end/tests/psc.spec.ts.
+echo '{}' > "$e2e_dir/psc-users.json"
+PSC_REDIRECT_URIS="http://127.0.0.1:$port/connexion/psc/retour" \
+  PSC_BACKCHANNEL_LOGOUT_URI="http://127.0.0.1:$port/connexion/psc/deconnexion" \
+  PSC_USERS_FILE="$e2e_dir/psc-users.json" bash "$root/scripts/psc-provider.sh" start "$e2e_dir/psc"
+psc_issuer=$(sed -n 's/^PSC_ISSUER=//p' "$e2e_dir/psc/env")
+psc_port=$(sed -n 's/^PSC_PORT=//p' "$e2e_dir/psc/env")
 # The demo data, and an account created by an administrator, pending activation: its e-mail
 # waits in the outbox until the server's worker sends it.
 PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" demo seed >/dev/null
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" DATABASE_URL= \
   "$root/target/debug/passerelle" user create --username nouveau.medecin --email nouveau.medecin@chu.example \
   --given-name Jean --family-name Nouveau --region FR-IDF --establishment 750712184 >/dev/null
+# A professional whose account no other spec touches, for the Pro Santé Connect spec (national
+# identifier 810000999994: no card, no PSC link yet).
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username psc.moreau --email louise.moreau@chu.example \
+  --given-name Louise --family-name Moreau --region FR-IDF --rpps 10000999994 \
+  --establishment 930004569 --password-stdin >/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
@@ -153,6 +169,8 @@ PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PU
   PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port" \
   PASSERELLE_SMTP_HOST=127.0.0.1 PASSERELLE_SMTP_PORT="$smtp_port" PASSERELLE_SMTP_SECURITY=none \
   PASSERELLE_OTP_CODE_SECONDS=20 PASSERELLE_ADDRESS_MAX_FAILURES=500 \
+  PASSERELLE_PSC_ENABLED=true PASSERELLE_PSC_ISSUER="$psc_issuer" PASSERELLE_PSC_CLIENT_ID=passerelle-jwt \
+  PASSERELLE_PSC_CLIENT_SECRET=passerelle-secret PASSERELLE_PSC_CLIENT_AUTH=basic \
   DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
 server=$!
 pids+=($server)
@@ -165,7 +183,8 @@ curl -skf "https://127.0.0.1:$card_port/healthz" >/dev/null || { cat "$e2e_dir/n
 export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-lab" \
   PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port" \
   PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port" \
-  PASSERELLE_E2E_SMTP="$e2e_dir/smtp"
+  PASSERELLE_E2E_SMTP="$e2e_dir/smtp" \
+  PASSERELLE_E2E_PSC_URL="http://127.0.0.1:$psc_port" PASSERELLE_E2E_PSC_USERS="$e2e_dir/psc-users.json"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"

@@ -54,6 +54,8 @@ pub struct SignInData {
     pub password_mode: bool,
     /// Card sign-in, when the deployment offers it.
     pub card: Option<CardModeView>,
+    /// Pro Santé Connect, when the deployment offers it.
+    pub psc: bool,
     pub csrf: String,
 }
 
@@ -85,6 +87,10 @@ pub struct PasswordLinkData {
 /// The card waiting to be linked, as the linking page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CardLinkData {
+    /// `card` or `psc`: the identity waiting to be linked (the same page for both).
+    pub means: String,
+    /// For PSC: the national identifier (`SubjectNameID`).
+    pub national_id: String,
     pub holder_name: String,
     pub card_type: String,
     pub serial: String,
@@ -116,6 +122,8 @@ pub struct ChooserData {
     pub user: UserView,
     pub establishments: Vec<EstablishmentView>,
     pub current: Option<String>,
+    /// FINESS numbers Pro Santé Connect declared for the professional at sign-in.
+    pub declared: Vec<String>,
     pub csrf: String,
 }
 
@@ -127,6 +135,8 @@ pub struct DashboardData {
     pub is_current: bool,
     pub several: bool,
     pub auth_method: String,
+    /// For a PSC sign-in: PSC's `authMode` and `acr` (`CARD · eidas3`).
+    pub auth_detail: Option<String>,
     pub csrf: String,
 }
 
@@ -260,35 +270,45 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
             agent_url: c.agent_url.clone(),
             tls: c.tls.is_some(),
         }),
+        psc: services.settings.sign_in_modes.contains(&SignInMode::Psc),
         csrf: ctx.csrf_token,
     })
 }
 
 #[server(prefix = "/api", endpoint = "card-link", input = GetUrl)]
 pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
-    use crate::error::CardError;
+    use domain::auth::linking::{self, Pending};
     let (ctx, services) = server::context().await?;
-    let card = services
-        .card
-        .as_ref()
-        .ok_or(ErrorCode::Card(CardError::Unavailable))?;
     let token = server::cookie(CARD_LINK_COOKIE)
         .await
-        .ok_or(ErrorCode::Card(CardError::LinkExpired))?;
-    let identity = domain::auth::card::pending_link(
+        .ok_or(ErrorCode::from(domain::Error::CardLinkExpired))?;
+    let pending = linking::pending(
         &services.auth,
-        &card.trust,
+        services.card.as_ref().map(|c| &c.trust),
         &token,
         domain::auth::card::Browser::of_secret(&ctx.csrf_token),
         time::OffsetDateTime::now_utc(),
     )
     .await?;
-    Ok(CardLinkData {
-        holder_name: identity.holder_name,
-        card_type: identity.card_type.as_str().to_string(),
-        serial: identity.serial,
-        not_after: server::date(identity.not_after),
-        csrf: ctx.csrf_token.clone(),
+    Ok(match pending {
+        Pending::Card { identity, .. } => CardLinkData {
+            means: "card".into(),
+            national_id: identity.national_id.as_str().to_string(),
+            holder_name: identity.holder_name,
+            card_type: identity.card_type.as_str().to_string(),
+            serial: identity.serial,
+            not_after: server::date(identity.not_after),
+            csrf: ctx.csrf_token.clone(),
+        },
+        Pending::Psc(login) => CardLinkData {
+            means: "psc".into(),
+            national_id: login.identity.national_id.as_str().to_string(),
+            holder_name: login.identity.display_name(),
+            card_type: login.auth_mode.unwrap_or_default(),
+            serial: String::new(),
+            not_after: String::new(),
+            csrf: ctx.csrf_token.clone(),
+        },
     })
 }
 
@@ -370,6 +390,7 @@ pub async fn get_chooser() -> Result<ChooserData, ErrorCode> {
             .map(server::establishment_view)
             .collect(),
         current,
+        declared: session.declared_finess.clone(),
         csrf: ctx.csrf_token.clone(),
     })
 }
@@ -395,6 +416,13 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
         region_name: region.map(|r| r.name).unwrap_or_default(),
         several,
         auth_method: session.auth_method.clone(),
+        auth_detail: (session.auth_method == "psc").then(|| {
+            [session.auth_mode.clone(), session.acr.clone()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ")
+        }),
         csrf: ctx.csrf_token.clone(),
     })
 }

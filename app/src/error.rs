@@ -28,6 +28,76 @@ pub enum CardError {
     NoCertificate,
 }
 
+/// Why a Pro Santé Connect sign-in ended, as the professional is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PscError {
+    /// The professional cancelled on PSC's page (`error=access_denied`).
+    Cancelled,
+    /// PSC answered with another error.
+    Refused,
+    /// PSC could not be reached (down, timeout).
+    Unavailable,
+    /// Missing, unknown, used (replayed callback), expired or other browser's state.
+    State,
+    /// The code, ID token or userinfo did not verify.
+    TokenInvalid,
+    /// No (valid) `SubjectNameID` in the claims.
+    NoIdentity,
+    /// `acr` below the deployment's minimum.
+    LevelTooWeak,
+    LinkExpired,
+    Disabled,
+}
+
+type PscEntry = (PscError, &'static str, fn(&Messages) -> &'static str);
+
+/// Each PSC refusal: its `?erreur=` slug and its message, in one table.
+const PSC_ERRORS: [PscEntry; 9] = [
+    (PscError::Cancelled, "psc-annule", |m| m.err_psc_cancelled),
+    (PscError::Refused, "psc-refus", |m| m.err_psc_refused),
+    (PscError::Unavailable, "psc-indisponible", |m| {
+        m.err_psc_unavailable
+    }),
+    (PscError::State, "psc-etat-invalide", |m| m.err_psc_state),
+    (PscError::TokenInvalid, "psc-reponse-invalide", |m| {
+        m.err_psc_token
+    }),
+    (PscError::NoIdentity, "psc-identifiant-absent", |m| {
+        m.err_psc_no_identity
+    }),
+    (PscError::LevelTooWeak, "psc-niveau-insuffisant", |m| {
+        m.err_psc_level
+    }),
+    (PscError::LinkExpired, "psc-liaison-expiree", |m| {
+        m.err_psc_link_expired
+    }),
+    (PscError::Disabled, "psc-desactive", |m| m.err_psc_disabled),
+];
+
+impl PscError {
+    fn entry(self) -> &'static PscEntry {
+        PSC_ERRORS
+            .iter()
+            .find(|(e, _, _)| *e == self)
+            .unwrap_or(&PSC_ERRORS[0])
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.entry().1
+    }
+
+    pub fn message(self, m: &Messages) -> &'static str {
+        (self.entry().2)(m)
+    }
+
+    fn from_slug(slug: &str) -> Option<Self> {
+        PSC_ERRORS
+            .iter()
+            .find(|(_, s, _)| *s == slug)
+            .map(|(e, _, _)| *e)
+    }
+}
+
 /// Why a new password was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PasswordWeakness {
@@ -338,6 +408,10 @@ pub enum ErrorCode {
     InvalidInput,
     /// A card sign-in or linking refusal, with its precise reason.
     Card(CardError),
+    /// A Pro Santé Connect sign-in refusal, with its precise reason.
+    Psc(PscError),
+    /// The account typed on the linking page is linked to another professional's identity.
+    OtherIdentity,
     CodeWrong {
         attempts_left: i32,
     },
@@ -396,6 +470,8 @@ impl ErrorCode {
             ErrorCode::NotFound => "introuvable".into(),
             ErrorCode::InvalidInput => "saisie-invalide".into(),
             ErrorCode::Card(c) => c.slug().into(),
+            ErrorCode::Psc(p) => p.slug().into(),
+            ErrorCode::OtherIdentity => "compte-autre-identite".into(),
             ErrorCode::CodeWrong { attempts_left } => format!("code-incorrect-{attempts_left}"),
             ErrorCode::CodeExpired => "code-expire".into(),
             ErrorCode::CodeTooManyAttempts => "code-trop-d-essais".into(),
@@ -448,9 +524,13 @@ impl ErrorCode {
             "tiqr-expire" => ErrorCode::TiqrExpired,
             "tiqr-bloque" => ErrorCode::TiqrBlocked,
             "tiqr-inconnu" => ErrorCode::TiqrUnknown,
+            "compte-autre-identite" => ErrorCode::OtherIdentity,
             other => {
                 if let Some(f) = ImportFault::from_slug(other) {
                     return Some(ErrorCode::Import(f));
+                }
+                if let Some(p) = PscError::from_slug(other) {
+                    return Some(ErrorCode::Psc(p));
                 }
                 if let Some(n) = other.strip_prefix("tiqr-code-incorrect-") {
                     return Some(ErrorCode::TiqrWrongCode {
@@ -517,6 +597,11 @@ impl ErrorCode {
             ErrorCode::Card(CardError::RevocationUnknown) => 503,
             ErrorCode::Card(CardError::OtherAccount | CardError::RppsMismatch) => 409,
             ErrorCode::Card(_) => 403,
+            ErrorCode::Psc(PscError::Unavailable) => 503,
+            ErrorCode::Psc(PscError::LinkExpired) => 410,
+            ErrorCode::Psc(PscError::Disabled) => 404,
+            ErrorCode::Psc(_) => 403,
+            ErrorCode::OtherIdentity => 409,
             ErrorCode::CodeWrong { .. } | ErrorCode::CodeExpired | ErrorCode::CodeNotSent => 401,
             ErrorCode::CodeTooManyAttempts
             | ErrorCode::CodeResendTooSoon { .. }
@@ -560,6 +645,8 @@ impl ErrorCode {
             ErrorCode::NotFound => m.err_not_found.into(),
             ErrorCode::InvalidInput => m.err_invalid_input.into(),
             ErrorCode::Card(c) => c.message(m).into(),
+            ErrorCode::Psc(p) => p.message(m).into(),
+            ErrorCode::OtherIdentity => m.err_other_identity.into(),
             ErrorCode::CodeWrong { attempts_left } => {
                 m.err_code_wrong.replace("{n}", &attempts_left.to_string())
             }
@@ -667,6 +754,14 @@ mod tests {
                 assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
             }
         }
+        for (psc, _, _) in PSC_ERRORS {
+            let code = ErrorCode::Psc(psc);
+            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
+        }
+        assert_eq!(
+            ErrorCode::from_slug("compte-autre-identite"),
+            Some(ErrorCode::OtherIdentity)
+        );
         for (card, _, _) in CARD_ERRORS {
             let code = ErrorCode::Card(card);
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
@@ -686,7 +781,7 @@ mod tests {
 
 #[cfg(feature = "ssr")]
 mod from_domain {
-    use super::{CardError, ErrorCode, ImportFault};
+    use super::{CardError, ErrorCode, ImportFault, PscError};
     use domain::Error;
     use domain::accounts::UserStatus;
     use domain::auth::card::Refusal;
@@ -771,6 +866,19 @@ mod from_domain {
                 Error::CardLinkExpired => ErrorCode::Card(CardError::LinkExpired),
                 Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
                 Error::RppsMismatch => ErrorCode::Card(CardError::RppsMismatch),
+                Error::AccountLinkedToOtherIdentity => ErrorCode::OtherIdentity,
+                Error::PscLinkExpired => ErrorCode::Psc(PscError::LinkExpired),
+                Error::PscState(_) => ErrorCode::Psc(PscError::State),
+                Error::PscRefused("access_denied") => ErrorCode::Psc(PscError::Cancelled),
+                Error::PscRefused("provider_unavailable") => ErrorCode::Psc(PscError::Unavailable),
+                Error::PscRefused("subject_name_id_missing" | "subject_name_id_invalid") => {
+                    ErrorCode::Psc(PscError::NoIdentity)
+                }
+                Error::PscRefused(
+                    "id_token_invalid" | "userinfo_invalid" | "token_refused" | "issuer_mismatch",
+                ) => ErrorCode::Psc(PscError::TokenInvalid),
+                Error::PscRefused(_) => ErrorCode::Psc(PscError::Refused),
+                Error::PscLevelTooWeak => ErrorCode::Psc(PscError::LevelTooWeak),
                 Error::Code(c) => match c {
                     CodeError::StepExpired => ErrorCode::CodeStepExpired,
                     CodeError::NoCodeSent => ErrorCode::CodeNotSent,

@@ -29,6 +29,8 @@ pub struct Settings {
 pub enum SignInMode {
     Password,
     Card,
+    /// Pro Santé Connect.
+    Psc,
 }
 
 /// CPx card sign-in, when configured.

@@ -39,6 +39,25 @@ pub enum Error {
     /// This card or this holder is already linked to another account.
     #[error("card linked to another account")]
     CardOfAnotherAccount,
+    /// The account typed on the linking page is already linked to another national identity.
+    #[error("account linked to another national identity")]
+    AccountLinkedToOtherIdentity,
+    /// The pending PSC link is unknown, used, expired or from another browser.
+    #[error("PSC link expired")]
+    PscLinkExpired,
+    /// The PSC callback's state is missing, unknown, used (a replay), expired or another browser's.
+    #[error("PSC state invalid: {0:?}")]
+    PscState(crate::auth::psc::StateRefusal),
+    /// The PSC sign-in was refused: the provider said no (the user cancelled), could not be
+    /// reached, or answered something that does not verify. Holds the audited reason.
+    #[error("PSC sign-in refused: {0}")]
+    PscRefused(&'static str),
+    /// The PSC authentication level (`acr`) is below the deployment's minimum.
+    #[error("PSC authentication level too weak")]
+    PscLevelTooWeak,
+    /// A back-channel logout token refused (replayed, too old…); holds the reason.
+    #[error("PSC logout token refused: {0}")]
+    PscLogout(&'static str),
     /// The e-mail code step refused (wrong, expired, too many attempts or sends…).
     #[error("e-mail code: {0:?}")]
     Code(crate::auth::otp::CodeError),

@@ -102,6 +102,11 @@ pub struct Session {
     pub family_name: String,
     pub region_code: String,
     pub auth_method: String,
+    /// PSC's `authMode` and `acr` for a PSC sign-in.
+    pub auth_mode: Option<String>,
+    pub acr: Option<String>,
+    /// The FINESS numbers Pro Santé Connect declared for the professional at sign-in.
+    pub declared_finess: Vec<String>,
     pub establishment_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
     /// Sign-in, or the last time the password was confirmed for the admin console.
@@ -127,6 +132,20 @@ pub struct NewSession<'a> {
     pub establishment_id: Option<Uuid>,
     /// The token the browser presented, if any: it is ended (rotation).
     pub previous: Option<&'a Token>,
+    /// A Pro Santé Connect sign-in: what PSC said about it.
+    pub psc: Option<&'a PscFacts>,
+}
+
+/// What a Pro Santé Connect sign-in leaves on its session: how the professional authenticated
+/// (kept for the traceability rules), PSC's session id and subject (its back-channel logout names
+/// them), and the FINESS numbers PSC declared (the chooser marks those establishments).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PscFacts {
+    pub auth_mode: Option<String>,
+    pub acr: Option<String>,
+    pub sid: Option<String>,
+    pub sub: Option<String>,
+    pub declared_finess: Vec<String>,
 }
 
 /// Starts a session in the caller's transaction.
@@ -142,15 +161,19 @@ pub async fn start(
         auth_method,
         establishment_id,
         previous,
+        psc,
     } = new;
+    let clip =
+        |v: &Option<String>, n: usize| v.as_deref().map(|v| v.chars().take(n).collect::<String>());
     if let Some(prev) = previous {
         end(tx, prev, "rotated", now).await?;
     }
     let token = Token::generate();
     sqlx::query!(
         r#"INSERT INTO sessions (token_hash, user_id, auth_method, created_at, last_seen_at, absolute_expires_at,
-                                 establishment_id, ip, user_agent, authenticated_at)
-           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $4)"#,
+                                 establishment_id, ip, user_agent, authenticated_at,
+                                 auth_mode, acr, psc_sid, psc_sub, declared_finess)
+           VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $4, $9, $10, $11, $12, $13)"#,
         token.hash(),
         user_id,
         auth_method,
@@ -159,6 +182,11 @@ pub async fn start(
         establishment_id,
         client.ip,
         client.user_agent.as_deref().map(|ua| ua.chars().take(512).collect::<String>()),
+        psc.and_then(|p| clip(&p.auth_mode, 32)),
+        psc.and_then(|p| clip(&p.acr, 64)),
+        psc.and_then(|p| clip(&p.sid, 255)),
+        psc.and_then(|p| clip(&p.sub, 255)),
+        &psc.map(|p| p.declared_finess.clone()).unwrap_or_default()[..],
     )
     .execute(&mut *tx)
     .await?;
@@ -175,7 +203,7 @@ pub async fn load(
 ) -> Result<Result<Session, Missing>> {
     let hash = token.hash();
     let Some(row) = sqlx::query!(
-        r#"SELECT s.user_id, s.auth_method, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
+        r#"SELECT s.user_id, s.auth_method, s.auth_mode, s.acr, s.declared_finess, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
                   coalesce(s.authenticated_at, s.created_at) AS "authenticated_at!",
                   u.username, u.given_name, u.family_name, u.region_code, u.status::text AS "status!"
            FROM sessions s JOIN users u ON u.id = s.user_id
@@ -221,6 +249,9 @@ pub async fn load(
         family_name: row.family_name,
         region_code: row.region_code,
         auth_method: row.auth_method,
+        auth_mode: row.auth_mode,
+        acr: row.acr,
+        declared_finess: row.declared_finess,
         establishment_id: row.establishment_id,
         created_at: row.created_at,
         authenticated_at: row.authenticated_at,

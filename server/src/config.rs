@@ -49,6 +49,75 @@ pub struct Config {
     pub card: Option<CardConfig>,
     pub mail: MailConfig,
     pub tiqr: TiqrConfig,
+    pub psc: PscConfig,
+}
+
+/// `[psc]`: sign-in through Pro Santé Connect (OpenID Connect). Off by default.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PscConfig {
+    pub enabled: bool,
+    /// PSC's issuer, e.g. `https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet`; the
+    /// discovered metadata must name exactly this issuer.
+    pub issuer: String,
+    /// Discovery document; PSC's is NOT at the standard path. Default:
+    /// `<issuer>/.well-known/wallet-openid-configuration`. Unused when the endpoints below are
+    /// all configured.
+    pub discovery_url: Option<String>,
+    pub authorization_endpoint: Option<String>,
+    pub token_endpoint: Option<String>,
+    pub userinfo_endpoint: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub end_session_endpoint: Option<String>,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    /// A file holding the client secret (kept out of the configuration file).
+    pub client_secret_file: Option<PathBuf>,
+    pub client_auth: PscClientAuth,
+    /// PEM private key (RSA) signing the client assertion of `private_key_jwt`.
+    pub private_key_file: Option<PathBuf>,
+    /// Sent as `acr_values` in the authorization request.
+    pub acr_values: String,
+    /// Refuse sign-ins below this level (`eidas1` < `eidas2` < `eidas3`); none by default.
+    pub min_acr: Option<String>,
+    /// Add memberships to the establishments (of the account's region) PSC declares.
+    pub auto_memberships: bool,
+    /// Timeout of each request to PSC.
+    pub timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PscClientAuth {
+    /// `client_secret_basic`: what ANS's own proxies use.
+    Basic,
+    /// `client_secret_post`.
+    Post,
+    PrivateKeyJwt,
+}
+
+impl Default for PscConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            issuer: String::new(),
+            discovery_url: None,
+            authorization_endpoint: None,
+            token_endpoint: None,
+            userinfo_endpoint: None,
+            jwks_uri: None,
+            end_session_endpoint: None,
+            client_id: String::new(),
+            client_secret: None,
+            client_secret_file: None,
+            client_auth: PscClientAuth::Basic,
+            private_key_file: None,
+            acr_values: "eidas1".into(),
+            min_acr: None,
+            auto_memberships: false,
+            timeout_seconds: 10,
+        }
+    }
 }
 
 /// `[tiqr]`: sign-in with the TIQR app. On by default (it needs nothing but the portal).
@@ -233,6 +302,7 @@ impl Default for Config {
             card: None,
             mail: MailConfig::default(),
             tiqr: TiqrConfig::default(),
+            psc: PscConfig::default(),
         }
     }
 }
@@ -405,6 +475,7 @@ impl Config {
                 .get_or_insert_with(|| CardConfig::new(PathBuf::new()));
             card.ca_bundle = PathBuf::from(v);
         }
+        self.apply_psc_env(&var)?;
         if let Some(card) = self.card.as_mut() {
             if let Some(v) = var("PASSERELLE_CARD_CRL_FILES") {
                 card.crl_files = v
@@ -428,6 +499,103 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn apply_psc_env(&mut self, var: &impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+        let psc = &mut self.psc;
+        let optional = |v: String| Some(v).filter(|v| !v.trim().is_empty());
+        if let Some(v) = var("PASSERELLE_PSC_ENABLED") {
+            psc.enabled = v.trim().parse().map_err(|_| ConfigError::Env {
+                name: "PASSERELLE_PSC_ENABLED",
+                value: v,
+            })?;
+        }
+        if let Some(v) = var("PASSERELLE_PSC_ISSUER") {
+            psc.issuer = v;
+        }
+        for (name, field) in [
+            ("PASSERELLE_PSC_DISCOVERY_URL", &mut psc.discovery_url),
+            (
+                "PASSERELLE_PSC_AUTHORIZATION_ENDPOINT",
+                &mut psc.authorization_endpoint,
+            ),
+            ("PASSERELLE_PSC_TOKEN_ENDPOINT", &mut psc.token_endpoint),
+            (
+                "PASSERELLE_PSC_USERINFO_ENDPOINT",
+                &mut psc.userinfo_endpoint,
+            ),
+            ("PASSERELLE_PSC_JWKS_URI", &mut psc.jwks_uri),
+            (
+                "PASSERELLE_PSC_END_SESSION_ENDPOINT",
+                &mut psc.end_session_endpoint,
+            ),
+            ("PASSERELLE_PSC_CLIENT_SECRET", &mut psc.client_secret),
+            ("PASSERELLE_PSC_MIN_ACR", &mut psc.min_acr),
+        ] {
+            if let Some(v) = var(name) {
+                *field = optional(v);
+            }
+        }
+        if let Some(v) = var("PASSERELLE_PSC_CLIENT_ID") {
+            psc.client_id = v;
+        }
+        if let Some(v) = var("PASSERELLE_PSC_CLIENT_SECRET_FILE") {
+            psc.client_secret_file = optional(v).map(PathBuf::from);
+        }
+        if let Some(v) = var("PASSERELLE_PSC_PRIVATE_KEY_FILE") {
+            psc.private_key_file = optional(v).map(PathBuf::from);
+        }
+        if let Some(v) = var("PASSERELLE_PSC_CLIENT_AUTH") {
+            psc.client_auth = match v.trim() {
+                "basic" | "client_secret_basic" => PscClientAuth::Basic,
+                "post" | "client_secret_post" => PscClientAuth::Post,
+                "private_key_jwt" => PscClientAuth::PrivateKeyJwt,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "PASSERELLE_PSC_CLIENT_AUTH",
+                        value: v,
+                    });
+                }
+            };
+        }
+        if let Some(v) = var("PASSERELLE_PSC_ACR_VALUES") {
+            psc.acr_values = v;
+        }
+        if let Some(v) = var("PASSERELLE_PSC_AUTO_MEMBERSHIPS") {
+            psc.auto_memberships = v.trim().parse().map_err(|_| ConfigError::Env {
+                name: "PASSERELLE_PSC_AUTO_MEMBERSHIPS",
+                value: v,
+            })?;
+        }
+        if let Some(v) = &psc.min_acr
+            && domain::auth::psc::Acr::parse(v).is_none()
+        {
+            return Err(ConfigError::Env {
+                name: "PASSERELLE_PSC_MIN_ACR",
+                value: v.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The domain's PSC rules.
+    pub fn psc_settings(&self) -> domain::auth::psc::Settings {
+        domain::auth::psc::Settings {
+            min_acr: self
+                .psc
+                .min_acr
+                .as_deref()
+                .and_then(domain::auth::psc::Acr::parse),
+            auto_memberships: self.psc.auto_memberships,
+        }
+    }
+
+    /// Where PSC sends the browser back (to register at PSC).
+    pub fn psc_redirect_uri(&self) -> String {
+        format!(
+            "{}/connexion/psc/retour",
+            self.public_url.trim_end_matches('/')
+        )
     }
 
     /// Scheme, host and port of `public_url`, as browsers send it in `Origin`.
@@ -502,6 +670,36 @@ mod tests {
         assert_eq!(c.session.idle_minutes, 20);
         assert!(
             c.apply_env(|n| (n == "PASSERELLE_LISTEN").then(|| "nope".to_string()))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn psc_section_and_environment() {
+        let mut c: Config = toml::from_str(
+            "public_url = \"https://portail.example.fr/\"\n[psc]\nenabled = true\nissuer = \"https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet\"\nclient_id = \"passerelle\"\nclient_auth = \"private_key_jwt\"\nmin_acr = \"eidas2\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.psc.acr_values, "eidas1");
+        assert_eq!(c.psc.client_auth, PscClientAuth::PrivateKeyJwt);
+        assert_eq!(
+            c.psc_settings().min_acr,
+            Some(domain::auth::psc::Acr::Eidas2)
+        );
+        assert_eq!(
+            c.psc_redirect_uri(),
+            "https://portail.example.fr/connexion/psc/retour"
+        );
+        c.apply_env(|n| match n {
+            "PASSERELLE_PSC_CLIENT_AUTH" => Some("post".into()),
+            "PASSERELLE_PSC_AUTO_MEMBERSHIPS" => Some("true".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(c.psc.client_auth, PscClientAuth::Post);
+        assert!(c.psc_settings().auto_memberships);
+        assert!(
+            c.apply_env(|n| (n == "PASSERELLE_PSC_MIN_ACR").then(|| "eidas9".to_string()))
                 .is_err()
         );
     }

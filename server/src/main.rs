@@ -4,6 +4,7 @@ mod cli;
 mod config;
 mod error;
 mod mailer;
+mod psc;
 mod startup;
 mod web;
 

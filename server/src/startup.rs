@@ -113,6 +113,7 @@ pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Auth {
         otp_for_all: config.mail.otp_for_all,
         public_origin: config.public_origin(),
         code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
+        psc: config.psc_settings(),
     }
 }
 
@@ -123,6 +124,14 @@ pub fn state(
     card: Option<CardService>,
     tiqr: Option<app::state::TiqrSetup>,
 ) -> AppState {
+    let mut sign_in_modes = Vec::new();
+    if config.psc.enabled {
+        sign_in_modes.push(SignInMode::Psc);
+    }
+    if card.is_some() {
+        sign_in_modes.push(SignInMode::Card);
+    }
+    sign_in_modes.push(SignInMode::Password);
     let auth = auth(config, pool, passwords);
     let public_origin = config.public_origin();
     let settings = Settings {
@@ -132,11 +141,7 @@ pub fn state(
         admin_reauth: time::Duration::minutes(
             config.session.admin_reauth_minutes.clamp(1, 24 * 60),
         ),
-        sign_in_modes: if card.is_some() {
-            vec![SignInMode::Card, SignInMode::Password]
-        } else {
-            vec![SignInMode::Password]
-        },
+        sign_in_modes,
     };
     AppState {
         leptos: leptos_options(config),
@@ -236,8 +241,16 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     }
     let card = card_service(config)?;
     let tiqr = tiqr_setup(config)?;
+    let psc = crate::psc::PscClient::from_config(config)?.map(Arc::new);
+    if psc.is_some() {
+        tracing::info!(
+            "Pro Santé Connect on: redirect URI {}, back-channel logout URI {}/connexion/psc/deconnexion",
+            config.psc_redirect_uri(),
+            config.public_url.trim_end_matches('/')
+        );
+    }
     let state = state(config, db.pool.clone(), passwords, card, tiqr);
-    let router = crate::web::router(state.clone());
+    let router = crate::web::router(state.clone(), psc);
     spawn_housekeeping(db.pool.clone());
     crate::mailer::spawn(
         db.pool.clone(),
@@ -281,6 +294,11 @@ fn spawn_housekeeping(pool: PgPool) {
                         domain::cards::purge_expired(&mut conn, OffsetDateTime::now_utc()).await
                     {
                         tracing::warn!("purging expired card challenges: {e}");
+                    }
+                    if let Err(e) =
+                        domain::auth::psc::purge_expired(&mut conn, OffsetDateTime::now_utc()).await
+                    {
+                        tracing::warn!("purging PSC flows, pending links and logout tokens: {e}");
                     }
                     if let Err(e) =
                         domain::mail::outbox::purge(&mut conn, OffsetDateTime::now_utc()).await

@@ -1,6 +1,7 @@
-//! "Connectez votre compte professionnel à votre carte": the one-time linking of an unknown card.
-//! The form posts to the edge (`/connexion/carte/lier`), which checks the password with the same
-//! brute-force limits as sign-in, links the card and signs the holder in.
+//! "Connectez votre compte professionnel à votre carte" (or "… à votre identité Pro Santé
+//! Connect"): the one-time linking of an unknown strong identity, one page for both means. The
+//! form posts to the edge (`/connexion/carte/lier` or `/connexion/lier`), which checks the
+//! password with the same brute-force limits as sign-in, links and signs the holder in.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,14 +15,14 @@ pub fn CardLink() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_card_link());
     view! {
-        <Title text=m.link_title />
-        <h1>{m.link_title}</h1>
         <QueryError />
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <LinkForm data=d /> }.into_any(),
                     Err(code) => view! {
+                        <Title text=m.link_title />
+                        <h1>{m.link_title}</h1>
                         <ErrorMessage code page_error=true />
                         <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
                     }
@@ -35,24 +36,58 @@ pub fn CardLink() -> impl IntoView {
 #[component]
 fn LinkForm(data: CardLinkData) -> impl IntoView {
     let m = t();
+    let psc = data.means == "psc";
+    let (title, intro, button) = if psc {
+        (m.link_title_psc, m.link_intro_psc, m.link_button_psc)
+    } else {
+        (m.link_title, m.link_intro, m.link_button)
+    };
+    let action = if psc {
+        "/connexion/lier"
+    } else {
+        "/connexion/carte/lier"
+    };
+    let facts = if psc {
+        view! {
+            <section class="card" aria-labelledby="identite-presentee">
+                <h2 id="identite-presentee">{m.link_psc}</h2>
+                <dl class="facts">
+                    <dt>{m.holder}</dt>
+                    <dd id="porteur">{data.holder_name.clone()}</dd>
+                    <dt>{m.national_id}</dt>
+                    <dd id="identifiant-national">{data.national_id.clone()}</dd>
+                    <dt>{m.auth_means}</dt>
+                    <dd>{data.card_type.clone()}</dd>
+                </dl>
+            </section>
+        }
+        .into_any()
+    } else {
+        view! {
+            <section class="card" aria-labelledby="carte-presentee">
+                <h2 id="carte-presentee">{m.link_card}</h2>
+                <dl class="facts">
+                    <dt>{m.holder}</dt>
+                    <dd id="porteur">{data.holder_name.clone()}</dd>
+                    <dt>{m.card_type}</dt>
+                    <dd>{data.card_type.clone()}</dd>
+                    <dt>{m.card_serial}</dt>
+                    <dd>{data.serial.clone()}</dd>
+                    <dt>{m.card_valid_until}</dt>
+                    <dd>{data.not_after.clone()}</dd>
+                </dl>
+            </section>
+        }
+        .into_any()
+    };
     view! {
-        <p class="lead">{m.link_intro}</p>
-        <section class="card" aria-labelledby="carte-presentee">
-            <h2 id="carte-presentee">{m.link_card}</h2>
-            <dl class="facts">
-                <dt>{m.holder}</dt>
-                <dd id="porteur">{data.holder_name.clone()}</dd>
-                <dt>{m.card_type}</dt>
-                <dd>{data.card_type.clone()}</dd>
-                <dt>{m.card_serial}</dt>
-                <dd>{data.serial.clone()}</dd>
-                <dt>{m.card_valid_until}</dt>
-                <dd>{data.not_after.clone()}</dd>
-            </dl>
-        </section>
+        <Title text=title />
+        <h1>{title}</h1>
+        <p class="lead">{intro}</p>
+        {facts}
         <section class="card" aria-labelledby="compte-a-lier">
             <h2 id="compte-a-lier">{m.mode_password}</h2>
-            <form method="post" action="/connexion/carte/lier" class="form">
+            <form method="post" action=action class="form">
                 <input type="hidden" name="csrf" value=data.csrf.clone() />
                 <div class="field">
                     <label for="identifiant">{m.username}</label>
@@ -79,10 +114,27 @@ fn LinkForm(data: CardLinkData) -> impl IntoView {
                     />
                 </div>
                 <div class="inline-row">
-                    <button type="submit" class="button-primary">{m.link_button}</button>
+                    <button type="submit" class="button-primary">{button}</button>
                     <a href="/connexion" rel="external" class="button-secondary">{m.cancel}</a>
                 </div>
             </form>
         </section>
+    }
+}
+
+/// `/connexion/psc/erreur?erreur=…`: where every refused Pro Santé Connect sign-in ends, with the
+/// reason in French (English through the catalog) and the way back.
+#[component]
+pub fn PscError() -> impl IntoView {
+    let m = t();
+    view! {
+        <Title text=m.psc_error_title />
+        <h1>{m.psc_error_title}</h1>
+        <QueryError />
+        <p class="inline-row">
+            <a href="/connexion" rel="external" class="button-primary">{m.back_to_sign_in}</a>
+            " "
+            <a href="/connexion/psc" rel="external" class="button-secondary">{m.psc_try_again}</a>
+        </p>
     }
 }

@@ -21,6 +21,7 @@ pub fn Chooser() -> impl IntoView {
                     Ok(d) => {
                         let csrf = d.csrf.clone();
                         let current = d.current.clone();
+                        let declared = d.declared.clone();
                         view! {
                             <p class="lead">{m.chooser_intro}</p>
                             <ul class="choice-list">
@@ -28,6 +29,7 @@ pub fn Chooser() -> impl IntoView {
                                     .into_iter()
                                     .map(|e| {
                                         let is_current = current.as_deref() == Some(e.finess.as_str());
+                                        let is_declared = declared.contains(&e.finess);
                                         let label = format!("{} {}", m.choose, e.name);
                                         view! {
                                             <li class="choice" class:current=is_current>
@@ -39,6 +41,10 @@ pub fn Chooser() -> impl IntoView {
                                                         <span class="choice-meta">
                                                             {e.city.clone()} " · " {m.finess} " " {e.finess.clone()}
                                                         </span>
+                                                        {is_declared.then(|| view! {
+                                                            " "
+                                                            <span class="badge choice-declared">{m.declared_by_psc}</span>
+                                                        })}
                                                     </button>
                                                 </form>
                                             </li>

@@ -24,6 +24,10 @@ pub fn Dashboard() -> impl IntoView {
                             "password" => m.method_password.to_string(),
                             "card" => m.method_card.to_string(),
                             "password+email_code" => m.method_password_code.to_string(),
+                            "psc" => match &d.auth_detail {
+                                Some(detail) if !detail.is_empty() => format!("Pro Santé Connect ({detail})"),
+                                _ => "Pro Santé Connect".to_string(),
+                            },
                             other => other.to_string(),
                         };
                         view! {

@@ -57,6 +57,17 @@ fn SignInForms(data: SignInData) -> impl IntoView {
     let csrf = data.csrf.clone();
     view! {
         <div class="sign-in-grid">
+            {data.psc.then(|| view! {
+                <section class="card" aria-labelledby="mode-psc">
+                    <h2 id="mode-psc">"Pro Santé Connect"</h2>
+                    <p>{m.psc_hint}</p>
+                    // A plain link to the server route, which redirects to PSC: works without
+                    // JavaScript.
+                    <a href="/connexion/psc" rel="external" class="button-primary" id="psc-sign-in">
+                        {m.psc_button}
+                    </a>
+                </section>
+            })}
             {card.map(|mode| view! { <CardSignIn mode csrf /> })}
             <section class="card" aria-labelledby="mode-password">
                 <h2 id="mode-password">{m.mode_password}</h2>

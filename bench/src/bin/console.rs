@@ -694,6 +694,7 @@ async fn main() -> BoxResult<()> {
         otp_for_all: false,
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
+        psc: domain::auth::psc::Settings::default(),
     };
     let regional = Actor {
         user_id: None,

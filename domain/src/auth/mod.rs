@@ -3,8 +3,11 @@
 
 pub mod account_links;
 pub mod card;
+pub mod identity;
+pub mod linking;
 pub mod otp;
 pub mod password;
+pub mod psc;
 pub mod tiqr;
 
 use std::sync::Arc;
@@ -36,6 +39,8 @@ pub struct Auth {
     pub public_origin: String,
     /// How long an e-mailed sign-in code is valid (`otp::CODE_LIFETIME` by default).
     pub code_lifetime: time::Duration,
+    /// The deployment's Pro Santé Connect rules (minimum level, automatic memberships).
+    pub psc: psc::Settings,
 }
 
 /// After a right password: signed in, or the e-mail code is awaited first.
@@ -64,6 +69,8 @@ pub struct Verified<'a> {
     pub region_code: &'a str,
     /// `password`, `card`, `psc`, `tiqr`.
     pub method: &'static str,
+    /// A Pro Santé Connect sign-in: what PSC said about it (session and audit row).
+    pub psc: Option<&'a sessions::PscFacts>,
 }
 
 /// Starts the session (rotating the browser's previous one), picks the landing page, selects the
@@ -90,6 +97,7 @@ pub async fn complete_sign_in(
             auth_method: who.method,
             establishment_id,
             previous,
+            psc: who.psc,
         },
         client,
         auth.sessions,
@@ -102,12 +110,20 @@ pub async fn complete_sign_in(
             .actor(who.user_id)
             .target("user", who.user_id.to_string(), who.username)
             .region(who.region_code)
-            .details(json!({
-                "method": who.method,
-                "establishments": establishments.len(),
-                "establishment": establishments.first().filter(|_| establishments.len() == 1).map(|e| e.finess.clone()),
-                "rotated_previous_session": previous.is_some(),
-            })),
+            .details({
+                let mut details = json!({
+                    "method": who.method,
+                    "establishments": establishments.len(),
+                    "establishment": establishments.first().filter(|_| establishments.len() == 1).map(|e| e.finess.clone()),
+                    "rotated_previous_session": previous.is_some(),
+                });
+                if let Some(p) = who.psc {
+                    details["auth_mode"] = json!(p.auth_mode);
+                    details["acr"] = json!(p.acr);
+                    details["psc_sid"] = json!(p.sid);
+                }
+                details
+            }),
         client,
         now,
     )

@@ -403,6 +403,7 @@ pub async fn verify_code(
             username: &step.username,
             region_code: &step.region_code,
             method: "password+email_code",
+            psc: None,
         },
         previous,
         client,

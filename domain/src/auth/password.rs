@@ -137,6 +137,7 @@ pub async fn sign_in(
             username: &user.username,
             region_code: &user.region_code,
             method: "password",
+            psc: None,
         },
         previous,
         client,

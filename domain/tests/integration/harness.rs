@@ -143,6 +143,7 @@ pub async fn seed(pool: PgPool) -> Auth {
         otp_for_all: false,
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
+        psc: domain::auth::psc::Settings::default(),
     }
 }
 

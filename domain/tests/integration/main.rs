@@ -9,5 +9,6 @@ mod harness;
 mod import;
 mod import_uploads;
 mod password_sign_in;
+mod psc;
 mod sessions_and_routing;
 mod tiqr;

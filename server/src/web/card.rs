@@ -347,31 +347,57 @@ pub async fn tls_return(
     }
 }
 
-/// `POST /connexion/carte/lier`: the one-time linking with the account's username and password.
+/// `POST /connexion/carte/lier`: the one-time linking of a card.
 pub async fn link(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
     Form(form): Form<CredentialsForm>,
 ) -> Response {
-    const PAGE: &str = "/connexion/carte/lier";
+    link_on("/connexion/carte/lier", state, ctx, jar, form).await
+}
+
+/// `POST /connexion/lier`: the same one-time linking, for a Pro Santé Connect identity.
+pub async fn link_psc(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    jar: CookieJar,
+    Form(form): Form<CredentialsForm>,
+) -> Response {
+    link_on(super::psc::LINK_PAGE, state, ctx, jar, form).await
+}
+
+/// The one-time linking with the account's username and password, whichever means found the
+/// unknown identity (`domain::auth::linking`).
+async fn link_on(
+    page: &str,
+    state: AppState,
+    ctx: RequestContext,
+    jar: CookieJar,
+    form: CredentialsForm,
+) -> Response {
     if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
+        return back_with_error(page, &ErrorCode::Csrf);
     }
-    let Some(service) = service(&state) else {
-        return refused(CardError::Unavailable);
+    let psc = page == super::psc::LINK_PAGE;
+    let expired = || {
+        if psc {
+            Error::PscLinkExpired
+        } else {
+            Error::CardLinkExpired
+        }
     };
     let Some(token) = jar.get(cookies::CARD_LINK).map(|c| c.value().to_string()) else {
-        return refused(CardError::LinkExpired);
+        return back_with_error("/connexion", &ErrorCode::from(expired()));
     };
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
-        return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
+        return back_with_error(page, &ErrorCode::InvalidCredentials);
     }
     let secure = state.services.settings.secure_cookies;
     let previous = cookies::session_token(&jar);
-    match card::link_and_sign_in(
+    match domain::auth::linking::link_and_sign_in(
         &state.services.auth,
-        &service.trust,
+        service(&state).map(|s| &s.trust),
         &token,
         browser(&ctx),
         &form.identifiant,
@@ -392,12 +418,24 @@ pub async fn link(
             | Error::Locked { .. }
             | Error::AddressThrottled { .. }
             | Error::AccountUnavailable(_)),
-        ) => back_with_error(PAGE, &ErrorCode::from(e)),
-        Err(e) => (
-            jar.add(cookies::removal(cookies::CARD_LINK, secure)),
-            back_with_error("/connexion", &ErrorCode::from(e)),
-        )
-            .into_response(),
+        ) => back_with_error(page, &ErrorCode::from(e)),
+        Err(e) => {
+            // The shared code cannot tell which means an expired link was for; this page can.
+            let e = match e {
+                Error::CardLinkExpired | Error::PscLinkExpired => expired(),
+                other => other,
+            };
+            let back = if psc {
+                "/connexion/psc/erreur"
+            } else {
+                "/connexion"
+            };
+            (
+                jar.add(cookies::removal(cookies::CARD_LINK, secure)),
+                back_with_error(back, &ErrorCode::from(e)),
+            )
+                .into_response()
+        }
     }
 }
 

@@ -13,6 +13,8 @@ pub use app::api::SIGN_IN_STEP_COOKIE as SIGN_IN_STEP;
 pub use app::i18n::LANG_COOKIE as LANG;
 /// The browser's side of the TLS hand-over from the card host back to the portal.
 pub const CARD_STATE: &str = "passerelle_card_state";
+/// The browser's side of a Pro Santé Connect flow: the flow is bound to its hash.
+pub const PSC_STATE: &str = "passerelle_psc_state";
 
 /// HttpOnly, SameSite=Lax (a link from an e-mail still arrives signed in; cross-site posts do not
 /// carry it), Secure whenever the portal is served over https.

@@ -7,6 +7,7 @@ mod cookies;
 mod forms;
 mod health;
 mod import;
+mod psc;
 mod request;
 mod tiqr;
 
@@ -22,7 +23,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Form posts are small; refuse large bodies before reading them.
 const MAX_BODY: usize = 64 * 1024;
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_state = state.clone();
     let security_headers = [
@@ -44,6 +45,10 @@ pub fn router(state: AppState) -> Router {
         .route("/connexion/carte", post(card::sign_in_with_agent))
         .route("/connexion/carte/defi", post(card::challenge))
         .route("/connexion/carte/lier", post(card::link))
+        .route("/connexion/lier", post(card::link_psc))
+        .route("/connexion/psc", get(psc::start))
+        .route("/connexion/psc/retour", get(psc::callback))
+        .route("/connexion/psc/deconnexion", post(psc::back_channel_logout))
         .route("/connexion/carte/certificat", get(card::tls_start))
         .route(
             "/connexion/carte/certificat/verifier",
@@ -103,6 +108,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::Extension(psc_client))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             request::context,

@@ -12,9 +12,10 @@
 //! 1. the certificate is validated (chain, dates, key usage, revocation) — refusals audited;
 //! 2. a linked certificate signs its account in (if the account is active);
 //! 3. a new certificate of a holder whose earlier card is linked (a renewal) links itself, audited;
-//! 4. otherwise the browser gets a pending link, and [`link_and_sign_in`] asks ONCE for the
-//!    account's username and password (same brute-force limits as password sign-in), checks the
-//!    linking rules, links the card and signs in.
+//! 4. otherwise the browser gets a pending link, and the one-time linking shared with Pro Santé
+//!    Connect ([`super::linking`]) asks ONCE for the account's username and password (same
+//!    brute-force limits as password sign-in), checks the linking rules, links the card and signs
+//!    in.
 
 pub mod certificate;
 
@@ -29,19 +30,18 @@ use uuid::Uuid;
 
 pub use certificate::{CardIdentity, CardType, Refusal, Trust, TrustSettings};
 
-use super::{Auth, SignedIn, Verified, complete_sign_in, password};
+use super::{Auth, SignedIn, Verified, complete_sign_in, linking, password};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
-use crate::ids::NationalIdKind;
 use crate::mail::{self, messages, outbox};
 use crate::sessions::Token;
 
 /// The agent's challenge: long enough to sign, short enough not to be kept around.
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 /// Time to type a username and password on the linking page.
-pub const LINK_LIFETIME: Duration = Duration::minutes(10);
+pub const LINK_LIFETIME: Duration = super::linking::LINK_LIFETIME;
 /// From the card host back to the portal: one redirect.
 pub const TLS_RETURN_LIFETIME: Duration = Duration::minutes(2);
 
@@ -80,7 +80,7 @@ pub enum CardOutcome {
     },
 }
 
-fn random_token() -> (String, [u8; 32]) {
+pub(crate) fn random_token() -> (String, [u8; 32]) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let token = URL_SAFE_NO_PAD.encode(bytes);
@@ -88,7 +88,7 @@ fn random_token() -> (String, [u8; 32]) {
     (token, hash)
 }
 
-fn hash_of(token: &str) -> [u8; 32] {
+pub(crate) fn hash_of(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -259,6 +259,7 @@ async fn take_pending(
     browser: Browser,
     now: OffsetDateTime,
 ) -> Result<Option<Vec<u8>>> {
+    // Only the TLS hand-over is still kept here; pending links moved to `pending_links`.
     let row = sqlx::query!(
         "DELETE FROM card_pending
          WHERE token_hash = $1 AND purpose = $2 AND expires_at > $3
@@ -420,17 +421,15 @@ async fn sign_in_with_certificate(
     }
 
     // 4. Unknown card: a pending link for this browser.
-    let (token, hash) = random_token();
-    sqlx::query!(
-        "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
-         VALUES ($1, 'link', $2, $3, $4, $5)",
-        &hash[..],
-        &browser.0[..],
-        certificate,
+    let token = linking::create(
+        &mut tx,
+        browser,
+        &linking::Pending::Card {
+            identity: identity.clone(),
+            certificate: certificate.to_vec(),
+        },
         now,
-        now + LINK_LIFETIME
     )
-    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut tx,
@@ -457,7 +456,7 @@ async fn sign_in_with_certificate(
 /// Links the certificate to the account, tells the holder by e-mail and audits it, in the
 /// caller's transaction. `via` is `password` (the one-time linking) or `renewal`.
 #[allow(clippy::too_many_arguments)]
-async fn link_card(
+pub(crate) async fn link_card(
     tx: &mut PgConnection,
     account: &accounts::Account,
     identity: &CardIdentity,
@@ -491,7 +490,7 @@ async fn link_card(
 }
 
 /// Every card path ends here: the session, the routing and the sign-in audit row.
-async fn sign_in_as(
+pub(crate) async fn sign_in_as(
     tx: &mut PgConnection,
     auth: &Auth,
     account: &accounts::Account,
@@ -507,6 +506,7 @@ async fn sign_in_as(
             username: &account.username,
             region_code: &account.region_code,
             method: "card",
+            psc: None,
         },
         previous,
         client,
@@ -589,7 +589,7 @@ fn card_event(
         .region(&account.region_code)
 }
 
-/// What the linking page shows about the pending card (nothing is consumed).
+/// What the linking page shows about a pending card (nothing is consumed).
 pub async fn pending_link(
     auth: &Auth,
     trust: &Trust,
@@ -597,23 +597,13 @@ pub async fn pending_link(
     browser: Browser,
     now: OffsetDateTime,
 ) -> Result<CardIdentity> {
-    let certificate = sqlx::query_scalar!(
-        "SELECT certificate FROM card_pending
-         WHERE token_hash = $1 AND purpose = 'link' AND browser_hash = $2 AND expires_at > $3",
-        &hash_of(token)[..],
-        &browser.0[..],
-        now
-    )
-    .fetch_optional(&auth.pool)
-    .await?
-    .ok_or(Error::CardLinkExpired)?;
-    trust
-        .validate(&certificate, now)
-        .map_err(Error::CardRefused)
+    match linking::pending(auth, Some(trust), token, browser, now).await? {
+        linking::Pending::Card { identity, .. } => Ok(identity),
+        linking::Pending::Psc(_) => Err(Error::CardLinkExpired),
+    }
 }
 
-/// The one-time linking: the holder proves they own the account with its password; the card is
-/// linked and the holder signed in, in one transaction with its audit rows.
+/// The one-time linking of a card: [`linking::link_and_sign_in`], shared with Pro Santé Connect.
 #[allow(clippy::too_many_arguments)]
 pub async fn link_and_sign_in(
     auth: &Auth,
@@ -626,123 +616,31 @@ pub async fn link_and_sign_in(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<SignedIn> {
-    // The pending link must exist before a password is tried against it (no free oracle), but is
-    // consumed only on success, so a typo does not force the holder to start over.
-    let identity = pending_link(auth, trust, token, browser, now).await?;
-    let checked = password::check(
+    linking::link_and_sign_in(
         auth,
-        "auth.card.link",
+        Some(trust),
+        token,
+        browser,
         typed_username,
         password_typed,
+        previous,
         client,
         now,
     )
-    .await?;
-    let account = accounts::Account {
-        id: checked.user.id,
-        username: checked.user.username.clone(),
-        region_code: checked.user.region_code.clone(),
-        status: checked.user.status,
-        rpps: None,
-    };
+    .await
+}
 
-    let mut tx = auth.pool.begin().await?;
-    checked.settle(&mut tx, now).await?;
-    cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
-    take_pending(&mut tx, "link", token, browser, now)
-        .await?
-        .ok_or(Error::CardLinkExpired)?;
-    let stored = accounts::account(&mut tx, account.id)
-        .await?
-        .ok_or(Error::NotFound)?;
-
-    let refusal = if cards::owner_of_certificate(&mut tx, &identity.issuer_dn, &identity.serial)
-        .await?
-        .is_some_and(|o| o.user_id != account.id)
-        || cards::owners_of_holder(&mut tx, identity.national_id.as_str())
+/// Whether this card is linked to an account other than `user_id` (the linking rules).
+pub(crate) async fn owned_by_another(
+    conn: &mut PgConnection,
+    identity: &CardIdentity,
+    user_id: Uuid,
+) -> Result<bool> {
+    Ok(
+        cards::owner_of_certificate(conn, &identity.issuer_dn, &identity.serial)
             .await?
-            .iter()
-            .any(|u| *u != account.id)
-    {
-        Some(("card_of_another_account", Error::CardOfAnotherAccount))
-    } else {
-        // An account with an RPPS takes only a card of that RPPS (not another holder's RPPS
-        // card, nor a staff or ADELI card someone else could hold).
-        match (identity.national_id.kind(), &stored.rpps) {
-            (NationalIdKind::Rpps(card), Some(own)) if card.as_str() == own => None,
-            (_, Some(_)) => Some(("rpps_mismatch", Error::RppsMismatch)),
-            _ => None,
-        }
-    };
-    if let Some((reason, error)) = refusal {
-        // The refusal is recorded; the pending link stays consumed (start again with the card).
-        audit::record(
-            &mut tx,
-            Event::new("card.link", Outcome::Denied, &account.username)
-                .actor(account.id)
-                .target("user", account.id.to_string(), &account.username)
-                .region(&account.region_code)
-                .details(json!({
-                    "reason": reason,
-                    "serial": identity.serial,
-                    "national_id": identity.national_id.as_str(),
-                })),
-            client,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        return Err(error);
-    }
-
-    if let (NationalIdKind::Rpps(card_rpps), None) = (identity.national_id.kind(), &stored.rpps) {
-        // Another account may already carry this RPPS: the unique constraint refuses it, and
-        // that is the "card of another account" case for the holder. Another card linked to this
-        // account meanwhile may have set a different one: refused as a mismatch.
-        sqlx::query!("SAVEPOINT set_rpps").execute(&mut *tx).await?;
-        let refusal = match accounts::set_rpps_if_none(&mut tx, account.id, &card_rpps, now).await {
-            Ok(true) => None,
-            Ok(false) => Some(("rpps_mismatch", Error::RppsMismatch)),
-            Err(Error::Conflict(_)) => {
-                sqlx::query!("ROLLBACK TO SAVEPOINT set_rpps")
-                    .execute(&mut *tx)
-                    .await?;
-                Some(("rpps_of_another_account", Error::CardOfAnotherAccount))
-            }
-            Err(e) => return Err(e),
-        };
-        if let Some((reason, error)) = refusal {
-            audit::record(
-                &mut tx,
-                Event::new("card.link", Outcome::Denied, &account.username)
-                    .actor(account.id)
-                    .target("user", account.id.to_string(), &account.username)
-                    .region(&account.region_code)
-                    .details(json!({ "reason": reason, "serial": identity.serial })),
-                client,
-                now,
-            )
-            .await?;
-            tx.commit().await?;
-            return Err(error);
-        }
-        audit::record(
-            &mut tx,
-            Event::new("user.rpps_from_card", Outcome::Success, &account.username)
-                .actor(account.id)
-                .target("user", account.id.to_string(), &account.username)
-                .region(&account.region_code)
-                .details(json!({ "rpps": card_rpps.as_str(), "serial": identity.serial })),
-            client,
-            now,
-        )
-        .await?;
-    }
-
-    link_card(&mut tx, &account, &identity, "password", None, client, now).await?;
-    let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
-    tx.commit().await?;
-    Ok(signed_in)
+            .is_some_and(|o| o.user_id != user_id),
+    )
 }
 
 /// The holder's linked cards, newest first.

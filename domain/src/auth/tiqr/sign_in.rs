@@ -217,6 +217,7 @@ pub async fn poll(
                     username: &account.username,
                     region_code: &account.region_code,
                     method: "tiqr",
+                    psc: None,
                 },
                 previous,
                 client,

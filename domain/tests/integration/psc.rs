@@ -1,0 +1,410 @@
+//! Pro Santé Connect sign-in rules against a real PostgreSQL: the flow's state, the identity
+//! mapping and the one-time linking shared with cards, the minimum level, automatic memberships,
+//! and back-channel logout. The protocol itself is exercised end to end against the test provider.
+
+use domain::Error;
+use domain::auth::card::Browser;
+use domain::auth::linking;
+use domain::auth::psc::{self, Acr, Flow, LogoutToken, PscLogin, PscOutcome, StateRefusal};
+use domain::demo::DEMO_PASSWORD;
+use domain::sessions::{self, Missing};
+use serde_json::json;
+use time::Duration;
+
+use crate::harness::{audit_trail, client, seeded, t0};
+
+fn login(national_id: &str, mode: &str, sid: &str) -> PscLogin {
+    PscLogin::from_claims(&json!({
+        "sub": format!("f:0000:{national_id}"),
+        "SubjectNameID": national_id,
+        "given_name": "Claire",
+        "family_name": "Martin",
+        "authMode": mode,
+        "acr": if mode == "CARD" { "eidas3" } else { "eidas2" },
+        "sid": sid,
+        "SubjectRefPro": { "exercices": [{ "activities": [
+            { "numeroFinessSite": "750712184", "numeroFinessetablissementJuridique": "750712184" },
+            { "numeroFinessSite": "690781810" }
+        ]}]}
+    }))
+    .unwrap()
+}
+
+const MARTIN: &str = "810000123454";
+
+async fn psc_sign_in(
+    auth: &domain::auth::Auth,
+    login: &PscLogin,
+    browser: Browser,
+) -> Result<PscOutcome, Error> {
+    psc::sign_in(auth, login, browser, None, &client("192.0.2.80"), t0()).await
+}
+
+async fn link(
+    auth: &domain::auth::Auth,
+    token: &str,
+    browser: Browser,
+    username: &str,
+    password: &str,
+) -> Result<domain::auth::SignedIn, Error> {
+    linking::link_and_sign_in(
+        auth,
+        None,
+        token,
+        browser,
+        username,
+        password,
+        None,
+        &client("192.0.2.80"),
+        t0(),
+    )
+    .await
+}
+
+fn token_of(outcome: PscOutcome) -> String {
+    match outcome {
+        PscOutcome::LinkRequired { token } => token,
+        PscOutcome::SignedIn(_) => panic!("expected the linking page"),
+    }
+}
+
+#[tokio::test]
+async fn first_sign_in_links_once_then_goes_straight_through() {
+    let auth = seeded().await;
+    let browser = Browser::of_secret("browser-1");
+    let claire = login(MARTIN, "CARD", "sid-1");
+    let token = token_of(psc_sign_in(&auth, &claire, browser).await.unwrap());
+
+    // The linking page shows the PSC identity.
+    match linking::pending(&auth, None, &token, browser, t0())
+        .await
+        .unwrap()
+    {
+        linking::Pending::Psc(l) => assert_eq!(l.identity.national_id.as_str(), MARTIN),
+        other => panic!("{other:?}"),
+    }
+    // Another browser cannot use it.
+    assert!(matches!(
+        linking::pending(&auth, None, &token, Browser::of_secret("other"), t0()).await,
+        Err(Error::CardLinkExpired)
+    ));
+    // A wrong password counts as a sign-in failure (same counters) and links nothing.
+    assert!(matches!(
+        link(&auth, &token, browser, "dr.martin", "wrong-password-123").await,
+        Err(Error::InvalidCredentials)
+    ));
+    let attempts: i32 = sqlx::query_scalar(
+        "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 1);
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM psc_identities")
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
+
+    // The typo corrected: linked and signed in, with PSC's facts on the session.
+    let signed_in = link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let (mode, acr, sid, declared): (Option<String>, Option<String>, Option<String>, Vec<String>) =
+        sqlx::query_as(
+            "SELECT auth_mode, acr, psc_sid, declared_finess FROM sessions
+             WHERE user_id = $1 AND auth_method = 'psc' AND ended_at IS NULL",
+        )
+        .bind(signed_in.user_id)
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (mode.as_deref(), acr.as_deref(), sid.as_deref()),
+        (Some("CARD"), Some("eidas3"), Some("sid-1"))
+    );
+    assert_eq!(declared, ["750712184", "690781810"]);
+    // The pending link is gone.
+    assert!(
+        link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+            .await
+            .is_err()
+    );
+
+    // Next time, straight through (e-CPS this time), whatever the browser.
+    match psc_sign_in(
+        &auth,
+        &login(MARTIN, "MOBILE", "sid-2"),
+        Browser::of_secret("b2"),
+    )
+    .await
+    .unwrap()
+    {
+        PscOutcome::SignedIn(s) => assert_eq!(s.user_id, signed_in.user_id),
+        PscOutcome::LinkRequired { .. } => panic!("linked identity asked to link again"),
+    }
+    let trail = audit_trail(&auth.pool).await;
+    let actions: Vec<&str> = trail.iter().map(|(a, _, _)| a.as_str()).collect();
+    for expected in ["auth.psc.link_required", "psc.linked", "auth.sign_in"] {
+        assert!(actions.contains(&expected), "{expected} in {actions:?}");
+    }
+    let details: serde_json::Value = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'auth.sign_in' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(details["auth_mode"], "MOBILE");
+    assert_eq!(details["acr"], "eidas2");
+}
+
+#[tokio::test]
+async fn an_account_linked_to_another_identity_is_refused_and_nothing_is_linked() {
+    let auth = seeded().await;
+    let browser = Browser::of_secret("browser-1");
+    let token = token_of(
+        psc_sign_in(&auth, &login(MARTIN, "CARD", "s1"), browser)
+            .await
+            .unwrap(),
+    );
+    link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+
+    // Someone else's identity, typed with dr.martin's account.
+    let intruder = login("0123456789", "CARD", "s2");
+    let token = token_of(psc_sign_in(&auth, &intruder, browser).await.unwrap());
+    assert!(matches!(
+        link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::AccountLinkedToOtherIdentity)
+    ));
+    let ids: Vec<String> = sqlx::query_scalar("SELECT national_id FROM psc_identities")
+        .fetch_all(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, [MARTIN]);
+    let denied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'psc.link' AND outcome = 'denied'
+           AND details->>'reason' = 'account_linked_to_other_identity'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(denied, 1);
+
+    // And the identity already linked cannot be linked to a second account either.
+    let token = token_of(
+        psc_sign_in(&auth, &login("0123456789", "CARD", "s3"), browser)
+            .await
+            .unwrap(),
+    );
+    link(&auth, &token, browser, "sec.petit", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let sec_petit_ids: Vec<String> = sqlx::query_scalar(
+        "SELECT p.national_id FROM psc_identities p JOIN users u ON u.id = p.user_id
+         WHERE u.username = 'sec.petit'",
+    )
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(sec_petit_ids, ["0123456789"]);
+}
+
+#[tokio::test]
+async fn state_is_single_use_browser_bound_and_short_lived() {
+    let auth = seeded().await;
+    let mut conn = auth.pool.acquire().await.unwrap();
+    let mine = Browser::of_secret("mine");
+    let flow = Flow {
+        nonce: psc::random_value(),
+        pkce_verifier: format!("{}{}", psc::random_value(), psc::random_value()),
+    };
+
+    psc::start_flow(&mut conn, mine, "state-1", &flow, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "state-1", t0() + Duration::minutes(1))
+            .await
+            .unwrap(),
+        Ok(flow.clone())
+    );
+    // A replayed callback finds nothing.
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "state-1", t0() + Duration::minutes(1))
+            .await
+            .unwrap(),
+        Err(StateRefusal::Unknown)
+    );
+    // Tampered state.
+    psc::start_flow(&mut conn, mine, "state-2", &flow, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "state-2x", t0())
+            .await
+            .unwrap(),
+        Err(StateRefusal::Unknown)
+    );
+    // Another browser's: refused, and burnt for its owner too.
+    assert_eq!(
+        psc::take_flow(&mut conn, Browser::of_secret("thief"), "state-2", t0())
+            .await
+            .unwrap(),
+        Err(StateRefusal::OtherBrowser)
+    );
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "state-2", t0())
+            .await
+            .unwrap(),
+        Err(StateRefusal::Unknown)
+    );
+    // Ten minutes, not more.
+    psc::start_flow(&mut conn, mine, "state-3", &flow, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "state-3", t0() + Duration::minutes(10))
+            .await
+            .unwrap(),
+        Err(StateRefusal::Expired)
+    );
+    assert_eq!(
+        psc::take_flow(&mut conn, mine, "", t0()).await.unwrap(),
+        Err(StateRefusal::Missing)
+    );
+}
+
+#[tokio::test]
+async fn a_level_below_the_minimum_is_refused_and_audited() {
+    let mut auth = seeded().await;
+    auth.psc.min_acr = Some(Acr::Eidas3);
+    let browser = Browser::of_secret("b");
+    assert!(matches!(
+        psc_sign_in(&auth, &login(MARTIN, "MOBILE", "s"), browser).await,
+        Err(Error::PscLevelTooWeak)
+    ));
+    assert!(matches!(
+        psc_sign_in(&auth, &login(MARTIN, "CARD", "s"), browser).await,
+        Ok(PscOutcome::LinkRequired { .. })
+    ));
+    let denied: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'auth.psc.sign_in' AND outcome = 'denied'
+           AND details->>'reason' = 'level_too_weak' AND details->>'acr' = 'eidas2'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(denied, 1);
+}
+
+#[tokio::test]
+async fn declared_establishments_of_the_region_become_memberships_when_asked() {
+    let mut auth = seeded().await;
+    auth.psc.auto_memberships = true;
+    let browser = Browser::of_secret("b");
+    // sec.petit (Île-de-France) has no establishment; PSC declares one in Paris, one in Lyon.
+    let token = token_of(
+        psc_sign_in(&auth, &login("0123456789", "CARD", "s"), browser)
+            .await
+            .unwrap(),
+    );
+    let signed_in = link(&auth, &token, browser, "sec.petit", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        signed_in.landing,
+        domain::routing::Landing::Dashboard {
+            finess: "750712184".into()
+        },
+        "the Paris one only: memberships stay within the account's region"
+    );
+    let added: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'membership.added' AND details->>'via' = 'psc'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(added, 1);
+}
+
+#[tokio::test]
+async fn back_channel_logout_ends_the_named_sessions_once() {
+    let auth = seeded().await;
+    let browser = Browser::of_secret("b");
+    let token = token_of(
+        psc_sign_in(&auth, &login(MARTIN, "CARD", "sid-A"), browser)
+            .await
+            .unwrap(),
+    );
+    let a = link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let b = match psc_sign_in(&auth, &login(MARTIN, "CARD", "sid-B"), browser)
+        .await
+        .unwrap()
+    {
+        PscOutcome::SignedIn(s) => s,
+        PscOutcome::LinkRequired { .. } => panic!("linked"),
+    };
+    let now = t0() + Duration::minutes(2);
+    let logout = LogoutToken {
+        jti: "jti-1".into(),
+        iat: now - Duration::seconds(5),
+        sid: Some("sid-A".into()),
+        sub: None,
+    };
+    let ended = psc::back_channel_logout(&auth.pool, &logout, &client("192.0.2.9"), now)
+        .await
+        .unwrap();
+    assert_eq!(ended, 1);
+    let load = |t| sessions::load(&auth.pool, t, auth.sessions, now);
+    assert!(matches!(
+        load(&a.token).await.unwrap(),
+        Err(Missing::Unknown)
+    ));
+    assert!(
+        load(&b.token).await.unwrap().is_ok(),
+        "PSC's other session stays"
+    );
+    // The same token again is refused.
+    assert!(matches!(
+        psc::back_channel_logout(&auth.pool, &logout, &client("192.0.2.9"), now).await,
+        Err(Error::PscLogout("replayed"))
+    ));
+    // Too old.
+    let old = LogoutToken {
+        jti: "jti-2".into(),
+        iat: now - Duration::minutes(10),
+        sid: Some("sid-B".into()),
+        sub: None,
+    };
+    assert!(matches!(
+        psc::back_channel_logout(&auth.pool, &old, &client("192.0.2.9"), now).await,
+        Err(Error::PscLogout("too_old"))
+    ));
+    // By subject: every session of that PSC subject.
+    let by_sub = LogoutToken {
+        jti: "jti-3".into(),
+        iat: now,
+        sid: None,
+        sub: Some(format!("f:0000:{MARTIN}")),
+    };
+    assert_eq!(
+        psc::back_channel_logout(&auth.pool, &by_sub, &client("192.0.2.9"), now)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(matches!(
+        load(&b.token).await.unwrap(),
+        Err(Missing::Unknown)
+    ));
+    let reason: String =
+        sqlx::query_scalar("SELECT end_reason FROM sessions WHERE psc_sid = 'sid-B'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(reason, "backchannel_logout");
+}

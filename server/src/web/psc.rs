@@ -1,0 +1,293 @@
+//! "Pro Santé Connect" at the HTTP edge: the start of the flow (a plain link, no JavaScript), the
+//! callback, and PSC's back-channel logout. The protocol is in `crate::psc`, the rules in
+//! `domain::auth::psc`; every refusal is audited and ends on the French error page
+//! (`/connexion/psc/erreur`) with a way back to sign-in.
+
+use std::sync::Arc;
+
+use app::error::{ErrorCode, PscError};
+use app::state::{AppState, RequestContext};
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use axum_extra::extract::cookie::CookieJar;
+use domain::Error;
+use domain::auth::card::Browser;
+use domain::auth::psc::{self, PscLogin, PscOutcome};
+use serde::Deserialize;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use super::cookies;
+use super::forms::{back_with_error, signed_in_response};
+use crate::psc::PscClient;
+
+/// The error page every refusal ends on.
+const ERROR_PAGE: &str = "/connexion/psc/erreur";
+/// The shared one-time linking page, PSC's address.
+pub const LINK_PAGE: &str = "/connexion/lier";
+
+/// The PSC relying party, when `[psc]` is enabled (an extension of the router).
+pub type Psc = Option<Arc<PscClient>>;
+
+fn failed(code: ErrorCode) -> Response {
+    back_with_error(ERROR_PAGE, &code)
+}
+
+/// Audits a refusal and sends the browser to the error page.
+async fn refuse(
+    state: &AppState,
+    ctx: &RequestContext,
+    reason: &'static str,
+    details: serde_json::Value,
+) -> Response {
+    let code = ErrorCode::from(Error::PscRefused(reason));
+    match psc::record_refusal(
+        &state.services.auth.pool,
+        reason,
+        details,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(()) => failed(code),
+        Err(e) => failed(ErrorCode::from(e)),
+    }
+}
+
+/// `GET /connexion/psc`: a new authorization request; the browser leaves for PSC's page.
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Extension(client): Extension<Psc>,
+    jar: CookieJar,
+) -> Response {
+    let Some(client) = client else {
+        return failed(ErrorCode::Psc(PscError::Disabled));
+    };
+    let authorization = match client.authorize().await {
+        Ok(a) => a,
+        Err(f) => return refuse(&state, &ctx, f.as_str(), json!({ "step": "start" })).await,
+    };
+    // The flow is bound to this browser by a cookie of its own, sent back by the callback (a
+    // top-level navigation from PSC, so SameSite=Lax carries it).
+    let secret = super::request::new_csrf_token();
+    let stored = async {
+        let mut conn = state.services.auth.pool.acquire().await?;
+        psc::start_flow(
+            &mut conn,
+            Browser::of_secret(&secret),
+            &authorization.state,
+            &authorization.flow,
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    };
+    if let Err(e) = stored.await {
+        return failed(ErrorCode::from(e));
+    }
+    let secure = state.services.settings.secure_cookies;
+    (
+        jar.add(cookies::short_lived(
+            cookies::PSC_STATE,
+            &secret,
+            psc::FLOW_LIFETIME.whole_minutes(),
+            secure,
+        )),
+        Redirect::to(&authorization.url),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// `GET /connexion/psc/retour`: PSC sends the browser back with a code (or an error).
+pub async fn callback(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Extension(client): Extension<Psc>,
+    jar: CookieJar,
+    Query(q): Query<CallbackQuery>,
+) -> Response {
+    let Some(client) = client else {
+        return failed(ErrorCode::Psc(PscError::Disabled));
+    };
+    let secure = state.services.settings.secure_cookies;
+    let now = OffsetDateTime::now_utc();
+    let browser_secret = jar.get(cookies::PSC_STATE).map(|c| c.value().to_string());
+    let jar = jar.add(cookies::removal(cookies::PSC_STATE, secure));
+    let state_value: String = q.state.chars().take(256).collect();
+
+    // The flow is consumed whatever happens next: a state is good for one callback.
+    let taken = match &browser_secret {
+        None => Ok(Err(psc::StateRefusal::Missing)),
+        Some(secret) => match state.services.auth.pool.acquire().await {
+            Ok(mut conn) => {
+                psc::take_flow(&mut conn, Browser::of_secret(secret), &state_value, now).await
+            }
+            Err(e) => Err(e.into()),
+        },
+    };
+    let taken = match taken {
+        Ok(t) => t,
+        Err(e) => return (jar, failed(ErrorCode::from(e))).into_response(),
+    };
+
+    if let Some(error) = q.error.as_deref() {
+        // `access_denied`: the professional pressed "Annuler" on PSC's page.
+        let reason = if error == "access_denied" {
+            "access_denied"
+        } else {
+            "provider_error"
+        };
+        let error: String = error.chars().take(64).collect();
+        return (
+            jar,
+            refuse(&state, &ctx, reason, json!({ "error": error })).await,
+        )
+            .into_response();
+    }
+    let flow = match taken {
+        Ok(flow) => flow,
+        Err(refusal) => {
+            let e = Error::PscState(refusal);
+            let response = match psc::record_refusal(
+                &state.services.auth.pool,
+                refusal.as_str(),
+                json!({}),
+                &ctx.client,
+                now,
+            )
+            .await
+            {
+                Ok(()) => failed(ErrorCode::from(e)),
+                Err(e) => failed(ErrorCode::from(e)),
+            };
+            return (jar, response).into_response();
+        }
+    };
+    if q.code.is_empty() || q.code.len() > 2048 {
+        return (
+            jar,
+            refuse(&state, &ctx, "token_refused", json!({ "step": "code" })).await,
+        )
+            .into_response();
+    }
+
+    let claims = match client.finish(&q.code, &flow).await {
+        Ok(c) => c,
+        Err(f) => {
+            return (
+                jar,
+                refuse(&state, &ctx, f.as_str(), json!({ "step": "token" })).await,
+            )
+                .into_response();
+        }
+    };
+    let login = match PscLogin::from_claims(&claims) {
+        Ok(l) => l,
+        Err(e) => {
+            let sub = claims.get("sub").cloned();
+            return (
+                jar,
+                refuse(&state, &ctx, e.as_str(), json!({ "sub": sub })).await,
+            )
+                .into_response();
+        }
+    };
+    let previous = cookies::session_token(&jar);
+    match psc::sign_in(
+        &state.services.auth,
+        &login,
+        Browser::of_secret(&ctx.csrf_token),
+        previous.as_ref(),
+        &ctx.client,
+        now,
+    )
+    .await
+    {
+        Ok(PscOutcome::SignedIn(signed_in)) => signed_in_response(&state, jar, &signed_in),
+        Ok(PscOutcome::LinkRequired { token }) => (
+            jar.add(cookies::short_lived(
+                cookies::CARD_LINK,
+                &token,
+                domain::auth::linking::LINK_LIFETIME.whole_minutes(),
+                secure,
+            )),
+            Redirect::to(LINK_PAGE),
+        )
+            .into_response(),
+        Err(e) => (jar, failed(ErrorCode::from(e))).into_response(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    logout_token: String,
+}
+
+/// `POST /connexion/psc/deconnexion`: PSC's back-channel logout (OpenID Connect Back-Channel
+/// Logout 1.0). Server to server: no form token; the signed logout token is the proof.
+pub async fn back_channel_logout(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Extension(client): Extension<Psc>,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let answer = |status: StatusCode, body: Option<serde_json::Value>| {
+        let headers = [(header::CACHE_CONTROL, "no-store")];
+        match body {
+            Some(b) => (status, headers, Json(b)).into_response(),
+            None => (status, headers).into_response(),
+        }
+    };
+    let bad = |reason: &str| {
+        answer(
+            StatusCode::BAD_REQUEST,
+            Some(json!({ "error": "invalid_request", "error_description": reason })),
+        )
+    };
+    let Some(client) = client else {
+        return answer(StatusCode::NOT_FOUND, None);
+    };
+    let now = OffsetDateTime::now_utc();
+    let pool = &state.services.auth.pool;
+    if form.logout_token.is_empty() || form.logout_token.len() > 16 * 1024 {
+        let _ = psc::record_logout_refusal(pool, "no_logout_token", &ctx.client, now).await;
+        return bad("logout_token missing");
+    }
+    let token = match client.verify_logout_token(&form.logout_token).await {
+        Ok(t) => t,
+        Err(reason) => {
+            if let Err(e) = psc::record_logout_refusal(pool, reason, &ctx.client, now).await {
+                tracing::error!("auditing a refused logout token: {e}");
+            }
+            return bad(reason);
+        }
+    };
+    match psc::back_channel_logout(pool, &token, &ctx.client, now).await {
+        Ok(ended) => {
+            tracing::info!(ended, "PSC back-channel logout");
+            answer(StatusCode::OK, None)
+        }
+        Err(Error::PscLogout(reason)) => bad(reason),
+        Err(e) => {
+            tracing::error!("PSC back-channel logout: {e}");
+            answer(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                Some(json!({ "error": "server_error" })),
+            )
+        }
+    }
+}
