@@ -307,26 +307,11 @@ pub async fn grant_role(
     granted_by: Option<Uuid>,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let region = if role == AdminRole::NationalAdmin {
-        None
-    } else {
-        region.map(RegionCode::as_str)
-    };
-    sqlx::query!(
-        r#"INSERT INTO admin_roles (user_id, role, region_code, granted_at, granted_by) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT DO NOTHING"#,
-        user_id,
-        role as AdminRole,
-        region,
-        now,
-        granted_by
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    grant_role_to_many(conn, &[user_id], role, region, granted_by, now).await
 }
 
-/// `grant_role` for each of `user_ids`, in one statement.
+/// Grants `role` (in `region`, except the national role) to each of `user_ids`, in one statement;
+/// a role already held stays as it was.
 pub async fn grant_role_to_many(
     conn: &mut PgConnection,
     user_ids: &[Uuid],

@@ -151,6 +151,12 @@ fn usage(e: impl std::fmt::Display) -> CliError {
 }
 
 impl PscClient {
+    /// The `iss` parameter of an authorization response (RFC 9207), when the provider sends one,
+    /// must name the configured issuer: a response minted by another provider (mix-up) is refused.
+    pub fn sent_by_our_issuer(&self, iss: Option<&str>) -> bool {
+        iss.is_none_or(|iss| iss == self.issuer.as_str())
+    }
+
     /// From `[psc]`; `None` when PSC is off.
     pub fn from_config(config: &Config) -> Result<Option<Self>, CliError> {
         let c = &config.psc;
@@ -590,6 +596,10 @@ mod tests {
 
     impl Provider {
         fn start(name: &str) -> Self {
+            Self::start_with(name, &[])
+        }
+
+        fn start_with(name: &str, env: &[(&str, &Path)]) -> Self {
             let dir =
                 std::env::temp_dir().join(format!("psc-provider-{name}-{}", std::process::id()));
             let status = std::process::Command::new("bash")
@@ -600,6 +610,7 @@ mod tests {
                     "PSC_REDIRECT_URIS",
                     "http://127.0.0.1:3999/connexion/psc/retour",
                 )
+                .envs(env.iter().copied())
                 .status()
                 .expect("bash scripts/psc-provider.sh start (needs scripts/install-tools.sh)");
             assert!(status.success(), "the test provider did not start");
@@ -773,6 +784,50 @@ mod tests {
             client.authorize().await.err(),
             Some(PscFailure::IssuerMismatch)
         );
+    }
+
+    #[tokio::test]
+    async fn private_key_jwt_with_the_real_provider() {
+        use rsa::pkcs1::{EncodeRsaPrivateKey, LineEnding};
+        use rsa::traits::PublicKeyParts;
+        // The client's key pair: the private half for Passerelle (PKCS#1 PEM, as documented), the
+        // public half registered at the provider as a JWKS.
+        let dir = std::env::temp_dir().join(format!("psc-pkjwt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).unwrap();
+        let key_file = dir.join("client.key");
+        std::fs::write(
+            &key_file,
+            key.to_pkcs1_pem(LineEnding::LF).unwrap().as_bytes(),
+        )
+        .unwrap();
+        let jwks = serde_json::json!({ "keys": [{
+            "kty": "RSA",
+            "use": "sig",
+            "alg": "RS256",
+            "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()),
+            "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be()),
+        }] });
+        let jwks_file = dir.join("client.jwks.json");
+        std::fs::write(&jwks_file, jwks.to_string()).unwrap();
+
+        let provider = Provider::start_with("pkjwt", &[("PSC_CLIENT_JWKS_FILE", &jwks_file)]);
+        let mut c = config(
+            &provider.issuer,
+            "passerelle-pkjwt",
+            PscClientAuth::PrivateKeyJwt,
+        );
+        c.psc.client_secret = None;
+        c.psc.private_key_file = Some(key_file);
+        let client = PscClient::from_config(&c).unwrap().unwrap();
+        let request = client.authorize().await.unwrap();
+        let callback = sign_in_at_provider(&request.url, "810000123454", "CARD").await;
+        let claims = client
+            .finish(&callback["code"], &request.flow)
+            .await
+            .unwrap();
+        assert_eq!(claims["SubjectNameID"], "810000123454");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

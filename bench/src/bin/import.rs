@@ -243,6 +243,7 @@ async fn services(url: &str) -> BoxResult<Auth> {
         otp_for_all: false,
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
+        psc: domain::auth::psc::Settings::default(),
     })
 }
 

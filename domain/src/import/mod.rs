@@ -144,20 +144,20 @@ fn target(region: &RegionCode, id: String, label: String) -> Target {
     }
 }
 
-/// Authorises an import into `region`; a refusal is audited and answered with `Forbidden`.
-async fn authorize_import(
+/// Authorises an import action on data of `region` (a file, an upload, a committed import); a
+/// refusal is audited with `target` and answered with `Forbidden`.
+async fn authorize_on(
     auth: &Auth,
     actor: &Actor,
-    region: &RegionCode,
+    region: &str,
     name: &'static str,
-    sha256: &str,
+    target: Target,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    if authorize(actor, Action::ImportUsers, Some(region.as_str())).is_ok() {
+    if authorize(actor, Action::ImportUsers, Some(region)).is_ok() {
         return Ok(());
     }
-    let target = target(region, sha256.to_string(), sha256.to_string());
     Err(denied(
         &auth.pool,
         actor,
@@ -168,6 +168,20 @@ async fn authorize_import(
         now,
     )
     .await)
+}
+
+/// Authorises an import of the file `sha256` into `region`.
+async fn authorize_import(
+    auth: &Auth,
+    actor: &Actor,
+    region: &RegionCode,
+    name: &'static str,
+    sha256: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let target = target(region, sha256.to_string(), sha256.to_string());
+    authorize_on(auth, actor, region.as_str(), name, target, client, now).await
 }
 
 fn read_file(bytes: &[u8], limits: &Limits) -> Result<Sheet> {
@@ -545,24 +559,22 @@ pub async fn job(
     .fetch_optional(&auth.pool)
     .await?
     .ok_or(Error::NotFound)?;
-    if authorize(actor, Action::ImportUsers, Some(&job.region_code)).is_err() {
-        let target = Target {
-            kind: "import",
-            id: id.to_string(),
-            label: job.file_sha256.clone(),
-            region: Some(job.region_code.clone()),
-        };
-        return Err(denied(
-            &auth.pool,
-            actor,
-            "import.view",
-            Action::ImportUsers,
-            Some(&target),
-            client,
-            now,
-        )
-        .await);
-    }
+    let target = Target {
+        kind: "import",
+        id: id.to_string(),
+        label: job.file_sha256.clone(),
+        region: Some(job.region_code.clone()),
+    };
+    authorize_on(
+        auth,
+        actor,
+        &job.region_code,
+        "import.view",
+        target,
+        client,
+        now,
+    )
+    .await?;
     Ok(job)
 }
 

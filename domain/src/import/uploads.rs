@@ -18,11 +18,11 @@ use uuid::Uuid;
 
 use super::{
     CommitInput, Counts, ImportError, Limits, Preview, ProblemCells, Progress, Report, RowOutcome,
-    authorize_import, commit_job, dry_run_with_progress, outcomes_csv, read_file, sha256_hex,
-    target,
+    authorize_import, authorize_on, commit_job, dry_run_with_progress, outcomes_csv, read_file,
+    sha256_hex, target,
 };
-use crate::admin::authz::{Action, Actor, authorize};
-use crate::admin::{Target, denied, event};
+use crate::admin::authz::{Action, Actor};
+use crate::admin::{Target, event};
 use crate::audit::{self, Client, Outcome};
 use crate::auth::Auth;
 use crate::error::{Error, Result};
@@ -348,24 +348,13 @@ async fn authorized(
     now: OffsetDateTime,
 ) -> Result<Row> {
     let row = fetch(&auth.pool, id).await?;
-    if authorize(actor, Action::ImportUsers, Some(&row.region_code)).is_err() {
-        let target = Target {
-            kind: "import",
-            id: id.to_string(),
-            label: row.file_name.clone(),
-            region: Some(row.region_code.clone()),
-        };
-        return Err(denied(
-            &auth.pool,
-            actor,
-            name,
-            Action::ImportUsers,
-            Some(&target),
-            client,
-            now,
-        )
-        .await);
-    }
+    let target = Target {
+        kind: "import",
+        id: id.to_string(),
+        label: row.file_name.clone(),
+        region: Some(row.region_code.clone()),
+    };
+    authorize_on(auth, actor, &row.region_code, name, target, client, now).await?;
     Ok(row)
 }
 
@@ -480,8 +469,8 @@ pub async fn recent(auth: &Auth, actor: &Actor) -> Result<Vec<UploadSummary>> {
         .collect()
 }
 
-/// Moves an upload from one of `from` to `to`; false when it was not in one of them (another tab
-/// or instance moved it first).
+/// Moves an upload from one of `from` to `to`; `StaleVersion` when it was not in one of them
+/// (another tab or instance moved it first).
 async fn transition(
     pool: &PgPool,
     id: Uuid,
@@ -489,7 +478,7 @@ async fn transition(
     to: State,
     skip_errors: Option<bool>,
     now: OffsetDateTime,
-) -> Result<bool> {
+) -> Result<()> {
     let from: Vec<String> = from.iter().map(|s| s.as_str().to_string()).collect();
     let moved = sqlx::query!(
         "UPDATE import_uploads
@@ -505,7 +494,11 @@ async fn transition(
     )
     .execute(pool)
     .await?;
-    Ok(moved.rows_affected() == 1)
+    if moved.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(Error::StaleVersion)
+    }
 }
 
 /// Asks for the dry run again (after an interruption, or when the data changed since the preview);
@@ -519,7 +512,7 @@ pub async fn recheck(
 ) -> Result<()> {
     let mut row = authorized(auth, actor, id, "import.recheck", client, now).await?;
     settle(&auth.pool, &mut row, now).await?;
-    if transition(
+    transition(
         &auth.pool,
         id,
         &[State::Previewed, State::Interrupted],
@@ -527,12 +520,7 @@ pub async fn recheck(
         None,
         now,
     )
-    .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::StaleVersion)
-    }
+    .await
 }
 
 /// Confirms the import of a checked upload; the worker then runs `run_commit`. Refused while the
@@ -555,7 +543,7 @@ pub async fn start_commit(
             problems: Vec::new(),
         }));
     }
-    if transition(
+    transition(
         &auth.pool,
         id,
         &[State::Previewed],
@@ -563,12 +551,7 @@ pub async fn start_commit(
         Some(skip_errors),
         now,
     )
-    .await?
-    {
-        Ok(())
-    } else {
-        Err(Error::StaleVersion)
-    }
+    .await
 }
 
 /// Gives up a checked (or interrupted) upload: the file is deleted, the upload stays listed.

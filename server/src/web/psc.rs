@@ -109,6 +109,9 @@ pub struct CallbackQuery {
     state: String,
     #[serde(default)]
     error: Option<String>,
+    /// RFC 9207: who issued this response (Keycloak and oidc-provider send it).
+    #[serde(default)]
+    iss: Option<String>,
 }
 
 /// `GET /connexion/psc/retour`: PSC sends the browser back with a code (or an error).
@@ -143,6 +146,14 @@ pub async fn callback(
         Err(e) => return (jar, failed(ErrorCode::from(e))).into_response(),
     };
 
+    if !client.sent_by_our_issuer(q.iss.as_deref()) {
+        let iss: String = q.iss.unwrap_or_default().chars().take(256).collect();
+        return (
+            jar,
+            refuse(&state, &ctx, "issuer_mismatch", json!({ "iss": iss })).await,
+        )
+            .into_response();
+    }
     if let Some(error) = q.error.as_deref() {
         // `access_denied`: the professional pressed "Annuler" on PSC's page.
         let reason = if error == "access_denied" {

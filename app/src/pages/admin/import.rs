@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
-use super::{AdminError, AdminInfo, ConsoleNav, options};
+use super::{AdminError, AdminInfo, ConsoleNav, RegionField};
 use crate::components::{Notice, QueryError};
 use crate::i18n::Messages;
 use crate::import_api::{FindingsView, ImportView, ImportsData, get_import, get_imports};
@@ -48,13 +48,6 @@ pub fn Imports() -> impl IntoView {
 #[component]
 fn ImportsBody(d: ImportsData) -> impl IntoView {
     let m = t();
-    let one_region = d.console.regions.len() == 1;
-    let region = d
-        .console
-        .regions
-        .first()
-        .map(|r| r.value.clone())
-        .unwrap_or_default();
     let format = m
         .imp_format
         .replace("{rows}", &d.max_rows.to_string())
@@ -66,16 +59,7 @@ fn ImportsBody(d: ImportsData) -> impl IntoView {
         <p><a href="/admin/import/modele.csv" rel="external" download="modele-import.csv">{m.imp_template}</a></p>
         <form method="post" action="/admin/import" enctype="multipart/form-data" class="form">
             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
-            {if one_region {
-                view! { <input type="hidden" name="region" value=region /> }.into_any()
-            } else {
-                view! {
-                    <div class="field">
-                        <label for="region">{m.adm_region}</label>
-                        <select id="region" name="region" required>{options(d.console.regions.clone(), region)}</select>
-                    </div>
-                }.into_any()
-            }}
+            <RegionField regions=d.console.regions.clone() />
             <div class="field">
                 <label for="fichier">{m.imp_file}</label>
                 <input id="fichier" name="fichier" type="file" accept=".csv,.txt,text/csv" required aria-describedby="format-aide" />

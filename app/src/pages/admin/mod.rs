@@ -136,6 +136,25 @@ pub fn outcome_label(m: &Messages, outcome: &str) -> &'static str {
     }
 }
 
+/// The region of what a form creates: a hidden field when the actor works on one region, else a
+/// select of theirs.
+#[component]
+pub fn RegionField(regions: Vec<Choice>) -> impl IntoView {
+    let m = t();
+    let first = regions.first().map(|r| r.value.clone()).unwrap_or_default();
+    if regions.len() == 1 {
+        view! { <input type="hidden" name="region" value=first /> }.into_any()
+    } else {
+        view! {
+            <div class="field">
+                <label for="region">{m.adm_region}</label>
+                <select id="region" name="region" required>{options(regions, first)}</select>
+            </div>
+        }
+        .into_any()
+    }
+}
+
 /// `<option>`s of a select, one of them selected.
 pub fn options(choices: Vec<Choice>, selected: String) -> impl IntoView {
     choices

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::{AdminError, ConsoleNav, options};
+use super::{AdminError, ConsoleNav, RegionField};
 use crate::admin_api::get_new_user;
 use crate::components::QueryError;
 use crate::t;
@@ -21,8 +21,6 @@ pub fn NewUser() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let one_region = d.console.regions.len() == 1;
-                        let region = d.console.regions.first().map(|r| r.value.clone()).unwrap_or_default();
                         view! {
                             <ConsoleNav console=d.console.clone() current="new" />
                             <p class="lead">{m.adm_new_user_intro}</p>
@@ -50,16 +48,7 @@ pub fn NewUser() -> impl IntoView {
                                     <input id="rpps" name="rpps" inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
                                     <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
                                 </div>
-                                {if one_region {
-                                    view! { <input type="hidden" name="region" value=region /> }.into_any()
-                                } else {
-                                    view! {
-                                        <div class="field">
-                                            <label for="region">{m.adm_region}</label>
-                                            <select id="region" name="region" required>{options(d.console.regions.clone(), region)}</select>
-                                        </div>
-                                    }.into_any()
-                                }}
+                                <RegionField regions=d.console.regions.clone() />
                                 <fieldset class="field">
                                     <legend>{m.adm_establishments}</legend>
                                     {d.establishments.into_iter().enumerate().map(|(i, e)| {
