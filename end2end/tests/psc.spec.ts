@@ -167,18 +167,6 @@ for (const [name, value] of [
   });
 }
 
-test("an answer naming another issuer is refused (mix-up, RFC 9207)", async ({ page }) => {
-  await page.route(/\/connexion\/psc\/retour\?/, async (route) => {
-    const url = new URL(route.request().url());
-    // The provider names itself in its answer; here another one claims to have answered.
-    expect(url.searchParams.get("iss")).toMatch(/\/auth\/realms\/esante-wallet$/);
-    url.searchParams.set("iss", "https://fournisseur-tiers.example/auth/realms/esante-wallet");
-    await route.continue({ url: url.toString() });
-  });
-  await pscSignIn(page, MOREAU);
-  await expectRefused(page, "La réponse de Pro Santé Connect n'a pas pu être vérifiée.");
-});
-
 test("Pro Santé Connect's back-channel logout ends the Passerelle session", async ({ page }) => {
   await pscSignIn(page, MOREAU);
   await expect(page).toHaveURL(MOREAU_HOME);

@@ -724,6 +724,13 @@ mod tests {
         }
         let callback = sign_in_at_provider(&request.url, "810000345677", "MOBILE").await;
         assert_eq!(callback["state"], request.state);
+        // RFC 9207: the provider names itself in its answer; another name would be a mix-up.
+        assert_eq!(callback.get("iss"), Some(&provider.issuer));
+        assert!(client.sent_by_our_issuer(callback.get("iss").map(String::as_str)));
+        assert!(client.sent_by_our_issuer(None));
+        assert!(!client.sent_by_our_issuer(Some(
+            "https://fournisseur-tiers.example/auth/realms/esante-wallet"
+        )));
         let claims = client
             .finish(&callback["code"], &request.flow)
             .await
