@@ -12,7 +12,7 @@ use std::time::Duration as StdDuration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -338,8 +338,19 @@ async fn fetch(pool: &PgPool, id: Uuid) -> Result<Row> {
     .ok_or(Error::NotFound)
 }
 
-/// The upload's row, for whoever may import into its region (a refusal is audited).
-async fn authorized(
+/// The upload's audit target.
+fn upload_target(row: &Row) -> Target {
+    Target {
+        kind: "import",
+        id: row.id.to_string(),
+        label: row.file_name.clone(),
+        region: Some(row.region_code.clone()),
+    }
+}
+
+/// The upload's row as it stands at `now` (see `settle`), for whoever may import into its region
+/// (a refusal is audited).
+async fn current(
     auth: &Auth,
     actor: &Actor,
     id: Uuid,
@@ -347,14 +358,10 @@ async fn authorized(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Row> {
-    let row = fetch(&auth.pool, id).await?;
-    let target = Target {
-        kind: "import",
-        id: id.to_string(),
-        label: row.file_name.clone(),
-        region: Some(row.region_code.clone()),
-    };
+    let mut row = fetch(&auth.pool, id).await?;
+    let target = upload_target(&row);
     authorize_on(auth, actor, &row.region_code, name, target, client, now).await?;
+    settle(&auth.pool, &mut row, now).await?;
     Ok(row)
 }
 
@@ -434,8 +441,7 @@ pub async fn view(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Upload> {
-    let mut row = authorized(auth, actor, id, "import.view", client, now).await?;
-    settle(&auth.pool, &mut row, now).await?;
+    let row = current(auth, actor, id, "import.view", client, now).await?;
     upload_of(row)
 }
 
@@ -472,7 +478,7 @@ pub async fn recent(auth: &Auth, actor: &Actor) -> Result<Vec<UploadSummary>> {
 /// Moves an upload from one of `from` to `to`; `StaleVersion` when it was not in one of them
 /// (another tab or instance moved it first).
 async fn transition(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     id: Uuid,
     from: &[State],
     to: State,
@@ -492,7 +498,7 @@ async fn transition(
         skip_errors,
         now
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     if moved.rows_affected() == 1 {
         Ok(())
@@ -510,10 +516,9 @@ pub async fn recheck(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let mut row = authorized(auth, actor, id, "import.recheck", client, now).await?;
-    settle(&auth.pool, &mut row, now).await?;
+    current(auth, actor, id, "import.recheck", client, now).await?;
     transition(
-        &auth.pool,
+        &mut *auth.pool.acquire().await?,
         id,
         &[State::Previewed, State::Interrupted],
         State::Validating,
@@ -533,8 +538,7 @@ pub async fn start_commit(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let mut row = authorized(auth, actor, id, "import.commit", client, now).await?;
-    settle(&auth.pool, &mut row, now).await?;
+    let row = current(auth, actor, id, "import.commit", client, now).await?;
     let preview: Option<StoredPreview> = from_json(row.preview)?;
     let errors = preview.map_or(0, |p| p.counts.errors);
     if errors > 0 && !skip_errors {
@@ -544,7 +548,7 @@ pub async fn start_commit(
         }));
     }
     transition(
-        &auth.pool,
+        &mut *auth.pool.acquire().await?,
         id,
         &[State::Previewed],
         State::Committing,
@@ -562,30 +566,24 @@ pub async fn abandon(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let mut row = authorized(auth, actor, id, "import.abandon", client, now).await?;
-    settle(&auth.pool, &mut row, now).await?;
+    let row = current(auth, actor, id, "import.abandon", client, now).await?;
     let mut tx = auth.pool.begin().await?;
-    let moved = sqlx::query!(
-        "UPDATE import_uploads SET state = 'abandoned', content = NULL, phase = NULL,
-             updated_at = $2
-         WHERE id = $1 AND state IN ('previewed', 'interrupted')",
+    transition(
+        &mut tx,
         id,
-        now
+        &[State::Previewed, State::Interrupted],
+        State::Abandoned,
+        None,
+        now,
     )
-    .execute(&mut *tx)
     .await?;
-    if moved.rows_affected() != 1 {
-        return Err(Error::StaleVersion);
-    }
-    let region = RegionCode::parse(&row.region_code)
-        .map_err(|_| Error::Internal(format!("region {}", row.region_code)))?;
     audit::record(
         &mut tx,
         event(
             actor,
             "import.abandon",
             Outcome::Success,
-            Some(&target(&region, id.to_string(), row.file_name.clone())),
+            Some(&upload_target(&row)),
             json!({ "sha256": row.file_sha256 }),
         ),
         client,
@@ -816,16 +814,6 @@ pub async fn run_commit(
     .execute(pool)
     .await?;
     Ok(report)
-}
-
-/// A committed report as stored, read back (the CLI and tests use `Report` directly).
-pub fn stored_report(report: &Report) -> StoredReport {
-    StoredReport {
-        counts: report.counts,
-        problems: report.problems.iter().map(StoredProblem::of).collect(),
-        rows: report.rows.clone(),
-        nothing_changed: report.nothing_changed,
-    }
 }
 
 #[cfg(test)]

@@ -147,6 +147,26 @@ pub async fn seed(pool: PgPool) -> Auth {
     }
 }
 
+/// The console's actor for the demo account `username`, signed in at `t0`.
+pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    let mut conn = auth.pool.acquire().await.unwrap();
+    domain::admin::Actor::load(
+        &mut conn,
+        id,
+        username,
+        t0(),
+        time::Duration::minutes(30),
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
 pub fn client(ip: &str) -> domain::audit::Client {
     domain::audit::Client {
         ip: Some(ip.to_string()),

@@ -3,27 +3,11 @@
 //! same file, and the refusal of support desks.
 
 use domain::Error;
-use domain::admin::Actor;
-use domain::auth::Auth;
 use domain::ids::{RegionCode, luhn_check_digit};
 use domain::import::{self, ImportError, Kind, Limits, Progress};
 use sqlx::PgPool;
-use time::Duration;
-use uuid::Uuid;
 
-use super::harness::{client, seeded, t0};
-
-async fn actor(auth: &Auth, username: &str) -> Actor {
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_one(&auth.pool)
-        .await
-        .unwrap();
-    let mut conn = auth.pool.acquire().await.unwrap();
-    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
-        .await
-        .unwrap()
-}
+use super::harness::{actor, client, seeded, t0};
 
 fn idf() -> RegionCode {
     RegionCode::parse("FR-IDF").unwrap()

@@ -3,27 +3,13 @@
 //! id, a step cut short by a restart (stale heartbeat), abandoning, and the region rule.
 
 use domain::Error;
-use domain::admin::Actor;
 use domain::auth::Auth;
 use domain::ids::RegionCode;
 use domain::import::ImportError;
 use domain::import::uploads::{self, Failure, State};
 use time::{Duration, OffsetDateTime};
-use uuid::Uuid;
 
-use super::harness::{client, seeded, t0};
-
-async fn actor(auth: &Auth, username: &str) -> Actor {
-    let id: Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_one(&auth.pool)
-        .await
-        .unwrap();
-    let mut conn = auth.pool.acquire().await.unwrap();
-    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
-        .await
-        .unwrap()
-}
+use super::harness::{actor, client, seeded, t0};
 
 fn idf() -> RegionCode {
     RegionCode::parse("FR-IDF").unwrap()

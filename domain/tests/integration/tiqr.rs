@@ -5,7 +5,6 @@
 //! wrong key, hence a wrong OCRA response, exactly as with the real apps.
 
 use domain::Error;
-use domain::admin::Actor;
 use domain::auth::card::Browser;
 use domain::auth::tiqr::enrollment::{self, EnrollmentStatus, TiqrState};
 use domain::auth::tiqr::sign_in::{self, Poll};
@@ -16,9 +15,10 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 use time::{Duration, OffsetDateTime};
+
 use uuid::Uuid;
 
-use super::harness::{client, seeded, t0};
+use super::harness::{actor, client, seeded, t0};
 
 const BOX_KEY: [u8; 32] = [7; 32];
 const PIN: &str = "1234";
@@ -209,14 +209,6 @@ async fn user_id(pool: &PgPool, username: &str) -> Uuid {
     sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(username)
         .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-async fn actor(auth: &Auth, username: &str) -> Actor {
-    let id = user_id(&auth.pool, username).await;
-    let mut conn = auth.pool.acquire().await.unwrap();
-    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
         .await
         .unwrap()
 }
