@@ -251,6 +251,7 @@ pub enum Field {
     FamilyName,
     GivenName,
     Rpps,
+    NationalId,
     Finess,
     Region,
     Name,
@@ -266,7 +267,7 @@ type FieldEntry = (
 );
 
 /// Each field: its slug, the domain's name for it, and its label.
-const FIELDS: [FieldEntry; 10] = [
+const FIELDS: [FieldEntry; 11] = [
     (Field::Username, "identifiant", "username", |m| {
         m.field_username
     }),
@@ -278,6 +279,12 @@ const FIELDS: [FieldEntry; 10] = [
         m.field_given_name
     }),
     (Field::Rpps, "rpps", "rpps", |m| m.field_rpps),
+    (
+        Field::NationalId,
+        "identite-nationale",
+        "declared_national_id",
+        |m| m.field_national_id,
+    ),
     (Field::Finess, "finess", "finess", |m| m.field_finess),
     (Field::Region, "region", "region", |m| m.field_region),
     (Field::Name, "nom-etablissement", "name", |m| m.field_name),
@@ -412,6 +419,8 @@ pub enum ErrorCode {
     Psc(PscError),
     /// The account typed on the linking page is linked to another professional's identity.
     OtherIdentity,
+    /// The account typed on the linking page has no RPPS and no identity declared by the desk.
+    IdentityNotDeclared,
     CodeWrong {
         attempts_left: i32,
     },
@@ -472,6 +481,7 @@ impl ErrorCode {
             ErrorCode::Card(c) => c.slug().into(),
             ErrorCode::Psc(p) => p.slug().into(),
             ErrorCode::OtherIdentity => "compte-autre-identite".into(),
+            ErrorCode::IdentityNotDeclared => "compte-identite-non-declaree".into(),
             ErrorCode::CodeWrong { attempts_left } => format!("code-incorrect-{attempts_left}"),
             ErrorCode::CodeExpired => "code-expire".into(),
             ErrorCode::CodeTooManyAttempts => "code-trop-d-essais".into(),
@@ -525,6 +535,7 @@ impl ErrorCode {
             "tiqr-bloque" => ErrorCode::TiqrBlocked,
             "tiqr-inconnu" => ErrorCode::TiqrUnknown,
             "compte-autre-identite" => ErrorCode::OtherIdentity,
+            "compte-identite-non-declaree" => ErrorCode::IdentityNotDeclared,
             other => {
                 if let Some(f) = ImportFault::from_slug(other) {
                     return Some(ErrorCode::Import(f));
@@ -601,7 +612,7 @@ impl ErrorCode {
             ErrorCode::Psc(PscError::LinkExpired) => 410,
             ErrorCode::Psc(PscError::Disabled) => 404,
             ErrorCode::Psc(_) => 403,
-            ErrorCode::OtherIdentity => 409,
+            ErrorCode::OtherIdentity | ErrorCode::IdentityNotDeclared => 409,
             ErrorCode::CodeWrong { .. } | ErrorCode::CodeExpired | ErrorCode::CodeNotSent => 401,
             ErrorCode::CodeTooManyAttempts
             | ErrorCode::CodeResendTooSoon { .. }
@@ -647,6 +658,7 @@ impl ErrorCode {
             ErrorCode::Card(c) => c.message(m).into(),
             ErrorCode::Psc(p) => p.message(m).into(),
             ErrorCode::OtherIdentity => m.err_other_identity.into(),
+            ErrorCode::IdentityNotDeclared => m.err_identity_not_declared.into(),
             ErrorCode::CodeWrong { attempts_left } => {
                 m.err_code_wrong.replace("{n}", &attempts_left.to_string())
             }
@@ -762,6 +774,10 @@ mod tests {
             ErrorCode::from_slug("compte-autre-identite"),
             Some(ErrorCode::OtherIdentity)
         );
+        assert_eq!(
+            ErrorCode::from_slug("compte-identite-non-declaree"),
+            Some(ErrorCode::IdentityNotDeclared)
+        );
         for (card, _, _) in CARD_ERRORS {
             let code = ErrorCode::Card(card);
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
@@ -867,6 +883,7 @@ mod from_domain {
                 Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
                 Error::RppsMismatch => ErrorCode::Card(CardError::RppsMismatch),
                 Error::AccountLinkedToOtherIdentity => ErrorCode::OtherIdentity,
+                Error::IdentityNotDeclared => ErrorCode::IdentityNotDeclared,
                 Error::PscLinkExpired => ErrorCode::Psc(PscError::LinkExpired),
                 Error::PscState(_) => ErrorCode::Psc(PscError::State),
                 Error::PscRefused("access_denied") => ErrorCode::Psc(PscError::Cancelled),

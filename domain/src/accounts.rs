@@ -407,6 +407,17 @@ pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account
     .await?)
 }
 
+/// The national identity the desk declared for an account without an RPPS (the only one the
+/// one-time linking accepts for it).
+pub async fn declared_national_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar!("SELECT declared_national_id FROM users WHERE id = $1", id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .flatten(),
+    )
+}
+
 /// Records the RPPS read from the account's own validated card, only if the account has none
 /// (two cards linked at once must not overwrite each other); false when it already had one.
 pub async fn set_rpps_if_none(

@@ -196,6 +196,16 @@ pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> 
                 .execute(pool)
                 .await?;
         }
+        if u.username == "sec.petit" {
+            // No RPPS: the desk declared her card's identity (the test PKI's `cps-petit`), the
+            // only one her first card sign-in may link.
+            sqlx::query!(
+                "UPDATE users SET declared_national_id = '899700012349' WHERE id = $1",
+                id
+            )
+            .execute(pool)
+            .await?;
+        }
     }
     Ok(true)
 }

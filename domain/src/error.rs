@@ -42,6 +42,10 @@ pub enum Error {
     /// The account typed on the linking page is already linked to another national identity.
     #[error("account linked to another national identity")]
     AccountLinkedToOtherIdentity,
+    /// The account typed on the linking page has no RPPS, and the desk declared no identity for
+    /// it (or another one): a password alone does not let a professional's identity in.
+    #[error("no national identity declared for the account")]
+    IdentityNotDeclared,
     /// The pending PSC link is unknown, used, expired or from another browser.
     #[error("PSC link expired")]
     PscLinkExpired,

@@ -17,7 +17,7 @@ use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
-use crate::ids::{Email, Finess, RegionCode, Rpps, Username};
+use crate::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
 use crate::sessions::{self, LiveSession};
 use crate::throttle::{self, Scope as ThrottleScope};
 
@@ -209,6 +209,8 @@ pub struct UserRecord {
     pub family_name: String,
     pub given_name: String,
     pub rpps: Option<String>,
+    /// The identity the one-time linking accepts for an account without an RPPS.
+    pub declared_national_id: Option<String>,
     pub region_code: String,
     pub status: UserStatus,
     pub has_password: bool,
@@ -234,6 +236,7 @@ impl UserRecord {
             "family_name": self.family_name,
             "given_name": self.given_name,
             "rpps": self.rpps,
+            "declared_national_id": self.declared_national_id,
         })
     }
 }
@@ -242,7 +245,8 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
     let row = if lock {
         sqlx::query_as!(
             UserRecord,
-            r#"SELECT id, username, email, family_name, given_name, rpps, region_code,
+            r#"SELECT id, username, email, family_name, given_name, rpps, declared_national_id,
+                      region_code,
                       status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
                       otp_required, version, created_at, updated_at
                FROM users WHERE id = $1 FOR UPDATE"#,
@@ -253,7 +257,8 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
     } else {
         sqlx::query_as!(
             UserRecord,
-            r#"SELECT id, username, email, family_name, given_name, rpps, region_code,
+            r#"SELECT id, username, email, family_name, given_name, rpps, declared_national_id,
+                      region_code,
                       status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
                       otp_required, version, created_at, updated_at
                FROM users WHERE id = $1"#,
@@ -527,6 +532,9 @@ pub struct Identity {
     pub family_name: String,
     pub given_name: String,
     pub rpps: Option<Rpps>,
+    /// For an account without an RPPS: the national identifier (card or Pro Santé Connect) the
+    /// holder may link — the only one.
+    pub declared_national_id: Option<NationalId>,
     pub version: i32,
 }
 
@@ -555,14 +563,15 @@ pub async fn edit(
             }
             sqlx::query!(
                 "UPDATE users SET email = $2, family_name = $3, given_name = $4, rpps = $5,
-                    updated_at = $6, version = version + 1
+                    declared_national_id = $7, updated_at = $6, version = version + 1
              WHERE id = $1",
                 user.id,
                 identity.email.as_str(),
                 identity.family_name.trim(),
                 identity.given_name.trim(),
                 identity.rpps.as_ref().map(Rpps::as_str),
-                now
+                now,
+                identity.declared_national_id.as_ref().map(NationalId::as_str)
             )
             .execute(&mut *tx)
             .await?;
@@ -571,6 +580,7 @@ pub async fn edit(
                 "family_name": identity.family_name.trim(),
                 "given_name": identity.given_name.trim(),
                 "rpps": identity.rpps.as_ref().map(Rpps::as_str),
+                "declared_national_id": identity.declared_national_id.as_ref().map(NationalId::as_str),
             });
             Ok(((), json!({ "before": user.identity(), "after": after })))
         },

@@ -5,9 +5,13 @@
 //!    browser, 10 minutes, only the token's hash stored);
 //! 2. the page shows what it is about ([`pending`]);
 //! 3. [`link_and_sign_in`] asks ONCE for the account's username and password (the password
-//!    sign-in's check, with its brute-force counters and locks), checks the linking rules (one
-//!    national identity ↔ one account, RPPS of the account), links, and signs in — in one
-//!    transaction with its audit rows. A refusal links nothing.
+//!    sign-in's check, with its brute-force counters and locks);
+//! 4. when the account or the deployment requires the e-mail code, the code step of the password
+//!    sign-in runs first, bound to the pending link (`otp`), exactly as strong as the front door;
+//! 5. [`finish`] checks the linking rules (one national identity ↔ one account; the account's
+//!    RPPS, or for an account without one the identity the desk declared), links, tells the
+//!    holder by e-mail, and signs in — in one transaction with its audit rows. A refusal links
+//!    nothing.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -15,12 +19,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::card::{self, Browser, CardIdentity, Trust};
 use super::psc::{self, PscLogin};
-use super::{Auth, SignedIn, identity, password};
-use crate::accounts;
+use super::{Auth, PasswordOutcome, SignedIn, identity, otp, password};
+use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::NationalIdKind;
 use crate::sessions::Token;
+use uuid::Uuid;
 
 /// Time to type a username and password on the linking page.
 pub const LINK_LIFETIME: Duration = Duration::minutes(10);
@@ -168,25 +173,51 @@ pub async fn pending(
     decode(row, trust, now)
 }
 
-/// Consumes the pending link. A token presented by another browser is burnt too: a leaked token
-/// gets one try, by anyone.
+/// Consumes the pending link and reads what it holds. A token presented by another browser is
+/// burnt too: a leaked token gets one try, by anyone.
 async fn take(
     conn: &mut PgConnection,
-    token: &str,
+    token_hash: &[u8],
     browser: Browser,
+    trust: Option<&Trust>,
     now: OffsetDateTime,
-) -> Result<bool> {
-    let row = sqlx::query_scalar!(
-        "DELETE FROM pending_links WHERE token_hash = $1 AND expires_at > $2 RETURNING browser_hash",
-        &card::hash_of(token)[..],
+) -> Result<Option<Pending>> {
+    let row = sqlx::query!(
+        "DELETE FROM pending_links WHERE token_hash = $1 AND expires_at > $2
+         RETURNING browser_hash, means, certificate, psc_login",
+        token_hash,
         now
     )
     .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.is_some_and(|b| b.as_slice() == browser.hash().as_slice()))
+    match row {
+        Some(r) if r.browser_hash.as_slice() == browser.hash().as_slice() => decode(
+            Row {
+                means: r.means,
+                certificate: r.certificate,
+                psc_login: r.psc_login,
+            },
+            trust,
+            now,
+        )
+        .map(Some),
+        _ => Ok(None),
+    }
 }
 
-/// The one-time linking, for both means.
+/// What completes a pending link besides the account: the browser that holds it, and the card
+/// trust (a pending card is validated again when it is used).
+#[derive(Debug, Clone, Copy)]
+pub struct Completion<'a> {
+    pub browser: Browser,
+    pub trust: Option<&'a Trust>,
+}
+
+/// The one-time linking, for both means. The password is checked with the sign-in's counters;
+/// when the account or the deployment requires the e-mail code, nothing is linked yet: the code
+/// step starts, bound to this pending link, and [`super::otp::verify_code`] completes the link
+/// once the code is right (`PasswordOutcome::CodeRequired`). Otherwise the link is made and the
+/// session starts at once.
 #[allow(clippy::too_many_arguments)]
 pub async fn link_and_sign_in(
     auth: &Auth,
@@ -198,7 +229,7 @@ pub async fn link_and_sign_in(
     previous: Option<&Token>,
     client: &Client,
     now: OffsetDateTime,
-) -> Result<SignedIn> {
+) -> Result<PasswordOutcome> {
     // The pending link must exist before a password is tried against it (no free oracle), but is
     // consumed only on success, so a typo does not force the holder to start over.
     let pending = pending(auth, trust, token, browser, now).await?;
@@ -214,84 +245,199 @@ pub async fn link_and_sign_in(
         now,
     )
     .await?;
-    let account = accounts::Account {
-        id: checked.user.id,
-        username: checked.user.username.clone(),
-        region_code: checked.user.region_code.clone(),
-        status: checked.user.status,
-        rpps: None,
-    };
-    let national_id = pending.national_id().clone();
+    let token_hash = card::hash_of(token);
+    let completion = Completion { browser, trust };
 
     let mut tx = auth.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
-    identity::lock(&mut tx, national_id.as_str()).await?;
-    if !take(&mut tx, token, browser, now).await? {
-        return Err(Pending::expired(pending.means()));
+    if !(auth.otp_for_all || checked.user.otp_required) {
+        return finish(
+            tx,
+            auth,
+            completion,
+            &token_hash,
+            checked.user.id,
+            previous,
+            client,
+            now,
+        )
+        .await
+        .map(PasswordOutcome::SignedIn);
     }
-    let stored = accounts::account(&mut tx, account.id)
+
+    // The second step first, as for the password sign-in. The linking rules are checked now as
+    // well (and again when the code is right), so that no code is sent for a link that would be
+    // refused.
+    identity::lock(&mut tx, pending.national_id().as_str()).await?;
+    let account = active_account(&mut tx, checked.user.id).await?;
+    if let Some((reason, error)) = refusal(&mut tx, &pending, &account).await? {
+        // The refusal is recorded; the pending link is consumed (start again).
+        take(&mut tx, &token_hash, browser, trust, now).await?;
+        audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
+        tx.commit().await?;
+        return Err(error);
+    }
+    let step = otp::start(
+        &mut tx,
+        &checked.user,
+        otp::Purpose::Link {
+            link_token_hash: &token_hash,
+            action: link_action(&pending),
+        },
+        client,
+        now,
+    )
+    .await?;
+    // The pending link lives as long as the code step that will complete it.
+    sqlx::query!(
+        "UPDATE pending_links SET expires_at = GREATEST(expires_at, $2) WHERE token_hash = $1",
+        &token_hash[..],
+        now + otp::STEP_LIFETIME
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(PasswordOutcome::CodeRequired { token: step })
+}
+
+/// The audit action of a linking, by means.
+fn link_action(pending: &Pending) -> &'static str {
+    match pending {
+        Pending::Card { .. } => "card.link",
+        Pending::Psc(_) => "psc.link",
+    }
+}
+
+fn denied(pending: &Pending, account: &accounts::Account, reason: &str) -> Event {
+    let mut details = pending.audit_details();
+    details["reason"] = json!(reason);
+    Event::new(link_action(pending), Outcome::Denied, &account.username)
+        .actor(account.id)
+        .target("user", account.id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(details)
+}
+
+async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accounts::Account> {
+    let account = accounts::account(conn, user_id)
         .await?
         .ok_or(Error::NotFound)?;
+    match account.status {
+        UserStatus::Active => Ok(account),
+        other => Err(Error::AccountUnavailable(other)),
+    }
+}
 
-    let refusal = if let Pending::Card { identity, .. } = &pending
-        && card::owned_by_another(&mut tx, identity, account.id).await?
+/// The linking rules: one national identity ↔ one account, and the identity must be the
+/// account's own — its RPPS, or, for an account without one (staff, secretaries,
+/// administrators), the identity the desk declared for it. `None` when the link may be made.
+async fn refusal(
+    conn: &mut PgConnection,
+    pending: &Pending,
+    account: &accounts::Account,
+) -> Result<Option<(&'static str, Error)>> {
+    let national_id = pending.national_id();
+    if let Pending::Card { identity, .. } = pending
+        && card::owned_by_another(conn, identity, account.id).await?
     {
-        Some(("card_of_another_account", Error::CardOfAnotherAccount))
-    } else if identity::accounts_of(&mut tx, national_id.as_str())
+        return Ok(Some((
+            "card_of_another_account",
+            Error::CardOfAnotherAccount,
+        )));
+    }
+    if identity::accounts_of(conn, national_id.as_str())
         .await?
         .iter()
         .any(|u| *u != account.id)
     {
-        Some(("identity_of_another_account", Error::CardOfAnotherAccount))
-    } else if identity::national_ids_of(&mut tx, account.id)
+        return Ok(Some((
+            "identity_of_another_account",
+            Error::CardOfAnotherAccount,
+        )));
+    }
+    if identity::national_ids_of(conn, account.id)
         .await?
         .iter()
         .any(|n| n != national_id.as_str())
     {
         // One account, one professional: an account already linked to another holder's identity
         // does not take this one (a shared account would mix two people's traces).
-        Some((
+        return Ok(Some((
             "account_linked_to_other_identity",
             Error::AccountLinkedToOtherIdentity,
-        ))
-    } else {
-        // An account with an RPPS takes only an identity of that RPPS (not another holder's, nor
-        // a staff or ADELI identity someone else could hold).
-        match (national_id.kind(), &stored.rpps) {
-            (NationalIdKind::Rpps(rpps), Some(own)) if rpps.as_str() == own => None,
-            (_, Some(_)) => Some(("rpps_mismatch", Error::RppsMismatch)),
-            _ => None,
+        )));
+    }
+    Ok(match (national_id.kind(), &account.rpps) {
+        // An account with an RPPS takes only an identity of that RPPS (not another holder's, nor a
+        // staff or ADELI identity someone else could hold).
+        (NationalIdKind::Rpps(rpps), Some(own)) if rpps.as_str() == own => None,
+        (_, Some(_)) => Some(("rpps_mismatch", Error::RppsMismatch)),
+        // Without an RPPS, the account's password is all that ties it to a person: only the
+        // identity the desk declared for it may come in, never the first one presented.
+        (_, None) => {
+            let declared = accounts::declared_national_id(conn, account.id).await?;
+            if declared.as_deref() == Some(national_id.as_str()) {
+                None
+            } else {
+                Some(("identity_not_declared", Error::IdentityNotDeclared))
+            }
         }
+    })
+}
+
+/// Completes a pending link for `user_id` (whose password, and e-mail code when required, were
+/// checked): consumes it, checks the linking rules, links, and signs in, in `tx` with its audit
+/// rows. A refusal links nothing and is recorded; the transaction is committed either way.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn finish(
+    mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    auth: &Auth,
+    completion: Completion<'_>,
+    token_hash: &[u8],
+    user_id: Uuid,
+    previous: Option<&Token>,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<SignedIn> {
+    // Serialised per holder (two tabs, two means), before the link is consumed.
+    let head = sqlx::query!(
+        "SELECT means, national_id FROM pending_links WHERE token_hash = $1",
+        token_hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let means = head.as_ref().map(|h| h.means.clone()).unwrap_or_default();
+    if let Some(head) = &head {
+        identity::lock(&mut tx, &head.national_id).await?;
+    }
+    let Some(pending) = take(
+        &mut tx,
+        token_hash,
+        completion.browser,
+        completion.trust,
+        now,
+    )
+    .await?
+    else {
+        // Nothing to undo; what the caller did in `tx` (the code step's end) still counts.
+        tx.commit().await?;
+        return Err(Pending::expired(&means));
     };
-    let denied = |reason: &str| {
-        let mut details = pending.audit_details();
-        details["reason"] = json!(reason);
-        Event::new(
-            match pending {
-                Pending::Card { .. } => "card.link",
-                Pending::Psc(_) => "psc.link",
-            },
-            Outcome::Denied,
-            &account.username,
-        )
-        .actor(account.id)
-        .target("user", account.id.to_string(), &account.username)
-        .region(&account.region_code)
-        .details(details)
-    };
-    if let Some((reason, error)) = refusal {
+    let account = active_account(&mut tx, user_id).await?;
+
+    if let Some((reason, error)) = refusal(&mut tx, &pending, &account).await? {
         // The refusal is recorded; the pending link stays consumed (start again).
-        audit::record(&mut tx, denied(reason), client, now).await?;
+        audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
         tx.commit().await?;
         return Err(error);
     }
 
-    if let (NationalIdKind::Rpps(rpps), None) = (national_id.kind(), &stored.rpps) {
-        // Another account may already carry this RPPS: the unique constraint refuses it, and
-        // that is the "identity of another account" case for the holder. Another identity linked
-        // to this account meanwhile may have set a different one: refused as a mismatch.
+    if let (NationalIdKind::Rpps(rpps), None) = (pending.national_id().kind(), &account.rpps) {
+        // The desk declared this RPPS identity for the account: the account takes the RPPS.
+        // Another account may already carry it: the unique constraint refuses it, and that is the
+        // "identity of another account" case for the holder.
         sqlx::query!("SAVEPOINT set_rpps").execute(&mut *tx).await?;
-        let refusal = match accounts::set_rpps_if_none(&mut tx, account.id, &rpps, now).await {
+        let refused = match accounts::set_rpps_if_none(&mut tx, account.id, &rpps, now).await {
             Ok(true) => None,
             Ok(false) => Some(("rpps_mismatch", Error::RppsMismatch)),
             Err(Error::Conflict(_)) => {
@@ -302,8 +448,8 @@ pub async fn link_and_sign_in(
             }
             Err(e) => return Err(e),
         };
-        if let Some((reason, error)) = refusal {
-            audit::record(&mut tx, denied(reason), client, now).await?;
+        if let Some((reason, error)) = refused {
+            audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
             tx.commit().await?;
             return Err(error);
         }

@@ -20,6 +20,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use super::linking::{self, Completion};
 use super::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::accounts::Credentials;
 use crate::audit::{self, Client, Event, Outcome};
@@ -86,10 +87,24 @@ pub fn mask_email(email: &str) -> String {
     }
 }
 
-/// Step 1, in the password sign-in's transaction.
+/// What the right code completes.
+#[derive(Debug, Clone, Copy)]
+pub enum Purpose<'a> {
+    /// The password sign-in.
+    SignIn,
+    /// The one-time linking of a card or PSC identity (`linking`): the pending link's token hash,
+    /// and the linking's audit action.
+    Link {
+        link_token_hash: &'a [u8],
+        action: &'static str,
+    },
+}
+
+/// Step 1, in the transaction of the password check (sign-in or linking).
 pub async fn start(
     tx: &mut PgConnection,
     user: &Credentials,
+    purpose: Purpose<'_>,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<String> {
@@ -101,19 +116,27 @@ pub async fn start(
     sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user.id)
         .execute(&mut *tx)
         .await?;
+    let (link_token_hash, action) = match purpose {
+        Purpose::SignIn => (None, "auth.password.sign_in"),
+        Purpose::Link {
+            link_token_hash,
+            action,
+        } => (Some(link_token_hash), action),
+    };
     sqlx::query!(
-        "INSERT INTO sign_in_steps (token_hash, user_id, created_at, expires_at)
-         VALUES ($1, $2, $3, $4)",
+        "INSERT INTO sign_in_steps (token_hash, user_id, created_at, expires_at, link_token_hash)
+         VALUES ($1, $2, $3, $4, $5)",
         &hash_token(&token)[..],
         user.id,
         now,
-        now + STEP_LIFETIME
+        now + STEP_LIFETIME,
+        link_token_hash
     )
     .execute(&mut *tx)
     .await?;
     audit::record(
         tx,
-        Event::new("auth.password.sign_in", Outcome::Success, &user.username)
+        Event::new(action, Outcome::Success, &user.username)
             .actor(user.id)
             .target("user", user.id.to_string(), &user.username)
             .region(&user.region_code)
@@ -135,13 +158,14 @@ struct Step {
     last_sent_at: Option<OffsetDateTime>,
     sends: i32,
     attempts: i32,
+    link_token_hash: Option<Vec<u8>>,
 }
 
 async fn load(conn: &mut PgConnection, token: &str, now: OffsetDateTime) -> Result<Step> {
     sqlx::query_as!(
         Step,
         "SELECT s.user_id, u.username, u.region_code, s.code_hash, s.code_salt,
-                s.code_expires_at, s.last_sent_at, s.sends, s.attempts
+                s.code_expires_at, s.last_sent_at, s.sends, s.attempts, s.link_token_hash
          FROM sign_in_steps s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'
          FOR UPDATE OF s",
@@ -287,11 +311,13 @@ pub async fn send_code(
     Ok(())
 }
 
-/// Step 3: the code typed; the session starts when it is right.
+/// Step 3: the code typed; the session starts when it is right — after the one-time linking when
+/// the step was started by it (`completion` tells which browser holds the pending link).
 pub async fn verify_code(
     auth: &Auth,
     token: &str,
     typed: &str,
+    completion: Completion<'_>,
     previous: Option<&Token>,
     client: &Client,
     now: OffsetDateTime,
@@ -395,6 +421,19 @@ pub async fn verify_code(
         now,
     )
     .await?;
+    if let Some(link) = &step.link_token_hash {
+        return linking::finish(
+            tx,
+            auth,
+            completion,
+            link,
+            step.user_id,
+            previous,
+            client,
+            now,
+        )
+        .await;
+    }
     let signed_in = complete_sign_in(
         &mut tx,
         auth,

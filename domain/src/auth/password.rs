@@ -125,7 +125,7 @@ pub async fn sign_in(
     let user = &checked.user;
     if auth.otp_for_all || user.otp_required {
         // The password is right; the session waits for the e-mail code.
-        let token = otp::start(&mut tx, user, client, now).await?;
+        let token = otp::start(&mut tx, user, otp::Purpose::SignIn, client, now).await?;
         tx.commit().await?;
         return Ok(PasswordOutcome::CodeRequired { token });
     }

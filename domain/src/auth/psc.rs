@@ -28,6 +28,7 @@ use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::{Finess, NationalId};
+use crate::mail::{self, messages, outbox};
 use crate::sessions::{PscFacts, Token};
 
 /// From the authorization request to the callback: PSC's page, the card's PIN or the phone.
@@ -476,6 +477,16 @@ pub(crate) async fn link(
                 other => other,
             });
         }
+    }
+    // The holder learns of it at once: a link made with a phished password must not stay silent.
+    if let Some(recipient) = mail::recipient(tx, account.id).await? {
+        let message = messages::psc_linked(
+            &recipient,
+            &id.display_name(),
+            id.national_id.as_str(),
+            login.auth_mode.as_deref(),
+        );
+        outbox::enqueue(tx, &recipient, &message, now).await?;
     }
     audit::record(
         tx,

@@ -161,12 +161,40 @@ pub fn card_linked(r: &Recipient, card_type: &str, serial: &str, renewal: bool) 
         "Une carte a été liée à votre compte Passerelle"
     };
     let body = format!(
-        "{how} (identifiant : {user}) : carte {card_type}, numéro de série {serial}. Elle permet          désormais de vous connecter sans mot de passe. Si vous n'êtes pas à l'origine de cette          opération, contactez immédiatement l'assistance.",
+        "{how} (identifiant : {user}) : carte {card_type}, numéro de série {serial}. Elle permet \
+         désormais de vous connecter sans mot de passe. Si vous n'êtes pas à l'origine de cette \
+         opération, contactez immédiatement l'assistance.",
         user = r.username
     );
     Mail {
         kind: "card_linked",
         subject: "Passerelle : une carte a été liée à votre compte".into(),
+        text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!("<p>{}</p><p>{}</p>", escape(&greeting(r)), escape(&body)),
+        ),
+    }
+}
+
+/// A Pro Santé Connect identity was linked to the account: from now on PSC alone signs in.
+pub fn psc_linked(r: &Recipient, holder: &str, national_id: &str, auth_mode: Option<&str>) -> Mail {
+    let how = match auth_mode {
+        Some("MOBILE") => " (application e-CPS)",
+        Some("CARD") => " (carte CPS)",
+        _ => "",
+    };
+    let body = format!(
+        "L'identité Pro Santé Connect de {holder} (identifiant national {national_id}){how} a été \
+         liée à votre compte Passerelle (identifiant : {user}). Elle permet désormais de vous \
+         connecter par Pro Santé Connect sans mot de passe. Si vous n'êtes pas à l'origine de cette \
+         opération, retirez-la dans « Mes moyens de connexion » et contactez immédiatement \
+         l'assistance.",
+        user = r.username
+    );
+    Mail {
+        kind: "psc_linked",
+        subject: "Passerelle : une identité Pro Santé Connect a été liée à votre compte".into(),
         text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
         html: html_page(
             r,

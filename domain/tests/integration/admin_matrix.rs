@@ -291,6 +291,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                     family_name: "Nouveau-Nom".into(),
                     given_name: "Prénom".into(),
                     rpps: None,
+                    declared_national_id: None,
                     version,
                 },
                 &c,
@@ -546,6 +547,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
         family_name: family.into(),
         given_name: opened.user.given_name.clone(),
         rpps: None,
+        declared_national_id: None,
         version: opened.user.version,
     };
     users::edit(&auth, &admin, id, &edit("Durand-Premier"), &c, t0())

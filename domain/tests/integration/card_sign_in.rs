@@ -13,7 +13,7 @@ use domain::routing::Landing;
 use testkit::pki::{self, Pki};
 use time::{Duration, OffsetDateTime};
 
-use crate::harness::{audit_trail, client, seeded};
+use crate::harness::{audit_trail, client, declare, seeded, signed_in};
 
 const ORIGIN: &str = "https://passerelle.test";
 
@@ -94,18 +94,20 @@ async fn link(
     username: &str,
     password: &str,
 ) -> Result<domain::auth::SignedIn, Error> {
-    card::link_and_sign_in(
-        auth,
-        trust,
-        token,
-        browser,
-        username,
-        password,
-        None,
-        &client("192.0.2.50"),
-        now(),
+    signed_in(
+        card::link_and_sign_in(
+            auth,
+            trust,
+            token,
+            browser,
+            username,
+            password,
+            None,
+            &client("192.0.2.50"),
+            now(),
+        )
+        .await,
     )
-    .await
 }
 
 fn link_token(outcome: CardOutcome) -> String {
@@ -311,7 +313,8 @@ async fn linking_rules_rpps_and_ownership() {
         .unwrap();
     assert_eq!(linked, 0);
 
-    // An account without RPPS takes the card's.
+    // An account without RPPS takes the card the desk declared for it, and its RPPS.
+    declare(&auth.pool, "sec.petit", "899700012349").await;
     let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
     let other_browser = Browser::of_secret("c");
     let late_token = link_token(
@@ -624,7 +627,8 @@ async fn a_staff_card_cannot_be_linked_to_an_account_with_an_rpps() {
         link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::RppsMismatch)
     ));
-    // An account without RPPS (the reception desk's) takes it, and keeps no RPPS.
+    // An account without RPPS (the reception desk's) takes it once declared, and keeps no RPPS.
+    declare(&auth.pool, "sec.petit", "3750712184/000000018").await;
     let token = link_token(sign_in(&auth, &trust, "cpe-accueil", b).await.unwrap());
     link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
         .await
@@ -635,4 +639,106 @@ async fn a_staff_card_cannot_be_linked_to_an_account_with_an_rpps() {
             .await
             .unwrap();
     assert_eq!(rpps, None);
+}
+
+#[tokio::test]
+async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
+    let auth = seeded().await;
+    let trust = trust();
+    let c = client("192.0.2.50");
+    sqlx::query("UPDATE users SET otp_required = true WHERE username = 'dr.martin'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let step = match card::link_and_sign_in(
+        &auth,
+        &trust,
+        &token,
+        b,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        &c,
+        now(),
+    )
+    .await
+    .unwrap()
+    {
+        domain::auth::PasswordOutcome::CodeRequired { token } => token,
+        domain::auth::PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
+    };
+    let cards = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM cards")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(cards().await, 0, "nothing linked before the code");
+    domain::auth::otp::send_code(&auth, &step, &c, now())
+        .await
+        .unwrap();
+    let text: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE kind = 'sign_in_code' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    let code: String = text
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .into();
+    let s = domain::auth::otp::verify_code(
+        &auth,
+        &step,
+        &code,
+        domain::auth::linking::Completion {
+            browser: b,
+            trust: Some(&trust),
+        },
+        None,
+        &c,
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(cards().await, 1);
+    assert_eq!(card::cards_of(&auth, s.user_id).await.unwrap().len(), 1);
+    let notices: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE kind = 'card_linked'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(notices, 1);
+    // From now on the card alone signs in.
+    assert!(matches!(
+        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        CardOutcome::SignedIn(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_account_without_rpps_takes_no_card_the_desk_did_not_declare() {
+    let auth = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "admin.idf", DEMO_PASSWORD).await,
+        Err(Error::IdentityNotDeclared)
+    ));
+    // Another identity declared for the account does not count either.
+    declare(&auth.pool, "sec.petit", "3750712184/000000018").await;
+    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    assert!(matches!(
+        link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD).await,
+        Err(Error::IdentityNotDeclared)
+    ));
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM cards")
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
 }

@@ -3,12 +3,20 @@
 
 use domain::Error;
 use domain::auth::otp::{self, CodeError};
-use domain::auth::{PasswordOutcome, account_links, password};
+use domain::auth::{PasswordOutcome, account_links, linking, password};
 use domain::demo::DEMO_PASSWORD;
 use domain::password_policy::Weakness;
 use time::Duration;
 
 use crate::harness::{client, seeded, t0};
+
+/// A plain sign-in's code step completes no pending link.
+fn no_link() -> linking::Completion<'static> {
+    linking::Completion {
+        browser: domain::auth::card::Browser::of_secret("browser"),
+        trust: None,
+    }
+}
 
 async fn password_step(auth: &domain::auth::Auth, username: &str) -> String {
     match password::sign_in(
@@ -57,7 +65,7 @@ async fn the_session_exists_only_after_the_emailed_code() {
         .unwrap();
     assert_eq!(sessions, 0, "no session before the code");
     assert!(matches!(
-        otp::verify_code(&auth, &token, "123456", None, &c, t0()).await,
+        otp::verify_code(&auth, &token, "123456", no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::NoCodeSent))
     ));
     otp::send_code(&auth, &token, &c, t0()).await.unwrap();
@@ -77,16 +85,24 @@ async fn the_session_exists_only_after_the_emailed_code() {
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
-        otp::verify_code(&auth, &token, wrong, None, &c, t0()).await,
+        otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::Wrong { attempts_left: 4 }))
     ));
-    let s = otp::verify_code(&auth, &token, &format!(" {code} "), None, &c, t0())
-        .await
-        .unwrap();
+    let s = otp::verify_code(
+        &auth,
+        &token,
+        &format!(" {code} "),
+        no_link(),
+        None,
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.landing, domain::routing::Landing::Chooser);
     // Single use.
     assert!(matches!(
-        otp::verify_code(&auth, &token, &code, None, &c, t0()).await,
+        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions")
@@ -114,6 +130,7 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
             &auth,
             &token,
             &first,
+            no_link(),
             None,
             &c,
             t0() + Duration::minutes(11)
@@ -127,11 +144,11 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
     let second = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     if second != first {
         assert!(matches!(
-            otp::verify_code(&auth, &token, &first, None, &c, later).await,
+            otp::verify_code(&auth, &token, &first, no_link(), None, &c, later).await,
             Err(Error::Code(CodeError::Wrong { .. }))
         ));
     }
-    otp::verify_code(&auth, &token, &second, None, &c, later)
+    otp::verify_code(&auth, &token, &second, no_link(), None, &c, later)
         .await
         .unwrap();
 }
@@ -147,17 +164,17 @@ async fn five_wrong_codes_end_the_step() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
         assert!(matches!(
-            otp::verify_code(&auth, &token, wrong, None, &c, t0()).await,
+            otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
             Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left
         ));
     }
     assert!(matches!(
-        otp::verify_code(&auth, &token, wrong, None, &c, t0()).await,
+        otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::TooManyAttempts))
     ));
     // Even the right code is now useless: back to the password.
     assert!(matches!(
-        otp::verify_code(&auth, &token, &code, None, &c, t0()).await,
+        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let failures: i64 = sqlx::query_scalar(
@@ -184,7 +201,7 @@ async fn a_new_sign_in_replaces_the_pending_step_and_its_code() {
     let code = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     let _second = password_step(&auth, "dr.martin").await;
     assert!(matches!(
-        otp::verify_code(&auth, &first, &code, None, &c, t0()).await,
+        otp::verify_code(&auth, &first, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     // The subject never carries the code.

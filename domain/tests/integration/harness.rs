@@ -167,6 +167,27 @@ pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {
     .unwrap()
 }
 
+/// The desk declares `national_id` as the identity of `username`, an account without an RPPS (the
+/// only identity the one-time linking then accepts for it).
+pub async fn declare(pool: &PgPool, username: &str, national_id: &str) {
+    sqlx::query("UPDATE users SET declared_national_id = $2 WHERE username = $1")
+        .bind(username)
+        .bind(national_id)
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+/// The signed-in outcome of a linking that needs no e-mail code.
+pub fn signed_in(
+    outcome: Result<domain::auth::PasswordOutcome, domain::Error>,
+) -> Result<domain::auth::SignedIn, domain::Error> {
+    outcome.map(|o| match o {
+        domain::auth::PasswordOutcome::SignedIn(s) => s,
+        domain::auth::PasswordOutcome::CodeRequired { .. } => panic!("no e-mail code expected"),
+    })
+}
+
 pub fn client(ip: &str) -> domain::audit::Client {
     domain::audit::Client {
         ip: Some(ip.to_string()),

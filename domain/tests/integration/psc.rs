@@ -11,7 +11,7 @@ use domain::sessions::{self, Missing};
 use serde_json::json;
 use time::Duration;
 
-use crate::harness::{audit_trail, client, seeded, t0};
+use crate::harness::{audit_trail, client, declare, seeded, signed_in, t0};
 
 fn login(national_id: &str, mode: &str, sid: &str) -> PscLogin {
     PscLogin::from_claims(&json!({
@@ -47,18 +47,20 @@ async fn link(
     username: &str,
     password: &str,
 ) -> Result<domain::auth::SignedIn, Error> {
-    linking::link_and_sign_in(
-        auth,
-        None,
-        token,
-        browser,
-        username,
-        password,
-        None,
-        &client("192.0.2.80"),
-        t0(),
+    signed_in(
+        linking::link_and_sign_in(
+            auth,
+            None,
+            token,
+            browser,
+            username,
+            password,
+            None,
+            &client("192.0.2.80"),
+            t0(),
+        )
+        .await,
     )
-    .await
 }
 
 fn token_of(outcome: PscOutcome) -> String {
@@ -193,6 +195,7 @@ async fn an_account_linked_to_another_identity_is_refused_and_nothing_is_linked(
     assert_eq!(denied, 1);
 
     // And the identity already linked cannot be linked to a second account either.
+    declare(&auth.pool, "sec.petit", "0123456789").await;
     let token = token_of(
         psc_sign_in(&auth, &login("0123456789", "CARD", "s3"), browser)
             .await
@@ -305,6 +308,7 @@ async fn declared_establishments_of_the_region_become_memberships_when_asked() {
     auth.psc.auto_memberships = true;
     let browser = Browser::of_secret("b");
     // sec.petit (Île-de-France) has no establishment; PSC declares one in Paris, one in Lyon.
+    declare(&auth.pool, "sec.petit", "0123456789").await;
     let token = token_of(
         psc_sign_in(&auth, &login("0123456789", "CARD", "s"), browser)
             .await
@@ -407,4 +411,273 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
             .await
             .unwrap();
     assert_eq!(reason, "backchannel_logout");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 14, H-1: linking asks as much as the password sign-in.
+
+async fn count(pool: &sqlx::PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+/// The code of the latest sign-in code e-mail (from the outbox).
+async fn latest_code(pool: &sqlx::PgPool) -> String {
+    let text: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE kind = 'sign_in_code' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap()
+        .to_string()
+}
+
+async fn link_outcome(
+    auth: &domain::auth::Auth,
+    token: &str,
+    browser: Browser,
+    username: &str,
+) -> Result<domain::auth::PasswordOutcome, Error> {
+    linking::link_and_sign_in(
+        auth,
+        None,
+        token,
+        browser,
+        username,
+        DEMO_PASSWORD,
+        None,
+        &client("192.0.2.80"),
+        t0(),
+    )
+    .await
+}
+
+fn completion(browser: Browser) -> linking::Completion<'static> {
+    linking::Completion {
+        browser,
+        trust: None,
+    }
+}
+
+#[tokio::test]
+async fn a_phished_password_and_the_attackers_own_identity_do_not_open_an_account_without_rpps() {
+    let auth = seeded().await;
+    sqlx::query("UPDATE users SET otp_required = true WHERE username = 'admin.idf'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    let browser = Browser::of_secret("attacker");
+    // The attacker's own e-CPS, unknown to Passerelle, then admin.idf's password.
+    let token = token_of(
+        psc_sign_in(&auth, &login("810000999994", "MOBILE", "a1"), browser)
+            .await
+            .unwrap(),
+    );
+    assert!(matches!(
+        link_outcome(&auth, &token, browser, "admin.idf").await,
+        Err(Error::IdentityNotDeclared)
+    ));
+    // Nothing linked, no session, no code step, the refusal recorded.
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        0
+    );
+    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM sign_in_steps").await,
+        0
+    );
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'psc.link' AND outcome = 'denied'
+               AND details->>'reason' = 'identity_not_declared'"
+        )
+        .await,
+        1
+    );
+    // The same without the e-mail code requirement: still refused.
+    sqlx::query("UPDATE users SET otp_required = false WHERE username = 'admin.idf'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    let token = token_of(
+        psc_sign_in(&auth, &login("810000999994", "MOBILE", "a2"), browser)
+            .await
+            .unwrap(),
+    );
+    assert!(matches!(
+        link_outcome(&auth, &token, browser, "admin.idf").await,
+        Err(Error::IdentityNotDeclared)
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code() {
+    let auth = seeded().await;
+    let c = client("192.0.2.80");
+    sqlx::query("UPDATE users SET otp_required = true WHERE username = 'admin.idf'")
+        .execute(&auth.pool)
+        .await
+        .unwrap();
+    // The desk declared the administrator's own identity.
+    declare(&auth.pool, "admin.idf", "810000999994").await;
+    let browser = Browser::of_secret("admin-browser");
+    let token = token_of(
+        psc_sign_in(&auth, &login("810000999994", "CARD", "s1"), browser)
+            .await
+            .unwrap(),
+    );
+    let step = match link_outcome(&auth, &token, browser, "admin.idf")
+        .await
+        .unwrap()
+    {
+        domain::auth::PasswordOutcome::CodeRequired { token } => token,
+        domain::auth::PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
+    };
+    // The right password alone wrote nothing.
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        0
+    );
+    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'psc_linked'"
+        )
+        .await,
+        0
+    );
+
+    domain::auth::otp::send_code(&auth, &step, &c, t0())
+        .await
+        .unwrap();
+    let code = latest_code(&auth.pool).await;
+    // A wrong code links nothing.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        domain::auth::otp::verify_code(&auth, &step, wrong, completion(browser), None, &c, t0())
+            .await,
+        Err(Error::Code(domain::auth::otp::CodeError::Wrong { .. }))
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        0
+    );
+    // The right code, in the browser that holds the pending link: linked and signed in by PSC.
+    let signed_in =
+        domain::auth::otp::verify_code(&auth, &step, &code, completion(browser), None, &c, t0())
+            .await
+            .unwrap();
+    let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions WHERE user_id = $1")
+        .bind(signed_in.user_id)
+        .fetch_one(&auth.pool)
+        .await
+        .unwrap();
+    assert_eq!(method, "psc");
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT p.national_id FROM psc_identities p JOIN users u ON u.id = p.user_id
+         WHERE u.username = 'admin.idf'",
+    )
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(ids, ["810000999994"]);
+    // The holder is told, at the account's address.
+    let (to, text): (String, String) =
+        sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'psc_linked'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(to, "admin.idf@demo.passerelle.example");
+    assert!(text.contains("810000999994"), "{text}");
+    let trail: Vec<String> = audit_trail(&auth.pool)
+        .await
+        .into_iter()
+        .map(|(action, outcome, _)| format!("{action}:{outcome}"))
+        .collect();
+    for expected in [
+        "psc.link:success",
+        "auth.email_code.send:success",
+        "auth.email_code.verify:failure",
+        "auth.email_code.verify:success",
+        "psc.linked:success",
+        "auth.sign_in:success",
+    ] {
+        assert!(
+            trail.iter().any(|t| t == expected),
+            "{expected} in {trail:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
+    let mut auth = seeded().await;
+    auth.otp_for_all = true;
+    let c = client("192.0.2.80");
+    let browser = Browser::of_secret("holder");
+    let token = token_of(
+        psc_sign_in(&auth, &login(MARTIN, "CARD", "s1"), browser)
+            .await
+            .unwrap(),
+    );
+    // The deployment requires the code of everyone: linking too.
+    let step = match link_outcome(&auth, &token, browser, "dr.martin")
+        .await
+        .unwrap()
+    {
+        domain::auth::PasswordOutcome::CodeRequired { token } => token,
+        domain::auth::PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
+    };
+    domain::auth::otp::send_code(&auth, &step, &c, t0())
+        .await
+        .unwrap();
+    let code = latest_code(&auth.pool).await;
+    assert!(matches!(
+        domain::auth::otp::verify_code(
+            &auth,
+            &step,
+            &code,
+            completion(Browser::of_secret("someone-else")),
+            None,
+            &c,
+            t0()
+        )
+        .await,
+        Err(Error::PscLinkExpired)
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        0
+    );
+    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
+}
+
+#[tokio::test]
+async fn every_psc_link_is_emailed_to_the_holder() {
+    let auth = seeded().await;
+    let browser = Browser::of_secret("b");
+    let token = token_of(
+        psc_sign_in(&auth, &login(MARTIN, "MOBILE", "s1"), browser)
+            .await
+            .unwrap(),
+    );
+    link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+    let (to, text): (String, String) =
+        sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'psc_linked'")
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!(to, "dr.martin@demo.passerelle.example");
+    assert!(text.contains(MARTIN) && text.contains("e-CPS"), "{text}");
 }

@@ -88,6 +88,12 @@ pub async fn verify_code(
         &state.services.auth,
         &token,
         form.code.chars().take(32).collect::<String>().as_str(),
+        // A code step started by the one-time linking completes the pending link this browser
+        // holds (the card trust validates a pending card again).
+        domain::auth::linking::Completion {
+            browser: domain::auth::card::Browser::of_secret(&ctx.csrf_token),
+            trust: super::card::trust(&state),
+        },
         previous.as_ref(),
         &ctx.client,
         OffsetDateTime::now_utc(),
@@ -96,7 +102,9 @@ pub async fn verify_code(
     {
         Ok(signed_in) => {
             let secure = state.services.settings.secure_cookies;
-            let jar = jar.add(cookies::removal(cookies::SIGN_IN_STEP, secure));
+            let jar = jar
+                .add(cookies::removal(cookies::SIGN_IN_STEP, secure))
+                .add(cookies::removal(cookies::CARD_LINK, secure));
             signed_in_response(&state, jar, &signed_in)
         }
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManyAttempts)) => {

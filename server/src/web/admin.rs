@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use domain::accounts::AdminRole;
 use domain::admin::{establishments, users};
-use domain::ids::{Email, Finess, RegionCode, Rpps, Username};
+use domain::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
 use serde::Deserialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -40,6 +40,15 @@ fn done(page: &str, info: &str) -> Response {
 
 fn field<T, E>(parsed: Result<T, E>, f: Field) -> Result<T, ErrorCode> {
     parsed.map_err(|_| ErrorCode::InvalidField(f))
+}
+
+fn optional_national_id(value: &str) -> Result<Option<NationalId>, ErrorCode> {
+    let v = value.trim();
+    if v.is_empty() {
+        Ok(None)
+    } else {
+        field(NationalId::parse(v), Field::NationalId).map(Some)
+    }
 }
 
 fn optional_rpps(value: &str) -> Result<Option<Rpps>, ErrorCode> {
@@ -181,6 +190,8 @@ pub struct AccountForm {
     #[serde(default)]
     rpps: String,
     #[serde(default)]
+    identite_nationale: String,
+    #[serde(default)]
     finess: String,
     #[serde(default)]
     carte: String,
@@ -251,6 +262,7 @@ pub async fn account_action(
                     family_name: form.nom.clone(),
                     given_name: form.prenom.clone(),
                     rpps: optional_rpps(&form.rpps)?,
+                    declared_national_id: optional_national_id(&form.identite_nationale)?,
                     version: version(&form.version)?,
                 };
                 users::edit(auth, &actor, id, &identity, client, now).await?;

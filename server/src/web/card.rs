@@ -14,6 +14,7 @@ use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use domain::Error;
+use domain::auth::PasswordOutcome;
 use domain::auth::card::{self, AgentProof, Browser, CardOutcome};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -29,6 +30,12 @@ const MAX_SIGNATURE: usize = 1024;
 
 fn service(state: &AppState) -> Option<&CardService> {
     state.services.card.as_ref()
+}
+
+/// The card trust anchors when card sign-in is on (a pending card is validated again when a
+/// linking completes, on the linking page or after the e-mail code).
+pub(super) fn trust(state: &AppState) -> Option<&card::Trust> {
+    service(state).map(|s| &s.trust)
 }
 
 /// The browser before it has a session: its form-token cookie.
@@ -397,7 +404,7 @@ async fn link_on(
     let previous = cookies::session_token(&jar);
     match domain::auth::linking::link_and_sign_in(
         &state.services.auth,
-        service(&state).map(|s| &s.trust),
+        trust(&state),
         &token,
         browser(&ctx),
         &form.identifiant,
@@ -408,9 +415,24 @@ async fn link_on(
     )
     .await
     {
-        Ok(signed_in) => {
+        Ok(PasswordOutcome::SignedIn(signed_in)) => {
             let jar = jar.add(cookies::removal(cookies::CARD_LINK, secure));
             signed_in_response(&state, jar, &signed_in)
+        }
+        // The account needs the e-mail code: the password sign-in's code page, which completes
+        // the link once the code is right (the pending link stays until then).
+        Ok(PasswordOutcome::CodeRequired { token }) => {
+            let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
+            (
+                jar.add(cookies::short_lived(
+                    cookies::SIGN_IN_STEP,
+                    &token,
+                    minutes,
+                    secure,
+                )),
+                Redirect::to("/connexion/code"),
+            )
+                .into_response()
         }
         // The holder may correct a typo: the pending link stays.
         Err(

@@ -118,6 +118,11 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                             <input id="rpps" name="rpps" value=d.rpps.clone() inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
                             <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
                         </div>
+                        <div class="field">
+                            <label for="identite_nationale">{m.adm_national_id}</label>
+                            <input id="identite_nationale" name="identite_nationale" value=d.declared_national_id.clone() maxlength="64" autocomplete="off" aria-describedby="identite-aide" />
+                            <p id="identite-aide" class="hint">{m.adm_national_id_hint}</p>
+                        </div>
                         <button type="submit">{m.adm_save}</button>
                     </form>
                 }.into_any()
@@ -128,6 +133,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                         <dt>{m.adm_given_name}</dt><dd>{d.given_name.clone()}</dd>
                         <dt>{m.adm_email}</dt><dd>{d.email.clone()}</dd>
                         <dt>"RPPS"</dt><dd>{d.rpps.clone()}</dd>
+                        <dt>{m.adm_national_id}</dt><dd>{d.declared_national_id.clone()}</dd>
                     </dl>
                 }.into_any()
             }}

@@ -615,7 +615,7 @@ pub async fn link_and_sign_in(
     previous: Option<&Token>,
     client: &Client,
     now: OffsetDateTime,
-) -> Result<SignedIn> {
+) -> Result<super::PasswordOutcome> {
     linking::link_and_sign_in(
         auth,
         Some(trust),
