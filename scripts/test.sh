@@ -82,6 +82,7 @@ smtp_port=$(sed -n 's/^SMTP_PORT=//p' "$e2e_dir/smtp/env")
 echo '{}' > "$e2e_dir/psc-users.json"
 PSC_REDIRECT_URIS="http://127.0.0.1:$port/connexion/psc/retour" \
   PSC_BACKCHANNEL_LOGOUT_URI="http://127.0.0.1:$port/connexion/psc/deconnexion" \
+  PSC_POST_LOGOUT_REDIRECT_URIS="http://127.0.0.1:$port/connexion?info=deconnecte" \
   PSC_USERS_FILE="$e2e_dir/psc-users.json" bash "$root/scripts/psc-provider.sh" start "$e2e_dir/psc"
 psc_issuer=$(sed -n 's/^PSC_ISSUER=//p' "$e2e_dir/psc/env")
 psc_port=$(sed -n 's/^PSC_PORT=//p' "$e2e_dir/psc/env")
@@ -96,6 +97,12 @@ PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" DA
 printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
   "$root/target/debug/passerelle" user create --username psc.moreau --email louise.moreau@chu.example \
   --given-name Louise --family-name Moreau --region FR-IDF --rpps 10000999994 \
+  --establishment 930004569 --password-stdin >/dev/null
+# An account without an RPPS that needs the e-mail code, whose e-CPS identity the desk declared:
+# linking it through PSC goes through the code (end2end/tests/linking-asks-as-much-as-sign-in.spec.ts).
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username psc.roux --email agnes.roux@chu.example \
+  --given-name Agnès --family-name Roux --region FR-IDF --national-id 899700056783 --otp-required \
   --establishment 930004569 --password-stdin >/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null

@@ -79,6 +79,8 @@ pub struct Messages {
     pub support_phone: &'static str,
     pub support_hours: &'static str,
     pub signed_out: &'static str,
+    pub psc_session_may_remain: &'static str,
+    pub psc_sign_out_too: &'static str,
     pub session_expired: &'static str,
 
     pub chooser_title: &'static str,
@@ -523,6 +525,8 @@ pub const FR: Messages = Messages {
     support_phone: "Téléphone",
     support_hours: "Horaires",
     signed_out: "Vous êtes déconnecté(e).",
+    psc_session_may_remain: "Votre session Pro Santé Connect peut rester ouverte dans ce navigateur (la prochaine connexion par Pro Santé Connect vous redemandera de vous authentifier).",
+    psc_sign_out_too: "Se déconnecter aussi de Pro Santé Connect",
     session_expired: "Votre session a expiré. Veuillez vous reconnecter.",
 
     chooser_title: "Choix de l'établissement",
@@ -967,6 +971,8 @@ pub const EN: Messages = Messages {
     support_phone: "Phone",
     support_hours: "Opening hours",
     signed_out: "You are signed out.",
+    psc_session_may_remain: "Your Pro Santé Connect session may still be open in this browser (the next Pro Santé Connect sign-in will ask you to authenticate again).",
+    psc_sign_out_too: "Also sign out of Pro Santé Connect",
     session_expired: "Your session has expired. Please sign in again.",
 
     chooser_title: "Choose an establishment",

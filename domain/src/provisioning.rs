@@ -98,6 +98,47 @@ pub async fn create_account(
     Ok(id)
 }
 
+/// How an account (created by the command line) signs in beyond its password: the e-mail code
+/// always, and the national identity its one-time linking accepts (for an account without an
+/// RPPS). Audited.
+pub async fn set_sign_in_rules(
+    pool: &PgPool,
+    user_id: Uuid,
+    otp_required: bool,
+    declared_national_id: Option<&crate::ids::NationalId>,
+    actor: &str,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "UPDATE users SET otp_required = $2, declared_national_id = $3, updated_at = $4,
+                version = version + 1
+         WHERE id = $1 RETURNING username, region_code",
+        user_id,
+        otp_required,
+        declared_national_id.map(crate::ids::NationalId::as_str),
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new("user.sign_in_rules", Outcome::Success, actor)
+            .target("user", user_id.to_string(), &row.username)
+            .region(&row.region_code)
+            .details(json!({
+                "otp_required": otp_required,
+                "declared_national_id": declared_national_id.map(crate::ids::NationalId::as_str),
+            })),
+        &Client::default(),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 pub async fn create_establishment(
     pool: &PgPool,
     finess: &Finess,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 use domain::accounts::AdminRole;
 use domain::audit::Verification;
-use domain::ids::{Email, Finess, IdError, RegionCode, Rpps, Username};
+use domain::ids::{Email, Finess, IdError, NationalId, RegionCode, Rpps, Username};
 use domain::provisioning::{AccountSpec, create_account, create_establishment};
 use time::OffsetDateTime;
 
@@ -121,6 +121,13 @@ enum UserCommand {
         region: String,
         #[arg(long)]
         rpps: Option<String>,
+        /// For an account without an RPPS: the national identifier of the holder's card or e-CPS,
+        /// the only identity its one-time linking will accept.
+        #[arg(long)]
+        national_id: Option<String>,
+        /// The account always needs the e-mail code after its password (and when linking).
+        #[arg(long)]
+        otp_required: bool,
         #[arg(long, value_enum)]
         role: Option<Role>,
         /// FINESS number of an establishment to attach the account to (repeatable).
@@ -229,6 +236,8 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                     family_name,
                     region,
                     rpps,
+                    national_id,
+                    otp_required,
                     role,
                     establishments,
                     password_stdin,
@@ -244,6 +253,11 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
             } else {
                 None
             };
+            // Parsed before anything is created.
+            let declared = national_id
+                .as_deref()
+                .map(|n| NationalId::parse(n).map_err(invalid("identité nationale", n)))
+                .transpose()?;
             let spec = AccountSpec {
                 username: Username::parse(&username).map_err(invalid("identifiant", &username))?,
                 email: Email::parse(&email).map_err(invalid("courriel", &email))?,
@@ -295,6 +309,23 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 domain::Error::NotFound => CliError::Usage("établissement inconnu".into()),
                 other => other.into(),
             })?;
+            if otp_required || declared.is_some() {
+                domain::provisioning::set_sign_in_rules(
+                    &db.pool,
+                    id,
+                    otp_required,
+                    declared.as_ref(),
+                    "cli",
+                    now,
+                )
+                .await
+                .map_err(|e| match e {
+                    domain::Error::Conflict(_) => {
+                        CliError::Usage("cette identité nationale est déjà déclarée".into())
+                    }
+                    other => other.into(),
+                })?;
+            }
             println!("compte créé : {} ({id})", spec.username);
             Ok(())
         }

@@ -18,8 +18,8 @@ use std::time::{Duration as StdDuration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJsonWebKey, CoreJsonWebKeySet,
-    CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRsaPrivateSigningKey,
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreGenderClaim, CoreJsonWebKey,
+    CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata, CoreRsaPrivateSigningKey,
 };
 use openidconnect::{
     AccessToken, AdditionalClaims, AuthType, AuthUrl, AuthenticationContextClass,
@@ -73,6 +73,8 @@ struct Provider {
     token: TokenUrl,
     userinfo: UserInfoUrl,
     jwks: CoreJsonWebKeySet,
+    /// RP-initiated logout (`end_session_endpoint` of the discovery document), when advertised.
+    end_session: Option<openidconnect::url::Url>,
 }
 
 enum ClientAuth {
@@ -251,12 +253,13 @@ impl PscClient {
             PscFailure::ProviderUnavailable
         };
         let o = &self.overrides;
-        let (auth, token, userinfo, jwks) = if o.complete() {
+        let (auth, token, userinfo, jwks, end_session) = if o.complete() {
             (
                 o.authorization.clone().unwrap_or_default(),
                 o.token.clone().unwrap_or_default(),
                 o.userinfo.clone().unwrap_or_default(),
                 o.jwks.clone().unwrap_or_default(),
+                None,
             )
         } else {
             let body = self
@@ -271,6 +274,11 @@ impl PscClient {
                 .map_err(|e| unavailable(&e, "discovery"))?;
             let metadata: CoreProviderMetadata =
                 serde_json::from_slice(&body).map_err(|e| unavailable(&e, "discovery document"))?;
+            // Not in openidconnect's core metadata (RP-Initiated Logout is an extension).
+            let end_session = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|d| d.get("end_session_endpoint")?.as_str().map(str::to_string))
+                .and_then(|u| openidconnect::url::Url::parse(&u).ok());
             if metadata.issuer() != &self.issuer {
                 tracing::warn!(
                     "PSC discovery names issuer {} instead of {}",
@@ -294,6 +302,7 @@ impl PscClient {
                 o.jwks
                     .clone()
                     .unwrap_or_else(|| metadata.jwks_uri().to_string()),
+                end_session,
             )
         };
         let bad = |e: &dyn std::fmt::Display| unavailable(e, "endpoint");
@@ -306,6 +315,7 @@ impl PscClient {
             token: TokenUrl::new(token).map_err(|e| bad(&e))?,
             userinfo: UserInfoUrl::new(userinfo).map_err(|e| bad(&e))?,
             jwks: keys,
+            end_session,
         })
     }
 
@@ -327,8 +337,11 @@ impl PscClient {
         }
     }
 
-    /// A new authorization request: fresh state, nonce and PKCE verifier.
-    pub async fn authorize(&self) -> Result<Authorization, PscFailure> {
+    /// A new authorization request: fresh state, nonce and PKCE verifier. `fresh_login` asks PSC
+    /// to authenticate again whatever its single sign-on session (`prompt=login`, `max_age=0`):
+    /// after a local sign-out in this browser, the next person at a shared workstation must not
+    /// be signed into the previous professional's account by PSC's cookie.
+    pub async fn authorize(&self, fresh_login: bool) -> Result<Authorization, PscFailure> {
         let provider = self.provider().await?;
         let client = self.client(&provider);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -346,6 +359,11 @@ impl PscClient {
         for acr in &self.acr_values {
             request = request.add_auth_context_value(AuthenticationContextClass::new(acr.clone()));
         }
+        if fresh_login {
+            request = request
+                .add_prompt(CoreAuthPrompt::Login)
+                .set_max_age(StdDuration::ZERO);
+        }
         let (url, _, _) = request.url();
         Ok(Authorization {
             url: url.to_string(),
@@ -355,6 +373,23 @@ impl PscClient {
                 pkce_verifier: verifier.secret().clone(),
             },
         })
+    }
+
+    /// Where to send the browser to end its PSC session too (OpenID Connect RP-Initiated Logout,
+    /// identified by `client_id`: PSC asks the professional to confirm), coming back to
+    /// `post_logout_redirect` (registered at PSC). `None` when PSC advertises no such endpoint.
+    pub async fn end_session_url(
+        &self,
+        post_logout_redirect: &str,
+    ) -> Result<Option<String>, PscFailure> {
+        let provider = self.provider().await?;
+        Ok(provider.end_session.map(|mut url| {
+            url.query_pairs_mut()
+                .append_pair("client_id", self.client_id.as_str())
+                .append_pair("post_logout_redirect_uri", post_logout_redirect)
+                .append_pair("ui_locales", "fr");
+            url.to_string()
+        }))
     }
 
     /// `private_key_jwt` (RFC 7523): a short-lived assertion signed with the client's key, for the
@@ -454,12 +489,7 @@ impl PscClient {
                 }
             })?;
         if let Ok(Value::Object(extra)) = serde_json::to_value(&userinfo) {
-            for (k, v) in extra {
-                // Token-only claims stay the ID token's (the level is the authentication's).
-                if !matches!(k.as_str(), "iss" | "aud" | "exp" | "iat" | "nonce" | "sid") {
-                    claims.insert(k, v);
-                }
-            }
+            overlay_userinfo(&mut claims, extra);
         }
         Ok(Value::Object(claims))
     }
@@ -568,6 +598,24 @@ impl PscClient {
 }
 
 /// The payload of a compact JWS, as JSON (no verification: callers verified it).
+/// The ID token's claims overlaid with userinfo's. What describes the token itself never comes
+/// from userinfo; what describes the authentication (its level, its means, its time) is the
+/// signed ID token's when it says it — userinfo only fills it in when the token is silent (PSC may
+/// give `authMode` in userinfo alone), so the minimum level is checked on the authentication.
+fn overlay_userinfo(claims: &mut Map<String, Value>, userinfo: Map<String, Value>) {
+    for (k, v) in userinfo {
+        match k.as_str() {
+            "iss" | "aud" | "exp" | "iat" | "nonce" | "sid" | "azp" | "at_hash" => {}
+            "acr" | "amr" | "authMode" | "auth_time" => {
+                claims.entry(k).or_insert(v);
+            }
+            _ => {
+                claims.insert(k, v);
+            }
+        }
+    }
+}
+
 fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
     let payload = jwt.split('.').nth(1)?;
     let bytes = URL_SAFE_NO_PAD.decode(payload).ok()?;
@@ -580,6 +628,7 @@ fn jwt_payload(jwt: &str) -> Option<Map<String, Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use std::collections::BTreeMap;
     use std::path::{Path, PathBuf};
 
@@ -710,7 +759,7 @@ mod tests {
         ))
         .unwrap()
         .unwrap();
-        let request = client.authorize().await.unwrap();
+        let request = client.authorize(false).await.unwrap();
         assert!(
             request.url.starts_with("http://localhost:"),
             "PSC's wallet host"
@@ -767,7 +816,7 @@ mod tests {
         ))
         .unwrap()
         .unwrap();
-        let request = client.authorize().await.unwrap();
+        let request = client.authorize(false).await.unwrap();
         let callback = sign_in_at_provider(&request.url, "810000123454", "CARD").await;
         let claims = client
             .finish(&callback["code"], &request.flow)
@@ -788,7 +837,7 @@ mod tests {
         ));
         let client = PscClient::from_config(&c).unwrap().unwrap();
         assert_eq!(
-            client.authorize().await.err(),
+            client.authorize(false).await.err(),
             Some(PscFailure::IssuerMismatch)
         );
     }
@@ -827,7 +876,7 @@ mod tests {
         c.psc.client_secret = None;
         c.psc.private_key_file = Some(key_file);
         let client = PscClient::from_config(&c).unwrap().unwrap();
-        let request = client.authorize().await.unwrap();
+        let request = client.authorize(false).await.unwrap();
         let callback = sign_in_at_provider(&request.url, "810000123454", "CARD").await;
         let claims = client
             .finish(&callback["code"], &request.flow)
@@ -835,6 +884,27 @@ mod tests {
             .unwrap();
         assert_eq!(claims["SubjectNameID"], "810000123454");
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn userinfo_cannot_raise_the_level_of_the_authentication() {
+        let mut claims = Map::new();
+        claims.insert("acr".into(), json!("eidas1"));
+        claims.insert("authMode".into(), json!("MOBILE"));
+        claims.insert("sid".into(), json!("s1"));
+        let Value::Object(userinfo) = json!({
+            "acr": "eidas3", "authMode": "CARD", "sid": "other", "amr": ["pin"],
+            "SubjectNameID": "810000123454"
+        }) else {
+            panic!("an object")
+        };
+        overlay_userinfo(&mut claims, userinfo);
+        assert_eq!(claims["acr"], "eidas1");
+        assert_eq!(claims["authMode"], "MOBILE");
+        assert_eq!(claims["sid"], "s1");
+        // Silent in the token: userinfo fills in.
+        assert_eq!(claims["amr"], json!(["pin"]));
+        assert_eq!(claims["SubjectNameID"], "810000123454");
     }
 
     #[test]

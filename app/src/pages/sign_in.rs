@@ -15,7 +15,7 @@ pub fn SignIn() -> impl IntoView {
     let m = t();
     let query = use_query_map();
     let info = move || match query.read().get("info").as_deref() {
-        Some("deconnecte") => Some(m.signed_out),
+        Some("deconnecte" | "deconnecte-psc") => Some(m.signed_out),
         Some("session-expiree") => Some(m.session_expired),
         Some("compte-active") => Some(m.account_activated),
         Some("mot-de-passe-change") => Some(m.password_changed),
@@ -26,6 +26,12 @@ pub fn SignIn() -> impl IntoView {
         <Title text=m.sign_in_title />
         <h1>{m.sign_in_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
+        {move || (query.read().get("info").as_deref() == Some("deconnecte-psc")).then(|| view! {
+            <p class="notice" id="fin-psc">
+                {m.psc_session_may_remain}" "
+                <a href="/connexion/psc/fin">{m.psc_sign_out_too}</a>
+            </p>
+        })}
         <QueryError />
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
             {move || Suspend::new(async move {

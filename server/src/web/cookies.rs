@@ -15,6 +15,11 @@ pub use app::i18n::LANG_COOKIE as LANG;
 pub const CARD_STATE: &str = "passerelle_card_state";
 /// The browser's side of a Pro Santé Connect flow: the flow is bound to its hash.
 pub const PSC_STATE: &str = "passerelle_psc_state";
+/// Someone signed out in this browser: the next Pro Santé Connect sign-in asks PSC to
+/// authenticate again (`prompt=login`) instead of riding on its single sign-on session.
+pub const PSC_FRESH_LOGIN: &str = "passerelle_psc_relogin";
+/// How long a sign-out keeps asking PSC for a fresh login: longer than any PSC session.
+pub const PSC_FRESH_LOGIN_HOURS: i64 = 24;
 
 /// HttpOnly, SameSite=Lax (a link from an e-mail still arrives signed in; cross-site posts do not
 /// carry it), Secure whenever the portal is served over https.

@@ -125,6 +125,8 @@ pub async fn sign_out(
         return back_with_error("/connexion", &ErrorCode::Csrf);
     }
     let secure = state.services.settings.secure_cookies;
+    // After a PSC session the page offers to end PSC's own session too (RP-initiated logout).
+    let after_psc = ctx.viewer.session().is_some_and(|s| s.auth_method == "psc");
     if let Some(token) = cookies::session_token(&jar)
         && let Err(e) = domain::auth::sign_out(
             &state.services.auth.pool,
@@ -136,10 +138,23 @@ pub async fn sign_out(
     {
         return back_with_error("/connexion", &ErrorCode::from(e));
     }
+    // A shared workstation: the next person's PSC sign-in must not reuse this one's PSC session.
+    let mut fresh_login = cookies::short_lived(
+        cookies::PSC_FRESH_LOGIN,
+        "1",
+        cookies::PSC_FRESH_LOGIN_HOURS * 60,
+        secure,
+    );
+    fresh_login.set_path("/connexion/psc");
     (
         jar.add(cookies::removal(cookies::SESSION, secure))
-            .add(cookies::csrf(&super::request::new_csrf_token(), secure)),
-        Redirect::to("/connexion?info=deconnecte"),
+            .add(cookies::csrf(&super::request::new_csrf_token(), secure))
+            .add(fresh_login),
+        Redirect::to(if after_psc {
+            "/connexion?info=deconnecte-psc"
+        } else {
+            "/connexion?info=deconnecte"
+        }),
     )
         .into_response()
 }

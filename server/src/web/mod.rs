@@ -49,6 +49,7 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
         .route("/connexion/psc", get(psc::start))
         .route("/connexion/psc/retour", get(psc::callback))
         .route("/connexion/psc/deconnexion", post(psc::back_channel_logout))
+        .route("/connexion/psc/fin", get(psc::end_session))
         .route("/connexion/carte/certificat", get(card::tls_start))
         .route(
             "/connexion/carte/certificat/verifier",

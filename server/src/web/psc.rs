@@ -67,7 +67,8 @@ pub async fn start(
     let Some(client) = client else {
         return failed(ErrorCode::Psc(PscError::Disabled));
     };
-    let authorization = match client.authorize().await {
+    let fresh_login = jar.get(cookies::PSC_FRESH_LOGIN).is_some();
+    let authorization = match client.authorize(fresh_login).await {
         Ok(a) => a,
         Err(f) => return refuse(&state, &ctx, f.as_str(), json!({ "step": "start" })).await,
     };
@@ -227,18 +228,44 @@ pub async fn callback(
     )
     .await
     {
-        Ok(PscOutcome::SignedIn(signed_in)) => signed_in_response(&state, jar, &signed_in),
-        Ok(PscOutcome::LinkRequired { token }) => (
-            jar.add(cookies::short_lived(
-                cookies::CARD_LINK,
-                &token,
-                domain::auth::linking::LINK_LIFETIME.whole_minutes(),
-                secure,
-            )),
-            Redirect::to(LINK_PAGE),
-        )
-            .into_response(),
+        Ok(outcome) => {
+            // PSC authenticated someone after the sign-out: the next flow may use its session.
+            let mut done = cookies::removal(cookies::PSC_FRESH_LOGIN, secure);
+            done.set_path("/connexion/psc");
+            let jar = jar.add(done);
+            match outcome {
+                PscOutcome::SignedIn(signed_in) => signed_in_response(&state, jar, &signed_in),
+                PscOutcome::LinkRequired { token } => (
+                    jar.add(cookies::short_lived(
+                        cookies::CARD_LINK,
+                        &token,
+                        domain::auth::linking::LINK_LIFETIME.whole_minutes(),
+                        secure,
+                    )),
+                    Redirect::to(LINK_PAGE),
+                )
+                    .into_response(),
+            }
+        }
         Err(e) => (jar, failed(ErrorCode::from(e))).into_response(),
+    }
+}
+
+/// `GET /connexion/psc/fin`: offered after signing out of a PSC session — the browser goes to
+/// PSC to end PSC's own session as well (PSC asks to confirm), then comes back to sign-in.
+pub async fn end_session(
+    State(state): State<AppState>,
+    Extension(client): Extension<Psc>,
+) -> Response {
+    let back = "/connexion?info=deconnecte";
+    let Some(client) = client else {
+        return Redirect::to(back).into_response();
+    };
+    let post_logout = format!("{}{back}", state.services.settings.public_origin);
+    match client.end_session_url(&post_logout).await {
+        Ok(Some(url)) => Redirect::to(&url).into_response(),
+        Ok(None) => Redirect::to(back).into_response(),
+        Err(f) => failed(ErrorCode::from(Error::PscRefused(f.as_str()))),
     }
 }
 
