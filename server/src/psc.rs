@@ -111,6 +111,8 @@ struct Overrides {
     token: Option<String>,
     userinfo: Option<String>,
     jwks: Option<String>,
+    /// Not needed to sign in: it does not count towards `complete`.
+    end_session: Option<String>,
 }
 
 impl Overrides {
@@ -221,6 +223,7 @@ impl PscClient {
                 token: c.token_endpoint.clone(),
                 userinfo: c.userinfo_endpoint.clone(),
                 jwks: c.jwks_uri.clone(),
+                end_session: c.end_session_endpoint.clone(),
             },
             client_id: ClientId::new(c.client_id.trim().to_string()),
             auth,
@@ -259,7 +262,9 @@ impl PscClient {
                 o.token.clone().unwrap_or_default(),
                 o.userinfo.clone().unwrap_or_default(),
                 o.jwks.clone().unwrap_or_default(),
-                None,
+                o.end_session
+                    .as_deref()
+                    .and_then(|u| openidconnect::url::Url::parse(u).ok()),
             )
         } else {
             let body = self
@@ -275,9 +280,14 @@ impl PscClient {
             let metadata: CoreProviderMetadata =
                 serde_json::from_slice(&body).map_err(|e| unavailable(&e, "discovery document"))?;
             // Not in openidconnect's core metadata (RP-Initiated Logout is an extension).
-            let end_session = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|d| d.get("end_session_endpoint")?.as_str().map(str::to_string))
+            let end_session = o
+                .end_session
+                .clone()
+                .or_else(|| {
+                    serde_json::from_slice::<Value>(&body)
+                        .ok()
+                        .and_then(|d| d.get("end_session_endpoint")?.as_str().map(str::to_string))
+                })
                 .and_then(|u| openidconnect::url::Url::parse(&u).ok());
             if metadata.issuer() != &self.issuer {
                 tracing::warn!(
