@@ -29,7 +29,7 @@ pub fn SignIn() -> impl IntoView {
         {move || (query.read().get("info").as_deref() == Some("deconnecte-psc")).then(|| view! {
             <p class="notice" id="fin-psc">
                 {m.psc_session_may_remain}" "
-                <a href="/connexion/psc/fin">{m.psc_sign_out_too}</a>
+                <a href="/connexion/psc/fin" rel="external">{m.psc_sign_out_too}</a>
             </p>
         })}
         <QueryError />
