@@ -212,18 +212,23 @@ impl PrivateCluster {
             "passerelle-private-pg-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let cluster = match EmbeddedPostgres::start(&dir, false) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                panic!("private PostgreSQL cluster: {e}");
-            }
-        };
+        // On failure the folder stays for a look, and the error carries the cluster's log.
+        let cluster = EmbeddedPostgres::start(&dir, false).unwrap_or_else(|e| {
+            panic!(
+                "private PostgreSQL cluster in {} failed to start: {e}",
+                dir.display()
+            )
+        });
         Self { cluster, dir }
     }
 
     pub fn url(&self, db: &str) -> String {
         self.cluster.url(db)
+    }
+
+    /// The cluster itself (its folder, to break it on purpose).
+    pub fn cluster(&self) -> &EmbeddedPostgres {
+        &self.cluster
     }
 
     /// Kills the server (`pg_ctl restart -m immediate`) and waits until it is back.
