@@ -144,8 +144,12 @@ pub async fn seed(pool: PgPool) -> Auth {
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
         psc: domain::auth::psc::Settings::default(),
+        identifier_key: domain::audit::IdentifierKey::new(IDENTIFIER_KEY),
     }
 }
+
+/// The tests' key for the audit labels of identifiers typed for no account.
+pub const IDENTIFIER_KEY: [u8; 32] = [7; 32];
 
 /// The console's actor for the demo account `username`, signed in at `t0`.
 pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {

@@ -6,6 +6,7 @@ mod audit_chain;
 mod card_sign_in;
 mod email_codes_and_links;
 mod embedded_cluster;
+mod hardening;
 mod harness;
 mod import;
 mod import_uploads;
