@@ -265,7 +265,8 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied'"
         )
         .await,
-        denied_before + 6
+        // Per desk: view, commit, list (refused and audited since issue 14) and create.
+        denied_before + 8
     );
     assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
 
