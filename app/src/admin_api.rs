@@ -494,11 +494,10 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
 
 #[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
 pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
-    use domain::admin::Action;
-    let (_ctx, services, actor, console, _) = server::console_context().await?;
-    let Some(scope) = actor.scope(Action::CreateUser) else {
-        return Err(ErrorCode::Forbidden);
-    };
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let now = time::OffsetDateTime::now_utc();
+    let scope =
+        domain::admin::users::creation_scope(&services.auth, &actor, &ctx.client, now).await?;
     let establishments = domain::admin::establishments::choices(&services.auth, scope.regions())
         .await?
         .into_iter()

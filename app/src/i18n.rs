@@ -490,6 +490,10 @@ pub struct Messages {
     pub tiqr_title: &'static str,
     pub tiqr_unblock: &'static str,
     pub tiqr_waiting: &'static str,
+    // --- Hardening (issue 14, L-4) ---
+    /// An identifier typed for no account, kept in the audit log as a keyed hash only.
+    pub adm_unknown_account: &'static str,
+    // --- end of hardening ---
 }
 
 pub const FR: Messages = Messages {
@@ -936,6 +940,9 @@ pub const FR: Messages = Messages {
     tiqr_title: "Application TIQR",
     tiqr_unblock: "Débloquer",
     tiqr_waiting: "En attente de la validation dans l'application…",
+    // --- Hardening (issue 14, L-4) ---
+    adm_unknown_account: "compte inconnu",
+    // --- end of hardening ---
 };
 
 pub const EN: Messages = Messages {
@@ -1382,4 +1389,7 @@ pub const EN: Messages = Messages {
     tiqr_title: "TIQR app",
     tiqr_unblock: "Unblock",
     tiqr_waiting: "Waiting for confirmation in the app…",
+    // --- Hardening (issue 14, L-4) ---
+    adm_unknown_account: "unknown account",
+    // --- end of hardening ---
 };

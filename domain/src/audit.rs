@@ -106,6 +106,52 @@ impl Event {
     }
 }
 
+// --- Hardening (issue 14, L-4): what was typed for no account is not kept. ---
+
+/// How an identifier typed for no account appears in the log: this prefix (no username starts
+/// with `#`) and a keyed hash of what was typed. Users type their password in the username field
+/// often enough; the log is append-only and exported, so the text itself must never be stored.
+pub const UNKNOWN_ACCOUNT_PREFIX: &str = "#inconnu-";
+
+/// The server's key for [`IdentifierKey::label`] (a file next to the data, like the TIQR key): an
+/// unkeyed hash of a short password could be reversed by trying candidates.
+#[derive(Clone)]
+pub struct IdentifierKey(std::sync::Arc<[u8; 32]>);
+
+impl std::fmt::Debug for IdentifierKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentifierKey(..)")
+    }
+}
+
+impl IdentifierKey {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self(std::sync::Arc::new(key))
+    }
+
+    /// The label of an identifier typed for no account: the same text (trimmed, lower-cased)
+    /// gives the same label, so repeated attempts can still be told apart and counted.
+    pub fn label(&self, typed: &str) -> String {
+        use hmac::Mac;
+        let normalised = typed.trim().to_lowercase();
+        let mut mac = match hmac::Hmac::<Sha256>::new_from_slice(&self.0[..]) {
+            Ok(mac) => mac,
+            // Unreachable: HMAC takes keys of any length.
+            Err(_) => return UNKNOWN_ACCOUNT_PREFIX.to_string(),
+        };
+        mac.update(normalised.as_bytes());
+        let digest = mac.finalize().into_bytes();
+        format!("{UNKNOWN_ACCOUNT_PREFIX}{}", hex::encode(&digest[..8]))
+    }
+}
+
+/// The hash part of a label made by [`IdentifierKey::label`], if `label` is one.
+pub fn unknown_account(label: &str) -> Option<&str> {
+    label.strip_prefix(UNKNOWN_ACCOUNT_PREFIX)
+}
+
+// --- end of hardening (issue 14) ---
+
 /// A stored row, as read back for display and for verification.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -319,26 +365,55 @@ fn chained_row(
     now: OffsetDateTime,
     prev: Vec<u8>,
 ) -> Result<Row> {
+    let opt = |s: Option<String>| s.map(|s| printable(&s));
     let mut row = Row {
         id,
         occurred_at: to_micros(now),
         actor_user_id: event.actor_user_id,
-        actor_label: event.actor_label,
-        actor_role: event.actor_role,
+        actor_label: printable(&event.actor_label),
+        actor_role: opt(event.actor_role),
         action: event.action.to_string(),
         outcome: event.outcome,
         target_type: event.target_type.map(str::to_string),
-        target_id: event.target_id,
-        target_label: event.target_label,
-        region_code: event.region_code,
-        ip: client.ip.clone(),
-        user_agent: client.user_agent.clone(),
-        details: event.details,
+        target_id: opt(event.target_id),
+        target_label: opt(event.target_label),
+        region_code: opt(event.region_code),
+        ip: opt(client.ip.clone()),
+        user_agent: opt(client.user_agent.clone()),
+        details: printable_json(event.details),
         prev_hash: prev,
         hash: Vec::new(),
     };
     row.hash = chain_hash(&row.prev_hash, &row)?;
     Ok(row)
+}
+
+/// Text as it may be stored: without NUL (which `text` and `jsonb` refuse, so a refusal carrying
+/// `?error=%00` or a certificate subject with a NUL would fail to be written at all) nor any other
+/// control character (which would let a client forge line breaks in exports and viewers).
+/// Every text of a row goes through here, whoever built the event.
+fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).collect()
+}
+
+/// `details` with every string and key made [`printable`], except that multi-line values keep
+/// their line breaks and tabs (JSON escapes them).
+fn printable_json(value: Value) -> Value {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect()
+    };
+    match value {
+        Value::String(s) => Value::String(clean(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(printable_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (printable(&k), printable_json(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// The result of recomputing the chain.

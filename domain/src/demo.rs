@@ -209,3 +209,29 @@ pub async fn seed(pool: &PgPool, passwords: &Passwords, now: OffsetDateTime) -> 
     }
     Ok(true)
 }
+
+/// The demo accounts that anyone reading the README could sign in to: not disabled, and whose
+/// password is still [`DEMO_PASSWORD`] (an operator who created a real `admin.national` with a
+/// password of their own is not counted). Their usernames, sorted.
+pub async fn present(pool: &PgPool, passwords: &std::sync::Arc<Passwords>) -> Result<Vec<String>> {
+    let names: Vec<String> = USERS.iter().map(|u| u.username.to_string()).collect();
+    let candidates = sqlx::query!(
+        r#"SELECT username, password_hash AS "password_hash!" FROM users
+           WHERE (username = ANY($1) OR email LIKE '%@demo.passerelle.example')
+             AND status <> 'disabled' AND password_hash IS NOT NULL
+           ORDER BY username"#,
+        &names
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut found = Vec::new();
+    for c in candidates {
+        if passwords
+            .verify_async(DEMO_PASSWORD, Some(&c.password_hash))
+            .await?
+        {
+            found.push(c.username);
+        }
+    }
+    Ok(found)
+}

@@ -11,6 +11,9 @@ pub enum IdError {
     Shape,
     #[error("check digit does not match")]
     CheckDigit,
+    /// A FINESS number whose department is not in the region it is given.
+    #[error("the department is in another region")]
+    OtherRegion,
 }
 
 /// Luhn sum over ASCII digits, the check digit included (valid when the sum is a multiple of 10).
@@ -73,6 +76,82 @@ impl Finess {
         }
     }
 }
+
+impl Finess {
+    /// The region of the FINESS number's department (its first two characters; overseas, "97"
+    /// and the department's last digit, written 97d… or 970d…). `None` for a department of no
+    /// region served here (Saint-Pierre-et-Miquelon, the Pacific).
+    pub fn region(&self) -> Option<RegionCode> {
+        let b = self.0.as_bytes();
+        let code = match (b[0], b[1]) {
+            (b'2', b'A' | b'B') | (b'2', b'0') => "FR-COR",
+            (b'9', b'7') => {
+                let d = if b[2] == b'0' { b[3] } else { b[2] };
+                match d {
+                    // Saint-Barthélemy (977) and Saint-Martin (978) depend on the ARS of Guadeloupe.
+                    b'1' | b'7' | b'8' => "FR-GP",
+                    b'2' => "FR-MQ",
+                    b'3' => "FR-GF",
+                    b'4' => "FR-RE",
+                    b'6' => "FR-YT",
+                    _ => return None,
+                }
+            }
+            _ => {
+                let dept = std::str::from_utf8(&b[..2]).ok()?;
+                DEPARTMENT_REGIONS
+                    .iter()
+                    .find(|(_, depts)| depts.contains(&dept))?
+                    .0
+            }
+        };
+        Some(RegionCode(code.to_string()))
+    }
+
+    /// Ok when the number's department is in `region` (an establishment is registered in its own
+    /// region only: another region's administrator must not take its number first).
+    pub fn check_region(&self, region: &RegionCode) -> Result<(), IdError> {
+        if self.region().as_ref() == Some(region) {
+            Ok(())
+        } else {
+            Err(IdError::OtherRegion)
+        }
+    }
+}
+
+/// Metropolitan departments by region (since 2016).
+const DEPARTMENT_REGIONS: [(&str, &[&str]); 12] = [
+    (
+        "FR-ARA",
+        &[
+            "01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74",
+        ],
+    ),
+    ("FR-BFC", &["21", "25", "39", "58", "70", "71", "89", "90"]),
+    ("FR-BRE", &["22", "29", "35", "56"]),
+    ("FR-CVL", &["18", "28", "36", "37", "41", "45"]),
+    (
+        "FR-GES",
+        &["08", "10", "51", "52", "54", "55", "57", "67", "68", "88"],
+    ),
+    ("FR-HDF", &["02", "59", "60", "62", "80"]),
+    ("FR-IDF", &["75", "77", "78", "91", "92", "93", "94", "95"]),
+    ("FR-NOR", &["14", "27", "50", "61", "76"]),
+    (
+        "FR-NAQ",
+        &[
+            "16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87",
+        ],
+    ),
+    (
+        "FR-OCC",
+        &[
+            "09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82",
+        ],
+    ),
+    ("FR-PDL", &["44", "49", "53", "72", "85"]),
+    ("FR-PAC", &["04", "05", "06", "13", "83", "84"]),
+];
 
 /// RPPS number of a health professional: 11 digits, the last a Luhn check digit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -377,5 +456,45 @@ mod tests {
     fn regions() {
         assert!(RegionCode::parse("fr-idf").is_ok());
         assert!(RegionCode::parse("FR-XX").is_err());
+    }
+
+    // Hardening (issue 14, L-4): a FINESS number belongs to its department's region.
+    #[test]
+    fn finess_numbers_belong_to_their_departments_region() {
+        let f = |body: &str| {
+            let digit = if body.starts_with("2A") || body.starts_with("2B") {
+                luhn_check_digit(&format!("20{}", &body[2..])).unwrap()
+            } else {
+                luhn_check_digit(body).unwrap()
+            };
+            Finess::parse(&format!("{body}{digit}")).unwrap()
+        };
+        let region = |body: &str| f(body).region().map(|r| r.to_string());
+        assert_eq!(region("75071218").as_deref(), Some("FR-IDF"));
+        assert_eq!(region("69078181").as_deref(), Some("FR-ARA"));
+        assert_eq!(region("13078604").as_deref(), Some("FR-PAC"));
+        assert_eq!(region("2A000001").as_deref(), Some("FR-COR"));
+        assert_eq!(region("2B000001").as_deref(), Some("FR-COR"));
+        assert_eq!(region("97010022").as_deref(), Some("FR-GP"));
+        assert_eq!(region("97021120").as_deref(), Some("FR-MQ"));
+        assert_eq!(region("97030202").as_deref(), Some("FR-GF"));
+        assert_eq!(region("97042103").as_deref(), Some("FR-RE"));
+        assert_eq!(region("97600001").as_deref(), Some("FR-YT"));
+        assert_eq!(region("97500001"), None);
+        assert_eq!(region("98000001"), None);
+        let idf = RegionCode::parse("FR-IDF").unwrap();
+        assert_eq!(f("75071218").check_region(&idf), Ok(()));
+        assert_eq!(f("69078181").check_region(&idf), Err(IdError::OtherRegion));
+        assert_eq!(f("97500001").check_region(&idf), Err(IdError::OtherRegion));
+        // Every metropolitan department has exactly one region.
+        let mut all: Vec<&str> = DEPARTMENT_REGIONS
+            .iter()
+            .flat_map(|(_, d)| d.iter().copied())
+            .collect();
+        all.sort_unstable();
+        let n = all.len();
+        all.dedup();
+        assert_eq!(all.len(), n);
+        assert_eq!(n, 94);
     }
 }

@@ -148,6 +148,12 @@ pub async fn create_establishment(
     actor: &str,
     now: OffsetDateTime,
 ) -> Result<Uuid> {
+    finess
+        .check_region(region)
+        .map_err(|reason| Error::InvalidInput {
+            field: "finess",
+            reason,
+        })?;
     let mut tx = pool.begin().await?;
     let id = accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
     audit::record(

@@ -16,6 +16,9 @@ pub enum Scope {
     Account,
     /// Keyed by the client's IP address.
     Address,
+    /// Wrong e-mail codes, keyed by the account's username. Counted apart from the password's
+    /// failures, because a right password resets those: only a right code resets these.
+    EmailCode,
 }
 
 impl Scope {
@@ -23,6 +26,7 @@ impl Scope {
         match self {
             Scope::Account => "account",
             Scope::Address => "address",
+            Scope::EmailCode => "email_code",
         }
     }
 }
@@ -47,6 +51,14 @@ impl Policy {
         max_failures: 30,
         window: Duration::minutes(15),
         lock_for: Duration::minutes(15),
+    };
+    /// Wrong e-mail codes: five a day (the counter lives until a right code, or a day), then an
+    /// hour's lock. Someone who knows the password can no longer try codes sign-in after sign-in
+    /// (the code step allows five per step, and a right password does not reset this counter).
+    pub const EMAIL_CODE_DEFAULT: Policy = Policy {
+        max_failures: 5,
+        window: Duration::days(1),
+        lock_for: Duration::hours(1),
     };
 }
 
@@ -169,8 +181,34 @@ pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Resu
             .execute(&mut *conn)
             .await?;
         }
+        Scope::EmailCode => {
+            sqlx::query!(
+                "DELETE FROM auth_throttle WHERE scope = 'email_code' AND key = $1",
+                key
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
+}
+
+/// The end of the lock on `key`, if it is locked now (nothing is claimed).
+pub async fn locked_until(
+    conn: &mut PgConnection,
+    scope: Scope,
+    key: &str,
+    now: OffsetDateTime,
+) -> Result<Option<OffsetDateTime>> {
+    Ok(sqlx::query_scalar!(
+        "SELECT locked_until FROM auth_throttle WHERE scope = $1 AND key = $2 AND locked_until > $3",
+        scope.as_str(),
+        key,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten())
 }
 
 /// Lifts a lock (support desk "débloquer").

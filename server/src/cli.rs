@@ -25,6 +25,10 @@ pub struct Args {
     /// Configuration file (TOML); default `passerelle.toml` when present.
     #[arg(long, global = true, env = "PASSERELLE_CONFIG")]
     config: Option<PathBuf>,
+    /// Demonstration mode: seed the demo accounts (published password) into an empty database and
+    /// log e-mailed links and codes. Same as `PASSERELLE_DEMO_DATA=true`. Refused on https.
+    #[arg(long, global = true)]
+    demo: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -177,6 +181,7 @@ fn invalid(field: &'static str, value: &str) -> impl FnOnce(IdError) -> CliError
         let why = match e {
             IdError::Shape => "format invalide",
             IdError::CheckDigit => "clé de contrôle incorrecte",
+            IdError::OtherRegion => "département d'une autre région",
         };
         CliError::Usage(format!("{field} « {value} » : {why}"))
     }
@@ -190,7 +195,10 @@ async fn open(config: &Config) -> Result<Database, CliError> {
 }
 
 pub async fn run(args: Args) -> Result<(), CliError> {
-    let config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load(args.config.as_deref())?;
+    if args.demo {
+        config.demo_data = Some(true);
+    }
     let command = args.command.unwrap_or(Command::Serve);
     match command {
         Command::Serve => return startup::serve(config).await,
@@ -360,7 +368,7 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 .await?
                 .ok_or_else(|| CliError::Usage(format!("aucun compte « {u} »")))?;
             drop(conn);
-            let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?);
+            let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?)?;
             let purpose = domain::auth::account_links::send_by_support(
                 &auth,
                 "cli",
@@ -401,6 +409,13 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
             command: DemoCommand::Seed,
         } => {
             let passwords = startup::passwords(config)?;
+            if config.public_origin().starts_with("https://") {
+                return Err(CliError::Usage(
+                    "demo data is refused when public_url is https: its accounts have the \
+                     password published in the README"
+                        .into(),
+                ));
+            }
             if domain::demo::seed(&db.pool, &passwords, now).await? {
                 println!(
                     "données de démonstration créées (mot de passe : {})",
@@ -455,7 +470,7 @@ async fn import(
     let region = RegionCode::parse(region).map_err(invalid("région", region))?;
     let bytes =
         std::fs::read(file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-    let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?);
+    let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?)?;
     let actor = domain::admin::Actor {
         user_id: None,
         label: "ligne de commande".into(),

@@ -37,7 +37,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The built site (cargo-leptos output: `pkg/` with the wasm, js and css).
     pub site_root: PathBuf,
-    /// Seed demo data into an empty database. Default: on with the embedded database only.
+    /// Seed the demo data into an empty database (`--demo` or `PASSERELLE_DEMO_DATA=true`; off by
+    /// default). Refused, like demo accounts already in the database, when `public_url` is https.
     pub demo_data: Option<bool>,
     /// Reverse proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpAddr>,

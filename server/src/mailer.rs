@@ -34,6 +34,8 @@ enum Transport {
 pub struct Mailer {
     from: Mailbox,
     transport: Transport,
+    /// The folder transport logs the link or code of each e-mail (demo mode only).
+    log_secrets: bool,
 }
 
 /// Why one send failed, and whether trying again may help.
@@ -106,7 +108,18 @@ impl Mailer {
                 Transport::Folder(AsyncFileTransport::<Tokio1Executor>::new(&folder), folder)
             }
         };
-        Ok(Self { from, transport })
+        Ok(Self {
+            from,
+            transport,
+            log_secrets: false,
+        })
+    }
+
+    /// In demo mode the folder transport also logs each e-mail's link or code, so that the demo
+    /// works offline; otherwise they stay out of the log (the log is kept and shipped elsewhere).
+    pub fn log_secrets(mut self, on: bool) -> Self {
+        self.log_secrets = on;
+        self
     }
 
     pub fn describe(&self) -> String {
@@ -154,18 +167,27 @@ impl Mailer {
                     message: e.to_string(),
                     permanent: false,
                 })?;
-                // Offline demo: say where it went, and the link or code it carries.
-                let secret = mail
-                    .text_body
-                    .lines()
-                    .find(|l| l.contains("://") || l.contains("code de connexion"))
-                    .unwrap_or("")
-                    .trim();
-                tracing::info!(to = %mail.recipient, kind = %mail.kind, folder = %folder.display(), "e-mail written: {secret}");
+                tracing::info!(to = %mail.recipient, kind = %mail.kind, folder = %folder.display(), "{}", written_notice(mail, self.log_secrets));
                 Ok(())
             }
         }
     }
+}
+
+/// The log line of an e-mail written to the folder: in demo mode with the link or code it carries
+/// (the offline demo needs it), otherwise without.
+fn written_notice(mail: &Outgoing, with_secret: bool) -> String {
+    if !with_secret {
+        return "e-mail written".to_string();
+    }
+    let secret = mail
+        .text_body
+        .lines()
+        .find(|l| l.contains("://") || l.contains("code de connexion"))
+        .unwrap_or("")
+        .trim()
+        .to_string();
+    format!("e-mail written: {secret}")
 }
 
 /// Sends every due e-mail, one at a time; returns how many were handled.
@@ -239,6 +261,18 @@ mod tests {
             attempts: 0,
             created_at: OffsetDateTime::now_utc(),
         }
+    }
+
+    // Hardening (issue 14, L-4): codes and links reach the log in demo mode only.
+    #[test]
+    fn the_folder_transport_logs_codes_in_demo_mode_only() {
+        let mail = outgoing();
+        assert!(!super::written_notice(&mail, false).contains("042917"));
+        assert!(super::written_notice(&mail, true).contains("042917"));
+        let mut link = outgoing();
+        link.text_body = "Bonjour,\n\nhttps://passerelle.example/mot-de-passe?jeton=abc\n".into();
+        assert!(!super::written_notice(&link, false).contains("jeton"));
+        assert!(super::written_notice(&link, true).contains("jeton=abc"));
     }
 
     /// lettre against a real SMTP server (aiosmtpd): multipart text + HTML arrives; with the

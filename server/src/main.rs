@@ -3,6 +3,7 @@
 mod cli;
 mod config;
 mod error;
+mod keys;
 mod mailer;
 mod psc;
 mod startup;

@@ -174,8 +174,8 @@ impl PscClient {
         let secret = || -> Result<ClientSecret, CliError> {
             let value = match (&c.client_secret, &c.client_secret_file) {
                 (Some(s), _) => s.clone(),
-                (None, Some(path)) => std::fs::read_to_string(path)
-                    .map_err(|e| usage(format!("{}: {e}", path.display())))?
+                (None, Some(path)) => crate::keys::read_private_to_string(path)
+                    .map_err(|e| usage(e.to_string()))?
                     .trim()
                     .to_string(),
                 (None, None) => {
@@ -192,8 +192,8 @@ impl PscClient {
                     .private_key_file
                     .as_ref()
                     .ok_or_else(|| usage("private_key_jwt needs private_key_file"))?;
-                let pem = std::fs::read_to_string(path)
-                    .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+                let pem =
+                    crate::keys::read_private_to_string(path).map_err(|e| usage(e.to_string()))?;
                 let key = CoreRsaPrivateSigningKey::from_pem(&pem, None).map_err(|e| {
                     usage(format!(
                         "{}: {e} (an RSA key in PKCS#1 PEM, `BEGIN RSA PRIVATE KEY`)",
@@ -867,6 +867,11 @@ mod tests {
             key.to_pkcs1_pem(LineEnding::LF).unwrap().as_bytes(),
         )
         .unwrap();
+        // A private key readable by others is refused at start.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let jwks = serde_json::json!({ "keys": [{
             "kty": "RSA",
             "use": "sig",

@@ -41,10 +41,6 @@ impl Database {
         Ok(Self { pool, embedded })
     }
 
-    pub fn is_embedded(&self) -> bool {
-        self.embedded.is_some()
-    }
-
     pub async fn close(self) {
         self.pool.close().await;
         if let Some(cluster) = self.embedded
@@ -102,9 +98,22 @@ pub fn card_service(config: &Config) -> Result<Option<CardService>, CliError> {
     }))
 }
 
+/// The key of the audit labels of identifiers typed for no account (`<data_dir>/audit-identifiers.key`,
+/// created on first start; several instances share the same file).
+fn identifier_key(config: &Config) -> Result<domain::audit::IdentifierKey, CliError> {
+    let path = config.data_dir.join("audit-identifiers.key");
+    let key = crate::keys::read_or_create_key(&path, "audit identifiers", || {
+        use rand::RngCore;
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        key
+    })?;
+    Ok(domain::audit::IdentifierKey::new(key))
+}
+
 /// The sign-in services, as configured.
-pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Auth {
-    Auth {
+pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Result<Auth, CliError> {
+    Ok(Auth {
         pool,
         passwords,
         sessions: config.session_policy(),
@@ -114,7 +123,8 @@ pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Auth {
         public_origin: config.public_origin(),
         code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
         psc: config.psc_settings(),
-    }
+        identifier_key: identifier_key(config)?,
+    })
 }
 
 pub fn state(
@@ -123,7 +133,7 @@ pub fn state(
     passwords: Arc<Passwords>,
     card: Option<CardService>,
     tiqr: Option<app::state::TiqrSetup>,
-) -> AppState {
+) -> Result<AppState, CliError> {
     let mut sign_in_modes = Vec::new();
     if config.psc.enabled {
         sign_in_modes.push(SignInMode::Psc);
@@ -132,7 +142,7 @@ pub fn state(
         sign_in_modes.push(SignInMode::Card);
     }
     sign_in_modes.push(SignInMode::Password);
-    let auth = auth(config, pool, passwords);
+    let auth = auth(config, pool, passwords)?;
     let public_origin = config.public_origin();
     let settings = Settings {
         secure_cookies: public_origin.starts_with("https://"),
@@ -143,7 +153,7 @@ pub fn state(
         ),
         sign_in_modes,
     };
-    AppState {
+    Ok(AppState {
         leptos: leptos_options(config),
         services: Arc::new(Services {
             auth,
@@ -151,7 +161,7 @@ pub fn state(
             card,
             tiqr,
         }),
-    }
+    })
 }
 
 /// TIQR's published service values and the key of the enrollments' secrets (read, or created on
@@ -166,25 +176,11 @@ pub fn tiqr_setup(config: &Config) -> Result<Option<app::state::TiqrSetup>, CliE
         .key_file
         .clone()
         .unwrap_or_else(|| config.data_dir.join("tiqr-secrets.key"));
-    let key = match std::fs::read(&path) {
-        Ok(bytes) => <[u8; 32]>::try_from(bytes.as_slice())
-            .map_err(|_| CliError::Usage(format!("{}: expected 32 bytes", path.display())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = SecretBox::generate_key();
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| CliError::Usage(format!("{}: {e}", dir.display())))?;
-            }
-            write_private(&path, &key)
-                .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
-            tracing::info!(
-                "TIQR: new key for the secrets at rest in {}",
-                path.display()
-            );
-            key
-        }
-        Err(e) => return Err(CliError::Usage(format!("{}: {e}", path.display()))),
-    };
+    let key = crate::keys::read_or_create_key(
+        &path,
+        "TIQR (the secrets at rest)",
+        SecretBox::generate_key,
+    )?;
     let origin = config.public_origin();
     let host = crate::config::authority_of(&config.public_url);
     let host = host
@@ -208,17 +204,6 @@ pub fn tiqr_setup(config: &Config) -> Result<Option<app::state::TiqrSetup>, CliE
     }))
 }
 
-fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    #[cfg(unix)]
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    options.mode(0o600);
-    options.open(path)?.write_all(bytes)
-}
-
 /// `passerelle serve`: migrate, seed the demo when asked, serve until Ctrl-C or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), CliError> {
     let db = Database::open(&config).await?;
@@ -231,9 +216,16 @@ pub async fn serve(config: Config) -> Result<(), CliError> {
 async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     domain::db::migrate(&db.pool).await?;
     let passwords = passwords(config)?;
-    if config.demo_data.unwrap_or(db.is_embedded())
-        && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await?
-    {
+    let demo = config.demo_data.unwrap_or(false);
+    let https = config.public_origin().starts_with("https://");
+    // Demo accounts have a published password: never on a deployment users reach over https.
+    if https {
+        let present = domain::demo::present(&db.pool, &passwords).await?;
+        if let Some(refusal) = demo_refusal(demo, &present) {
+            return Err(CliError::Usage(refusal));
+        }
+    }
+    if demo && domain::demo::seed(&db.pool, &passwords, OffsetDateTime::now_utc()).await? {
         tracing::info!(
             "demo data created: sign in as dr.martin, inf.durand, sec.petit, helene.leclerc, support.idf, support.ara, admin.idf or admin.national with the password {}",
             domain::demo::DEMO_PASSWORD
@@ -249,7 +241,7 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
             config.public_url.trim_end_matches('/')
         );
     }
-    let state = state(config, db.pool.clone(), passwords, card, tiqr);
+    let state = state(config, db.pool.clone(), passwords, card, tiqr)?;
     let router = crate::web::router(state.clone(), psc);
     spawn_housekeeping(db.pool.clone());
     crate::mailer::spawn(
@@ -258,7 +250,9 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
             &config.mail,
             &config.data_dir,
             config.public_origin().starts_with("https://"),
-        )?,
+        )?
+        // Links and codes in the log are for the offline demo only.
+        .log_secrets(demo),
     );
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -276,6 +270,28 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(CliError::Serve)
+}
+
+/// Why an https deployment must not start: the demo was asked for, or demo accounts (with the
+/// published password) are in the database. `None`: it may start.
+fn demo_refusal(demo_requested: bool, present: &[String]) -> Option<String> {
+    if demo_requested {
+        return Some(
+            "demo mode (--demo, PASSERELLE_DEMO_DATA=true or demo_data = true) is refused when \
+             public_url is https: its accounts have the password published in the README. Remove \
+             it, or use an http public_url for a demonstration."
+                .to_string(),
+        );
+    }
+    if present.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "refusing to start: public_url is https and the database holds demo accounts with the \
+         published demo password ({}). Disable them or change their passwords (on an http \
+         public_url, or with the console), or use a database without the demo data.",
+        present.join(", ")
+    ))
 }
 
 /// Forgets expired throttle counters and card challenges, links and hand-overs every ten minutes.
@@ -329,4 +345,22 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    // Hardening (issue 14, M-3): no demo accounts behind https.
+    #[test]
+    fn an_https_deployment_refuses_the_demo_and_demo_accounts() {
+        assert_eq!(super::demo_refusal(false, &[]), None);
+        let asked = super::demo_refusal(true, &[]).unwrap();
+        assert!(
+            asked.contains("--demo") && asked.contains("https"),
+            "{asked}"
+        );
+        let present =
+            super::demo_refusal(false, &["admin.national".into(), "dr.martin".into()]).unwrap();
+        assert!(present.contains("admin.national, dr.martin"), "{present}");
+        assert!(present.contains("demo accounts"), "{present}");
+    }
 }

@@ -695,6 +695,7 @@ async fn main() -> BoxResult<()> {
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
         psc: domain::auth::psc::Settings::default(),
+        identifier_key: domain::audit::IdentifierKey::new([7; 32]),
     };
     let regional = Actor {
         user_id: None,

@@ -244,6 +244,7 @@ async fn services(url: &str) -> BoxResult<Auth> {
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
         psc: domain::auth::psc::Settings::default(),
+        identifier_key: domain::audit::IdentifierKey::new([7; 32]),
     })
 }
 

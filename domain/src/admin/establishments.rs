@@ -223,6 +223,12 @@ pub async fn create(
         )
         .await);
     }
+    finess
+        .check_region(region)
+        .map_err(|reason| Error::InvalidInput {
+            field: "finess",
+            reason,
+        })?;
     let mut tx = auth.pool.begin().await?;
     let id =
         crate::accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;

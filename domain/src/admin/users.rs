@@ -382,7 +382,8 @@ pub async fn detail(
     )
     .await?;
     let locked_until = sqlx::query_scalar!(
-        "SELECT locked_until FROM auth_throttle WHERE scope = 'account' AND key = $1 AND locked_until > $2",
+        "SELECT max(locked_until) FROM auth_throttle
+         WHERE scope IN ('account', 'email_code') AND key = $1 AND locked_until > $2",
         user.username,
         now
     )
@@ -393,7 +394,13 @@ pub async fn detail(
     let roles = accounts::roles_of(&mut conn, user_id).await?;
     let cards = cards::linked_to(&mut conn, user_id).await?;
     let sessions = sessions::live_of_user(&mut conn, user_id).await?;
-    let recent = audit::rows_about(&mut conn, "user", &user_id.to_string(), 15).await?;
+    // The audit rows carry addresses, browsers and details: only for those who may read the
+    // region's audit log (not the support desk).
+    let recent = if authorize(actor, Action::ViewAudit, Some(&user.region_code)).is_ok() {
+        audit::rows_about(&mut conn, "user", &user_id.to_string(), 15).await?
+    } else {
+        Vec::new()
+    };
     Ok(UserDetail {
         user,
         locked_until,
@@ -419,6 +426,25 @@ async fn establishments_of_any(
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The new-account form: the regions whose accounts `actor` may create (their establishments are
+/// offered). A refusal is audited, like every other console refusal.
+pub async fn creation_scope(
+    auth: &Auth,
+    actor: &Actor,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<super::Scope> {
+    scope_or_deny(
+        &auth.pool,
+        actor,
+        "admin.user.new",
+        Action::CreateUser,
+        client,
+        now,
+    )
+    .await
 }
 
 /// A new account as typed in the console (validated by the newtypes).
@@ -561,6 +587,12 @@ pub async fn edit(
             if user.version != identity.version {
                 return Err(Error::StaleVersion);
             }
+            // Read before the change: the notice goes to the address being replaced.
+            let old_address = if user.email.eq_ignore_ascii_case(identity.email.as_str()) {
+                None
+            } else {
+                crate::mail::recipient(&mut *tx, user.id).await?
+            };
             sqlx::query!(
                 "UPDATE users SET email = $2, family_name = $3, given_name = $4, rpps = $5,
                     declared_national_id = $7, updated_at = $6, version = version + 1
@@ -575,6 +607,18 @@ pub async fn edit(
             )
             .execute(&mut *tx)
             .await?;
+            // An e-mail change is how an account is taken over (change it, then send a reset
+            // link): both addresses hear of it, the old one first of all.
+            if let Some(old) = old_address {
+                let new = crate::mail::Recipient {
+                    email: identity.email.as_str().to_string(),
+                    ..old.clone()
+                };
+                for to in [&old, &new] {
+                    let mail = crate::mail::messages::email_changed(to, &old.email, &new.email);
+                    crate::mail::outbox::enqueue(&mut *tx, to, &mail, now).await?;
+                }
+            }
             let after = json!({
                 "email": identity.email.as_str(),
                 "family_name": identity.family_name.trim(),
@@ -672,7 +716,8 @@ pub async fn unlock(
         client,
         now,
         async |tx, user| {
-            let throttled = throttle::unlock(tx, ThrottleScope::Account, &user.username).await?;
+            let throttled = throttle::unlock(tx, ThrottleScope::Account, &user.username).await?
+                | throttle::unlock(tx, ThrottleScope::EmailCode, &user.username).await?;
             let status = if user.status == UserStatus::Locked {
                 let status = if user.has_password {
                     UserStatus::Active

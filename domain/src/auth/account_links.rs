@@ -164,7 +164,6 @@ pub async fn request_reset(
     now: OffsetDateTime,
 ) -> Result<()> {
     let typed = typed.trim().to_lowercase();
-    let label: String = typed.chars().take(64).collect();
     let mut tx = auth.pool.begin().await?;
     let user = sqlx::query!(
         r#"SELECT id, username, region_code, status AS "status: UserStatus" FROM users
@@ -178,8 +177,13 @@ pub async fn request_reset(
     let Some(user) = user else {
         audit::record(
             &mut tx,
-            Event::new("auth.password_reset.request", Outcome::Failure, label)
-                .details(json!({ "reason": "unknown" })),
+            // Not what was typed (it may be a password): a keyed hash of it.
+            Event::new(
+                "auth.password_reset.request",
+                Outcome::Failure,
+                auth.identifier_key.label(&typed),
+            )
+            .details(json!({ "reason": "unknown" })),
             client,
             now,
         )
@@ -320,6 +324,8 @@ pub async fn set_password(
         .execute(&mut *tx)
         .await?;
     throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
+    // The reset link proved the mailbox: the wrong-code counter starts afresh too.
+    throttle::unlock(&mut tx, Scope::EmailCode, &info.username).await?;
     if !info.activation
         && let Some(recipient) = mail::recipient(&mut tx, info.user_id).await?
     {

@@ -41,6 +41,8 @@ pub struct Auth {
     pub code_lifetime: time::Duration,
     /// The deployment's Pro Santé Connect rules (minimum level, automatic memberships).
     pub psc: psc::Settings,
+    /// Keys the audit label of identifiers typed for no account (never stored as typed).
+    pub identifier_key: crate::audit::IdentifierKey,
 }
 
 /// After a right password: signed in, or the e-mail code is awaited first.

@@ -7,9 +7,10 @@
 //!    writes the e-mail to the outbox, in one transaction (a new code replaces the previous one;
 //!    one send a minute, five per step);
 //! 3. [`verify_code`] compares in constant time; five wrong codes end the step (back to the
-//!    password), and wrong codes count against the account's sign-in lock like wrong passwords;
-//!    the right one, within its 10 minutes, starts the session — once. One step per account: a
-//!    new sign-in replaces the pending one.
+//!    password), and wrong codes have a counter of their own per account that only a right code
+//!    resets (not a right password: otherwise knowing the password would give five guesses per
+//!    sign-in, forever); the right one, within its 10 minutes, starts the session — once. One
+//!    step per account: a new sign-in replaces the pending one.
 //!
 //! Every send, success and failure is audited.
 
@@ -240,6 +241,21 @@ pub async fn send_code(
 ) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
+    // Codes are locked after too many wrong ones: sending more would only fill the holder's inbox.
+    if let Some(until) =
+        throttle::locked_until(&mut tx, Scope::EmailCode, &step.username, now).await?
+    {
+        audit::record(
+            &mut tx,
+            event("auth.email_code.send", Outcome::Denied, &step)
+                .details(json!({ "reason": "locked" })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(Error::Locked { until });
+    }
     let sent_last_hour: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM mail_outbox
            WHERE user_id = $1 AND kind = 'sign_in_code' AND created_at > $2"#,
@@ -325,13 +341,13 @@ pub async fn verify_code(
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
-    // Wrong codes count against the account like wrong passwords: the same lock stops someone
-    // who knows the password from guessing codes sign-in after sign-in.
+    // Wrong codes have their own counter, which a right password does not reset: someone who
+    // knows the password cannot guess codes sign-in after sign-in.
     let attempt = match throttle::claim(
         &mut tx,
-        Scope::Account,
+        Scope::EmailCode,
         &step.username,
-        auth.account_throttle,
+        throttle::Policy::EMAIL_CODE_DEFAULT,
         now,
     )
     .await?
@@ -374,21 +390,29 @@ pub async fn verify_code(
         None
     };
     if let Some(failure) = failure {
-        if matches!(
+        let locked = if matches!(
             failure,
             CodeError::Wrong { .. } | CodeError::TooManyAttempts
         ) {
             throttle::failed(
                 &mut tx,
-                Scope::Account,
+                Scope::EmailCode,
                 &step.username,
                 attempt,
-                auth.account_throttle,
+                throttle::Policy::EMAIL_CODE_DEFAULT,
                 now,
             )
-            .await?;
-        }
+            .await?
+        } else {
+            None
+        };
+        // A wrong code that reaches the account's limit (wrong codes of earlier steps count)
+        // ends the step with the lock's answer rather than "n tries left".
+        let locked = locked.filter(|_| failure != CodeError::TooManyAttempts);
         match failure {
+            _ if locked.is_some() => {
+                end_step(&mut tx, token).await?;
+            }
             CodeError::TooManyAttempts => {
                 end_step(&mut tx, token).await?;
             }
@@ -403,16 +427,21 @@ pub async fn verify_code(
         }
         audit::record(
             &mut tx,
-            event("auth.email_code.verify", Outcome::Failure, &step)
-                .details(json!({ "reason": format!("{failure:?}") })),
+            event("auth.email_code.verify", Outcome::Failure, &step).details(json!({
+                "reason": format!("{failure:?}"),
+                "locked_until": locked.map(OffsetDateTime::unix_timestamp),
+            })),
             client,
             now,
         )
         .await?;
         tx.commit().await?;
-        return Err(Error::Code(failure));
+        return Err(match locked {
+            Some(until) => Error::Locked { until },
+            None => Error::Code(failure),
+        });
     }
-    throttle::succeeded(&mut tx, Scope::Account, &step.username).await?;
+    throttle::succeeded(&mut tx, Scope::EmailCode, &step.username).await?;
     end_step(&mut tx, token).await?;
     audit::record(
         &mut tx,

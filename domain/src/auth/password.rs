@@ -38,10 +38,14 @@ async fn audit_failure(
     lockouts: &[(&'static str, OffsetDateTime)],
 ) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
-    let label: String = typed.trim().chars().take(64).collect();
     let user = match Username::parse(typed) {
         Ok(u) => accounts::credentials_by_username(&mut tx, &u).await?,
         Err(_) => None,
+    };
+    // The account's name, or for no account a keyed hash: what was typed may be a password.
+    let label = match &user {
+        Some(u) => u.username.clone(),
+        None => auth.identifier_key.label(typed),
     };
     let about_user = |event: Event| match &user {
         Some(u) => event
@@ -124,6 +128,24 @@ pub async fn sign_in(
     checked.settle(&mut tx, now).await?;
     let user = &checked.user;
     if auth.otp_for_all || user.otp_required {
+        // Too many wrong codes lately (their counter survives right passwords): no new step.
+        if let Some(until) =
+            throttle::locked_until(&mut tx, Scope::EmailCode, &user.username, now).await?
+        {
+            audit::record(
+                &mut tx,
+                Event::new("auth.password.sign_in", Outcome::Denied, &user.username)
+                    .actor(user.id)
+                    .target("user", user.id.to_string(), &user.username)
+                    .region(&user.region_code)
+                    .details(json!({ "reason": "email_code_locked" })),
+                client,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(Error::Locked { until });
+        }
         // The password is right; the session waits for the e-mail code.
         let token = otp::start(&mut tx, user, otp::Purpose::SignIn, client, now).await?;
         tx.commit().await?;

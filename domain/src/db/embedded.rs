@@ -11,7 +11,7 @@
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -75,9 +75,65 @@ fn find_bin_dir() -> Result<PathBuf> {
         })
 }
 
+/// How long `pg_ctl` waits for the server to accept connections. A cold start on a loaded 2-core
+/// machine (crash recovery after `restart_immediate`, a test run building beside it) can take far
+/// longer than the usual second; a server that never comes up fails with its log anyway.
+const START_TIMEOUT_SECONDS: &str = "300";
+
+/// Ports tried before giving up, when another process takes the chosen port first.
+const PORT_TRIES: usize = 8;
+
+/// The kernel's ephemeral port range (`ip_local_port_range`), where outgoing connections get their
+/// local port: a listening port chosen there can be taken by any client socket in between.
+fn ephemeral_range() -> (u16, u16) {
+    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut it = s.split_whitespace().map(|n| n.parse::<u16>().ok());
+            Some((it.next()??, it.next()??))
+        })
+        .unwrap_or((32768, 60999))
+}
+
+/// A port that is free now, chosen at random below the ephemeral range (so no outgoing connection
+/// takes it meanwhile, and two processes choosing at once rarely pick the same one). It can still
+/// be taken before PostgreSQL binds it: `start` then sees the bind error in the log and tries
+/// another.
 fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(fail)?;
-    Ok(listener.local_addr().map_err(fail)?.port())
+    let (low, _) = ephemeral_range();
+    let (from, to) = if low > 11_000 {
+        (10_000u16, low - 1)
+    } else {
+        (0, 0)
+    };
+    let mut rng = rand::thread_rng();
+    for _ in 0..64 {
+        let port = if to > from {
+            rng.gen_range(from..=to)
+        } else {
+            0
+        };
+        // std sets SO_REUSEADDR, as PostgreSQL does: a port left in TIME_WAIT counts as free.
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            return Ok(listener.local_addr().map_err(fail)?.port());
+        }
+    }
+    Err(fail("no free TCP port on 127.0.0.1"))
+}
+
+/// What a failed start wrote to the cluster's log from `offset` on (the log is appended to by
+/// every start), bounded to its last 16 KiB.
+fn log_since(log: &Path, offset: u64) -> String {
+    let bytes = fs::read(log).unwrap_or_default();
+    let start = usize::try_from(offset).unwrap_or(0).min(bytes.len());
+    let tail = &bytes[start..];
+    let tail = &tail[tail.len().saturating_sub(16 * 1024)..];
+    String::from_utf8_lossy(tail).trim().to_string()
+}
+
+/// A start refused because the port was taken between our check and PostgreSQL's bind.
+fn port_was_taken(log: &str) -> bool {
+    log.contains("could not bind") || log.contains("Address already in use")
 }
 
 impl EmbeddedPostgres {
@@ -87,6 +143,17 @@ impl EmbeddedPostgres {
         fs::create_dir_all(root)
             .map_err(|e| fail(format!("cannot create {}: {e}", root.display())))?;
         let root = root.canonicalize().map_err(fail)?;
+        // Several processes may start the same folder at once (test binaries run in parallel, a
+        // `passerelle db start` beside a server): one initdb and one postmaster, the others wait
+        // and then reuse it. Released when `start` returns.
+        let guard = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .custom_flags(0o400_000) // O_NOFOLLOW
+            .open(root.join(".start.lock"))
+            .map_err(|e| fail(format!("cannot open {}/.start.lock: {e}", root.display())))?;
+        guard.lock().map_err(fail)?;
         let run_as = running_as_root().then_some("postgres");
         let bin_dir = find_bin_dir()?;
 
@@ -198,33 +265,50 @@ impl EmbeddedPostgres {
             return Ok(this);
         }
 
-        this.port = free_port()?;
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
-            this.port,
-            run_dir.display(),
-            if durable { "on" } else { "off" }
-        );
         let log = root.join("postgres.log");
         if run_as.is_some() && !log.exists() {
             fs::write(&log, "").map_err(fail)?;
             chown_postgres(&log)?;
         }
-        this.run(
-            "pg_ctl",
-            &[
-                "-w".as_ref(),
-                "-t".as_ref(),
-                "60".as_ref(),
-                "-D".as_ref(),
-                pgdata.as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-o".as_ref(),
-                options.as_ref(),
-                "start".as_ref(),
-            ],
-        )?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            this.port = free_port()?;
+            let options = format!(
+                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync={} -c max_connections=200",
+                this.port,
+                run_dir.display(),
+                if durable { "on" } else { "off" }
+            );
+            let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+            let started = this.run(
+                "pg_ctl",
+                &[
+                    "-w".as_ref(),
+                    "-t".as_ref(),
+                    START_TIMEOUT_SECONDS.as_ref(),
+                    "-D".as_ref(),
+                    pgdata.as_os_str(),
+                    "-l".as_ref(),
+                    log.as_os_str(),
+                    "-o".as_ref(),
+                    options.as_ref(),
+                    "start".as_ref(),
+                ],
+            );
+            let Err(e) = started else { break };
+            let written = log_since(&log, offset);
+            if port_was_taken(&written) && tries < PORT_TRIES {
+                tracing::warn!(port = this.port, "port taken meanwhile: trying another");
+                // pg_ctl may have given up while the postmaster still runs: make sure it is gone.
+                let _ = this.stop_now();
+                continue;
+            }
+            return Err(fail(format!(
+                "{e}\n--- {} ---\n{written}\n--- end of the log ---",
+                log.display()
+            )));
+        }
         tracing::info!(
             port = this.port,
             "started the embedded PostgreSQL cluster in {}",
@@ -318,12 +402,13 @@ impl EmbeddedPostgres {
     pub fn restart_immediate(&self) -> Result<()> {
         let pgdata = self.root.join("pgdata");
         let log = self.root.join("postgres.log");
+        let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
         self.run(
             "pg_ctl",
             &[
                 "-w".as_ref(),
                 "-t".as_ref(),
-                "60".as_ref(),
+                START_TIMEOUT_SECONDS.as_ref(),
                 "-D".as_ref(),
                 pgdata.as_os_str(),
                 "-l".as_ref(),
@@ -333,6 +418,13 @@ impl EmbeddedPostgres {
                 "restart".as_ref(),
             ],
         )
+        .map_err(|e| {
+            fail(format!(
+                "{e}\n--- {} ---\n{}\n--- end of the log ---",
+                log.display(),
+                log_since(&log, offset)
+            ))
+        })
     }
 
     /// Stops the cluster whoever started it (`passerelle db stop`).
@@ -370,7 +462,6 @@ fn ensure_root_owned_dir(path: &Path) -> Result<()> {
 
 /// Writes a 0600 file, replacing a regular file but never following a link.
 fn write_private(path: &Path, contents: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
     if fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         return Err(fail(format!(
             "{} is a symbolic link: refused",

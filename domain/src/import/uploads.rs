@@ -445,11 +445,23 @@ pub async fn view(
     upload_of(row)
 }
 
-/// The latest uploads of the regions `actor` may import into.
-pub async fn recent(auth: &Auth, actor: &Actor) -> Result<Vec<UploadSummary>> {
-    let Some(scope) = actor.scope(Action::ImportUsers) else {
-        return Ok(Vec::new());
-    };
+/// The latest uploads of the regions `actor` may import into. Someone who may not import is
+/// refused, and the refusal audited, like every other console refusal.
+pub async fn recent(
+    auth: &Auth,
+    actor: &Actor,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Vec<UploadSummary>> {
+    let scope = crate::admin::scope_or_deny(
+        &auth.pool,
+        actor,
+        "admin.import.list",
+        Action::ImportUsers,
+        client,
+        now,
+    )
+    .await?;
     let rows = sqlx::query!(
         "SELECT id, region_code, actor_label, file_name, rows_total, state, created_at
          FROM import_uploads

@@ -130,7 +130,7 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
                 report(&mut problems, Column::Rpps, "Clé de contrôle RPPS invalide");
                 None
             }
-            Err(IdError::Shape) => {
+            Err(IdError::Shape | IdError::OtherRegion) => {
                 report(
                     &mut problems,
                     Column::Rpps,
@@ -152,7 +152,9 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
             Err(e) => {
                 let message = match e {
                     IdError::CheckDigit => "Clé de contrôle FINESS invalide",
-                    IdError::Shape => "FINESS invalide : 9 caractères attendus",
+                    IdError::Shape | IdError::OtherRegion => {
+                        "FINESS invalide : 9 caractères attendus"
+                    }
                 };
                 problems.push(Problem::new(line, Some(Column::Finess), part, message));
             }

@@ -203,6 +203,31 @@ pub fn psc_linked(r: &Recipient, holder: &str, national_id: &str, auth_mode: Opt
     }
 }
 
+// --- Hardening (issue 14, L-4): e-mail address changed in the console. ---
+
+/// The account's e-mail address was changed in the console: sent to the old address and to the
+/// new one, so that a takeover through an address change cannot go unnoticed.
+pub fn email_changed(r: &Recipient, old: &str, new: &str) -> Mail {
+    let body = format!(
+        "L'adresse électronique de votre compte Passerelle (identifiant : {user}) a été changée par \
+         un administrateur : {old} est remplacée par {new}. Les liens et codes de connexion seront \
+         désormais envoyés à la nouvelle adresse. Si vous n'avez pas demandé ce changement, \
+         contactez immédiatement l'assistance.",
+        user = r.username
+    );
+    Mail {
+        kind: "email_changed",
+        subject: "Passerelle : l'adresse électronique de votre compte a été changée".into(),
+        text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!("<p>{}</p><p>{}</p>", escape(&greeting(r)), escape(&body)),
+        ),
+    }
+}
+
+// --- end of hardening (issue 14) ---
+
 #[cfg(test)]
 mod tests {
     use super::*;

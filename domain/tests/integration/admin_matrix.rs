@@ -619,8 +619,13 @@ async fn unlock_lifts_the_lock_after_failed_sign_ins() {
 async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
     let auth = seeded().await;
     let c = client("10.3.3.3");
-    // A failed sign-in whose typed identifier is a formula.
-    let _ = super::harness::sign_in(&auth, "=HYPERLINK(\"http://x\")", "x", None, &c, t0()).await;
+    // A failed sign-in from a browser whose name is a formula (what is typed for no account is
+    // not kept as typed, so the browser's name carries it).
+    let formula = domain::audit::Client {
+        ip: Some("10.3.3.3".into()),
+        user_agent: Some("=HYPERLINK(\"http://x\")".into()),
+    };
+    let _ = super::harness::sign_in(&auth, "nobody.here", "x", None, &formula, t0()).await;
     let national = actor(&auth, Who::National).await;
     let (csv, rows) = audit_view::export_csv(&auth, &national, &AuditFilter::default(), &c, t0())
         .await

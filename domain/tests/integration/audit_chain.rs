@@ -153,3 +153,52 @@ async fn concurrent_writers_never_fork_the_chain() {
         Verification::Intact { rows: 48, .. }
     ));
 }
+
+// Hardening (issue 14, L-4): a refusal carrying a NUL (`/connexion/psc/retour?error=%00`, a
+// certificate subject with a NUL) or other control characters is still written, stripped.
+#[tokio::test]
+async fn a_nul_or_control_character_does_not_keep_a_refusal_out_of_the_log() {
+    let pool = fresh_pool().await;
+    let mut tx = pool.begin().await.unwrap();
+    audit::record(
+        &mut tx,
+        Event::new("auth.psc.callback", Outcome::Denied, "anonyme\0\r\nfaux")
+            .target("card", "CN=Dr\0Martin", "CN=Dr\0Martin\u{1b}[31m")
+            .details(serde_json::json!({
+                "error": "\0",
+                "iss": "https://psc\0.example",
+                "nested": [{"k\0": "a\0b"}],
+                "multi": "line 1\nline 2",
+            })),
+        &Client {
+            ip: Some("192.0.2.7".into()),
+            user_agent: Some("agent\0\u{7f}".into()),
+        },
+        t0(),
+    )
+    .await
+    .expect("the refusal is written");
+    tx.commit().await.unwrap();
+
+    let (label, target, agent, details): (String, String, String, serde_json::Value) =
+        sqlx::query_as("SELECT actor_label, target_label, user_agent, details FROM audit_log")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(label, "anonymefaux");
+    assert_eq!(target, "CN=DrMartin[31m");
+    assert_eq!(agent, "agent");
+    assert_eq!(
+        details,
+        serde_json::json!({
+            "error": "",
+            "iss": "https://psc.example",
+            "nested": [{"k": "ab"}],
+            "multi": "line 1\nline 2",
+        })
+    );
+    assert!(matches!(
+        audit::verify(&pool).await.unwrap(),
+        Verification::Intact { rows: 1, .. }
+    ));
+}

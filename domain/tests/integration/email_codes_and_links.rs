@@ -184,7 +184,7 @@ async fn five_wrong_codes_end_the_step() {
     .await
     .unwrap();
     assert_eq!(failures, 5);
-    // Wrong codes count like wrong passwords: the account's sign-in is now locked.
+    // Too many wrong codes: the account's password sign-in is refused while the codes are locked.
     assert!(matches!(
         password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
         Err(Error::Locked { .. })

@@ -144,8 +144,12 @@ pub async fn seed(pool: PgPool) -> Auth {
         public_origin: "https://passerelle.test".into(),
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
         psc: domain::auth::psc::Settings::default(),
+        identifier_key: domain::audit::IdentifierKey::new(IDENTIFIER_KEY),
     }
 }
+
+/// The tests' key for the audit labels of identifiers typed for no account.
+pub const IDENTIFIER_KEY: [u8; 32] = [7; 32];
 
 /// The console's actor for the demo account `username`, signed in at `t0`.
 pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {
@@ -233,18 +237,23 @@ impl PrivateCluster {
             "passerelle-private-pg-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let cluster = match EmbeddedPostgres::start(&dir, false) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                panic!("private PostgreSQL cluster: {e}");
-            }
-        };
+        // On failure the folder stays for a look, and the error carries the cluster's log.
+        let cluster = EmbeddedPostgres::start(&dir, false).unwrap_or_else(|e| {
+            panic!(
+                "private PostgreSQL cluster in {} failed to start: {e}",
+                dir.display()
+            )
+        });
         Self { cluster, dir }
     }
 
     pub fn url(&self, db: &str) -> String {
         self.cluster.url(db)
+    }
+
+    /// The cluster itself (its folder, to break it on purpose).
+    pub fn cluster(&self) -> &EmbeddedPostgres {
+        &self.cluster
     }
 
     /// Kills the server (`pg_ctl restart -m immediate`) and waits until it is back.

@@ -122,7 +122,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         .await,
         0
     );
-    let listed = uploads::recent(&auth, &admin).await.unwrap();
+    let listed = uploads::recent(&auth, &admin, &c, t0()).await.unwrap();
     assert_eq!(
         listed.first().map(|u| (u.id, u.state)),
         Some((id, State::Committed))
@@ -249,12 +249,11 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
         assert!(matches!(seen, Err(Error::Forbidden)), "{name}: {seen:?}");
         let commit = uploads::start_commit(&auth, &other, id, true, &c, t0()).await;
         assert!(matches!(commit, Err(Error::Forbidden)), "{name}");
+        // Refused (and audited) outright: the desk does not import.
+        let listed = uploads::recent(&auth, &other, &c, t0()).await;
         assert!(
-            uploads::recent(&auth, &other)
-                .await
-                .unwrap()
-                .iter()
-                .all(|u| u.id != id)
+            matches!(listed, Err(Error::Forbidden)),
+            "{name}: {listed:?}"
         );
         let created =
             uploads::create(&auth, &other, &idf(), "d.csv", FILE.as_bytes(), &c, t0()).await;
@@ -266,7 +265,8 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied'"
         )
         .await,
-        denied_before + 6
+        // Per desk: view, commit, list (refused and audited since issue 14) and create.
+        denied_before + 8
     );
     assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
 

@@ -5,6 +5,8 @@ mod admin_matrix;
 mod audit_chain;
 mod card_sign_in;
 mod email_codes_and_links;
+mod embedded_cluster;
+mod hardening;
 mod harness;
 mod import;
 mod import_uploads;

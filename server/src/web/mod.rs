@@ -23,22 +23,41 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Form posts are small; refuse large bodies before reading them.
 const MAX_BODY: usize = 64 * 1024;
 
-pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
-    let routes = generate_route_list(app::App);
-    let leptos_state = state.clone();
-    let security_headers = [
+/// The Content-Security-Policy of every response that does not set its own. Pages set theirs
+/// (`app::content_security_policy`: the same, plus the nonce of their inline hydration scripts and
+/// the card agent's origin); everything else (redirects, JSON, CSV, files) gets this one, where
+/// no inline script runs at all.
+const DEFAULT_CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+    frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+
+/// Headers added to every response that lacks them. `https`: the public URL is https, so browsers
+/// are told to use nothing else for a year (HSTS; never on plain http, where it would be ignored or
+/// would lock a test host out).
+fn security_headers(https: bool) -> Vec<(&'static str, &'static str)> {
+    let mut headers = vec![
         ("x-content-type-options", "nosniff"),
         ("x-frame-options", "DENY"),
         ("referrer-policy", "same-origin"),
-        (
-            "content-security-policy",
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'",
-        ),
+        ("content-security-policy", DEFAULT_CSP),
         (
             "permissions-policy",
             "camera=(), microphone=(), geolocation=()",
         ),
     ];
+    if https {
+        headers.push((
+            "strict-transport-security",
+            "max-age=31536000; includeSubDomains",
+        ));
+    }
+    headers
+}
+
+pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
+    let routes = generate_route_list(app::App);
+    let leptos_state = state.clone();
+    let security_headers = security_headers(state.services.settings.secure_cookies);
     let mut router = Router::new()
         .route("/", get(forms::root))
         .route("/connexion", post(forms::sign_in))
@@ -122,4 +141,27 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
         ));
     }
     router.with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    // Hardening (issue 14, L-4): HSTS on https, a CSP with a script-src everywhere.
+    #[test]
+    fn https_deployments_get_hsts_and_every_response_a_script_src() {
+        let find = |https: bool, name: &str| {
+            super::security_headers(https)
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v)
+        };
+        assert_eq!(
+            find(true, "strict-transport-security"),
+            Some("max-age=31536000; includeSubDomains")
+        );
+        assert_eq!(find(false, "strict-transport-security"), None);
+        let csp = find(false, "content-security-policy").unwrap();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert!(csp.contains("object-src 'none'") && csp.contains("frame-ancestors 'none'"));
+    }
 }

@@ -11,6 +11,18 @@ use crate::admin_api::{AuditQuery, Choice, get_audit, get_audit_row};
 use crate::components::QueryError;
 use crate::t;
 
+/// The audit label of an identifier typed for no account (`domain::audit::UNKNOWN_ACCOUNT_PREFIX`,
+/// then a keyed hash of what was typed: it may have been a password).
+pub(crate) const UNKNOWN_ACCOUNT_PREFIX: &str = "#inconnu-";
+
+/// An audit row's actor as shown: "compte inconnu (3f9a…)" for an identifier typed for no account.
+pub(crate) fn actor_label(m: &crate::i18n::Messages, actor: &str) -> String {
+    match actor.strip_prefix(UNKNOWN_ACCOUNT_PREFIX) {
+        Some(hash) => format!("{} ({hash})", m.adm_unknown_account),
+        None => actor.to_string(),
+    }
+}
+
 #[component]
 pub fn Audit() -> impl IntoView {
     let m = t();
@@ -110,7 +122,7 @@ pub fn Audit() -> impl IntoView {
                                         let href = format!("/admin/journal/{}", r.id);
                                         view! { <tr>
                                             <td><a href=href>{r.at}</a></td>
-                                            <td>{r.actor}</td>
+                                            <td>{actor_label(m, &r.actor)}</td>
                                             <td><code>{r.action}</code></td>
                                             <td><span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span></td>
                                             <td>{r.target}</td>
@@ -153,7 +165,7 @@ pub fn AuditRow() -> impl IntoView {
                         <dl class="facts" id="ligne">
                             <dt>"N°"</dt><dd>{r.id}</dd>
                             <dt>{m.adm_when}</dt><dd>{r.at}</dd>
-                            <dt>{m.adm_actor}</dt><dd>{r.actor} " " {r.role}</dd>
+                            <dt>{m.adm_actor}</dt><dd>{actor_label(m, &r.actor)} " " {r.role}</dd>
                             <dt>{m.adm_action}</dt><dd><code>{r.action}</code></dd>
                             <dt>{m.adm_outcome}</dt><dd>{outcome_label(m, &r.outcome)}</dd>
                             <dt>{m.adm_target}</dt><dd>{r.target_type} " " {r.target} " " <span class="meta">{r.target_id}</span></dd>
@@ -168,5 +180,22 @@ pub fn AuditRow() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    #[test]
+    fn unknown_accounts_are_shown_as_such() {
+        assert_eq!(
+            super::UNKNOWN_ACCOUNT_PREFIX,
+            domain::audit::UNKNOWN_ACCOUNT_PREFIX
+        );
+        let m = crate::i18n::Lang::Fr.messages();
+        assert_eq!(
+            super::actor_label(m, "#inconnu-0011aabb"),
+            "compte inconnu (0011aabb)"
+        );
+        assert_eq!(super::actor_label(m, "dr.martin"), "dr.martin");
     }
 }

@@ -297,21 +297,24 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             </section>
         })}
 
-        <section aria-labelledby="journal" class="card">
-            <h2 id="journal">{m.adm_recent}</h2>
-            <ul class="item-list audit-recent">
-                {d.recent.clone().into_iter().map(|r| view! {
-                    <li>
-                        <span class="meta">{r.at}</span> " " <code>{r.action}</code> " "
-                        <span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span>
-                        " — " {r.actor}
-                    </li>
-                }).collect_view()}
-            </ul>
-            {d.console.can_read_audit.then(|| {
-                let href = format!("/admin/journal?cible={}", d.id);
-                view! { <p><a href=href>{m.adm_all_audit}</a></p> }
-            })}
-        </section>
+        // The account's audit rows: for those who may read the audit log only (not the desk).
+        {d.console.can_read_audit.then(|| {
+            let href = format!("/admin/journal?cible={}", d.id);
+            view! {
+                <section aria-labelledby="journal" class="card">
+                    <h2 id="journal">{m.adm_recent}</h2>
+                    <ul class="item-list audit-recent">
+                        {d.recent.clone().into_iter().map(|r| view! {
+                            <li>
+                                <span class="meta">{r.at}</span> " " <code>{r.action}</code> " "
+                                <span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span>
+                                " — " {super::audit::actor_label(m, &r.actor)}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                    <p><a href=href>{m.adm_all_audit}</a></p>
+                </section>
+            }
+        })}
     }
 }
