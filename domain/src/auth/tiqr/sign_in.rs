@@ -27,6 +27,7 @@ use crate::auth::card::Browser;
 use crate::auth::password::address_key;
 use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::error::{Error, Result};
+use crate::refusals::{self, Refusal};
 use crate::sessions::Token;
 use crate::throttle::{self, Claim, Scope};
 
@@ -353,22 +354,44 @@ async fn answer(
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until, newly } => {
             drop(conn);
-            let mut tx = auth.pool.begin().await?;
-            failure_event(
-                &mut tx,
-                &label,
-                None,
-                channel,
-                "address_throttled",
-                json!({}),
-                client,
-                now,
-            )
-            .await?;
             if newly {
+                let mut tx = auth.pool.begin().await?;
+                failure_event(
+                    &mut tx,
+                    &label,
+                    None,
+                    channel,
+                    "address_throttled",
+                    json!({}),
+                    client,
+                    now,
+                )
+                .await?;
                 lockout_event(&mut tx, &label, until, client, now).await?;
+                tx.commit().await?;
+            } else {
+                // Refused before any lookup: repeated ones are summarised (`refusals`).
+                refusals::record(
+                    &auth.pool,
+                    Refusal {
+                        action: "tiqr.failure",
+                        reason: "address_throttled",
+                        outcome: Outcome::Failure,
+                    },
+                    client,
+                    now,
+                    async |_| {
+                        Ok(failure_of(
+                            &label,
+                            None,
+                            channel,
+                            "address_throttled",
+                            json!({}),
+                        ))
+                    },
+                )
+                .await?;
             }
-            tx.commit().await?;
             return Ok(Answer::AddressThrottled(until));
         }
     };
@@ -698,10 +721,22 @@ async fn failure_event(
     enrollment: Option<&EnrollmentRow>,
     channel: &str,
     reason: &str,
-    mut details: serde_json::Value,
+    details: serde_json::Value,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let event = failure_of(label, enrollment, channel, reason, details);
+    audit::record(tx, event, client, now).await?;
+    Ok(())
+}
+
+fn failure_of(
+    label: &str,
+    enrollment: Option<&EnrollmentRow>,
+    channel: &str,
+    reason: &str,
+    mut details: serde_json::Value,
+) -> Event {
     details["channel"] = json!(channel);
     details["reason"] = json!(reason);
     let mut event = Event::new("tiqr.failure", Outcome::Failure, label);
@@ -711,8 +746,7 @@ async fn failure_event(
             .target("user", e.user_id.to_string(), &e.username)
             .region(&e.region_code);
     }
-    audit::record(tx, event.details(details), client, now).await?;
-    Ok(())
+    event.details(details)
 }
 
 async fn lockout_event(
