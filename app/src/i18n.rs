@@ -484,6 +484,9 @@ pub struct Messages {
     pub tiqr_title: &'static str,
     pub tiqr_unblock: &'static str,
     pub tiqr_waiting: &'static str,
+    // Flood limits and request timeout (issue 14, M-2).
+    pub err_too_many_requests: &'static str,
+    pub err_request_timeout: &'static str,
 }
 
 pub const FR: Messages = Messages {
@@ -924,6 +927,9 @@ pub const FR: Messages = Messages {
     tiqr_title: "Application TIQR",
     tiqr_unblock: "Débloquer",
     tiqr_waiting: "En attente de la validation dans l'application…",
+    // Flood limits and request timeout (issue 14, M-2).
+    err_too_many_requests: "Trop de demandes depuis votre adresse. Patientez quelques secondes, puis réessayez.",
+    err_request_timeout: "Le serveur a mis trop de temps à répondre. Réessayez dans un instant.",
 };
 
 pub const EN: Messages = Messages {
@@ -1364,4 +1370,7 @@ pub const EN: Messages = Messages {
     tiqr_title: "TIQR app",
     tiqr_unblock: "Unblock",
     tiqr_waiting: "Waiting for confirmation in the app…",
+    // Flood limits and request timeout (issue 14, M-2).
+    err_too_many_requests: "Too many requests from your address. Wait a few seconds, then try again.",
+    err_request_timeout: "The server took too long to answer. Try again in a moment.",
 };

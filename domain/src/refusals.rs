@@ -126,9 +126,25 @@ pub async fn record(
     Ok(Recorded::Appended(id))
 }
 
-/// Writes the summaries of every window whose minute is over (at most `FLUSH_BATCH` per call) and
-/// forgets them. Returns how many summary rows were appended.
-pub async fn flush(pool: &PgPool, now: OffsetDateTime) -> Result<u64> {
+/// What one [`flush`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Flushed {
+    /// Windows closed (and forgotten).
+    pub windows: u64,
+    /// Summary rows appended (windows that counted more than their first refusal).
+    pub summaries: u64,
+}
+
+impl Flushed {
+    /// A full batch was closed: more may be waiting.
+    pub fn more_waiting(&self) -> bool {
+        self.windows >= FLUSH_BATCH as u64
+    }
+}
+
+/// Writes the summaries of the windows whose minute is over (at most `FLUSH_BATCH` per call) and
+/// forgets them.
+pub async fn flush(pool: &PgPool, now: OffsetDateTime) -> Result<Flushed> {
     let mut tx = pool.begin().await?;
     let closed = sqlx::query_as!(
         Window,
@@ -144,9 +160,10 @@ pub async fn flush(pool: &PgPool, now: OffsetDateTime) -> Result<u64> {
     )
     .fetch_all(&mut *tx)
     .await?;
-    let written = summarise(&mut tx, closed, now).await?;
+    let windows = closed.len() as u64;
+    let summaries = summarise(&mut tx, closed, now).await?;
     tx.commit().await?;
-    Ok(written)
+    Ok(Flushed { windows, summaries })
 }
 
 /// A closed window, as deleted.

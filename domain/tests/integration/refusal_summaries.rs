@@ -69,13 +69,15 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     assert_eq!(
         refusals::flush(&auth.pool, t0() + Duration::seconds(59))
             .await
-            .unwrap(),
+            .unwrap()
+            .summaries,
         0
     );
     assert_eq!(
         refusals::flush(&auth.pool, t0() + Duration::seconds(61))
             .await
-            .unwrap(),
+            .unwrap()
+            .summaries,
         1
     );
     let rows = rows_with_reason(&auth.pool, "address_throttled").await;
@@ -99,7 +101,8 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     assert_eq!(
         refusals::flush(&auth.pool, t0() + Duration::minutes(5))
             .await
-            .unwrap(),
+            .unwrap()
+            .summaries,
         0
     );
     assert_chain_intact(&auth.pool).await;
@@ -155,7 +158,8 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
     assert_eq!(
         refusals::flush(&auth.pool, t0() + Duration::minutes(2))
             .await
-            .unwrap(),
+            .unwrap()
+            .summaries,
         1
     );
     let rows = rows_with_reason(&auth.pool, "no_certificate").await;
@@ -188,7 +192,7 @@ async fn counts_survive_a_restart_and_two_instances_write_one_summary() {
     let b = PgPool::connect_with(url).await.unwrap();
     let later = t0() + Duration::minutes(3);
     let (wa, wb) = tokio::join!(refusals::flush(&a, later), refusals::flush(&b, later));
-    assert_eq!(wa.unwrap() + wb.unwrap(), 1);
+    assert_eq!(wa.unwrap().summaries + wb.unwrap().summaries, 1);
     let rows = rows_with_reason(&a, "state_missing").await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].2["refusals"], 7);
@@ -224,7 +228,8 @@ async fn a_lone_refusal_is_written_once_and_never_summarised() {
     assert_eq!(
         refusals::flush(&pool, t0() + Duration::minutes(2))
             .await
-            .unwrap(),
+            .unwrap()
+            .summaries,
         0
     );
     let rows = rows_with_reason(&pool, "bad_signature").await;

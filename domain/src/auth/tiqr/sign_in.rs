@@ -117,6 +117,18 @@ pub async fn start_sign_in(
     })
 }
 
+/// Forgets sign-in QRs an hour after they expired (housekeeping): anyone can ask for a QR, so
+/// rows of browsers that never come back must not pile up.
+pub async fn purge_expired(conn: &mut PgConnection, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM tiqr_sign_ins WHERE expires_at < $1",
+        now - Duration::hours(1)
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Percent-encodes everything but RFC 3986's unreserved characters (the sp identifier is a path
 /// segment of the `tiqrauth://` URL).
 fn path_segment(s: &str) -> String {
