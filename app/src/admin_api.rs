@@ -162,8 +162,9 @@ pub mod server {
     use crate::api::server::{context, internal};
     use crate::state::{RequestContext, Services, Viewer};
 
-    /// Whoever asks: the signed-in user with their roles, or an anonymous actor (which the domain
-    /// refuses, with an audit row).
+    /// Whoever asks: the signed-in user with their roles. Nobody signed in is refused here,
+    /// before any query: anyone can send such requests, and each would cost a query and a
+    /// permanent audit row (issue 14, M-2).
     pub async fn actor(ctx: &RequestContext, services: &Services) -> Result<Actor, ErrorCode> {
         match &ctx.viewer {
             Viewer::SignedIn(s) => {
@@ -179,7 +180,7 @@ pub mod server {
                 .await?)
             }
             Viewer::Expired => Err(ErrorCode::SessionExpired),
-            Viewer::Anonymous => Ok(Actor::anonymous()),
+            Viewer::Anonymous => Err(ErrorCode::NotSignedIn),
         }
     }
 

@@ -494,6 +494,9 @@ pub struct Messages {
     /// An identifier typed for no account, kept in the audit log as a keyed hash only.
     pub adm_unknown_account: &'static str,
     // --- end of hardening ---
+    // Flood limits and request timeout (issue 14, M-2).
+    pub err_too_many_requests: &'static str,
+    pub err_request_timeout: &'static str,
 }
 
 pub const FR: Messages = Messages {
@@ -943,6 +946,9 @@ pub const FR: Messages = Messages {
     // --- Hardening (issue 14, L-4) ---
     adm_unknown_account: "compte inconnu",
     // --- end of hardening ---
+    // Flood limits and request timeout (issue 14, M-2).
+    err_too_many_requests: "Trop de demandes depuis votre adresse. Patientez quelques secondes, puis réessayez.",
+    err_request_timeout: "Le serveur a mis trop de temps à répondre. Réessayez dans un instant.",
 };
 
 pub const EN: Messages = Messages {
@@ -1392,4 +1398,7 @@ pub const EN: Messages = Messages {
     // --- Hardening (issue 14, L-4) ---
     adm_unknown_account: "unknown account",
     // --- end of hardening ---
+    // Flood limits and request timeout (issue 14, M-2).
+    err_too_many_requests: "Too many requests from your address. Wait a few seconds, then try again.",
+    err_request_timeout: "The server took too long to answer. Try again in a moment.",
 };

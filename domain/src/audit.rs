@@ -6,6 +6,8 @@
 //! and TRUNCATE (migration `audit_log`); `verify` recomputes the chain to detect changes made
 //! behind those triggers (for instance by a superuser disabling them).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -53,7 +55,9 @@ pub struct Event {
     pub actor_user_id: Option<Uuid>,
     pub actor_label: String,
     pub actor_role: Option<String>,
-    pub action: &'static str,
+    /// Static for the events the code names; owned for the summaries of `refusals`, whose action
+    /// is read back from their counter.
+    pub action: Cow<'static, str>,
     pub outcome: Outcome,
     pub target_type: Option<&'static str>,
     pub target_id: Option<String>,
@@ -68,7 +72,7 @@ impl Event {
             actor_user_id: None,
             actor_label: actor_label.into(),
             actor_role: None,
-            action,
+            action: Cow::Borrowed(action),
             outcome,
             target_type: None,
             target_id: None,

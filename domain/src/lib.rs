@@ -15,6 +15,7 @@ pub mod mail;
 pub mod password;
 pub mod password_policy;
 pub mod provisioning;
+pub mod refusals;
 pub mod routing;
 pub mod sessions;
 pub mod throttle;

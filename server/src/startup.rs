@@ -242,8 +242,13 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
         );
     }
     let state = state(config, db.pool.clone(), passwords, card, tiqr)?;
-    let router = crate::web::router(state.clone(), psc);
+    let limits = Arc::new(crate::web::limits::Limits::new(
+        config.trusted_proxies.clone(),
+    ));
+    crate::web::limits::spawn_cleanup(limits.clone());
+    let router = crate::web::router(state.clone(), psc, limits);
     spawn_housekeeping(db.pool.clone());
+    spawn_refusal_flush(db.pool.clone());
     crate::mailer::spawn(
         db.pool.clone(),
         crate::mailer::Mailer::new(
@@ -321,8 +326,46 @@ fn spawn_housekeeping(pool: PgPool) {
                     {
                         tracing::warn!("purging old e-mails, code steps and links: {e}");
                     }
+                    if let Err(e) = domain::auth::tiqr::sign_in::purge_expired(
+                        &mut conn,
+                        OffsetDateTime::now_utc(),
+                    )
+                    .await
+                    {
+                        tracing::warn!("purging expired TIQR sign-in QRs: {e}");
+                    }
                 }
                 Err(e) => tracing::warn!("housekeeping: {e}"),
+            }
+        }
+    });
+}
+
+/// Writes the summaries of repeated refusals whose minute is over (`domain::refusals`), every
+/// 20 seconds. Every instance runs it; a summary is written by exactly one of them.
+fn spawn_refusal_flush(pool: PgPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(20));
+        loop {
+            tick.tick().await;
+            loop {
+                match domain::refusals::flush(&pool, OffsetDateTime::now_utc()).await {
+                    Ok(done) => {
+                        if done.summaries > 0 {
+                            tracing::info!(
+                                summaries = done.summaries,
+                                "repeated refusals summarised"
+                            );
+                        }
+                        if !done.more_waiting() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("summarising repeated refusals: {e}");
+                        break;
+                    }
+                }
             }
         }
     });

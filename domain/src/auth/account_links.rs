@@ -20,6 +20,7 @@ use crate::accounts::UserStatus;
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
+use crate::refusals::{self, Refusal};
 use crate::throttle::{self, Scope};
 use crate::{password_policy, sessions};
 
@@ -174,9 +175,27 @@ pub async fn request_reset(
     )
     .fetch_optional(&mut *tx)
     .await?;
+    // Refusals are anonymous and free to send: repeated ones are summarised (`refusals`).
+    let refused = async |reason: &'static str, outcome, event: Event| {
+        refusals::record(
+            &auth.pool,
+            Refusal {
+                action: "auth.password_reset.request",
+                reason,
+                outcome,
+            },
+            client,
+            now,
+            async |_| Ok(event),
+        )
+        .await
+        .map(|_| ())
+    };
     let Some(user) = user else {
-        audit::record(
-            &mut tx,
+        drop(tx);
+        return refused(
+            "unknown",
+            Outcome::Failure,
             // Not what was typed (it may be a password): a keyed hash of it.
             Event::new(
                 "auth.password_reset.request",
@@ -184,12 +203,8 @@ pub async fn request_reset(
                 auth.identifier_key.label(&typed),
             )
             .details(json!({ "reason": "unknown" })),
-            client,
-            now,
         )
-        .await?;
-        tx.commit().await?;
-        return Ok(());
+        .await;
     };
     let recent: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM account_links WHERE user_id = $1 AND created_at > $2"#,
@@ -220,22 +235,22 @@ pub async fn request_reset(
             .await?;
         }
         Some(_) => {
-            audit::record(
-                &mut tx,
+            drop(tx);
+            return refused(
+                "rate_limited",
+                Outcome::Denied,
                 event(Outcome::Denied, json!({ "reason": "rate_limited" })),
-                client,
-                now,
             )
-            .await?;
+            .await;
         }
         None => {
-            audit::record(
-                &mut tx,
+            drop(tx);
+            return refused(
+                "account_unavailable",
+                Outcome::Denied,
                 event(Outcome::Denied, json!({ "reason": "account_unavailable" })),
-                client,
-                now,
             )
-            .await?;
+            .await;
         }
     }
     tx.commit().await?;

@@ -19,6 +19,7 @@ use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::Username;
+use crate::refusals::{self, Refusal};
 use crate::sessions::Token;
 use crate::throttle::{self, Claim, Scope};
 
@@ -32,36 +33,61 @@ async fn audit_failure(
     auth: &Auth,
     action: &'static str,
     typed: &str,
-    reason: &str,
+    reason: &'static str,
     client: &Client,
     now: OffsetDateTime,
     lockouts: &[(&'static str, OffsetDateTime)],
 ) -> Result<()> {
+    let failure = async |tx: &mut sqlx::PgConnection| -> Result<(Event, Option<accounts::Credentials>, String)> {
+        let user = match Username::parse(typed) {
+            Ok(u) => accounts::credentials_by_username(tx, &u).await?,
+            Err(_) => None,
+        };
+        // The account's name, or for no account a keyed hash: what was typed may be a password.
+        let label = match &user {
+            Some(u) => u.username.clone(),
+            None => auth.identifier_key.label(typed),
+        };
+        let event = about_user(Event::new(action, Outcome::Failure, &label), user.as_ref())
+            .details(json!({ "reason": reason }));
+        Ok((event, user, label))
+    };
+    // Refused before any password is checked (the address or the account is locked): cheap for
+    // the sender, so repeated ones are summarised. A lock set by this attempt is written in full.
+    if lockouts.is_empty() && matches!(reason, "address_throttled" | "locked") {
+        refusals::record(
+            &auth.pool,
+            Refusal {
+                action,
+                reason,
+                outcome: Outcome::Failure,
+            },
+            client,
+            now,
+            async |tx| Ok(failure(tx).await?.0),
+        )
+        .await?;
+        return Ok(());
+    }
     let mut tx = auth.pool.begin().await?;
-    let user = match Username::parse(typed) {
-        Ok(u) => accounts::credentials_by_username(&mut tx, &u).await?,
-        Err(_) => None,
-    };
-    // The account's name, or for no account a keyed hash: what was typed may be a password.
-    let label = match &user {
-        Some(u) => u.username.clone(),
-        None => auth.identifier_key.label(typed),
-    };
-    let about_user = |event: Event| match &user {
+    let (event, user, label) = failure(&mut tx).await?;
+    audit::record(&mut tx, event, client, now).await?;
+    for (scope, until) in lockouts {
+        let lock = Event::new("auth.lockout", Outcome::Failure, &label)
+            .details(json!({ "scope": scope, "until": until.unix_timestamp() }));
+        audit::record(&mut tx, about_user(lock, user.as_ref()), client, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+fn about_user(event: Event, user: Option<&accounts::Credentials>) -> Event {
+    match user {
         Some(u) => event
             .target("user", u.id.to_string(), &u.username)
             .region(&u.region_code),
         None => event,
-    };
-    let event = Event::new(action, Outcome::Failure, &label).details(json!({ "reason": reason }));
-    audit::record(&mut tx, about_user(event), client, now).await?;
-    for (scope, until) in lockouts {
-        let lock = Event::new("auth.lockout", Outcome::Failure, &label)
-            .details(json!({ "scope": scope, "until": until.unix_timestamp() }));
-        audit::record(&mut tx, about_user(lock), client, now).await?;
     }
-    tx.commit().await?;
-    Ok(())
 }
 
 /// The throttle key for a client address. An IPv6 client usually holds a whole /64, so the limit

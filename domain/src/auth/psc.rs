@@ -29,6 +29,7 @@ use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::{Finess, NationalId};
 use crate::mail::{self, messages, outbox};
+use crate::refusals::{self, Refusal};
 use crate::sessions::{PscFacts, Token};
 
 /// From the authorization request to the callback: PSC's page, the card's PIN or the phone.
@@ -328,15 +329,24 @@ pub async fn record_refusal(
 ) -> Result<()> {
     let mut details = details;
     details["reason"] = json!(reason);
-    let mut tx = pool.begin().await?;
-    audit::record(
-        &mut tx,
-        Event::new("auth.psc.sign_in", Outcome::Failure, "Pro Santé Connect").details(details),
+    // Anonymous (no account is known yet): repeated refusals are summarised.
+    refusals::record(
+        pool,
+        Refusal {
+            action: "auth.psc.sign_in",
+            reason,
+            outcome: Outcome::Failure,
+        },
         client,
         now,
+        async |_| {
+            Ok(
+                Event::new("auth.psc.sign_in", Outcome::Failure, "Pro Santé Connect")
+                    .details(details),
+            )
+        },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -597,14 +607,7 @@ pub async fn back_channel_logout(
     now: OffsetDateTime,
 ) -> Result<u64> {
     let refuse = |reason: &'static str| async move {
-        record_logout(
-            pool,
-            Outcome::Failure,
-            json!({ "reason": reason }),
-            client,
-            now,
-        )
-        .await?;
+        record_logout_refusal(pool, reason, client, now).await?;
         Err(Error::PscLogout(reason))
     };
     if token.sid.is_none() && token.sub.is_none() {
@@ -673,40 +676,34 @@ pub async fn back_channel_logout(
     Ok(ended.len() as u64)
 }
 
-async fn record_logout(
-    pool: &PgPool,
-    outcome: Outcome,
-    details: Value,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    audit::record(
-        &mut tx,
-        Event::new("auth.psc.backchannel_logout", outcome, "Pro Santé Connect").details(details),
-        client,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// A logout token refused at the edge (signature, issuer, audience, event, nonce): audited.
+/// A logout token refused (signature, issuer, audience, event, nonce, age, replay): audited, and
+/// summarised when repeated (the endpoint is open to anyone).
 pub async fn record_logout_refusal(
     pool: &PgPool,
     reason: &str,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    record_logout(
+    refusals::record(
         pool,
-        Outcome::Failure,
-        json!({ "reason": reason }),
+        Refusal {
+            action: "auth.psc.backchannel_logout",
+            reason,
+            outcome: Outcome::Failure,
+        },
         client,
         now,
+        async |_| {
+            Ok(Event::new(
+                "auth.psc.backchannel_logout",
+                Outcome::Failure,
+                "Pro Santé Connect",
+            )
+            .details(json!({ "reason": reason })))
+        },
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Forgets expired flows, pending links and logout `jti`s (housekeeping).

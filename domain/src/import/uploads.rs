@@ -236,6 +236,26 @@ fn display_name(name: &str) -> String {
     }
 }
 
+/// Whether `actor` may upload a file at all (any region): asked before the upload's body is read,
+/// so that a refused request costs no buffering. A refusal is audited.
+pub async fn may_upload(
+    auth: &Auth,
+    actor: &Actor,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    crate::admin::scope_or_deny(
+        &auth.pool,
+        actor,
+        "import.upload",
+        Action::ImportUsers,
+        client,
+        now,
+    )
+    .await
+    .map(|_| ())
+}
+
 /// Receives a file for an import into `region`: reads it (a file refused as a whole answers with
 /// its `ImportError` and stores nothing), stores it and returns the upload's id. The dry run is
 /// then the worker's: `check`.

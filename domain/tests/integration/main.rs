@@ -12,5 +12,6 @@ mod import;
 mod import_uploads;
 mod password_sign_in;
 mod psc;
+mod refusal_summaries;
 mod sessions_and_routing;
 mod tiqr;

@@ -9,7 +9,7 @@ use app::state::{AppState, RequestContext, Services};
 use axum::Extension;
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Form;
 use domain::admin::Actor;
@@ -78,7 +78,6 @@ pub async fn template() -> Response {
 /// The upload form's fields.
 #[derive(Default)]
 struct UploadForm {
-    csrf: String,
     region: String,
     file_name: String,
     file: Option<Vec<u8>>,
@@ -94,14 +93,36 @@ fn multipart_error(e: MultipartError) -> ErrorCode {
     }
 }
 
-/// Reads the multipart form; small fields are capped, the file by the body limit.
-async fn read_form(mut multipart: Multipart) -> Result<UploadForm, ErrorCode> {
+/// The form token sent outside the body: the `X-CSRF-Token` header or the `csrf` query parameter
+/// (for clients that cannot put it first in the multipart).
+fn token_outside_body(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    if let Some(v) = headers.get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+        return Some(v.to_string());
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query?).ok()?;
+    pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v)
+}
+
+/// Reads the multipart form; small fields are capped, the file by the body limit. The form token
+/// must be known — from outside the body, or from a field before the file (the page sends it
+/// first) — before a byte of the file is read.
+async fn read_form(
+    ctx: &RequestContext,
+    mut token_ok: bool,
+    mut multipart: Multipart,
+) -> Result<UploadForm, ErrorCode> {
     let mut form = UploadForm::default();
     while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("csrf") => form.csrf = field.text().await.map_err(multipart_error)?,
+            Some("csrf") => {
+                let token = field.text().await.map_err(multipart_error)?;
+                token_ok = token_ok || csrf_ok(ctx, &token);
+            }
             Some("region") => form.region = field.text().await.map_err(multipart_error)?,
             Some("fichier") => {
+                if !token_ok {
+                    return Err(ErrorCode::Csrf);
+                }
                 form.file_name = field.file_name().unwrap_or_default().to_string();
                 let bytes = field.bytes().await.map_err(multipart_error)?;
                 // A file input left empty still sends a part, without a name and without bytes.
@@ -112,24 +133,36 @@ async fn read_form(mut multipart: Multipart) -> Result<UploadForm, ErrorCode> {
             _ => {}
         }
     }
+    if !token_ok {
+        return Err(ErrorCode::Csrf);
+    }
     Ok(form)
 }
 
-/// `POST /admin/import` (multipart): stores the file and starts its check.
+/// `POST /admin/import` (multipart): stores the file and starts its check. Who asks, their right
+/// to import and the form token are checked before the file is read: an upload is up to 5 MiB,
+/// and a refused one must cost no buffering.
 pub async fn upload(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
+    uri: Uri,
+    headers: HeaderMap,
     multipart: Multipart,
 ) -> Response {
     let result = async {
-        let form = read_form(multipart).await?;
-        if !csrf_ok(&ctx, &form.csrf) {
-            return Err(ErrorCode::Csrf);
-        }
+        let actor = actor(&ctx, &state.services).await?;
+        uploads::may_upload(
+            &state.services.auth,
+            &actor,
+            &ctx.client,
+            OffsetDateTime::now_utc(),
+        )
+        .await?;
+        let token_ok = token_outside_body(&headers, uri.query()).is_some_and(|t| csrf_ok(&ctx, &t));
+        let form = read_form(&ctx, token_ok, multipart).await?;
         let region = RegionCode::parse(&form.region)
             .map_err(|_| ErrorCode::InvalidField(app::error::Field::Region))?;
         let bytes = form.file.ok_or(ErrorCode::Import(ImportFault::NoFile))?;
-        let actor = actor(&ctx, &state.services).await?;
         let id = uploads::create(
             &state.services.auth,
             &actor,
@@ -250,5 +283,69 @@ pub async fn download(
             csv_response(bytes, name)
         }
         Err(code) => failed(&format!("{PAGE}/{id}"), code),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use app::i18n::Lang;
+    use app::state::Viewer;
+    use axum::body::{Body, Bytes};
+    use axum::extract::FromRequest;
+    use axum::http::Request;
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    fn ctx() -> RequestContext {
+        RequestContext {
+            client: Client::default(),
+            lang: Lang::default(),
+            csrf_token: "t".repeat(43),
+            viewer: Viewer::Anonymous,
+        }
+    }
+
+    /// A multipart body whose parts are `head`, then a file part that never ends.
+    async fn endless_upload(head: &'static str) -> Multipart {
+        let body = futures_util::stream::once(async move {
+            Ok::<_, std::io::Error>(Bytes::from(format!(
+                "{head}--B\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"a.csv\"\r\n\r\nusername;email\r\n"
+            )))
+        })
+        .chain(futures_util::stream::pending());
+        let request = Request::post("/admin/import")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=B")
+            .body(Body::from_stream(body))
+            .unwrap();
+        Multipart::from_request(request, &()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_file_is_not_read_without_the_form_token_first() {
+        for head in [
+            "",
+            "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nwrong\r\n",
+        ] {
+            let form = endless_upload(head).await;
+            let read = tokio::time::timeout(Duration::from_secs(5), read_form(&ctx(), false, form))
+                .await
+                .expect("refused before reading the file");
+            assert!(matches!(read, Err(ErrorCode::Csrf)));
+        }
+    }
+
+    #[test]
+    fn the_token_may_come_in_a_header_or_the_query() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            token_outside_body(&headers, Some("a=1&csrf=abc")).as_deref(),
+            Some("abc")
+        );
+        headers.insert("x-csrf-token", "xyz".parse().unwrap());
+        assert_eq!(token_outside_body(&headers, None).as_deref(), Some("xyz"));
+        assert_eq!(token_outside_body(&HeaderMap::new(), None), None);
     }
 }

@@ -7,6 +7,7 @@ mod cookies;
 mod forms;
 mod health;
 mod import;
+pub mod limits;
 mod psc;
 mod request;
 mod tiqr;
@@ -14,14 +15,22 @@ mod tiqr;
 use app::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 /// Form posts are small; refuse large bodies before reading them.
 const MAX_BODY: usize = 64 * 1024;
+/// The sign-in and reset forms: a few short fields.
+const MAX_FORM: usize = 8 * 1024;
+/// The card agent's proof: a certificate and a signature, base64.
+const MAX_CARD_PROOF: usize = 48 * 1024;
+/// The TIQR app's posts and PSC's logout token.
+const MAX_PROTOCOL: usize = 20 * 1024;
 
 /// The Content-Security-Policy of every response that does not set its own. Pages set theirs
 /// (`app::content_security_policy`: the same, plus the nonce of their inline hydration scripts and
@@ -54,20 +63,38 @@ fn security_headers(https: bool) -> Vec<(&'static str, &'static str)> {
     headers
 }
 
-pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
+pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>) -> Router {
     let routes = generate_route_list(app::App);
     let leptos_state = state.clone();
     let security_headers = security_headers(state.services.settings.secure_cookies);
     let mut router = Router::new()
         .route("/", get(forms::root))
-        .route("/connexion", post(forms::sign_in))
-        .route("/connexion/carte", post(card::sign_in_with_agent))
-        .route("/connexion/carte/defi", post(card::challenge))
-        .route("/connexion/carte/lier", post(card::link))
-        .route("/connexion/lier", post(card::link_psc))
+        .route(
+            "/connexion",
+            post(forms::sign_in).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/connexion/carte",
+            post(card::sign_in_with_agent).layer(DefaultBodyLimit::max(MAX_CARD_PROOF)),
+        )
+        .route(
+            "/connexion/carte/defi",
+            post(card::challenge).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/connexion/carte/lier",
+            post(card::link).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/connexion/lier",
+            post(card::link_psc).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
         .route("/connexion/psc", get(psc::start))
         .route("/connexion/psc/retour", get(psc::callback))
-        .route("/connexion/psc/deconnexion", post(psc::back_channel_logout))
+        .route(
+            "/connexion/psc/deconnexion",
+            post(psc::back_channel_logout).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
+        )
         .route("/connexion/psc/fin", get(psc::end_session))
         .route("/connexion/carte/certificat", get(card::tls_start))
         .route(
@@ -76,10 +103,22 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
         )
         .route("/connexion/carte/retour", get(card::tls_return))
         .route("/compte/cartes/delier", post(card::unlink))
-        .route("/connexion/code", post(account::verify_code))
-        .route("/connexion/code/envoyer", post(account::send_code))
-        .route("/mot-de-passe-oublie", post(account::forgot_password))
-        .route("/mot-de-passe", post(account::set_password))
+        .route(
+            "/connexion/code",
+            post(account::verify_code).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/connexion/code/envoyer",
+            post(account::send_code).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/mot-de-passe-oublie",
+            post(account::forgot_password).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
+        .route(
+            "/mot-de-passe",
+            post(account::set_password).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
         .route("/admin/confirmer", post(admin::reauthenticate))
         .route("/admin/comptes/nouveau", post(admin::create_user))
         .route(
@@ -88,11 +127,20 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
         )
         .route("/admin/comptes/{id}/{verb}", post(admin::account_action))
         .route("/tiqr/metadata", get(tiqr::metadata))
-        .route("/tiqr/enrol", post(tiqr::enrol))
-        .route("/tiqr/auth", post(tiqr::login))
+        .route(
+            "/tiqr/enrol",
+            post(tiqr::enrol).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
+        )
+        .route(
+            "/tiqr/auth",
+            post(tiqr::login).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
+        )
         .route("/tiqr/logo.png", get(tiqr::logo))
         .route("/connexion/tiqr/etat", post(tiqr::poll))
-        .route("/connexion/tiqr/code", post(tiqr::offline_code))
+        .route(
+            "/connexion/tiqr/code",
+            post(tiqr::offline_code).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
         .route("/compte/tiqr/inscrire", post(tiqr::start_enrollment))
         .route("/compte/tiqr/etat", get(tiqr::enrollment_status))
         .route("/compte/tiqr/{id}/revoquer", post(tiqr::revoke_own))
@@ -133,7 +181,15 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
             state.clone(),
             request::context,
         ))
-        .layer(DefaultBodyLimit::max(MAX_BODY));
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Outside the session middleware: a flood is refused before any query.
+        .layer(axum::middleware::from_fn_with_state(limits, limits::guard))
+        // A request (its body included) gets `REQUEST_TIMEOUT`; the empty 408 gets words.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            limits::REQUEST_TIMEOUT,
+        ))
+        .layer(axum::middleware::from_fn(limits::explain_timeout));
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(name),
@@ -145,6 +201,128 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
 
 #[cfg(test)]
 mod tests {
+    //! The edge's refusals, against a database that cannot be reached: whatever is answered here
+    //! was decided without a single query.
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn router_without_database() -> Router {
+        let config = crate::config::Config::default();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap();
+        let passwords = std::sync::Arc::new(
+            domain::password::Passwords::new(domain::password::Cost {
+                memory_kib: 1024,
+                iterations: 1,
+                parallelism: 1,
+            })
+            .unwrap(),
+        );
+        let state = crate::startup::state(&config, pool, passwords, None, None);
+        router(state, None, Arc::new(limits::Limits::new(vec![])))
+    }
+
+    async fn body_text(response: axum::response::Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_console_api_refuses_an_anonymous_caller_without_a_query() {
+        let app = router_without_database();
+        for uri in [
+            "/api/admin/users?q=&status=&finess=&role=&region=&after=",
+            "/api/admin/establishments?q=&after=",
+            "/api/admin/audit-row?id=1",
+        ] {
+            let response = app
+                .clone()
+                .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{uri}");
+            let code: app::error::ErrorCode = serde_json::from_str(&body_text(response).await)
+                .unwrap_or_else(|e| panic!("{uri}: {e}"));
+            assert_eq!(code, app::error::ErrorCode::NotSignedIn);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flood_of_reset_requests_from_one_address_gets_429_in_french() {
+        let app = router_without_database();
+        let post = || {
+            Request::post("/mot-de-passe-oublie")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html")
+                .body(Body::from("csrf=x&identifiant=personne"))
+                .unwrap()
+        };
+        let mut statuses = Vec::new();
+        for _ in 0..15 {
+            let response = app.clone().oneshot(post()).await.unwrap();
+            statuses.push(response.status());
+            if response.status() == StatusCode::TOO_MANY_REQUESTS {
+                assert!(response.headers().contains_key(header::RETRY_AFTER));
+                let page = body_text(response).await;
+                assert!(
+                    page.contains("Trop de demandes depuis votre adresse"),
+                    "{page}"
+                );
+                assert!(page.contains("lang=\"fr\""), "{page}");
+            }
+        }
+        let refused = statuses
+            .iter()
+            .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+            .count();
+        assert_eq!(refused, 5, "{statuses:?}");
+        assert!(
+            statuses[..10]
+                .iter()
+                .all(|s| *s != StatusCode::TOO_MANY_REQUESTS)
+        );
+    }
+
+    #[tokio::test]
+    async fn an_anonymous_upload_is_refused_before_its_body_is_read() {
+        let app = router_without_database();
+        // A body whose file part never ends: reading it would wait forever.
+        let head = "--B\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nx\r\n--B\r\n\
+                    Content-Disposition: form-data; name=\"fichier\"; filename=\"a.csv\"\r\n\r\nusername;email\r\n";
+        let stream = futures_util_stream(head);
+        let request = Request::post("/admin/import")
+            .header(header::CONTENT_TYPE, "multipart/form-data; boundary=B")
+            .body(Body::from_stream(stream))
+            .unwrap();
+        let response = tokio::time::timeout(Duration::from_secs(5), app.oneshot(request))
+            .await
+            .expect("answered without reading the body")
+            .unwrap();
+        assert!(response.status().is_redirection());
+        let to = response.headers()[header::LOCATION].to_str().unwrap();
+        assert!(to.contains("erreur=non-connecte"), "{to}");
+    }
+
+    /// `head`, then nothing ever again.
+    fn futures_util_stream(
+        head: &'static str,
+    ) -> impl futures_util::Stream<Item = Result<axum::body::Bytes, std::io::Error>> {
+        use futures_util::StreamExt;
+        futures_util::stream::once(
+            async move { Ok(axum::body::Bytes::from_static(head.as_bytes())) },
+        )
+        .chain(futures_util::stream::pending())
+    }
+
     // Hardening (issue 14, L-4): HSTS on https, a CSP with a script-src everywhere.
     #[test]
     fn https_deployments_get_hsts_and_every_response_a_script_src() {

@@ -34,6 +34,12 @@ fn is_private_page(path: &str) -> bool {
         || path.starts_with("/admin/")
 }
 
+/// The console's server functions (`/api/admin/users`, `…/establishments`, `…/audit-row`…): only
+/// for a signed-in viewer.
+fn is_console_api(path: &str) -> bool {
+    path.starts_with("/api/admin/")
+}
+
 /// The client's address: the peer, or — only when the peer is a trusted proxy — the last address
 /// in `X-Forwarded-For` that is not itself a trusted proxy.
 pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
@@ -154,11 +160,32 @@ pub async fn context(
     let drop_session_cookie = presented.is_some() && viewer.session().is_none();
 
     let is_get = request.method() == Method::GET;
-    let guard = if is_get && is_private_page(&path) {
+    let guard = if is_console_api(&path) {
+        // The console's data, asked without a session: refused here, before the domain, so that
+        // anyone's request costs neither a query nor an audit row. The error is the one the
+        // console's pages show a signed-out viewer, encoded as their server functions answer.
+        let code = match &viewer {
+            Viewer::SignedIn(_) => None,
+            Viewer::Expired => Some(app::error::ErrorCode::SessionExpired),
+            Viewer::Anonymous => Some(app::error::ErrorCode::NotSignedIn),
+        };
+        code.map(|code| {
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::CONTENT_TYPE, "application/json")],
+                serde_json::to_string(&code).unwrap_or_default(),
+            )
+                .into_response()
+        })
+    } else if is_get && is_private_page(&path) {
         match &viewer {
             Viewer::SignedIn(_) => None,
-            Viewer::Expired => Some(Redirect::to("/connexion?info=session-expiree")),
-            Viewer::Anonymous => Some(Redirect::to("/connexion?erreur=non-connecte")),
+            Viewer::Expired => {
+                Some(Redirect::to("/connexion?info=session-expiree").into_response())
+            }
+            Viewer::Anonymous => {
+                Some(Redirect::to("/connexion?erreur=non-connecte").into_response())
+            }
         }
     } else if is_get
         && path == "/connexion"
@@ -166,7 +193,7 @@ pub async fn context(
         && !request.uri().query().is_some_and(|q| q.contains("erreur="))
     {
         // Already signed in: go where sign-in would have led.
-        Some(Redirect::to("/"))
+        Some(Redirect::to("/").into_response())
     } else {
         None
     };
@@ -178,7 +205,7 @@ pub async fn context(
         viewer,
     });
     let mut response = match guard {
-        Some(redirect) => redirect.into_response(),
+        Some(refused) => refused,
         None => next.run(request).await,
     };
 

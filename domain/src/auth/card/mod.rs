@@ -333,20 +333,28 @@ async fn audit_refusal_raw(
         .as_ref()
         .map(|d| d.subject.chars().take(128).collect::<String>())
         .unwrap_or_else(|| "carte".into());
-    let mut tx = auth.pool.begin().await?;
-    audit::record(
-        &mut tx,
-        Event::new("auth.card.sign_in", Outcome::Failure, label).details(json!({
-            "reason": reason,
-            "path": path,
-            "issuer": described.as_ref().map(|d| &d.issuer),
-            "serial": described.as_ref().map(|d| &d.serial),
-        })),
+    // Every card refusal is anonymous (no account is known yet): repeated ones are summarised.
+    crate::refusals::record(
+        &auth.pool,
+        crate::refusals::Refusal {
+            action: "auth.card.sign_in",
+            reason,
+            outcome: Outcome::Failure,
+        },
         client,
         now,
+        async |_| {
+            Ok(
+                Event::new("auth.card.sign_in", Outcome::Failure, label).details(json!({
+                    "reason": reason,
+                    "path": path,
+                    "issuer": described.as_ref().map(|d| &d.issuer),
+                    "serial": described.as_ref().map(|d| &d.serial),
+                })),
+            )
+        },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

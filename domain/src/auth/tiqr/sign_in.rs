@@ -27,6 +27,7 @@ use crate::auth::card::Browser;
 use crate::auth::password::address_key;
 use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::error::{Error, Result};
+use crate::refusals::{self, Refusal};
 use crate::sessions::Token;
 use crate::throttle::{self, Claim, Scope};
 
@@ -114,6 +115,18 @@ pub async fn start_sign_in(
         url,
         bound: bound.is_some(),
     })
+}
+
+/// Forgets sign-in QRs an hour after they expired (housekeeping): anyone can ask for a QR, so
+/// rows of browsers that never come back must not pile up.
+pub async fn purge_expired(conn: &mut PgConnection, now: OffsetDateTime) -> Result<u64> {
+    let done = sqlx::query!(
+        "DELETE FROM tiqr_sign_ins WHERE expires_at < $1",
+        now - Duration::hours(1)
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (the sp identifier is a path
@@ -353,22 +366,44 @@ async fn answer(
         Claim::Allowed { attempt } => attempt,
         Claim::Locked { until, newly } => {
             drop(conn);
-            let mut tx = auth.pool.begin().await?;
-            failure_event(
-                &mut tx,
-                &label,
-                None,
-                channel,
-                "address_throttled",
-                json!({}),
-                client,
-                now,
-            )
-            .await?;
             if newly {
+                let mut tx = auth.pool.begin().await?;
+                failure_event(
+                    &mut tx,
+                    &label,
+                    None,
+                    channel,
+                    "address_throttled",
+                    json!({}),
+                    client,
+                    now,
+                )
+                .await?;
                 lockout_event(&mut tx, &label, until, client, now).await?;
+                tx.commit().await?;
+            } else {
+                // Refused before any lookup: repeated ones are summarised (`refusals`).
+                refusals::record(
+                    &auth.pool,
+                    Refusal {
+                        action: "tiqr.failure",
+                        reason: "address_throttled",
+                        outcome: Outcome::Failure,
+                    },
+                    client,
+                    now,
+                    async |_| {
+                        Ok(failure_of(
+                            &label,
+                            None,
+                            channel,
+                            "address_throttled",
+                            json!({}),
+                        ))
+                    },
+                )
+                .await?;
             }
-            tx.commit().await?;
             return Ok(Answer::AddressThrottled(until));
         }
     };
@@ -698,10 +733,22 @@ async fn failure_event(
     enrollment: Option<&EnrollmentRow>,
     channel: &str,
     reason: &str,
-    mut details: serde_json::Value,
+    details: serde_json::Value,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let event = failure_of(label, enrollment, channel, reason, details);
+    audit::record(tx, event, client, now).await?;
+    Ok(())
+}
+
+fn failure_of(
+    label: &str,
+    enrollment: Option<&EnrollmentRow>,
+    channel: &str,
+    reason: &str,
+    mut details: serde_json::Value,
+) -> Event {
     details["channel"] = json!(channel);
     details["reason"] = json!(reason);
     let mut event = Event::new("tiqr.failure", Outcome::Failure, label);
@@ -711,8 +758,7 @@ async fn failure_event(
             .target("user", e.user_id.to_string(), &e.username)
             .region(&e.region_code);
     }
-    audit::record(tx, event.details(details), client, now).await?;
-    Ok(())
+    event.details(details)
 }
 
 async fn lockout_event(
