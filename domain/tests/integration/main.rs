@@ -11,4 +11,5 @@ mod import_uploads;
 mod password_sign_in;
 mod psc;
 mod sessions_and_routing;
+mod sign_in_means;
 mod tiqr;
