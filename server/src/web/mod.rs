@@ -7,6 +7,7 @@ mod cookies;
 mod forms;
 mod health;
 mod import;
+mod means;
 mod psc;
 mod request;
 mod tiqr;
@@ -55,7 +56,8 @@ pub fn router(state: AppState, psc_client: psc::Psc) -> Router {
             get(card::tls_verify),
         )
         .route("/connexion/carte/retour", get(card::tls_return))
-        .route("/compte/cartes/delier", post(card::unlink))
+        .route("/compte/cartes", get(means::former_page))
+        .route("/compte/moyens-de-connexion/retirer", post(means::remove))
         .route("/connexion/code", post(account::verify_code))
         .route("/connexion/code/envoyer", post(account::send_code))
         .route("/mot-de-passe-oublie", post(account::forgot_password))
