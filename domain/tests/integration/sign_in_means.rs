@@ -150,7 +150,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     let other = give_means(&auth.pool, durand, 2).await;
     let c = client("192.0.2.91");
 
-    let listed = means::of_user(&mut *auth.pool.acquire().await.unwrap(), martin)
+    let listed = means::of_user(&mut auth.pool.acquire().await.unwrap(), martin)
         .await
         .unwrap();
     assert_eq!(listed.cards.len(), 1);
