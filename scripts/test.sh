@@ -104,6 +104,31 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username psc.roux --email agnes.roux@chu.example \
   --given-name Agnès --family-name Roux --region FR-IDF --national-id 899700056783 --otp-required \
   --establishment 930004569 --password-stdin >/dev/null
+# For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
+# card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
+# own specs; these rows are what they leave behind, written here so that this spec depends only
+# on "Mes moyens de connexion" and the console.
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username moyens.bernard --email anne.bernard@chu.example \
+  --given-name Anne --family-name Bernard --region FR-IDF --rpps 10000777770 \
+  --establishment 930004569 --password-stdin >/dev/null
+means_db=$(PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db start 2>/dev/null)
+psql "$means_db" -q -v ON_ERROR_STOP=1 <<'SQL'
+INSERT INTO cards (id, user_id, national_id, card_type, issuer_dn, serial, subject_dn, holder_name,
+                   fingerprint_sha256, not_before, not_after, linked_via, linked_at, last_used_at)
+SELECT gen_random_uuid(), id, '810000777770', 'CPS', 'CN=TEST AC IGC-SANTE E2E', 'e2e0b1',
+       'CN=ANNE BERNARD', 'ANNE BERNARD', repeat('ab', 32), now() - interval '30 days',
+       now() + interval '3 years', 'password', now() - interval '10 days', now() - interval '1 day'
+FROM users WHERE username = 'moyens.bernard';
+INSERT INTO psc_identities (national_id, user_id, given_name, family_name, linked_at, last_used_at)
+SELECT '810000777770', id, 'Anne', 'Bernard', now() - interval '2 days', now() - interval '2 days'
+FROM users WHERE username = 'moyens.bernard';
+INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed, created_at)
+SELECT gen_random_uuid(), id, 'e2emoyensbernard000000000001', 'Téléphone du 01/12/2026',
+       decode(repeat('07', 24), 'hex'), decode(repeat('09', 48), 'hex'), now() - interval '2 days'
+FROM users WHERE username = 'moyens.bernard';
+SQL
+PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db stop 2>/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"

@@ -96,6 +96,8 @@ pub struct UserDetailData {
     /// Roles the actor may grant that the account does not have.
     pub grantable: Vec<Choice>,
     pub cards: Vec<NamedItem>,
+    /// Pro Santé Connect identities: id = national identifier, detail = linked on · last used.
+    pub psc: Vec<NamedItem>,
     pub sessions: Vec<NamedItem>,
     pub recent: Vec<AuditRowView>,
     pub all_regions: Vec<Choice>,
@@ -461,6 +463,23 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
                 id: c.id.to_string(),
                 label: format!("{} {} — {}", c.card_type, c.serial, c.holder_name),
                 detail: crate::api::server::date(c.not_after),
+            })
+            .collect(),
+        psc: d
+            .psc
+            .into_iter()
+            .map(|p| NamedItem {
+                label: format!("{} — {}", p.display_name(), p.national_id),
+                detail: format!(
+                    "{} {} · {} {}",
+                    ctx.lang.messages().card_linked_on,
+                    crate::api::server::date(p.linked_at),
+                    ctx.lang.messages().card_last_used,
+                    p.last_used_at
+                        .map(crate::api::server::date)
+                        .unwrap_or_else(|| ctx.lang.messages().card_never.into())
+                ),
+                id: p.national_id,
             })
             .collect(),
         sessions: d

@@ -110,10 +110,35 @@ pub struct CardView {
     pub last_used_at: Option<String>,
 }
 
+/// A Pro Santé Connect identity linked to the holder's account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MyCardsData {
+pub struct PscView {
+    pub national_id: String,
+    pub name: String,
+    pub linked_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// A phone enrolled for the TIQR app (not revoked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhoneView {
+    pub id: String,
+    pub name: String,
+    /// `active` or `blocked`.
+    pub state: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// "Mes moyens de connexion": everything that signs the holder in without the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMeansData {
     pub user: UserView,
     pub cards: Vec<CardView>,
+    pub psc: Vec<PscView>,
+    pub phones: Vec<PhoneView>,
+    /// The deployment offers TIQR: the page links to adding a phone.
+    pub tiqr_enabled: bool,
     pub csrf: String,
 }
 
@@ -350,14 +375,22 @@ pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorC
     })
 }
 
-#[server(prefix = "/api", endpoint = "my-cards", input = GetUrl)]
-pub async fn get_my_cards() -> Result<MyCardsData, ErrorCode> {
+#[server(prefix = "/api", endpoint = "sign-in-means", input = GetUrl)]
+pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
+    use domain::auth::tiqr::enrollment::TiqrState;
     let (ctx, services) = server::context().await?;
     let session = server::signed_in(&ctx)?;
-    let cards = domain::auth::card::cards_of(&services.auth, session.user_id).await?;
-    Ok(MyCardsData {
+    let mut conn = services
+        .auth
+        .pool
+        .acquire()
+        .await
+        .map_err(server::internal)?;
+    let means = domain::auth::means::of_user(&mut conn, session.user_id).await?;
+    Ok(SignInMeansData {
         user: server::user_view(session),
-        cards: cards
+        cards: means
+            .cards
             .into_iter()
             .map(|c| CardView {
                 id: c.id.to_string(),
@@ -370,6 +403,33 @@ pub async fn get_my_cards() -> Result<MyCardsData, ErrorCode> {
                 last_used_at: c.last_used_at.map(server::date),
             })
             .collect(),
+        psc: means
+            .psc
+            .into_iter()
+            .map(|p| PscView {
+                name: p.display_name(),
+                national_id: p.national_id,
+                linked_at: server::date(p.linked_at),
+                last_used_at: p.last_used_at.map(server::date),
+            })
+            .collect(),
+        phones: means
+            .phones
+            .into_iter()
+            .map(|e| PhoneView {
+                id: e.id.to_string(),
+                name: e.name,
+                state: if e.state == TiqrState::Blocked {
+                    "blocked"
+                } else {
+                    "active"
+                }
+                .into(),
+                created_at: server::date(e.created_at),
+                last_used_at: e.last_used_at.map(server::date),
+            })
+            .collect(),
+        tiqr_enabled: services.tiqr.is_some(),
         csrf: ctx.csrf_token.clone(),
     })
 }

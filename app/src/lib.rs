@@ -134,7 +134,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/confirmer") view=pages::admin::reauth::Reauth ssr=SsrMode::Async />
                     <Route path=path!("/connexion/tiqr") view=pages::tiqr_sign_in::TiqrSignIn ssr=SsrMode::Async />
                     <Route path=path!("/compte/tiqr") view=pages::my_tiqr::MyTiqr ssr=SsrMode::Async />
-                    <Route path=path!("/compte/cartes") view=pages::my_cards::MyCards ssr=SsrMode::Async />
+                    <Route path=path!("/compte/moyens-de-connexion") view=pages::sign_in_means::SignInMeans ssr=SsrMode::Async />
                     <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe-oublie") view=pages::forgot_password::ForgotPassword ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe") view=pages::new_password::NewPassword ssr=SsrMode::Async />

@@ -1,4 +1,4 @@
-//! CPx cards linked to accounts: the records the card flows and the "Mes cartes" page read and
+//! CPx cards linked to accounts: the records the card flows and "Mes moyens de connexion" read and
 //! write. The rules (who may link what) live in `auth::card`.
 
 use sqlx::PgConnection;
@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::auth::card::CardIdentity;
 use crate::error::Result;
 
-/// A card as the holder sees it on "Mes cartes".
+/// A card as the holder sees it on "Mes moyens de connexion".
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct LinkedCard {
     pub id: Uuid,

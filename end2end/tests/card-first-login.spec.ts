@@ -29,23 +29,26 @@ test("a new card asks once for the account, then the card alone signs in", async
   await signInWithCard(page, "CLAIRE MARTIN");
   await expect(page).toHaveURL(/\/etablissements$/);
 
-  // The linked card is listed with its last use.
+  // The linked card is listed with its last use ("Mes cartes" became "Mes moyens de connexion";
+  // its former address still leads there).
   await page.goto("/compte/cartes");
-  await expect(page.getByRole("heading", { level: 2, name: "CPS — CLAIRE MARTIN" })).toBeVisible();
+  await expect(page).toHaveURL(/\/compte\/moyens-de-connexion$/);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Mes moyens de connexion");
+  await expect(page.getByRole("heading", { level: 3, name: "CPS — CLAIRE MARTIN" })).toBeVisible();
   await expect(page.locator(".serial")).toHaveText("0a01");
 });
 
-test("the holder unlinks the card after typing the password; the card then asks to link again", async ({ page }) => {
+test("the holder removes the card after typing the password; the card then asks to link again", async ({ page }) => {
   insertCard("cps-martin");
   await signInWithCard(page, "CLAIRE MARTIN");
   await expect(page).toHaveURL(/\/etablissements$/);
-  await page.goto("/compte/cartes");
-  await page.getByLabel("Pour délier cette carte, confirmez votre mot de passe.").fill("pas le bon");
-  await page.getByRole("button", { name: "Délier cette carte" }).click();
+  await page.goto("/compte/moyens-de-connexion");
+  await page.getByLabel("Pour retirer cette carte, confirmez votre mot de passe.").fill("pas le bon");
+  await page.getByRole("button", { name: "Retirer cette carte" }).click();
   await expect(page.getByRole("alert")).toContainText("Identifiant ou mot de passe incorrect.");
-  await page.getByLabel("Pour délier cette carte, confirmez votre mot de passe.").fill(DEMO_PASSWORD);
-  await page.getByRole("button", { name: "Délier cette carte" }).click();
-  await expect(page.getByRole("status")).toContainText("La carte a été déliée de votre compte.");
+  await page.getByLabel("Pour retirer cette carte, confirmez votre mot de passe.").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Retirer cette carte" }).click();
+  await expect(page.getByRole("status")).toContainText("La carte a été retirée de votre compte");
   await expect(page.locator("#aucune-carte")).toBeVisible();
   await signOut(page);
   await signInWithCard(page, "CLAIRE MARTIN");

@@ -62,7 +62,7 @@ pub fn Dashboard() -> impl IntoView {
                                 {d.several.then(|| view! {
                                     <a href="/etablissements" class="button-secondary">{m.change_establishment}</a>
                                 })}
-                                <a href="/compte/cartes" class="button-secondary" id="gerer-cartes">{m.manage_cards}</a>
+                                <a href="/compte/moyens-de-connexion" class="button-secondary" id="gerer-moyens">{m.means_title}</a>
                                 <a href="/compte/tiqr" class="button-secondary" id="gerer-tiqr">{m.tiqr_title}</a>
                             </p>
                         }

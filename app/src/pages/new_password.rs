@@ -58,6 +58,17 @@ fn PasswordForm(data: PasswordLinkData, token: String) -> impl IntoView {
                 <label for="confirmation">{m.confirm_password}</label>
                 <input id="confirmation" name="confirmation" type="password" autocomplete="new-password" required minlength="12" maxlength="256" />
             </div>
+            // A reset may follow a suspected compromise: whatever was linked with the old password
+            // can go with it, in the same step.
+            {(!data.activation).then(|| view! {
+                <div class="field">
+                    <div class="checkbox">
+                        <input id="retirer_moyens" name="retirer_moyens" type="checkbox" value="oui" aria-describedby="retirer-moyens-aide" />
+                        <label for="retirer_moyens">{m.means_reset_remove_all}</label>
+                    </div>
+                    <p id="retirer-moyens-aide" class="hint">{m.means_reset_remove_all_hint}</p>
+                </div>
+            })}
             <button type="submit" class="button-primary">{m.new_password_submit}</button>
         </form>
     }

@@ -22,6 +22,12 @@ pub enum Action {
     SendLink,
     EndSessions,
     UnlinkCard,
+    /// Remove a Pro Santé Connect identity linked to an account (the same trust as unlinking a
+    /// card: both take a means away, neither gives one).
+    UnlinkPsc,
+    /// "Compte compromis": end every session, remove every card, PSC identity and phone, cancel
+    /// what is pending, void the password and send a reset link to the holder's own mailbox.
+    SecureAccount,
     /// Revoke or unblock a TIQR enrollment.
     RevokeTiqr,
     /// Start a TIQR enrollment for an account whose holder is at the desk: it issues a credential,
@@ -44,12 +50,14 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 22] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
         Action::EndSessions,
         Action::UnlinkCard,
+        Action::UnlinkPsc,
+        Action::SecureAccount,
         Action::RevokeTiqr,
         Action::EnrollTiqr,
         Action::CreateUser,
@@ -75,6 +83,8 @@ impl Action {
             | Action::SendLink
             | Action::EndSessions
             | Action::UnlinkCard
+            | Action::UnlinkPsc
+            | Action::SecureAccount
             | Action::RevokeTiqr
             | Action::EnrollTiqr
             | Action::ViewEstablishments => AdminRole::Support,
@@ -101,6 +111,8 @@ impl Action {
             Action::SendLink => "send_link",
             Action::EndSessions => "end_sessions",
             Action::UnlinkCard => "unlink_card",
+            Action::UnlinkPsc => "unlink_psc",
+            Action::SecureAccount => "secure_account",
             Action::RevokeTiqr => "revoke_tiqr",
             Action::EnrollTiqr => "enroll_tiqr",
             Action::CreateUser => "create_user",

@@ -15,6 +15,7 @@ use crate::accounts::{self, AdminRole, Establishment, NewUser, RoleGrant, UserSt
 use crate::audit::{self, Client, Outcome};
 use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
+use crate::auth::means::{self, MeansRef, PscLink, RemovedBy};
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
@@ -321,6 +322,8 @@ pub struct UserDetail {
     pub memberships: Vec<Establishment>,
     pub roles: Vec<RoleGrant>,
     pub cards: Vec<LinkedCard>,
+    /// Pro Santé Connect identities linked to the account.
+    pub psc: Vec<PscLink>,
     pub sessions: Vec<LiveSession>,
     pub recent: Vec<audit::Row>,
 }
@@ -393,6 +396,7 @@ pub async fn detail(
     let memberships = establishments_of_any(&mut conn, user_id).await?;
     let roles = accounts::roles_of(&mut conn, user_id).await?;
     let cards = cards::linked_to(&mut conn, user_id).await?;
+    let psc = means::psc_links_of(&mut conn, user_id).await?;
     let sessions = sessions::live_of_user(&mut conn, user_id).await?;
     // The audit rows carry addresses, browsers and details: only for those who may read the
     // region's audit log (not the support desk).
@@ -407,6 +411,7 @@ pub async fn detail(
         memberships,
         roles,
         cards,
+        psc,
         sessions,
         recent,
     })
@@ -793,6 +798,7 @@ pub async fn end_sessions(
     .await
 }
 
+/// Unlinks one of the account's cards; the holder is told by e-mail.
 pub async fn unlink_card(
     auth: &Auth,
     actor: &Actor,
@@ -801,22 +807,175 @@ pub async fn unlink_card(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    act_on_user(
+    remove_means(
         auth,
         actor,
         Action::UnlinkCard,
-        "card.unlinked",
+        user_id,
+        MeansRef::Card(card_id),
+        client,
+        now,
+    )
+    .await
+}
+
+/// Removes a Pro Santé Connect identity from the account (the one-time linking's result); the
+/// holder is told by e-mail. PSC then asks for the linking again.
+pub async fn unlink_psc(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    national_id: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    remove_means(
+        auth,
+        actor,
+        Action::UnlinkPsc,
+        user_id,
+        MeansRef::Psc(national_id.to_string()),
+        client,
+        now,
+    )
+    .await
+}
+
+async fn remove_means(
+    auth: &Auth,
+    actor: &Actor,
+    action: Action,
+    user_id: Uuid,
+    what: MeansRef,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    act_on_user(
+        auth,
+        actor,
+        action,
+        means::action(what.means()),
         user_id,
         client,
         now,
         async |tx, user| {
             let by = actor.user_id.ok_or(Error::Forbidden)?;
-            let serial = cards::unlink(tx, user.id, card_id, by, now)
+            let removed = means::remove_in(tx, user.id, &what, by, now)
                 .await?
                 .ok_or(Error::NotFound)?;
+            means::tell_holder(
+                tx,
+                user.id,
+                std::slice::from_ref(&removed),
+                RemovedBy::Desk(&actor.label),
+                now,
+            )
+            .await?;
+            Ok(((), json!({ "by": "support", "removed": removed })))
+        },
+    )
+    .await
+}
+
+/// What the desk's "compte compromis" action did.
+#[derive(Debug, Clone)]
+pub struct Secured {
+    pub sessions_ended: u64,
+    pub removed: usize,
+    /// The link sent to the holder: a reset link for an active account, the activation link for
+    /// one still pending; none for a locked or disabled account (the desk re-enables it first).
+    pub link: Option<Purpose>,
+}
+
+/// "Compte compromis", for a holder whose password or means may be in someone else's hands: in
+/// one transaction, every session ends; every card, PSC identity and phone is removed (and the
+/// enrolments under way); the pending e-mail code steps and the unused activation or reset links
+/// are cancelled; the password stops working (replaced by a random one nobody knows: an active
+/// account must have one); the holder is told, and gets a new reset link in their own mailbox.
+pub async fn secure_compromised(
+    auth: &Auth,
+    actor: &Actor,
+    user_id: Uuid,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<Secured> {
+    if actor.user_id == Some(user_id) {
+        return Err(Error::OwnAccount);
+    }
+    // Hashed before the transaction: no connection waits on Argon2.
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let unknown = auth
+        .passwords
+        .hash_async(&URL_SAFE_NO_PAD.encode(secret))
+        .await?;
+    act_on_user(
+        auth,
+        actor,
+        Action::SecureAccount,
+        "account.compromised",
+        user_id,
+        client,
+        now,
+        async |tx, user| {
+            let by = actor.user_id.ok_or(Error::Forbidden)?;
+            let sessions_ended = sessions::end_all_for_user(tx, user.id, "admin", now).await?;
+            let removed = means::remove_all_in(tx, user.id, by, now).await?;
+            let steps = sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user.id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let links = sqlx::query!(
+                "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+                user.id,
+                now
+            )
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            let password_voided = user.has_password;
+            if password_voided {
+                sqlx::query!(
+                    "UPDATE users SET password_hash = $2, updated_at = $3, version = version + 1
+                     WHERE id = $1",
+                    user.id,
+                    unknown,
+                    now
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            if let Some(recipient) = crate::mail::recipient(tx, user.id).await? {
+                let message = crate::mail::messages::account_secured(
+                    &recipient,
+                    &means::descriptions(&removed),
+                    &actor.label,
+                );
+                crate::mail::outbox::enqueue(tx, &recipient, &message, now).await?;
+            }
+            let link = Purpose::for_status(user.status);
+            let mail = match link {
+                Some(purpose) => Some(
+                    account_links::issue(tx, &auth.public_origin, user.id, purpose, now).await?,
+                ),
+                None => None,
+            };
+            let details = json!({
+                "sessions_ended": sessions_ended,
+                "removed": means::details(&removed),
+                "code_steps_cancelled": steps,
+                "links_voided": links,
+                "password_voided": password_voided,
+                "link": link.map(Purpose::as_str),
+                "mail": mail,
+            });
             Ok((
-                (),
-                json!({ "card": card_id, "serial": serial, "by_support": true }),
+                Secured {
+                    sessions_ended,
+                    removed: removed.len(),
+                    link,
+                },
+                details,
             ))
         },
     )

@@ -6,7 +6,8 @@
 //! - [`request_reset`] answers the same whether or not the account exists.
 //! - [`set_password`] checks the password policy, sets the password, activates a pending account,
 //!   ends every session of the account (a reset is often a suspected compromise), releases the
-//!   sign-in lock, and audits it — in one transaction.
+//!   sign-in lock, removes the linked cards, PSC identities and phones when the holder asks for it,
+//!   and audits it — in one transaction.
 
 use rand::RngCore;
 use serde_json::json;
@@ -15,7 +16,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::Auth;
+use super::{Auth, means};
 use crate::accounts::UserStatus;
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
@@ -285,12 +286,15 @@ pub async fn link_info(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<
     })
 }
 
-/// Sets the password chosen through a link.
+/// Sets the password chosen through a link. With `remove_means` (the reset page's checkbox), every
+/// linked card, Pro Santé Connect identity and TIQR phone goes too: a password reset alone would
+/// leave whatever an attacker linked with the old password in place.
 pub async fn set_password(
     auth: &Auth,
     token: &str,
     password: &str,
     confirmation: &str,
+    remove_means: bool,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<LinkInfo> {
@@ -341,13 +345,19 @@ pub async fn set_password(
     throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
     // The reset link proved the mailbox: the wrong-code counter starts afresh too.
     throttle::unlock(&mut tx, Scope::EmailCode, &info.username).await?;
+    // The account row was locked by the UPDATE above, as every other change of means locks it.
+    let removed = if remove_means {
+        means::remove_all_in(&mut tx, info.user_id, info.user_id, now).await?
+    } else {
+        Vec::new()
+    };
     if !info.activation
         && let Some(recipient) = mail::recipient(&mut tx, info.user_id).await?
     {
         outbox::enqueue(
             &mut tx,
             &recipient,
-            &messages::password_changed(&recipient),
+            &messages::password_changed(&recipient, &means::descriptions(&removed)),
             now,
         )
         .await?;
@@ -366,7 +376,11 @@ pub async fn set_password(
         .actor(info.user_id)
         .target("user", info.user_id.to_string(), &info.username)
         .region(&info.region_code)
-        .details(json!({ "sessions_ended": ended })),
+        .details(json!({
+            "sessions_ended": ended,
+            "remove_means": remove_means,
+            "sign_in_means_removed": means::details(&removed),
+        })),
         client,
         now,
     )

@@ -5,6 +5,7 @@ pub mod account_links;
 pub mod card;
 pub mod identity;
 pub mod linking;
+pub mod means;
 pub mod otp;
 pub mod password;
 pub mod psc;

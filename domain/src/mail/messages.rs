@@ -134,20 +134,35 @@ pub fn password_link(r: &Recipient, activation: bool, url: &str, hours: i64) -> 
 }
 
 /// The password was just changed through a reset link: the holder learns it if it was not them.
-pub fn password_changed(r: &Recipient) -> Mail {
+/// `removed` lists the cards, PSC identities and phones the holder chose to remove with it.
+pub fn password_changed(r: &Recipient, removed: &[String]) -> Mail {
     let body = format!(
         "Le mot de passe de votre compte Passerelle (identifiant : {}) vient d'être changé et toutes \
          vos sessions ont été fermées. Si vous n'êtes pas à l'origine de ce changement, contactez \
          immédiatement l'assistance.",
         r.username
     );
+    let removed_text = removed_paragraph(
+        "À votre demande, les moyens de connexion suivants ont aussi été retirés de votre compte :",
+        removed,
+    );
     Mail {
         kind: "password_changed",
         subject: "Passerelle : votre mot de passe a été changé".into(),
-        text: format!("{}\n\n{body}\n{}", greeting(r), footer_text(r)),
+        text: format!(
+            "{}\n\n{body}\n{}\n{}",
+            greeting(r),
+            removed_text.0,
+            footer_text(r)
+        ),
         html: html_page(
             r,
-            &format!("<p>{}</p><p>{}</p>", escape(&greeting(r)), escape(&body)),
+            &format!(
+                "<p>{}</p><p>{}</p>{}",
+                escape(&greeting(r)),
+                escape(&body),
+                removed_text.1
+            ),
         ),
     }
 }
@@ -202,6 +217,99 @@ pub fn psc_linked(r: &Recipient, holder: &str, national_id: &str, auth_mode: Opt
         ),
     }
 }
+
+// --- Sign-in means: removal and the desk's "compte compromis" (issue 14, H-1) ---
+
+/// A list of removed means, as text and as HTML (empty when nothing was removed).
+fn removed_paragraph(intro: &str, removed: &[String]) -> (String, String) {
+    if removed.is_empty() {
+        return (String::new(), String::new());
+    }
+    let text = removed
+        .iter()
+        .map(|w| format!("- {w}\n"))
+        .collect::<String>();
+    let html = removed
+        .iter()
+        .map(|w| format!("<li>{}</li>", escape(w)))
+        .collect::<String>();
+    (
+        format!("\n{intro}\n{text}"),
+        format!("<p>{}</p><ul>{html}</ul>", escape(intro)),
+    )
+}
+
+/// Cards, Pro Santé Connect identities or phones were removed from the account, by the holder on
+/// "Mes moyens de connexion" or by the desk (`desk_agent`).
+pub fn sign_in_means_removed(r: &Recipient, removed: &[String], desk_agent: Option<&str>) -> Mail {
+    let who = match desk_agent {
+        Some(agent) => format!("par l'assistance aux utilisateurs (agent : {agent})"),
+        None => "depuis votre page « Mes moyens de connexion »".to_string(),
+    };
+    let intro = format!(
+        "Les moyens de connexion suivants ont été retirés de votre compte Passerelle (identifiant : \
+         {user}), {who} :",
+        user = r.username
+    );
+    let caution = "Ils ne permettent plus de vous connecter. Si vous n'êtes pas à l'origine de ce \
+                   retrait, contactez immédiatement l'assistance.";
+    let (text_list, html_list) = removed_paragraph(&intro, removed);
+    Mail {
+        kind: "sign_in_means_removed",
+        subject: "Passerelle : un moyen de connexion a été retiré de votre compte".into(),
+        text: format!(
+            "{}\n{text_list}\n{caution}\n{}",
+            greeting(r),
+            footer_text(r)
+        ),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p>{html_list}<p>{}</p>",
+                escape(&greeting(r)),
+                escape(caution)
+            ),
+        ),
+    }
+}
+
+/// The desk secured the account as compromised: the password no longer works, every session
+/// ended, the means listed were removed; the reset link follows in its own message.
+pub fn account_secured(r: &Recipient, removed: &[String], desk_agent: &str) -> Mail {
+    let body = format!(
+        "L'assistance aux utilisateurs (agent : {desk_agent}) a sécurisé votre compte Passerelle \
+         (identifiant : {user}), signalé comme compromis : votre mot de passe ne fonctionne plus, \
+         toutes vos sessions ont été fermées et les codes ou liens en attente ont été annulés.",
+        user = r.username
+    );
+    let (text_list, html_list) = removed_paragraph(
+        "Les moyens de connexion suivants ont été retirés de votre compte :",
+        removed,
+    );
+    let next = "Vous allez recevoir un second message avec un lien pour choisir un nouveau mot de \
+                passe. Vous pourrez ensuite lier à nouveau votre carte, votre identité Pro Santé \
+                Connect et votre téléphone.";
+    Mail {
+        kind: "account_secured",
+        subject: "Passerelle : votre compte a été sécurisé".into(),
+        text: format!(
+            "{}\n\n{body}\n{text_list}\n{next}\n{}",
+            greeting(r),
+            footer_text(r)
+        ),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p>{html_list}<p>{}</p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(next)
+            ),
+        ),
+    }
+}
+
+// --- end of sign-in means ---
 
 // --- Hardening (issue 14, L-4): e-mail address changed in the console. ---
 
@@ -266,5 +374,22 @@ mod tests {
         assert!(m.html.contains("jeton=a&amp;b"));
         assert!(m.text.contains("https://p.example/activation?jeton=a&b"));
         assert_eq!(m.kind, "activation");
+    }
+
+    #[test]
+    fn removals_are_listed_and_escaped() {
+        let removed = vec![
+            "carte CPx (numéro de série 0a01)".to_string(),
+            "téléphone « <b> »".to_string(),
+        ];
+        let m = sign_in_means_removed(&recipient(), &removed, Some("support.idf"));
+        assert!(m.text.contains("- carte CPx (numéro de série 0a01)"));
+        assert!(m.text.contains("agent : support.idf"));
+        assert!(m.html.contains("<li>téléphone « &lt;b&gt; »</li>"));
+        let plain = password_changed(&recipient(), &[]);
+        assert!(!plain.text.contains("retirés"));
+        let with = password_changed(&recipient(), &removed);
+        assert!(with.text.contains("ont aussi été retirés"));
+        assert!(with.text.contains("- carte CPx (numéro de série 0a01)"));
     }
 }

@@ -52,9 +52,12 @@ enum Op {
     ChangeRegion,
     EnrollTiqr,
     RevokeTiqr,
+    UnlinkPsc,
+    SecureAccount,
 }
 
-const OPS: [Op; 25] = [
+const OPS: [Op; 27] = [
+    Op::UnlinkPsc,
     Op::EnrollTiqr,
     Op::RevokeTiqr,
     Op::SearchUsers,
@@ -80,6 +83,8 @@ const OPS: [Op; 25] = [
     Op::Disable,
     Op::Enable,
     Op::ChangeRegion,
+    // Last: it voids the password and removes every means the other actions use.
+    Op::SecureAccount,
 ];
 
 /// DESIGN.md §5, written out independently of the code under test.
@@ -95,6 +100,8 @@ fn expected(who: Who, own_region: bool, op: Op) -> bool {
         Op::ViewEstablishment,
         Op::EnrollTiqr,
         Op::RevokeTiqr,
+        Op::UnlinkPsc,
+        Op::SecureAccount,
     ];
     match who {
         Who::Anonymous | Who::Professional => false,
@@ -112,6 +119,9 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
         "memberships",
         "admin_roles",
         "cards",
+        "psc_identities",
+        "tiqr_enrollments",
+        "sign_in_steps",
         "sessions",
         "establishments",
         "auth_throttle",
@@ -165,6 +175,8 @@ struct Fixture {
     region: &'static str,
     user: Uuid,
     card: Uuid,
+    /// A Pro Santé Connect identity linked to the user.
+    psc: String,
     /// An establishment of the region the user is not a member of.
     spare: Finess,
     /// The user's own establishment.
@@ -225,6 +237,14 @@ async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
     .execute(pool)
     .await
     .unwrap();
+    let psc = format!("8{}", &Uuid::new_v4().simple().to_string()[..10]);
+    sqlx::query("INSERT INTO psc_identities (national_id, user_id, linked_at) VALUES ($1, $2, $3)")
+        .bind(&psc)
+        .bind(user)
+        .bind(t0())
+        .execute(pool)
+        .await
+        .unwrap();
     // A sign-in of the user, so that there are a session and an audit row of the region.
     let _ = domain::auth::password::sign_in(
         auth,
@@ -244,6 +264,7 @@ async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
         region,
         user,
         card,
+        psc,
         spare,
         member_of,
         audit_row,
@@ -276,6 +297,10 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             .await
             .map(drop),
         Op::UnlinkCard => users::unlink_card(auth, actor, f.user, f.card, &c, now).await,
+        Op::UnlinkPsc => users::unlink_psc(auth, actor, f.user, &f.psc, &c, now).await,
+        Op::SecureAccount => users::secure_compromised(auth, actor, f.user, &c, now)
+            .await
+            .map(drop),
         Op::EditUser => {
             let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
                 .bind(f.user)

@@ -232,7 +232,16 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
         .unwrap();
     let token = url.split("jeton=").nth(1).unwrap();
     assert!(matches!(
-        account_links::set_password(&auth, token, "azertyuiop123", "azertyuiop123", &c, t0()).await,
+        account_links::set_password(
+            &auth,
+            token,
+            "azertyuiop123",
+            "azertyuiop123",
+            false,
+            &c,
+            t0()
+        )
+        .await,
         Err(Error::WeakPassword(Weakness::Common))
     ));
     account_links::set_password(
@@ -240,6 +249,7 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
         token,
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
+        false,
         &c,
         t0(),
     )
@@ -273,6 +283,7 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
             token,
             "une autre phrase longue",
             "une autre phrase longue",
+            false,
             &c,
             t0()
         )
@@ -338,6 +349,7 @@ async fn a_new_account_is_activated_through_its_link() {
         &token,
         "ma phrase de passe",
         "ma phrase de passe",
+        false,
         &c,
         t0(),
     )

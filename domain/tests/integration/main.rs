@@ -14,4 +14,5 @@ mod password_sign_in;
 mod psc;
 mod refusal_summaries;
 mod sessions_and_routing;
+mod sign_in_means;
 mod tiqr;

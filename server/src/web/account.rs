@@ -159,6 +159,9 @@ pub struct NewPasswordForm {
     mot_de_passe: String,
     #[serde(default)]
     confirmation: String,
+    /// "Supprimer aussi toutes les cartes, identités Pro Santé Connect et téléphones…" (`oui`).
+    #[serde(default)]
+    retirer_moyens: String,
 }
 
 /// `POST /mot-de-passe`: the password chosen through an activation or reset link.
@@ -182,6 +185,7 @@ pub async fn set_password(
         &token,
         &form.mot_de_passe,
         &form.confirmation,
+        form.retirer_moyens == "oui",
         &ctx.client,
         OffsetDateTime::now_utc(),
     )

@@ -201,6 +201,12 @@ pub struct AccountForm {
     region: String,
     #[serde(default)]
     inscription: String,
+    /// A PSC identity's national identifier (`psc-retirer`).
+    #[serde(default)]
+    identite: String,
+    /// The "compte compromis" confirmation checkbox (`oui`).
+    #[serde(default)]
+    confirmation: String,
 }
 
 fn role(value: &str) -> Result<AdminRole, ErrorCode> {
@@ -296,6 +302,26 @@ pub async fn account_action(
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
                 users::unlink_card(auth, &actor, id, card, client, now).await?;
                 "carte-deliee"
+            }
+            "psc-retirer" => {
+                let national_id = domain::ids::NationalId::parse(form.identite.trim())
+                    .map_err(|_| ErrorCode::NotFound)?;
+                users::unlink_psc(auth, &actor, id, national_id.as_str(), client, now).await?;
+                "psc-retiree"
+            }
+            "compromis" => {
+                // The page's checkbox is `required`; a post without it (another client, a
+                // hand-made form) changes nothing either.
+                if form.confirmation != "oui" {
+                    return Err(ErrorCode::InvalidInput);
+                }
+                match users::secure_compromised(auth, &actor, id, client, now)
+                    .await?
+                    .link
+                {
+                    Some(_) => "compte-securise",
+                    None => "compte-securise-sans-lien",
+                }
             }
             "role-ajouter" => {
                 users::grant_role(auth, &actor, id, role(&form.role)?, client, now).await?;

@@ -1,5 +1,5 @@
 //! "Carte CPS" at the HTTP edge: the agent's challenge and proof, the TLS-terminated card host,
-//! the one-time linking form, and unlinking from "Mes cartes". The rules are in
+//! and the one-time linking form. The rules are in
 //! `domain::auth::card`; this module reads forms, headers and cookies and answers with redirects.
 
 use std::net::SocketAddr;
@@ -458,50 +458,5 @@ async fn link_on(
             )
                 .into_response()
         }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct UnlinkForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    carte: String,
-    #[serde(default)]
-    mot_de_passe: String,
-}
-
-/// `POST /compte/cartes/delier`: the holder unlinks one of their cards, typing the password again.
-pub async fn unlink(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<UnlinkForm>,
-) -> Response {
-    const PAGE: &str = "/compte/cartes";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
-    let Some(session) = ctx.viewer.session() else {
-        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
-    };
-    let Ok(card_id) = uuid::Uuid::parse_str(form.carte.trim()) else {
-        return back_with_error(PAGE, &ErrorCode::InvalidInput);
-    };
-    if form.mot_de_passe.is_empty() {
-        return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
-    }
-    match card::unlink_own_card(
-        &state.services.auth,
-        &session.username,
-        session.user_id,
-        card_id,
-        &form.mot_de_passe,
-        &ctx.client,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
-        Ok(()) => Redirect::to("/compte/cartes?info=carte-deliee").into_response(),
-        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }

@@ -8,6 +8,7 @@ mod forms;
 mod health;
 mod import;
 pub mod limits;
+mod means;
 mod psc;
 mod request;
 mod tiqr;
@@ -102,7 +103,11 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             get(card::tls_verify),
         )
         .route("/connexion/carte/retour", get(card::tls_return))
-        .route("/compte/cartes/delier", post(card::unlink))
+        .route("/compte/cartes", get(means::former_page))
+        .route(
+            "/compte/moyens-de-connexion/retirer",
+            post(means::remove).layer(DefaultBodyLimit::max(MAX_FORM)),
+        )
         .route(
             "/connexion/code",
             post(account::verify_code).layer(DefaultBodyLimit::max(MAX_FORM)),

@@ -106,6 +106,10 @@ fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
         "tiqr-inscription" => m.tiqr_desk_scan,
         "tiqr-inscrit" => m.tiqr_enrolled,
         "import-abandonne" => m.imp_done_abandoned,
+        // Sign-in means (issue 14, H-1).
+        "psc-retiree" => m.adm_done_psc_unlinked,
+        "compte-securise" => m.adm_done_secured,
+        "compte-securise-sans-lien" => m.adm_done_secured_no_link,
         _ => return None,
     })
 }

@@ -1,6 +1,6 @@
-//! One account, as the desk sees it on the phone: identity, state, establishments, cards, sessions,
-//! roles, recent audit rows, and the actions the actor may take (each a small form; the edge
-//! authorises it again).
+//! One account, as the desk sees it on the phone: identity, state, establishments, cards, Pro Santé
+//! Connect identities, TIQR phones, sessions, roles, recent audit rows, the actions the actor may
+//! take (each a small form; the edge authorises it again), and "Compte compromis".
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -186,6 +186,26 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             </ul>
         </section>
 
+        <section aria-labelledby="identites-psc" class="card">
+            <h2 id="identites-psc">{m.adm_psc}</h2>
+            {d.psc.is_empty().then(|| view! { <p>{m.adm_no_psc}</p> })}
+            <ul class="item-list" id="liste-identites-psc">
+                {d.psc.clone().into_iter().map(|p| {
+                    let unlink = can("unlink_psc").then(|| {
+                        let label = format!("{} {}", m.adm_unlink_psc, p.label);
+                        view! {
+                            <form method="post" action=post("psc-retirer") class="inline-form">
+                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                <input type="hidden" name="identite" value=p.id.clone() />
+                                <button type="submit" class="button-link" aria-label=label>{m.adm_unlink_psc}</button>
+                            </form>
+                        }
+                    });
+                    view! { <li><span>{p.label.clone()}</span> " " <span class="meta">{p.detail.clone()}</span> {unlink}</li> }
+                }).collect_view()}
+            </ul>
+        </section>
+
         {d.tiqr.clone().map(|list| {
             let pending = d.tiqr_pending.clone().filter(|p| !matches!(p.status.as_str(), "finalized" | "processed" | "expired"));
             view! {
@@ -293,6 +313,21 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                         <select id="nouvelle-region" name="region">{options(d.all_regions.clone(), d.region.clone())}</select>
                     </div>
                     <button type="submit">{m.adm_move}</button>
+                </form>
+            </section>
+        })}
+
+        {can("secure_account").then(|| view! {
+            <section aria-labelledby="compte-compromis" class="card">
+                <h2 id="compte-compromis">{m.adm_compromised}</h2>
+                <p class="hint">{m.adm_compromised_hint}</p>
+                <form method="post" action=post("compromis") class="form">
+                    <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                    <div class="checkbox">
+                        <input id="confirmer-compromis" name="confirmation" type="checkbox" value="oui" required />
+                        <label for="confirmer-compromis">{m.adm_compromised_confirm}</label>
+                    </div>
+                    <button type="submit" class="button-danger">{m.adm_compromised_button}</button>
                 </form>
             </section>
         })}

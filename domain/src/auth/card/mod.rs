@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 pub use certificate::{CardIdentity, CardType, Refusal, Trust, TrustSettings};
 
-use super::{Auth, SignedIn, Verified, complete_sign_in, linking, password};
+use super::{Auth, SignedIn, Verified, complete_sign_in, linking};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::cards::{self, LinkedCard};
@@ -657,7 +657,8 @@ pub async fn cards_of(auth: &Auth, user_id: Uuid) -> Result<Vec<LinkedCard>> {
     cards::linked_to(&mut conn, user_id).await
 }
 
-/// Unlinks one of the signed-in holder's cards after they typed their password again.
+/// Unlinks one of the signed-in holder's cards after they typed their password again: the
+/// "Mes moyens de connexion" removal ([`super::means::remove_own`]), for a card.
 pub async fn unlink_own_card(
     auth: &Auth,
     username: &str,
@@ -667,27 +668,15 @@ pub async fn unlink_own_card(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let checked =
-        password::check(auth, "card.unlink", username, password_typed, client, now).await?;
-    if checked.user.id != user_id {
-        return Err(Error::Forbidden);
-    }
-    let mut tx = auth.pool.begin().await?;
-    checked.settle(&mut tx, now).await?;
-    let serial = cards::unlink(&mut tx, user_id, card_id, user_id, now)
-        .await?
-        .ok_or(Error::NotFound)?;
-    audit::record(
-        &mut tx,
-        Event::new("card.unlinked", Outcome::Success, username)
-            .actor(user_id)
-            .target("card", card_id.to_string(), serial.clone())
-            .region(&checked.user.region_code)
-            .details(json!({ "serial": serial, "by": "holder" })),
+    super::means::remove_own(
+        auth,
+        username,
+        user_id,
+        &super::means::MeansRef::Card(card_id),
+        password_typed,
         client,
         now,
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
+    .map(drop)
 }

@@ -1,0 +1,90 @@
+//! "Mes moyens de connexion" at the HTTP edge: the holder removes a card, a Pro Santé Connect
+//! identity or a TIQR phone, typing the password again. The rules are in `domain::auth::means`.
+
+use app::error::ErrorCode;
+use app::state::{AppState, RequestContext};
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use domain::auth::means::{self, MeansRef};
+use domain::ids::NationalId;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::forms::{back_with_error, csrf_ok};
+
+/// The holder's page (it was "Mes cartes" at `/compte/cartes`).
+pub const PAGE: &str = "/compte/moyens-de-connexion";
+
+/// `GET /compte/cartes`: the page's former address, kept for bookmarks and old e-mails.
+pub async fn former_page(RawQuery(query): RawQuery) -> Redirect {
+    match query.filter(|q| !q.is_empty()) {
+        Some(q) => Redirect::permanent(&format!("{PAGE}?{q}")),
+        None => Redirect::permanent(PAGE),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    csrf: String,
+    /// `carte`, `psc` or `telephone`.
+    #[serde(default)]
+    moyen: String,
+    /// The card's or the phone's id, or the PSC identity's national identifier.
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+fn means_of(form: &RemoveForm) -> Option<(MeansRef, &'static str)> {
+    let id = form.id.trim();
+    match form.moyen.as_str() {
+        "carte" => Some((MeansRef::Card(Uuid::parse_str(id).ok()?), "carte-retiree")),
+        "telephone" => Some((
+            MeansRef::Phone(Uuid::parse_str(id).ok()?),
+            "telephone-retire",
+        )),
+        "psc" => Some((
+            MeansRef::Psc(NationalId::parse(id).ok()?.as_str().to_string()),
+            "psc-retiree",
+        )),
+        _ => None,
+    }
+}
+
+/// `POST /compte/moyens-de-connexion/retirer`.
+pub async fn remove(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Form(form): Form<RemoveForm>,
+) -> Response {
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(PAGE, &ErrorCode::Csrf);
+    }
+    let Some(session) = ctx.viewer.session() else {
+        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+    };
+    let Some((what, info)) = means_of(&form) else {
+        return back_with_error(PAGE, &ErrorCode::InvalidInput);
+    };
+    if form.mot_de_passe.is_empty() {
+        return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
+    }
+    match means::remove_own(
+        &state.services.auth,
+        &session.username,
+        session.user_id,
+        &what,
+        &form.mot_de_passe,
+        &ctx.client,
+        OffsetDateTime::now_utc(),
+    )
+    .await
+    {
+        Ok(_) => Redirect::to(&format!("{PAGE}?info={info}")).into_response(),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
