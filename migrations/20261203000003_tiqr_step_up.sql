@@ -41,3 +41,11 @@ CREATE TABLE tiqr_desk_codes (
 -- console (and adding another phone) asks for the password first. Sessions of before this rule
 -- had NULL for "since sign-in".
 UPDATE sessions SET authenticated_at = created_at WHERE authenticated_at IS NULL;
+
+-- 4. The two new e-mails: the holder's "new phone" notice, and the code the holder reads out to
+-- the desk. (Merging with other migrations of issue 14 that add kinds: the last one to recreate
+-- this constraint must list them all.)
+ALTER TABLE mail_outbox DROP CONSTRAINT mail_outbox_kind_check;
+ALTER TABLE mail_outbox ADD CONSTRAINT mail_outbox_kind_check CHECK (kind IN (
+    'sign_in_code', 'activation', 'password_reset', 'card_linked', 'password_changed',
+    'tiqr_phone_added', 'tiqr_desk_code'));
