@@ -123,9 +123,11 @@ FROM users WHERE username = 'moyens.bernard';
 INSERT INTO psc_identities (national_id, user_id, given_name, family_name, linked_at, last_used_at)
 SELECT '810000777770', id, 'Anne', 'Bernard', now() - interval '2 days', now() - interval '2 days'
 FROM users WHERE username = 'moyens.bernard';
-INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed, created_at)
+INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed, created_at,
+                              activated_at)
 SELECT gen_random_uuid(), id, 'e2emoyensbernard000000000001', 'Téléphone du 01/12/2026',
-       decode(repeat('07', 24), 'hex'), decode(repeat('09', 48), 'hex'), now() - interval '2 days'
+       decode(repeat('07', 24), 'hex'), decode(repeat('09', 48), 'hex'), now() - interval '2 days',
+       now() - interval '2 days'
 FROM users WHERE username = 'moyens.bernard';
 SQL
 PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db stop 2>/dev/null

@@ -524,6 +524,22 @@ pub struct Messages {
     pub adm_compromised_button: &'static str,
     pub adm_done_secured: &'static str,
     pub adm_done_secured_no_link: &'static str,
+    // --- TIQR step-up (issue 14, H-2 and M-1) ---
+    pub tiqr_password_hint: &'static str,
+    pub tiqr_password_label: &'static str,
+    pub tiqr_confirm_title: &'static str,
+    pub tiqr_confirm_steps: &'static str,
+    pub tiqr_confirm_warning: &'static str,
+    pub tiqr_unconfirmed: &'static str,
+    pub tiqr_state_pending: &'static str,
+    pub tiqr_state_unconfirmed: &'static str,
+    pub tiqr_enrolled_by: &'static str,
+    pub tiqr_enrolled_by_self: &'static str,
+    pub tiqr_desk_send_code: &'static str,
+    pub tiqr_desk_code_label: &'static str,
+    pub tiqr_desk_code_hint: &'static str,
+    pub tiqr_desk_code_sent: &'static str,
+    // --- end of TIQR step-up ---
 }
 
 pub const FR: Messages = Messages {
@@ -1003,6 +1019,22 @@ pub const FR: Messages = Messages {
     adm_compromised_button: "Sécuriser le compte",
     adm_done_secured: "Le compte a été sécurisé : sessions fermées, moyens de connexion retirés, mot de passe désactivé. Le titulaire a reçu un lien pour en choisir un nouveau.",
     adm_done_secured_no_link: "Le compte a été sécurisé : sessions fermées, moyens de connexion retirés, mot de passe désactivé. Aucun lien n'a été envoyé au titulaire, le compte étant verrouillé ou désactivé.",
+    // --- TIQR step-up (issue 14, H-2 and M-1) ---
+    tiqr_password_hint: "Pour ajouter un téléphone, confirmez votre mot de passe : un téléphone permet ensuite de se connecter sans lui.",
+    tiqr_password_label: "Votre mot de passe",
+    tiqr_confirm_title: "Confirmez ce téléphone",
+    tiqr_confirm_steps: "Un téléphone a lu le QR code. Pour l'activer, scannez ce second QR code avec le même téléphone et saisissez le code TIQR. Tant que ce n'est pas fait, il ne permet pas de se connecter.",
+    tiqr_confirm_warning: "Si le téléphone a affiché une erreur au premier QR code, quelqu'un d'autre l'a scanné avant lui : ce téléphone-là ne sera pas activé. Recommencez plus tard et prévenez l'assistance.",
+    tiqr_unconfirmed: "Un téléphone a lu le QR code mais n'a pas été confirmé depuis cette page à temps : il n'a pas été enregistré et ne permet pas de se connecter. Si ce n'était pas le bon téléphone, quelqu'un d'autre a scanné le code : recommencez et prévenez l'assistance.",
+    tiqr_state_pending: "En attente de confirmation",
+    tiqr_state_unconfirmed: "Non confirmée",
+    tiqr_enrolled_by: "inscrit par",
+    tiqr_enrolled_by_self: "le titulaire",
+    tiqr_desk_send_code: "Envoyer un code au titulaire",
+    tiqr_desk_code_label: "Code lu par le titulaire",
+    tiqr_desk_code_hint: "Pour inscrire un téléphone, le titulaire reçoit par courriel un code à 6 chiffres et vous le lit : il prouve qu'il est là et d'accord.",
+    tiqr_desk_code_sent: "Un code a été envoyé par courriel au titulaire. Saisissez le code qu'il vous lit.",
+    // --- end of TIQR step-up ---
 };
 
 pub const EN: Messages = Messages {
@@ -1482,4 +1514,20 @@ pub const EN: Messages = Messages {
     adm_compromised_button: "Secure the account",
     adm_done_secured: "The account has been secured: sessions ended, sign-in methods removed, password disabled. The holder has received a link to choose a new one.",
     adm_done_secured_no_link: "The account has been secured: sessions ended, sign-in methods removed, password disabled. No link was sent to the holder, the account being locked or disabled.",
+    // --- TIQR step-up (issue 14, H-2 and M-1) ---
+    tiqr_password_hint: "To add a phone, confirm your password: a phone can then sign you in without it.",
+    tiqr_password_label: "Your password",
+    tiqr_confirm_title: "Confirm this phone",
+    tiqr_confirm_steps: "A phone has read the QR code. To activate it, scan this second QR code with the same phone and type the TIQR PIN. Until then, it cannot sign in.",
+    tiqr_confirm_warning: "If the phone showed an error on the first QR code, someone else scanned it first: that other phone will not be activated. Start again later and tell the support desk.",
+    tiqr_unconfirmed: "A phone read the QR code but was not confirmed from this page in time: it was not registered and cannot sign in. If it was not the right phone, someone else scanned the code: start again and tell the support desk.",
+    tiqr_state_pending: "Awaiting confirmation",
+    tiqr_state_unconfirmed: "Not confirmed",
+    tiqr_enrolled_by: "enrolled by",
+    tiqr_enrolled_by_self: "the holder",
+    tiqr_desk_send_code: "Send a code to the holder",
+    tiqr_desk_code_label: "Code read out by the holder",
+    tiqr_desk_code_hint: "To enroll a phone, the holder receives a 6-digit code by e-mail and reads it out to you: it shows they are there and agree.",
+    tiqr_desk_code_sent: "A code has been e-mailed to the holder. Type the code they read out to you.",
+    // --- end of TIQR step-up ---
 };

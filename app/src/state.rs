@@ -60,6 +60,9 @@ pub struct TlsCardHost {
 pub struct TiqrSetup {
     pub service: domain::auth::tiqr::TiqrService,
     pub secrets: domain::auth::tiqr::SecretBox,
+    /// Sign-ins with a phone confirmed less than this long ago do not satisfy the admin
+    /// console's re-authentication (`[tiqr] new_phone_hours`).
+    pub new_phone: time::Duration,
 }
 
 impl std::fmt::Debug for TiqrSetup {

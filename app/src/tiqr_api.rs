@@ -16,7 +16,8 @@ pub const TIQR_ENROLL_COOKIE: &str = "passerelle_tiqr_enroll";
 pub struct QrView {
     pub url: String,
     pub svg: String,
-    /// `initialized`, `retrieved`, `processed`, `finalized`, `expired`, or empty for sign-in.
+    /// `initialized`, `retrieved`, `processed` (then `url` is the confirmation QR's),
+    /// `finalized`, `expired`, `unconfirmed` (nothing to draw), or empty for sign-in.
     pub status: String,
 }
 
@@ -30,11 +31,14 @@ pub struct TiqrSignInData {
 pub struct TiqrEnrollmentView {
     pub id: String,
     pub name: String,
-    /// `active`, `blocked`, `revoked`.
+    /// `active`, `blocked`, `revoked`; `pending` (enrolled, awaiting confirmation from the
+    /// enrolling browser) or `unconfirmed` (never confirmed: revoked).
     pub state: String,
     pub failures: i32,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// The desk agent who enrolled it; `None`: the holder.
+    pub enrolled_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +46,9 @@ pub struct MyTiqrData {
     pub enrollments: Vec<TiqrEnrollmentView>,
     /// The enrollment under way in this browser, if any.
     pub pending: Option<QrView>,
+    /// Adding a phone asks for the password (the session's last strong authentication is not
+    /// recent enough).
+    pub password_needed: bool,
     pub csrf: String,
 }
 
@@ -81,6 +88,7 @@ pub mod server {
             EnrollmentStatus::Processed => "processed",
             EnrollmentStatus::Finalized => "finalized",
             EnrollmentStatus::Expired => "expired",
+            EnrollmentStatus::Unconfirmed => "unconfirmed",
         }
         .into()
     }
@@ -89,45 +97,81 @@ pub mod server {
         TiqrEnrollmentView {
             id: e.id.to_string(),
             name: e.name,
-            state: match e.state {
-                TiqrState::Active => "active",
-                TiqrState::Blocked => "blocked",
-                TiqrState::Revoked => "revoked",
+            state: match (e.state, e.activated_at) {
+                (TiqrState::Revoked, None) => "unconfirmed",
+                (_, None) => "pending",
+                (TiqrState::Active, _) => "active",
+                (TiqrState::Blocked, _) => "blocked",
+                (TiqrState::Revoked, _) => "revoked",
             }
             .into(),
             failures: e.failures,
             created_at: crate::admin_api::server::datetime(e.created_at),
             last_used_at: e.last_used_at.map(crate::admin_api::server::datetime),
+            enrolled_by: e.enrolled_by_username,
         }
     }
 
-    /// The enrollment QR this browser is showing for `user_id`, with its current status.
+    /// The enrollment this browser has under way for `user_id`: the enrollment QR (from this
+    /// browser's cookie) while the app has not posted its secret, then the confirmation QR (made
+    /// afresh at each display), then only the outcome.
     pub async fn pending(
         services: &Services,
         csrf: &str,
         user_id: uuid::Uuid,
     ) -> Result<Option<QrView>, ErrorCode> {
-        let Some(url) = crate::api::server::cookie(TIQR_ENROLL_COOKIE).await else {
-            return Ok(None);
-        };
-        if !url.starts_with("tiqrenroll://") {
-            return Ok(None);
-        }
+        let browser = domain::auth::card::Browser::of_secret(csrf);
+        let now = time::OffsetDateTime::now_utc();
         let s = domain::auth::tiqr::enrollment::enrollment_status(
             &services.auth,
-            domain::auth::card::Browser::of_secret(csrf),
+            browser,
             user_id,
-            time::OffsetDateTime::now_utc(),
+            now,
         )
         .await?;
-        if s == EnrollmentStatus::Idle {
-            return Ok(None);
-        }
-        Ok(Some(QrView {
-            svg: qr_svg(&url)?,
-            url,
+        let outcome = |s| QrView {
+            url: String::new(),
+            svg: String::new(),
             status: status(s),
-        }))
+        };
+        match s {
+            EnrollmentStatus::Idle => Ok(None),
+            EnrollmentStatus::Initialized | EnrollmentStatus::Retrieved => {
+                let Some(url) = crate::api::server::cookie(TIQR_ENROLL_COOKIE).await else {
+                    return Ok(None);
+                };
+                if !url.starts_with("tiqrenroll://") {
+                    return Ok(None);
+                }
+                Ok(Some(QrView {
+                    svg: qr_svg(&url)?,
+                    url,
+                    status: status(s),
+                }))
+            }
+            EnrollmentStatus::Processed => {
+                let confirmation = domain::auth::tiqr::enrollment::confirmation_qr(
+                    &services.auth,
+                    &setup(services)?.service,
+                    browser,
+                    user_id,
+                    now,
+                )
+                .await?;
+                Ok(Some(match confirmation {
+                    Some(start) => QrView {
+                        svg: qr_svg(&start.url)?,
+                        url: start.url,
+                        status: status(s),
+                    },
+                    // The window closed between the two reads.
+                    None => outcome(EnrollmentStatus::Unconfirmed),
+                }))
+            }
+            EnrollmentStatus::Finalized
+            | EnrollmentStatus::Expired
+            | EnrollmentStatus::Unconfirmed => Ok(Some(outcome(s))),
+        }
     }
 }
 
@@ -167,6 +211,10 @@ pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
             .map(server::enrollment_view)
             .collect(),
         pending: server::pending(&services, &ctx.csrf_token, session.user_id).await?,
+        password_needed: domain::auth::tiqr::enrollment::password_needed(
+            session,
+            time::OffsetDateTime::now_utc(),
+        ),
         csrf: ctx.csrf_token.clone(),
     })
 }

@@ -109,8 +109,10 @@ pub struct Session {
     pub declared_finess: Vec<String>,
     pub establishment_id: Option<Uuid>,
     pub created_at: OffsetDateTime,
-    /// Sign-in, or the last time the password was confirmed for the admin console.
-    pub authenticated_at: OffsetDateTime,
+    /// Sign-in, or the last time the password was confirmed for the admin console. `None`: no
+    /// strong authentication in this session (a sign-in with a phone enrolled in the last hours,
+    /// see [`not_strong`]): the console and the enrolment of another phone ask for the password.
+    pub authenticated_at: Option<OffsetDateTime>,
     token_hash: Vec<u8>,
 }
 
@@ -204,7 +206,7 @@ pub async fn load(
     let hash = token.hash();
     let Some(row) = sqlx::query!(
         r#"SELECT s.user_id, s.auth_method, s.auth_mode, s.acr, s.declared_finess, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
-                  coalesce(s.authenticated_at, s.created_at) AS "authenticated_at!",
+                  s.authenticated_at,
                   u.username, u.given_name, u.family_name, u.region_code, u.status::text AS "status!"
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.ended_at IS NULL"#,
@@ -309,6 +311,27 @@ pub async fn reauthenticated(
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The session just started for `token` does not count as a strong authentication (a sign-in
+/// with a phone enrolled too recently to be trusted by the admin console): its
+/// `authenticated_at` stays empty until the password is typed again ([`reauthenticated`]).
+pub async fn not_strong(conn: &mut PgConnection, token: &Token) -> Result<()> {
+    sqlx::query!(
+        "UPDATE sessions SET authenticated_at = NULL WHERE token_hash = $1 AND ended_at IS NULL",
+        token.hash()
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether the session's last strong authentication is younger than `within` (adding a TIQR
+/// phone without typing the password again).
+pub fn recently_authenticated(session: &Session, within: Duration, now: OffsetDateTime) -> bool {
+    session
+        .authenticated_at
+        .is_some_and(|t| t <= now && now - t < within)
 }
 
 /// The live sessions of a user, newest first, as the admin console lists them.

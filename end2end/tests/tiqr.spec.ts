@@ -1,5 +1,5 @@
 import { Browser, BrowserContext, expect, Page, test } from "@playwright/test";
-import { hydrated, signIn } from "./helpers";
+import { hydrated, receivedMails, signIn } from "./helpers";
 import { ocraSelfTest, Phone } from "./tiqr-phone";
 
 // "Application TIQR" (shared/tiqr-protocol.md): inf.durand (one establishment, Île-de-France)
@@ -14,9 +14,40 @@ const ESTABLISHMENT = /\/etablissements\/\d{9}$/;
 /** The state "Active" (not "Activée le …"). */
 const ACTIVE = /Active(?!\p{L})/u;
 const SIGN_IN_QR = /^tiqrauth:\/\/[^/@]+\/[0-9a-f]{32}\/[0-9a-f]{10}\/[^/]+\/2$/;
+const SIGN_IN_QR_NAMED = /^tiqrauth:\/\/[a-z2-7]{20}@[^/@]+\/[0-9a-f]{32}\/[0-9a-f]{10}\/[^/]+\/2$/;
 
 let android: Phone;
 let ios: Phone;
+
+const DURAND_MAIL = "inf.durand@demo.passerelle.example";
+
+/** Waits for a new e-mail to `to` (after the first `since` ones) whose body says `says`. */
+async function waitForNotice(to: string, says: string | RegExp, since: number) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const found = receivedMails()
+      .slice(since)
+      .find((m) => m.to.includes(to) && (typeof says === "string" ? m.body.includes(says) : says.test(m.body)));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no e-mail to ${to} saying ${says}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/**
+ * The page that showed the enrolment QR, once the phone has posted its secret, reloads by itself
+ * to show the confirmation QR (a sign-in QR naming the new identity): returns its URL.
+ */
+async function confirmationQr(page: Page, phone: Phone): Promise<string> {
+  const qr = page.locator("#tiqr-confirmation");
+  await expect(qr.locator("svg")).toHaveCount(1, { timeout: 15_000 });
+  await expect(page.getByRole("heading", { name: "Confirmez ce téléphone" })).toBeVisible();
+  await hydrated(page);
+  const url = (await qr.getAttribute("data-tiqr-url")) ?? "";
+  expect(url).toMatch(SIGN_IN_QR_NAMED);
+  expect(url.startsWith(`tiqrauth://${phone.identity}@`)).toBe(true);
+  return url;
+}
 
 test.beforeAll(() => {
   ocraSelfTest();
@@ -77,13 +108,28 @@ function wrongPin(phone: Phone, url: string): string {
 }
 
 /**
- * From the security page: "Ajouter un téléphone", the phone scans the QR, and the page shows by
- * itself (no reload) that the phone is registered. Returns the enrollment QR.
+ * From the security page: "Ajouter un téléphone" (with the password when the page asks for it),
+ * the phone scans the QR, the page moves by itself to the confirmation QR, the same phone answers
+ * it, and the page shows by itself (no reload) that the phone is registered. The holder is
+ * e-mailed. Returns the enrollment QR.
  */
-async function enrollFromSecurityPage(page: Page, phone: Phone, phonesAfter: number): Promise<string> {
+async function enrollFromSecurityPage(
+  page: Page,
+  phone: Phone,
+  phonesAfter: number,
+  password?: string,
+): Promise<string> {
+  const mailsBefore = receivedMails().length;
   await page.goto("/compte/tiqr");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Application TIQR");
   await hydrated(page);
+  const passwordField = page.getByLabel("Votre mot de passe");
+  if (password === undefined) {
+    // Signed in by password a moment ago: not asked again.
+    await expect(passwordField).toHaveCount(0);
+  } else {
+    await passwordField.fill(password);
+  }
   await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
   const qr = page.locator("#tiqr-qr");
   await expect(qr.locator("svg")).toHaveCount(1);
@@ -96,10 +142,21 @@ async function enrollFromSecurityPage(page: Page, phone: Phone, phonesAfter: num
   expect(body).toBe("OK");
   expect(identity).toBe(phone.identity);
 
+  const confirmation = await confirmationQr(page, phone);
+  await expect(page.locator(".alert-info").filter({ hasText: "Téléphone enregistré." })).toHaveCount(0);
+  expect(await phone.login(confirmation)).toBe("OK");
+
   await expect(page.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
   const phones = page.locator("#tiqr-inscriptions li");
   await expect(phones).toHaveCount(phonesAfter, { timeout: 15_000 });
   for (let i = 0; i < phonesAfter; i++) await expect(phones.nth(i)).toContainText(ACTIVE);
+  // The confirmation QR served once.
+  expect(await phone.login(confirmation)).toBe("INVALID_CHALLENGE");
+
+  // The holder is told: the phone, that they added it themself, and what to do if not.
+  const mail = await waitForNotice(DURAND_MAIL, "Un nouveau téléphone", mailsBefore);
+  expect(mail.body).toContain("depuis votre page « Application TIQR »");
+  expect(mail.body).toContain("Si vous n'êtes pas à l'origine de cet ajout");
   return url;
 }
 
@@ -164,11 +221,23 @@ test("five wrong PINs block the phone; only the desk of her region sees it and u
   await expect(page).toHaveURL(ESTABLISHMENT, { timeout: 15_000 });
 });
 
-test("a second phone (iOS); the desk revokes it: INVALID_USERID, while the Android phone still signs in", async ({ page, browser }) => {
+test("signed in with her new phone, adding a second one (iOS) asks for her password", async ({ page }) => {
   ios = new Phone("ios", "9876");
-  await signIn(page, "inf.durand");
-  await expect(page).toHaveURL(ESTABLISHMENT);
-  await enrollFromSecurityPage(page, ios, 2);
+  // A sign-in with a phone enrolled today is not a strong authentication.
+  const url = await openSignInQr(page);
+  expect(await android.login(url)).toBe("OK");
+  await expect(page).toHaveURL(ESTABLISHMENT, { timeout: 15_000 });
+  await page.goto("/compte/tiqr");
+  await expect(page.getByText("Pour ajouter un téléphone, confirmez votre mot de passe")).toBeVisible();
+  await page.getByLabel("Votre mot de passe").fill("pas-le-bon");
+  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
+  await expect(page.getByRole("alert").filter({ hasText: "Identifiant ou mot de passe incorrect." })).toBeVisible();
+  await expect(page.locator("#tiqr-qr")).toHaveCount(0);
+
+  await enrollFromSecurityPage(page, ios, 2, "Passerelle-Demo-2026");
+});
+
+test("the desk revokes the iOS phone: INVALID_USERID, while the Android phone still signs in", async ({ browser }) => {
   // A fresh opaque identity per enrollment.
   expect(ios.identity).not.toBe(android.identity);
 
@@ -183,6 +252,8 @@ test("a second phone (iOS); the desk revokes it: INVALID_USERID, while the Andro
   const enrollments = await openDurand(idf);
   await expect(enrollments).toHaveCount(2);
   await expect(enrollments.filter({ hasText: ACTIVE })).toHaveCount(2);
+  // Both added by the holder herself, from her security page.
+  await expect(enrollments.filter({ hasText: "inscrit par le titulaire" })).toHaveCount(2);
   idf.on("dialog", (dialog) => void dialog.accept());
   await enrollments.first().getByRole("button", { name: "Révoquer" }).click();
   await expect(idf.locator(".alert-info")).toContainText("L'inscription TIQR a été révoquée.");
@@ -213,4 +284,96 @@ test("the offline code: a wrong one says how many tries are left, the right one 
   await page.getByLabel("Code de réponse").fill(android.offlineResponse(current));
   await page.getByRole("button", { name: "Valider le code" }).click();
   await expect(page).toHaveURL(ESTABLISHMENT, { timeout: 15_000 });
+});
+
+test("someone who scans inf.durand's enrolment QR first: her page never says registered, and that phone cannot sign in", async ({ page, browser }) => {
+  const intruder = new Phone("android", "4321");
+  const hers = new Phone("ios", "2468");
+  const mailsBefore = receivedMails().length;
+  await signIn(page, "inf.durand");
+  await expect(page).toHaveURL(ESTABLISHMENT);
+  await page.goto("/compte/tiqr");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
+  const qr = page.locator("#tiqr-qr");
+  await expect(qr.locator("svg")).toHaveCount(1);
+  await hydrated(page);
+  const url = (await qr.getAttribute("data-tiqr-url")) ?? "";
+
+  // The person behind her scans the QR on her screen before she does.
+  expect((await intruder.enroll(url)).body).toBe("OK");
+  // Her own phone then finds the QR used.
+  await expect(hers.enroll(url)).rejects.toThrow(/metadata: HTTP 404/);
+
+  // Her page does not say "registered": it asks to confirm with the phone that enrolled, and
+  // says what an error on her phone means.
+  await confirmationQr(page, intruder);
+  await expect(page.getByText("quelqu'un d'autre l'a scanné avant lui")).toBeVisible();
+  await expect(page.getByText("Téléphone enregistré.")).toHaveCount(0);
+  await expect(page.locator("#tiqr-inscriptions li")).toHaveCount(1);
+
+  // The intruder's phone cannot sign in from the intruder's own browser, by QR or offline code.
+  const theirs = await newPage(browser);
+  const signInUrl = await openSignInQr(theirs);
+  expect(await intruder.login(signInUrl)).toBe("INVALID_USERID");
+  await theirs.getByLabel("Identifiant TIQR").fill(intruder.identity);
+  await theirs.getByLabel("Code de réponse").fill(intruder.offlineResponse(signInUrl));
+  await theirs.getByRole("button", { name: "Valider le code" }).click();
+  await expect(theirs.getByRole("alert").filter({ hasText: "Identifiant TIQR ou code incorrect." })).toBeVisible();
+  await expect(theirs).not.toHaveURL(ESTABLISHMENT);
+
+  // No "new phone" e-mail for it (the notice goes out when a phone is confirmed).
+  await new Promise((r) => setTimeout(r, 2_000));
+  expect(
+    receivedMails()
+      .slice(mailsBefore)
+      .filter((m) => m.to.includes(DURAND_MAIL) && m.body.includes("Un nouveau téléphone")),
+  ).toHaveLength(0);
+});
+
+test("the desk enrolls a phone only with the code inf.durand reads out; she is e-mailed with the agent's name", async ({ browser }) => {
+  const deskPhone = new Phone("android", "1357");
+  const idf = await desk(browser, "support.idf");
+  await openDurand(idf);
+  const section = idf.locator("#tiqr");
+
+  // Without her code, nothing: the agent's own phone cannot be slipped in.
+  await section.getByLabel("Code lu par le titulaire").fill("123456");
+  await section.getByRole("button", { name: "Inscrire un téléphone (titulaire au guichet)" }).click();
+  await expect(idf.getByRole("alert").filter({ hasText: "Demandez d'abord l'envoi du code." })).toBeVisible();
+  await expect(idf.locator("#tiqr-qr")).toHaveCount(0);
+
+  // The code goes to her mailbox, naming the agent; she reads it out.
+  const mailsBefore = receivedMails().length;
+  await idf.locator("#tiqr").getByRole("button", { name: "Envoyer un code au titulaire" }).click();
+  await expect(idf.locator(".alert-info")).toContainText("Un code a été envoyé par courriel au titulaire.");
+  const codeMail = await waitForNotice(DURAND_MAIL, "communiquez-lui ce code", mailsBefore);
+  expect(codeMail.body).toContain("support.idf");
+  const code = codeMail.body.match(/communiquez-lui ce code : (\d{6})/)?.[1] ?? "";
+  expect(code).toMatch(/^\d{6}$/);
+
+  // A wrong code says how many tries are left.
+  const wrong = code === "000000" ? "111111" : "000000";
+  await idf.locator("#tiqr").getByLabel("Code lu par le titulaire").fill(wrong);
+  await idf.locator("#tiqr").getByRole("button", { name: "Inscrire un téléphone (titulaire au guichet)" }).click();
+  await expect(idf.getByRole("alert").filter({ hasText: "Code incorrect" })).toContainText("4 essai");
+
+  await idf.locator("#tiqr").getByLabel("Code lu par le titulaire").fill(code);
+  await idf.locator("#tiqr").getByRole("button", { name: "Inscrire un téléphone (titulaire au guichet)" }).click();
+  const qr = idf.locator("#tiqr-qr");
+  await expect(qr.locator("svg")).toHaveCount(1);
+  await hydrated(idf);
+  const url = (await qr.getAttribute("data-tiqr-url")) ?? "";
+  expect((await deskPhone.enroll(url)).body).toBe("OK");
+  const confirmation = await confirmationQr(idf, deskPhone);
+  const confirmedBefore = receivedMails().length;
+  expect(await deskPhone.login(confirmation)).toBe("OK");
+  await expect(idf.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
+  // The console says who enrolled it.
+  await expect(idf.locator("#tiqr-liste li").first()).toContainText("inscrit par support.idf");
+  await expect(idf.locator("#tiqr-liste li").first()).toContainText(ACTIVE);
+
+  // She is told, with the agent's name.
+  const notice = await waitForNotice(DURAND_MAIL, "Un nouveau téléphone", confirmedBefore);
+  expect(notice.body).toContain("agent : support.idf");
 });

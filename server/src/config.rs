@@ -134,6 +134,9 @@ pub struct TiqrConfig {
     /// 32 random bytes that seal the enrollments' secrets at rest; created (mode 0600) on first
     /// start when missing. Default `<data_dir>/tiqr-secrets.key`. Back it up with the database.
     pub key_file: Option<PathBuf>,
+    /// Hours during which a newly confirmed phone's sign-ins do not satisfy the admin console's
+    /// re-authentication (the password is asked); default 24.
+    pub new_phone_hours: i64,
 }
 
 impl Default for TiqrConfig {
@@ -143,6 +146,7 @@ impl Default for TiqrConfig {
             display_name: "Passerelle".into(),
             identifier: None,
             key_file: None,
+            new_phone_hours: domain::auth::tiqr::NEW_PHONE_UNTRUSTED.whole_hours(),
         }
     }
 }
@@ -417,6 +421,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_TIQR_KEY_FILE") {
             self.tiqr.key_file = Some(PathBuf::from(v));
+        }
+        if let Some(v) = var("PASSERELLE_TIQR_NEW_PHONE_HOURS") {
+            self.tiqr.new_phone_hours = parse("PASSERELLE_TIQR_NEW_PHONE_HOURS", v)?;
         }
         if let Some(v) = var("PASSERELLE_ADMIN_REAUTH_MINUTES") {
             self.session.admin_reauth_minutes = parse("PASSERELLE_ADMIN_REAUTH_MINUTES", v)?;

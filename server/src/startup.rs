@@ -201,6 +201,8 @@ pub fn tiqr_setup(config: &Config) -> Result<Option<app::state::TiqrSetup>, CliE
     Ok(Some(app::state::TiqrSetup {
         service,
         secrets: SecretBox::new(&key),
+        // 0 turns the rule off; a week at most (a phone is long trusted by then).
+        new_phone: time::Duration::hours(config.tiqr.new_phone_hours.clamp(0, 24 * 7)),
     }))
 }
 

@@ -1,18 +1,89 @@
-//! "Application TIQR" in the holder's account: the phones enrolled, adding one (QR, then the page
-//! notices by itself when the app has registered), renaming and revoking.
+//! "Application TIQR" in the holder's account: the phones enrolled, adding one (the password again
+//! unless the sign-in is a few minutes old; the enrolment QR; then the confirmation QR that only
+//! the phone that enrolled can answer — the page moves on by itself, or with "Actualiser" without
+//! JavaScript), renaming and revoking. [`EnrollmentUnderWay`] is shared with the desk's page.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{ErrorMessage, Notice, Poller, QueryError};
 use crate::t;
-use crate::tiqr_api::{TiqrEnrollmentView, get_my_tiqr};
+use crate::tiqr_api::{QrView, TiqrEnrollmentView, get_my_tiqr};
 
 pub fn state_label(m: &crate::i18n::Messages, state: &str) -> &'static str {
     match state {
         "active" => m.tiqr_state_active,
         "blocked" => m.tiqr_state_blocked,
+        "pending" => m.tiqr_state_pending,
+        "unconfirmed" => m.tiqr_state_unconfirmed,
         _ => m.tiqr_state_revoked,
+    }
+}
+
+/// Whether an enrollment under way has something to show (a QR, or the truthful outcome of a
+/// phone that was never confirmed); otherwise the page offers to start one.
+pub fn under_way(qr: &QrView) -> bool {
+    matches!(
+        qr.status.as_str(),
+        "initialized" | "retrieved" | "processed" | "unconfirmed"
+    )
+}
+
+/// The enrollment under way in this browser: the enrolment QR, then the confirmation QR, or the
+/// notice that a phone read the code but was never confirmed. `poll` is the status URL; the page
+/// reloads by itself when the status moves to a step it must draw.
+#[component]
+pub fn EnrollmentUnderWay(qr: QrView, poll: String, #[prop(optional)] desk: bool) -> impl IntoView {
+    let m = t();
+    let sep = if poll.contains('?') { '&' } else { '?' };
+    let poll = format!("{poll}{sep}vu={}", qr.status);
+    let state = RwSignal::new(qr.status.clone());
+    match qr.status.as_str() {
+        "processed" => view! {
+            <section class="card" aria-labelledby="confirmation">
+                <h2 id="confirmation">{m.tiqr_confirm_title}</h2>
+                <p>{m.tiqr_confirm_steps}</p>
+                <div id="tiqr-confirmation" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
+                <p><a id="tiqr-lien-confirmation" href=qr.url.clone()>{m.tiqr_open_on_phone}</a></p>
+                <p class="alert alert-info">{m.tiqr_confirm_warning}</p>
+                <Poller url=poll state />
+                <p><a href="" rel="external">{m.tiqr_refresh}</a></p>
+            </section>
+        }
+        .into_any(),
+        "unconfirmed" => view! {
+            <p id="tiqr-non-confirme" class="alert alert-error" role="alert">{m.tiqr_unconfirmed}</p>
+        }
+        .into_any(),
+        _ => {
+            let label = move || match state.get().as_str() {
+                "retrieved" => m.tiqr_enroll_retrieved,
+                "expired" | "expire" => m.tiqr_qr_expired,
+                _ => m.tiqr_enroll_waiting,
+            };
+            view! {
+                <section class="card" aria-labelledby="ajout">
+                    <h2 id="ajout">{m.tiqr_add}</h2>
+                    {if desk {
+                        view! { <p>{m.tiqr_desk_scan}</p> }.into_any()
+                    } else {
+                        view! {
+                            <ol class="steps">
+                                <li>{m.tiqr_step_open}</li>
+                                <li>{m.tiqr_step_scan_enroll}</li>
+                                <li>{m.tiqr_step_choose_pin}</li>
+                            </ol>
+                        }
+                        .into_any()
+                    }}
+                    <div id="tiqr-qr" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
+                    <p id="tiqr-etat" role="status">{label}</p>
+                    <Poller url=poll state />
+                    <p><a href="" rel="external">{m.tiqr_refresh}</a></p>
+                </section>
+            }
+            .into_any()
+        }
     }
 }
 
@@ -23,6 +94,7 @@ pub fn MyTiqr() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let info = move || match query.read().get("info").as_deref() {
         Some("telephone-enregistre") => Some(m.tiqr_enrolled),
+        Some("mot-de-passe") => Some(m.tiqr_password_hint),
         Some("revoque") => Some(m.tiqr_revoked_own),
         Some("renomme") => Some(m.adm_done_saved),
         _ => None,
@@ -38,41 +110,27 @@ pub fn MyTiqr() -> impl IntoView {
                 match data.await {
                     Ok(d) => {
                         let csrf = d.csrf.clone();
-                        let pending = d.pending.clone().filter(|p| !matches!(p.status.as_str(), "finalized" | "processed" | "expired"));
+                        let pending = d.pending.clone().filter(under_way);
+                        let unconfirmed = pending.as_ref().is_some_and(|p| p.status == "unconfirmed");
+                        let password_needed = d.password_needed;
                         view! {
                             <ul id="tiqr-inscriptions" class="item-list">
                                 {d.enrollments.into_iter().filter(|e| e.state != "revoked").map(|e| view! { <Phone e csrf=csrf.clone() /> }).collect_view()}
                             </ul>
-                            {match pending {
-                                Some(qr) => {
-                                    let state = RwSignal::new(qr.status.clone());
-                                    let label = move || match state.get().as_str() {
-                                        "retrieved" => m.tiqr_enroll_retrieved,
-                                        "expired" | "expire" => m.tiqr_qr_expired,
-                                        _ => m.tiqr_enroll_waiting,
-                                    };
-                                    view! {
-                                        <section class="card" aria-labelledby="ajout">
-                                            <h2 id="ajout">{m.tiqr_add}</h2>
-                                            <ol class="steps">
-                                                <li>{m.tiqr_step_open}</li>
-                                                <li>{m.tiqr_step_scan_enroll}</li>
-                                                <li>{m.tiqr_step_choose_pin}</li>
-                                            </ol>
-                                            <div id="tiqr-qr" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
-                                            <p id="tiqr-etat" role="status">{label}</p>
-                                            <Poller url="/compte/tiqr/etat".to_string() state />
-                                            <p><a href="/compte/tiqr" rel="external">{m.tiqr_refresh}</a></p>
-                                        </section>
-                                    }.into_any()
-                                }
-                                None => view! {
-                                    <form method="post" action="/compte/tiqr/inscrire" class="form">
-                                        <input type="hidden" name="csrf" value=d.csrf.clone() />
-                                        <button type="submit">{m.tiqr_add}</button>
-                                    </form>
-                                }.into_any(),
-                            }}
+                            {pending.map(|qr| view! { <EnrollmentUnderWay qr poll="/compte/tiqr/etat".to_string() /> })}
+                            {(d.pending.as_ref().is_none_or(|p| !under_way(p)) || unconfirmed).then(|| view! {
+                                <form method="post" action="/compte/tiqr/inscrire" class="form">
+                                    <input type="hidden" name="csrf" value=d.csrf.clone() />
+                                    {password_needed.then(|| view! {
+                                        <p>{m.tiqr_password_hint}</p>
+                                        <div class="field">
+                                            <label for="tiqr-mot-de-passe">{m.tiqr_password_label}</label>
+                                            <input id="tiqr-mot-de-passe" name="mot_de_passe" type="password" autocomplete="current-password" required=true />
+                                        </div>
+                                    })}
+                                    <button type="submit">{m.tiqr_add}</button>
+                                </form>
+                            })}
                         }.into_any()
                     }
                     Err(code) => view! { <ErrorMessage code page_error=true /> }.into_any(),
@@ -94,7 +152,7 @@ fn Phone(e: TiqrEnrollmentView, csrf: String) -> impl IntoView {
             " "
             <span class=format!("status status-{}", e.state)>{state_label(m, &e.state)}</span>
             " "
-            <span class="meta">{m.tiqr_created} " " {e.created_at.clone()} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+            <span class="meta">{m.tiqr_created} " " {e.created_at.clone()} " · " {m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
             " "
             <form method="post" action=revoke class="inline-form">
                 <input type="hidden" name="csrf" value=csrf />

@@ -184,17 +184,18 @@ impl Actor {
 
     /// The signed-in user's grants, read from the database at each request (a revoked role stops
     /// working at once). `authenticated_at` is the session's last strong authentication: the
-    /// console asks for the password again once it is older than `max_age`.
+    /// console asks for the password again once it is older than `max_age`, or when the session
+    /// has none (`None`: signed in with a phone enrolled too recently, `sessions::not_strong`).
     pub async fn load(
         conn: &mut PgConnection,
         user_id: Uuid,
         username: &str,
-        authenticated_at: OffsetDateTime,
+        authenticated_at: Option<OffsetDateTime>,
         max_age: Duration,
         now: OffsetDateTime,
     ) -> Result<Self> {
         let grants = accounts::roles_of(conn, user_id).await?;
-        if !grants.is_empty() && now - authenticated_at > max_age {
+        if !grants.is_empty() && authenticated_at.is_none_or(|t| now - t > max_age) {
             return Err(Error::ReauthenticationRequired);
         }
         Ok(Self {

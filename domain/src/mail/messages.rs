@@ -336,6 +336,105 @@ pub fn email_changed(r: &Recipient, old: &str, new: &str) -> Mail {
 
 // --- end of hardening (issue 14) ---
 
+// --- TIQR phones (issue 14, H-2 and M-1) ---
+
+/// `03/12/2026 à 10:02` in French legal time (the holder reads it against their own memory of the
+/// day). Also what the console shows (`app::admin_api::server::datetime`).
+pub fn paris_datetime(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(paris_offset(t));
+    format!(
+        "{:02}/{:02}/{} {:02}:{:02}",
+        t.day(),
+        u8::from(t.month()),
+        t.year(),
+        t.hour(),
+        t.minute()
+    )
+}
+
+/// Central European Time, with summer time from the last Sunday of March to the last Sunday of
+/// October (01:00 UTC both).
+fn paris_offset(t: time::OffsetDateTime) -> time::UtcOffset {
+    use time::{Date, Month, Weekday};
+    let last_sunday = |month: Month| {
+        let mut d = Date::from_calendar_date(t.year(), month, 31).unwrap_or(t.date());
+        while d.weekday() != Weekday::Sunday {
+            d = d.previous_day().unwrap_or(d);
+        }
+        d.with_hms(1, 0, 0).map(|p| p.assume_utc())
+    };
+    let summer = match (last_sunday(Month::March), last_sunday(Month::October)) {
+        (Ok(start), Ok(end)) => t >= start && t < end,
+        _ => false,
+    };
+    time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(time::UtcOffset::UTC)
+}
+
+/// A phone was added to the account for the TIQR app (sent when the enrolling browser confirmed
+/// it): who started it (the holder, or the desk agent by name) and when, and what to do if it was
+/// not the holder.
+pub fn tiqr_phone_added(
+    r: &Recipient,
+    phone: &str,
+    desk_agent: Option<&str>,
+    started_at: time::OffsetDateTime,
+) -> Mail {
+    let who = match desk_agent {
+        Some(agent) => {
+            format!("par l'assistance aux utilisateurs (agent : {agent}), à votre demande")
+        }
+        None => "depuis votre page « Application TIQR »".to_string(),
+    };
+    let body = format!(
+        "Un nouveau téléphone (« {phone} ») a été enregistré pour l'application TIQR sur votre compte          Passerelle (identifiant : {user}), le {at}, {who}. Il permet désormais de vous connecter en          scannant un QR code.",
+        user = r.username,
+        at = paris_datetime(started_at).replacen(' ', " à ", 1),
+    );
+    let caution = "Si vous n'êtes pas à l'origine de cet ajout : retirez ce téléphone depuis la page                    « Application TIQR » de votre compte, changez votre mot de passe et contactez                    immédiatement l'assistance (coordonnées ci-dessous), qui peut aussi le révoquer.";
+    Mail {
+        kind: "tiqr_phone_added",
+        subject: "Passerelle : un nouveau téléphone a été ajouté à votre compte".into(),
+        text: format!("{}\n\n{body}\n\n{caution}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p>{}</p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(caution)
+            ),
+        ),
+    }
+}
+
+/// The code the holder reads out to the desk so that the desk can enrol a phone for them.
+pub fn tiqr_desk_code(r: &Recipient, code: &str, desk_agent: &str, minutes: i64) -> Mail {
+    let body = format!(
+        "L'assistance aux utilisateurs (agent : {desk_agent}) demande à enregistrer un téléphone pour          l'application TIQR sur votre compte Passerelle (identifiant : {user}). Si vous êtes au guichet          ou au téléphone avec l'assistance pour cela, communiquez-lui ce code : {code}",
+        user = r.username,
+    );
+    let caution = format!(
+        "Il est valable {minutes} minutes et ne peut servir qu'une fois. Si vous n'avez rien demandé,          ne communiquez ce code à personne et signalez-le à l'assistance : ce code permettrait          d'ajouter un téléphone capable de vous connecter."
+    );
+    Mail {
+        kind: "tiqr_desk_code",
+        // Not the code: subjects show on lock screens and stay in the outbox.
+        subject: "Passerelle : code pour enregistrer un téléphone".into(),
+        text: format!("{}\n\n{body}\n\n{caution}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p style=\"font-size:1.6em;letter-spacing:0.2em\"><strong>{code}</strong></p><p>{}</p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(&caution)
+            ),
+        ),
+    }
+}
+
+// --- end of TIQR phones ---
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -165,9 +165,16 @@ async fn actor(auth: &Auth, who: Who) -> Actor {
     };
     let id = user_id(&auth.pool, username).await;
     let mut conn = auth.pool.acquire().await.unwrap();
-    Actor::load(&mut conn, id, username, t0(), Duration::minutes(30), t0())
-        .await
-        .unwrap()
+    Actor::load(
+        &mut conn,
+        id,
+        username,
+        Some(t0()),
+        Duration::minutes(30),
+        t0(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The records of one region the actions aim at.
@@ -450,17 +457,37 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             )
             .await
         }
-        Op::EnrollTiqr => domain::admin::tiqr::start_for_user(
-            auth,
-            &super::tiqr::service(),
-            actor,
-            f.user,
-            domain::auth::card::Browser::of_secret("matrix"),
-            &c,
-            now,
-        )
-        .await
-        .map(drop),
+        // The code e-mailed to the holder, then the enrolment with it: both need the permission.
+        Op::EnrollTiqr => {
+            domain::admin::tiqr::send_holder_code(auth, actor, f.user, &c, now).await?;
+            let text: String = sqlx::query_scalar(
+                "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_desk_code' AND user_id = $1
+                 ORDER BY id DESC LIMIT 1",
+            )
+            .bind(f.user)
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+            let code: String = text
+                .split("communiquez-lui ce code : ")
+                .nth(1)
+                .unwrap()
+                .chars()
+                .take(6)
+                .collect();
+            domain::admin::tiqr::start_for_user(
+                auth,
+                &super::tiqr::service(),
+                actor,
+                f.user,
+                &code,
+                domain::auth::card::Browser::of_secret("matrix"),
+                &c,
+                now,
+            )
+            .await
+            .map(drop)
+        }
         // No enrollment of that id: once authorised, the action finds nothing to revoke.
         Op::RevokeTiqr => {
             match domain::admin::tiqr::revoke(auth, actor, f.user, Uuid::nil(), &c, now).await {
@@ -719,7 +746,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     // A professional without roles is never asked (the console refuses them anyway).
     let pro = user_id(&auth.pool, "dr.martin").await;
     assert!(
-        Actor::load(&mut conn, pro, "dr.martin", t0(), limit, later)
+        Actor::load(&mut conn, pro, "dr.martin", Some(t0()), limit, later)
             .await
             .is_ok()
     );
@@ -757,4 +784,84 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     );
     // The administrator lands on the console (no establishment of their own).
     assert_eq!(signed.landing, domain::routing::Landing::Console);
+}
+
+/// A phone enrolled in the last `[tiqr] new_phone_hours` does not satisfy the console's
+/// re-authentication: an administrator signed in with it is asked for the password at once (an
+/// unattended session used to add a phone must not open the console from another browser), and
+/// once the phone is older, its sign-ins count as before.
+#[tokio::test]
+async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthentication() {
+    use super::tiqr::{NEW_PHONE, Phone, Platform, enrolled_for, service, session_of_token};
+    use domain::auth::card::Browser;
+    use domain::auth::tiqr::sign_in::{self, Poll};
+
+    let auth = seeded().await;
+    let c = client("10.2.2.2");
+    let limit = Duration::minutes(60);
+    let (admin, phone) = enrolled_for(&auth, "admin.idf", Platform::Android, t0()).await;
+    let tiqr_session = |now: time::OffsetDateTime, browser: &'static str| {
+        let (auth, phone, c) = (&auth, &phone, &c);
+        async move {
+            let browser = Browser::of_secret(browser);
+            let qr = sign_in::start_sign_in(auth, &service(), browser, None, now)
+                .await
+                .unwrap();
+            assert_eq!(
+                Phone::login(phone, auth, &qr.url, "1234", "198.51.100.30", now).await,
+                "OK"
+            );
+            let Poll::SignedIn(signed) = sign_in::poll(auth, browser, None, NEW_PHONE, c, now)
+                .await
+                .unwrap()
+            else {
+                panic!("no session");
+            };
+            (
+                signed.token.clone(),
+                session_of_token(auth, &signed.token, now).await,
+            )
+        }
+    };
+    let console = |session: domain::sessions::Session, now: time::OffsetDateTime| {
+        let auth = &auth;
+        async move {
+            let mut conn = auth.pool.acquire().await.unwrap();
+            Actor::load(
+                &mut conn,
+                session.user_id,
+                &session.username,
+                session.authenticated_at,
+                limit,
+                now,
+            )
+            .await
+        }
+    };
+
+    // An hour after the phone was added, a TIQR sign-in: the console asks for the password at
+    // once, although the sign-in is seconds old.
+    let soon = t0() + Duration::hours(1);
+    let (token, session) = tiqr_session(soon, "new-phone").await;
+    assert_eq!(session.user_id, admin);
+    assert_eq!(session.auth_method, "tiqr");
+    assert_eq!(session.authenticated_at, None);
+    let refused = console(session.clone(), soon).await;
+    assert!(
+        matches!(refused, Err(Error::ReauthenticationRequired)),
+        "{refused:?}"
+    );
+    // The password typed again opens it.
+    domain::auth::reauthenticate(&auth, &session, domain::demo::DEMO_PASSWORD, &c, soon)
+        .await
+        .unwrap();
+    let session = super::tiqr::session_of_token(&auth, &token, soon).await;
+    assert_eq!(session.authenticated_at, Some(soon));
+    assert!(console(session, soon).await.is_ok());
+
+    // A day later the phone is trusted: its sign-ins count as a strong authentication.
+    let next_day = t0() + Duration::hours(25);
+    let (_, session) = tiqr_session(next_day, "old-phone").await;
+    assert_eq!(session.authenticated_at, Some(next_day));
+    assert!(console(session, next_day).await.is_ok());
 }

@@ -163,7 +163,7 @@ pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {
         &mut conn,
         id,
         username,
-        t0(),
+        Some(t0()),
         time::Duration::minutes(30),
         t0(),
     )

@@ -6,11 +6,13 @@
 
 use domain::Error;
 use domain::auth::card::Browser;
+use domain::auth::otp::CodeError;
 use domain::auth::tiqr::enrollment::{self, EnrollmentStatus, TiqrState};
 use domain::auth::tiqr::sign_in::{self, Poll};
 use domain::auth::tiqr::{self, Identity, Reply, SecretBox, TiqrService, ocra, parse_app_form};
 use domain::auth::{Auth, SignedIn};
 use domain::routing::Landing;
+use domain::sessions::{self, Session};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -19,6 +21,9 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::harness::{actor, client, seeded, t0};
+
+/// `[tiqr] new_phone_hours`' default.
+pub(super) const NEW_PHONE: Duration = Duration::hours(24);
 
 const BOX_KEY: [u8; 32] = [7; 32];
 const PIN: &str = "1234";
@@ -43,17 +48,17 @@ fn secrets() -> SecretBox {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Platform {
+pub(super) enum Platform {
     Android,
     Ios,
 }
 
 /// The phone side of the protocol.
-struct Phone {
+pub(super) struct Phone {
     platform: Platform,
     /// secret XOR SHA-256(PIN): the PIN never leaves the phone, a wrong one gives a wrong key.
     stored: [u8; 32],
-    identity: String,
+    pub(super) identity: String,
 }
 
 fn query_param<'a>(url: &'a str, name: &str) -> &'a str {
@@ -70,7 +75,12 @@ fn pin_mask(pin: &str) -> [u8; 32] {
 
 impl Phone {
     /// Scans the enrollment QR, fetches the metadata, chooses `pin`, posts the secret.
-    async fn enroll(auth: &Auth, qr: &str, platform: Platform, now: OffsetDateTime) -> Phone {
+    pub(super) async fn enroll(
+        auth: &Auth,
+        qr: &str,
+        platform: Platform,
+        now: OffsetDateTime,
+    ) -> Phone {
         let url = qr.strip_prefix("tiqrenroll://").unwrap();
         assert!(url.starts_with("https://passerelle.test/tiqr/metadata?key="));
         let meta = enrollment::metadata(auth, &service(), query_param(url, "key"), now)
@@ -182,7 +192,7 @@ impl Phone {
     }
 
     /// Scans the sign-in QR, types `pin`, posts; returns the server's reply text.
-    async fn login(
+    pub(super) async fn login(
         &self,
         auth: &Auth,
         url: &str,
@@ -220,20 +230,103 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
         .unwrap()
 }
 
+/// `username`'s session, signed in by password at `now` (a strong authentication).
+pub(super) async fn session_of(auth: &Auth, username: &str, now: OffsetDateTime) -> Session {
+    let signed = super::harness::sign_in(
+        auth,
+        username,
+        domain::demo::DEMO_PASSWORD,
+        None,
+        &client("192.0.2.10"),
+        now,
+    )
+    .await
+    .unwrap();
+    session_of_token(auth, &signed.token, now).await
+}
+
+pub(super) async fn session_of_token(
+    auth: &Auth,
+    token: &sessions::Token,
+    now: OffsetDateTime,
+) -> Session {
+    sessions::load(&auth.pool, token, sessions::Policy::default(), now)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// The enrolling browser's page shows the confirmation QR and `phone` answers it: the phone is
+/// confirmed and the page says so.
+pub(super) async fn confirm(
+    auth: &Auth,
+    phone: &Phone,
+    page: Browser,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) {
+    assert_eq!(
+        enrollment::enrollment_status(auth, page, user_id, now)
+            .await
+            .unwrap(),
+        EnrollmentStatus::Processed
+    );
+    let qr = enrollment::confirmation_qr(auth, &service(), page, user_id, now)
+        .await
+        .unwrap()
+        .expect("a confirmation QR");
+    assert!(qr.bound);
+    assert!(
+        qr.url
+            .starts_with(&format!("tiqrauth://{}@passerelle.test/", phone.identity)),
+        "{}",
+        qr.url
+    );
+    assert_eq!(
+        phone.login(auth, &qr.url, PIN, "198.51.100.7", now).await,
+        "OK"
+    );
+    assert_eq!(
+        enrollment::enrollment_status(auth, page, user_id, now)
+            .await
+            .unwrap(),
+        EnrollmentStatus::Finalized
+    );
+}
+
+/// `username` enrolls a phone from their security page (signed in by password at `now`, so no
+/// password again) and confirms it.
+pub(super) async fn enrolled_for(
+    auth: &Auth,
+    username: &str,
+    platform: Platform,
+    now: OffsetDateTime,
+) -> (Uuid, Phone) {
+    let session = session_of(auth, username, now).await;
+    let page = Browser::of_secret(&format!("security-page-{username}"));
+    let start = enrollment::start_enrollment(
+        auth,
+        &service(),
+        &session,
+        "",
+        page,
+        &client("192.0.2.10"),
+        now,
+    )
+    .await
+    .unwrap();
+    let phone = Phone::enroll(auth, &start.qr, platform, now).await;
+    confirm(auth, &phone, page, session.user_id, now).await;
+    (session.user_id, phone)
+}
+
 /// dr.martin enrolls a phone from their security page.
 async fn enrolled(auth: &Auth, platform: Platform) -> (Uuid, Phone) {
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    let page = Browser::of_secret("security-page");
-    let start =
-        enrollment::start_enrollment(auth, &service(), martin, page, &client("192.0.2.10"), t0())
-            .await
-            .unwrap();
-    let phone = Phone::enroll(auth, &start.qr, platform, t0()).await;
-    (martin, phone)
+    enrolled_for(auth, "dr.martin", platform, t0()).await
 }
 
 async fn signed_in(auth: &Auth, browser: Browser, now: OffsetDateTime) -> SignedIn {
-    match sign_in::poll(auth, browser, None, &client("192.0.2.20"), now)
+    match sign_in::poll(auth, browser, None, NEW_PHONE, &client("192.0.2.20"), now)
         .await
         .unwrap()
     {
@@ -245,7 +338,8 @@ async fn signed_in(auth: &Auth, browser: Browser, now: OffsetDateTime) -> Signed
 #[tokio::test]
 async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
+    let martin = session.user_id;
     let page = Browser::of_secret("security-page");
     let c = client("192.0.2.10");
     assert_eq!(
@@ -254,7 +348,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
             .unwrap(),
         EnrollmentStatus::Idle
     );
-    let start = enrollment::start_enrollment(&auth, &service(), martin, page, &c, t0())
+    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
         .await
         .unwrap();
     assert_eq!(start.metadata_key.len(), 32);
@@ -285,24 +379,73 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
         enrollment::metadata(&auth, &service(), &start.metadata_key, t0()).await,
         Err(Error::TiqrExpired)
     ));
+    // Registered by the app, but not usable until this browser's confirmation QR is answered:
+    // the page says "confirm", the security page does not list it, it cannot sign in.
+    for _ in 0..2 {
+        assert_eq!(
+            enrollment::enrollment_status(&auth, page, martin, t0())
+                .await
+                .unwrap(),
+            EnrollmentStatus::Processed
+        );
+    }
+    assert!(
+        enrollment::list_enrollments(&auth, martin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let early = sign_in::start_sign_in(&auth, &service(), Browser::of_secret("early"), None, t0())
+        .await
+        .unwrap();
     assert_eq!(
-        enrollment::enrollment_status(&auth, page, martin, t0())
+        phone
+            .login(&auth, &early.url, PIN, "198.51.100.7", t0())
+            .await,
+        "INVALID_USERID"
+    );
+    // No "new phone" e-mail for a phone that cannot sign in.
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'"
+        )
+        .await,
+        0
+    );
+    confirm(&auth, &phone, page, martin, t0()).await;
+    // The confirmation signed nobody in, neither the page's browser nor another.
+    assert!(matches!(
+        sign_in::poll(&auth, page, None, NEW_PHONE, &c, t0())
             .await
             .unwrap(),
-        EnrollmentStatus::Processed
-    );
-    assert_eq!(
-        enrollment::enrollment_status(&auth, page, martin, t0())
-            .await
-            .unwrap(),
-        EnrollmentStatus::Finalized
-    );
+        Poll::Expired
+    ));
     let mine = enrollment::list_enrollments(&auth, martin).await.unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].identity, phone.identity);
     assert_eq!(mine[0].state, TiqrState::Active);
     assert_eq!(mine[0].name, "Téléphone du 23/11/2026");
-    assert!(mine[0].last_used_at.is_none());
+    assert_eq!(mine[0].activated_at, Some(t0()));
+    assert_eq!(mine[0].enrolled_by_username, None);
+    // The holder is told: which phone, that they started it themself, when, what to do if not.
+    let (to, text): (String, String) = sqlx::query_as(
+        "SELECT recipient, text_body FROM mail_outbox WHERE kind = 'tiqr_phone_added'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(to, "dr.martin@demo.passerelle.example");
+    assert!(text.contains("Téléphone du 23/11/2026"), "{text}");
+    assert!(
+        text.contains("depuis votre page « Application TIQR »"),
+        "{text}"
+    );
+    assert!(text.contains("le 23/11/2026 à 10:00"), "{text}");
+    assert!(
+        text.contains("Si vous n'êtes pas à l'origine de cet ajout"),
+        "{text}"
+    );
     // The secret is sealed: not in the row in any spelling.
     let (sealed, nonce): (Vec<u8>, Vec<u8>) =
         sqlx::query_as("SELECT secret_sealed, secret_nonce FROM tiqr_enrollments")
@@ -329,7 +472,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     assert_eq!(qr.challenge.len(), 10);
     let later = t0() + Duration::seconds(20);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, &c, later)
+        sign_in::poll(&auth, browser, None, NEW_PHONE, &c, later)
             .await
             .unwrap(),
         Poll::Pending
@@ -342,16 +485,23 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     );
     // Someone else's browser polling learns nothing; the page's own poll signs in, once.
     assert!(matches!(
-        sign_in::poll(&auth, Browser::of_secret("attacker"), None, &c, later)
-            .await
-            .unwrap(),
+        sign_in::poll(
+            &auth,
+            Browser::of_secret("attacker"),
+            None,
+            NEW_PHONE,
+            &c,
+            later
+        )
+        .await
+        .unwrap(),
         Poll::Expired
     ));
     let session = signed_in(&auth, browser, later).await;
     assert_eq!(session.user_id, martin);
     assert_eq!(session.landing, Landing::Chooser);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, &c, later)
+        sign_in::poll(&auth, browser, None, NEW_PHONE, &c, later)
             .await
             .unwrap(),
         Poll::Expired
@@ -363,12 +513,20 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
             .await,
         "INVALID_CHALLENGE"
     );
-    let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions WHERE user_id = $1")
-        .bind(martin)
-        .fetch_one(&auth.pool)
-        .await
-        .unwrap();
-    assert_eq!(method, "tiqr");
+    // The password session that enrolled the phone, then the phone's, which is not a strong
+    // authentication (the phone is new).
+    let methods: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT auth_method, authenticated_at IS NOT NULL FROM sessions WHERE user_id = $1
+         ORDER BY created_at, auth_method",
+    )
+    .bind(martin)
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        methods,
+        [("password".to_string(), true), ("tiqr".to_string(), false)]
+    );
     let mine = enrollment::list_enrollments(&auth, martin).await.unwrap();
     assert_eq!(mine[0].last_used_at, Some(later));
 
@@ -380,6 +538,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     for expected in [
         "tiqr.enroll_start:success",
         "tiqr.enroll:success",
+        "tiqr.confirmed:success",
         "tiqr.sign_in:success",
         "auth.sign_in:success",
         "tiqr.failure:failure",
@@ -481,7 +640,7 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
         "ACCOUNT_BLOCKED"
     );
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, &client("192.0.2.1"), t0())
+        sign_in::poll(&auth, browser, None, NEW_PHONE, &client("192.0.2.1"), t0())
             .await
             .unwrap(),
         Poll::Pending
@@ -661,7 +820,7 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
         "INVALID_CHALLENGE"
     );
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, &client("192.0.2.1"), late)
+        sign_in::poll(&auth, browser, None, NEW_PHONE, &client("192.0.2.1"), late)
             .await
             .unwrap(),
         Poll::Expired
@@ -676,10 +835,11 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
     );
 
     // Enrollment: the metadata key lives 300 s, the second secret 300 s from the metadata.
-    let martin = user_id(&auth.pool, "dr.martin").await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
+    let martin = session.user_id;
     let page = Browser::of_secret("page");
     let c = client("192.0.2.10");
-    let start = enrollment::start_enrollment(&auth, &service(), martin, page, &c, t0())
+    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
         .await
         .unwrap();
     assert!(matches!(
@@ -698,7 +858,7 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
             .unwrap(),
         EnrollmentStatus::Expired
     );
-    let start = enrollment::start_enrollment(&auth, &service(), martin, page, &c, t0())
+    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
         .await
         .unwrap();
     let meta = enrollment::metadata(&auth, &service(), &start.metadata_key, t0())
@@ -754,6 +914,7 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
                 identity.as_deref(),
                 &code,
                 None,
+                NEW_PHONE,
                 c,
                 t0(),
             )
@@ -784,12 +945,20 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
     let spaced = format!("{} {}", &right[..3], &right[3..]);
     let s = offline(Some("id"), spaced).await.unwrap();
     assert_eq!(s.user_id, martin);
-    let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions WHERE user_id = $1")
-        .bind(martin)
-        .fetch_one(&auth.pool)
-        .await
-        .unwrap();
-    assert_eq!(method, "tiqr");
+    // The password session that enrolled the phone, then the phone's, which is not a strong
+    // authentication (the phone is new).
+    let methods: Vec<(String, bool)> = sqlx::query_as(
+        "SELECT auth_method, authenticated_at IS NOT NULL FROM sessions WHERE user_id = $1
+         ORDER BY created_at, auth_method",
+    )
+    .bind(martin)
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        methods,
+        [("password".to_string(), true), ("tiqr".to_string(), false)]
+    );
     // The QR is used up.
     assert!(matches!(
         offline(Some("id"), right).await,
@@ -845,11 +1014,12 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
     assert_eq!(before, after);
 
     // Enrollment posts: a bad secret or operation stores nothing either.
-    let martin = user_id(&auth.pool, "dr.martin").await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
     let start = enrollment::start_enrollment(
         &auth,
         &service(),
-        martin,
+        &session,
+        "",
         Browser::of_secret("p"),
         &client("192.0.2.10"),
         t0(),
@@ -971,16 +1141,53 @@ async fn one_address_guessing_for_many_identities_is_stopped() {
     .unwrap();
 }
 
+/// The code in the last `tiqr_desk_code` e-mail to `email`.
+async fn desk_code_mailed_to(pool: &PgPool, email: &str) -> (String, String) {
+    let text: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_desk_code' AND recipient = $1
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let code = text
+        .split("communiquez-lui ce code : ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect::<String>();
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{text}");
+    (code, text)
+}
+
+const MARTIN_MAIL: &str = "dr.martin@demo.passerelle.example";
+
 #[tokio::test]
-async fn the_desk_starts_an_enrollment_for_a_holder_at_the_desk() {
+async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let auth = seeded().await;
     let martin = user_id(&auth.pool, "dr.martin").await;
     let desk_screen = Browser::of_secret("desk-browser");
     let c = client("10.9.9.9");
     let ara = actor(&auth, "support.ara").await;
+    // Another region's desk: refused before anything (no code sent either).
     assert!(matches!(
-        domain::admin::tiqr::start_for_user(&auth, &service(), &ara, martin, desk_screen, &c, t0())
-            .await,
+        domain::admin::tiqr::send_holder_code(&auth, &ara, martin, &c, t0()).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &ara,
+            martin,
+            "123456",
+            desk_screen,
+            &c,
+            t0()
+        )
+        .await,
         Err(Error::Forbidden)
     ));
     let denied: serde_json::Value = sqlx::query_scalar(
@@ -990,49 +1197,473 @@ async fn the_desk_starts_an_enrollment_for_a_holder_at_the_desk() {
     .await
     .unwrap();
     assert_eq!(denied["permission"], "enroll_tiqr");
-    assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
-        0
-    );
     // The desk cannot enroll a phone for another administrator (taking the account over).
     let idf = actor(&auth, "support.idf").await;
     let admin_idf = user_id(&auth.pool, "admin.idf").await;
+    assert!(matches!(
+        domain::admin::tiqr::send_holder_code(&auth, &idf, admin_idf, &c, t0()).await,
+        Err(Error::Forbidden)
+    ));
+
+    // Without the holder's code, no enrollment: the agent's own phone cannot be slipped in.
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
             &auth,
             &service(),
             &idf,
-            admin_idf,
+            martin,
+            "",
             desk_screen,
             &c,
             t0()
         )
         .await,
-        Err(Error::Forbidden)
+        Err(Error::Code(CodeError::NoCodeSent))
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        0
+    );
+
+    // The code goes to the holder's mailbox, naming the agent; not again within a minute.
+    let masked = domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0())
+        .await
+        .unwrap();
+    assert_eq!(masked, domain::auth::otp::mask_email(MARTIN_MAIL));
+    let (code, text) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    assert!(text.contains("support.idf"), "{text}");
+    assert!(matches!(
+        domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0()).await,
+        Err(Error::Code(CodeError::ResendTooSoon { .. }))
     ));
 
-    let start =
-        domain::admin::tiqr::start_for_user(&auth, &service(), &idf, martin, desk_screen, &c, t0())
-            .await
-            .unwrap();
-    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
+    // A wrong code costs a try (and is audited, as the missing one was); another agent cannot
+    // use this agent's code.
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &idf,
+            martin,
+            wrong,
+            desk_screen,
+            &c,
+            t0()
+        )
+        .await,
+        Err(Error::Code(CodeError::Wrong { attempts_left: 4 }))
+    ));
     assert_eq!(
-        enrollment::enrollment_status(&auth, desk_screen, martin, t0())
-            .await
-            .unwrap(),
-        EnrollmentStatus::Processed
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'tiqr.enroll_start' AND outcome = 'failure'"
+        )
+        .await,
+        2
     );
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, t0())
+    let regional = actor(&auth, "admin.idf").await;
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &regional,
+            martin,
+            &code,
+            Browser::of_secret("other-desk"),
+            &c,
+            t0()
+        )
+        .await,
+        Err(Error::Code(CodeError::NoCodeSent))
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        0
+    );
+
+    // The right code, read out by the holder: the QR shows on the desk's screen, once.
+    let start = domain::admin::tiqr::start_for_user(
+        &auth,
+        &service(),
+        &idf,
+        martin,
+        &format!(" {code} "),
+        desk_screen,
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &idf,
+            martin,
+            &code,
+            desk_screen,
+            &c,
+            t0()
+        )
+        .await,
+        Err(Error::Code(CodeError::Expired))
+    ));
+    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
+    // The holder's phone answers the confirmation QR on the desk's screen.
+    let later = t0() + Duration::minutes(2);
+    confirm(&auth, &phone, desk_screen, martin, later).await;
+    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, later)
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].enrolled_by, idf.user_id);
+    assert_eq!(
+        listed[0].enrolled_by_username.as_deref(),
+        Some("support.idf")
+    );
     assert_eq!(listed[0].identity, phone.identity);
-    let started: (String, Option<String>) = sqlx::query_as(
-        "SELECT actor_label, actor_role FROM audit_log WHERE action = 'tiqr.enroll_start' AND outcome = 'success'",
+    let started: (String, Option<String>, serde_json::Value) = sqlx::query_as(
+        "SELECT actor_label, actor_role, details FROM audit_log WHERE action = 'tiqr.enroll_start' AND outcome = 'success'",
     )
     .fetch_one(&auth.pool)
     .await
     .unwrap();
-    assert_eq!(started, ("support.idf".into(), Some("support".into())));
+    assert_eq!(
+        (started.0.as_str(), started.1.as_deref()),
+        ("support.idf", Some("support"))
+    );
+    assert_eq!(started.2["proof"], "holder_code");
+    // The holder is e-mailed, with the agent's name and the time the desk started it.
+    let text: String = sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_phone_added' AND recipient = $1",
+    )
+    .bind(MARTIN_MAIL)
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert!(text.contains("agent : support.idf"), "{text}");
+    assert!(text.contains("le 23/11/2026 à 10:00"), "{text}");
+}
+
+#[tokio::test]
+async fn five_wrong_desk_codes_spend_the_code() {
+    let auth = seeded().await;
+    let martin = user_id(&auth.pool, "dr.martin").await;
+    let idf = actor(&auth, "support.idf").await;
+    let c = client("10.9.9.9");
+    let desk = Browser::of_secret("desk");
+    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0())
+        .await
+        .unwrap();
+    let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let mut answers = Vec::new();
+    for _ in 0..5 {
+        answers.push(
+            match domain::admin::tiqr::start_for_user(
+                &auth,
+                &service(),
+                &idf,
+                martin,
+                wrong,
+                desk,
+                &c,
+                t0(),
+            )
+            .await
+            {
+                Err(Error::Code(CodeError::Wrong { attempts_left })) => attempts_left,
+                Err(Error::Code(CodeError::Expired)) => 0,
+                other => panic!("{other:?}"),
+            },
+        );
+    }
+    assert_eq!(answers, [4, 3, 2, 1, 0]);
+    // Now even the right code is refused; a new code also expires after 10 minutes.
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(&auth, &service(), &idf, martin, &code, desk, &c, t0())
+            .await,
+        Err(Error::Code(CodeError::Expired))
+    ));
+    let later = t0() + Duration::minutes(2);
+    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, later)
+        .await
+        .unwrap();
+    let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    assert!(matches!(
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &idf,
+            martin,
+            &code,
+            desk,
+            &c,
+            later + Duration::minutes(10)
+        )
+        .await,
+        Err(Error::Code(CodeError::Expired))
+    ));
+    assert_eq!(
+        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
+    let auth = seeded().await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
+    let page = Browser::of_secret("page");
+    let c = client("192.0.2.10");
+    let start = |password: &'static str, now: OffsetDateTime| {
+        let (auth, session, c) = (&auth, &session, &c);
+        async move {
+            enrollment::start_enrollment(auth, &service(), session, password, page, c, now).await
+        }
+    };
+    // Signed in by password four minutes ago: no password again.
+    assert!(!enrollment::password_needed(
+        &session,
+        t0() + Duration::minutes(4)
+    ));
+    start("", t0() + Duration::minutes(4)).await.unwrap();
+    // Six minutes: the session alone (an unattended workstation) is not enough.
+    let later = t0() + Duration::minutes(6);
+    assert!(enrollment::password_needed(&session, later));
+    assert!(matches!(
+        start("", later).await,
+        Err(Error::ReauthenticationRequired)
+    ));
+    // A wrong password goes through the sign-in's counters and is audited.
+    assert!(matches!(
+        start("faux", later).await,
+        Err(Error::InvalidCredentials)
+    ));
+    let attempts: i32 = sqlx::query_scalar(
+        "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
+    )
+    .fetch_one(&auth.pool)
+    .await
+    .unwrap();
+    assert_eq!(attempts, 1);
+    start(domain::demo::DEMO_PASSWORD, later).await.unwrap();
+    let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
+        "SELECT outcome::text, details FROM audit_log WHERE action = 'tiqr.enroll_start' ORDER BY id",
+    )
+    .fetch_all(&auth.pool)
+    .await
+    .unwrap();
+    let proofs: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|(o, d)| {
+            let proof = d["proof"].as_str().or(d["reason"].as_str());
+            (o, proof.unwrap_or_default().to_string())
+        })
+        .collect();
+    assert_eq!(
+        proofs.first().cloned(),
+        Some(("success".into(), "recent_authentication".into()))
+    );
+    assert_eq!(
+        proofs.last().cloned(),
+        Some(("success".into(), "password".into()))
+    );
+    assert!(proofs.iter().any(|(o, _)| o == "failure"), "{proofs:?}");
+
+    // A session signed in with a phone confirmed today is not a strong authentication: adding
+    // another phone from it asks for the password, even at once.
+    let (_, phone) = enrolled_for(&auth, "dr.martin", Platform::Android, later).await;
+    let browser = Browser::of_secret("tiqr-browser");
+    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        phone
+            .login(&auth, &qr.url, PIN, "198.51.100.7", later)
+            .await,
+        "OK"
+    );
+    let signed = signed_in(&auth, browser, later).await;
+    let by_phone = session_of_token(&auth, &signed.token, later).await;
+    assert_eq!(by_phone.authenticated_at, None);
+    assert!(enrollment::password_needed(&by_phone, later));
+    assert!(matches!(
+        enrollment::start_enrollment(&auth, &service(), &by_phone, "", browser, &c, later).await,
+        Err(Error::ReauthenticationRequired)
+    ));
+}
+
+#[tokio::test]
+async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_in() {
+    let auth = seeded().await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
+    let martin = session.user_id;
+    let victim_page = Browser::of_secret("victim-page");
+    let c = client("192.0.2.10");
+    let start =
+        enrollment::start_enrollment(&auth, &service(), &session, "", victim_page, &c, t0())
+            .await
+            .unwrap();
+    // Someone behind the holder (or watching a screen share) scans the QR first.
+    let attacker = Phone::enroll(&auth, &start.qr, Platform::Ios, t0()).await;
+    // The holder's own phone then finds the QR used.
+    assert!(matches!(
+        enrollment::metadata(&auth, &service(), &start.metadata_key, t0()).await,
+        Err(Error::TiqrExpired)
+    ));
+    // The holder's page does not say "registered": it asks for the confirmation, which only the
+    // phone that enrolled can answer, and which it shows to this browser alone.
+    assert_eq!(
+        enrollment::enrollment_status(&auth, victim_page, martin, t0())
+            .await
+            .unwrap(),
+        EnrollmentStatus::Processed
+    );
+    assert!(
+        enrollment::confirmation_qr(
+            &auth,
+            &service(),
+            Browser::of_secret("attacker"),
+            martin,
+            t0()
+        )
+        .await
+        .unwrap()
+        .is_none()
+    );
+    // The attacker's phone cannot sign in, by QR or offline code.
+    let attacker_browser = Browser::of_secret("attacker-browser");
+    let qr = sign_in::start_sign_in(&auth, &service(), attacker_browser, None, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        attacker
+            .login(&auth, &qr.url, PIN, "203.0.113.66", t0())
+            .await,
+        "INVALID_USERID"
+    );
+    assert!(matches!(
+        sign_in::poll(&auth, attacker_browser, None, NEW_PHONE, &c, t0())
+            .await
+            .unwrap(),
+        Poll::Pending
+    ));
+    let (_, code) = attacker.respond(&qr.url, PIN);
+    assert!(matches!(
+        sign_in::offline_code(
+            &auth,
+            &secrets(),
+            attacker_browser,
+            Some(attacker.identity.as_str()),
+            &code,
+            None,
+            NEW_PHONE,
+            &c,
+            t0()
+        )
+        .await,
+        Err(Error::TiqrUnknownIdentity)
+    ));
+    // A sign-in QR naming the unconfirmed identity is not even made.
+    let named = Identity::parse(&attacker.identity).unwrap();
+    let guess = sign_in::start_sign_in(&auth, &service(), attacker_browser, Some(&named), t0())
+        .await
+        .unwrap();
+    assert!(!guess.bound);
+    assert!(
+        enrollment::list_enrollments(&auth, martin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Nobody confirms: ten minutes later the page says what happened, the phone is revoked
+    // (its secret erased), and the holder gets no "new phone" e-mail.
+    let later = t0() + Duration::minutes(10);
+    assert_eq!(
+        enrollment::enrollment_status(&auth, victim_page, martin, later)
+            .await
+            .unwrap(),
+        EnrollmentStatus::Unconfirmed
+    );
+    let (state, sealed): (TiqrState, Option<Vec<u8>>) =
+        sqlx::query_as("SELECT state, secret_sealed FROM tiqr_enrollments WHERE identity = $1")
+            .bind(&attacker.identity)
+            .fetch_one(&auth.pool)
+            .await
+            .unwrap();
+    assert_eq!((state, sealed), (TiqrState::Revoked, None));
+    assert!(
+        enrollment::confirmation_qr(&auth, &service(), victim_page, martin, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let qr = sign_in::start_sign_in(&auth, &service(), attacker_browser, None, later)
+        .await
+        .unwrap();
+    assert_eq!(
+        attacker
+            .login(&auth, &qr.url, PIN, "203.0.113.66", later)
+            .await,
+        "INVALID_USERID"
+    );
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'tiqr.unconfirmed'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_confirmation_qr_answered_late_or_twice_is_refused() {
+    let auth = seeded().await;
+    let session = session_of(&auth, "dr.martin", t0()).await;
+    let page = Browser::of_secret("page");
+    let start = enrollment::start_enrollment(
+        &auth,
+        &service(),
+        &session,
+        "",
+        page,
+        &client("192.0.2.10"),
+        t0(),
+    )
+    .await
+    .unwrap();
+    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
+    let qr = enrollment::confirmation_qr(&auth, &service(), page, session.user_id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let late = t0() + Duration::minutes(10);
+    assert_eq!(
+        phone.login(&auth, &qr.url, PIN, "198.51.100.7", late).await,
+        "INVALID_CHALLENGE"
+    );
+    let qr = enrollment::confirmation_qr(&auth, &service(), page, session.user_id, t0())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        phone.login(&auth, &qr.url, PIN, "198.51.100.7", t0()).await,
+        "OK"
+    );
+    assert_eq!(
+        phone.login(&auth, &qr.url, PIN, "198.51.100.7", t0()).await,
+        "INVALID_CHALLENGE"
+    );
 }

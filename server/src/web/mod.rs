@@ -130,6 +130,7 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             "/admin/comptes/{id}/tiqr-inscrire",
             post(tiqr::desk_enrollment),
         )
+        .route("/admin/comptes/{id}/tiqr-code", post(tiqr::desk_code))
         .route("/admin/comptes/{id}/{verb}", post(admin::account_action))
         .route("/tiqr/metadata", get(tiqr::metadata))
         .route(

@@ -44,6 +44,11 @@ fn setup(state: &AppState) -> Option<&TiqrSetup> {
     state.services.tiqr.as_ref()
 }
 
+/// How long a new phone's sign-ins leave the console asking for the password.
+fn new_phone(state: &AppState) -> time::Duration {
+    setup(state).map_or(tiqr::NEW_PHONE_UNTRUSTED, |t| t.new_phone)
+}
+
 #[derive(Debug, Deserialize)]
 pub struct KeyQuery {
     #[serde(default)]
@@ -187,6 +192,7 @@ pub async fn poll(
         &state.services.auth,
         Browser::of_secret(&ctx.csrf_token),
         previous.as_ref(),
+        new_phone(&state),
         &ctx.client,
         OffsetDateTime::now_utc(),
     )
@@ -252,6 +258,7 @@ pub async fn offline_code(
         Some(form.identite.as_str()),
         &form.code,
         previous.as_ref(),
+        new_phone(&state),
         &ctx.client,
         OffsetDateTime::now_utc(),
     )
@@ -278,12 +285,22 @@ fn with_enrollment_qr(state: &AppState, jar: CookieJar, qr: &str, to: &str) -> R
         .into_response()
 }
 
-/// `POST /compte/tiqr/inscrire`: the holder adds a phone.
+#[derive(Debug, Deserialize)]
+pub struct EnrollForm {
+    #[serde(default)]
+    csrf: String,
+    /// Asked unless the session's last strong authentication is a few minutes old.
+    #[serde(default)]
+    mot_de_passe: String,
+}
+
+/// `POST /compte/tiqr/inscrire`: the holder adds a phone, with their password again unless they
+/// signed in (or confirmed it) a few minutes ago.
 pub async fn start_enrollment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<TokenOnlyForm>,
+    Form(form): Form<EnrollForm>,
 ) -> Response {
     const PAGE: &str = "/compte/tiqr";
     if !csrf_ok(&ctx, &form.csrf) {
@@ -295,7 +312,8 @@ pub async fn start_enrollment(
     match enrollment::start_enrollment(
         &state.services.auth,
         &tiqr.service,
-        session.user_id,
+        session,
+        &form.mot_de_passe,
         Browser::of_secret(&ctx.csrf_token),
         &ctx.client,
         OffsetDateTime::now_utc(),
@@ -303,6 +321,10 @@ pub async fn start_enrollment(
     .await
     {
         Ok(start) => with_enrollment_qr(&state, jar, &start.qr, PAGE),
+        // The page now shows the password field (the session is not recent any more).
+        Err(domain::Error::ReauthenticationRequired) => {
+            Redirect::to("/compte/tiqr?info=mot-de-passe").into_response()
+        }
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }
@@ -311,6 +333,9 @@ pub async fn start_enrollment(
 pub struct StatusQuery {
     #[serde(default)]
     compte: String,
+    /// The status the page is drawing: it reloads when a step it must draw is reached.
+    #[serde(default)]
+    vu: String,
 }
 
 /// `GET /compte/tiqr/etat[?compte=…]`: the enrollment this browser started (for its own account,
@@ -328,10 +353,15 @@ pub async fn enrollment_status(
         )
             .into_response();
     };
-    let (user_id, done) = match Uuid::parse_str(q.compte.trim()) {
-        Ok(id) => (id, format!("/admin/comptes/{id}?info=tiqr-inscrit")),
+    let (user_id, page, done) = match Uuid::parse_str(q.compte.trim()) {
+        Ok(id) => (
+            id,
+            format!("/admin/comptes/{id}"),
+            format!("/admin/comptes/{id}?info=tiqr-inscrit"),
+        ),
         Err(_) => (
             session.user_id,
+            "/compte/tiqr".to_string(),
             "/compte/tiqr?info=telephone-enregistre".to_string(),
         ),
     };
@@ -343,8 +373,18 @@ pub async fn enrollment_status(
     )
     .await
     {
-        Ok(EnrollmentStatus::Processed | EnrollmentStatus::Finalized) => {
+        Ok(EnrollmentStatus::Finalized) => {
             Json(json!({ "etat": "finalized", "suite": done })).into_response()
+        }
+        // The phone posted its secret (the page then draws the confirmation QR), or it was never
+        // confirmed (the page says so): the page reloads once to draw it.
+        Ok(s @ (EnrollmentStatus::Processed | EnrollmentStatus::Unconfirmed)) => {
+            let etat = app::tiqr_api::server::status(s);
+            if q.vu == etat {
+                Json(json!({ "etat": etat })).into_response()
+            } else {
+                Json(json!({ "etat": etat, "suite": page })).into_response()
+            }
         }
         Ok(s) => Json(json!({ "etat": app::tiqr_api::server::status(s) })).into_response(),
         Err(e) => {
@@ -389,14 +429,61 @@ pub async fn revoke_own(
     }
 }
 
-/// `POST /admin/comptes/{id}/tiqr-inscrire`: the desk starts an enrollment for the holder at the
-/// desk; the QR shows on the account's page.
+#[derive(Debug, Deserialize)]
+pub struct DeskEnrollForm {
+    #[serde(default)]
+    csrf: String,
+    /// The code the holder received by e-mail and read out.
+    #[serde(default)]
+    code: String,
+}
+
+/// `POST /admin/comptes/{id}/tiqr-code`: the desk e-mails the holder the code that the holder
+/// reads out (the holder's proof of presence and consent).
+pub async fn desk_code(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Form(form): Form<TokenOnlyForm>,
+) -> Response {
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return back_with_error("/admin/comptes", &ErrorCode::NotFound);
+    };
+    let page = format!("/admin/comptes/{id}");
+    if !csrf_ok(&ctx, &form.csrf) {
+        return back_with_error(&page, &ErrorCode::Csrf);
+    }
+    if setup(&state).is_none() {
+        return back_with_error(&page, &ErrorCode::NotFound);
+    }
+    let result = async {
+        let actor = app::admin_api::server::actor(&ctx, &state.services).await?;
+        Ok::<_, ErrorCode>(
+            domain::admin::tiqr::send_holder_code(
+                &state.services.auth,
+                &actor,
+                id,
+                &ctx.client,
+                OffsetDateTime::now_utc(),
+            )
+            .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("{page}?info=tiqr-code-envoye")).into_response(),
+        Err(code) => super::admin::failed(&page, code),
+    }
+}
+
+/// `POST /admin/comptes/{id}/tiqr-inscrire`: with the code the holder read out, the desk starts an
+/// enrollment for the holder at the desk; the QR shows on the account's page.
 pub async fn desk_enrollment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnlyForm>,
+    Form(form): Form<DeskEnrollForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
         return back_with_error("/admin/comptes", &ErrorCode::NotFound);
@@ -416,6 +503,7 @@ pub async fn desk_enrollment(
                 &tiqr.service,
                 &actor,
                 id,
+                &form.code,
                 Browser::of_secret(&ctx.csrf_token),
                 &ctx.client,
                 OffsetDateTime::now_utc(),

@@ -105,6 +105,7 @@ fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
         "tiqr-revoque" => m.tiqr_done_revoked,
         "tiqr-inscription" => m.tiqr_desk_scan,
         "tiqr-inscrit" => m.tiqr_enrolled,
+        "tiqr-code-envoye" => m.tiqr_desk_code_sent,
         "import-abandonne" => m.imp_done_abandoned,
         // Sign-in means (issue 14, H-1).
         "psc-retiree" => m.adm_done_psc_unlinked,

@@ -207,7 +207,8 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
         </section>
 
         {d.tiqr.clone().map(|list| {
-            let pending = d.tiqr_pending.clone().filter(|p| !matches!(p.status.as_str(), "finalized" | "processed" | "expired"));
+            let pending = d.tiqr_pending.clone().filter(crate::pages::my_tiqr::under_way);
+            let can_start = pending.as_ref().is_none_or(|p| p.status == "unconfirmed") && can("enroll_tiqr");
             view! {
                 <section id="tiqr" aria-labelledby="tiqr-titre" class="card">
                     <h2 id="tiqr-titre">{m.tiqr_title}</h2>
@@ -234,7 +235,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                                     " "
                                     <span class=format!("status status-{}", e.state)>{crate::pages::my_tiqr::state_label(m, &e.state)}</span>
                                     " "
-                                    <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+                                    <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " <span class="enrolled-by">{m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())}</span> " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
                                     " "
                                     {unblock}
                                     {revoke}
@@ -242,23 +243,24 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ul>
-                    {match pending {
-                        Some(qr) => {
-                            let state = RwSignal::new(qr.status.clone());
-                            let poll = format!("/compte/tiqr/etat?compte={}", d.id);
-                            view! {
-                                <p>{m.tiqr_desk_scan}</p>
-                                <div id="tiqr-qr" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
-                                <crate::components::Poller url=poll state />
-                            }.into_any()
-                        }
-                        None => can("enroll_tiqr").then(|| view! {
-                            <form method="post" action=post("tiqr-inscrire") class="inline-form">
-                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
-                                <button type="submit" class="button-secondary">{m.tiqr_desk_enroll}</button>
-                            </form>
-                        }).into_any(),
-                    }}
+                    {pending.map(|qr| view! {
+                        <crate::pages::my_tiqr::EnrollmentUnderWay qr poll=format!("/compte/tiqr/etat?compte={}", d.id) desk=true />
+                    })}
+                    {can_start.then(|| view! {
+                        <p>{m.tiqr_desk_code_hint}</p>
+                        <form method="post" action=post("tiqr-code") class="inline-form">
+                            <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                            <button type="submit" class="button-secondary">{m.tiqr_desk_send_code}</button>
+                        </form>
+                        <form method="post" action=post("tiqr-inscrire") class="form inline-fields">
+                            <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                            <div class="field">
+                                <label for="tiqr-code-titulaire">{m.tiqr_desk_code_label}</label>
+                                <input id="tiqr-code-titulaire" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required=true />
+                            </div>
+                            <button type="submit" class="button-secondary">{m.tiqr_desk_enroll}</button>
+                        </form>
+                    })}
                 </section>
             }
         })}

@@ -1,12 +1,22 @@
 //! Enrolling the TIQR app, top to bottom:
-//! 1. [`start_enrollment`]: the signed-in user's security page (or the desk, `admin::tiqr`) gets a
-//!    metadata key (32 hex, 300 s, bound to the browser and the user) and shows
-//!    `tiqrenroll://<metadata URL>?key=<key>`; it polls [`enrollment_status`];
+//! 1. [`start_enrollment`]: the signed-in user's security page (or the desk, `admin::tiqr`, with
+//!    the holder's e-mailed code) gets a metadata key (32 hex, 300 s, bound to the browser and the
+//!    user) and shows `tiqrenroll://<metadata URL>?key=<key>`; it polls [`enrollment_status`].
+//!    The holder types their password again, unless the session's last strong authentication is
+//!    less than [`RECENT_AUTHENTICATION`] old (an unattended session must not be enough to add a
+//!    phone);
 //! 2. [`metadata`]: the app fetches the metadata once; the key is erased and a second one-time
 //!    secret (300 s) is put in `enrollmentUrl`, with a fresh opaque identity;
 //! 3. [`finish_enrollment`]: the app posts its OCRA secret to `enrollmentUrl`; the secret is sealed,
-//!    the enrollment stored and audited, and the app gets exactly `OK`;
-//! 4. the page's next poll sees `processed` and finalizes.
+//!    the enrollment stored (not confirmed yet) and audited, and the app gets exactly `OK`;
+//! 4. the page's poll sees `processed` and shows [`confirmation_qr`]: a sign-in QR naming the new
+//!    identity, bound to this browser. The phone answers it like any sign-in (PIN, OCRA) and the
+//!    right answer confirms the phone ([`confirm_in`]): from then on it signs in, and the holder is
+//!    e-mailed. Whoever scanned the enrolment QR first (someone behind you, a screen share) gets a
+//!    phone that cannot sign in unless they also answer the confirmation QR shown only on this
+//!    browser; the holder's own phone, which then failed on the first QR, cannot answer it, and
+//!    the page says so ([`EnrollmentStatus::Unconfirmed`]) instead of "registered". A phone not
+//!    confirmed within [`CONFIRMATION_LIFETIME`] never becomes usable.
 //!
 //! A user may hold several enrollments (old and new phone): [`list_enrollments`], [`rename`],
 //! [`revoke_own`].
@@ -17,15 +27,19 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::sign_in::{self, SignInStart};
 use super::{
-    AppForm, ENROLLMENT_SECRET_LIFETIME, Identity, METADATA_LIFETIME, Reply, SecretBox,
-    TiqrService, ocra, one_time_key, random_hex, sha256, with_query,
+    AppForm, CONFIRMATION_LIFETIME, ENROLLMENT_SECRET_LIFETIME, Identity, METADATA_LIFETIME,
+    RECENT_AUTHENTICATION, Reply, SecretBox, TiqrService, ocra, one_time_key, random_hex, sha256,
+    with_query,
 };
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
-use crate::auth::Auth;
 use crate::auth::card::Browser;
+use crate::auth::{Auth, password};
 use crate::error::{Error, Result};
+use crate::mail::{self, messages, outbox};
+use crate::sessions::{self, Session};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
 #[sqlx(type_name = "tiqr_state", rename_all = "lowercase")]
@@ -56,12 +70,17 @@ pub enum EnrollmentStatus {
     Initialized,
     /// The app fetched the metadata; the user is choosing a PIN.
     Retrieved,
-    /// The app posted its secret (seen once: the poll that sees it finalizes).
+    /// The app posted its secret: the page shows the confirmation QR ([`confirmation_qr`]), which
+    /// only the phone that enrolled can answer.
     Processed,
-    /// Done: the new enrollment is on the security page.
+    /// Done: the phone answered the confirmation QR; it is on the security page.
     Finalized,
     /// The QR or the second secret timed out: start again.
     Expired,
+    /// A phone posted its secret but was not confirmed from this browser in time: it cannot sign
+    /// in (it is revoked). If the holder's own phone failed on the enrolment QR, someone else
+    /// scanned it first.
+    Unconfirmed,
 }
 
 /// One of a user's enrollments, as the security page and the desk show it.
@@ -78,6 +97,11 @@ pub struct Enrollment {
     pub revoked_at: Option<OffsetDateTime>,
     /// Started at the desk by this administrator.
     pub enrolled_by: Option<Uuid>,
+    /// Their username, for the console ("inscrit par support.idf"); `None` with `enrolled_by`
+    /// unset: the holder enrolled it themself.
+    pub enrolled_by_username: Option<String>,
+    /// When the enrolling browser confirmed the phone; `None`: not confirmed (it cannot sign in).
+    pub activated_at: Option<OffsetDateTime>,
 }
 
 /// What the page needs to show the enrollment QR.
@@ -89,16 +113,50 @@ pub struct EnrollmentStart {
     pub qr: String,
 }
 
-/// Starts an enrollment for the signed-in user, on their own security page.
+/// Whether the holder's security page must ask for the password before adding a phone.
+pub fn password_needed(session: &Session, now: OffsetDateTime) -> bool {
+    !sessions::recently_authenticated(session, RECENT_AUTHENTICATION, now)
+}
+
+/// Starts an enrollment for the signed-in user, on their own security page. A phone is a way in
+/// for years: the password is asked again (through the sign-in's attempt counters) unless the
+/// session's last strong authentication is less than [`RECENT_AUTHENTICATION`] old. An empty
+/// password when it is needed is `ReauthenticationRequired` (no attempt counted); a typed one is
+/// always checked.
 pub async fn start_enrollment(
     auth: &Auth,
     service: &TiqrService,
-    user_id: Uuid,
+    session: &Session,
+    password_typed: &str,
     browser: Browser,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<EnrollmentStart> {
+    let user_id = session.user_id;
+    let checked = if password_typed.is_empty() {
+        if password_needed(session, now) {
+            return Err(Error::ReauthenticationRequired);
+        }
+        None
+    } else {
+        let checked = password::check(
+            auth,
+            "tiqr.enroll_start",
+            &session.username,
+            password_typed,
+            client,
+            now,
+        )
+        .await?;
+        if checked.user.id != user_id {
+            return Err(Error::Forbidden);
+        }
+        Some(checked)
+    };
     let mut tx = auth.pool.begin().await?;
+    if let Some(checked) = &checked {
+        checked.settle(&mut tx, now).await?;
+    }
     let account = accounts::account(&mut tx, user_id)
         .await?
         .ok_or(Error::NotFound)?;
@@ -112,7 +170,10 @@ pub async fn start_enrollment(
             .actor(user_id)
             .target("user", user_id.to_string(), &account.username)
             .region(&account.region_code)
-            .details(json!({ "by": "user" })),
+            .details(json!({
+                "by": "user",
+                "proof": if checked.is_some() { "password" } else { "recent_authentication" },
+            })),
         client,
         now,
     )
@@ -160,7 +221,8 @@ pub(crate) async fn start_in(
     Ok(EnrollmentStart { metadata_key, qr })
 }
 
-/// The status the enrollment page polls for, bound to the browser and the signed-in user.
+/// The status the enrollment page polls for, bound to the browser and the signed-in user (or the
+/// account the desk enrols, for the desk's browser).
 pub async fn enrollment_status(
     auth: &Auth,
     browser: Browser,
@@ -168,9 +230,12 @@ pub async fn enrollment_status(
     now: OffsetDateTime,
 ) -> Result<EnrollmentStatus> {
     let row = sqlx::query!(
-        r#"SELECT id, status AS "status: StoredStatus", expires_at, secret_expires_at
-           FROM tiqr_enrollment_starts WHERE browser_hash = $1 AND user_id = $2
-           ORDER BY created_at DESC LIMIT 1"#,
+        r#"SELECT s.status AS "status: StoredStatus", s.expires_at, s.secret_expires_at,
+                  e.id AS "enrollment?", e.created_at AS "enrolled_at?", e.activated_at,
+                  e.state AS "state?: TiqrState"
+           FROM tiqr_enrollment_starts s LEFT JOIN tiqr_enrollments e ON e.id = s.enrollment_id
+           WHERE s.browser_hash = $1 AND s.user_id = $2
+           ORDER BY s.created_at DESC LIMIT 1"#,
         &browser.hash()[..],
         user_id
     )
@@ -186,17 +251,138 @@ pub async fn enrollment_status(
             EnrollmentStatus::Expired
         }
         StoredStatus::Retrieved => EnrollmentStatus::Retrieved,
-        StoredStatus::Processed => {
-            sqlx::query!(
-                "UPDATE tiqr_enrollment_starts SET status = 'finalized' WHERE id = $1",
-                row.id
-            )
-            .execute(&auth.pool)
-            .await?;
-            EnrollmentStatus::Processed
-        }
         StoredStatus::Finalized => EnrollmentStatus::Finalized,
+        StoredStatus::Processed => match (row.enrollment, row.enrolled_at, row.state) {
+            (Some(_), Some(at), Some(TiqrState::Active | TiqrState::Blocked))
+                if row.activated_at.is_none() && at + CONFIRMATION_LIFETIME > now =>
+            {
+                EnrollmentStatus::Processed
+            }
+            (Some(id), _, _) if row.activated_at.is_none() => {
+                expire_unconfirmed(auth, id, now).await?;
+                EnrollmentStatus::Unconfirmed
+            }
+            // Confirmed (the start is marked finalized in the same transaction).
+            _ => EnrollmentStatus::Finalized,
+        },
     })
+}
+
+/// An enrollment nobody confirmed in time is revoked (its sealed secret erased) and audited: the
+/// phone that scanned the QR was not the one the enrolling browser could confirm.
+async fn expire_unconfirmed(auth: &Auth, enrollment_id: Uuid, now: OffsetDateTime) -> Result<()> {
+    let mut tx = auth.pool.begin().await?;
+    let revoked = sqlx::query!(
+        r#"UPDATE tiqr_enrollments e
+           SET state = 'revoked', revoked_at = $2, secret_nonce = NULL, secret_sealed = NULL
+           FROM users u
+           WHERE e.id = $1 AND e.activated_at IS NULL AND e.state <> 'revoked' AND u.id = e.user_id
+           RETURNING e.user_id, e.name, e.identity, u.username, u.region_code"#,
+        enrollment_id,
+        now
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(r) = revoked {
+        audit::record(
+            &mut tx,
+            Event::new("tiqr.unconfirmed", Outcome::Failure, &r.username)
+                .target("user", r.user_id.to_string(), &r.username)
+                .region(&r.region_code)
+                .details(json!({
+                    "enrollment": enrollment_id,
+                    "name": r.name,
+                    "identity": r.identity,
+                    "reason": "not_confirmed_in_time",
+                })),
+            &Client::default(),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The confirmation QR for the phone that has just enrolled from this browser (status
+/// `processed`): a `tiqrauth://<identity>@…` sign-in QR that only this enrollment may answer and
+/// that signs nobody in; its right answer confirms the phone. `None` when nothing awaits
+/// confirmation here. Each call replaces the browser's previous confirmation QR.
+pub async fn confirmation_qr(
+    auth: &Auth,
+    service: &TiqrService,
+    browser: Browser,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Option<SignInStart>> {
+    let mut tx = auth.pool.begin().await?;
+    let pending = sqlx::query!(
+        "SELECT e.id, e.identity, e.created_at
+         FROM tiqr_enrollment_starts s JOIN tiqr_enrollments e ON e.id = s.enrollment_id
+         WHERE s.browser_hash = $1 AND s.user_id = $2 AND s.status = 'processed'
+           AND e.activated_at IS NULL AND e.state = 'active' AND e.created_at > $3
+         ORDER BY s.created_at DESC LIMIT 1",
+        &browser.hash()[..],
+        user_id,
+        now - CONFIRMATION_LIFETIME
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(pending) = pending else {
+        return Ok(None);
+    };
+    let identity = Identity::parse(&pending.identity)?;
+    let start = sign_in::start_confirmation(
+        &mut tx,
+        service,
+        browser,
+        pending.id,
+        &identity,
+        pending.created_at + CONFIRMATION_LIFETIME,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(start))
+}
+
+/// The phone answered its confirmation QR rightly: it becomes usable, the enrolling browser's
+/// page moves to "registered", and the holder is e-mailed (who started it, when, what to do if it
+/// was not them). In the caller's transaction; false when it was confirmed already.
+pub(crate) async fn confirm_in(
+    conn: &mut PgConnection,
+    enrollment_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let Some(confirmed) = sqlx::query!(
+        r#"UPDATE tiqr_enrollments e SET activated_at = $2
+           WHERE e.id = $1 AND e.activated_at IS NULL AND e.state = 'active'
+           RETURNING e.user_id, e.name, e.created_at,
+                     (SELECT username FROM users WHERE id = e.enrolled_by) AS "desk_agent?""#,
+        enrollment_id,
+        now
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(false);
+    };
+    sqlx::query!(
+        "UPDATE tiqr_enrollment_starts SET status = 'finalized' WHERE enrollment_id = $1",
+        enrollment_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if let Some(recipient) = mail::recipient(conn, confirmed.user_id).await? {
+        let message = messages::tiqr_phone_added(
+            &recipient,
+            &confirmed.name,
+            confirmed.desk_agent.as_deref(),
+            confirmed.created_at,
+        );
+        outbox::enqueue(conn, &recipient, &message, now).await?;
+    }
+    Ok(true)
 }
 
 /// The metadata the app fetches with the QR's key: served once (the key is erased), with a fresh
@@ -325,6 +511,8 @@ pub async fn finish_enrollment(
             "name": name,
             "identity": start.identity,
             "started_by": start.started_by,
+            // Usable once the enrolling browser's confirmation QR is answered (`tiqr.confirmed`).
+            "confirmed": false,
             "language": form.language.as_deref().map(|l| l.chars().take(16).collect::<String>()),
         }));
     event = event.actor(account.id);
@@ -343,27 +531,29 @@ fn default_name(now: OffsetDateTime) -> String {
     )
 }
 
-/// The user's enrollments, newest first (revoked ones only with `include_revoked`).
+/// The user's enrollments, newest first (revoked and unconfirmed ones only with `all`, for the
+/// desk).
 pub(crate) async fn enrollments_of(
     conn: &mut PgConnection,
     user_id: Uuid,
-    include_revoked: bool,
+    all: bool,
 ) -> Result<Vec<Enrollment>> {
     Ok(sqlx::query_as!(
         Enrollment,
-        r#"SELECT id, name, identity, state AS "state: TiqrState", failures, created_at, last_used_at,
-                  revoked_at, enrolled_by
-           FROM tiqr_enrollments
-           WHERE user_id = $1 AND ($2 OR state <> 'revoked')
-           ORDER BY created_at DESC, id"#,
+        r#"SELECT e.id, e.name, e.identity, e.state AS "state: TiqrState", e.failures, e.created_at,
+                  e.last_used_at, e.revoked_at, e.enrolled_by, e.activated_at,
+                  d.username AS "enrolled_by_username?"
+           FROM tiqr_enrollments e LEFT JOIN users d ON d.id = e.enrolled_by
+           WHERE e.user_id = $1 AND ($2 OR (e.state <> 'revoked' AND e.activated_at IS NOT NULL))
+           ORDER BY e.created_at DESC, e.id"#,
         user_id,
-        include_revoked
+        all
     )
     .fetch_all(&mut *conn)
     .await?)
 }
 
-/// The signed-in user's own enrollments (not the revoked ones).
+/// The signed-in user's own enrollments (not the revoked ones, nor those not confirmed).
 pub async fn list_enrollments(auth: &Auth, user_id: Uuid) -> Result<Vec<Enrollment>> {
     let mut conn = auth.pool.acquire().await?;
     enrollments_of(&mut conn, user_id, false).await

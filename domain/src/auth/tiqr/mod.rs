@@ -33,6 +33,20 @@ pub const SIGN_IN_LIFETIME: Duration = Duration::seconds(180);
 /// Wrong responses an enrollment may give before it is blocked: the apps then read
 /// `INVALID_RESPONSE:4`, `:3`, `:2`, `:1`, then `ACCOUNT_BLOCKED`.
 pub const MAX_ATTEMPTS: i32 = 5;
+/// A phone that posted its secret must be confirmed by the enrolling browser within this time
+/// (a first authentication on the confirmation QR); later, it never becomes usable.
+pub const CONFIRMATION_LIFETIME: Duration = Duration::minutes(10);
+/// Adding a phone without typing the password again: only this soon after a strong
+/// authentication (sign-in or password re-check).
+pub const RECENT_AUTHENTICATION: Duration = Duration::minutes(5);
+/// Sign-ins with a phone confirmed less than this long ago do not satisfy the admin console's
+/// re-authentication (`[tiqr] new_phone_hours` overrides it): someone who got a phone onto an
+/// administrator's account (an unattended session) must still know the password for the console,
+/// and the holder has a day to read the "new phone" e-mail and revoke it.
+pub const NEW_PHONE_UNTRUSTED: Duration = Duration::hours(24);
+/// The desk's code for the holder: valid 10 minutes, 5 tries.
+pub const DESK_CODE_LIFETIME: Duration = Duration::minutes(10);
+pub const DESK_CODE_ATTEMPTS: i32 = 5;
 /// Largest app request body accepted. The biggest legitimate one (iOS login with a push token)
 /// is well under 1 KiB.
 pub const MAX_FORM_BYTES: usize = 4096;

@@ -10,16 +10,21 @@
 //!    [`complete_sign_in`] (the establishment routing and the audit row);
 //! 4. without network, the app shows its identity and the response: [`offline_code`] checks them
 //!    through the same counters and signs the browser in.
+//!
+//! A phone enrolled but not yet confirmed answers only its confirmation QR
+//! ([`start_confirmation`], see `enrollment`), which signs nobody in. A session signed in with a
+//! phone confirmed less than `new_phone` ago is not a strong authentication
+//! (`sessions::not_strong`): the admin console asks for the password.
 
 use serde_json::json;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::enrollment::TiqrState;
+use super::enrollment::{self, TiqrState};
 use super::{
-    AppForm, AttemptsLeft, Identity, MAX_ATTEMPTS, Reply, SIGN_IN_LIFETIME, SecretBox, TiqrService,
-    ocra, one_time_key, random_hex, secret_box::Sealed,
+    AppForm, AttemptsLeft, CONFIRMATION_LIFETIME, Identity, MAX_ATTEMPTS, Reply, SIGN_IN_LIFETIME,
+    SecretBox, TiqrService, ocra, one_time_key, random_hex, secret_box::Sealed,
 };
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
@@ -28,7 +33,7 @@ use crate::auth::password::address_key;
 use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::error::{Error, Result};
 use crate::refusals::{self, Refusal};
-use crate::sessions::Token;
+use crate::sessions::{self, Token};
 use crate::throttle::{self, Claim, Scope};
 
 /// How long after the app's right response the page may still pick its session up (a page that
@@ -70,7 +75,8 @@ pub async fn start_sign_in(
     // One QR per browser: a new one replaces the previous (and bounds what a browser can store);
     // long-dead rows of anyone go too.
     sqlx::query!(
-        "DELETE FROM tiqr_sign_ins WHERE browser_hash = $1 OR expires_at < $2::timestamptz - interval '1 day'",
+        "DELETE FROM tiqr_sign_ins
+         WHERE (browser_hash = $1 AND NOT confirms) OR expires_at < $2::timestamptz - interval '1 day'",
         &browser.hash()[..],
         now
     )
@@ -78,7 +84,8 @@ pub async fn start_sign_in(
     .await?;
     let bound = match identity {
         Some(identity) => sqlx::query_scalar!(
-            "SELECT id FROM tiqr_enrollments WHERE identity = $1 AND state <> 'revoked'",
+            "SELECT id FROM tiqr_enrollments
+             WHERE identity = $1 AND state <> 'revoked' AND activated_at IS NOT NULL",
             identity.as_str()
         )
         .fetch_optional(&mut *tx)
@@ -101,13 +108,11 @@ pub async fn start_sign_in(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    let who = bound
-        .map(|(_, identity)| format!("{}@", identity.as_str()))
-        .unwrap_or_default();
-    let url = format!(
-        "tiqrauth://{who}{}/{session_key}/{challenge}/{}/2",
-        service.identifier,
-        path_segment(&service.sp_identifier)
+    let url = qr_url(
+        service,
+        bound.map(|(_, identity)| identity),
+        &session_key,
+        &challenge,
     );
     Ok(SignInStart {
         session_key,
@@ -127,6 +132,65 @@ pub async fn purge_expired(conn: &mut PgConnection, now: OffsetDateTime) -> Resu
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// `tiqrauth://[identity@]host/sessionKey/challenge/sp/2`.
+fn qr_url(
+    service: &TiqrService,
+    identity: Option<&Identity>,
+    session_key: &str,
+    challenge: &str,
+) -> String {
+    let who = identity
+        .map(|identity| format!("{}@", identity.as_str()))
+        .unwrap_or_default();
+    format!(
+        "tiqrauth://{who}{}/{session_key}/{challenge}/{}/2",
+        service.identifier,
+        path_segment(&service.sp_identifier)
+    )
+}
+
+/// The confirmation QR of a phone that has just enrolled from `browser` (in the caller's
+/// transaction): named for its identity (only it may answer), bound to the enrolling browser,
+/// valid until `until` (the end of the confirmation window). It replaces the browser's previous
+/// confirmation QR; the sign-in poll never picks it up.
+pub(crate) async fn start_confirmation(
+    conn: &mut PgConnection,
+    service: &TiqrService,
+    browser: Browser,
+    enrollment_id: Uuid,
+    identity: &Identity,
+    until: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<SignInStart> {
+    sqlx::query!(
+        "DELETE FROM tiqr_sign_ins WHERE browser_hash = $1 AND confirms",
+        &browser.hash()[..]
+    )
+    .execute(&mut *conn)
+    .await?;
+    let session_key = random_hex(16);
+    let challenge = random_hex(5);
+    sqlx::query!(
+        "INSERT INTO tiqr_sign_ins (session_key, challenge, browser_hash, enrollment_id, created_at, expires_at, confirms)
+         VALUES ($1, $2, $3, $4, $5, $6, true)",
+        session_key,
+        challenge,
+        &browser.hash()[..],
+        enrollment_id,
+        now,
+        until
+    )
+    .execute(&mut *conn)
+    .await?;
+    let url = qr_url(service, Some(identity), &session_key, &challenge);
+    Ok(SignInStart {
+        session_key,
+        challenge,
+        url,
+        bound: true,
+    })
 }
 
 /// Percent-encodes everything but RFC 3986's unreserved characters (the sp identifier is a path
@@ -185,18 +249,21 @@ pub async fn app_login(
     })
 }
 
-/// The page's poll, with the browser's own cookie. Signs in once the app's response was right.
+/// The page's poll, with the browser's own cookie. Signs in once the app's response was right. A
+/// phone confirmed less than `new_phone` ago gives a session that is not a strong authentication
+/// (the admin console asks for the password).
 pub async fn poll(
     auth: &Auth,
     browser: Browser,
     previous: Option<&Token>,
+    new_phone: Duration,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Poll> {
     let mut tx = auth.pool.begin().await?;
     let row = sqlx::query!(
-        "SELECT session_key, expires_at, verified_at, verified_user, consumed_at
-         FROM tiqr_sign_ins WHERE browser_hash = $1
+        "SELECT session_key, expires_at, verified_at, verified_user, verified_enrollment, consumed_at
+         FROM tiqr_sign_ins WHERE browser_hash = $1 AND NOT confirms
          ORDER BY created_at DESC LIMIT 1 FOR UPDATE",
         &browser.hash()[..]
     )
@@ -237,6 +304,19 @@ pub async fn poll(
                 now,
             )
             .await?;
+            let confirmed_at = match row.verified_enrollment {
+                Some(id) => sqlx::query_scalar!(
+                    "SELECT activated_at FROM tiqr_enrollments WHERE id = $1",
+                    id
+                )
+                .fetch_optional(&mut *tx)
+                .await?
+                .flatten(),
+                None => None,
+            };
+            if confirmed_at.is_none_or(|at| now - at < new_phone) {
+                sessions::not_strong(&mut tx, &signed_in.token).await?;
+            }
             tx.commit().await?;
             Ok(Poll::SignedIn(signed_in))
         }
@@ -255,6 +335,7 @@ pub async fn offline_code(
     identity: Option<&str>,
     code: &str,
     previous: Option<&Token>,
+    new_phone: Duration,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<SignedIn> {
@@ -276,10 +357,12 @@ pub async fn offline_code(
     )
     .await?;
     match answer {
-        Answer::Reply(Reply::Ok) => match poll(auth, browser, previous, client, now).await? {
-            Poll::SignedIn(s) => Ok(s),
-            Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
-        },
+        Answer::Reply(Reply::Ok) => {
+            match poll(auth, browser, previous, new_phone, client, now).await? {
+                Poll::SignedIn(s) => Ok(s),
+                Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
+            }
+        }
         Answer::Reply(Reply::InvalidResponse(left)) => Err(Error::TiqrWrongResponse {
             attempts_left: left.get(),
         }),
@@ -313,6 +396,8 @@ struct PendingSignIn {
     session_key: String,
     challenge: String,
     enrollment_id: Option<Uuid>,
+    /// A confirmation QR (its enrollment is waiting to be confirmed; it signs nobody in).
+    confirms: bool,
 }
 
 struct EnrollmentRow {
@@ -326,6 +411,9 @@ struct EnrollmentRow {
     username: String,
     region_code: String,
     status: UserStatus,
+    created_at: OffsetDateTime,
+    /// `None`: enrolled, not confirmed yet; it may answer its confirmation QR only.
+    activated_at: Option<OffsetDateTime>,
 }
 
 /// The throttle key of a client address for TIQR answers: kept apart from the password sign-in's
@@ -442,7 +530,7 @@ async fn answer(
         Lookup::SessionKey(key) => {
             sqlx::query_as!(
                 PendingSignIn,
-                "SELECT session_key, challenge, enrollment_id FROM tiqr_sign_ins
+                "SELECT session_key, challenge, enrollment_id, confirms FROM tiqr_sign_ins
                  WHERE session_key = $1 AND expires_at > $2 AND verified_at IS NULL",
                 key,
                 now
@@ -453,8 +541,8 @@ async fn answer(
         Lookup::Browser(browser) => {
             sqlx::query_as!(
                 PendingSignIn,
-                "SELECT session_key, challenge, enrollment_id FROM tiqr_sign_ins
-                 WHERE browser_hash = $1 AND expires_at > $2 AND verified_at IS NULL
+                "SELECT session_key, challenge, enrollment_id, confirms FROM tiqr_sign_ins
+                 WHERE browser_hash = $1 AND expires_at > $2 AND verified_at IS NULL AND NOT confirms
                  ORDER BY created_at DESC LIMIT 1",
                 &browser.hash()[..],
                 now
@@ -532,6 +620,41 @@ async fn answer(
             json!({}),
         )
         .await;
+    }
+    // A phone not confirmed yet answers its confirmation QR only (whoever scanned someone else's
+    // enrolment QR cannot sign in with it); a confirmation QR is answered once, in its window.
+    match (pending.confirms, enrollment.activated_at) {
+        (false, None) => {
+            return refuse(
+                &mut conn,
+                Reply::InvalidUserId,
+                "not_confirmed",
+                Some(&enrollment),
+                json!({}),
+            )
+            .await;
+        }
+        (true, None) if enrollment.created_at + CONFIRMATION_LIFETIME <= now => {
+            return refuse(
+                &mut conn,
+                Reply::InvalidUserId,
+                "confirmation_expired",
+                Some(&enrollment),
+                json!({}),
+            )
+            .await;
+        }
+        (true, Some(_)) => {
+            return refuse(
+                &mut conn,
+                Reply::InvalidChallenge,
+                "already_confirmed",
+                Some(&enrollment),
+                json!({}),
+            )
+            .await;
+        }
+        _ => {}
     }
     // Opened before the attempt is counted: the server's own trouble must not cost the user.
     let secret = match (&enrollment.secret_nonce, &enrollment.secret_sealed) {
@@ -642,8 +765,10 @@ async fn answer(
     // afresh, and the browser's next poll signs it in.
     drop(conn);
     let mut tx = auth.pool.begin().await?;
+    // A confirmation QR is spent at once: it never gives a session.
     let verified = sqlx::query!(
-        "UPDATE tiqr_sign_ins SET verified_at = $2, verified_user = $3, verified_enrollment = $4
+        "UPDATE tiqr_sign_ins SET verified_at = $2, verified_user = $3, verified_enrollment = $4,
+                                  consumed_at = CASE WHEN confirms THEN $2 END
          WHERE session_key = $1 AND verified_at IS NULL AND expires_at > $2",
         pending.session_key,
         now,
@@ -665,6 +790,28 @@ async fn answer(
     if !verified {
         tx.commit().await?;
         return Ok(Answer::Reply(Reply::InvalidChallenge));
+    }
+    if pending.confirms {
+        if !enrollment::confirm_in(&mut tx, enrollment.id, now).await? {
+            tx.rollback().await?;
+            return Ok(Answer::Reply(Reply::InvalidChallenge));
+        }
+        audit::record(
+            &mut tx,
+            Event::new("tiqr.confirmed", Outcome::Success, &enrollment.username)
+                .target("user", enrollment.user_id.to_string(), &enrollment.username)
+                .region(&enrollment.region_code)
+                .details(json!({
+                    "enrollment": enrollment.id,
+                    "name": enrollment.name,
+                    "identity": enrollment.identity,
+                })),
+            client,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Answer::Reply(Reply::Ok));
     }
     audit::record(
         &mut tx,
@@ -703,7 +850,7 @@ async fn enrollment_by_id(conn: &mut PgConnection, id: Uuid) -> Result<Option<En
     Ok(sqlx::query_as!(
         EnrollmentRow,
         r#"SELECT e.id, e.identity, e.user_id, e.name, e.state AS "state: TiqrState", e.secret_nonce, e.secret_sealed,
-                  u.username, u.region_code, u.status AS "status: UserStatus"
+                  u.username, u.region_code, u.status AS "status: UserStatus", e.created_at, e.activated_at
            FROM tiqr_enrollments e JOIN users u ON u.id = e.user_id WHERE e.id = $1"#,
         id
     )
@@ -718,7 +865,7 @@ async fn enrollment_by_identity(
     Ok(sqlx::query_as!(
         EnrollmentRow,
         r#"SELECT e.id, e.identity, e.user_id, e.name, e.state AS "state: TiqrState", e.secret_nonce, e.secret_sealed,
-                  u.username, u.region_code, u.status AS "status: UserStatus"
+                  u.username, u.region_code, u.status AS "status: UserStatus", e.created_at, e.activated_at
            FROM tiqr_enrollments e JOIN users u ON u.id = e.user_id WHERE e.identity = $1"#,
         identity.as_str()
     )
