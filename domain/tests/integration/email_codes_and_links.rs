@@ -3,20 +3,12 @@
 
 use domain::Error;
 use domain::auth::otp::{self, CodeError};
-use domain::auth::{PasswordOutcome, account_links, linking, password};
+use domain::auth::{PasswordOutcome, account_links, password};
 use domain::demo::DEMO_PASSWORD;
 use domain::password_policy::Weakness;
 use time::Duration;
 
-use crate::harness::{client, seeded, t0};
-
-/// A plain sign-in's code step completes no pending link.
-fn no_link() -> linking::Completion<'static> {
-    linking::Completion {
-        browser: domain::auth::card::Browser::of_secret("browser"),
-        trust: None,
-    }
-}
+use crate::harness::{client, no_link, seeded, t0};
 
 async fn password_step(auth: &domain::auth::Auth, username: &str) -> String {
     match password::sign_in(

@@ -10,7 +10,7 @@ use domain::auth::{PasswordOutcome, account_links, password};
 use domain::demo::DEMO_PASSWORD;
 use domain::ids::{Email, Finess, IdError, RegionCode, luhn_check_digit};
 
-use crate::harness::{IDENTIFIER_KEY, actor, client, seeded, t0};
+use crate::harness::{IDENTIFIER_KEY, actor, client, no_link, seeded, t0};
 
 async fn user_id(pool: &sqlx::PgPool, username: &str) -> uuid::Uuid {
     sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
@@ -58,7 +58,7 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let r = otp::verify_code(&auth, &token, wrong, None, &c, t0()).await;
+        let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
         assert!(
             matches!(r, Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left),
             "{r:?}"
@@ -68,10 +68,10 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     // fifth, and the codes are locked.
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let r = otp::verify_code(&auth, &token, wrong, None, &c, t0()).await;
+    let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     // Locked: not even the right code of that step, no new step, no new code.
-    let r = otp::verify_code(&auth, &token, &code, None, &c, t0()).await;
+    let r = otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await;
     assert!(
         matches!(r, Err(Error::Code(CodeError::StepExpired))),
         "{r:?}"
@@ -92,7 +92,7 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     users::unlock(&auth, &support, id, &c, t0()).await.unwrap();
     let (token, code) = code_step(&auth, &c).await;
     assert!(
-        otp::verify_code(&auth, &token, &code, None, &c, t0())
+        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
             .await
             .is_ok()
     );
@@ -107,13 +107,13 @@ async fn a_right_code_starts_the_wrong_code_count_afresh() {
         let (token, code) = code_step(&auth, &c).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..4 {
-            let r = otp::verify_code(&auth, &token, wrong, None, &c, t0()).await;
+            let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
             assert!(
                 matches!(r, Err(Error::Code(CodeError::Wrong { .. }))),
                 "{r:?}"
             );
         }
-        otp::verify_code(&auth, &token, &code, None, &c, t0())
+        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
             .await
             .unwrap();
     }
@@ -310,6 +310,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
     let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
     let old = d.user.email.clone();
     let identity = Identity {
+        declared_national_id: None,
         email: Email::parse("paul.durand@ailleurs.example").unwrap(),
         family_name: d.user.family_name.clone(),
         given_name: d.user.given_name.clone(),
@@ -338,6 +339,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
     // A change of name only sends nothing.
     let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
     let identity = Identity {
+        declared_national_id: None,
         family_name: "Durand-Second".into(),
         version: d.user.version,
         ..identity

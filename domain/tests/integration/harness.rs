@@ -182,6 +182,14 @@ pub async fn declare(pool: &PgPool, username: &str, national_id: &str) {
         .unwrap();
 }
 
+/// What a plain sign-in's code step completes: no pending link (any browser).
+pub fn no_link() -> domain::auth::linking::Completion<'static> {
+    domain::auth::linking::Completion {
+        browser: domain::auth::card::Browser::of_secret("browser"),
+        trust: None,
+    }
+}
+
 /// The signed-in outcome of a linking that needs no e-mail code.
 pub fn signed_in(
     outcome: Result<domain::auth::PasswordOutcome, domain::Error>,

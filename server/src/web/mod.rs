@@ -231,7 +231,7 @@ mod tests {
             })
             .unwrap(),
         );
-        let state = crate::startup::state(&config, pool, passwords, None, None);
+        let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
         router(state, None, Arc::new(limits::Limits::new(vec![])))
     }
 
