@@ -88,13 +88,21 @@ fn request(kind: usize, n: u64, addr: &str, from: &str) -> String {
             addr,
             "/connexion",
             from,
-            &format!("csrf={TOKEN}&identifiant=robot{n}&mot_de_passe=devine{n}"),
+            // A few accounts, hammered: locked after their first failures, every later attempt
+            // is refused before any password check (a guess at a fresh identifier costs an
+            // Argon2id verification by design, and the address limit bounds those).
+            &format!(
+                "csrf={TOKEN}&identifiant=cible{}&mot_de_passe=devine{n}",
+                n % 4
+            ),
         ),
         3 => post(
             addr,
             "/tiqr/auth",
             from,
-            &format!("sessionKey={n:032x}&userId=robot{n}&response=123456&language=fr&operation=login"),
+            &format!(
+                "sessionKey={n:032x}&userId=robot{n}&response=123456&language=fr&operation=login"
+            ),
         ),
         4 => post(
             addr,
@@ -197,8 +205,14 @@ async fn audit_rows(pool: &PgPool) -> Result<i64, sqlx::Error> {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let addr = args.get(1).cloned().unwrap_or_else(|| "127.0.0.1:3960".into());
-    let url = args.get(2).cloned().ok_or("usage: flood ADDR DATABASE_URL [RATE] [SECONDS] [SOURCES]")?;
+    let addr = args
+        .get(1)
+        .cloned()
+        .unwrap_or_else(|| "127.0.0.1:3960".into());
+    let url = args
+        .get(2)
+        .cloned()
+        .ok_or("usage: flood ADDR DATABASE_URL [RATE] [SECONDS] [SOURCES]")?;
     let rate: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(2_000);
     let seconds: u64 = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(30);
     let sources: u64 = args.get(5).and_then(|s| s.parse().ok()).unwrap_or(200);
@@ -208,11 +222,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .connect_with(options.application_name("flood-bench"))
         .await?;
     let rows_before = audit_rows(&pool).await?;
-    let refusal_rows_before: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE outcome <> 'success'",
-    )
-    .fetch_one(&pool)
-    .await?;
+    let refusal_rows_before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE outcome <> 'success'")
+            .fetch_one(&pool)
+            .await?;
     let token = form_token(&addr).await?;
 
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -313,13 +326,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let samples = sampler.await?;
     let rows_after_flood = audit_rows(&pool).await?;
     // Close every window as the server would once the minute is over, and count again.
-    let flushed = domain::refusals::flush(&pool, time::OffsetDateTime::now_utc() + time::Duration::minutes(2)).await?;
-    let rows_after = audit_rows(&pool).await?;
-    let refusal_rows_after: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE outcome <> 'success'",
+    let flushed = domain::refusals::flush(
+        &pool,
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(2),
     )
-    .fetch_one(&pool)
     .await?;
+    let rows_after = audit_rows(&pool).await?;
+    let refusal_rows_after: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE outcome <> 'success'")
+            .fetch_one(&pool)
+            .await?;
     let summarised: Option<i64> = sqlx::query_scalar(
         "SELECT sum((details->>'refusals')::bigint)::bigint FROM audit_log WHERE details ? 'summary'",
     )
@@ -369,7 +385,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let max = |f: fn(&(i64, i64, i64)) -> i64| samples.iter().map(f).max().unwrap_or(0);
     let mean_active = samples.iter().map(|s| s.1 as f64).sum::<f64>() / samples.len().max(1) as f64;
-    println!("== the server's database connections (pool of 20), {} samples", samples.len());
+    println!(
+        "== the server's database connections (pool of 20), {} samples",
+        samples.len()
+    );
     println!(
         "open: max {}; active: max {}, mean {mean_active:.1}; waiting on a lock: max {}; samples with all 20 active: {}",
         max(|s| s.0),
