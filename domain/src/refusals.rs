@@ -68,9 +68,21 @@ pub async fn record(
     now: OffsetDateTime,
     event: impl AsyncFnOnce(&mut PgConnection) -> Result<Event>,
 ) -> Result<Recorded> {
+    let mut conn = pool.acquire().await?;
+    record_on(&mut conn, refusal, client, now, event).await
+}
+
+/// [`record`] on a connection the caller holds (who must not wait for a second one meanwhile).
+pub async fn record_on(
+    conn: &mut PgConnection,
+    refusal: Refusal<'_>,
+    client: &Client,
+    now: OffsetDateTime,
+    event: impl AsyncFnOnce(&mut PgConnection) -> Result<Event>,
+) -> Result<Recorded> {
     let source = source_of(client);
     let minute = minute_of(now);
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let refusals: i32 = sqlx::query_scalar!(
         r#"INSERT INTO audit_refusal_counts AS c (source, action, reason, minute, outcome, refusals, last_at)
            VALUES ($1, $2, $3, $4, $5, 1, $6)

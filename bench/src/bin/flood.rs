@@ -2,7 +2,8 @@
 //! RATE anonymous requests per second (default 2 000) for SECONDS (default 30) to a running
 //! server — a mix of the requests anyone can send that the portal refuses — spread over SOURCES
 //! client addresses (default 200, given in `X-Forwarded-For`, which the server believes from
-//! 127.0.0.1 in this set-up), while one client signs in with the password every second from an
+//! 127.0.0.1 in this set-up; each address sends every kind of request, so with 200 addresses each
+//! stays under its per-address limits, and with fewer the limits answer 429), while one client signs in with the password every second from an
 //! address of its own. Prints the sign-in latencies, the refusals' answers, how the server's
 //! connections were used (sampled from `pg_stat_activity`), and the audit rows the flood wrote.
 //! Started by `scripts/bench-flood.sh`.
@@ -88,7 +89,13 @@ fn request(kind: usize, n: u64, addr: &str, from: &str) -> String {
             addr,
             "/connexion",
             from,
-            &format!("csrf={TOKEN}&identifiant=robot{n}&mot_de_passe=devine{n}"),
+            // A few accounts, hammered: locked after their first failures, every later attempt
+            // is refused before any password check (a guess at a fresh identifier costs an
+            // Argon2id verification by design, and the address limit bounds those).
+            &format!(
+                "csrf={TOKEN}&identifiant=cible{}&mot_de_passe=devine{n}",
+                n % 4
+            ),
         ),
         3 => post(
             addr,
@@ -286,8 +293,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 not_sent.fetch_add(1, Ordering::Relaxed);
                 continue;
             };
+            // Each address sends every kind in turn: at the default rate and 200 addresses, one
+            // request per second per kind and address, under every per-address limit, so that
+            // the refusals reach the database (the hard case for the pool and the audit log).
             let kind = (n % KINDS.len() as u64) as usize;
-            let from = source(n % sources);
+            let from = source((n / KINDS.len() as u64) % sources);
             let req = request(kind, n, &addr, &from);
             let (addr, tally, sent, failed) =
                 (addr.clone(), tally.clone(), sent.clone(), failed.clone());

@@ -1667,3 +1667,50 @@ async fn a_confirmation_qr_answered_late_or_twice_is_refused() {
         "INVALID_CHALLENGE"
     );
 }
+
+#[tokio::test]
+async fn answers_to_unknown_qr_codes_from_one_address_are_summarised() {
+    let auth = seeded().await;
+    let failures = "SELECT count(*) FROM audit_log WHERE action = 'tiqr.failure'";
+    // Fifty answers to QR codes that do not exist: the address's 30 attempts, then its lock.
+    for i in 0..50u32 {
+        let body = format!(
+            "sessionKey={:032x}&userId=aaaaaaaaaaaaaaaaaaaa&response=123456&operation=login",
+            i + 1
+        );
+        post_login(
+            &auth,
+            &body,
+            "203.0.113.77",
+            t0() + Duration::milliseconds(i.into()),
+        )
+        .await;
+    }
+    // The first refusal of the minute, the one that locked the address (in full, with the lock's
+    // row), the first refusal of the locked address.
+    assert_eq!(count(&auth.pool, failures).await, 3);
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM audit_log WHERE action = 'auth.lockout'"
+        )
+        .await,
+        1
+    );
+    domain::refusals::flush(&auth.pool, t0() + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(count(&auth.pool, failures).await, 5);
+    assert_eq!(
+        count(
+            &auth.pool,
+            "SELECT sum((details->>'refusals')::bigint)::bigint FROM audit_log WHERE details ? 'summary'"
+        )
+        .await,
+        29 + 20
+    );
+    assert!(matches!(
+        domain::audit::verify(&auth.pool).await.unwrap(),
+        domain::audit::Verification::Intact { .. }
+    ));
+}

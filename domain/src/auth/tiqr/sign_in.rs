@@ -511,6 +511,24 @@ async fn answer(
             now,
         )
         .await?;
+        if enrollment.is_none() && locked.is_none() {
+            // No phone of anyone's was named (an unknown, expired or forged QR): anonymous, free
+            // to send, so repeated ones are summarised (`refusals`). On the connection already
+            // held, like below.
+            refusals::record_on(
+                conn,
+                Refusal {
+                    action: "tiqr.failure",
+                    reason,
+                    outcome: Outcome::Failure,
+                },
+                client,
+                now,
+                async |_| Ok(failure_of(&label, None, channel, reason, details)),
+            )
+            .await?;
+            return Ok(Answer::Reply(reply));
+        }
         // On the connection already held: never wait for a second pooled connection while
         // holding one (a burst of app posts could exhaust the pool).
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
