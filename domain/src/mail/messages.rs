@@ -219,7 +219,9 @@ pub fn tiqr_phone_added(
     started_at: time::OffsetDateTime,
 ) -> Mail {
     let who = match desk_agent {
-        Some(agent) => format!("par l'assistance aux utilisateurs (agent : {agent}), à votre demande"),
+        Some(agent) => {
+            format!("par l'assistance aux utilisateurs (agent : {agent}), à votre demande")
+        }
         None => "depuis votre page « Application TIQR »".to_string(),
     };
     let body = format!(
@@ -231,11 +233,7 @@ pub fn tiqr_phone_added(
     Mail {
         kind: "tiqr_phone_added",
         subject: "Passerelle : un nouveau téléphone a été ajouté à votre compte".into(),
-        text: format!(
-            "{}\n\n{body}\n\n{caution}\n{}",
-            greeting(r),
-            footer_text(r)
-        ),
+        text: format!("{}\n\n{body}\n\n{caution}\n{}", greeting(r), footer_text(r)),
         html: html_page(
             r,
             &format!(
@@ -261,11 +259,7 @@ pub fn tiqr_desk_code(r: &Recipient, code: &str, desk_agent: &str, minutes: i64)
         kind: "tiqr_desk_code",
         // Not the code: subjects show on lock screens and stay in the outbox.
         subject: "Passerelle : code pour enregistrer un téléphone".into(),
-        text: format!(
-            "{}\n\n{body}\n\n{caution}\n{}",
-            greeting(r),
-            footer_text(r)
-        ),
+        text: format!("{}\n\n{body}\n\n{caution}\n{}", greeting(r), footer_text(r)),
         html: html_page(
             r,
             &format!(

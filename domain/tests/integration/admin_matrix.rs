@@ -155,9 +155,16 @@ async fn actor(auth: &Auth, who: Who) -> Actor {
     };
     let id = user_id(&auth.pool, username).await;
     let mut conn = auth.pool.acquire().await.unwrap();
-    Actor::load(&mut conn, id, username, Some(t0()), Duration::minutes(30), t0())
-        .await
-        .unwrap()
+    Actor::load(
+        &mut conn,
+        id,
+        username,
+        Some(t0()),
+        Duration::minutes(30),
+        t0(),
+    )
+    .await
+    .unwrap()
 }
 
 /// The records of one region the actions aim at.
@@ -778,7 +785,10 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
             else {
                 panic!("no session");
             };
-            (signed.token.clone(), session_of_token(auth, &signed.token, now).await)
+            (
+                signed.token.clone(),
+                session_of_token(auth, &signed.token, now).await,
+            )
         }
     };
     let console = |session: domain::sessions::Session, now: time::OffsetDateTime| {

@@ -282,7 +282,10 @@ pub(super) async fn confirm(
         "{}",
         qr.url
     );
-    assert_eq!(phone.login(auth, &qr.url, PIN, "198.51.100.7", now).await, "OK");
+    assert_eq!(
+        phone.login(auth, &qr.url, PIN, "198.51.100.7", now).await,
+        "OK"
+    );
     assert_eq!(
         enrollment::enrollment_status(auth, page, user_id, now)
             .await
@@ -396,12 +399,18 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
         .await
         .unwrap();
     assert_eq!(
-        phone.login(&auth, &early.url, PIN, "198.51.100.7", t0()).await,
+        phone
+            .login(&auth, &early.url, PIN, "198.51.100.7", t0())
+            .await,
         "INVALID_USERID"
     );
     // No "new phone" e-mail for a phone that cannot sign in.
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'").await,
+        count(
+            &auth.pool,
+            "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'"
+        )
+        .await,
         0
     );
     confirm(&auth, &phone, page, martin, t0()).await;
@@ -428,9 +437,15 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     .unwrap();
     assert_eq!(to, "dr.martin@demo.passerelle.example");
     assert!(text.contains("Téléphone du 23/11/2026"), "{text}");
-    assert!(text.contains("depuis votre page « Application TIQR »"), "{text}");
+    assert!(
+        text.contains("depuis votre page « Application TIQR »"),
+        "{text}"
+    );
     assert!(text.contains("le 23/11/2026 à 10:00"), "{text}");
-    assert!(text.contains("Si vous n'êtes pas à l'origine de cet ajout"), "{text}");
+    assert!(
+        text.contains("Si vous n'êtes pas à l'origine de cet ajout"),
+        "{text}"
+    );
     // The secret is sealed: not in the row in any spelling.
     let (sealed, nonce): (Vec<u8>, Vec<u8>) =
         sqlx::query_as("SELECT secret_sealed, secret_nonce FROM tiqr_enrollments")
@@ -470,9 +485,16 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     );
     // Someone else's browser polling learns nothing; the page's own poll signs in, once.
     assert!(matches!(
-        sign_in::poll(&auth, Browser::of_secret("attacker"), None, NEW_PHONE, &c, later)
-            .await
-            .unwrap(),
+        sign_in::poll(
+            &auth,
+            Browser::of_secret("attacker"),
+            None,
+            NEW_PHONE,
+            &c,
+            later
+        )
+        .await
+        .unwrap(),
         Poll::Expired
     ));
     let session = signed_in(&auth, browser, later).await;

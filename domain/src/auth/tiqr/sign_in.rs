@@ -344,12 +344,12 @@ pub async fn offline_code(
     )
     .await?;
     match answer {
-        Answer::Reply(Reply::Ok) => match poll(auth, browser, previous, new_phone, client, now)
-            .await?
-        {
-            Poll::SignedIn(s) => Ok(s),
-            Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
-        },
+        Answer::Reply(Reply::Ok) => {
+            match poll(auth, browser, previous, new_phone, client, now).await? {
+                Poll::SignedIn(s) => Ok(s),
+                Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
+            }
+        }
         Answer::Reply(Reply::InvalidResponse(left)) => Err(Error::TiqrWrongResponse {
             attempts_left: left.get(),
         }),
