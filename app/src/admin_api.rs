@@ -145,6 +145,8 @@ pub struct AuditListData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauthData {
     pub username: String,
+    /// The session was opened with a TIQR phone added recently: the page says why it asks.
+    pub new_phone: bool,
     pub csrf: String,
 }
 
@@ -653,6 +655,8 @@ pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
     let session = crate::api::server::signed_in(&ctx)?;
     Ok(ReauthData {
         username: session.username.clone(),
+        // Signed in with a phone added recently (no strong authentication in this session).
+        new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),
     })
 }
