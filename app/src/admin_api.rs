@@ -148,6 +148,8 @@ pub struct AuditListData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauthData {
     pub username: String,
+    /// The session was opened with a TIQR phone added recently: the page says why it asks.
+    pub new_phone: bool,
     pub csrf: String,
 }
 
@@ -225,34 +227,8 @@ pub mod server {
 
     /// `23/11/2026 14:05` in Paris time (the desk reads local times; the CSV export is in UTC).
     pub fn datetime(t: OffsetDateTime) -> String {
-        let offset = paris_offset(t);
-        let t = t.to_offset(offset);
-        format!(
-            "{:02}/{:02}/{} {:02}:{:02}",
-            t.day(),
-            u8::from(t.month()),
-            t.year(),
-            t.hour(),
-            t.minute()
-        )
-    }
-
-    /// Central European time: UTC+2 from the last Sunday of March to the last Sunday of October
-    /// (01:00 UTC), UTC+1 otherwise.
-    fn paris_offset(t: OffsetDateTime) -> time::UtcOffset {
-        use time::{Date, Month, Weekday};
-        let last_sunday = |month: Month| {
-            let mut d = Date::from_calendar_date(t.year(), month, 31).unwrap_or(t.date());
-            while d.weekday() != Weekday::Sunday {
-                d = d.previous_day().unwrap_or(d);
-            }
-            d.with_hms(1, 0, 0).map(|p| p.assume_utc())
-        };
-        let summer = match (last_sunday(Month::March), last_sunday(Month::October)) {
-            (Ok(start), Ok(end)) => t >= start && t < end,
-            _ => false,
-        };
-        time::UtcOffset::from_hms(if summer { 2 } else { 1 }, 0, 0).unwrap_or(time::UtcOffset::UTC)
+        // One French-time rule for the pages and the e-mails.
+        domain::mail::messages::paris_datetime(t)
     }
 
     pub fn status(s: UserStatus) -> String {
@@ -700,6 +676,8 @@ pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
     let session = crate::api::server::signed_in(&ctx)?;
     Ok(ReauthData {
         username: session.username.clone(),
+        // Signed in with a phone added recently (no strong authentication in this session).
+        new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),
     })
 }

@@ -539,6 +539,7 @@ pub struct Messages {
     pub tiqr_desk_code_label: &'static str,
     pub tiqr_desk_code_hint: &'static str,
     pub tiqr_desk_code_sent: &'static str,
+    pub adm_reauth_new_phone: &'static str,
     // --- end of TIQR step-up ---
 }
 
@@ -1034,6 +1035,7 @@ pub const FR: Messages = Messages {
     tiqr_desk_code_label: "Code lu par le titulaire",
     tiqr_desk_code_hint: "Pour inscrire un téléphone, le titulaire reçoit par courriel un code à 6 chiffres et vous le lit : il prouve qu'il est là et d'accord.",
     tiqr_desk_code_sent: "Un code a été envoyé par courriel au titulaire. Saisissez le code qu'il vous lit.",
+    adm_reauth_new_phone: "Vous vous êtes connecté(e) avec un téléphone ajouté récemment : pour la console, confirmez aussi votre mot de passe.",
     // --- end of TIQR step-up ---
 };
 
@@ -1529,5 +1531,6 @@ pub const EN: Messages = Messages {
     tiqr_desk_code_label: "Code read out by the holder",
     tiqr_desk_code_hint: "To enroll a phone, the holder receives a 6-digit code by e-mail and reads it out to you: it shows they are there and agree.",
     tiqr_desk_code_sent: "A code has been e-mailed to the holder. Type the code they read out to you.",
+    adm_reauth_new_phone: "You signed in with a recently added phone: for the console, confirm your password too.",
     // --- end of TIQR step-up ---
 };

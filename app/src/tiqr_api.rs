@@ -99,6 +99,13 @@ pub mod server {
             name: e.name,
             state: match (e.state, e.activated_at) {
                 (TiqrState::Revoked, None) => "unconfirmed",
+                // Past its window it never will be (it is revoked when the enrolling page looks).
+                (_, None)
+                    if e.created_at + domain::auth::tiqr::CONFIRMATION_LIFETIME
+                        <= time::OffsetDateTime::now_utc() =>
+                {
+                    "unconfirmed"
+                }
                 (_, None) => "pending",
                 (TiqrState::Active, _) => "active",
                 (TiqrState::Blocked, _) => "blocked",

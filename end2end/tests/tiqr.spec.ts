@@ -377,3 +377,37 @@ test("the desk enrolls a phone only with the code inf.durand reads out; she is e
   const notice = await waitForNotice(DURAND_MAIL, "Un nouveau téléphone", confirmedBefore);
   expect(notice.body).toContain("agent : support.idf");
 });
+
+test("admin.idf signs in with a phone added today: the console asks for her password first", async ({ page, browser }) => {
+  const adminPhone = new Phone("ios", "8642");
+  // Signed in by password a moment ago: she adds a phone without typing it again.
+  await signIn(page, "admin.idf");
+  await page.goto("/compte/tiqr");
+  await hydrated(page);
+  await expect(page.getByLabel("Votre mot de passe")).toHaveCount(0);
+  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
+  const qr = page.locator("#tiqr-qr");
+  await expect(qr.locator("svg")).toHaveCount(1);
+  await hydrated(page);
+  expect((await adminPhone.enroll((await qr.getAttribute("data-tiqr-url")) ?? "")).body).toBe("OK");
+  expect(await adminPhone.login(await confirmationQr(page, adminPhone))).toBe("OK");
+  await expect(page.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
+
+  // From another browser (whoever added the phone), the phone signs in, but the console wants
+  // the password before anything.
+  const other = await newPage(browser);
+  const url = await openSignInQr(other);
+  expect(await adminPhone.login(url)).toBe("OK");
+  await expect(other).toHaveURL(/\/admin\/comptes$/, { timeout: 15_000 });
+  await expect(
+    other.getByRole("alert").filter({ hasText: "Pour utiliser la console d'administration, confirmez d'abord votre mot de passe." }),
+  ).toBeVisible();
+  await expect(other.locator("#comptes")).toHaveCount(0);
+  await other.getByRole("link", { name: "Confirmer mon mot de passe" }).click();
+  await expect(other.getByRole("heading", { level: 1 })).toHaveText("Confirmez votre identité");
+  await expect(other.locator("#nouveau-telephone")).toContainText("téléphone ajouté récemment");
+  await other.getByLabel("Mot de passe").fill("Passerelle-Demo-2026");
+  await other.getByRole("button", { name: "Confirmer" }).click();
+  await expect(other).toHaveURL(/\/admin\/comptes/);
+  await expect(other.locator("#comptes")).toBeVisible();
+});

@@ -23,6 +23,7 @@ pub fn Reauth() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! {
+                        {d.new_phone.then(|| view! { <p id="nouveau-telephone">{m.adm_reauth_new_phone}</p> })}
                         <form method="post" action="/admin/confirmer" class="form">
                             <input type="hidden" name="csrf" value=d.csrf />
                             <input type="hidden" name="retour" value=back() />
