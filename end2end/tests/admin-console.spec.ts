@@ -23,7 +23,9 @@ test("the support desk finds « helene » without her accents and unlocks her ac
   // name is a formula (which the audit export must keep inert), someone types a password in the
   // username field (which the audit log must not keep).
   const formula = await browser.newContext({ userAgent: '=HYPERLINK("http://exemple.invalid")' });
-  await signIn(await formula.newPage(), "Helene-MotDePasse-2026", "x");
+  const mistyped = await formula.newPage();
+  await signIn(mistyped, "Helene-MotDePasse-2026", "x");
+  await expect(mistyped.getByRole("alert")).toBeVisible();
   await formula.close();
   for (let i = 1; i <= 5; i++) {
     await signIn(page, "helene.leclerc", `faux-${i}`);

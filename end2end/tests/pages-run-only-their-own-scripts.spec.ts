@@ -34,3 +34,16 @@ test("responses that are not pages get a CSP too; no HSTS over plain http", asyn
   expect(csp).toContain("object-src 'none'");
   expect(response.headers()["strict-transport-security"]).toBeUndefined();
 });
+
+// A NUL byte in what Pro Santé Connect's callback receives used to keep the refusal out of the
+// audit log (and answer an internal error): the refusal is now written, the NUL stripped.
+test("a Pro Santé Connect answer carrying a NUL byte is refused like any other", async ({ request }) => {
+  for (const query of ["state=abc&code=x&iss=%00", "state=abc&error=%00"]) {
+    const response = await request.get(`/connexion/psc/retour?${query}`, { maxRedirects: 0 });
+    expect(response.status(), query).toBeGreaterThanOrEqual(300);
+    expect(response.status(), query).toBeLessThan(400);
+    const location = response.headers()["location"] ?? "";
+    expect(location, query).toMatch(/erreur=psc-/);
+    expect(location, query).not.toContain("technique");
+  }
+});
