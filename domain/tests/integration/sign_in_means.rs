@@ -92,8 +92,9 @@ async fn give_means(pool: &PgPool, user: Uuid, n: u8) -> Given {
     .unwrap();
     let phone = Uuid::new_v4();
     sqlx::query(
-        "INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed, created_at)
-         VALUES ($1, $2, $3, 'Téléphone du 20/11/2026', $4, $5, $6)",
+        "INSERT INTO tiqr_enrollments (id, user_id, identity, name, secret_nonce, secret_sealed,
+                                       created_at, activated_at)
+         VALUES ($1, $2, $3, 'Téléphone du 20/11/2026', $4, $5, $6, $6)",
     )
     .bind(phone)
     .bind(user)
