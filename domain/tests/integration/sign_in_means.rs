@@ -98,7 +98,10 @@ async fn give_means(pool: &PgPool, user: Uuid, n: u8) -> Given {
     )
     .bind(phone)
     .bind(user)
-    .bind(format!("identite{n:02}{}", &phone.simple().to_string()[..16]))
+    .bind(format!(
+        "identite{n:02}{}",
+        &phone.simple().to_string()[..16]
+    ))
     .bind(vec![7u8; 24])
     .bind(vec![9u8; 48])
     .bind(t0() - Duration::days(3))
