@@ -5,7 +5,8 @@ const baseURL = process.env.PASSERELLE_E2E_URL ?? "http://127.0.0.1:3900";
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  // Generous: a loaded 2-core machine hydrates slowly; a passing test takes a few seconds.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: false,
   workers: 1,

@@ -24,6 +24,9 @@ if [ "$only" = all ]; then
 step "format"
 cargo fmt --all -- --check
 
+step "layers (no module imports its importers; the domain's layers, ARCHITECTURE.md)"
+python3 scripts/module-cycles.py domain/src app/src server/src agent/src model/src
+
 step "lints (clippy, unwrap/expect denied outside tests)"
 cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings

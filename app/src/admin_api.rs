@@ -4,6 +4,8 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use model::account::UserStatus;
+use model::audit::Outcome;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
@@ -35,8 +37,7 @@ pub struct UserRowView {
     pub email: String,
     pub rpps: String,
     pub region: String,
-    /// `active`, `pending_activation`, `locked`, `disabled`.
-    pub status: String,
+    pub status: UserStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +62,7 @@ pub struct AuditRowView {
     pub actor: String,
     pub role: String,
     pub action: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub target: String,
     pub target_type: String,
     pub target_id: String,
@@ -83,7 +84,7 @@ pub struct UserDetailData {
     pub declared_national_id: String,
     pub region: String,
     pub region_name: String,
-    pub status: String,
+    pub status: UserStatus,
     pub locked_until: Option<String>,
     pub created_at: String,
     pub version: i32,
@@ -135,7 +136,16 @@ pub struct EstablishmentDetailData {
     pub console: Console,
     pub establishment: EstablishmentRowView,
     pub can_manage: bool,
-    pub members: Vec<NamedItem>,
+    pub members: Vec<MemberView>,
+}
+
+/// A member of an establishment, as its page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub status: UserStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,9 +167,9 @@ pub struct ReauthData {
 pub mod server {
     use std::sync::Arc;
 
-    use domain::accounts::{AdminRole, UserStatus};
+    use domain::accounts::AdminRole;
     use domain::admin::{Action, Actor};
-    use domain::audit::{Outcome, Row};
+    use domain::audit::Row;
     use time::OffsetDateTime;
 
     use super::*;
@@ -225,21 +235,7 @@ pub mod server {
         Ok((ctx, services, actor, console, names))
     }
 
-    /// `23/11/2026 14:05` in Paris time (the desk reads local times; the CSV export is in UTC).
-    pub fn datetime(t: OffsetDateTime) -> String {
-        // One French-time rule for the pages and the e-mails.
-        domain::mail::messages::paris_datetime(t)
-    }
-
-    pub fn status(s: UserStatus) -> String {
-        match s {
-            UserStatus::PendingActivation => "pending_activation",
-            UserStatus::Active => "active",
-            UserStatus::Locked => "locked",
-            UserStatus::Disabled => "disabled",
-        }
-        .into()
-    }
+    pub use crate::api::server::datetime;
 
     pub fn role(r: AdminRole) -> String {
         r.as_str().into()
@@ -252,12 +248,7 @@ pub mod server {
             actor: r.actor_label,
             role: r.actor_role.unwrap_or_default(),
             action: r.action,
-            outcome: match r.outcome {
-                Outcome::Success => "success",
-                Outcome::Failure => "failure",
-                Outcome::Denied => "denied",
-            }
-            .into(),
+            outcome: r.outcome,
             target: r.target_label.unwrap_or_default(),
             target_type: r.target_type.unwrap_or_default(),
             target_id: r.target_id.unwrap_or_default(),
@@ -337,7 +328,7 @@ pub async fn get_users(
                 email: r.email,
                 rpps: r.rpps.unwrap_or_default(),
                 region: r.region_code,
-                status: server::status(r.status),
+                status: r.status,
             })
             .collect(),
         next: page.next,
@@ -363,7 +354,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
             domain::admin::tiqr::enrollments(&services.auth, &actor, id, &ctx.client, now)
                 .await?
                 .into_iter()
-                .map(crate::tiqr_api::server::enrollment_view)
+                .map(|e| crate::tiqr_api::server::enrollment_view(e, now))
                 .collect(),
         ),
         None => None,
@@ -407,7 +398,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         declared_national_id: d.user.declared_national_id.clone().unwrap_or_default(),
         region: d.user.region_code.clone(),
         region_name,
-        status: server::status(d.user.status),
+        status: d.user.status,
         locked_until: d.locked_until.map(server::datetime),
         created_at: server::datetime(d.user.created_at),
         version: d.user.version,
@@ -462,8 +453,12 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
             .sessions
             .into_iter()
             .map(|s| NamedItem {
-                id: s.auth_method.clone(),
-                label: format!("{} — {}", server::datetime(s.created_at), s.auth_method),
+                id: s.auth_method.as_str().to_string(),
+                label: format!(
+                    "{} — {}",
+                    server::datetime(s.created_at),
+                    s.auth_method.as_str()
+                ),
                 detail: format!(
                     "{} · {}",
                     s.ip.unwrap_or_default(),
@@ -567,10 +562,11 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
         members: d
             .members
             .into_iter()
-            .map(|m| NamedItem {
+            .map(|m| MemberView {
                 id: m.id.to_string(),
-                label: format!("{} {}", m.family_name.to_uppercase(), m.given_name),
-                detail: format!("{} · {}", m.username, server::status(m.status)),
+                name: format!("{} {}", m.family_name.to_uppercase(), m.given_name),
+                username: m.username,
+                status: m.status,
             })
             .collect(),
     })

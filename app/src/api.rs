@@ -3,6 +3,9 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use model::code::Delivery;
+use model::sign_in::Method;
+use model::tiqr::PhoneState;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
@@ -72,7 +75,7 @@ pub struct CardModeView {
 pub struct CodeStepData {
     pub masked_email: String,
     /// `none`, `sent`, `pending`, `delayed` (the mail server failed; retried) or `abandoned`.
-    pub delivery: String,
+    pub delivery: Delivery,
     pub csrf: String,
 }
 
@@ -84,11 +87,11 @@ pub struct PasswordLinkData {
     pub csrf: String,
 }
 
-/// The card waiting to be linked, as the linking page shows it.
+/// The card or PSC identity waiting to be linked, as the linking page shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CardLinkData {
-    /// `card` or `psc`: the identity waiting to be linked (the same page for both).
-    pub means: String,
+pub struct PendingLinkData {
+    /// `Card` or `Psc`: the identity waiting to be linked (the same page for both).
+    pub means: Method,
     /// For PSC: the national identifier (`SubjectNameID`).
     pub national_id: String,
     pub holder_name: String,
@@ -124,8 +127,8 @@ pub struct PscView {
 pub struct PhoneView {
     pub id: String,
     pub name: String,
-    /// `active` or `blocked`.
-    pub state: String,
+    /// `Active` or `Blocked` (only confirmed, unrevoked phones are listed).
+    pub state: PhoneState,
     pub created_at: String,
     pub last_used_at: Option<String>,
 }
@@ -159,7 +162,7 @@ pub struct DashboardData {
     pub region_name: String,
     pub is_current: bool,
     pub several: bool,
-    pub auth_method: String,
+    pub auth_method: Method,
     /// For a PSC sign-in: PSC's `authMode` and `acr` (`CARD · eidas3`).
     pub auth_detail: Option<String>,
     pub csrf: String,
@@ -237,6 +240,12 @@ pub(crate) mod server {
         jar.get(name).map(|c| c.value().to_string())
     }
 
+    /// `23/11/2026 14:05` in Paris time (the desk reads local times; the CSV export is in UTC).
+    pub fn datetime(t: time::OffsetDateTime) -> String {
+        // One French-time rule for the pages and the e-mails.
+        domain::mail::messages::paris_datetime(t)
+    }
+
     /// Dates as French users write them (`23/11/2029`).
     pub fn date(t: time::OffsetDateTime) -> String {
         format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year())
@@ -300,8 +309,8 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     })
 }
 
-#[server(prefix = "/api", endpoint = "card-link", input = GetUrl)]
-pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
+#[server(prefix = "/api", endpoint = "pending-link", input = GetUrl)]
+pub async fn get_pending_link() -> Result<PendingLinkData, ErrorCode> {
     use domain::auth::linking::{self, Pending};
     let (ctx, services) = server::context().await?;
     let token = server::cookie(CARD_LINK_COOKIE)
@@ -316,8 +325,8 @@ pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
     )
     .await?;
     Ok(match pending {
-        Pending::Card { identity, .. } => CardLinkData {
-            means: "card".into(),
+        Pending::Card { identity, .. } => PendingLinkData {
+            means: Method::Card,
             national_id: identity.national_id.as_str().to_string(),
             holder_name: identity.holder_name,
             card_type: identity.card_type.as_str().to_string(),
@@ -325,8 +334,8 @@ pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
             not_after: server::date(identity.not_after),
             csrf: ctx.csrf_token.clone(),
         },
-        Pending::Psc(login) => CardLinkData {
-            means: "psc".into(),
+        Pending::Psc(login) => PendingLinkData {
+            means: Method::Psc,
             national_id: login.identity.national_id.as_str().to_string(),
             holder_name: login.identity.display_name(),
             card_type: login.auth_mode.unwrap_or_default(),
@@ -339,22 +348,15 @@ pub async fn get_card_link() -> Result<CardLinkData, ErrorCode> {
 
 #[server(prefix = "/api", endpoint = "code-step", input = GetUrl)]
 pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
-    use domain::auth::otp::{self, Delivery};
+    use domain::auth::otp;
     let (ctx, services) = server::context().await?;
     let token = server::cookie(SIGN_IN_STEP_COOKIE)
         .await
-        .ok_or(ErrorCode::CodeStepExpired)?;
+        .ok_or(ErrorCode::Code(crate::error::CodeError::StepExpired))?;
     let view = otp::view(&services.auth, &token, time::OffsetDateTime::now_utc()).await?;
     Ok(CodeStepData {
         masked_email: view.masked_email,
-        delivery: match view.delivery {
-            Delivery::NotRequested => "none",
-            Delivery::Sent => "sent",
-            Delivery::Pending { failed: false } => "pending",
-            Delivery::Pending { failed: true } => "delayed",
-            Delivery::Abandoned => "abandoned",
-        }
-        .into(),
+        delivery: view.delivery,
         csrf: ctx.csrf_token.clone(),
     })
 }
@@ -420,11 +422,10 @@ pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
                 id: e.id.to_string(),
                 name: e.name,
                 state: if e.state == TiqrState::Blocked {
-                    "blocked"
+                    PhoneState::Blocked
                 } else {
-                    "active"
-                }
-                .into(),
+                    PhoneState::Active
+                },
                 created_at: server::date(e.created_at),
                 last_used_at: e.last_used_at.map(server::date),
             })
@@ -475,8 +476,8 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
         establishment: server::establishment_view(establishment),
         region_name: region.map(|r| r.name).unwrap_or_default(),
         several,
-        auth_method: session.auth_method.clone(),
-        auth_detail: (session.auth_method == "psc").then(|| {
+        auth_method: session.auth_method,
+        auth_detail: (session.auth_method == Method::Psc).then(|| {
             [session.auth_mode.clone(), session.acr.clone()]
                 .into_iter()
                 .flatten()

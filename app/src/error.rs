@@ -1,14 +1,58 @@
 //! What can go wrong, as the pages see it: a code that travels in a redirect (`?erreur=…`) or in a
-//! server function's answer, and its message in the catalog. The server maps the domain's errors
-//! to these codes in one place (`server::web::error`).
+//! server function's answer, with its HTTP status and its message in the catalog.
+//!
+//! Each family of codes is one declarative table ([`Entry`]: the value, its slug, its status, its
+//! message), in the shape of `agent/src/error.rs`; a test checks that every table lists every
+//! value and that every slug reads back as its code. The reasons come from the shared vocabulary
+//! (`model`) unchanged, so the one mapping from the domain's errors (`from_domain`, below) is an
+//! exhaustive `match`: a new reason does not compile until it is told to the user.
 
 use std::fmt;
 
+pub use model::code::CodeError;
+pub use model::password::Weakness;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::{Lang, Messages};
 
-/// Why a card was not accepted, as the holder is told.
+/// One row of a table of codes.
+struct Entry<T: 'static> {
+    code: T,
+    /// The value carried in `?erreur=` (French, stable: bookmarks and the tests read it).
+    slug: &'static str,
+    /// The HTTP status of a page or an answer that shows it.
+    status: u16,
+    message: fn(&Messages) -> &'static str,
+}
+
+const fn entry<T>(
+    code: T,
+    slug: &'static str,
+    status: u16,
+    message: fn(&Messages) -> &'static str,
+) -> Entry<T> {
+    Entry {
+        code,
+        slug,
+        status,
+        message,
+    }
+}
+
+/// The row of `code`; every table lists every value (tested), so the fallback is never taken.
+fn row<T: PartialEq>(table: &'static [Entry<T>], code: &T) -> &'static Entry<T> {
+    table.iter().find(|e| e.code == *code).unwrap_or(&table[0])
+}
+
+fn by_slug<T: Clone>(table: &'static [Entry<T>], slug: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|e| e.slug == slug)
+        .map(|e| e.code.clone())
+}
+
+/// Why a card was not accepted, as the holder is told: the certificate's reasons
+/// ([`model::card::CardRefusal`]) and those of the flow around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CardError {
     Expired,
@@ -26,6 +70,86 @@ pub enum CardError {
     RppsMismatch,
     Unavailable,
     NoCertificate,
+}
+
+static CARD_ERRORS: [Entry<CardError>; 15] = [
+    entry(CardError::Expired, "carte-expiree", 403, |m| {
+        m.err_card_expired
+    }),
+    entry(
+        CardError::NotYetValid,
+        "carte-pas-encore-valide",
+        403,
+        |m| m.err_card_not_yet_valid,
+    ),
+    entry(CardError::Untrusted, "carte-non-reconnue", 403, |m| {
+        m.err_card_untrusted
+    }),
+    entry(CardError::Revoked, "carte-revoquee", 403, |m| {
+        m.err_card_revoked
+    }),
+    entry(
+        CardError::RevocationUnknown,
+        "carte-revocation-inconnue",
+        503,
+        |m| m.err_card_revocation_unknown,
+    ),
+    entry(
+        CardError::NotForAuthentication,
+        "carte-pas-authentification",
+        403,
+        |m| m.err_card_not_for_auth,
+    ),
+    entry(
+        CardError::UnknownHolder,
+        "carte-porteur-inconnu",
+        403,
+        |m| m.err_card_unknown_holder,
+    ),
+    entry(
+        CardError::BadSignature,
+        "carte-signature-invalide",
+        403,
+        |m| m.err_card_bad_signature,
+    ),
+    entry(CardError::Malformed, "carte-illisible", 403, |m| {
+        m.err_card_malformed
+    }),
+    entry(CardError::Challenge, "carte-defi-expire", 410, |m| {
+        m.err_card_challenge
+    }),
+    entry(CardError::LinkExpired, "carte-liaison-expiree", 410, |m| {
+        m.err_card_link_expired
+    }),
+    entry(CardError::OtherAccount, "carte-autre-compte", 409, |m| {
+        m.err_card_other_account
+    }),
+    entry(CardError::RppsMismatch, "carte-rpps-different", 409, |m| {
+        m.err_rpps_mismatch
+    }),
+    entry(CardError::Unavailable, "carte-indisponible", 404, |m| {
+        m.err_card_unavailable
+    }),
+    entry(CardError::NoCertificate, "carte-absente", 403, |m| {
+        m.err_card_no_certificate
+    }),
+];
+
+impl From<model::card::CardRefusal> for CardError {
+    fn from(r: model::card::CardRefusal) -> Self {
+        use model::card::CardRefusal as R;
+        match r {
+            R::Malformed => CardError::Malformed,
+            R::Expired => CardError::Expired,
+            R::NotYetValid => CardError::NotYetValid,
+            R::Untrusted => CardError::Untrusted,
+            R::Revoked => CardError::Revoked,
+            R::RevocationUnknown => CardError::RevocationUnknown,
+            R::NotForAuthentication => CardError::NotForAuthentication,
+            R::UnknownHolder => CardError::UnknownHolder,
+            R::BadSignature => CardError::BadSignature,
+        }
+    }
 }
 
 /// Why a Pro Santé Connect sign-in ended, as the professional is told.
@@ -49,96 +173,82 @@ pub enum PscError {
     Disabled,
 }
 
-type PscEntry = (PscError, &'static str, fn(&Messages) -> &'static str);
-
-/// Each PSC refusal: its `?erreur=` slug and its message, in one table.
-const PSC_ERRORS: [PscEntry; 9] = [
-    (PscError::Cancelled, "psc-annule", |m| m.err_psc_cancelled),
-    (PscError::Refused, "psc-refus", |m| m.err_psc_refused),
-    (PscError::Unavailable, "psc-indisponible", |m| {
+static PSC_ERRORS: [Entry<PscError>; 9] = [
+    entry(PscError::Cancelled, "psc-annule", 403, |m| {
+        m.err_psc_cancelled
+    }),
+    entry(PscError::Refused, "psc-refus", 403, |m| m.err_psc_refused),
+    entry(PscError::Unavailable, "psc-indisponible", 503, |m| {
         m.err_psc_unavailable
     }),
-    (PscError::State, "psc-etat-invalide", |m| m.err_psc_state),
-    (PscError::TokenInvalid, "psc-reponse-invalide", |m| {
+    entry(PscError::State, "psc-etat-invalide", 403, |m| {
+        m.err_psc_state
+    }),
+    entry(PscError::TokenInvalid, "psc-reponse-invalide", 403, |m| {
         m.err_psc_token
     }),
-    (PscError::NoIdentity, "psc-identifiant-absent", |m| {
+    entry(PscError::NoIdentity, "psc-identifiant-absent", 403, |m| {
         m.err_psc_no_identity
     }),
-    (PscError::LevelTooWeak, "psc-niveau-insuffisant", |m| {
+    entry(PscError::LevelTooWeak, "psc-niveau-insuffisant", 403, |m| {
         m.err_psc_level
     }),
-    (PscError::LinkExpired, "psc-liaison-expiree", |m| {
+    entry(PscError::LinkExpired, "psc-liaison-expiree", 410, |m| {
         m.err_psc_link_expired
     }),
-    (PscError::Disabled, "psc-desactive", |m| m.err_psc_disabled),
+    entry(PscError::Disabled, "psc-desactive", 404, |m| {
+        m.err_psc_disabled
+    }),
 ];
 
-impl PscError {
-    fn entry(self) -> &'static PscEntry {
-        PSC_ERRORS
-            .iter()
-            .find(|(e, _, _)| *e == self)
-            .unwrap_or(&PSC_ERRORS[0])
-    }
-
-    pub fn slug(self) -> &'static str {
-        self.entry().1
-    }
-
-    pub fn message(self, m: &Messages) -> &'static str {
-        (self.entry().2)(m)
-    }
-
-    fn from_slug(slug: &str) -> Option<Self> {
-        PSC_ERRORS
-            .iter()
-            .find(|(_, s, _)| *s == slug)
-            .map(|(e, _, _)| *e)
-    }
-}
-
-/// Why a new password was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PasswordWeakness {
-    TooShort,
-    TooLong,
-    Common,
-    ContainsUsername,
-    Mismatch,
-}
-
-impl PasswordWeakness {
-    const ALL: [(PasswordWeakness, &'static str); 5] = [
-        (PasswordWeakness::TooShort, "court"),
-        (PasswordWeakness::TooLong, "long"),
-        (PasswordWeakness::Common, "courant"),
-        (PasswordWeakness::ContainsUsername, "identifiant"),
-        (PasswordWeakness::Mismatch, "different"),
-    ];
-
-    fn slug(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(w, _)| *w == self)
-            .map(|(_, s)| *s)
-            .unwrap_or("court")
-    }
-
-    fn from_slug(slug: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(_, s)| *s == slug).map(|(w, _)| *w)
-    }
-
-    fn message(self, m: &Messages) -> &'static str {
-        match self {
-            PasswordWeakness::TooShort => m.err_password_too_short,
-            PasswordWeakness::TooLong => m.err_password_too_long,
-            PasswordWeakness::Common => m.err_password_common,
-            PasswordWeakness::ContainsUsername => m.err_password_username,
-            PasswordWeakness::Mismatch => m.err_password_mismatch,
+impl From<model::psc::PscFailure> for PscError {
+    fn from(f: model::psc::PscFailure) -> Self {
+        use model::psc::PscFailure as F;
+        match f {
+            F::Cancelled => PscError::Cancelled,
+            F::ProviderError => PscError::Refused,
+            F::ProviderUnavailable => PscError::Unavailable,
+            F::SubjectNameIdMissing | F::SubjectNameIdInvalid => PscError::NoIdentity,
+            F::IssuerMismatch | F::TokenRefused | F::IdTokenInvalid | F::UserinfoInvalid => {
+                PscError::TokenInvalid
+            }
         }
     }
 }
+
+/// Why a new password was refused: `mot-de-passe-<slug>`.
+static WEAKNESSES: [Entry<Weakness>; 5] = [
+    entry(Weakness::TooShort, "court", 400, |m| {
+        m.err_password_too_short
+    }),
+    entry(Weakness::TooLong, "long", 400, |m| m.err_password_too_long),
+    entry(Weakness::Common, "courant", 400, |m| m.err_password_common),
+    entry(Weakness::ContainsUsername, "identifiant", 400, |m| {
+        m.err_password_username
+    }),
+    entry(Weakness::Mismatch, "different", 400, |m| {
+        m.err_password_mismatch
+    }),
+];
+
+/// The e-mail code step's refusals without a number (`Wrong` and `ResendTooSoon` carry one).
+static CODE_ERRORS: [Entry<CodeError>; 5] = [
+    entry(CodeError::StepExpired, "connexion-expiree", 410, |m| {
+        m.err_code_step_expired
+    }),
+    entry(CodeError::NoCodeSent, "code-non-envoye", 401, |m| {
+        m.err_code_not_sent
+    }),
+    entry(CodeError::Expired, "code-expire", 401, |m| {
+        m.err_code_expired
+    }),
+    entry(CodeError::TooManyAttempts, "code-trop-d-essais", 429, |m| {
+        m.err_code_too_many
+    }),
+    entry(CodeError::TooManySends, "code-trop-d-envois", 429, |m| {
+        m.err_code_too_many_sends
+    }),
+];
 
 /// Why an import file, or an import's confirmation, was refused as a whole.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -169,6 +279,14 @@ fn column_name(s: &str) -> Option<String> {
         .then(|| s.to_string())
 }
 
+/// A number carried in a slug, within the bounds a real one has (anything else is not ours).
+fn number<T: std::str::FromStr + PartialOrd>(
+    s: &str,
+    range: std::ops::RangeInclusive<T>,
+) -> Option<T> {
+    s.parse().ok().filter(|n| range.contains(n))
+}
+
 impl ImportFault {
     fn slug(&self) -> String {
         match self {
@@ -186,24 +304,19 @@ impl ImportFault {
 
     fn from_slug(slug: &str) -> Option<Self> {
         let rest = slug.strip_prefix("import-")?;
-        let number = |prefix: &str| -> Option<usize> {
-            rest.strip_prefix(prefix)?
-                .parse()
-                .ok()
-                .filter(|n| (1..=10_000_000).contains(n))
-        };
+        let count = |prefix: &str| number(rest.strip_prefix(prefix)?, 1..=10_000_000usize);
         Some(match rest {
             "vide" => ImportFault::Empty,
             "encodage" => ImportFault::Encoding,
             "sans-fichier" => ImportFault::NoFile,
             _ => {
-                if let Some(mib) = number("trop-gros-") {
+                if let Some(mib) = count("trop-gros-") {
                     ImportFault::TooLarge { mib }
-                } else if let Some(max) = number("trop-de-lignes-") {
+                } else if let Some(max) = count("trop-de-lignes-") {
                     ImportFault::TooManyRows { max }
-                } else if let Some(line) = number("illisible-") {
+                } else if let Some(line) = count("illisible-") {
                     ImportFault::Malformed { line: line as u64 }
-                } else if let Some(rows) = number("lignes-en-erreur-") {
+                } else if let Some(rows) = count("lignes-en-erreur-") {
                     ImportFault::RowsInError { rows }
                 } else if let Some(c) = rest.strip_prefix("colonnes-manquantes-") {
                     let columns: Option<Vec<String>> =
@@ -216,6 +329,14 @@ impl ImportFault {
                 }
             }
         })
+    }
+
+    fn status(&self) -> u16 {
+        match self {
+            ImportFault::TooLarge { .. } => 413,
+            ImportFault::RowsInError { .. } => 409,
+            _ => 400,
+        }
     }
 
     fn message(&self, m: &Messages) -> String {
@@ -239,6 +360,26 @@ impl ImportFault {
                 m.err_import_rows_in_error.replace("{n}", &rows.to_string())
             }
             ImportFault::NoFile => m.err_import_no_file.into(),
+        }
+    }
+}
+
+impl From<model::import::ImportError> for ImportFault {
+    fn from(e: model::import::ImportError) -> Self {
+        use model::import::ImportError as E;
+        match e {
+            E::TooLarge { max_bytes } => ImportFault::TooLarge {
+                mib: max_bytes.div_ceil(1024 * 1024),
+            },
+            E::TooManyRows { max_rows } => ImportFault::TooManyRows { max: max_rows },
+            E::Empty => ImportFault::Empty,
+            E::UnsupportedEncoding => ImportFault::Encoding,
+            E::Malformed { line, .. } => ImportFault::Malformed { line },
+            E::MissingColumns(c) => {
+                ImportFault::MissingColumns(c.into_iter().map(str::to_string).collect())
+            }
+            E::DuplicateColumn(c) => ImportFault::DuplicateColumn(c.to_string()),
+            E::RowsInError { rows, .. } => ImportFault::RowsInError { rows },
         }
     }
 }
@@ -321,82 +462,6 @@ impl Field {
     }
 }
 
-type CardEntry = (CardError, &'static str, fn(&Messages) -> &'static str);
-
-/// Each card refusal: its `?erreur=` slug and its message, in one table.
-const CARD_ERRORS: [CardEntry; 15] = [
-    (CardError::Expired, "carte-expiree", |m| m.err_card_expired),
-    (CardError::NotYetValid, "carte-pas-encore-valide", |m| {
-        m.err_card_not_yet_valid
-    }),
-    (CardError::Untrusted, "carte-non-reconnue", |m| {
-        m.err_card_untrusted
-    }),
-    (CardError::Revoked, "carte-revoquee", |m| m.err_card_revoked),
-    (
-        CardError::RevocationUnknown,
-        "carte-revocation-inconnue",
-        |m| m.err_card_revocation_unknown,
-    ),
-    (
-        CardError::NotForAuthentication,
-        "carte-pas-authentification",
-        |m| m.err_card_not_for_auth,
-    ),
-    (CardError::UnknownHolder, "carte-porteur-inconnu", |m| {
-        m.err_card_unknown_holder
-    }),
-    (CardError::BadSignature, "carte-signature-invalide", |m| {
-        m.err_card_bad_signature
-    }),
-    (CardError::Malformed, "carte-illisible", |m| {
-        m.err_card_malformed
-    }),
-    (CardError::Challenge, "carte-defi-expire", |m| {
-        m.err_card_challenge
-    }),
-    (CardError::LinkExpired, "carte-liaison-expiree", |m| {
-        m.err_card_link_expired
-    }),
-    (CardError::OtherAccount, "carte-autre-compte", |m| {
-        m.err_card_other_account
-    }),
-    (CardError::RppsMismatch, "carte-rpps-different", |m| {
-        m.err_rpps_mismatch
-    }),
-    (CardError::Unavailable, "carte-indisponible", |m| {
-        m.err_card_unavailable
-    }),
-    (CardError::NoCertificate, "carte-absente", |m| {
-        m.err_card_no_certificate
-    }),
-];
-
-impl CardError {
-    fn entry(self) -> &'static CardEntry {
-        // The table lists every variant (a test checks it); the first entry is never used.
-        CARD_ERRORS
-            .iter()
-            .find(|(e, _, _)| *e == self)
-            .unwrap_or(&CARD_ERRORS[0])
-    }
-
-    pub fn slug(self) -> &'static str {
-        self.entry().1
-    }
-
-    pub fn message(self, m: &Messages) -> &'static str {
-        (self.entry().2)(m)
-    }
-
-    fn from_slug(slug: &str) -> Option<Self> {
-        CARD_ERRORS
-            .iter()
-            .find(|(_, s, _)| *s == slug)
-            .map(|(e, _, _)| *e)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ErrorCode {
     InvalidCredentials,
@@ -421,19 +486,10 @@ pub enum ErrorCode {
     OtherIdentity,
     /// The account typed on the linking page has no RPPS and no identity declared by the desk.
     IdentityNotDeclared,
-    CodeWrong {
-        attempts_left: i32,
-    },
-    CodeExpired,
-    CodeTooManyAttempts,
-    CodeResendTooSoon {
-        seconds: i64,
-    },
-    CodeTooManySends,
-    CodeStepExpired,
-    CodeNotSent,
+    /// The e-mail code step refused.
+    Code(CodeError),
     AccountLinkExpired,
-    WeakPassword(PasswordWeakness),
+    WeakPassword(Weakness),
     /// A field of an admin form is not valid.
     InvalidField(Field),
     /// This value is already used by another record.
@@ -462,176 +518,180 @@ pub enum ErrorCode {
     },
 }
 
+/// The codes that carry nothing else.
+static PLAIN: [Entry<ErrorCode>; 21] = [
+    entry(ErrorCode::InvalidCredentials, "identifiants", 401, |m| {
+        m.err_invalid_credentials
+    }),
+    entry(
+        ErrorCode::AddressThrottled,
+        "trop-de-tentatives",
+        429,
+        |m| m.err_address_throttled,
+    ),
+    entry(ErrorCode::AccountDisabled, "compte-desactive", 403, |m| {
+        m.err_account_disabled
+    }),
+    entry(ErrorCode::AccountLocked, "compte-verrouille", 403, |m| {
+        m.err_account_locked
+    }),
+    entry(ErrorCode::AccountPending, "compte-non-active", 403, |m| {
+        m.err_account_pending
+    }),
+    entry(ErrorCode::Csrf, "formulaire-expire", 403, |m| m.err_csrf),
+    entry(ErrorCode::NotSignedIn, "non-connecte", 401, |m| {
+        m.err_not_signed_in
+    }),
+    entry(ErrorCode::SessionExpired, "session-expiree", 401, |m| {
+        m.session_expired
+    }),
+    entry(ErrorCode::Forbidden, "acces-refuse", 403, |m| {
+        m.err_forbidden
+    }),
+    entry(ErrorCode::NotFound, "introuvable", 404, |m| m.err_not_found),
+    entry(ErrorCode::InvalidInput, "saisie-invalide", 400, |m| {
+        m.err_invalid_input
+    }),
+    entry(
+        ErrorCode::OtherIdentity,
+        "compte-autre-identite",
+        409,
+        |m| m.err_other_identity,
+    ),
+    entry(
+        ErrorCode::IdentityNotDeclared,
+        "compte-identite-non-declaree",
+        409,
+        |m| m.err_identity_not_declared,
+    ),
+    entry(ErrorCode::AccountLinkExpired, "lien-expire", 410, |m| {
+        m.err_link_expired
+    }),
+    entry(
+        ErrorCode::ReauthRequired,
+        "confirmation-requise",
+        401,
+        |m| m.err_reauth_required,
+    ),
+    entry(ErrorCode::StaleVersion, "modifie-entre-temps", 409, |m| {
+        m.err_stale_version
+    }),
+    entry(
+        ErrorCode::EstablishmentOutsideRegion,
+        "etablissement-autre-region",
+        400,
+        |m| m.err_establishment_outside_region,
+    ),
+    entry(ErrorCode::OwnAccount, "propre-compte", 403, |m| {
+        m.err_own_account
+    }),
+    entry(ErrorCode::TiqrExpired, "tiqr-expire", 410, |m| {
+        m.err_tiqr_expired
+    }),
+    entry(ErrorCode::TiqrBlocked, "tiqr-bloque", 403, |m| {
+        m.err_tiqr_blocked
+    }),
+    entry(ErrorCode::TiqrUnknown, "tiqr-inconnu", 401, |m| {
+        m.err_tiqr_unknown
+    }),
+];
+
 impl ErrorCode {
     /// The value carried in `?erreur=` after a form post.
     pub fn slug(&self) -> String {
         match self {
-            ErrorCode::InvalidCredentials => "identifiants".into(),
             ErrorCode::Locked { minutes } => format!("verrouille-{minutes}"),
-            ErrorCode::AddressThrottled => "trop-de-tentatives".into(),
-            ErrorCode::AccountDisabled => "compte-desactive".into(),
-            ErrorCode::AccountLocked => "compte-verrouille".into(),
-            ErrorCode::AccountPending => "compte-non-active".into(),
-            ErrorCode::Csrf => "formulaire-expire".into(),
-            ErrorCode::NotSignedIn => "non-connecte".into(),
-            ErrorCode::SessionExpired => "session-expiree".into(),
-            ErrorCode::Forbidden => "acces-refuse".into(),
-            ErrorCode::NotFound => "introuvable".into(),
-            ErrorCode::InvalidInput => "saisie-invalide".into(),
-            ErrorCode::Card(c) => c.slug().into(),
-            ErrorCode::Psc(p) => p.slug().into(),
-            ErrorCode::OtherIdentity => "compte-autre-identite".into(),
-            ErrorCode::IdentityNotDeclared => "compte-identite-non-declaree".into(),
-            ErrorCode::CodeWrong { attempts_left } => format!("code-incorrect-{attempts_left}"),
-            ErrorCode::CodeExpired => "code-expire".into(),
-            ErrorCode::CodeTooManyAttempts => "code-trop-d-essais".into(),
-            ErrorCode::CodeResendTooSoon { seconds } => format!("code-renvoi-{seconds}"),
-            ErrorCode::CodeTooManySends => "code-trop-d-envois".into(),
-            ErrorCode::CodeStepExpired => "connexion-expiree".into(),
-            ErrorCode::CodeNotSent => "code-non-envoye".into(),
-            ErrorCode::AccountLinkExpired => "lien-expire".into(),
-            ErrorCode::WeakPassword(w) => format!("mot-de-passe-{}", w.slug()),
+            ErrorCode::Card(c) => row(&CARD_ERRORS, c).slug.into(),
+            ErrorCode::Psc(p) => row(&PSC_ERRORS, p).slug.into(),
+            ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
+                format!("code-incorrect-{attempts_left}")
+            }
+            ErrorCode::Code(CodeError::ResendTooSoon { seconds }) => {
+                format!("code-renvoi-{seconds}")
+            }
+            ErrorCode::Code(c) => row(&CODE_ERRORS, c).slug.into(),
+            ErrorCode::WeakPassword(w) => format!("mot-de-passe-{}", row(&WEAKNESSES, w).slug),
             ErrorCode::InvalidField(f) => format!("invalide-{}", f.slug()),
             ErrorCode::Duplicate(f) => format!("deja-utilise-{}", f.slug()),
-            ErrorCode::ReauthRequired => "confirmation-requise".into(),
-            ErrorCode::StaleVersion => "modifie-entre-temps".into(),
-            ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region".into(),
-            ErrorCode::OwnAccount => "propre-compte".into(),
-            ErrorCode::TiqrExpired => "tiqr-expire".into(),
             ErrorCode::TiqrWrongCode { attempts_left } => {
                 format!("tiqr-code-incorrect-{attempts_left}")
             }
-            ErrorCode::TiqrBlocked => "tiqr-bloque".into(),
-            ErrorCode::TiqrUnknown => "tiqr-inconnu".into(),
             ErrorCode::Import(f) => f.slug(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
+            plain => row(&PLAIN, plain).slug.into(),
         }
     }
 
+    /// The code a slug stands for; `None` for anything this version never wrote (the page then
+    /// shows no message rather than echoing the address).
     pub fn from_slug(slug: &str) -> Option<Self> {
-        Some(match slug {
-            "identifiants" => ErrorCode::InvalidCredentials,
-            "trop-de-tentatives" => ErrorCode::AddressThrottled,
-            "compte-desactive" => ErrorCode::AccountDisabled,
-            "compte-verrouille" => ErrorCode::AccountLocked,
-            "compte-non-active" => ErrorCode::AccountPending,
-            "formulaire-expire" => ErrorCode::Csrf,
-            "non-connecte" => ErrorCode::NotSignedIn,
-            "session-expiree" => ErrorCode::SessionExpired,
-            "acces-refuse" => ErrorCode::Forbidden,
-            "introuvable" => ErrorCode::NotFound,
-            "saisie-invalide" => ErrorCode::InvalidInput,
-            "code-expire" => ErrorCode::CodeExpired,
-            "code-trop-d-essais" => ErrorCode::CodeTooManyAttempts,
-            "code-trop-d-envois" => ErrorCode::CodeTooManySends,
-            "connexion-expiree" => ErrorCode::CodeStepExpired,
-            "code-non-envoye" => ErrorCode::CodeNotSent,
-            "lien-expire" => ErrorCode::AccountLinkExpired,
-            "confirmation-requise" => ErrorCode::ReauthRequired,
-            "modifie-entre-temps" => ErrorCode::StaleVersion,
-            "etablissement-autre-region" => ErrorCode::EstablishmentOutsideRegion,
-            "propre-compte" => ErrorCode::OwnAccount,
-            "tiqr-expire" => ErrorCode::TiqrExpired,
-            "tiqr-bloque" => ErrorCode::TiqrBlocked,
-            "tiqr-inconnu" => ErrorCode::TiqrUnknown,
-            "compte-autre-identite" => ErrorCode::OtherIdentity,
-            "compte-identite-non-declaree" => ErrorCode::IdentityNotDeclared,
-            other => {
-                if let Some(f) = ImportFault::from_slug(other) {
-                    return Some(ErrorCode::Import(f));
-                }
-                if let Some(p) = PscError::from_slug(other) {
-                    return Some(ErrorCode::Psc(p));
-                }
-                if let Some(n) = other.strip_prefix("tiqr-code-incorrect-") {
-                    return Some(ErrorCode::TiqrWrongCode {
-                        attempts_left: n.parse().ok().filter(|n| (1..=9).contains(n))?,
-                    });
-                }
-                if let Some(f) = other.strip_prefix("invalide-") {
-                    return Field::from_slug(f).map(ErrorCode::InvalidField);
-                }
-                if let Some(f) = other.strip_prefix("deja-utilise-") {
-                    return Field::from_slug(f).map(ErrorCode::Duplicate);
-                }
-                if let Some(n) = other.strip_prefix("code-incorrect-") {
-                    return Some(ErrorCode::CodeWrong {
-                        attempts_left: n.parse().ok().filter(|n| (1..=10).contains(n))?,
-                    });
-                }
-                if let Some(n) = other.strip_prefix("code-renvoi-") {
-                    return Some(ErrorCode::CodeResendTooSoon {
-                        seconds: n.parse().ok().filter(|n| (1..=3600).contains(n))?,
-                    });
-                }
-                if let Some(w) = other.strip_prefix("mot-de-passe-") {
-                    return PasswordWeakness::from_slug(w).map(ErrorCode::WeakPassword);
-                }
-                if let Some(c) = CardError::from_slug(other) {
-                    return Some(ErrorCode::Card(c));
-                }
-                if let Some(m) = other.strip_prefix("verrouille-") {
-                    ErrorCode::Locked {
-                        minutes: m.parse().ok().filter(|m| (1..=1440).contains(m))?,
-                    }
-                } else if let Some(r) = other.strip_prefix("technique-") {
-                    // Only echo references shaped like ours into the page.
-                    if r.len() != 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return None;
-                    }
-                    ErrorCode::Internal {
-                        reference: r.to_string(),
-                    }
-                } else {
-                    return None;
-                }
+        if let Some(code) = by_slug(&PLAIN, slug) {
+            return Some(code);
+        }
+        if let Some(c) = by_slug(&CARD_ERRORS, slug) {
+            return Some(ErrorCode::Card(c));
+        }
+        if let Some(p) = by_slug(&PSC_ERRORS, slug) {
+            return Some(ErrorCode::Psc(p));
+        }
+        if let Some(c) = by_slug(&CODE_ERRORS, slug) {
+            return Some(ErrorCode::Code(c));
+        }
+        if let Some(f) = ImportFault::from_slug(slug) {
+            return Some(ErrorCode::Import(f));
+        }
+        let after = |prefix: &str| slug.strip_prefix(prefix);
+        Some(if let Some(n) = after("tiqr-code-incorrect-") {
+            ErrorCode::TiqrWrongCode {
+                attempts_left: number(n, 1..=9)?,
             }
+        } else if let Some(f) = after("invalide-") {
+            ErrorCode::InvalidField(Field::from_slug(f)?)
+        } else if let Some(f) = after("deja-utilise-") {
+            ErrorCode::Duplicate(Field::from_slug(f)?)
+        } else if let Some(n) = after("code-incorrect-") {
+            ErrorCode::Code(CodeError::Wrong {
+                attempts_left: number(n, 1..=10)?,
+            })
+        } else if let Some(n) = after("code-renvoi-") {
+            ErrorCode::Code(CodeError::ResendTooSoon {
+                seconds: number(n, 1..=3600)?,
+            })
+        } else if let Some(w) = after("mot-de-passe-") {
+            ErrorCode::WeakPassword(by_slug(&WEAKNESSES, w)?)
+        } else if let Some(m) = after("verrouille-") {
+            ErrorCode::Locked {
+                minutes: number(m, 1..=1440)?,
+            }
+        } else if let Some(r) = after("technique-") {
+            // Only echo references shaped like ours into the page.
+            if r.len() != 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            ErrorCode::Internal {
+                reference: r.to_string(),
+            }
+        } else {
+            return None;
         })
     }
 
     /// The HTTP status of a page that shows this error.
     pub fn http_status(&self) -> u16 {
         match self {
-            ErrorCode::NotSignedIn | ErrorCode::SessionExpired | ErrorCode::InvalidCredentials => {
-                401
-            }
-            ErrorCode::Forbidden
-            | ErrorCode::Csrf
-            | ErrorCode::AccountDisabled
-            | ErrorCode::AccountLocked
-            | ErrorCode::AccountPending => 403,
-            ErrorCode::NotFound => 404,
-            ErrorCode::Locked { .. } | ErrorCode::AddressThrottled => 429,
-            ErrorCode::InvalidInput => 400,
-            ErrorCode::Card(CardError::LinkExpired | CardError::Challenge) => 410,
-            ErrorCode::Card(CardError::Unavailable) => 404,
-            ErrorCode::Card(CardError::RevocationUnknown) => 503,
-            ErrorCode::Card(CardError::OtherAccount | CardError::RppsMismatch) => 409,
-            ErrorCode::Card(_) => 403,
-            ErrorCode::Psc(PscError::Unavailable) => 503,
-            ErrorCode::Psc(PscError::LinkExpired) => 410,
-            ErrorCode::Psc(PscError::Disabled) => 404,
-            ErrorCode::Psc(_) => 403,
-            ErrorCode::OtherIdentity | ErrorCode::IdentityNotDeclared => 409,
-            ErrorCode::CodeWrong { .. } | ErrorCode::CodeExpired | ErrorCode::CodeNotSent => 401,
-            ErrorCode::CodeTooManyAttempts
-            | ErrorCode::CodeResendTooSoon { .. }
-            | ErrorCode::CodeTooManySends => 429,
-            ErrorCode::CodeStepExpired | ErrorCode::AccountLinkExpired => 410,
-            ErrorCode::WeakPassword(_)
-            | ErrorCode::InvalidField(_)
-            | ErrorCode::EstablishmentOutsideRegion => 400,
-            ErrorCode::Duplicate(_) | ErrorCode::StaleVersion => 409,
-            ErrorCode::ReauthRequired
-            | ErrorCode::TiqrWrongCode { .. }
-            | ErrorCode::TiqrUnknown => 401,
-            ErrorCode::TiqrExpired => 410,
-            ErrorCode::TiqrBlocked => 403,
-            ErrorCode::OwnAccount => 403,
-            ErrorCode::Import(ImportFault::TooLarge { .. }) => 413,
-            ErrorCode::Import(ImportFault::RowsInError { .. }) => 409,
-            ErrorCode::Import(_) => 400,
+            ErrorCode::Locked { .. } => 429,
+            ErrorCode::Card(c) => row(&CARD_ERRORS, c).status,
+            ErrorCode::Psc(p) => row(&PSC_ERRORS, p).status,
+            ErrorCode::Code(CodeError::Wrong { .. }) => 401,
+            ErrorCode::Code(CodeError::ResendTooSoon { .. }) => 429,
+            ErrorCode::Code(c) => row(&CODE_ERRORS, c).status,
+            ErrorCode::WeakPassword(w) => row(&WEAKNESSES, w).status,
+            ErrorCode::InvalidField(_) => 400,
+            ErrorCode::Duplicate(_) => 409,
+            ErrorCode::TiqrWrongCode { .. } => 401,
+            ErrorCode::Import(f) => f.status(),
             ErrorCode::Internal { .. } => 500,
+            plain => row(&PLAIN, plain).status,
         }
     }
 
@@ -639,55 +699,31 @@ impl ErrorCode {
     pub fn message(&self, lang: Lang) -> String {
         let m = lang.messages();
         match self {
-            ErrorCode::InvalidCredentials => m.err_invalid_credentials.into(),
             ErrorCode::Locked { minutes } => {
                 let unit = if *minutes == 1 { m.minute } else { m.minutes };
                 m.err_locked
                     .replace("{duration}", &format!("{minutes} {unit}"))
             }
-            ErrorCode::AddressThrottled => m.err_address_throttled.into(),
-            ErrorCode::AccountDisabled => m.err_account_disabled.into(),
-            ErrorCode::AccountLocked => m.err_account_locked.into(),
-            ErrorCode::AccountPending => m.err_account_pending.into(),
-            ErrorCode::Csrf => m.err_csrf.into(),
-            ErrorCode::NotSignedIn => m.err_not_signed_in.into(),
-            ErrorCode::SessionExpired => m.session_expired.into(),
-            ErrorCode::Forbidden => m.err_forbidden.into(),
-            ErrorCode::NotFound => m.err_not_found.into(),
-            ErrorCode::InvalidInput => m.err_invalid_input.into(),
-            ErrorCode::Card(c) => c.message(m).into(),
-            ErrorCode::Psc(p) => p.message(m).into(),
-            ErrorCode::OtherIdentity => m.err_other_identity.into(),
-            ErrorCode::IdentityNotDeclared => m.err_identity_not_declared.into(),
-            ErrorCode::CodeWrong { attempts_left } => {
+            ErrorCode::Card(c) => (row(&CARD_ERRORS, c).message)(m).into(),
+            ErrorCode::Psc(p) => (row(&PSC_ERRORS, p).message)(m).into(),
+            ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
                 m.err_code_wrong.replace("{n}", &attempts_left.to_string())
             }
-            ErrorCode::CodeExpired => m.err_code_expired.into(),
-            ErrorCode::CodeTooManyAttempts => m.err_code_too_many.into(),
-            ErrorCode::CodeResendTooSoon { seconds } => {
+            ErrorCode::Code(CodeError::ResendTooSoon { seconds }) => {
                 m.err_code_resend_soon.replace("{n}", &seconds.to_string())
             }
-            ErrorCode::CodeTooManySends => m.err_code_too_many_sends.into(),
-            ErrorCode::CodeStepExpired => m.err_code_step_expired.into(),
-            ErrorCode::CodeNotSent => m.err_code_not_sent.into(),
-            ErrorCode::AccountLinkExpired => m.err_link_expired.into(),
-            ErrorCode::WeakPassword(w) => w.message(m).into(),
+            ErrorCode::Code(c) => (row(&CODE_ERRORS, c).message)(m).into(),
+            ErrorCode::WeakPassword(w) => (row(&WEAKNESSES, w).message)(m).into(),
             ErrorCode::InvalidField(f) => m.err_invalid_field.replace("{field}", f.label(m)),
             ErrorCode::Duplicate(f) => m.err_duplicate.replace("{field}", f.label(m)),
-            ErrorCode::ReauthRequired => m.err_reauth_required.into(),
-            ErrorCode::StaleVersion => m.err_stale_version.into(),
-            ErrorCode::EstablishmentOutsideRegion => m.err_establishment_outside_region.into(),
-            ErrorCode::OwnAccount => m.err_own_account.into(),
-            ErrorCode::TiqrExpired => m.err_tiqr_expired.into(),
             ErrorCode::TiqrWrongCode { attempts_left } => m
                 .err_tiqr_wrong_code
                 .replace("{n}", &attempts_left.to_string()),
-            ErrorCode::TiqrBlocked => m.err_tiqr_blocked.into(),
-            ErrorCode::TiqrUnknown => m.err_tiqr_unknown.into(),
             ErrorCode::Import(f) => f.message(m),
             ErrorCode::Internal { reference } => {
                 format!("{} {} : {reference}", m.err_internal, m.err_reference)
             }
+            plain => (row(&PLAIN, plain).message)(m).into(),
         }
     }
 }
@@ -722,30 +758,55 @@ fn fxhash(s: &str) -> u32 {
 mod tests {
     use super::*;
 
+    /// Every value of a table's type is in the table once, with a slug of its own.
+    fn complete<T: PartialEq + Clone + fmt::Debug>(table: &'static [Entry<T>], all: &[T]) {
+        assert_eq!(table.len(), all.len());
+        for v in all {
+            assert_eq!(table.iter().filter(|e| e.code == *v).count(), 1, "{v:?}");
+        }
+        for e in table {
+            assert_eq!(
+                table.iter().filter(|o| o.slug == e.slug).count(),
+                1,
+                "{}",
+                e.slug
+            );
+        }
+    }
+
+    #[test]
+    fn tables_list_every_reason() {
+        complete(&WEAKNESSES, &Weakness::ALL);
+        let psc_failures: Vec<PscError> = model::psc::PscFailure::ALL.map(PscError::from).to_vec();
+        for p in psc_failures {
+            assert!(PSC_ERRORS.iter().any(|e| e.code == p));
+        }
+        let cards: Vec<CardError> = model::card::CardRefusal::ALL.map(CardError::from).to_vec();
+        for c in cards {
+            assert!(CARD_ERRORS.iter().any(|e| e.code == c));
+        }
+        for table in [
+            PLAIN.iter().map(|e| e.slug).collect::<Vec<_>>(),
+            CARD_ERRORS.iter().map(|e| e.slug).collect(),
+            PSC_ERRORS.iter().map(|e| e.slug).collect(),
+            CODE_ERRORS.iter().map(|e| e.slug).collect(),
+        ] {
+            for slug in &table {
+                assert_eq!(table.iter().filter(|s| *s == slug).count(), 1, "{slug}");
+            }
+        }
+    }
+
     #[test]
     fn slugs_round_trip() {
         for code in [
-            ErrorCode::InvalidCredentials,
             ErrorCode::Locked { minutes: 15 },
-            ErrorCode::AddressThrottled,
-            ErrorCode::Csrf,
-            ErrorCode::SessionExpired,
             ErrorCode::Internal {
                 reference: "0a1b2c3d".into(),
             },
-        ] {
-            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
-        }
-        for code in [
-            ErrorCode::CodeWrong { attempts_left: 2 },
-            ErrorCode::CodeResendTooSoon { seconds: 42 },
-            ErrorCode::CodeTooManyAttempts,
-            ErrorCode::AccountLinkExpired,
-            ErrorCode::WeakPassword(PasswordWeakness::Common),
-            ErrorCode::StaleVersion,
-            ErrorCode::ReauthRequired,
+            ErrorCode::Code(CodeError::Wrong { attempts_left: 2 }),
+            ErrorCode::Code(CodeError::ResendTooSoon { seconds: 42 }),
             ErrorCode::TiqrWrongCode { attempts_left: 3 },
-            ErrorCode::TiqrBlocked,
             ErrorCode::Import(ImportFault::TooLarge { mib: 5 }),
             ErrorCode::Import(ImportFault::TooManyRows { max: 20_000 }),
             ErrorCode::Import(ImportFault::Malformed { line: 12 }),
@@ -757,17 +818,25 @@ mod tests {
             ErrorCode::Import(ImportFault::RowsInError { rows: 3 }),
             ErrorCode::Import(ImportFault::Encoding),
             ErrorCode::Import(ImportFault::NoFile),
+            ErrorCode::Import(ImportFault::Empty),
         ] {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
-        assert_eq!(ErrorCode::from_slug("import-colonne-en-double-<b>"), None);
-        for (field, ..) in FIELDS {
-            for code in [ErrorCode::InvalidField(field), ErrorCode::Duplicate(field)] {
-                assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
-            }
-        }
-        for (psc, _, _) in PSC_ERRORS {
-            let code = ErrorCode::Psc(psc);
+        let every_plain = PLAIN.iter().map(|e| e.code.clone());
+        let cards = CARD_ERRORS.iter().map(|e| ErrorCode::Card(e.code));
+        let pscs = PSC_ERRORS.iter().map(|e| ErrorCode::Psc(e.code));
+        let codes = CODE_ERRORS.iter().map(|e| ErrorCode::Code(e.code));
+        let weak = WEAKNESSES.iter().map(|e| ErrorCode::WeakPassword(e.code));
+        let fields = FIELDS
+            .iter()
+            .flat_map(|(f, ..)| [ErrorCode::InvalidField(*f), ErrorCode::Duplicate(*f)]);
+        for code in every_plain
+            .chain(cards)
+            .chain(pscs)
+            .chain(codes)
+            .chain(weak)
+            .chain(fields)
+        {
             assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
         }
         assert_eq!(
@@ -778,12 +847,26 @@ mod tests {
             ErrorCode::from_slug("compte-identite-non-declaree"),
             Some(ErrorCode::IdentityNotDeclared)
         );
-        for (card, _, _) in CARD_ERRORS {
-            let code = ErrorCode::Card(card);
-            assert_eq!(ErrorCode::from_slug(&code.slug()), Some(code));
-        }
+        assert_eq!(ErrorCode::from_slug("import-colonne-en-double-<b>"), None);
         assert_eq!(ErrorCode::from_slug("technique-<script>"), None);
         assert_eq!(ErrorCode::from_slug("verrouille-99999"), None);
+        assert_eq!(ErrorCode::from_slug("code-incorrect-0"), None);
+    }
+
+    #[test]
+    fn statuses_are_those_of_the_pages() {
+        assert_eq!(ErrorCode::InvalidCredentials.http_status(), 401);
+        assert_eq!(ErrorCode::Locked { minutes: 3 }.http_status(), 429);
+        assert_eq!(
+            ErrorCode::Card(CardError::RevocationUnknown).http_status(),
+            503
+        );
+        assert_eq!(ErrorCode::Psc(PscError::Disabled).http_status(), 404);
+        assert_eq!(ErrorCode::Code(CodeError::StepExpired).http_status(), 410);
+        assert_eq!(
+            ErrorCode::Import(ImportFault::TooLarge { mib: 5 }).http_status(),
+            413
+        );
     }
 
     #[test]
@@ -797,30 +880,10 @@ mod tests {
 
 #[cfg(feature = "ssr")]
 mod from_domain {
-    use super::{CardError, ErrorCode, ImportFault, PscError};
     use domain::Error;
     use domain::accounts::UserStatus;
-    use domain::auth::card::Refusal;
-    use domain::auth::otp::CodeError;
-    use domain::import::ImportError;
-    use domain::password_policy::Weakness;
 
-    fn import_fault(e: ImportError) -> ImportFault {
-        match e {
-            ImportError::TooLarge { max_bytes } => ImportFault::TooLarge {
-                mib: max_bytes.div_ceil(1024 * 1024),
-            },
-            ImportError::TooManyRows { max_rows } => ImportFault::TooManyRows { max: max_rows },
-            ImportError::Empty => ImportFault::Empty,
-            ImportError::UnsupportedEncoding => ImportFault::Encoding,
-            ImportError::Malformed { line, .. } => ImportFault::Malformed { line },
-            ImportError::MissingColumns(c) => {
-                ImportFault::MissingColumns(c.into_iter().map(str::to_string).collect())
-            }
-            ImportError::DuplicateColumn(c) => ImportFault::DuplicateColumn(c.to_string()),
-            ImportError::RowsInError { rows, .. } => ImportFault::RowsInError { rows },
-        }
-    }
+    use super::{CardError, ErrorCode, Field, PscError};
 
     impl ErrorCode {
         /// An unexpected failure: logged with a short reference the user can quote to the desk.
@@ -836,19 +899,20 @@ mod from_domain {
         fn from(e: Error) -> Self {
             match e {
                 Error::InvalidCredentials => ErrorCode::InvalidCredentials,
-                Error::Locked { until } => {
+                Error::Locked { remaining, .. } => {
                     // Rounded up: "14 minutes" for a lock of 14 min 59 s would mislead.
-                    let seconds = (until - time::OffsetDateTime::now_utc()).whole_seconds();
-                    let minutes = ((seconds + 59) / 60).clamp(1, 1440);
+                    let minutes = ((remaining.whole_seconds() + 59) / 60).clamp(1, 1440);
                     ErrorCode::Locked { minutes }
                 }
                 Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,
                 Error::AccountUnavailable(UserStatus::Disabled) => ErrorCode::AccountDisabled,
                 Error::AccountUnavailable(UserStatus::Locked) => ErrorCode::AccountLocked,
-                Error::AccountUnavailable(_) => ErrorCode::AccountPending,
-                Error::InvalidInput { field, .. } => super::Field::from_domain(field)
+                Error::AccountUnavailable(UserStatus::PendingActivation | UserStatus::Active) => {
+                    ErrorCode::AccountPending
+                }
+                Error::InvalidInput { field, .. } => Field::from_domain(field)
                     .map_or(ErrorCode::InvalidInput, ErrorCode::InvalidField),
-                Error::Conflict(constraint) => super::Field::from_domain(&constraint).map_or_else(
+                Error::Conflict(constraint) => Field::from_domain(&constraint).map_or_else(
                     || ErrorCode::internal(format!("conflict on {constraint}")),
                     ErrorCode::Duplicate,
                 ),
@@ -863,21 +927,11 @@ mod from_domain {
                     ErrorCode::TiqrWrongCode { attempts_left }
                 }
                 Error::TiqrBlocked => ErrorCode::TiqrBlocked,
-                Error::Import(e) => ErrorCode::Import(import_fault(e)),
+                Error::Import(e) => ErrorCode::Import(e.into()),
                 Error::NotFound => ErrorCode::NotFound,
                 Error::NoSession => ErrorCode::NotSignedIn,
                 Error::Forbidden => ErrorCode::Forbidden,
-                Error::CardRefused(r) => ErrorCode::Card(match r {
-                    Refusal::Malformed => CardError::Malformed,
-                    Refusal::Expired => CardError::Expired,
-                    Refusal::NotYetValid => CardError::NotYetValid,
-                    Refusal::Untrusted => CardError::Untrusted,
-                    Refusal::Revoked => CardError::Revoked,
-                    Refusal::RevocationUnknown => CardError::RevocationUnknown,
-                    Refusal::NotForAuthentication => CardError::NotForAuthentication,
-                    Refusal::UnknownHolder => CardError::UnknownHolder,
-                    Refusal::BadSignature => CardError::BadSignature,
-                }),
+                Error::CardRefused(r) => ErrorCode::Card(r.into()),
                 Error::CardChallengeInvalid => ErrorCode::Card(CardError::Challenge),
                 Error::CardLinkExpired => ErrorCode::Card(CardError::LinkExpired),
                 Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
@@ -886,36 +940,17 @@ mod from_domain {
                 Error::IdentityNotDeclared => ErrorCode::IdentityNotDeclared,
                 Error::PscLinkExpired => ErrorCode::Psc(PscError::LinkExpired),
                 Error::PscState(_) => ErrorCode::Psc(PscError::State),
-                Error::PscRefused("access_denied") => ErrorCode::Psc(PscError::Cancelled),
-                Error::PscRefused("provider_unavailable") => ErrorCode::Psc(PscError::Unavailable),
-                Error::PscRefused("subject_name_id_missing" | "subject_name_id_invalid") => {
-                    ErrorCode::Psc(PscError::NoIdentity)
-                }
-                Error::PscRefused(
-                    "id_token_invalid" | "userinfo_invalid" | "token_refused" | "issuer_mismatch",
-                ) => ErrorCode::Psc(PscError::TokenInvalid),
-                Error::PscRefused(_) => ErrorCode::Psc(PscError::Refused),
+                Error::PscRefused(f) => ErrorCode::Psc(f.into()),
                 Error::PscLevelTooWeak => ErrorCode::Psc(PscError::LevelTooWeak),
-                Error::Code(c) => match c {
-                    CodeError::StepExpired => ErrorCode::CodeStepExpired,
-                    CodeError::NoCodeSent => ErrorCode::CodeNotSent,
-                    CodeError::Wrong { attempts_left } => ErrorCode::CodeWrong { attempts_left },
-                    CodeError::Expired => ErrorCode::CodeExpired,
-                    CodeError::TooManyAttempts => ErrorCode::CodeTooManyAttempts,
-                    CodeError::ResendTooSoon { seconds } => {
-                        ErrorCode::CodeResendTooSoon { seconds }
-                    }
-                    CodeError::TooManySends => ErrorCode::CodeTooManySends,
-                },
+                Error::Code(c) => ErrorCode::Code(c),
                 Error::AccountLinkExpired => ErrorCode::AccountLinkExpired,
-                Error::WeakPassword(w) => ErrorCode::WeakPassword(match w {
-                    Weakness::TooShort => super::PasswordWeakness::TooShort,
-                    Weakness::TooLong => super::PasswordWeakness::TooLong,
-                    Weakness::Common => super::PasswordWeakness::Common,
-                    Weakness::ContainsUsername => super::PasswordWeakness::ContainsUsername,
-                    Weakness::Mismatch => super::PasswordWeakness::Mismatch,
-                }),
-                other => ErrorCode::internal(other),
+                Error::WeakPassword(w) => ErrorCode::WeakPassword(w),
+                e @ (Error::PscLogout(_)
+                | Error::PasswordHash(_)
+                | Error::Internal(_)
+                | Error::Embedded(_)
+                | Error::Database(_)
+                | Error::Migrate(_)) => ErrorCode::internal(e),
             }
         }
     }

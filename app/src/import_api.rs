@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use model::import::{RowKind, UploadState};
 use serde::{Deserialize, Serialize};
 
 use crate::admin_api::Console;
@@ -20,8 +21,7 @@ pub struct ImportSummaryView {
     pub region: String,
     pub actor: String,
     pub rows: usize,
-    /// `uploads::State` in snake case.
-    pub state: String,
+    pub state: UploadState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,8 +52,7 @@ pub struct ProblemView {
 pub struct RowView {
     pub line: u64,
     pub username: String,
-    /// `create`, `update` or `unchanged`.
-    pub kind: String,
+    pub kind: RowKind,
     pub establishments: Vec<String>,
 }
 
@@ -89,7 +88,7 @@ pub struct ImportView {
     pub actor: String,
     pub date: String,
     pub rows_total: usize,
-    pub state: String,
+    pub state: UploadState,
     /// `validated` or `written`, rows done, rows to do.
     pub progress: Option<(String, usize, usize)>,
     /// The last step was cut short by a restart.
@@ -109,15 +108,11 @@ pub struct ImportData {
 #[cfg(feature = "ssr")]
 mod server {
     use domain::import::uploads::{
-        Failure, State, StoredPreview, StoredProblem, StoredReport, Upload, UploadSummary,
+        Failure, StoredPreview, StoredProblem, StoredReport, Upload, UploadSummary,
     };
-    use domain::import::{Counts, Kind, Progress, RowOutcome};
+    use domain::import::{Counts, Progress, RowOutcome};
 
     use super::*;
-
-    pub fn state(s: State) -> String {
-        s.as_str().to_string()
-    }
 
     pub fn summary(u: UploadSummary) -> ImportSummaryView {
         ImportSummaryView {
@@ -127,7 +122,7 @@ mod server {
             region: u.region_code,
             actor: u.actor_label,
             rows: u.rows_total,
-            state: state(u.state),
+            state: u.state,
         }
     }
 
@@ -164,12 +159,7 @@ mod server {
                 .map(|r| RowView {
                     line: r.line,
                     username: r.username,
-                    kind: match r.kind {
-                        Kind::Create => "create",
-                        Kind::Update => "update",
-                        Kind::Unchanged => "unchanged",
-                    }
-                    .to_string(),
+                    kind: r.kind,
                     establishments: r.memberships_added,
                 })
                 .collect(),
@@ -204,7 +194,7 @@ mod server {
             actor: u.actor_label,
             date: crate::admin_api::server::datetime(u.created_at),
             rows_total: u.rows_total,
-            state: state(u.state),
+            state: u.state,
             progress: u.progress.map(|p| match p {
                 Progress::Validated { done, total } => ("validated".to_string(), done, total),
                 Progress::Written { done, total } => ("written".to_string(), done, total),

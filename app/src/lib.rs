@@ -118,9 +118,9 @@ pub fn App() -> impl IntoView {
             <components::Layout>
                 <Routes fallback=|| view! { <pages::not_found::NotFound /> }>
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
-                    <Route path=path!("/connexion/carte/lier") view=pages::card_link::CardLink ssr=SsrMode::Async />
-                    <Route path=path!("/connexion/lier") view=pages::card_link::CardLink ssr=SsrMode::Async />
-                    <Route path=path!("/connexion/psc/erreur") view=pages::card_link::PscError ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/carte/lier") view=pages::linking::Linking ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/lier") view=pages::linking::Linking ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/psc/erreur") view=pages::psc_error::PscError ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=pages::admin::users::Users ssr=SsrMode::Async />
                     <Route path=path!("/admin/comptes") view=pages::admin::users::Users ssr=SsrMode::Async />
                     <Route path=path!("/admin/comptes/nouveau") view=pages::admin::new_user::NewUser ssr=SsrMode::Async />

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
+use model::tiqr::{EnrollmentStatus, PhoneState};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ErrorCode;
@@ -16,9 +17,9 @@ pub const TIQR_ENROLL_COOKIE: &str = "passerelle_tiqr_enroll";
 pub struct QrView {
     pub url: String,
     pub svg: String,
-    /// `initialized`, `retrieved`, `processed` (then `url` is the confirmation QR's),
-    /// `finalized`, `expired`, `unconfirmed` (nothing to draw), or empty for sign-in.
-    pub status: String,
+    /// `Processed`: `url` is the confirmation QR's; `Finalized`, `Expired`, `Unconfirmed`:
+    /// nothing to draw; `None` for sign-in.
+    pub status: Option<EnrollmentStatus>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,9 +32,7 @@ pub struct TiqrSignInData {
 pub struct TiqrEnrollmentView {
     pub id: String,
     pub name: String,
-    /// `active`, `blocked`, `revoked`; `pending` (enrolled, awaiting confirmation from the
-    /// enrolling browser) or `unconfirmed` (never confirmed: revoked).
-    pub state: String,
+    pub state: PhoneState,
     pub failures: i32,
     pub created_at: String,
     pub last_used_at: Option<String>,
@@ -54,7 +53,7 @@ pub struct MyTiqrData {
 
 #[cfg(feature = "ssr")]
 pub mod server {
-    use domain::auth::tiqr::enrollment::{Enrollment, EnrollmentStatus, TiqrState};
+    use domain::auth::tiqr::enrollment::Enrollment;
 
     use super::*;
     use crate::state::{Services, TiqrSetup};
@@ -80,41 +79,17 @@ pub mod server {
         Ok(svg.replacen("<svg", "<svg role=\"img\" aria-label=\"QR code\"", 1))
     }
 
-    pub fn status(s: EnrollmentStatus) -> String {
-        match s {
-            EnrollmentStatus::Idle => "idle",
-            EnrollmentStatus::Initialized => "initialized",
-            EnrollmentStatus::Retrieved => "retrieved",
-            EnrollmentStatus::Processed => "processed",
-            EnrollmentStatus::Finalized => "finalized",
-            EnrollmentStatus::Expired => "expired",
-            EnrollmentStatus::Unconfirmed => "unconfirmed",
-        }
-        .into()
-    }
-
-    pub fn enrollment_view(e: Enrollment) -> TiqrEnrollmentView {
+    /// One phone as the pages show it, at `now` (a phone past its confirmation window shows as
+    /// never confirmed before the enrolling page revokes it).
+    pub fn enrollment_view(e: Enrollment, now: time::OffsetDateTime) -> TiqrEnrollmentView {
+        let window_open = e.created_at + domain::auth::tiqr::CONFIRMATION_LIFETIME > now;
         TiqrEnrollmentView {
             id: e.id.to_string(),
             name: e.name,
-            state: match (e.state, e.activated_at) {
-                (TiqrState::Revoked, None) => "unconfirmed",
-                // Past its window it never will be (it is revoked when the enrolling page looks).
-                (_, None)
-                    if e.created_at + domain::auth::tiqr::CONFIRMATION_LIFETIME
-                        <= time::OffsetDateTime::now_utc() =>
-                {
-                    "unconfirmed"
-                }
-                (_, None) => "pending",
-                (TiqrState::Active, _) => "active",
-                (TiqrState::Blocked, _) => "blocked",
-                (TiqrState::Revoked, _) => "revoked",
-            }
-            .into(),
+            state: PhoneState::of(e.state, e.activated_at.is_some(), window_open),
             failures: e.failures,
-            created_at: crate::admin_api::server::datetime(e.created_at),
-            last_used_at: e.last_used_at.map(crate::admin_api::server::datetime),
+            created_at: crate::api::server::datetime(e.created_at),
+            last_used_at: e.last_used_at.map(crate::api::server::datetime),
             enrolled_by: e.enrolled_by_username,
         }
     }
@@ -139,7 +114,7 @@ pub mod server {
         let outcome = |s| QrView {
             url: String::new(),
             svg: String::new(),
-            status: status(s),
+            status: Some(s),
         };
         match s {
             EnrollmentStatus::Idle => Ok(None),
@@ -153,7 +128,7 @@ pub mod server {
                 Ok(Some(QrView {
                     svg: qr_svg(&url)?,
                     url,
-                    status: status(s),
+                    status: Some(s),
                 }))
             }
             EnrollmentStatus::Processed => {
@@ -169,7 +144,7 @@ pub mod server {
                     Some(start) => QrView {
                         svg: qr_svg(&start.url)?,
                         url: start.url,
-                        status: status(s),
+                        status: Some(s),
                     },
                     // The window closed between the two reads.
                     None => outcome(EnrollmentStatus::Unconfirmed),
@@ -199,7 +174,7 @@ pub async fn get_tiqr_sign_in() -> Result<TiqrSignInData, ErrorCode> {
         qr: QrView {
             svg: server::qr_svg(&start.url)?,
             url: start.url,
-            status: String::new(),
+            status: None,
         },
         csrf: ctx.csrf_token.clone(),
     })
@@ -210,18 +185,16 @@ pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let session = crate::api::server::signed_in(&ctx)?;
     server::setup(&services)?;
+    let now = time::OffsetDateTime::now_utc();
     let enrollments =
         domain::auth::tiqr::enrollment::list_enrollments(&services.auth, session.user_id).await?;
     Ok(MyTiqrData {
         enrollments: enrollments
             .into_iter()
-            .map(server::enrollment_view)
+            .map(|e| server::enrollment_view(e, now))
             .collect(),
         pending: server::pending(&services, &ctx.csrf_token, session.user_id).await?,
-        password_needed: domain::auth::tiqr::enrollment::password_needed(
-            session,
-            time::OffsetDateTime::now_utc(),
-        ),
+        password_needed: domain::auth::tiqr::enrollment::password_needed(session, now),
         csrf: ctx.csrf_token.clone(),
     })
 }

@@ -8,36 +8,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::ids::{Email, Finess, RegionCode, Rpps, Username};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(type_name = "user_status", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum UserStatus {
-    PendingActivation,
-    Active,
-    /// Locked by the support desk (not the temporary lock after failures, which lives in
-    /// `auth_throttle`).
-    Locked,
-    Disabled,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(type_name = "admin_role", rename_all = "snake_case")]
-#[serde(rename_all = "snake_case")]
-pub enum AdminRole {
-    Support,
-    RegionalAdmin,
-    NationalAdmin,
-}
-
-impl AdminRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminRole::Support => "support",
-            AdminRole::RegionalAdmin => "regional_admin",
-            AdminRole::NationalAdmin => "national_admin",
-        }
-    }
-}
+pub use model::account::{AdminRole, UserStatus};
 
 /// What sign-in needs to know about an account.
 #[derive(Debug, Clone)]
@@ -354,6 +325,56 @@ pub async fn roles_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<Role
     )
     .fetch_all(&mut *conn)
     .await?)
+}
+
+/// The roles of several accounts at once (the import's check of a whole file).
+pub async fn roles_of_many(
+    conn: &mut PgConnection,
+    user_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<RoleGrant>>> {
+    let mut roles: std::collections::HashMap<Uuid, Vec<RoleGrant>> = Default::default();
+    for r in sqlx::query!(
+        r#"SELECT user_id, role AS "role: AdminRole", region_code FROM admin_roles WHERE user_id = ANY($1)"#,
+        user_ids
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    {
+        roles.entry(r.user_id).or_default().push(RoleGrant {
+            role: r.role,
+            region_code: r.region_code,
+        });
+    }
+    Ok(roles)
+}
+
+/// Takes `role` away from the account; false when it did not hold it.
+pub async fn revoke_role(conn: &mut PgConnection, user_id: Uuid, role: AdminRole) -> Result<bool> {
+    let done = sqlx::query!(
+        "DELETE FROM admin_roles WHERE user_id = $1 AND role = $2",
+        user_id,
+        role as AdminRole
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Takes away the account's regional roles held in another region than `region` (it moves
+/// there); how many.
+pub async fn revoke_roles_outside(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    region: &RegionCode,
+) -> Result<u64> {
+    Ok(sqlx::query!(
+        "DELETE FROM admin_roles WHERE user_id = $1 AND region_code IS NOT NULL AND region_code <> $2",
+        user_id,
+        region.as_str()
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected())
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]

@@ -6,9 +6,7 @@
 //! and TRUNCATE (migration `audit_log`); `verify` recomputes the chain to detect changes made
 //! behind those triggers (for instance by a superuser disabling them).
 
-use std::borrow::Cow;
-
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -23,24 +21,7 @@ const CHAIN_LOCK_KEY: i64 = 0x5041_5353_4155_4449; // "PASSAUDI"
 /// The chain's anchor: the `prev_hash` of the first row.
 pub const GENESIS: [u8; 32] = [0; 32];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, sqlx::Type)]
-#[sqlx(type_name = "audit_outcome", rename_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Success,
-    Failure,
-    Denied,
-}
-
-impl Outcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Success => "success",
-            Outcome::Failure => "failure",
-            Outcome::Denied => "denied",
-        }
-    }
-}
+pub use model::audit::{Action, Outcome};
 
 /// Who and where an action came from.
 #[derive(Debug, Clone, Default)]
@@ -49,15 +30,13 @@ pub struct Client {
     pub user_agent: Option<String>,
 }
 
-/// One event to append. `action` is a dotted name such as `auth.password.sign_in`.
+/// One event to append; `action` is one of the catalog's ([`Action`]).
 #[derive(Debug, Clone)]
 pub struct Event {
     pub actor_user_id: Option<Uuid>,
     pub actor_label: String,
     pub actor_role: Option<String>,
-    /// Static for the events the code names; owned for the summaries of `refusals`, whose action
-    /// is read back from their counter.
-    pub action: Cow<'static, str>,
+    pub action: Action,
     pub outcome: Outcome,
     pub target_type: Option<&'static str>,
     pub target_id: Option<String>,
@@ -67,12 +46,12 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(action: &'static str, outcome: Outcome, actor_label: impl Into<String>) -> Self {
+    pub fn new(action: Action, outcome: Outcome, actor_label: impl Into<String>) -> Self {
         Self {
             actor_user_id: None,
             actor_label: actor_label.into(),
             actor_role: None,
-            action: Cow::Borrowed(action),
+            action,
             outcome,
             target_type: None,
             target_id: None,
@@ -376,7 +355,7 @@ fn chained_row(
         actor_user_id: event.actor_user_id,
         actor_label: printable(&event.actor_label),
         actor_role: opt(event.actor_role),
-        action: event.action.to_string(),
+        action: event.action.as_str().to_string(),
         outcome: event.outcome,
         target_type: event.target_type.map(str::to_string),
         target_id: opt(event.target_id),

@@ -5,8 +5,26 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::auth::card::CardIdentity;
 use crate::error::Result;
+use crate::ids::NationalId;
+
+pub use model::card::CardType;
+
+/// Who a validated certificate belongs to.
+#[derive(Debug, Clone)]
+pub struct CardIdentity {
+    pub national_id: NationalId,
+    pub card_type: CardType,
+    /// "CLAIRE MARTIN" (given name then surname), or the CN when the card is not nominative.
+    pub holder_name: String,
+    pub issuer_dn: String,
+    pub subject_dn: String,
+    /// Lowercase hex, without leading zero bytes.
+    pub serial: String,
+    pub fingerprint_sha256: String,
+    pub not_before: OffsetDateTime,
+    pub not_after: OffsetDateTime,
+}
 
 /// A card as the holder sees it on "Mes moyens de connexion".
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

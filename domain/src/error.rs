@@ -1,9 +1,18 @@
 //! The domain layer's one error type. The web edge maps each variant to an HTTP status and a French
-//! message in one place (`server::web::error`); nothing here knows about either.
+//! message in one place (`app::error`); nothing here knows about either.
+//!
+//! Every reason an error carries is a closed enum of the shared vocabulary (`model`), so that the
+//! mapping at the edge is an exhaustive `match` (a renamed or added reason does not compile
+//! until it has its message). This module imports nothing else of the domain.
 
+use model::account::UserStatus;
+use model::card::CardRefusal;
+use model::code::CodeError;
+use model::ids::IdError;
+use model::import::ImportError;
+use model::password::Weakness;
+use model::psc::{PscFailure, PscLogoutRefusal, PscStateRefusal};
 use time::OffsetDateTime;
-
-use crate::ids::IdError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -15,21 +24,25 @@ pub enum Error {
     /// Wrong identifier or password; deliberately says nothing about which.
     #[error("invalid credentials")]
     InvalidCredentials,
-    /// Too many failures for this identifier (known or not) until the given time.
+    /// Too many failures for this identifier (known or not) until the given time; `remaining`
+    /// is how long from the refusal (the page says it in minutes, without reading the clock).
     #[error("sign-in locked until {until}")]
-    Locked { until: OffsetDateTime },
+    Locked {
+        until: OffsetDateTime,
+        remaining: time::Duration,
+    },
     /// Too many failures from this client address until the given time.
     #[error("client address throttled until {until}")]
     AddressThrottled { until: OffsetDateTime },
     /// The password was right but the account cannot sign in (disabled, locked by the desk,
     /// not yet activated).
     #[error("account not usable: {0:?}")]
-    AccountUnavailable(crate::accounts::UserStatus),
+    AccountUnavailable(UserStatus),
     #[error("not found")]
     NotFound,
     /// The presented card certificate (or the agent's signature) is not accepted.
     #[error("card refused: {0:?}")]
-    CardRefused(crate::auth::card::Refusal),
+    CardRefused(CardRefusal),
     /// The agent's challenge is unknown, used, expired or from another browser.
     #[error("card challenge invalid")]
     CardChallengeInvalid,
@@ -51,26 +64,26 @@ pub enum Error {
     PscLinkExpired,
     /// The PSC callback's state is missing, unknown, used (a replay), expired or another browser's.
     #[error("PSC state invalid: {0:?}")]
-    PscState(crate::auth::psc::StateRefusal),
+    PscState(PscStateRefusal),
     /// The PSC sign-in was refused: the provider said no (the user cancelled), could not be
-    /// reached, or answered something that does not verify. Holds the audited reason.
-    #[error("PSC sign-in refused: {0}")]
-    PscRefused(&'static str),
+    /// reached, or answered something that does not verify.
+    #[error("PSC sign-in refused: {}", .0.as_str())]
+    PscRefused(PscFailure),
     /// The PSC authentication level (`acr`) is below the deployment's minimum.
     #[error("PSC authentication level too weak")]
     PscLevelTooWeak,
     /// A back-channel logout token refused (replayed, too old…); holds the reason.
-    #[error("PSC logout token refused: {0}")]
-    PscLogout(&'static str),
+    #[error("PSC logout token refused: {}", .0.as_str())]
+    PscLogout(PscLogoutRefusal),
     /// The e-mail code step refused (wrong, expired, too many attempts or sends…).
     #[error("e-mail code: {0:?}")]
-    Code(crate::auth::otp::CodeError),
+    Code(CodeError),
     /// The activation or reset link is unknown, used or expired.
     #[error("account link expired")]
     AccountLinkExpired,
     /// The new password does not meet the policy.
     #[error("weak password: {0:?}")]
-    WeakPassword(crate::password_policy::Weakness),
+    WeakPassword(Weakness),
     /// The account's RPPS is not the one on the card.
     #[error("RPPS of the account differs from the card")]
     RppsMismatch,
@@ -110,7 +123,7 @@ pub enum Error {
     TiqrBlocked,
     /// A CSV import refused as a whole (the file, or rows in error at commit time).
     #[error("import: {0}")]
-    Import(crate::import::ImportError),
+    Import(ImportError),
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),
@@ -124,6 +137,16 @@ pub enum Error {
     Database(sqlx::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl Error {
+    /// Locked until `until`, refused at `now`.
+    pub fn locked(until: OffsetDateTime, now: OffsetDateTime) -> Self {
+        Error::Locked {
+            until,
+            remaining: until - now,
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -2,6 +2,7 @@
 //! Free of HTTP and Leptos; every function that depends on the time takes it as a parameter.
 
 pub mod accounts;
+pub mod address;
 pub mod admin;
 pub mod audit;
 pub mod auth;
@@ -9,7 +10,6 @@ pub mod cards;
 pub mod db;
 pub mod demo;
 pub mod error;
-pub mod ids;
 pub mod import;
 pub mod mail;
 pub mod password;
@@ -21,3 +21,6 @@ pub mod sessions;
 pub mod throttle;
 
 pub use error::{Error, Result};
+/// The identifiers that parse once live in the shared vocabulary (`model`), so that the pages
+/// use them too; `domain::ids` stays their name here.
+pub use model::ids;

@@ -2,16 +2,7 @@
 //! long (256, so hashing stays bounded), not a commonly used password, not the username. No
 //! composition rules and no forced periodic change: they push people to predictable passwords.
 
-/// Why a password is not accepted; each has its French message at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Weakness {
-    TooShort,
-    TooLong,
-    Common,
-    ContainsUsername,
-    Mismatch,
-}
+pub use model::password::Weakness;
 
 pub const MIN_LEN: usize = 12;
 pub const MAX_LEN: usize = 256;

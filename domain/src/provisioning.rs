@@ -82,7 +82,7 @@ pub async fn create_account(
     }
     audit::record(
         &mut tx,
-        Event::new("user.create", Outcome::Success, actor)
+        Event::new(audit::Action::UserCreate, Outcome::Success, actor)
             .target("user", id.to_string(), spec.username.as_str())
             .region(spec.region.as_str())
             .details(json!({
@@ -124,7 +124,7 @@ pub async fn set_sign_in_rules(
     .ok_or(Error::NotFound)?;
     audit::record(
         &mut tx,
-        Event::new("user.sign_in_rules", Outcome::Success, actor)
+        Event::new(audit::Action::UserSignInRules, Outcome::Success, actor)
             .target("user", user_id.to_string(), &row.username)
             .region(&row.region_code)
             .details(json!({
@@ -158,7 +158,7 @@ pub async fn create_establishment(
     let id = accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
     audit::record(
         &mut tx,
-        Event::new("establishment.create", Outcome::Success, actor)
+        Event::new(audit::Action::EstablishmentCreate, Outcome::Success, actor)
             .target("establishment", finess.as_str(), name)
             .region(region.as_str()),
         &Client::default(),

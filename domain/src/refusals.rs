@@ -16,21 +16,19 @@
 //! instance runs periodically. Both skip windows another transaction holds, so two instances never
 //! write the same summary, and the counts live in Postgres, so a restart loses none.
 
-use std::borrow::Cow;
-
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::address;
 use crate::audit::{self, Client, Event, Outcome};
-use crate::auth::password::address_key;
 use crate::error::Result;
 
 /// What a refusal is counted under, with its source.
 #[derive(Debug, Clone, Copy)]
 pub struct Refusal<'a> {
-    pub action: &'static str,
+    pub action: audit::Action,
     pub reason: &'a str,
     pub outcome: Outcome,
 }
@@ -55,7 +53,7 @@ pub fn minute_of(now: OffsetDateTime) -> OffsetDateTime {
 
 /// The source a refusal is counted under: the client's address key, as the sign-in throttle uses.
 pub fn source_of(client: &Client) -> String {
-    address_key(client.ip.as_deref())
+    address::key(client.ip.as_deref())
 }
 
 /// Records a refusal. `event` builds the full audit event; it runs (with the transaction, for any
@@ -90,7 +88,7 @@ pub async fn record_on(
              SET refusals = c.refusals + 1, last_at = greatest(c.last_at, $6)
            RETURNING refusals"#,
         source,
-        refusal.action,
+        refusal.action.as_str(),
         refusal.reason,
         minute,
         refusal.outcome as Outcome,
@@ -114,7 +112,7 @@ pub async fn record_on(
            RETURNING source, action, reason, minute, outcome AS "outcome: Outcome", refusals,
                      first_row_id, last_at"#,
         source,
-        refusal.action,
+        refusal.action.as_str(),
         refusal.reason,
         minute,
     )
@@ -127,7 +125,7 @@ pub async fn record_on(
         "UPDATE audit_refusal_counts SET first_row_id = $5
          WHERE source = $1 AND action = $2 AND reason = $3 AND minute = $4",
         source,
-        refusal.action,
+        refusal.action.as_str(),
         refusal.reason,
         minute,
         id,
@@ -206,15 +204,17 @@ async fn summarise(
     // `record_many` stamps one client on all its rows, and each summary names its own source.
     for w in closed {
         let at = |t: OffsetDateTime| t.format(&Rfc3339).unwrap_or_default();
-        let mut event = Event::new("audit.summary", w.outcome, &w.source).details(json!({
-            "summary": true,
-            "reason": w.reason,
-            "refusals": w.refusals,
-            "minute": at(w.minute),
-            "last_at": at(w.last_at),
-            "first_row": w.first_row_id,
-        }));
-        event.action = Cow::Owned(w.action);
+        let mut event =
+            Event::new(audit::Action::AuditSummary, w.outcome, &w.source).details(json!({
+                "summary": true,
+                "reason": w.reason,
+                "refusals": w.refusals,
+                "minute": at(w.minute),
+                "last_at": at(w.last_at),
+                "first_row": w.first_row_id,
+            }));
+        // The counted action's own name (the counter holds what `record` wrote).
+        event.action = audit::Action::parse(&w.action).unwrap_or(audit::Action::AuditSummary);
         let client = Client {
             ip: Some(w.source),
             user_agent: None,

@@ -61,7 +61,7 @@ pub async fn choose_establishment(
         audit::record(
             &mut tx,
             Event::new(
-                "session.establishment.choose",
+                audit::Action::SessionEstablishmentChoose,
                 Outcome::Denied,
                 &session.username,
             )
@@ -79,7 +79,7 @@ pub async fn choose_establishment(
     audit::record(
         &mut tx,
         Event::new(
-            "session.establishment.choose",
+            audit::Action::SessionEstablishmentChoose,
             Outcome::Success,
             &session.username,
         )

@@ -13,8 +13,10 @@ use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use model::sign_in::Method;
+
 use crate::audit::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -101,7 +103,7 @@ pub struct Session {
     pub given_name: String,
     pub family_name: String,
     pub region_code: String,
-    pub auth_method: String,
+    pub auth_method: Method,
     /// PSC's `authMode` and `acr` for a PSC sign-in.
     pub auth_mode: Option<String>,
     pub acr: Option<String>,
@@ -129,8 +131,7 @@ pub enum Missing {
 #[derive(Debug, Clone, Copy)]
 pub struct NewSession<'a> {
     pub user_id: Uuid,
-    /// `password`, `card`, `psc`, `tiqr`…
-    pub auth_method: &'a str,
+    pub auth_method: Method,
     pub establishment_id: Option<Uuid>,
     /// The token the browser presented, if any: it is ended (rotation).
     pub previous: Option<&'a Token>,
@@ -178,7 +179,7 @@ pub async fn start(
            VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8, $4, $9, $10, $11, $12, $13)"#,
         token.hash(),
         user_id,
-        auth_method,
+        auth_method.as_str(),
         now,
         now + policy.absolute,
         establishment_id,
@@ -250,7 +251,7 @@ pub async fn load(
         given_name: row.given_name,
         family_name: row.family_name,
         region_code: row.region_code,
-        auth_method: row.auth_method,
+        auth_method: stored_method(&row.auth_method)?,
         auth_mode: row.auth_mode,
         acr: row.acr,
         declared_finess: row.declared_finess,
@@ -334,10 +335,15 @@ pub fn recently_authenticated(session: &Session, within: Duration, now: OffsetDa
         .is_some_and(|t| t <= now && now - t < within)
 }
 
+/// A method read back from `sessions.auth_method`; only [`start`] writes it.
+fn stored_method(name: &str) -> Result<Method> {
+    Method::parse(name).ok_or_else(|| Error::Internal(format!("session method {name}")))
+}
+
 /// The live sessions of a user, newest first, as the admin console lists them.
 #[derive(Debug, Clone)]
 pub struct LiveSession {
-    pub auth_method: String,
+    pub auth_method: Method,
     pub created_at: OffsetDateTime,
     pub last_seen_at: OffsetDateTime,
     pub ip: Option<String>,
@@ -345,14 +351,24 @@ pub struct LiveSession {
 }
 
 pub async fn live_of_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<LiveSession>> {
-    Ok(sqlx::query_as!(
-        LiveSession,
+    sqlx::query!(
         "SELECT auth_method, created_at, last_seen_at, ip, user_agent FROM sessions
          WHERE user_id = $1 AND ended_at IS NULL ORDER BY created_at DESC LIMIT 20",
         user_id
     )
     .fetch_all(&mut *conn)
-    .await?)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(LiveSession {
+            auth_method: stored_method(&r.auth_method)?,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+        })
+    })
+    .collect()
 }
 
 /// Records the establishment the user works in for this session.

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { expect, test } from "@playwright/test";
 import { signIn, signOut, waitForMail } from "./helpers";
 
-// The regional administration console (DESIGN.md §5) with the demo accounts: support.ara is the
+// The regional administration console (ARCHITECTURE.md, "Regional administration") with the demo accounts: support.ara is the
 // Auvergne-Rhône-Alpes support desk, admin.idf the Île-de-France administrator, admin.national
 // the national administrator.
 

@@ -18,9 +18,11 @@ export async function signOut(page: Page) {
   await expect(page.locator(".alert-info")).toContainText("Vous êtes déconnecté(e).");
 }
 
-/** Waits until the WebAssembly has taken over the page (clicks before that would be lost). */
+/** Waits until the WebAssembly has taken over the page (clicks before that would be lost). On a
+ * loaded 2-core machine fetching and compiling the module can take longer than one assertion's
+ * 10 s, hence the generous wait (a fresh-clone run once timed out here). */
 export async function hydrated(page: Page) {
-  await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1);
+  await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 25_000 });
 }
 
 // The card lab of scripts/test.sh: a private pcscd with a virtual reader, and the test PKI.

@@ -39,32 +39,7 @@ const METADATA_TTL: StdDuration = StdDuration::from_secs(300);
 
 const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-/// Why a PSC exchange failed: the audited reason. Internal details go to the log only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PscFailure {
-    /// Discovery, JWKS, token or userinfo request failed (down, timeout, error status).
-    ProviderUnavailable,
-    /// The discovery document names another issuer.
-    IssuerMismatch,
-    /// The token endpoint refused the code (replayed, expired, wrong client).
-    TokenRefused,
-    /// No ID token, or one that does not verify (signature, issuer, audience, expiry, nonce).
-    IdTokenInvalid,
-    /// Userinfo does not verify (signature, subject).
-    UserinfoInvalid,
-}
-
-impl PscFailure {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PscFailure::ProviderUnavailable => "provider_unavailable",
-            PscFailure::IssuerMismatch => "issuer_mismatch",
-            PscFailure::TokenRefused => "token_refused",
-            PscFailure::IdTokenInvalid => "id_token_invalid",
-            PscFailure::UserinfoInvalid => "userinfo_invalid",
-        }
-    }
-}
+pub use model::psc::{PscFailure, PscLogoutRefusal};
 
 /// The endpoints and keys of the provider.
 #[derive(Debug, Clone)]
@@ -509,34 +484,39 @@ impl PscClient {
     pub async fn verify_logout_token(
         &self,
         token: &str,
-    ) -> Result<domain::auth::psc::LogoutToken, &'static str> {
-        let provider = self.provider().await.map_err(|_| "provider_unavailable")?;
+    ) -> Result<domain::auth::psc::LogoutToken, PscLogoutRefusal> {
+        let provider = self
+            .provider()
+            .await
+            .map_err(|_| PscLogoutRefusal::ProviderUnavailable)?;
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
         else {
-            return Err("malformed");
+            return Err(PscLogoutRefusal::Malformed);
         };
         let header: Value = URL_SAFE_NO_PAD
             .decode(h)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
-            .ok_or("malformed")?;
+            .ok_or(PscLogoutRefusal::Malformed)?;
         let alg: CoreJwsSigningAlgorithm = header
             .get("alg")
             .cloned()
             .and_then(|a| serde_json::from_value(a).ok())
-            .ok_or("malformed")?;
+            .ok_or(PscLogoutRefusal::Malformed)?;
         if !matches!(
             alg,
             CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256
                 | CoreJwsSigningAlgorithm::RsaSsaPssSha256
                 | CoreJwsSigningAlgorithm::EcdsaP256Sha256
         ) {
-            return Err("algorithm_not_allowed");
+            return Err(PscLogoutRefusal::AlgorithmNotAllowed);
         }
         let kid = header.get("kid").and_then(Value::as_str);
-        let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| "malformed")?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(s)
+            .map_err(|_| PscLogoutRefusal::Malformed)?;
         let message = format!("{h}.{p}");
         let verified = provider
             .jwks
@@ -550,11 +530,11 @@ impl PscClient {
                     .is_ok()
             });
         if !verified {
-            return Err("bad_signature");
+            return Err(PscLogoutRefusal::BadSignature);
         }
-        let claims = jwt_payload(token).ok_or("malformed")?;
+        let claims = jwt_payload(token).ok_or(PscLogoutRefusal::Malformed)?;
         if claims.get("iss").and_then(Value::as_str) != Some(self.issuer.as_str()) {
-            return Err("wrong_issuer");
+            return Err(PscLogoutRefusal::WrongIssuer);
         }
         let audience_ok = match claims.get("aud") {
             Some(Value::String(a)) => a == self.client_id.as_str(),
@@ -564,33 +544,33 @@ impl PscClient {
             _ => false,
         };
         if !audience_ok {
-            return Err("wrong_audience");
+            return Err(PscLogoutRefusal::WrongAudience);
         }
         if claims.contains_key("nonce") {
-            return Err("nonce_present");
+            return Err(PscLogoutRefusal::NoncePresent);
         }
         if !claims
             .get("events")
             .and_then(Value::as_object)
             .is_some_and(|e| e.contains_key(BACKCHANNEL_EVENT))
         {
-            return Err("not_a_logout_event");
+            return Err(PscLogoutRefusal::NotALogoutEvent);
         }
         if let Some(exp) = claims.get("exp").and_then(Value::as_i64)
             && exp < time::OffsetDateTime::now_utc().unix_timestamp()
         {
-            return Err("expired");
+            return Err(PscLogoutRefusal::Expired);
         }
         let iat = claims
             .get("iat")
             .and_then(Value::as_i64)
             .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-            .ok_or("no_iat")?;
+            .ok_or(PscLogoutRefusal::NoIat)?;
         let jti = claims
             .get("jti")
             .and_then(Value::as_str)
             .filter(|j| !j.is_empty() && j.len() <= 255)
-            .ok_or("no_jti")?;
+            .ok_or(PscLogoutRefusal::NoJti)?;
         let text = |name: &str| {
             claims
                 .get(name)

@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use model::sign_in::Method;
 
 use crate::api::get_dashboard;
 use crate::components::ErrorMessage;
@@ -20,15 +21,15 @@ pub fn Dashboard() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let method = match d.auth_method.as_str() {
-                            "password" => m.method_password.to_string(),
-                            "card" => m.method_card.to_string(),
-                            "password+email_code" => m.method_password_code.to_string(),
-                            "psc" => match &d.auth_detail {
+                        let method = match d.auth_method {
+                            Method::Password => m.method_password.to_string(),
+                            Method::Card => m.method_card.to_string(),
+                            Method::PasswordEmailCode => m.method_password_code.to_string(),
+                            Method::Tiqr => m.method_tiqr.to_string(),
+                            Method::Psc => match &d.auth_detail {
                                 Some(detail) if !detail.is_empty() => format!("Pro Santé Connect ({detail})"),
                                 _ => "Pro Santé Connect".to_string(),
                             },
-                            other => other.to_string(),
                         };
                         view! {
                             <h1>{d.establishment.name.clone()}</h1>

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use model::code::Delivery;
 
 use crate::api::{CodeStepData, get_code_step};
 use crate::components::{ErrorMessage, Notice, QueryError};
@@ -39,15 +40,14 @@ fn CodeForms(data: CodeStepData) -> impl IntoView {
     let query = use_query_map();
     let just_sent = query.read_untracked().get("info").as_deref() == Some("code-envoye");
     // "pending" without a failure is the second it takes the worker to send it.
-    let status = match data.delivery.as_str() {
-        "sent" | "pending" if just_sent => Some(m.code_sent),
-        "sent" => None,
-        "pending" => Some(m.code_waiting),
-        "delayed" => Some(m.code_delayed),
-        "abandoned" => Some(m.code_abandoned),
-        _ => None,
+    let status = match data.delivery {
+        Delivery::Sent | Delivery::Pending { failed: false } if just_sent => Some(m.code_sent),
+        Delivery::Sent | Delivery::NotRequested => None,
+        Delivery::Pending { failed: false } => Some(m.code_waiting),
+        Delivery::Pending { failed: true } => Some(m.code_delayed),
+        Delivery::Abandoned => Some(m.code_abandoned),
     };
-    let requested = data.delivery != "none";
+    let requested = data.delivery != Delivery::NotRequested;
     view! {
         <p class="lead">{m.code_intro} " " <strong id="adresse-masquee">{data.masked_email.clone()}</strong> "."</p>
         {status.map(|text| view! { <Notice text /> })}

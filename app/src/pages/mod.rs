@@ -1,14 +1,15 @@
 pub mod admin;
-pub mod card_link;
 pub mod card_sign_in;
 pub mod chooser;
 pub mod dashboard;
 pub mod email_code;
 pub mod forgot_password;
+pub mod linking;
 pub mod my_tiqr;
 pub mod new_password;
 pub mod no_establishment;
 pub mod not_found;
+pub mod psc_error;
 pub mod sign_in;
 pub mod sign_in_means;
 pub mod tiqr_sign_in;

@@ -6,27 +6,26 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use model::tiqr::{EnrollmentStatus, PhoneState};
+
 use crate::components::{ErrorMessage, Notice, Poller, QueryError};
 use crate::t;
 use crate::tiqr_api::{QrView, TiqrEnrollmentView, get_my_tiqr};
 
-pub fn state_label(m: &crate::i18n::Messages, state: &str) -> &'static str {
+pub fn state_label(m: &crate::i18n::Messages, state: PhoneState) -> &'static str {
     match state {
-        "active" => m.tiqr_state_active,
-        "blocked" => m.tiqr_state_blocked,
-        "pending" => m.tiqr_state_pending,
-        "unconfirmed" => m.tiqr_state_unconfirmed,
-        _ => m.tiqr_state_revoked,
+        PhoneState::Active => m.tiqr_state_active,
+        PhoneState::Blocked => m.tiqr_state_blocked,
+        PhoneState::Pending => m.tiqr_state_pending,
+        PhoneState::Unconfirmed => m.tiqr_state_unconfirmed,
+        PhoneState::Revoked => m.tiqr_state_revoked,
     }
 }
 
 /// Whether an enrollment under way has something to show (a QR, or the truthful outcome of a
 /// phone that was never confirmed); otherwise the page offers to start one.
 pub fn under_way(qr: &QrView) -> bool {
-    matches!(
-        qr.status.as_str(),
-        "initialized" | "retrieved" | "processed" | "unconfirmed"
-    )
+    qr.status.is_some_and(EnrollmentStatus::under_way)
 }
 
 /// The enrollment under way in this browser: the enrolment QR, then the confirmation QR, or the
@@ -36,10 +35,12 @@ pub fn under_way(qr: &QrView) -> bool {
 pub fn EnrollmentUnderWay(qr: QrView, poll: String, #[prop(optional)] desk: bool) -> impl IntoView {
     let m = t();
     let sep = if poll.contains('?') { '&' } else { '?' };
-    let poll = format!("{poll}{sep}vu={}", qr.status);
-    let state = RwSignal::new(qr.status.clone());
-    match qr.status.as_str() {
-        "processed" => view! {
+    // The poller compares the status endpoint's answers (text) with the one drawn.
+    let shown = qr.status.map_or("", EnrollmentStatus::as_str);
+    let poll = format!("{poll}{sep}vu={shown}");
+    let state = RwSignal::new(shown.to_string());
+    match qr.status {
+        Some(EnrollmentStatus::Processed) => view! {
             <section class="card" aria-labelledby="confirmation">
                 <h2 id="confirmation">{m.tiqr_confirm_title}</h2>
                 <p>{m.tiqr_confirm_steps}</p>
@@ -51,7 +52,7 @@ pub fn EnrollmentUnderWay(qr: QrView, poll: String, #[prop(optional)] desk: bool
             </section>
         }
         .into_any(),
-        "unconfirmed" => view! {
+        Some(EnrollmentStatus::Unconfirmed) => view! {
             <p id="tiqr-non-confirme" class="alert alert-error" role="alert">{m.tiqr_unconfirmed}</p>
         }
         .into_any(),
@@ -111,11 +112,11 @@ pub fn MyTiqr() -> impl IntoView {
                     Ok(d) => {
                         let csrf = d.csrf.clone();
                         let pending = d.pending.clone().filter(under_way);
-                        let unconfirmed = pending.as_ref().is_some_and(|p| p.status == "unconfirmed");
+                        let unconfirmed = pending.as_ref().is_some_and(|p| p.status == Some(EnrollmentStatus::Unconfirmed));
                         let password_needed = d.password_needed;
                         view! {
                             <ul id="tiqr-inscriptions" class="item-list">
-                                {d.enrollments.into_iter().filter(|e| e.state != "revoked").map(|e| view! { <Phone e csrf=csrf.clone() /> }).collect_view()}
+                                {d.enrollments.into_iter().filter(|e| e.state != PhoneState::Revoked).map(|e| view! { <Phone e csrf=csrf.clone() /> }).collect_view()}
                             </ul>
                             {pending.map(|qr| view! { <EnrollmentUnderWay qr poll="/compte/tiqr/etat".to_string() /> })}
                             {(d.pending.as_ref().is_none_or(|p| !under_way(p)) || unconfirmed).then(|| view! {
@@ -150,7 +151,7 @@ fn Phone(e: TiqrEnrollmentView, csrf: String) -> impl IntoView {
         <li>
             <span>{e.name.clone()}</span>
             " "
-            <span class=format!("status status-{}", e.state)>{state_label(m, &e.state)}</span>
+            <span class=format!("status status-{}", e.state.as_str())>{state_label(m, e.state)}</span>
             " "
             <span class="meta">{m.tiqr_created} " " {e.created_at.clone()} " · " {m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
             " "

@@ -161,7 +161,7 @@ fn Phone(phone: PhoneView, csrf: String) -> impl IntoView {
             <h3 id=heading.clone()>{phone.name.clone()}</h3>
             <dl class="facts">
                 <dt>{m.adm_status}</dt>
-                <dd><span class=format!("status status-{}", phone.state)>{crate::pages::my_tiqr::state_label(m, &phone.state)}</span></dd>
+                <dd><span class=format!("status status-{}", phone.state.as_str())>{crate::pages::my_tiqr::state_label(m, phone.state)}</span></dd>
                 <dt>{m.means_added_on}</dt>
                 <dd>{phone.created_at.clone()}</dd>
                 <dt>{m.card_last_used}</dt>

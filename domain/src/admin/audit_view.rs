@@ -106,7 +106,7 @@ async fn scope_for(
     auth: &Auth,
     actor: &Actor,
     action: Action,
-    name: &'static str,
+    name: audit::Action,
     filter: &AuditFilter,
     client: &Client,
     now: OffsetDateTime,
@@ -131,7 +131,7 @@ pub async fn search(
         auth,
         actor,
         Action::ViewAudit,
-        "admin.audit.search",
+        audit::Action::AdminAuditSearch,
         filter,
         client,
         now,
@@ -153,7 +153,7 @@ pub async fn row(
     let scope = scope_or_deny(
         &auth.pool,
         actor,
-        "admin.audit.view",
+        audit::Action::AdminAuditView,
         Action::ViewAudit,
         client,
         now,
@@ -184,7 +184,7 @@ pub async fn row(
         return Err(denied(
             &auth.pool,
             actor,
-            "admin.audit.view",
+            audit::Action::AdminAuditView,
             Action::ViewAudit,
             Some(&target),
             client,
@@ -235,7 +235,7 @@ pub async fn export_csv(
         auth,
         actor,
         Action::ExportAudit,
-        "audit.export",
+        audit::Action::AuditExport,
         filter,
         client,
         now,
@@ -290,7 +290,7 @@ pub async fn export_csv(
         &mut tx,
         event(
             actor,
-            "audit.export",
+            audit::Action::AuditExport,
             Outcome::Success,
             None,
             json!({

@@ -1,6 +1,6 @@
 //! Who may do what in the admin console, in one function: `authorize(actor, action, region)`.
 //!
-//! DESIGN.md §5: `support` (per region) finds and helps accounts; `regional_admin` (per region)
+//! The roles (ARCHITECTURE.md, "Regional administration"): `support` (per region) finds and helps accounts; `regional_admin` (per region)
 //! also creates and edits accounts, memberships and establishments, imports, reads the audit log
 //! and grants `support`; `national_admin` does everything in every region. Every console query and
 //! action asks this module first, with the region of the data it touches, read from the database,

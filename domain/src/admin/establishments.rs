@@ -45,7 +45,7 @@ pub async fn list(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Page<EstablishmentRow>> {
-    let name = "admin.establishment.list";
+    let name = audit::Action::AdminEstablishmentList;
     let scope = scope_or_deny(
         &auth.pool,
         actor,
@@ -156,7 +156,7 @@ pub async fn detail(
         return Err(denied(
             &auth.pool,
             actor,
-            "admin.establishment.view",
+            audit::Action::AdminEstablishmentView,
             Action::ViewEstablishments,
             Some(&target(&e.finess, &e.name, &e.region_code)),
             client,
@@ -215,7 +215,7 @@ pub async fn create(
         return Err(denied(
             &auth.pool,
             actor,
-            "establishment.create",
+            audit::Action::EstablishmentCreate,
             Action::ManageEstablishments,
             Some(&t),
             client,
@@ -236,7 +236,7 @@ pub async fn create(
         &mut tx,
         event(
             actor,
-            "establishment.create",
+            audit::Action::EstablishmentCreate,
             Outcome::Success,
             Some(&t),
             json!({ "after": { "finess": finess.as_str(), "name": name.trim(), "city": city.trim(), "active": true } }),
@@ -282,7 +282,7 @@ pub async fn edit(
         return Err(denied(
             &auth.pool,
             actor,
-            "establishment.edit",
+            audit::Action::EstablishmentEdit,
             Action::ManageEstablishments,
             Some(&t),
             client,
@@ -304,7 +304,7 @@ pub async fn edit(
         &mut tx,
         event(
             actor,
-            "establishment.edit",
+            audit::Action::EstablishmentEdit,
             Outcome::Success,
             Some(&t),
             json!({

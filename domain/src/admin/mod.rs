@@ -32,7 +32,7 @@ pub struct Target {
 /// An audit event by `actor`.
 pub(crate) fn event(
     actor: &Actor,
-    name: &'static str,
+    name: audit::Action,
     outcome: Outcome,
     target: Option<&Target>,
     details: Value,
@@ -55,7 +55,7 @@ pub(crate) fn event(
 pub(crate) async fn denied(
     pool: &PgPool,
     actor: &Actor,
-    name: &'static str,
+    name: audit::Action,
     action: Action,
     target: Option<&Target>,
     client: &Client,
@@ -89,7 +89,7 @@ pub(crate) async fn denied(
 pub(crate) async fn scope_or_deny(
     pool: &PgPool,
     actor: &Actor,
-    name: &'static str,
+    name: audit::Action,
     action: Action,
     client: &Client,
     now: OffsetDateTime,

@@ -23,7 +23,7 @@ use super::users::{act_on_user, viewable_user};
 use crate::accounts::UserStatus;
 use crate::audit::{self, Client, Outcome};
 use crate::auth::Auth;
-use crate::auth::card::Browser;
+use crate::auth::browser::Browser;
 use crate::auth::otp::{self, CodeError};
 use crate::auth::tiqr::enrollment::{self, Enrollment, EnrollmentStart};
 use crate::auth::tiqr::{DESK_CODE_ATTEMPTS, DESK_CODE_LIFETIME, TiqrService};
@@ -48,7 +48,7 @@ pub async fn enrollments(
         auth,
         actor,
         user_id,
-        "admin.tiqr.view",
+        audit::Action::AdminTiqrView,
         client,
         now,
     )
@@ -71,7 +71,7 @@ pub async fn unblock(
         auth,
         actor,
         Action::RevokeTiqr,
-        "tiqr.unblock",
+        audit::Action::TiqrUnblock,
         user_id,
         client,
         now,
@@ -106,7 +106,7 @@ pub async fn revoke(
         auth,
         actor,
         Action::RevokeTiqr,
-        "tiqr.revoke",
+        audit::Action::TiqrRevoke,
         user_id,
         client,
         now,
@@ -145,7 +145,7 @@ pub async fn send_holder_code(
         auth,
         actor,
         Action::EnrollTiqr,
-        "tiqr.desk_code",
+        audit::Action::TiqrDeskCode,
         user_id,
         client,
         now,
@@ -244,7 +244,7 @@ pub async fn start_for_user(
         auth,
         actor,
         Action::EnrollTiqr,
-        "tiqr.enroll_start",
+        audit::Action::TiqrEnrollStart,
         user_id,
         client,
         now,
@@ -315,7 +315,7 @@ pub async fn start_for_user(
             &mut tx,
             event(
                 actor,
-                "tiqr.enroll_start",
+                audit::Action::TiqrEnrollStart,
                 Outcome::Failure,
                 target.as_ref(),
                 json!({ "by": "support", "reason": "holder_code", "refusal": format!("{refusal:?}") }),

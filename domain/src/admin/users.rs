@@ -72,7 +72,7 @@ pub async fn search(
     let scope = scope_or_deny(
         &auth.pool,
         actor,
-        "admin.user.search",
+        audit::Action::AdminUserSearch,
         Action::ViewUsers,
         client,
         now,
@@ -84,7 +84,7 @@ pub async fn search(
         return Err(denied(
             &auth.pool,
             actor,
-            "admin.user.search",
+            audit::Action::AdminUserSearch,
             Action::ViewUsers,
             None,
             client,
@@ -279,7 +279,7 @@ pub(crate) async fn act_on_user<T>(
     auth: &Auth,
     actor: &Actor,
     action: Action,
-    name: &'static str,
+    name: audit::Action,
     user_id: Uuid,
     client: &Client,
     now: OffsetDateTime,
@@ -334,7 +334,7 @@ pub(crate) async fn viewable_user(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    name: &'static str,
+    name: audit::Action,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<UserRecord> {
@@ -379,7 +379,7 @@ pub async fn detail(
         auth,
         actor,
         user_id,
-        "admin.user.view",
+        audit::Action::AdminUserView,
         client,
         now,
     )
@@ -444,7 +444,7 @@ pub async fn creation_scope(
     scope_or_deny(
         &auth.pool,
         actor,
-        "admin.user.new",
+        audit::Action::AdminUserNew,
         Action::CreateUser,
         client,
         now,
@@ -495,7 +495,7 @@ pub async fn create(
         return Err(denied(
             &auth.pool,
             actor,
-            "user.create",
+            audit::Action::UserCreate,
             Action::CreateUser,
             Some(&target),
             client,
@@ -532,7 +532,7 @@ pub async fn create(
         &mut tx,
         event(
             actor,
-            "user.create",
+            audit::Action::UserCreate,
             Outcome::Success,
             Some(&target),
             json!({
@@ -584,7 +584,7 @@ pub async fn edit(
         auth,
         actor,
         Action::EditUser,
-        "user.edit",
+        audit::Action::UserEdit,
         user_id,
         client,
         now,
@@ -650,9 +650,9 @@ pub async fn set_enabled(
         return Err(Error::OwnAccount);
     }
     let name = if enabled {
-        "user.enable"
+        audit::Action::UserEnable
     } else {
-        "user.disable"
+        audit::Action::UserDisable
     };
     act_on_user(
         auth,
@@ -716,7 +716,7 @@ pub async fn unlock(
         auth,
         actor,
         Action::Unlock,
-        "user.unlock",
+        audit::Action::UserUnlock,
         user_id,
         client,
         now,
@@ -758,7 +758,7 @@ pub async fn send_link(
         auth,
         actor,
         Action::SendLink,
-        "account.link_sent",
+        audit::Action::AccountLinkSent,
         user_id,
         client,
         now,
@@ -786,7 +786,7 @@ pub async fn end_sessions(
         auth,
         actor,
         Action::EndSessions,
-        "user.sessions_ended",
+        audit::Action::UserSessionsEnded,
         user_id,
         client,
         now,
@@ -913,7 +913,7 @@ pub async fn secure_compromised(
         auth,
         actor,
         Action::SecureAccount,
-        "account.compromised",
+        audit::Action::AccountCompromised,
         user_id,
         client,
         now,
@@ -995,7 +995,7 @@ pub async fn grant_role(
         auth,
         actor,
         Action::GrantRole(role),
-        "role.grant",
+        audit::Action::RoleGrant,
         user_id,
         client,
         now,
@@ -1032,20 +1032,13 @@ pub async fn revoke_role(
         auth,
         actor,
         Action::GrantRole(role),
-        "role.revoke",
+        audit::Action::RoleRevoke,
         user_id,
         client,
         now,
         async |tx, user| {
             let before = accounts::roles_of(tx, user.id).await?;
-            let done = sqlx::query!(
-                "DELETE FROM admin_roles WHERE user_id = $1 AND role = $2",
-                user.id,
-                role as AdminRole
-            )
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 0 {
+            if !accounts::revoke_role(tx, user.id, role).await? {
                 return Err(Error::NotFound);
             }
             let after = accounts::roles_of(tx, user.id).await?;
@@ -1073,7 +1066,7 @@ pub async fn change_region(
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
     }
-    act_on_user(auth, actor, Action::ChangeRegion, "user.region_change", user_id, client, now, async |tx, user| {
+    act_on_user(auth, actor, Action::ChangeRegion, audit::Action::UserRegionChange, user_id, client, now, async |tx, user| {
         if user.version != version {
             return Err(Error::StaleVersion);
         }
@@ -1086,14 +1079,7 @@ pub async fn change_region(
         )
         .fetch_all(&mut *tx)
         .await?;
-        let roles_removed = sqlx::query!(
-            "DELETE FROM admin_roles WHERE user_id = $1 AND region_code IS NOT NULL AND region_code <> $2",
-            user.id,
-            region.as_str()
-        )
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let roles_removed = accounts::revoke_roles_outside(tx, user.id, region).await?;
         sqlx::query!(
             "UPDATE users SET region_code = $2, updated_at = $3, version = version + 1 WHERE id = $1",
             user.id,
@@ -1127,9 +1113,9 @@ pub async fn set_membership(
     now: OffsetDateTime,
 ) -> Result<bool> {
     let name = if attach {
-        "membership.add"
+        audit::Action::MembershipAdd
     } else {
-        "membership.remove"
+        audit::Action::MembershipRemove
     };
     act_on_user(
         auth,

@@ -181,7 +181,7 @@ pub async fn request_reset(
         refusals::record(
             &auth.pool,
             Refusal {
-                action: "auth.password_reset.request",
+                action: audit::Action::AuthPasswordResetRequest,
                 reason,
                 outcome,
             },
@@ -199,7 +199,7 @@ pub async fn request_reset(
             Outcome::Failure,
             // Not what was typed (it may be a password): a keyed hash of it.
             Event::new(
-                "auth.password_reset.request",
+                audit::Action::AuthPasswordResetRequest,
                 Outcome::Failure,
                 auth.identifier_key.label(&typed),
             )
@@ -216,10 +216,14 @@ pub async fn request_reset(
     .await?;
     let purpose = Purpose::for_status(user.status);
     let event = |outcome, details| {
-        Event::new("auth.password_reset.request", outcome, &user.username)
-            .target("user", user.id.to_string(), &user.username)
-            .region(&user.region_code)
-            .details(details)
+        Event::new(
+            audit::Action::AuthPasswordResetRequest,
+            outcome,
+            &user.username,
+        )
+        .target("user", user.id.to_string(), &user.username)
+        .region(&user.region_code)
+        .details(details)
     };
     match purpose {
         Some(purpose) if recent < RESETS_PER_HOUR => {
@@ -366,9 +370,9 @@ pub async fn set_password(
         &mut tx,
         Event::new(
             if info.activation {
-                "account.activated"
+                audit::Action::AccountActivated
             } else {
-                "auth.password_reset.done"
+                audit::Action::AuthPasswordResetDone
             },
             Outcome::Success,
             &info.username,
@@ -409,10 +413,14 @@ pub async fn send_by_support(
     .ok_or(Error::NotFound)?;
     let purpose = Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
     let mail_id = issue(&mut tx, &auth.public_origin, user_id, purpose, now).await?;
-    let mut event = Event::new("account.link_sent", Outcome::Success, actor_label)
-        .target("user", user_id.to_string(), &user.username)
-        .region(&user.region_code)
-        .details(json!({ "purpose": purpose.as_str(), "mail": mail_id }));
+    let mut event = Event::new(
+        audit::Action::AccountLinkSent,
+        Outcome::Success,
+        actor_label,
+    )
+    .target("user", user_id.to_string(), &user.username)
+    .region(&user.region_code)
+    .details(json!({ "purpose": purpose.as_str(), "mail": mail_id }));
     if let Some(actor) = actor_id {
         event = event.actor(actor);
     }

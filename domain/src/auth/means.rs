@@ -266,11 +266,11 @@ pub(crate) fn descriptions(removed: &[Removed]) -> Vec<String> {
 }
 
 /// The audit action of a removal of `means` (the names the card and TIQR flows already used).
-pub(crate) fn action(means: Means) -> &'static str {
+pub(crate) fn action(means: Means) -> audit::Action {
     match means {
-        Means::Card => "card.unlinked",
-        Means::Psc => "psc.unlinked",
-        Means::Phone => "tiqr.revoke",
+        Means::Card => audit::Action::CardUnlinked,
+        Means::Psc => audit::Action::PscUnlinked,
+        Means::Phone => audit::Action::TiqrRevoke,
     }
 }
 
@@ -288,7 +288,7 @@ pub async fn remove_own(
 ) -> Result<Removed> {
     let checked = password::check(
         auth,
-        "sign_in_means.remove",
+        audit::Action::SignInMeansRemove,
         username,
         password_typed,
         client,
@@ -330,4 +330,28 @@ pub async fn remove_own(
     .await?;
     tx.commit().await?;
     Ok(removed)
+}
+
+/// Unlinks one of the signed-in holder's cards after they typed their password again: the
+/// "Mes moyens de connexion" removal ([`remove_own`]), for a card.
+pub async fn unlink_own_card(
+    auth: &Auth,
+    username: &str,
+    user_id: Uuid,
+    card_id: Uuid,
+    password_typed: &str,
+    client: &Client,
+    now: OffsetDateTime,
+) -> Result<()> {
+    remove_own(
+        auth,
+        username,
+        user_id,
+        &MeansRef::Card(card_id),
+        password_typed,
+        client,
+        now,
+    )
+    .await
+    .map(drop)
 }

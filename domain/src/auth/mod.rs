@@ -2,12 +2,15 @@
 //! an audit row, in one transaction.
 
 pub mod account_links;
+pub mod browser;
 pub mod card;
+pub mod code_step;
 pub mod identity;
 pub mod linking;
 pub mod means;
 pub mod otp;
 pub mod password;
+pub mod pending_link;
 pub mod psc;
 pub mod tiqr;
 
@@ -25,6 +28,7 @@ use crate::password::Passwords;
 use crate::routing::Landing;
 use crate::sessions::{self, NewSession, Token};
 use crate::throttle;
+use model::sign_in::Method;
 
 /// Everything the sign-in flows need, built once at start-up.
 #[derive(Debug)]
@@ -70,8 +74,7 @@ pub struct Verified<'a> {
     pub user_id: Uuid,
     pub username: &'a str,
     pub region_code: &'a str,
-    /// `password`, `card`, `psc`, `tiqr`.
-    pub method: &'static str,
+    pub method: Method,
     /// A Pro Santé Connect sign-in: what PSC said about it (session and audit row).
     pub psc: Option<&'a sessions::PscFacts>,
 }
@@ -109,13 +112,13 @@ pub async fn complete_sign_in(
     .await?;
     audit::record(
         tx,
-        Event::new("auth.sign_in", Outcome::Success, who.username)
+        Event::new(audit::Action::AuthSignIn, Outcome::Success, who.username)
             .actor(who.user_id)
             .target("user", who.user_id.to_string(), who.username)
             .region(who.region_code)
             .details({
                 let mut details = json!({
-                    "method": who.method,
+                    "method": who.method.as_str(),
                     "establishments": establishments.len(),
                     "establishment": establishments.first().filter(|_| establishments.len() == 1).map(|e| e.finess.clone()),
                     "rotated_previous_session": previous.is_some(),
@@ -161,7 +164,7 @@ pub async fn sign_out(
     {
         audit::record(
             &mut tx,
-            Event::new("auth.sign_out", Outcome::Success, &s.username)
+            Event::new(audit::Action::AuthSignOut, Outcome::Success, &s.username)
                 .actor(s.user_id)
                 .target("user", s.user_id.to_string(), &s.username)
                 .region(&s.region_code),
@@ -185,7 +188,7 @@ pub async fn reauthenticate(
 ) -> Result<()> {
     let checked = password::check(
         auth,
-        "auth.reauthenticate",
+        audit::Action::AuthReauthenticate,
         &session.username,
         password_typed,
         client,
@@ -200,10 +203,14 @@ pub async fn reauthenticate(
     sessions::reauthenticated(&mut tx, session, now).await?;
     audit::record(
         &mut tx,
-        Event::new("auth.reauthenticate", Outcome::Success, &session.username)
-            .actor(session.user_id)
-            .target("user", session.user_id.to_string(), &session.username)
-            .region(&session.region_code),
+        Event::new(
+            audit::Action::AuthReauthenticate,
+            Outcome::Success,
+            &session.username,
+        )
+        .actor(session.user_id)
+        .target("user", session.user_id.to_string(), &session.username)
+        .region(&session.region_code),
         client,
         now,
     )

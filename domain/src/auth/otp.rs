@@ -6,10 +6,11 @@
 //! 2. the user asks for a code: [`send_code`] draws 6 random digits, keeps only a salted hash, and
 //!    writes the e-mail to the outbox, in one transaction (a new code replaces the previous one;
 //!    one send a minute, five per step);
-//! 3. [`verify_code`] compares in constant time; five wrong codes end the step (back to the
+//! 3. [`check_code`] compares in constant time; five wrong codes end the step (back to the
 //!    password), and wrong codes have a counter of their own per account that only a right code
 //!    resets (not a right password: otherwise knowing the password would give five guesses per
-//!    sign-in, forever); the right one, within its 10 minutes, starts the session — once. One
+//!    sign-in, forever); the right one, within its 10 minutes, completes the step — once
+//!    ([`super::code_step`] then starts the session, or finishes the pending link). One
 //!    step per account: a new sign-in replaces the pending one.
 //!
 //! Every send, success and failure is audited.
@@ -18,16 +19,15 @@ use rand::Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
+use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::linking::{self, Completion};
-use super::{Auth, SignedIn, Verified, complete_sign_in};
+use super::Auth;
 use crate::accounts::Credentials;
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
-use crate::sessions::Token;
 use crate::throttle::{self, Claim, Scope};
 
 pub const STEP_LIFETIME: Duration = Duration::minutes(15);
@@ -38,23 +38,7 @@ pub const RESEND_AFTER: Duration = Duration::seconds(60);
 /// Codes e-mailed to one account in an hour, whatever the number of sign-ins.
 pub const MAX_SENDS_PER_HOUR: i64 = 10;
 
-/// Why a code step refused; each has its French message at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CodeError {
-    /// No such step (never, used, expired, or ended after too many wrong codes).
-    StepExpired,
-    NoCodeSent,
-    Wrong {
-        attempts_left: i32,
-    },
-    Expired,
-    /// The fifth wrong code: the step is over.
-    TooManyAttempts,
-    ResendTooSoon {
-        seconds: i64,
-    },
-    TooManySends,
-}
+pub use model::code::{CodeError, Delivery};
 
 fn hash_token(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
@@ -97,7 +81,7 @@ pub enum Purpose<'a> {
     /// and the linking's audit action.
     Link {
         link_token_hash: &'a [u8],
-        action: &'static str,
+        action: audit::Action,
     },
 }
 
@@ -118,7 +102,7 @@ pub async fn start(
         .execute(&mut *tx)
         .await?;
     let (link_token_hash, action) = match purpose {
-        Purpose::SignIn => (None, "auth.password.sign_in"),
+        Purpose::SignIn => (None, audit::Action::AuthPasswordSignIn),
         Purpose::Link {
             link_token_hash,
             action,
@@ -178,19 +162,6 @@ async fn load(conn: &mut PgConnection, token: &str, now: OffsetDateTime) -> Resu
     .ok_or(Error::Code(CodeError::StepExpired))
 }
 
-/// Where the latest code's e-mail is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    NotRequested,
-    /// Handed to the mail server.
-    Sent,
-    /// Waiting in the outbox; `failed` when at least one attempt failed (server down).
-    Pending {
-        failed: bool,
-    },
-    Abandoned,
-}
-
 /// What the code page shows.
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -225,7 +196,7 @@ pub async fn view(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<StepV
     })
 }
 
-fn event(action: &'static str, outcome: Outcome, step: &Step) -> Event {
+fn event(action: audit::Action, outcome: Outcome, step: &Step) -> Event {
     Event::new(action, outcome, &step.username)
         .actor(step.user_id)
         .target("user", step.user_id.to_string(), &step.username)
@@ -247,14 +218,14 @@ pub async fn send_code(
     {
         audit::record(
             &mut tx,
-            event("auth.email_code.send", Outcome::Denied, &step)
+            event(audit::Action::AuthEmailCodeSend, Outcome::Denied, &step)
                 .details(json!({ "reason": "locked" })),
             client,
             now,
         )
         .await?;
         tx.commit().await?;
-        return Err(Error::Locked { until });
+        return Err(Error::locked(until, now));
     }
     let sent_last_hour: i64 = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM mail_outbox
@@ -275,7 +246,7 @@ pub async fn send_code(
     if let Some(refusal) = refusal {
         audit::record(
             &mut tx,
-            event("auth.email_code.send", Outcome::Denied, &step)
+            event(audit::Action::AuthEmailCodeSend, Outcome::Denied, &step)
                 .details(json!({ "reason": format!("{refusal:?}") })),
             client,
             now,
@@ -317,7 +288,7 @@ pub async fn send_code(
     .await?;
     audit::record(
         &mut tx,
-        event("auth.email_code.send", Outcome::Success, &step)
+        event(audit::Action::AuthEmailCodeSend, Outcome::Success, &step)
             .details(json!({ "mail": mail_id, "send": step.sends + 1 })),
         client,
         now,
@@ -327,17 +298,26 @@ pub async fn send_code(
     Ok(())
 }
 
-/// Step 3: the code typed; the session starts when it is right — after the one-time linking when
-/// the step was started by it (`completion` tells which browser holds the pending link).
-pub async fn verify_code(
+/// A right code: the step it ended, and the transaction it was checked in (still open), in which
+/// the caller completes what the step was started for ([`super::code_step`]).
+pub(crate) struct RightCode {
+    pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    pub user_id: Uuid,
+    pub username: String,
+    pub region_code: String,
+    /// The pending link the step was started for (`Purpose::Link`), by its token's hash.
+    pub link_token_hash: Option<Vec<u8>>,
+}
+
+/// Step 3: the code typed. A wrong, expired or locked-out code is refused here (its audit row
+/// committed); a right one ends the step and is audited in the returned transaction.
+pub(crate) async fn check_code(
     auth: &Auth,
     token: &str,
     typed: &str,
-    completion: Completion<'_>,
-    previous: Option<&Token>,
     client: &Client,
     now: OffsetDateTime,
-) -> Result<SignedIn> {
+) -> Result<RightCode> {
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
@@ -357,14 +337,14 @@ pub async fn verify_code(
             end_step(&mut tx, token).await?;
             audit::record(
                 &mut tx,
-                event("auth.email_code.verify", Outcome::Denied, &step)
+                event(audit::Action::AuthEmailCodeVerify, Outcome::Denied, &step)
                     .details(json!({ "reason": "locked" })),
                 client,
                 now,
             )
             .await?;
             tx.commit().await?;
-            return Err(Error::Locked { until });
+            return Err(Error::locked(until, now));
         }
     };
     let (Some(hash), Some(salt), Some(expires)) =
@@ -374,7 +354,7 @@ pub async fn verify_code(
     };
     let right = typed.len() == 6
         && typed.bytes().all(|b| b.is_ascii_digit())
-        && constant_time_eq(&hash_code(salt, &typed), hash);
+        && bool::from(hash_code(salt, &typed)[..].ct_eq(&hash[..]));
     let failure = if !right {
         let attempts = step.attempts + 1;
         if attempts >= MAX_ATTEMPTS {
@@ -427,7 +407,7 @@ pub async fn verify_code(
         }
         audit::record(
             &mut tx,
-            event("auth.email_code.verify", Outcome::Failure, &step).details(json!({
+            event(audit::Action::AuthEmailCodeVerify, Outcome::Failure, &step).details(json!({
                 "reason": format!("{failure:?}"),
                 "locked_until": locked.map(OffsetDateTime::unix_timestamp),
             })),
@@ -437,7 +417,7 @@ pub async fn verify_code(
         .await?;
         tx.commit().await?;
         return Err(match locked {
-            Some(until) => Error::Locked { until },
+            Some(until) => Error::locked(until, now),
             None => Error::Code(failure),
         });
     }
@@ -445,41 +425,18 @@ pub async fn verify_code(
     end_step(&mut tx, token).await?;
     audit::record(
         &mut tx,
-        event("auth.email_code.verify", Outcome::Success, &step),
+        event(audit::Action::AuthEmailCodeVerify, Outcome::Success, &step),
         client,
         now,
     )
     .await?;
-    if let Some(link) = &step.link_token_hash {
-        return linking::finish(
-            tx,
-            auth,
-            completion,
-            link,
-            step.user_id,
-            previous,
-            client,
-            now,
-        )
-        .await;
-    }
-    let signed_in = complete_sign_in(
-        &mut tx,
-        auth,
-        Verified {
-            user_id: step.user_id,
-            username: &step.username,
-            region_code: &step.region_code,
-            method: "password+email_code",
-            psc: None,
-        },
-        previous,
-        client,
-        now,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(signed_in)
+    Ok(RightCode {
+        tx,
+        user_id: step.user_id,
+        username: step.username,
+        region_code: step.region_code,
+        link_token_hash: step.link_token_hash,
+    })
 }
 
 /// The step is over (used, or too many wrong codes).
@@ -491,10 +448,6 @@ async fn end_step(tx: &mut PgConnection, token: &str) -> Result<()> {
     .execute(&mut *tx)
     .await?;
     Ok(())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]

@@ -16,12 +16,14 @@ use time::OffsetDateTime;
 
 use super::{Auth, PasswordOutcome, Verified, complete_sign_in, otp};
 use crate::accounts::{self, UserStatus};
+use crate::address;
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
 use crate::ids::Username;
 use crate::refusals::{self, Refusal};
 use crate::sessions::Token;
 use crate::throttle::{self, Claim, Scope};
+use model::sign_in::Method;
 
 /// The throttle key for what was typed: normalised like a username, bounded, so that "Martin" and
 /// "martin " share one counter and a megabyte of input does not become a key.
@@ -31,7 +33,7 @@ fn account_key(typed: &str) -> String {
 
 async fn audit_failure(
     auth: &Auth,
-    action: &'static str,
+    action: audit::Action,
     typed: &str,
     reason: &'static str,
     client: &Client,
@@ -73,7 +75,7 @@ async fn audit_failure(
     let (event, user, label) = failure(&mut tx).await?;
     audit::record(&mut tx, event, client, now).await?;
     for (scope, until) in lockouts {
-        let lock = Event::new("auth.lockout", Outcome::Failure, &label)
+        let lock = Event::new(audit::Action::AuthLockout, Outcome::Failure, &label)
             .details(json!({ "scope": scope, "until": until.unix_timestamp() }));
         audit::record(&mut tx, about_user(lock, user.as_ref()), client, now).await?;
     }
@@ -87,23 +89,6 @@ fn about_user(event: Event, user: Option<&accounts::Credentials>) -> Event {
             .target("user", u.id.to_string(), &u.username)
             .region(&u.region_code),
         None => event,
-    }
-}
-
-/// The throttle key for a client address. An IPv6 client usually holds a whole /64, so the limit
-/// applies to the /64, not to each of its 2^64 addresses.
-pub(crate) fn address_key(ip: Option<&str>) -> String {
-    match ip.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
-        Some(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        Some(std::net::IpAddr::V6(v6)) => v6
-            .to_ipv4_mapped()
-            .map(|v4| v4.to_string())
-            .unwrap_or_default(),
-        Some(ip) => ip.to_string(),
-        None => "unknown".to_string(),
     }
 }
 
@@ -143,7 +128,7 @@ pub async fn sign_in(
 ) -> Result<PasswordOutcome> {
     let checked = check(
         auth,
-        "auth.password.sign_in",
+        audit::Action::AuthPasswordSignIn,
         typed_username,
         password,
         client,
@@ -160,17 +145,21 @@ pub async fn sign_in(
         {
             audit::record(
                 &mut tx,
-                Event::new("auth.password.sign_in", Outcome::Denied, &user.username)
-                    .actor(user.id)
-                    .target("user", user.id.to_string(), &user.username)
-                    .region(&user.region_code)
-                    .details(json!({ "reason": "email_code_locked" })),
+                Event::new(
+                    audit::Action::AuthPasswordSignIn,
+                    Outcome::Denied,
+                    &user.username,
+                )
+                .actor(user.id)
+                .target("user", user.id.to_string(), &user.username)
+                .region(&user.region_code)
+                .details(json!({ "reason": "email_code_locked" })),
                 client,
                 now,
             )
             .await?;
             tx.commit().await?;
-            return Err(Error::Locked { until });
+            return Err(Error::locked(until, now));
         }
         // The password is right; the session waits for the e-mail code.
         let token = otp::start(&mut tx, user, otp::Purpose::SignIn, client, now).await?;
@@ -184,7 +173,7 @@ pub async fn sign_in(
             user_id: user.id,
             username: &user.username,
             region_code: &user.region_code,
-            method: "password",
+            method: Method::Password,
             psc: None,
         },
         previous,
@@ -201,14 +190,14 @@ pub async fn sign_in(
 /// audited under `action`.
 pub(crate) async fn check(
     auth: &Auth,
-    action: &'static str,
+    action: audit::Action,
     typed_username: &str,
     password: &str,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<PasswordChecked> {
     let key = account_key(typed_username);
-    let address = address_key(client.ip.as_deref());
+    let address = address::key(client.ip.as_deref());
 
     // 1. Claim attempt slots, address first so that one address cannot lock every account it tries
     // beyond its own limit.
@@ -257,7 +246,7 @@ pub(crate) async fn check(
                     lockouts,
                 )
                 .await?;
-                return Err(Error::Locked { until });
+                return Err(Error::locked(until, now));
             }
         };
 
@@ -314,7 +303,7 @@ pub(crate) async fn check(
         )
         .await?;
         return Err(match locked {
-            Some(until) => Error::Locked { until },
+            Some(until) => Error::locked(until, now),
             None => Error::InvalidCredentials,
         });
     };
@@ -353,22 +342,7 @@ pub(crate) async fn check(
 
 #[cfg(test)]
 mod tests {
-    use super::{account_key, address_key};
-
-    #[test]
-    fn ipv6_clients_are_limited_per_64() {
-        assert_eq!(
-            address_key(Some("2001:db8:1:2:aaaa::1")),
-            address_key(Some("2001:db8:1:2:bbbb::2"))
-        );
-        assert_ne!(
-            address_key(Some("2001:db8:1:2::1")),
-            address_key(Some("2001:db8:1:3::1"))
-        );
-        assert_eq!(address_key(Some("::ffff:192.0.2.1")), "192.0.2.1");
-        assert_eq!(address_key(Some("192.0.2.1")), "192.0.2.1");
-        assert_eq!(address_key(None), "unknown");
-    }
+    use super::account_key;
 
     #[test]
     fn throttle_key_is_normalised_and_bounded() {

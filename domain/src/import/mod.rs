@@ -1,4 +1,5 @@
-//! CSV bulk import of accounts and memberships into one region (issue 7, DESIGN.md §5).
+//! CSV bulk import of accounts and memberships into one region (issue 7; the roles that may run it
+//! are in ARCHITECTURE.md, "Regional administration").
 //!
 //! The administrator first asks for a `dry_run`: every row is read (`read`) and checked alone and
 //! against the database (`validate`), and nothing is written. `commit` then checks the file again,
@@ -28,31 +29,9 @@ use crate::auth::account_links::{self, Purpose};
 use crate::error::{Error, Result};
 use crate::ids::{RegionCode, Rpps};
 pub use read::{Column, Limits, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
-pub use validate::{ImportRow, Kind, Problem, check_row};
+pub use validate::{ImportRow, Problem, RowKind, check_row};
 
-/// Why a file, or a commit, is refused as a whole. Row problems are data (`Problem`), not errors.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ImportError {
-    #[error("file larger than {max_bytes} bytes")]
-    TooLarge { max_bytes: usize },
-    #[error("more than {max_rows} rows")]
-    TooManyRows { max_rows: usize },
-    #[error("empty file")]
-    Empty,
-    /// UTF-16 ("Texte Unicode") or a UTF-8 mark followed by something else.
-    #[error("unsupported encoding")]
-    UnsupportedEncoding,
-    #[error("malformed CSV at line {line}: {reason}")]
-    Malformed { line: u64, reason: String },
-    /// Required columns the header lacks, by their template names.
-    #[error("missing columns: {0:?}")]
-    MissingColumns(Vec<&'static str>),
-    #[error("column {0} appears twice")]
-    DuplicateColumn(&'static str),
-    /// The commit found rows in error and was not asked to skip them; nothing was written.
-    #[error("{rows} rows in error")]
-    RowsInError { rows: usize, problems: Vec<Problem> },
-}
+pub use model::import::ImportError;
 
 /// The `role` cell: empty for none, `support` for a support desk of the region (`None`: neither).
 pub(crate) fn parse_role(cell: &str) -> Option<bool> {
@@ -78,7 +57,7 @@ pub struct Counts {
 pub struct RowOutcome {
     pub line: u64,
     pub username: String,
-    pub kind: Kind,
+    pub kind: RowKind,
     /// Establishments the row attaches the account to (FINESS).
     pub memberships_added: Vec<String>,
     pub support_granted: bool,
@@ -150,7 +129,7 @@ async fn authorize_on(
     auth: &Auth,
     actor: &Actor,
     region: &str,
-    name: &'static str,
+    name: audit::Action,
     target: Target,
     client: &Client,
     now: OffsetDateTime,
@@ -175,7 +154,7 @@ async fn authorize_import(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
-    name: &'static str,
+    name: audit::Action,
     sha256: &str,
     client: &Client,
     now: OffsetDateTime,
@@ -198,9 +177,9 @@ fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
         .iter()
         .map(|p| {
             match p.kind {
-                Kind::Create => counts.create += 1,
-                Kind::Update => counts.update += 1,
-                Kind::Unchanged => counts.unchanged += 1,
+                RowKind::Create => counts.create += 1,
+                RowKind::Update => counts.update += 1,
+                RowKind::Unchanged => counts.unchanged += 1,
             }
             RowOutcome {
                 line: p.row.line,
@@ -245,7 +224,16 @@ pub async fn dry_run_with_progress(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
-    authorize_import(auth, actor, region, "import.dry_run", &sha256, client, now).await?;
+    authorize_import(
+        auth,
+        actor,
+        region,
+        audit::Action::ImportDryRun,
+        &sha256,
+        client,
+        now,
+    )
+    .await?;
     let sheet = read_file(bytes, limits)?;
     // One snapshot for every query, and a read-only transaction: the dry run cannot write.
     let mut tx = auth.pool.begin().await?;
@@ -371,7 +359,16 @@ pub(crate) async fn commit_job(
     } = *input;
     let limits = &limits;
     let sha256 = sha256_hex(bytes);
-    authorize_import(auth, actor, region, "import.commit", &sha256, client, now).await?;
+    authorize_import(
+        auth,
+        actor,
+        region,
+        audit::Action::ImportCommit,
+        &sha256,
+        client,
+        now,
+    )
+    .await?;
     let sheet = read_file(bytes, limits)?;
 
     let mut tx = auth.pool.begin().await?;
@@ -440,7 +437,7 @@ pub(crate) async fn commit_job(
     // holding it for the whole import would stall every other audited action meanwhile.
     events.push(event(
         actor,
-        "import.commit",
+        audit::Action::ImportCommit,
         Outcome::Success,
         Some(&target(region, job_id.to_string(), sha256.clone())),
         json!({
@@ -504,9 +501,9 @@ pub(crate) fn outcomes_csv<'a>(
         .map_err(csv_error)?;
         for r in rows {
             let outcome = match r.kind {
-                Kind::Create => "créé",
-                Kind::Update => "modifié",
-                Kind::Unchanged => "inchangé",
+                RowKind::Create => "créé",
+                RowKind::Update => "modifié",
+                RowKind::Unchanged => "inchangé",
             };
             let line = r.line.to_string();
             w.write_record([line.as_str(), &r.username, outcome, "", "", ""])
@@ -569,7 +566,7 @@ pub async fn job(
         auth,
         actor,
         &job.region_code,
-        "import.view",
+        audit::Action::ImportView,
         target,
         client,
         now,
@@ -592,7 +589,7 @@ async fn apply(
 ) -> Result<Vec<Event>> {
     let new_users: Vec<NewUser> = batch
         .iter()
-        .filter(|p| p.kind == Kind::Create)
+        .filter(|p| p.kind == RowKind::Create)
         .map(|p| NewUser {
             username: p.row.username.clone(),
             email: p.row.email.clone(),
@@ -611,14 +608,14 @@ async fn apply(
     let mut accounts = Vec::with_capacity(batch.len());
     for p in batch {
         accounts.push(match (&p.kind, &p.existing) {
-            (Kind::Unchanged, _) => None,
-            (Kind::Create, _) => Some(
+            (RowKind::Unchanged, _) => None,
+            (RowKind::Create, _) => Some(
                 *new_ids
                     .next()
                     .ok_or_else(|| Error::Internal("fewer accounts created than planned".into()))?,
             ),
-            (Kind::Update, Some(e)) => Some(e.id),
-            (Kind::Update, None) => {
+            (RowKind::Update, Some(e)) => Some(e.id),
+            (RowKind::Update, None) => {
                 return Err(Error::Internal("update planned without an account".into()));
             }
         });
@@ -628,7 +625,7 @@ async fn apply(
     let changed: Vec<(&validate::Planned, Uuid)> = batch
         .iter()
         .zip(&accounts)
-        .filter(|(p, _)| p.kind == Kind::Update && p.identity_changed())
+        .filter(|(p, _)| p.kind == RowKind::Update && p.identity_changed())
         .filter_map(|(p, id)| id.map(|id| (p, id)))
         .collect();
     if !changed.is_empty() {
@@ -719,8 +716,8 @@ async fn apply(
             "rpps": row.rpps.as_ref().map(Rpps::as_str),
         });
         let (name, details) = match &p.existing {
-            Some(e) if p.kind == Kind::Update => (
-                "import.user.update",
+            Some(e) if p.kind == RowKind::Update => (
+                audit::Action::ImportUserUpdate,
                 json!({
                     "before": {
                         "email": e.email,
@@ -736,7 +733,7 @@ async fn apply(
                 }),
             ),
             _ => (
-                "import.user.create",
+                audit::Action::ImportUserCreate,
                 json!({
                     "after": after,
                     "status": "pending_activation",
@@ -781,7 +778,7 @@ mod tests {
             rows: vec![RowOutcome {
                 line: 2,
                 username: "h.moreau".into(),
-                kind: Kind::Create,
+                kind: RowKind::Create,
                 memberships_added: Vec::new(),
                 support_granted: false,
             }],

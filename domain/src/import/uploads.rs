@@ -37,49 +37,11 @@ pub const KEEP_FOR: Duration = Duration::days(1);
 /// Uploads listed on the import page.
 const RECENT: i64 = 20;
 
-/// Where an upload stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    /// The dry run is running.
-    Validating,
-    /// Checked: the preview is ready, waiting for the administrator.
-    Previewed,
-    /// The commit is running.
-    Committing,
-    Committed,
-    /// The dry run was cut short; nothing to show yet.
-    Interrupted,
-    Abandoned,
-}
+pub use model::import::UploadState;
 
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Validating => "validating",
-            State::Previewed => "previewed",
-            State::Committing => "committing",
-            State::Committed => "committed",
-            State::Interrupted => "interrupted",
-            State::Abandoned => "abandoned",
-        }
-    }
-
-    fn parse(s: &str) -> Result<Self> {
-        Ok(match s {
-            "validating" => State::Validating,
-            "previewed" => State::Previewed,
-            "committing" => State::Committing,
-            "committed" => State::Committed,
-            "interrupted" => State::Interrupted,
-            "abandoned" => State::Abandoned,
-            other => return Err(Error::Internal(format!("upload state {other}"))),
-        })
-    }
-
-    pub fn is_running(self) -> bool {
-        matches!(self, State::Validating | State::Committing)
-    }
+/// The stored state, read back; an unknown name is a bug (the column has a CHECK constraint).
+fn parse_state(s: &str) -> Result<UploadState> {
+    UploadState::parse(s).ok_or_else(|| Error::Internal(format!("upload state {s}")))
 }
 
 /// Why the last step of an upload stopped short, for the page.
@@ -184,7 +146,7 @@ pub struct Upload {
     pub file_sha256: String,
     pub rows_total: usize,
     pub skip_errors: bool,
-    pub state: State,
+    pub state: UploadState,
     /// The running step's progress.
     pub progress: Option<Progress>,
     pub preview: Option<StoredPreview>,
@@ -202,7 +164,7 @@ pub struct UploadSummary {
     pub actor_label: String,
     pub file_name: String,
     pub rows_total: usize,
-    pub state: State,
+    pub state: UploadState,
     pub created_at: OffsetDateTime,
 }
 
@@ -247,7 +209,7 @@ pub async fn may_upload(
     crate::admin::scope_or_deny(
         &auth.pool,
         actor,
-        "import.upload",
+        audit::Action::ImportUpload,
         Action::ImportUsers,
         client,
         now,
@@ -270,7 +232,16 @@ pub async fn create(
     now: OffsetDateTime,
 ) -> Result<Uuid> {
     let sha256 = sha256_hex(bytes);
-    authorize_import(auth, actor, region, "import.upload", &sha256, client, now).await?;
+    authorize_import(
+        auth,
+        actor,
+        region,
+        audit::Action::ImportUpload,
+        &sha256,
+        client,
+        now,
+    )
+    .await?;
     let sheet = read_file(bytes, &Limits::default())?;
     purge(&auth.pool, now).await?;
     let id = Uuid::new_v4();
@@ -296,7 +267,7 @@ pub async fn create(
         &mut tx,
         event(
             actor,
-            "import.upload",
+            audit::Action::ImportUpload,
             Outcome::Success,
             Some(&target(region, id.to_string(), name.clone())),
             json!({ "sha256": sha256, "file_name": name, "rows": sheet.rows.len() }),
@@ -374,7 +345,7 @@ async fn current(
     auth: &Auth,
     actor: &Actor,
     id: Uuid,
-    name: &'static str,
+    name: audit::Action,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Row> {
@@ -388,17 +359,17 @@ async fn current(
 /// A running step with a stale heartbeat ends here: a commit whose job row exists did commit (the
 /// worker died before recording it), any other was rolled back.
 async fn settle(pool: &PgPool, row: &mut Row, now: OffsetDateTime) -> Result<()> {
-    let state = State::parse(&row.state)?;
+    let state = parse_state(&row.state)?;
     if !state.is_running() || row.heartbeat_at >= now - STALE_AFTER {
         return Ok(());
     }
     let failure = to_json(&Failure::Interrupted)?;
     let (next, failure) = match state {
-        State::Committing if row.job_exists == Some(true) => (State::Committed, None),
-        State::Committing => (State::Previewed, Some(failure)),
-        _ => (State::Interrupted, Some(failure)),
+        UploadState::Committing if row.job_exists == Some(true) => (UploadState::Committed, None),
+        UploadState::Committing => (UploadState::Previewed, Some(failure)),
+        _ => (UploadState::Interrupted, Some(failure)),
     };
-    let committed = next == State::Committed;
+    let committed = next == UploadState::Committed;
     let moved = sqlx::query!(
         "UPDATE import_uploads
          SET state = $3, failure = $4, phase = NULL, updated_at = $5,
@@ -437,7 +408,7 @@ fn upload_of(row: Row) -> Result<Upload> {
     };
     Ok(Upload {
         id: row.id,
-        state: State::parse(&row.state)?,
+        state: parse_state(&row.state)?,
         region_code: row.region_code,
         actor_label: row.actor_label,
         file_name: row.file_name,
@@ -461,7 +432,7 @@ pub async fn view(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<Upload> {
-    let row = current(auth, actor, id, "import.view", client, now).await?;
+    let row = current(auth, actor, id, audit::Action::ImportView, client, now).await?;
     upload_of(row)
 }
 
@@ -476,7 +447,7 @@ pub async fn recent(
     let scope = crate::admin::scope_or_deny(
         &auth.pool,
         actor,
-        "admin.import.list",
+        audit::Action::AdminImportList,
         Action::ImportUsers,
         client,
         now,
@@ -500,7 +471,7 @@ pub async fn recent(
                 actor_label: r.actor_label,
                 file_name: r.file_name,
                 rows_total: count(r.rows_total),
-                state: State::parse(&r.state)?,
+                state: parse_state(&r.state)?,
                 created_at: r.created_at,
             })
         })
@@ -512,8 +483,8 @@ pub async fn recent(
 async fn transition(
     conn: &mut PgConnection,
     id: Uuid,
-    from: &[State],
-    to: State,
+    from: &[UploadState],
+    to: UploadState,
     skip_errors: Option<bool>,
     now: OffsetDateTime,
 ) -> Result<()> {
@@ -548,12 +519,12 @@ pub async fn recheck(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    current(auth, actor, id, "import.recheck", client, now).await?;
+    current(auth, actor, id, audit::Action::ImportRecheck, client, now).await?;
     transition(
         &mut *auth.pool.acquire().await?,
         id,
-        &[State::Previewed, State::Interrupted],
-        State::Validating,
+        &[UploadState::Previewed, UploadState::Interrupted],
+        UploadState::Validating,
         None,
         now,
     )
@@ -570,7 +541,7 @@ pub async fn start_commit(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let row = current(auth, actor, id, "import.commit", client, now).await?;
+    let row = current(auth, actor, id, audit::Action::ImportCommit, client, now).await?;
     let preview: Option<StoredPreview> = from_json(row.preview)?;
     let errors = preview.map_or(0, |p| p.counts.errors);
     if errors > 0 && !skip_errors {
@@ -582,8 +553,8 @@ pub async fn start_commit(
     transition(
         &mut *auth.pool.acquire().await?,
         id,
-        &[State::Previewed],
-        State::Committing,
+        &[UploadState::Previewed],
+        UploadState::Committing,
         Some(skip_errors),
         now,
     )
@@ -598,13 +569,13 @@ pub async fn abandon(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
-    let row = current(auth, actor, id, "import.abandon", client, now).await?;
+    let row = current(auth, actor, id, audit::Action::ImportAbandon, client, now).await?;
     let mut tx = auth.pool.begin().await?;
     transition(
         &mut tx,
         id,
-        &[State::Previewed, State::Interrupted],
-        State::Abandoned,
+        &[UploadState::Previewed, UploadState::Interrupted],
+        UploadState::Abandoned,
         None,
         now,
     )
@@ -613,7 +584,7 @@ pub async fn abandon(
         &mut tx,
         event(
             actor,
-            "import.abandon",
+            audit::Action::ImportAbandon,
             Outcome::Success,
             Some(&upload_target(&row)),
             json!({ "sha256": row.file_sha256 }),
@@ -683,7 +654,7 @@ async fn with_heartbeat<T>(
 }
 
 /// The worker's part of a step: the file and the region of an upload in state `state`.
-async fn claim(pool: &PgPool, id: Uuid, state: State) -> Result<(Vec<u8>, RegionCode, bool)> {
+async fn claim(pool: &PgPool, id: Uuid, state: UploadState) -> Result<(Vec<u8>, RegionCode, bool)> {
     let row = sqlx::query!(
         "SELECT content, region_code, skip_errors FROM import_uploads WHERE id = $1 AND state = $2",
         id,
@@ -704,8 +675,8 @@ async fn claim(pool: &PgPool, id: Uuid, state: State) -> Result<(Vec<u8>, Region
 async fn stopped(
     pool: &PgPool,
     id: Uuid,
-    from: State,
-    to: State,
+    from: UploadState,
+    to: UploadState,
     failure: &Failure,
     now: OffsetDateTime,
 ) {
@@ -738,7 +709,7 @@ pub async fn check(
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
 ) -> Result<()> {
     let pool = &auth.pool;
-    let (bytes, region, _) = claim(pool, id, State::Validating).await?;
+    let (bytes, region, _) = claim(pool, id, UploadState::Validating).await?;
     let board = Board::default();
     let now = clock();
     let result = with_heartbeat(
@@ -764,8 +735,8 @@ pub async fn check(
             stopped(
                 pool,
                 id,
-                State::Validating,
-                State::Interrupted,
+                UploadState::Validating,
+                UploadState::Interrupted,
                 &Failure::Interrupted,
                 clock(),
             )
@@ -796,7 +767,7 @@ pub async fn run_commit(
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
 ) -> Result<Report> {
     let pool = &auth.pool;
-    let (bytes, region, skip_errors) = claim(pool, id, State::Committing).await?;
+    let (bytes, region, skip_errors) = claim(pool, id, UploadState::Committing).await?;
     let board = Board::default();
     let input = CommitInput::new(
         auth,
@@ -827,8 +798,8 @@ pub async fn run_commit(
             stopped(
                 pool,
                 id,
-                State::Committing,
-                State::Previewed,
+                UploadState::Committing,
+                UploadState::Previewed,
                 &failure,
                 clock(),
             )

@@ -9,44 +9,23 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::read::{Column, RawRow};
-use crate::accounts::{AdminRole, RoleGrant};
+use crate::accounts::AdminRole;
 use crate::admin::authz::{Action, Actor, authorize_on_user};
 use crate::error::Result;
 use crate::ids::{Email, Finess, IdError, RegionCode, Rpps, Username};
 
-/// Longest value quoted back in a problem: a runaway cell must not blow up the report.
-const MAX_QUOTED: usize = 80;
 /// Progress is reported every this many rows.
 const PROGRESS_STEP: usize = 500;
 
-/// What is wrong with one cell (or one row, when `column` is `None`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Problem {
-    pub line: u64,
-    /// The column's header as in the template.
-    pub column: Option<&'static str>,
-    pub value: String,
-    pub message_fr: String,
-}
+pub use model::import::{MAX_QUOTED, Problem};
 
-impl Problem {
-    fn new(line: u64, column: Option<Column>, value: &str, message: impl Into<String>) -> Self {
-        let mut quoted: String = value.chars().take(MAX_QUOTED).collect();
-        if quoted.len() < value.len() {
-            quoted.push('…');
-        }
-        Self {
-            line,
-            column: column.map(Column::header),
-            value: quoted,
-            message_fr: message.into(),
-        }
-    }
+/// A problem found in `column` (the template's header names it).
+fn problem(line: u64, column: Option<Column>, value: &str, message: impl Into<String>) -> Problem {
+    Problem::new(line, column.map(Column::header), value, message)
 }
 
 /// A row whose cells are each valid.
@@ -69,12 +48,12 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
     let line = raw.line;
     let mut problems = Vec::new();
     let report = |problems: &mut Vec<Problem>, column: Column, message: &str| {
-        problems.push(Problem::new(line, Some(column), raw.get(column), message));
+        problems.push(problem(line, Some(column), raw.get(column), message));
     };
     let present = |problems: &mut Vec<Problem>, column: Column| {
         let empty = raw.get(column).is_empty();
         if empty {
-            problems.push(Problem::new(line, Some(column), "", "Valeur obligatoire"));
+            problems.push(problem(line, Some(column), "", "Valeur obligatoire"));
         }
         !empty
     };
@@ -156,7 +135,7 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
                         "FINESS invalide : 9 caractères attendus"
                     }
                 };
-                problems.push(Problem::new(line, Some(Column::Finess), part, message));
+                problems.push(problem(line, Some(Column::Finess), part, message));
             }
         }
     }
@@ -169,7 +148,7 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
         );
     }
     if raw.extra_cells {
-        problems.push(Problem::new(
+        problems.push(problem(
             line,
             None,
             "",
@@ -198,14 +177,7 @@ pub fn check_row(raw: &RawRow) -> std::result::Result<ImportRow, Vec<Problem>> {
     }
 }
 
-/// What the import does with a valid row.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Create,
-    Update,
-    Unchanged,
-}
+pub use model::import::RowKind;
 
 /// The account a row matched, as it is now.
 #[derive(Debug, Clone)]
@@ -224,7 +196,7 @@ pub struct Existing {
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub row: ImportRow,
-    pub kind: Kind,
+    pub kind: RowKind,
     pub existing: Option<Existing>,
     /// Establishments to attach (all listed ones for a new account, the missing ones otherwise).
     pub add_memberships: Vec<(Uuid, Finess)>,
@@ -288,7 +260,7 @@ pub(crate) async fn plan(
     valid.retain(|row| {
         let mut problems = Vec::new();
         if let Some(&first) = first_username.get(row.username.as_str()) {
-            problems.push(Problem::new(
+            problems.push(problem(
                 row.line,
                 Some(Column::Username),
                 row.username.as_str(),
@@ -298,7 +270,7 @@ pub(crate) async fn plan(
         if let Some(rpps) = &row.rpps
             && let Some(&first) = first_rpps.get(rpps.as_str())
         {
-            problems.push(Problem::new(
+            problems.push(problem(
                 row.line,
                 Some(Column::Rpps),
                 rpps.as_str(),
@@ -382,19 +354,7 @@ pub(crate) async fn plan(
             .or_default()
             .push(m.establishment_id);
     }
-    let mut roles: HashMap<Uuid, Vec<RoleGrant>> = HashMap::new();
-    for r in sqlx::query!(
-        r#"SELECT user_id, role AS "role: AdminRole", region_code FROM admin_roles WHERE user_id = ANY($1)"#,
-        &ids
-    )
-    .fetch_all(&mut *conn)
-    .await?
-    {
-        roles.entry(r.user_id).or_default().push(RoleGrant {
-            role: r.role,
-            region_code: r.region_code,
-        });
-    }
+    let roles = crate::accounts::roles_of_many(conn, &ids).await?;
     let by_username: HashMap<&str, &Existing> =
         accounts.iter().map(|a| (a.username.as_str(), a)).collect();
     let by_rpps: HashMap<&str, &Existing> = accounts
@@ -424,12 +384,7 @@ pub(crate) async fn plan(
                 }
             };
             if let Some(message) = message {
-                problems.push(Problem::new(
-                    row.line,
-                    Some(Column::Finess),
-                    f.as_str(),
-                    message,
-                ));
+                problems.push(problem(row.line, Some(Column::Finess), f.as_str(), message));
             }
         }
 
@@ -437,7 +392,7 @@ pub(crate) async fn plan(
         let found_by_username = by_username.get(row.username.as_str());
         let existing: Option<&Existing> = match (found_by_rpps, found_by_username) {
             (Some(a), _) if a.username != row.username.as_str() => {
-                problems.push(Problem::new(
+                problems.push(problem(
                     row.line,
                     Some(Column::Rpps),
                     row.rpps.as_ref().map_or("", Rpps::as_str),
@@ -447,7 +402,7 @@ pub(crate) async fn plan(
             }
             (Some(a), _) => Some(a),
             (None, Some(b)) if row.rpps.is_some() && b.rpps.is_some() => {
-                problems.push(Problem::new(
+                problems.push(problem(
                     row.line,
                     Some(Column::Username),
                     row.username.as_str(),
@@ -460,7 +415,7 @@ pub(crate) async fn plan(
         };
         if let Some(a) = existing {
             if a.region_code != region.as_str() {
-                problems.push(Problem::new(
+                problems.push(problem(
                     row.line,
                     Some(Column::Username),
                     row.username.as_str(),
@@ -468,7 +423,7 @@ pub(crate) async fn plan(
                 ));
             }
             if let Some(&first) = claimed.get(&a.id) {
-                problems.push(Problem::new(
+                problems.push(problem(
                     row.line,
                     None,
                     row.username.as_str(),
@@ -479,7 +434,7 @@ pub(crate) async fn plan(
         }
 
         let (kind, grant_support) = match existing {
-            None => (Kind::Create, row.support),
+            None => (RowKind::Create, row.support),
             Some(a) => {
                 let held = memberships.get(&a.id).cloned().unwrap_or_default();
                 add_memberships.retain(|(id, _)| !held.contains(id));
@@ -491,7 +446,7 @@ pub(crate) async fn plan(
                 let grant_support = row.support && !has_support;
                 let planned = Planned {
                     row: row.clone(),
-                    kind: Kind::Unchanged,
+                    kind: RowKind::Unchanged,
                     existing: Some(a.clone()),
                     add_memberships: add_memberships.clone(),
                     grant_support,
@@ -505,7 +460,7 @@ pub(crate) async fn plan(
                     && authorize_on_user(actor, Action::EditUser, &a.region_code, &account_roles)
                         .is_err()
                 {
-                    problems.push(Problem::new(
+                    problems.push(problem(
                         row.line,
                         Some(Column::Username),
                         row.username.as_str(),
@@ -514,9 +469,9 @@ pub(crate) async fn plan(
                 }
                 (
                     if update {
-                        Kind::Update
+                        RowKind::Update
                     } else {
-                        Kind::Unchanged
+                        RowKind::Unchanged
                     },
                     grant_support,
                 )

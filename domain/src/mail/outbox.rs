@@ -154,13 +154,17 @@ pub async fn mark_failed(
         .await?;
         crate::audit::record(
             conn,
-            crate::audit::Event::new("mail.abandoned", crate::audit::Outcome::Failure, "outbox")
-                .target("mail", mail.id.to_string(), mail.kind.clone())
-                .details(serde_json::json!({
-                    "kind": mail.kind,
-                    "attempts": mail.attempts + 1,
-                    "error": error,
-                })),
+            crate::audit::Event::new(
+                crate::audit::Action::MailAbandoned,
+                crate::audit::Outcome::Failure,
+                "outbox",
+            )
+            .target("mail", mail.id.to_string(), mail.kind.clone())
+            .details(serde_json::json!({
+                "kind": mail.kind,
+                "attempts": mail.attempts + 1,
+                "error": error,
+            })),
             &crate::audit::Client::default(),
             now,
         )

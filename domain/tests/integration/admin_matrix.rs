@@ -87,7 +87,8 @@ const OPS: [Op; 27] = [
     Op::SecureAccount,
 ];
 
-/// DESIGN.md §5, written out independently of the code under test.
+/// The roles as ARCHITECTURE.md ("Regional administration") states them, written out
+/// independently of the code under test.
 fn expected(who: Who, own_region: bool, op: Op) -> bool {
     let support_ops = [
         Op::SearchUsers,
@@ -844,7 +845,7 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
     let soon = t0() + Duration::hours(1);
     let (token, session) = tiqr_session(soon, "new-phone").await;
     assert_eq!(session.user_id, admin);
-    assert_eq!(session.auth_method, "tiqr");
+    assert_eq!(session.auth_method, model::sign_in::Method::Tiqr);
     assert_eq!(session.authenticated_at, None);
     let refused = console(session.clone(), soon).await;
     assert!(

@@ -1,4 +1,4 @@
-use domain::audit::{self, Client, Event, Outcome, Verification};
+use domain::audit::{self, Action, Client, Event, Outcome, Verification};
 use time::Duration;
 
 use crate::harness::{fresh_pool, t0};
@@ -8,7 +8,7 @@ async fn append(pool: &sqlx::PgPool, n: usize) {
         let mut tx = pool.begin().await.unwrap();
         audit::record(
             &mut tx,
-            Event::new("auth.sign_in", Outcome::Success, format!("user{i}"))
+            Event::new(Action::AuthSignIn, Outcome::Success, format!("user{i}"))
                 .region("FR-IDF")
                 .details(serde_json::json!({"i": i, "method": "password"})),
             &Client {
@@ -130,7 +130,7 @@ async fn concurrent_writers_never_fork_the_chain() {
                 let mut tx = pool.begin().await.unwrap();
                 audit::record(
                     &mut tx,
-                    Event::new("auth.sign_in", Outcome::Success, format!("w{w}-{i}")),
+                    Event::new(Action::AuthSignIn, Outcome::Success, format!("w{w}-{i}")),
                     &Client::default(),
                     t0(),
                 )
@@ -162,7 +162,7 @@ async fn a_nul_or_control_character_does_not_keep_a_refusal_out_of_the_log() {
     let mut tx = pool.begin().await.unwrap();
     audit::record(
         &mut tx,
-        Event::new("auth.psc.callback", Outcome::Denied, "anonyme\0\r\nfaux")
+        Event::new(Action::AuthPscSignIn, Outcome::Denied, "anonyme\0\r\nfaux")
             .target("card", "CN=Dr\0Martin", "CN=Dr\0Martin\u{1b}[31m")
             .details(serde_json::json!({
                 "error": "\0",

@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 
 use domain::Error;
 use domain::auth::card::{
-    self, AgentProof, Browser, CardOutcome, CardType, Refusal, Trust, TrustSettings,
+    self, AgentProof, Browser, CardOutcome, CardRefusal, CardType, Trust, TrustSettings,
 };
+use domain::auth::{linking, means};
 use domain::demo::DEMO_PASSWORD;
 use domain::routing::Landing;
 use testkit::pki::{self, Pki};
@@ -36,7 +37,9 @@ fn trust() -> Trust {
     .unwrap()
 }
 
-/// The certificates are made "now" by the test run: the card tests use the real clock.
+/// The certificates are made "now" by the test run: the card tests use the real clock (the one
+/// place the domain's tests may read it).
+#[allow(clippy::disallowed_methods)]
 fn now() -> OffsetDateTime {
     OffsetDateTime::now_utc()
 }
@@ -95,9 +98,9 @@ async fn link(
     password: &str,
 ) -> Result<domain::auth::SignedIn, Error> {
     signed_in(
-        card::link_and_sign_in(
+        linking::link_and_sign_in(
             auth,
-            trust,
+            Some(trust),
             token,
             browser,
             username,
@@ -136,20 +139,20 @@ fn certificates_are_validated_and_read() {
     assert_eq!(cpe.holder_name, "LEA ROUX");
 
     let refused = |name: &str| trust.validate(&cert(name), now()).unwrap_err();
-    assert_eq!(refused("cps-expired"), Refusal::Expired);
-    assert_eq!(refused("cps-revoked"), Refusal::Revoked);
-    assert_eq!(refused("cps-untrusted"), Refusal::Untrusted);
-    assert_eq!(refused("cps-signature"), Refusal::NotForAuthentication);
+    assert_eq!(refused("cps-expired"), CardRefusal::Expired);
+    assert_eq!(refused("cps-revoked"), CardRefusal::Revoked);
+    assert_eq!(refused("cps-untrusted"), CardRefusal::Untrusted);
+    assert_eq!(refused("cps-signature"), CardRefusal::NotForAuthentication);
     assert_eq!(
         trust.validate(b"not a certificate", now()).unwrap_err(),
-        Refusal::Malformed
+        CardRefusal::Malformed
     );
     // Four years on, the valid card has expired too (the time is a parameter).
     assert_eq!(
         trust
             .validate(&cert("cps-martin"), now() + Duration::days(4 * 365))
             .unwrap_err(),
-        Refusal::Expired
+        CardRefusal::Expired
     );
 }
 
@@ -167,6 +170,7 @@ fn a_replaced_crl_file_is_picked_up_without_restart() {
     assert!(trust.validate(&cert("cps-revoked"), now()).is_ok());
     std::fs::copy(&pki.crl, &path).unwrap();
     // Make sure the modification time moves even on coarse-grained file systems.
+    #[allow(clippy::disallowed_methods)]
     let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
     std::fs::File::options()
         .write(true)
@@ -176,7 +180,7 @@ fn a_replaced_crl_file_is_picked_up_without_restart() {
         .unwrap();
     assert_eq!(
         trust.validate(&cert("cps-revoked"), now()).unwrap_err(),
-        Refusal::Revoked
+        CardRefusal::Revoked
     );
 }
 
@@ -379,10 +383,10 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
     let trust = trust();
     let b = Browser::of_secret("b");
     for (holder, refusal) in [
-        ("cps-expired", Refusal::Expired),
-        ("cps-revoked", Refusal::Revoked),
-        ("cps-untrusted", Refusal::Untrusted),
-        ("cps-signature", Refusal::NotForAuthentication),
+        ("cps-expired", CardRefusal::Expired),
+        ("cps-revoked", CardRefusal::Revoked),
+        ("cps-untrusted", CardRefusal::Untrusted),
+        ("cps-signature", CardRefusal::NotForAuthentication),
     ] {
         match sign_in(&auth, &trust, holder, b).await {
             Err(Error::CardRefused(r)) => assert_eq!(r, refusal, "{holder}"),
@@ -394,7 +398,7 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
     let c = client("192.0.2.51");
     assert!(matches!(
         card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
-        Err(Error::CardRefused(Refusal::BadSignature))
+        Err(Error::CardRefused(CardRefusal::BadSignature))
     ));
     // The nonce was consumed by that attempt: replaying it fails.
     assert!(matches!(
@@ -491,10 +495,10 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
     let card_id = card::cards_of(&auth, s.user_id).await.unwrap()[0].id;
     let c = client("192.0.2.52");
     assert!(matches!(
-        card::unlink_own_card(&auth, "dr.martin", s.user_id, card_id, "nope", &c, now()).await,
+        means::unlink_own_card(&auth, "dr.martin", s.user_id, card_id, "nope", &c, now()).await,
         Err(Error::InvalidCredentials)
     ));
-    card::unlink_own_card(
+    means::unlink_own_card(
         &auth,
         "dr.martin",
         s.user_id,
@@ -576,7 +580,7 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     assert!(matches!(
         card::accept_tls_certificate(&auth, &trust, &cert("cps-revoked"), &state_1, &c, now())
             .await,
-        Err(Error::CardRefused(Refusal::Revoked))
+        Err(Error::CardRefused(CardRefusal::Revoked))
     ));
 }
 
@@ -598,7 +602,7 @@ async fn an_unlinked_card_is_not_relinked_as_a_renewal() {
     ));
     let cards = card::cards_of(&auth, s.user_id).await.unwrap();
     let old = cards.iter().find(|c| c.serial == "0a01").unwrap().id;
-    card::unlink_own_card(
+    means::unlink_own_card(
         &auth,
         "dr.martin",
         s.user_id,
@@ -652,9 +656,9 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
         .unwrap();
     let b = Browser::of_secret("b");
     let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
-    let step = match card::link_and_sign_in(
+    let step = match linking::link_and_sign_in(
         &auth,
-        &trust,
+        Some(&trust),
         &token,
         b,
         "dr.martin",
@@ -690,7 +694,7 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
         .find(|w| w.len() == 6)
         .unwrap()
         .into();
-    let s = domain::auth::otp::verify_code(
+    let s = domain::auth::code_step::verify_code(
         &auth,
         &step,
         &code,

@@ -3,7 +3,7 @@
 
 use domain::Error;
 use domain::auth::otp::{self, CodeError};
-use domain::auth::{PasswordOutcome, account_links, password};
+use domain::auth::{PasswordOutcome, account_links, code_step, password};
 use domain::demo::DEMO_PASSWORD;
 use domain::password_policy::Weakness;
 use time::Duration;
@@ -57,7 +57,7 @@ async fn the_session_exists_only_after_the_emailed_code() {
         .unwrap();
     assert_eq!(sessions, 0, "no session before the code");
     assert!(matches!(
-        otp::verify_code(&auth, &token, "123456", no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, "123456", no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::NoCodeSent))
     ));
     otp::send_code(&auth, &token, &c, t0()).await.unwrap();
@@ -77,10 +77,10 @@ async fn the_session_exists_only_after_the_emailed_code() {
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
-        otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::Wrong { attempts_left: 4 }))
     ));
-    let s = otp::verify_code(
+    let s = code_step::verify_code(
         &auth,
         &token,
         &format!(" {code} "),
@@ -94,7 +94,7 @@ async fn the_session_exists_only_after_the_emailed_code() {
     assert_eq!(s.landing, domain::routing::Landing::Chooser);
     // Single use.
     assert!(matches!(
-        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions")
@@ -118,7 +118,7 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
     ));
     // Expired after 10 minutes.
     assert!(matches!(
-        otp::verify_code(
+        code_step::verify_code(
             &auth,
             &token,
             &first,
@@ -136,11 +136,11 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
     let second = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     if second != first {
         assert!(matches!(
-            otp::verify_code(&auth, &token, &first, no_link(), None, &c, later).await,
+            code_step::verify_code(&auth, &token, &first, no_link(), None, &c, later).await,
             Err(Error::Code(CodeError::Wrong { .. }))
         ));
     }
-    otp::verify_code(&auth, &token, &second, no_link(), None, &c, later)
+    code_step::verify_code(&auth, &token, &second, no_link(), None, &c, later)
         .await
         .unwrap();
 }
@@ -156,17 +156,17 @@ async fn five_wrong_codes_end_the_step() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
         assert!(matches!(
-            otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+            code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
             Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left
         ));
     }
     assert!(matches!(
-        otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::TooManyAttempts))
     ));
     // Even the right code is now useless: back to the password.
     assert!(matches!(
-        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let failures: i64 = sqlx::query_scalar(
@@ -193,7 +193,7 @@ async fn a_new_sign_in_replaces_the_pending_step_and_its_code() {
     let code = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     let _second = password_step(&auth, "dr.martin").await;
     assert!(matches!(
-        otp::verify_code(&auth, &first, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &first, &code, no_link(), None, &c, t0()).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     // The subject never carries the code.

@@ -6,7 +6,7 @@ use domain::Error;
 use domain::admin::establishments;
 use domain::admin::users::{self, Identity};
 use domain::auth::otp::{self, CodeError};
-use domain::auth::{PasswordOutcome, account_links, password};
+use domain::auth::{PasswordOutcome, account_links, code_step, password};
 use domain::demo::DEMO_PASSWORD;
 use domain::ids::{Email, Finess, IdError, RegionCode, luhn_check_digit};
 
@@ -58,7 +58,7 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+        let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
         assert!(
             matches!(r, Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left),
             "{r:?}"
@@ -68,10 +68,10 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     // fifth, and the codes are locked.
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+    let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     // Locked: not even the right code of that step, no new step, no new code.
-    let r = otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await;
+    let r = code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await;
     assert!(
         matches!(r, Err(Error::Code(CodeError::StepExpired))),
         "{r:?}"
@@ -92,7 +92,7 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     users::unlock(&auth, &support, id, &c, t0()).await.unwrap();
     let (token, code) = code_step(&auth, &c).await;
     assert!(
-        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
+        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
             .await
             .is_ok()
     );
@@ -107,13 +107,13 @@ async fn a_right_code_starts_the_wrong_code_count_afresh() {
         let (token, code) = code_step(&auth, &c).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..4 {
-            let r = otp::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+            let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
             assert!(
                 matches!(r, Err(Error::Code(CodeError::Wrong { .. }))),
                 "{r:?}"
             );
         }
-        otp::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
+        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
             .await
             .unwrap();
     }

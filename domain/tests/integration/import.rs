@@ -4,7 +4,7 @@
 
 use domain::Error;
 use domain::ids::{RegionCode, luhn_check_digit};
-use domain::import::{self, ImportError, Kind, Limits, Progress};
+use domain::import::{self, ImportError, Limits, Progress, RowKind};
 use sqlx::PgPool;
 
 use super::harness::{actor, client, seeded, t0};
@@ -114,7 +114,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         ),
         (2, 1, 0, 0)
     );
-    let lines: Vec<(u64, &str, Kind)> = preview
+    let lines: Vec<(u64, &str, RowKind)> = preview
         .rows
         .iter()
         .map(|r| (r.line, r.username.as_str(), r.kind))
@@ -123,9 +123,9 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     assert_eq!(
         lines,
         vec![
-            (2, "h.moreau", Kind::Create),
-            (3, "j.dupont", Kind::Create),
-            (5, "inf.durand", Kind::Update),
+            (2, "h.moreau", RowKind::Create),
+            (3, "j.dupont", RowKind::Create),
+            (5, "inf.durand", RowKind::Update),
         ]
     );
     assert_eq!(snapshot(&auth.pool).await, before, "the dry run wrote");

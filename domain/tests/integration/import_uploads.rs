@@ -6,7 +6,7 @@ use domain::Error;
 use domain::auth::Auth;
 use domain::ids::RegionCode;
 use domain::import::ImportError;
-use domain::import::uploads::{self, Failure, State};
+use domain::import::uploads::{self, Failure, UploadState};
 use time::{Duration, OffsetDateTime};
 
 use super::harness::{actor, client, seeded, t0};
@@ -48,14 +48,14 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     let u = uploads::view(&auth, &admin, id, &c, t0()).await.unwrap();
     assert_eq!(
         (u.state, u.rows_total, u.file_name.as_str()),
-        (State::Validating, 3, "équipe.csv")
+        (UploadState::Validating, 3, "équipe.csv")
     );
 
     uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
     let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(2))
         .await
         .unwrap();
-    assert_eq!(u.state, State::Previewed);
+    assert_eq!(u.state, UploadState::Previewed);
     let preview = u.preview.unwrap();
     assert_eq!((preview.counts.create, preview.counts.errors), (2, 1));
     assert_eq!(preview.problems[0].line, 3);
@@ -97,7 +97,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(5))
         .await
         .unwrap();
-    assert_eq!(u.state, State::Committed);
+    assert_eq!(u.state, UploadState::Committed);
     let r = u.report.unwrap();
     assert_eq!((r.counts.create, r.nothing_changed), (2, false));
     assert!(
@@ -125,7 +125,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     let listed = uploads::recent(&auth, &admin, &c, t0()).await.unwrap();
     assert_eq!(
         listed.first().map(|u| (u.id, u.state)),
-        Some((id, State::Committed))
+        Some((id, UploadState::Committed))
     );
 }
 
@@ -142,13 +142,13 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(10))
         .await
         .unwrap();
-    assert_eq!(u.state, State::Validating);
+    assert_eq!(u.state, UploadState::Validating);
     // …interrupted once the heartbeat is older than `STALE_AFTER`.
     let later = t0() + uploads::STALE_AFTER + Duration::seconds(1);
     let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
     assert_eq!(
         (u.state, u.failure),
-        (State::Interrupted, Some(Failure::Interrupted))
+        (UploadState::Interrupted, Some(Failure::Interrupted))
     );
 
     uploads::recheck(&auth, &admin, id, &c, later)
@@ -167,7 +167,7 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
         .unwrap();
     assert_eq!(
         (u.state, u.failure),
-        (State::Previewed, Some(Failure::Interrupted))
+        (UploadState::Previewed, Some(Failure::Interrupted))
     );
     assert_eq!(
         count(
@@ -187,7 +187,7 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     let u = uploads::view(&auth, &admin, id, &c, much_later)
         .await
         .unwrap();
-    assert_eq!((u.state, u.failure), (State::Committed, None));
+    assert_eq!((u.state, u.failure), (UploadState::Committed, None));
     assert_eq!(
         count(
             &auth,
@@ -224,7 +224,7 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
     .unwrap();
     let later = t0() + Duration::seconds(3) + uploads::STALE_AFTER + Duration::seconds(1);
     let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
-    assert_eq!(u.state, State::Committed);
+    assert_eq!(u.state, UploadState::Committed);
     assert_eq!(u.report.map(|r| r.counts.create), Some(1));
 }
 
@@ -276,7 +276,7 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(3))
         .await
         .unwrap();
-    assert_eq!(u.state, State::Abandoned);
+    assert_eq!(u.state, UploadState::Abandoned);
     assert_eq!(
         count(
             &auth,

@@ -113,7 +113,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
         t0() + Duration::minutes(1),
     )
     .await;
-    assert!(matches!(r, Err(Error::Locked { until }) if until == t0() + Duration::minutes(15)));
+    assert!(matches!(r, Err(Error::Locked { until, .. }) if until == t0() + Duration::minutes(15)));
     assert_eq!(auth.passwords.verifications(), before);
 
     // An identifier that does not exist locks exactly the same way.

@@ -5,7 +5,9 @@
 use domain::Error;
 use domain::auth::card::Browser;
 use domain::auth::linking;
-use domain::auth::psc::{self, Acr, Flow, LogoutToken, PscLogin, PscOutcome, StateRefusal};
+use domain::auth::psc::{
+    self, Acr, Flow, LogoutToken, PscLogin, PscLogoutRefusal, PscOutcome, PscStateRefusal,
+};
 use domain::demo::DEMO_PASSWORD;
 use domain::sessions::{self, Missing};
 use serde_json::json;
@@ -238,7 +240,7 @@ async fn state_is_single_use_browser_bound_and_short_lived() {
         psc::take_flow(&mut conn, mine, "state-1", t0() + Duration::minutes(1))
             .await
             .unwrap(),
-        Err(StateRefusal::Unknown)
+        Err(PscStateRefusal::Unknown)
     );
     // Tampered state.
     psc::start_flow(&mut conn, mine, "state-2", &flow, t0())
@@ -248,20 +250,20 @@ async fn state_is_single_use_browser_bound_and_short_lived() {
         psc::take_flow(&mut conn, mine, "state-2x", t0())
             .await
             .unwrap(),
-        Err(StateRefusal::Unknown)
+        Err(PscStateRefusal::Unknown)
     );
     // Another browser's: refused, and burnt for its owner too.
     assert_eq!(
         psc::take_flow(&mut conn, Browser::of_secret("thief"), "state-2", t0())
             .await
             .unwrap(),
-        Err(StateRefusal::OtherBrowser)
+        Err(PscStateRefusal::OtherBrowser)
     );
     assert_eq!(
         psc::take_flow(&mut conn, mine, "state-2", t0())
             .await
             .unwrap(),
-        Err(StateRefusal::Unknown)
+        Err(PscStateRefusal::Unknown)
     );
     // Ten minutes, not more.
     psc::start_flow(&mut conn, mine, "state-3", &flow, t0())
@@ -271,11 +273,11 @@ async fn state_is_single_use_browser_bound_and_short_lived() {
         psc::take_flow(&mut conn, mine, "state-3", t0() + Duration::minutes(10))
             .await
             .unwrap(),
-        Err(StateRefusal::Expired)
+        Err(PscStateRefusal::Expired)
     );
     assert_eq!(
         psc::take_flow(&mut conn, mine, "", t0()).await.unwrap(),
-        Err(StateRefusal::Missing)
+        Err(PscStateRefusal::Missing)
     );
 }
 
@@ -375,7 +377,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
     // The same token again is refused.
     assert!(matches!(
         psc::back_channel_logout(&auth.pool, &logout, &client("192.0.2.9"), now).await,
-        Err(Error::PscLogout("replayed"))
+        Err(Error::PscLogout(PscLogoutRefusal::Replayed))
     ));
     // Too old.
     let old = LogoutToken {
@@ -386,7 +388,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
     };
     assert!(matches!(
         psc::back_channel_logout(&auth.pool, &old, &client("192.0.2.9"), now).await,
-        Err(Error::PscLogout("too_old"))
+        Err(Error::PscLogout(PscLogoutRefusal::TooOld))
     ));
     // By subject: every session of that PSC subject.
     let by_sub = LogoutToken {
@@ -563,8 +565,16 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
     // A wrong code links nothing.
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
-        domain::auth::otp::verify_code(&auth, &step, wrong, completion(browser), None, &c, t0())
-            .await,
+        domain::auth::code_step::verify_code(
+            &auth,
+            &step,
+            wrong,
+            completion(browser),
+            None,
+            &c,
+            t0()
+        )
+        .await,
         Err(Error::Code(domain::auth::otp::CodeError::Wrong { .. }))
     ));
     assert_eq!(
@@ -572,10 +582,17 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
         0
     );
     // The right code, in the browser that holds the pending link: linked and signed in by PSC.
-    let signed_in =
-        domain::auth::otp::verify_code(&auth, &step, &code, completion(browser), None, &c, t0())
-            .await
-            .unwrap();
+    let signed_in = domain::auth::code_step::verify_code(
+        &auth,
+        &step,
+        &code,
+        completion(browser),
+        None,
+        &c,
+        t0(),
+    )
+    .await
+    .unwrap();
     let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions WHERE user_id = $1")
         .bind(signed_in.user_id)
         .fetch_one(&auth.pool)
@@ -642,7 +659,7 @@ async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
         .unwrap();
     let code = latest_code(&auth.pool).await;
     assert!(matches!(
-        domain::auth::otp::verify_code(
+        domain::auth::code_step::verify_code(
             &auth,
             &step,
             &code,

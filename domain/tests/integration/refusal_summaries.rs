@@ -222,9 +222,14 @@ async fn repeated_reset_requests_for_nobody_are_summarised() {
 #[tokio::test]
 async fn a_lone_refusal_is_written_once_and_never_summarised() {
     let pool = fresh_pool().await;
-    psc::record_logout_refusal(&pool, "bad_signature", &client("192.0.2.1"), t0())
-        .await
-        .unwrap();
+    psc::record_logout_refusal(
+        &pool,
+        psc::PscLogoutRefusal::BadSignature,
+        &client("192.0.2.1"),
+        t0(),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         refusals::flush(&pool, t0() + Duration::minutes(2))
             .await

@@ -9,7 +9,7 @@ use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
 use domain::Error;
 use domain::auth::otp::CodeError;
-use domain::auth::{account_links, otp};
+use domain::auth::{account_links, code_step, otp};
 use serde::Deserialize;
 use time::OffsetDateTime;
 
@@ -44,7 +44,11 @@ pub async fn send_code(
         return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
     }
     let Some(token) = step_token(&jar) else {
-        return step_over(&state, jar, &ErrorCode::CodeStepExpired);
+        return step_over(
+            &state,
+            jar,
+            &ErrorCode::Code(app::error::CodeError::StepExpired),
+        );
     };
     match otp::send_code(
         &state.services.auth,
@@ -81,10 +85,14 @@ pub async fn verify_code(
         return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
     }
     let Some(token) = step_token(&jar) else {
-        return step_over(&state, jar, &ErrorCode::CodeStepExpired);
+        return step_over(
+            &state,
+            jar,
+            &ErrorCode::Code(app::error::CodeError::StepExpired),
+        );
     };
     let previous = cookies::session_token(&jar);
-    match otp::verify_code(
+    match code_step::verify_code(
         &state.services.auth,
         &token,
         form.code.chars().take(32).collect::<String>().as_str(),

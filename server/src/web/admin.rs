@@ -20,6 +20,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::forms::{back_with_error, csrf_ok};
+use super::request::local_path;
 
 /// Where a failed action goes back to: the confirmation page when the console wants the password
 /// again, else the page with the error.
@@ -70,13 +71,11 @@ pub struct ReauthForm {
     mot_de_passe: String,
 }
 
-/// A return path inside the console only (never another site, never `//host`).
+/// A return path inside the console only.
 fn console_path(retour: &str) -> String {
-    if retour.starts_with("/admin") && !retour.contains("//") && !retour.contains('\\') {
-        retour.to_string()
-    } else {
-        "/admin/comptes".to_string()
-    }
+    local_path(retour, "/admin")
+        .unwrap_or("/admin/comptes")
+        .to_string()
 }
 
 /// `POST /admin/confirmer`: the password again; back to the page that asked.

@@ -1,5 +1,5 @@
-//! "Carte CPS" at the HTTP edge: the agent's challenge and proof, the TLS-terminated card host,
-//! and the one-time linking form. The rules are in
+//! "Carte CPS" at the HTTP edge: the agent's challenge and proof, and the TLS-terminated card
+//! host (the one-time linking form of an unknown card is `super::linking`). The rules are in
 //! `domain::auth::card`; this module reads forms, headers and cookies and answers with redirects.
 
 use std::net::SocketAddr;
@@ -13,8 +13,6 @@ use axum::{Extension, Form, Json};
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use domain::Error;
-use domain::auth::PasswordOutcome;
 use domain::auth::card::{self, AgentProof, Browser, CardOutcome};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
@@ -22,9 +20,12 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::cookies;
-use super::forms::{CredentialsForm, TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
 
 /// A CPx authentication certificate is about 1.5–2 KB; anything far larger is not one.
+/// The linking page of an unknown card (`super::linking`).
+pub const LINK_PAGE: &str = "/connexion/carte/lier";
+
 const MAX_CERTIFICATE: usize = 16 * 1024;
 const MAX_SIGNATURE: usize = 1024;
 
@@ -39,7 +40,7 @@ pub(super) fn trust(state: &AppState) -> Option<&card::Trust> {
 }
 
 /// The browser before it has a session: its form-token cookie.
-fn browser(ctx: &RequestContext) -> Browser {
+pub(super) fn browser(ctx: &RequestContext) -> Browser {
     Browser::of_secret(&ctx.csrf_token)
 }
 
@@ -83,7 +84,7 @@ fn finish(state: &AppState, jar: CookieJar, outcome: CardOutcome) -> Response {
                     minutes,
                     secure,
                 )),
-                Redirect::to("/connexion/carte/lier"),
+                Redirect::to(LINK_PAGE),
             )
                 .into_response()
         }
@@ -351,112 +352,5 @@ pub async fn tls_return(
     {
         Ok(outcome) => finish(&state, jar, outcome),
         Err(e) => (jar, back_with_error("/connexion", &ErrorCode::from(e))).into_response(),
-    }
-}
-
-/// `POST /connexion/carte/lier`: the one-time linking of a card.
-pub async fn link(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    jar: CookieJar,
-    Form(form): Form<CredentialsForm>,
-) -> Response {
-    link_on("/connexion/carte/lier", state, ctx, jar, form).await
-}
-
-/// `POST /connexion/lier`: the same one-time linking, for a Pro Santé Connect identity.
-pub async fn link_psc(
-    State(state): State<AppState>,
-    Extension(ctx): Extension<RequestContext>,
-    jar: CookieJar,
-    Form(form): Form<CredentialsForm>,
-) -> Response {
-    link_on(super::psc::LINK_PAGE, state, ctx, jar, form).await
-}
-
-/// The one-time linking with the account's username and password, whichever means found the
-/// unknown identity (`domain::auth::linking`).
-async fn link_on(
-    page: &str,
-    state: AppState,
-    ctx: RequestContext,
-    jar: CookieJar,
-    form: CredentialsForm,
-) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(page, &ErrorCode::Csrf);
-    }
-    let psc = page == super::psc::LINK_PAGE;
-    let expired = || {
-        if psc {
-            Error::PscLinkExpired
-        } else {
-            Error::CardLinkExpired
-        }
-    };
-    let Some(token) = jar.get(cookies::CARD_LINK).map(|c| c.value().to_string()) else {
-        return back_with_error("/connexion", &ErrorCode::from(expired()));
-    };
-    if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
-        return back_with_error(page, &ErrorCode::InvalidCredentials);
-    }
-    let secure = state.services.settings.secure_cookies;
-    let previous = cookies::session_token(&jar);
-    match domain::auth::linking::link_and_sign_in(
-        &state.services.auth,
-        trust(&state),
-        &token,
-        browser(&ctx),
-        &form.identifiant,
-        &form.mot_de_passe,
-        previous.as_ref(),
-        &ctx.client,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
-        Ok(PasswordOutcome::SignedIn(signed_in)) => {
-            let jar = jar.add(cookies::removal(cookies::CARD_LINK, secure));
-            signed_in_response(&state, jar, &signed_in)
-        }
-        // The account needs the e-mail code: the password sign-in's code page, which completes
-        // the link once the code is right (the pending link stays until then).
-        Ok(PasswordOutcome::CodeRequired { token }) => {
-            let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
-            (
-                jar.add(cookies::short_lived(
-                    cookies::SIGN_IN_STEP,
-                    &token,
-                    minutes,
-                    secure,
-                )),
-                Redirect::to("/connexion/code"),
-            )
-                .into_response()
-        }
-        // The holder may correct a typo: the pending link stays.
-        Err(
-            e @ (Error::InvalidCredentials
-            | Error::Locked { .. }
-            | Error::AddressThrottled { .. }
-            | Error::AccountUnavailable(_)),
-        ) => back_with_error(page, &ErrorCode::from(e)),
-        Err(e) => {
-            // The shared code cannot tell which means an expired link was for; this page can.
-            let e = match e {
-                Error::CardLinkExpired | Error::PscLinkExpired => expired(),
-                other => other,
-            };
-            let back = if psc {
-                "/connexion/psc/erreur"
-            } else {
-                "/connexion"
-            };
-            (
-                jar.add(cookies::removal(cookies::CARD_LINK, secure)),
-                back_with_error(back, &ErrorCode::from(e)),
-            )
-                .into_response()
-        }
     }
 }

@@ -14,14 +14,13 @@ use serde::Deserialize;
 use time::OffsetDateTime;
 
 use super::cookies;
+use super::request::local_path;
+use subtle::ConstantTimeEq;
 
-/// Constant-time comparison, so the token cannot be guessed byte by byte from response times.
+/// Constant-time comparison (`subtle`), so the token cannot be guessed byte by byte from
+/// response times. Only the length, which is public, may end it early.
 fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 pub(super) fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
@@ -126,7 +125,10 @@ pub async fn sign_out(
     }
     let secure = state.services.settings.secure_cookies;
     // After a PSC session the page offers to end PSC's own session too (RP-initiated logout).
-    let after_psc = ctx.viewer.session().is_some_and(|s| s.auth_method == "psc");
+    let after_psc = ctx
+        .viewer
+        .session()
+        .is_some_and(|s| s.auth_method == model::sign_in::Method::Psc);
     if let Some(token) = cookies::session_token(&jar)
         && let Err(e) = domain::auth::sign_out(
             &state.services.auth.pool,
@@ -241,8 +243,10 @@ pub async fn switch_language(
 ) -> Response {
     let back = q
         .retour
-        .filter(|r| is_local_path(r))
-        .unwrap_or_else(|| "/".to_string());
+        .as_deref()
+        .and_then(|r| local_path(r, "/"))
+        .unwrap_or("/")
+        .to_string();
     let Some(lang) = app::i18n::Lang::from_code(&code) else {
         return Redirect::to(&back).into_response();
     };
@@ -256,23 +260,20 @@ pub async fn switch_language(
         .into_response()
 }
 
-/// A path on this site: browsers drop tabs and newlines and read `\` as `/`, so
-/// `/\tevil.example` or `/\evil.example` would leave the site.
-fn is_local_path(r: &str) -> bool {
-    r.starts_with('/')
-        && !r.starts_with("//")
-        && !r
-            .chars()
-            .any(|c| c == '\\' || c.is_control() || c.is_whitespace())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{is_local_path, same_token};
+    use super::same_token;
+    use crate::web::request::local_path;
 
     #[test]
     fn only_local_paths_are_followed() {
-        assert!(is_local_path("/connexion?region=FR-IDF"));
+        assert!(local_path("/connexion?region=FR-IDF", "/").is_some());
+        assert_eq!(
+            local_path("/admin/comptes?q=x", "/admin"),
+            Some("/admin/comptes?q=x")
+        );
+        assert!(local_path("/connexion", "/admin").is_none());
+        assert!(local_path("//admin.evil.example", "/").is_none());
         for bad in [
             "//evil.example",
             "/\t/evil.example",
@@ -281,7 +282,7 @@ mod tests {
             "/\n/evil",
             "evil",
         ] {
-            assert!(!is_local_path(bad), "{bad:?}");
+            assert!(local_path(bad, "/").is_none(), "{bad:?}");
         }
     }
 

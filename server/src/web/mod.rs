@@ -8,6 +8,7 @@ mod forms;
 mod health;
 mod import;
 pub mod limits;
+mod linking;
 mod means;
 mod psc;
 mod request;
@@ -84,11 +85,11 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
         )
         .route(
             "/connexion/carte/lier",
-            post(card::link).layer(DefaultBodyLimit::max(MAX_FORM)),
+            post(linking::link_card).layer(DefaultBodyLimit::max(MAX_FORM)),
         )
         .route(
             "/connexion/lier",
-            post(card::link_psc).layer(DefaultBodyLimit::max(MAX_FORM)),
+            post(linking::link_psc).layer(DefaultBodyLimit::max(MAX_FORM)),
         )
         .route("/connexion/psc", get(psc::start))
         .route("/connexion/psc/retour", get(psc::callback))

@@ -21,12 +21,13 @@ use time::OffsetDateTime;
 
 use super::cookies;
 use super::forms::{back_with_error, signed_in_response};
-use crate::psc::PscClient;
+use crate::psc::{PscClient, PscFailure, PscLogoutRefusal};
 
+/// The linking page of an unknown PSC identity (the card's page, at PSC's address;
+/// `super::linking`).
+pub const LINK_PAGE: &str = "/connexion/lier";
 /// The error page every refusal ends on.
 const ERROR_PAGE: &str = "/connexion/psc/erreur";
-/// The shared one-time linking page, PSC's address.
-pub const LINK_PAGE: &str = "/connexion/lier";
 
 /// The PSC relying party, when `[psc]` is enabled (an extension of the router).
 pub type Psc = Option<Arc<PscClient>>;
@@ -39,13 +40,13 @@ fn failed(code: ErrorCode) -> Response {
 async fn refuse(
     state: &AppState,
     ctx: &RequestContext,
-    reason: &'static str,
+    reason: PscFailure,
     details: serde_json::Value,
 ) -> Response {
     let code = ErrorCode::from(Error::PscRefused(reason));
     match psc::record_refusal(
         &state.services.auth.pool,
-        reason,
+        reason.as_str(),
         details,
         &ctx.client,
         OffsetDateTime::now_utc(),
@@ -70,7 +71,7 @@ pub async fn start(
     let fresh_login = jar.get(cookies::PSC_FRESH_LOGIN).is_some();
     let authorization = match client.authorize(fresh_login).await {
         Ok(a) => a,
-        Err(f) => return refuse(&state, &ctx, f.as_str(), json!({ "step": "start" })).await,
+        Err(f) => return refuse(&state, &ctx, f, json!({ "step": "start" })).await,
     };
     // The flow is bound to this browser by a cookie of its own, sent back by the callback (a
     // top-level navigation from PSC, so SameSite=Lax carries it).
@@ -134,7 +135,7 @@ pub async fn callback(
 
     // The flow is consumed whatever happens next: a state is good for one callback.
     let taken = match &browser_secret {
-        None => Ok(Err(psc::StateRefusal::Missing)),
+        None => Ok(Err(psc::PscStateRefusal::Missing)),
         Some(secret) => match state.services.auth.pool.acquire().await {
             Ok(mut conn) => {
                 psc::take_flow(&mut conn, Browser::of_secret(secret), &state_value, now).await
@@ -151,16 +152,22 @@ pub async fn callback(
         let iss: String = q.iss.unwrap_or_default().chars().take(256).collect();
         return (
             jar,
-            refuse(&state, &ctx, "issuer_mismatch", json!({ "iss": iss })).await,
+            refuse(
+                &state,
+                &ctx,
+                PscFailure::IssuerMismatch,
+                json!({ "iss": iss }),
+            )
+            .await,
         )
             .into_response();
     }
     if let Some(error) = q.error.as_deref() {
         // `access_denied`: the professional pressed "Annuler" on PSC's page.
         let reason = if error == "access_denied" {
-            "access_denied"
+            PscFailure::Cancelled
         } else {
-            "provider_error"
+            PscFailure::ProviderError
         };
         let error: String = error.chars().take(64).collect();
         return (
@@ -191,7 +198,13 @@ pub async fn callback(
     if q.code.is_empty() || q.code.len() > 2048 {
         return (
             jar,
-            refuse(&state, &ctx, "token_refused", json!({ "step": "code" })).await,
+            refuse(
+                &state,
+                &ctx,
+                PscFailure::TokenRefused,
+                json!({ "step": "code" }),
+            )
+            .await,
         )
             .into_response();
     }
@@ -201,7 +214,7 @@ pub async fn callback(
         Err(f) => {
             return (
                 jar,
-                refuse(&state, &ctx, f.as_str(), json!({ "step": "token" })).await,
+                refuse(&state, &ctx, f, json!({ "step": "token" })).await,
             )
                 .into_response();
         }
@@ -210,11 +223,7 @@ pub async fn callback(
         Ok(l) => l,
         Err(e) => {
             let sub = claims.get("sub").cloned();
-            return (
-                jar,
-                refuse(&state, &ctx, e.as_str(), json!({ "sub": sub })).await,
-            )
-                .into_response();
+            return (jar, refuse(&state, &ctx, e, json!({ "sub": sub })).await).into_response();
         }
     };
     let previous = cookies::session_token(&jar);
@@ -265,7 +274,7 @@ pub async fn end_session(
     match client.end_session_url(&post_logout).await {
         Ok(Some(url)) => Redirect::to(&url).into_response(),
         Ok(None) => Redirect::to(back).into_response(),
-        Err(f) => failed(ErrorCode::from(Error::PscRefused(f.as_str()))),
+        Err(f) => failed(ErrorCode::from(Error::PscRefused(f))),
     }
 }
 
@@ -290,10 +299,10 @@ pub async fn back_channel_logout(
             None => (status, headers).into_response(),
         }
     };
-    let bad = |reason: &str| {
+    let bad = |reason: PscLogoutRefusal| {
         answer(
             StatusCode::BAD_REQUEST,
-            Some(json!({ "error": "invalid_request", "error_description": reason })),
+            Some(json!({ "error": "invalid_request", "error_description": reason.as_str() })),
         )
     };
     let Some(client) = client else {
@@ -302,8 +311,9 @@ pub async fn back_channel_logout(
     let now = OffsetDateTime::now_utc();
     let pool = &state.services.auth.pool;
     if form.logout_token.is_empty() || form.logout_token.len() > 16 * 1024 {
-        let _ = psc::record_logout_refusal(pool, "no_logout_token", &ctx.client, now).await;
-        return bad("logout_token missing");
+        let _ = psc::record_logout_refusal(pool, PscLogoutRefusal::NoLogoutToken, &ctx.client, now)
+            .await;
+        return bad(PscLogoutRefusal::NoLogoutToken);
     }
     let token = match client.verify_logout_token(&form.logout_token).await {
         Ok(t) => t,

@@ -231,6 +231,18 @@ pub async fn context(
     response
 }
 
+/// `retour` when it is a path on this site under `within` (`/` for any page): the one guard for
+/// every "go back to" parameter. Browsers drop tabs and newlines and read `\` as `/`, so
+/// `/\tevil.example` or `/\evil.example` would leave the site; `//host` is another site.
+pub fn local_path<'a>(retour: &'a str, within: &str) -> Option<&'a str> {
+    let local = retour.starts_with('/')
+        && !retour.starts_with("//")
+        && !retour
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    (local && retour.starts_with(within)).then_some(retour)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -379,14 +379,14 @@ pub async fn enrollment_status(
         // The phone posted its secret (the page then draws the confirmation QR), or it was never
         // confirmed (the page says so): the page reloads once to draw it.
         Ok(s @ (EnrollmentStatus::Processed | EnrollmentStatus::Unconfirmed)) => {
-            let etat = app::tiqr_api::server::status(s);
+            let etat = s.as_str();
             if q.vu == etat {
                 Json(json!({ "etat": etat })).into_response()
             } else {
                 Json(json!({ "etat": etat, "suite": page })).into_response()
             }
         }
-        Ok(s) => Json(json!({ "etat": app::tiqr_api::server::status(s) })).into_response(),
+        Ok(s) => Json(json!({ "etat": s.as_str() })).into_response(),
         Err(e) => {
             let code = ErrorCode::from(e);
             (

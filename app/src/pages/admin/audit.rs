@@ -124,7 +124,7 @@ pub fn Audit() -> impl IntoView {
                                             <td><a href=href>{r.at}</a></td>
                                             <td>{actor_label(m, &r.actor)}</td>
                                             <td><code>{r.action}</code></td>
-                                            <td><span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span></td>
+                                            <td><span class=format!("outcome outcome-{}", r.outcome.as_str())>{outcome_label(m, r.outcome)}</span></td>
                                             <td>{r.target}</td>
                                             <td>{r.region}</td>
                                         </tr> }
@@ -167,7 +167,7 @@ pub fn AuditRow() -> impl IntoView {
                             <dt>{m.adm_when}</dt><dd>{r.at}</dd>
                             <dt>{m.adm_actor}</dt><dd>{actor_label(m, &r.actor)} " " {r.role}</dd>
                             <dt>{m.adm_action}</dt><dd><code>{r.action}</code></dd>
-                            <dt>{m.adm_outcome}</dt><dd>{outcome_label(m, &r.outcome)}</dd>
+                            <dt>{m.adm_outcome}</dt><dd>{outcome_label(m, r.outcome)}</dd>
                             <dt>{m.adm_target}</dt><dd>{r.target_type} " " {r.target} " " <span class="meta">{r.target_id}</span></dd>
                             <dt>{m.adm_region}</dt><dd>{r.region}</dd>
                             <dt>{m.adm_address}</dt><dd>{r.ip}</dd>

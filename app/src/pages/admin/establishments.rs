@@ -144,8 +144,7 @@ pub fn Establishment() -> impl IntoView {
                             <ul class="item-list" id="membres">
                                 {d.members.into_iter().map(|u| {
                                     let href = format!("/admin/comptes/{}", u.id);
-                                    let (username, status) = u.detail.split_once(" · ").map(|(a, b)| (a.to_string(), b.to_string())).unwrap_or_default();
-                                    view! { <li><a href=href>{u.label}</a> " " <span class="meta">{username} " · " {status_label(m, &status)}</span></li> }
+                                    view! { <li><a href=href>{u.name}</a> " " <span class="meta">{u.username} " · " {status_label(m, u.status)}</span></li> }
                                 }).collect_view()}
                             </ul>
                         }.into_any()

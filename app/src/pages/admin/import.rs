@@ -8,20 +8,22 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
+use model::import::{RowKind, UploadState};
+
 use super::{AdminError, AdminInfo, ConsoleNav, RegionField};
 use crate::components::{Notice, QueryError};
 use crate::i18n::Messages;
 use crate::import_api::{FindingsView, ImportView, ImportsData, get_import, get_imports};
 use crate::t;
 
-fn state_label(m: &Messages, state: &str) -> &'static str {
+fn state_label(m: &Messages, state: UploadState) -> &'static str {
     match state {
-        "validating" => m.imp_state_validating,
-        "previewed" => m.imp_state_previewed,
-        "committing" => m.imp_state_committing,
-        "committed" => m.imp_state_committed,
-        "interrupted" => m.imp_state_interrupted,
-        _ => m.imp_state_abandoned,
+        UploadState::Validating => m.imp_state_validating,
+        UploadState::Previewed => m.imp_state_previewed,
+        UploadState::Committing => m.imp_state_committing,
+        UploadState::Committed => m.imp_state_committed,
+        UploadState::Interrupted => m.imp_state_interrupted,
+        UploadState::Abandoned => m.imp_state_abandoned,
     }
 }
 
@@ -89,7 +91,7 @@ fn ImportsBody(d: ImportsData) -> impl IntoView {
                                 <td><a href=href>{u.file_name}</a></td>
                                 <td>{u.region}</td>
                                 <td>{u.rows}</td>
-                                <td>{state_label(m, &u.state)}</td>
+                                <td>{state_label(m, u.state)}</td>
                                 <td>{u.actor}</td>
                             </tr> }
                         }).collect_view()}
@@ -152,9 +154,9 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
         .replace("{region}", &u.region)
         .replace("{actor}", &u.actor)
         .replace("{date}", &u.date);
-    let running = matches!(u.state.as_str(), "validating" | "committing");
-    let body = match u.state.as_str() {
-        "validating" | "committing" => {
+    let running = u.state.is_running();
+    let body = match u.state {
+        UploadState::Validating | UploadState::Committing => {
             let (text, done, total) = match &u.progress {
                 Some((phase, done, total)) => {
                     let template = if phase == "written" {
@@ -174,7 +176,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
             };
             let href = format!("/admin/import/{}", u.id);
             view! {
-                <h2>{state_label(m, &u.state)}</h2>
+                <h2>{state_label(m, u.state)}</h2>
                 <div role="status" id="progression">
                     <p>{text.clone()}</p>
                     <progress max=total.max(1) value=done aria-label=text></progress>
@@ -183,7 +185,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
             }
             .into_any()
         }
-        "interrupted" => view! {
+        UploadState::Interrupted => view! {
             <Notice text=m.imp_interrupted />
             <div class="actions">
                 {action_form(&u.id, "verifier", csrf.clone(), m.imp_recheck, false)}
@@ -191,8 +193,10 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
             </div>
         }
         .into_any(),
-        "previewed" => view! { <Preview upload=u.clone() csrf=csrf.clone() /> }.into_any(),
-        "committed" => {
+        UploadState::Previewed => {
+            view! { <Preview upload=u.clone() csrf=csrf.clone() /> }.into_any()
+        }
+        UploadState::Committed => {
             let report = u.report.clone();
             let csv = format!("/admin/import/{}/rapport.csv", u.id);
             view! {
@@ -212,7 +216,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
             }
             .into_any()
         }
-        _ => view! {
+        UploadState::Abandoned => view! {
             <Notice text=m.imp_abandoned />
             <p><a href="/admin/import">{m.imp_another}</a></p>
         }
@@ -307,10 +311,10 @@ fn Findings(findings: FindingsView) -> impl IntoView {
     let m = t();
     let more =
         |n: usize| (n > 0).then(|| view! { <p>{m.imp_more.replace("{n}", &n.to_string())}</p> });
-    let kind = move |k: &str| match k {
-        "create" => m.imp_kind_create,
-        "update" => m.imp_kind_update,
-        _ => m.imp_kind_unchanged,
+    let kind = move |k: RowKind| match k {
+        RowKind::Create => m.imp_kind_create,
+        RowKind::Update => m.imp_kind_update,
+        RowKind::Unchanged => m.imp_kind_unchanged,
     };
     view! {
         {(!findings.problems.is_empty()).then(|| view! {
@@ -348,7 +352,7 @@ fn Findings(findings: FindingsView) -> impl IntoView {
                     {findings.rows.clone().into_iter().map(|r| view! { <tr>
                         <td>{r.line}</td>
                         <td>{r.username}</td>
-                        <td>{kind(&r.kind)}</td>
+                        <td>{kind(r.kind)}</td>
                         <td>{r.establishments.join(", ")}</td>
                     </tr> }).collect_view()}
                 </tbody>

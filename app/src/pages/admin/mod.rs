@@ -12,6 +12,9 @@ pub mod users;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
+use model::account::{AdminRole, UserStatus};
+use model::audit::Outcome;
+
 use crate::admin_api::{Choice, Console};
 use crate::components::ErrorMessage;
 use crate::error::ErrorCode;
@@ -115,29 +118,30 @@ fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
     })
 }
 
-pub fn status_label(m: &Messages, status: &str) -> &'static str {
+pub fn status_label(m: &Messages, status: UserStatus) -> &'static str {
     match status {
-        "active" => m.adm_status_active,
-        "pending_activation" => m.adm_status_pending,
-        "locked" => m.adm_status_locked,
-        _ => m.adm_status_disabled,
+        UserStatus::Active => m.adm_status_active,
+        UserStatus::PendingActivation => m.adm_status_pending,
+        UserStatus::Locked => m.adm_status_locked,
+        UserStatus::Disabled => m.adm_status_disabled,
     }
 }
 
+/// A role's label; `role` is its stored name (choices and audit rows carry it as text).
 pub fn role_label(m: &Messages, role: &str) -> &'static str {
-    match role {
-        "support" => m.adm_role_support,
-        "regional_admin" => m.adm_role_regional,
-        "national_admin" => m.adm_role_national,
-        _ => "",
+    match AdminRole::parse(role) {
+        Some(AdminRole::Support) => m.adm_role_support,
+        Some(AdminRole::RegionalAdmin) => m.adm_role_regional,
+        Some(AdminRole::NationalAdmin) => m.adm_role_national,
+        None => "",
     }
 }
 
-pub fn outcome_label(m: &Messages, outcome: &str) -> &'static str {
+pub fn outcome_label(m: &Messages, outcome: Outcome) -> &'static str {
     match outcome {
-        "success" => m.adm_outcome_success,
-        "failure" => m.adm_outcome_failure,
-        _ => m.adm_outcome_denied,
+        Outcome::Success => m.adm_outcome_success,
+        Outcome::Failure => m.adm_outcome_failure,
+        Outcome::Denied => m.adm_outcome_denied,
     }
 }
 

@@ -5,6 +5,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use model::account::UserStatus;
+use model::tiqr::{EnrollmentStatus, PhoneState};
 
 use super::{AdminError, AdminInfo, ConsoleNav, options, outcome_label, role_label, status_label};
 use crate::admin_api::{UserDetailData, get_user};
@@ -58,18 +60,18 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
     let csrf = d.console.csrf.clone();
     let id = d.id.clone();
     let title = format!("{} {}", d.given_name, d.family_name);
-    let status = d.status.clone();
+    let status = d.status;
     let post = move |verb: &str| format!("/admin/comptes/{id}/{verb}");
     let actions = view! {
         <div class="actions">
-            {(can("unlock") && (d.locked_until.is_some() || status == "locked")).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.adm_unlock, "button"))}
-            {(can("send_link") && (status == "active" || status == "pending_activation")).then(|| {
-                let label = if status == "active" { m.adm_send_reset } else { m.adm_send_activation };
+            {(can("unlock") && (d.locked_until.is_some() || status == UserStatus::Locked)).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.adm_unlock, "button"))}
+            {(can("send_link") && matches!(status, UserStatus::Active | UserStatus::PendingActivation)).then(|| {
+                let label = if status == UserStatus::Active { m.adm_send_reset } else { m.adm_send_activation };
                 action_form(d.id.clone(), "lien", csrf.clone(), label, "button-secondary")
             })}
             {(can("end_sessions") && !d.sessions.is_empty()).then(|| action_form(d.id.clone(), "sessions", csrf.clone(), m.adm_end_sessions, "button-secondary"))}
-            {(can("set_user_status") && status != "disabled").then(|| action_form(d.id.clone(), "desactiver", csrf.clone(), m.adm_disable, "button-danger"))}
-            {(can("set_user_status") && status == "disabled").then(|| action_form(d.id.clone(), "reactiver", csrf.clone(), m.adm_enable, "button-secondary"))}
+            {(can("set_user_status") && status != UserStatus::Disabled).then(|| action_form(d.id.clone(), "desactiver", csrf.clone(), m.adm_disable, "button-danger"))}
+            {(can("set_user_status") && status == UserStatus::Disabled).then(|| action_form(d.id.clone(), "reactiver", csrf.clone(), m.adm_enable, "button-secondary"))}
         </div>
     };
     view! {
@@ -81,7 +83,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                 <dt>{m.username}</dt>
                 <dd id="identifiant">{d.username.clone()}</dd>
                 <dt>{m.adm_status}</dt>
-                <dd id="statut"><span class=format!("status status-{}", d.status)>{status_label(m, &d.status)}</span></dd>
+                <dd id="statut"><span class=format!("status status-{}", d.status.as_str())>{status_label(m, d.status)}</span></dd>
                 {d.locked_until.clone().map(|until| view! {
                     <dt>{m.adm_locked_until}</dt>
                     <dd id="verrou">{until}</dd>
@@ -208,21 +210,21 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
 
         {d.tiqr.clone().map(|list| {
             let pending = d.tiqr_pending.clone().filter(crate::pages::my_tiqr::under_way);
-            let can_start = pending.as_ref().is_none_or(|p| p.status == "unconfirmed") && can("enroll_tiqr");
+            let can_start = pending.as_ref().is_none_or(|p| p.status == Some(EnrollmentStatus::Unconfirmed)) && can("enroll_tiqr");
             view! {
                 <section id="tiqr" aria-labelledby="tiqr-titre" class="card">
                     <h2 id="tiqr-titre">{m.tiqr_title}</h2>
                     {list.is_empty().then(|| view! { <p>{m.tiqr_none}</p> })}
                     <ul class="item-list" id="tiqr-liste">
                         {list.into_iter().map(|e| {
-                            let unblock = (can("revoke_tiqr") && e.state == "blocked").then(|| view! {
+                            let unblock = (can("revoke_tiqr") && e.state == PhoneState::Blocked).then(|| view! {
                                 <form method="post" action=post("tiqr-debloquer") class="inline-form">
                                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                     <input type="hidden" name="inscription" value=e.id.clone() />
                                     <button type="submit" class="button-link">{m.tiqr_unblock}</button>
                                 </form>
                             });
-                            let revoke = (can("revoke_tiqr") && e.state != "revoked").then(|| view! {
+                            let revoke = (can("revoke_tiqr") && e.state != PhoneState::Revoked).then(|| view! {
                                 <form method="post" action=post("tiqr-revoquer") class="inline-form">
                                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                     <input type="hidden" name="inscription" value=e.id.clone() />
@@ -233,7 +235,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                                 <li>
                                     <span>{e.name.clone()}</span>
                                     " "
-                                    <span class=format!("status status-{}", e.state)>{crate::pages::my_tiqr::state_label(m, &e.state)}</span>
+                                    <span class=format!("status status-{}", e.state.as_str())>{crate::pages::my_tiqr::state_label(m, e.state)}</span>
                                     " "
                                     <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " <span class="enrolled-by">{m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())}</span> " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
                                     " "
@@ -344,7 +346,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                         {d.recent.clone().into_iter().map(|r| view! {
                             <li>
                                 <span class="meta">{r.at}</span> " " <code>{r.action}</code> " "
-                                <span class=format!("outcome outcome-{}", r.outcome)>{outcome_label(m, &r.outcome)}</span>
+                                <span class=format!("outcome outcome-{}", r.outcome.as_str())>{outcome_label(m, r.outcome)}</span>
                                 " — " {super::audit::actor_label(m, &r.actor)}
                             </li>
                         }).collect_view()}

@@ -148,7 +148,7 @@ pub fn Users() -> impl IntoView {
                                                         <td>{r.email}</td>
                                                         <td>{r.rpps}</td>
                                                         <td>{r.region}</td>
-                                                        <td><span class=format!("status status-{}", r.status)>{status_label(m, &r.status)}</span></td>
+                                                        <td><span class=format!("status status-{}", r.status.as_str())>{status_label(m, r.status)}</span></td>
                                                     </tr>
                                                 }
                                             }).collect_view()}

@@ -3,7 +3,7 @@
 //! Path building, signatures, validity dates, the client-authentication EKU and revocation are
 //! checked by `rustls-webpki` against the configured IGC-Santé bundle and CRL files; the key
 //! usage and the subject (a multi-valued RDN `CN=<IdNat_PS>+SN=…+GN=…`) are read with
-//! `x509-parser`. Every refusal is a [`Refusal`] the page turns into a precise French reason.
+//! `x509-parser`. Every refusal is a [`CardRefusal`] the page turns into a precise French reason.
 
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
@@ -21,76 +21,9 @@ use x509_parser::prelude::{FromDer, X509Certificate};
 
 use crate::ids::{NationalId, NationalIdKind};
 
-/// Why a certificate is not accepted. Each has its own French message at the edge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Refusal {
-    Malformed,
-    Expired,
-    NotYetValid,
-    Untrusted,
-    Revoked,
-    /// No usable CRL for the issuer, or the CRL is out of date.
-    RevocationUnknown,
-    /// A signature (non-repudiation) certificate or one without client authentication.
-    NotForAuthentication,
-    /// The subject carries no national identifier Passerelle understands, or the card is not
-    /// nominative and the deployment refuses such cards.
-    UnknownHolder,
-    /// The agent's signature does not verify with the certificate's key.
-    BadSignature,
-}
+pub use model::card::{CardRefusal, CardType};
 
-impl Refusal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Refusal::Malformed => "malformed",
-            Refusal::Expired => "expired",
-            Refusal::NotYetValid => "not_yet_valid",
-            Refusal::Untrusted => "untrusted",
-            Refusal::Revoked => "revoked",
-            Refusal::RevocationUnknown => "revocation_unknown",
-            Refusal::NotForAuthentication => "not_for_authentication",
-            Refusal::UnknownHolder => "unknown_holder",
-            Refusal::BadSignature => "bad_signature",
-        }
-    }
-}
-
-/// The card family, as far as the certificate tells it. The IdNat_PS type digit separates
-/// professional cards (`8` RPPS / `0` ADELI: CPS, and the CPF of students, which the subject alone
-/// does not distinguish) from structure-bound staff cards (`1`, `3`–`6`: CPE/CPA/CDE/CDA, shown
-/// as CPE). The certificate policy OIDs would tell them apart exactly; the label is only shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CardType {
-    Cps,
-    Cpe,
-}
-
-impl CardType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CardType::Cps => "CPS",
-            CardType::Cpe => "CPE",
-        }
-    }
-}
-
-/// Who a validated certificate belongs to.
-#[derive(Debug, Clone)]
-pub struct CardIdentity {
-    pub national_id: NationalId,
-    pub card_type: CardType,
-    /// "CLAIRE MARTIN" (given name then surname), or the CN when the card is not nominative.
-    pub holder_name: String,
-    pub issuer_dn: String,
-    pub subject_dn: String,
-    /// Lowercase hex, without leading zero bytes.
-    pub serial: String,
-    pub fingerprint_sha256: String,
-    pub not_before: OffsetDateTime,
-    pub not_after: OffsetDateTime,
-}
+pub use crate::cards::CardIdentity;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrustError {
@@ -236,28 +169,31 @@ impl Trust {
     }
 
     /// Validates `der` as an authentication certificate at `now` and reads its holder.
-    pub fn validate(&self, der: &[u8], now: OffsetDateTime) -> Result<CardIdentity, Refusal> {
-        let (rest, parsed) = X509Certificate::from_der(der).map_err(|_| Refusal::Malformed)?;
+    pub fn validate(&self, der: &[u8], now: OffsetDateTime) -> Result<CardIdentity, CardRefusal> {
+        let (rest, parsed) = X509Certificate::from_der(der).map_err(|_| CardRefusal::Malformed)?;
         if !rest.is_empty() {
-            return Err(Refusal::Malformed);
+            return Err(CardRefusal::Malformed);
         }
         // A CPx authentication certificate says digitalSignature; the card's signature
         // certificate has nonRepudiation only, and a certificate without key usage says nothing:
         // neither may open a session.
         match parsed.key_usage() {
             Ok(Some(ku)) if ku.value.digital_signature() => {}
-            Ok(_) => return Err(Refusal::NotForAuthentication),
-            Err(_) => return Err(Refusal::Malformed),
+            Ok(_) => return Err(CardRefusal::NotForAuthentication),
+            Err(_) => return Err(CardRefusal::Malformed),
         }
 
         if let Err(e) = self.refresh_crls() {
             tracing::warn!(error = %e, "CRL refresh failed");
         }
         let cert = CertificateDer::from(der);
-        let ee = EndEntityCert::try_from(&cert).map_err(|_| Refusal::Malformed)?;
-        let seconds = u64::try_from(now.unix_timestamp()).map_err(|_| Refusal::Malformed)?;
+        let ee = EndEntityCert::try_from(&cert).map_err(|_| CardRefusal::Malformed)?;
+        let seconds = u64::try_from(now.unix_timestamp()).map_err(|_| CardRefusal::Malformed)?;
         let time = UnixTime::since_unix_epoch(Duration::from_secs(seconds));
-        let files = self.crls.read().map_err(|_| Refusal::RevocationUnknown)?;
+        let files = self
+            .crls
+            .read()
+            .map_err(|_| CardRefusal::RevocationUnknown)?;
         let crls: Vec<CertRevocationList<'_>> = files
             .iter()
             .flat_map(|f| f.crls.iter())
@@ -268,8 +204,8 @@ impl Trust {
             None
         } else {
             // Configured but none loaded: refuse rather than accept revoked cards.
-            let builder =
-                RevocationOptionsBuilder::new(&crl_refs).map_err(|_| Refusal::RevocationUnknown)?;
+            let builder = RevocationOptionsBuilder::new(&crl_refs)
+                .map_err(|_| CardRefusal::RevocationUnknown)?;
             Some(
                 builder
                     // The CRLs configured are the issuing CAs' (the end certificates'); a revoked
@@ -324,20 +260,22 @@ fn read_crls(path: &Path) -> Result<Vec<OwnedCertRevocationList>, TrustError> {
         .collect()
 }
 
-fn refusal_of(e: webpki::Error) -> Refusal {
+fn refusal_of(e: webpki::Error) -> CardRefusal {
     use webpki::Error as E;
     match e {
-        E::CertExpired { .. } => Refusal::Expired,
-        E::CertNotValidYet { .. } => Refusal::NotYetValid,
-        E::CertRevoked => Refusal::Revoked,
-        E::UnknownRevocationStatus | E::CrlExpired { .. } => Refusal::RevocationUnknown,
-        E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => Refusal::NotForAuthentication,
-        #[allow(deprecated)]
-        E::RequiredEkuNotFound => Refusal::NotForAuthentication,
-        E::BadDer | E::BadDerTime | E::TrailingData(_) | E::UnsupportedCertVersion => {
-            Refusal::Malformed
+        E::CertExpired { .. } => CardRefusal::Expired,
+        E::CertNotValidYet { .. } => CardRefusal::NotYetValid,
+        E::CertRevoked => CardRefusal::Revoked,
+        E::UnknownRevocationStatus | E::CrlExpired { .. } => CardRefusal::RevocationUnknown,
+        E::RequiredEkuNotFoundContext(_) | E::EmptyEkuExtension => {
+            CardRefusal::NotForAuthentication
         }
-        _ => Refusal::Untrusted,
+        #[allow(deprecated)]
+        E::RequiredEkuNotFound => CardRefusal::NotForAuthentication,
+        E::BadDer | E::BadDerTime | E::TrailingData(_) | E::UnsupportedCertVersion => {
+            CardRefusal::Malformed
+        }
+        _ => CardRefusal::Untrusted,
     }
 }
 
@@ -352,7 +290,7 @@ fn identity_of(
     cert: &X509Certificate<'_>,
     der: &[u8],
     accept_anonymous: bool,
-) -> Result<CardIdentity, Refusal> {
+) -> Result<CardIdentity, CardRefusal> {
     let mut cn = None;
     let mut surname = None;
     let mut given = None;
@@ -372,7 +310,7 @@ fn identity_of(
     let national_id = cn
         .as_deref()
         .and_then(|cn| NationalId::parse(cn).ok())
-        .ok_or(Refusal::UnknownHolder)?;
+        .ok_or(CardRefusal::UnknownHolder)?;
     let card_type = match national_id.kind() {
         NationalIdKind::Rpps(_) | NationalIdKind::Adeli(_) => CardType::Cps,
         NationalIdKind::Structure { .. } => CardType::Cpe,
@@ -380,7 +318,7 @@ fn identity_of(
     let holder_name = match (given, surname) {
         (Some(g), Some(s)) if !g.is_empty() && !s.is_empty() => format!("{g} {s}"),
         (None, Some(s)) if !s.is_empty() => s,
-        _ if pseudonym.is_some() && !accept_anonymous => return Err(Refusal::UnknownHolder),
+        _ if pseudonym.is_some() && !accept_anonymous => return Err(CardRefusal::UnknownHolder),
         _ => national_id.as_str().to_owned(),
     };
     let serial = hex::encode(cert.raw_serial())
@@ -412,11 +350,11 @@ pub fn signed_message(origin: &str, nonce: &str) -> Vec<u8> {
 }
 
 /// Verifies an RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signature made by the certificate's key.
-pub fn verify_signature(der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), Refusal> {
+pub fn verify_signature(der: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CardRefusal> {
     let cert = CertificateDer::from(der);
-    let ee = EndEntityCert::try_from(&cert).map_err(|_| Refusal::Malformed)?;
+    let ee = EndEntityCert::try_from(&cert).map_err(|_| CardRefusal::Malformed)?;
     ee.verify_signature(webpki::ring::RSA_PKCS1_2048_8192_SHA256, message, signature)
-        .map_err(|_| Refusal::BadSignature)
+        .map_err(|_| CardRefusal::BadSignature)
 }
 
 /// Enough of an unvalidated certificate to say in the audit log what was refused.

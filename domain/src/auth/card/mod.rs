@@ -13,54 +13,39 @@
 //! 2. a linked certificate signs its account in (if the account is active);
 //! 3. a new certificate of a holder whose earlier card is linked (a renewal) links itself, audited;
 //! 4. otherwise the browser gets a pending link, and the one-time linking shared with Pro Santé
-//!    Connect ([`super::linking`]) asks ONCE for the account's username and password (same
+//!    Connect ([`super::linking`], the browser's pending link in [`super::pending_link`]) asks ONCE for the account's username and password (same
 //!    brute-force limits as password sign-in), checks the linking rules, links the card and signs
 //!    in.
 
 pub mod certificate;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
+
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-pub use certificate::{CardIdentity, CardType, Refusal, Trust, TrustSettings};
+pub use certificate::{CardIdentity, CardRefusal, CardType, Trust, TrustSettings};
 
-use super::{Auth, SignedIn, Verified, complete_sign_in, linking};
+pub use super::browser::Browser;
+use super::browser::{hash_of, random_token};
+
+use super::pending_link::{self, Pending};
+use super::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::sessions::Token;
+use model::sign_in::Method;
 
 /// The agent's challenge: long enough to sign, short enough not to be kept around.
 pub const CHALLENGE_LIFETIME: Duration = Duration::minutes(5);
 /// Time to type a username and password on the linking page.
-pub const LINK_LIFETIME: Duration = super::linking::LINK_LIFETIME;
+pub const LINK_LIFETIME: Duration = pending_link::LINK_LIFETIME;
 /// From the card host back to the portal: one redirect.
 pub const TLS_RETURN_LIFETIME: Duration = Duration::minutes(2);
-
-/// What a browser is recognised by before it has a session: the hash of a secret cookie it holds
-/// (the form-token cookie for the agent and the linking page, the state cookie for the TLS
-/// hand-over). Only hashes are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Browser([u8; 32]);
-
-impl Browser {
-    pub fn of_secret(secret: &str) -> Self {
-        Browser(Sha256::digest(secret.as_bytes()).into())
-    }
-
-    /// The stored form, for the other flows that bind a row to a browser (TIQR).
-    pub(crate) fn hash(&self) -> &[u8; 32] {
-        &self.0
-    }
-}
 
 /// What the agent sends back: the card's certificate and its signature over the challenge.
 #[derive(Debug, Clone)]
@@ -80,18 +65,6 @@ pub enum CardOutcome {
     },
 }
 
-pub(crate) fn random_token() -> (String, [u8; 32]) {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = URL_SAFE_NO_PAD.encode(bytes);
-    let hash = Sha256::digest(token.as_bytes()).into();
-    (token, hash)
-}
-
-pub(crate) fn hash_of(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
 /// A fresh single-use nonce of 256 bits for the agent, bound to `browser`.
 pub async fn issue_challenge(
     conn: &mut PgConnection,
@@ -103,7 +76,7 @@ pub async fn issue_challenge(
     // anonymous browser can create).
     sqlx::query!(
         "DELETE FROM card_challenges WHERE browser_hash = $1",
-        &browser.0[..]
+        &browser.hash()[..]
     )
     .execute(&mut *conn)
     .await?;
@@ -111,7 +84,7 @@ pub async fn issue_challenge(
         "INSERT INTO card_challenges (nonce_hash, browser_hash, created_at, expires_at)
          VALUES ($1, $2, $3, $4)",
         &hash[..],
-        &browser.0[..],
+        &browser.hash()[..],
         now,
         now + CHALLENGE_LIFETIME
     )
@@ -139,7 +112,7 @@ pub async fn sign_in_with_agent(
          WHERE nonce_hash = $1 AND browser_hash = $2 AND expires_at > $3
          RETURNING created_at",
         &hash_of(&proof.nonce)[..],
-        &browser.0[..],
+        &browser.hash()[..],
         now
     )
     .fetch_optional(&auth.pool)
@@ -180,7 +153,7 @@ pub async fn sign_in_with_agent(
 /// The value carried to the card host for a browser's state cookie: its hash, so that logs of the
 /// card host never hold the secret itself.
 pub fn state_reference(state_cookie: &str) -> String {
-    hex::encode(Browser::of_secret(state_cookie).0)
+    hex::encode(Browser::of_secret(state_cookie).hash())
 }
 
 /// On the card host, behind the TLS terminator: validates the verified client certificate and
@@ -271,7 +244,7 @@ async fn take_pending(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row
-        .filter(|r| r.browser_hash.as_slice() == browser.0.as_slice())
+        .filter(|r| r.browser_hash.as_slice() == browser.hash().as_slice())
         .map(|r| r.certificate))
 }
 
@@ -337,7 +310,7 @@ async fn audit_refusal_raw(
     crate::refusals::record(
         &auth.pool,
         crate::refusals::Refusal {
-            action: "auth.card.sign_in",
+            action: audit::Action::AuthCardSignIn,
             reason,
             outcome: Outcome::Failure,
         },
@@ -345,7 +318,7 @@ async fn audit_refusal_raw(
         now,
         async |_| {
             Ok(
-                Event::new("auth.card.sign_in", Outcome::Failure, label).details(json!({
+                Event::new(audit::Action::AuthCardSignIn, Outcome::Failure, label).details(json!({
                     "reason": reason,
                     "path": path,
                     "issuer": described.as_ref().map(|d| &d.issuer),
@@ -429,10 +402,10 @@ async fn sign_in_with_certificate(
     }
 
     // 4. Unknown card: a pending link for this browser.
-    let token = linking::create(
+    let token = pending_link::create(
         &mut tx,
         browser,
-        &linking::Pending::Card {
+        &Pending::Card {
             identity: identity.clone(),
             certificate: certificate.to_vec(),
         },
@@ -442,7 +415,7 @@ async fn sign_in_with_certificate(
     audit::record(
         &mut tx,
         Event::new(
-            "auth.card.link_required",
+            audit::Action::AuthCardLinkRequired,
             Outcome::Success,
             identity.holder_name.clone(),
         )
@@ -481,7 +454,7 @@ pub(crate) async fn link_card(
     tell_holder(tx, account.id, identity, via == "renewal", now).await?;
     audit::record(
         tx,
-        card_event("card.linked", account, identity, card_id).details(json!({
+        card_event(audit::Action::CardLinked, account, identity, card_id).details(json!({
             "via": via,
             "path": path,
             "card_type": identity.card_type.as_str(),
@@ -513,7 +486,7 @@ pub(crate) async fn sign_in_as(
             user_id: account.id,
             username: &account.username,
             region_code: &account.region_code,
-            method: "card",
+            method: Method::Card,
             psc: None,
         },
         previous,
@@ -565,7 +538,7 @@ async fn audit_unavailable(
     let mut tx = auth.pool.begin().await?;
     let account = accounts::account(&mut tx, user_id).await?;
     let mut event = Event::new(
-        "auth.card.sign_in",
+        audit::Action::AuthCardSignIn,
         Outcome::Denied,
         identity.holder_name.clone(),
     )
@@ -586,7 +559,7 @@ async fn audit_unavailable(
 }
 
 fn card_event(
-    action: &'static str,
+    action: audit::Action,
     account: &accounts::Account,
     identity: &CardIdentity,
     card_id: Uuid,
@@ -605,37 +578,10 @@ pub async fn pending_link(
     browser: Browser,
     now: OffsetDateTime,
 ) -> Result<CardIdentity> {
-    match linking::pending(auth, Some(trust), token, browser, now).await? {
-        linking::Pending::Card { identity, .. } => Ok(identity),
-        linking::Pending::Psc(_) => Err(Error::CardLinkExpired),
+    match pending_link::pending(auth, Some(trust), token, browser, now).await? {
+        Pending::Card { identity, .. } => Ok(identity),
+        Pending::Psc(_) => Err(Error::CardLinkExpired),
     }
-}
-
-/// The one-time linking of a card: [`linking::link_and_sign_in`], shared with Pro Santé Connect.
-#[allow(clippy::too_many_arguments)]
-pub async fn link_and_sign_in(
-    auth: &Auth,
-    trust: &Trust,
-    token: &str,
-    browser: Browser,
-    typed_username: &str,
-    password_typed: &str,
-    previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<super::PasswordOutcome> {
-    linking::link_and_sign_in(
-        auth,
-        Some(trust),
-        token,
-        browser,
-        typed_username,
-        password_typed,
-        previous,
-        client,
-        now,
-    )
-    .await
 }
 
 /// Whether this card is linked to an account other than `user_id` (the linking rules).
@@ -655,28 +601,4 @@ pub(crate) async fn owned_by_another(
 pub async fn cards_of(auth: &Auth, user_id: Uuid) -> Result<Vec<LinkedCard>> {
     let mut conn = auth.pool.acquire().await?;
     cards::linked_to(&mut conn, user_id).await
-}
-
-/// Unlinks one of the signed-in holder's cards after they typed their password again: the
-/// "Mes moyens de connexion" removal ([`super::means::remove_own`]), for a card.
-pub async fn unlink_own_card(
-    auth: &Auth,
-    username: &str,
-    user_id: Uuid,
-    card_id: Uuid,
-    password_typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
-    super::means::remove_own(
-        auth,
-        username,
-        user_id,
-        &super::means::MeansRef::Card(card_id),
-        password_typed,
-        client,
-        now,
-    )
-    .await
-    .map(drop)
 }

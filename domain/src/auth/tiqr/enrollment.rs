@@ -35,21 +35,12 @@ use super::{
 };
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
-use crate::auth::card::Browser;
+use crate::auth::browser::Browser;
 use crate::auth::{Auth, password};
 use crate::error::{Error, Result};
-use crate::mail::{self, messages, outbox};
 use crate::sessions::{self, Session};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, sqlx::Type)]
-#[sqlx(type_name = "tiqr_state", rename_all = "lowercase")]
-#[serde(rename_all = "lowercase")]
-pub enum TiqrState {
-    Active,
-    /// Too many wrong responses; the desk unblocks it.
-    Blocked,
-    Revoked,
-}
+pub use model::tiqr::{EnrollmentStatus, PhoneState, TiqrState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(type_name = "tiqr_enrollment_status", rename_all = "lowercase")]
@@ -58,29 +49,6 @@ enum StoredStatus {
     Retrieved,
     Processed,
     Finalized,
-}
-
-/// What the enrollment page shows while it polls (the protocol's statuses, plus `Expired`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnrollmentStatus {
-    /// No enrollment under way for this browser.
-    Idle,
-    /// The QR is shown; the app has not fetched it yet.
-    Initialized,
-    /// The app fetched the metadata; the user is choosing a PIN.
-    Retrieved,
-    /// The app posted its secret: the page shows the confirmation QR ([`confirmation_qr`]), which
-    /// only the phone that enrolled can answer.
-    Processed,
-    /// Done: the phone answered the confirmation QR; it is on the security page.
-    Finalized,
-    /// The QR or the second secret timed out: start again.
-    Expired,
-    /// A phone posted its secret but was not confirmed from this browser in time: it cannot sign
-    /// in (it is revoked). If the holder's own phone failed on the enrolment QR, someone else
-    /// scanned it first.
-    Unconfirmed,
 }
 
 /// One of a user's enrollments, as the security page and the desk show it.
@@ -141,7 +109,7 @@ pub async fn start_enrollment(
     } else {
         let checked = password::check(
             auth,
-            "tiqr.enroll_start",
+            audit::Action::TiqrEnrollStart,
             &session.username,
             password_typed,
             client,
@@ -166,14 +134,18 @@ pub async fn start_enrollment(
     let start = start_in(&mut tx, service, user_id, browser, None, now).await?;
     audit::record(
         &mut tx,
-        Event::new("tiqr.enroll_start", Outcome::Success, &account.username)
-            .actor(user_id)
-            .target("user", user_id.to_string(), &account.username)
-            .region(&account.region_code)
-            .details(json!({
-                "by": "user",
-                "proof": if checked.is_some() { "password" } else { "recent_authentication" },
-            })),
+        Event::new(
+            audit::Action::TiqrEnrollStart,
+            Outcome::Success,
+            &account.username,
+        )
+        .actor(user_id)
+        .target("user", user_id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({
+            "by": "user",
+            "proof": if checked.is_some() { "password" } else { "recent_authentication" },
+        })),
         client,
         now,
     )
@@ -286,15 +258,19 @@ async fn expire_unconfirmed(auth: &Auth, enrollment_id: Uuid, now: OffsetDateTim
     if let Some(r) = revoked {
         audit::record(
             &mut tx,
-            Event::new("tiqr.unconfirmed", Outcome::Failure, &r.username)
-                .target("user", r.user_id.to_string(), &r.username)
-                .region(&r.region_code)
-                .details(json!({
-                    "enrollment": enrollment_id,
-                    "name": r.name,
-                    "identity": r.identity,
-                    "reason": "not_confirmed_in_time",
-                })),
+            Event::new(
+                audit::Action::TiqrUnconfirmed,
+                Outcome::Failure,
+                &r.username,
+            )
+            .target("user", r.user_id.to_string(), &r.username)
+            .region(&r.region_code)
+            .details(json!({
+                "enrollment": enrollment_id,
+                "name": r.name,
+                "identity": r.identity,
+                "reason": "not_confirmed_in_time",
+            })),
             &Client::default(),
             now,
         )
@@ -344,45 +320,6 @@ pub async fn confirmation_qr(
     .await?;
     tx.commit().await?;
     Ok(Some(start))
-}
-
-/// The phone answered its confirmation QR rightly: it becomes usable, the enrolling browser's
-/// page moves to "registered", and the holder is e-mailed (who started it, when, what to do if it
-/// was not them). In the caller's transaction; false when it was confirmed already.
-pub(crate) async fn confirm_in(
-    conn: &mut PgConnection,
-    enrollment_id: Uuid,
-    now: OffsetDateTime,
-) -> Result<bool> {
-    let Some(confirmed) = sqlx::query!(
-        r#"UPDATE tiqr_enrollments e SET activated_at = $2
-           WHERE e.id = $1 AND e.activated_at IS NULL AND e.state = 'active'
-           RETURNING e.user_id, e.name, e.created_at,
-                     (SELECT username FROM users WHERE id = e.enrolled_by) AS "desk_agent?""#,
-        enrollment_id,
-        now
-    )
-    .fetch_optional(&mut *conn)
-    .await?
-    else {
-        return Ok(false);
-    };
-    sqlx::query!(
-        "UPDATE tiqr_enrollment_starts SET status = 'finalized' WHERE enrollment_id = $1",
-        enrollment_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    if let Some(recipient) = mail::recipient(conn, confirmed.user_id).await? {
-        let message = messages::tiqr_phone_added(
-            &recipient,
-            &confirmed.name,
-            confirmed.desk_agent.as_deref(),
-            confirmed.created_at,
-        );
-        outbox::enqueue(conn, &recipient, &message, now).await?;
-    }
-    Ok(true)
 }
 
 /// The metadata the app fetches with the QR's key: served once (the key is erased), with a fresh
@@ -503,18 +440,22 @@ pub async fn finish_enrollment(
     )
     .execute(&mut *tx)
     .await?;
-    let mut event = Event::new("tiqr.enroll", Outcome::Success, &account.username)
-        .target("user", account.id.to_string(), &account.username)
-        .region(&account.region_code)
-        .details(json!({
-            "enrollment": enrollment_id,
-            "name": name,
-            "identity": start.identity,
-            "started_by": start.started_by,
-            // Usable once the enrolling browser's confirmation QR is answered (`tiqr.confirmed`).
-            "confirmed": false,
-            "language": form.language.as_deref().map(|l| l.chars().take(16).collect::<String>()),
-        }));
+    let mut event = Event::new(
+        audit::Action::TiqrEnroll,
+        Outcome::Success,
+        &account.username,
+    )
+    .target("user", account.id.to_string(), &account.username)
+    .region(&account.region_code)
+    .details(json!({
+        "enrollment": enrollment_id,
+        "name": name,
+        "identity": start.identity,
+        "started_by": start.started_by,
+        // Usable once the enrolling browser's confirmation QR is answered (`tiqr.confirmed`).
+        "confirmed": false,
+        "language": form.language.as_deref().map(|l| l.chars().take(16).collect::<String>()),
+    }));
     event = event.actor(account.id);
     audit::record(&mut tx, event, client, now).await?;
     tx.commit().await?;
@@ -597,11 +538,15 @@ pub async fn rename(
         .ok_or(Error::NotFound)?;
     audit::record(
         &mut tx,
-        Event::new("tiqr.rename", Outcome::Success, &account.username)
-            .actor(user_id)
-            .target("user", user_id.to_string(), &account.username)
-            .region(&account.region_code)
-            .details(json!({ "enrollment": enrollment_id, "before": before, "after": name })),
+        Event::new(
+            audit::Action::TiqrRename,
+            Outcome::Success,
+            &account.username,
+        )
+        .actor(user_id)
+        .target("user", user_id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({ "enrollment": enrollment_id, "before": before, "after": name })),
         client,
         now,
     )
@@ -628,11 +573,15 @@ pub async fn revoke_own(
         .ok_or(Error::NotFound)?;
     audit::record(
         &mut tx,
-        Event::new("tiqr.revoke", Outcome::Success, &account.username)
-            .actor(user_id)
-            .target("user", user_id.to_string(), &account.username)
-            .region(&account.region_code)
-            .details(json!({ "by": "user", "enrollment": enrollment_id, "name": name })),
+        Event::new(
+            audit::Action::TiqrRevoke,
+            Outcome::Success,
+            &account.username,
+        )
+        .actor(user_id)
+        .target("user", user_id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({ "by": "user", "enrollment": enrollment_id, "name": name })),
         client,
         now,
     )

@@ -12,6 +12,7 @@
 //! [`parse_app_form`] (bounded, lenient about the apps' spellings of "absent"), and nothing is
 //! stored for a request that does not parse.
 
+pub mod confirmation;
 pub mod enrollment;
 pub mod ocra;
 pub mod secret_box;

@@ -21,20 +21,21 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::enrollment::{self, TiqrState};
+use super::confirmation;
 use super::{
     AppForm, AttemptsLeft, CONFIRMATION_LIFETIME, Identity, MAX_ATTEMPTS, Reply, SIGN_IN_LIFETIME,
     SecretBox, TiqrService, ocra, one_time_key, random_hex, secret_box::Sealed,
 };
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
-use crate::auth::card::Browser;
-use crate::auth::password::address_key;
+use crate::auth::browser::Browser;
 use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::error::{Error, Result};
 use crate::refusals::{self, Refusal};
 use crate::sessions::{self, Token};
 use crate::throttle::{self, Claim, Scope};
+use model::sign_in::Method;
+use model::tiqr::TiqrState;
 
 /// How long after the app's right response the page may still pick its session up (a page that
 /// polls every few seconds needs far less).
@@ -296,7 +297,7 @@ pub async fn poll(
                     user_id,
                     username: &account.username,
                     region_code: &account.region_code,
-                    method: "tiqr",
+                    method: Method::Tiqr,
                     psc: None,
                 },
                 previous,
@@ -420,7 +421,7 @@ struct EnrollmentRow {
 /// counter, so that phones behind a carrier's shared address do not lock the hospital's desktops
 /// out of password sign-in (and the other way round).
 fn tiqr_address_key(client: &Client) -> String {
-    format!("tiqr {}", address_key(client.ip.as_deref()))
+    format!("tiqr {}", crate::address::key(client.ip.as_deref()))
 }
 
 /// Steps shared by the app's post and the offline form: the address's attempt slot, the QR, the
@@ -474,7 +475,7 @@ async fn answer(
                 refusals::record(
                     &auth.pool,
                     Refusal {
-                        action: "tiqr.failure",
+                        action: audit::Action::TiqrFailure,
                         reason: "address_throttled",
                         outcome: Outcome::Failure,
                     },
@@ -518,7 +519,7 @@ async fn answer(
             refusals::record_on(
                 conn,
                 Refusal {
-                    action: "tiqr.failure",
+                    action: audit::Action::TiqrFailure,
                     reason,
                     outcome: Outcome::Failure,
                 },
@@ -760,7 +761,7 @@ async fn answer(
                     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
                     audit::record(
                         &mut tx,
-                        Event::new("tiqr.blocked", Outcome::Failure, &label)
+                        Event::new(audit::Action::TiqrBlocked, Outcome::Failure, &label)
                             .target("user", enrollment.user_id.to_string(), &enrollment.username)
                             .region(&enrollment.region_code)
                             .details(json!({
@@ -810,20 +811,24 @@ async fn answer(
         return Ok(Answer::Reply(Reply::InvalidChallenge));
     }
     if pending.confirms {
-        if !enrollment::confirm_in(&mut tx, enrollment.id, now).await? {
+        if !confirmation::confirm_in(&mut tx, enrollment.id, now).await? {
             tx.rollback().await?;
             return Ok(Answer::Reply(Reply::InvalidChallenge));
         }
         audit::record(
             &mut tx,
-            Event::new("tiqr.confirmed", Outcome::Success, &enrollment.username)
-                .target("user", enrollment.user_id.to_string(), &enrollment.username)
-                .region(&enrollment.region_code)
-                .details(json!({
-                    "enrollment": enrollment.id,
-                    "name": enrollment.name,
-                    "identity": enrollment.identity,
-                })),
+            Event::new(
+                audit::Action::TiqrConfirmed,
+                Outcome::Success,
+                &enrollment.username,
+            )
+            .target("user", enrollment.user_id.to_string(), &enrollment.username)
+            .region(&enrollment.region_code)
+            .details(json!({
+                "enrollment": enrollment.id,
+                "name": enrollment.name,
+                "identity": enrollment.identity,
+            })),
             client,
             now,
         )
@@ -833,16 +838,20 @@ async fn answer(
     }
     audit::record(
         &mut tx,
-        Event::new("tiqr.sign_in", Outcome::Success, &enrollment.username)
-            .actor(enrollment.user_id)
-            .target("user", enrollment.user_id.to_string(), &enrollment.username)
-            .region(&enrollment.region_code)
-            .details(json!({
-                "channel": channel,
-                "enrollment": enrollment.id,
-                "name": enrollment.name,
-                "named_qr": pending.enrollment_id.is_some(),
-            })),
+        Event::new(
+            audit::Action::TiqrSignIn,
+            Outcome::Success,
+            &enrollment.username,
+        )
+        .actor(enrollment.user_id)
+        .target("user", enrollment.user_id.to_string(), &enrollment.username)
+        .region(&enrollment.region_code)
+        .details(json!({
+            "channel": channel,
+            "enrollment": enrollment.id,
+            "name": enrollment.name,
+            "named_qr": pending.enrollment_id.is_some(),
+        })),
         client,
         now,
     )
@@ -916,7 +925,7 @@ fn failure_of(
 ) -> Event {
     details["channel"] = json!(channel);
     details["reason"] = json!(reason);
-    let mut event = Event::new("tiqr.failure", Outcome::Failure, label);
+    let mut event = Event::new(audit::Action::TiqrFailure, Outcome::Failure, label);
     if let Some(e) = enrollment {
         details["enrollment"] = json!(e.id);
         event = event
@@ -935,7 +944,7 @@ async fn lockout_event(
 ) -> Result<()> {
     audit::record(
         tx,
-        Event::new("auth.lockout", Outcome::Failure, label)
+        Event::new(audit::Action::AuthLockout, Outcome::Failure, label)
             .details(json!({ "scope": "tiqr_address", "until": until.unix_timestamp() })),
         client,
         now,

@@ -6,14 +6,14 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::{CardLinkData, get_card_link};
+use crate::api::{PendingLinkData, get_pending_link};
 use crate::components::{ErrorMessage, QueryError};
 use crate::t;
 
 #[component]
-pub fn CardLink() -> impl IntoView {
+pub fn Linking() -> impl IntoView {
     let m = t();
-    let data = Resource::new(|| (), |_| get_card_link());
+    let data = Resource::new(|| (), |_| get_pending_link());
     view! {
         <QueryError />
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
@@ -34,9 +34,9 @@ pub fn CardLink() -> impl IntoView {
 }
 
 #[component]
-fn LinkForm(data: CardLinkData) -> impl IntoView {
+fn LinkForm(data: PendingLinkData) -> impl IntoView {
     let m = t();
-    let psc = data.means == "psc";
+    let psc = data.means == model::sign_in::Method::Psc;
     let (title, intro, button) = if psc {
         (m.link_title_psc, m.link_intro_psc, m.link_button_psc)
     } else {
@@ -119,22 +119,5 @@ fn LinkForm(data: CardLinkData) -> impl IntoView {
                 </div>
             </form>
         </section>
-    }
-}
-
-/// `/connexion/psc/erreur?erreur=…`: where every refused Pro Santé Connect sign-in ends, with the
-/// reason in French (English through the catalog) and the way back.
-#[component]
-pub fn PscError() -> impl IntoView {
-    let m = t();
-    view! {
-        <Title text=m.psc_error_title />
-        <h1>{m.psc_error_title}</h1>
-        <QueryError />
-        <p class="inline-row">
-            <a href="/connexion" rel="external" class="button-primary">{m.back_to_sign_in}</a>
-            " "
-            <a href="/connexion/psc" rel="external" class="button-secondary">{m.psc_try_again}</a>
-        </p>
     }
 }

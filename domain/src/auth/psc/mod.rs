@@ -21,16 +21,17 @@ use serde_json::{Value, json};
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 
-use super::card::{Browser, hash_of};
-use super::linking::{self, Pending};
+use super::browser::{Browser, hash_of};
+use super::pending_link::{self, Pending};
 use super::{Auth, SignedIn, Verified, complete_sign_in, identity};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::error::{Error, Result};
-use crate::ids::{Finess, NationalId};
+use crate::ids::Finess;
 use crate::mail::{self, messages, outbox};
 use crate::refusals::{self, Refusal};
-use crate::sessions::{PscFacts, Token};
+use crate::sessions::Token;
+use model::sign_in::Method;
 
 /// From the authorization request to the callback: PSC's page, the card's PIN or the phone.
 pub const FLOW_LIFETIME: Duration = Duration::minutes(10);
@@ -93,28 +94,10 @@ pub struct Settings {
 // ---------------------------------------------------------------------------------------------
 // 1. The flow's state.
 
-/// Why a callback's state was refused (audited with the reason).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StateRefusal {
-    /// No state, or no state cookie in the browser.
-    Missing,
-    /// Unknown: never issued, tampered with, or already used (a replayed callback).
-    Unknown,
-    Expired,
-    /// Issued to another browser (its cookie does not match).
-    OtherBrowser,
-}
+pub use model::psc::{PscFailure, PscLogoutRefusal, PscStateRefusal};
 
-impl StateRefusal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StateRefusal::Missing => "state_missing",
-            StateRefusal::Unknown => "state_unknown_or_used",
-            StateRefusal::Expired => "state_expired",
-            StateRefusal::OtherBrowser => "state_other_browser",
-        }
-    }
-}
+pub mod claims;
+pub use claims::{PscIdentity, PscLogin};
 
 /// What the callback needs from its authorization request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -166,9 +149,9 @@ pub async fn take_flow(
     browser: Browser,
     state: &str,
     now: OffsetDateTime,
-) -> Result<Result<Flow, StateRefusal>> {
+) -> Result<Result<Flow, PscStateRefusal>> {
     if state.is_empty() {
-        return Ok(Err(StateRefusal::Missing));
+        return Ok(Err(PscStateRefusal::Missing));
     }
     let row = sqlx::query!(
         "DELETE FROM psc_flows WHERE state_hash = $1
@@ -178,131 +161,16 @@ pub async fn take_flow(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match row {
-        None => Err(StateRefusal::Unknown),
-        Some(r) if r.expires_at <= now => Err(StateRefusal::Expired),
+        None => Err(PscStateRefusal::Unknown),
+        Some(r) if r.expires_at <= now => Err(PscStateRefusal::Expired),
         Some(r) if r.browser_hash.as_slice() != browser.hash().as_slice() => {
-            Err(StateRefusal::OtherBrowser)
+            Err(PscStateRefusal::OtherBrowser)
         }
         Some(r) => Ok(Flow {
             nonce: r.nonce,
             pkce_verifier: r.pkce_verifier,
         }),
     })
-}
-
-// ---------------------------------------------------------------------------------------------
-// 2. The claims.
-
-/// The professional as PSC describes them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PscIdentity {
-    /// `SubjectNameID`: IdNat_PS.
-    pub national_id: NationalId,
-    pub given_name: String,
-    pub family_name: String,
-    /// FINESS numbers (site and legal entity) of the activities in `SubjectRefPro`, valid ones
-    /// only, without duplicates.
-    pub declared_finess: Vec<Finess>,
-}
-
-impl PscIdentity {
-    pub fn display_name(&self) -> String {
-        format!("{} {}", self.given_name, self.family_name)
-            .trim()
-            .to_string()
-    }
-}
-
-/// A verified PSC sign-in: the identity and how it was made.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PscLogin {
-    pub identity: PscIdentity,
-    /// `authMode`: `CARD`, or the e-CPS app's value.
-    pub auth_mode: Option<String>,
-    /// `acr`: `eidas1`…`eidas3`.
-    pub acr: Option<String>,
-    /// PSC's session id (`sid`) and subject (`sub`): what its back-channel logout names.
-    pub sid: Option<String>,
-    pub sub: Option<String>,
-}
-
-/// Why the claims cannot sign anyone in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClaimsError {
-    MissingSubjectNameId,
-    InvalidSubjectNameId,
-}
-
-impl ClaimsError {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClaimsError::MissingSubjectNameId => "subject_name_id_missing",
-            ClaimsError::InvalidSubjectNameId => "subject_name_id_invalid",
-        }
-    }
-}
-
-fn text(claims: &Value, name: &str, max: usize) -> Option<String> {
-    claims
-        .get(name)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| s.chars().take(max).collect())
-}
-
-impl PscLogin {
-    /// Reads the verified claims (userinfo merged over the ID token's). `SubjectNameID` is the
-    /// key; `preferred_username` carries the same value at PSC and is not trusted instead of it.
-    pub fn from_claims(claims: &Value) -> Result<Self, ClaimsError> {
-        let raw = text(claims, "SubjectNameID", 128).ok_or(ClaimsError::MissingSubjectNameId)?;
-        let national_id = NationalId::parse(&raw).map_err(|_| ClaimsError::InvalidSubjectNameId)?;
-        let mut declared_finess: Vec<Finess> = Vec::new();
-        let exercices = claims
-            .get("SubjectRefPro")
-            .and_then(|r| r.get("exercices"))
-            .and_then(Value::as_array);
-        for exercice in exercices.into_iter().flatten() {
-            let activities = exercice.get("activities").and_then(Value::as_array);
-            for activity in activities.into_iter().flatten() {
-                for key in ["numeroFinessSite", "numeroFinessetablissementJuridique"] {
-                    if let Some(Ok(f)) =
-                        activity.get(key).and_then(Value::as_str).map(Finess::parse)
-                        && !declared_finess.contains(&f)
-                    {
-                        declared_finess.push(f);
-                    }
-                }
-            }
-        }
-        Ok(PscLogin {
-            identity: PscIdentity {
-                national_id,
-                given_name: text(claims, "given_name", 100).unwrap_or_default(),
-                family_name: text(claims, "family_name", 100).unwrap_or_default(),
-                declared_finess,
-            },
-            auth_mode: text(claims, "authMode", 32),
-            acr: text(claims, "acr", 64),
-            sid: text(claims, "sid", 255),
-            sub: text(claims, "sub", 255),
-        })
-    }
-
-    fn facts(&self) -> PscFacts {
-        PscFacts {
-            auth_mode: self.auth_mode.clone(),
-            acr: self.acr.clone(),
-            sid: self.sid.clone(),
-            sub: self.sub.clone(),
-            declared_finess: self
-                .identity
-                .declared_finess
-                .iter()
-                .map(|f| f.as_str().to_string())
-                .collect(),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -333,17 +201,19 @@ pub async fn record_refusal(
     refusals::record(
         pool,
         Refusal {
-            action: "auth.psc.sign_in",
+            action: audit::Action::AuthPscSignIn,
             reason,
             outcome: Outcome::Failure,
         },
         client,
         now,
         async |_| {
-            Ok(
-                Event::new("auth.psc.sign_in", Outcome::Failure, "Pro Santé Connect")
-                    .details(details),
+            Ok(Event::new(
+                audit::Action::AuthPscSignIn,
+                Outcome::Failure,
+                "Pro Santé Connect",
             )
+            .details(details))
         },
     )
     .await?;
@@ -376,7 +246,7 @@ pub async fn sign_in(
         let mut tx = auth.pool.begin().await?;
         audit::record(
             &mut tx,
-            Event::new("auth.psc.sign_in", Outcome::Denied, label).details(details),
+            Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
             client,
             now,
         )
@@ -402,7 +272,7 @@ pub async fn sign_in(
                 details["status"] = json!(account.status);
                 audit::record(
                     &mut tx,
-                    Event::new("auth.psc.sign_in", Outcome::Denied, label)
+                    Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label)
                         .target("user", account.id.to_string(), &account.username)
                         .region(&account.region_code)
                         .details(details),
@@ -427,10 +297,10 @@ pub async fn sign_in(
         }
         [] => {
             let token =
-                linking::create(&mut tx, browser, &Pending::Psc(login.clone()), now).await?;
+                pending_link::create(&mut tx, browser, &Pending::Psc(login.clone()), now).await?;
             audit::record(
                 &mut tx,
-                Event::new("auth.psc.link_required", Outcome::Success, label)
+                Event::new(audit::Action::AuthPscLinkRequired, Outcome::Success, label)
                     .details(login_details(login)),
                 client,
                 now,
@@ -446,7 +316,7 @@ pub async fn sign_in(
             details["reason"] = json!("identity_of_several_accounts");
             audit::record(
                 &mut tx,
-                Event::new("auth.psc.sign_in", Outcome::Denied, label).details(details),
+                Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
                 client,
                 now,
             )
@@ -500,11 +370,15 @@ pub(crate) async fn link(
     }
     audit::record(
         tx,
-        Event::new("psc.linked", Outcome::Success, &account.username)
-            .actor(account.id)
-            .target("user", account.id.to_string(), &account.username)
-            .region(&account.region_code)
-            .details(login_details(login)),
+        Event::new(
+            audit::Action::PscLinked,
+            Outcome::Success,
+            &account.username,
+        )
+        .actor(account.id)
+        .target("user", account.id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(login_details(login)),
         client,
         now,
     )
@@ -534,7 +408,7 @@ pub(crate) async fn finish_sign_in(
             user_id: account.id,
             username: &account.username,
             region_code: &account.region_code,
-            method: "psc",
+            method: Method::Psc,
             psc: Some(&facts),
         },
         previous,
@@ -566,11 +440,15 @@ async fn add_declared_memberships(
         if accounts::add_membership(tx, account.id, e.id, now).await? {
             audit::record(
                 tx,
-                Event::new("membership.added", Outcome::Success, &account.username)
-                    .actor(account.id)
-                    .target("establishment", &e.finess, &e.name)
-                    .region(&e.region_code)
-                    .details(json!({ "user": account.id.to_string(), "via": "psc" })),
+                Event::new(
+                    audit::Action::MembershipAdd,
+                    Outcome::Success,
+                    &account.username,
+                )
+                .actor(account.id)
+                .target("establishment", &e.finess, &e.name)
+                .region(&e.region_code)
+                .details(json!({ "user": account.id.to_string(), "via": "psc" })),
                 client,
                 now,
             )
@@ -606,15 +484,15 @@ pub async fn back_channel_logout(
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<u64> {
-    let refuse = |reason: &'static str| async move {
+    let refuse = |reason: PscLogoutRefusal| async move {
         record_logout_refusal(pool, reason, client, now).await?;
         Err(Error::PscLogout(reason))
     };
     if token.sid.is_none() && token.sub.is_none() {
-        return refuse("no_sid_nor_sub").await;
+        return refuse(PscLogoutRefusal::NoSidNorSub).await;
     }
     if !logout_token_fresh(token.iat, now) {
-        return refuse("too_old").await;
+        return refuse(PscLogoutRefusal::TooOld).await;
     }
     let mut tx = pool.begin().await?;
     sqlx::query!("DELETE FROM psc_logout_tokens WHERE expires_at <= $1", now)
@@ -633,7 +511,7 @@ pub async fn back_channel_logout(
         == 1;
     if !fresh {
         drop(tx);
-        return refuse("replayed").await;
+        return refuse(PscLogoutRefusal::Replayed).await;
     }
     let ended = sqlx::query!(
         r#"UPDATE sessions s SET ended_at = $3, end_reason = 'backchannel_logout'
@@ -651,10 +529,14 @@ pub async fn back_channel_logout(
     for row in &ended {
         audit::record(
             &mut tx,
-            Event::new("auth.sign_out", Outcome::Success, "Pro Santé Connect")
-                .target("user", row.user_id.to_string(), &row.username)
-                .region(&row.region_code)
-                .details(json!({ "via": "psc_backchannel_logout", "sid": token.sid })),
+            Event::new(
+                audit::Action::AuthSignOut,
+                Outcome::Success,
+                "Pro Santé Connect",
+            )
+            .target("user", row.user_id.to_string(), &row.username)
+            .region(&row.region_code)
+            .details(json!({ "via": "psc_backchannel_logout", "sid": token.sid })),
             client,
             now,
         )
@@ -663,7 +545,7 @@ pub async fn back_channel_logout(
     audit::record(
         &mut tx,
         Event::new(
-            "auth.psc.backchannel_logout",
+            audit::Action::AuthPscBackchannelLogout,
             Outcome::Success,
             "Pro Santé Connect",
         )
@@ -680,14 +562,15 @@ pub async fn back_channel_logout(
 /// summarised when repeated (the endpoint is open to anyone).
 pub async fn record_logout_refusal(
     pool: &PgPool,
-    reason: &str,
+    reason: PscLogoutRefusal,
     client: &Client,
     now: OffsetDateTime,
 ) -> Result<()> {
+    let reason = reason.as_str();
     refusals::record(
         pool,
         Refusal {
-            action: "auth.psc.backchannel_logout",
+            action: audit::Action::AuthPscBackchannelLogout,
             reason,
             outcome: Outcome::Failure,
         },
@@ -695,7 +578,7 @@ pub async fn record_logout_refusal(
         now,
         async |_| {
             Ok(Event::new(
-                "auth.psc.backchannel_logout",
+                audit::Action::AuthPscBackchannelLogout,
                 Outcome::Failure,
                 "Pro Santé Connect",
             )
@@ -775,12 +658,12 @@ mod tests {
         c.as_object_mut().unwrap().remove("SubjectNameID");
         assert_eq!(
             PscLogin::from_claims(&c),
-            Err(ClaimsError::MissingSubjectNameId)
+            Err(PscFailure::SubjectNameIdMissing)
         );
         c["SubjectNameID"] = json!("not-an-idnat");
         assert_eq!(
             PscLogin::from_claims(&c),
-            Err(ClaimsError::InvalidSubjectNameId)
+            Err(PscFailure::SubjectNameIdInvalid)
         );
         let mut c = claims();
         c.as_object_mut().unwrap().remove("SubjectRefPro");
