@@ -8,6 +8,7 @@ pub mod components;
 pub mod error;
 pub mod i18n;
 pub mod import_api;
+pub mod info;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod state;

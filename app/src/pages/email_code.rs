@@ -9,6 +9,7 @@ use model::code::Delivery;
 
 use crate::api::{CodeStepData, get_code_step};
 use crate::components::{ErrorMessage, Notice, QueryError};
+use crate::info::Info;
 use crate::t;
 
 #[component]
@@ -38,7 +39,11 @@ pub fn EmailCode() -> impl IntoView {
 fn CodeForms(data: CodeStepData) -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let just_sent = query.read_untracked().get("info").as_deref() == Some("code-envoye");
+    let just_sent = query
+        .read_untracked()
+        .get("info")
+        .and_then(|s| Info::from_slug(&s))
+        == Some(Info::CodeSent);
     // "pending" without a failure is the second it takes the worker to send it.
     let status = match data.delivery {
         Delivery::Sent | Delivery::Pending { failed: false } if just_sent => Some(m.code_sent),

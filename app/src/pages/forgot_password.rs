@@ -6,13 +6,16 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::get_shell;
 use crate::components::{Notice, QueryError};
+use crate::info::Info;
 use crate::t;
 
 #[component]
 pub fn ForgotPassword() -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let sent = move || query.read().get("info").as_deref() == Some("envoye");
+    let sent = move || {
+        query.read().get("info").and_then(|s| Info::from_slug(&s)) == Some(Info::ResetLinkSent)
+    };
     let shell = Resource::new(|| (), |_| get_shell());
     view! {
         <Title text=m.forgot_title />

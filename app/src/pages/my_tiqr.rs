@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use model::tiqr::{EnrollmentStatus, PhoneState};
 
 use crate::components::{ErrorMessage, Notice, Poller, QueryError};
+use crate::info::Info;
 use crate::t;
 use crate::tiqr_api::{QrView, TiqrEnrollmentView, get_my_tiqr};
 
@@ -93,11 +94,11 @@ pub fn MyTiqr() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_my_tiqr());
     let query = leptos_router::hooks::use_query_map();
-    let info = move || match query.read().get("info").as_deref() {
-        Some("telephone-enregistre") => Some(m.tiqr_enrolled),
-        Some("mot-de-passe") => Some(m.tiqr_password_hint),
-        Some("revoque") => Some(m.tiqr_revoked_own),
-        Some("renomme") => Some(m.adm_done_saved),
+    let info = move || match query.read().get("info").and_then(|s| Info::from_slug(&s)) {
+        Some(Info::PhoneEnrolled) => Some(m.tiqr_enrolled),
+        Some(Info::PasswordNeededForPhone) => Some(m.tiqr_password_hint),
+        Some(Info::PhoneRevoked) => Some(m.tiqr_revoked_own),
+        Some(Info::PhoneRenamed) => Some(m.adm_done_saved),
         _ => None,
     };
     view! {

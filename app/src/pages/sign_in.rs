@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{SignInData, get_sign_in};
 use crate::components::{ErrorMessage, Notice, QueryError, SupportContact, use_hydrated};
+use crate::info::Info;
 use crate::pages::card_sign_in::CardSignIn;
 use crate::t;
 
@@ -14,11 +15,12 @@ use crate::t;
 pub fn SignIn() -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let info = move || match query.read().get("info").as_deref() {
-        Some("deconnecte" | "deconnecte-psc") => Some(m.signed_out),
-        Some("session-expiree") => Some(m.session_expired),
-        Some("compte-active") => Some(m.account_activated),
-        Some("mot-de-passe-change") => Some(m.password_changed),
+    let notice = move || query.read().get("info").and_then(|s| Info::from_slug(&s));
+    let info = move || match notice() {
+        Some(Info::SignedOut | Info::SignedOutOfPsc) => Some(m.signed_out),
+        Some(Info::SessionExpired) => Some(m.session_expired),
+        Some(Info::AccountActivated) => Some(m.account_activated),
+        Some(Info::PasswordChanged) => Some(m.password_changed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in());
@@ -26,7 +28,7 @@ pub fn SignIn() -> impl IntoView {
         <Title text=m.sign_in_title />
         <h1>{m.sign_in_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
-        {move || (query.read().get("info").as_deref() == Some("deconnecte-psc")).then(|| view! {
+        {move || (notice() == Some(Info::SignedOutOfPsc)).then(|| view! {
             <p class="notice" id="fin-psc">
                 {m.psc_session_may_remain}" "
                 <a href="/connexion/psc/fin" rel="external">{m.psc_sign_out_too}</a>

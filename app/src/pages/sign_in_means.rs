@@ -9,16 +9,17 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{CardView, PhoneView, PscView, SignInMeansData, get_sign_in_means};
 use crate::components::{ErrorMessage, Notice, QueryError};
+use crate::info::Info;
 use crate::t;
 
 #[component]
 pub fn SignInMeans() -> impl IntoView {
     let m = t();
     let query = use_query_map();
-    let info = move || match query.read().get("info").as_deref() {
-        Some("carte-retiree") => Some(m.means_card_removed),
-        Some("psc-retiree") => Some(m.means_psc_removed),
-        Some("telephone-retire") => Some(m.means_phone_removed),
+    let info = move || match query.read().get("info").and_then(|s| Info::from_slug(&s)) {
+        Some(Info::CardRemoved) => Some(m.means_card_removed),
+        Some(Info::PscRemoved) => Some(m.means_psc_removed),
+        Some(Info::PhoneRemoved) => Some(m.means_phone_removed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in_means());

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::{ErrorMessage, Poller, QueryError};
+use crate::info::Info;
 use crate::t;
 use crate::tiqr_api::get_tiqr_sign_in;
 
@@ -17,7 +18,7 @@ pub fn TiqrSignIn() -> impl IntoView {
         <Title text=m.tiqr_sign_in_title />
         <h1>{m.tiqr_sign_in_title}</h1>
         <QueryError />
-        {move || (leptos_router::hooks::use_query_map().read().get("info").as_deref() == Some("en-attente"))
+        {move || (leptos_router::hooks::use_query_map().read().get("info").and_then(|s| Info::from_slug(&s)) == Some(Info::TiqrNotYet))
             .then(|| view! { <crate::components::Notice text=m.tiqr_not_yet /> })}
         <Suspense fallback=move || view! { <p>{m.loading}</p> }>
             {move || Suspend::new(async move {

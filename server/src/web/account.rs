@@ -2,6 +2,7 @@
 //! the HTTP edge. The rules are in `domain::auth::{otp, account_links}`.
 
 use app::error::ErrorCode;
+use app::info::Info;
 use app::state::{AppState, RequestContext};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -58,7 +59,7 @@ pub async fn send_code(
     )
     .await
     {
-        Ok(()) => Redirect::to("/connexion/code?info=code-envoye").into_response(),
+        Ok(()) => Redirect::to(&Info::CodeSent.on("/connexion/code")).into_response(),
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
             step_over(&state, jar, &ErrorCode::from(e))
         }
@@ -152,7 +153,7 @@ pub async fn forgot_password(
     )
     .await
     {
-        Ok(()) => Redirect::to("/mot-de-passe-oublie?info=envoye").into_response(),
+        Ok(()) => Redirect::to(&Info::ResetLinkSent.on("/mot-de-passe-oublie")).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }
@@ -200,9 +201,9 @@ pub async fn set_password(
     .await
     {
         Ok(info) if info.activation => {
-            Redirect::to("/connexion?info=compte-active").into_response()
+            Redirect::to(&Info::AccountActivated.on("/connexion")).into_response()
         }
-        Ok(_) => Redirect::to("/connexion?info=mot-de-passe-change").into_response(),
+        Ok(_) => Redirect::to(&Info::PasswordChanged.on("/connexion")).into_response(),
         Err(e @ Error::AccountLinkExpired) => {
             back_with_error("/mot-de-passe-oublie", &ErrorCode::from(e))
         }

@@ -6,6 +6,7 @@
 use app::admin_api::AuditQuery;
 use app::admin_api::server::actor;
 use app::error::{ErrorCode, Field};
+use app::info::Info;
 use app::state::{AppState, RequestContext};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
@@ -35,8 +36,8 @@ pub(super) fn failed(page: &str, code: ErrorCode) -> Response {
     back_with_error(page, &code)
 }
 
-fn done(page: &str, info: &str) -> Response {
-    Redirect::to(&format!("{page}?info={info}")).into_response()
+fn done(page: &str, info: Info) -> Response {
+    Redirect::to(&info.on(page)).into_response()
 }
 
 fn field<T, E>(parsed: Result<T, E>, f: Field) -> Result<T, ErrorCode> {
@@ -168,7 +169,7 @@ pub async fn create_user(
     }
     .await;
     match result {
-        Ok(id) => done(&format!("/admin/comptes/{id}"), "compte-cree"),
+        Ok(id) => done(&format!("/admin/comptes/{id}"), Info::AccountCreated),
         Err(code) => failed(PAGE, code),
     }
 }
@@ -243,23 +244,23 @@ pub async fn account_action(
         let info = match verb.as_str() {
             "deverrouiller" => {
                 users::unlock(auth, &actor, id, client, now).await?;
-                "deverrouille"
+                Info::Unlocked
             }
             "lien" => match users::send_link(auth, &actor, id, client, now).await? {
-                domain::auth::account_links::Purpose::Activation => "lien-activation",
-                domain::auth::account_links::Purpose::PasswordReset => "lien-reinitialisation",
+                domain::auth::account_links::Purpose::Activation => Info::ActivationLinkSent,
+                domain::auth::account_links::Purpose::PasswordReset => Info::ResetLinkSentByDesk,
             },
             "sessions" => {
                 users::end_sessions(auth, &actor, id, client, now).await?;
-                "sessions-fermees"
+                Info::SessionsEnded
             }
             "desactiver" => {
                 users::set_enabled(auth, &actor, id, false, client, now).await?;
-                "desactive"
+                Info::Disabled
             }
             "reactiver" => {
                 users::set_enabled(auth, &actor, id, true, client, now).await?;
-                "reactive"
+                Info::Enabled
             }
             "modifier" => {
                 let identity = users::Identity {
@@ -271,7 +272,7 @@ pub async fn account_action(
                     version: version(&form.version)?,
                 };
                 users::edit(auth, &actor, id, &identity, client, now).await?;
-                "modifie"
+                Info::Saved
             }
             "region" => {
                 let region = field(RegionCode::parse(&form.region), Field::Region)?;
@@ -285,28 +286,28 @@ pub async fn account_action(
                     now,
                 )
                 .await?;
-                "region-changee"
+                Info::RegionChanged
             }
             "etablissement-ajouter" | "etablissement-retirer" => {
                 let finess = field(Finess::parse(&form.finess), Field::Finess)?;
                 let attach = verb == "etablissement-ajouter";
                 users::set_membership(auth, &actor, id, &finess, attach, client, now).await?;
                 if attach {
-                    "etablissement-ajoute"
+                    Info::MembershipAdded
                 } else {
-                    "etablissement-retire"
+                    Info::MembershipRemoved
                 }
             }
             "carte-delier" => {
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
                 users::unlink_card(auth, &actor, id, card, client, now).await?;
-                "carte-deliee"
+                Info::CardUnlinked
             }
             "psc-retirer" => {
                 let national_id = domain::ids::NationalId::parse(form.identite.trim())
                     .map_err(|_| ErrorCode::NotFound)?;
                 users::unlink_psc(auth, &actor, id, national_id.as_str(), client, now).await?;
-                "psc-retiree"
+                Info::PscRemoved
             }
             "compromis" => {
                 // The page's checkbox is `required`; a post without it (another client, a
@@ -318,27 +319,27 @@ pub async fn account_action(
                     .await?
                     .link
                 {
-                    Some(_) => "compte-securise",
-                    None => "compte-securise-sans-lien",
+                    Some(_) => Info::AccountSecured,
+                    None => Info::AccountSecuredWithoutLink,
                 }
             }
             "role-ajouter" => {
                 users::grant_role(auth, &actor, id, role(&form.role)?, client, now).await?;
-                "role-ajoute"
+                Info::RoleGranted
             }
             "role-retirer" => {
                 users::revoke_role(auth, &actor, id, role(&form.role)?, client, now).await?;
-                "role-retire"
+                Info::RoleRevoked
             }
             "tiqr-debloquer" | "tiqr-revoquer" => {
                 let enrollment =
                     Uuid::parse_str(&form.inscription).map_err(|_| ErrorCode::NotFound)?;
                 if verb == "tiqr-debloquer" {
                     domain::admin::tiqr::unblock(auth, &actor, id, enrollment, client, now).await?;
-                    "tiqr-debloque"
+                    Info::TiqrUnblocked
                 } else {
                     domain::admin::tiqr::revoke(auth, &actor, id, enrollment, client, now).await?;
-                    "tiqr-revoque"
+                    Info::TiqrRevoked
                 }
             }
             _ => return Err(ErrorCode::NotFound),
@@ -403,7 +404,7 @@ pub async fn create_establishment(
     match result {
         Ok(finess) => done(
             &format!("/admin/etablissements/{}", finess.as_str()),
-            "etablissement-cree",
+            Info::EstablishmentCreated,
         ),
         Err(code) => failed(PAGE, code),
     }
@@ -443,7 +444,7 @@ pub async fn edit_establishment(
     }
     .await;
     match result {
-        Ok(()) => done(&page, "etablissement-modifie"),
+        Ok(()) => done(&page, Info::EstablishmentSaved),
         Err(code) => failed(&page, code),
     }
 }

@@ -2,6 +2,7 @@
 //! domain, and answers with a redirect (Post/Redirect/Get), carrying an error code when it failed.
 
 use app::error::ErrorCode;
+use app::info::Info;
 use app::state::{AppState, RequestContext};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -152,11 +153,14 @@ pub async fn sign_out(
         jar.add(cookies::removal(cookies::SESSION, secure))
             .add(cookies::csrf(&super::request::new_csrf_token(), secure))
             .add(fresh_login),
-        Redirect::to(if after_psc {
-            "/connexion?info=deconnecte-psc"
-        } else {
-            "/connexion?info=deconnecte"
-        }),
+        Redirect::to(
+            &if after_psc {
+                Info::SignedOutOfPsc
+            } else {
+                Info::SignedOut
+            }
+            .on("/connexion"),
+        ),
     )
         .into_response()
 }

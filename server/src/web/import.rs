@@ -5,6 +5,7 @@
 
 use app::admin_api::server::actor;
 use app::error::{ErrorCode, ImportFault};
+use app::info::Info;
 use app::state::{AppState, RequestContext, Services};
 use axum::Extension;
 use axum::extract::multipart::{Multipart, MultipartError};
@@ -241,7 +242,7 @@ pub async fn action(
             spawn_step(state.services.clone(), actor, id, ctx.client.clone(), step);
             Redirect::to(&page).into_response()
         }
-        Ok((_, None)) => Redirect::to(&format!("{PAGE}?info=import-abandonne")).into_response(),
+        Ok((_, None)) => Redirect::to(&Info::ImportAbandoned.on(PAGE)).into_response(),
         Err(code) => failed(&page, code),
     }
 }

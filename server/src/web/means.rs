@@ -2,6 +2,7 @@
 //! identity or a TIQR phone, typing the password again. The rules are in `domain::auth::means`.
 
 use app::error::ErrorCode;
+use app::info::Info;
 use app::state::{AppState, RequestContext};
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -39,17 +40,17 @@ pub struct RemoveForm {
     mot_de_passe: String,
 }
 
-fn means_of(form: &RemoveForm) -> Option<(MeansRef, &'static str)> {
+fn means_of(form: &RemoveForm) -> Option<(MeansRef, Info)> {
     let id = form.id.trim();
     match form.moyen.as_str() {
-        "carte" => Some((MeansRef::Card(Uuid::parse_str(id).ok()?), "carte-retiree")),
+        "carte" => Some((MeansRef::Card(Uuid::parse_str(id).ok()?), Info::CardRemoved)),
         "telephone" => Some((
             MeansRef::Phone(Uuid::parse_str(id).ok()?),
-            "telephone-retire",
+            Info::PhoneRemoved,
         )),
         "psc" => Some((
             MeansRef::Psc(NationalId::parse(id).ok()?.as_str().to_string()),
-            "psc-retiree",
+            Info::PscRemoved,
         )),
         _ => None,
     }
@@ -84,7 +85,7 @@ pub async fn remove(
     )
     .await
     {
-        Ok(_) => Redirect::to(&format!("{PAGE}?info={info}")).into_response(),
+        Ok(_) => Redirect::to(&info.on(PAGE)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use app::error::{ErrorCode, PscError};
+use app::info::Info;
 use app::state::{AppState, RequestContext};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -266,14 +267,14 @@ pub async fn end_session(
     State(state): State<AppState>,
     Extension(client): Extension<Psc>,
 ) -> Response {
-    let back = "/connexion?info=deconnecte";
+    let back = Info::SignedOut.on("/connexion");
     let Some(client) = client else {
-        return Redirect::to(back).into_response();
+        return Redirect::to(&back).into_response();
     };
     let post_logout = format!("{}{back}", state.services.settings.public_origin);
     match client.end_session_url(&post_logout).await {
         Ok(Some(url)) => Redirect::to(&url).into_response(),
-        Ok(None) => Redirect::to(back).into_response(),
+        Ok(None) => Redirect::to(&back).into_response(),
         Err(f) => failed(ErrorCode::from(Error::PscRefused(f))),
     }
 }

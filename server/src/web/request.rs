@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::i18n::Lang;
+use app::info::Info;
 use app::state::{AppState, RequestContext, Viewer};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -181,7 +182,7 @@ pub async fn context(
         match &viewer {
             Viewer::SignedIn(_) => None,
             Viewer::Expired => {
-                Some(Redirect::to("/connexion?info=session-expiree").into_response())
+                Some(Redirect::to(&Info::SessionExpired.on("/connexion")).into_response())
             }
             Viewer::Anonymous => {
                 Some(Redirect::to("/connexion?erreur=non-connecte").into_response())

@@ -3,6 +3,7 @@
 //! enrollments). The protocol's rules are in `domain::auth::tiqr`.
 
 use app::error::ErrorCode;
+use app::info::Info;
 use app::state::{AppState, RequestContext, TiqrSetup};
 use app::tiqr_api::TIQR_ENROLL_COOKIE;
 use axum::Extension;
@@ -210,7 +211,7 @@ pub async fn poll(
         (Ok(Poll::Pending), true) => Json(json!({ "etat": "attente" })).into_response(),
         (Ok(Poll::Expired), true) => Json(json!({ "etat": "expire" })).into_response(),
         (Ok(Poll::Pending), false) => {
-            Redirect::to("/connexion/tiqr?info=en-attente").into_response()
+            Redirect::to(&Info::TiqrNotYet.on("/connexion/tiqr")).into_response()
         }
         (Ok(Poll::Expired), false) => back_with_error("/connexion/tiqr", &ErrorCode::TiqrExpired),
         (Err(e), true) => {
@@ -323,7 +324,7 @@ pub async fn start_enrollment(
         Ok(start) => with_enrollment_qr(&state, jar, &start.qr, PAGE),
         // The page now shows the password field (the session is not recent any more).
         Err(domain::Error::ReauthenticationRequired) => {
-            Redirect::to("/compte/tiqr?info=mot-de-passe").into_response()
+            Redirect::to(&Info::PasswordNeededForPhone.on("/compte/tiqr")).into_response()
         }
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -357,12 +358,12 @@ pub async fn enrollment_status(
         Ok(id) => (
             id,
             format!("/admin/comptes/{id}"),
-            format!("/admin/comptes/{id}?info=tiqr-inscrit"),
+            Info::TiqrDeskEnrolled.on(&format!("/admin/comptes/{id}")),
         ),
         Err(_) => (
             session.user_id,
             "/compte/tiqr".to_string(),
-            "/compte/tiqr?info=telephone-enregistre".to_string(),
+            Info::PhoneEnrolled.on("/compte/tiqr"),
         ),
     };
     match enrollment::enrollment_status(
@@ -424,7 +425,7 @@ pub async fn revoke_own(
     )
     .await
     {
-        Ok(()) => Redirect::to("/compte/tiqr?info=revoque").into_response(),
+        Ok(()) => Redirect::to(&Info::PhoneRevoked.on("/compte/tiqr")).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }
@@ -471,7 +472,7 @@ pub async fn desk_code(
     }
     .await;
     match result {
-        Ok(_) => Redirect::to(&format!("{page}?info=tiqr-code-envoye")).into_response(),
+        Ok(_) => Redirect::to(&Info::TiqrDeskCodeSent.on(&page)).into_response(),
         Err(code) => super::admin::failed(&page, code),
     }
 }
@@ -513,12 +514,7 @@ pub async fn desk_enrollment(
     }
     .await;
     match result {
-        Ok(start) => with_enrollment_qr(
-            &state,
-            jar,
-            &start.qr,
-            &format!("{page}?info=tiqr-inscription"),
-        ),
+        Ok(start) => with_enrollment_qr(&state, jar, &start.qr, &Info::TiqrDeskEnrolment.on(&page)),
         Err(code) => super::admin::failed(&page, code),
     }
 }

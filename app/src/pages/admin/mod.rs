@@ -19,6 +19,7 @@ use crate::admin_api::{Choice, Console};
 use crate::components::ErrorMessage;
 use crate::error::ErrorCode;
 use crate::i18n::Messages;
+use crate::info::Info;
 use crate::t;
 
 /// The console's own navigation, under the page header.
@@ -80,40 +81,40 @@ pub fn AdminInfo() -> impl IntoView {
         query
             .read()
             .get("info")
-            .and_then(|slug| info_message(m, &slug))
+            .and_then(|slug| Info::from_slug(&slug))
+            .and_then(|info| info_message(m, info))
             .map(|text| view! { <crate::components::Notice text /> })
     }
 }
 
-fn info_message(m: &'static Messages, slug: &str) -> Option<&'static str> {
-    Some(match slug {
-        "deverrouille" => m.adm_done_unlocked,
-        "lien-activation" => m.adm_done_activation_sent,
-        "lien-reinitialisation" => m.adm_done_reset_sent,
-        "sessions-fermees" => m.adm_done_sessions_ended,
-        "desactive" => m.adm_done_disabled,
-        "reactive" => m.adm_done_enabled,
-        "modifie" => m.adm_done_saved,
-        "region-changee" => m.adm_done_region,
-        "etablissement-ajoute" => m.adm_done_membership_added,
-        "etablissement-retire" => m.adm_done_membership_removed,
-        "carte-deliee" => m.adm_done_card_unlinked,
-        "role-ajoute" => m.adm_done_role_granted,
-        "role-retire" => m.adm_done_role_revoked,
-        "compte-cree" => m.adm_done_user_created,
-        "etablissement-cree" => m.adm_done_establishment_created,
-        "etablissement-modifie" => m.adm_done_saved,
-        "confirme" => m.adm_done_reauth,
-        "tiqr-debloque" => m.tiqr_done_unblocked,
-        "tiqr-revoque" => m.tiqr_done_revoked,
-        "tiqr-inscription" => m.tiqr_desk_scan,
-        "tiqr-inscrit" => m.tiqr_enrolled,
-        "tiqr-code-envoye" => m.tiqr_desk_code_sent,
-        "import-abandonne" => m.imp_done_abandoned,
+fn info_message(m: &'static Messages, info: Info) -> Option<&'static str> {
+    Some(match info {
+        Info::Unlocked => m.adm_done_unlocked,
+        Info::ActivationLinkSent => m.adm_done_activation_sent,
+        Info::ResetLinkSentByDesk => m.adm_done_reset_sent,
+        Info::SessionsEnded => m.adm_done_sessions_ended,
+        Info::Disabled => m.adm_done_disabled,
+        Info::Enabled => m.adm_done_enabled,
+        Info::Saved => m.adm_done_saved,
+        Info::RegionChanged => m.adm_done_region,
+        Info::MembershipAdded => m.adm_done_membership_added,
+        Info::MembershipRemoved => m.adm_done_membership_removed,
+        Info::CardUnlinked => m.adm_done_card_unlinked,
+        Info::RoleGranted => m.adm_done_role_granted,
+        Info::RoleRevoked => m.adm_done_role_revoked,
+        Info::AccountCreated => m.adm_done_user_created,
+        Info::EstablishmentCreated => m.adm_done_establishment_created,
+        Info::EstablishmentSaved => m.adm_done_saved,
+        Info::TiqrUnblocked => m.tiqr_done_unblocked,
+        Info::TiqrRevoked => m.tiqr_done_revoked,
+        Info::TiqrDeskEnrolment => m.tiqr_desk_scan,
+        Info::TiqrDeskEnrolled => m.tiqr_enrolled,
+        Info::TiqrDeskCodeSent => m.tiqr_desk_code_sent,
+        Info::ImportAbandoned => m.imp_done_abandoned,
         // Sign-in means (issue 14, H-1).
-        "psc-retiree" => m.adm_done_psc_unlinked,
-        "compte-securise" => m.adm_done_secured,
-        "compte-securise-sans-lien" => m.adm_done_secured_no_link,
+        Info::PscRemoved => m.adm_done_psc_unlinked,
+        Info::AccountSecured => m.adm_done_secured,
+        Info::AccountSecuredWithoutLink => m.adm_done_secured_no_link,
         _ => return None,
     })
 }

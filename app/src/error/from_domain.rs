@@ -1,0 +1,77 @@
+//! The one mapping from the domain's errors to what users are told (server side only).
+
+use domain::Error;
+use domain::accounts::UserStatus;
+
+use super::{CardError, ErrorCode, Field, PscError};
+
+impl ErrorCode {
+    /// An unexpected failure: logged with a short reference the user can quote to the desk.
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        let reference = format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32);
+        tracing::error!(reference, "{e}");
+        ErrorCode::Internal { reference }
+    }
+}
+
+/// The one mapping from domain errors to what users are told.
+impl From<Error> for ErrorCode {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Error::Locked { remaining, .. } => {
+                // Rounded up: "14 minutes" for a lock of 14 min 59 s would mislead.
+                let minutes = ((remaining.whole_seconds() + 59) / 60).clamp(1, 1440);
+                ErrorCode::Locked { minutes }
+            }
+            Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,
+            Error::AccountUnavailable(UserStatus::Disabled) => ErrorCode::AccountDisabled,
+            Error::AccountUnavailable(UserStatus::Locked) => ErrorCode::AccountLocked,
+            Error::AccountUnavailable(UserStatus::PendingActivation | UserStatus::Active) => {
+                ErrorCode::AccountPending
+            }
+            Error::InvalidInput { field, .. } => {
+                Field::from_domain(field).map_or(ErrorCode::InvalidInput, ErrorCode::InvalidField)
+            }
+            Error::Conflict(constraint) => Field::from_domain(&constraint).map_or_else(
+                || ErrorCode::internal(format!("conflict on {constraint}")),
+                ErrorCode::Duplicate,
+            ),
+            Error::ReauthenticationRequired => ErrorCode::ReauthRequired,
+            Error::StaleVersion => ErrorCode::StaleVersion,
+            Error::EstablishmentOutsideRegion => ErrorCode::EstablishmentOutsideRegion,
+            Error::OwnAccount => ErrorCode::OwnAccount,
+            Error::TiqrRequest(_) => ErrorCode::InvalidInput,
+            Error::TiqrExpired => ErrorCode::TiqrExpired,
+            Error::TiqrUnknownIdentity => ErrorCode::TiqrUnknown,
+            Error::TiqrWrongResponse { attempts_left } => {
+                ErrorCode::TiqrWrongCode { attempts_left }
+            }
+            Error::TiqrBlocked => ErrorCode::TiqrBlocked,
+            Error::Import(e) => ErrorCode::Import(e.into()),
+            Error::NotFound => ErrorCode::NotFound,
+            Error::NoSession => ErrorCode::NotSignedIn,
+            Error::Forbidden => ErrorCode::Forbidden,
+            Error::CardRefused(r) => ErrorCode::Card(r.into()),
+            Error::CardChallengeInvalid => ErrorCode::Card(CardError::Challenge),
+            Error::CardLinkExpired => ErrorCode::Card(CardError::LinkExpired),
+            Error::CardOfAnotherAccount => ErrorCode::Card(CardError::OtherAccount),
+            Error::RppsMismatch => ErrorCode::Card(CardError::RppsMismatch),
+            Error::AccountLinkedToOtherIdentity => ErrorCode::OtherIdentity,
+            Error::IdentityNotDeclared => ErrorCode::IdentityNotDeclared,
+            Error::PscLinkExpired => ErrorCode::Psc(PscError::LinkExpired),
+            Error::PscState(_) => ErrorCode::Psc(PscError::State),
+            Error::PscRefused(f) => ErrorCode::Psc(f.into()),
+            Error::PscLevelTooWeak => ErrorCode::Psc(PscError::LevelTooWeak),
+            Error::Code(c) => ErrorCode::Code(c),
+            Error::AccountLinkExpired => ErrorCode::AccountLinkExpired,
+            Error::WeakPassword(w) => ErrorCode::WeakPassword(w),
+            e @ (Error::PscLogout(_)
+            | Error::PasswordHash(_)
+            | Error::Internal(_)
+            | Error::Embedded(_)
+            | Error::Database(_)
+            | Error::Migrate(_)) => ErrorCode::internal(e),
+        }
+    }
+}
