@@ -207,6 +207,9 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
 }
 
 #[cfg(test)]
+mod http_tests;
+
+#[cfg(test)]
 mod tests {
     //! The edge's refusals, against a database that cannot be reached: whatever is answered here
     //! was decided without a single query.

@@ -1,0 +1,303 @@
+//! The HTTP edge over a real database with the demo data (`testkit::db`: a fresh migrated
+//! database per test): the redirects, error codes and refusals a browser sees, without a browser.
+//! Playwright keeps what needs one (hydration, the card agent, the phone); these run in seconds.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use tower::ServiceExt;
+
+use super::{limits, router};
+
+/// A well-formed form token (43 URL-safe characters), as the context middleware accepts it.
+const TOKEN: &str = "dGVzdC10b2tlbi10aGF0LWlzLWZvcnR5LXRocmVlLWN";
+const PASSWORD: &str = domain::demo::DEMO_PASSWORD;
+
+/// The portal over a fresh database with the demo accounts, on `http://127.0.0.1:3000`.
+async fn portal() -> Router {
+    let pool = testkit::db::fresh_pool().await;
+    let passwords = testkit::db::passwords();
+    let now = time::OffsetDateTime::now_utc();
+    assert!(domain::demo::seed(&pool, &passwords, now).await.unwrap());
+    let config = crate::config::Config::default();
+    let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
+    router(state, None, Arc::new(limits::Limits::new(vec![])))
+}
+
+/// A form post from the portal's own page, with its form token.
+fn post(path: &str, fields: &[(&str, &str)], session: Option<&str>) -> Request<Body> {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", TOKEN)
+        .extend_pairs(fields)
+        .finish();
+    let mut cookies = format!("passerelle_csrf={TOKEN}");
+    if let Some(s) = session {
+        cookies.push_str(&format!("; passerelle_session={s}"));
+    }
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header(header::COOKIE, cookies)
+        .body(Body::from(body))
+        .unwrap()
+}
+
+fn get(path: &str, session: Option<&str>) -> Request<Body> {
+    let mut request = Request::get(path);
+    if let Some(s) = session {
+        request = request.header(header::COOKIE, format!("passerelle_session={s}"));
+    }
+    request.body(Body::empty()).unwrap()
+}
+
+fn location(response: &Response<Body>) -> String {
+    response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// The value of the cookie `name` the response sets.
+fn cookie(response: &Response<Body>, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| c.strip_prefix(&format!("{name}=")))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+}
+
+async fn body(response: Response<Body>) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .unwrap();
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+async fn sign_in(app: &Router, username: &str) -> String {
+    let response = app
+        .clone()
+        .oneshot(post(
+            "/connexion",
+            &[("identifiant", username), ("mot_de_passe", PASSWORD)],
+            None,
+        ))
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection(), "{}", response.status());
+    cookie(&response, "passerelle_session").expect("a session cookie")
+}
+
+#[tokio::test]
+async fn a_wrong_password_goes_back_to_the_form_with_its_reason_and_no_session() {
+    let app = portal().await;
+    let response = app
+        .oneshot(post(
+            "/connexion",
+            &[("identifiant", "dr.martin"), ("mot_de_passe", "pas le bon")],
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&response), "/connexion?erreur=identifiants");
+    assert_eq!(cookie(&response, "passerelle_session"), None);
+}
+
+#[tokio::test]
+async fn the_right_password_starts_a_session_and_lands_where_the_memberships_say() {
+    let app = portal().await;
+    let response = app
+        .clone()
+        .oneshot(post(
+            "/connexion",
+            &[("identifiant", "dr.martin"), ("mot_de_passe", PASSWORD)],
+            None,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = cookie(&response, "passerelle_session").expect("a session cookie");
+    let set_cookie = response.headers()[header::SET_COOKIE].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    // dr.martin works in two establishments: the chooser.
+    assert_eq!(location(&response), "/etablissements");
+
+    // Signed in, the sign-in page sends her on.
+    let again = app
+        .oneshot(get("/connexion", Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&again), "/");
+}
+
+#[tokio::test]
+async fn a_form_without_its_token_changes_nothing_and_says_the_form_expired() {
+    let app = portal().await;
+    let request = Request::post("/connexion")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, format!("passerelle_csrf={TOKEN}"))
+        .body(Body::from(
+            "csrf=autre&identifiant=dr.martin&mot_de_passe=x",
+        ))
+        .unwrap();
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(location(&response), "/connexion?erreur=formulaire-expire");
+    assert_eq!(cookie(&response, "passerelle_session"), None);
+}
+
+#[tokio::test]
+async fn a_post_from_another_site_is_refused_in_french() {
+    let app = portal().await;
+    let mut request = post(
+        "/connexion",
+        &[("identifiant", "dr.martin"), ("mot_de_passe", PASSWORD)],
+        None,
+    );
+    request
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(cookie(&response, "passerelle_session"), None);
+    let text = body(response).await;
+    assert!(
+        text.contains("ne provient pas d'une page de Passerelle"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn private_pages_send_anonymous_visitors_to_sign_in() {
+    let app = portal().await;
+    for path in [
+        "/admin/comptes",
+        "/compte/moyens-de-connexion",
+        "/etablissements",
+    ] {
+        let response = app.clone().oneshot(get(path, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(
+            location(&response),
+            "/connexion?erreur=non-connecte",
+            "{path}"
+        );
+    }
+    // A session cookie the server does not know: told the session ended, the cookie dropped.
+    let unknown = "a".repeat(43);
+    let response = app
+        .oneshot(get("/admin/comptes", Some(&unknown)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert!(
+        location(&response).starts_with("/connexion?"),
+        "{}",
+        location(&response)
+    );
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_and_says_so() {
+    let app = portal().await;
+    let session = sign_in(&app, "inf.durand").await;
+    let response = app
+        .clone()
+        .oneshot(post("/deconnexion", &[], Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/connexion?info=deconnecte");
+    // The old cookie no longer opens anything.
+    let after = app
+        .oneshot(get("/compte/moyens-de-connexion", Some(&session)))
+        .await
+        .unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    assert!(location(&after).starts_with("/connexion?"));
+}
+
+#[tokio::test]
+async fn return_paths_never_leave_the_site() {
+    let app = portal().await;
+    for (retour, expected) in [
+        ("/admin/comptes", "/admin/comptes"),
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/\\evil.example", "/"),
+    ] {
+        let uri = format!(
+            "/langue/en?retour={}",
+            form_urlencoded::byte_serialize(retour.as_bytes()).collect::<String>()
+        );
+        let response = app.clone().oneshot(get(&uri, None)).await.unwrap();
+        assert_eq!(location(&response), expected, "{retour}");
+        assert_eq!(cookie(&response, "passerelle_lang").as_deref(), Some("en"));
+    }
+}
+
+#[tokio::test]
+async fn the_console_password_confirmation_goes_back_only_inside_the_console() {
+    let app = portal().await;
+    let session = sign_in(&app, "admin.idf").await;
+    // The wrong password: back to the confirmation page, which keeps only a console path.
+    let response = app
+        .clone()
+        .oneshot(post(
+            "/admin/confirmer",
+            &[("retour", "https://evil.example"), ("mot_de_passe", "faux")],
+            Some(&session),
+        ))
+        .await
+        .unwrap();
+    let to = location(&response);
+    assert!(
+        to.starts_with("/admin/confirmer?retour=/admin/comptes&"),
+        "{to}"
+    );
+    assert!(to.contains("erreur=identifiants"), "{to}");
+    let response = app
+        .oneshot(post(
+            "/admin/confirmer",
+            &[("retour", "/admin/journal"), ("mot_de_passe", PASSWORD)],
+            Some(&session),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/admin/journal");
+}
+
+#[tokio::test]
+async fn the_code_page_without_its_step_says_the_sign_in_expired() {
+    let app = portal().await;
+    let response = app
+        .oneshot(post("/connexion/code", &[("code", "123456")], None))
+        .await
+        .unwrap();
+    let to = location(&response);
+    assert!(to.contains("erreur=connexion-expiree"), "{to}");
+}
+
+#[tokio::test]
+async fn pro_sante_connect_turned_off_ends_on_its_error_page() {
+    let app = portal().await;
+    let response = app.oneshot(get("/connexion/psc", None)).await.unwrap();
+    assert_eq!(
+        location(&response),
+        "/connexion/psc/erreur?erreur=psc-desactive"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_address_is_a_french_404_page() {
+    let app = portal().await;
+    let response = app.oneshot(get("/nulle-part", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let page = body(response).await;
+    assert!(page.contains("lang=\"fr\""), "{page}");
+}
