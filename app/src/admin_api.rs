@@ -439,12 +439,12 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
                 label: format!("{} — {}", p.display_name(), p.national_id),
                 detail: format!(
                     "{} {} · {} {}",
-                    ctx.lang.messages().card_linked_on,
+                    ctx.lang.messages().card.card_linked_on,
                     crate::api::server::date(p.linked_at),
-                    ctx.lang.messages().card_last_used,
+                    ctx.lang.messages().card.card_last_used,
                     p.last_used_at
                         .map(crate::api::server::date)
-                        .unwrap_or_else(|| ctx.lang.messages().card_never.into())
+                        .unwrap_or_else(|| ctx.lang.messages().card.card_never.into())
                 ),
                 id: p.national_id,
             })

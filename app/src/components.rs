@@ -39,13 +39,13 @@ pub fn Layout(children: Children) -> impl IntoView {
     };
     let shell = Resource::new(|| (), |_| get_shell());
     view! {
-        <a class="skip-link" href="#contenu">{m.skip_to_content}</a>
+        <a class="skip-link" href="#contenu">{m.common.skip_to_content}</a>
         <header class="site-header">
             <div class="brand">
-                <a href="/" rel="external" class="brand-name">{m.app_name}</a>
-                <span class="brand-tagline">{m.tagline}</span>
+                <a href="/" rel="external" class="brand-name">{m.common.app_name}</a>
+                <span class="brand-tagline">{m.common.tagline}</span>
             </div>
-            <nav class="header-actions" aria-label=m.header_nav>
+            <nav class="header-actions" aria-label=m.common.header_nav>
                 // rel="external": a server route (it sets the language cookie), not a page the
                 // client-side router may render.
                 <a
@@ -54,9 +54,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     href=back
                     hreflang=lang.other().code()
                     lang=lang.other().code()
-                    aria-label=m.switch_language_label
+                    aria-label=m.common.switch_language_label
                 >
-                    {m.switch_language}
+                    {m.common.switch_language}
                 </a>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
@@ -66,13 +66,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 data.user
                                     .map(|user| {
                                         view! {
-                                            {admin.then(|| view! { <a href="/admin/comptes" class="console-link">{m.adm_nav_console}</a> })}
+                                            {admin.then(|| view! { <a href="/admin/comptes" class="console-link">{m.console.adm_nav_console}</a> })}
                                             <span class="whoami">
-                                                {m.signed_in_as} " " {user.given_name} " " {user.family_name}
+                                                {m.common.signed_in_as} " " {user.given_name} " " {user.family_name}
                                             </span>
                                             <form method="post" action="/deconnexion" class="inline-form">
                                                 <input type="hidden" name="csrf" value=data.csrf />
-                                                <button type="submit" class="button-link">{m.sign_out}</button>
+                                                <button type="submit" class="button-link">{m.common.sign_out}</button>
                                             </form>
                                         }
                                     })
@@ -86,7 +86,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main id="contenu" tabindex="-1">{children()}</main>
         <footer class="site-footer">
-            <p>{m.app_name} " — " {m.tagline}</p>
+            <p>{m.common.app_name} " — " {m.common.tagline}</p>
         </footer>
     }
 }
@@ -126,7 +126,7 @@ pub fn ErrorMessage(
     view! {
         <div class="alert alert-error" role="alert">
             <p>{text}</p>
-            {signed_out.then(|| view! { <p><a href="/connexion">{t().back_to_sign_in}</a></p> })}
+            {signed_out.then(|| view! { <p><a href="/connexion">{t().sign_in.back_to_sign_in}</a></p> })}
         </div>
     }
 }
@@ -161,15 +161,15 @@ pub fn SupportContact(region: RegionView) -> impl IntoView {
     let tel = format!("tel:{}", region.support_phone.replace(' ', ""));
     view! {
         <section class="support" aria-labelledby="support-title">
-            <h2 id="support-title">{m.support_title} " — " {region.name.clone()}</h2>
+            <h2 id="support-title">{m.sign_in.support_title} " — " {region.name.clone()}</h2>
             <dl>
-                <dt>{m.support_email}</dt>
+                <dt>{m.sign_in.support_email}</dt>
                 <dd><a href=mail>{region.support_email.clone()}</a></dd>
-                <dt>{m.support_phone}</dt>
+                <dt>{m.sign_in.support_phone}</dt>
                 <dd><a href=tel>{region.support_phone.clone()}</a></dd>
-                <dt>{m.support_hours}</dt>
+                <dt>{m.sign_in.support_hours}</dt>
                 <dd>{region.support_hours.clone()}</dd>
-                <dt>{m.agency_site}</dt>
+                <dt>{m.sign_in.agency_site}</dt>
                 <dd><a href=region.agency_url.clone() rel="noopener" target="_blank">{region.agency_name.clone()}</a></dd>
             </dl>
         </section>

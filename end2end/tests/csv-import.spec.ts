@@ -98,7 +98,7 @@ test("a spreadsheet export is checked, fixed, imported; the new accounts get the
 
   // Confirming with rows in error needs the explicit choice; nothing is written meanwhile.
   await page.getByRole("button", { name: "Confirmer l'import" }).click();
-  await expect(page.getByRole("alert")).toContainText("2 ligne(s) en erreur");
+  await expect(page.getByRole("alert")).toContainText("2 lignes en erreur");
   await page.goto("/admin/comptes?q=fabre");
   await expect(page.locator("h1")).toBeVisible();
   await expect(page.locator("main")).not.toContainText("e.fabre");

@@ -31,7 +31,7 @@ test("password then the code received by e-mail; a wrong code says how many trie
   const wrong = code === "000000" ? "111111" : "000000";
   await page.getByLabel("Code reçu par courriel").fill(wrong);
   await page.getByRole("button", { name: "Valider le code" }).click();
-  await expect(page.getByRole("alert")).toContainText("Code incorrect : il reste 4 essai(s).");
+  await expect(page.getByRole("alert")).toContainText("Code incorrect : il reste 4 essais.");
   await page.getByLabel("Code reçu par courriel").fill(code);
   await page.getByRole("button", { name: "Valider le code" }).click();
   await expect(page).toHaveURL(/\/etablissements\/690781810$/);

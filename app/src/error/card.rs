@@ -28,21 +28,21 @@ pub enum CardError {
 codes! {
     /// Each card refusal: its slug, its status and its message.
     pub(super) CARD_ERRORS: CardError [
-        CardError::Expired              => "carte-expiree", 403, err_card_expired;
-        CardError::NotYetValid          => "carte-pas-encore-valide", 403, err_card_not_yet_valid;
-        CardError::Untrusted            => "carte-non-reconnue", 403, err_card_untrusted;
-        CardError::Revoked              => "carte-revoquee", 403, err_card_revoked;
-        CardError::RevocationUnknown    => "carte-revocation-inconnue", 503, err_card_revocation_unknown;
-        CardError::NotForAuthentication => "carte-pas-authentification", 403, err_card_not_for_auth;
-        CardError::UnknownHolder        => "carte-porteur-inconnu", 403, err_card_unknown_holder;
-        CardError::BadSignature         => "carte-signature-invalide", 403, err_card_bad_signature;
-        CardError::Malformed            => "carte-illisible", 403, err_card_malformed;
-        CardError::Challenge            => "carte-defi-expire", 410, err_card_challenge;
-        CardError::LinkExpired          => "carte-liaison-expiree", 410, err_card_link_expired;
-        CardError::OtherAccount         => "carte-autre-compte", 409, err_card_other_account;
-        CardError::RppsMismatch         => "carte-rpps-different", 409, err_rpps_mismatch;
-        CardError::Unavailable          => "carte-indisponible", 404, err_card_unavailable;
-        CardError::NoCertificate        => "carte-absente", 403, err_card_no_certificate;
+        CardError::Expired              => "carte-expiree", 403, card.err_card_expired;
+        CardError::NotYetValid          => "carte-pas-encore-valide", 403, card.err_card_not_yet_valid;
+        CardError::Untrusted            => "carte-non-reconnue", 403, card.err_card_untrusted;
+        CardError::Revoked              => "carte-revoquee", 403, card.err_card_revoked;
+        CardError::RevocationUnknown    => "carte-revocation-inconnue", 503, card.err_card_revocation_unknown;
+        CardError::NotForAuthentication => "carte-pas-authentification", 403, card.err_card_not_for_auth;
+        CardError::UnknownHolder        => "carte-porteur-inconnu", 403, card.err_card_unknown_holder;
+        CardError::BadSignature         => "carte-signature-invalide", 403, card.err_card_bad_signature;
+        CardError::Malformed            => "carte-illisible", 403, card.err_card_malformed;
+        CardError::Challenge            => "carte-defi-expire", 410, card.err_card_challenge;
+        CardError::LinkExpired          => "carte-liaison-expiree", 410, card.err_card_link_expired;
+        CardError::OtherAccount         => "carte-autre-compte", 409, card.err_card_other_account;
+        CardError::RppsMismatch         => "carte-rpps-different", 409, card.err_rpps_mismatch;
+        CardError::Unavailable          => "carte-indisponible", 404, card.err_card_unavailable;
+        CardError::NoCertificate        => "carte-absente", 403, card.err_card_no_certificate;
     ]
 }
 

@@ -30,27 +30,33 @@ type FieldEntry = (
 /// Each field: its slug, the domain's name for it, and its label.
 pub(super) const FIELDS: [FieldEntry; 11] = [
     (Field::Username, "identifiant", "username", |m| {
-        m.field_username
+        m.console.field_username
     }),
-    (Field::Email, "courriel", "email", |m| m.field_email),
+    (Field::Email, "courriel", "email", |m| m.console.field_email),
     (Field::FamilyName, "nom", "family_name", |m| {
-        m.field_family_name
+        m.console.field_family_name
     }),
     (Field::GivenName, "prenom", "given_name", |m| {
-        m.field_given_name
+        m.console.field_given_name
     }),
-    (Field::Rpps, "rpps", "rpps", |m| m.field_rpps),
+    (Field::Rpps, "rpps", "rpps", |m| m.console.field_rpps),
     (
         Field::NationalId,
         "identite-nationale",
         "declared_national_id",
-        |m| m.field_national_id,
+        |m| m.console.field_national_id,
     ),
-    (Field::Finess, "finess", "finess", |m| m.field_finess),
-    (Field::Region, "region", "region", |m| m.field_region),
-    (Field::Name, "nom-etablissement", "name", |m| m.field_name),
-    (Field::City, "ville", "city", |m| m.field_city),
-    (Field::Date, "date", "date", |m| m.field_date),
+    (Field::Finess, "finess", "finess", |m| {
+        m.console.field_finess
+    }),
+    (Field::Region, "region", "region", |m| {
+        m.console.field_region
+    }),
+    (Field::Name, "nom-etablissement", "name", |m| {
+        m.console.field_name
+    }),
+    (Field::City, "ville", "city", |m| m.console.field_city),
+    (Field::Date, "date", "date", |m| m.console.field_date),
 ];
 
 impl Field {

@@ -89,25 +89,15 @@ impl ImportFault {
 
     pub(super) fn message(&self, m: &Messages) -> String {
         match self {
-            ImportFault::TooLarge { mib } => {
-                m.err_import_too_large.replace("{n}", &mib.to_string())
-            }
-            ImportFault::TooManyRows { max } => {
-                m.err_import_too_many_rows.replace("{n}", &max.to_string())
-            }
-            ImportFault::Empty => m.err_import_empty.into(),
-            ImportFault::Encoding => m.err_import_encoding.into(),
-            ImportFault::Malformed { line } => {
-                m.err_import_malformed.replace("{n}", &line.to_string())
-            }
-            ImportFault::MissingColumns(c) => m
-                .err_import_missing_columns
-                .replace("{cols}", &c.join(", ")),
-            ImportFault::DuplicateColumn(c) => m.err_import_duplicate_column.replace("{col}", c),
-            ImportFault::RowsInError { rows } => {
-                m.err_import_rows_in_error.replace("{n}", &rows.to_string())
-            }
-            ImportFault::NoFile => m.err_import_no_file.into(),
+            ImportFault::TooLarge { mib } => (m.import.err_import_too_large)(*mib),
+            ImportFault::TooManyRows { max } => (m.import.err_import_too_many_rows)(*max),
+            ImportFault::Empty => m.import.err_import_empty.into(),
+            ImportFault::Encoding => m.import.err_import_encoding.into(),
+            ImportFault::Malformed { line } => (m.import.err_import_malformed)(*line),
+            ImportFault::MissingColumns(c) => (m.import.err_import_missing_columns)(&c.join(", ")),
+            ImportFault::DuplicateColumn(c) => (m.import.err_import_duplicate_column)(c),
+            ImportFault::RowsInError { rows } => (m.import.err_import_rows_in_error)(*rows),
+            ImportFault::NoFile => m.import.err_import_no_file.into(),
         }
     }
 }

@@ -43,10 +43,10 @@ struct Entry<T: 'static> {
 
 /// A table of codes, one line each: `value => "slug", status, message_key;`.
 macro_rules! codes {
-    ($(#[$attr:meta])* $vis:vis $name:ident: $t:ty [ $($code:expr => $slug:literal, $status:literal, $msg:ident;)* ]) => {
+    ($(#[$attr:meta])* $vis:vis $name:ident: $t:ty [ $($code:expr => $slug:literal, $status:literal, $($msg:ident).+;)* ]) => {
         $(#[$attr])*
         $vis static $name: &[Entry<$t>] = &[
-            $(Entry { code: $code, slug: $slug, status: $status, message: |m| m.$msg },)*
+            $(Entry { code: $code, slug: $slug, status: $status, message: |m| m.$($msg).+ },)*
         ];
     };
 }
@@ -75,22 +75,22 @@ fn number<T: std::str::FromStr + PartialOrd>(
 codes! {
     /// Why a new password was refused: `mot-de-passe-<slug>`.
     WEAKNESSES: Weakness [
-        Weakness::TooShort         => "court", 400, err_password_too_short;
-        Weakness::TooLong          => "long", 400, err_password_too_long;
-        Weakness::Common           => "courant", 400, err_password_common;
-        Weakness::ContainsUsername => "identifiant", 400, err_password_username;
-        Weakness::Mismatch         => "different", 400, err_password_mismatch;
+        Weakness::TooShort         => "court", 400, account.err_password_too_short;
+        Weakness::TooLong          => "long", 400, account.err_password_too_long;
+        Weakness::Common           => "courant", 400, account.err_password_common;
+        Weakness::ContainsUsername => "identifiant", 400, account.err_password_username;
+        Weakness::Mismatch         => "different", 400, account.err_password_mismatch;
     ]
 }
 
 codes! {
     /// The e-mail code step's refusals without a number (`Wrong` and `ResendTooSoon` carry one).
     CODE_ERRORS: CodeError [
-        CodeError::StepExpired     => "connexion-expiree", 410, err_code_step_expired;
-        CodeError::NoCodeSent      => "code-non-envoye", 401, err_code_not_sent;
-        CodeError::Expired         => "code-expire", 401, err_code_expired;
-        CodeError::TooManyAttempts => "code-trop-d-essais", 429, err_code_too_many;
-        CodeError::TooManySends    => "code-trop-d-envois", 429, err_code_too_many_sends;
+        CodeError::StepExpired     => "connexion-expiree", 410, code.err_code_step_expired;
+        CodeError::NoCodeSent      => "code-non-envoye", 401, code.err_code_not_sent;
+        CodeError::Expired         => "code-expire", 401, code.err_code_expired;
+        CodeError::TooManyAttempts => "code-trop-d-essais", 429, code.err_code_too_many;
+        CodeError::TooManySends    => "code-trop-d-envois", 429, code.err_code_too_many_sends;
     ]
 }
 
@@ -153,27 +153,27 @@ pub enum ErrorCode {
 codes! {
     /// The codes that carry nothing else.
     PLAIN: ErrorCode [
-        ErrorCode::InvalidCredentials         => "identifiants", 401, err_invalid_credentials;
-        ErrorCode::AddressThrottled           => "trop-de-tentatives", 429, err_address_throttled;
-        ErrorCode::AccountDisabled            => "compte-desactive", 403, err_account_disabled;
-        ErrorCode::AccountLocked              => "compte-verrouille", 403, err_account_locked;
-        ErrorCode::AccountPending             => "compte-non-active", 403, err_account_pending;
-        ErrorCode::Csrf                       => "formulaire-expire", 403, err_csrf;
-        ErrorCode::NotSignedIn                => "non-connecte", 401, err_not_signed_in;
-        ErrorCode::SessionExpired             => "session-expiree", 401, session_expired;
-        ErrorCode::Forbidden                  => "acces-refuse", 403, err_forbidden;
-        ErrorCode::NotFound                   => "introuvable", 404, err_not_found;
-        ErrorCode::InvalidInput               => "saisie-invalide", 400, err_invalid_input;
-        ErrorCode::OtherIdentity              => "compte-autre-identite", 409, err_other_identity;
-        ErrorCode::IdentityNotDeclared        => "compte-identite-non-declaree", 409, err_identity_not_declared;
-        ErrorCode::AccountLinkExpired         => "lien-expire", 410, err_link_expired;
-        ErrorCode::ReauthRequired             => "confirmation-requise", 401, err_reauth_required;
-        ErrorCode::StaleVersion               => "modifie-entre-temps", 409, err_stale_version;
-        ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region", 400, err_establishment_outside_region;
-        ErrorCode::OwnAccount                 => "propre-compte", 403, err_own_account;
-        ErrorCode::TiqrExpired                => "tiqr-expire", 410, err_tiqr_expired;
-        ErrorCode::TiqrBlocked                => "tiqr-bloque", 403, err_tiqr_blocked;
-        ErrorCode::TiqrUnknown                => "tiqr-inconnu", 401, err_tiqr_unknown;
+        ErrorCode::InvalidCredentials         => "identifiants", 401, sign_in.err_invalid_credentials;
+        ErrorCode::AddressThrottled           => "trop-de-tentatives", 429, sign_in.err_address_throttled;
+        ErrorCode::AccountDisabled            => "compte-desactive", 403, sign_in.err_account_disabled;
+        ErrorCode::AccountLocked              => "compte-verrouille", 403, sign_in.err_account_locked;
+        ErrorCode::AccountPending             => "compte-non-active", 403, sign_in.err_account_pending;
+        ErrorCode::Csrf                       => "formulaire-expire", 403, common.err_csrf;
+        ErrorCode::NotSignedIn                => "non-connecte", 401, sign_in.err_not_signed_in;
+        ErrorCode::SessionExpired             => "session-expiree", 401, sign_in.session_expired;
+        ErrorCode::Forbidden                  => "acces-refuse", 403, common.err_forbidden;
+        ErrorCode::NotFound                   => "introuvable", 404, common.err_not_found;
+        ErrorCode::InvalidInput               => "saisie-invalide", 400, common.err_invalid_input;
+        ErrorCode::OtherIdentity              => "compte-autre-identite", 409, card.err_other_identity;
+        ErrorCode::IdentityNotDeclared        => "compte-identite-non-declaree", 409, card.err_identity_not_declared;
+        ErrorCode::AccountLinkExpired         => "lien-expire", 410, account.err_link_expired;
+        ErrorCode::ReauthRequired             => "confirmation-requise", 401, console.err_reauth_required;
+        ErrorCode::StaleVersion               => "modifie-entre-temps", 409, console.err_stale_version;
+        ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region", 400, console.err_establishment_outside_region;
+        ErrorCode::OwnAccount                 => "propre-compte", 403, console.err_own_account;
+        ErrorCode::TiqrExpired                => "tiqr-expire", 410, tiqr.err_tiqr_expired;
+        ErrorCode::TiqrBlocked                => "tiqr-bloque", 403, tiqr.err_tiqr_blocked;
+        ErrorCode::TiqrUnknown                => "tiqr-inconnu", 401, tiqr.err_tiqr_unknown;
     ]
 }
 
@@ -280,29 +280,28 @@ impl ErrorCode {
     pub fn message(&self, lang: Lang) -> String {
         let m = lang.messages();
         match self {
-            ErrorCode::Locked { minutes } => {
-                let unit = if *minutes == 1 { m.minute } else { m.minutes };
-                m.err_locked
-                    .replace("{duration}", &format!("{minutes} {unit}"))
-            }
+            ErrorCode::Locked { minutes } => (m.sign_in.err_locked)(*minutes),
             ErrorCode::Card(c) => (row(CARD_ERRORS, c).message)(m).into(),
             ErrorCode::Psc(p) => (row(PSC_ERRORS, p).message)(m).into(),
             ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
-                m.err_code_wrong.replace("{n}", &attempts_left.to_string())
+                (m.code.err_code_wrong)(*attempts_left)
             }
             ErrorCode::Code(CodeError::ResendTooSoon { seconds }) => {
-                m.err_code_resend_soon.replace("{n}", &seconds.to_string())
+                (m.code.err_code_resend_soon)(*seconds)
             }
             ErrorCode::Code(c) => (row(CODE_ERRORS, c).message)(m).into(),
             ErrorCode::WeakPassword(w) => (row(WEAKNESSES, w).message)(m).into(),
-            ErrorCode::InvalidField(f) => m.err_invalid_field.replace("{field}", f.label(m)),
-            ErrorCode::Duplicate(f) => m.err_duplicate.replace("{field}", f.label(m)),
-            ErrorCode::TiqrWrongCode { attempts_left } => m
-                .err_tiqr_wrong_code
-                .replace("{n}", &attempts_left.to_string()),
+            ErrorCode::InvalidField(f) => (m.console.err_invalid_field)(f.label(m)),
+            ErrorCode::Duplicate(f) => (m.console.err_duplicate)(f.label(m)),
+            ErrorCode::TiqrWrongCode { attempts_left } => {
+                (m.tiqr.err_tiqr_wrong_code)(*attempts_left)
+            }
             ErrorCode::Import(f) => f.message(m),
             ErrorCode::Internal { reference } => {
-                format!("{} {} : {reference}", m.err_internal, m.err_reference)
+                format!(
+                    "{} {} : {reference}",
+                    m.common.err_internal, m.common.err_reference
+                )
             }
             plain => (row(PLAIN, plain).message)(m).into(),
         }

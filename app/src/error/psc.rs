@@ -28,15 +28,15 @@ pub enum PscError {
 codes! {
     /// Each PSC refusal: its slug, its status and its message.
     pub(super) PSC_ERRORS: PscError [
-        PscError::Cancelled    => "psc-annule", 403, err_psc_cancelled;
-        PscError::Refused      => "psc-refus", 403, err_psc_refused;
-        PscError::Unavailable  => "psc-indisponible", 503, err_psc_unavailable;
-        PscError::State        => "psc-etat-invalide", 403, err_psc_state;
-        PscError::TokenInvalid => "psc-reponse-invalide", 403, err_psc_token;
-        PscError::NoIdentity   => "psc-identifiant-absent", 403, err_psc_no_identity;
-        PscError::LevelTooWeak => "psc-niveau-insuffisant", 403, err_psc_level;
-        PscError::LinkExpired  => "psc-liaison-expiree", 410, err_psc_link_expired;
-        PscError::Disabled     => "psc-desactive", 404, err_psc_disabled;
+        PscError::Cancelled    => "psc-annule", 403, psc.err_psc_cancelled;
+        PscError::Refused      => "psc-refus", 403, psc.err_psc_refused;
+        PscError::Unavailable  => "psc-indisponible", 503, psc.err_psc_unavailable;
+        PscError::State        => "psc-etat-invalide", 403, psc.err_psc_state;
+        PscError::TokenInvalid => "psc-reponse-invalide", 403, psc.err_psc_token;
+        PscError::NoIdentity   => "psc-identifiant-absent", 403, psc.err_psc_no_identity;
+        PscError::LevelTooWeak => "psc-niveau-insuffisant", 403, psc.err_psc_level;
+        PscError::LinkExpired  => "psc-liaison-expiree", 410, psc.err_psc_link_expired;
+        PscError::Disabled     => "psc-desactive", 404, psc.err_psc_disabled;
     ]
 }
 

@@ -55,12 +55,12 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
     });
 
     let status_text = move || match reader.get() {
-        ReaderState::Searching => m.card_agent_searching.to_string(),
-        ReaderState::AgentMissing => m.card_agent_missing.to_string(),
-        ReaderState::NoService => m.card_no_service.to_string(),
-        ReaderState::NoReaders => m.card_no_reader.to_string(),
-        ReaderState::NoCard => m.card_insert.to_string(),
-        ReaderState::Unreadable => m.card_unreadable.to_string(),
+        ReaderState::Searching => m.card.card_agent_searching.to_string(),
+        ReaderState::AgentMissing => m.card.card_agent_missing.to_string(),
+        ReaderState::NoService => m.card.card_no_service.to_string(),
+        ReaderState::NoReaders => m.card.card_no_reader.to_string(),
+        ReaderState::NoCard => m.card.card_insert.to_string(),
+        ReaderState::Unreadable => m.card.card_unreadable.to_string(),
         ReaderState::Card {
             holder,
             card_type,
@@ -70,12 +70,12 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
             if blocked {
                 format!(
                     "{} {holder} ({card_type}). {}",
-                    m.card_detected, m.card_pin_blocked
+                    m.card.card_detected, m.card.card_pin_blocked
                 )
             } else {
                 format!(
                     "{} {holder} ({card_type}) — {tries_left} {}",
-                    m.card_detected, m.card_tries_left
+                    m.card.card_detected, m.card.card_tries_left
                 )
             }
         }
@@ -127,12 +127,12 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
 
     view! {
         <section class="card" aria-labelledby="mode-carte">
-            <h2 id="mode-carte">{m.mode_card}</h2>
-            <p>{m.card_intro}</p>
-            <p class="hint" hidden=move || hydrated.get()>{m.card_needs_js}</p>
+            <h2 id="mode-carte">{m.sign_in.mode_card}</h2>
+            <p>{m.card.card_intro}</p>
+            <p class="hint" hidden=move || hydrated.get()>{m.card.card_needs_js}</p>
             <div hidden=move || !hydrated.get()>
                 <p class="reader-status" id="etat-lecteur" role="status" aria-live="polite">
-                    <span class="visually-hidden">{m.card_reader_status} " : "</span>
+                    <span class="visually-hidden">{m.card.card_reader_status} " : "</span>
                     {status_text}
                 </p>
                 {move || problem.get().map(|text| view! {
@@ -150,7 +150,7 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
                     <input type="hidden" name="certificate" node_ref=certificate_ref />
                     <input type="hidden" name="signature" node_ref=signature_ref />
                     <div class="field">
-                        <label for="code_porteur">{m.card_pin}</label>
+                        <label for="code_porteur">{m.card.card_pin}</label>
                         // No `name`: the PIN is never part of a form sent to the portal.
                         <input
                             id="code_porteur"
@@ -164,16 +164,16 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
                             node_ref=pin_ref
                             aria-describedby="code-porteur-aide"
                         />
-                        <p class="hint" id="code-porteur-aide">{m.card_pin_hint}</p>
+                        <p class="hint" id="code-porteur-aide">{m.card.card_pin_hint}</p>
                     </div>
                     <button type="submit" class="button-primary" id="connexion-carte" disabled=move || !can_sign()>
-                        {move || if busy.get() { m.card_signing } else { m.card_sign_in_button }}
+                        {move || if busy.get() { m.card.card_signing } else { m.card.card_sign_in_button }}
                     </button>
                 </form>
             </div>
             {mode.tls.then(|| view! {
                 <p class="tls-link">
-                    <a href="/connexion/carte/certificat" rel="external" id="lien-certificat">{m.card_tls_link}</a>
+                    <a href="/connexion/carte/certificat" rel="external" id="lien-certificat">{m.card.card_tls_link}</a>
                 </p>
             })}
         </section>
@@ -313,35 +313,35 @@ mod agent {
         m: &'static Messages,
     ) -> Result<Proof, String> {
         if pin.len() < 4 || pin.len() > 8 || !pin.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(m.card_pin_format.to_string());
+            return Err(m.card.card_pin_format.to_string());
         }
         let challenge = Request::post("/connexion/carte/defi")
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!("csrf={csrf}"))
-            .map_err(|_| m.err_card_challenge.to_string())?
+            .map_err(|_| m.card.err_card_challenge.to_string())?
             .send()
             .await
-            .map_err(|_| m.err_card_challenge.to_string())?;
+            .map_err(|_| m.card.err_card_challenge.to_string())?;
         if !challenge.ok() {
-            return Err(m.err_card_challenge.to_string());
+            return Err(m.card.err_card_challenge.to_string());
         }
         let Challenge { nonce } = challenge
             .json()
             .await
-            .map_err(|_| m.err_card_challenge.to_string())?;
+            .map_err(|_| m.card.err_card_challenge.to_string())?;
 
         let body = serde_json::json!({ "pin": pin, "nonce": nonce });
         let resp = Request::post(&format!("{base}/v1/sign"))
             .json(&body)
-            .map_err(|_| m.card_agent_error.to_string())?
+            .map_err(|_| m.card.card_agent_error.to_string())?
             .send()
             .await
-            .map_err(|_| m.card_agent_missing.to_string())?;
+            .map_err(|_| m.card.card_agent_missing.to_string())?;
         if resp.ok() {
             let signed: Signed = resp
                 .json()
                 .await
-                .map_err(|_| m.card_agent_error.to_string())?;
+                .map_err(|_| m.card.card_agent_error.to_string())?;
             return Ok(Proof {
                 nonce,
                 certificate: signed.certificate,
@@ -350,7 +350,7 @@ mod agent {
         }
         let error = resp.json::<AgentError>().await.ok();
         Err(match error.as_ref().map(|e| e.error.as_str()) {
-            Some("pin_incorrect") => m.card_pin_incorrect.replace(
+            Some("pin_incorrect") => m.card.card_pin_incorrect.replace(
                 "{n}",
                 &error
                     .as_ref()
@@ -358,13 +358,13 @@ mod agent {
                     .map(|n| n.to_string())
                     .unwrap_or_else(|| "?".into()),
             ),
-            Some("pin_blocked") => m.card_pin_blocked.to_string(),
-            Some("pin_format") => m.card_pin_format.to_string(),
-            Some("card_removed") => m.card_removed.to_string(),
-            Some("no_card") => m.card_insert.to_string(),
-            Some("no_reader") => m.card_no_reader.to_string(),
-            Some("no_service") => m.card_no_service.to_string(),
-            _ => m.card_agent_error.to_string(),
+            Some("pin_blocked") => m.card.card_pin_blocked.to_string(),
+            Some("pin_format") => m.card.card_pin_format.to_string(),
+            Some("card_removed") => m.card.card_removed.to_string(),
+            Some("no_card") => m.card.card_insert.to_string(),
+            Some("no_reader") => m.card.card_no_reader.to_string(),
+            Some("no_service") => m.card.card_no_service.to_string(),
+            _ => m.card.card_agent_error.to_string(),
         })
     }
 }

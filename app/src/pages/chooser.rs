@@ -12,10 +12,10 @@ pub fn Chooser() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_chooser());
     view! {
-        <Title text=m.chooser_title />
-        <h1>{m.chooser_title}</h1>
+        <Title text=m.sign_in.chooser_title />
+        <h1>{m.sign_in.chooser_title}</h1>
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -23,14 +23,14 @@ pub fn Chooser() -> impl IntoView {
                         let current = d.current.clone();
                         let declared = d.declared.clone();
                         view! {
-                            <p class="lead">{m.chooser_intro}</p>
+                            <p class="lead">{m.sign_in.chooser_intro}</p>
                             <ul class="choice-list">
                                 {d.establishments
                                     .into_iter()
                                     .map(|e| {
                                         let is_current = current.as_deref() == Some(e.finess.as_str());
                                         let is_declared = declared.contains(&e.finess);
-                                        let label = format!("{} {}", m.choose, e.name);
+                                        let label = format!("{} {}", m.sign_in.choose, e.name);
                                         view! {
                                             <li class="choice" class:current=is_current>
                                                 <form method="post" action="/etablissements/choisir">
@@ -39,11 +39,11 @@ pub fn Chooser() -> impl IntoView {
                                                     <button type="submit" class="choice-button" aria-label=label>
                                                         <span class="choice-name">{e.name.clone()}</span>
                                                         <span class="choice-meta">
-                                                            {e.city.clone()} " · " {m.finess} " " {e.finess.clone()}
+                                                            {e.city.clone()} " · " {m.sign_in.finess} " " {e.finess.clone()}
                                                         </span>
                                                         {is_declared.then(|| view! {
                                                             " "
-                                                            <span class="badge choice-declared">{m.declared_by_psc}</span>
+                                                            <span class="badge choice-declared">{m.sign_in.declared_by_psc}</span>
                                                         })}
                                                     </button>
                                                 </form>

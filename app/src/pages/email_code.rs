@@ -17,16 +17,16 @@ pub fn EmailCode() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_code_step());
     view! {
-        <Title text=m.code_title />
-        <h1>{m.code_title}</h1>
+        <Title text=m.code.code_title />
+        <h1>{m.code.code_title}</h1>
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <CodeForms data=d /> }.into_any(),
                     Err(code) => view! {
                         <ErrorMessage code page_error=true />
-                        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+                        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
                     }
                         .into_any(),
                 }
@@ -46,28 +46,28 @@ fn CodeForms(data: CodeStepData) -> impl IntoView {
         == Some(Info::CodeSent);
     // "pending" without a failure is the second it takes the worker to send it.
     let status = match data.delivery {
-        Delivery::Sent | Delivery::Pending { failed: false } if just_sent => Some(m.code_sent),
+        Delivery::Sent | Delivery::Pending { failed: false } if just_sent => Some(m.code.code_sent),
         Delivery::Sent | Delivery::NotRequested => None,
-        Delivery::Pending { failed: false } => Some(m.code_waiting),
-        Delivery::Pending { failed: true } => Some(m.code_delayed),
-        Delivery::Abandoned => Some(m.code_abandoned),
+        Delivery::Pending { failed: false } => Some(m.code.code_waiting),
+        Delivery::Pending { failed: true } => Some(m.code.code_delayed),
+        Delivery::Abandoned => Some(m.code.code_abandoned),
     };
     let requested = data.delivery != Delivery::NotRequested;
     view! {
-        <p class="lead">{m.code_intro} " " <strong id="adresse-masquee">{data.masked_email.clone()}</strong> "."</p>
+        <p class="lead">{m.code.code_intro} " " <strong id="adresse-masquee">{data.masked_email.clone()}</strong> "."</p>
         {status.map(|text| view! { <Notice text /> })}
         <section class="card">
             <form method="post" action="/connexion/code/envoyer" class="form">
                 <input type="hidden" name="csrf" value=data.csrf.clone() />
                 <button type="submit" class=if requested { "button-secondary" } else { "button-primary" }>
-                    {if requested { m.code_resend } else { m.code_send }}
+                    {if requested { m.code.code_resend } else { m.code.code_send }}
                 </button>
             </form>
             {requested.then(|| view! {
                 <form method="post" action="/connexion/code" class="form">
                     <input type="hidden" name="csrf" value=data.csrf.clone() />
                     <div class="field">
-                        <label for="code">{m.code_label}</label>
+                        <label for="code">{m.code.code_label}</label>
                         <input
                             id="code"
                             name="code"
@@ -79,9 +79,9 @@ fn CodeForms(data: CodeStepData) -> impl IntoView {
                             required
                             aria-describedby="code-aide"
                         />
-                        <p class="hint" id="code-aide">{m.code_hint}</p>
+                        <p class="hint" id="code-aide">{m.code.code_hint}</p>
                     </div>
-                    <button type="submit" class="button-primary">{m.code_submit}</button>
+                    <button type="submit" class="button-primary">{m.code.code_submit}</button>
                 </form>
             })}
         </section>

@@ -18,26 +18,26 @@ pub fn ForgotPassword() -> impl IntoView {
     };
     let shell = Resource::new(|| (), |_| get_shell());
     view! {
-        <Title text=m.forgot_title />
-        <h1>{m.forgot_title}</h1>
+        <Title text=m.account.forgot_title />
+        <h1>{m.account.forgot_title}</h1>
         <QueryError />
-        {move || sent().then(|| view! { <Notice text=m.forgot_sent /> })}
-        <p>{m.forgot_intro}</p>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        {move || sent().then(|| view! { <Notice text=m.account.forgot_sent /> })}
+        <p>{m.account.forgot_intro}</p>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 let csrf = shell.await.map(|s| s.csrf).unwrap_or_default();
                 view! {
                     <form method="post" action="/mot-de-passe-oublie" class="form card">
                         <input type="hidden" name="csrf" value=csrf />
                         <div class="field">
-                            <label for="identifiant">{m.forgot_identifier}</label>
+                            <label for="identifiant">{m.account.forgot_identifier}</label>
                             <input id="identifiant" name="identifiant" type="text" autocomplete="username" required maxlength="254" />
                         </div>
-                        <button type="submit" class="button-primary">{m.forgot_submit}</button>
+                        <button type="submit" class="button-primary">{m.account.forgot_submit}</button>
                     </form>
                 }
             })}
         </Suspense>
-        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
     }
 }

@@ -16,15 +16,15 @@ pub fn Linking() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_pending_link());
     view! {
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <LinkForm data=d /> }.into_any(),
                     Err(code) => view! {
-                        <Title text=m.link_title />
-                        <h1>{m.link_title}</h1>
+                        <Title text=m.card.link_title />
+                        <h1>{m.card.link_title}</h1>
                         <ErrorMessage code page_error=true />
-                        <p><a href="/connexion" rel="external">{m.back_to_sign_in}</a></p>
+                        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
                     }
                         .into_any(),
                 }
@@ -38,9 +38,13 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
     let m = t();
     let psc = data.means == model::sign_in::Method::Psc;
     let (title, intro, button) = if psc {
-        (m.link_title_psc, m.link_intro_psc, m.link_button_psc)
+        (
+            m.card.link_title_psc,
+            m.card.link_intro_psc,
+            m.card.link_button_psc,
+        )
     } else {
-        (m.link_title, m.link_intro, m.link_button)
+        (m.card.link_title, m.card.link_intro, m.card.link_button)
     };
     let action = if psc {
         "/connexion/lier"
@@ -50,13 +54,13 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
     let facts = if psc {
         view! {
             <section class="card" aria-labelledby="identite-presentee">
-                <h2 id="identite-presentee">{m.link_psc}</h2>
+                <h2 id="identite-presentee">{m.card.link_psc}</h2>
                 <dl class="facts">
-                    <dt>{m.holder}</dt>
+                    <dt>{m.sign_in.holder}</dt>
                     <dd id="porteur">{data.holder_name.clone()}</dd>
-                    <dt>{m.national_id}</dt>
+                    <dt>{m.sign_in.national_id}</dt>
                     <dd id="identifiant-national">{data.national_id.clone()}</dd>
-                    <dt>{m.auth_means}</dt>
+                    <dt>{m.sign_in.auth_means}</dt>
                     <dd>{data.card_type.clone()}</dd>
                 </dl>
             </section>
@@ -65,15 +69,15 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
     } else {
         view! {
             <section class="card" aria-labelledby="carte-presentee">
-                <h2 id="carte-presentee">{m.link_card}</h2>
+                <h2 id="carte-presentee">{m.card.link_card}</h2>
                 <dl class="facts">
-                    <dt>{m.holder}</dt>
+                    <dt>{m.sign_in.holder}</dt>
                     <dd id="porteur">{data.holder_name.clone()}</dd>
-                    <dt>{m.card_type}</dt>
+                    <dt>{m.card.card_type}</dt>
                     <dd>{data.card_type.clone()}</dd>
-                    <dt>{m.card_serial}</dt>
+                    <dt>{m.card.card_serial}</dt>
                     <dd>{data.serial.clone()}</dd>
-                    <dt>{m.card_valid_until}</dt>
+                    <dt>{m.card.card_valid_until}</dt>
                     <dd>{data.not_after.clone()}</dd>
                 </dl>
             </section>
@@ -86,11 +90,11 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
         <p class="lead">{intro}</p>
         {facts}
         <section class="card" aria-labelledby="compte-a-lier">
-            <h2 id="compte-a-lier">{m.mode_password}</h2>
+            <h2 id="compte-a-lier">{m.sign_in.mode_password}</h2>
             <form method="post" action=action class="form">
                 <input type="hidden" name="csrf" value=data.csrf.clone() />
                 <div class="field">
-                    <label for="identifiant">{m.username}</label>
+                    <label for="identifiant">{m.sign_in.username}</label>
                     <input
                         id="identifiant"
                         name="identifiant"
@@ -103,7 +107,7 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
                     />
                 </div>
                 <div class="field">
-                    <label for="mot_de_passe">{m.password}</label>
+                    <label for="mot_de_passe">{m.sign_in.password}</label>
                     <input
                         id="mot_de_passe"
                         name="mot_de_passe"
@@ -115,7 +119,7 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
                 </div>
                 <div class="inline-row">
                     <button type="submit" class="button-primary">{button}</button>
-                    <a href="/connexion" rel="external" class="button-secondary">{m.cancel}</a>
+                    <a href="/connexion" rel="external" class="button-secondary">{m.sign_in.cancel}</a>
                 </div>
             </form>
         </section>

@@ -15,11 +15,11 @@ use crate::tiqr_api::{QrView, TiqrEnrollmentView, get_my_tiqr};
 
 pub fn state_label(m: &crate::i18n::Messages, state: PhoneState) -> &'static str {
     match state {
-        PhoneState::Active => m.tiqr_state_active,
-        PhoneState::Blocked => m.tiqr_state_blocked,
-        PhoneState::Pending => m.tiqr_state_pending,
-        PhoneState::Unconfirmed => m.tiqr_state_unconfirmed,
-        PhoneState::Revoked => m.tiqr_state_revoked,
+        PhoneState::Active => m.tiqr.tiqr_state_active,
+        PhoneState::Blocked => m.tiqr.tiqr_state_blocked,
+        PhoneState::Pending => m.tiqr.tiqr_state_pending,
+        PhoneState::Unconfirmed => m.tiqr.tiqr_state_unconfirmed,
+        PhoneState::Revoked => m.tiqr.tiqr_state_revoked,
     }
 }
 
@@ -43,37 +43,37 @@ pub fn EnrollmentUnderWay(qr: QrView, poll: String, #[prop(optional)] desk: bool
     match qr.status {
         Some(EnrollmentStatus::Processed) => view! {
             <section class="card" aria-labelledby="confirmation">
-                <h2 id="confirmation">{m.tiqr_confirm_title}</h2>
-                <p>{m.tiqr_confirm_steps}</p>
+                <h2 id="confirmation">{m.tiqr.tiqr_confirm_title}</h2>
+                <p>{m.tiqr.tiqr_confirm_steps}</p>
                 <div id="tiqr-confirmation" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
-                <p><a id="tiqr-lien-confirmation" href=qr.url.clone()>{m.tiqr_open_on_phone}</a></p>
-                <p class="alert alert-info">{m.tiqr_confirm_warning}</p>
+                <p><a id="tiqr-lien-confirmation" href=qr.url.clone()>{m.tiqr.tiqr_open_on_phone}</a></p>
+                <p class="alert alert-info">{m.tiqr.tiqr_confirm_warning}</p>
                 <Poller url=poll state />
-                <p><a href="" rel="external">{m.tiqr_refresh}</a></p>
+                <p><a href="" rel="external">{m.tiqr.tiqr_refresh}</a></p>
             </section>
         }
         .into_any(),
         Some(EnrollmentStatus::Unconfirmed) => view! {
-            <p id="tiqr-non-confirme" class="alert alert-error" role="alert">{m.tiqr_unconfirmed}</p>
+            <p id="tiqr-non-confirme" class="alert alert-error" role="alert">{m.tiqr.tiqr_unconfirmed}</p>
         }
         .into_any(),
         _ => {
             let label = move || match state.get().as_str() {
-                "retrieved" => m.tiqr_enroll_retrieved,
-                "expired" | "expire" => m.tiqr_qr_expired,
-                _ => m.tiqr_enroll_waiting,
+                "retrieved" => m.tiqr.tiqr_enroll_retrieved,
+                "expired" | "expire" => m.tiqr.tiqr_qr_expired,
+                _ => m.tiqr.tiqr_enroll_waiting,
             };
             view! {
                 <section class="card" aria-labelledby="ajout">
-                    <h2 id="ajout">{m.tiqr_add}</h2>
+                    <h2 id="ajout">{m.tiqr.tiqr_add}</h2>
                     {if desk {
-                        view! { <p>{m.tiqr_desk_scan}</p> }.into_any()
+                        view! { <p>{m.tiqr.tiqr_desk_scan}</p> }.into_any()
                     } else {
                         view! {
                             <ol class="steps">
-                                <li>{m.tiqr_step_open}</li>
-                                <li>{m.tiqr_step_scan_enroll}</li>
-                                <li>{m.tiqr_step_choose_pin}</li>
+                                <li>{m.tiqr.tiqr_step_open}</li>
+                                <li>{m.tiqr.tiqr_step_scan_enroll}</li>
+                                <li>{m.tiqr.tiqr_step_choose_pin}</li>
                             </ol>
                         }
                         .into_any()
@@ -81,7 +81,7 @@ pub fn EnrollmentUnderWay(qr: QrView, poll: String, #[prop(optional)] desk: bool
                     <div id="tiqr-qr" class="qr" data-tiqr-url=qr.url.clone() inner_html=qr.svg.clone()></div>
                     <p id="tiqr-etat" role="status">{label}</p>
                     <Poller url=poll state />
-                    <p><a href="" rel="external">{m.tiqr_refresh}</a></p>
+                    <p><a href="" rel="external">{m.tiqr.tiqr_refresh}</a></p>
                 </section>
             }
             .into_any()
@@ -95,19 +95,19 @@ pub fn MyTiqr() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_my_tiqr());
     let query = leptos_router::hooks::use_query_map();
     let info = move || match query.read().get("info").and_then(|s| Info::from_slug(&s)) {
-        Some(Info::PhoneEnrolled) => Some(m.tiqr_enrolled),
-        Some(Info::PasswordNeededForPhone) => Some(m.tiqr_password_hint),
-        Some(Info::PhoneRevoked) => Some(m.tiqr_revoked_own),
-        Some(Info::PhoneRenamed) => Some(m.adm_done_saved),
+        Some(Info::PhoneEnrolled) => Some(m.tiqr.tiqr_enrolled),
+        Some(Info::PasswordNeededForPhone) => Some(m.tiqr.tiqr_password_hint),
+        Some(Info::PhoneRevoked) => Some(m.tiqr.tiqr_revoked_own),
+        Some(Info::PhoneRenamed) => Some(m.console.adm_done_saved),
         _ => None,
     };
     view! {
-        <Title text=m.tiqr_title />
-        <h1>{m.tiqr_title}</h1>
+        <Title text=m.tiqr.tiqr_title />
+        <h1>{m.tiqr.tiqr_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
         <QueryError />
-        <p class="lead">{m.tiqr_intro}</p>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <p class="lead">{m.tiqr.tiqr_intro}</p>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -124,13 +124,13 @@ pub fn MyTiqr() -> impl IntoView {
                                 <form method="post" action="/compte/tiqr/inscrire" class="form">
                                     <input type="hidden" name="csrf" value=d.csrf.clone() />
                                     {password_needed.then(|| view! {
-                                        <p>{m.tiqr_password_hint}</p>
+                                        <p>{m.tiqr.tiqr_password_hint}</p>
                                         <div class="field">
-                                            <label for="tiqr-mot-de-passe">{m.tiqr_password_label}</label>
+                                            <label for="tiqr-mot-de-passe">{m.tiqr.tiqr_password_label}</label>
                                             <input id="tiqr-mot-de-passe" name="mot_de_passe" type="password" autocomplete="current-password" required=true />
                                         </div>
                                     })}
-                                    <button type="submit">{m.tiqr_add}</button>
+                                    <button type="submit">{m.tiqr.tiqr_add}</button>
                                 </form>
                             })}
                         }.into_any()
@@ -139,7 +139,7 @@ pub fn MyTiqr() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/" rel="external">{m.back_home}</a></p>
+        <p><a href="/" rel="external">{m.common.back_home}</a></p>
     }
 }
 
@@ -147,18 +147,18 @@ pub fn MyTiqr() -> impl IntoView {
 fn Phone(e: TiqrEnrollmentView, csrf: String) -> impl IntoView {
     let m = t();
     let revoke = format!("/compte/tiqr/{}/revoquer", e.id);
-    let label = format!("{} {}", m.tiqr_revoke, e.name);
+    let label = format!("{} {}", m.tiqr.tiqr_revoke, e.name);
     view! {
         <li>
             <span>{e.name.clone()}</span>
             " "
             <span class=format!("status status-{}", e.state.as_str())>{state_label(m, e.state)}</span>
             " "
-            <span class="meta">{m.tiqr_created} " " {e.created_at.clone()} " · " {m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())} " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+            <span class="meta">{m.tiqr.tiqr_created} " " {e.created_at.clone()} " · " {m.tiqr.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr.tiqr_enrolled_by_self.to_string())} " · " {m.card.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</span>
             " "
             <form method="post" action=revoke class="inline-form">
                 <input type="hidden" name="csrf" value=csrf />
-                <button type="submit" class="button-link" aria-label=label>{m.tiqr_revoke}</button>
+                <button type="submit" class="button-link" aria-label=label>{m.tiqr.tiqr_revoke}</button>
             </form>
         </li>
     }

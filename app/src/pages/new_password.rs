@@ -15,15 +15,15 @@ pub fn NewPassword() -> impl IntoView {
     let token = move || query.read().get("jeton").unwrap_or_default();
     let data = Resource::new(token, get_password_link);
     view! {
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <PasswordForm data=d token=token() /> }.into_any(),
                     Err(code) => view! {
-                        <Title text=m.new_password_title_reset />
-                        <h1>{m.new_password_title_reset}</h1>
+                        <Title text=m.account.new_password_title_reset />
+                        <h1>{m.account.new_password_title_reset}</h1>
                         <ErrorMessage code page_error=true />
-                        <p><a href="/mot-de-passe-oublie" rel="external">{m.forgot_password}</a></p>
+                        <p><a href="/mot-de-passe-oublie" rel="external">{m.account.forgot_password}</a></p>
                     }
                         .into_any(),
                 }
@@ -36,26 +36,26 @@ pub fn NewPassword() -> impl IntoView {
 fn PasswordForm(data: PasswordLinkData, token: String) -> impl IntoView {
     let m = t();
     let title = if data.activation {
-        m.new_password_title_activation
+        m.account.new_password_title_activation
     } else {
-        m.new_password_title_reset
+        m.account.new_password_title_reset
     };
     view! {
         <Title text=title />
         <h1>{title}</h1>
         <QueryError />
-        <p>{m.new_password_intro}</p>
+        <p>{m.account.new_password_intro}</p>
         <form method="post" action="/mot-de-passe" class="form card">
             <input type="hidden" name="csrf" value=data.csrf.clone() />
             <input type="hidden" name="jeton" value=token />
             // Lets password managers file the new password under the right account.
             <input type="text" name="identifiant" value=data.username.clone() autocomplete="username" hidden readonly />
             <div class="field">
-                <label for="mot_de_passe">{m.new_password}</label>
+                <label for="mot_de_passe">{m.account.new_password}</label>
                 <input id="mot_de_passe" name="mot_de_passe" type="password" autocomplete="new-password" required minlength="12" maxlength="256" />
             </div>
             <div class="field">
-                <label for="confirmation">{m.confirm_password}</label>
+                <label for="confirmation">{m.sign_in.confirm_password}</label>
                 <input id="confirmation" name="confirmation" type="password" autocomplete="new-password" required minlength="12" maxlength="256" />
             </div>
             // A reset may follow a suspected compromise: whatever was linked with the old password
@@ -64,12 +64,12 @@ fn PasswordForm(data: PasswordLinkData, token: String) -> impl IntoView {
                 <div class="field">
                     <div class="checkbox">
                         <input id="retirer_moyens" name="retirer_moyens" type="checkbox" value="oui" aria-describedby="retirer-moyens-aide" />
-                        <label for="retirer_moyens">{m.means_reset_remove_all}</label>
+                        <label for="retirer_moyens">{m.means.means_reset_remove_all}</label>
                     </div>
-                    <p id="retirer-moyens-aide" class="hint">{m.means_reset_remove_all_hint}</p>
+                    <p id="retirer-moyens-aide" class="hint">{m.means.means_reset_remove_all_hint}</p>
                 </div>
             })}
-            <button type="submit" class="button-primary">{m.new_password_submit}</button>
+            <button type="submit" class="button-primary">{m.account.new_password_submit}</button>
         </form>
     }
 }

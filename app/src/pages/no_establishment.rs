@@ -12,13 +12,13 @@ pub fn NoEstablishment() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_no_establishment());
     view! {
-        <Title text=m.no_establishment_title />
-        <h1>{m.no_establishment_title}</h1>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Title text=m.sign_in.no_establishment_title />
+        <h1>{m.sign_in.no_establishment_title}</h1>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! {
-                        <p class="lead">{m.no_establishment_text}</p>
+                        <p class="lead">{m.sign_in.no_establishment_text}</p>
                         <SupportContact region=d.region />
                     }
                         .into_any(),

@@ -11,9 +11,9 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=m.not_found_title />
-        <h1>{m.not_found_title}</h1>
-        <p>{m.not_found_text}</p>
-        <p><a href="/connexion">{m.back_to_sign_in}</a></p>
+        <Title text=m.common.not_found_title />
+        <h1>{m.common.not_found_title}</h1>
+        <p>{m.common.not_found_text}</p>
+        <p><a href="/connexion">{m.sign_in.back_to_sign_in}</a></p>
     }
 }

@@ -12,13 +12,13 @@ use crate::t;
 pub fn PscError() -> impl IntoView {
     let m = t();
     view! {
-        <Title text=m.psc_error_title />
-        <h1>{m.psc_error_title}</h1>
+        <Title text=m.psc.psc_error_title />
+        <h1>{m.psc.psc_error_title}</h1>
         <QueryError />
         <p class="inline-row">
-            <a href="/connexion" rel="external" class="button-primary">{m.back_to_sign_in}</a>
+            <a href="/connexion" rel="external" class="button-primary">{m.sign_in.back_to_sign_in}</a>
             " "
-            <a href="/connexion/psc" rel="external" class="button-secondary">{m.psc_try_again}</a>
+            <a href="/connexion/psc" rel="external" class="button-secondary">{m.psc.psc_try_again}</a>
         </p>
     }
 }

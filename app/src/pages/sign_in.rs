@@ -17,25 +17,25 @@ pub fn SignIn() -> impl IntoView {
     let query = use_query_map();
     let notice = move || query.read().get("info").and_then(|s| Info::from_slug(&s));
     let info = move || match notice() {
-        Some(Info::SignedOut | Info::SignedOutOfPsc) => Some(m.signed_out),
-        Some(Info::SessionExpired) => Some(m.session_expired),
-        Some(Info::AccountActivated) => Some(m.account_activated),
-        Some(Info::PasswordChanged) => Some(m.password_changed),
+        Some(Info::SignedOut | Info::SignedOutOfPsc) => Some(m.sign_in.signed_out),
+        Some(Info::SessionExpired) => Some(m.sign_in.session_expired),
+        Some(Info::AccountActivated) => Some(m.account.account_activated),
+        Some(Info::PasswordChanged) => Some(m.account.password_changed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in());
     view! {
-        <Title text=m.sign_in_title />
-        <h1>{m.sign_in_title}</h1>
+        <Title text=m.sign_in.sign_in_title />
+        <h1>{m.sign_in.sign_in_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
         {move || (notice() == Some(Info::SignedOutOfPsc)).then(|| view! {
             <p class="notice" id="fin-psc">
-                {m.psc_session_may_remain}" "
-                <a href="/connexion/psc/fin" rel="external">{m.psc_sign_out_too}</a>
+                {m.psc.psc_session_may_remain}" "
+                <a href="/connexion/psc/fin" rel="external">{m.psc.psc_sign_out_too}</a>
             </p>
         })}
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <SignInForms data=d /> }.into_any(),
@@ -68,17 +68,17 @@ fn SignInForms(data: SignInData) -> impl IntoView {
             {data.psc.then(|| view! {
                 <section class="card" aria-labelledby="mode-psc">
                     <h2 id="mode-psc">"Pro Santé Connect"</h2>
-                    <p>{m.psc_hint}</p>
+                    <p>{m.psc.psc_hint}</p>
                     // A plain link to the server route, which redirects to PSC: works without
                     // JavaScript.
                     <a href="/connexion/psc" rel="external" class="button-primary" id="psc-sign-in">
-                        {m.psc_button}
+                        {m.psc.psc_button}
                     </a>
                 </section>
             })}
             {card.map(|mode| view! { <CardSignIn mode csrf /> })}
             <section class="card" aria-labelledby="mode-password">
-                <h2 id="mode-password">{m.mode_password}</h2>
+                <h2 id="mode-password">{m.sign_in.mode_password}</h2>
                 {data.password_mode.then(|| view! {
                     <form
                         method="post"
@@ -88,7 +88,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                     >
                         <input type="hidden" name="csrf" value=data.csrf.clone() />
                         <div class="field">
-                            <label for="identifiant">{m.username}</label>
+                            <label for="identifiant">{m.sign_in.username}</label>
                             <input
                                 id="identifiant"
                                 name="identifiant"
@@ -100,10 +100,10 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                                 maxlength="64"
                                 aria-describedby="identifiant-aide"
                             />
-                            <p class="hint" id="identifiant-aide">{m.username_hint}</p>
+                            <p class="hint" id="identifiant-aide">{m.sign_in.username_hint}</p>
                         </div>
                         <div class="field">
-                            <label for="mot_de_passe">{m.password}</label>
+                            <label for="mot_de_passe">{m.sign_in.password}</label>
                             <div class="password-row">
                                 <input
                                     id="mot_de_passe"
@@ -119,36 +119,36 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                                     id="afficher-mot-de-passe"
                                     hidden=move || !hydrated.get()
                                     aria-controls="mot_de_passe"
-                                    aria-label=move || if show_password.get() { m.hide_password } else { m.show_password }
+                                    aria-label=move || if show_password.get() { m.sign_in.hide_password } else { m.sign_in.show_password }
                                     on:click=move |_| show_password.update(|s| *s = !*s)
                                 >
-                                    {move || if show_password.get() { m.hide } else { m.show }}
+                                    {move || if show_password.get() { m.sign_in.hide } else { m.sign_in.show }}
                                 </button>
                             </div>
                         </div>
                         <button type="submit" class="button-primary" disabled=move || submitting.get()>
-                            {move || if submitting.get() { m.signing_in } else { m.sign_in_button }}
+                            {move || if submitting.get() { m.sign_in.signing_in } else { m.sign_in.sign_in_button }}
                         </button>
-                        <p class="forgot"><a href="/mot-de-passe-oublie" rel="external">{m.forgot_password}</a></p>
+                        <p class="forgot"><a href="/mot-de-passe-oublie" rel="external">{m.account.forgot_password}</a></p>
                     </form>
                 })}
-                <p class="other-mode"><a href="/connexion/tiqr" id="mode-tiqr">{m.mode_tiqr}</a></p>
+                <p class="other-mode"><a href="/connexion/tiqr" id="mode-tiqr">{m.sign_in.mode_tiqr}</a></p>
             </section>
 
             <section class="card" aria-labelledby="obtenir-compte">
-                <h2 id="obtenir-compte">{m.how_to_get_account}</h2>
-                <p>{m.how_to_get_account_text}</p>
+                <h2 id="obtenir-compte">{m.sign_in.how_to_get_account}</h2>
+                <p>{m.sign_in.how_to_get_account_text}</p>
                 // Without JavaScript this form reloads the page with ?region=…; hydrated, the
                 // choice shows at once.
                 <form method="get" action="/connexion" class="form region-form">
-                    <label for="region">{m.your_region}</label>
+                    <label for="region">{m.sign_in.your_region}</label>
                     <div class="inline-row">
                         <select
                             id="region"
                             name="region"
                             on:change=move |ev| region.set(event_target_value(&ev))
                         >
-                            <option value="" selected=move || region.get().is_empty()>{m.choose_region}</option>
+                            <option value="" selected=move || region.get().is_empty()>{m.sign_in.choose_region}</option>
                             {data
                                 .regions
                                 .iter()
@@ -163,13 +163,13 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                                 .collect_view()}
                         </select>
                         <button type="submit" class="button-secondary" hidden=move || hydrated.get()>
-                            {m.show_region}
+                            {m.sign_in.show_region}
                         </button>
                     </div>
                 </form>
                 {move || selected().map(|r| view! {
                     <p class="agency">
-                        <a href=r.agency_url.clone() rel="noopener" target="_blank">{m.agency_site} " : " {r.agency_name.clone()}</a>
+                        <a href=r.agency_url.clone() rel="noopener" target="_blank">{m.sign_in.agency_site} " : " {r.agency_name.clone()}</a>
                     </p>
                     <SupportContact region=r />
                 })}

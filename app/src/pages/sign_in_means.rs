@@ -17,20 +17,20 @@ pub fn SignInMeans() -> impl IntoView {
     let m = t();
     let query = use_query_map();
     let info = move || match query.read().get("info").and_then(|s| Info::from_slug(&s)) {
-        Some(Info::CardRemoved) => Some(m.means_card_removed),
-        Some(Info::PscRemoved) => Some(m.means_psc_removed),
-        Some(Info::PhoneRemoved) => Some(m.means_phone_removed),
+        Some(Info::CardRemoved) => Some(m.means.means_card_removed),
+        Some(Info::PscRemoved) => Some(m.means.means_psc_removed),
+        Some(Info::PhoneRemoved) => Some(m.means.means_phone_removed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in_means());
     view! {
-        <Title text=m.means_title />
-        <h1>{m.means_title}</h1>
+        <Title text=m.means.means_title />
+        <h1>{m.means.means_title}</h1>
         {move || info().map(|text| view! { <Notice text /> })}
         <QueryError />
-        <p class="lead">{m.means_intro}</p>
-        <p class="hint">{m.means_unknown_hint}</p>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <p class="lead">{m.means.means_intro}</p>
+        <p class="hint">{m.means.means_unknown_hint}</p>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <MeansLists d /> }.into_any(),
@@ -38,7 +38,7 @@ pub fn SignInMeans() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/" rel="external">{m.back_home}</a></p>
+        <p><a href="/" rel="external">{m.common.back_home}</a></p>
     }
 }
 
@@ -68,21 +68,21 @@ fn MeansLists(d: SignInMeansData) -> impl IntoView {
         .collect_view();
     view! {
         <section class="means" aria-labelledby="cartes">
-            <h2 id="cartes">{m.means_cards}</h2>
-            {no_card.then(|| view! { <p id="aucune-carte">{m.cards_none}</p> })}
+            <h2 id="cartes">{m.means.means_cards}</h2>
+            {no_card.then(|| view! { <p id="aucune-carte">{m.sign_in.cards_none}</p> })}
             {cards}
         </section>
         <section class="means" aria-labelledby="identites-psc">
-            <h2 id="identites-psc">{m.means_psc}</h2>
-            {no_psc.then(|| view! { <p id="aucune-identite-psc">{m.means_psc_none}</p> })}
+            <h2 id="identites-psc">{m.means.means_psc}</h2>
+            {no_psc.then(|| view! { <p id="aucune-identite-psc">{m.means.means_psc_none}</p> })}
             {psc}
         </section>
         <section class="means" aria-labelledby="telephones">
-            <h2 id="telephones">{m.means_phones}</h2>
-            {no_phone.then(|| view! { <p id="aucun-telephone">{m.means_phones_none}</p> })}
+            <h2 id="telephones">{m.means.means_phones}</h2>
+            {no_phone.then(|| view! { <p id="aucun-telephone">{m.means.means_phones_none}</p> })}
             {phones}
             {d.tiqr_enabled.then(|| view! {
-                <p><a href="/compte/tiqr" class="button-secondary" id="ajouter-telephone">{m.means_phone_add}</a></p>
+                <p><a href="/compte/tiqr" class="button-secondary" id="ajouter-telephone">{m.means.means_phone_add}</a></p>
             })}
         </section>
     }
@@ -119,16 +119,16 @@ fn LinkedCard(card: CardView, csrf: String) -> impl IntoView {
         <article class="card linked-card" aria-labelledby=heading.clone()>
             <h3 id=heading.clone()>{card.card_type.clone()} " — " {card.holder_name.clone()}</h3>
             <dl class="facts">
-                <dt>{m.card_serial}</dt>
+                <dt>{m.card.card_serial}</dt>
                 <dd class="serial">{card.serial.clone()}</dd>
-                <dt>{m.card_valid_until}</dt>
+                <dt>{m.card.card_valid_until}</dt>
                 <dd>{card.not_after.clone()}</dd>
-                <dt>{m.card_linked_on}</dt>
-                <dd>{card.linked_at.clone()} {card.renewal.then_some(" ")} {card.renewal.then_some(m.card_linked_by_renewal)}</dd>
-                <dt>{m.card_last_used}</dt>
-                <dd>{card.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</dd>
+                <dt>{m.card.card_linked_on}</dt>
+                <dd>{card.linked_at.clone()} {card.renewal.then_some(" ")} {card.renewal.then_some(m.card.card_linked_by_renewal)}</dd>
+                <dt>{m.card.card_last_used}</dt>
+                <dd>{card.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</dd>
             </dl>
-            {removal_form("carte", card.id, csrf, m.means_confirm_card, m.means_remove_card)}
+            {removal_form("carte", card.id, csrf, m.means.means_confirm_card, m.means.means_remove_card)}
         </article>
     }
 }
@@ -141,14 +141,14 @@ fn PscIdentity(p: PscView, csrf: String) -> impl IntoView {
         <article class="card linked-psc" aria-labelledby=heading.clone()>
             <h3 id=heading.clone()>{p.name.clone()}</h3>
             <dl class="facts">
-                <dt>{m.means_psc_national_id}</dt>
+                <dt>{m.means.means_psc_national_id}</dt>
                 <dd class="national-id">{p.national_id.clone()}</dd>
-                <dt>{m.card_linked_on}</dt>
+                <dt>{m.card.card_linked_on}</dt>
                 <dd>{p.linked_at.clone()}</dd>
-                <dt>{m.card_last_used}</dt>
-                <dd>{p.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</dd>
+                <dt>{m.card.card_last_used}</dt>
+                <dd>{p.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</dd>
             </dl>
-            {removal_form("psc", p.national_id, csrf, m.means_confirm_psc, m.means_remove_psc)}
+            {removal_form("psc", p.national_id, csrf, m.means.means_confirm_psc, m.means.means_remove_psc)}
         </article>
     }
 }
@@ -161,14 +161,14 @@ fn Phone(phone: PhoneView, csrf: String) -> impl IntoView {
         <article class="card linked-phone" aria-labelledby=heading.clone()>
             <h3 id=heading.clone()>{phone.name.clone()}</h3>
             <dl class="facts">
-                <dt>{m.adm_status}</dt>
+                <dt>{m.console.adm_status}</dt>
                 <dd><span class=format!("status status-{}", phone.state.as_str())>{crate::pages::my_tiqr::state_label(m, phone.state)}</span></dd>
-                <dt>{m.means_added_on}</dt>
+                <dt>{m.means.means_added_on}</dt>
                 <dd>{phone.created_at.clone()}</dd>
-                <dt>{m.card_last_used}</dt>
-                <dd>{phone.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</dd>
+                <dt>{m.card.card_last_used}</dt>
+                <dd>{phone.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</dd>
             </dl>
-            {removal_form("telephone", phone.id, csrf, m.means_confirm_phone, m.means_remove_phone)}
+            {removal_form("telephone", phone.id, csrf, m.means.means_confirm_phone, m.means.means_remove_phone)}
         </article>
     }
 }

@@ -15,52 +15,52 @@ pub fn TiqrSignIn() -> impl IntoView {
     let data = Resource::new(|| (), |_| get_tiqr_sign_in());
     let state = RwSignal::new(String::new());
     view! {
-        <Title text=m.tiqr_sign_in_title />
-        <h1>{m.tiqr_sign_in_title}</h1>
+        <Title text=m.tiqr.tiqr_sign_in_title />
+        <h1>{m.tiqr.tiqr_sign_in_title}</h1>
         <QueryError />
         {move || (leptos_router::hooks::use_query_map().read().get("info").and_then(|s| Info::from_slug(&s)) == Some(Info::TiqrNotYet))
-            .then(|| view! { <crate::components::Notice text=m.tiqr_not_yet /> })}
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+            .then(|| view! { <crate::components::Notice text=m.tiqr.tiqr_not_yet /> })}
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
                         let label = move || match state.get().as_str() {
-                            "expire" => m.tiqr_qr_expired,
-                            _ => m.tiqr_waiting,
+                            "expire" => m.tiqr.tiqr_qr_expired,
+                            _ => m.tiqr.tiqr_waiting,
                         };
                         view! {
                             <div class="sign-in-grid">
                                 <section class="card" aria-labelledby="scan">
-                                    <h2 id="scan">{m.tiqr_scan}</h2>
+                                    <h2 id="scan">{m.tiqr.tiqr_scan}</h2>
                                     <ol class="steps">
-                                        <li>{m.tiqr_step_open}</li>
-                                        <li>{m.tiqr_step_scan}</li>
-                                        <li>{m.tiqr_step_pin}</li>
+                                        <li>{m.tiqr.tiqr_step_open}</li>
+                                        <li>{m.tiqr.tiqr_step_scan}</li>
+                                        <li>{m.tiqr.tiqr_step_pin}</li>
                                     </ol>
                                     <div id="tiqr-qr" class="qr" data-tiqr-url=d.qr.url.clone() inner_html=d.qr.svg.clone()></div>
-                                    <p><a id="tiqr-lien" href=d.qr.url.clone() rel="external">{m.tiqr_open_on_phone}</a></p>
+                                    <p><a id="tiqr-lien" href=d.qr.url.clone() rel="external">{m.tiqr.tiqr_open_on_phone}</a></p>
                                     <p id="tiqr-etat" role="status">{label}</p>
                                     <Poller url="/connexion/tiqr/etat".to_string() csrf=d.csrf.clone() state />
                                     <form method="post" action="/connexion/tiqr/etat" class="form">
                                         <input type="hidden" name="csrf" value=d.csrf.clone() />
-                                        <p class="hint">{m.tiqr_continue_hint}</p>
-                                        <button type="submit" class="button-secondary">{m.tiqr_continue}</button>
+                                        <p class="hint">{m.tiqr.tiqr_continue_hint}</p>
+                                        <button type="submit" class="button-secondary">{m.tiqr.tiqr_continue}</button>
                                     </form>
                                 </section>
                                 <section class="card" aria-labelledby="hors-ligne">
-                                    <h2 id="hors-ligne">{m.tiqr_offline_title}</h2>
-                                    <p class="hint">{m.tiqr_offline_intro}</p>
+                                    <h2 id="hors-ligne">{m.tiqr.tiqr_offline_title}</h2>
+                                    <p class="hint">{m.tiqr.tiqr_offline_intro}</p>
                                     <form method="post" action="/connexion/tiqr/code" class="form">
                                         <input type="hidden" name="csrf" value=d.csrf.clone() />
                                         <div class="field">
-                                            <label for="identite">{m.tiqr_identity}</label>
+                                            <label for="identite">{m.tiqr.tiqr_identity}</label>
                                             <input id="identite" name="identite" autocomplete="off" maxlength="64" spellcheck="false" />
                                         </div>
                                         <div class="field">
-                                            <label for="code">{m.tiqr_code}</label>
+                                            <label for="code">{m.tiqr.tiqr_code}</label>
                                             <input id="code" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required />
                                         </div>
-                                        <button type="submit">{m.tiqr_code_submit}</button>
+                                        <button type="submit">{m.tiqr.tiqr_code_submit}</button>
                                     </form>
                                 </section>
                             </div>
@@ -70,6 +70,6 @@ pub fn TiqrSignIn() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/connexion" rel="external">{m.tiqr_other_modes}</a></p>
+        <p><a href="/connexion" rel="external">{m.tiqr.tiqr_other_modes}</a></p>
     }
 }

@@ -327,7 +327,7 @@ async fn declared_establishments_of_the_region_become_memberships_when_asked() {
         "the Paris one only: memberships stay within the account's region"
     );
     let added: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM audit_log WHERE action = 'membership.added' AND details->>'via' = 'psc'",
+        "SELECT count(*) FROM audit_log WHERE action = 'membership.add' AND details->>'via' = 'psc'",
     )
     .fetch_one(&auth.pool)
     .await

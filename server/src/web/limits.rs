@@ -192,7 +192,7 @@ pub async fn guard(
 
 /// 429 in the visitor's language (French unless they chose English), with `Retry-After`.
 fn too_many(lang: Lang, wait: Duration, html: bool) -> Response {
-    let message = lang.messages().err_too_many_requests;
+    let message = lang.messages().common.err_too_many_requests;
     let retry = wait.as_secs().max(1).to_string();
     let mut response = if html {
         (
@@ -221,7 +221,7 @@ fn page(lang: Lang, message: &str) -> String {
         "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Passerelle</title></head>\
          <body><main><h1>Passerelle</h1><p>{message}</p><p><a href=\"/connexion\">{}</a></p></main></body></html>",
         lang.code(),
-        lang.messages().back_to_sign_in,
+        lang.messages().sign_in.back_to_sign_in,
     )
 }
 
@@ -241,7 +241,7 @@ pub async fn explain_timeout(jar: CookieJar, request: Request, next: Next) -> Re
             (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
             (header::CONNECTION, "close"),
         ],
-        lang.messages().err_request_timeout,
+        lang.messages().common.err_request_timeout,
     )
         .into_response()
 }

@@ -121,7 +121,7 @@ pub async fn context(
         return (
             StatusCode::FORBIDDEN,
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            lang.messages().err_cross_site,
+            lang.messages().common.err_cross_site,
         )
             .into_response();
     }

@@ -18,7 +18,7 @@ pub(crate) const UNKNOWN_ACCOUNT_PREFIX: &str = "#inconnu-";
 /// An audit row's actor as shown: "compte inconnu (3f9a…)" for an identifier typed for no account.
 pub(crate) fn actor_label(m: &crate::i18n::Messages, actor: &str) -> String {
     match actor.strip_prefix(UNKNOWN_ACCOUNT_PREFIX) {
-        Some(hash) => format!("{} ({hash})", m.adm_unknown_account),
+        Some(hash) => format!("{} ({hash})", m.console.adm_unknown_account),
         None => actor.to_string(),
     }
 }
@@ -43,10 +43,10 @@ pub fn Audit() -> impl IntoView {
     };
     let data = Resource::new(query, get_audit);
     view! {
-        <Title text=m.adm_audit />
-        <h1>{m.adm_audit}</h1>
+        <Title text=m.console.adm_audit />
+        <h1>{m.console.adm_audit}</h1>
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -58,12 +58,12 @@ pub fn Audit() -> impl IntoView {
                         let next = d.next.clone().map(|c| format!("/admin/journal?{filters}&apres={}", enc(&c)));
                         let export = format!("/admin/journal.csv?{filters}");
                         let outcomes = vec![
-                            Choice { value: String::new(), label: m.adm_any.into() },
-                            Choice { value: "success".into(), label: m.adm_outcome_success.into() },
-                            Choice { value: "failure".into(), label: m.adm_outcome_failure.into() },
-                            Choice { value: "denied".into(), label: m.adm_outcome_denied.into() },
+                            Choice { value: String::new(), label: m.console.adm_any.into() },
+                            Choice { value: "success".into(), label: m.console.adm_outcome_success.into() },
+                            Choice { value: "failure".into(), label: m.console.adm_outcome_failure.into() },
+                            Choice { value: "denied".into(), label: m.console.adm_outcome_denied.into() },
                         ];
-                        let mut regions = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        let mut regions = vec![Choice { value: String::new(), label: m.console.adm_any.into() }];
                         let several = d.console.regions.len() > 1;
                         regions.extend(d.console.regions.clone());
                         view! {
@@ -71,51 +71,51 @@ pub fn Audit() -> impl IntoView {
                             <form method="get" action="/admin/journal" class="form search-form filters-form">
                                 <div class="filters">
                                     <div class="field">
-                                        <label for="du">{m.adm_from}</label>
+                                        <label for="du">{m.console.adm_from}</label>
                                         <input id="du" name="du" type="date" value=q.du.clone() />
                                     </div>
                                     <div class="field">
-                                        <label for="au">{m.adm_to}</label>
+                                        <label for="au">{m.console.adm_to}</label>
                                         <input id="au" name="au" type="date" value=q.au.clone() />
                                     </div>
                                     <div class="field">
-                                        <label for="acteur">{m.adm_actor}</label>
+                                        <label for="acteur">{m.console.adm_actor}</label>
                                         <input id="acteur" name="acteur" value=q.acteur.clone() maxlength="200" />
                                     </div>
                                     <div class="field">
-                                        <label for="cible">{m.adm_target}</label>
+                                        <label for="cible">{m.console.adm_target}</label>
                                         <input id="cible" name="cible" value=q.cible.clone() maxlength="200" />
                                     </div>
                                     <div class="field">
-                                        <label for="action">{m.adm_action}</label>
+                                        <label for="action">{m.console.adm_action}</label>
                                         <input id="action" name="action" value=q.action.clone() maxlength="100" aria-describedby="action-aide" />
-                                        <p id="action-aide" class="hint">{m.adm_action_hint}</p>
+                                        <p id="action-aide" class="hint">{m.console.adm_action_hint}</p>
                                     </div>
                                     <div class="field">
-                                        <label for="resultat">{m.adm_outcome}</label>
+                                        <label for="resultat">{m.console.adm_outcome}</label>
                                         <select id="resultat" name="resultat">{options(outcomes, q.resultat.clone())}</select>
                                     </div>
                                     {several.then(|| view! {
                                         <div class="field">
-                                            <label for="region">{m.adm_region}</label>
+                                            <label for="region">{m.console.adm_region}</label>
                                             <select id="region" name="region">{options(regions, q.region.clone())}</select>
                                         </div>
                                     })}
                                 </div>
-                                <button type="submit">{m.adm_filter}</button>
+                                <button type="submit">{m.console.adm_filter}</button>
                                 " "
-                                <a href=export rel="external" class="button-secondary" download="journal-audit.csv" id="export-csv">{m.adm_export}</a>
+                                <a href=export rel="external" class="button-secondary" download="journal-audit.csv" id="export-csv">{m.console.adm_export}</a>
                             </form>
-                            {d.rows.is_empty().then(|| view! { <p id="aucun-resultat">{m.adm_no_result}</p> })}
+                            {d.rows.is_empty().then(|| view! { <p id="aucun-resultat">{m.console.adm_no_result}</p> })}
                             <table class="data-table" id="journal">
-                                <caption class="visually-hidden">{m.adm_audit}</caption>
+                                <caption class="visually-hidden">{m.console.adm_audit}</caption>
                                 <thead><tr>
-                                    <th scope="col">{m.adm_when}</th>
-                                    <th scope="col">{m.adm_actor}</th>
-                                    <th scope="col">{m.adm_action}</th>
-                                    <th scope="col">{m.adm_outcome}</th>
-                                    <th scope="col">{m.adm_target}</th>
-                                    <th scope="col">{m.adm_region}</th>
+                                    <th scope="col">{m.console.adm_when}</th>
+                                    <th scope="col">{m.console.adm_actor}</th>
+                                    <th scope="col">{m.console.adm_action}</th>
+                                    <th scope="col">{m.console.adm_outcome}</th>
+                                    <th scope="col">{m.console.adm_target}</th>
+                                    <th scope="col">{m.console.adm_region}</th>
                                 </tr></thead>
                                 <tbody>
                                     {d.rows.into_iter().map(|r| {
@@ -131,7 +131,7 @@ pub fn Audit() -> impl IntoView {
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            {next.map(|href| view! { <p><a href=href rel="next">{m.adm_next_page}</a></p> })}
+                            {next.map(|href| view! { <p><a href=href rel="next">{m.console.adm_next_page}</a></p> })}
                         }.into_any()
                     }
                     Err(code) => view! { <AdminError code /> }.into_any(),
@@ -156,25 +156,25 @@ pub fn AuditRow() -> impl IntoView {
         get_audit_row,
     );
     view! {
-        <Title text=m.adm_audit_row />
-        <h1>{m.adm_audit_row}</h1>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Title text=m.console.adm_audit_row />
+        <h1>{m.console.adm_audit_row}</h1>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(r) => view! {
                         <dl class="facts" id="ligne">
                             <dt>"N°"</dt><dd>{r.id}</dd>
-                            <dt>{m.adm_when}</dt><dd>{r.at}</dd>
-                            <dt>{m.adm_actor}</dt><dd>{actor_label(m, &r.actor)} " " {r.role}</dd>
-                            <dt>{m.adm_action}</dt><dd><code>{r.action}</code></dd>
-                            <dt>{m.adm_outcome}</dt><dd>{outcome_label(m, r.outcome)}</dd>
-                            <dt>{m.adm_target}</dt><dd>{r.target_type} " " {r.target} " " <span class="meta">{r.target_id}</span></dd>
-                            <dt>{m.adm_region}</dt><dd>{r.region}</dd>
-                            <dt>{m.adm_address}</dt><dd>{r.ip}</dd>
-                            <dt>{m.adm_browser}</dt><dd>{r.user_agent}</dd>
-                            <dt>{m.adm_details}</dt><dd><pre>{r.details}</pre></dd>
+                            <dt>{m.console.adm_when}</dt><dd>{r.at}</dd>
+                            <dt>{m.console.adm_actor}</dt><dd>{actor_label(m, &r.actor)} " " {r.role}</dd>
+                            <dt>{m.console.adm_action}</dt><dd><code>{r.action}</code></dd>
+                            <dt>{m.console.adm_outcome}</dt><dd>{outcome_label(m, r.outcome)}</dd>
+                            <dt>{m.console.adm_target}</dt><dd>{r.target_type} " " {r.target} " " <span class="meta">{r.target_id}</span></dd>
+                            <dt>{m.console.adm_region}</dt><dd>{r.region}</dd>
+                            <dt>{m.console.adm_address}</dt><dd>{r.ip}</dd>
+                            <dt>{m.console.adm_browser}</dt><dd>{r.user_agent}</dd>
+                            <dt>{m.console.adm_details}</dt><dd><pre>{r.details}</pre></dd>
                         </dl>
-                        <p><a href="/admin/journal">{m.adm_back_to_audit}</a></p>
+                        <p><a href="/admin/journal">{m.console.adm_back_to_audit}</a></p>
                     }.into_any(),
                     Err(code) => view! { <AdminError code /> }.into_any(),
                 }

@@ -17,11 +17,11 @@ pub fn Establishments() -> impl IntoView {
     let (q, after) = (param("q"), param("apres"));
     let data = Resource::new(move || (q(), after()), |(q, a)| get_establishments(q, a));
     view! {
-        <Title text=m.adm_establishments />
-        <h1>{m.adm_establishments}</h1>
+        <Title text=m.console.adm_establishments />
+        <h1>{m.console.adm_establishments}</h1>
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -31,20 +31,20 @@ pub fn Establishments() -> impl IntoView {
                             <ConsoleNav console=d.console.clone() current="establishments" />
                             <form method="get" action="/admin/etablissements" class="form search-form" role="search">
                                 <div class="field">
-                                    <label for="q">{m.adm_establishment_search}</label>
+                                    <label for="q">{m.console.adm_establishment_search}</label>
                                     <input id="q" name="q" type="search" value=q() maxlength="200" />
                                 </div>
-                                <button type="submit">{m.adm_search}</button>
+                                <button type="submit">{m.console.adm_search}</button>
                             </form>
                             <table class="data-table" id="etablissements">
-                                <caption class="visually-hidden">{m.adm_establishments}</caption>
+                                <caption class="visually-hidden">{m.console.adm_establishments}</caption>
                                 <thead><tr>
-                                    <th scope="col">{m.adm_name}</th>
+                                    <th scope="col">{m.console.adm_name}</th>
                                     <th scope="col">"FINESS"</th>
-                                    <th scope="col">{m.adm_city}</th>
-                                    <th scope="col">{m.adm_region}</th>
-                                    <th scope="col">{m.adm_members}</th>
-                                    <th scope="col">{m.adm_status}</th>
+                                    <th scope="col">{m.console.adm_city}</th>
+                                    <th scope="col">{m.console.adm_region}</th>
+                                    <th scope="col">{m.console.adm_members}</th>
+                                    <th scope="col">{m.console.adm_status}</th>
                                 </tr></thead>
                                 <tbody>
                                     {d.rows.into_iter().map(|e| {
@@ -55,35 +55,35 @@ pub fn Establishments() -> impl IntoView {
                                             <td>{e.city}</td>
                                             <td>{e.region}</td>
                                             <td>{e.members}</td>
-                                            <td>{if e.active { m.adm_active } else { m.adm_inactive }}</td>
+                                            <td>{if e.active { m.console.adm_active } else { m.console.adm_inactive }}</td>
                                         </tr> }
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                            {next.map(|href| view! { <p><a href=href rel="next">{m.adm_next_page}</a></p> })}
+                            {next.map(|href| view! { <p><a href=href rel="next">{m.console.adm_next_page}</a></p> })}
                             {d.console.can_manage_establishments.then(|| view! {
                                 <section aria-labelledby="creer" class="card">
-                                    <h2 id="creer">{m.adm_new_establishment}</h2>
+                                    <h2 id="creer">{m.console.adm_new_establishment}</h2>
                                     <form method="post" action="/admin/etablissements" class="form">
                                         <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                         <div class="field">
                                             <label for="finess">"FINESS"</label>
                                             <input id="finess" name="finess" required maxlength="9" autocomplete="off" aria-describedby="finess-aide" />
-                                            <p id="finess-aide" class="hint">{m.adm_finess_hint}</p>
+                                            <p id="finess-aide" class="hint">{m.console.adm_finess_hint}</p>
                                         </div>
                                         <div class="field">
-                                            <label for="nom">{m.adm_name}</label>
+                                            <label for="nom">{m.console.adm_name}</label>
                                             <input id="nom" name="nom" required maxlength="200" />
                                         </div>
                                         <div class="field">
-                                            <label for="ville">{m.adm_city}</label>
+                                            <label for="ville">{m.console.adm_city}</label>
                                             <input id="ville" name="ville" maxlength="200" />
                                         </div>
                                         <div class="field">
-                                            <label for="region">{m.adm_region}</label>
+                                            <label for="region">{m.console.adm_region}</label>
                                             <select id="region" name="region">{options(d.console.regions.clone(), region)}</select>
                                         </div>
-                                        <button type="submit">{m.adm_create}</button>
+                                        <button type="submit">{m.console.adm_create}</button>
                                     </form>
                                 </section>
                             })}
@@ -105,10 +105,10 @@ pub fn Establishment() -> impl IntoView {
         get_establishment,
     );
     view! {
-        <Title text=m.adm_establishment />
+        <Title text=m.console.adm_establishment />
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
@@ -119,28 +119,28 @@ pub fn Establishment() -> impl IntoView {
                             <h1>{e.name.clone()}</h1>
                             <dl class="facts">
                                 <dt>"FINESS"</dt><dd>{e.finess.clone()}</dd>
-                                <dt>{m.adm_region}</dt><dd>{e.region.clone()}</dd>
-                                <dt>{m.adm_status}</dt><dd>{if e.active { m.adm_active } else { m.adm_inactive }}</dd>
+                                <dt>{m.console.adm_region}</dt><dd>{e.region.clone()}</dd>
+                                <dt>{m.console.adm_status}</dt><dd>{if e.active { m.console.adm_active } else { m.console.adm_inactive }}</dd>
                             </dl>
                             {d.can_manage.then(|| view! {
                                 <form method="post" action=action class="form card">
                                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                     <div class="field">
-                                        <label for="nom">{m.adm_name}</label>
+                                        <label for="nom">{m.console.adm_name}</label>
                                         <input id="nom" name="nom" value=e.name.clone() required maxlength="200" />
                                     </div>
                                     <div class="field">
-                                        <label for="ville">{m.adm_city}</label>
+                                        <label for="ville">{m.console.adm_city}</label>
                                         <input id="ville" name="ville" value=e.city.clone() maxlength="200" />
                                     </div>
                                     <div class="checkbox">
                                         <input type="checkbox" id="actif" name="actif" value="oui" checked=e.active />
-                                        <label for="actif">{m.adm_active}</label>
+                                        <label for="actif">{m.console.adm_active}</label>
                                     </div>
-                                    <button type="submit">{m.adm_save}</button>
+                                    <button type="submit">{m.console.adm_save}</button>
                                 </form>
                             })}
-                            <h2>{m.adm_members} " (" {e.members} ")"</h2>
+                            <h2>{m.console.adm_members} " (" {e.members} ")"</h2>
                             <ul class="item-list" id="membres">
                                 {d.members.into_iter().map(|u| {
                                     let href = format!("/admin/comptes/{}", u.id);
@@ -149,7 +149,7 @@ pub fn Establishment() -> impl IntoView {
                             </ul>
                         }.into_any()
                     }
-                    Err(code) => view! { <h1>{m.adm_establishment}</h1> <AdminError code /> }.into_any(),
+                    Err(code) => view! { <h1>{m.console.adm_establishment}</h1> <AdminError code /> }.into_any(),
                 }
             })}
         </Suspense>

@@ -18,12 +18,12 @@ use crate::t;
 
 fn state_label(m: &Messages, state: UploadState) -> &'static str {
     match state {
-        UploadState::Validating => m.imp_state_validating,
-        UploadState::Previewed => m.imp_state_previewed,
-        UploadState::Committing => m.imp_state_committing,
-        UploadState::Committed => m.imp_state_committed,
-        UploadState::Interrupted => m.imp_state_interrupted,
-        UploadState::Abandoned => m.imp_state_abandoned,
+        UploadState::Validating => m.import.imp_state_validating,
+        UploadState::Previewed => m.import.imp_state_previewed,
+        UploadState::Committing => m.import.imp_state_committing,
+        UploadState::Committed => m.import.imp_state_committed,
+        UploadState::Interrupted => m.import.imp_state_interrupted,
+        UploadState::Abandoned => m.import.imp_state_abandoned,
     }
 }
 
@@ -32,11 +32,11 @@ pub fn Imports() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_imports());
     view! {
-        <Title text=m.imp_title />
-        <h1>{m.imp_title}</h1>
+        <Title text=m.import.imp_title />
+        <h1>{m.import.imp_title}</h1>
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <ImportsBody d /> }.into_any(),
@@ -50,38 +50,35 @@ pub fn Imports() -> impl IntoView {
 #[component]
 fn ImportsBody(d: ImportsData) -> impl IntoView {
     let m = t();
-    let format = m
-        .imp_format
-        .replace("{rows}", &d.max_rows.to_string())
-        .replace("{mib}", &d.max_mib.to_string());
+    let format = (m.import.imp_format)(d.max_rows, d.max_mib);
     view! {
         <ConsoleNav console=d.console.clone() current="import" />
-        <p class="lead">{m.imp_intro}</p>
+        <p class="lead">{m.import.imp_intro}</p>
         <p id="format-aide">{format}</p>
-        <p><a href="/admin/import/modele.csv" rel="external" download="modele-import.csv">{m.imp_template}</a></p>
+        <p><a href="/admin/import/modele.csv" rel="external" download="modele-import.csv">{m.import.imp_template}</a></p>
         <form method="post" action="/admin/import" enctype="multipart/form-data" class="form">
             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
             <RegionField regions=d.console.regions.clone() />
             <div class="field">
-                <label for="fichier">{m.imp_file}</label>
+                <label for="fichier">{m.import.imp_file}</label>
                 <input id="fichier" name="fichier" type="file" accept=".csv,.txt,text/csv" required aria-describedby="format-aide" />
             </div>
-            <button type="submit">{m.imp_check}</button>
+            <button type="submit">{m.import.imp_check}</button>
         </form>
-        <h2>{m.imp_recent}</h2>
+        <h2>{m.import.imp_recent}</h2>
         {if d.uploads.is_empty() {
-            view! { <p>{m.imp_none}</p> }.into_any()
+            view! { <p>{m.import.imp_none}</p> }.into_any()
         } else {
             view! {
                 <table class="data-table" id="imports">
-                    <caption class="visually-hidden">{m.imp_recent}</caption>
+                    <caption class="visually-hidden">{m.import.imp_recent}</caption>
                     <thead><tr>
-                        <th scope="col">{m.imp_col_date}</th>
-                        <th scope="col">{m.imp_col_file}</th>
-                        <th scope="col">{m.adm_region}</th>
-                        <th scope="col">{m.imp_col_rows}</th>
-                        <th scope="col">{m.imp_col_state}</th>
-                        <th scope="col">{m.imp_col_by}</th>
+                        <th scope="col">{m.import.imp_col_date}</th>
+                        <th scope="col">{m.import.imp_col_file}</th>
+                        <th scope="col">{m.console.adm_region}</th>
+                        <th scope="col">{m.import.imp_col_rows}</th>
+                        <th scope="col">{m.import.imp_col_state}</th>
+                        <th scope="col">{m.import.imp_col_by}</th>
                     </tr></thead>
                     <tbody>
                         {d.uploads.into_iter().map(|u| {
@@ -109,18 +106,18 @@ pub fn ImportUpload() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let data = Resource::new(id, get_import);
     view! {
-        <Title text=m.imp_title />
+        <Title text=m.import.imp_title />
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! {
-                        <h1>{m.imp_upload_title.replace("{file}", &d.upload.file_name)}</h1>
+                        <h1>{(m.import.imp_upload_title)(&d.upload.file_name)}</h1>
                         <ConsoleNav console=d.console.clone() current="import" />
                         <UploadBody upload=d.upload csrf=d.console.csrf />
                     }.into_any(),
-                    Err(code) => view! { <h1>{m.imp_title}</h1> <AdminError code /> }.into_any(),
+                    Err(code) => view! { <h1>{m.import.imp_title}</h1> <AdminError code /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -148,31 +145,20 @@ fn action_form(
 fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
     let m = t();
     let u = upload;
-    let summary = m
-        .imp_summary
-        .replace("{rows}", &u.rows_total.to_string())
-        .replace("{region}", &u.region)
-        .replace("{actor}", &u.actor)
-        .replace("{date}", &u.date);
+    let summary = (m.import.imp_summary)(u.rows_total, &u.region, &u.actor, &u.date);
     let running = u.state.is_running();
     let body = match u.state {
         UploadState::Validating | UploadState::Committing => {
             let (text, done, total) = match &u.progress {
                 Some((phase, done, total)) => {
                     let template = if phase == "written" {
-                        m.imp_progress_written
+                        m.import.imp_progress_written
                     } else {
-                        m.imp_progress_validated
+                        m.import.imp_progress_validated
                     };
-                    (
-                        template
-                            .replace("{done}", &done.to_string())
-                            .replace("{total}", &total.to_string()),
-                        *done,
-                        *total,
-                    )
+                    (template(*done, *total), *done, *total)
                 }
-                None => (m.imp_progress_starting.to_string(), 0, 0),
+                None => (m.import.imp_progress_starting.to_string(), 0, 0),
             };
             let href = format!("/admin/import/{}", u.id);
             view! {
@@ -181,15 +167,15 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
                     <p>{text.clone()}</p>
                     <progress max=total.max(1) value=done aria-label=text></progress>
                 </div>
-                <p>{m.imp_progress_wait} " " <a href=href>{m.imp_refresh}</a></p>
+                <p>{m.import.imp_progress_wait} " " <a href=href>{m.import.imp_refresh}</a></p>
             }
             .into_any()
         }
         UploadState::Interrupted => view! {
-            <Notice text=m.imp_interrupted />
+            <Notice text=m.import.imp_interrupted />
             <div class="actions">
-                {action_form(&u.id, "verifier", csrf.clone(), m.imp_recheck, false)}
-                {action_form(&u.id, "abandonner", csrf.clone(), m.imp_abandon, true)}
+                {action_form(&u.id, "verifier", csrf.clone(), m.import.imp_recheck, false)}
+                {action_form(&u.id, "abandonner", csrf.clone(), m.import.imp_abandon, true)}
             </div>
         }
         .into_any(),
@@ -201,24 +187,24 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
             let csv = format!("/admin/import/{}/rapport.csv", u.id);
             view! {
                 {report.map(|r| view! {
-                    <Notice text=if r.nothing_changed { m.imp_nothing_changed } else { m.imp_committed } />
-                    <h2>{m.imp_done_counts}</h2>
+                    <Notice text=if r.nothing_changed { m.import.imp_nothing_changed } else { m.import.imp_committed } />
+                    <h2>{m.import.imp_done_counts}</h2>
                     <Counts findings=r.findings.clone() done=true />
                     <Findings findings=r.findings />
                 })}
                 <p class="actions">
-                    <a class="button" href=csv rel="external" download="rapport-import.csv">{m.imp_report_csv}</a>
+                    <a class="button" href=csv rel="external" download="rapport-import.csv">{m.import.imp_report_csv}</a>
                     " "
-                    <a href="/admin/comptes?statut=pending_activation">{m.imp_see_users}</a>
+                    <a href="/admin/comptes?statut=pending_activation">{m.import.imp_see_users}</a>
                     " "
-                    <a href="/admin/import">{m.imp_another}</a>
+                    <a href="/admin/import">{m.import.imp_another}</a>
                 </p>
             }
             .into_any()
         }
         UploadState::Abandoned => view! {
-            <Notice text=m.imp_abandoned />
-            <p><a href="/admin/import">{m.imp_another}</a></p>
+            <Notice text=m.import.imp_abandoned />
+            <p><a href="/admin/import">{m.import.imp_another}</a></p>
         }
         .into_any(),
     };
@@ -234,44 +220,39 @@ fn Preview(upload: ImportView, csrf: String) -> impl IntoView {
     let m = t();
     let u = upload;
     let Some(p) = u.preview.clone() else {
-        return view! { <p>{m.imp_progress_starting}</p> }.into_any();
+        return view! { <p>{m.import.imp_progress_starting}</p> }.into_any();
     };
     let c = p.findings.counts;
-    let detected = m
-        .imp_detected
-        .replace("{encoding}", &p.encoding)
-        .replace("{delimiter}", &p.delimiter);
-    let unknown = (!p.unknown_columns.is_empty()).then(|| {
-        m.imp_unknown_columns
-            .replace("{cols}", &p.unknown_columns.join(", "))
-    });
+    let detected = (m.import.imp_detected)(&p.encoding, &p.delimiter);
+    let unknown = (!p.unknown_columns.is_empty())
+        .then(|| (m.import.imp_unknown_columns)(&p.unknown_columns.join(", ")));
     let csv = format!("/admin/import/{}/apercu.csv", u.id);
     let commit = format!("/admin/import/{}/valider", u.id);
     view! {
-        {u.interrupted.then(|| view! { <Notice text=m.imp_commit_interrupted /> })}
+        {u.interrupted.then(|| view! { <Notice text=m.import.imp_commit_interrupted /> })}
         {u.now_in_error.map(|n| view! {
-            <div class="error" role="alert"><p>{m.imp_now_in_error.replace("{n}", &n.to_string())}</p></div>
+            <div class="error" role="alert"><p>{(m.import.imp_now_in_error)(n)}</p></div>
         })}
-        <h2>{m.imp_counts}</h2>
+        <h2>{m.import.imp_counts}</h2>
         <p>{detected}</p>
         {unknown.map(|text| view! { <p class="hint">{text}</p> })}
         <Counts findings=p.findings.clone() done=false />
-        {(c.create + c.update == 0 && c.errors == 0).then(|| view! { <Notice text=m.imp_nothing_to_do /> })}
+        {(c.create + c.update == 0 && c.errors == 0).then(|| view! { <Notice text=m.import.imp_nothing_to_do /> })}
         <Findings findings=p.findings.clone() />
-        <p><a href=csv rel="external" download="verification-import.csv">{m.imp_preview_csv}</a></p>
+        <p><a href=csv rel="external" download="verification-import.csv">{m.import.imp_preview_csv}</a></p>
         <form method="post" action=commit class="form">
             <input type="hidden" name="csrf" value=csrf.clone() />
             {(c.errors > 0).then(|| view! {
                 <div class="checkbox">
                     <input type="checkbox" id="ignorer" name="ignorer_erreurs" value="oui" />
-                    <label for="ignorer">{m.imp_skip_errors}</label>
+                    <label for="ignorer">{m.import.imp_skip_errors}</label>
                 </div>
             })}
-            <button type="submit">{m.imp_commit}</button>
+            <button type="submit">{m.import.imp_commit}</button>
         </form>
         <div class="actions">
-            {action_form(&u.id, "verifier", csrf.clone(), m.imp_recheck, true)}
-            {action_form(&u.id, "abandonner", csrf, m.imp_abandon, true)}
+            {action_form(&u.id, "verifier", csrf.clone(), m.import.imp_recheck, true)}
+            {action_form(&u.id, "abandonner", csrf, m.import.imp_abandon, true)}
         </div>
     }
     .into_any()
@@ -283,17 +264,17 @@ fn Counts(findings: FindingsView, done: bool) -> impl IntoView {
     let c = findings.counts;
     let labels = if done {
         [
-            m.imp_done_create,
-            m.imp_done_update,
-            m.imp_done_unchanged,
-            m.imp_done_skipped,
+            m.import.imp_done_create,
+            m.import.imp_done_update,
+            m.import.imp_done_unchanged,
+            m.import.imp_done_skipped,
         ]
     } else {
         [
-            m.imp_count_create,
-            m.imp_count_update,
-            m.imp_count_unchanged,
-            m.imp_count_errors,
+            m.import.imp_count_create,
+            m.import.imp_count_update,
+            m.import.imp_count_unchanged,
+            m.import.imp_count_errors,
         ]
     };
     let values = [c.create, c.update, c.unchanged, c.errors];
@@ -309,23 +290,22 @@ fn Counts(findings: FindingsView, done: bool) -> impl IntoView {
 #[component]
 fn Findings(findings: FindingsView) -> impl IntoView {
     let m = t();
-    let more =
-        |n: usize| (n > 0).then(|| view! { <p>{m.imp_more.replace("{n}", &n.to_string())}</p> });
+    let more = |n: usize| (n > 0).then(|| view! { <p>{(m.import.imp_more)(n)}</p> });
     let kind = move |k: RowKind| match k {
-        RowKind::Create => m.imp_kind_create,
-        RowKind::Update => m.imp_kind_update,
-        RowKind::Unchanged => m.imp_kind_unchanged,
+        RowKind::Create => m.import.imp_kind_create,
+        RowKind::Update => m.import.imp_kind_update,
+        RowKind::Unchanged => m.import.imp_kind_unchanged,
     };
     view! {
         {(!findings.problems.is_empty()).then(|| view! {
-            <h2>{m.imp_problems}</h2>
+            <h2>{m.import.imp_problems}</h2>
             <table class="data-table" id="problemes">
-                <caption class="visually-hidden">{m.imp_problems}</caption>
+                <caption class="visually-hidden">{m.import.imp_problems}</caption>
                 <thead><tr>
-                    <th scope="col">{m.imp_col_line}</th>
-                    <th scope="col">{m.imp_col_column}</th>
-                    <th scope="col">{m.imp_col_value}</th>
-                    <th scope="col">{m.imp_col_message}</th>
+                    <th scope="col">{m.import.imp_col_line}</th>
+                    <th scope="col">{m.import.imp_col_column}</th>
+                    <th scope="col">{m.import.imp_col_value}</th>
+                    <th scope="col">{m.import.imp_col_message}</th>
                 </tr></thead>
                 <tbody>
                     {findings.problems.clone().into_iter().map(|p| view! { <tr>
@@ -339,14 +319,14 @@ fn Findings(findings: FindingsView) -> impl IntoView {
         })}
         {more(findings.more_problems)}
         {(!findings.rows.is_empty()).then(|| view! {
-            <h2>{m.imp_rows}</h2>
+            <h2>{m.import.imp_rows}</h2>
             <table class="data-table" id="lignes">
-                <caption class="visually-hidden">{m.imp_rows}</caption>
+                <caption class="visually-hidden">{m.import.imp_rows}</caption>
                 <thead><tr>
-                    <th scope="col">{m.imp_col_line}</th>
-                    <th scope="col">{m.imp_col_username}</th>
-                    <th scope="col">{m.imp_col_action}</th>
-                    <th scope="col">{m.imp_col_establishments}</th>
+                    <th scope="col">{m.import.imp_col_line}</th>
+                    <th scope="col">{m.import.imp_col_username}</th>
+                    <th scope="col">{m.import.imp_col_action}</th>
+                    <th scope="col">{m.import.imp_col_establishments}</th>
                 </tr></thead>
                 <tbody>
                     {findings.rows.clone().into_iter().map(|r| view! { <tr>

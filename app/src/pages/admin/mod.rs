@@ -35,13 +35,13 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
         }
     };
     view! {
-        <nav class="console-nav" aria-label=m.adm_console>
+        <nav class="console-nav" aria-label=m.console.adm_console>
             <ul>
-                {link("/admin/comptes", "users", m.adm_users)}
-                {console.can_create_users.then(|| link("/admin/comptes/nouveau", "new", m.adm_new_user))}
-                {link("/admin/etablissements", "establishments", m.adm_establishments)}
-                {console.can_import.then(|| link("/admin/import", "import", m.adm_import))}
-                {console.can_read_audit.then(|| link("/admin/journal", "audit", m.adm_audit))}
+                {link("/admin/comptes", "users", m.console.adm_users)}
+                {console.can_create_users.then(|| link("/admin/comptes/nouveau", "new", m.console.adm_new_user))}
+                {link("/admin/etablissements", "establishments", m.console.adm_establishments)}
+                {console.can_import.then(|| link("/admin/import", "import", m.console.adm_import))}
+                {console.can_read_audit.then(|| link("/admin/journal", "audit", m.console.adm_audit))}
             </ul>
         </nav>
     }
@@ -64,7 +64,7 @@ pub fn AdminError(code: ErrorCode) -> impl IntoView {
         );
         view! {
             <ErrorMessage code=code.clone() page_error=true />
-            <p><a class="button" href=back>{m.adm_reauth_go}</a></p>
+            <p><a class="button" href=back>{m.console.adm_reauth_go}</a></p>
         }
         .into_any()
     } else {
@@ -89,60 +89,60 @@ pub fn AdminInfo() -> impl IntoView {
 
 fn info_message(m: &'static Messages, info: Info) -> Option<&'static str> {
     Some(match info {
-        Info::Unlocked => m.adm_done_unlocked,
-        Info::ActivationLinkSent => m.adm_done_activation_sent,
-        Info::ResetLinkSentByDesk => m.adm_done_reset_sent,
-        Info::SessionsEnded => m.adm_done_sessions_ended,
-        Info::Disabled => m.adm_done_disabled,
-        Info::Enabled => m.adm_done_enabled,
-        Info::Saved => m.adm_done_saved,
-        Info::RegionChanged => m.adm_done_region,
-        Info::MembershipAdded => m.adm_done_membership_added,
-        Info::MembershipRemoved => m.adm_done_membership_removed,
-        Info::CardUnlinked => m.adm_done_card_unlinked,
-        Info::RoleGranted => m.adm_done_role_granted,
-        Info::RoleRevoked => m.adm_done_role_revoked,
-        Info::AccountCreated => m.adm_done_user_created,
-        Info::EstablishmentCreated => m.adm_done_establishment_created,
-        Info::EstablishmentSaved => m.adm_done_saved,
-        Info::TiqrUnblocked => m.tiqr_done_unblocked,
-        Info::TiqrRevoked => m.tiqr_done_revoked,
-        Info::TiqrDeskEnrolment => m.tiqr_desk_scan,
-        Info::TiqrDeskEnrolled => m.tiqr_enrolled,
-        Info::TiqrDeskCodeSent => m.tiqr_desk_code_sent,
-        Info::ImportAbandoned => m.imp_done_abandoned,
+        Info::Unlocked => m.console.adm_done_unlocked,
+        Info::ActivationLinkSent => m.console.adm_done_activation_sent,
+        Info::ResetLinkSentByDesk => m.console.adm_done_reset_sent,
+        Info::SessionsEnded => m.console.adm_done_sessions_ended,
+        Info::Disabled => m.console.adm_done_disabled,
+        Info::Enabled => m.console.adm_done_enabled,
+        Info::Saved => m.console.adm_done_saved,
+        Info::RegionChanged => m.console.adm_done_region,
+        Info::MembershipAdded => m.console.adm_done_membership_added,
+        Info::MembershipRemoved => m.console.adm_done_membership_removed,
+        Info::CardUnlinked => m.console.adm_done_card_unlinked,
+        Info::RoleGranted => m.console.adm_done_role_granted,
+        Info::RoleRevoked => m.console.adm_done_role_revoked,
+        Info::AccountCreated => m.console.adm_done_user_created,
+        Info::EstablishmentCreated => m.console.adm_done_establishment_created,
+        Info::EstablishmentSaved => m.console.adm_done_saved,
+        Info::TiqrUnblocked => m.tiqr.tiqr_done_unblocked,
+        Info::TiqrRevoked => m.tiqr.tiqr_done_revoked,
+        Info::TiqrDeskEnrolment => m.tiqr.tiqr_desk_scan,
+        Info::TiqrDeskEnrolled => m.tiqr.tiqr_enrolled,
+        Info::TiqrDeskCodeSent => m.tiqr.tiqr_desk_code_sent,
+        Info::ImportAbandoned => m.import.imp_done_abandoned,
         // Sign-in means (issue 14, H-1).
-        Info::PscRemoved => m.adm_done_psc_unlinked,
-        Info::AccountSecured => m.adm_done_secured,
-        Info::AccountSecuredWithoutLink => m.adm_done_secured_no_link,
+        Info::PscRemoved => m.console.adm_done_psc_unlinked,
+        Info::AccountSecured => m.console.adm_done_secured,
+        Info::AccountSecuredWithoutLink => m.console.adm_done_secured_no_link,
         _ => return None,
     })
 }
 
 pub fn status_label(m: &Messages, status: UserStatus) -> &'static str {
     match status {
-        UserStatus::Active => m.adm_status_active,
-        UserStatus::PendingActivation => m.adm_status_pending,
-        UserStatus::Locked => m.adm_status_locked,
-        UserStatus::Disabled => m.adm_status_disabled,
+        UserStatus::Active => m.console.adm_status_active,
+        UserStatus::PendingActivation => m.console.adm_status_pending,
+        UserStatus::Locked => m.console.adm_status_locked,
+        UserStatus::Disabled => m.console.adm_status_disabled,
     }
 }
 
 /// A role's label; `role` is its stored name (choices and audit rows carry it as text).
 pub fn role_label(m: &Messages, role: &str) -> &'static str {
     match AdminRole::parse(role) {
-        Some(AdminRole::Support) => m.adm_role_support,
-        Some(AdminRole::RegionalAdmin) => m.adm_role_regional,
-        Some(AdminRole::NationalAdmin) => m.adm_role_national,
+        Some(AdminRole::Support) => m.console.adm_role_support,
+        Some(AdminRole::RegionalAdmin) => m.console.adm_role_regional,
+        Some(AdminRole::NationalAdmin) => m.console.adm_role_national,
         None => "",
     }
 }
 
 pub fn outcome_label(m: &Messages, outcome: Outcome) -> &'static str {
     match outcome {
-        Outcome::Success => m.adm_outcome_success,
-        Outcome::Failure => m.adm_outcome_failure,
-        Outcome::Denied => m.adm_outcome_denied,
+        Outcome::Success => m.console.adm_outcome_success,
+        Outcome::Failure => m.console.adm_outcome_failure,
+        Outcome::Denied => m.console.adm_outcome_denied,
     }
 }
 
@@ -157,7 +157,7 @@ pub fn RegionField(regions: Vec<Choice>) -> impl IntoView {
     } else {
         view! {
             <div class="field">
-                <label for="region">{m.adm_region}</label>
+                <label for="region">{m.console.adm_region}</label>
                 <select id="region" name="region" required>{options(regions, first)}</select>
             </div>
         }

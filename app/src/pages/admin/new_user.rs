@@ -14,43 +14,43 @@ pub fn NewUser() -> impl IntoView {
     let m = t();
     let data = Resource::new(|| (), |_| get_new_user());
     view! {
-        <Title text=m.adm_new_user />
-        <h1>{m.adm_new_user}</h1>
+        <Title text=m.console.adm_new_user />
+        <h1>{m.console.adm_new_user}</h1>
         <QueryError />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
                         view! {
                             <ConsoleNav console=d.console.clone() current="new" />
-                            <p class="lead">{m.adm_new_user_intro}</p>
+                            <p class="lead">{m.console.adm_new_user_intro}</p>
                             <form method="post" action="/admin/comptes/nouveau" class="form">
                                 <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                 <div class="field">
-                                    <label for="identifiant">{m.username}</label>
+                                    <label for="identifiant">{m.sign_in.username}</label>
                                     <input id="identifiant" name="identifiant" required maxlength="64" autocomplete="off" aria-describedby="identifiant-aide" />
-                                    <p id="identifiant-aide" class="hint">{m.adm_username_hint}</p>
+                                    <p id="identifiant-aide" class="hint">{m.console.adm_username_hint}</p>
                                 </div>
                                 <div class="field">
-                                    <label for="prenom">{m.adm_given_name}</label>
+                                    <label for="prenom">{m.console.adm_given_name}</label>
                                     <input id="prenom" name="prenom" required maxlength="100" autocomplete="off" />
                                 </div>
                                 <div class="field">
-                                    <label for="nom">{m.adm_family_name}</label>
+                                    <label for="nom">{m.console.adm_family_name}</label>
                                     <input id="nom" name="nom" required maxlength="100" autocomplete="off" />
                                 </div>
                                 <div class="field">
-                                    <label for="courriel">{m.adm_email}</label>
+                                    <label for="courriel">{m.console.adm_email}</label>
                                     <input id="courriel" name="courriel" type="email" required maxlength="254" autocomplete="off" />
                                 </div>
                                 <div class="field">
                                     <label for="rpps">"RPPS"</label>
                                     <input id="rpps" name="rpps" inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
-                                    <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
+                                    <p id="rpps-aide" class="hint">{m.console.adm_rpps_hint}</p>
                                 </div>
                                 <RegionField regions=d.console.regions.clone() />
                                 <fieldset class="field">
-                                    <legend>{m.adm_establishments}</legend>
+                                    <legend>{m.console.adm_establishments}</legend>
                                     {d.establishments.into_iter().enumerate().map(|(i, e)| {
                                         let id = format!("etab-{i}");
                                         view! {
@@ -61,7 +61,7 @@ pub fn NewUser() -> impl IntoView {
                                         }
                                     }).collect_view()}
                                 </fieldset>
-                                <button type="submit">{m.adm_create}</button>
+                                <button type="submit">{m.console.adm_create}</button>
                             </form>
                         }.into_any()
                     }

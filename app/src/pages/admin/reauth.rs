@@ -15,24 +15,24 @@ pub fn Reauth() -> impl IntoView {
     let back = param("retour");
     let data = Resource::new(|| (), |_| get_reauth());
     view! {
-        <Title text=m.adm_reauth_title />
-        <h1>{m.adm_reauth_title}</h1>
+        <Title text=m.console.adm_reauth_title />
+        <h1>{m.console.adm_reauth_title}</h1>
         <QueryError />
-        <p class="lead">{m.adm_reauth_intro}</p>
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <p class="lead">{m.console.adm_reauth_intro}</p>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! {
-                        {d.new_phone.then(|| view! { <p id="nouveau-telephone">{m.adm_reauth_new_phone}</p> })}
+                        {d.new_phone.then(|| view! { <p id="nouveau-telephone">{m.console.adm_reauth_new_phone}</p> })}
                         <form method="post" action="/admin/confirmer" class="form">
                             <input type="hidden" name="csrf" value=d.csrf />
                             <input type="hidden" name="retour" value=back() />
                             <input type="hidden" name="identifiant" value=d.username.clone() autocomplete="username" />
                             <div class="field">
-                                <label for="mot_de_passe">{m.password}</label>
+                                <label for="mot_de_passe">{m.sign_in.password}</label>
                                 <input id="mot_de_passe" name="mot_de_passe" type="password" required maxlength="256" autocomplete="current-password" />
                             </div>
-                            <button type="submit">{m.adm_reauth_submit}</button>
+                            <button type="submit">{m.console.adm_reauth_submit}</button>
                         </form>
                     }.into_any(),
                     Err(code) => view! { <ErrorMessage code page_error=true /> }.into_any(),

@@ -22,14 +22,14 @@ pub fn User() -> impl IntoView {
         get_user,
     );
     view! {
-        <Title text=m.adm_user_title />
+        <Title text=m.console.adm_user_title />
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => view! { <UserPage d /> }.into_any(),
-                    Err(code) => view! { <h1>{m.adm_user_title}</h1> <AdminError code /> }.into_any(),
+                    Err(code) => view! { <h1>{m.console.adm_user_title}</h1> <AdminError code /> }.into_any(),
                 }
             })}
         </Suspense>
@@ -64,95 +64,95 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
     let post = move |verb: &str| format!("/admin/comptes/{id}/{verb}");
     let actions = view! {
         <div class="actions">
-            {(can("unlock") && (d.locked_until.is_some() || status == UserStatus::Locked)).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.adm_unlock, "button"))}
+            {(can("unlock") && (d.locked_until.is_some() || status == UserStatus::Locked)).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.console.adm_unlock, "button"))}
             {(can("send_link") && matches!(status, UserStatus::Active | UserStatus::PendingActivation)).then(|| {
-                let label = if status == UserStatus::Active { m.adm_send_reset } else { m.adm_send_activation };
+                let label = if status == UserStatus::Active { m.console.adm_send_reset } else { m.console.adm_send_activation };
                 action_form(d.id.clone(), "lien", csrf.clone(), label, "button-secondary")
             })}
-            {(can("end_sessions") && !d.sessions.is_empty()).then(|| action_form(d.id.clone(), "sessions", csrf.clone(), m.adm_end_sessions, "button-secondary"))}
-            {(can("set_user_status") && status != UserStatus::Disabled).then(|| action_form(d.id.clone(), "desactiver", csrf.clone(), m.adm_disable, "button-danger"))}
-            {(can("set_user_status") && status == UserStatus::Disabled).then(|| action_form(d.id.clone(), "reactiver", csrf.clone(), m.adm_enable, "button-secondary"))}
+            {(can("end_sessions") && !d.sessions.is_empty()).then(|| action_form(d.id.clone(), "sessions", csrf.clone(), m.console.adm_end_sessions, "button-secondary"))}
+            {(can("set_user_status") && status != UserStatus::Disabled).then(|| action_form(d.id.clone(), "desactiver", csrf.clone(), m.console.adm_disable, "button-danger"))}
+            {(can("set_user_status") && status == UserStatus::Disabled).then(|| action_form(d.id.clone(), "reactiver", csrf.clone(), m.console.adm_enable, "button-secondary"))}
         </div>
     };
     view! {
         <ConsoleNav console=d.console.clone() current="users" />
         <h1>{title}</h1>
         <section aria-labelledby="etat" class="card">
-            <h2 id="etat">{m.adm_state}</h2>
+            <h2 id="etat">{m.console.adm_state}</h2>
             <dl class="facts">
-                <dt>{m.username}</dt>
+                <dt>{m.sign_in.username}</dt>
                 <dd id="identifiant">{d.username.clone()}</dd>
-                <dt>{m.adm_status}</dt>
+                <dt>{m.console.adm_status}</dt>
                 <dd id="statut"><span class=format!("status status-{}", d.status.as_str())>{status_label(m, d.status)}</span></dd>
                 {d.locked_until.clone().map(|until| view! {
-                    <dt>{m.adm_locked_until}</dt>
+                    <dt>{m.console.adm_locked_until}</dt>
                     <dd id="verrou">{until}</dd>
                 })}
-                <dt>{m.adm_region}</dt>
+                <dt>{m.console.adm_region}</dt>
                 <dd>{d.region_name.clone()} " (" {d.region.clone()} ")"</dd>
-                <dt>{m.adm_created}</dt>
+                <dt>{m.console.adm_created}</dt>
                 <dd>{d.created_at.clone()}</dd>
             </dl>
             {actions}
         </section>
 
         <section aria-labelledby="identite" class="card">
-            <h2 id="identite">{m.adm_identity}</h2>
+            <h2 id="identite">{m.console.adm_identity}</h2>
             {if can("edit_user") {
                 view! {
                     <form method="post" action=post("modifier") class="form">
                         <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                         <input type="hidden" name="version" value=d.version.to_string() />
                         <div class="field">
-                            <label for="nom">{m.adm_family_name}</label>
+                            <label for="nom">{m.console.adm_family_name}</label>
                             <input id="nom" name="nom" value=d.family_name.clone() required maxlength="100" autocomplete="off" />
                         </div>
                         <div class="field">
-                            <label for="prenom">{m.adm_given_name}</label>
+                            <label for="prenom">{m.console.adm_given_name}</label>
                             <input id="prenom" name="prenom" value=d.given_name.clone() required maxlength="100" autocomplete="off" />
                         </div>
                         <div class="field">
-                            <label for="courriel">{m.adm_email}</label>
+                            <label for="courriel">{m.console.adm_email}</label>
                             <input id="courriel" name="courriel" type="email" value=d.email.clone() required maxlength="254" autocomplete="off" />
                         </div>
                         <div class="field">
                             <label for="rpps">"RPPS"</label>
                             <input id="rpps" name="rpps" value=d.rpps.clone() inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
-                            <p id="rpps-aide" class="hint">{m.adm_rpps_hint}</p>
+                            <p id="rpps-aide" class="hint">{m.console.adm_rpps_hint}</p>
                         </div>
                         <div class="field">
-                            <label for="identite_nationale">{m.adm_national_id}</label>
+                            <label for="identite_nationale">{m.console.adm_national_id}</label>
                             <input id="identite_nationale" name="identite_nationale" value=d.declared_national_id.clone() maxlength="64" autocomplete="off" aria-describedby="identite-aide" />
-                            <p id="identite-aide" class="hint">{m.adm_national_id_hint}</p>
+                            <p id="identite-aide" class="hint">{m.console.adm_national_id_hint}</p>
                         </div>
-                        <button type="submit">{m.adm_save}</button>
+                        <button type="submit">{m.console.adm_save}</button>
                     </form>
                 }.into_any()
             } else {
                 view! {
                     <dl class="facts">
-                        <dt>{m.adm_family_name}</dt><dd>{d.family_name.clone()}</dd>
-                        <dt>{m.adm_given_name}</dt><dd>{d.given_name.clone()}</dd>
-                        <dt>{m.adm_email}</dt><dd>{d.email.clone()}</dd>
+                        <dt>{m.console.adm_family_name}</dt><dd>{d.family_name.clone()}</dd>
+                        <dt>{m.console.adm_given_name}</dt><dd>{d.given_name.clone()}</dd>
+                        <dt>{m.console.adm_email}</dt><dd>{d.email.clone()}</dd>
                         <dt>"RPPS"</dt><dd>{d.rpps.clone()}</dd>
-                        <dt>{m.adm_national_id}</dt><dd>{d.declared_national_id.clone()}</dd>
+                        <dt>{m.console.adm_national_id}</dt><dd>{d.declared_national_id.clone()}</dd>
                     </dl>
                 }.into_any()
             }}
         </section>
 
         <section aria-labelledby="etablissements" class="card">
-            <h2 id="etablissements">{m.adm_establishments}</h2>
-            {d.memberships.is_empty().then(|| view! { <p>{m.adm_no_membership}</p> })}
+            <h2 id="etablissements">{m.console.adm_establishments}</h2>
+            {d.memberships.is_empty().then(|| view! { <p>{m.console.adm_no_membership}</p> })}
             <ul class="item-list" id="liste-etablissements">
                 {d.memberships.clone().into_iter().map(|e| {
                     let remove = can("manage_memberships").then(|| {
-                        let label = format!("{} {}", m.adm_remove, e.label);
+                        let label = format!("{} {}", m.console.adm_remove, e.label);
                         view! {
                             <form method="post" action=post("etablissement-retirer") class="inline-form">
                                 <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                 <input type="hidden" name="finess" value=e.id.clone() />
-                                <button type="submit" class="button-link" aria-label=label>{m.adm_remove}</button>
+                                <button type="submit" class="button-link" aria-label=label>{m.console.adm_remove}</button>
                             </form>
                         }
                     });
@@ -163,43 +163,43 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                 <form method="post" action=post("etablissement-ajouter") class="form inline-fields">
                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                     <div class="field">
-                        <label for="ajout-etablissement">{m.adm_add_membership}</label>
+                        <label for="ajout-etablissement">{m.console.adm_add_membership}</label>
                         <select id="ajout-etablissement" name="finess">{options(d.attachable.clone(), String::new())}</select>
                     </div>
-                    <button type="submit">{m.adm_add}</button>
+                    <button type="submit">{m.console.adm_add}</button>
                 </form>
             })}
         </section>
 
         <section aria-labelledby="cartes" class="card">
-            <h2 id="cartes">{m.adm_cards}</h2>
-            {d.cards.is_empty().then(|| view! { <p>{m.adm_no_card}</p> })}
+            <h2 id="cartes">{m.console.adm_cards}</h2>
+            {d.cards.is_empty().then(|| view! { <p>{m.console.adm_no_card}</p> })}
             <ul class="item-list">
                 {d.cards.clone().into_iter().map(|c| {
                     let unlink = can("unlink_card").then(|| view! {
                         <form method="post" action=post("carte-delier") class="inline-form">
                             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                             <input type="hidden" name="carte" value=c.id.clone() />
-                            <button type="submit" class="button-link">{m.adm_unlink_card}</button>
+                            <button type="submit" class="button-link">{m.console.adm_unlink_card}</button>
                         </form>
                     });
-                    view! { <li><span>{c.label.clone()}</span> " " <span class="meta">{m.card_valid_until} " " {c.detail.clone()}</span> {unlink}</li> }
+                    view! { <li><span>{c.label.clone()}</span> " " <span class="meta">{m.card.card_valid_until} " " {c.detail.clone()}</span> {unlink}</li> }
                 }).collect_view()}
             </ul>
         </section>
 
         <section aria-labelledby="identites-psc" class="card">
-            <h2 id="identites-psc">{m.adm_psc}</h2>
-            {d.psc.is_empty().then(|| view! { <p>{m.adm_no_psc}</p> })}
+            <h2 id="identites-psc">{m.console.adm_psc}</h2>
+            {d.psc.is_empty().then(|| view! { <p>{m.console.adm_no_psc}</p> })}
             <ul class="item-list" id="liste-identites-psc">
                 {d.psc.clone().into_iter().map(|p| {
                     let unlink = can("unlink_psc").then(|| {
-                        let label = format!("{} {}", m.adm_unlink_psc, p.label);
+                        let label = format!("{} {}", m.console.adm_unlink_psc, p.label);
                         view! {
                             <form method="post" action=post("psc-retirer") class="inline-form">
                                 <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                 <input type="hidden" name="identite" value=p.id.clone() />
-                                <button type="submit" class="button-link" aria-label=label>{m.adm_unlink_psc}</button>
+                                <button type="submit" class="button-link" aria-label=label>{m.console.adm_unlink_psc}</button>
                             </form>
                         }
                     });
@@ -213,22 +213,22 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             let can_start = pending.as_ref().is_none_or(|p| p.status == Some(EnrollmentStatus::Unconfirmed)) && can("enroll_tiqr");
             view! {
                 <section id="tiqr" aria-labelledby="tiqr-titre" class="card">
-                    <h2 id="tiqr-titre">{m.tiqr_title}</h2>
-                    {list.is_empty().then(|| view! { <p>{m.tiqr_none}</p> })}
+                    <h2 id="tiqr-titre">{m.tiqr.tiqr_title}</h2>
+                    {list.is_empty().then(|| view! { <p>{m.tiqr.tiqr_none}</p> })}
                     <ul class="item-list" id="tiqr-liste">
                         {list.into_iter().map(|e| {
                             let unblock = (can("revoke_tiqr") && e.state == PhoneState::Blocked).then(|| view! {
                                 <form method="post" action=post("tiqr-debloquer") class="inline-form">
                                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                     <input type="hidden" name="inscription" value=e.id.clone() />
-                                    <button type="submit" class="button-link">{m.tiqr_unblock}</button>
+                                    <button type="submit" class="button-link">{m.tiqr.tiqr_unblock}</button>
                                 </form>
                             });
                             let revoke = (can("revoke_tiqr") && e.state != PhoneState::Revoked).then(|| view! {
                                 <form method="post" action=post("tiqr-revoquer") class="inline-form">
                                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                     <input type="hidden" name="inscription" value=e.id.clone() />
-                                    <button type="submit" class="button-link">{m.tiqr_revoke}</button>
+                                    <button type="submit" class="button-link">{m.tiqr.tiqr_revoke}</button>
                                 </form>
                             });
                             view! {
@@ -237,7 +237,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                                     " "
                                     <span class=format!("status status-{}", e.state.as_str())>{crate::pages::my_tiqr::state_label(m, e.state)}</span>
                                     " "
-                                    <span class="meta">{m.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr_created} " " {e.created_at.clone()} " · " <span class="enrolled-by">{m.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr_enrolled_by_self.to_string())}</span> " · " {m.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card_never.to_string())}</span>
+                                    <span class="meta">{m.tiqr.tiqr_failures} " " <span class="failures">{e.failures}</span> " · " {m.tiqr.tiqr_created} " " {e.created_at.clone()} " · " <span class="enrolled-by">{m.tiqr.tiqr_enrolled_by} " " {e.enrolled_by.clone().unwrap_or_else(|| m.tiqr.tiqr_enrolled_by_self.to_string())}</span> " · " {m.card.card_last_used} " " {e.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</span>
                                     " "
                                     {unblock}
                                     {revoke}
@@ -249,18 +249,18 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                         <crate::pages::my_tiqr::EnrollmentUnderWay qr poll=format!("/compte/tiqr/etat?compte={}", d.id) desk=true />
                     })}
                     {can_start.then(|| view! {
-                        <p>{m.tiqr_desk_code_hint}</p>
+                        <p>{m.tiqr.tiqr_desk_code_hint}</p>
                         <form method="post" action=post("tiqr-code") class="inline-form">
                             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
-                            <button type="submit" class="button-secondary">{m.tiqr_desk_send_code}</button>
+                            <button type="submit" class="button-secondary">{m.tiqr.tiqr_desk_send_code}</button>
                         </form>
                         <form method="post" action=post("tiqr-inscrire") class="form inline-fields">
                             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                             <div class="field">
-                                <label for="tiqr-code-titulaire">{m.tiqr_desk_code_label}</label>
+                                <label for="tiqr-code-titulaire">{m.tiqr.tiqr_desk_code_label}</label>
                                 <input id="tiqr-code-titulaire" name="code" inputmode="numeric" autocomplete="one-time-code" maxlength="6" required=true />
                             </div>
-                            <button type="submit" class="button-secondary">{m.tiqr_desk_enroll}</button>
+                            <button type="submit" class="button-secondary">{m.tiqr.tiqr_desk_enroll}</button>
                         </form>
                     })}
                 </section>
@@ -268,23 +268,23 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
         })}
 
         <section aria-labelledby="sessions" class="card">
-            <h2 id="sessions">{m.adm_sessions}</h2>
-            {d.sessions.is_empty().then(|| view! { <p>{m.adm_no_session}</p> })}
+            <h2 id="sessions">{m.console.adm_sessions}</h2>
+            {d.sessions.is_empty().then(|| view! { <p>{m.console.adm_no_session}</p> })}
             <ul class="item-list">
                 {d.sessions.clone().into_iter().map(|s| view! { <li><span>{s.label}</span> " " <span class="meta">{s.detail}</span></li> }).collect_view()}
             </ul>
         </section>
 
         <section aria-labelledby="roles" class="card">
-            <h2 id="roles">{m.adm_roles}</h2>
-            {d.roles.is_empty().then(|| view! { <p>{m.adm_no_role}</p> })}
+            <h2 id="roles">{m.console.adm_roles}</h2>
+            {d.roles.is_empty().then(|| view! { <p>{m.console.adm_no_role}</p> })}
             <ul class="item-list">
                 {d.roles.clone().into_iter().map(|r| {
                     let revoke = can(&format!("grant_{}", r.id)).then(|| view! {
                         <form method="post" action=post("role-retirer") class="inline-form">
                             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                             <input type="hidden" name="role" value=r.id.clone() />
-                            <button type="submit" class="button-link">{m.adm_revoke}</button>
+                            <button type="submit" class="button-link">{m.console.adm_revoke}</button>
                         </form>
                     });
                     view! { <li><span>{role_label(m, &r.id)}</span> " " <span class="meta">{r.detail.clone()}</span> {revoke}</li> }
@@ -296,10 +296,10 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                     <form method="post" action=post("role-ajouter") class="form inline-fields">
                         <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                         <div class="field">
-                            <label for="ajout-role">{m.adm_grant_role}</label>
+                            <label for="ajout-role">{m.console.adm_grant_role}</label>
                             <select id="ajout-role" name="role">{options(choices, String::new())}</select>
                         </div>
-                        <button type="submit">{m.adm_grant}</button>
+                        <button type="submit">{m.console.adm_grant}</button>
                     </form>
                 }
             })}
@@ -307,31 +307,31 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
 
         {can("change_region").then(|| view! {
             <section aria-labelledby="region" class="card">
-                <h2 id="region">{m.adm_change_region}</h2>
-                <p class="hint">{m.adm_change_region_hint}</p>
+                <h2 id="region">{m.console.adm_change_region}</h2>
+                <p class="hint">{m.console.adm_change_region_hint}</p>
                 <form method="post" action=post("region") class="form inline-fields">
                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                     <input type="hidden" name="version" value=d.version.to_string() />
                     <div class="field">
-                        <label for="nouvelle-region">{m.adm_region}</label>
+                        <label for="nouvelle-region">{m.console.adm_region}</label>
                         <select id="nouvelle-region" name="region">{options(d.all_regions.clone(), d.region.clone())}</select>
                     </div>
-                    <button type="submit">{m.adm_move}</button>
+                    <button type="submit">{m.console.adm_move}</button>
                 </form>
             </section>
         })}
 
         {can("secure_account").then(|| view! {
             <section aria-labelledby="compte-compromis" class="card">
-                <h2 id="compte-compromis">{m.adm_compromised}</h2>
-                <p class="hint">{m.adm_compromised_hint}</p>
+                <h2 id="compte-compromis">{m.console.adm_compromised}</h2>
+                <p class="hint">{m.console.adm_compromised_hint}</p>
                 <form method="post" action=post("compromis") class="form">
                     <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                     <div class="checkbox">
                         <input id="confirmer-compromis" name="confirmation" type="checkbox" value="oui" required />
-                        <label for="confirmer-compromis">{m.adm_compromised_confirm}</label>
+                        <label for="confirmer-compromis">{m.console.adm_compromised_confirm}</label>
                     </div>
-                    <button type="submit" class="button-danger">{m.adm_compromised_button}</button>
+                    <button type="submit" class="button-danger">{m.console.adm_compromised_button}</button>
                 </form>
             </section>
         })}
@@ -341,7 +341,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             let href = format!("/admin/journal?cible={}", d.id);
             view! {
                 <section aria-labelledby="journal" class="card">
-                    <h2 id="journal">{m.adm_recent}</h2>
+                    <h2 id="journal">{m.console.adm_recent}</h2>
                     <ul class="item-list audit-recent">
                         {d.recent.clone().into_iter().map(|r| view! {
                             <li>
@@ -351,7 +351,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                             </li>
                         }).collect_view()}
                     </ul>
-                    <p><a href=href>{m.adm_all_audit}</a></p>
+                    <p><a href=href>{m.console.adm_all_audit}</a></p>
                 </section>
             }
         })}

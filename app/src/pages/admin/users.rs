@@ -29,23 +29,23 @@ pub fn Users() -> impl IntoView {
         vec![
             Choice {
                 value: String::new(),
-                label: m.adm_any.into(),
+                label: m.console.adm_any.into(),
             },
             Choice {
                 value: "active".into(),
-                label: m.adm_status_active.into(),
+                label: m.console.adm_status_active.into(),
             },
             Choice {
                 value: "pending_activation".into(),
-                label: m.adm_status_pending.into(),
+                label: m.console.adm_status_pending.into(),
             },
             Choice {
                 value: "locked".into(),
-                label: m.adm_status_locked.into(),
+                label: m.console.adm_status_locked.into(),
             },
             Choice {
                 value: "disabled".into(),
-                label: m.adm_status_disabled.into(),
+                label: m.console.adm_status_disabled.into(),
             },
         ]
     };
@@ -53,34 +53,34 @@ pub fn Users() -> impl IntoView {
         vec![
             Choice {
                 value: String::new(),
-                label: m.adm_any.into(),
+                label: m.console.adm_any.into(),
             },
             Choice {
                 value: "support".into(),
-                label: m.adm_role_support.into(),
+                label: m.console.adm_role_support.into(),
             },
             Choice {
                 value: "regional_admin".into(),
-                label: m.adm_role_regional.into(),
+                label: m.console.adm_role_regional.into(),
             },
             Choice {
                 value: "national_admin".into(),
-                label: m.adm_role_national.into(),
+                label: m.console.adm_role_national.into(),
             },
         ]
     };
     view! {
-        <Title text=m.adm_users />
-        <h1>{m.adm_users}</h1>
+        <Title text=m.console.adm_users />
+        <h1>{m.console.adm_users}</h1>
         <QueryError />
         <AdminInfo />
-        <Suspense fallback=move || view! { <p>{m.loading}</p> }>
+        <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let mut establishments = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        let mut establishments = vec![Choice { value: String::new(), label: m.console.adm_any.into() }];
                         establishments.extend(d.establishments.clone());
-                        let mut regions = vec![Choice { value: String::new(), label: m.adm_any.into() }];
+                        let mut regions = vec![Choice { value: String::new(), label: m.console.adm_any.into() }];
                         let several_regions = d.console.regions.len() > 1;
                         regions.extend(d.console.regions.clone());
                         let next = d.next.clone().map(|cursor| {
@@ -96,46 +96,46 @@ pub fn Users() -> impl IntoView {
                             <ConsoleNav console=d.console.clone() current="users" />
                             <form method="get" action="/admin/comptes" class="form search-form" role="search">
                                 <div class="field">
-                                    <label for="q">{m.adm_search_label}</label>
+                                    <label for="q">{m.console.adm_search_label}</label>
                                     <input id="q" name="q" type="search" value=q() maxlength="200" autocomplete="off" aria-describedby="q-aide" />
-                                    <p id="q-aide" class="hint">{m.adm_search_hint}</p>
+                                    <p id="q-aide" class="hint">{m.console.adm_search_hint}</p>
                                 </div>
                                 <div class="filters">
                                     <div class="field">
-                                        <label for="statut">{m.adm_status}</label>
+                                        <label for="statut">{m.console.adm_status}</label>
                                         <select id="statut" name="statut">{options(statuses(), status())}</select>
                                     </div>
                                     <div class="field">
-                                        <label for="etablissement">{m.adm_establishment}</label>
+                                        <label for="etablissement">{m.console.adm_establishment}</label>
                                         <select id="etablissement" name="etablissement">{options(establishments, finess())}</select>
                                     </div>
                                     <div class="field">
-                                        <label for="role">{m.adm_role}</label>
+                                        <label for="role">{m.console.adm_role}</label>
                                         <select id="role" name="role">{options(roles(), role())}</select>
                                     </div>
                                     {several_regions.then(|| view! {
                                         <div class="field">
-                                            <label for="region">{m.adm_region}</label>
+                                            <label for="region">{m.console.adm_region}</label>
                                             <select id="region" name="region">{options(regions, region())}</select>
                                         </div>
                                     })}
                                 </div>
-                                <button type="submit">{m.adm_search}</button>
+                                <button type="submit">{m.console.adm_search}</button>
                             </form>
                             {if empty {
-                                view! { <p id="aucun-resultat">{m.adm_no_result}</p> }.into_any()
+                                view! { <p id="aucun-resultat">{m.console.adm_no_result}</p> }.into_any()
                             } else {
                                 view! {
                                     <table class="data-table" id="comptes">
-                                        <caption class="visually-hidden">{m.adm_users}</caption>
+                                        <caption class="visually-hidden">{m.console.adm_users}</caption>
                                         <thead>
                                             <tr>
-                                                <th scope="col">{m.adm_name}</th>
-                                                <th scope="col">{m.username}</th>
-                                                <th scope="col">{m.adm_email}</th>
+                                                <th scope="col">{m.console.adm_name}</th>
+                                                <th scope="col">{m.sign_in.username}</th>
+                                                <th scope="col">{m.console.adm_email}</th>
                                                 <th scope="col">"RPPS"</th>
-                                                <th scope="col">{m.adm_region}</th>
-                                                <th scope="col">{m.adm_status}</th>
+                                                <th scope="col">{m.console.adm_region}</th>
+                                                <th scope="col">{m.console.adm_status}</th>
                                             </tr>
                                         </thead>
                                         <tbody>
@@ -156,7 +156,7 @@ pub fn Users() -> impl IntoView {
                                     </table>
                                 }.into_any()
                             }}
-                            {next.map(|href| view! { <p><a href=href class="next-page" rel="next">{m.adm_next_page}</a></p> })}
+                            {next.map(|href| view! { <p><a href=href class="next-page" rel="next">{m.console.adm_next_page}</a></p> })}
                         }
                             .into_any()
                     }
