@@ -170,7 +170,6 @@ pub mod server {
     use domain::accounts::AdminRole;
     use domain::admin::{Action, Actor};
     use domain::audit::Row;
-    use time::OffsetDateTime;
 
     use super::*;
     use crate::api::server::{context, internal};
@@ -189,7 +188,7 @@ pub mod server {
                     &s.username,
                     s.authenticated_at,
                     services.settings.admin_reauth,
-                    OffsetDateTime::now_utc(),
+                    ctx.now,
                 )
                 .await?)
             }
@@ -312,7 +311,7 @@ pub async fn get_users(
         region: given(&region),
         after: given(&after),
     };
-    let now = time::OffsetDateTime::now_utc();
+    let now = ctx.now;
     let page = users::search(&services.auth, &actor, &filter, &ctx.client, now).await?;
     let establishments =
         domain::admin::establishments::choices(&services.auth, actor.regions().regions()).await?;
@@ -346,7 +345,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     use domain::admin::users;
     let (ctx, services, actor, console, regions) = server::console_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = ctx.now;
     let d = users::detail(&services.auth, &actor, id, &ctx.client, now).await?;
     let allowed = d.allowed(&actor);
     let tiqr = match &services.tiqr {
@@ -360,7 +359,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         None => None,
     };
     let tiqr_pending = match &services.tiqr {
-        Some(_) => crate::tiqr_api::server::pending(&services, &ctx.csrf_token, id).await?,
+        Some(_) => crate::tiqr_api::server::pending(&services, &ctx, id).await?,
         None => None,
     };
     let region_name = regions
@@ -486,7 +485,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
 #[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
 pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = ctx.now;
     let scope =
         domain::admin::users::creation_scope(&services.auth, &actor, &ctx.client, now).await?;
     let establishments = domain::admin::establishments::choices(&services.auth, scope.regions())
@@ -513,7 +512,7 @@ pub async fn get_establishments(
         None,
         server::given(&after).as_deref(),
         &ctx.client,
-        time::OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await?;
     Ok(EstablishmentListData {
@@ -544,7 +543,7 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
         &actor,
         &finess,
         &ctx.client,
-        time::OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await?;
     let e = d.establishment;
@@ -641,7 +640,7 @@ pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
         &actor,
         &query.filter()?,
         &ctx.client,
-        time::OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await?;
     Ok(AuditListData {
@@ -655,14 +654,8 @@ pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
 pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let actor = server::actor(&ctx, &services).await?;
-    let row = domain::admin::audit_view::row(
-        &services.auth,
-        &actor,
-        id,
-        &ctx.client,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await?;
+    let row =
+        domain::admin::audit_view::row(&services.auth, &actor, id, &ctx.client, ctx.now).await?;
     Ok(server::audit_row(row))
 }
 

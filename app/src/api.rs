@@ -321,7 +321,7 @@ pub async fn get_pending_link() -> Result<PendingLinkData, ErrorCode> {
         services.card.as_ref().map(|c| &c.trust),
         &token,
         domain::auth::card::Browser::of_secret(&ctx.csrf_token),
-        time::OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await?;
     Ok(match pending {
@@ -353,7 +353,7 @@ pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
     let token = server::cookie(SIGN_IN_STEP_COOKIE)
         .await
         .ok_or(ErrorCode::Code(crate::error::CodeError::StepExpired))?;
-    let view = otp::view(&services.auth, &token, time::OffsetDateTime::now_utc()).await?;
+    let view = otp::view(&services.auth, &token, ctx.now).await?;
     Ok(CodeStepData {
         masked_email: view.masked_email,
         delivery: view.delivery,
@@ -364,12 +364,7 @@ pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
 #[server(prefix = "/api", endpoint = "password-link", input = GetUrl)]
 pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorCode> {
     let (ctx, services) = server::context().await?;
-    let info = domain::auth::account_links::link_info(
-        &services.auth,
-        &token,
-        time::OffsetDateTime::now_utc(),
-    )
-    .await?;
+    let info = domain::auth::account_links::link_info(&services.auth, &token, ctx.now).await?;
     Ok(PasswordLinkData {
         activation: info.activation,
         username: info.username,

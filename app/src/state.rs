@@ -10,6 +10,12 @@ use leptos::config::LeptosOptions;
 
 use crate::i18n::Lang;
 
+tokio::task_local! {
+    /// The reference of the request being served (see [`RequestContext::request_id`]), for code
+    /// that has no context at hand (an unexpected error deep in a server function).
+    pub static REQUEST_ID: String;
+}
+
 /// Deployment settings the pages and handlers read.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -96,6 +102,11 @@ impl FromRef<AppState> for LeptosOptions {
 /// What the edge learnt about the request, put in its extensions by the middleware.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
+    /// This request's reference: in every log line it causes (its tracing span), in the
+    /// `X-Request-Id` header, and shown on an error page so that the desk can find the logs.
+    pub request_id: String,
+    /// The one time of this request: every rule it runs sees the same instant.
+    pub now: time::OffsetDateTime,
     pub client: Client,
     pub lang: Lang,
     /// The form token to embed in every form of this page.

@@ -56,7 +56,7 @@ pub mod server {
     use domain::auth::tiqr::enrollment::Enrollment;
 
     use super::*;
-    use crate::state::{Services, TiqrSetup};
+    use crate::state::{RequestContext, Services, TiqrSetup};
 
     pub fn setup(services: &Services) -> Result<&TiqrSetup, ErrorCode> {
         services.tiqr.as_ref().ok_or(ErrorCode::NotFound)
@@ -99,11 +99,11 @@ pub mod server {
     /// afresh at each display), then only the outcome.
     pub async fn pending(
         services: &Services,
-        csrf: &str,
+        ctx: &RequestContext,
         user_id: uuid::Uuid,
     ) -> Result<Option<QrView>, ErrorCode> {
-        let browser = domain::auth::card::Browser::of_secret(csrf);
-        let now = time::OffsetDateTime::now_utc();
+        let browser = domain::auth::card::Browser::of_secret(&ctx.csrf_token);
+        let now = ctx.now;
         let s = domain::auth::tiqr::enrollment::enrollment_status(
             &services.auth,
             browser,
@@ -167,7 +167,7 @@ pub async fn get_tiqr_sign_in() -> Result<TiqrSignInData, ErrorCode> {
         &setup.service,
         domain::auth::card::Browser::of_secret(&ctx.csrf_token),
         None,
-        time::OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await?;
     Ok(TiqrSignInData {
@@ -185,7 +185,7 @@ pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let session = crate::api::server::signed_in(&ctx)?;
     server::setup(&services)?;
-    let now = time::OffsetDateTime::now_utc();
+    let now = ctx.now;
     let enrollments =
         domain::auth::tiqr::enrollment::list_enrollments(&services.auth, session.user_id).await?;
     Ok(MyTiqrData {
@@ -193,7 +193,7 @@ pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
             .into_iter()
             .map(|e| server::enrollment_view(e, now))
             .collect(),
-        pending: server::pending(&services, &ctx.csrf_token, session.user_id).await?,
+        pending: server::pending(&services, &ctx, session.user_id).await?,
         password_needed: domain::auth::tiqr::enrollment::password_needed(session, now),
         csrf: ctx.csrf_token.clone(),
     })

@@ -7,8 +7,11 @@ use super::{CardError, ErrorCode, Field, PscError};
 
 impl ErrorCode {
     /// An unexpected failure: logged with a short reference the user can quote to the desk.
+    /// The reference is the request's own (its logs carry it) when there is one.
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let reference = format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32);
+        let reference = crate::state::REQUEST_ID
+            .try_with(Clone::clone)
+            .unwrap_or_else(|_| format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32));
         tracing::error!(reference, "{e}");
         ErrorCode::Internal { reference }
     }

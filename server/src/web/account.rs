@@ -12,7 +12,6 @@ use domain::Error;
 use domain::auth::otp::CodeError;
 use domain::auth::{account_links, code_step, otp};
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::cookies;
 use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
@@ -51,14 +50,7 @@ pub async fn send_code(
             &ErrorCode::Code(app::error::CodeError::StepExpired),
         );
     };
-    match otp::send_code(
-        &state.services.auth,
-        &token,
-        &ctx.client,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
+    match otp::send_code(&state.services.auth, &token, &ctx.client, ctx.now).await {
         Ok(()) => Redirect::to(&Info::CodeSent.on("/connexion/code")).into_response(),
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
             step_over(&state, jar, &ErrorCode::from(e))
@@ -105,7 +97,7 @@ pub async fn verify_code(
         },
         previous.as_ref(),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -145,14 +137,7 @@ pub async fn forgot_password(
     if typed.trim().is_empty() {
         return back_with_error(PAGE, &ErrorCode::InvalidInput);
     }
-    match account_links::request_reset(
-        &state.services.auth,
-        &typed,
-        &ctx.client,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
+    match account_links::request_reset(&state.services.auth, &typed, &ctx.client, ctx.now).await {
         Ok(()) => Redirect::to(&Info::ResetLinkSent.on("/mot-de-passe-oublie")).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -196,7 +181,7 @@ pub async fn set_password(
         &form.confirmation,
         form.retirer_moyens == "oui",
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {

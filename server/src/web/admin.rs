@@ -17,7 +17,6 @@ use domain::accounts::AdminRole;
 use domain::admin::{establishments, users};
 use domain::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::forms::{back_with_error, csrf_ok};
@@ -101,7 +100,7 @@ pub async fn reauthenticate(
         session,
         &form.mot_de_passe,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -157,14 +156,7 @@ pub async fn create_user(
         };
         let actor = actor(&ctx, &state.services).await?;
         Ok::<_, ErrorCode>(
-            users::create(
-                &state.services.auth,
-                &actor,
-                &new,
-                &ctx.client,
-                OffsetDateTime::now_utc(),
-            )
-            .await?,
+            users::create(&state.services.auth, &actor, &new, &ctx.client, ctx.now).await?,
         )
     }
     .await;
@@ -238,7 +230,7 @@ pub async fn account_action(
     }
     let auth = &state.services.auth;
     let client = &ctx.client;
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.now;
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
         let info = match verb.as_str() {
@@ -395,7 +387,7 @@ pub async fn create_establishment(
             &region,
             &fields,
             &ctx.client,
-            OffsetDateTime::now_utc(),
+            ctx.now,
         )
         .await?;
         Ok::<_, ErrorCode>(finess)
@@ -437,7 +429,7 @@ pub async fn edit_establishment(
             &finess,
             &fields,
             &ctx.client,
-            OffsetDateTime::now_utc(),
+            ctx.now,
         )
         .await?;
         Ok::<_, ErrorCode>(())
@@ -458,7 +450,7 @@ pub async fn export_audit(
     let result = async {
         let filter = query.filter()?;
         let actor = actor(&ctx, &state.services).await?;
-        let now = OffsetDateTime::now_utc();
+        let now = ctx.now;
         let (csv, _rows) = domain::admin::audit_view::export_csv(
             &state.services.auth,
             &actor,

@@ -17,7 +17,6 @@ use domain::auth::card::{self, AgentProof, Browser, CardOutcome};
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::cookies;
 use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
@@ -56,14 +55,7 @@ async fn edge_refusal(
     path: &str,
     code: CardError,
 ) -> ErrorCode {
-    match card::record_edge_refusal(
-        &state.services.auth,
-        reason,
-        path,
-        &ctx.client,
-        OffsetDateTime::now_utc(),
-    )
-    .await
+    match card::record_edge_refusal(&state.services.auth, reason, path, &ctx.client, ctx.now).await
     {
         Ok(()) => ErrorCode::Card(code),
         Err(e) => ErrorCode::from(e),
@@ -110,9 +102,7 @@ pub async fn challenge(
         );
     }
     let issued = match state.services.auth.pool.acquire().await {
-        Ok(mut conn) => {
-            card::issue_challenge(&mut conn, browser(&ctx), OffsetDateTime::now_utc()).await
-        }
+        Ok(mut conn) => card::issue_challenge(&mut conn, browser(&ctx), ctx.now).await,
         Err(e) => Err(e.into()),
     };
     match issued {
@@ -173,7 +163,7 @@ pub async fn sign_in_with_agent(
         &proof,
         previous.as_ref(),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -305,7 +295,7 @@ pub async fn tls_verify(
         &certificate,
         &q.etat,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -346,7 +336,7 @@ pub async fn tls_return(
         browser(&ctx),
         previous.as_ref(),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {

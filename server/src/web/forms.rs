@@ -12,7 +12,6 @@ use domain::auth::PasswordOutcome;
 use domain::ids::Finess;
 use domain::routing::Landing;
 use serde::Deserialize;
-use time::OffsetDateTime;
 
 use super::cookies;
 use super::request::local_path;
@@ -64,7 +63,7 @@ pub async fn sign_in(
         &form.mot_de_passe,
         previous.as_ref(),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -131,13 +130,8 @@ pub async fn sign_out(
         .session()
         .is_some_and(|s| s.auth_method == model::sign_in::Method::Psc);
     if let Some(token) = cookies::session_token(&jar)
-        && let Err(e) = domain::auth::sign_out(
-            &state.services.auth.pool,
-            &token,
-            &ctx.client,
-            OffsetDateTime::now_utc(),
-        )
-        .await
+        && let Err(e) =
+            domain::auth::sign_out(&state.services.auth.pool, &token, &ctx.client, ctx.now).await
     {
         return back_with_error("/connexion", &ErrorCode::from(e));
     }
@@ -192,7 +186,7 @@ pub async fn choose_establishment(
         session,
         &finess,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {

@@ -298,6 +298,15 @@ async fn an_unknown_address_is_a_french_404_page() {
     let app = portal().await;
     let response = app.oneshot(get("/nulle-part", None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    // Every answer names its request, as its log lines do.
+    let id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        id.len() == 8 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{id}"
+    );
     let page = body(response).await;
     assert!(page.contains("lang=\"fr\""), "{page}");
 }

@@ -152,13 +152,7 @@ pub async fn upload(
 ) -> Response {
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        uploads::may_upload(
-            &state.services.auth,
-            &actor,
-            &ctx.client,
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+        uploads::may_upload(&state.services.auth, &actor, &ctx.client, ctx.now).await?;
         let token_ok = token_outside_body(&headers, uri.query()).is_some_and(|t| csrf_ok(&ctx, &t));
         let form = read_form(&ctx, token_ok, multipart).await?;
         let region = RegionCode::parse(&form.region)
@@ -171,7 +165,7 @@ pub async fn upload(
             &form.file_name,
             &bytes,
             &ctx.client,
-            OffsetDateTime::now_utc(),
+            ctx.now,
         )
         .await?;
         Ok::<_, ErrorCode>((actor, id))
@@ -217,7 +211,7 @@ pub async fn action(
     }
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let (auth, client, now) = (&state.services.auth, &ctx.client, OffsetDateTime::now_utc());
+        let (auth, client, now) = (&state.services.auth, &ctx.client, ctx.now);
         let next = match verb.as_str() {
             "valider" => {
                 let skip = form.ignorer_erreurs == "oui";
@@ -258,14 +252,7 @@ pub async fn download(
     };
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let upload = uploads::view(
-            &state.services.auth,
-            &actor,
-            id,
-            &ctx.client,
-            OffsetDateTime::now_utc(),
-        )
-        .await?;
+        let upload = uploads::view(&state.services.auth, &actor, id, &ctx.client, ctx.now).await?;
         let bytes = match file.as_str() {
             "apercu.csv" => upload.preview.ok_or(ErrorCode::NotFound)?.csv()?,
             "rapport.csv" => upload.report.ok_or(ErrorCode::NotFound)?.csv()?,
@@ -302,6 +289,8 @@ mod tests {
 
     fn ctx() -> RequestContext {
         RequestContext {
+            request_id: "0a1b2c3d".into(),
+            now: OffsetDateTime::now_utc(),
             client: Client::default(),
             lang: Lang::default(),
             csrf_token: "t".repeat(43),

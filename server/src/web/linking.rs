@@ -12,7 +12,6 @@ use axum_extra::extract::cookie::CookieJar;
 use domain::Error;
 use domain::auth::PasswordOutcome;
 use model::sign_in::Method;
-use time::OffsetDateTime;
 
 use super::card;
 use super::cookies;
@@ -80,7 +79,7 @@ async fn link_on(
         &form.mot_de_passe,
         previous.as_ref(),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {

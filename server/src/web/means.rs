@@ -10,7 +10,6 @@ use axum::{Extension, Form};
 use domain::auth::means::{self, MeansRef};
 use domain::ids::NationalId;
 use serde::Deserialize;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::forms::{back_with_error, csrf_ok};
@@ -81,7 +80,7 @@ pub async fn remove(
         &what,
         &form.mot_de_passe,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {

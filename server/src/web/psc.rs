@@ -18,7 +18,6 @@ use domain::auth::card::Browser;
 use domain::auth::psc::{self, PscLogin, PscOutcome};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::cookies;
 use super::forms::{back_with_error, signed_in_response};
@@ -50,7 +49,7 @@ async fn refuse(
         reason.as_str(),
         details,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -84,7 +83,7 @@ pub async fn start(
             Browser::of_secret(&secret),
             &authorization.state,
             &authorization.flow,
-            OffsetDateTime::now_utc(),
+            ctx.now,
         )
         .await
     };
@@ -129,7 +128,7 @@ pub async fn callback(
         return failed(ErrorCode::Psc(PscError::Disabled));
     };
     let secure = state.services.settings.secure_cookies;
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.now;
     let browser_secret = jar.get(cookies::PSC_STATE).map(|c| c.value().to_string());
     let jar = jar.add(cookies::removal(cookies::PSC_STATE, secure));
     let state_value: String = q.state.chars().take(256).collect();
@@ -309,7 +308,7 @@ pub async fn back_channel_logout(
     let Some(client) = client else {
         return answer(StatusCode::NOT_FOUND, None);
     };
-    let now = OffsetDateTime::now_utc();
+    let now = ctx.now;
     let pool = &state.services.auth.pool;
     if form.logout_token.is_empty() || form.logout_token.len() > 16 * 1024 {
         let _ = psc::record_logout_refusal(pool, PscLogoutRefusal::NoLogoutToken, &ctx.client, now)

@@ -17,6 +17,7 @@ use domain::audit::Client;
 use domain::sessions;
 use rand::RngCore;
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use super::cookies;
 
@@ -88,16 +89,50 @@ fn cross_site_post(method: &Method, headers: &HeaderMap, public_origin: &str) ->
     )
 }
 
+/// A short random reference for a request (8 hex digits, the shape the error page echoes).
+fn new_request_id() -> String {
+    format!("{:08x}", rand::rngs::OsRng.next_u32())
+}
+
+/// Every request but static files: a reference and a tracing span of its own, then the context.
 pub async fn context(
     State(state): State<AppState>,
     jar: CookieJar,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path().to_string();
     if is_static(&path) {
         return next.run(request).await;
     }
+    let request_id = new_request_id();
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %request.method(),
+        path = %path
+    );
+    let served = app::state::REQUEST_ID.scope(
+        request_id.clone(),
+        with_context(state, jar, request, next, request_id.clone(), path),
+    );
+    let mut response = served.instrument(span).await;
+    if let Ok(value) = header::HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// Who is asking, the refusals decided before any handler, and the cookies every page needs.
+async fn with_context(
+    state: AppState,
+    jar: CookieJar,
+    mut request: Request,
+    next: Next,
+    request_id: String,
+    path: String,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
     let settings = &state.services.settings;
     let secure = settings.secure_cookies;
 
@@ -141,7 +176,7 @@ pub async fn context(
             &state.services.auth.pool,
             token,
             state.services.auth.sessions,
-            OffsetDateTime::now_utc(),
+            now,
         )
         .await
         {
@@ -200,6 +235,8 @@ pub async fn context(
     };
 
     request.extensions_mut().insert(RequestContext {
+        request_id,
+        now,
         client,
         lang,
         csrf_token: csrf_token.clone(),

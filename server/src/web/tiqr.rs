@@ -18,7 +18,6 @@ use domain::auth::tiqr::sign_in::{self, Poll};
 use domain::auth::tiqr::{self, Reply};
 use serde::Deserialize;
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::cookies;
@@ -57,18 +56,15 @@ pub struct KeyQuery {
 }
 
 /// `GET /tiqr/metadata?key=…`: what the app learns when it scans the enrollment QR (once).
-pub async fn metadata(State(state): State<AppState>, Query(q): Query<KeyQuery>) -> Response {
+pub async fn metadata(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Query(q): Query<KeyQuery>,
+) -> Response {
     let Some(tiqr) = setup(&state) else {
         return plain(StatusCode::NOT_FOUND, "INVALID_REQUEST");
     };
-    match enrollment::metadata(
-        &state.services.auth,
-        &tiqr.service,
-        &q.key,
-        OffsetDateTime::now_utc(),
-    )
-    .await
-    {
+    match enrollment::metadata(&state.services.auth, &tiqr.service, &q.key, ctx.now).await {
         Ok(value) => ([(header::CACHE_CONTROL, "no-store")], Json(value)).into_response(),
         Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
             plain(StatusCode::NOT_FOUND, "INVALID_REQUEST")
@@ -107,7 +103,7 @@ pub async fn enrol(
         &q.otp,
         &form,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -140,7 +136,7 @@ pub async fn login(
         &tiqr.secrets,
         &form,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -195,7 +191,7 @@ pub async fn poll(
         previous.as_ref(),
         new_phone(&state),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await;
     match (result, json) {
@@ -261,7 +257,7 @@ pub async fn offline_code(
         previous.as_ref(),
         new_phone(&state),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -317,7 +313,7 @@ pub async fn start_enrollment(
         &form.mot_de_passe,
         Browser::of_secret(&ctx.csrf_token),
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -370,7 +366,7 @@ pub async fn enrollment_status(
         &state.services.auth,
         Browser::of_secret(&ctx.csrf_token),
         user_id,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -421,7 +417,7 @@ pub async fn revoke_own(
         session.user_id,
         id,
         &ctx.client,
-        OffsetDateTime::now_utc(),
+        ctx.now,
     )
     .await
     {
@@ -465,7 +461,7 @@ pub async fn desk_code(
                 &actor,
                 id,
                 &ctx.client,
-                OffsetDateTime::now_utc(),
+                ctx.now,
             )
             .await?,
         )
@@ -507,7 +503,7 @@ pub async fn desk_enrollment(
                 &form.code,
                 Browser::of_secret(&ctx.csrf_token),
                 &ctx.client,
-                OffsetDateTime::now_utc(),
+                ctx.now,
             )
             .await?,
         )
