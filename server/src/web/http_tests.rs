@@ -15,13 +15,30 @@ use super::{limits, router};
 const TOKEN: &str = "dGVzdC10b2tlbi10aGF0LWlzLWZvcnR5LXRocmVlLWN";
 const PASSWORD: &str = domain::demo::DEMO_PASSWORD;
 
+/// The default configuration, its data folder (the keys the portal creates) a fresh temporary
+/// one: tests never write into the checkout, and never share a key file being created.
+pub(super) fn test_config() -> crate::config::Config {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "passerelle-edge-tests-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    crate::config::Config {
+        data_dir: dir,
+        ..crate::config::Config::default()
+    }
+}
+
 /// The portal over a fresh database with the demo accounts, on `http://127.0.0.1:3000`.
 async fn portal() -> Router {
     let pool = testkit::db::fresh_pool().await;
     let passwords = testkit::db::passwords();
     let now = time::OffsetDateTime::now_utc();
     assert!(domain::demo::seed(&pool, &passwords, now).await.unwrap());
-    let config = crate::config::Config::default();
+    let config = test_config();
     let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
     router(state, None, Arc::new(limits::Limits::new(vec![])))
 }

@@ -222,7 +222,7 @@ mod tests {
     use super::*;
 
     fn router_without_database() -> Router {
-        let config = crate::config::Config::default();
+        let config = super::http_tests::test_config();
         let pool = sqlx::postgres::PgPoolOptions::new()
             .acquire_timeout(Duration::from_millis(300))
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
