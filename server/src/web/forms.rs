@@ -32,6 +32,23 @@ pub(super) fn back_with_error(page: &str, code: &ErrorCode) -> Response {
     Redirect::to(&format!("{page}{sep}erreur={}", code.slug())).into_response()
 }
 
+/// A right password when the e-mail code is required (sign-in or linking): the step's cookie and
+/// the code page, which completes what the step was started for.
+pub(super) fn to_code_step(state: &AppState, jar: CookieJar, token: &str) -> Response {
+    let secure = state.services.settings.secure_cookies;
+    let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
+    (
+        jar.add(cookies::short_lived(
+            cookies::SIGN_IN_STEP,
+            token,
+            minutes,
+            secure,
+        )),
+        Redirect::to("/connexion/code"),
+    )
+        .into_response()
+}
+
 /// A username and password form: sign-in, and the one-time card linking.
 #[derive(Debug, Deserialize)]
 pub struct CredentialsForm {
@@ -68,20 +85,7 @@ pub async fn sign_in(
     .await
     {
         Ok(PasswordOutcome::SignedIn(signed_in)) => signed_in_response(&state, jar, &signed_in),
-        Ok(PasswordOutcome::CodeRequired { token }) => {
-            let secure = state.services.settings.secure_cookies;
-            let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
-            (
-                jar.add(cookies::short_lived(
-                    cookies::SIGN_IN_STEP,
-                    &token,
-                    minutes,
-                    secure,
-                )),
-                Redirect::to("/connexion/code"),
-            )
-                .into_response()
-        }
+        Ok(PasswordOutcome::CodeRequired { token }) => to_code_step(&state, jar, &token),
         Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
     }
 }

@@ -7,7 +7,7 @@ use app::state::{AppState, RequestContext};
 use axum::Extension;
 use axum::Form;
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use domain::Error;
 use domain::auth::PasswordOutcome;
@@ -15,7 +15,7 @@ use model::sign_in::Method;
 
 use super::card;
 use super::cookies;
-use super::forms::{CredentialsForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{CredentialsForm, back_with_error, csrf_ok, signed_in_response, to_code_step};
 
 /// `POST /connexion/carte/lier`: the one-time linking of a card.
 pub async fn link_card(
@@ -89,19 +89,7 @@ async fn link_on(
         }
         // The account needs the e-mail code: the password sign-in's code page, which completes
         // the link once the code is right (the pending link stays until then).
-        Ok(PasswordOutcome::CodeRequired { token }) => {
-            let minutes = domain::auth::otp::STEP_LIFETIME.whole_minutes();
-            (
-                jar.add(cookies::short_lived(
-                    cookies::SIGN_IN_STEP,
-                    &token,
-                    minutes,
-                    secure,
-                )),
-                Redirect::to("/connexion/code"),
-            )
-                .into_response()
-        }
+        Ok(PasswordOutcome::CodeRequired { token }) => to_code_step(&state, jar, &token),
         // The holder may correct a typo: the pending link stays.
         Err(
             e @ (Error::InvalidCredentials
