@@ -5,6 +5,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::{RegionView, get_shell};
 use crate::error::ErrorCode;
+use crate::paths;
 use crate::{current_lang, t};
 
 /// True once the page is hydrated: controls that need JavaScript are shown only then.
@@ -31,11 +32,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         } else {
             format!("{path}?{search}")
         };
-        format!(
-            "/langue/{}?retour={}",
-            lang.other().code(),
-            urlencode(&back)
-        )
+        paths::language(lang.other().code(), &back)
     };
     let shell = Resource::new(|| (), |_| get_shell());
     view! {
@@ -66,11 +63,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                                 data.user
                                     .map(|user| {
                                         view! {
-                                            {admin.then(|| view! { <a href="/admin/comptes" class="console-link">{m.console.adm_nav_console}</a> })}
+                                            {admin.then(|| view! { <a href=paths::USERS class="console-link">{m.console.adm_nav_console}</a> })}
                                             <span class="whoami">
                                                 {m.common.signed_in_as} " " {user.given_name} " " {user.family_name}
                                             </span>
-                                            <form method="post" action="/deconnexion" class="inline-form">
+                                            <form method="post" action=paths::SIGN_OUT class="inline-form">
                                                 <input type="hidden" name="csrf" value=data.csrf />
                                                 <button type="submit" class="button-link">{m.common.sign_out}</button>
                                             </form>
@@ -89,18 +86,6 @@ pub fn Layout(children: Children) -> impl IntoView {
             <p>{m.common.app_name} " — " {m.common.tagline}</p>
         </footer>
     }
-}
-
-/// Percent-encodes a path for a query parameter.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// An error announced to screen readers as soon as it appears.
@@ -126,7 +111,7 @@ pub fn ErrorMessage(
     view! {
         <div class="alert alert-error" role="alert">
             <p>{text}</p>
-            {signed_out.then(|| view! { <p><a href="/connexion">{t().sign_in.back_to_sign_in}</a></p> })}
+            {signed_out.then(|| view! { <p><a href=paths::SIGN_IN>{t().sign_in.back_to_sign_in}</a></p> })}
         </div>
     }
 }

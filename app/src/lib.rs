@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod import_api;
 pub mod info;
 pub mod pages;
+pub mod paths;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod tiqr_api;

@@ -35,16 +35,6 @@ impl Landing {
             _ => Landing::Chooser,
         }
     }
-
-    /// The portal path of this landing.
-    pub fn path(&self) -> String {
-        match self {
-            Landing::Dashboard { finess } => format!("/etablissements/{finess}"),
-            Landing::Chooser => "/etablissements".to_string(),
-            Landing::NoEstablishment => "/aucun-etablissement".to_string(),
-            Landing::Console => "/admin/comptes".to_string(),
-        }
-    }
 }
 
 /// The user switches to (or picks) one of their establishments; audited in the same transaction.
@@ -118,8 +108,10 @@ mod tests {
         );
         assert_eq!(Landing::for_establishments(&[], true), Landing::Console);
         assert_eq!(
-            Landing::for_establishments(&[est("750712184")], true).path(),
-            "/etablissements/750712184"
+            Landing::for_establishments(&[est("750712184")], true),
+            Landing::Dashboard {
+                finess: "750712184".into()
+            }
         );
         assert_eq!(
             Landing::for_establishments(&[est("750712184"), est("690781810")], false),

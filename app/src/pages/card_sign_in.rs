@@ -11,6 +11,7 @@ use leptos::prelude::*;
 
 use crate::api::CardModeView;
 use crate::components::use_hydrated;
+use crate::paths;
 use crate::t;
 
 /// What the page knows about the agent and the reader (learnt by the hydrated page only).
@@ -140,7 +141,7 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
                 })}
                 <form
                     method="post"
-                    action="/connexion/carte"
+                    action=paths::CARD_SIGN_IN
                     class="form"
                     node_ref=form_ref
                     on:submit=on_submit
@@ -173,7 +174,7 @@ pub fn CardSignIn(mode: CardModeView, csrf: String) -> impl IntoView {
             </div>
             {mode.tls.then(|| view! {
                 <p class="tls-link">
-                    <a href="/connexion/carte/certificat" rel="external" id="lien-certificat">{m.card.card_tls_link}</a>
+                    <a href=paths::CARD_TLS_START rel="external" id="lien-certificat">{m.card.card_tls_link}</a>
                 </p>
             })}
         </section>
@@ -315,8 +316,9 @@ mod agent {
         if pin.len() < 4 || pin.len() > 8 || !pin.bytes().all(|b| b.is_ascii_digit()) {
             return Err(m.card.card_pin_format.to_string());
         }
-        let challenge = Request::post("/connexion/carte/defi")
+        let challenge = Request::post(crate::paths::CARD_CHALLENGE)
             .header("content-type", "application/x-www-form-urlencoded")
+            .header("accept", "application/json")
             .body(format!("csrf={csrf}"))
             .map_err(|_| m.card.err_card_challenge.to_string())?
             .send()

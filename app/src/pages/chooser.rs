@@ -5,6 +5,7 @@ use leptos_meta::Title;
 
 use crate::api::get_chooser;
 use crate::components::{ErrorMessage, QueryError};
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -33,7 +34,7 @@ pub fn Chooser() -> impl IntoView {
                                         let label = format!("{} {}", m.sign_in.choose, e.name);
                                         view! {
                                             <li class="choice" class:current=is_current>
-                                                <form method="post" action="/etablissements/choisir">
+                                                <form method="post" action=paths::CHOOSE>
                                                     <input type="hidden" name="csrf" value=csrf.clone() />
                                                     <input type="hidden" name="finess" value=e.finess.clone() />
                                                     <button type="submit" class="choice-button" aria-label=label>

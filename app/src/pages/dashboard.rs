@@ -7,6 +7,7 @@ use model::sign_in::Method;
 
 use crate::api::get_dashboard;
 use crate::components::ErrorMessage;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -39,7 +40,7 @@ pub fn Dashboard() -> impl IntoView {
                             {(!d.is_current).then(|| view! {
                                 <div class="alert alert-info" role="status">
                                     <p>{m.sign_in.not_current_establishment}</p>
-                                    <form method="post" action="/etablissements/choisir">
+                                    <form method="post" action=paths::CHOOSE>
                                         <input type="hidden" name="csrf" value=d.csrf.clone() />
                                         <input type="hidden" name="finess" value=d.establishment.finess.clone() />
                                         <button type="submit" class="button-primary">{m.sign_in.work_here}</button>
@@ -61,10 +62,10 @@ pub fn Dashboard() -> impl IntoView {
                             </section>
                             <p class="inline-row">
                                 {d.several.then(|| view! {
-                                    <a href="/etablissements" class="button-secondary">{m.sign_in.change_establishment}</a>
+                                    <a href=paths::CHOOSER class="button-secondary">{m.sign_in.change_establishment}</a>
                                 })}
-                                <a href="/compte/moyens-de-connexion" class="button-secondary" id="gerer-moyens">{m.means.means_title}</a>
-                                <a href="/compte/tiqr" class="button-secondary" id="gerer-tiqr">{m.tiqr.tiqr_title}</a>
+                                <a href=paths::MY_MEANS class="button-secondary" id="gerer-moyens">{m.means.means_title}</a>
+                                <a href=paths::MY_TIQR class="button-secondary" id="gerer-tiqr">{m.tiqr.tiqr_title}</a>
                             </p>
                         }
                             .into_any()

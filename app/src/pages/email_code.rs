@@ -10,6 +10,7 @@ use model::code::Delivery;
 use crate::api::{CodeStepData, get_code_step};
 use crate::components::{ErrorMessage, Notice, QueryError};
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -26,7 +27,7 @@ pub fn EmailCode() -> impl IntoView {
                     Ok(d) => view! { <CodeForms data=d /> }.into_any(),
                     Err(code) => view! {
                         <ErrorMessage code page_error=true />
-                        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
+                        <p><a href=paths::SIGN_IN rel="external">{m.sign_in.back_to_sign_in}</a></p>
                     }
                         .into_any(),
                 }
@@ -57,14 +58,14 @@ fn CodeForms(data: CodeStepData) -> impl IntoView {
         <p class="lead">{m.code.code_intro} " " <strong id="adresse-masquee">{data.masked_email.clone()}</strong> "."</p>
         {status.map(|text| view! { <Notice text /> })}
         <section class="card">
-            <form method="post" action="/connexion/code/envoyer" class="form">
+            <form method="post" action=paths::CODE_SEND class="form">
                 <input type="hidden" name="csrf" value=data.csrf.clone() />
                 <button type="submit" class=if requested { "button-secondary" } else { "button-primary" }>
                     {if requested { m.code.code_resend } else { m.code.code_send }}
                 </button>
             </form>
             {requested.then(|| view! {
-                <form method="post" action="/connexion/code" class="form">
+                <form method="post" action=paths::CODE class="form">
                     <input type="hidden" name="csrf" value=data.csrf.clone() />
                     <div class="field">
                         <label for="code">{m.code.code_label}</label>

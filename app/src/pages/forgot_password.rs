@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::get_shell;
 use crate::components::{Notice, QueryError};
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -27,7 +28,7 @@ pub fn ForgotPassword() -> impl IntoView {
             {move || Suspend::new(async move {
                 let csrf = shell.await.map(|s| s.csrf).unwrap_or_default();
                 view! {
-                    <form method="post" action="/mot-de-passe-oublie" class="form card">
+                    <form method="post" action=paths::FORGOT_PASSWORD class="form card">
                         <input type="hidden" name="csrf" value=csrf />
                         <div class="field">
                             <label for="identifiant">{m.account.forgot_identifier}</label>
@@ -38,6 +39,6 @@ pub fn ForgotPassword() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
+        <p><a href=paths::SIGN_IN rel="external">{m.sign_in.back_to_sign_in}</a></p>
     }
 }

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 
 use crate::api::{PendingLinkData, get_pending_link};
 use crate::components::{ErrorMessage, QueryError};
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -24,7 +25,7 @@ pub fn Linking() -> impl IntoView {
                         <Title text=m.card.link_title />
                         <h1>{m.card.link_title}</h1>
                         <ErrorMessage code page_error=true />
-                        <p><a href="/connexion" rel="external">{m.sign_in.back_to_sign_in}</a></p>
+                        <p><a href=paths::SIGN_IN rel="external">{m.sign_in.back_to_sign_in}</a></p>
                     }
                         .into_any(),
                 }
@@ -47,9 +48,9 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
         (m.card.link_title, m.card.link_intro, m.card.link_button)
     };
     let action = if psc {
-        "/connexion/lier"
+        paths::PSC_LINK
     } else {
-        "/connexion/carte/lier"
+        paths::CARD_LINK
     };
     let facts = if psc {
         view! {
@@ -119,7 +120,7 @@ fn LinkForm(data: PendingLinkData) -> impl IntoView {
                 </div>
                 <div class="inline-row">
                     <button type="submit" class="button-primary">{button}</button>
-                    <a href="/connexion" rel="external" class="button-secondary">{m.sign_in.cancel}</a>
+                    <a href=paths::SIGN_IN rel="external" class="button-secondary">{m.sign_in.cancel}</a>
                 </div>
             </form>
         </section>

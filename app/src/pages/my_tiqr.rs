@@ -10,6 +10,7 @@ use model::tiqr::{EnrollmentStatus, PhoneState};
 
 use crate::components::{ErrorMessage, Notice, Poller, QueryError};
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 use crate::tiqr_api::{QrView, TiqrEnrollmentView, get_my_tiqr};
 
@@ -119,9 +120,9 @@ pub fn MyTiqr() -> impl IntoView {
                             <ul id="tiqr-inscriptions" class="item-list">
                                 {d.enrollments.into_iter().filter(|e| e.state != PhoneState::Revoked).map(|e| view! { <Phone e csrf=csrf.clone() /> }).collect_view()}
                             </ul>
-                            {pending.map(|qr| view! { <EnrollmentUnderWay qr poll="/compte/tiqr/etat".to_string() /> })}
+                            {pending.map(|qr| view! { <EnrollmentUnderWay qr poll=paths::MY_TIQR_STATUS.to_string() /> })}
                             {(d.pending.as_ref().is_none_or(|p| !under_way(p)) || unconfirmed).then(|| view! {
-                                <form method="post" action="/compte/tiqr/inscrire" class="form">
+                                <form method="post" action=paths::MY_TIQR_ENROLL class="form">
                                     <input type="hidden" name="csrf" value=d.csrf.clone() />
                                     {password_needed.then(|| view! {
                                         <p>{m.tiqr.tiqr_password_hint}</p>
@@ -146,7 +147,7 @@ pub fn MyTiqr() -> impl IntoView {
 #[component]
 fn Phone(e: TiqrEnrollmentView, csrf: String) -> impl IntoView {
     let m = t();
-    let revoke = format!("/compte/tiqr/{}/revoquer", e.id);
+    let revoke = paths::my_tiqr_revoke(e.id);
     let label = format!("{} {}", m.tiqr.tiqr_revoke, e.name);
     view! {
         <li>

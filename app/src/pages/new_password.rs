@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::{PasswordLinkData, get_password_link};
 use crate::components::{ErrorMessage, QueryError};
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -23,7 +24,7 @@ pub fn NewPassword() -> impl IntoView {
                         <Title text=m.account.new_password_title_reset />
                         <h1>{m.account.new_password_title_reset}</h1>
                         <ErrorMessage code page_error=true />
-                        <p><a href="/mot-de-passe-oublie" rel="external">{m.account.forgot_password}</a></p>
+                        <p><a href=paths::FORGOT_PASSWORD rel="external">{m.account.forgot_password}</a></p>
                     }
                         .into_any(),
                 }
@@ -45,7 +46,7 @@ fn PasswordForm(data: PasswordLinkData, token: String) -> impl IntoView {
         <h1>{title}</h1>
         <QueryError />
         <p>{m.account.new_password_intro}</p>
-        <form method="post" action="/mot-de-passe" class="form card">
+        <form method="post" action=paths::NEW_PASSWORD class="form card">
             <input type="hidden" name="csrf" value=data.csrf.clone() />
             <input type="hidden" name="jeton" value=token />
             // Lets password managers file the new password under the right account.

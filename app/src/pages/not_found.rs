@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -14,6 +15,6 @@ pub fn NotFound() -> impl IntoView {
         <Title text=m.common.not_found_title />
         <h1>{m.common.not_found_title}</h1>
         <p>{m.common.not_found_text}</p>
-        <p><a href="/connexion">{m.sign_in.back_to_sign_in}</a></p>
+        <p><a href=paths::SIGN_IN>{m.sign_in.back_to_sign_in}</a></p>
     }
 }

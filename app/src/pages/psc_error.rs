@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 /// `/connexion/psc/erreur?erreur=…`: where every refused Pro Santé Connect sign-in ends, with the
@@ -16,9 +17,9 @@ pub fn PscError() -> impl IntoView {
         <h1>{m.psc.psc_error_title}</h1>
         <QueryError />
         <p class="inline-row">
-            <a href="/connexion" rel="external" class="button-primary">{m.sign_in.back_to_sign_in}</a>
+            <a href=paths::SIGN_IN rel="external" class="button-primary">{m.sign_in.back_to_sign_in}</a>
             " "
-            <a href="/connexion/psc" rel="external" class="button-secondary">{m.psc.psc_try_again}</a>
+            <a href=paths::PSC_START rel="external" class="button-secondary">{m.psc.psc_try_again}</a>
         </p>
     }
 }

@@ -9,6 +9,7 @@ use crate::api::{SignInData, get_sign_in};
 use crate::components::{ErrorMessage, Notice, QueryError, SupportContact, use_hydrated};
 use crate::info::Info;
 use crate::pages::card_sign_in::CardSignIn;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -31,7 +32,7 @@ pub fn SignIn() -> impl IntoView {
         {move || (notice() == Some(Info::SignedOutOfPsc)).then(|| view! {
             <p class="notice" id="fin-psc">
                 {m.psc.psc_session_may_remain}" "
-                <a href="/connexion/psc/fin" rel="external">{m.psc.psc_sign_out_too}</a>
+                <a href=paths::PSC_END_SESSION rel="external">{m.psc.psc_sign_out_too}</a>
             </p>
         })}
         <QueryError />
@@ -71,7 +72,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                     <p>{m.psc.psc_hint}</p>
                     // A plain link to the server route, which redirects to PSC: works without
                     // JavaScript.
-                    <a href="/connexion/psc" rel="external" class="button-primary" id="psc-sign-in">
+                    <a href=paths::PSC_START rel="external" class="button-primary" id="psc-sign-in">
                         {m.psc.psc_button}
                     </a>
                 </section>
@@ -82,7 +83,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                 {data.password_mode.then(|| view! {
                     <form
                         method="post"
-                        action="/connexion"
+                        action=paths::SIGN_IN
                         class="form"
                         on:submit=move |_| submitting.set(true)
                     >
@@ -129,10 +130,10 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                         <button type="submit" class="button-primary" disabled=move || submitting.get()>
                             {move || if submitting.get() { m.sign_in.signing_in } else { m.sign_in.sign_in_button }}
                         </button>
-                        <p class="forgot"><a href="/mot-de-passe-oublie" rel="external">{m.account.forgot_password}</a></p>
+                        <p class="forgot"><a href=paths::FORGOT_PASSWORD rel="external">{m.account.forgot_password}</a></p>
                     </form>
                 })}
-                <p class="other-mode"><a href="/connexion/tiqr" id="mode-tiqr">{m.sign_in.mode_tiqr}</a></p>
+                <p class="other-mode"><a href=paths::TIQR_SIGN_IN id="mode-tiqr">{m.sign_in.mode_tiqr}</a></p>
             </section>
 
             <section class="card" aria-labelledby="obtenir-compte">
@@ -140,7 +141,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                 <p>{m.sign_in.how_to_get_account_text}</p>
                 // Without JavaScript this form reloads the page with ?region=…; hydrated, the
                 // choice shows at once.
-                <form method="get" action="/connexion" class="form region-form">
+                <form method="get" action=paths::SIGN_IN class="form region-form">
                     <label for="region">{m.sign_in.your_region}</label>
                     <div class="inline-row">
                         <select

@@ -10,6 +10,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::{CardView, PhoneView, PscView, SignInMeansData, get_sign_in_means};
 use crate::components::{ErrorMessage, Notice, QueryError};
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -82,7 +83,7 @@ fn MeansLists(d: SignInMeansData) -> impl IntoView {
             {no_phone.then(|| view! { <p id="aucun-telephone">{m.means.means_phones_none}</p> })}
             {phones}
             {d.tiqr_enabled.then(|| view! {
-                <p><a href="/compte/tiqr" class="button-secondary" id="ajouter-telephone">{m.means.means_phone_add}</a></p>
+                <p><a href=paths::MY_TIQR class="button-secondary" id="ajouter-telephone">{m.means.means_phone_add}</a></p>
             })}
         </section>
     }
@@ -98,7 +99,7 @@ fn removal_form(
 ) -> impl IntoView {
     let password_id = format!("mot-de-passe-{means}-{id}");
     view! {
-        <form method="post" action="/compte/moyens-de-connexion/retirer" class="form">
+        <form method="post" action=paths::MY_MEANS_REMOVE class="form">
             <input type="hidden" name="csrf" value=csrf />
             <input type="hidden" name="moyen" value=means />
             <input type="hidden" name="id" value=id />

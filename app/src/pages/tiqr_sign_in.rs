@@ -6,6 +6,7 @@ use leptos_meta::Title;
 
 use crate::components::{ErrorMessage, Poller, QueryError};
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 use crate::tiqr_api::get_tiqr_sign_in;
 
@@ -40,8 +41,8 @@ pub fn TiqrSignIn() -> impl IntoView {
                                     <div id="tiqr-qr" class="qr" data-tiqr-url=d.qr.url.clone() inner_html=d.qr.svg.clone()></div>
                                     <p><a id="tiqr-lien" href=d.qr.url.clone() rel="external">{m.tiqr.tiqr_open_on_phone}</a></p>
                                     <p id="tiqr-etat" role="status">{label}</p>
-                                    <Poller url="/connexion/tiqr/etat".to_string() csrf=d.csrf.clone() state />
-                                    <form method="post" action="/connexion/tiqr/etat" class="form">
+                                    <Poller url=paths::TIQR_POLL.to_string() csrf=d.csrf.clone() state />
+                                    <form method="post" action=paths::TIQR_POLL class="form">
                                         <input type="hidden" name="csrf" value=d.csrf.clone() />
                                         <p class="hint">{m.tiqr.tiqr_continue_hint}</p>
                                         <button type="submit" class="button-secondary">{m.tiqr.tiqr_continue}</button>
@@ -50,7 +51,7 @@ pub fn TiqrSignIn() -> impl IntoView {
                                 <section class="card" aria-labelledby="hors-ligne">
                                     <h2 id="hors-ligne">{m.tiqr.tiqr_offline_title}</h2>
                                     <p class="hint">{m.tiqr.tiqr_offline_intro}</p>
-                                    <form method="post" action="/connexion/tiqr/code" class="form">
+                                    <form method="post" action=paths::TIQR_OFFLINE_CODE class="form">
                                         <input type="hidden" name="csrf" value=d.csrf.clone() />
                                         <div class="field">
                                             <label for="identite">{m.tiqr.tiqr_identity}</label>
@@ -70,6 +71,6 @@ pub fn TiqrSignIn() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href="/connexion" rel="external">{m.tiqr.tiqr_other_modes}</a></p>
+        <p><a href=paths::SIGN_IN rel="external">{m.tiqr.tiqr_other_modes}</a></p>
     }
 }

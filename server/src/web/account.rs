@@ -3,10 +3,11 @@
 
 use app::error::ErrorCode;
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext};
+use axum::Extension;
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
 use domain::Error;
 use domain::auth::otp::CodeError;
@@ -14,9 +15,12 @@ use domain::auth::{account_links, code_step, otp};
 use serde::Deserialize;
 
 use super::cookies;
-use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{TokenOnlyForm, signed_in_response};
+use super::posted::{Posted, back_with_error};
 
-const CODE_PAGE: &str = "/connexion/code";
+super::posted::token_in_csrf_field!(CodeForm, ForgotForm);
+
+const CODE_PAGE: &str = paths::CODE;
 
 fn step_token(jar: &CookieJar) -> Option<String> {
     jar.get(cookies::SIGN_IN_STEP)
@@ -28,7 +32,7 @@ fn step_over(state: &AppState, jar: CookieJar, code: &ErrorCode) -> Response {
     let secure = state.services.settings.secure_cookies;
     (
         jar.add(cookies::removal(cookies::SIGN_IN_STEP, secure)),
-        back_with_error("/connexion", code),
+        back_with_error(paths::SIGN_IN, code),
     )
         .into_response()
 }
@@ -38,11 +42,8 @@ pub async fn send_code(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
-    }
     let Some(token) = step_token(&jar) else {
         return step_over(
             &state,
@@ -51,7 +52,7 @@ pub async fn send_code(
         );
     };
     match otp::send_code(&state.services.auth, &token, &ctx.client, ctx.now).await {
-        Ok(()) => Redirect::to(&Info::CodeSent.on("/connexion/code")).into_response(),
+        Ok(()) => Redirect::to(&Info::CodeSent.on(paths::CODE)).into_response(),
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
             step_over(&state, jar, &ErrorCode::from(e))
         }
@@ -72,11 +73,8 @@ pub async fn verify_code(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<CodeForm>,
+    Posted(form): Posted<CodeForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(CODE_PAGE, &ErrorCode::Csrf);
-    }
     let Some(token) = step_token(&jar) else {
         return step_over(
             &state,
@@ -127,18 +125,15 @@ pub struct ForgotForm {
 pub async fn forgot_password(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<ForgotForm>,
+    Posted(form): Posted<ForgotForm>,
 ) -> Response {
-    const PAGE: &str = "/mot-de-passe-oublie";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::FORGOT_PASSWORD;
     let typed: String = form.identifiant.chars().take(254).collect();
     if typed.trim().is_empty() {
         return back_with_error(PAGE, &ErrorCode::InvalidInput);
     }
     match account_links::request_reset(&state.services.auth, &typed, &ctx.client, ctx.now).await {
-        Ok(()) => Redirect::to(&Info::ResetLinkSent.on("/mot-de-passe-oublie")).into_response(),
+        Ok(()) => Redirect::to(&Info::ResetLinkSent.on(paths::FORGOT_PASSWORD)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }
@@ -158,22 +153,40 @@ pub struct NewPasswordForm {
     retirer_moyens: String,
 }
 
+impl NewPasswordForm {
+    /// The link's token, kept to the characters a token has (it goes back into a URL).
+    fn link_token(&self) -> String {
+        self.jeton
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .take(64)
+            .collect()
+    }
+
+    /// The page of this link.
+    fn link_page(&self) -> String {
+        format!("{}?jeton={}", app::paths::NEW_PASSWORD, self.link_token())
+    }
+}
+
+impl super::posted::PostedForm for NewPasswordForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+
+    fn page(&self) -> Option<String> {
+        Some(self.link_page())
+    }
+}
+
 /// `POST /mot-de-passe`: the password chosen through an activation or reset link.
 pub async fn set_password(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<NewPasswordForm>,
+    Posted(form): Posted<NewPasswordForm>,
 ) -> Response {
-    let token: String = form
-        .jeton
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .take(64)
-        .collect();
-    let page = format!("/mot-de-passe?jeton={token}");
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(&page, &ErrorCode::Csrf);
-    }
+    let token = form.link_token();
+    let page = form.link_page();
     match account_links::set_password(
         &state.services.auth,
         &token,
@@ -186,11 +199,11 @@ pub async fn set_password(
     .await
     {
         Ok(info) if info.activation => {
-            Redirect::to(&Info::AccountActivated.on("/connexion")).into_response()
+            Redirect::to(&Info::AccountActivated.on(paths::SIGN_IN)).into_response()
         }
-        Ok(_) => Redirect::to(&Info::PasswordChanged.on("/connexion")).into_response(),
+        Ok(_) => Redirect::to(&Info::PasswordChanged.on(paths::SIGN_IN)).into_response(),
         Err(e @ Error::AccountLinkExpired) => {
-            back_with_error("/mot-de-passe-oublie", &ErrorCode::from(e))
+            back_with_error(paths::FORGOT_PASSWORD, &ErrorCode::from(e))
         }
         Err(e) => {
             // back_with_error adds "?erreur=": the page already has a query.

@@ -7,30 +7,28 @@ use app::admin_api::AuditQuery;
 use app::admin_api::server::actor;
 use app::error::{ErrorCode, Field};
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use domain::accounts::AdminRole;
 use domain::admin::{establishments, users};
 use domain::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::forms::{back_with_error, csrf_ok};
+use super::posted::{Posted, back_with_error};
 use super::request::local_path;
+
+super::posted::token_in_csrf_field!(NewUserForm, AccountForm, EstablishmentForm);
 
 /// Where a failed action goes back to: the confirmation page when the console wants the password
 /// again, else the page with the error.
 pub(super) fn failed(page: &str, code: ErrorCode) -> Response {
     if code == ErrorCode::ReauthRequired {
-        return Redirect::to(&format!(
-            "/admin/confirmer?retour={}",
-            app::components::urlencode(page)
-        ))
-        .into_response();
+        return Redirect::to(&paths::reauth(page)).into_response();
     }
     back_with_error(page, &code)
 }
@@ -71,10 +69,27 @@ pub struct ReauthForm {
     mot_de_passe: String,
 }
 
+impl ReauthForm {
+    /// This confirmation page, with where it goes back to.
+    fn here(&self) -> String {
+        paths::reauth(&console_path(&self.retour))
+    }
+}
+
+impl super::posted::PostedForm for ReauthForm {
+    fn token(&self) -> &str {
+        &self.csrf
+    }
+
+    fn page(&self) -> Option<String> {
+        Some(self.here())
+    }
+}
+
 /// A return path inside the console only.
 fn console_path(retour: &str) -> String {
-    local_path(retour, "/admin")
-        .unwrap_or("/admin/comptes")
+    local_path(retour, paths::CONSOLE)
+        .unwrap_or(paths::USERS)
         .to_string()
 }
 
@@ -82,18 +97,12 @@ fn console_path(retour: &str) -> String {
 pub async fn reauthenticate(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<ReauthForm>,
+    Posted(form): Posted<ReauthForm>,
 ) -> Response {
     let back = console_path(&form.retour);
-    let here = format!(
-        "/admin/confirmer?retour={}",
-        app::components::urlencode(&back)
-    );
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(&here, ErrorCode::Csrf);
-    }
+    let here = form.here();
     let Some(session) = ctx.viewer.session() else {
-        return failed("/connexion", ErrorCode::NotSignedIn);
+        return failed(paths::SIGN_IN, ErrorCode::NotSignedIn);
     };
     match domain::auth::reauthenticate(
         &state.services.auth,
@@ -133,12 +142,9 @@ pub struct NewUserForm {
 pub async fn create_user(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<NewUserForm>,
+    Posted(form): Posted<NewUserForm>,
 ) -> Response {
-    const PAGE: &str = "/admin/comptes/nouveau";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(PAGE, ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::NEW_USER;
     let result = async {
         let new = users::NewAccount {
             username: field(Username::parse(&form.identifiant), Field::Username)?,
@@ -161,7 +167,7 @@ pub async fn create_user(
     }
     .await;
     match result {
-        Ok(id) => done(&format!("/admin/comptes/{id}"), Info::AccountCreated),
+        Ok(id) => done(&paths::user(id), Info::AccountCreated),
         Err(code) => failed(PAGE, code),
     }
 }
@@ -219,15 +225,12 @@ pub async fn account_action(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path((id, verb)): Path<(String, String)>,
-    Form(form): Form<AccountForm>,
+    Posted(form): Posted<AccountForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return failed("/admin/comptes", ErrorCode::NotFound);
+        return failed(paths::USERS, ErrorCode::NotFound);
     };
-    let page = format!("/admin/comptes/{id}");
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(&page, ErrorCode::Csrf);
-    }
+    let page = paths::user(id);
     let auth = &state.services.auth;
     let client = &ctx.client;
     let now = ctx.now;
@@ -365,12 +368,9 @@ pub struct EstablishmentForm {
 pub async fn create_establishment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<EstablishmentForm>,
+    Posted(form): Posted<EstablishmentForm>,
 ) -> Response {
-    const PAGE: &str = "/admin/etablissements";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(PAGE, ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::ESTABLISHMENTS;
     let result = async {
         let finess = field(Finess::parse(&form.finess), Field::Finess)?;
         let region = field(RegionCode::parse(&form.region), Field::Region)?;
@@ -395,7 +395,7 @@ pub async fn create_establishment(
     .await;
     match result {
         Ok(finess) => done(
-            &format!("/admin/etablissements/{}", finess.as_str()),
+            &paths::establishment_edit(&finess),
             Info::EstablishmentCreated,
         ),
         Err(code) => failed(PAGE, code),
@@ -407,15 +407,12 @@ pub async fn edit_establishment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path(finess): Path<String>,
-    Form(form): Form<EstablishmentForm>,
+    Posted(form): Posted<EstablishmentForm>,
 ) -> Response {
     let Ok(finess) = Finess::parse(&finess) else {
-        return failed("/admin/etablissements", ErrorCode::NotFound);
+        return failed(paths::ESTABLISHMENTS, ErrorCode::NotFound);
     };
-    let page = format!("/admin/etablissements/{}", finess.as_str());
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(&page, ErrorCode::Csrf);
-    }
+    let page = paths::establishment_edit(&finess);
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
         let fields = establishments::Fields {
@@ -480,6 +477,6 @@ pub async fn export_audit(
             )
                 .into_response()
         }
-        Err(code) => failed("/admin/journal", code),
+        Err(code) => failed(paths::AUDIT, code),
     }
 }

@@ -5,11 +5,12 @@
 use std::net::SocketAddr;
 
 use app::error::{CardError, ErrorCode};
+use app::paths;
 use app::state::{AppState, CardService, RequestContext};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form, Json};
+use axum::{Extension, Json};
 use axum_extra::extract::cookie::CookieJar;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -19,11 +20,14 @@ use rustls_pki_types::pem::PemObject;
 use serde::Deserialize;
 
 use super::cookies;
-use super::forms::{TokenOnlyForm, back_with_error, csrf_ok, signed_in_response};
+use super::forms::{TokenOnlyForm, signed_in_response};
+use super::posted::{Posted, back_with_error};
+
+super::posted::token_in_csrf_field!(AgentForm);
 
 /// A CPx authentication certificate is about 1.5–2 KB; anything far larger is not one.
 /// The linking page of an unknown card (`super::linking`).
-pub const LINK_PAGE: &str = "/connexion/carte/lier";
+pub const LINK_PAGE: &str = paths::CARD_LINK;
 
 const MAX_CERTIFICATE: usize = 16 * 1024;
 const MAX_SIGNATURE: usize = 1024;
@@ -44,7 +48,7 @@ pub(super) fn browser(ctx: &RequestContext) -> Browser {
 }
 
 fn refused(code: CardError) -> Response {
-    back_with_error("/connexion", &ErrorCode::Card(code))
+    back_with_error(paths::SIGN_IN, &ErrorCode::Card(code))
 }
 
 /// Audits a refusal decided here, before any certificate could be validated; the code to show.
@@ -87,14 +91,11 @@ fn finish(state: &AppState, jar: CookieJar, outcome: CardOutcome) -> Response {
 pub async fn challenge(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
     let json_error = |status: StatusCode, code: ErrorCode| {
         (status, Json(serde_json::json!({ "error": code.slug() }))).into_response()
     };
-    if !csrf_ok(&ctx, &form.csrf) {
-        return json_error(StatusCode::FORBIDDEN, ErrorCode::Csrf);
-    }
     if service(&state).is_none() {
         return json_error(
             StatusCode::NOT_FOUND,
@@ -128,11 +129,8 @@ pub async fn sign_in_with_agent(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<AgentForm>,
+    Posted(form): Posted<AgentForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error("/connexion", &ErrorCode::Csrf);
-    }
     let Some(service) = service(&state) else {
         return refused(CardError::Unavailable);
     };
@@ -147,7 +145,7 @@ pub async fn sign_in_with_agent(
         decode(&form.signature, MAX_SIGNATURE),
     ) else {
         let code = edge_refusal(&state, &ctx, "malformed", "agent", CardError::Malformed).await;
-        return back_with_error("/connexion", &code);
+        return back_with_error(paths::SIGN_IN, &code);
     };
     let proof = AgentProof {
         nonce: form.nonce.chars().take(128).collect(),
@@ -168,7 +166,7 @@ pub async fn sign_in_with_agent(
     .await
     {
         Ok(outcome) => finish(&state, jar, outcome),
-        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+        Err(e) => back_with_error(paths::SIGN_IN, &ErrorCode::from(e)),
     }
 }
 
@@ -341,6 +339,6 @@ pub async fn tls_return(
     .await
     {
         Ok(outcome) => finish(&state, jar, outcome),
-        Err(e) => (jar, back_with_error("/connexion", &ErrorCode::from(e))).into_response(),
+        Err(e) => (jar, back_with_error(paths::SIGN_IN, &ErrorCode::from(e))).into_response(),
     }
 }

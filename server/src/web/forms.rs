@@ -3,10 +3,11 @@
 
 use app::error::ErrorCode;
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext};
+use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use axum_extra::extract::cookie::CookieJar;
 use domain::auth::PasswordOutcome;
 use domain::ids::Finess;
@@ -14,23 +15,10 @@ use domain::routing::Landing;
 use serde::Deserialize;
 
 use super::cookies;
+use super::posted::{Posted, back_with_error};
 use super::request::local_path;
-use subtle::ConstantTimeEq;
 
-/// Constant-time comparison (`subtle`), so the token cannot be guessed byte by byte from
-/// response times. Only the length, which is public, may end it early.
-fn same_token(a: &str, b: &str) -> bool {
-    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
-}
-
-pub(super) fn csrf_ok(ctx: &RequestContext, submitted: &str) -> bool {
-    !submitted.is_empty() && same_token(&ctx.csrf_token, submitted)
-}
-
-pub(super) fn back_with_error(page: &str, code: &ErrorCode) -> Response {
-    let sep = if page.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{page}{sep}erreur={}", code.slug())).into_response()
-}
+super::posted::token_in_csrf_field!(CredentialsForm, TokenOnlyForm, ChooseForm);
 
 /// A right password when the e-mail code is required (sign-in or linking): the step's cookie and
 /// the code page, which completes what the step was started for.
@@ -44,7 +32,7 @@ pub(super) fn to_code_step(state: &AppState, jar: CookieJar, token: &str) -> Res
             minutes,
             secure,
         )),
-        Redirect::to("/connexion/code"),
+        Redirect::to(paths::CODE),
     )
         .into_response()
 }
@@ -64,13 +52,10 @@ pub async fn sign_in(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<CredentialsForm>,
+    Posted(form): Posted<CredentialsForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error("/connexion", &ErrorCode::Csrf);
-    }
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
-        return back_with_error("/connexion", &ErrorCode::InvalidCredentials);
+        return back_with_error(paths::SIGN_IN, &ErrorCode::InvalidCredentials);
     }
     let previous = cookies::session_token(&jar);
     let auth = &state.services.auth;
@@ -86,7 +71,7 @@ pub async fn sign_in(
     {
         Ok(PasswordOutcome::SignedIn(signed_in)) => signed_in_response(&state, jar, &signed_in),
         Ok(PasswordOutcome::CodeRequired { token }) => to_code_step(&state, jar, &token),
-        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+        Err(e) => back_with_error(paths::SIGN_IN, &ErrorCode::from(e)),
     }
 }
 
@@ -98,7 +83,7 @@ pub(super) fn signed_in_response(
     signed_in: &domain::auth::SignedIn,
 ) -> Response {
     let jar = signed_in_cookies(state, jar, signed_in);
-    (jar, Redirect::to(&signed_in.landing.path())).into_response()
+    (jar, Redirect::to(&paths::landing(&signed_in.landing))).into_response()
 }
 
 /// The session cookie and a new form token, for a redirect or a polling page's JSON answer.
@@ -122,11 +107,8 @@ pub async fn sign_out(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error("/connexion", &ErrorCode::Csrf);
-    }
     let secure = state.services.settings.secure_cookies;
     // After a PSC session the page offers to end PSC's own session too (RP-initiated logout).
     let after_psc = ctx
@@ -137,7 +119,7 @@ pub async fn sign_out(
         && let Err(e) =
             domain::auth::sign_out(&state.services.auth.pool, &token, &ctx.client, ctx.now).await
     {
-        return back_with_error("/connexion", &ErrorCode::from(e));
+        return back_with_error(paths::SIGN_IN, &ErrorCode::from(e));
     }
     // A shared workstation: the next person's PSC sign-in must not reuse this one's PSC session.
     let mut fresh_login = cookies::short_lived(
@@ -146,7 +128,7 @@ pub async fn sign_out(
         cookies::PSC_FRESH_LOGIN_HOURS * 60,
         secure,
     );
-    fresh_login.set_path("/connexion/psc");
+    fresh_login.set_path(paths::PSC_START);
     (
         jar.add(cookies::removal(cookies::SESSION, secure))
             .add(cookies::csrf(&super::request::new_csrf_token(), secure))
@@ -157,7 +139,7 @@ pub async fn sign_out(
             } else {
                 Info::SignedOut
             }
-            .on("/connexion"),
+            .on(paths::SIGN_IN),
         ),
     )
         .into_response()
@@ -174,16 +156,13 @@ pub struct ChooseForm {
 pub async fn choose_establishment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<ChooseForm>,
+    Posted(form): Posted<ChooseForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error("/etablissements", &ErrorCode::Csrf);
-    }
     let Some(session) = ctx.viewer.session() else {
-        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+        return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
     };
     let Ok(finess) = Finess::parse(&form.finess) else {
-        return back_with_error("/etablissements", &ErrorCode::InvalidInput);
+        return back_with_error(paths::CHOOSER, &ErrorCode::InvalidInput);
     };
     match domain::routing::choose_establishment(
         &state.services.auth.pool,
@@ -194,8 +173,8 @@ pub async fn choose_establishment(
     )
     .await
     {
-        Ok(e) => Redirect::to(&format!("/etablissements/{}", e.finess)).into_response(),
-        Err(e) => back_with_error("/etablissements", &ErrorCode::from(e)),
+        Ok(e) => Redirect::to(&paths::establishment(&e.finess)).into_response(),
+        Err(e) => back_with_error(paths::CHOOSER, &ErrorCode::from(e)),
     }
 }
 
@@ -205,7 +184,7 @@ pub async fn root(
     Extension(ctx): Extension<RequestContext>,
 ) -> Response {
     let Some(session) = ctx.viewer.session() else {
-        return Redirect::to("/connexion").into_response();
+        return Redirect::to(paths::SIGN_IN).into_response();
     };
     let establishments = async {
         let mut conn = state.services.auth.pool.acquire().await?;
@@ -221,12 +200,12 @@ pub async fn root(
                 .establishment_id
                 .and_then(|id| list.iter().find(|e| e.id == id));
             let path = match current {
-                Some(e) => format!("/etablissements/{}", e.finess),
-                None => Landing::for_establishments(&list, administrator).path(),
+                Some(e) => paths::establishment(&e.finess),
+                None => paths::landing(&Landing::for_establishments(&list, administrator)),
             };
             Redirect::to(&path).into_response()
         }
-        Err(e) => back_with_error("/connexion", &ErrorCode::from(e)),
+        Err(e) => back_with_error(paths::SIGN_IN, &ErrorCode::from(e)),
     }
 }
 
@@ -264,7 +243,7 @@ pub async fn switch_language(
 
 #[cfg(test)]
 mod tests {
-    use super::same_token;
+    use crate::web::posted::same_token;
     use crate::web::request::local_path;
 
     #[test]

@@ -327,3 +327,87 @@ async fn an_unknown_address_is_a_french_404_page() {
     let page = body(response).await;
     assert!(page.contains("lang=\"fr\""), "{page}");
 }
+
+/// A form post with a stale token, from a page of the portal.
+fn stale_post(path: &str, session: Option<&str>) -> Request<Body> {
+    let mut cookies = format!("passerelle_csrf={TOKEN}");
+    if let Some(s) = session {
+        cookies.push_str(&format!("; passerelle_session={s}"));
+    }
+    Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::COOKIE, cookies)
+        .body(Body::from("csrf=perime&nom=Autre"))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_stale_console_form_goes_back_to_its_own_page_and_changes_nothing() {
+    let app = portal().await;
+    let session = sign_in(&app, "admin.idf").await;
+    let account = "6f1d0c1e-0000-4000-8000-000000000001";
+    let response = app
+        .clone()
+        .oneshot(stale_post(
+            &format!("/admin/comptes/{account}/desactiver"),
+            Some(&session),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&response),
+        format!("/admin/comptes/{account}?erreur=formulaire-expire")
+    );
+    // A route parameter that is not an identifier never reaches the redirect.
+    let response = app
+        .clone()
+        .oneshot(stale_post(
+            "/admin/comptes/%2F%2Fevil.example/desactiver",
+            Some(&session),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&response),
+        "/admin/comptes?erreur=formulaire-expire"
+    );
+    // The activation link's page keeps its token (and only a token's characters).
+    let response = app
+        .oneshot(
+            Request::post("/mot-de-passe")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, format!("passerelle_csrf={TOKEN}"))
+                .body(Body::from("csrf=perime&jeton=abc%22%3E%3Cx&mot_de_passe=x"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&response),
+        "/mot-de-passe?jeton=abcx&erreur=formulaire-expire"
+    );
+}
+
+#[tokio::test]
+async fn a_pages_script_gets_a_stale_form_refused_in_json() {
+    let app = portal().await;
+    let mut request = stale_post("/connexion/carte/defi", None);
+    request
+        .headers_mut()
+        .insert(header::ACCEPT, "application/json".parse().unwrap());
+    let response = app.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let answer: serde_json::Value = serde_json::from_str(&body(response).await).unwrap();
+    assert_eq!(answer["error"], "formulaire-expire");
+}
+
+#[tokio::test]
+async fn every_page_of_the_path_table_is_a_leptos_route() {
+    let routes: Vec<String> = leptos_axum::generate_route_list(app::App)
+        .iter()
+        .map(|r| r.path().to_string())
+        .collect();
+    for page in app::paths::PAGES {
+        assert!(routes.iter().any(|r| r == page), "{page} in {routes:?}");
+    }
+}

@@ -6,13 +6,13 @@
 use app::admin_api::server::actor;
 use app::error::{ErrorCode, ImportFault};
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext, Services};
 use axum::Extension;
 use axum::extract::multipart::{Multipart, MultipartError};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::Form;
 use domain::admin::Actor;
 use domain::audit::Client;
 use domain::ids::RegionCode;
@@ -23,9 +23,12 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::admin::failed;
-use super::forms::csrf_ok;
 
-const PAGE: &str = "/admin/import";
+use super::posted::{Posted, csrf_ok};
+
+super::posted::token_in_csrf_field!(StepForm);
+
+const PAGE: &str = paths::IMPORTS;
 
 /// The largest request body of an upload: the largest file plus the form's other fields and the
 /// multipart framing.
@@ -200,15 +203,12 @@ pub async fn action(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path((id, verb)): Path<(String, String)>,
-    Form(form): Form<StepForm>,
+    Posted(form): Posted<StepForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
         return failed(PAGE, ErrorCode::NotFound);
     };
     let page = format!("{PAGE}/{id}");
-    if !csrf_ok(&ctx, &form.csrf) {
-        return failed(&page, ErrorCode::Csrf);
-    }
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
         let (auth, client, now) = (&state.services.auth, &ctx.client, ctx.now);

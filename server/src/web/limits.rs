@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::i18n::Lang;
+use app::paths;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -73,27 +74,25 @@ impl Class {
 pub fn class_of(method: &Method, path: &str) -> Option<Class> {
     let post = method == Method::POST;
     match path {
-        "/connexion"
-        | "/connexion/lier"
-        | "/connexion/carte/lier"
-        | "/connexion/code"
-        | "/connexion/code/envoyer"
-        | "/connexion/tiqr/code"
+        paths::SIGN_IN
+        | paths::PSC_LINK
+        | paths::CARD_LINK
+        | paths::CODE
+        | paths::CODE_SEND
+        | paths::TIQR_OFFLINE_CODE
             if post =>
         {
             Some(Class::SignIn)
         }
-        "/connexion/carte" | "/connexion/carte/defi" if post => Some(Class::Card),
-        "/connexion/carte/certificat"
-        | "/connexion/carte/certificat/verifier"
-        | "/connexion/carte/retour" => Some(Class::Card),
-        "/tiqr/metadata" | "/tiqr/enrol" | "/tiqr/auth" => Some(Class::TiqrApp),
-        // The page makes its QR while rendering; the API makes a new one.
-        "/connexion/tiqr" | "/api/tiqr-sign-in" => Some(Class::TiqrQr),
-        "/connexion/psc" | "/connexion/psc/retour" | "/connexion/psc/deconnexion" => {
-            Some(Class::Psc)
+        paths::CARD_SIGN_IN | paths::CARD_CHALLENGE if post => Some(Class::Card),
+        paths::CARD_TLS_START | paths::CARD_TLS_VERIFY | paths::CARD_TLS_RETURN => {
+            Some(Class::Card)
         }
-        "/mot-de-passe-oublie" | "/mot-de-passe" if post => Some(Class::Reset),
+        paths::TIQR_METADATA | paths::TIQR_ENROL | paths::TIQR_AUTH => Some(Class::TiqrApp),
+        // The page makes its QR while rendering; the API makes a new one.
+        paths::TIQR_SIGN_IN | "/api/tiqr-sign-in" => Some(Class::TiqrQr),
+        paths::PSC_START | paths::PSC_CALLBACK | paths::PSC_BACK_CHANNEL_LOGOUT => Some(Class::Psc),
+        paths::FORGOT_PASSWORD | paths::NEW_PASSWORD if post => Some(Class::Reset),
         _ => None,
     }
 }

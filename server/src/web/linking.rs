@@ -3,9 +3,9 @@
 //! the identity a sign-in found unknown. The rules are in `domain::auth::linking`.
 
 use app::error::ErrorCode;
+use app::paths;
 use app::state::{AppState, RequestContext};
 use axum::Extension;
-use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -15,14 +15,15 @@ use model::sign_in::Method;
 
 use super::card;
 use super::cookies;
-use super::forms::{CredentialsForm, back_with_error, csrf_ok, signed_in_response, to_code_step};
+use super::forms::{CredentialsForm, signed_in_response, to_code_step};
+use super::posted::{Posted, back_with_error};
 
 /// `POST /connexion/carte/lier`: the one-time linking of a card.
 pub async fn link_card(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<CredentialsForm>,
+    Posted(form): Posted<CredentialsForm>,
 ) -> Response {
     link_on(Method::Card, state, ctx, jar, form).await
 }
@@ -32,7 +33,7 @@ pub async fn link_psc(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<CredentialsForm>,
+    Posted(form): Posted<CredentialsForm>,
 ) -> Response {
     link_on(Method::Psc, state, ctx, jar, form).await
 }
@@ -52,9 +53,6 @@ async fn link_on(
     } else {
         card::LINK_PAGE
     };
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(page, &ErrorCode::Csrf);
-    }
     let expired = || {
         if psc {
             Error::PscLinkExpired
@@ -63,7 +61,7 @@ async fn link_on(
         }
     };
     let Some(token) = jar.get(cookies::CARD_LINK).map(|c| c.value().to_string()) else {
-        return back_with_error("/connexion", &ErrorCode::from(expired()));
+        return back_with_error(paths::SIGN_IN, &ErrorCode::from(expired()));
     };
     if form.identifiant.trim().is_empty() || form.mot_de_passe.is_empty() {
         return back_with_error(page, &ErrorCode::InvalidCredentials);
@@ -104,9 +102,9 @@ async fn link_on(
                 other => other,
             };
             let back = if psc {
-                "/connexion/psc/erreur"
+                paths::PSC_ERROR
             } else {
-                "/connexion"
+                paths::SIGN_IN
             };
             (
                 jar.add(cookies::removal(cookies::CARD_LINK, secure)),

@@ -3,19 +3,22 @@
 
 use app::error::ErrorCode;
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext};
+use axum::Extension;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::{Extension, Form};
 use domain::auth::means::{self, MeansRef};
 use domain::ids::NationalId;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::forms::{back_with_error, csrf_ok};
+use super::posted::{Posted, back_with_error};
+
+super::posted::token_in_csrf_field!(RemoveForm);
 
 /// The holder's page (it was "Mes cartes" at `/compte/cartes`).
-pub const PAGE: &str = "/compte/moyens-de-connexion";
+pub const PAGE: &str = paths::MY_MEANS;
 
 /// `GET /compte/cartes`: the page's former address, kept for bookmarks and old e-mails.
 pub async fn former_page(RawQuery(query): RawQuery) -> Redirect {
@@ -59,13 +62,10 @@ fn means_of(form: &RemoveForm) -> Option<(MeansRef, Info)> {
 pub async fn remove(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Form(form): Form<RemoveForm>,
+    Posted(form): Posted<RemoveForm>,
 ) -> Response {
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
     let Some(session) = ctx.viewer.session() else {
-        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+        return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
     };
     let Some((what, info)) = means_of(&form) else {
         return back_with_error(PAGE, &ErrorCode::InvalidInput);

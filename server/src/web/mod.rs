@@ -10,10 +10,12 @@ mod import;
 pub mod limits;
 mod linking;
 mod means;
+mod posted;
 mod psc;
 mod request;
 mod tiqr;
 
+use app::paths;
 use app::state::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -21,14 +23,13 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use posted::{form, form_up_to};
 use std::sync::Arc;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 /// Form posts are small; refuse large bodies before reading them.
 const MAX_BODY: usize = 64 * 1024;
-/// The sign-in and reset forms: a few short fields.
-const MAX_FORM: usize = 8 * 1024;
 /// The card agent's proof: a certificate and a signature, base64.
 const MAX_CARD_PROOF: usize = 48 * 1024;
 /// The TIQR app's posts and PSC's logout token.
@@ -71,106 +72,108 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
     let security_headers = security_headers(state.services.settings.secure_cookies);
     let mut router = Router::new()
         .route("/", get(forms::root))
+        .route(paths::SIGN_IN, form(forms::sign_in, paths::SIGN_IN))
+        .route(paths::SIGN_OUT, form(forms::sign_out, paths::SIGN_IN))
         .route(
-            "/connexion",
-            post(forms::sign_in).layer(DefaultBodyLimit::max(MAX_FORM)),
+            paths::CHOOSE,
+            form(forms::choose_establishment, paths::CHOOSER),
+        )
+        .route(paths::CODE, form(account::verify_code, paths::CODE))
+        .route(paths::CODE_SEND, form(account::send_code, paths::CODE))
+        .route(
+            paths::FORGOT_PASSWORD,
+            form(account::forgot_password, paths::FORGOT_PASSWORD),
         )
         .route(
-            "/connexion/carte",
-            post(card::sign_in_with_agent).layer(DefaultBodyLimit::max(MAX_CARD_PROOF)),
+            paths::NEW_PASSWORD,
+            form(account::set_password, paths::NEW_PASSWORD),
         )
+        // The card: the agent's proof, the TLS terminator's round trip, the one-time linking.
         .route(
-            "/connexion/carte/defi",
-            post(card::challenge).layer(DefaultBodyLimit::max(MAX_FORM)),
+            paths::CARD_SIGN_IN,
+            form_up_to(card::sign_in_with_agent, paths::SIGN_IN, MAX_CARD_PROOF),
         )
+        .route(paths::CARD_CHALLENGE, form(card::challenge, paths::SIGN_IN))
+        .route(paths::CARD_TLS_START, get(card::tls_start))
+        .route(paths::CARD_TLS_VERIFY, get(card::tls_verify))
+        .route(paths::CARD_TLS_RETURN, get(card::tls_return))
+        .route(paths::CARD_LINK, form(linking::link_card, paths::CARD_LINK))
+        // Pro Santé Connect.
+        .route(paths::PSC_START, get(psc::start))
+        .route(paths::PSC_CALLBACK, get(psc::callback))
         .route(
-            "/connexion/carte/lier",
-            post(linking::link_card).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/connexion/lier",
-            post(linking::link_psc).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route("/connexion/psc", get(psc::start))
-        .route("/connexion/psc/retour", get(psc::callback))
-        .route(
-            "/connexion/psc/deconnexion",
+            paths::PSC_BACK_CHANNEL_LOGOUT,
             post(psc::back_channel_logout).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
         )
-        .route("/connexion/psc/fin", get(psc::end_session))
-        .route("/connexion/carte/certificat", get(card::tls_start))
+        .route(paths::PSC_END_SESSION, get(psc::end_session))
+        .route(paths::PSC_LINK, form(linking::link_psc, paths::PSC_LINK))
+        // TIQR: the app's protocol, the browser's sign-in, the holder's and the desk's enrolment.
+        .route(paths::TIQR_METADATA, get(tiqr::metadata))
         .route(
-            "/connexion/carte/certificat/verifier",
-            get(card::tls_verify),
-        )
-        .route("/connexion/carte/retour", get(card::tls_return))
-        .route("/compte/cartes", get(means::former_page))
-        .route(
-            "/compte/moyens-de-connexion/retirer",
-            post(means::remove).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/connexion/code",
-            post(account::verify_code).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/connexion/code/envoyer",
-            post(account::send_code).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/mot-de-passe-oublie",
-            post(account::forgot_password).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route(
-            "/mot-de-passe",
-            post(account::set_password).layer(DefaultBodyLimit::max(MAX_FORM)),
-        )
-        .route("/admin/confirmer", post(admin::reauthenticate))
-        .route("/admin/comptes/nouveau", post(admin::create_user))
-        .route(
-            "/admin/comptes/{id}/tiqr-inscrire",
-            post(tiqr::desk_enrollment),
-        )
-        .route("/admin/comptes/{id}/tiqr-code", post(tiqr::desk_code))
-        .route("/admin/comptes/{id}/{verb}", post(admin::account_action))
-        .route("/tiqr/metadata", get(tiqr::metadata))
-        .route(
-            "/tiqr/enrol",
+            paths::TIQR_ENROL,
             post(tiqr::enrol).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
         )
         .route(
-            "/tiqr/auth",
+            paths::TIQR_AUTH,
             post(tiqr::login).layer(DefaultBodyLimit::max(MAX_PROTOCOL)),
         )
-        .route("/tiqr/logo.png", get(tiqr::logo))
-        .route("/connexion/tiqr/etat", post(tiqr::poll))
+        .route(paths::TIQR_LOGO, get(tiqr::logo))
+        .route(paths::TIQR_POLL, form(tiqr::poll, paths::TIQR_SIGN_IN))
         .route(
-            "/connexion/tiqr/code",
-            post(tiqr::offline_code).layer(DefaultBodyLimit::max(MAX_FORM)),
+            paths::TIQR_OFFLINE_CODE,
+            form(tiqr::offline_code, paths::TIQR_SIGN_IN),
         )
-        .route("/compte/tiqr/inscrire", post(tiqr::start_enrollment))
-        .route("/compte/tiqr/etat", get(tiqr::enrollment_status))
-        .route("/compte/tiqr/{id}/revoquer", post(tiqr::revoke_own))
-        .route("/admin/etablissements", post(admin::create_establishment))
         .route(
-            "/admin/etablissements/{finess}",
-            post(admin::edit_establishment),
+            paths::MY_TIQR_ENROLL,
+            form(tiqr::start_enrollment, paths::MY_TIQR),
         )
-        .route("/admin/journal.csv", get(admin::export_audit))
+        .route(paths::MY_TIQR_STATUS, get(tiqr::enrollment_status))
         .route(
-            "/admin/import",
+            paths::pattern::MY_TIQR_REVOKE,
+            form(tiqr::revoke_own, paths::MY_TIQR),
+        )
+        .route(
+            paths::pattern::USER_TIQR_ENROLL,
+            form(tiqr::desk_enrollment, paths::pattern::USER),
+        )
+        .route(
+            paths::pattern::USER_TIQR_CODE,
+            form(tiqr::desk_code, paths::pattern::USER),
+        )
+        // The holder's own sign-in means.
+        .route(paths::FORMER_MY_CARDS, get(means::former_page))
+        .route(paths::MY_MEANS_REMOVE, form(means::remove, paths::MY_MEANS))
+        // The console.
+        .route(paths::REAUTH, form(admin::reauthenticate, paths::REAUTH))
+        .route(paths::NEW_USER, form(admin::create_user, paths::NEW_USER))
+        .route(
+            paths::pattern::USER_ACTION,
+            form(admin::account_action, paths::pattern::USER),
+        )
+        .route(
+            paths::ESTABLISHMENTS,
+            form(admin::create_establishment, paths::ESTABLISHMENTS),
+        )
+        .route(
+            paths::pattern::ESTABLISHMENT_EDIT,
+            form(
+                admin::edit_establishment,
+                paths::pattern::ESTABLISHMENT_EDIT,
+            ),
+        )
+        .route(paths::AUDIT_EXPORT, get(admin::export_audit))
+        .route(
+            paths::IMPORTS,
             post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BODY)),
         )
-        .route("/admin/import/modele.csv", get(import::template))
+        .route(paths::IMPORT_TEMPLATE, get(import::template))
         .route(
-            "/admin/import/{id}/{what}",
-            get(import::download).post(import::action),
+            paths::pattern::IMPORT_ACTION,
+            get(import::download).merge(form(import::action, paths::pattern::IMPORT)),
         )
-        .route("/deconnexion", post(forms::sign_out))
-        .route("/etablissements/choisir", post(forms::choose_establishment))
-        .route("/langue/{code}", get(forms::switch_language))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
+        .route(paths::pattern::LANGUAGE, get(forms::switch_language))
+        .route(paths::LIVE, get(health::live))
+        .route(paths::READY, get(health::ready))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use app::error::{ErrorCode, PscError};
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext};
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
@@ -20,14 +21,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::cookies;
-use super::forms::{back_with_error, signed_in_response};
+use super::forms::signed_in_response;
+use super::posted::back_with_error;
 use crate::psc::{PscClient, PscFailure, PscLogoutRefusal};
 
 /// The linking page of an unknown PSC identity (the card's page, at PSC's address;
 /// `super::linking`).
-pub const LINK_PAGE: &str = "/connexion/lier";
+pub const LINK_PAGE: &str = paths::PSC_LINK;
 /// The error page every refusal ends on.
-const ERROR_PAGE: &str = "/connexion/psc/erreur";
+const ERROR_PAGE: &str = paths::PSC_ERROR;
 
 /// The PSC relying party, when `[psc]` is enabled (an extension of the router).
 pub type Psc = Option<Arc<PscClient>>;
@@ -240,7 +242,7 @@ pub async fn callback(
         Ok(outcome) => {
             // PSC authenticated someone after the sign-out: the next flow may use its session.
             let mut done = cookies::removal(cookies::PSC_FRESH_LOGIN, secure);
-            done.set_path("/connexion/psc");
+            done.set_path(paths::PSC_START);
             let jar = jar.add(done);
             match outcome {
                 PscOutcome::SignedIn(signed_in) => signed_in_response(&state, jar, &signed_in),
@@ -266,7 +268,7 @@ pub async fn end_session(
     State(state): State<AppState>,
     Extension(client): Extension<Psc>,
 ) -> Response {
-    let back = Info::SignedOut.on("/connexion");
+    let back = Info::SignedOut.on(paths::SIGN_IN);
     let Some(client) = client else {
         return Redirect::to(&back).into_response();
     };

@@ -5,6 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use app::i18n::Lang;
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext, Viewer};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -23,16 +24,19 @@ use super::cookies;
 
 /// Paths that need no session, language or token: static files and probes.
 fn is_static(path: &str) -> bool {
-    path.starts_with("/pkg/") || path == "/favicon.ico" || path == "/healthz" || path == "/readyz"
+    path.starts_with("/pkg/")
+        || path == "/favicon.ico"
+        || path == paths::LIVE
+        || path == paths::READY
 }
 
 /// Pages only a signed-in user may see.
 fn is_private_page(path: &str) -> bool {
-    path == "/etablissements"
+    path == paths::CHOOSER
         || path.starts_with("/etablissements/")
-        || path == "/aucun-etablissement"
+        || path == paths::NO_ESTABLISHMENT
         || path.starts_with("/compte")
-        || path == "/admin"
+        || path == paths::CONSOLE
         || path.starts_with("/admin/")
 }
 
@@ -217,14 +221,15 @@ async fn with_context(
         match &viewer {
             Viewer::SignedIn(_) => None,
             Viewer::Expired => {
-                Some(Redirect::to(&Info::SessionExpired.on("/connexion")).into_response())
+                Some(Redirect::to(&Info::SessionExpired.on(paths::SIGN_IN)).into_response())
             }
-            Viewer::Anonymous => {
-                Some(Redirect::to("/connexion?erreur=non-connecte").into_response())
-            }
+            Viewer::Anonymous => Some(
+                super::posted::back_with_error(paths::SIGN_IN, &app::error::ErrorCode::NotSignedIn)
+                    .into_response(),
+            ),
         }
     } else if is_get
-        && path == "/connexion"
+        && path == paths::SIGN_IN
         && viewer.session().is_some()
         && !request.uri().query().is_some_and(|q| q.contains("erreur="))
     {

@@ -4,11 +4,12 @@
 
 use app::error::ErrorCode;
 use app::info::Info;
+use app::paths;
 use app::state::{AppState, RequestContext, TiqrSetup};
 use app::tiqr_api::TIQR_ENROLL_COOKIE;
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Json, Redirect, Response};
 use axum_extra::extract::cookie::CookieJar;
@@ -21,9 +22,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::cookies;
-use super::forms::{
-    TokenOnlyForm, back_with_error, csrf_ok, signed_in_cookies, signed_in_response,
-};
+use super::forms::{TokenOnlyForm, signed_in_cookies, signed_in_response};
+use super::posted::{Posted, back_with_error};
+
+super::posted::token_in_csrf_field!(OfflineForm, EnrollForm, DeskEnrollForm);
 
 const LOGO: &[u8] = include_bytes!("../../assets/tiqr-logo.png");
 
@@ -174,16 +176,9 @@ pub async fn poll(
     Extension(ctx): Extension<RequestContext>,
     headers: HeaderMap,
     jar: CookieJar,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
     let json = wants_json(&headers);
-    if !csrf_ok(&ctx, &form.csrf) {
-        return if json {
-            (StatusCode::FORBIDDEN, Json(json!({ "etat": "refuse" }))).into_response()
-        } else {
-            back_with_error("/connexion/tiqr", &ErrorCode::Csrf)
-        };
-    }
     let previous = cookies::session_token(&jar);
     let result = sign_in::poll(
         &state.services.auth,
@@ -199,7 +194,7 @@ pub async fn poll(
             let jar = signed_in_cookies(&state, jar, &signed_in);
             (
                 jar,
-                Json(json!({ "etat": "connecte", "suite": signed_in.landing.path() })),
+                Json(json!({ "etat": "connecte", "suite": paths::landing(&signed_in.landing) })),
             )
                 .into_response()
         }
@@ -207,9 +202,9 @@ pub async fn poll(
         (Ok(Poll::Pending), true) => Json(json!({ "etat": "attente" })).into_response(),
         (Ok(Poll::Expired), true) => Json(json!({ "etat": "expire" })).into_response(),
         (Ok(Poll::Pending), false) => {
-            Redirect::to(&Info::TiqrNotYet.on("/connexion/tiqr")).into_response()
+            Redirect::to(&Info::TiqrNotYet.on(paths::TIQR_SIGN_IN)).into_response()
         }
-        (Ok(Poll::Expired), false) => back_with_error("/connexion/tiqr", &ErrorCode::TiqrExpired),
+        (Ok(Poll::Expired), false) => back_with_error(paths::TIQR_SIGN_IN, &ErrorCode::TiqrExpired),
         (Err(e), true) => {
             let code = ErrorCode::from(e);
             (
@@ -219,7 +214,7 @@ pub async fn poll(
             )
                 .into_response()
         }
-        (Err(e), false) => back_with_error("/connexion/tiqr", &ErrorCode::from(e)),
+        (Err(e), false) => back_with_error(paths::TIQR_SIGN_IN, &ErrorCode::from(e)),
     }
 }
 
@@ -238,12 +233,9 @@ pub async fn offline_code(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<OfflineForm>,
+    Posted(form): Posted<OfflineForm>,
 ) -> Response {
-    const PAGE: &str = "/connexion/tiqr";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::TIQR_SIGN_IN;
     let Some(tiqr) = setup(&state) else {
         return back_with_error(PAGE, &ErrorCode::NotFound);
     };
@@ -297,14 +289,11 @@ pub async fn start_enrollment(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
-    Form(form): Form<EnrollForm>,
+    Posted(form): Posted<EnrollForm>,
 ) -> Response {
-    const PAGE: &str = "/compte/tiqr";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::MY_TIQR;
     let (Some(tiqr), Some(session)) = (setup(&state), ctx.viewer.session()) else {
-        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+        return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
     };
     match enrollment::start_enrollment(
         &state.services.auth,
@@ -320,7 +309,7 @@ pub async fn start_enrollment(
         Ok(start) => with_enrollment_qr(&state, jar, &start.qr, PAGE),
         // The page now shows the password field (the session is not recent any more).
         Err(domain::Error::ReauthenticationRequired) => {
-            Redirect::to(&Info::PasswordNeededForPhone.on("/compte/tiqr")).into_response()
+            Redirect::to(&Info::PasswordNeededForPhone.on(paths::MY_TIQR)).into_response()
         }
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -353,13 +342,13 @@ pub async fn enrollment_status(
     let (user_id, page, done) = match Uuid::parse_str(q.compte.trim()) {
         Ok(id) => (
             id,
-            format!("/admin/comptes/{id}"),
-            Info::TiqrDeskEnrolled.on(&format!("/admin/comptes/{id}")),
+            paths::user(id),
+            Info::TiqrDeskEnrolled.on(&paths::user(id)),
         ),
         Err(_) => (
             session.user_id,
-            "/compte/tiqr".to_string(),
-            Info::PhoneEnrolled.on("/compte/tiqr"),
+            paths::MY_TIQR.to_string(),
+            Info::PhoneEnrolled.on(paths::MY_TIQR),
         ),
     };
     match enrollment::enrollment_status(
@@ -400,14 +389,11 @@ pub async fn revoke_own(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
-    const PAGE: &str = "/compte/tiqr";
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(PAGE, &ErrorCode::Csrf);
-    }
+    const PAGE: &str = paths::MY_TIQR;
     let Some(session) = ctx.viewer.session() else {
-        return back_with_error("/connexion", &ErrorCode::NotSignedIn);
+        return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
     };
     let Ok(id) = Uuid::parse_str(&id) else {
         return back_with_error(PAGE, &ErrorCode::NotFound);
@@ -421,7 +407,7 @@ pub async fn revoke_own(
     )
     .await
     {
-        Ok(()) => Redirect::to(&Info::PhoneRevoked.on("/compte/tiqr")).into_response(),
+        Ok(()) => Redirect::to(&Info::PhoneRevoked.on(paths::MY_TIQR)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
 }
@@ -441,15 +427,12 @@ pub async fn desk_code(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
     Path(id): Path<String>,
-    Form(form): Form<TokenOnlyForm>,
+    Posted(_): Posted<TokenOnlyForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return back_with_error("/admin/comptes", &ErrorCode::NotFound);
+        return back_with_error(paths::USERS, &ErrorCode::NotFound);
     };
-    let page = format!("/admin/comptes/{id}");
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(&page, &ErrorCode::Csrf);
-    }
+    let page = paths::user(id);
     if setup(&state).is_none() {
         return back_with_error(&page, &ErrorCode::NotFound);
     }
@@ -480,15 +463,12 @@ pub async fn desk_enrollment(
     Extension(ctx): Extension<RequestContext>,
     jar: CookieJar,
     Path(id): Path<String>,
-    Form(form): Form<DeskEnrollForm>,
+    Posted(form): Posted<DeskEnrollForm>,
 ) -> Response {
     let Ok(id) = Uuid::parse_str(&id) else {
-        return back_with_error("/admin/comptes", &ErrorCode::NotFound);
+        return back_with_error(paths::USERS, &ErrorCode::NotFound);
     };
-    let page = format!("/admin/comptes/{id}");
-    if !csrf_ok(&ctx, &form.csrf) {
-        return back_with_error(&page, &ErrorCode::Csrf);
-    }
+    let page = paths::user(id);
     let Some(tiqr) = setup(&state) else {
         return back_with_error(&page, &ErrorCode::NotFound);
     };

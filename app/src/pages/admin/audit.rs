@@ -9,6 +9,7 @@ use super::users::enc;
 use super::{AdminError, ConsoleNav, options, outcome_label};
 use crate::admin_api::{AuditQuery, Choice, get_audit, get_audit_row};
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 /// The audit label of an identifier typed for no account (`domain::audit::UNKNOWN_ACCOUNT_PREFIX`,
@@ -68,7 +69,7 @@ pub fn Audit() -> impl IntoView {
                         regions.extend(d.console.regions.clone());
                         view! {
                             <ConsoleNav console=d.console.clone() current="audit" />
-                            <form method="get" action="/admin/journal" class="form search-form filters-form">
+                            <form method="get" action=paths::AUDIT class="form search-form filters-form">
                                 <div class="filters">
                                     <div class="field">
                                         <label for="du">{m.console.adm_from}</label>
@@ -119,7 +120,7 @@ pub fn Audit() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>
                                     {d.rows.into_iter().map(|r| {
-                                        let href = format!("/admin/journal/{}", r.id);
+                                        let href = paths::audit_row(r.id);
                                         view! { <tr>
                                             <td><a href=href>{r.at}</a></td>
                                             <td>{actor_label(m, &r.actor)}</td>
@@ -174,7 +175,7 @@ pub fn AuditRow() -> impl IntoView {
                             <dt>{m.console.adm_browser}</dt><dd>{r.user_agent}</dd>
                             <dt>{m.console.adm_details}</dt><dd><pre>{r.details}</pre></dd>
                         </dl>
-                        <p><a href="/admin/journal">{m.console.adm_back_to_audit}</a></p>
+                        <p><a href=paths::AUDIT>{m.console.adm_back_to_audit}</a></p>
                     }.into_any(),
                     Err(code) => view! { <AdminError code /> }.into_any(),
                 }

@@ -9,6 +9,7 @@ use super::users::enc;
 use super::{AdminError, AdminInfo, ConsoleNav, options, param, status_label};
 use crate::admin_api::{get_establishment, get_establishments};
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -25,11 +26,11 @@ pub fn Establishments() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let next = d.next.clone().map(|c| format!("/admin/etablissements?q={}&apres={}", enc(&q()), enc(&c)));
+                        let next = d.next.clone().map(|c| format!("{}?q={}&apres={}", paths::ESTABLISHMENTS, enc(&q()), enc(&c)));
                         let region = d.console.regions.first().map(|r| r.value.clone()).unwrap_or_default();
                         view! {
                             <ConsoleNav console=d.console.clone() current="establishments" />
-                            <form method="get" action="/admin/etablissements" class="form search-form" role="search">
+                            <form method="get" action=paths::ESTABLISHMENTS class="form search-form" role="search">
                                 <div class="field">
                                     <label for="q">{m.console.adm_establishment_search}</label>
                                     <input id="q" name="q" type="search" value=q() maxlength="200" />
@@ -48,7 +49,7 @@ pub fn Establishments() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>
                                     {d.rows.into_iter().map(|e| {
-                                        let href = format!("/admin/etablissements/{}", e.finess);
+                                        let href = paths::establishment_edit(&e.finess);
                                         view! { <tr>
                                             <td><a href=href>{e.name}</a></td>
                                             <td>{e.finess}</td>
@@ -64,7 +65,7 @@ pub fn Establishments() -> impl IntoView {
                             {d.console.can_manage_establishments.then(|| view! {
                                 <section aria-labelledby="creer" class="card">
                                     <h2 id="creer">{m.console.adm_new_establishment}</h2>
-                                    <form method="post" action="/admin/etablissements" class="form">
+                                    <form method="post" action=paths::ESTABLISHMENTS class="form">
                                         <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                         <div class="field">
                                             <label for="finess">"FINESS"</label>
@@ -113,7 +114,7 @@ pub fn Establishment() -> impl IntoView {
                 match data.await {
                     Ok(d) => {
                         let e = d.establishment.clone();
-                        let action = format!("/admin/etablissements/{}", e.finess);
+                        let action = paths::establishment_edit(&e.finess);
                         view! {
                             <ConsoleNav console=d.console.clone() current="establishments" />
                             <h1>{e.name.clone()}</h1>
@@ -143,7 +144,7 @@ pub fn Establishment() -> impl IntoView {
                             <h2>{m.console.adm_members} " (" {e.members} ")"</h2>
                             <ul class="item-list" id="membres">
                                 {d.members.into_iter().map(|u| {
-                                    let href = format!("/admin/comptes/{}", u.id);
+                                    let href = paths::user(u.id);
                                     view! { <li><a href=href>{u.name}</a> " " <span class="meta">{u.username} " · " {status_label(m, u.status)}</span></li> }
                                 }).collect_view()}
                             </ul>

@@ -14,6 +14,7 @@ use super::{AdminError, AdminInfo, ConsoleNav, RegionField};
 use crate::components::{Notice, QueryError};
 use crate::i18n::Messages;
 use crate::import_api::{FindingsView, ImportView, ImportsData, get_import, get_imports};
+use crate::paths;
 use crate::t;
 
 fn state_label(m: &Messages, state: UploadState) -> &'static str {
@@ -55,8 +56,8 @@ fn ImportsBody(d: ImportsData) -> impl IntoView {
         <ConsoleNav console=d.console.clone() current="import" />
         <p class="lead">{m.import.imp_intro}</p>
         <p id="format-aide">{format}</p>
-        <p><a href="/admin/import/modele.csv" rel="external" download="modele-import.csv">{m.import.imp_template}</a></p>
-        <form method="post" action="/admin/import" enctype="multipart/form-data" class="form">
+        <p><a href=paths::IMPORT_TEMPLATE rel="external" download="modele-import.csv">{m.import.imp_template}</a></p>
+        <form method="post" action=paths::IMPORTS enctype="multipart/form-data" class="form">
             <input type="hidden" name="csrf" value=d.console.csrf.clone() />
             <RegionField regions=d.console.regions.clone() />
             <div class="field">
@@ -82,7 +83,7 @@ fn ImportsBody(d: ImportsData) -> impl IntoView {
                     </tr></thead>
                     <tbody>
                         {d.uploads.into_iter().map(|u| {
-                            let href = format!("/admin/import/{}", u.id);
+                            let href = paths::import(&u.id);
                             view! { <tr>
                                 <td>{u.date}</td>
                                 <td><a href=href>{u.file_name}</a></td>
@@ -132,7 +133,7 @@ fn action_form(
     label: &'static str,
     secondary: bool,
 ) -> impl IntoView {
-    let action = format!("/admin/import/{id}/{verb}");
+    let action = paths::import_action(id, verb);
     view! {
         <form method="post" action=action class="inline-form">
             <input type="hidden" name="csrf" value=csrf />
@@ -160,7 +161,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
                 }
                 None => (m.import.imp_progress_starting.to_string(), 0, 0),
             };
-            let href = format!("/admin/import/{}", u.id);
+            let href = paths::import(&u.id);
             view! {
                 <h2>{state_label(m, u.state)}</h2>
                 <div role="status" id="progression">
@@ -184,7 +185,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
         }
         UploadState::Committed => {
             let report = u.report.clone();
-            let csv = format!("/admin/import/{}/rapport.csv", u.id);
+            let csv = paths::import_action(&u.id, "rapport.csv");
             view! {
                 {report.map(|r| view! {
                     <Notice text=if r.nothing_changed { m.import.imp_nothing_changed } else { m.import.imp_committed } />
@@ -197,14 +198,14 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
                     " "
                     <a href="/admin/comptes?statut=pending_activation">{m.import.imp_see_users}</a>
                     " "
-                    <a href="/admin/import">{m.import.imp_another}</a>
+                    <a href=paths::IMPORTS>{m.import.imp_another}</a>
                 </p>
             }
             .into_any()
         }
         UploadState::Abandoned => view! {
             <Notice text=m.import.imp_abandoned />
-            <p><a href="/admin/import">{m.import.imp_another}</a></p>
+            <p><a href=paths::IMPORTS>{m.import.imp_another}</a></p>
         }
         .into_any(),
     };
@@ -226,8 +227,8 @@ fn Preview(upload: ImportView, csrf: String) -> impl IntoView {
     let detected = (m.import.imp_detected)(&p.encoding, &p.delimiter);
     let unknown = (!p.unknown_columns.is_empty())
         .then(|| (m.import.imp_unknown_columns)(&p.unknown_columns.join(", ")));
-    let csv = format!("/admin/import/{}/apercu.csv", u.id);
-    let commit = format!("/admin/import/{}/valider", u.id);
+    let csv = paths::import_action(&u.id, "apercu.csv");
+    let commit = paths::import_action(&u.id, "valider");
     view! {
         {u.interrupted.then(|| view! { <Notice text=m.import.imp_commit_interrupted /> })}
         {u.now_in_error.map(|n| view! {

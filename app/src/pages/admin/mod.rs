@@ -20,6 +20,7 @@ use crate::components::ErrorMessage;
 use crate::error::ErrorCode;
 use crate::i18n::Messages;
 use crate::info::Info;
+use crate::paths;
 use crate::t;
 
 /// The console's own navigation, under the page header.
@@ -37,11 +38,11 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
     view! {
         <nav class="console-nav" aria-label=m.console.adm_console>
             <ul>
-                {link("/admin/comptes", "users", m.console.adm_users)}
-                {console.can_create_users.then(|| link("/admin/comptes/nouveau", "new", m.console.adm_new_user))}
-                {link("/admin/etablissements", "establishments", m.console.adm_establishments)}
-                {console.can_import.then(|| link("/admin/import", "import", m.console.adm_import))}
-                {console.can_read_audit.then(|| link("/admin/journal", "audit", m.console.adm_audit))}
+                {link(paths::USERS, "users", m.console.adm_users)}
+                {console.can_create_users.then(|| link(paths::NEW_USER, "new", m.console.adm_new_user))}
+                {link(paths::ESTABLISHMENTS, "establishments", m.console.adm_establishments)}
+                {console.can_import.then(|| link(paths::IMPORTS, "import", m.console.adm_import))}
+                {console.can_read_audit.then(|| link(paths::AUDIT, "audit", m.console.adm_audit))}
             </ul>
         </nav>
     }
@@ -54,14 +55,11 @@ pub fn AdminError(code: ErrorCode) -> impl IntoView {
     let m = t();
     let location = use_location();
     if code == ErrorCode::ReauthRequired {
-        let back = format!(
-            "/admin/confirmer?retour={}",
-            crate::components::urlencode(&format!(
-                "{}{}",
-                location.pathname.get_untracked(),
-                location.search.get_untracked()
-            ))
-        );
+        let back = paths::reauth(&format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        ));
         view! {
             <ErrorMessage code=code.clone() page_error=true />
             <p><a class="button" href=back>{m.console.adm_reauth_go}</a></p>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use super::{AdminError, ConsoleNav, RegionField};
 use crate::admin_api::get_new_user;
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -24,7 +25,7 @@ pub fn NewUser() -> impl IntoView {
                         view! {
                             <ConsoleNav console=d.console.clone() current="new" />
                             <p class="lead">{m.console.adm_new_user_intro}</p>
-                            <form method="post" action="/admin/comptes/nouveau" class="form">
+                            <form method="post" action=paths::NEW_USER class="form">
                                 <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                 <div class="field">
                                     <label for="identifiant">{m.sign_in.username}</label>

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use super::param;
 use crate::admin_api::get_reauth;
 use crate::components::{ErrorMessage, QueryError};
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -24,7 +25,7 @@ pub fn Reauth() -> impl IntoView {
                 match data.await {
                     Ok(d) => view! {
                         {d.new_phone.then(|| view! { <p id="nouveau-telephone">{m.console.adm_reauth_new_phone}</p> })}
-                        <form method="post" action="/admin/confirmer" class="form">
+                        <form method="post" action=paths::REAUTH class="form">
                             <input type="hidden" name="csrf" value=d.csrf />
                             <input type="hidden" name="retour" value=back() />
                             <input type="hidden" name="identifiant" value=d.username.clone() autocomplete="username" />

@@ -11,6 +11,7 @@ use model::tiqr::{EnrollmentStatus, PhoneState};
 use super::{AdminError, AdminInfo, ConsoleNav, options, outcome_label, role_label, status_label};
 use crate::admin_api::{UserDetailData, get_user};
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -44,7 +45,7 @@ fn action_form(
     label: &'static str,
     class: &'static str,
 ) -> impl IntoView {
-    let action = format!("/admin/comptes/{id}/{verb}");
+    let action = paths::user_action(&id, verb);
     view! {
         <form method="post" action=action class="inline-form">
             <input type="hidden" name="csrf" value=csrf />
@@ -61,7 +62,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
     let id = d.id.clone();
     let title = format!("{} {}", d.given_name, d.family_name);
     let status = d.status;
-    let post = move |verb: &str| format!("/admin/comptes/{id}/{verb}");
+    let post = move |verb: &str| paths::user_action(&id, verb);
     let actions = view! {
         <div class="actions">
             {(can("unlock") && (d.locked_until.is_some() || status == UserStatus::Locked)).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.console.adm_unlock, "button"))}
@@ -246,7 +247,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
                         }).collect_view()}
                     </ul>
                     {pending.map(|qr| view! {
-                        <crate::pages::my_tiqr::EnrollmentUnderWay qr poll=format!("/compte/tiqr/etat?compte={}", d.id) desk=true />
+                        <crate::pages::my_tiqr::EnrollmentUnderWay qr poll=format!("{}?compte={}", paths::MY_TIQR_STATUS, d.id) desk=true />
                     })}
                     {can_start.then(|| view! {
                         <p>{m.tiqr.tiqr_desk_code_hint}</p>
@@ -338,7 +339,7 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
 
         // The account's audit rows: for those who may read the audit log only (not the desk).
         {d.console.can_read_audit.then(|| {
-            let href = format!("/admin/journal?cible={}", d.id);
+            let href = format!("{}?cible={}", paths::AUDIT, d.id);
             view! {
                 <section aria-labelledby="journal" class="card">
                     <h2 id="journal">{m.console.adm_recent}</h2>

@@ -8,6 +8,7 @@ use leptos_meta::Title;
 use super::{AdminError, AdminInfo, ConsoleNav, options, param, status_label};
 use crate::admin_api::{Choice, get_users};
 use crate::components::QueryError;
+use crate::paths;
 use crate::t;
 
 #[component]
@@ -94,7 +95,7 @@ pub fn Users() -> impl IntoView {
                         let empty = d.rows.is_empty();
                         view! {
                             <ConsoleNav console=d.console.clone() current="users" />
-                            <form method="get" action="/admin/comptes" class="form search-form" role="search">
+                            <form method="get" action=paths::USERS class="form search-form" role="search">
                                 <div class="field">
                                     <label for="q">{m.console.adm_search_label}</label>
                                     <input id="q" name="q" type="search" value=q() maxlength="200" autocomplete="off" aria-describedby="q-aide" />
@@ -140,7 +141,7 @@ pub fn Users() -> impl IntoView {
                                         </thead>
                                         <tbody>
                                             {d.rows.into_iter().map(|r| {
-                                                let href = format!("/admin/comptes/{}", r.id);
+                                                let href = paths::user(r.id);
                                                 view! {
                                                     <tr>
                                                         <td><a href=href>{r.name}</a></td>
@@ -169,5 +170,5 @@ pub fn Users() -> impl IntoView {
 
 /// Percent-encoding of a query value.
 pub fn enc(s: &str) -> String {
-    crate::components::urlencode(s).replace('/', "%2F")
+    crate::paths::urlencode(s).replace('/', "%2F")
 }
