@@ -2,6 +2,7 @@
 //! `PASSERELLE_CONFIG`, or `passerelle.toml` in the working directory), then `PASSERELLE_*` and
 //! `DATABASE_URL` environment variables, which win.
 
+use secrecy::SecretString;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -71,7 +72,8 @@ pub struct PscConfig {
     pub jwks_uri: Option<String>,
     pub end_session_endpoint: Option<String>,
     pub client_id: String,
-    pub client_secret: Option<String>,
+    /// Shown as `[REDACTED]` in every debug print of the configuration (`secrecy`).
+    pub client_secret: Option<SecretString>,
     /// A file holding the client secret (kept out of the configuration file).
     pub client_secret_file: Option<PathBuf>,
     pub client_auth: PscClientAuth,
@@ -163,7 +165,8 @@ pub struct MailConfig {
     /// only for a relay on a trusted network).
     pub smtp_security: SmtpSecurity,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    /// Shown as `[REDACTED]` in every debug print of the configuration (`secrecy`).
+    pub smtp_password: Option<SecretString>,
     /// PEM file of the CA that signed the SMTP server's certificate, when it is not in the
     /// system's store (an internal relay).
     pub smtp_ca_file: Option<PathBuf>,
@@ -460,7 +463,7 @@ impl Config {
             self.mail.smtp_username = Some(v);
         }
         if let Some(v) = var("PASSERELLE_SMTP_PASSWORD") {
-            self.mail.smtp_password = Some(v);
+            self.mail.smtp_password = Some(SecretString::from(v));
         }
         if let Some(v) = var("PASSERELLE_SMTP_CA_FILE") {
             self.mail.smtp_ca_file = Some(PathBuf::from(v)).filter(|p| !p.as_os_str().is_empty());
@@ -537,12 +540,14 @@ impl Config {
                 "PASSERELLE_PSC_END_SESSION_ENDPOINT",
                 &mut psc.end_session_endpoint,
             ),
-            ("PASSERELLE_PSC_CLIENT_SECRET", &mut psc.client_secret),
             ("PASSERELLE_PSC_MIN_ACR", &mut psc.min_acr),
         ] {
             if let Some(v) = var(name) {
                 *field = optional(v);
             }
+        }
+        if let Some(v) = var("PASSERELLE_PSC_CLIENT_SECRET") {
+            psc.client_secret = optional(v).map(SecretString::from);
         }
         if let Some(v) = var("PASSERELLE_PSC_CLIENT_ID") {
             psc.client_id = v;
@@ -710,6 +715,18 @@ mod tests {
             c.apply_env(|n| (n == "PASSERELLE_PSC_MIN_ACR").then(|| "eidas9".to_string()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn secrets_never_show_in_a_printed_configuration() {
+        let config: Config = toml::from_str(
+            "[psc]\nclient_secret = \"psc-secret-value\"\n[mail]\nsmtp_password = \"smtp-secret-value\"\n",
+        )
+        .unwrap();
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("psc-secret-value"), "{printed}");
+        assert!(!printed.contains("smtp-secret-value"), "{printed}");
+        assert!(printed.contains("REDACTED"));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! is too old to matter (a code after 15 minutes, others after days), an unusable address is
 //! abandoned at once; `passerelle mail status` shows the queue.
 
+use secrecy::ExposeSecret;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -87,7 +88,10 @@ impl Mailer {
                 }
                 if let (Some(user), Some(password)) = (&config.smtp_username, &config.smtp_password)
                 {
-                    builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        password.expose_secret().to_string(),
+                    ));
                 }
                 Transport::Smtp(builder.build())
             }

@@ -13,6 +13,7 @@
 //!   JSON or as a signed JWT (`application/jwt`), whose `sub` must be the ID token's;
 //! - back-channel logout tokens (signature, issuer, audience, event, no nonce).
 
+use secrecy::ExposeSecret;
 use std::time::{Duration as StdDuration, Instant};
 
 use base64::Engine;
@@ -148,7 +149,7 @@ impl PscClient {
         let issuer = IssuerUrl::new(c.issuer.trim().to_string()).map_err(usage)?;
         let secret = || -> Result<ClientSecret, CliError> {
             let value = match (&c.client_secret, &c.client_secret_file) {
-                (Some(s), _) => s.clone(),
+                (Some(s), _) => s.expose_secret().to_string(),
                 (None, Some(path)) => crate::keys::read_private_to_string(path)
                     .map_err(|e| usage(e.to_string()))?
                     .trim()
@@ -681,7 +682,7 @@ mod tests {
         c.psc.enabled = true;
         c.psc.issuer = issuer.into();
         c.psc.client_id = client_id.into();
-        c.psc.client_secret = Some("passerelle-secret".into());
+        c.psc.client_secret = Some(secrecy::SecretString::from("passerelle-secret"));
         c.psc.client_auth = client_auth;
         c
     }
