@@ -311,8 +311,7 @@ pub async fn get_users(
         region: given(&region),
         after: given(&after),
     };
-    let now = ctx.now;
-    let page = users::search(&services.auth, &actor, &filter, &ctx.client, now).await?;
+    let page = users::search(&services.auth, &actor, &filter, ctx.call()).await?;
     let establishments =
         domain::admin::establishments::choices(&services.auth, actor.regions().regions()).await?;
     Ok(UserListData {
@@ -346,11 +345,11 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     let (ctx, services, actor, console, regions) = server::console_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
     let now = ctx.now;
-    let d = users::detail(&services.auth, &actor, id, &ctx.client, now).await?;
+    let d = users::detail(&services.auth, &actor, id, ctx.call()).await?;
     let allowed = d.allowed(&actor);
     let tiqr = match &services.tiqr {
         Some(_) => Some(
-            domain::admin::tiqr::enrollments(&services.auth, &actor, id, &ctx.client, now)
+            domain::admin::tiqr::enrollments(&services.auth, &actor, id, ctx.call())
                 .await?
                 .into_iter()
                 .map(|e| crate::tiqr_api::server::enrollment_view(e, now))
@@ -485,9 +484,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
 #[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
 pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
-    let now = ctx.now;
-    let scope =
-        domain::admin::users::creation_scope(&services.auth, &actor, &ctx.client, now).await?;
+    let scope = domain::admin::users::creation_scope(&services.auth, &actor, ctx.call()).await?;
     let establishments = domain::admin::establishments::choices(&services.auth, scope.regions())
         .await?
         .into_iter()
@@ -511,8 +508,7 @@ pub async fn get_establishments(
         &q.chars().take(200).collect::<String>(),
         None,
         server::given(&after).as_deref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await?;
     Ok(EstablishmentListData {
@@ -538,14 +534,8 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
     use domain::admin::{Action, authorize};
     let (ctx, services, actor, console, _) = server::console_context().await?;
     let finess = domain::ids::Finess::parse(&finess).map_err(|_| ErrorCode::NotFound)?;
-    let d = domain::admin::establishments::detail(
-        &services.auth,
-        &actor,
-        &finess,
-        &ctx.client,
-        ctx.now,
-    )
-    .await?;
+    let d =
+        domain::admin::establishments::detail(&services.auth, &actor, &finess, ctx.call()).await?;
     let e = d.establishment;
     Ok(EstablishmentDetailData {
         console,
@@ -635,14 +625,9 @@ impl AuditQuery {
 #[server(prefix = "/api/admin", endpoint = "audit", input = GetUrl)]
 pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
-    let page = domain::admin::audit_view::search(
-        &services.auth,
-        &actor,
-        &query.filter()?,
-        &ctx.client,
-        ctx.now,
-    )
-    .await?;
+    let page =
+        domain::admin::audit_view::search(&services.auth, &actor, &query.filter()?, ctx.call())
+            .await?;
     Ok(AuditListData {
         console,
         rows: page.rows.into_iter().map(server::audit_row).collect(),
@@ -654,8 +639,7 @@ pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
 pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let actor = server::actor(&ctx, &services).await?;
-    let row =
-        domain::admin::audit_view::row(&services.auth, &actor, id, &ctx.client, ctx.now).await?;
+    let row = domain::admin::audit_view::row(&services.auth, &actor, id, ctx.call()).await?;
     Ok(server::audit_row(row))
 }
 

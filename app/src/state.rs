@@ -114,6 +114,13 @@ pub struct RequestContext {
     pub viewer: Viewer,
 }
 
+impl RequestContext {
+    /// This request as the domain sees it: who asks, and the request's one instant.
+    pub fn call(&self) -> domain::call::Call<'_> {
+        domain::call::Call::new(&self.client, self.now)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum Viewer {
     Anonymous,

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
+use crate::call::Call;
 use crate::error::{Error, Result};
 
 /// Arbitrary but fixed key of the advisory lock that serialises appends.
@@ -23,12 +24,8 @@ pub const GENESIS: [u8; 32] = [0; 32];
 
 pub use model::audit::{Action, Outcome};
 
-/// Who and where an action came from.
-#[derive(Debug, Clone, Default)]
-pub struct Client {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
+/// Who and where an action came from (defined beside [`Call`], which carries it).
+pub use crate::call::Client;
 
 /// One event to append; `action` is one of the catalog's ([`Action`]).
 #[derive(Debug, Clone)]
@@ -201,12 +198,7 @@ fn chain_hash(prev: &[u8], row: &Row) -> Result<Vec<u8>> {
 }
 
 /// Appends `event` inside the caller's transaction and returns the row's id.
-pub async fn record(
-    conn: &mut PgConnection,
-    event: Event,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<i64> {
+pub async fn record(conn: &mut PgConnection, event: Event, call: Call<'_>) -> Result<i64> {
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
         .execute(&mut *conn)
         .await?;
@@ -217,7 +209,7 @@ pub async fn record(
     let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#)
         .fetch_one(&mut *conn)
         .await?;
-    let row = chained_row(id, event, client, now, prev)?;
+    let row = chained_row(id, event, call, prev)?;
     sqlx::query!(
         r#"INSERT INTO audit_log (id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome,
                target_type, target_id, target_label, region_code, ip, user_agent, details, prev_hash, hash)
@@ -253,8 +245,7 @@ const RECORD_BATCH: usize = 5_000;
 pub async fn record_many(
     conn: &mut PgConnection,
     events: Vec<Event>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Vec<i64>> {
     if events.is_empty() {
         return Ok(Vec::new());
@@ -281,7 +272,7 @@ pub async fn record_many(
     for chunk in ids.chunks(RECORD_BATCH) {
         let mut rows = Vec::with_capacity(chunk.len());
         for (&id, event) in chunk.iter().zip(events.by_ref()) {
-            let row = chained_row(id, event, client, now, prev)?;
+            let row = chained_row(id, event, call, prev)?;
             prev = row.hash.clone();
             rows.push(row);
         }
@@ -341,13 +332,8 @@ pub async fn record_many(
 }
 
 /// The row `event` becomes with id `id` after the row whose hash is `prev`.
-fn chained_row(
-    id: i64,
-    event: Event,
-    client: &Client,
-    now: OffsetDateTime,
-    prev: Vec<u8>,
-) -> Result<Row> {
+fn chained_row(id: i64, event: Event, call: Call<'_>, prev: Vec<u8>) -> Result<Row> {
+    let Call { client, now } = call;
     let opt = |s: Option<String>| s.map(|s| printable(&s));
     let mut row = Row {
         id,

@@ -6,6 +6,7 @@ pub mod address;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod call;
 pub mod cards;
 pub mod db;
 pub mod demo;

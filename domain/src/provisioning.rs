@@ -1,6 +1,7 @@
 //! Creating accounts and establishments outside the admin console: the `passerelle user create`
 //! command and the demo data. Each creation is audited in its own transaction.
 
+use crate::call::Call;
 use serde_json::json;
 use sqlx::PgPool;
 use time::OffsetDateTime;
@@ -90,8 +91,7 @@ pub async fn create_account(
                 "role": spec.role.map(AdminRole::as_str),
                 "establishments": finess,
             })),
-        &Client::default(),
-        now,
+        Call::new(&Client::default(), now),
     )
     .await?;
     tx.commit().await?;
@@ -131,8 +131,7 @@ pub async fn set_sign_in_rules(
                 "otp_required": otp_required,
                 "declared_national_id": declared_national_id.map(crate::ids::NationalId::as_str),
             })),
-        &Client::default(),
-        now,
+        Call::new(&Client::default(), now),
     )
     .await?;
     tx.commit().await?;
@@ -161,8 +160,7 @@ pub async fn create_establishment(
         Event::new(audit::Action::EstablishmentCreate, Outcome::Success, actor)
             .target("establishment", finess.as_str(), name)
             .region(region.as_str()),
-        &Client::default(),
-        now,
+        Call::new(&Client::default(), now),
     )
     .await?;
     tx.commit().await?;

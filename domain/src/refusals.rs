@@ -23,6 +23,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::address;
 use crate::audit::{self, Client, Event, Outcome};
+use crate::call::Call;
 use crate::error::Result;
 
 /// What a refusal is counted under, with its source.
@@ -62,22 +63,21 @@ pub fn source_of(client: &Client) -> String {
 pub async fn record(
     pool: &PgPool,
     refusal: Refusal<'_>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     event: impl AsyncFnOnce(&mut PgConnection) -> Result<Event>,
 ) -> Result<Recorded> {
     let mut conn = pool.acquire().await?;
-    record_on(&mut conn, refusal, client, now, event).await
+    record_on(&mut conn, refusal, call, event).await
 }
 
 /// [`record`] on a connection the caller holds (who must not wait for a second one meanwhile).
 pub async fn record_on(
     conn: &mut PgConnection,
     refusal: Refusal<'_>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     event: impl AsyncFnOnce(&mut PgConnection) -> Result<Event>,
 ) -> Result<Recorded> {
+    let Call { client, now } = call;
     let source = source_of(client);
     let minute = minute_of(now);
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -120,7 +120,7 @@ pub async fn record_on(
     .await?;
     summarise(&mut tx, closed, now).await?;
     let event = event(&mut *tx).await?;
-    let id = audit::record(&mut tx, event, client, now).await?;
+    let id = audit::record(&mut tx, event, call).await?;
     sqlx::query!(
         "UPDATE audit_refusal_counts SET first_row_id = $5
          WHERE source = $1 AND action = $2 AND reason = $3 AND minute = $4",
@@ -219,7 +219,7 @@ async fn summarise(
             ip: Some(w.source),
             user_agent: None,
         };
-        audit::record(tx, event, &client, now).await?;
+        audit::record(tx, event, Call::new(&client, now)).await?;
     }
     Ok(written)
 }

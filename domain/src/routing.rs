@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::PgPool;
-use time::OffsetDateTime;
 
 use crate::accounts::{self, Establishment};
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::Finess;
 use crate::sessions::{self, Session};
@@ -42,8 +42,7 @@ pub async fn choose_establishment(
     pool: &PgPool,
     session: &Session,
     finess: &Finess,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Establishment> {
     let mut tx = pool.begin().await?;
     let mine = accounts::establishments_of(&mut tx, session.user_id).await?;
@@ -58,8 +57,7 @@ pub async fn choose_establishment(
             .actor(session.user_id)
             .target("establishment", finess.as_str(), finess.as_str())
             .region(&session.region_code),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -77,8 +75,7 @@ pub async fn choose_establishment(
         .target("establishment", &chosen.finess, &chosen.name)
         .region(&chosen.region_code)
         .details(json!({ "previous": session.establishment_id.map(|id| id.to_string()) })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use model::sign_in::Method;
 
-use crate::audit::Client;
+use crate::call::Call;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,10 +155,10 @@ pub struct PscFacts {
 pub async fn start(
     tx: &mut PgConnection,
     new: NewSession<'_>,
-    client: &Client,
+    call: Call<'_>,
     policy: Policy,
-    now: OffsetDateTime,
 ) -> Result<Token> {
+    let Call { client, now } = call;
     let NewSession {
         user_id,
         auth_method,

@@ -1,6 +1,7 @@
 //! The command line: `serve` (the default), `migrate`, `audit verify`, `user create`,
 //! `establishment create`, `demo seed`.
 
+use domain::call::Call;
 use std::io::BufRead;
 use std::path::PathBuf;
 
@@ -374,8 +375,7 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 "cli",
                 None,
                 id,
-                &domain::audit::Client::default(),
-                now,
+                Call::new(&domain::audit::Client::default(), now),
             )
             .await?;
             println!(
@@ -492,9 +492,16 @@ async fn import(
         }
     };
     let limits = import::Limits::default();
-    let preview = import::dry_run(&auth, &actor, &region, &bytes, &limits, &client, now)
-        .await
-        .map_err(import_error)?;
+    let preview = import::dry_run(
+        &auth,
+        &actor,
+        &region,
+        &bytes,
+        &limits,
+        Call::new(&client, now),
+    )
+    .await
+    .map_err(import_error)?;
     let c = &preview.counts;
     println!(
         "{} : {} à créer, {} à mettre à jour, {} inchangé(s), {} en erreur",
@@ -532,8 +539,7 @@ async fn import(
         &bytes,
         &limits,
         skip_errors,
-        &client,
-        now,
+        Call::new(&client, now),
         &|p| {
             let (label, done, total) = match p {
                 Progress::Validated { done, total } => ("vérifiées", done, total),

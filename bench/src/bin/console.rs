@@ -8,6 +8,7 @@
 //! and prints p50/p95 latencies. `--drop` drops the scratch database at the end (it is kept
 //! otherwise, to EXPLAIN the queries in psql). Started by `scripts/bench-console.sh`.
 
+use domain::call::Call;
 use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
@@ -500,7 +501,7 @@ impl Query<'_> {
                     after: after.map(str::to_string),
                     ..filter.clone()
                 };
-                let p = audit_view::search(auth, actor, &filter, &client, now).await?;
+                let p = audit_view::search(auth, actor, &filter, Call::new(&client, now)).await?;
                 Ok((p.rows.len(), p.next))
             }
             Query::Users(actor, filter) => {
@@ -508,7 +509,7 @@ impl Query<'_> {
                     after: after.map(str::to_string),
                     ..filter.clone()
                 };
-                let p = users::search(auth, actor, &filter, &client, now).await?;
+                let p = users::search(auth, actor, &filter, Call::new(&client, now)).await?;
                 Ok((p.rows.len(), p.next))
             }
         }

@@ -20,6 +20,7 @@
 //! backend touched). The scratch database is dropped at the end unless `--keep`.
 //! Started by `scripts/bench-import.sh`.
 
+use domain::call::Call;
 use std::error::Error;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -343,8 +344,7 @@ async fn main() -> BoxResult<()> {
         &region,
         &file,
         &limits,
-        &client,
-        OffsetDateTime::now_utc(),
+        Call::new(&client, OffsetDateTime::now_utc()),
     )
     .await?;
     let seconds = t.elapsed().as_secs_f64();
@@ -377,8 +377,7 @@ async fn main() -> BoxResult<()> {
         &file,
         &limits,
         false,
-        &client,
-        OffsetDateTime::now_utc(),
+        Call::new(&client, OffsetDateTime::now_utc()),
         &|p| {
             if let (Progress::Written { .. }, Ok(mut ph)) = (p, phases.lock()) {
                 ph.0.get_or_insert_with(Instant::now);
@@ -418,8 +417,7 @@ async fn main() -> BoxResult<()> {
         &file,
         &limits,
         false,
-        &client,
-        OffsetDateTime::now_utc(),
+        Call::new(&client, OffsetDateTime::now_utc()),
     )
     .await?;
     let seconds = t.elapsed().as_secs_f64();

@@ -7,8 +7,9 @@ use time::OffsetDateTime;
 
 use super::authz::{Action, Actor};
 use super::{Page, Scope, Target, denied, event, page, scope_or_deny};
-use crate::audit::{self, Client, Outcome, Row};
+use crate::audit::{self, Outcome, Row};
 use crate::auth::Auth;
+use crate::call::Call;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -108,14 +109,13 @@ async fn scope_for(
     action: Action,
     name: audit::Action,
     filter: &AuditFilter,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Scope> {
-    let scope = scope_or_deny(&auth.pool, actor, name, action, client, now).await?;
+    let scope = scope_or_deny(&auth.pool, actor, name, action, call).await?;
     if let Some(region) = &filter.region
         && !scope.contains(region)
     {
-        return Err(denied(&auth.pool, actor, name, action, None, client, now).await);
+        return Err(denied(&auth.pool, actor, name, action, None, call).await);
     }
     Ok(scope)
 }
@@ -124,8 +124,7 @@ pub async fn search(
     auth: &Auth,
     actor: &Actor,
     filter: &AuditFilter,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Page<Row>> {
     let scope = scope_for(
         auth,
@@ -133,8 +132,7 @@ pub async fn search(
         Action::ViewAudit,
         audit::Action::AdminAuditSearch,
         filter,
-        client,
-        now,
+        call,
     )
     .await?;
     let after = filter.after.as_deref().map(decode_cursor).transpose()?;
@@ -143,20 +141,13 @@ pub async fn search(
 }
 
 /// One row, if the actor may read its region (rows without a region: national administrators).
-pub async fn row(
-    auth: &Auth,
-    actor: &Actor,
-    id: i64,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<Row> {
+pub async fn row(auth: &Auth, actor: &Actor, id: i64, call: Call<'_>) -> Result<Row> {
     let scope = scope_or_deny(
         &auth.pool,
         actor,
         audit::Action::AdminAuditView,
         Action::ViewAudit,
-        client,
-        now,
+        call,
     )
     .await?;
     let row = sqlx::query_as!(
@@ -187,8 +178,7 @@ pub async fn row(
             audit::Action::AdminAuditView,
             Action::ViewAudit,
             Some(&target),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -228,8 +218,7 @@ pub async fn export_csv(
     auth: &Auth,
     actor: &Actor,
     filter: &AuditFilter,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<(Vec<u8>, usize)> {
     let scope = scope_for(
         auth,
@@ -237,8 +226,7 @@ pub async fn export_csv(
         Action::ExportAudit,
         audit::Action::AuditExport,
         filter,
-        client,
-        now,
+        call,
     )
     .await?;
     let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
@@ -306,8 +294,7 @@ pub async fn export_csv(
                 },
             }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

@@ -1,14 +1,14 @@
 //! Establishments in the console: list, create, edit, deactivate, members.
 
 use serde_json::json;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::authz::{Action, Actor, authorize};
 use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
 use crate::accounts::UserStatus;
-use crate::audit::{self, Client, Outcome};
+use crate::audit::{self, Outcome};
 use crate::auth::Auth;
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::{Finess, RegionCode};
 
@@ -42,24 +42,15 @@ pub async fn list(
     query: &str,
     region: Option<&str>,
     after: Option<&str>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Page<EstablishmentRow>> {
     let name = audit::Action::AdminEstablishmentList;
-    let scope = scope_or_deny(
-        &auth.pool,
-        actor,
-        name,
-        Action::ViewEstablishments,
-        client,
-        now,
-    )
-    .await?;
+    let scope = scope_or_deny(&auth.pool, actor, name, Action::ViewEstablishments, call).await?;
     if let Some(r) = region
         && !scope.contains(r)
     {
         let action = Action::ViewEstablishments;
-        return Err(denied(&auth.pool, actor, name, action, None, client, now).await);
+        return Err(denied(&auth.pool, actor, name, action, None, call).await);
     }
     let words = like_patterns(query);
     let (after_name, after_id) = match after.map(|c| c.split_once('~')) {
@@ -139,8 +130,7 @@ pub async fn detail(
     auth: &Auth,
     actor: &Actor,
     finess: &Finess,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<EstablishmentDetail> {
     let e = sqlx::query_as!(
         EstablishmentRow,
@@ -159,8 +149,7 @@ pub async fn detail(
             audit::Action::AdminEstablishmentView,
             Action::ViewEstablishments,
             Some(&target(&e.finess, &e.name, &e.region_code)),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -204,9 +193,9 @@ pub async fn create(
     finess: &Finess,
     region: &RegionCode,
     fields: &Fields,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Uuid> {
+    let Call { now, .. } = call;
     let (name, city) = (fields.name.as_str(), fields.city.as_str());
     check_text("name", name, true)?;
     check_text("city", city, false)?;
@@ -218,8 +207,7 @@ pub async fn create(
             audit::Action::EstablishmentCreate,
             Action::ManageEstablishments,
             Some(&t),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -241,8 +229,7 @@ pub async fn create(
             Some(&t),
             json!({ "after": { "finess": finess.as_str(), "name": name.trim(), "city": city.trim(), "active": true } }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -256,9 +243,9 @@ pub async fn edit(
     actor: &Actor,
     finess: &Finess,
     fields: &Fields,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     let (name, city, active) = (fields.name.as_str(), fields.city.as_str(), fields.active);
     check_text("name", name, true)?;
     check_text("city", city, false)?;
@@ -285,8 +272,7 @@ pub async fn edit(
             audit::Action::EstablishmentEdit,
             Action::ManageEstablishments,
             Some(&t),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -312,8 +298,7 @@ pub async fn edit(
                 "after": { "name": name.trim(), "city": city.trim(), "active": active },
             }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

@@ -14,9 +14,9 @@ pub mod users;
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
-use time::OffsetDateTime;
 
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 pub use authz::{Action, Actor, Scope, authorize};
 
@@ -58,8 +58,7 @@ pub(crate) async fn denied(
     name: audit::Action,
     action: Action,
     target: Option<&Target>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Error {
     let write = async {
         let mut tx = pool.begin().await?;
@@ -72,8 +71,7 @@ pub(crate) async fn denied(
                 target,
                 json!({ "permission": action.name() }),
             ),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -91,12 +89,11 @@ pub(crate) async fn scope_or_deny(
     actor: &Actor,
     name: audit::Action,
     action: Action,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Scope> {
     match actor.scope(action) {
         Some(scope) => Ok(scope),
-        None => Err(denied(pool, actor, name, action, None, client, now).await),
+        None => Err(denied(pool, actor, name, action, None, call).await),
     }
 }
 

@@ -14,19 +14,19 @@
 use rand::RngCore;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::authz::{Action, Actor};
 use super::event;
 use super::users::{act_on_user, viewable_user};
 use crate::accounts::UserStatus;
-use crate::audit::{self, Client, Outcome};
+use crate::audit::{self, Outcome};
 use crate::auth::Auth;
 use crate::auth::browser::Browser;
 use crate::auth::otp::{self, CodeError};
 use crate::auth::tiqr::enrollment::{self, Enrollment, EnrollmentStart};
 use crate::auth::tiqr::{DESK_CODE_ATTEMPTS, DESK_CODE_LIFETIME, TiqrService};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 
@@ -39,8 +39,7 @@ pub async fn enrollments(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Vec<Enrollment>> {
     let mut conn = auth.pool.acquire().await?;
     viewable_user(
@@ -49,8 +48,7 @@ pub async fn enrollments(
         actor,
         user_id,
         audit::Action::AdminTiqrView,
-        client,
-        now,
+        call,
     )
     .await?;
     enrollment::enrollments_of(&mut conn, user_id, true).await
@@ -64,8 +62,7 @@ pub async fn unblock(
     actor: &Actor,
     user_id: Uuid,
     enrollment_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     act_on_user(
         auth,
@@ -73,8 +70,7 @@ pub async fn unblock(
         Action::RevokeTiqr,
         audit::Action::TiqrUnblock,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let (name, failures) = enrollment::unblock_in(tx, user.id, enrollment_id)
                 .await?
@@ -99,17 +95,16 @@ pub async fn revoke(
     actor: &Actor,
     user_id: Uuid,
     enrollment_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::RevokeTiqr,
         audit::Action::TiqrRevoke,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let by = actor.user_id.ok_or(Error::Forbidden)?;
             let name = enrollment::revoke_in(tx, user.id, enrollment_id, by, now)
@@ -138,17 +133,16 @@ pub async fn send_holder_code(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<String> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::EnrollTiqr,
         audit::Action::TiqrDeskCode,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             if user.status != UserStatus::Active {
                 return Err(Error::AccountUnavailable(user.status));
@@ -206,7 +200,6 @@ pub async fn send_holder_code(
 /// then answers the confirmation QR the desk's page shows. The desk's page polls
 /// `enrollment::enrollment_status(browser, user_id)`. A wrong code costs one of its 5 tries
 /// (claimed and committed before it is compared) and is audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn start_for_user(
     auth: &Auth,
     service: &TiqrService,
@@ -214,9 +207,9 @@ pub async fn start_for_user(
     user_id: Uuid,
     holder_code: &str,
     browser: Browser,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<EnrollmentStart> {
+    let Call { now, .. } = call;
     let typed: String = holder_code
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -246,8 +239,7 @@ pub async fn start_for_user(
         Action::EnrollTiqr,
         audit::Action::TiqrEnrollStart,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             if user.status != UserStatus::Active {
                 return Err(Error::AccountUnavailable(user.status));
@@ -320,8 +312,7 @@ pub async fn start_for_user(
                 target.as_ref(),
                 json!({ "by": "support", "reason": "holder_code", "refusal": format!("{refusal:?}") }),
             ),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;

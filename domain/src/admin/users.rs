@@ -12,10 +12,11 @@ use uuid::Uuid;
 use super::authz::{Action, Actor, authorize, authorize_on_user};
 use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
 use crate::accounts::{self, AdminRole, Establishment, NewUser, RoleGrant, UserStatus};
-use crate::audit::{self, Client, Outcome};
+use crate::audit::{self, Outcome};
 use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
 use crate::auth::means::{self, MeansRef, PscLink, RemovedBy};
+use crate::call::Call;
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
@@ -66,16 +67,14 @@ pub async fn search(
     auth: &Auth,
     actor: &Actor,
     filter: &UserFilter,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Page<UserRow>> {
     let scope = scope_or_deny(
         &auth.pool,
         actor,
         audit::Action::AdminUserSearch,
         Action::ViewUsers,
-        client,
-        now,
+        call,
     )
     .await?;
     if let Some(region) = &filter.region
@@ -87,8 +86,7 @@ pub async fn search(
             audit::Action::AdminUserSearch,
             Action::ViewUsers,
             None,
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -274,15 +272,13 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
 /// The frame of every change to an account: lock it, authorise `action` on its region (and on its
 /// own roles), run `change` — which returns its result and the audit details — and record the
 /// audit row in the same transaction. A refusal rolls back and is audited as `denied`.
-#[allow(clippy::too_many_arguments)] // the frame's inputs, each used once; a struct would only rename them
 pub(crate) async fn act_on_user<T>(
     auth: &Auth,
     actor: &Actor,
     action: Action,
     name: audit::Action,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     change: impl AsyncFnOnce(&mut PgConnection, &UserRecord) -> Result<(T, Value)>,
 ) -> Result<T> {
     let mut tx = auth.pool.begin().await?;
@@ -290,23 +286,13 @@ pub(crate) async fn act_on_user<T>(
     let roles = accounts::roles_of(&mut tx, user_id).await?;
     if authorize_on_user(actor, action, &user.region_code, &roles).is_err() {
         tx.rollback().await?;
-        return Err(denied(
-            &auth.pool,
-            actor,
-            name,
-            action,
-            Some(&user.target()),
-            client,
-            now,
-        )
-        .await);
+        return Err(denied(&auth.pool, actor, name, action, Some(&user.target()), call).await);
     }
     let (result, details) = change(&mut tx, &user).await?;
     audit::record(
         &mut tx,
         event(actor, name, Outcome::Success, Some(&user.target()), details),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -335,8 +321,7 @@ pub(crate) async fn viewable_user(
     actor: &Actor,
     user_id: Uuid,
     name: audit::Action,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<UserRecord> {
     let user = load_user(conn, user_id, false).await?;
     if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
@@ -347,8 +332,7 @@ pub(crate) async fn viewable_user(
             name,
             Action::ViewUsers,
             Some(&target),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -370,9 +354,9 @@ pub async fn detail(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<UserDetail> {
+    let Call { now, .. } = call;
     let mut conn = auth.pool.acquire().await?;
     let user = viewable_user(
         &mut conn,
@@ -380,8 +364,7 @@ pub async fn detail(
         actor,
         user_id,
         audit::Action::AdminUserView,
-        client,
-        now,
+        call,
     )
     .await?;
     let locked_until = sqlx::query_scalar!(
@@ -435,19 +418,13 @@ async fn establishments_of_any(
 
 /// The new-account form: the regions whose accounts `actor` may create (their establishments are
 /// offered). A refusal is audited, like every other console refusal.
-pub async fn creation_scope(
-    auth: &Auth,
-    actor: &Actor,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<super::Scope> {
+pub async fn creation_scope(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<super::Scope> {
     scope_or_deny(
         &auth.pool,
         actor,
         audit::Action::AdminUserNew,
         Action::CreateUser,
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -476,13 +453,8 @@ pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// Creates an account pending activation, with its memberships, and queues its activation e-mail.
-pub async fn create(
-    auth: &Auth,
-    actor: &Actor,
-    new: &NewAccount,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<Uuid> {
+pub async fn create(auth: &Auth, actor: &Actor, new: &NewAccount, call: Call<'_>) -> Result<Uuid> {
+    let Call { now, .. } = call;
     check_name("family_name", &new.family_name)?;
     check_name("given_name", &new.given_name)?;
     let target = Target {
@@ -498,8 +470,7 @@ pub async fn create(
             audit::Action::UserCreate,
             Action::CreateUser,
             Some(&target),
-            client,
-            now,
+            call,
         )
         .await);
     }
@@ -548,8 +519,7 @@ pub async fn create(
                 "activation_mail": mail,
             }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -575,9 +545,9 @@ pub async fn edit(
     actor: &Actor,
     user_id: Uuid,
     identity: &Identity,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     check_name("family_name", &identity.family_name)?;
     check_name("given_name", &identity.given_name)?;
     act_on_user(
@@ -586,8 +556,7 @@ pub async fn edit(
         Action::EditUser,
         audit::Action::UserEdit,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             if user.version != identity.version {
                 return Err(Error::StaleVersion);
@@ -643,9 +612,9 @@ pub async fn set_enabled(
     actor: &Actor,
     user_id: Uuid,
     enabled: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
     }
@@ -660,8 +629,7 @@ pub async fn set_enabled(
         Action::SetUserStatus,
         name,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let status = match (enabled, user.has_password) {
                 (false, _) => UserStatus::Disabled,
@@ -705,21 +673,15 @@ async fn set_status(
 }
 
 /// Lifts the temporary lock after failed sign-ins, and the desk's lock on the account.
-pub async fn unlock(
-    auth: &Auth,
-    actor: &Actor,
-    user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn unlock(auth: &Auth, actor: &Actor, user_id: Uuid, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::Unlock,
         audit::Action::UserUnlock,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let throttled = throttle::unlock(tx, ThrottleScope::Account, &user.username).await?
                 | throttle::unlock(tx, ThrottleScope::EmailCode, &user.username).await?;
@@ -751,17 +713,16 @@ pub async fn send_link(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Purpose> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::SendLink,
         audit::Action::AccountLinkSent,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let purpose =
                 Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
@@ -779,17 +740,16 @@ pub async fn end_sessions(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<u64> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::EndSessions,
         audit::Action::UserSessionsEnded,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let n = sessions::end_all_for_user(tx, user.id, "admin", now).await?;
             Ok((n, json!({ "sessions_ended": n })))
@@ -804,8 +764,7 @@ pub async fn unlink_card(
     actor: &Actor,
     user_id: Uuid,
     card_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     remove_means(
         auth,
@@ -813,8 +772,7 @@ pub async fn unlink_card(
         Action::UnlinkCard,
         user_id,
         MeansRef::Card(card_id),
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -826,8 +784,7 @@ pub async fn unlink_psc(
     actor: &Actor,
     user_id: Uuid,
     national_id: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     remove_means(
         auth,
@@ -835,8 +792,7 @@ pub async fn unlink_psc(
         Action::UnlinkPsc,
         user_id,
         MeansRef::Psc(national_id.to_string()),
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -847,17 +803,16 @@ async fn remove_means(
     action: Action,
     user_id: Uuid,
     what: MeansRef,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         action,
         means::action(what.means()),
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let by = actor.user_id.ok_or(Error::Forbidden)?;
             let removed = means::remove_in(tx, user.id, &what, by, now)
@@ -896,9 +851,9 @@ pub async fn secure_compromised(
     auth: &Auth,
     actor: &Actor,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Secured> {
+    let Call { now, .. } = call;
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
     }
@@ -915,8 +870,7 @@ pub async fn secure_compromised(
         Action::SecureAccount,
         audit::Action::AccountCompromised,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let by = actor.user_id.ok_or(Error::Forbidden)?;
             let sessions_ended = sessions::end_all_for_user(tx, user.id, "admin", now).await?;
@@ -988,17 +942,16 @@ pub async fn grant_role(
     actor: &Actor,
     user_id: Uuid,
     role: AdminRole,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     act_on_user(
         auth,
         actor,
         Action::GrantRole(role),
         audit::Action::RoleGrant,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let region =
                 RegionCode::parse(&user.region_code).map_err(|reason| Error::InvalidInput {
@@ -1022,8 +975,7 @@ pub async fn revoke_role(
     actor: &Actor,
     user_id: Uuid,
     role: AdminRole,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
@@ -1034,8 +986,7 @@ pub async fn revoke_role(
         Action::GrantRole(role),
         audit::Action::RoleRevoke,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let before = accounts::roles_of(tx, user.id).await?;
             if !accounts::revoke_role(tx, user.id, role).await? {
@@ -1060,13 +1011,13 @@ pub async fn change_region(
     user_id: Uuid,
     region: &RegionCode,
     version: i32,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
     }
-    act_on_user(auth, actor, Action::ChangeRegion, audit::Action::UserRegionChange, user_id, client, now, async |tx, user| {
+    act_on_user(auth, actor, Action::ChangeRegion, audit::Action::UserRegionChange, user_id, call, async |tx, user| {
         if user.version != version {
             return Err(Error::StaleVersion);
         }
@@ -1109,9 +1060,9 @@ pub async fn set_membership(
     user_id: Uuid,
     finess: &Finess,
     attach: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<bool> {
+    let Call { now, .. } = call;
     let name = if attach {
         audit::Action::MembershipAdd
     } else {
@@ -1123,8 +1074,7 @@ pub async fn set_membership(
         Action::ManageMemberships,
         name,
         user_id,
-        client,
-        now,
+        call,
         async |tx, user| {
             let e = accounts::establishment_by_finess(tx, finess)
                 .await?

@@ -18,7 +18,8 @@ use uuid::Uuid;
 
 use super::{Auth, means};
 use crate::accounts::UserStatus;
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::refusals::{self, Refusal};
@@ -159,12 +160,8 @@ pub async fn issue_many(
 
 /// "Mot de passe oublié ?": the same answer (`Ok`) whether or not the identifier is known. A
 /// pending account gets its activation link again.
-pub async fn request_reset(
-    auth: &Auth,
-    typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn request_reset(auth: &Auth, typed: &str, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
     let typed = typed.trim().to_lowercase();
     let mut tx = auth.pool.begin().await?;
     let user = sqlx::query!(
@@ -185,8 +182,7 @@ pub async fn request_reset(
                 reason,
                 outcome,
             },
-            client,
-            now,
+            call,
             async |_| Ok(event),
         )
         .await
@@ -234,8 +230,7 @@ pub async fn request_reset(
                     Outcome::Success,
                     json!({ "mail": mail_id, "purpose": purpose.as_str() }),
                 ),
-                client,
-                now,
+                call,
             )
             .await?;
         }
@@ -299,9 +294,9 @@ pub async fn set_password(
     password: &str,
     confirmation: &str,
     remove_means: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<LinkInfo> {
+    let Call { now, .. } = call;
     let info = link_info(auth, token, now).await?;
     password_policy::check(password, confirmation, &info.username).map_err(Error::WeakPassword)?;
     // Hashed before the transaction: no connection waits on Argon2.
@@ -385,8 +380,7 @@ pub async fn set_password(
             "remove_means": remove_means,
             "sign_in_means_removed": means::details(&removed),
         })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -400,9 +394,9 @@ pub async fn send_by_support(
     actor_label: &str,
     actor_id: Option<Uuid>,
     user_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Purpose> {
+    let Call { now, .. } = call;
     let mut tx = auth.pool.begin().await?;
     let user = sqlx::query!(
         r#"SELECT username, region_code, status AS "status: UserStatus" FROM users WHERE id = $1"#,
@@ -424,7 +418,7 @@ pub async fn send_by_support(
     if let Some(actor) = actor_id {
         event = event.actor(actor);
     }
-    audit::record(&mut tx, event, client, now).await?;
+    audit::record(&mut tx, event, call).await?;
     tx.commit().await?;
     Ok(purpose)
 }

@@ -5,11 +5,9 @@
 //!
 //! It sits above both: the linking starts code steps, and a code step finishes a linking.
 
-use time::OffsetDateTime;
-
 use super::linking::{self, Completion};
 use super::{Auth, SignedIn, Verified, complete_sign_in, otp};
-use crate::audit::Client;
+use crate::call::Call;
 use crate::error::Result;
 use crate::sessions::Token;
 use model::sign_in::Method;
@@ -22,23 +20,12 @@ pub async fn verify_code(
     typed: &str,
     completion: Completion<'_>,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
-    let right = otp::check_code(auth, token, typed, client, now).await?;
+    let right = otp::check_code(auth, token, typed, call).await?;
     let mut tx = right.tx;
     if let Some(link) = &right.link_token_hash {
-        return linking::finish(
-            tx,
-            auth,
-            completion,
-            link,
-            right.user_id,
-            previous,
-            client,
-            now,
-        )
-        .await;
+        return linking::finish(tx, auth, completion, link, right.user_id, previous, call).await;
     }
     let signed_in = complete_sign_in(
         &mut tx,
@@ -51,8 +38,7 @@ pub async fn verify_code(
             psc: None,
         },
         previous,
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

@@ -16,14 +16,14 @@
 
 use serde_json::json;
 use sqlx::PgConnection;
-use time::OffsetDateTime;
 
 use super::browser::{Browser, hash_of};
 use super::card::{self, Trust};
 use super::psc;
 use super::{Auth, PasswordOutcome, SignedIn, identity, otp, password};
 use crate::accounts::{self, UserStatus};
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::NationalIdKind;
 use crate::sessions::Token;
@@ -37,7 +37,7 @@ pub use super::pending_link::{Completion, LINK_LIFETIME, Pending, pending};
 /// step starts, bound to this pending link, and [`super::otp::verify_code`] completes the link
 /// once the code is right (`PasswordOutcome::CodeRequired`). Otherwise the link is made and the
 /// session starts at once.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the pending link, the typed credentials and the browser: each a separate input of the form
 pub async fn link_and_sign_in(
     auth: &Auth,
     trust: Option<&Trust>,
@@ -46,9 +46,9 @@ pub async fn link_and_sign_in(
     typed_username: &str,
     password_typed: &str,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<PasswordOutcome> {
+    let Call { now, .. } = call;
     // The pending link must exist before a password is tried against it (no free oracle), but is
     // consumed only on success, so a typo does not force the holder to start over.
     let pending = pending(auth, trust, token, browser, now).await?;
@@ -60,8 +60,7 @@ pub async fn link_and_sign_in(
         },
         typed_username,
         password_typed,
-        client,
-        now,
+        call,
     )
     .await?;
     let token_hash = hash_of(token);
@@ -77,8 +76,7 @@ pub async fn link_and_sign_in(
             &token_hash,
             checked.user.id,
             previous,
-            client,
-            now,
+            call,
         )
         .await
         .map(PasswordOutcome::SignedIn);
@@ -92,7 +90,7 @@ pub async fn link_and_sign_in(
     if let Some((reason, error)) = refusal(&mut tx, &pending, &account).await? {
         // The refusal is recorded; the pending link is consumed (start again).
         take(&mut tx, &token_hash, browser, trust, now).await?;
-        audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
+        audit::record(&mut tx, denied(&pending, &account, reason), call).await?;
         tx.commit().await?;
         return Err(error);
     }
@@ -103,8 +101,7 @@ pub async fn link_and_sign_in(
             link_token_hash: &token_hash,
             action: link_action(&pending),
         },
-        client,
-        now,
+        call,
     )
     .await?;
     // The pending link lives as long as the code step that will complete it.
@@ -207,7 +204,6 @@ async fn refusal(
 /// Completes a pending link for `user_id` (whose password, and e-mail code when required, were
 /// checked): consumes it, checks the linking rules, links, and signs in, in `tx` with its audit
 /// rows. A refusal links nothing and is recorded; the transaction is committed either way.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn finish(
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
     auth: &Auth,
@@ -215,9 +211,9 @@ pub(crate) async fn finish(
     token_hash: &[u8],
     user_id: Uuid,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
+    let Call { now, .. } = call;
     // Serialised per holder (two tabs, two means), before the link is consumed.
     let head = sqlx::query!(
         "SELECT means, national_id FROM pending_links WHERE token_hash = $1",
@@ -246,7 +242,7 @@ pub(crate) async fn finish(
 
     if let Some((reason, error)) = refusal(&mut tx, &pending, &account).await? {
         // The refusal is recorded; the pending link stays consumed (start again).
-        audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
+        audit::record(&mut tx, denied(&pending, &account, reason), call).await?;
         tx.commit().await?;
         return Err(error);
     }
@@ -268,7 +264,7 @@ pub(crate) async fn finish(
             Err(e) => return Err(e),
         };
         if let Some((reason, error)) = refused {
-            audit::record(&mut tx, denied(&pending, &account, reason), client, now).await?;
+            audit::record(&mut tx, denied(&pending, &account, reason), call).await?;
             tx.commit().await?;
             return Err(error);
         }
@@ -288,20 +284,19 @@ pub(crate) async fn finish(
             .target("user", account.id.to_string(), &account.username)
             .region(&account.region_code)
             .details(details),
-            client,
-            now,
+            call,
         )
         .await?;
     }
 
     let signed_in = match &pending {
         Pending::Card { identity, .. } => {
-            card::link_card(&mut tx, &account, identity, "password", None, client, now).await?;
-            card::sign_in_as(&mut tx, auth, &account, previous, client, now).await?
+            card::link_card(&mut tx, &account, identity, "password", None, call).await?;
+            card::sign_in_as(&mut tx, auth, &account, previous, call).await?
         }
         Pending::Psc(login) => {
-            psc::link(&mut tx, &account, login, client, now).await?;
-            psc::finish_sign_in(&mut tx, auth, &account, login, previous, client, now).await?
+            psc::link(&mut tx, &account, login, call).await?;
+            psc::finish_sign_in(&mut tx, auth, &account, login, previous, call).await?
         }
     };
     tx.commit().await?;

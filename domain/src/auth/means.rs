@@ -20,7 +20,8 @@ use uuid::Uuid;
 
 use super::tiqr::enrollment::{self, Enrollment};
 use super::{Auth, password};
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
@@ -276,23 +277,21 @@ pub(crate) fn action(means: Means) -> audit::Action {
 
 /// The signed-in holder removes one of their means after typing their password again. Wrong
 /// passwords count like sign-in failures (same throttle), and are audited.
-#[allow(clippy::too_many_arguments)]
 pub async fn remove_own(
     auth: &Auth,
     username: &str,
     user_id: Uuid,
     what: &MeansRef,
     password_typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Removed> {
+    let Call { now, .. } = call;
     let checked = password::check(
         auth,
         audit::Action::SignInMeansRemove,
         username,
         password_typed,
-        client,
-        now,
+        call,
     )
     .await?;
     if checked.user.id != user_id {
@@ -324,8 +323,7 @@ pub async fn remove_own(
             .target("user", user_id.to_string(), username)
             .region(&checked.user.region_code)
             .details(json!({ "by": "holder", "removed": removed })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -340,8 +338,7 @@ pub async fn unlink_own_card(
     user_id: Uuid,
     card_id: Uuid,
     password_typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     remove_own(
         auth,
@@ -349,8 +346,7 @@ pub async fn unlink_own_card(
         user_id,
         &MeansRef::Card(card_id),
         password_typed,
-        client,
-        now,
+        call,
     )
     .await
     .map(drop)

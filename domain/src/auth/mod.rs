@@ -18,11 +18,11 @@ use std::sync::Arc;
 
 use serde_json::json;
 use sqlx::PgPool;
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::accounts;
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::Result;
 use crate::password::Passwords;
 use crate::routing::Landing;
@@ -86,8 +86,7 @@ pub async fn complete_sign_in(
     auth: &Auth,
     who: Verified<'_>,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
     let establishments = accounts::establishments_of(tx, who.user_id).await?;
     let administrator = !accounts::roles_of(tx, who.user_id).await?.is_empty();
@@ -105,9 +104,8 @@ pub async fn complete_sign_in(
             previous,
             psc: who.psc,
         },
-        client,
+        call,
         auth.sessions,
-        now,
     )
     .await?;
     audit::record(
@@ -130,8 +128,7 @@ pub async fn complete_sign_in(
                 }
                 details
             }),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(SignedIn {
@@ -142,12 +139,8 @@ pub async fn complete_sign_in(
 }
 
 /// Signs out: ends the session and audits it.
-pub async fn sign_out(
-    pool: &PgPool,
-    token: &Token,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn sign_out(pool: &PgPool, token: &Token, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
     let session = sessions::load(
         pool,
         token,
@@ -168,8 +161,7 @@ pub async fn sign_out(
                 .actor(s.user_id)
                 .target("user", s.user_id.to_string(), &s.username)
                 .region(&s.region_code),
-            client,
-            now,
+            call,
         )
         .await?;
     }
@@ -183,16 +175,15 @@ pub async fn reauthenticate(
     auth: &Auth,
     session: &sessions::Session,
     password_typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     let checked = password::check(
         auth,
         audit::Action::AuthReauthenticate,
         &session.username,
         password_typed,
-        client,
-        now,
+        call,
     )
     .await?;
     if checked.user.id != session.user_id {
@@ -211,8 +202,7 @@ pub async fn reauthenticate(
         .actor(session.user_id)
         .target("user", session.user_id.to_string(), &session.username)
         .region(&session.region_code),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

@@ -25,7 +25,8 @@ use uuid::Uuid;
 
 use super::Auth;
 use crate::accounts::Credentials;
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::throttle::{self, Claim, Scope};
@@ -90,9 +91,9 @@ pub async fn start(
     tx: &mut PgConnection,
     user: &Credentials,
     purpose: Purpose<'_>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<String> {
+    let Call { now, .. } = call;
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill(&mut bytes);
     let token = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
@@ -126,8 +127,7 @@ pub async fn start(
             .target("user", user.id.to_string(), &user.username)
             .region(&user.region_code)
             .details(json!({ "next": "email_code" })),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(token)
@@ -204,12 +204,8 @@ fn event(action: audit::Action, outcome: Outcome, step: &Step) -> Event {
 }
 
 /// Step 2: a new code, by e-mail (through the outbox).
-pub async fn send_code(
-    auth: &Auth,
-    token: &str,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn send_code(auth: &Auth, token: &str, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
     // Codes are locked after too many wrong ones: sending more would only fill the holder's inbox.
@@ -220,8 +216,7 @@ pub async fn send_code(
             &mut tx,
             event(audit::Action::AuthEmailCodeSend, Outcome::Denied, &step)
                 .details(json!({ "reason": "locked" })),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -248,8 +243,7 @@ pub async fn send_code(
             &mut tx,
             event(audit::Action::AuthEmailCodeSend, Outcome::Denied, &step)
                 .details(json!({ "reason": format!("{refusal:?}") })),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -290,8 +284,7 @@ pub async fn send_code(
         &mut tx,
         event(audit::Action::AuthEmailCodeSend, Outcome::Success, &step)
             .details(json!({ "mail": mail_id, "send": step.sends + 1 })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -315,9 +308,9 @@ pub(crate) async fn check_code(
     auth: &Auth,
     token: &str,
     typed: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<RightCode> {
+    let Call { now, .. } = call;
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
     let mut tx = auth.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
@@ -339,8 +332,7 @@ pub(crate) async fn check_code(
                 &mut tx,
                 event(audit::Action::AuthEmailCodeVerify, Outcome::Denied, &step)
                     .details(json!({ "reason": "locked" })),
-                client,
-                now,
+                call,
             )
             .await?;
             tx.commit().await?;
@@ -411,8 +403,7 @@ pub(crate) async fn check_code(
                 "reason": format!("{failure:?}"),
                 "locked_until": locked.map(OffsetDateTime::unix_timestamp),
             })),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -426,8 +417,7 @@ pub(crate) async fn check_code(
     audit::record(
         &mut tx,
         event(audit::Action::AuthEmailCodeVerify, Outcome::Success, &step),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(RightCode {

@@ -17,7 +17,8 @@ use time::OffsetDateTime;
 use super::{Auth, PasswordOutcome, Verified, complete_sign_in, otp};
 use crate::accounts::{self, UserStatus};
 use crate::address;
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::Username;
 use crate::refusals::{self, Refusal};
@@ -36,8 +37,7 @@ async fn audit_failure(
     action: audit::Action,
     typed: &str,
     reason: &'static str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     lockouts: &[(&'static str, OffsetDateTime)],
 ) -> Result<()> {
     let failure = async |tx: &mut sqlx::PgConnection| -> Result<(Event, Option<accounts::Credentials>, String)> {
@@ -64,8 +64,7 @@ async fn audit_failure(
                 reason,
                 outcome: Outcome::Failure,
             },
-            client,
-            now,
+            call,
             async |tx| Ok(failure(tx).await?.0),
         )
         .await?;
@@ -73,11 +72,11 @@ async fn audit_failure(
     }
     let mut tx = auth.pool.begin().await?;
     let (event, user, label) = failure(&mut tx).await?;
-    audit::record(&mut tx, event, client, now).await?;
+    audit::record(&mut tx, event, call).await?;
     for (scope, until) in lockouts {
         let lock = Event::new(audit::Action::AuthLockout, Outcome::Failure, &label)
             .details(json!({ "scope": scope, "until": until.unix_timestamp() }));
-        audit::record(&mut tx, about_user(lock, user.as_ref()), client, now).await?;
+        audit::record(&mut tx, about_user(lock, user.as_ref()), call).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -123,16 +122,15 @@ pub async fn sign_in(
     typed_username: &str,
     password: &str,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<PasswordOutcome> {
+    let Call { now, .. } = call;
     let checked = check(
         auth,
         audit::Action::AuthPasswordSignIn,
         typed_username,
         password,
-        client,
-        now,
+        call,
     )
     .await?;
     let mut tx = auth.pool.begin().await?;
@@ -154,15 +152,14 @@ pub async fn sign_in(
                 .target("user", user.id.to_string(), &user.username)
                 .region(&user.region_code)
                 .details(json!({ "reason": "email_code_locked" })),
-                client,
-                now,
+                call,
             )
             .await?;
             tx.commit().await?;
             return Err(Error::locked(until, now));
         }
         // The password is right; the session waits for the e-mail code.
-        let token = otp::start(&mut tx, user, otp::Purpose::SignIn, client, now).await?;
+        let token = otp::start(&mut tx, user, otp::Purpose::SignIn, call).await?;
         tx.commit().await?;
         return Ok(PasswordOutcome::CodeRequired { token });
     }
@@ -177,8 +174,7 @@ pub async fn sign_in(
             psc: None,
         },
         previous,
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -193,9 +189,9 @@ pub(crate) async fn check(
     action: audit::Action,
     typed_username: &str,
     password: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<PasswordChecked> {
+    let Call { client, now } = call;
     let key = account_key(typed_username);
     let address = address::key(client.ip.as_deref());
 
@@ -221,8 +217,7 @@ pub(crate) async fn check(
                 action,
                 typed_username,
                 "address_throttled",
-                client,
-                now,
+                call,
                 lockouts,
             )
             .await?;
@@ -236,16 +231,7 @@ pub(crate) async fn check(
                 throttle::succeeded(&mut conn, Scope::Address, &address).await?;
                 drop(conn);
                 let lockouts: &[_] = if newly { &[("account", until)] } else { &[] };
-                audit_failure(
-                    auth,
-                    action,
-                    typed_username,
-                    "locked",
-                    client,
-                    now,
-                    lockouts,
-                )
-                .await?;
+                audit_failure(auth, action, typed_username, "locked", call, lockouts).await?;
                 return Err(Error::locked(until, now));
             }
         };
@@ -297,8 +283,7 @@ pub(crate) async fn check(
             action,
             typed_username,
             "invalid_credentials",
-            client,
-            now,
+            call,
             &lockouts,
         )
         .await?;
@@ -320,7 +305,7 @@ pub(crate) async fn check(
             UserStatus::Locked => "account_locked_by_support",
             _ => "account_not_active",
         };
-        audit_failure(auth, action, typed_username, reason, client, now, &[]).await?;
+        audit_failure(auth, action, typed_username, reason, call, &[]).await?;
         return Err(Error::AccountUnavailable(user.status));
     }
 

@@ -26,6 +26,7 @@ use crate::admin::{Target, denied, event};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::auth::Auth;
 use crate::auth::account_links::{self, Purpose};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::{RegionCode, Rpps};
 pub use read::{Column, Limits, MAX_BYTES, MAX_ROWS, RawRow, Sheet, template};
@@ -131,8 +132,7 @@ async fn authorize_on(
     region: &str,
     name: audit::Action,
     target: Target,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     if authorize(actor, Action::ImportUsers, Some(region)).is_ok() {
         return Ok(());
@@ -143,8 +143,7 @@ async fn authorize_on(
         name,
         Action::ImportUsers,
         Some(&target),
-        client,
-        now,
+        call,
     )
     .await)
 }
@@ -156,11 +155,10 @@ async fn authorize_import(
     region: &RegionCode,
     name: audit::Action,
     sha256: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let target = target(region, sha256.to_string(), sha256.to_string());
-    authorize_on(auth, actor, region.as_str(), name, target, client, now).await
+    authorize_on(auth, actor, region.as_str(), name, target, call).await
 }
 
 fn read_file(bytes: &[u8], limits: &Limits) -> Result<Sheet> {
@@ -205,22 +203,19 @@ pub async fn dry_run(
     region: &RegionCode,
     bytes: &[u8],
     limits: &Limits,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Preview> {
-    dry_run_with_progress(auth, actor, region, bytes, limits, client, now, &|_| {}).await
+    dry_run_with_progress(auth, actor, region, bytes, limits, call, &|_| {}).await
 }
 
 /// `dry_run`, reporting the rows checked to `progress` (see `commit_with_progress`).
-#[allow(clippy::too_many_arguments)] // `dry_run`'s inputs plus the progress hook
 pub async fn dry_run_with_progress(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
     limits: &Limits,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
@@ -230,8 +225,7 @@ pub async fn dry_run_with_progress(
         region,
         audit::Action::ImportDryRun,
         &sha256,
-        client,
-        now,
+        call,
     )
     .await?;
     let sheet = read_file(bytes, limits)?;
@@ -264,7 +258,6 @@ pub async fn dry_run_with_progress(
 
 /// Applies the file to `region` in one transaction: refused as a whole when a row is in error,
 /// unless `skip_errors` (the rows in error are then left out and listed in the report).
-#[allow(clippy::too_many_arguments)] // the dry run's inputs plus the skip choice
 pub async fn commit(
     auth: &Auth,
     actor: &Actor,
@@ -272,8 +265,7 @@ pub async fn commit(
     bytes: &[u8],
     limits: &Limits,
     skip_errors: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Report> {
     commit_with_progress(
         auth,
@@ -282,8 +274,7 @@ pub async fn commit(
         bytes,
         limits,
         skip_errors,
-        client,
-        now,
+        call,
         &|_| {},
     )
     .await
@@ -299,10 +290,10 @@ pub async fn commit_with_progress(
     bytes: &[u8],
     limits: &Limits,
     skip_errors: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Report> {
+    let Call { client, now } = call;
     let input = CommitInput::new(auth, actor, region, bytes, *limits, client, now);
     commit_job(Uuid::new_v4(), &input, skip_errors, progress).await
 }
@@ -365,8 +356,7 @@ pub(crate) async fn commit_job(
         region,
         audit::Action::ImportCommit,
         &sha256,
-        client,
-        now,
+        Call::new(client, now),
     )
     .await?;
     let sheet = read_file(bytes, limits)?;
@@ -448,7 +438,7 @@ pub(crate) async fn commit_job(
             "skipped": counts.errors,
         }),
     ));
-    audit::record_many(&mut tx, events, client, now).await?;
+    audit::record_many(&mut tx, events, Call::new(client, now)).await?;
     tx.commit().await?;
     Ok(report)
 }
@@ -540,13 +530,7 @@ pub struct Job {
 }
 
 /// The committed import `id`, for whoever may import into its region.
-pub async fn job(
-    auth: &Auth,
-    actor: &Actor,
-    id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<Job> {
+pub async fn job(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Job> {
     let job = sqlx::query_as!(
         Job,
         "SELECT id, region_code, actor_label, file_sha256, committed_at, report
@@ -568,8 +552,7 @@ pub async fn job(
         &job.region_code,
         audit::Action::ImportView,
         target,
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(job)

@@ -25,6 +25,7 @@ use crate::admin::authz::{Action, Actor};
 use crate::admin::{Target, event};
 use crate::audit::{self, Client, Outcome};
 use crate::auth::Auth;
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::RegionCode;
 
@@ -200,19 +201,13 @@ fn display_name(name: &str) -> String {
 
 /// Whether `actor` may upload a file at all (any region): asked before the upload's body is read,
 /// so that a refused request costs no buffering. A refusal is audited.
-pub async fn may_upload(
-    auth: &Auth,
-    actor: &Actor,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
+pub async fn may_upload(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<()> {
     crate::admin::scope_or_deny(
         &auth.pool,
         actor,
         audit::Action::ImportUpload,
         Action::ImportUsers,
-        client,
-        now,
+        call,
     )
     .await
     .map(|_| ())
@@ -221,16 +216,15 @@ pub async fn may_upload(
 /// Receives a file for an import into `region`: reads it (a file refused as a whole answers with
 /// its `ImportError` and stores nothing), stores it and returns the upload's id. The dry run is
 /// then the worker's: `check`.
-#[allow(clippy::too_many_arguments)] // the request's inputs, each needed
 pub async fn create(
     auth: &Auth,
     actor: &Actor,
     region: &RegionCode,
     file_name: &str,
     bytes: &[u8],
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Uuid> {
+    let Call { now, .. } = call;
     let sha256 = sha256_hex(bytes);
     authorize_import(
         auth,
@@ -238,8 +232,7 @@ pub async fn create(
         region,
         audit::Action::ImportUpload,
         &sha256,
-        client,
-        now,
+        call,
     )
     .await?;
     let sheet = read_file(bytes, &Limits::default())?;
@@ -272,8 +265,7 @@ pub async fn create(
             Some(&target(region, id.to_string(), name.clone())),
             json!({ "sha256": sha256, "file_name": name, "rows": sheet.rows.len() }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -346,12 +338,12 @@ async fn current(
     actor: &Actor,
     id: Uuid,
     name: audit::Action,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Row> {
+    let Call { now, .. } = call;
     let mut row = fetch(&auth.pool, id).await?;
     let target = upload_target(&row);
-    authorize_on(auth, actor, &row.region_code, name, target, client, now).await?;
+    authorize_on(auth, actor, &row.region_code, name, target, call).await?;
     settle(&auth.pool, &mut row, now).await?;
     Ok(row)
 }
@@ -425,32 +417,20 @@ fn upload_of(row: Row) -> Result<Upload> {
 }
 
 /// The upload `id` for its page.
-pub async fn view(
-    auth: &Auth,
-    actor: &Actor,
-    id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<Upload> {
-    let row = current(auth, actor, id, audit::Action::ImportView, client, now).await?;
+pub async fn view(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Upload> {
+    let row = current(auth, actor, id, audit::Action::ImportView, call).await?;
     upload_of(row)
 }
 
 /// The latest uploads of the regions `actor` may import into. Someone who may not import is
 /// refused, and the refusal audited, like every other console refusal.
-pub async fn recent(
-    auth: &Auth,
-    actor: &Actor,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<Vec<UploadSummary>> {
+pub async fn recent(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<Vec<UploadSummary>> {
     let scope = crate::admin::scope_or_deny(
         &auth.pool,
         actor,
         audit::Action::AdminImportList,
         Action::ImportUsers,
-        client,
-        now,
+        call,
     )
     .await?;
     let rows = sqlx::query!(
@@ -512,14 +492,9 @@ async fn transition(
 
 /// Asks for the dry run again (after an interruption, or when the data changed since the preview);
 /// the worker then runs `check`.
-pub async fn recheck(
-    auth: &Auth,
-    actor: &Actor,
-    id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
-    current(auth, actor, id, audit::Action::ImportRecheck, client, now).await?;
+pub async fn recheck(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
+    current(auth, actor, id, audit::Action::ImportRecheck, call).await?;
     transition(
         &mut *auth.pool.acquire().await?,
         id,
@@ -538,10 +513,10 @@ pub async fn start_commit(
     actor: &Actor,
     id: Uuid,
     skip_errors: bool,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
-    let row = current(auth, actor, id, audit::Action::ImportCommit, client, now).await?;
+    let Call { now, .. } = call;
+    let row = current(auth, actor, id, audit::Action::ImportCommit, call).await?;
     let preview: Option<StoredPreview> = from_json(row.preview)?;
     let errors = preview.map_or(0, |p| p.counts.errors);
     if errors > 0 && !skip_errors {
@@ -562,14 +537,9 @@ pub async fn start_commit(
 }
 
 /// Gives up a checked (or interrupted) upload: the file is deleted, the upload stays listed.
-pub async fn abandon(
-    auth: &Auth,
-    actor: &Actor,
-    id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let row = current(auth, actor, id, audit::Action::ImportAbandon, client, now).await?;
+pub async fn abandon(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
+    let Call { now, .. } = call;
+    let row = current(auth, actor, id, audit::Action::ImportAbandon, call).await?;
     let mut tx = auth.pool.begin().await?;
     transition(
         &mut tx,
@@ -589,8 +559,7 @@ pub async fn abandon(
             Some(&upload_target(&row)),
             json!({ "sha256": row.file_sha256 }),
         ),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -723,8 +692,7 @@ pub async fn check(
             &region,
             &bytes,
             &Limits::default(),
-            client,
-            now,
+            Call::new(client, now),
             &|p| board.set(p),
         ),
     )

@@ -4,6 +4,7 @@
 //! Delivery is at least once: if the database commit fails after the SMTP server accepted a
 //! message, it is sent again on the next round.
 
+use crate::call::Call;
 use sqlx::{PgConnection, PgPool};
 use time::{Duration, OffsetDateTime};
 
@@ -165,8 +166,7 @@ pub async fn mark_failed(
                 "attempts": mail.attempts + 1,
                 "error": error,
             })),
-            &crate::audit::Client::default(),
-            now,
+            Call::new(&crate::audit::Client::default(), now),
         )
         .await?;
     } else {

@@ -9,6 +9,7 @@ use domain::admin::audit_view::{self, AuditFilter};
 use domain::admin::users::{self, Identity, NewAccount, UserFilter};
 use domain::admin::{Actor, establishments};
 use domain::auth::Auth;
+use domain::call::Call;
 use domain::ids::{Email, Finess, RegionCode, Username};
 use sqlx::PgPool;
 use time::Duration;
@@ -259,8 +260,7 @@ async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
         username,
         domain::demo::DEMO_PASSWORD,
         None,
-        &client("10.0.0.9"),
-        t0(),
+        Call::new(&client("10.0.0.9"), t0()),
     )
     .await;
     let audit_row: i64 = sqlx::query_scalar("SELECT max(id) FROM audit_log WHERE region_code = $1")
@@ -291,22 +291,23 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 region: Some(f.region.into()),
                 ..UserFilter::default()
             },
-            &c,
-            now,
+            Call::new(&c, now),
         )
         .await
         .map(drop),
-        Op::ViewUser => users::detail(auth, actor, f.user, &c, now).await.map(drop),
-        Op::Unlock => users::unlock(auth, actor, f.user, &c, now).await,
-        Op::SendLink => users::send_link(auth, actor, f.user, &c, now)
+        Op::ViewUser => users::detail(auth, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
-        Op::EndSessions => users::end_sessions(auth, actor, f.user, &c, now)
+        Op::Unlock => users::unlock(auth, actor, f.user, Call::new(&c, now)).await,
+        Op::SendLink => users::send_link(auth, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
-        Op::UnlinkCard => users::unlink_card(auth, actor, f.user, f.card, &c, now).await,
-        Op::UnlinkPsc => users::unlink_psc(auth, actor, f.user, &f.psc, &c, now).await,
-        Op::SecureAccount => users::secure_compromised(auth, actor, f.user, &c, now)
+        Op::EndSessions => users::end_sessions(auth, actor, f.user, Call::new(&c, now))
+            .await
+            .map(drop),
+        Op::UnlinkCard => users::unlink_card(auth, actor, f.user, f.card, Call::new(&c, now)).await,
+        Op::UnlinkPsc => users::unlink_psc(auth, actor, f.user, &f.psc, Call::new(&c, now)).await,
+        Op::SecureAccount => users::secure_compromised(auth, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
         Op::EditUser => {
@@ -327,27 +328,35 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                     declared_national_id: None,
                     version,
                 },
-                &c,
-                now,
+                Call::new(&c, now),
             )
             .await
         }
-        Op::AttachMembership => users::set_membership(auth, actor, f.user, &f.spare, true, &c, now)
-            .await
-            .map(drop),
+        Op::AttachMembership => {
+            users::set_membership(auth, actor, f.user, &f.spare, true, Call::new(&c, now))
+                .await
+                .map(drop)
+        }
         Op::DetachMembership => {
-            users::set_membership(auth, actor, f.user, &f.member_of, false, &c, now)
+            users::set_membership(auth, actor, f.user, &f.member_of, false, Call::new(&c, now))
                 .await
                 .map(drop)
         }
         Op::GrantSupport => {
-            users::grant_role(auth, actor, f.user, AdminRole::Support, &c, now).await
+            users::grant_role(auth, actor, f.user, AdminRole::Support, Call::new(&c, now)).await
         }
         Op::RevokeSupport => {
-            users::revoke_role(auth, actor, f.user, AdminRole::Support, &c, now).await
+            users::revoke_role(auth, actor, f.user, AdminRole::Support, Call::new(&c, now)).await
         }
         Op::GrantRegionalAdmin => {
-            users::grant_role(auth, actor, f.user, AdminRole::RegionalAdmin, &c, now).await
+            users::grant_role(
+                auth,
+                actor,
+                f.user,
+                AdminRole::RegionalAdmin,
+                Call::new(&c, now),
+            )
+            .await
         }
         Op::CreateUser => users::create(
             auth,
@@ -361,21 +370,22 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 region: region.clone(),
                 establishments: vec![f.member_of.clone()],
             },
-            &c,
-            now,
+            Call::new(&c, now),
         )
         .await
         .map(drop),
         Op::ListEstablishments => {
             // A query over one region is what the console makes for a regional actor; national
             // actors list everything.
-            establishments::list(auth, actor, "", Some(f.region), None, &c, now)
+            establishments::list(auth, actor, "", Some(f.region), None, Call::new(&c, now))
                 .await
                 .map(drop)
         }
-        Op::ViewEstablishment => establishments::detail(auth, actor, &f.member_of, &c, now)
-            .await
-            .map(drop),
+        Op::ViewEstablishment => {
+            establishments::detail(auth, actor, &f.member_of, Call::new(&c, now))
+                .await
+                .map(drop)
+        }
         Op::CreateEstablishment => {
             let body = if f.region == "FR-IDF" {
                 "75000001"
@@ -393,8 +403,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                     city: "Ville".into(),
                     active: true,
                 },
-                &c,
-                now,
+                Call::new(&c, now),
             )
             .await
             .map(drop)
@@ -405,7 +414,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 city: "Ville".into(),
                 active: false,
             };
-            establishments::edit(auth, actor, &f.spare, &fields, &c, now).await
+            establishments::edit(auth, actor, &f.spare, &fields, Call::new(&c, now)).await
         }
         Op::SearchAudit => audit_view::search(
             auth,
@@ -414,12 +423,11 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 region: Some(f.region.into()),
                 ..AuditFilter::default()
             },
-            &c,
-            now,
+            Call::new(&c, now),
         )
         .await
         .map(drop),
-        Op::ViewAuditRow => audit_view::row(auth, actor, f.audit_row, &c, now)
+        Op::ViewAuditRow => audit_view::row(auth, actor, f.audit_row, Call::new(&c, now))
             .await
             .map(drop),
         Op::ExportAudit => audit_view::export_csv(
@@ -429,13 +437,12 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 region: Some(f.region.into()),
                 ..AuditFilter::default()
             },
-            &c,
-            now,
+            Call::new(&c, now),
         )
         .await
         .map(drop),
-        Op::Disable => users::set_enabled(auth, actor, f.user, false, &c, now).await,
-        Op::Enable => users::set_enabled(auth, actor, f.user, true, &c, now).await,
+        Op::Disable => users::set_enabled(auth, actor, f.user, false, Call::new(&c, now)).await,
+        Op::Enable => users::set_enabled(auth, actor, f.user, true, Call::new(&c, now)).await,
         Op::ChangeRegion => {
             let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
                 .bind(f.user)
@@ -453,14 +460,13 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 f.user,
                 &RegionCode::parse(to).unwrap(),
                 version,
-                &c,
-                now,
+                Call::new(&c, now),
             )
             .await
         }
         // The code e-mailed to the holder, then the enrolment with it: both need the permission.
         Op::EnrollTiqr => {
-            domain::admin::tiqr::send_holder_code(auth, actor, f.user, &c, now).await?;
+            domain::admin::tiqr::send_holder_code(auth, actor, f.user, Call::new(&c, now)).await?;
             let text: String = sqlx::query_scalar(
                 "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_desk_code' AND user_id = $1
                  ORDER BY id DESC LIMIT 1",
@@ -483,15 +489,16 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 f.user,
                 &code,
                 domain::auth::card::Browser::of_secret("matrix"),
-                &c,
-                now,
+                Call::new(&c, now),
             )
             .await
             .map(drop)
         }
         // No enrollment of that id: once authorised, the action finds nothing to revoke.
         Op::RevokeTiqr => {
-            match domain::admin::tiqr::revoke(auth, actor, f.user, Uuid::nil(), &c, now).await {
+            match domain::admin::tiqr::revoke(auth, actor, f.user, Uuid::nil(), Call::new(&c, now))
+                .await
+            {
                 Err(Error::NotFound) => Ok(()),
                 other => other,
             }
@@ -558,8 +565,7 @@ async fn searches_only_show_the_actors_regions() {
                     query: q.into(),
                     ..UserFilter::default()
                 },
-                &c,
-                t0(),
+                Call::new(&c, t0()),
             )
             .await
             .unwrap()
@@ -594,7 +600,9 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
     let admin = actor(&auth, Who::Regional).await;
     let c = client("10.1.1.1");
     let id = user_id(&auth.pool, "inf.durand").await;
-    let opened = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let opened = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let edit = |family: &str| Identity {
         email: Email::parse(&opened.user.email).unwrap(),
         family_name: family.into(),
@@ -603,12 +611,27 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
         declared_national_id: None,
         version: opened.user.version,
     };
-    users::edit(&auth, &admin, id, &edit("Durand-Premier"), &c, t0())
+    users::edit(
+        &auth,
+        &admin,
+        id,
+        &edit("Durand-Premier"),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
+    let second = users::edit(
+        &auth,
+        &admin,
+        id,
+        &edit("Durand-Second"),
+        Call::new(&c, t0()),
+    )
+    .await;
+    assert!(matches!(second, Err(Error::StaleVersion)), "{second:?}");
+    let now = users::detail(&auth, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
-    let second = users::edit(&auth, &admin, id, &edit("Durand-Second"), &c, t0()).await;
-    assert!(matches!(second, Err(Error::StaleVersion)), "{second:?}");
-    let now = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
     assert_eq!(now.user.family_name, "Durand-Premier");
     // The saved change is audited with its before and after values.
     let details: serde_json::Value = sqlx::query_scalar(
@@ -626,44 +649,47 @@ async fn unlock_lifts_the_lock_after_failed_sign_ins() {
     let auth = seeded().await;
     let c = client("10.2.2.2");
     for _ in 0..5 {
-        let _ = super::harness::sign_in(&auth, "inf.durand", "faux", None, &c, t0()).await;
+        let _ =
+            super::harness::sign_in(&auth, "inf.durand", "faux", None, Call::new(&c, t0())).await;
     }
     let locked = super::harness::sign_in(
         &auth,
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await;
     assert!(matches!(locked, Err(Error::Locked { .. })), "{locked:?}");
     let support = actor(&auth, Who::Support).await;
     let id = user_id(&auth.pool, "inf.durand").await;
     assert!(
-        users::detail(&auth, &support, id, &c, t0())
+        users::detail(&auth, &support, id, Call::new(&c, t0()))
             .await
             .unwrap()
             .locked_until
             .is_some()
     );
-    users::unlock(&auth, &support, id, &c, t0()).await.unwrap();
+    users::unlock(&auth, &support, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     super::harness::sign_in(
         &auth,
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
     // Disabled by an administrator: the account's sessions end and it cannot sign in.
     let admin = actor(&auth, Who::Regional).await;
-    users::set_enabled(&auth, &admin, id, false, &c, t0())
+    users::set_enabled(&auth, &admin, id, false, Call::new(&c, t0()))
         .await
         .unwrap();
-    let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert_eq!(d.user.status, UserStatus::Disabled);
     assert!(d.sessions.is_empty());
 }
@@ -678,11 +704,17 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
         ip: Some("10.3.3.3".into()),
         user_agent: Some("=HYPERLINK(\"http://x\")".into()),
     };
-    let _ = super::harness::sign_in(&auth, "nobody.here", "x", None, &formula, t0()).await;
+    let _ =
+        super::harness::sign_in(&auth, "nobody.here", "x", None, Call::new(&formula, t0())).await;
     let national = actor(&auth, Who::National).await;
-    let (csv, rows) = audit_view::export_csv(&auth, &national, &AuditFilter::default(), &c, t0())
-        .await
-        .unwrap();
+    let (csv, rows) = audit_view::export_csv(
+        &auth,
+        &national,
+        &AuditFilter::default(),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert!(rows > 0);
     let text = String::from_utf8(csv).unwrap();
     assert!(text.starts_with('\u{feff}'));
@@ -690,9 +722,14 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
     assert!(!text.contains(";=HYPERLINK"));
     // A regional administrator's export holds their region's rows only.
     let regional = actor(&auth, Who::Regional).await;
-    let (csv, _) = audit_view::export_csv(&auth, &regional, &AuditFilter::default(), &c, t0())
-        .await
-        .unwrap();
+    let (csv, _) = audit_view::export_csv(
+        &auth,
+        &regional,
+        &AuditFilter::default(),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     let text = String::from_utf8(csv).unwrap();
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(b';')
@@ -711,8 +748,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
         "admin.idf",
         domain::demo::DEMO_PASSWORD,
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -753,12 +789,17 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     );
     // A wrong password changes nothing; the right one renews the strong authentication.
     assert!(matches!(
-        domain::auth::reauthenticate(&auth, &session, "faux", &c, later).await,
+        domain::auth::reauthenticate(&auth, &session, "faux", Call::new(&c, later)).await,
         Err(Error::InvalidCredentials)
     ));
-    domain::auth::reauthenticate(&auth, &session, domain::demo::DEMO_PASSWORD, &c, later)
-        .await
-        .unwrap();
+    domain::auth::reauthenticate(
+        &auth,
+        &session,
+        domain::demo::DEMO_PASSWORD,
+        Call::new(&c, later),
+    )
+    .await
+    .unwrap();
     let session = domain::sessions::load(
         &auth.pool,
         &signed.token,
@@ -812,9 +853,10 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
                 Phone::login(phone, auth, &qr.url, "1234", "198.51.100.30", now).await,
                 "OK"
             );
-            let Poll::SignedIn(signed) = sign_in::poll(auth, browser, None, NEW_PHONE, c, now)
-                .await
-                .unwrap()
+            let Poll::SignedIn(signed) =
+                sign_in::poll(auth, browser, None, NEW_PHONE, Call::new(c, now))
+                    .await
+                    .unwrap()
             else {
                 panic!("no session");
             };
@@ -853,9 +895,14 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
         "{refused:?}"
     );
     // The password typed again opens it.
-    domain::auth::reauthenticate(&auth, &session, domain::demo::DEMO_PASSWORD, &c, soon)
-        .await
-        .unwrap();
+    domain::auth::reauthenticate(
+        &auth,
+        &session,
+        domain::demo::DEMO_PASSWORD,
+        Call::new(&c, soon),
+    )
+    .await
+    .unwrap();
     let session = super::tiqr::session_of_token(&auth, &token, soon).await;
     assert_eq!(session.authenticated_at, Some(soon));
     assert!(console(session, soon).await.is_ok());

@@ -1,4 +1,5 @@
 use domain::audit::{self, Action, Client, Event, Outcome, Verification};
+use domain::call::Call;
 use time::Duration;
 
 use crate::harness::{fresh_pool, t0};
@@ -11,11 +12,13 @@ async fn append(pool: &sqlx::PgPool, n: usize) {
             Event::new(Action::AuthSignIn, Outcome::Success, format!("user{i}"))
                 .region("FR-IDF")
                 .details(serde_json::json!({"i": i, "method": "password"})),
-            &Client {
-                ip: Some("192.0.2.1".into()),
-                user_agent: Some("é ü \"quotes\"".into()),
-            },
-            t0() + Duration::milliseconds(i as i64 * 1234),
+            Call::new(
+                &Client {
+                    ip: Some("192.0.2.1".into()),
+                    user_agent: Some("é ü \"quotes\"".into()),
+                },
+                t0() + Duration::milliseconds(i as i64 * 1234),
+            ),
         )
         .await
         .unwrap();
@@ -131,8 +134,7 @@ async fn concurrent_writers_never_fork_the_chain() {
                 audit::record(
                     &mut tx,
                     Event::new(Action::AuthSignIn, Outcome::Success, format!("w{w}-{i}")),
-                    &Client::default(),
-                    t0(),
+                    Call::new(&Client::default(), t0()),
                 )
                 .await
                 .unwrap();
@@ -170,11 +172,13 @@ async fn a_nul_or_control_character_does_not_keep_a_refusal_out_of_the_log() {
                 "nested": [{"k\0": "a\0b"}],
                 "multi": "line 1\nline 2",
             })),
-        &Client {
-            ip: Some("192.0.2.7".into()),
-            user_agent: Some("agent\0\u{7f}".into()),
-        },
-        t0(),
+        Call::new(
+            &Client {
+                ip: Some("192.0.2.7".into()),
+                user_agent: Some("agent\0\u{7f}".into()),
+            },
+            t0(),
+        ),
     )
     .await
     .expect("the refusal is written");

@@ -1,6 +1,7 @@
 //! CPx card sign-in, one-time linking, renewal and unlinking, against the test PKI (made by
 //! `openssl` through `testkit::pki`) and a real PostgreSQL.
 
+use domain::call::Call;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -83,8 +84,7 @@ async fn sign_in(
         browser,
         &proof,
         None,
-        &client("192.0.2.50"),
-        now(),
+        Call::new(&client("192.0.2.50"), now()),
     )
     .await
 }
@@ -106,8 +106,7 @@ async fn link(
             username,
             password,
             None,
-            &client("192.0.2.50"),
-            now(),
+            Call::new(&client("192.0.2.50"), now()),
         )
         .await,
     )
@@ -397,18 +396,21 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
     let proof = agent_proof(&auth, "cps-martin", b, "https://evil.example").await;
     let c = client("192.0.2.51");
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
+            .await,
         Err(Error::CardRefused(CardRefusal::BadSignature))
     ));
     // The nonce was consumed by that attempt: replaying it fails.
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
+            .await,
         Err(Error::CardChallengeInvalid)
     ));
     // A nonce issued to another browser.
     let proof = agent_proof(&auth, "cps-martin", Browser::of_secret("x"), ORIGIN).await;
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, &c, now()).await,
+        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
+            .await,
         Err(Error::CardChallengeInvalid)
     ));
     // An expired nonce.
@@ -421,8 +423,7 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
             b,
             &proof,
             None,
-            &c,
-            now() + Duration::minutes(6)
+            Call::new(&c, now() + Duration::minutes(6))
         )
         .await,
         Err(Error::CardChallengeInvalid)
@@ -475,8 +476,7 @@ async fn brute_force_on_the_linking_form_is_limited_like_sign_in() {
             "dr.martin",
             DEMO_PASSWORD,
             None,
-            &client("192.0.2.99"),
-            now()
+            Call::new(&client("192.0.2.99"), now())
         )
         .await,
         Err(Error::Locked { .. })
@@ -495,7 +495,15 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
     let card_id = card::cards_of(&auth, s.user_id).await.unwrap()[0].id;
     let c = client("192.0.2.52");
     assert!(matches!(
-        means::unlink_own_card(&auth, "dr.martin", s.user_id, card_id, "nope", &c, now()).await,
+        means::unlink_own_card(
+            &auth,
+            "dr.martin",
+            s.user_id,
+            card_id,
+            "nope",
+            Call::new(&c, now())
+        )
+        .await,
         Err(Error::InvalidCredentials)
     ));
     means::unlink_own_card(
@@ -504,8 +512,7 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
         s.user_id,
         card_id,
         DEMO_PASSWORD,
-        &c,
-        now(),
+        Call::new(&c, now()),
     )
     .await
     .unwrap();
@@ -535,9 +542,15 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     let hand_over = |state: String| {
         let (auth, trust, c) = (&auth, &trust, &c);
         async move {
-            card::accept_tls_certificate(auth, trust, &cert("cps-martin"), &state, c, now())
-                .await
-                .unwrap()
+            card::accept_tls_certificate(
+                auth,
+                trust,
+                &cert("cps-martin"),
+                &state,
+                Call::new(c, now()),
+            )
+            .await
+            .unwrap()
         }
     };
     let back = |token: String, cookie: &'static str| {
@@ -550,8 +563,7 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
                 Browser::of_secret(cookie),
                 b,
                 None,
-                c,
-                now(),
+                Call::new(c, now()),
             )
             .await
         }
@@ -578,8 +590,14 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     ));
     // The card host refuses a revoked certificate before anything is stored.
     assert!(matches!(
-        card::accept_tls_certificate(&auth, &trust, &cert("cps-revoked"), &state_1, &c, now())
-            .await,
+        card::accept_tls_certificate(
+            &auth,
+            &trust,
+            &cert("cps-revoked"),
+            &state_1,
+            Call::new(&c, now())
+        )
+        .await,
         Err(Error::CardRefused(CardRefusal::Revoked))
     ));
 }
@@ -608,8 +626,7 @@ async fn an_unlinked_card_is_not_relinked_as_a_renewal() {
         s.user_id,
         old,
         DEMO_PASSWORD,
-        &client("192.0.2.60"),
-        now(),
+        Call::new(&client("192.0.2.60"), now()),
     )
     .await
     .unwrap();
@@ -664,8 +681,7 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
         "dr.martin",
         DEMO_PASSWORD,
         None,
-        &c,
-        now(),
+        Call::new(&c, now()),
     )
     .await
     .unwrap()
@@ -680,7 +696,7 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
             .unwrap()
     };
     assert_eq!(cards().await, 0, "nothing linked before the code");
-    domain::auth::otp::send_code(&auth, &step, &c, now())
+    domain::auth::otp::send_code(&auth, &step, Call::new(&c, now()))
         .await
         .unwrap();
     let text: String = sqlx::query_scalar(
@@ -703,8 +719,7 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
             trust: Some(&trust),
         },
         None,
-        &c,
-        now(),
+        Call::new(&c, now()),
     )
     .await
     .unwrap();

@@ -4,6 +4,7 @@
 use domain::Error;
 use domain::auth::otp::{self, CodeError};
 use domain::auth::{PasswordOutcome, account_links, code_step, password};
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use domain::password_policy::Weakness;
 use time::Duration;
@@ -16,8 +17,7 @@ async fn password_step(auth: &domain::auth::Auth, username: &str) -> String {
         username,
         DEMO_PASSWORD,
         None,
-        &client("192.0.2.70"),
-        t0(),
+        Call::new(&client("192.0.2.70"), t0()),
     )
     .await
     .unwrap()
@@ -57,10 +57,20 @@ async fn the_session_exists_only_after_the_emailed_code() {
         .unwrap();
     assert_eq!(sessions, 0, "no session before the code");
     assert!(matches!(
-        code_step::verify_code(&auth, &token, "123456", no_link(), None, &c, t0()).await,
+        code_step::verify_code(
+            &auth,
+            &token,
+            "123456",
+            no_link(),
+            None,
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::Code(CodeError::NoCodeSent))
     ));
-    otp::send_code(&auth, &token, &c, t0()).await.unwrap();
+    otp::send_code(&auth, &token, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let (to, text) = latest_mail(&auth.pool, "sign_in_code").await;
     assert!(to.contains('@'));
     assert!(text.contains("Assistance aux utilisateurs"));
@@ -77,7 +87,7 @@ async fn the_session_exists_only_after_the_emailed_code() {
 
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
-        code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::Wrong { attempts_left: 4 }))
     ));
     let s = code_step::verify_code(
@@ -86,15 +96,14 @@ async fn the_session_exists_only_after_the_emailed_code() {
         &format!(" {code} "),
         no_link(),
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
     assert_eq!(s.landing, domain::routing::Landing::Chooser);
     // Single use.
     assert!(matches!(
-        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions")
@@ -110,10 +119,12 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
     auth.otp_for_all = true;
     let c = client("192.0.2.71");
     let token = password_step(&auth, "inf.durand").await;
-    otp::send_code(&auth, &token, &c, t0()).await.unwrap();
+    otp::send_code(&auth, &token, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let first = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     assert!(matches!(
-        otp::send_code(&auth, &token, &c, t0() + Duration::seconds(10)).await,
+        otp::send_code(&auth, &token, Call::new(&c, t0() + Duration::seconds(10))).await,
         Err(Error::Code(CodeError::ResendTooSoon { seconds: 50 }))
     ));
     // Expired after 10 minutes.
@@ -124,25 +135,34 @@ async fn codes_expire_are_replaced_and_resends_are_limited() {
             &first,
             no_link(),
             None,
-            &c,
-            t0() + Duration::minutes(11)
+            Call::new(&c, t0() + Duration::minutes(11))
         )
         .await,
         Err(Error::Code(CodeError::Expired))
     ));
     // A new code replaces the old one.
     let later = t0() + Duration::minutes(12);
-    otp::send_code(&auth, &token, &c, later).await.unwrap();
+    otp::send_code(&auth, &token, Call::new(&c, later))
+        .await
+        .unwrap();
     let second = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     if second != first {
         assert!(matches!(
-            code_step::verify_code(&auth, &token, &first, no_link(), None, &c, later).await,
+            code_step::verify_code(&auth, &token, &first, no_link(), None, Call::new(&c, later))
+                .await,
             Err(Error::Code(CodeError::Wrong { .. }))
         ));
     }
-    code_step::verify_code(&auth, &token, &second, no_link(), None, &c, later)
-        .await
-        .unwrap();
+    code_step::verify_code(
+        &auth,
+        &token,
+        &second,
+        no_link(),
+        None,
+        Call::new(&c, later),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -151,22 +171,24 @@ async fn five_wrong_codes_end_the_step() {
     auth.otp_for_all = true;
     let c = client("192.0.2.72");
     let token = password_step(&auth, "dr.martin").await;
-    otp::send_code(&auth, &token, &c, t0()).await.unwrap();
+    otp::send_code(&auth, &token, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let code = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
         assert!(matches!(
-            code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+            code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0())).await,
             Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left
         ));
     }
     assert!(matches!(
-        code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::TooManyAttempts))
     ));
     // Even the right code is now useless: back to the password.
     assert!(matches!(
-        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     let failures: i64 = sqlx::query_scalar(
@@ -178,7 +200,7 @@ async fn five_wrong_codes_end_the_step() {
     assert_eq!(failures, 5);
     // Too many wrong codes: the account's password sign-in is refused while the codes are locked.
     assert!(matches!(
-        password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
+        password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await,
         Err(Error::Locked { .. })
     ));
 }
@@ -189,11 +211,13 @@ async fn a_new_sign_in_replaces_the_pending_step_and_its_code() {
     auth.otp_for_all = true;
     let c = client("192.0.2.75");
     let first = password_step(&auth, "dr.martin").await;
-    otp::send_code(&auth, &first, &c, t0()).await.unwrap();
+    otp::send_code(&auth, &first, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let code = code_in(&latest_mail(&auth.pool, "sign_in_code").await.1);
     let _second = password_step(&auth, "dr.martin").await;
     assert!(matches!(
-        code_step::verify_code(&auth, &first, &code, no_link(), None, &c, t0()).await,
+        code_step::verify_code(&auth, &first, &code, no_link(), None, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::StepExpired))
     ));
     // The subject never carries the code.
@@ -208,13 +232,14 @@ async fn a_new_sign_in_replaces_the_pending_step_and_its_code() {
 async fn password_reset_answers_the_same_and_ends_other_sessions() {
     let auth = seeded().await;
     let c = client("192.0.2.73");
-    let session = crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let session =
+        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
+            .await
+            .unwrap();
+    account_links::request_reset(&auth, "nobody.here", Call::new(&c, t0()))
         .await
         .unwrap();
-    account_links::request_reset(&auth, "nobody.here", &c, t0())
-        .await
-        .unwrap();
-    account_links::request_reset(&auth, "Dr.Martin", &c, t0())
+    account_links::request_reset(&auth, "Dr.Martin", Call::new(&c, t0()))
         .await
         .unwrap();
     let (_, text) = latest_mail(&auth.pool, "password_reset").await;
@@ -230,8 +255,7 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
             "azertyuiop123",
             "azertyuiop123",
             false,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::WeakPassword(Weakness::Common))
@@ -242,14 +266,13 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
         false,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
     // The old password is refused, the new one works, the old session is over.
     assert!(matches!(
-        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
+        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await,
         Err(Error::InvalidCredentials)
     ));
     crate::harness::sign_in(
@@ -257,8 +280,7 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
         "dr.martin",
         "cheval correct agrafe batterie",
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -276,15 +298,14 @@ async fn password_reset_answers_the_same_and_ends_other_sessions() {
             "une autre phrase longue",
             "une autre phrase longue",
             false,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::AccountLinkExpired)
     ));
     // Three e-mails an hour at most.
     for _ in 0..5 {
-        account_links::request_reset(&auth, "dr.martin", &c, t0())
+        account_links::request_reset(&auth, "dr.martin", Call::new(&c, t0()))
             .await
             .unwrap();
     }
@@ -342,8 +363,7 @@ async fn a_new_account_is_activated_through_its_link() {
         "ma phrase de passe",
         "ma phrase de passe",
         false,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -362,7 +382,9 @@ async fn the_outbox_retries_then_abandons_a_code_that_no_longer_matters() {
     auth.otp_for_all = true;
     let c = client("192.0.2.76");
     let token = password_step(&auth, "dr.martin").await;
-    otp::send_code(&auth, &token, &c, t0()).await.unwrap();
+    otp::send_code(&auth, &token, Call::new(&c, t0()))
+        .await
+        .unwrap();
 
     // The SMTP server is down: retried later, bodies kept.
     let mut tx = auth.pool.begin().await.unwrap();

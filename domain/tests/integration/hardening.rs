@@ -7,6 +7,7 @@ use domain::admin::establishments;
 use domain::admin::users::{self, Identity};
 use domain::auth::otp::{self, CodeError};
 use domain::auth::{PasswordOutcome, account_links, code_step, password};
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use domain::ids::{Email, Finess, IdError, RegionCode, luhn_check_digit};
 
@@ -27,14 +28,16 @@ async fn count(pool: &sqlx::PgPool, sql: &'static str) -> i64 {
 // --- L-1: wrong e-mail codes count until a right code, not until a right password ---
 
 async fn code_step(auth: &domain::auth::Auth, c: &domain::audit::Client) -> (String, String) {
-    let token = match password::sign_in(auth, "dr.martin", DEMO_PASSWORD, None, c, t0())
+    let token = match password::sign_in(auth, "dr.martin", DEMO_PASSWORD, None, Call::new(c, t0()))
         .await
         .unwrap()
     {
         PasswordOutcome::CodeRequired { token } => token,
         PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
     };
-    otp::send_code(auth, &token, c, t0()).await.unwrap();
+    otp::send_code(auth, &token, Call::new(c, t0()))
+        .await
+        .unwrap();
     let text: String = sqlx::query_scalar(
         "SELECT text_body FROM mail_outbox WHERE kind = 'sign_in_code' ORDER BY id DESC LIMIT 1",
     )
@@ -58,7 +61,8 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+        let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0()))
+            .await;
         assert!(
             matches!(r, Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left),
             "{r:?}"
@@ -68,15 +72,17 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     // fifth, and the codes are locked.
     let (token, code) = code_step(&auth, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
-    let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+    let r =
+        code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     // Locked: not even the right code of that step, no new step, no new code.
-    let r = code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0()).await;
+    let r =
+        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0())).await;
     assert!(
         matches!(r, Err(Error::Code(CodeError::StepExpired))),
         "{r:?}"
     );
-    let r = password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await;
+    let r = password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     let locked = count(
         &auth.pool,
@@ -87,12 +93,16 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     // The desk sees the lock and lifts it.
     let support = actor(&auth, "support.idf").await;
     let id = user_id(&auth.pool, "dr.martin").await;
-    let d = users::detail(&auth, &support, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &support, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert!(d.locked_until.is_some());
-    users::unlock(&auth, &support, id, &c, t0()).await.unwrap();
+    users::unlock(&auth, &support, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let (token, code) = code_step(&auth, &c).await;
     assert!(
-        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
+        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0()))
             .await
             .is_ok()
     );
@@ -107,13 +117,15 @@ async fn a_right_code_starts_the_wrong_code_count_afresh() {
         let (token, code) = code_step(&auth, &c).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..4 {
-            let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, &c, t0()).await;
+            let r =
+                code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0()))
+                    .await;
             assert!(
                 matches!(r, Err(Error::Code(CodeError::Wrong { .. }))),
                 "{r:?}"
             );
         }
-        code_step::verify_code(&auth, &token, &code, no_link(), None, &c, t0())
+        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0()))
             .await
             .unwrap();
     }
@@ -126,14 +138,14 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
     let auth = seeded().await;
     let c = client("192.0.2.92");
     let typed = "MonMotDePasse-Secret-2026";
-    let r = password::sign_in(&auth, typed, "x", None, &c, t0()).await;
+    let r = password::sign_in(&auth, typed, "x", None, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
-    account_links::request_reset(&auth, typed, &c, t0())
+    account_links::request_reset(&auth, typed, Call::new(&c, t0()))
         .await
         .unwrap();
     // Five more: the lockout rows too.
     for _ in 0..5 {
-        let _ = password::sign_in(&auth, typed, "x", None, &c, t0()).await;
+        let _ = password::sign_in(&auth, typed, "x", None, Call::new(&c, t0())).await;
     }
     let leaked = sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM audit_log WHERE lower(audit_log::text) LIKE '%' || lower($1) || '%'",
@@ -161,7 +173,7 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
         label
     );
     // A known account keeps its name.
-    let _ = password::sign_in(&auth, "Dr.Martin ", "faux", None, &c, t0()).await;
+    let _ = password::sign_in(&auth, "Dr.Martin ", "faux", None, Call::new(&c, t0())).await;
     assert_eq!(
         count(
             &auth.pool,
@@ -178,13 +190,17 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
 async fn the_support_desk_gets_no_audit_rows_with_an_account() {
     let auth = seeded().await;
     let c = client("192.0.2.93");
-    let _ = password::sign_in(&auth, "inf.durand", "faux", None, &c, t0()).await;
+    let _ = password::sign_in(&auth, "inf.durand", "faux", None, Call::new(&c, t0())).await;
     let id = user_id(&auth.pool, "inf.durand").await;
     let support = actor(&auth, "support.idf").await;
-    let d = users::detail(&auth, &support, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &support, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert!(d.recent.is_empty(), "{:?}", d.recent);
     let admin = actor(&auth, "admin.idf").await;
-    let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert!(
         d.recent
             .iter()
@@ -210,8 +226,15 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
     // A Lyon number (department 69) taken first by Île-de-France: refused, for every role.
     for who in ["admin.idf", "admin.national"] {
         let a = actor(&auth, who).await;
-        let r =
-            establishments::create(&auth, &a, &finess("69000009"), &idf, &fields, &c, t0()).await;
+        let r = establishments::create(
+            &auth,
+            &a,
+            &finess("69000009"),
+            &idf,
+            &fields,
+            Call::new(&c, t0()),
+        )
+        .await;
         assert!(
             matches!(
                 r,
@@ -239,8 +262,7 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
         &finess("69000009"),
         &ara,
         &fields,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -273,9 +295,9 @@ async fn the_import_list_and_the_new_account_form_refusals_are_audited() {
     let auth = seeded().await;
     let c = client("192.0.2.95");
     let support = actor(&auth, "support.idf").await;
-    let r = domain::import::uploads::recent(&auth, &support, &c, t0()).await;
+    let r = domain::import::uploads::recent(&auth, &support, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
-    let r = users::creation_scope(&auth, &support, &c, t0()).await;
+    let r = users::creation_scope(&auth, &support, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
     let denied: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, actor_label FROM audit_log WHERE outcome = 'denied' ORDER BY id",
@@ -292,11 +314,15 @@ async fn the_import_list_and_the_new_account_form_refusals_are_audited() {
     );
     let admin = actor(&auth, "admin.idf").await;
     assert!(
-        domain::import::uploads::recent(&auth, &admin, &c, t0())
+        domain::import::uploads::recent(&auth, &admin, Call::new(&c, t0()))
             .await
             .is_ok()
     );
-    assert!(users::creation_scope(&auth, &admin, &c, t0()).await.is_ok());
+    assert!(
+        users::creation_scope(&auth, &admin, Call::new(&c, t0()))
+            .await
+            .is_ok()
+    );
 }
 
 // --- L-4: an e-mail change in the console reaches the old address too ---
@@ -307,7 +333,9 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
     let c = client("192.0.2.96");
     let admin = actor(&auth, "admin.idf").await;
     let id = user_id(&auth.pool, "inf.durand").await;
-    let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let old = d.user.email.clone();
     let identity = Identity {
         declared_national_id: None,
@@ -321,7 +349,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
             .map(|r| domain::ids::Rpps::parse(r).unwrap()),
         version: d.user.version,
     };
-    users::edit(&auth, &admin, id, &identity, &c, t0())
+    users::edit(&auth, &admin, id, &identity, Call::new(&c, t0()))
         .await
         .unwrap();
     let mails: Vec<(String, String)> = sqlx::query_as(
@@ -337,14 +365,16 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
         assert!(text.contains("Assistance aux utilisateurs"));
     }
     // A change of name only sends nothing.
-    let d = users::detail(&auth, &admin, id, &c, t0()).await.unwrap();
+    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     let identity = Identity {
         declared_national_id: None,
         family_name: "Durand-Second".into(),
         version: d.user.version,
         ..identity
     };
-    users::edit(&auth, &admin, id, &identity, &c, t0())
+    users::edit(&auth, &admin, id, &identity, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(

@@ -1,6 +1,7 @@
 //! The domain's tests over real PostgreSQL (`testkit::db`: a fresh migrated database per test):
 //! the demo data, the services, and helpers that read what a test left behind.
 
+use domain::call::Call;
 use std::path::PathBuf;
 
 use domain::auth::Auth;
@@ -109,10 +110,9 @@ pub async fn sign_in(
     username: &str,
     password: &str,
     previous: Option<&domain::sessions::Token>,
-    client: &domain::audit::Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<domain::auth::SignedIn, domain::Error> {
-    match domain::auth::password::sign_in(auth, username, password, previous, client, now).await? {
+    match domain::auth::password::sign_in(auth, username, password, previous, call).await? {
         domain::auth::PasswordOutcome::SignedIn(s) => Ok(s),
         domain::auth::PasswordOutcome::CodeRequired { .. } => panic!("unexpected e-mail code step"),
     }

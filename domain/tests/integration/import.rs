@@ -3,6 +3,7 @@
 //! same file, and the refusal of support desks.
 
 use domain::Error;
+use domain::call::Call;
 use domain::ids::{RegionCode, luhn_check_digit};
 use domain::import::{self, ImportError, Limits, Progress, RowKind};
 use sqlx::PgPool;
@@ -96,8 +97,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         &idf(),
         &file,
         &Limits::default(),
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
@@ -138,8 +138,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         &file,
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
         &|p| seen.lock().unwrap().push(p),
     )
     .await
@@ -248,8 +247,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         &file,
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
@@ -310,8 +308,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         &idf(),
         file.as_bytes(),
         &Limits::default(),
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
@@ -346,8 +343,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         file.as_bytes(),
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap_err();
@@ -368,8 +364,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         file.as_bytes(),
         &Limits::default(),
         true,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
@@ -400,8 +395,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         &idf(),
         b"nom;prenom\r\nA;B\r\n",
         &Limits::default(),
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap_err();
@@ -423,8 +417,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         &idf(),
         &file,
         &tight,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap_err();
@@ -442,8 +435,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         &idf(),
         &file,
         &roomy,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
@@ -472,8 +464,7 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
             file.as_bytes(),
             &limits,
             false,
-            &first,
-            t0()
+            Call::new(&first, t0())
         ),
         import::commit(
             &auth,
@@ -482,8 +473,7 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
             file.as_bytes(),
             &limits,
             false,
-            &second,
-            t0()
+            Call::new(&second, t0())
         ),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
@@ -533,8 +523,7 @@ async fn support_desks_and_other_regions_cannot_import() {
                 &region,
                 &file,
                 &Limits::default(),
-                &client("10.0.0.1"),
-                t0()
+                Call::new(&client("10.0.0.1"), t0())
             )
             .await,
             Err(Error::Forbidden)
@@ -547,8 +536,7 @@ async fn support_desks_and_other_regions_cannot_import() {
                 &file,
                 &Limits::default(),
                 false,
-                &client("10.0.0.1"),
-                t0()
+                Call::new(&client("10.0.0.1"), t0())
             )
             .await,
             Err(Error::Forbidden)
@@ -589,20 +577,30 @@ async fn the_report_is_kept_for_the_region_only() {
         &excel_file(),
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();
-    let job = import::job(&auth, &admin, report.job_id, &client("10.0.0.1"), t0())
-        .await
-        .unwrap();
+    let job = import::job(
+        &auth,
+        &admin,
+        report.job_id,
+        Call::new(&client("10.0.0.1"), t0()),
+    )
+    .await
+    .unwrap();
     assert_eq!(job.file_sha256, report.sha256);
     assert_eq!(job.report["counts"]["create"], 2);
     assert_eq!(job.report["rows"][2]["kind"], "update");
     let ara = actor(&auth, "support.ara").await;
     assert!(matches!(
-        import::job(&auth, &ara, report.job_id, &client("10.0.0.1"), t0()).await,
+        import::job(
+            &auth,
+            &ara,
+            report.job_id,
+            Call::new(&client("10.0.0.1"), t0())
+        )
+        .await,
         Err(Error::Forbidden)
     ));
 }
@@ -692,8 +690,7 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         &file,
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
         &restart,
     )
     .await
@@ -751,8 +748,7 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         &file,
         &Limits::default(),
         false,
-        &client("10.0.0.1"),
-        t0(),
+        Call::new(&client("10.0.0.1"), t0()),
     )
     .await
     .unwrap();

@@ -4,6 +4,7 @@
 
 use domain::Error;
 use domain::auth::Auth;
+use domain::call::Call;
 use domain::ids::RegionCode;
 use domain::import::ImportError;
 use domain::import::uploads::{self, Failure, UploadState};
@@ -40,21 +41,27 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         &idf(),
         "C:\\export\\équipe.csv",
         FILE.as_bytes(),
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
-    let u = uploads::view(&auth, &admin, id, &c, t0()).await.unwrap();
+    let u = uploads::view(&auth, &admin, id, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert_eq!(
         (u.state, u.rows_total, u.file_name.as_str()),
         (UploadState::Validating, 3, "équipe.csv")
     );
 
     uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
-    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(2))
-        .await
-        .unwrap();
+    let u = uploads::view(
+        &auth,
+        &admin,
+        id,
+        Call::new(&c, t0() + Duration::seconds(2)),
+    )
+    .await
+    .unwrap();
     assert_eq!(u.state, UploadState::Previewed);
     let preview = u.preview.unwrap();
     assert_eq!((preview.counts.create, preview.counts.errors), (2, 1));
@@ -75,18 +82,36 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     );
 
     // Rows in error: the confirmation needs the explicit choice to skip them.
-    let refused =
-        uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(3)).await;
+    let refused = uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        false,
+        Call::new(&c, t0() + Duration::seconds(3)),
+    )
+    .await;
     assert!(matches!(
         refused,
         Err(Error::Import(ImportError::RowsInError { rows: 1, .. }))
     ));
-    uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3))
-        .await
-        .unwrap();
+    uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        true,
+        Call::new(&c, t0() + Duration::seconds(3)),
+    )
+    .await
+    .unwrap();
     // A second confirmation (another tab) finds the upload already committing.
-    let again =
-        uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3)).await;
+    let again = uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        true,
+        Call::new(&c, t0() + Duration::seconds(3)),
+    )
+    .await;
     assert!(matches!(again, Err(Error::StaleVersion)));
 
     let report = uploads::run_commit(&auth, &admin, id, &c, &at(4))
@@ -94,9 +119,14 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         .unwrap();
     assert_eq!(report.job_id, id, "the import's job shares the upload's id");
     assert_eq!((report.counts.create, report.counts.errors), (2, 1));
-    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(5))
-        .await
-        .unwrap();
+    let u = uploads::view(
+        &auth,
+        &admin,
+        id,
+        Call::new(&c, t0() + Duration::seconds(5)),
+    )
+    .await
+    .unwrap();
     assert_eq!(u.state, UploadState::Committed);
     let r = u.report.unwrap();
     assert_eq!((r.counts.create, r.nothing_changed), (2, false));
@@ -122,7 +152,9 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         .await,
         0
     );
-    let listed = uploads::recent(&auth, &admin, &c, t0()).await.unwrap();
+    let listed = uploads::recent(&auth, &admin, Call::new(&c, t0()))
+        .await
+        .unwrap();
     assert_eq!(
         listed.first().map(|u| (u.id, u.state)),
         Some((id, UploadState::Committed))
@@ -135,34 +167,54 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     let admin = actor(&auth, "admin.idf").await;
     let c = client("10.0.0.1");
     let good = "identifiant;courriel;nom;prenom\r\nq.henry;q.henry@exemple.fr;Henry;Quentin\r\n";
-    let id = uploads::create(&auth, &admin, &idf(), "a.csv", good.as_bytes(), &c, t0())
-        .await
-        .unwrap();
+    let id = uploads::create(
+        &auth,
+        &admin,
+        &idf(),
+        "a.csv",
+        good.as_bytes(),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     // The worker never ran (the server stopped): still "validating" ten seconds later…
-    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(10))
-        .await
-        .unwrap();
+    let u = uploads::view(
+        &auth,
+        &admin,
+        id,
+        Call::new(&c, t0() + Duration::seconds(10)),
+    )
+    .await
+    .unwrap();
     assert_eq!(u.state, UploadState::Validating);
     // …interrupted once the heartbeat is older than `STALE_AFTER`.
     let later = t0() + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
+    let u = uploads::view(&auth, &admin, id, Call::new(&c, later))
+        .await
+        .unwrap();
     assert_eq!(
         (u.state, u.failure),
         (UploadState::Interrupted, Some(Failure::Interrupted))
     );
 
-    uploads::recheck(&auth, &admin, id, &c, later)
+    uploads::recheck(&auth, &admin, id, Call::new(&c, later))
         .await
         .unwrap();
     uploads::check(&auth, &admin, id, &c, &at(40))
         .await
         .unwrap();
-    uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(41))
-        .await
-        .unwrap();
+    uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        false,
+        Call::new(&c, t0() + Duration::seconds(41)),
+    )
+    .await
+    .unwrap();
     // The commit's worker died too: nothing was written, back to the preview, which says so.
     let much_later = t0() + Duration::seconds(41) + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, &c, much_later)
+    let u = uploads::view(&auth, &admin, id, Call::new(&c, much_later))
         .await
         .unwrap();
     assert_eq!(
@@ -178,13 +230,13 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
         0
     );
 
-    uploads::start_commit(&auth, &admin, id, false, &c, much_later)
+    uploads::start_commit(&auth, &admin, id, false, Call::new(&c, much_later))
         .await
         .unwrap();
     uploads::run_commit(&auth, &admin, id, &c, &move || much_later)
         .await
         .unwrap();
-    let u = uploads::view(&auth, &admin, id, &c, much_later)
+    let u = uploads::view(&auth, &admin, id, Call::new(&c, much_later))
         .await
         .unwrap();
     assert_eq!((u.state, u.failure), (UploadState::Committed, None));
@@ -204,13 +256,26 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
     let admin = actor(&auth, "admin.idf").await;
     let c = client("10.0.0.1");
     let good = "identifiant;courriel;nom;prenom\r\nr.morel;r.morel@exemple.fr;Morel;Rose\r\n";
-    let id = uploads::create(&auth, &admin, &idf(), "b.csv", good.as_bytes(), &c, t0())
-        .await
-        .unwrap();
+    let id = uploads::create(
+        &auth,
+        &admin,
+        &idf(),
+        "b.csv",
+        good.as_bytes(),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
-    uploads::start_commit(&auth, &admin, id, false, &c, t0() + Duration::seconds(2))
-        .await
-        .unwrap();
+    uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        false,
+        Call::new(&c, t0() + Duration::seconds(2)),
+    )
+    .await
+    .unwrap();
     uploads::run_commit(&auth, &admin, id, &c, &at(3))
         .await
         .unwrap();
@@ -223,7 +288,9 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
     .await
     .unwrap();
     let later = t0() + Duration::seconds(3) + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, &c, later).await.unwrap();
+    let u = uploads::view(&auth, &admin, id, Call::new(&c, later))
+        .await
+        .unwrap();
     assert_eq!(u.state, UploadState::Committed);
     assert_eq!(u.report.map(|r| r.counts.create), Some(1));
 }
@@ -233,9 +300,16 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     let auth = seeded().await;
     let admin = actor(&auth, "admin.idf").await;
     let c = client("10.0.0.1");
-    let id = uploads::create(&auth, &admin, &idf(), "c.csv", FILE.as_bytes(), &c, t0())
-        .await
-        .unwrap();
+    let id = uploads::create(
+        &auth,
+        &admin,
+        &idf(),
+        "c.csv",
+        FILE.as_bytes(),
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
 
     let denied_before = count(
@@ -245,18 +319,25 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     .await;
     for name in ["support.idf", "support.ara"] {
         let other = actor(&auth, name).await;
-        let seen = uploads::view(&auth, &other, id, &c, t0()).await;
+        let seen = uploads::view(&auth, &other, id, Call::new(&c, t0())).await;
         assert!(matches!(seen, Err(Error::Forbidden)), "{name}: {seen:?}");
-        let commit = uploads::start_commit(&auth, &other, id, true, &c, t0()).await;
+        let commit = uploads::start_commit(&auth, &other, id, true, Call::new(&c, t0())).await;
         assert!(matches!(commit, Err(Error::Forbidden)), "{name}");
         // Refused (and audited) outright: the desk does not import.
-        let listed = uploads::recent(&auth, &other, &c, t0()).await;
+        let listed = uploads::recent(&auth, &other, Call::new(&c, t0())).await;
         assert!(
             matches!(listed, Err(Error::Forbidden)),
             "{name}: {listed:?}"
         );
-        let created =
-            uploads::create(&auth, &other, &idf(), "d.csv", FILE.as_bytes(), &c, t0()).await;
+        let created = uploads::create(
+            &auth,
+            &other,
+            &idf(),
+            "d.csv",
+            FILE.as_bytes(),
+            Call::new(&c, t0()),
+        )
+        .await;
         assert!(matches!(created, Err(Error::Forbidden)), "{name}");
     }
     assert_eq!(
@@ -270,12 +351,22 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     );
     assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
 
-    uploads::abandon(&auth, &admin, id, &c, t0() + Duration::seconds(2))
-        .await
-        .unwrap();
-    let u = uploads::view(&auth, &admin, id, &c, t0() + Duration::seconds(3))
-        .await
-        .unwrap();
+    uploads::abandon(
+        &auth,
+        &admin,
+        id,
+        Call::new(&c, t0() + Duration::seconds(2)),
+    )
+    .await
+    .unwrap();
+    let u = uploads::view(
+        &auth,
+        &admin,
+        id,
+        Call::new(&c, t0() + Duration::seconds(3)),
+    )
+    .await
+    .unwrap();
     assert_eq!(u.state, UploadState::Abandoned);
     assert_eq!(
         count(
@@ -285,8 +376,14 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
         .await,
         0
     );
-    let start =
-        uploads::start_commit(&auth, &admin, id, true, &c, t0() + Duration::seconds(3)).await;
+    let start = uploads::start_commit(
+        &auth,
+        &admin,
+        id,
+        true,
+        Call::new(&c, t0() + Duration::seconds(3)),
+    )
+    .await;
     assert!(matches!(start, Err(Error::StaleVersion)));
 
     // A file refused as a whole is not stored.
@@ -296,8 +393,7 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
         &idf(),
         "e.csv",
         b"nom;prenom\r\nA;B\r\n",
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await;
     assert!(matches!(

@@ -1,4 +1,5 @@
 use domain::Error;
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use domain::routing::Landing;
 use time::Duration;
@@ -9,20 +10,26 @@ use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 async fn routes_by_number_of_establishments_and_audits() {
     let auth = seeded().await;
     let c = client("192.0.2.10");
-    let several = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let several = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(several.landing, Landing::Chooser);
-    let one = sign_in(&auth, "Inf.Durand ", DEMO_PASSWORD, None, &c, t0())
-        .await
-        .unwrap();
+    let one = sign_in(
+        &auth,
+        "Inf.Durand ",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         one.landing,
         Landing::Dashboard {
             finess: domain::demo::establishments()[2].0.clone()
         }
     );
-    let none = sign_in(&auth, "sec.petit", DEMO_PASSWORD, None, &c, t0())
+    let none = sign_in(&auth, "sec.petit", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(none.landing, Landing::NoEstablishment);
@@ -42,11 +49,32 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_the_same_work()
     let auth = seeded().await;
     let c = client("192.0.2.11");
     let before = auth.passwords.verifications();
-    let wrong = sign_in(&auth, "dr.martin", "not the password", None, &c, t0()).await;
+    let wrong = sign_in(
+        &auth,
+        "dr.martin",
+        "not the password",
+        None,
+        Call::new(&c, t0()),
+    )
+    .await;
     let after_known = auth.passwords.verifications();
-    let unknown = sign_in(&auth, "nobody.here", "not the password", None, &c, t0()).await;
+    let unknown = sign_in(
+        &auth,
+        "nobody.here",
+        "not the password",
+        None,
+        Call::new(&c, t0()),
+    )
+    .await;
     let after_unknown = auth.passwords.verifications();
-    let malformed = sign_in(&auth, "'; DROP TABLE users; --", "x", None, &c, t0()).await;
+    let malformed = sign_in(
+        &auth,
+        "'; DROP TABLE users; --",
+        "x",
+        None,
+        Call::new(&c, t0()),
+    )
+    .await;
 
     assert!(matches!(wrong, Err(Error::InvalidCredentials)));
     assert!(matches!(unknown, Err(Error::InvalidCredentials)));
@@ -89,7 +117,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
     let auth = seeded().await;
     let c = client("192.0.2.12");
     for attempt in 1..=5 {
-        let r = sign_in(&auth, "dr.martin", "wrong", None, &c, t0()).await;
+        let r = sign_in(&auth, "dr.martin", "wrong", None, Call::new(&c, t0())).await;
         if attempt < 5 {
             assert!(
                 matches!(r, Err(Error::InvalidCredentials)),
@@ -109,8 +137,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
         "dr.martin",
         DEMO_PASSWORD,
         None,
-        &c,
-        t0() + Duration::minutes(1),
+        Call::new(&c, t0() + Duration::minutes(1)),
     )
     .await;
     assert!(matches!(r, Err(Error::Locked { until, .. }) if until == t0() + Duration::minutes(15)));
@@ -118,7 +145,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
 
     // An identifier that does not exist locks exactly the same way.
     for attempt in 1..=5 {
-        let r = sign_in(&auth, "ghost.user", "wrong", None, &c, t0()).await;
+        let r = sign_in(&auth, "ghost.user", "wrong", None, Call::new(&c, t0())).await;
         assert_eq!(
             matches!(r, Err(Error::Locked { .. })),
             attempt == 5,
@@ -129,9 +156,15 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
     // Fifteen minutes later the lock is over.
     let later = t0() + Duration::minutes(15) + Duration::seconds(1);
     assert!(
-        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, later)
-            .await
-            .is_ok()
+        sign_in(
+            &auth,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            Call::new(&c, later)
+        )
+        .await
+        .is_ok()
     );
 
     let trail = audit_trail(&auth.pool).await;
@@ -157,8 +190,7 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
                 "dr.martin",
                 &format!("guess-{i}"),
                 None,
-                &client("192.0.2.13"),
-                t0(),
+                Call::new(&client("192.0.2.13"), t0()),
             )
             .await
         }));
@@ -196,12 +228,12 @@ async fn one_address_is_limited_across_identifiers() {
     let c = client("198.51.100.99");
     for name in ["a.one", "b.two", "c.three"] {
         assert!(matches!(
-            sign_in(&auth, name, "x", None, &c, t0()).await,
+            sign_in(&auth, name, "x", None, Call::new(&c, t0())).await,
             Err(Error::InvalidCredentials)
         ));
     }
     assert!(matches!(
-        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0()).await,
+        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await,
         Err(Error::AddressThrottled { .. })
     ));
     // Another address is not affected.
@@ -211,8 +243,7 @@ async fn one_address_is_limited_across_identifiers() {
             "dr.martin",
             DEMO_PASSWORD,
             None,
-            &client("198.51.100.100"),
-            t0()
+            Call::new(&client("198.51.100.100"), t0())
         )
         .await
         .is_ok()
@@ -228,11 +259,18 @@ async fn a_disabled_account_is_told_only_after_the_right_password() {
         .unwrap();
     let c = client("192.0.2.14");
     assert!(matches!(
-        sign_in(&auth, "inf.durand", "wrong", None, &c, t0()).await,
+        sign_in(&auth, "inf.durand", "wrong", None, Call::new(&c, t0())).await,
         Err(Error::InvalidCredentials)
     ));
     assert!(matches!(
-        sign_in(&auth, "inf.durand", DEMO_PASSWORD, None, &c, t0()).await,
+        sign_in(
+            &auth,
+            "inf.durand",
+            DEMO_PASSWORD,
+            None,
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::AccountUnavailable(
             domain::accounts::UserStatus::Disabled
         ))
@@ -254,8 +292,7 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
         "dr.martin",
         DEMO_PASSWORD,
         None,
-        &client("192.0.2.15"),
-        t0(),
+        Call::new(&client("192.0.2.15"), t0()),
     )
     .await
     .unwrap();
@@ -322,8 +359,7 @@ async fn accounts_get_long_passwords_only() {
             "nouveau.compte",
             "une phrase de passe assez longue",
             None,
-            &client("192.0.2.30"),
-            t0()
+            Call::new(&client("192.0.2.30"), t0())
         )
         .await
         .is_ok()

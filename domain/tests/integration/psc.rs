@@ -8,6 +8,7 @@ use domain::auth::linking;
 use domain::auth::psc::{
     self, Acr, Flow, LogoutToken, PscLogin, PscLogoutRefusal, PscOutcome, PscStateRefusal,
 };
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use domain::sessions::{self, Missing};
 use serde_json::json;
@@ -39,7 +40,14 @@ async fn psc_sign_in(
     login: &PscLogin,
     browser: Browser,
 ) -> Result<PscOutcome, Error> {
-    psc::sign_in(auth, login, browser, None, &client("192.0.2.80"), t0()).await
+    psc::sign_in(
+        auth,
+        login,
+        browser,
+        None,
+        Call::new(&client("192.0.2.80"), t0()),
+    )
+    .await
 }
 
 async fn link(
@@ -58,8 +66,7 @@ async fn link(
             username,
             password,
             None,
-            &client("192.0.2.80"),
-            t0(),
+            Call::new(&client("192.0.2.80"), t0()),
         )
         .await,
     )
@@ -361,7 +368,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sid: Some("sid-A".into()),
         sub: None,
     };
-    let ended = psc::back_channel_logout(&auth.pool, &logout, &client("192.0.2.9"), now)
+    let ended = psc::back_channel_logout(&auth.pool, &logout, Call::new(&client("192.0.2.9"), now))
         .await
         .unwrap();
     assert_eq!(ended, 1);
@@ -376,7 +383,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
     );
     // The same token again is refused.
     assert!(matches!(
-        psc::back_channel_logout(&auth.pool, &logout, &client("192.0.2.9"), now).await,
+        psc::back_channel_logout(&auth.pool, &logout, Call::new(&client("192.0.2.9"), now)).await,
         Err(Error::PscLogout(PscLogoutRefusal::Replayed))
     ));
     // Too old.
@@ -387,7 +394,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sub: None,
     };
     assert!(matches!(
-        psc::back_channel_logout(&auth.pool, &old, &client("192.0.2.9"), now).await,
+        psc::back_channel_logout(&auth.pool, &old, Call::new(&client("192.0.2.9"), now)).await,
         Err(Error::PscLogout(PscLogoutRefusal::TooOld))
     ));
     // By subject: every session of that PSC subject.
@@ -398,7 +405,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sub: Some(format!("f:0000:{MARTIN}")),
     };
     assert_eq!(
-        psc::back_channel_logout(&auth.pool, &by_sub, &client("192.0.2.9"), now)
+        psc::back_channel_logout(&auth.pool, &by_sub, Call::new(&client("192.0.2.9"), now))
             .await
             .unwrap(),
         1
@@ -450,8 +457,7 @@ async fn link_outcome(
         username,
         DEMO_PASSWORD,
         None,
-        &client("192.0.2.80"),
-        t0(),
+        Call::new(&client("192.0.2.80"), t0()),
     )
     .await
 }
@@ -558,7 +564,7 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
         0
     );
 
-    domain::auth::otp::send_code(&auth, &step, &c, t0())
+    domain::auth::otp::send_code(&auth, &step, Call::new(&c, t0()))
         .await
         .unwrap();
     let code = latest_code(&auth.pool).await;
@@ -571,8 +577,7 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
             wrong,
             completion(browser),
             None,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Code(domain::auth::otp::CodeError::Wrong { .. }))
@@ -588,8 +593,7 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
         &code,
         completion(browser),
         None,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -654,7 +658,7 @@ async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
         domain::auth::PasswordOutcome::CodeRequired { token } => token,
         domain::auth::PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
     };
-    domain::auth::otp::send_code(&auth, &step, &c, t0())
+    domain::auth::otp::send_code(&auth, &step, Call::new(&c, t0()))
         .await
         .unwrap();
     let code = latest_code(&auth.pool).await;
@@ -665,8 +669,7 @@ async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
             &code,
             completion(Browser::of_secret("someone-else")),
             None,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::PscLinkExpired)

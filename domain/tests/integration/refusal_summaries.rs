@@ -3,6 +3,7 @@
 
 use domain::audit::{self, Verification};
 use domain::auth::{account_links, card, password, psc};
+use domain::call::Call;
 use domain::refusals;
 use domain::throttle::Policy;
 use serde_json::Value;
@@ -38,13 +39,20 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     };
     let bot = client("203.0.113.66");
     for i in 0..2 {
-        let _ = password::sign_in(&auth, &format!("guess{i}"), "x", None, &bot, t0()).await;
+        let _ = password::sign_in(
+            &auth,
+            &format!("guess{i}"),
+            "x",
+            None,
+            Call::new(&bot, t0()),
+        )
+        .await;
     }
     // Forty more, all refused before any password check.
     for i in 0..40 {
         let at = t0() + Duration::seconds(5) + Duration::milliseconds(i * 100);
         assert!(matches!(
-            password::sign_in(&auth, "dr.martin", "x", None, &bot, at).await,
+            password::sign_in(&auth, "dr.martin", "x", None, Call::new(&bot, at)).await,
             Err(domain::Error::AddressThrottled { .. })
         ));
     }
@@ -117,8 +125,7 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
             &auth,
             "no_certificate",
             "tls",
-            &bot,
-            t0() + Duration::seconds(i),
+            Call::new(&bot, t0() + Duration::seconds(i)),
         )
         .await
         .unwrap();
@@ -128,16 +135,20 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
             &auth,
             "no_certificate",
             "tls",
-            &bot,
-            t0() + Duration::seconds(60 + i),
+            Call::new(&bot, t0() + Duration::seconds(60 + i)),
         )
         .await
         .unwrap();
     }
     // Another address is counted on its own.
-    card::record_edge_refusal(&auth, "no_certificate", "tls", &client("192.0.2.200"), t0())
-        .await
-        .unwrap();
+    card::record_edge_refusal(
+        &auth,
+        "no_certificate",
+        "tls",
+        Call::new(&client("192.0.2.200"), t0()),
+    )
+    .await
+    .unwrap();
     let rows = rows_with_reason(&auth.pool, "no_certificate").await;
     // Minute 1's first row, minute 1's summary (written by minute 2's first refusal, before it),
     // minute 2's first row, the other address's own first row.
@@ -179,8 +190,7 @@ async fn counts_survive_a_restart_and_two_instances_write_one_summary() {
             &auth.pool,
             "state_missing",
             serde_json::json!({}),
-            &c,
-            t0() + Duration::seconds(i),
+            Call::new(&c, t0() + Duration::seconds(i)),
         )
         .await
         .unwrap();
@@ -204,7 +214,7 @@ async fn repeated_reset_requests_for_nobody_are_summarised() {
     let auth = seeded().await;
     let bot = client("192.0.2.99");
     for i in 0..25 {
-        account_links::request_reset(&auth, &format!("personne{i}"), &bot, t0())
+        account_links::request_reset(&auth, &format!("personne{i}"), Call::new(&bot, t0()))
             .await
             .unwrap();
     }
@@ -225,8 +235,7 @@ async fn a_lone_refusal_is_written_once_and_never_summarised() {
     psc::record_logout_refusal(
         &pool,
         psc::PscLogoutRefusal::BadSignature,
-        &client("192.0.2.1"),
-        t0(),
+        Call::new(&client("192.0.2.1"), t0()),
     )
     .await
     .unwrap();

@@ -1,4 +1,5 @@
 use domain::Error;
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use domain::ids::Finess;
 use domain::sessions::{self, Missing};
@@ -10,7 +11,7 @@ use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 async fn signing_in_again_rotates_the_session() {
     let auth = seeded().await;
     let c = client("192.0.2.20");
-    let first = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let first = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
     let second = sign_in(
@@ -18,8 +19,7 @@ async fn signing_in_again_rotates_the_session() {
         "dr.martin",
         DEMO_PASSWORD,
         Some(&first.token),
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -48,7 +48,7 @@ async fn signing_in_again_rotates_the_session() {
 async fn idle_and_absolute_timeouts() {
     let auth = seeded().await;
     let c = client("192.0.2.21");
-    let idle = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let idle = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
     assert!(
@@ -86,9 +86,15 @@ async fn idle_and_absolute_timeouts() {
         Err(Missing::Expired)
     ));
 
-    let busy = sign_in(&auth, "inf.durand", DEMO_PASSWORD, None, &c, t0())
-        .await
-        .unwrap();
+    let busy = sign_in(
+        &auth,
+        "inf.durand",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     let mut now = t0();
     while now < t0() + Duration::hours(4) - Duration::minutes(20) {
         now += Duration::minutes(20);
@@ -124,12 +130,16 @@ async fn idle_and_absolute_timeouts() {
 async fn sign_out_ends_the_session_and_is_audited() {
     let auth = seeded().await;
     let c = client("192.0.2.22");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
-    domain::auth::sign_out(&auth.pool, &s.token, &c, t0() + Duration::minutes(1))
-        .await
-        .unwrap();
+    domain::auth::sign_out(
+        &auth.pool,
+        &s.token,
+        Call::new(&c, t0() + Duration::minutes(1)),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
         sessions::load(
             &auth.pool,
@@ -153,7 +163,7 @@ async fn sign_out_ends_the_session_and_is_audited() {
 async fn choosing_an_establishment_is_limited_to_ones_own() {
     let auth = seeded().await;
     let c = client("192.0.2.23");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
+    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
         .await
         .unwrap();
     let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
@@ -163,9 +173,10 @@ async fn choosing_an_establishment_is_limited_to_ones_own() {
     assert_eq!(session.establishment_id, None);
 
     let mine = Finess::parse(&domain::demo::establishments()[1].0).unwrap();
-    let chosen = domain::routing::choose_establishment(&auth.pool, &session, &mine, &c, t0())
-        .await
-        .unwrap();
+    let chosen =
+        domain::routing::choose_establishment(&auth.pool, &session, &mine, Call::new(&c, t0()))
+            .await
+            .unwrap();
     assert_eq!(chosen.finess, mine.as_str());
     let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
         .await
@@ -176,7 +187,8 @@ async fn choosing_an_establishment_is_limited_to_ones_own() {
     // Hospices Civils de Lyon exists, but dr.martin does not belong to it.
     let other = Finess::parse("690781810").unwrap();
     let refused =
-        domain::routing::choose_establishment(&auth.pool, &session, &other, &c, t0()).await;
+        domain::routing::choose_establishment(&auth.pool, &session, &other, Call::new(&c, t0()))
+            .await;
     assert!(matches!(refused, Err(Error::Forbidden)));
     let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
         .await
@@ -201,8 +213,7 @@ async fn a_disabled_account_loses_its_live_sessions() {
         "dr.martin",
         DEMO_PASSWORD,
         None,
-        &client("192.0.2.24"),
-        t0(),
+        Call::new(&client("192.0.2.24"), t0()),
     )
     .await
     .unwrap();

@@ -7,6 +7,7 @@ use domain::Error;
 use domain::admin::users;
 use domain::auth::account_links::{self, Purpose};
 use domain::auth::means::{self, Means, MeansRef};
+use domain::call::Call;
 use domain::demo::DEMO_PASSWORD;
 use sqlx::PgPool;
 use time::Duration;
@@ -166,7 +167,15 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     // A wrong password removes nothing, counts as a sign-in failure and is audited.
     let psc = MeansRef::Psc(given.national_id.clone());
     assert!(matches!(
-        means::remove_own(&auth, "dr.martin", martin, &psc, "pas le bon", &c, t0()).await,
+        means::remove_own(
+            &auth,
+            "dr.martin",
+            martin,
+            &psc,
+            "pas le bon",
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::InvalidCredentials)
     ));
     assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
@@ -196,16 +205,31 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
         MeansRef::Phone(other.phone),
     ] {
         assert!(matches!(
-            means::remove_own(&auth, "dr.martin", martin, &theirs, DEMO_PASSWORD, &c, t0()).await,
+            means::remove_own(
+                &auth,
+                "dr.martin",
+                martin,
+                &theirs,
+                DEMO_PASSWORD,
+                Call::new(&c, t0())
+            )
+            .await,
             Err(Error::NotFound)
         ));
     }
     assert_eq!(live_means(&auth.pool, durand).await, (1, 1, 1));
 
     // The right password: the PSC identity goes, audited, and the holder is told.
-    let removed = means::remove_own(&auth, "dr.martin", martin, &psc, DEMO_PASSWORD, &c, t0())
-        .await
-        .unwrap();
+    let removed = means::remove_own(
+        &auth,
+        "dr.martin",
+        martin,
+        &psc,
+        DEMO_PASSWORD,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert_eq!(removed.means, Means::Psc);
     assert_eq!(live_means(&auth.pool, martin).await, (1, 0, 1));
     let rows = audit_rows(&auth.pool, "psc.unlinked", "success").await;
@@ -218,7 +242,15 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     assert!(told[0].contains("« Mes moyens de connexion »"));
     // Removed once: a second time finds nothing.
     assert!(matches!(
-        means::remove_own(&auth, "dr.martin", martin, &psc, DEMO_PASSWORD, &c, t0()).await,
+        means::remove_own(
+            &auth,
+            "dr.martin",
+            martin,
+            &psc,
+            DEMO_PASSWORD,
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::NotFound)
     ));
 
@@ -229,8 +261,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
         martin,
         &MeansRef::Card(given.card),
         DEMO_PASSWORD,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -240,8 +271,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
         martin,
         &MeansRef::Phone(given.phone),
         DEMO_PASSWORD,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -285,7 +315,7 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
 
     // The account page shows the PSC identity next to the cards.
     let support_idf = actor(&auth, "support.idf").await;
-    let detail = users::detail(&auth, &support_idf, martin, &c, now)
+    let detail = users::detail(&auth, &support_idf, martin, Call::new(&c, now))
         .await
         .unwrap();
     assert_eq!(detail.psc.len(), 1);
@@ -300,7 +330,7 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
     for who in ["support.ara", "inf.durand"] {
         let a = actor(&auth, who).await;
         assert!(matches!(
-            users::unlink_psc(&auth, &a, martin, &given.national_id, &c, now).await,
+            users::unlink_psc(&auth, &a, martin, &given.national_id, Call::new(&c, now)).await,
             Err(Error::Forbidden)
         ));
     }
@@ -311,9 +341,15 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
     assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
 
     // The region's desk removes it; audited with who did it; the holder is told who.
-    users::unlink_psc(&auth, &support_idf, martin, &given.national_id, &c, now)
-        .await
-        .unwrap();
+    users::unlink_psc(
+        &auth,
+        &support_idf,
+        martin,
+        &given.national_id,
+        Call::new(&c, now),
+    )
+    .await
+    .unwrap();
     assert_eq!(live_means(&auth.pool, martin).await, (1, 0, 1));
     let (actor_label, role, target): (String, Option<String>, String) = sqlx::query_as(
         "SELECT actor_label, actor_role, target_id FROM audit_log
@@ -332,12 +368,19 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
     assert!(told[0].contains("agent : support.idf"));
     // Gone: a second removal finds nothing.
     assert!(matches!(
-        users::unlink_psc(&auth, &support_idf, martin, &given.national_id, &c, now).await,
+        users::unlink_psc(
+            &auth,
+            &support_idf,
+            martin,
+            &given.national_id,
+            Call::new(&c, now)
+        )
+        .await,
         Err(Error::NotFound)
     ));
 
     // The desk's card unlinking tells the holder too.
-    users::unlink_card(&auth, &support_idf, martin, given.card, &c, now)
+    users::unlink_card(&auth, &support_idf, martin, given.card, Call::new(&c, now))
         .await
         .unwrap();
     assert_eq!(
@@ -356,7 +399,7 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
     let c = client("192.0.2.93");
 
     // Without the option: the password changes, the means stay.
-    account_links::request_reset(&auth, "dr.martin", &c, t0())
+    account_links::request_reset(&auth, "dr.martin", Call::new(&c, t0()))
         .await
         .unwrap();
     let token = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
@@ -366,8 +409,7 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
         false,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -377,7 +419,7 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
 
     // With it: all of them go in the reset's transaction, audited, and the e-mail lists them.
     let later = t0() + Duration::minutes(5);
-    account_links::request_reset(&auth, "dr.martin", &c, later)
+    account_links::request_reset(&auth, "dr.martin", Call::new(&c, later))
         .await
         .unwrap();
     let token = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
@@ -387,8 +429,7 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
         "une autre phrase assez longue",
         "une autre phrase assez longue",
         true,
-        &c,
-        later,
+        Call::new(&c, later),
     )
     .await
     .unwrap();
@@ -418,21 +459,28 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     let now = t0() + Duration::minutes(1);
     // What an attacker would hold: a session, a sign-in waiting for its e-mail code, an unused
     // reset link, a phone enrolment under way.
-    let session = crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
-        .await
-        .unwrap();
+    let session =
+        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
+            .await
+            .unwrap();
     sqlx::query("UPDATE users SET otp_required = true WHERE id = $1")
         .bind(martin)
         .execute(&auth.pool)
         .await
         .unwrap();
     assert!(matches!(
-        domain::auth::password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, t0())
-            .await
-            .unwrap(),
+        domain::auth::password::sign_in(
+            &auth,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            Call::new(&c, t0())
+        )
+        .await
+        .unwrap(),
         domain::auth::PasswordOutcome::CodeRequired { .. }
     ));
-    account_links::request_reset(&auth, "dr.martin", &c, t0())
+    account_links::request_reset(&auth, "dr.martin", Call::new(&c, t0()))
         .await
         .unwrap();
     let old_link = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
@@ -454,13 +502,13 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     // handed a reset link the desk controls nothing of, but whose means it could strip).
     let support_ara = actor(&auth, "support.ara").await;
     assert!(matches!(
-        users::secure_compromised(&auth, &support_ara, martin, &c, now).await,
+        users::secure_compromised(&auth, &support_ara, martin, Call::new(&c, now)).await,
         Err(Error::Forbidden)
     ));
     let support_idf = actor(&auth, "support.idf").await;
     let admin_idf = user_id(&auth.pool, "admin.idf").await;
     assert!(matches!(
-        users::secure_compromised(&auth, &support_idf, admin_idf, &c, now).await,
+        users::secure_compromised(&auth, &support_idf, admin_idf, Call::new(&c, now)).await,
         Err(Error::Forbidden)
     ));
     assert_eq!(
@@ -471,7 +519,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     );
     assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
 
-    let secured = users::secure_compromised(&auth, &support_idf, martin, &c, now)
+    let secured = users::secure_compromised(&auth, &support_idf, martin, Call::new(&c, now))
         .await
         .unwrap();
     assert_eq!(secured.sessions_ended, 1);
@@ -515,7 +563,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
         .await
         .unwrap();
     assert!(matches!(
-        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, &c, now).await,
+        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, now)).await,
         Err(Error::InvalidCredentials)
     ));
 
@@ -533,8 +581,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
         false,
-        &c,
-        now,
+        Call::new(&c, now),
     )
     .await
     .unwrap();
@@ -543,8 +590,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
         "dr.martin",
         "cheval correct agrafe batterie",
         None,
-        &c,
-        now,
+        Call::new(&c, now),
     )
     .await
     .unwrap();

@@ -11,6 +11,7 @@ use domain::auth::tiqr::enrollment::{self, EnrollmentStatus, TiqrState};
 use domain::auth::tiqr::sign_in::{self, Poll};
 use domain::auth::tiqr::{self, Identity, Reply, SecretBox, TiqrService, ocra, parse_app_form};
 use domain::auth::{Auth, SignedIn};
+use domain::call::Call;
 use domain::routing::Landing;
 use domain::sessions::{self, Session};
 use rand::RngCore;
@@ -127,8 +128,7 @@ impl Phone {
             &secrets(),
             otp,
             &form,
-            &client("198.51.100.7"),
-            now,
+            Call::new(&client("198.51.100.7"), now),
         )
         .await
         .unwrap();
@@ -207,7 +207,7 @@ impl Phone {
 
 async fn post_login(auth: &Auth, body: &str, ip: &str, now: OffsetDateTime) -> &'static str {
     let reply = match parse_app_form(body.as_bytes()) {
-        Ok(form) => sign_in::app_login(auth, &secrets(), &form, &client(ip), now)
+        Ok(form) => sign_in::app_login(auth, &secrets(), &form, Call::new(&client(ip), now))
             .await
             .unwrap(),
         Err(_) => Reply::InvalidRequest,
@@ -237,8 +237,7 @@ pub(super) async fn session_of(auth: &Auth, username: &str, now: OffsetDateTime)
         username,
         domain::demo::DEMO_PASSWORD,
         None,
-        &client("192.0.2.10"),
-        now,
+        Call::new(&client("192.0.2.10"), now),
     )
     .await
     .unwrap();
@@ -310,8 +309,7 @@ pub(super) async fn enrolled_for(
         &session,
         "",
         page,
-        &client("192.0.2.10"),
-        now,
+        Call::new(&client("192.0.2.10"), now),
     )
     .await
     .unwrap();
@@ -326,9 +324,15 @@ async fn enrolled(auth: &Auth, platform: Platform) -> (Uuid, Phone) {
 }
 
 async fn signed_in(auth: &Auth, browser: Browser, now: OffsetDateTime) -> SignedIn {
-    match sign_in::poll(auth, browser, None, NEW_PHONE, &client("192.0.2.20"), now)
-        .await
-        .unwrap()
+    match sign_in::poll(
+        auth,
+        browser,
+        None,
+        NEW_PHONE,
+        Call::new(&client("192.0.2.20"), now),
+    )
+    .await
+    .unwrap()
     {
         Poll::SignedIn(s) => s,
         other => panic!("expected a session, got {other:?}"),
@@ -348,9 +352,10 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
             .unwrap(),
         EnrollmentStatus::Idle
     );
-    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
-        .await
-        .unwrap();
+    let start =
+        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+            .await
+            .unwrap();
     assert_eq!(start.metadata_key.len(), 32);
     assert_eq!(
         start.qr,
@@ -416,7 +421,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     confirm(&auth, &phone, page, martin, t0()).await;
     // The confirmation signed nobody in, neither the page's browser nor another.
     assert!(matches!(
-        sign_in::poll(&auth, page, None, NEW_PHONE, &c, t0())
+        sign_in::poll(&auth, page, None, NEW_PHONE, Call::new(&c, t0()))
             .await
             .unwrap(),
         Poll::Expired
@@ -472,7 +477,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     assert_eq!(qr.challenge.len(), 10);
     let later = t0() + Duration::seconds(20);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, &c, later)
+        sign_in::poll(&auth, browser, None, NEW_PHONE, Call::new(&c, later))
             .await
             .unwrap(),
         Poll::Pending
@@ -490,8 +495,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
             Browser::of_secret("attacker"),
             None,
             NEW_PHONE,
-            &c,
-            later
+            Call::new(&c, later)
         )
         .await
         .unwrap(),
@@ -501,7 +505,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     assert_eq!(session.user_id, martin);
     assert_eq!(session.landing, Landing::Chooser);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, &c, later)
+        sign_in::poll(&auth, browser, None, NEW_PHONE, Call::new(&c, later))
             .await
             .unwrap(),
         Poll::Expired
@@ -568,8 +572,7 @@ async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
         martin,
         iphone_id,
         "iPhone pro",
-        &client("192.0.2.10"),
-        t0(),
+        Call::new(&client("192.0.2.10"), t0()),
     )
     .await
     .unwrap();
@@ -640,9 +643,15 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
         "ACCOUNT_BLOCKED"
     );
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, &client("192.0.2.1"), t0())
-            .await
-            .unwrap(),
+        sign_in::poll(
+            &auth,
+            browser,
+            None,
+            NEW_PHONE,
+            Call::new(&client("192.0.2.1"), t0())
+        )
+        .await
+        .unwrap(),
         Poll::Pending
     ));
     assert_eq!(
@@ -659,11 +668,11 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     let c = client("10.9.9.9");
     let enrollment_id = enrollment::list_enrollments(&auth, martin).await.unwrap()[0].id;
     assert!(matches!(
-        domain::admin::tiqr::enrollments(&auth, &ara, martin, &c, t0()).await,
+        domain::admin::tiqr::enrollments(&auth, &ara, martin, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &ara, martin, enrollment_id, &c, t0()).await,
+        domain::admin::tiqr::unblock(&auth, &ara, martin, enrollment_id, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     assert_eq!(
@@ -677,23 +686,23 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     // A professional is refused too.
     let pro = actor(&auth, "inf.durand").await;
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &pro, martin, enrollment_id, &c, t0()).await,
+        domain::admin::tiqr::unblock(&auth, &pro, martin, enrollment_id, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
 
     // The Île-de-France desk sees the state and the failures, and unblocks.
     let idf = actor(&auth, "support.idf").await;
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, t0())
+    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(listed[0].state, TiqrState::Blocked);
     assert_eq!(listed[0].failures, 5);
-    domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, &c, t0())
+    domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, Call::new(&c, t0()))
         .await
         .unwrap();
     // Unblocking an active enrollment is not found (nothing to do).
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, &c, t0()).await,
+        domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, Call::new(&c, t0())).await,
         Err(Error::NotFound)
     ));
     assert_eq!(
@@ -701,7 +710,7 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
         "OK"
     );
     assert_eq!(signed_in(&auth, browser, t0()).await.user_id, martin);
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, t0())
+    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -741,11 +750,11 @@ async fn a_revoked_phone_gets_invalid_userid() {
     let c = client("10.9.9.9");
     let ara = actor(&auth, "support.ara").await;
     assert!(matches!(
-        domain::admin::tiqr::revoke(&auth, &ara, martin, enrollment_id, &c, t0()).await,
+        domain::admin::tiqr::revoke(&auth, &ara, martin, enrollment_id, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     let idf = actor(&auth, "support.idf").await;
-    domain::admin::tiqr::revoke(&auth, &idf, martin, enrollment_id, &c, t0())
+    domain::admin::tiqr::revoke(&auth, &idf, martin, enrollment_id, Call::new(&c, t0()))
         .await
         .unwrap();
     let qr = sign_in::start_sign_in(&auth, &service(), Browser::of_secret("b"), None, t0())
@@ -764,7 +773,7 @@ async fn a_revoked_phone_gets_invalid_userid() {
             .unwrap()
             .is_empty()
     );
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, t0())
+    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(listed[0].state, TiqrState::Revoked);
@@ -793,7 +802,7 @@ async fn a_revoked_phone_gets_invalid_userid() {
     // The holder revokes their own new phone too.
     let (_, second) = enrolled(&auth, Platform::Ios).await;
     let id = enrollment::list_enrollments(&auth, martin).await.unwrap()[0].id;
-    enrollment::revoke_own(&auth, martin, id, &client("192.0.2.10"), t0())
+    enrollment::revoke_own(&auth, martin, id, Call::new(&client("192.0.2.10"), t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -820,9 +829,15 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
         "INVALID_CHALLENGE"
     );
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, &client("192.0.2.1"), late)
-            .await
-            .unwrap(),
+        sign_in::poll(
+            &auth,
+            browser,
+            None,
+            NEW_PHONE,
+            Call::new(&client("192.0.2.1"), late)
+        )
+        .await
+        .unwrap(),
         Poll::Expired
     ));
     // An unknown sessionKey.
@@ -839,9 +854,10 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
     let martin = session.user_id;
     let page = Browser::of_secret("page");
     let c = client("192.0.2.10");
-    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
-        .await
-        .unwrap();
+    let start =
+        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+            .await
+            .unwrap();
     assert!(matches!(
         enrollment::metadata(
             &auth,
@@ -858,9 +874,10 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
             .unwrap(),
         EnrollmentStatus::Expired
     );
-    let start = enrollment::start_enrollment(&auth, &service(), &session, "", page, &c, t0())
-        .await
-        .unwrap();
+    let start =
+        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+            .await
+            .unwrap();
     let meta = enrollment::metadata(&auth, &service(), &start.metadata_key, t0())
         .await
         .unwrap();
@@ -873,21 +890,20 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
             &secrets(),
             &otp,
             &form,
-            &c,
-            t0() + Duration::seconds(301)
+            Call::new(&c, t0() + Duration::seconds(301))
         )
         .await,
         Err(Error::TiqrExpired)
     ));
     // In time it works, once.
     assert_eq!(
-        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, &c, t0())
+        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, Call::new(&c, t0()))
             .await
             .unwrap(),
         Reply::Ok
     );
     assert!(matches!(
-        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, &c, t0()).await,
+        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, Call::new(&c, t0())).await,
         Err(Error::TiqrExpired)
     ));
 }
@@ -915,8 +931,7 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
                 &code,
                 None,
                 NEW_PHONE,
-                c,
-                t0(),
+                Call::new(c, t0()),
             )
             .await
         }
@@ -1021,8 +1036,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
         &session,
         "",
         Browser::of_secret("p"),
-        &client("192.0.2.10"),
-        t0(),
+        Call::new(&client("192.0.2.10"), t0()),
     )
     .await
     .unwrap();
@@ -1043,8 +1057,14 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
         ("secret=(null)&operation=register".to_string(), "secret"),
     ] {
         let form = parse_app_form(body.as_bytes()).unwrap();
-        match enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, &client("x"), t0())
-            .await
+        match enrollment::finish_enrollment(
+            &auth,
+            &secrets(),
+            &otp,
+            &form,
+            Call::new(&client("x"), t0()),
+        )
+        .await
         {
             Err(Error::TiqrRequest(f)) => assert_eq!(f, field),
             other => panic!("{body}: {other:?}"),
@@ -1056,8 +1076,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
             &secrets(),
             "not-a-key",
             &tiqr::AppForm::default(),
-            &client("x"),
-            t0()
+            Call::new(&client("x"), t0())
         )
         .await,
         Err(Error::TiqrRequest("otp"))
@@ -1070,9 +1089,15 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
     let form = parse_app_form(format!("secret={}&operation=register", "AB".repeat(32)).as_bytes())
         .unwrap();
     assert_eq!(
-        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, &client("x"), t0())
-            .await
-            .unwrap(),
+        enrollment::finish_enrollment(
+            &auth,
+            &secrets(),
+            &otp,
+            &form,
+            Call::new(&client("x"), t0())
+        )
+        .await
+        .unwrap(),
         Reply::Ok
     );
 }
@@ -1134,8 +1159,7 @@ async fn one_address_guessing_for_many_identities_is_stopped() {
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
-        &client("203.0.113.66"),
-        t0(),
+        Call::new(&client("203.0.113.66"), t0()),
     )
     .await
     .unwrap();
@@ -1173,7 +1197,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let ara = actor(&auth, "support.ara").await;
     // Another region's desk: refused before anything (no code sent either).
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &ara, martin, &c, t0()).await,
+        domain::admin::tiqr::send_holder_code(&auth, &ara, martin, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     assert!(matches!(
@@ -1184,8 +1208,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
             martin,
             "123456",
             desk_screen,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Forbidden)
@@ -1201,7 +1224,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let idf = actor(&auth, "support.idf").await;
     let admin_idf = user_id(&auth.pool, "admin.idf").await;
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &idf, admin_idf, &c, t0()).await,
+        domain::admin::tiqr::send_holder_code(&auth, &idf, admin_idf, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
 
@@ -1214,8 +1237,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
             martin,
             "",
             desk_screen,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Code(CodeError::NoCodeSent))
@@ -1226,14 +1248,14 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     );
 
     // The code goes to the holder's mailbox, naming the agent; not again within a minute.
-    let masked = domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0())
+    let masked = domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(masked, domain::auth::otp::mask_email(MARTIN_MAIL));
     let (code, text) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
     assert!(text.contains("support.idf"), "{text}");
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0()).await,
+        domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::ResendTooSoon { .. }))
     ));
 
@@ -1248,8 +1270,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
             martin,
             wrong,
             desk_screen,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Code(CodeError::Wrong { attempts_left: 4 }))
@@ -1271,8 +1292,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
             martin,
             &code,
             Browser::of_secret("other-desk"),
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Code(CodeError::NoCodeSent))
@@ -1290,8 +1310,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
         martin,
         &format!(" {code} "),
         desk_screen,
-        &c,
-        t0(),
+        Call::new(&c, t0()),
     )
     .await
     .unwrap();
@@ -1303,8 +1322,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
             martin,
             &code,
             desk_screen,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::Code(CodeError::Expired))
@@ -1313,7 +1331,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     // The holder's phone answers the confirmation QR on the desk's screen.
     let later = t0() + Duration::minutes(2);
     confirm(&auth, &phone, desk_screen, martin, later).await;
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, &c, later)
+    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, later))
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
@@ -1353,7 +1371,7 @@ async fn five_wrong_desk_codes_spend_the_code() {
     let idf = actor(&auth, "support.idf").await;
     let c = client("10.9.9.9");
     let desk = Browser::of_secret("desk");
-    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, t0())
+    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
@@ -1368,8 +1386,7 @@ async fn five_wrong_desk_codes_spend_the_code() {
                 martin,
                 wrong,
                 desk,
-                &c,
-                t0(),
+                Call::new(&c, t0()),
             )
             .await
             {
@@ -1382,12 +1399,20 @@ async fn five_wrong_desk_codes_spend_the_code() {
     assert_eq!(answers, [4, 3, 2, 1, 0]);
     // Now even the right code is refused; a new code also expires after 10 minutes.
     assert!(matches!(
-        domain::admin::tiqr::start_for_user(&auth, &service(), &idf, martin, &code, desk, &c, t0())
-            .await,
+        domain::admin::tiqr::start_for_user(
+            &auth,
+            &service(),
+            &idf,
+            martin,
+            &code,
+            desk,
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::Code(CodeError::Expired))
     ));
     let later = t0() + Duration::minutes(2);
-    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, &c, later)
+    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, later))
         .await
         .unwrap();
     let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
@@ -1399,8 +1424,7 @@ async fn five_wrong_desk_codes_spend_the_code() {
             martin,
             &code,
             desk,
-            &c,
-            later + Duration::minutes(10)
+            Call::new(&c, later + Duration::minutes(10))
         )
         .await,
         Err(Error::Code(CodeError::Expired))
@@ -1420,7 +1444,15 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
     let start = |password: &'static str, now: OffsetDateTime| {
         let (auth, session, c) = (&auth, &session, &c);
         async move {
-            enrollment::start_enrollment(auth, &service(), session, password, page, c, now).await
+            enrollment::start_enrollment(
+                auth,
+                &service(),
+                session,
+                password,
+                page,
+                Call::new(c, now),
+            )
+            .await
         }
     };
     // Signed in by password four minutes ago: no password again.
@@ -1490,7 +1522,15 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
     assert_eq!(by_phone.authenticated_at, None);
     assert!(enrollment::password_needed(&by_phone, later));
     assert!(matches!(
-        enrollment::start_enrollment(&auth, &service(), &by_phone, "", browser, &c, later).await,
+        enrollment::start_enrollment(
+            &auth,
+            &service(),
+            &by_phone,
+            "",
+            browser,
+            Call::new(&c, later)
+        )
+        .await,
         Err(Error::ReauthenticationRequired)
     ));
 }
@@ -1502,10 +1542,16 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     let martin = session.user_id;
     let victim_page = Browser::of_secret("victim-page");
     let c = client("192.0.2.10");
-    let start =
-        enrollment::start_enrollment(&auth, &service(), &session, "", victim_page, &c, t0())
-            .await
-            .unwrap();
+    let start = enrollment::start_enrollment(
+        &auth,
+        &service(),
+        &session,
+        "",
+        victim_page,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     // Someone behind the holder (or watching a screen share) scans the QR first.
     let attacker = Phone::enroll(&auth, &start.qr, Platform::Ios, t0()).await;
     // The holder's own phone then finds the QR used.
@@ -1545,9 +1591,15 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
         "INVALID_USERID"
     );
     assert!(matches!(
-        sign_in::poll(&auth, attacker_browser, None, NEW_PHONE, &c, t0())
-            .await
-            .unwrap(),
+        sign_in::poll(
+            &auth,
+            attacker_browser,
+            None,
+            NEW_PHONE,
+            Call::new(&c, t0())
+        )
+        .await
+        .unwrap(),
         Poll::Pending
     ));
     let (_, code) = attacker.respond(&qr.url, PIN);
@@ -1560,8 +1612,7 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
             &code,
             None,
             NEW_PHONE,
-            &c,
-            t0()
+            Call::new(&c, t0())
         )
         .await,
         Err(Error::TiqrUnknownIdentity)
@@ -1639,8 +1690,7 @@ async fn a_confirmation_qr_answered_late_or_twice_is_refused() {
         &session,
         "",
         page,
-        &client("192.0.2.10"),
-        t0(),
+        Call::new(&client("192.0.2.10"), t0()),
     )
     .await
     .unwrap();

@@ -51,7 +51,7 @@ pub async fn send_code(
             &ErrorCode::Code(app::error::CodeError::StepExpired),
         );
     };
-    match otp::send_code(&state.services.auth, &token, &ctx.client, ctx.now).await {
+    match otp::send_code(&state.services.auth, &token, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::CodeSent.on(paths::CODE)).into_response(),
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
             step_over(&state, jar, &ErrorCode::from(e))
@@ -94,8 +94,7 @@ pub async fn verify_code(
             trust: super::card::trust(&state),
         },
         previous.as_ref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -132,7 +131,7 @@ pub async fn forgot_password(
     if typed.trim().is_empty() {
         return back_with_error(PAGE, &ErrorCode::InvalidInput);
     }
-    match account_links::request_reset(&state.services.auth, &typed, &ctx.client, ctx.now).await {
+    match account_links::request_reset(&state.services.auth, &typed, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::ResetLinkSent.on(paths::FORGOT_PASSWORD)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -193,8 +192,7 @@ pub async fn set_password(
         &form.mot_de_passe,
         &form.confirmation,
         form.retirer_moyens == "oui",
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {

@@ -108,8 +108,7 @@ pub async fn reauthenticate(
         &state.services.auth,
         session,
         &form.mot_de_passe,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -161,9 +160,7 @@ pub async fn create_user(
                 .collect::<Result<_, _>>()?,
         };
         let actor = actor(&ctx, &state.services).await?;
-        Ok::<_, ErrorCode>(
-            users::create(&state.services.auth, &actor, &new, &ctx.client, ctx.now).await?,
-        )
+        Ok::<_, ErrorCode>(users::create(&state.services.auth, &actor, &new, ctx.call()).await?)
     }
     .await;
     match result {
@@ -232,29 +229,28 @@ pub async fn account_action(
     };
     let page = paths::user(id);
     let auth = &state.services.auth;
-    let client = &ctx.client;
-    let now = ctx.now;
+    let call = ctx.call();
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
         let info = match verb.as_str() {
             "deverrouiller" => {
-                users::unlock(auth, &actor, id, client, now).await?;
+                users::unlock(auth, &actor, id, call).await?;
                 Info::Unlocked
             }
-            "lien" => match users::send_link(auth, &actor, id, client, now).await? {
+            "lien" => match users::send_link(auth, &actor, id, call).await? {
                 domain::auth::account_links::Purpose::Activation => Info::ActivationLinkSent,
                 domain::auth::account_links::Purpose::PasswordReset => Info::ResetLinkSentByDesk,
             },
             "sessions" => {
-                users::end_sessions(auth, &actor, id, client, now).await?;
+                users::end_sessions(auth, &actor, id, call).await?;
                 Info::SessionsEnded
             }
             "desactiver" => {
-                users::set_enabled(auth, &actor, id, false, client, now).await?;
+                users::set_enabled(auth, &actor, id, false, call).await?;
                 Info::Disabled
             }
             "reactiver" => {
-                users::set_enabled(auth, &actor, id, true, client, now).await?;
+                users::set_enabled(auth, &actor, id, true, call).await?;
                 Info::Enabled
             }
             "modifier" => {
@@ -266,27 +262,19 @@ pub async fn account_action(
                     declared_national_id: optional_national_id(&form.identite_nationale)?,
                     version: version(&form.version)?,
                 };
-                users::edit(auth, &actor, id, &identity, client, now).await?;
+                users::edit(auth, &actor, id, &identity, call).await?;
                 Info::Saved
             }
             "region" => {
                 let region = field(RegionCode::parse(&form.region), Field::Region)?;
-                users::change_region(
-                    auth,
-                    &actor,
-                    id,
-                    &region,
-                    version(&form.version)?,
-                    client,
-                    now,
-                )
-                .await?;
+                users::change_region(auth, &actor, id, &region, version(&form.version)?, call)
+                    .await?;
                 Info::RegionChanged
             }
             "etablissement-ajouter" | "etablissement-retirer" => {
                 let finess = field(Finess::parse(&form.finess), Field::Finess)?;
                 let attach = verb == "etablissement-ajouter";
-                users::set_membership(auth, &actor, id, &finess, attach, client, now).await?;
+                users::set_membership(auth, &actor, id, &finess, attach, call).await?;
                 if attach {
                     Info::MembershipAdded
                 } else {
@@ -295,13 +283,13 @@ pub async fn account_action(
             }
             "carte-delier" => {
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
-                users::unlink_card(auth, &actor, id, card, client, now).await?;
+                users::unlink_card(auth, &actor, id, card, call).await?;
                 Info::CardUnlinked
             }
             "psc-retirer" => {
                 let national_id = domain::ids::NationalId::parse(form.identite.trim())
                     .map_err(|_| ErrorCode::NotFound)?;
-                users::unlink_psc(auth, &actor, id, national_id.as_str(), client, now).await?;
+                users::unlink_psc(auth, &actor, id, national_id.as_str(), call).await?;
                 Info::PscRemoved
             }
             "compromis" => {
@@ -310,7 +298,7 @@ pub async fn account_action(
                 if form.confirmation != "oui" {
                     return Err(ErrorCode::InvalidInput);
                 }
-                match users::secure_compromised(auth, &actor, id, client, now)
+                match users::secure_compromised(auth, &actor, id, call)
                     .await?
                     .link
                 {
@@ -319,21 +307,21 @@ pub async fn account_action(
                 }
             }
             "role-ajouter" => {
-                users::grant_role(auth, &actor, id, role(&form.role)?, client, now).await?;
+                users::grant_role(auth, &actor, id, role(&form.role)?, call).await?;
                 Info::RoleGranted
             }
             "role-retirer" => {
-                users::revoke_role(auth, &actor, id, role(&form.role)?, client, now).await?;
+                users::revoke_role(auth, &actor, id, role(&form.role)?, call).await?;
                 Info::RoleRevoked
             }
             "tiqr-debloquer" | "tiqr-revoquer" => {
                 let enrollment =
                     Uuid::parse_str(&form.inscription).map_err(|_| ErrorCode::NotFound)?;
                 if verb == "tiqr-debloquer" {
-                    domain::admin::tiqr::unblock(auth, &actor, id, enrollment, client, now).await?;
+                    domain::admin::tiqr::unblock(auth, &actor, id, enrollment, call).await?;
                     Info::TiqrUnblocked
                 } else {
-                    domain::admin::tiqr::revoke(auth, &actor, id, enrollment, client, now).await?;
+                    domain::admin::tiqr::revoke(auth, &actor, id, enrollment, call).await?;
                     Info::TiqrRevoked
                 }
             }
@@ -386,8 +374,7 @@ pub async fn create_establishment(
             &finess,
             &region,
             &fields,
-            &ctx.client,
-            ctx.now,
+            ctx.call(),
         )
         .await?;
         Ok::<_, ErrorCode>(finess)
@@ -420,15 +407,7 @@ pub async fn edit_establishment(
             city: form.ville.clone(),
             active: form.actif == "oui",
         };
-        establishments::edit(
-            &state.services.auth,
-            &actor,
-            &finess,
-            &fields,
-            &ctx.client,
-            ctx.now,
-        )
-        .await?;
+        establishments::edit(&state.services.auth, &actor, &finess, &fields, ctx.call()).await?;
         Ok::<_, ErrorCode>(())
     }
     .await;
@@ -452,8 +431,7 @@ pub async fn export_audit(
             &state.services.auth,
             &actor,
             &filter,
-            &ctx.client,
-            now,
+            ctx.call(),
         )
         .await?;
         Ok::<_, ErrorCode>((csv, now))

@@ -59,8 +59,7 @@ async fn edge_refusal(
     path: &str,
     code: CardError,
 ) -> ErrorCode {
-    match card::record_edge_refusal(&state.services.auth, reason, path, &ctx.client, ctx.now).await
-    {
+    match card::record_edge_refusal(&state.services.auth, reason, path, ctx.call()).await {
         Ok(()) => ErrorCode::Card(code),
         Err(e) => ErrorCode::from(e),
     }
@@ -160,8 +159,7 @@ pub async fn sign_in_with_agent(
         browser(&ctx),
         &proof,
         previous.as_ref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -292,8 +290,7 @@ pub async fn tls_verify(
         &service.trust,
         &certificate,
         &q.etat,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -333,8 +330,7 @@ pub async fn tls_return(
         Browser::of_secret(&state_cookie),
         browser(&ctx),
         previous.as_ref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {

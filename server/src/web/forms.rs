@@ -64,8 +64,7 @@ pub async fn sign_in(
         &form.identifiant,
         &form.mot_de_passe,
         previous.as_ref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -116,8 +115,7 @@ pub async fn sign_out(
         .session()
         .is_some_and(|s| s.auth_method == model::sign_in::Method::Psc);
     if let Some(token) = cookies::session_token(&jar)
-        && let Err(e) =
-            domain::auth::sign_out(&state.services.auth.pool, &token, &ctx.client, ctx.now).await
+        && let Err(e) = domain::auth::sign_out(&state.services.auth.pool, &token, ctx.call()).await
     {
         return back_with_error(paths::SIGN_IN, &ErrorCode::from(e));
     }
@@ -168,8 +166,7 @@ pub async fn choose_establishment(
         &state.services.auth.pool,
         session,
         &finess,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {

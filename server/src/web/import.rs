@@ -155,7 +155,7 @@ pub async fn upload(
 ) -> Response {
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        uploads::may_upload(&state.services.auth, &actor, &ctx.client, ctx.now).await?;
+        uploads::may_upload(&state.services.auth, &actor, ctx.call()).await?;
         let token_ok = token_outside_body(&headers, uri.query()).is_some_and(|t| csrf_ok(&ctx, &t));
         let form = read_form(&ctx, token_ok, multipart).await?;
         let region = RegionCode::parse(&form.region)
@@ -167,8 +167,7 @@ pub async fn upload(
             &region,
             &form.file_name,
             &bytes,
-            &ctx.client,
-            ctx.now,
+            ctx.call(),
         )
         .await?;
         Ok::<_, ErrorCode>((actor, id))
@@ -211,19 +210,19 @@ pub async fn action(
     let page = format!("{PAGE}/{id}");
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let (auth, client, now) = (&state.services.auth, &ctx.client, ctx.now);
+        let (auth, call) = (&state.services.auth, ctx.call());
         let next = match verb.as_str() {
             "valider" => {
                 let skip = form.ignorer_erreurs == "oui";
-                uploads::start_commit(auth, &actor, id, skip, client, now).await?;
+                uploads::start_commit(auth, &actor, id, skip, call).await?;
                 Some(Step::Commit)
             }
             "verifier" => {
-                uploads::recheck(auth, &actor, id, client, now).await?;
+                uploads::recheck(auth, &actor, id, call).await?;
                 Some(Step::Check)
             }
             "abandonner" => {
-                uploads::abandon(auth, &actor, id, client, now).await?;
+                uploads::abandon(auth, &actor, id, call).await?;
                 None
             }
             _ => return Err(ErrorCode::NotFound),
@@ -252,7 +251,7 @@ pub async fn download(
     };
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let upload = uploads::view(&state.services.auth, &actor, id, &ctx.client, ctx.now).await?;
+        let upload = uploads::view(&state.services.auth, &actor, id, ctx.call()).await?;
         let bytes = match file.as_str() {
             "apercu.csv" => upload.preview.ok_or(ErrorCode::NotFound)?.csv()?,
             "rapport.csv" => upload.report.ok_or(ErrorCode::NotFound)?.csv()?,

@@ -76,8 +76,7 @@ async fn link_on(
         &form.identifiant,
         &form.mot_de_passe,
         previous.as_ref(),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {

@@ -79,8 +79,7 @@ pub async fn remove(
         session.user_id,
         &what,
         &form.mot_de_passe,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {

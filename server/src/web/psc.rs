@@ -50,8 +50,7 @@ async fn refuse(
         &state.services.auth.pool,
         reason.as_str(),
         details,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -186,8 +185,7 @@ pub async fn callback(
                 &state.services.auth.pool,
                 refusal.as_str(),
                 json!({}),
-                &ctx.client,
-                now,
+                ctx.call(),
             )
             .await
             {
@@ -234,8 +232,7 @@ pub async fn callback(
         &login,
         Browser::of_secret(&ctx.csrf_token),
         previous.as_ref(),
-        &ctx.client,
-        now,
+        ctx.call(),
     )
     .await
     {
@@ -310,23 +307,21 @@ pub async fn back_channel_logout(
     let Some(client) = client else {
         return answer(StatusCode::NOT_FOUND, None);
     };
-    let now = ctx.now;
     let pool = &state.services.auth.pool;
     if form.logout_token.is_empty() || form.logout_token.len() > 16 * 1024 {
-        let _ = psc::record_logout_refusal(pool, PscLogoutRefusal::NoLogoutToken, &ctx.client, now)
-            .await;
+        let _ = psc::record_logout_refusal(pool, PscLogoutRefusal::NoLogoutToken, ctx.call()).await;
         return bad(PscLogoutRefusal::NoLogoutToken);
     }
     let token = match client.verify_logout_token(&form.logout_token).await {
         Ok(t) => t,
         Err(reason) => {
-            if let Err(e) = psc::record_logout_refusal(pool, reason, &ctx.client, now).await {
+            if let Err(e) = psc::record_logout_refusal(pool, reason, ctx.call()).await {
                 tracing::error!("auditing a refused logout token: {e}");
             }
             return bad(reason);
         }
     };
-    match psc::back_channel_logout(pool, &token, &ctx.client, now).await {
+    match psc::back_channel_logout(pool, &token, ctx.call()).await {
         Ok(ended) => {
             tracing::info!(ended, "PSC back-channel logout");
             answer(StatusCode::OK, None)

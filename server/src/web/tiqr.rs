@@ -104,8 +104,7 @@ pub async fn enrol(
         &tiqr.secrets,
         &q.otp,
         &form,
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -133,15 +132,7 @@ pub async fn login(
     let Ok(form) = tiqr::parse_app_form(&body) else {
         return plain(StatusCode::OK, Reply::InvalidRequest.as_str());
     };
-    match sign_in::app_login(
-        &state.services.auth,
-        &tiqr.secrets,
-        &form,
-        &ctx.client,
-        ctx.now,
-    )
-    .await
-    {
+    match sign_in::app_login(&state.services.auth, &tiqr.secrets, &form, ctx.call()).await {
         Ok(reply) => plain(StatusCode::OK, reply.as_str()),
         Err(e) => {
             let _ = ErrorCode::internal(e);
@@ -185,8 +176,7 @@ pub async fn poll(
         Browser::of_secret(&ctx.csrf_token),
         previous.as_ref(),
         new_phone(&state),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await;
     match (result, json) {
@@ -248,8 +238,7 @@ pub async fn offline_code(
         &form.code,
         previous.as_ref(),
         new_phone(&state),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -301,8 +290,7 @@ pub async fn start_enrollment(
         session,
         &form.mot_de_passe,
         Browser::of_secret(&ctx.csrf_token),
-        &ctx.client,
-        ctx.now,
+        ctx.call(),
     )
     .await
     {
@@ -398,15 +386,7 @@ pub async fn revoke_own(
     let Ok(id) = Uuid::parse_str(&id) else {
         return back_with_error(PAGE, &ErrorCode::NotFound);
     };
-    match enrollment::revoke_own(
-        &state.services.auth,
-        session.user_id,
-        id,
-        &ctx.client,
-        ctx.now,
-    )
-    .await
-    {
+    match enrollment::revoke_own(&state.services.auth, session.user_id, id, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::PhoneRevoked.on(paths::MY_TIQR)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -439,14 +419,8 @@ pub async fn desk_code(
     let result = async {
         let actor = app::admin_api::server::actor(&ctx, &state.services).await?;
         Ok::<_, ErrorCode>(
-            domain::admin::tiqr::send_holder_code(
-                &state.services.auth,
-                &actor,
-                id,
-                &ctx.client,
-                ctx.now,
-            )
-            .await?,
+            domain::admin::tiqr::send_holder_code(&state.services.auth, &actor, id, ctx.call())
+                .await?,
         )
     }
     .await;
@@ -482,8 +456,7 @@ pub async fn desk_enrollment(
                 id,
                 &form.code,
                 Browser::of_secret(&ctx.csrf_token),
-                &ctx.client,
-                ctx.now,
+                ctx.call(),
             )
             .await?,
         )

@@ -33,7 +33,8 @@ use super::browser::{hash_of, random_token};
 use super::pending_link::{self, Pending};
 use super::{Auth, SignedIn, Verified, complete_sign_in};
 use crate::accounts::{self, UserStatus};
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
@@ -95,7 +96,6 @@ pub async fn issue_challenge(
 
 /// Sign-in through the local agent. `origin` is the portal's own public origin (never taken from
 /// the request): the card signed it, so a signature made for another site fails here.
-#[allow(clippy::too_many_arguments)]
 pub async fn sign_in_with_agent(
     auth: &Auth,
     trust: &Trust,
@@ -103,9 +103,9 @@ pub async fn sign_in_with_agent(
     browser: Browser,
     proof: &AgentProof,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<CardOutcome> {
+    let Call { now, .. } = call;
     // Consumed first, whatever happens next: a nonce is good for one attempt.
     let consumed = sqlx::query_scalar!(
         "DELETE FROM card_challenges
@@ -118,23 +118,15 @@ pub async fn sign_in_with_agent(
     .fetch_optional(&auth.pool)
     .await?;
     if consumed.is_none() {
-        audit_refusal(auth, None, "challenge_invalid", "agent", client, now).await?;
+        audit_refusal(auth, None, "challenge_invalid", "agent", call).await?;
         return Err(Error::CardChallengeInvalid);
     }
-    let identity = validate(auth, trust, &proof.certificate, "agent", client, now).await?;
+    let identity = validate(auth, trust, &proof.certificate, "agent", call).await?;
     let message = certificate::signed_message(origin, &proof.nonce);
     if let Err(refusal) =
         certificate::verify_signature(&proof.certificate, &message, &proof.signature)
     {
-        audit_refusal(
-            auth,
-            Some(&identity),
-            refusal.as_str(),
-            "agent",
-            client,
-            now,
-        )
-        .await?;
+        audit_refusal(auth, Some(&identity), refusal.as_str(), "agent", call).await?;
         return Err(Error::CardRefused(refusal));
     }
     sign_in_with_certificate(
@@ -144,8 +136,7 @@ pub async fn sign_in_with_agent(
         browser,
         "agent",
         previous,
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -164,14 +155,14 @@ pub async fn accept_tls_certificate(
     trust: &Trust,
     certificate: &[u8],
     state_reference: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<String> {
+    let Call { now, .. } = call;
     let mut state_hash = [0u8; 32];
     if hex::decode_to_slice(state_reference, &mut state_hash).is_err() {
         return Err(Error::CardLinkExpired);
     }
-    validate(auth, trust, certificate, "tls", client, now).await?;
+    validate(auth, trust, certificate, "tls", call).await?;
     let (token, hash) = random_token();
     sqlx::query!(
         "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
@@ -188,7 +179,6 @@ pub async fn accept_tls_certificate(
 }
 
 /// Back on the portal's origin after the TLS hand-over.
-#[allow(clippy::too_many_arguments)]
 pub async fn sign_in_with_tls(
     auth: &Auth,
     trust: &Trust,
@@ -196,9 +186,9 @@ pub async fn sign_in_with_tls(
     state_browser: Browser,
     browser: Browser,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<CardOutcome> {
+    let Call { now, .. } = call;
     let certificate = take_pending(
         &mut *auth.pool.acquire().await?,
         "tls_return",
@@ -209,7 +199,7 @@ pub async fn sign_in_with_tls(
     .await?
     .ok_or(Error::CardLinkExpired)?;
     // Validated again: the CRL may have changed, and the portal never trusts stored input blindly.
-    let identity = validate(auth, trust, &certificate, "tls", client, now).await?;
+    let identity = validate(auth, trust, &certificate, "tls", call).await?;
     sign_in_with_certificate(
         auth,
         &identity,
@@ -217,8 +207,7 @@ pub async fn sign_in_with_tls(
         browser,
         "tls",
         previous,
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -253,14 +242,14 @@ async fn validate(
     trust: &Trust,
     certificate: &[u8],
     path: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<CardIdentity> {
+    let Call { now, .. } = call;
     match trust.validate(certificate, now) {
         Ok(identity) => Ok(identity),
         Err(refusal) => {
             let identity = certificate::describe(certificate);
-            audit_refusal_raw(auth, identity, refusal.as_str(), path, client, now).await?;
+            audit_refusal_raw(auth, identity, refusal.as_str(), path, call).await?;
             Err(Error::CardRefused(refusal))
         }
     }
@@ -271,15 +260,14 @@ async fn audit_refusal(
     identity: Option<&CardIdentity>,
     reason: &str,
     path: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let described = identity.map(|i| certificate::Described {
         subject: i.subject_dn.clone(),
         issuer: i.issuer_dn.clone(),
         serial: i.serial.clone(),
     });
-    audit_refusal_raw(auth, described, reason, path, client, now).await
+    audit_refusal_raw(auth, described, reason, path, call).await
 }
 
 /// A refusal decided at the HTTP edge before any certificate could be validated (no certificate
@@ -288,10 +276,9 @@ pub async fn record_edge_refusal(
     auth: &Auth,
     reason: &str,
     path: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
-    audit_refusal_raw(auth, None, reason, path, client, now).await
+    audit_refusal_raw(auth, None, reason, path, call).await
 }
 
 async fn audit_refusal_raw(
@@ -299,8 +286,7 @@ async fn audit_refusal_raw(
     described: Option<certificate::Described>,
     reason: &str,
     path: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let label = described
         .as_ref()
@@ -314,8 +300,7 @@ async fn audit_refusal_raw(
             reason,
             outcome: Outcome::Failure,
         },
-        client,
-        now,
+        call,
         async |_| {
             Ok(
                 Event::new(audit::Action::AuthCardSignIn, Outcome::Failure, label).details(json!({
@@ -332,7 +317,6 @@ async fn audit_refusal_raw(
 }
 
 /// Steps 2–4 of the module's flow, for a certificate already validated.
-#[allow(clippy::too_many_arguments)]
 async fn sign_in_with_certificate(
     auth: &Auth,
     identity: &CardIdentity,
@@ -340,9 +324,9 @@ async fn sign_in_with_certificate(
     browser: Browser,
     path: &str,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<CardOutcome> {
+    let Call { now, .. } = call;
     let mut tx = auth.pool.begin().await?;
     cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
 
@@ -355,12 +339,12 @@ async fn sign_in_with_certificate(
             Ok(a) => a,
             Err(e) => {
                 drop(tx);
-                audit_unavailable(auth, owner.user_id, identity, path, client, now).await?;
+                audit_unavailable(auth, owner.user_id, identity, path, call).await?;
                 return Err(e);
             }
         };
         cards::touch(&mut tx, owner.card_id, now).await?;
-        let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
+        let signed_in = sign_in_as(&mut tx, auth, &account, previous, call).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -382,21 +366,12 @@ async fn sign_in_with_certificate(
             Ok(a) => a,
             Err(e) => {
                 drop(tx);
-                audit_unavailable(auth, *user_id, identity, path, client, now).await?;
+                audit_unavailable(auth, *user_id, identity, path, call).await?;
                 return Err(e);
             }
         };
-        link_card(
-            &mut tx,
-            &account,
-            identity,
-            "renewal",
-            Some(path),
-            client,
-            now,
-        )
-        .await?;
-        let signed_in = sign_in_as(&mut tx, auth, &account, previous, client, now).await?;
+        link_card(&mut tx, &account, identity, "renewal", Some(path), call).await?;
+        let signed_in = sign_in_as(&mut tx, auth, &account, previous, call).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -426,8 +401,7 @@ async fn sign_in_with_certificate(
             "issuer": identity.issuer_dn,
             "national_id": identity.national_id.as_str(),
         })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -436,16 +410,15 @@ async fn sign_in_with_certificate(
 
 /// Links the certificate to the account, tells the holder by e-mail and audits it, in the
 /// caller's transaction. `via` is `password` (the one-time linking) or `renewal`.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn link_card(
     tx: &mut PgConnection,
     account: &accounts::Account,
     identity: &CardIdentity,
     via: &str,
     path: Option<&str>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     // Linked meanwhile (another tab): the unique index answers; the holder starts again.
     let card_id = match cards::insert(tx, account.id, identity, via, now).await {
         Err(Error::Conflict(_)) => return Err(Error::CardLinkExpired),
@@ -463,8 +436,7 @@ pub(crate) async fn link_card(
             "national_id": identity.national_id.as_str(),
             "not_after": identity.not_after.unix_timestamp(),
         })),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(())
@@ -476,8 +448,7 @@ pub(crate) async fn sign_in_as(
     auth: &Auth,
     account: &accounts::Account,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
     complete_sign_in(
         tx,
@@ -490,8 +461,7 @@ pub(crate) async fn sign_in_as(
             psc: None,
         },
         previous,
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -532,8 +502,7 @@ async fn audit_unavailable(
     user_id: Uuid,
     identity: &CardIdentity,
     path: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let mut tx = auth.pool.begin().await?;
     let account = accounts::account(&mut tx, user_id).await?;
@@ -553,7 +522,7 @@ async fn audit_unavailable(
             .target("user", a.id.to_string(), &a.username)
             .region(&a.region_code);
     }
-    audit::record(&mut tx, event, client, now).await?;
+    audit::record(&mut tx, event, call).await?;
     tx.commit().await?;
     Ok(())
 }

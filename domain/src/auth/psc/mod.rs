@@ -25,7 +25,8 @@ use super::browser::{Browser, hash_of};
 use super::pending_link::{self, Pending};
 use super::{Auth, SignedIn, Verified, complete_sign_in, identity};
 use crate::accounts::{self, UserStatus};
-use crate::audit::{self, Client, Event, Outcome};
+use crate::audit::{self, Event, Outcome};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::Finess;
 use crate::mail::{self, messages, outbox};
@@ -192,8 +193,7 @@ pub async fn record_refusal(
     pool: &PgPool,
     reason: &str,
     details: Value,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let mut details = details;
     details["reason"] = json!(reason);
@@ -205,8 +205,7 @@ pub async fn record_refusal(
             reason,
             outcome: Outcome::Failure,
         },
-        client,
-        now,
+        call,
         async |_| {
             Ok(Event::new(
                 audit::Action::AuthPscSignIn,
@@ -235,9 +234,9 @@ pub async fn sign_in(
     login: &PscLogin,
     browser: Browser,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<PscOutcome> {
+    let Call { now, .. } = call;
     let label = login.identity.display_name();
     if !level_suffices(login.acr.as_deref(), auth.psc.min_acr) {
         let mut details = login_details(login);
@@ -247,8 +246,7 @@ pub async fn sign_in(
         audit::record(
             &mut tx,
             Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -276,8 +274,7 @@ pub async fn sign_in(
                         .target("user", account.id.to_string(), &account.username)
                         .region(&account.region_code)
                         .details(details),
-                    client,
-                    now,
+                    call,
                 )
                 .await?;
                 tx.commit().await?;
@@ -290,8 +287,7 @@ pub async fn sign_in(
             )
             .execute(&mut *tx)
             .await?;
-            let signed_in =
-                finish_sign_in(&mut tx, auth, &account, login, previous, client, now).await?;
+            let signed_in = finish_sign_in(&mut tx, auth, &account, login, previous, call).await?;
             tx.commit().await?;
             Ok(PscOutcome::SignedIn(signed_in))
         }
@@ -302,8 +298,7 @@ pub async fn sign_in(
                 &mut tx,
                 Event::new(audit::Action::AuthPscLinkRequired, Outcome::Success, label)
                     .details(login_details(login)),
-                client,
-                now,
+                call,
             )
             .await?;
             tx.commit().await?;
@@ -317,8 +312,7 @@ pub async fn sign_in(
             audit::record(
                 &mut tx,
                 Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
-                client,
-                now,
+                call,
             )
             .await?;
             tx.commit().await?;
@@ -333,9 +327,9 @@ pub(crate) async fn link(
     tx: &mut PgConnection,
     account: &accounts::Account,
     login: &PscLogin,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     let id = &login.identity;
     // Linked meanwhile (another tab): the primary key answers; the professional starts again.
     match sqlx::query!(
@@ -379,8 +373,7 @@ pub(crate) async fn link(
         .target("user", account.id.to_string(), &account.username)
         .region(&account.region_code)
         .details(login_details(login)),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(())
@@ -394,11 +387,10 @@ pub(crate) async fn finish_sign_in(
     account: &accounts::Account,
     login: &PscLogin,
     previous: Option<&Token>,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
     if auth.psc.auto_memberships {
-        add_declared_memberships(tx, account, &login.identity.declared_finess, client, now).await?;
+        add_declared_memberships(tx, account, &login.identity.declared_finess, call).await?;
     }
     let facts = login.facts();
     complete_sign_in(
@@ -412,8 +404,7 @@ pub(crate) async fn finish_sign_in(
             psc: Some(&facts),
         },
         previous,
-        client,
-        now,
+        call,
     )
     .await
 }
@@ -424,9 +415,9 @@ async fn add_declared_memberships(
     tx: &mut PgConnection,
     account: &accounts::Account,
     declared: &[Finess],
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     for finess in declared {
         let Some(e) = accounts::establishment_by_finess(tx, finess).await? else {
             continue;
@@ -449,8 +440,7 @@ async fn add_declared_memberships(
                 .target("establishment", &e.finess, &e.name)
                 .region(&e.region_code)
                 .details(json!({ "user": account.id.to_string(), "via": "psc" })),
-                client,
-                now,
+                call,
             )
             .await?;
         }
@@ -481,11 +471,11 @@ pub fn logout_token_fresh(iat: OffsetDateTime, now: OffsetDateTime) -> bool {
 pub async fn back_channel_logout(
     pool: &PgPool,
     token: &LogoutToken,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<u64> {
+    let Call { now, .. } = call;
     let refuse = |reason: PscLogoutRefusal| async move {
-        record_logout_refusal(pool, reason, client, now).await?;
+        record_logout_refusal(pool, reason, call).await?;
         Err(Error::PscLogout(reason))
     };
     if token.sid.is_none() && token.sub.is_none() {
@@ -537,8 +527,7 @@ pub async fn back_channel_logout(
             .target("user", row.user_id.to_string(), &row.username)
             .region(&row.region_code)
             .details(json!({ "via": "psc_backchannel_logout", "sid": token.sid })),
-            client,
-            now,
+            call,
         )
         .await?;
     }
@@ -550,8 +539,7 @@ pub async fn back_channel_logout(
             "Pro Santé Connect",
         )
         .details(json!({ "sid": token.sid, "sub": token.sub, "sessions_ended": ended.len() })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -563,8 +551,7 @@ pub async fn back_channel_logout(
 pub async fn record_logout_refusal(
     pool: &PgPool,
     reason: PscLogoutRefusal,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let reason = reason.as_str();
     refusals::record(
@@ -574,8 +561,7 @@ pub async fn record_logout_refusal(
             reason,
             outcome: Outcome::Failure,
         },
-        client,
-        now,
+        call,
         async |_| {
             Ok(Event::new(
                 audit::Action::AuthPscBackchannelLogout,

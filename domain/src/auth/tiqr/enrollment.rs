@@ -37,6 +37,7 @@ use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::auth::browser::Browser;
 use crate::auth::{Auth, password};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::sessions::{self, Session};
 
@@ -97,9 +98,9 @@ pub async fn start_enrollment(
     session: &Session,
     password_typed: &str,
     browser: Browser,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<EnrollmentStart> {
+    let Call { now, .. } = call;
     let user_id = session.user_id;
     let checked = if password_typed.is_empty() {
         if password_needed(session, now) {
@@ -112,8 +113,7 @@ pub async fn start_enrollment(
             audit::Action::TiqrEnrollStart,
             &session.username,
             password_typed,
-            client,
-            now,
+            call,
         )
         .await?;
         if checked.user.id != user_id {
@@ -146,8 +146,7 @@ pub async fn start_enrollment(
             "by": "user",
             "proof": if checked.is_some() { "password" } else { "recent_authentication" },
         })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -271,8 +270,7 @@ async fn expire_unconfirmed(auth: &Auth, enrollment_id: Uuid, now: OffsetDateTim
                 "identity": r.identity,
                 "reason": "not_confirmed_in_time",
             })),
-            &Client::default(),
-            now,
+            Call::new(&Client::default(), now),
         )
         .await?;
     }
@@ -385,9 +383,9 @@ pub async fn finish_enrollment(
     secrets: &SecretBox,
     enrollment_secret: &str,
     form: &AppForm,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Reply> {
+    let Call { now, .. } = call;
     let otp = one_time_key("otp", enrollment_secret)?;
     if form.operation.as_deref().is_some_and(|o| o != "register") {
         return Err(Error::TiqrRequest("operation"));
@@ -457,7 +455,7 @@ pub async fn finish_enrollment(
         "language": form.language.as_deref().map(|l| l.chars().take(16).collect::<String>()),
     }));
     event = event.actor(account.id);
-    audit::record(&mut tx, event, client, now).await?;
+    audit::record(&mut tx, event, call).await?;
     tx.commit().await?;
     Ok(Reply::Ok)
 }
@@ -506,8 +504,7 @@ pub async fn rename(
     user_id: Uuid,
     enrollment_id: Uuid,
     name: &str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let name = name.trim();
     let len = name.chars().count();
@@ -547,8 +544,7 @@ pub async fn rename(
         .target("user", user_id.to_string(), &account.username)
         .region(&account.region_code)
         .details(json!({ "enrollment": enrollment_id, "before": before, "after": name })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -561,9 +557,9 @@ pub async fn revoke_own(
     auth: &Auth,
     user_id: Uuid,
     enrollment_id: Uuid,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
+    let Call { now, .. } = call;
     let mut tx = auth.pool.begin().await?;
     let account = accounts::account(&mut tx, user_id)
         .await?
@@ -582,8 +578,7 @@ pub async fn revoke_own(
         .target("user", user_id.to_string(), &account.username)
         .region(&account.region_code)
         .details(json!({ "by": "user", "enrollment": enrollment_id, "name": name })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;

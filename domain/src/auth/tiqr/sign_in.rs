@@ -30,6 +30,7 @@ use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::auth::browser::Browser;
 use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
+use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::refusals::{self, Refusal};
 use crate::sessions::{self, Token};
@@ -215,8 +216,7 @@ pub async fn app_login(
     auth: &Auth,
     secrets: &SecretBox,
     form: &AppForm,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Reply> {
     let parsed = (|| {
         if form.operation.as_deref().is_some_and(|o| o != "login") {
@@ -238,8 +238,7 @@ pub async fn app_login(
         Some(&identity),
         &response,
         "app",
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(match answer {
@@ -258,9 +257,9 @@ pub async fn poll(
     browser: Browser,
     previous: Option<&Token>,
     new_phone: Duration,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Poll> {
+    let Call { now, .. } = call;
     let mut tx = auth.pool.begin().await?;
     let row = sqlx::query!(
         "SELECT session_key, expires_at, verified_at, verified_user, verified_enrollment, consumed_at
@@ -301,8 +300,7 @@ pub async fn poll(
                     psc: None,
                 },
                 previous,
-                client,
-                now,
+                call,
             )
             .await?;
             let confirmed_at = match row.verified_enrollment {
@@ -328,7 +326,7 @@ pub async fn poll(
 
 /// The offline form: the identity the app shows (needed when the QR named none) and its 6-digit
 /// response to the QR this browser shows. Same counters as the app's post.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the form's fields and the deployment's TIQR settings, each used once
 pub async fn offline_code(
     auth: &Auth,
     secrets: &SecretBox,
@@ -337,8 +335,7 @@ pub async fn offline_code(
     code: &str,
     previous: Option<&Token>,
     new_phone: Duration,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<SignedIn> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     let response = six_digits(&code).ok_or(Error::TiqrRequest("code"))?;
@@ -353,17 +350,14 @@ pub async fn offline_code(
         identity.as_ref(),
         &response,
         "offline",
-        client,
-        now,
+        call,
     )
     .await?;
     match answer {
-        Answer::Reply(Reply::Ok) => {
-            match poll(auth, browser, previous, new_phone, client, now).await? {
-                Poll::SignedIn(s) => Ok(s),
-                Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
-            }
-        }
+        Answer::Reply(Reply::Ok) => match poll(auth, browser, previous, new_phone, call).await? {
+            Poll::SignedIn(s) => Ok(s),
+            Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
+        },
         Answer::Reply(Reply::InvalidResponse(left)) => Err(Error::TiqrWrongResponse {
             attempts_left: left.get(),
         }),
@@ -426,7 +420,6 @@ fn tiqr_address_key(client: &Client) -> String {
 
 /// Steps shared by the app's post and the offline form: the address's attempt slot, the QR, the
 /// enrollment, its attempt slot, the OCRA check, and the outcome recorded with its audit rows.
-#[allow(clippy::too_many_arguments)]
 async fn answer(
     auth: &Auth,
     secrets: &SecretBox,
@@ -434,9 +427,9 @@ async fn answer(
     identity: Option<&Identity>,
     response: &str,
     channel: &'static str,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<Answer> {
+    let Call { client, now } = call;
     let address = tiqr_address_key(client);
     let label = identity.map_or("tiqr", Identity::as_str).to_string();
 
@@ -464,11 +457,10 @@ async fn answer(
                     channel,
                     "address_throttled",
                     json!({}),
-                    client,
-                    now,
+                    call,
                 )
                 .await?;
-                lockout_event(&mut tx, &label, until, client, now).await?;
+                lockout_event(&mut tx, &label, until, call).await?;
                 tx.commit().await?;
             } else {
                 // Refused before any lookup: repeated ones are summarised (`refusals`).
@@ -479,8 +471,7 @@ async fn answer(
                         reason: "address_throttled",
                         outcome: Outcome::Failure,
                     },
-                    client,
-                    now,
+                    call,
                     async |_| {
                         Ok(failure_of(
                             &label,
@@ -523,8 +514,7 @@ async fn answer(
                     reason,
                     outcome: Outcome::Failure,
                 },
-                client,
-                now,
+                call,
                 async |_| Ok(failure_of(&label, None, channel, reason, details)),
             )
             .await?;
@@ -533,12 +523,9 @@ async fn answer(
         // On the connection already held: never wait for a second pooled connection while
         // holding one (a burst of app posts could exhaust the pool).
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        failure_event(
-            &mut tx, &label, enrollment, channel, reason, details, client, now,
-        )
-        .await?;
+        failure_event(&mut tx, &label, enrollment, channel, reason, details, call).await?;
         if let Some(until) = locked {
-            lockout_event(&mut tx, &label, until, client, now).await?;
+            lockout_event(&mut tx, &label, until, call).await?;
         }
         tx.commit().await?;
         Ok(Answer::Reply(reply))
@@ -769,8 +756,7 @@ async fn answer(
                                 "name": enrollment.name,
                                 "failures": attempt,
                             })),
-                        client,
-                        now,
+                        call,
                     )
                     .await?;
                     tx.commit().await?;
@@ -829,8 +815,7 @@ async fn answer(
                 "name": enrollment.name,
                 "identity": enrollment.identity,
             })),
-            client,
-            now,
+            call,
         )
         .await?;
         tx.commit().await?;
@@ -852,8 +837,7 @@ async fn answer(
             "name": enrollment.name,
             "named_qr": pending.enrollment_id.is_some(),
         })),
-        client,
-        now,
+        call,
     )
     .await?;
     tx.commit().await?;
@@ -900,7 +884,6 @@ async fn enrollment_by_identity(
     .await?)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn failure_event(
     tx: &mut PgConnection,
     label: &str,
@@ -908,11 +891,10 @@ async fn failure_event(
     channel: &str,
     reason: &str,
     details: serde_json::Value,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     let event = failure_of(label, enrollment, channel, reason, details);
-    audit::record(tx, event, client, now).await?;
+    audit::record(tx, event, call).await?;
     Ok(())
 }
 
@@ -939,15 +921,13 @@ async fn lockout_event(
     tx: &mut PgConnection,
     label: &str,
     until: OffsetDateTime,
-    client: &Client,
-    now: OffsetDateTime,
+    call: Call<'_>,
 ) -> Result<()> {
     audit::record(
         tx,
         Event::new(audit::Action::AuthLockout, Outcome::Failure, label)
             .details(json!({ "scope": "tiqr_address", "until": until.unix_timestamp() })),
-        client,
-        now,
+        call,
     )
     .await?;
     Ok(())
