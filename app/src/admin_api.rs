@@ -181,7 +181,7 @@ pub mod server {
     pub async fn actor(ctx: &RequestContext, services: &Services) -> Result<Actor, ErrorCode> {
         match &ctx.viewer {
             Viewer::SignedIn(s) => {
-                let mut conn = services.auth.pool.acquire().await.map_err(internal)?;
+                let mut conn = services.portal.pool.acquire().await.map_err(internal)?;
                 Ok(Actor::load(
                     &mut conn,
                     s.user_id,
@@ -211,7 +211,7 @@ pub mod server {
     > {
         let (ctx, services) = context().await?;
         let actor = actor(&ctx, &services).await?;
-        let names = domain::accounts::regions(&services.auth.pool)
+        let names = domain::accounts::regions(&services.portal.pool)
             .await
             .map_err(internal)?;
         let scope = actor.regions();
@@ -311,9 +311,9 @@ pub async fn get_users(
         region: given(&region),
         after: given(&after),
     };
-    let page = users::search(&services.auth, &actor, &filter, ctx.call()).await?;
+    let page = users::search(&services.portal, &actor, &filter, ctx.call()).await?;
     let establishments =
-        domain::admin::establishments::choices(&services.auth, actor.regions().regions()).await?;
+        domain::admin::establishments::choices(&services.portal, actor.regions().regions()).await?;
     Ok(UserListData {
         console,
         rows: page
@@ -345,11 +345,11 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     let (ctx, services, actor, console, regions) = server::console_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
     let now = ctx.now;
-    let d = users::detail(&services.auth, &actor, id, ctx.call()).await?;
+    let d = users::detail(&services.portal, &actor, id, ctx.call()).await?;
     let allowed = d.allowed(&actor);
     let tiqr = match &services.tiqr {
         Some(_) => Some(
-            domain::admin::tiqr::enrollments(&services.auth, &actor, id, ctx.call())
+            domain::admin::tiqr::enrollments(&services.portal, &actor, id, ctx.call())
                 .await?
                 .into_iter()
                 .map(|e| crate::tiqr_api::server::enrollment_view(e, now))
@@ -367,7 +367,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         .map(|r| r.name.clone())
         .unwrap_or_default();
     let region_list = [d.user.region_code.clone()];
-    let attachable = domain::admin::establishments::choices(&services.auth, Some(&region_list))
+    let attachable = domain::admin::establishments::choices(&services.portal, Some(&region_list))
         .await?
         .into_iter()
         .filter(|e| !d.memberships.iter().any(|m| m.id == e.id))
@@ -484,8 +484,8 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
 #[server(prefix = "/api/admin", endpoint = "new-user", input = GetUrl)]
 pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
-    let scope = domain::admin::users::creation_scope(&services.auth, &actor, ctx.call()).await?;
-    let establishments = domain::admin::establishments::choices(&services.auth, scope.regions())
+    let scope = domain::admin::users::creation_scope(&services.portal, &actor, ctx.call()).await?;
+    let establishments = domain::admin::establishments::choices(&services.portal, scope.regions())
         .await?
         .into_iter()
         .map(server::establishment_choice)
@@ -503,7 +503,7 @@ pub async fn get_establishments(
 ) -> Result<EstablishmentListData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
     let page = domain::admin::establishments::list(
-        &services.auth,
+        &services.portal,
         &actor,
         &q.chars().take(200).collect::<String>(),
         None,
@@ -534,8 +534,8 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
     use domain::admin::{Action, authorize};
     let (ctx, services, actor, console, _) = server::console_context().await?;
     let finess = domain::ids::Finess::parse(&finess).map_err(|_| ErrorCode::NotFound)?;
-    let d =
-        domain::admin::establishments::detail(&services.auth, &actor, &finess, ctx.call()).await?;
+    let d = domain::admin::establishments::detail(&services.portal, &actor, &finess, ctx.call())
+        .await?;
     let e = d.establishment;
     Ok(EstablishmentDetailData {
         console,
@@ -626,7 +626,7 @@ impl AuditQuery {
 pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
     let page =
-        domain::admin::audit_view::search(&services.auth, &actor, &query.filter()?, ctx.call())
+        domain::admin::audit_view::search(&services.portal, &actor, &query.filter()?, ctx.call())
             .await?;
     Ok(AuditListData {
         console,
@@ -639,7 +639,7 @@ pub async fn get_audit(query: AuditQuery) -> Result<AuditListData, ErrorCode> {
 pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let actor = server::actor(&ctx, &services).await?;
-    let row = domain::admin::audit_view::row(&services.auth, &actor, id, ctx.call()).await?;
+    let row = domain::admin::audit_view::row(&services.portal, &actor, id, ctx.call()).await?;
     Ok(server::audit_row(row))
 }
 

@@ -255,7 +255,7 @@ pub(crate) mod server {
         services: &Services,
         session: &Session,
     ) -> Result<Vec<Establishment>, ErrorCode> {
-        let mut conn = services.auth.pool.acquire().await.map_err(internal)?;
+        let mut conn = services.portal.pool.acquire().await.map_err(internal)?;
         accounts::establishments_of(&mut conn, session.user_id)
             .await
             .map_err(internal)
@@ -268,7 +268,7 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
     let admin = match ctx.viewer.session() {
         Some(s) => {
             let mut conn = services
-                .auth
+                .portal
                 .pool
                 .acquire()
                 .await
@@ -291,7 +291,7 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
 pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     use crate::state::SignInMode;
     let (ctx, services) = server::context().await?;
-    let regions = domain::accounts::regions(&services.auth.pool)
+    let regions = domain::accounts::regions(&services.portal.pool)
         .await
         .map_err(server::internal)?;
     Ok(SignInData {
@@ -317,7 +317,7 @@ pub async fn get_pending_link() -> Result<PendingLinkData, ErrorCode> {
         .await
         .ok_or(ErrorCode::from(domain::Error::CardLinkExpired))?;
     let pending = linking::pending(
-        &services.auth,
+        &services.portal,
         services.card.as_ref().map(|c| &c.trust),
         &token,
         domain::auth::card::Browser::of_secret(&ctx.csrf_token),
@@ -353,7 +353,7 @@ pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
     let token = server::cookie(SIGN_IN_STEP_COOKIE)
         .await
         .ok_or(ErrorCode::Code(crate::error::CodeError::StepExpired))?;
-    let view = otp::view(&services.auth, &token, ctx.now).await?;
+    let view = otp::view(&services.portal, &token, ctx.now).await?;
     Ok(CodeStepData {
         masked_email: view.masked_email,
         delivery: view.delivery,
@@ -364,7 +364,7 @@ pub async fn get_code_step() -> Result<CodeStepData, ErrorCode> {
 #[server(prefix = "/api", endpoint = "password-link", input = GetUrl)]
 pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorCode> {
     let (ctx, services) = server::context().await?;
-    let info = domain::auth::account_links::link_info(&services.auth, &token, ctx.now).await?;
+    let info = domain::auth::account_links::link_info(&services.portal, &token, ctx.now).await?;
     Ok(PasswordLinkData {
         activation: info.activation,
         username: info.username,
@@ -378,7 +378,7 @@ pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let session = server::signed_in(&ctx)?;
     let mut conn = services
-        .auth
+        .portal
         .pool
         .acquire()
         .await
@@ -462,7 +462,7 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
     let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess) else {
         return Err(ErrorCode::NotFound);
     };
-    let region = domain::accounts::region(&services.auth.pool, &establishment.region_code)
+    let region = domain::accounts::region(&services.portal.pool, &establishment.region_code)
         .await
         .map_err(server::internal)?;
     Ok(DashboardData {
@@ -487,7 +487,7 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
 pub async fn get_no_establishment() -> Result<NoEstablishmentData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let session = server::signed_in(&ctx)?;
-    let region = domain::accounts::region(&services.auth.pool, &session.region_code)
+    let region = domain::accounts::region(&services.portal.pool, &session.region_code)
         .await
         .map_err(server::internal)?
         .ok_or(ErrorCode::NotFound)?;

@@ -213,7 +213,7 @@ mod server {
 #[server(prefix = "/api/admin", endpoint = "imports", input = GetUrl)]
 pub async fn get_imports() -> Result<ImportsData, ErrorCode> {
     let (ctx, services, actor, console, _) = crate::admin_api::server::console_context().await?;
-    let uploads = domain::import::uploads::recent(&services.auth, &actor, ctx.call())
+    let uploads = domain::import::uploads::recent(&services.portal, &actor, ctx.call())
         .await?
         .into_iter()
         .map(server::summary)
@@ -230,7 +230,7 @@ pub async fn get_imports() -> Result<ImportsData, ErrorCode> {
 pub async fn get_import(id: String) -> Result<ImportData, ErrorCode> {
     let (ctx, services, actor, console, _) = crate::admin_api::server::console_context().await?;
     let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
-    let upload = domain::import::uploads::view(&services.auth, &actor, id, ctx.call()).await?;
+    let upload = domain::import::uploads::view(&services.portal, &actor, id, ctx.call()).await?;
     Ok(ImportData {
         console,
         upload: server::upload(upload),

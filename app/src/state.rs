@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRef;
 use domain::audit::Client;
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::sessions::{Missing, Session};
 use leptos::config::LeptosOptions;
 
@@ -81,7 +81,7 @@ impl std::fmt::Debug for TiqrSetup {
 
 #[derive(Debug)]
 pub struct Services {
-    pub auth: Auth,
+    pub portal: Portal,
     pub settings: Settings,
     pub card: Option<CardService>,
     pub tiqr: Option<TiqrSetup>,

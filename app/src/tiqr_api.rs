@@ -105,7 +105,7 @@ pub mod server {
         let browser = domain::auth::card::Browser::of_secret(&ctx.csrf_token);
         let now = ctx.now;
         let s = domain::auth::tiqr::enrollment::enrollment_status(
-            &services.auth,
+            &services.portal,
             browser,
             user_id,
             now,
@@ -133,7 +133,7 @@ pub mod server {
             }
             EnrollmentStatus::Processed => {
                 let confirmation = domain::auth::tiqr::enrollment::confirmation_qr(
-                    &services.auth,
+                    &services.portal,
                     &setup(services)?.service,
                     browser,
                     user_id,
@@ -163,7 +163,7 @@ pub async fn get_tiqr_sign_in() -> Result<TiqrSignInData, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let setup = server::setup(&services)?;
     let start = domain::auth::tiqr::sign_in::start_sign_in(
-        &services.auth,
+        &services.portal,
         &setup.service,
         domain::auth::card::Browser::of_secret(&ctx.csrf_token),
         None,
@@ -187,7 +187,7 @@ pub async fn get_my_tiqr() -> Result<MyTiqrData, ErrorCode> {
     server::setup(&services)?;
     let now = ctx.now;
     let enrollments =
-        domain::auth::tiqr::enrollment::list_enrollments(&services.auth, session.user_id).await?;
+        domain::auth::tiqr::enrollment::list_enrollments(&services.portal, session.user_id).await?;
     Ok(MyTiqrData {
         enrollments: enrollments
             .into_iter()

@@ -369,9 +369,9 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
                 .await?
                 .ok_or_else(|| CliError::Usage(format!("aucun compte « {u} »")))?;
             drop(conn);
-            let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?)?;
+            let portal = startup::portal(config, db.pool.clone(), startup::passwords(config)?)?;
             let purpose = domain::auth::account_links::send_by_support(
-                &auth,
+                &portal,
                 "cli",
                 None,
                 id,
@@ -470,7 +470,7 @@ async fn import(
     let region = RegionCode::parse(region).map_err(invalid("région", region))?;
     let bytes =
         std::fs::read(file).map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
-    let auth = startup::auth(config, db.pool.clone(), startup::passwords(config)?)?;
+    let portal = startup::portal(config, db.pool.clone(), startup::passwords(config)?)?;
     let actor = domain::admin::Actor {
         user_id: None,
         label: "ligne de commande".into(),
@@ -493,7 +493,7 @@ async fn import(
     };
     let limits = import::Limits::default();
     let preview = import::dry_run(
-        &auth,
+        &portal,
         &actor,
         &region,
         &bytes,
@@ -533,7 +533,7 @@ async fn import(
         bar.set_style(style.progress_chars("=> "));
     }
     let report = import::commit_with_progress(
-        &auth,
+        &portal,
         &actor,
         &region,
         &bytes,

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::state::{AppState, CardService, Services, Settings, SignInMode, TlsCardHost};
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::db::embedded::EmbeddedPostgres;
 use domain::password::Passwords;
 use leptos::config::LeptosOptions;
@@ -112,8 +112,12 @@ fn identifier_key(config: &Config) -> Result<domain::audit::IdentifierKey, CliEr
 }
 
 /// The sign-in services, as configured.
-pub fn auth(config: &Config, pool: PgPool, passwords: Arc<Passwords>) -> Result<Auth, CliError> {
-    Ok(Auth {
+pub fn portal(
+    config: &Config,
+    pool: PgPool,
+    passwords: Arc<Passwords>,
+) -> Result<Portal, CliError> {
+    Ok(Portal {
         pool,
         passwords,
         sessions: config.session_policy(),
@@ -142,7 +146,7 @@ pub fn state(
         sign_in_modes.push(SignInMode::Card);
     }
     sign_in_modes.push(SignInMode::Password);
-    let auth = auth(config, pool, passwords)?;
+    let portal = portal(config, pool, passwords)?;
     let public_origin = config.public_origin();
     let settings = Settings {
         secure_cookies: public_origin.starts_with("https://"),
@@ -156,7 +160,7 @@ pub fn state(
     Ok(AppState {
         leptos: leptos_options(config),
         services: Arc::new(Services {
-            auth,
+            portal,
             settings,
             card,
             tiqr,

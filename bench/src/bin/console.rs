@@ -18,7 +18,7 @@ use domain::admin::Actor;
 use domain::admin::audit_view::{self, AuditFilter};
 use domain::admin::users::{self, UserFilter};
 use domain::audit::{Client, Outcome};
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::ids::Finess;
 use domain::password::{Cost, Passwords};
 use sqlx::{Connection, PgConnection};
@@ -487,7 +487,7 @@ impl Query<'_> {
     /// The page after `after` (the first one without): its row count and next cursor.
     async fn page(
         &self,
-        auth: &Auth,
+        portal: &Portal,
         after: Option<&str>,
     ) -> domain::Result<(usize, Option<String>)> {
         let client = Client {
@@ -501,7 +501,7 @@ impl Query<'_> {
                     after: after.map(str::to_string),
                     ..filter.clone()
                 };
-                let p = audit_view::search(auth, actor, &filter, Call::new(&client, now)).await?;
+                let p = audit_view::search(portal, actor, &filter, Call::new(&client, now)).await?;
                 Ok((p.rows.len(), p.next))
             }
             Query::Users(actor, filter) => {
@@ -509,7 +509,7 @@ impl Query<'_> {
                     after: after.map(str::to_string),
                     ..filter.clone()
                 };
-                let p = users::search(auth, actor, &filter, Call::new(&client, now)).await?;
+                let p = users::search(portal, actor, &filter, Call::new(&client, now)).await?;
                 Ok((p.rows.len(), p.next))
             }
         }
@@ -537,19 +537,19 @@ fn percentile(v: &[f64], p: f64) -> f64 {
 /// Times the page after `after`: 2 warm-up runs, then up to `MAX_RUNS` (at least `MIN_RUNS`,
 /// within `BUDGET`).
 async fn time_page(
-    auth: &Auth,
+    portal: &Portal,
     q: &Query<'_>,
     after: Option<&str>,
 ) -> BoxResult<(usize, usize, f64, f64)> {
     for _ in 0..2 {
-        q.page(auth, after).await?;
+        q.page(portal, after).await?;
     }
     let started = Instant::now();
     let mut samples = Vec::with_capacity(MAX_RUNS);
     let mut rows = 0;
     while samples.len() < MAX_RUNS && (samples.len() < MIN_RUNS || started.elapsed() < BUDGET) {
         let t = Instant::now();
-        let (n, _) = q.page(auth, after).await?;
+        let (n, _) = q.page(portal, after).await?;
         samples.push(t.elapsed().as_secs_f64() * 1_000.0);
         rows = n;
     }
@@ -565,13 +565,13 @@ async fn time_page(
 /// Measures the first page of `q`, and with `deep` the page `DEEP_PAGE` (or the last one, when
 /// there are fewer pages), reached by walking the cursor once.
 async fn measure(
-    auth: &Auth,
+    portal: &Portal,
     name: &str,
     q: &Query<'_>,
     deep: bool,
     out: &mut Vec<Line>,
 ) -> BoxResult<()> {
-    let (rows, runs, p50, p95) = time_page(auth, q, None).await?;
+    let (rows, runs, p50, p95) = time_page(portal, q, None).await?;
     println!("  {name} — page 1: p50 {p50:.2} ms, p95 {p95:.2} ms");
     out.push(Line {
         name: name.to_string(),
@@ -588,7 +588,7 @@ async fn measure(
     let mut cursor: Option<String> = None;
     let mut page = 1;
     while page < DEEP_PAGE {
-        let (_, next) = q.page(auth, cursor.as_deref()).await?;
+        let (_, next) = q.page(portal, cursor.as_deref()).await?;
         match next {
             Some(n) => {
                 cursor = Some(n);
@@ -601,7 +601,7 @@ async fn measure(
     if page < 2 {
         return Ok(());
     }
-    let (rows, runs, p50, p95) = time_page(auth, q, cursor.as_deref()).await?;
+    let (rows, runs, p50, p95) = time_page(portal, q, cursor.as_deref()).await?;
     let label = if page < DEEP_PAGE {
         format!("{page} (last)")
     } else {
@@ -682,7 +682,7 @@ async fn main() -> BoxResult<()> {
     let generation_secs = generation.elapsed().as_secs_f64();
     println!("  {:<44} {generation_secs:>8.1} s", "TOTAL");
 
-    let auth = Auth {
+    let portal = Portal {
         pool: pool.clone(),
         passwords: Arc::new(Passwords::new(Cost {
             memory_kib: 1024,
@@ -893,7 +893,7 @@ async fn main() -> BoxResult<()> {
     );
     let mut lines = Vec::new();
     for (name, q, deep) in audit_cases.iter().chain(user_cases.iter()) {
-        measure(&auth, name, q, *deep, &mut lines).await?;
+        measure(&portal, name, q, *deep, &mut lines).await?;
     }
 
     println!();

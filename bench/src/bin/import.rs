@@ -28,7 +28,7 @@ use std::time::Instant;
 use domain::accounts::{AdminRole, RoleGrant};
 use domain::admin::Actor;
 use domain::audit::Client;
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::ids::{RegionCode, luhn_check_digit};
 use domain::import::{self, Limits, Progress};
 use domain::password::{Cost, Passwords};
@@ -229,8 +229,8 @@ fn own_peak_mib() -> Option<f64> {
 
 /// Services over fresh connections to the scratch database (a step's backend starts afresh, so
 /// its VmHWM is that step's).
-async fn services(url: &str) -> BoxResult<Auth> {
-    Ok(Auth {
+async fn services(url: &str) -> BoxResult<Portal> {
+    Ok(Portal {
         pool: domain::db::connect(url, 2).await?,
         // Imported accounts get no password (activation by e-mail): never used here.
         passwords: Arc::new(Passwords::new(Cost {
@@ -336,10 +336,10 @@ async fn main() -> BoxResult<()> {
     let mut lines = Vec::new();
 
     // 1. Dry run.
-    let auth = services(&bench_url).await?;
+    let portal = services(&bench_url).await?;
     let t = Instant::now();
     let preview = import::dry_run(
-        &auth,
+        &portal,
         &actor,
         &region,
         &file,
@@ -364,14 +364,14 @@ async fn main() -> BoxResult<()> {
         note: format!("{} to create", preview.counts.create),
     });
     drop(preview);
-    auth.pool.close().await;
+    portal.pool.close().await;
 
     // 2. Commit, with the time spent validating and writing apart.
-    let auth = services(&bench_url).await?;
+    let portal = services(&bench_url).await?;
     let phases: Mutex<(Option<Instant>, Option<Instant>)> = Mutex::new((None, None));
     let t = Instant::now();
     let report = import::commit_with_progress(
-        &auth,
+        &portal,
         &actor,
         &region,
         &file,
@@ -405,13 +405,13 @@ async fn main() -> BoxResult<()> {
     });
     let commit_seconds = seconds;
     drop(report);
-    auth.pool.close().await;
+    portal.pool.close().await;
 
     // 3. The same file again: nothing to do.
-    let auth = services(&bench_url).await?;
+    let portal = services(&bench_url).await?;
     let t = Instant::now();
     let again = import::commit(
-        &auth,
+        &portal,
         &actor,
         &region,
         &file,
@@ -432,7 +432,7 @@ async fn main() -> BoxResult<()> {
         note: "nothing changed".into(),
     });
     drop(again);
-    auth.pool.close().await;
+    portal.pool.close().await;
 
     // 4. COPY of the same bytes (without the byte-order mark) into a table of the same columns.
     let mut conn = PgConnection::connect(&bench_url).await?;

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use super::authz::{Action, Actor};
 use super::{Page, Scope, Target, denied, event, page, scope_or_deny};
 use crate::audit::{self, Outcome, Row};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::call::Call;
 use crate::error::{Error, Result};
 
@@ -64,7 +64,7 @@ fn action_pattern(action: &str) -> Option<String> {
 }
 
 async fn fetch(
-    auth: &Auth,
+    portal: &Portal,
     scope: &Scope,
     filter: &AuditFilter,
     after: Option<(OffsetDateTime, i64)>,
@@ -99,35 +99,35 @@ async fn fetch(
         after_id,
         limit as i64,
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await?)
 }
 
 async fn scope_for(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     action: Action,
     name: audit::Action,
     filter: &AuditFilter,
     call: Call<'_>,
 ) -> Result<Scope> {
-    let scope = scope_or_deny(&auth.pool, actor, name, action, call).await?;
+    let scope = scope_or_deny(&portal.pool, actor, name, action, call).await?;
     if let Some(region) = &filter.region
         && !scope.contains(region)
     {
-        return Err(denied(&auth.pool, actor, name, action, None, call).await);
+        return Err(denied(&portal.pool, actor, name, action, None, call).await);
     }
     Ok(scope)
 }
 
 pub async fn search(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     filter: &AuditFilter,
     call: Call<'_>,
 ) -> Result<Page<Row>> {
     let scope = scope_for(
-        auth,
+        portal,
         actor,
         Action::ViewAudit,
         audit::Action::AdminAuditSearch,
@@ -136,14 +136,14 @@ pub async fn search(
     )
     .await?;
     let after = filter.after.as_deref().map(decode_cursor).transpose()?;
-    let rows = fetch(auth, &scope, filter, after, PAGE_SIZE + 1).await?;
+    let rows = fetch(portal, &scope, filter, after, PAGE_SIZE + 1).await?;
     Ok(page(rows, PAGE_SIZE, encode_cursor))
 }
 
 /// One row, if the actor may read its region (rows without a region: national administrators).
-pub async fn row(auth: &Auth, actor: &Actor, id: i64, call: Call<'_>) -> Result<Row> {
+pub async fn row(portal: &Portal, actor: &Actor, id: i64, call: Call<'_>) -> Result<Row> {
     let scope = scope_or_deny(
-        &auth.pool,
+        &portal.pool,
         actor,
         audit::Action::AdminAuditView,
         Action::ViewAudit,
@@ -157,7 +157,7 @@ pub async fn row(auth: &Auth, actor: &Actor, id: i64, call: Call<'_>) -> Result<
            FROM audit_log WHERE id = $1"#,
         id
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::NotFound)?;
     let visible = match (&scope, &row.region_code) {
@@ -173,7 +173,7 @@ pub async fn row(auth: &Auth, actor: &Actor, id: i64, call: Call<'_>) -> Result<
             region: row.region_code.clone(),
         };
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::AdminAuditView,
             Action::ViewAudit,
@@ -215,13 +215,13 @@ pub const EXPORT_HEADER: [&str; 13] = [
 /// with a byte-order mark (so that Excel reads the accents right), `;` separated (the French
 /// locale's list separator), every cell made inert. The export is itself audited.
 pub async fn export_csv(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     filter: &AuditFilter,
     call: Call<'_>,
 ) -> Result<(Vec<u8>, usize)> {
     let scope = scope_for(
-        auth,
+        portal,
         actor,
         Action::ExportAudit,
         audit::Action::AuditExport,
@@ -239,7 +239,14 @@ pub async fn export_csv(
     let mut after = None;
     let mut count = 0usize;
     loop {
-        let rows = fetch(auth, &scope, filter, after, 5_000.min(EXPORT_LIMIT - count)).await?;
+        let rows = fetch(
+            portal,
+            &scope,
+            filter,
+            after,
+            5_000.min(EXPORT_LIMIT - count),
+        )
+        .await?;
         let Some(last) = rows.last() else { break };
         after = Some((last.occurred_at, last.id));
         for r in &rows {
@@ -273,7 +280,7 @@ pub async fn export_csv(
     }
     writer.flush().map_err(|e| Error::Internal(e.to_string()))?;
     drop(writer);
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     audit::record(
         &mut tx,
         event(

@@ -7,7 +7,7 @@ use super::authz::{Action, Actor, authorize};
 use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
 use crate::accounts::UserStatus;
 use crate::audit::{self, Outcome};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::{Finess, RegionCode};
@@ -37,7 +37,7 @@ fn target(finess: &str, name: &str, region: &str) -> Target {
 
 /// The establishments the actor may see, by name; `query` matches name, city or FINESS.
 pub async fn list(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     query: &str,
     region: Option<&str>,
@@ -45,12 +45,12 @@ pub async fn list(
     call: Call<'_>,
 ) -> Result<Page<EstablishmentRow>> {
     let name = audit::Action::AdminEstablishmentList;
-    let scope = scope_or_deny(&auth.pool, actor, name, Action::ViewEstablishments, call).await?;
+    let scope = scope_or_deny(&portal.pool, actor, name, Action::ViewEstablishments, call).await?;
     if let Some(r) = region
         && !scope.contains(r)
     {
         let action = Action::ViewEstablishments;
-        return Err(denied(&auth.pool, actor, name, action, None, call).await);
+        return Err(denied(&portal.pool, actor, name, action, None, call).await);
     }
     let words = like_patterns(query);
     let (after_name, after_id) = match after.map(|c| c.split_once('~')) {
@@ -88,7 +88,7 @@ pub async fn list(
         (PAGE_SIZE + 1) as i64,
         region
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await?;
     Ok(page(rows, PAGE_SIZE, |r| {
         format!("{}~{}", r.id, r.sort_name)
@@ -97,7 +97,7 @@ pub async fn list(
 
 /// The active establishments of `regions` (all when `None`), for the console's pickers.
 pub async fn choices(
-    auth: &Auth,
+    portal: &Portal,
     regions: Option<&[String]>,
 ) -> Result<Vec<crate::accounts::Establishment>> {
     Ok(sqlx::query_as!(
@@ -107,7 +107,7 @@ pub async fn choices(
          ORDER BY region_code, sort_name, id LIMIT 1000",
         regions
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await?)
 }
 
@@ -127,7 +127,7 @@ pub struct EstablishmentDetail {
 }
 
 pub async fn detail(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     finess: &Finess,
     call: Call<'_>,
@@ -139,12 +139,12 @@ pub async fn detail(
            FROM establishments e WHERE e.finess = $1"#,
         finess.as_str()
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::NotFound)?;
     if authorize(actor, Action::ViewEstablishments, Some(&e.region_code)).is_err() {
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::AdminEstablishmentView,
             Action::ViewEstablishments,
@@ -160,7 +160,7 @@ pub async fn detail(
            WHERE m.establishment_id = $1 ORDER BY u.sort_name, u.id LIMIT 500"#,
         e.id
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await?;
     Ok(EstablishmentDetail {
         establishment: e,
@@ -188,7 +188,7 @@ pub struct Fields {
 }
 
 pub async fn create(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     finess: &Finess,
     region: &RegionCode,
@@ -202,7 +202,7 @@ pub async fn create(
     let t = target(finess.as_str(), name.trim(), region.as_str());
     if authorize(actor, Action::ManageEstablishments, Some(region.as_str())).is_err() {
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::EstablishmentCreate,
             Action::ManageEstablishments,
@@ -217,7 +217,7 @@ pub async fn create(
             field: "finess",
             reason,
         })?;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let id =
         crate::accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
     audit::record(
@@ -239,7 +239,7 @@ pub async fn create(
 /// Renames, moves to another city, deactivates or reactivates. A deactivated establishment
 /// disappears from its members' chooser; the memberships are kept for a reactivation.
 pub async fn edit(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     finess: &Finess,
     fields: &Fields,
@@ -249,7 +249,7 @@ pub async fn edit(
     let (name, city, active) = (fields.name.as_str(), fields.city.as_str(), fields.active);
     check_text("name", name, true)?;
     check_text("city", city, false)?;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let before = sqlx::query!(
         "SELECT id, name, city, region_code, active FROM establishments WHERE finess = $1 FOR UPDATE",
         finess.as_str()
@@ -267,7 +267,7 @@ pub async fn edit(
     {
         tx.rollback().await?;
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::EstablishmentEdit,
             Action::ManageEstablishments,

@@ -21,7 +21,7 @@ use super::event;
 use super::users::{act_on_user, viewable_user};
 use crate::accounts::UserStatus;
 use crate::audit::{self, Outcome};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::auth::browser::Browser;
 use crate::auth::otp::{self, CodeError};
 use crate::auth::tiqr::enrollment::{self, Enrollment, EnrollmentStart};
@@ -36,15 +36,15 @@ const DESK_CODE_RESEND_AFTER: time::Duration = time::Duration::seconds(60);
 /// Every enrollment of the account, revoked ones included, newest first: name, state (active,
 /// blocked, revoked), failures since the last right response, creation and last use.
 pub async fn enrollments(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<Vec<Enrollment>> {
-    let mut conn = auth.pool.acquire().await?;
+    let mut conn = portal.pool.acquire().await?;
     viewable_user(
         &mut conn,
-        auth,
+        portal,
         actor,
         user_id,
         audit::Action::AdminTiqrView,
@@ -58,14 +58,14 @@ pub async fn enrollments(
 /// An iOS app that already read `ACCOUNT_BLOCKED` has marked the account blocked on the phone
 /// and still needs a new enrollment: the desk says so.
 pub async fn unblock(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     enrollment_id: Uuid,
     call: Call<'_>,
 ) -> Result<()> {
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::RevokeTiqr,
         audit::Action::TiqrUnblock,
@@ -91,7 +91,7 @@ pub async fn unblock(
 
 /// Revokes an enrollment (a lost phone): its secret is erased and the app gets `INVALID_USERID`.
 pub async fn revoke(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     enrollment_id: Uuid,
@@ -99,7 +99,7 @@ pub async fn revoke(
 ) -> Result<()> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::RevokeTiqr,
         audit::Action::TiqrRevoke,
@@ -130,14 +130,14 @@ fn hash_code(salt: &[u8], code: &str) -> Vec<u8> {
 /// names the desk agent; the holder reads it out. A new code replaces this agent's previous one
 /// for the holder. Returns the masked address, for the desk to say where it went.
 pub async fn send_holder_code(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<String> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::EnrollTiqr,
         audit::Action::TiqrDeskCode,
@@ -201,7 +201,7 @@ pub async fn send_holder_code(
 /// `enrollment::enrollment_status(browser, user_id)`. A wrong code costs one of its 5 tries
 /// (claimed and committed before it is compared) and is audited.
 pub async fn start_for_user(
-    auth: &Auth,
+    portal: &Portal,
     service: &TiqrService,
     actor: &Actor,
     user_id: Uuid,
@@ -228,13 +228,13 @@ pub async fn start_for_user(
                 now,
                 DESK_CODE_ATTEMPTS
             )
-            .fetch_optional(&auth.pool)
+            .fetch_optional(&portal.pool)
             .await?
         }
         None => None,
     };
     let result = act_on_user(
-        auth,
+        portal,
         actor,
         Action::EnrollTiqr,
         audit::Action::TiqrEnrollStart,
@@ -290,7 +290,7 @@ pub async fn start_for_user(
     .await;
     if let Err(Error::Code(refusal)) = &result {
         // The holder's code was wrong or unusable: audited (the desk may be guessing).
-        let mut tx = auth.pool.begin().await?;
+        let mut tx = portal.pool.begin().await?;
         let target = sqlx::query!(
             "SELECT username, region_code FROM users WHERE id = $1",
             user_id

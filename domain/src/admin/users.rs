@@ -13,7 +13,7 @@ use super::authz::{Action, Actor, authorize, authorize_on_user};
 use super::{Page, Target, denied, event, like_patterns, page, scope_or_deny};
 use crate::accounts::{self, AdminRole, Establishment, NewUser, RoleGrant, UserStatus};
 use crate::audit::{self, Outcome};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::auth::account_links::{self, Purpose};
 use crate::auth::means::{self, MeansRef, PscLink, RemovedBy};
 use crate::call::Call;
@@ -64,13 +64,13 @@ fn decode_cursor(cursor: &str) -> Option<(String, Uuid)> {
 pub const PAGE_SIZE: usize = 25;
 
 pub async fn search(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     filter: &UserFilter,
     call: Call<'_>,
 ) -> Result<Page<UserRow>> {
     let scope = scope_or_deny(
-        &auth.pool,
+        &portal.pool,
         actor,
         audit::Action::AdminUserSearch,
         Action::ViewUsers,
@@ -81,7 +81,7 @@ pub async fn search(
         && !scope.contains(region)
     {
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::AdminUserSearch,
             Action::ViewUsers,
@@ -146,7 +146,7 @@ pub async fn search(
             after_id,
             limit,
         )
-        .fetch_all(&auth.pool)
+        .fetch_all(&portal.pool)
         .await?
     } else {
         // A search: the matches are gathered first (trigram index), then sorted. Walking the name
@@ -193,7 +193,7 @@ pub async fn search(
             w4,
             w5,
         )
-        .fetch_all(&auth.pool)
+        .fetch_all(&portal.pool)
         .await?
     };
     Ok(page(rows, PAGE_SIZE, |r| encode_cursor(&r.sort_name, r.id)))
@@ -273,7 +273,7 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
 /// own roles), run `change` — which returns its result and the audit details — and record the
 /// audit row in the same transaction. A refusal rolls back and is audited as `denied`.
 pub(crate) async fn act_on_user<T>(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     action: Action,
     name: audit::Action,
@@ -281,12 +281,20 @@ pub(crate) async fn act_on_user<T>(
     call: Call<'_>,
     change: impl AsyncFnOnce(&mut PgConnection, &UserRecord) -> Result<(T, Value)>,
 ) -> Result<T> {
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let user = load_user(&mut tx, user_id, true).await?;
     let roles = accounts::roles_of(&mut tx, user_id).await?;
     if authorize_on_user(actor, action, &user.region_code, &roles).is_err() {
         tx.rollback().await?;
-        return Err(denied(&auth.pool, actor, name, action, Some(&user.target()), call).await);
+        return Err(denied(
+            &portal.pool,
+            actor,
+            name,
+            action,
+            Some(&user.target()),
+            call,
+        )
+        .await);
     }
     let (result, details) = change(&mut tx, &user).await?;
     audit::record(
@@ -317,7 +325,7 @@ pub struct UserDetail {
 /// Reads an account the actor may look at (its region is theirs), or records the refusal.
 pub(crate) async fn viewable_user(
     conn: &mut PgConnection,
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     name: audit::Action,
@@ -327,7 +335,7 @@ pub(crate) async fn viewable_user(
     if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
         let target = user.target();
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             name,
             Action::ViewUsers,
@@ -351,16 +359,16 @@ impl UserDetail {
 }
 
 pub async fn detail(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<UserDetail> {
     let Call { now, .. } = call;
-    let mut conn = auth.pool.acquire().await?;
+    let mut conn = portal.pool.acquire().await?;
     let user = viewable_user(
         &mut conn,
-        auth,
+        portal,
         actor,
         user_id,
         audit::Action::AdminUserView,
@@ -418,9 +426,13 @@ async fn establishments_of_any(
 
 /// The new-account form: the regions whose accounts `actor` may create (their establishments are
 /// offered). A refusal is audited, like every other console refusal.
-pub async fn creation_scope(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<super::Scope> {
+pub async fn creation_scope(
+    portal: &Portal,
+    actor: &Actor,
+    call: Call<'_>,
+) -> Result<super::Scope> {
     scope_or_deny(
-        &auth.pool,
+        &portal.pool,
         actor,
         audit::Action::AdminUserNew,
         Action::CreateUser,
@@ -453,7 +465,12 @@ pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
 }
 
 /// Creates an account pending activation, with its memberships, and queues its activation e-mail.
-pub async fn create(auth: &Auth, actor: &Actor, new: &NewAccount, call: Call<'_>) -> Result<Uuid> {
+pub async fn create(
+    portal: &Portal,
+    actor: &Actor,
+    new: &NewAccount,
+    call: Call<'_>,
+) -> Result<Uuid> {
     let Call { now, .. } = call;
     check_name("family_name", &new.family_name)?;
     check_name("given_name", &new.given_name)?;
@@ -465,7 +482,7 @@ pub async fn create(auth: &Auth, actor: &Actor, new: &NewAccount, call: Call<'_>
     };
     if authorize(actor, Action::CreateUser, Some(new.region.as_str())).is_err() {
         return Err(denied(
-            &auth.pool,
+            &portal.pool,
             actor,
             audit::Action::UserCreate,
             Action::CreateUser,
@@ -474,7 +491,7 @@ pub async fn create(auth: &Auth, actor: &Actor, new: &NewAccount, call: Call<'_>
         )
         .await);
     }
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let id = accounts::create_user(
         &mut tx,
         &NewUser {
@@ -494,7 +511,7 @@ pub async fn create(auth: &Auth, actor: &Actor, new: &NewAccount, call: Call<'_>
         accounts::attach_by_finess(&mut tx, id, &new.establishments, Some(&new.region), now)
             .await?;
     let mail =
-        account_links::issue(&mut tx, &auth.public_origin, id, Purpose::Activation, now).await?;
+        account_links::issue(&mut tx, &portal.public_origin, id, Purpose::Activation, now).await?;
     let target = Target {
         id: id.to_string(),
         ..target
@@ -541,7 +558,7 @@ pub struct Identity {
 
 /// Saves the identity unless someone saved the account since `identity.version` was read.
 pub async fn edit(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     identity: &Identity,
@@ -551,7 +568,7 @@ pub async fn edit(
     check_name("family_name", &identity.family_name)?;
     check_name("given_name", &identity.given_name)?;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::EditUser,
         audit::Action::UserEdit,
@@ -608,7 +625,7 @@ pub async fn edit(
 
 /// Disables the account (its sessions end) or enables it again.
 pub async fn set_enabled(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     enabled: bool,
@@ -624,7 +641,7 @@ pub async fn set_enabled(
         audit::Action::UserDisable
     };
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::SetUserStatus,
         name,
@@ -673,10 +690,10 @@ async fn set_status(
 }
 
 /// Lifts the temporary lock after failed sign-ins, and the desk's lock on the account.
-pub async fn unlock(auth: &Auth, actor: &Actor, user_id: Uuid, call: Call<'_>) -> Result<()> {
+pub async fn unlock(portal: &Portal, actor: &Actor, user_id: Uuid, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::Unlock,
         audit::Action::UserUnlock,
@@ -710,14 +727,14 @@ pub async fn unlock(auth: &Auth, actor: &Actor, user_id: Uuid, call: Call<'_>) -
 
 /// E-mails the account its activation link (pending) or a reset link (active).
 pub async fn send_link(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<Purpose> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::SendLink,
         audit::Action::AccountLinkSent,
@@ -726,7 +743,8 @@ pub async fn send_link(
         async |tx, user| {
             let purpose =
                 Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
-            let mail = account_links::issue(tx, &auth.public_origin, user.id, purpose, now).await?;
+            let mail =
+                account_links::issue(tx, &portal.public_origin, user.id, purpose, now).await?;
             Ok((
                 purpose,
                 json!({ "purpose": purpose.as_str(), "mail": mail }),
@@ -737,14 +755,14 @@ pub async fn send_link(
 }
 
 pub async fn end_sessions(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<u64> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::EndSessions,
         audit::Action::UserSessionsEnded,
@@ -760,14 +778,14 @@ pub async fn end_sessions(
 
 /// Unlinks one of the account's cards; the holder is told by e-mail.
 pub async fn unlink_card(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     card_id: Uuid,
     call: Call<'_>,
 ) -> Result<()> {
     remove_means(
-        auth,
+        portal,
         actor,
         Action::UnlinkCard,
         user_id,
@@ -780,14 +798,14 @@ pub async fn unlink_card(
 /// Removes a Pro Santé Connect identity from the account (the one-time linking's result); the
 /// holder is told by e-mail. PSC then asks for the linking again.
 pub async fn unlink_psc(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     national_id: &str,
     call: Call<'_>,
 ) -> Result<()> {
     remove_means(
-        auth,
+        portal,
         actor,
         Action::UnlinkPsc,
         user_id,
@@ -798,7 +816,7 @@ pub async fn unlink_psc(
 }
 
 async fn remove_means(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     action: Action,
     user_id: Uuid,
@@ -807,7 +825,7 @@ async fn remove_means(
 ) -> Result<()> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         action,
         means::action(what.means()),
@@ -848,7 +866,7 @@ pub struct Secured {
 /// are cancelled; the password stops working (replaced by a random one nobody knows: an active
 /// account must have one); the holder is told, and gets a new reset link in their own mailbox.
 pub async fn secure_compromised(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     call: Call<'_>,
@@ -860,12 +878,12 @@ pub async fn secure_compromised(
     // Hashed before the transaction: no connection waits on Argon2.
     let mut secret = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    let unknown = auth
+    let unknown = portal
         .passwords
         .hash_async(&URL_SAFE_NO_PAD.encode(secret))
         .await?;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::SecureAccount,
         audit::Action::AccountCompromised,
@@ -910,7 +928,7 @@ pub async fn secure_compromised(
             let link = Purpose::for_status(user.status);
             let mail = match link {
                 Some(purpose) => Some(
-                    account_links::issue(tx, &auth.public_origin, user.id, purpose, now).await?,
+                    account_links::issue(tx, &portal.public_origin, user.id, purpose, now).await?,
                 ),
                 None => None,
             };
@@ -938,7 +956,7 @@ pub async fn secure_compromised(
 
 /// Grants `role` on the account's own region (or everywhere, for `national_admin`).
 pub async fn grant_role(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     role: AdminRole,
@@ -946,7 +964,7 @@ pub async fn grant_role(
 ) -> Result<()> {
     let Call { now, .. } = call;
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::GrantRole(role),
         audit::Action::RoleGrant,
@@ -971,7 +989,7 @@ pub async fn grant_role(
 }
 
 pub async fn revoke_role(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     role: AdminRole,
@@ -981,7 +999,7 @@ pub async fn revoke_role(
         return Err(Error::OwnAccount);
     }
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::GrantRole(role),
         audit::Action::RoleRevoke,
@@ -1006,7 +1024,7 @@ pub async fn revoke_role(
 /// region's establishments and its regional roles cannot follow it: they are removed, and listed
 /// in the audit row.
 pub async fn change_region(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     region: &RegionCode,
@@ -1017,7 +1035,7 @@ pub async fn change_region(
     if actor.user_id == Some(user_id) {
         return Err(Error::OwnAccount);
     }
-    act_on_user(auth, actor, Action::ChangeRegion, audit::Action::UserRegionChange, user_id, call, async |tx, user| {
+    act_on_user(portal, actor, Action::ChangeRegion, audit::Action::UserRegionChange, user_id, call, async |tx, user| {
         if user.version != version {
             return Err(Error::StaleVersion);
         }
@@ -1055,7 +1073,7 @@ pub async fn change_region(
 /// Attaches (`attach = true`) or detaches the account to the establishment of `finess`, which must
 /// be of the account's region.
 pub async fn set_membership(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     user_id: Uuid,
     finess: &Finess,
@@ -1069,7 +1087,7 @@ pub async fn set_membership(
         audit::Action::MembershipRemove
     };
     act_on_user(
-        auth,
+        portal,
         actor,
         Action::ManageMemberships,
         name,

@@ -16,7 +16,7 @@ use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, means};
+use super::{Portal, means};
 use crate::accounts::UserStatus;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
@@ -160,10 +160,10 @@ pub async fn issue_many(
 
 /// "Mot de passe oublié ?": the same answer (`Ok`) whether or not the identifier is known. A
 /// pending account gets its activation link again.
-pub async fn request_reset(auth: &Auth, typed: &str, call: Call<'_>) -> Result<()> {
+pub async fn request_reset(portal: &Portal, typed: &str, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
     let typed = typed.trim().to_lowercase();
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let user = sqlx::query!(
         r#"SELECT id, username, region_code, status AS "status: UserStatus" FROM users
            WHERE username = $1 OR lower(email) = $1
@@ -176,7 +176,7 @@ pub async fn request_reset(auth: &Auth, typed: &str, call: Call<'_>) -> Result<(
     // Refusals are anonymous and free to send: repeated ones are summarised (`refusals`).
     let refused = async |reason: &'static str, outcome, event: Event| {
         refusals::record(
-            &auth.pool,
+            &portal.pool,
             Refusal {
                 action: audit::Action::AuthPasswordResetRequest,
                 reason,
@@ -197,7 +197,7 @@ pub async fn request_reset(auth: &Auth, typed: &str, call: Call<'_>) -> Result<(
             Event::new(
                 audit::Action::AuthPasswordResetRequest,
                 Outcome::Failure,
-                auth.identifier_key.label(&typed),
+                portal.identifier_key.label(&typed),
             )
             .details(json!({ "reason": "unknown" })),
         )
@@ -223,7 +223,7 @@ pub async fn request_reset(auth: &Auth, typed: &str, call: Call<'_>) -> Result<(
     };
     match purpose {
         Some(purpose) if recent < RESETS_PER_HOUR => {
-            let mail_id = issue(&mut tx, &auth.public_origin, user.id, purpose, now).await?;
+            let mail_id = issue(&mut tx, &portal.public_origin, user.id, purpose, now).await?;
             audit::record(
                 &mut tx,
                 event(
@@ -266,7 +266,7 @@ pub struct LinkInfo {
     pub activation: bool,
 }
 
-pub async fn link_info(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<LinkInfo> {
+pub async fn link_info(portal: &Portal, token: &str, now: OffsetDateTime) -> Result<LinkInfo> {
     let row = sqlx::query!(
         "SELECT l.user_id, l.purpose, u.username, u.region_code
          FROM account_links l JOIN users u ON u.id = l.user_id
@@ -274,7 +274,7 @@ pub async fn link_info(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<
         hash(token),
         now
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::AccountLinkExpired)?;
     Ok(LinkInfo {
@@ -289,7 +289,7 @@ pub async fn link_info(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<
 /// linked card, Pro Santé Connect identity and TIQR phone goes too: a password reset alone would
 /// leave whatever an attacker linked with the old password in place.
 pub async fn set_password(
-    auth: &Auth,
+    portal: &Portal,
     token: &str,
     password: &str,
     confirmation: &str,
@@ -297,12 +297,12 @@ pub async fn set_password(
     call: Call<'_>,
 ) -> Result<LinkInfo> {
     let Call { now, .. } = call;
-    let info = link_info(auth, token, now).await?;
+    let info = link_info(portal, token, now).await?;
     password_policy::check(password, confirmation, &info.username).map_err(Error::WeakPassword)?;
     // Hashed before the transaction: no connection waits on Argon2.
-    let hashed = auth.passwords.hash_async(password).await?;
+    let hashed = portal.passwords.hash_async(password).await?;
 
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let used = sqlx::query_scalar!(
         "UPDATE account_links SET used_at = $2
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2
@@ -390,14 +390,14 @@ pub async fn set_password(
 /// The support desk (or an operator) sends an account its link: activation when the account is
 /// pending, reset otherwise. Audited with who asked. The admin console calls this.
 pub async fn send_by_support(
-    auth: &Auth,
+    portal: &Portal,
     actor_label: &str,
     actor_id: Option<Uuid>,
     user_id: Uuid,
     call: Call<'_>,
 ) -> Result<Purpose> {
     let Call { now, .. } = call;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let user = sqlx::query!(
         r#"SELECT username, region_code, status AS "status: UserStatus" FROM users WHERE id = $1"#,
         user_id
@@ -406,7 +406,7 @@ pub async fn send_by_support(
     .await?
     .ok_or(Error::NotFound)?;
     let purpose = Purpose::for_status(user.status).ok_or(Error::AccountUnavailable(user.status))?;
-    let mail_id = issue(&mut tx, &auth.public_origin, user_id, purpose, now).await?;
+    let mail_id = issue(&mut tx, &portal.public_origin, user_id, purpose, now).await?;
     let mut event = Event::new(
         audit::Action::AccountLinkSent,
         Outcome::Success,

@@ -6,7 +6,7 @@
 //! It sits above both: the linking starts code steps, and a code step finishes a linking.
 
 use super::linking::{self, Completion};
-use super::{Auth, SignedIn, Verified, complete_sign_in, otp};
+use super::{Portal, SignedIn, Verified, complete_sign_in, otp};
 use crate::call::Call;
 use crate::error::Result;
 use crate::sessions::Token;
@@ -15,21 +15,21 @@ use model::sign_in::Method;
 /// The code typed; the session starts when it is right — after the one-time linking when the step
 /// was started by it (`completion` tells which browser holds the pending link).
 pub async fn verify_code(
-    auth: &Auth,
+    portal: &Portal,
     token: &str,
     typed: &str,
     completion: Completion<'_>,
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<SignedIn> {
-    let right = otp::check_code(auth, token, typed, call).await?;
+    let right = otp::check_code(portal, token, typed, call).await?;
     let mut tx = right.tx;
     if let Some(link) = &right.link_token_hash {
-        return linking::finish(tx, auth, completion, link, right.user_id, previous, call).await;
+        return linking::finish(tx, portal, completion, link, right.user_id, previous, call).await;
     }
     let signed_in = complete_sign_in(
         &mut tx,
-        auth,
+        portal,
         Verified {
             user_id: right.user_id,
             username: &right.username,

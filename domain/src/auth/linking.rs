@@ -20,7 +20,7 @@ use sqlx::PgConnection;
 use super::browser::{Browser, hash_of};
 use super::card::{self, Trust};
 use super::psc;
-use super::{Auth, PasswordOutcome, SignedIn, identity, otp, password};
+use super::{PasswordOutcome, Portal, SignedIn, identity, otp, password};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
@@ -39,7 +39,7 @@ pub use super::pending_link::{Completion, LINK_LIFETIME, Pending, pending};
 /// session starts at once.
 #[allow(clippy::too_many_arguments)] // the pending link, the typed credentials and the browser: each a separate input of the form
 pub async fn link_and_sign_in(
-    auth: &Auth,
+    portal: &Portal,
     trust: Option<&Trust>,
     token: &str,
     browser: Browser,
@@ -51,9 +51,9 @@ pub async fn link_and_sign_in(
     let Call { now, .. } = call;
     // The pending link must exist before a password is tried against it (no free oracle), but is
     // consumed only on success, so a typo does not force the holder to start over.
-    let pending = pending(auth, trust, token, browser, now).await?;
+    let pending = pending(portal, trust, token, browser, now).await?;
     let checked = password::check(
-        auth,
+        portal,
         match pending {
             Pending::Card { .. } => audit::Action::AuthCardLink,
             Pending::Psc(_) => audit::Action::AuthPscLink,
@@ -66,12 +66,12 @@ pub async fn link_and_sign_in(
     let token_hash = hash_of(token);
     let completion = Completion { browser, trust };
 
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
-    if !(auth.otp_for_all || checked.user.otp_required) {
+    if !(portal.otp_for_all || checked.user.otp_required) {
         return finish(
             tx,
-            auth,
+            portal,
             completion,
             &token_hash,
             checked.user.id,
@@ -206,7 +206,7 @@ async fn refusal(
 /// rows. A refusal links nothing and is recorded; the transaction is committed either way.
 pub(crate) async fn finish(
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
-    auth: &Auth,
+    portal: &Portal,
     completion: Completion<'_>,
     token_hash: &[u8],
     user_id: Uuid,
@@ -292,11 +292,11 @@ pub(crate) async fn finish(
     let signed_in = match &pending {
         Pending::Card { identity, .. } => {
             card::link_card(&mut tx, &account, identity, "password", None, call).await?;
-            card::sign_in_as(&mut tx, auth, &account, previous, call).await?
+            card::sign_in_as(&mut tx, portal, &account, previous, call).await?
         }
         Pending::Psc(login) => {
             psc::link(&mut tx, &account, login, call).await?;
-            psc::finish_sign_in(&mut tx, auth, &account, login, previous, call).await?
+            psc::finish_sign_in(&mut tx, portal, &account, login, previous, call).await?
         }
     };
     tx.commit().await?;

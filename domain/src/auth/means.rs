@@ -19,7 +19,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::tiqr::enrollment::{self, Enrollment};
-use super::{Auth, password};
+use super::{Portal, password};
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
 use crate::cards::{self, LinkedCard};
@@ -278,7 +278,7 @@ pub(crate) fn action(means: Means) -> audit::Action {
 /// The signed-in holder removes one of their means after typing their password again. Wrong
 /// passwords count like sign-in failures (same throttle), and are audited.
 pub async fn remove_own(
-    auth: &Auth,
+    portal: &Portal,
     username: &str,
     user_id: Uuid,
     what: &MeansRef,
@@ -287,7 +287,7 @@ pub async fn remove_own(
 ) -> Result<Removed> {
     let Call { now, .. } = call;
     let checked = password::check(
-        auth,
+        portal,
         audit::Action::SignInMeansRemove,
         username,
         password_typed,
@@ -297,7 +297,7 @@ pub async fn remove_own(
     if checked.user.id != user_id {
         return Err(Error::Forbidden);
     }
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
     // The same lock as the console's changes: a removal and a reset or a desk action on the same
     // account are serialised.
@@ -333,7 +333,7 @@ pub async fn remove_own(
 /// Unlinks one of the signed-in holder's cards after they typed their password again: the
 /// "Mes moyens de connexion" removal ([`remove_own`]), for a card.
 pub async fn unlink_own_card(
-    auth: &Auth,
+    portal: &Portal,
     username: &str,
     user_id: Uuid,
     card_id: Uuid,
@@ -341,7 +341,7 @@ pub async fn unlink_own_card(
     call: Call<'_>,
 ) -> Result<()> {
     remove_own(
-        auth,
+        portal,
         username,
         user_id,
         &MeansRef::Card(card_id),

@@ -30,9 +30,11 @@ use crate::sessions::{self, NewSession, Token};
 use crate::throttle;
 use model::sign_in::Method;
 
-/// Everything the sign-in flows need, built once at start-up.
+/// The portal's domain services, built once at start-up and passed to every operation: the
+/// database pool, the password hasher, and the deployment's rules (session lengths, throttles,
+/// e-mail code, Pro Santé Connect). Not only sign-in's: the console and the import use it too.
 #[derive(Debug)]
-pub struct Auth {
+pub struct Portal {
     pub pool: PgPool,
     pub passwords: Arc<Passwords>,
     pub sessions: sessions::Policy,
@@ -83,7 +85,7 @@ pub struct Verified<'a> {
 /// establishment when there is only one, and audits it all, in the caller's transaction.
 pub async fn complete_sign_in(
     tx: &mut sqlx::PgConnection,
-    auth: &Auth,
+    portal: &Portal,
     who: Verified<'_>,
     previous: Option<&Token>,
     call: Call<'_>,
@@ -105,7 +107,7 @@ pub async fn complete_sign_in(
             psc: who.psc,
         },
         call,
-        auth.sessions,
+        portal.sessions,
     )
     .await?;
     audit::record(
@@ -172,14 +174,14 @@ pub async fn sign_out(pool: &PgPool, token: &Token, call: Call<'_>) -> Result<()
 /// The signed-in user types their password again (the admin console asks for it once the sign-in
 /// is older than its limit). Same attempt limits as sign-in; audited.
 pub async fn reauthenticate(
-    auth: &Auth,
+    portal: &Portal,
     session: &sessions::Session,
     password_typed: &str,
     call: Call<'_>,
 ) -> Result<()> {
     let Call { now, .. } = call;
     let checked = password::check(
-        auth,
+        portal,
         audit::Action::AuthReauthenticate,
         &session.username,
         password_typed,
@@ -189,7 +191,7 @@ pub async fn reauthenticate(
     if checked.user.id != session.user_id {
         return Err(crate::Error::Forbidden);
     }
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
     sessions::reauthenticated(&mut tx, session, now).await?;
     audit::record(

@@ -23,7 +23,7 @@ use subtle::ConstantTimeEq;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::Auth;
+use super::Portal;
 use crate::accounts::Credentials;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
@@ -169,7 +169,7 @@ pub struct StepView {
     pub delivery: Delivery,
 }
 
-pub async fn view(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<StepView> {
+pub async fn view(portal: &Portal, token: &str, now: OffsetDateTime) -> Result<StepView> {
     let row = sqlx::query!(
         r#"SELECT u.email, s.code_hash IS NOT NULL AS "requested!",
                   m.state::text AS state, m.attempts AS "attempts?"
@@ -179,7 +179,7 @@ pub async fn view(auth: &Auth, token: &str, now: OffsetDateTime) -> Result<StepV
         &hash_token(token)[..],
         now
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::Code(CodeError::StepExpired))?;
     let delivery = match (row.requested, row.state.as_deref()) {
@@ -204,9 +204,9 @@ fn event(action: audit::Action, outcome: Outcome, step: &Step) -> Event {
 }
 
 /// Step 2: a new code, by e-mail (through the outbox).
-pub async fn send_code(auth: &Auth, token: &str, call: Call<'_>) -> Result<()> {
+pub async fn send_code(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
     // Codes are locked after too many wrong ones: sending more would only fill the holder's inbox.
     if let Some(until) =
@@ -259,7 +259,7 @@ pub async fn send_code(auth: &Auth, token: &str, call: Call<'_>) -> Result<()> {
         &hash_token(token)[..],
         &hash_code(&salt, &code)[..],
         &salt[..],
-        now + auth.code_lifetime,
+        now + portal.code_lifetime,
         now
     )
     .execute(&mut *tx)
@@ -268,7 +268,7 @@ pub async fn send_code(auth: &Auth, token: &str, call: Call<'_>) -> Result<()> {
         .await?
         .ok_or(Error::NotFound)?;
     // Whole minutes, rounded up: "valable 1 minute" for a short test lifetime.
-    let minutes = (auth.code_lifetime.whole_seconds() + 59) / 60;
+    let minutes = (portal.code_lifetime.whole_seconds() + 59) / 60;
     let message = messages::sign_in_code(&recipient, &code, minutes);
     // The replaced code's e-mail, if still waiting (server down), must not arrive after this one.
     outbox::supersede_codes(&mut tx, step.user_id).await?;
@@ -305,14 +305,14 @@ pub(crate) struct RightCode {
 /// Step 3: the code typed. A wrong, expired or locked-out code is refused here (its audit row
 /// committed); a right one ends the step and is audited in the returned transaction.
 pub(crate) async fn check_code(
-    auth: &Auth,
+    portal: &Portal,
     token: &str,
     typed: &str,
     call: Call<'_>,
 ) -> Result<RightCode> {
     let Call { now, .. } = call;
     let typed: String = typed.chars().filter(|c| !c.is_whitespace()).collect();
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let step = load(&mut tx, token, now).await?;
     // Wrong codes have their own counter, which a right password does not reset: someone who
     // knows the password cannot guess codes sign-in after sign-in.

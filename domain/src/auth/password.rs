@@ -14,7 +14,7 @@
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::{Auth, PasswordOutcome, Verified, complete_sign_in, otp};
+use super::{PasswordOutcome, Portal, Verified, complete_sign_in, otp};
 use crate::accounts::{self, UserStatus};
 use crate::address;
 use crate::audit::{self, Event, Outcome};
@@ -33,7 +33,7 @@ fn account_key(typed: &str) -> String {
 }
 
 async fn audit_failure(
-    auth: &Auth,
+    portal: &Portal,
     action: audit::Action,
     typed: &str,
     reason: &'static str,
@@ -48,7 +48,7 @@ async fn audit_failure(
         // The account's name, or for no account a keyed hash: what was typed may be a password.
         let label = match &user {
             Some(u) => u.username.clone(),
-            None => auth.identifier_key.label(typed),
+            None => portal.identifier_key.label(typed),
         };
         let event = about_user(Event::new(action, Outcome::Failure, &label), user.as_ref())
             .details(json!({ "reason": reason }));
@@ -58,7 +58,7 @@ async fn audit_failure(
     // the sender, so repeated ones are summarised. A lock set by this attempt is written in full.
     if lockouts.is_empty() && matches!(reason, "address_throttled" | "locked") {
         refusals::record(
-            &auth.pool,
+            &portal.pool,
             Refusal {
                 action,
                 reason,
@@ -70,7 +70,7 @@ async fn audit_failure(
         .await?;
         return Ok(());
     }
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let (event, user, label) = failure(&mut tx).await?;
     audit::record(&mut tx, event, call).await?;
     for (scope, until) in lockouts {
@@ -118,7 +118,7 @@ impl PasswordChecked {
 }
 
 pub async fn sign_in(
-    auth: &Auth,
+    portal: &Portal,
     typed_username: &str,
     password: &str,
     previous: Option<&Token>,
@@ -126,17 +126,17 @@ pub async fn sign_in(
 ) -> Result<PasswordOutcome> {
     let Call { now, .. } = call;
     let checked = check(
-        auth,
+        portal,
         audit::Action::AuthPasswordSignIn,
         typed_username,
         password,
         call,
     )
     .await?;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     checked.settle(&mut tx, now).await?;
     let user = &checked.user;
-    if auth.otp_for_all || user.otp_required {
+    if portal.otp_for_all || user.otp_required {
         // Too many wrong codes lately (their counter survives right passwords): no new step.
         if let Some(until) =
             throttle::locked_until(&mut tx, Scope::EmailCode, &user.username, now).await?
@@ -165,7 +165,7 @@ pub async fn sign_in(
     }
     let signed_in = complete_sign_in(
         &mut tx,
-        auth,
+        portal,
         Verified {
             user_id: user.id,
             username: &user.username,
@@ -185,7 +185,7 @@ pub async fn sign_in(
 /// (sign-in, the one-time card linking, re-authentication before unlinking a card). Failures are
 /// audited under `action`.
 pub(crate) async fn check(
-    auth: &Auth,
+    portal: &Portal,
     action: audit::Action,
     typed_username: &str,
     password: &str,
@@ -197,12 +197,12 @@ pub(crate) async fn check(
 
     // 1. Claim attempt slots, address first so that one address cannot lock every account it tries
     // beyond its own limit.
-    let mut conn = auth.pool.acquire().await?;
+    let mut conn = portal.pool.acquire().await?;
     let address_attempt = match throttle::claim(
         &mut conn,
         Scope::Address,
         &address,
-        auth.address_throttle,
+        portal.address_throttle,
         now,
     )
     .await?
@@ -213,7 +213,7 @@ pub(crate) async fn check(
             drop(conn);
             let lockouts: &[_] = if newly { &[("address", until)] } else { &[] };
             audit_failure(
-                auth,
+                portal,
                 action,
                 typed_username,
                 "address_throttled",
@@ -224,17 +224,24 @@ pub(crate) async fn check(
             return Err(Error::AddressThrottled { until });
         }
     };
-    let attempt =
-        match throttle::claim(&mut conn, Scope::Account, &key, auth.account_throttle, now).await? {
-            Claim::Allowed { attempt } => attempt,
-            Claim::Locked { until, newly } => {
-                throttle::succeeded(&mut conn, Scope::Address, &address).await?;
-                drop(conn);
-                let lockouts: &[_] = if newly { &[("account", until)] } else { &[] };
-                audit_failure(auth, action, typed_username, "locked", call, lockouts).await?;
-                return Err(Error::locked(until, now));
-            }
-        };
+    let attempt = match throttle::claim(
+        &mut conn,
+        Scope::Account,
+        &key,
+        portal.account_throttle,
+        now,
+    )
+    .await?
+    {
+        Claim::Allowed { attempt } => attempt,
+        Claim::Locked { until, newly } => {
+            throttle::succeeded(&mut conn, Scope::Address, &address).await?;
+            drop(conn);
+            let lockouts: &[_] = if newly { &[("account", until)] } else { &[] };
+            audit_failure(portal, action, typed_username, "locked", call, lockouts).await?;
+            return Err(Error::locked(until, now));
+        }
+    };
 
     // 2. Exactly one Argon2id verification whatever the account.
     let user = match Username::parse(typed_username) {
@@ -244,11 +251,11 @@ pub(crate) async fn check(
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     // No pooled connection is held during the (queued, CPU-bound) verification.
     drop(conn);
-    let verified = auth
+    let verified = portal
         .passwords
         .verify_async(password, stored.as_deref())
         .await?;
-    let mut conn = auth.pool.acquire().await?;
+    let mut conn = portal.pool.acquire().await?;
 
     // 3. Failure.
     let Some(user) = user.filter(|_| verified) else {
@@ -257,7 +264,7 @@ pub(crate) async fn check(
             Scope::Account,
             &key,
             attempt,
-            auth.account_throttle,
+            portal.account_throttle,
             now,
         )
         .await?;
@@ -266,7 +273,7 @@ pub(crate) async fn check(
             Scope::Address,
             &address,
             address_attempt,
-            auth.address_throttle,
+            portal.address_throttle,
             now,
         )
         .await?;
@@ -279,7 +286,7 @@ pub(crate) async fn check(
         .flatten()
         .collect();
         audit_failure(
-            auth,
+            portal,
             action,
             typed_username,
             "invalid_credentials",
@@ -296,7 +303,7 @@ pub(crate) async fn check(
 
     // The password is right: only now may the answer depend on the account's state.
     if user.status != UserStatus::Active {
-        let mut conn = auth.pool.acquire().await?;
+        let mut conn = portal.pool.acquire().await?;
         throttle::succeeded(&mut conn, Scope::Account, &key).await?;
         throttle::succeeded(&mut conn, Scope::Address, &address).await?;
         drop(conn);
@@ -305,15 +312,15 @@ pub(crate) async fn check(
             UserStatus::Locked => "account_locked_by_support",
             _ => "account_not_active",
         };
-        audit_failure(auth, action, typed_username, reason, call, &[]).await?;
+        audit_failure(portal, action, typed_username, reason, call, &[]).await?;
         return Err(Error::AccountUnavailable(user.status));
     }
 
     // A hash made with another cost is upgraded while we know the password (computed before any
     // transaction opens, so no connection waits on Argon2).
     let fresh_hash = match stored.as_deref() {
-        Some(h) if auth.passwords.needs_rehash(h) => {
-            Some(auth.passwords.hash_async(password).await?)
+        Some(h) if portal.passwords.needs_rehash(h) => {
+            Some(portal.passwords.hash_async(password).await?)
         }
         _ => None,
     };

@@ -7,7 +7,7 @@ use serde_json::json;
 use sqlx::PgConnection;
 use time::{Duration, OffsetDateTime};
 
-use super::Auth;
+use super::Portal;
 use super::browser::{Browser, hash_of, random_token};
 use super::card::certificate::Trust;
 use super::psc::claims::PscLogin;
@@ -140,7 +140,7 @@ fn decode(row: Row, trust: Option<&Trust>, now: OffsetDateTime) -> Result<Pendin
 /// What the linking page shows about the pending identity (nothing is consumed). `trust` is the
 /// card trust when card sign-in is on (a pending card cannot be read without it).
 pub async fn pending(
-    auth: &Auth,
+    portal: &Portal,
     trust: Option<&Trust>,
     token: &str,
     browser: Browser,
@@ -154,7 +154,7 @@ pub async fn pending(
         &browser.hash()[..],
         now
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::CardLinkExpired)?;
     decode(row, trust, now)

@@ -24,7 +24,7 @@ use crate::accounts::{self, AdminRole, NewUser, UserStatus};
 use crate::admin::authz::{Action, Actor, authorize};
 use crate::admin::{Target, denied, event};
 use crate::audit::{self, Client, Event, Outcome};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::auth::account_links::{self, Purpose};
 use crate::call::Call;
 use crate::error::{Error, Result};
@@ -127,7 +127,7 @@ fn target(region: &RegionCode, id: String, label: String) -> Target {
 /// Authorises an import action on data of `region` (a file, an upload, a committed import); a
 /// refusal is audited with `target` and answered with `Forbidden`.
 async fn authorize_on(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &str,
     name: audit::Action,
@@ -138,7 +138,7 @@ async fn authorize_on(
         return Ok(());
     }
     Err(denied(
-        &auth.pool,
+        &portal.pool,
         actor,
         name,
         Action::ImportUsers,
@@ -150,7 +150,7 @@ async fn authorize_on(
 
 /// Authorises an import of the file `sha256` into `region`.
 async fn authorize_import(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     name: audit::Action,
@@ -158,7 +158,7 @@ async fn authorize_import(
     call: Call<'_>,
 ) -> Result<()> {
     let target = target(region, sha256.to_string(), sha256.to_string());
-    authorize_on(auth, actor, region.as_str(), name, target, call).await
+    authorize_on(portal, actor, region.as_str(), name, target, call).await
 }
 
 fn read_file(bytes: &[u8], limits: &Limits) -> Result<Sheet> {
@@ -198,19 +198,19 @@ fn outcomes(plan: &validate::Plan) -> (Counts, Vec<RowOutcome>) {
 /// Checks the file for an import into `region` and says what a commit would do. Writes nothing
 /// (but the `denied` row of a refusal). A file beyond `limits` is refused as a whole.
 pub async fn dry_run(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
     limits: &Limits,
     call: Call<'_>,
 ) -> Result<Preview> {
-    dry_run_with_progress(auth, actor, region, bytes, limits, call, &|_| {}).await
+    dry_run_with_progress(portal, actor, region, bytes, limits, call, &|_| {}).await
 }
 
 /// `dry_run`, reporting the rows checked to `progress` (see `commit_with_progress`).
 pub async fn dry_run_with_progress(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
@@ -220,7 +220,7 @@ pub async fn dry_run_with_progress(
 ) -> Result<Preview> {
     let sha256 = sha256_hex(bytes);
     authorize_import(
-        auth,
+        portal,
         actor,
         region,
         audit::Action::ImportDryRun,
@@ -230,7 +230,7 @@ pub async fn dry_run_with_progress(
     .await?;
     let sheet = read_file(bytes, limits)?;
     // One snapshot for every query, and a read-only transaction: the dry run cannot write.
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     sqlx::query!("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
@@ -259,7 +259,7 @@ pub async fn dry_run_with_progress(
 /// Applies the file to `region` in one transaction: refused as a whole when a row is in error,
 /// unless `skip_errors` (the rows in error are then left out and listed in the report).
 pub async fn commit(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
@@ -268,7 +268,7 @@ pub async fn commit(
     call: Call<'_>,
 ) -> Result<Report> {
     commit_with_progress(
-        auth,
+        portal,
         actor,
         region,
         bytes,
@@ -284,7 +284,7 @@ pub async fn commit(
 /// database round trips: it should only record the value).
 #[allow(clippy::too_many_arguments)] // `commit`'s inputs plus the progress hook
 pub async fn commit_with_progress(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     bytes: &[u8],
@@ -294,7 +294,7 @@ pub async fn commit_with_progress(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Report> {
     let Call { client, now } = call;
-    let input = CommitInput::new(auth, actor, region, bytes, *limits, client, now);
+    let input = CommitInput::new(portal, actor, region, bytes, *limits, client, now);
     commit_job(Uuid::new_v4(), &input, skip_errors, progress).await
 }
 
@@ -302,7 +302,7 @@ pub async fn commit_with_progress(
 /// upload and its committed import share one id (a commit cut short by a restart is then found,
 /// or not, by that id).
 pub(crate) struct CommitInput<'a> {
-    auth: &'a Auth,
+    portal: &'a Portal,
     actor: &'a Actor,
     region: &'a RegionCode,
     bytes: &'a [u8],
@@ -313,7 +313,7 @@ pub(crate) struct CommitInput<'a> {
 
 impl<'a> CommitInput<'a> {
     pub(crate) fn new(
-        auth: &'a Auth,
+        portal: &'a Portal,
         actor: &'a Actor,
         region: &'a RegionCode,
         bytes: &'a [u8],
@@ -322,7 +322,7 @@ impl<'a> CommitInput<'a> {
         now: OffsetDateTime,
     ) -> Self {
         Self {
-            auth,
+            portal,
             actor,
             region,
             bytes,
@@ -340,7 +340,7 @@ pub(crate) async fn commit_job(
     progress: &(dyn Fn(Progress) + Send + Sync),
 ) -> Result<Report> {
     let CommitInput {
-        auth,
+        portal,
         actor,
         region,
         bytes,
@@ -351,7 +351,7 @@ pub(crate) async fn commit_job(
     let limits = &limits;
     let sha256 = sha256_hex(bytes);
     authorize_import(
-        auth,
+        portal,
         actor,
         region,
         audit::Action::ImportCommit,
@@ -361,7 +361,7 @@ pub(crate) async fn commit_job(
     .await?;
     let sheet = read_file(bytes, limits)?;
 
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     sqlx::query!(
         "SELECT pg_advisory_xact_lock($1, hashtext($2))",
         IMPORT_LOCK_CLASS,
@@ -386,7 +386,7 @@ pub(crate) async fn commit_job(
     progress(Progress::Written { done: 0, total });
     let mut done = 0;
     for batch in plan.planned.chunks(WRITE_BATCH) {
-        events.extend(apply(&mut tx, auth, actor, region, &sha256, batch, now).await?);
+        events.extend(apply(&mut tx, portal, actor, region, &sha256, batch, now).await?);
         done += batch.len();
         progress(Progress::Written { done, total });
     }
@@ -530,14 +530,14 @@ pub struct Job {
 }
 
 /// The committed import `id`, for whoever may import into its region.
-pub async fn job(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Job> {
+pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Job> {
     let job = sqlx::query_as!(
         Job,
         "SELECT id, region_code, actor_label, file_sha256, committed_at, report
          FROM import_jobs WHERE id = $1",
         id
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::NotFound)?;
     let target = Target {
@@ -547,7 +547,7 @@ pub async fn job(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result
         region: Some(job.region_code.clone()),
     };
     authorize_on(
-        auth,
+        portal,
         actor,
         &job.region_code,
         audit::Action::ImportView,
@@ -563,7 +563,7 @@ pub async fn job(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result
 /// events (none for the unchanged ones), in the file's order.
 async fn apply(
     tx: &mut PgConnection,
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     sha256: &str,
@@ -681,8 +681,14 @@ async fn apply(
     let mails = if created.is_empty() {
         Vec::new()
     } else {
-        account_links::issue_many(tx, &auth.public_origin, &created, Purpose::Activation, now)
-            .await?
+        account_links::issue_many(
+            tx,
+            &portal.public_origin,
+            &created,
+            Purpose::Activation,
+            now,
+        )
+        .await?
     };
 
     let mut mails = mails.into_iter();

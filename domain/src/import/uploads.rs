@@ -24,7 +24,7 @@ use super::{
 use crate::admin::authz::{Action, Actor};
 use crate::admin::{Target, event};
 use crate::audit::{self, Client, Outcome};
-use crate::auth::Auth;
+use crate::auth::Portal;
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::RegionCode;
@@ -201,9 +201,9 @@ fn display_name(name: &str) -> String {
 
 /// Whether `actor` may upload a file at all (any region): asked before the upload's body is read,
 /// so that a refused request costs no buffering. A refusal is audited.
-pub async fn may_upload(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<()> {
+pub async fn may_upload(portal: &Portal, actor: &Actor, call: Call<'_>) -> Result<()> {
     crate::admin::scope_or_deny(
-        &auth.pool,
+        &portal.pool,
         actor,
         audit::Action::ImportUpload,
         Action::ImportUsers,
@@ -217,7 +217,7 @@ pub async fn may_upload(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<()
 /// its `ImportError` and stores nothing), stores it and returns the upload's id. The dry run is
 /// then the worker's: `check`.
 pub async fn create(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     region: &RegionCode,
     file_name: &str,
@@ -227,7 +227,7 @@ pub async fn create(
     let Call { now, .. } = call;
     let sha256 = sha256_hex(bytes);
     authorize_import(
-        auth,
+        portal,
         actor,
         region,
         audit::Action::ImportUpload,
@@ -236,10 +236,10 @@ pub async fn create(
     )
     .await?;
     let sheet = read_file(bytes, &Limits::default())?;
-    purge(&auth.pool, now).await?;
+    purge(&portal.pool, now).await?;
     let id = Uuid::new_v4();
     let name = display_name(file_name);
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     sqlx::query!(
         "INSERT INTO import_uploads (id, region_code, actor_user_id, actor_label, file_name,
              file_sha256, content, rows_total, state, heartbeat_at, created_at, updated_at)
@@ -334,17 +334,17 @@ fn upload_target(row: &Row) -> Target {
 /// The upload's row as it stands at `now` (see `settle`), for whoever may import into its region
 /// (a refusal is audited).
 async fn current(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     id: Uuid,
     name: audit::Action,
     call: Call<'_>,
 ) -> Result<Row> {
     let Call { now, .. } = call;
-    let mut row = fetch(&auth.pool, id).await?;
+    let mut row = fetch(&portal.pool, id).await?;
     let target = upload_target(&row);
-    authorize_on(auth, actor, &row.region_code, name, target, call).await?;
-    settle(&auth.pool, &mut row, now).await?;
+    authorize_on(portal, actor, &row.region_code, name, target, call).await?;
+    settle(&portal.pool, &mut row, now).await?;
     Ok(row)
 }
 
@@ -417,16 +417,16 @@ fn upload_of(row: Row) -> Result<Upload> {
 }
 
 /// The upload `id` for its page.
-pub async fn view(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Upload> {
-    let row = current(auth, actor, id, audit::Action::ImportView, call).await?;
+pub async fn view(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Upload> {
+    let row = current(portal, actor, id, audit::Action::ImportView, call).await?;
     upload_of(row)
 }
 
 /// The latest uploads of the regions `actor` may import into. Someone who may not import is
 /// refused, and the refusal audited, like every other console refusal.
-pub async fn recent(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<Vec<UploadSummary>> {
+pub async fn recent(portal: &Portal, actor: &Actor, call: Call<'_>) -> Result<Vec<UploadSummary>> {
     let scope = crate::admin::scope_or_deny(
-        &auth.pool,
+        &portal.pool,
         actor,
         audit::Action::AdminImportList,
         Action::ImportUsers,
@@ -441,7 +441,7 @@ pub async fn recent(auth: &Auth, actor: &Actor, call: Call<'_>) -> Result<Vec<Up
         scope.regions(),
         RECENT
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await?;
     rows.into_iter()
         .map(|r| {
@@ -492,11 +492,11 @@ async fn transition(
 
 /// Asks for the dry run again (after an interruption, or when the data changed since the preview);
 /// the worker then runs `check`.
-pub async fn recheck(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
+pub async fn recheck(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
-    current(auth, actor, id, audit::Action::ImportRecheck, call).await?;
+    current(portal, actor, id, audit::Action::ImportRecheck, call).await?;
     transition(
-        &mut *auth.pool.acquire().await?,
+        &mut *portal.pool.acquire().await?,
         id,
         &[UploadState::Previewed, UploadState::Interrupted],
         UploadState::Validating,
@@ -509,14 +509,14 @@ pub async fn recheck(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Re
 /// Confirms the import of a checked upload; the worker then runs `run_commit`. Refused while the
 /// preview has rows in error, unless `skip_errors`.
 pub async fn start_commit(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     id: Uuid,
     skip_errors: bool,
     call: Call<'_>,
 ) -> Result<()> {
     let Call { now, .. } = call;
-    let row = current(auth, actor, id, audit::Action::ImportCommit, call).await?;
+    let row = current(portal, actor, id, audit::Action::ImportCommit, call).await?;
     let preview: Option<StoredPreview> = from_json(row.preview)?;
     let errors = preview.map_or(0, |p| p.counts.errors);
     if errors > 0 && !skip_errors {
@@ -526,7 +526,7 @@ pub async fn start_commit(
         }));
     }
     transition(
-        &mut *auth.pool.acquire().await?,
+        &mut *portal.pool.acquire().await?,
         id,
         &[UploadState::Previewed],
         UploadState::Committing,
@@ -537,10 +537,10 @@ pub async fn start_commit(
 }
 
 /// Gives up a checked (or interrupted) upload: the file is deleted, the upload stays listed.
-pub async fn abandon(auth: &Auth, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
+pub async fn abandon(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
-    let row = current(auth, actor, id, audit::Action::ImportAbandon, call).await?;
-    let mut tx = auth.pool.begin().await?;
+    let row = current(portal, actor, id, audit::Action::ImportAbandon, call).await?;
+    let mut tx = portal.pool.begin().await?;
     transition(
         &mut tx,
         id,
@@ -671,13 +671,13 @@ async fn stopped(
 
 /// The worker's dry run of a `validating` upload; the preview is stored for the page.
 pub async fn check(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     id: Uuid,
     client: &Client,
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
 ) -> Result<()> {
-    let pool = &auth.pool;
+    let pool = &portal.pool;
     let (bytes, region, _) = claim(pool, id, UploadState::Validating).await?;
     let board = Board::default();
     let now = clock();
@@ -687,7 +687,7 @@ pub async fn check(
         &board,
         clock,
         dry_run_with_progress(
-            auth,
+            portal,
             actor,
             &region,
             &bytes,
@@ -728,17 +728,17 @@ pub async fn check(
 
 /// The worker's commit of a `committing` upload. The import's job row shares the upload's id.
 pub async fn run_commit(
-    auth: &Auth,
+    portal: &Portal,
     actor: &Actor,
     id: Uuid,
     client: &Client,
     clock: &(dyn Fn() -> OffsetDateTime + Send + Sync),
 ) -> Result<Report> {
-    let pool = &auth.pool;
+    let pool = &portal.pool;
     let (bytes, region, skip_errors) = claim(pool, id, UploadState::Committing).await?;
     let board = Board::default();
     let input = CommitInput::new(
-        auth,
+        portal,
         actor,
         &region,
         &bytes,

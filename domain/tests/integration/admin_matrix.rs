@@ -8,7 +8,7 @@ use domain::accounts::{AdminRole, UserStatus};
 use domain::admin::audit_view::{self, AuditFilter};
 use domain::admin::users::{self, Identity, NewAccount, UserFilter};
 use domain::admin::{Actor, establishments};
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::call::Call;
 use domain::ids::{Email, Finess, RegionCode, Username};
 use sqlx::PgPool;
@@ -157,7 +157,7 @@ async fn user_id(pool: &PgPool, username: &str) -> Uuid {
         .unwrap()
 }
 
-async fn actor(auth: &Auth, who: Who) -> Actor {
+async fn actor(portal: &Portal, who: Who) -> Actor {
     let username = match who {
         Who::Anonymous => return Actor::anonymous(),
         Who::Professional => "dr.martin",
@@ -165,8 +165,8 @@ async fn actor(auth: &Auth, who: Who) -> Actor {
         Who::Regional => "admin.idf",
         Who::National => "admin.national",
     };
-    let id = user_id(&auth.pool, username).await;
-    let mut conn = auth.pool.acquire().await.unwrap();
+    let id = user_id(&portal.pool, username).await;
+    let mut conn = portal.pool.acquire().await.unwrap();
     Actor::load(
         &mut conn,
         id,
@@ -193,8 +193,8 @@ struct Fixture {
     audit_row: i64,
 }
 
-async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
-    let pool = &auth.pool;
+async fn fixture(portal: &Portal, region: &'static str) -> Fixture {
+    let pool = &portal.pool;
     let demo = domain::demo::establishments();
     let with_check = |body: &str| {
         Finess::parse(&format!(
@@ -256,7 +256,7 @@ async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
         .unwrap();
     // A sign-in of the user, so that there are a session and an audit row of the region.
     let _ = domain::auth::password::sign_in(
-        auth,
+        portal,
         username,
         domain::demo::DEMO_PASSWORD,
         None,
@@ -279,13 +279,13 @@ async fn fixture(auth: &Auth, region: &'static str) -> Fixture {
     }
 }
 
-async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Error> {
+async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Error> {
     let c = client("10.1.1.1");
     let now = t0() + Duration::minutes(1);
     let region = RegionCode::parse(f.region).unwrap();
     match op {
         Op::SearchUsers => users::search(
-            auth,
+            portal,
             actor,
             &UserFilter {
                 region: Some(f.region.into()),
@@ -295,29 +295,31 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         )
         .await
         .map(drop),
-        Op::ViewUser => users::detail(auth, actor, f.user, Call::new(&c, now))
+        Op::ViewUser => users::detail(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
-        Op::Unlock => users::unlock(auth, actor, f.user, Call::new(&c, now)).await,
-        Op::SendLink => users::send_link(auth, actor, f.user, Call::new(&c, now))
+        Op::Unlock => users::unlock(portal, actor, f.user, Call::new(&c, now)).await,
+        Op::SendLink => users::send_link(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
-        Op::EndSessions => users::end_sessions(auth, actor, f.user, Call::new(&c, now))
+        Op::EndSessions => users::end_sessions(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
-        Op::UnlinkCard => users::unlink_card(auth, actor, f.user, f.card, Call::new(&c, now)).await,
-        Op::UnlinkPsc => users::unlink_psc(auth, actor, f.user, &f.psc, Call::new(&c, now)).await,
-        Op::SecureAccount => users::secure_compromised(auth, actor, f.user, Call::new(&c, now))
+        Op::UnlinkCard => {
+            users::unlink_card(portal, actor, f.user, f.card, Call::new(&c, now)).await
+        }
+        Op::UnlinkPsc => users::unlink_psc(portal, actor, f.user, &f.psc, Call::new(&c, now)).await,
+        Op::SecureAccount => users::secure_compromised(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),
         Op::EditUser => {
             let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
                 .bind(f.user)
-                .fetch_one(&auth.pool)
+                .fetch_one(&portal.pool)
                 .await
                 .unwrap();
             users::edit(
-                auth,
+                portal,
                 actor,
                 f.user,
                 &Identity {
@@ -333,24 +335,43 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             .await
         }
         Op::AttachMembership => {
-            users::set_membership(auth, actor, f.user, &f.spare, true, Call::new(&c, now))
+            users::set_membership(portal, actor, f.user, &f.spare, true, Call::new(&c, now))
                 .await
                 .map(drop)
         }
-        Op::DetachMembership => {
-            users::set_membership(auth, actor, f.user, &f.member_of, false, Call::new(&c, now))
-                .await
-                .map(drop)
-        }
+        Op::DetachMembership => users::set_membership(
+            portal,
+            actor,
+            f.user,
+            &f.member_of,
+            false,
+            Call::new(&c, now),
+        )
+        .await
+        .map(drop),
         Op::GrantSupport => {
-            users::grant_role(auth, actor, f.user, AdminRole::Support, Call::new(&c, now)).await
+            users::grant_role(
+                portal,
+                actor,
+                f.user,
+                AdminRole::Support,
+                Call::new(&c, now),
+            )
+            .await
         }
         Op::RevokeSupport => {
-            users::revoke_role(auth, actor, f.user, AdminRole::Support, Call::new(&c, now)).await
+            users::revoke_role(
+                portal,
+                actor,
+                f.user,
+                AdminRole::Support,
+                Call::new(&c, now),
+            )
+            .await
         }
         Op::GrantRegionalAdmin => {
             users::grant_role(
-                auth,
+                portal,
                 actor,
                 f.user,
                 AdminRole::RegionalAdmin,
@@ -359,7 +380,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             .await
         }
         Op::CreateUser => users::create(
-            auth,
+            portal,
             actor,
             &NewAccount {
                 username: Username::parse(&format!("nouveau.{}", f.region.to_lowercase())).unwrap(),
@@ -377,12 +398,12 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         Op::ListEstablishments => {
             // A query over one region is what the console makes for a regional actor; national
             // actors list everything.
-            establishments::list(auth, actor, "", Some(f.region), None, Call::new(&c, now))
+            establishments::list(portal, actor, "", Some(f.region), None, Call::new(&c, now))
                 .await
                 .map(drop)
         }
         Op::ViewEstablishment => {
-            establishments::detail(auth, actor, &f.member_of, Call::new(&c, now))
+            establishments::detail(portal, actor, &f.member_of, Call::new(&c, now))
                 .await
                 .map(drop)
         }
@@ -394,7 +415,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
             };
             let finess = format!("{body}{}", domain::ids::luhn_check_digit(body).unwrap());
             establishments::create(
-                auth,
+                portal,
                 actor,
                 &Finess::parse(&finess).unwrap(),
                 &region,
@@ -414,10 +435,10 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 city: "Ville".into(),
                 active: false,
             };
-            establishments::edit(auth, actor, &f.spare, &fields, Call::new(&c, now)).await
+            establishments::edit(portal, actor, &f.spare, &fields, Call::new(&c, now)).await
         }
         Op::SearchAudit => audit_view::search(
-            auth,
+            portal,
             actor,
             &AuditFilter {
                 region: Some(f.region.into()),
@@ -427,11 +448,11 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         )
         .await
         .map(drop),
-        Op::ViewAuditRow => audit_view::row(auth, actor, f.audit_row, Call::new(&c, now))
+        Op::ViewAuditRow => audit_view::row(portal, actor, f.audit_row, Call::new(&c, now))
             .await
             .map(drop),
         Op::ExportAudit => audit_view::export_csv(
-            auth,
+            portal,
             actor,
             &AuditFilter {
                 region: Some(f.region.into()),
@@ -441,12 +462,12 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         )
         .await
         .map(drop),
-        Op::Disable => users::set_enabled(auth, actor, f.user, false, Call::new(&c, now)).await,
-        Op::Enable => users::set_enabled(auth, actor, f.user, true, Call::new(&c, now)).await,
+        Op::Disable => users::set_enabled(portal, actor, f.user, false, Call::new(&c, now)).await,
+        Op::Enable => users::set_enabled(portal, actor, f.user, true, Call::new(&c, now)).await,
         Op::ChangeRegion => {
             let version: i32 = sqlx::query_scalar("SELECT version FROM users WHERE id = $1")
                 .bind(f.user)
-                .fetch_one(&auth.pool)
+                .fetch_one(&portal.pool)
                 .await
                 .unwrap();
             let to = if f.region == "FR-IDF" {
@@ -455,7 +476,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 "FR-BRE"
             };
             users::change_region(
-                auth,
+                portal,
                 actor,
                 f.user,
                 &RegionCode::parse(to).unwrap(),
@@ -466,13 +487,14 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         }
         // The code e-mailed to the holder, then the enrolment with it: both need the permission.
         Op::EnrollTiqr => {
-            domain::admin::tiqr::send_holder_code(auth, actor, f.user, Call::new(&c, now)).await?;
+            domain::admin::tiqr::send_holder_code(portal, actor, f.user, Call::new(&c, now))
+                .await?;
             let text: String = sqlx::query_scalar(
                 "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_desk_code' AND user_id = $1
                  ORDER BY id DESC LIMIT 1",
             )
             .bind(f.user)
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
             let code: String = text
@@ -483,7 +505,7 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
                 .take(6)
                 .collect();
             domain::admin::tiqr::start_for_user(
-                auth,
+                portal,
                 &super::tiqr::service(),
                 actor,
                 f.user,
@@ -496,8 +518,14 @@ async fn run(auth: &Auth, actor: &Actor, f: &Fixture, op: Op) -> Result<(), Erro
         }
         // No enrollment of that id: once authorised, the action finds nothing to revoke.
         Op::RevokeTiqr => {
-            match domain::admin::tiqr::revoke(auth, actor, f.user, Uuid::nil(), Call::new(&c, now))
-                .await
+            match domain::admin::tiqr::revoke(
+                portal,
+                actor,
+                f.user,
+                Uuid::nil(),
+                Call::new(&c, now),
+            )
+            .await
             {
                 Err(Error::NotFound) => Ok(()),
                 other => other,
@@ -517,22 +545,22 @@ async fn every_action_by_every_role_in_own_and_other_region() {
         Who::National,
     ] {
         for (region, own) in [("FR-IDF", true), ("FR-ARA", false)] {
-            let auth = seeded().await;
-            let actor = actor(&auth, who).await;
-            let f = fixture(&auth, region).await;
+            let portal = seeded().await;
+            let actor = actor(&portal, who).await;
+            let f = fixture(&portal, region).await;
             for op in OPS {
                 let allowed = expected(who, own, op);
-                let before = snapshot(&auth.pool).await;
-                let denied_before = denied_rows(&auth.pool).await;
-                let result = run(&auth, &actor, &f, op).await;
+                let before = snapshot(&portal.pool).await;
+                let denied_before = denied_rows(&portal.pool).await;
+                let result = run(&portal, &actor, &f, op).await;
                 match (allowed, result) {
                     (true, Ok(())) => {}
                     (false, Err(Error::Forbidden)) => {
-                        if snapshot(&auth.pool).await != before {
+                        if snapshot(&portal.pool).await != before {
                             failures
                                 .push(format!("{who:?} {region} {op:?}: refused but changed data"));
                         }
-                        if denied_rows(&auth.pool).await != denied_before + 1 {
+                        if denied_rows(&portal.pool).await != denied_before + 1 {
                             failures.push(format!("{who:?} {region} {op:?}: no denied audit row"));
                         }
                     }
@@ -542,7 +570,7 @@ async fn every_action_by_every_role_in_own_and_other_region() {
                     )),
                 }
             }
-            auth.pool.close().await;
+            portal.pool.close().await;
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -550,16 +578,16 @@ async fn every_action_by_every_role_in_own_and_other_region() {
 
 #[tokio::test]
 async fn searches_only_show_the_actors_regions() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("10.1.1.1");
-    let support = actor(&auth, Who::Support).await;
-    let national = actor(&auth, Who::National).await;
+    let support = actor(&portal, Who::Support).await;
+    let national = actor(&portal, Who::National).await;
     let find = |actor: Actor, q: &'static str| {
-        let auth = &auth;
+        let portal = &portal;
         let c = c.clone();
         async move {
             users::search(
-                auth,
+                portal,
                 &actor,
                 &UserFilter {
                     query: q.into(),
@@ -596,11 +624,11 @@ async fn searches_only_show_the_actors_regions() {
 
 #[tokio::test]
 async fn two_admins_editing_the_same_account_the_second_is_refused() {
-    let auth = seeded().await;
-    let admin = actor(&auth, Who::Regional).await;
+    let portal = seeded().await;
+    let admin = actor(&portal, Who::Regional).await;
     let c = client("10.1.1.1");
-    let id = user_id(&auth.pool, "inf.durand").await;
-    let opened = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let id = user_id(&portal.pool, "inf.durand").await;
+    let opened = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     let edit = |family: &str| Identity {
@@ -612,7 +640,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
         version: opened.user.version,
     };
     users::edit(
-        &auth,
+        &portal,
         &admin,
         id,
         &edit("Durand-Premier"),
@@ -621,7 +649,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
     .await
     .unwrap();
     let second = users::edit(
-        &auth,
+        &portal,
         &admin,
         id,
         &edit("Durand-Second"),
@@ -629,7 +657,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
     )
     .await;
     assert!(matches!(second, Err(Error::StaleVersion)), "{second:?}");
-    let now = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let now = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(now.user.family_name, "Durand-Premier");
@@ -637,7 +665,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
     let details: serde_json::Value = sqlx::query_scalar(
         "SELECT details FROM audit_log WHERE action = 'user.edit' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(details["before"]["family_name"], "Durand");
@@ -646,14 +674,14 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
 
 #[tokio::test]
 async fn unlock_lifts_the_lock_after_failed_sign_ins() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("10.2.2.2");
     for _ in 0..5 {
         let _ =
-            super::harness::sign_in(&auth, "inf.durand", "faux", None, Call::new(&c, t0())).await;
+            super::harness::sign_in(&portal, "inf.durand", "faux", None, Call::new(&c, t0())).await;
     }
     let locked = super::harness::sign_in(
-        &auth,
+        &portal,
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
@@ -661,20 +689,20 @@ async fn unlock_lifts_the_lock_after_failed_sign_ins() {
     )
     .await;
     assert!(matches!(locked, Err(Error::Locked { .. })), "{locked:?}");
-    let support = actor(&auth, Who::Support).await;
-    let id = user_id(&auth.pool, "inf.durand").await;
+    let support = actor(&portal, Who::Support).await;
+    let id = user_id(&portal.pool, "inf.durand").await;
     assert!(
-        users::detail(&auth, &support, id, Call::new(&c, t0()))
+        users::detail(&portal, &support, id, Call::new(&c, t0()))
             .await
             .unwrap()
             .locked_until
             .is_some()
     );
-    users::unlock(&auth, &support, id, Call::new(&c, t0()))
+    users::unlock(&portal, &support, id, Call::new(&c, t0()))
         .await
         .unwrap();
     super::harness::sign_in(
-        &auth,
+        &portal,
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
@@ -683,11 +711,11 @@ async fn unlock_lifts_the_lock_after_failed_sign_ins() {
     .await
     .unwrap();
     // Disabled by an administrator: the account's sessions end and it cannot sign in.
-    let admin = actor(&auth, Who::Regional).await;
-    users::set_enabled(&auth, &admin, id, false, Call::new(&c, t0()))
+    let admin = actor(&portal, Who::Regional).await;
+    users::set_enabled(&portal, &admin, id, false, Call::new(&c, t0()))
         .await
         .unwrap();
-    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let d = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(d.user.status, UserStatus::Disabled);
@@ -696,7 +724,7 @@ async fn unlock_lifts_the_lock_after_failed_sign_ins() {
 
 #[tokio::test]
 async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("10.3.3.3");
     // A failed sign-in from a browser whose name is a formula (what is typed for no account is
     // not kept as typed, so the browser's name carries it).
@@ -705,10 +733,10 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
         user_agent: Some("=HYPERLINK(\"http://x\")".into()),
     };
     let _ =
-        super::harness::sign_in(&auth, "nobody.here", "x", None, Call::new(&formula, t0())).await;
-    let national = actor(&auth, Who::National).await;
+        super::harness::sign_in(&portal, "nobody.here", "x", None, Call::new(&formula, t0())).await;
+    let national = actor(&portal, Who::National).await;
     let (csv, rows) = audit_view::export_csv(
-        &auth,
+        &portal,
         &national,
         &AuditFilter::default(),
         Call::new(&c, t0()),
@@ -721,9 +749,9 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
     assert!(text.contains("'=HYPERLINK"), "{text}");
     assert!(!text.contains(";=HYPERLINK"));
     // A regional administrator's export holds their region's rows only.
-    let regional = actor(&auth, Who::Regional).await;
+    let regional = actor(&portal, Who::Regional).await;
     let (csv, _) = audit_view::export_csv(
-        &auth,
+        &portal,
         &regional,
         &AuditFilter::default(),
         Call::new(&c, t0()),
@@ -741,10 +769,10 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
 
 #[tokio::test]
 async fn the_console_asks_for_the_password_again_after_its_limit() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("10.4.4.4");
     let signed = super::harness::sign_in(
-        &auth,
+        &portal,
         "admin.idf",
         domain::demo::DEMO_PASSWORD,
         None,
@@ -755,7 +783,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     let limit = Duration::minutes(60);
     let later = t0() + Duration::minutes(61);
     let session = domain::sessions::load(
-        &auth.pool,
+        &portal.pool,
         &signed.token,
         domain::sessions::Policy {
             idle: Duration::hours(2),
@@ -766,7 +794,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     .await
     .unwrap()
     .unwrap();
-    let mut conn = auth.pool.acquire().await.unwrap();
+    let mut conn = portal.pool.acquire().await.unwrap();
     let stale = Actor::load(
         &mut conn,
         session.user_id,
@@ -781,7 +809,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
         "{stale:?}"
     );
     // A professional without roles is never asked (the console refuses them anyway).
-    let pro = user_id(&auth.pool, "dr.martin").await;
+    let pro = user_id(&portal.pool, "dr.martin").await;
     assert!(
         Actor::load(&mut conn, pro, "dr.martin", Some(t0()), limit, later)
             .await
@@ -789,11 +817,11 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     );
     // A wrong password changes nothing; the right one renews the strong authentication.
     assert!(matches!(
-        domain::auth::reauthenticate(&auth, &session, "faux", Call::new(&c, later)).await,
+        domain::auth::reauthenticate(&portal, &session, "faux", Call::new(&c, later)).await,
         Err(Error::InvalidCredentials)
     ));
     domain::auth::reauthenticate(
-        &auth,
+        &portal,
         &session,
         domain::demo::DEMO_PASSWORD,
         Call::new(&c, later),
@@ -801,7 +829,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     .await
     .unwrap();
     let session = domain::sessions::load(
-        &auth.pool,
+        &portal.pool,
         &signed.token,
         domain::sessions::Policy {
             idle: Duration::hours(2),
@@ -838,23 +866,23 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
     use domain::auth::card::Browser;
     use domain::auth::tiqr::sign_in::{self, Poll};
 
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("10.2.2.2");
     let limit = Duration::minutes(60);
-    let (admin, phone) = enrolled_for(&auth, "admin.idf", Platform::Android, t0()).await;
+    let (admin, phone) = enrolled_for(&portal, "admin.idf", Platform::Android, t0()).await;
     let tiqr_session = |now: time::OffsetDateTime, browser: &'static str| {
-        let (auth, phone, c) = (&auth, &phone, &c);
+        let (portal, phone, c) = (&portal, &phone, &c);
         async move {
             let browser = Browser::of_secret(browser);
-            let qr = sign_in::start_sign_in(auth, &service(), browser, None, now)
+            let qr = sign_in::start_sign_in(portal, &service(), browser, None, now)
                 .await
                 .unwrap();
             assert_eq!(
-                Phone::login(phone, auth, &qr.url, "1234", "198.51.100.30", now).await,
+                Phone::login(phone, portal, &qr.url, "1234", "198.51.100.30", now).await,
                 "OK"
             );
             let Poll::SignedIn(signed) =
-                sign_in::poll(auth, browser, None, NEW_PHONE, Call::new(c, now))
+                sign_in::poll(portal, browser, None, NEW_PHONE, Call::new(c, now))
                     .await
                     .unwrap()
             else {
@@ -862,14 +890,14 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
             };
             (
                 signed.token.clone(),
-                session_of_token(auth, &signed.token, now).await,
+                session_of_token(portal, &signed.token, now).await,
             )
         }
     };
     let console = |session: domain::sessions::Session, now: time::OffsetDateTime| {
-        let auth = &auth;
+        let portal = &portal;
         async move {
-            let mut conn = auth.pool.acquire().await.unwrap();
+            let mut conn = portal.pool.acquire().await.unwrap();
             Actor::load(
                 &mut conn,
                 session.user_id,
@@ -896,14 +924,14 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
     );
     // The password typed again opens it.
     domain::auth::reauthenticate(
-        &auth,
+        &portal,
         &session,
         domain::demo::DEMO_PASSWORD,
         Call::new(&c, soon),
     )
     .await
     .unwrap();
-    let session = super::tiqr::session_of_token(&auth, &token, soon).await;
+    let session = super::tiqr::session_of_token(&portal, &token, soon).await;
     assert_eq!(session.authenticated_at, Some(soon));
     assert!(console(session, soon).await.is_ok());
 

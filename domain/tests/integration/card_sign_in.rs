@@ -50,12 +50,12 @@ fn cert(name: &str) -> Vec<u8> {
 }
 
 async fn agent_proof(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     holder: &str,
     browser: Browser,
     origin: &str,
 ) -> AgentProof {
-    let mut conn = auth.pool.acquire().await.unwrap();
+    let mut conn = portal.pool.acquire().await.unwrap();
     let nonce = card::issue_challenge(&mut conn, browser, now())
         .await
         .unwrap();
@@ -71,14 +71,14 @@ async fn agent_proof(
 }
 
 async fn sign_in(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     trust: &Trust,
     holder: &str,
     browser: Browser,
 ) -> Result<CardOutcome, Error> {
-    let proof = agent_proof(auth, holder, browser, ORIGIN).await;
+    let proof = agent_proof(portal, holder, browser, ORIGIN).await;
     card::sign_in_with_agent(
-        auth,
+        portal,
         trust,
         ORIGIN,
         browser,
@@ -90,7 +90,7 @@ async fn sign_in(
 }
 
 async fn link(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     trust: &Trust,
     token: &str,
     browser: Browser,
@@ -99,7 +99,7 @@ async fn link(
 ) -> Result<domain::auth::SignedIn, Error> {
     signed_in(
         linking::link_and_sign_in(
-            auth,
+            portal,
             Some(trust),
             token,
             browser,
@@ -197,24 +197,28 @@ fn without_a_crl_for_the_issuer_revocation_is_unknown() {
 
 #[tokio::test]
 async fn first_card_sign_in_links_once_then_the_card_alone_signs_in() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let browser = Browser::of_secret("browser-1");
 
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", browser).await.unwrap());
-    let shown = card::pending_link(&auth, &trust, &token, browser, now())
+    let token = link_token(
+        sign_in(&portal, &trust, "cps-martin", browser)
+            .await
+            .unwrap(),
+    );
+    let shown = card::pending_link(&portal, &trust, &token, browser, now())
         .await
         .unwrap();
     assert_eq!(shown.holder_name, "CLAIRE MARTIN");
     // Another browser cannot use this pending link.
     assert!(matches!(
-        card::pending_link(&auth, &trust, &token, Browser::of_secret("other"), now()).await,
+        card::pending_link(&portal, &trust, &token, Browser::of_secret("other"), now()).await,
         Err(Error::CardLinkExpired)
     ));
     // A wrong password leaves the pending link usable.
     assert!(matches!(
         link(
-            &auth,
+            &portal,
             &trust,
             &token,
             browser,
@@ -224,38 +228,43 @@ async fn first_card_sign_in_links_once_then_the_card_alone_signs_in() {
         .await,
         Err(Error::InvalidCredentials)
     ));
-    let signed_in = link(&auth, &trust, &token, browser, "dr.martin", DEMO_PASSWORD)
+    let signed_in = link(&portal, &trust, &token, browser, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
     assert_eq!(signed_in.landing, Landing::Chooser);
     // Single use.
     assert!(matches!(
-        link(&auth, &trust, &token, browser, "dr.martin", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, browser, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::CardLinkExpired)
     ));
 
     // Next time: the card alone.
-    match sign_in(&auth, &trust, "cps-martin", Browser::of_secret("browser-2"))
-        .await
-        .unwrap()
+    match sign_in(
+        &portal,
+        &trust,
+        "cps-martin",
+        Browser::of_secret("browser-2"),
+    )
+    .await
+    .unwrap()
     {
         CardOutcome::SignedIn(s) => assert_eq!(s.user_id, signed_in.user_id),
         CardOutcome::LinkRequired { .. } => panic!("a linked card must sign in alone"),
     }
-    let cards = card::cards_of(&auth, signed_in.user_id).await.unwrap();
+    let cards = card::cards_of(&portal, signed_in.user_id).await.unwrap();
     assert_eq!(cards.len(), 1);
     assert_eq!(cards[0].serial, "0a01");
     // The holder is told by e-mail (outbox) that a card was linked.
     let told: (String, String) =
         sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'card_linked'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(told.0, "dr.martin@demo.passerelle.example");
     assert!(told.1.contains("numéro de série 0a01"), "{}", told.1);
     assert!(cards[0].last_used_at.is_some());
 
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     let actions: Vec<_> = trail.iter().map(|(a, o, _)| format!("{a}:{o}")).collect();
     for expected in [
         "auth.card.link_required:success",
@@ -272,27 +281,27 @@ async fn first_card_sign_in_links_once_then_the_card_alone_signs_in() {
 
 #[tokio::test]
 async fn a_renewed_card_relinks_itself_and_is_audited() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
-    let first = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    let first = link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
-    match sign_in(&auth, &trust, "cps-martin-renewed", b)
+    match sign_in(&portal, &trust, "cps-martin-renewed", b)
         .await
         .unwrap()
     {
         CardOutcome::SignedIn(s) => assert_eq!(s.user_id, first.user_id),
         CardOutcome::LinkRequired { .. } => panic!("a renewal must not ask for the password"),
     }
-    let cards = card::cards_of(&auth, first.user_id).await.unwrap();
+    let cards = card::cards_of(&portal, first.user_id).await.unwrap();
     assert_eq!(cards.len(), 2);
     assert_eq!(cards[0].linked_via, "renewal");
     let renewals: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'card.linked' AND details->>'via' = 'renewal'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(renewals, 1);
@@ -300,44 +309,44 @@ async fn a_renewed_card_relinks_itself_and_is_audited() {
 
 #[tokio::test]
 async fn linking_rules_rpps_and_ownership() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
 
     // Durand's card on Martin's account: the RPPS differ.
-    let token = link_token(sign_in(&auth, &trust, "cps-durand", b).await.unwrap());
+    let token = link_token(sign_in(&portal, &trust, "cps-durand", b).await.unwrap());
     assert!(matches!(
-        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::RppsMismatch)
     ));
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM cards")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(linked, 0);
 
     // An account without RPPS takes the card the desk declared for it, and its RPPS.
-    declare(&auth.pool, "sec.petit", "899700012349").await;
-    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    declare(&portal.pool, "sec.petit", "899700012349").await;
+    let token = link_token(sign_in(&portal, &trust, "cps-petit", b).await.unwrap());
     let other_browser = Browser::of_secret("c");
     let late_token = link_token(
-        sign_in(&auth, &trust, "cps-petit", other_browser)
+        sign_in(&portal, &trust, "cps-petit", other_browser)
             .await
             .unwrap(),
     );
-    link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
+    link(&portal, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
         .await
         .unwrap();
     let rpps: Option<String> =
         sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'sec.petit'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(rpps.as_deref(), Some("99700012349"));
     // The same card, linked meanwhile, cannot go to a second account.
     assert!(matches!(
         link(
-            &auth,
+            &portal,
             &trust,
             &late_token,
             other_browser,
@@ -349,7 +358,7 @@ async fn linking_rules_rpps_and_ownership() {
     ));
     let admin_rpps: Option<String> =
         sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'admin.idf'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(admin_rpps, None);
@@ -357,19 +366,19 @@ async fn linking_rules_rpps_and_ownership() {
 
 #[tokio::test]
 async fn a_disabled_account_cannot_sign_in_by_card() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
-    link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
     sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     assert!(matches!(
-        sign_in(&auth, &trust, "cps-martin", b).await,
+        sign_in(&portal, &trust, "cps-martin", b).await,
         Err(Error::AccountUnavailable(
             domain::accounts::UserStatus::Disabled
         ))
@@ -378,7 +387,7 @@ async fn a_disabled_account_cannot_sign_in_by_card() {
 
 #[tokio::test]
 async fn refused_certificates_and_bad_proofs_are_audited() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
     for (holder, refusal) in [
@@ -387,37 +396,61 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
         ("cps-untrusted", CardRefusal::Untrusted),
         ("cps-signature", CardRefusal::NotForAuthentication),
     ] {
-        match sign_in(&auth, &trust, holder, b).await {
+        match sign_in(&portal, &trust, holder, b).await {
             Err(Error::CardRefused(r)) => assert_eq!(r, refusal, "{holder}"),
             other => panic!("{holder}: {other:?}"),
         }
     }
     // A signature made for another site.
-    let proof = agent_proof(&auth, "cps-martin", b, "https://evil.example").await;
+    let proof = agent_proof(&portal, "cps-martin", b, "https://evil.example").await;
     let c = client("192.0.2.51");
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
-            .await,
+        card::sign_in_with_agent(
+            &portal,
+            &trust,
+            ORIGIN,
+            b,
+            &proof,
+            None,
+            Call::new(&c, now())
+        )
+        .await,
         Err(Error::CardRefused(CardRefusal::BadSignature))
     ));
     // The nonce was consumed by that attempt: replaying it fails.
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
-            .await,
+        card::sign_in_with_agent(
+            &portal,
+            &trust,
+            ORIGIN,
+            b,
+            &proof,
+            None,
+            Call::new(&c, now())
+        )
+        .await,
         Err(Error::CardChallengeInvalid)
     ));
     // A nonce issued to another browser.
-    let proof = agent_proof(&auth, "cps-martin", Browser::of_secret("x"), ORIGIN).await;
+    let proof = agent_proof(&portal, "cps-martin", Browser::of_secret("x"), ORIGIN).await;
     assert!(matches!(
-        card::sign_in_with_agent(&auth, &trust, ORIGIN, b, &proof, None, Call::new(&c, now()))
-            .await,
+        card::sign_in_with_agent(
+            &portal,
+            &trust,
+            ORIGIN,
+            b,
+            &proof,
+            None,
+            Call::new(&c, now())
+        )
+        .await,
         Err(Error::CardChallengeInvalid)
     ));
     // An expired nonce.
-    let proof = agent_proof(&auth, "cps-martin", b, ORIGIN).await;
+    let proof = agent_proof(&portal, "cps-martin", b, ORIGIN).await;
     assert!(matches!(
         card::sign_in_with_agent(
-            &auth,
+            &portal,
             &trust,
             ORIGIN,
             b,
@@ -431,7 +464,7 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT details->>'reason' FROM audit_log WHERE action = 'auth.card.sign_in' ORDER BY id",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -451,28 +484,28 @@ async fn refused_certificates_and_bad_proofs_are_audited() {
 
 #[tokio::test]
 async fn brute_force_on_the_linking_form_is_limited_like_sign_in() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
     for _ in 0..4 {
         assert!(matches!(
-            link(&auth, &trust, &token, b, "dr.martin", "guess").await,
+            link(&portal, &trust, &token, b, "dr.martin", "guess").await,
             Err(Error::InvalidCredentials)
         ));
     }
     assert!(matches!(
-        link(&auth, &trust, &token, b, "dr.martin", "guess").await,
+        link(&portal, &trust, &token, b, "dr.martin", "guess").await,
         Err(Error::Locked { .. })
     ));
     // Locked: even the right password is refused now, and the password sign-in shares the lock.
     assert!(matches!(
-        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::Locked { .. })
     ));
     assert!(matches!(
         crate::harness::sign_in(
-            &auth,
+            &portal,
             "dr.martin",
             DEMO_PASSWORD,
             None,
@@ -485,18 +518,18 @@ async fn brute_force_on_the_linking_form_is_limited_like_sign_in() {
 
 #[tokio::test]
 async fn the_holder_unlinks_a_card_after_typing_the_password() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
-    let s = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    let s = link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
-    let card_id = card::cards_of(&auth, s.user_id).await.unwrap()[0].id;
+    let card_id = card::cards_of(&portal, s.user_id).await.unwrap()[0].id;
     let c = client("192.0.2.52");
     assert!(matches!(
         means::unlink_own_card(
-            &auth,
+            &portal,
             "dr.martin",
             s.user_id,
             card_id,
@@ -507,7 +540,7 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
         Err(Error::InvalidCredentials)
     ));
     means::unlink_own_card(
-        &auth,
+        &portal,
         "dr.martin",
         s.user_id,
         card_id,
@@ -516,15 +549,15 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
     )
     .await
     .unwrap();
-    assert!(card::cards_of(&auth, s.user_id).await.unwrap().is_empty());
+    assert!(card::cards_of(&portal, s.user_id).await.unwrap().is_empty());
     // Unlinked: the card asks for the linking again.
     assert!(matches!(
-        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        sign_in(&portal, &trust, "cps-martin", b).await.unwrap(),
         CardOutcome::LinkRequired { .. }
     ));
     let unlinked: i64 =
         sqlx::query_scalar("SELECT count(*) FROM audit_log WHERE action = 'card.unlinked'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(unlinked, 1);
@@ -532,7 +565,7 @@ async fn the_holder_unlinks_a_card_after_typing_the_password() {
 
 #[tokio::test]
 async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let c = client("192.0.2.53");
     let b = Browser::of_secret("b");
@@ -540,10 +573,10 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     let state_1 = card::state_reference("state-1");
     assert_ne!(state_1, "state-1");
     let hand_over = |state: String| {
-        let (auth, trust, c) = (&auth, &trust, &c);
+        let (portal, trust, c) = (&portal, &trust, &c);
         async move {
             card::accept_tls_certificate(
-                auth,
+                portal,
                 trust,
                 &cert("cps-martin"),
                 &state,
@@ -554,10 +587,10 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
         }
     };
     let back = |token: String, cookie: &'static str| {
-        let (auth, trust, c) = (&auth, &trust, &c);
+        let (portal, trust, c) = (&portal, &trust, &c);
         async move {
             card::sign_in_with_tls(
-                auth,
+                portal,
                 trust,
                 &token,
                 Browser::of_secret(cookie),
@@ -591,7 +624,7 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
     // The card host refuses a revoked certificate before anything is stored.
     assert!(matches!(
         card::accept_tls_certificate(
-            &auth,
+            &portal,
             &trust,
             &cert("cps-revoked"),
             &state_1,
@@ -604,24 +637,24 @@ async fn the_tls_hand_over_is_bound_to_the_browser_state_and_single_use() {
 
 #[tokio::test]
 async fn an_unlinked_card_is_not_relinked_as_a_renewal() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
-    let s = link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    let s = link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
     // The renewed card links itself; then the holder unlinks the old one (lost).
     assert!(matches!(
-        sign_in(&auth, &trust, "cps-martin-renewed", b)
+        sign_in(&portal, &trust, "cps-martin-renewed", b)
             .await
             .unwrap(),
         CardOutcome::SignedIn(_)
     ));
-    let cards = card::cards_of(&auth, s.user_id).await.unwrap();
+    let cards = card::cards_of(&portal, s.user_id).await.unwrap();
     let old = cards.iter().find(|c| c.serial == "0a01").unwrap().id;
     means::unlink_own_card(
-        &auth,
+        &portal,
         "dr.martin",
         s.user_id,
         old,
@@ -632,31 +665,31 @@ async fn an_unlinked_card_is_not_relinked_as_a_renewal() {
     .unwrap();
     // The lost card, presented again, asks for the password: it is not a renewal.
     assert!(matches!(
-        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        sign_in(&portal, &trust, "cps-martin", b).await.unwrap(),
         CardOutcome::LinkRequired { .. }
     ));
-    assert_eq!(card::cards_of(&auth, s.user_id).await.unwrap().len(), 1);
+    assert_eq!(card::cards_of(&portal, s.user_id).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn a_staff_card_cannot_be_linked_to_an_account_with_an_rpps() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cpe-accueil", b).await.unwrap());
+    let token = link_token(sign_in(&portal, &trust, "cpe-accueil", b).await.unwrap());
     assert!(matches!(
-        link(&auth, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::RppsMismatch)
     ));
     // An account without RPPS (the reception desk's) takes it once declared, and keeps no RPPS.
-    declare(&auth.pool, "sec.petit", "3750712184/000000018").await;
-    let token = link_token(sign_in(&auth, &trust, "cpe-accueil", b).await.unwrap());
-    link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
+    declare(&portal.pool, "sec.petit", "3750712184/000000018").await;
+    let token = link_token(sign_in(&portal, &trust, "cpe-accueil", b).await.unwrap());
+    link(&portal, &trust, &token, b, "sec.petit", DEMO_PASSWORD)
         .await
         .unwrap();
     let rpps: Option<String> =
         sqlx::query_scalar("SELECT rpps FROM users WHERE username = 'sec.petit'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(rpps, None);
@@ -664,17 +697,17 @@ async fn a_staff_card_cannot_be_linked_to_an_account_with_an_rpps() {
 
 #[tokio::test]
 async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let c = client("192.0.2.50");
     sqlx::query("UPDATE users SET otp_required = true WHERE username = 'dr.martin'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-martin", b).await.unwrap());
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
     let step = match linking::link_and_sign_in(
-        &auth,
+        &portal,
         Some(&trust),
         &token,
         b,
@@ -691,18 +724,18 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
     };
     let cards = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM cards")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap()
     };
     assert_eq!(cards().await, 0, "nothing linked before the code");
-    domain::auth::otp::send_code(&auth, &step, Call::new(&c, now()))
+    domain::auth::otp::send_code(&portal, &step, Call::new(&c, now()))
         .await
         .unwrap();
     let text: String = sqlx::query_scalar(
         "SELECT text_body FROM mail_outbox WHERE kind = 'sign_in_code' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     let code: String = text
@@ -711,7 +744,7 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
         .unwrap()
         .into();
     let s = domain::auth::code_step::verify_code(
-        &auth,
+        &portal,
         &step,
         &code,
         domain::auth::linking::Completion {
@@ -724,39 +757,39 @@ async fn linking_a_card_to_an_account_that_needs_the_code_waits_for_the_code() {
     .await
     .unwrap();
     assert_eq!(cards().await, 1);
-    assert_eq!(card::cards_of(&auth, s.user_id).await.unwrap().len(), 1);
+    assert_eq!(card::cards_of(&portal, s.user_id).await.unwrap().len(), 1);
     let notices: i64 =
         sqlx::query_scalar("SELECT count(*) FROM mail_outbox WHERE kind = 'card_linked'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(notices, 1);
     // From now on the card alone signs in.
     assert!(matches!(
-        sign_in(&auth, &trust, "cps-martin", b).await.unwrap(),
+        sign_in(&portal, &trust, "cps-martin", b).await.unwrap(),
         CardOutcome::SignedIn(_)
     ));
 }
 
 #[tokio::test]
 async fn an_account_without_rpps_takes_no_card_the_desk_did_not_declare() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let trust = trust();
     let b = Browser::of_secret("b");
-    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    let token = link_token(sign_in(&portal, &trust, "cps-petit", b).await.unwrap());
     assert!(matches!(
-        link(&auth, &trust, &token, b, "admin.idf", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, b, "admin.idf", DEMO_PASSWORD).await,
         Err(Error::IdentityNotDeclared)
     ));
     // Another identity declared for the account does not count either.
-    declare(&auth.pool, "sec.petit", "3750712184/000000018").await;
-    let token = link_token(sign_in(&auth, &trust, "cps-petit", b).await.unwrap());
+    declare(&portal.pool, "sec.petit", "3750712184/000000018").await;
+    let token = link_token(sign_in(&portal, &trust, "cps-petit", b).await.unwrap());
     assert!(matches!(
-        link(&auth, &trust, &token, b, "sec.petit", DEMO_PASSWORD).await,
+        link(&portal, &trust, &token, b, "sec.petit", DEMO_PASSWORD).await,
         Err(Error::IdentityNotDeclared)
     ));
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM cards")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(linked, 0);

@@ -27,21 +27,22 @@ async fn count(pool: &sqlx::PgPool, sql: &'static str) -> i64 {
 
 // --- L-1: wrong e-mail codes count until a right code, not until a right password ---
 
-async fn code_step(auth: &domain::auth::Auth, c: &domain::audit::Client) -> (String, String) {
-    let token = match password::sign_in(auth, "dr.martin", DEMO_PASSWORD, None, Call::new(c, t0()))
-        .await
-        .unwrap()
-    {
-        PasswordOutcome::CodeRequired { token } => token,
-        PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
-    };
-    otp::send_code(auth, &token, Call::new(c, t0()))
+async fn code_step(portal: &domain::auth::Portal, c: &domain::audit::Client) -> (String, String) {
+    let token =
+        match password::sign_in(portal, "dr.martin", DEMO_PASSWORD, None, Call::new(c, t0()))
+            .await
+            .unwrap()
+        {
+            PasswordOutcome::CodeRequired { token } => token,
+            PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
+        };
+    otp::send_code(portal, &token, Call::new(c, t0()))
         .await
         .unwrap();
     let text: String = sqlx::query_scalar(
         "SELECT text_body FROM mail_outbox WHERE kind = 'sign_in_code' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     let code = text
@@ -54,15 +55,16 @@ async fn code_step(auth: &domain::auth::Auth, c: &domain::audit::Client) -> (Str
 
 #[tokio::test]
 async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
-    let mut auth = seeded().await;
-    auth.otp_for_all = true;
+    let mut portal = seeded().await;
+    portal.otp_for_all = true;
     let c = client("192.0.2.90");
     // The attacker knows the password: sign in, four wrong codes (the fifth would end the step)…
-    let (token, code) = code_step(&auth, &c).await;
+    let (token, code) = code_step(&portal, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     for left in [4, 3, 2, 1] {
-        let r = code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0()))
-            .await;
+        let r =
+            code_step::verify_code(&portal, &token, wrong, no_link(), None, Call::new(&c, t0()))
+                .await;
         assert!(
             matches!(r, Err(Error::Code(CodeError::Wrong { attempts_left })) if attempts_left == left),
             "{r:?}"
@@ -70,39 +72,46 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
     }
     // …then the right password again, for a fresh step: its first wrong code is the account's
     // fifth, and the codes are locked.
-    let (token, code) = code_step(&auth, &c).await;
+    let (token, code) = code_step(&portal, &c).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let r =
-        code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0())).await;
+        code_step::verify_code(&portal, &token, wrong, no_link(), None, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     // Locked: not even the right code of that step, no new step, no new code.
     let r =
-        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0())).await;
+        code_step::verify_code(&portal, &token, &code, no_link(), None, Call::new(&c, t0())).await;
     assert!(
         matches!(r, Err(Error::Code(CodeError::StepExpired))),
         "{r:?}"
     );
-    let r = password::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await;
+    let r = password::sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await;
     assert!(matches!(r, Err(Error::Locked { .. })), "{r:?}");
     let locked = count(
-        &auth.pool,
+        &portal.pool,
         "SELECT count(*) FROM auth_throttle WHERE scope = 'email_code' AND key = 'dr.martin' AND locked_until IS NOT NULL",
     )
     .await;
     assert_eq!(locked, 1);
     // The desk sees the lock and lifts it.
-    let support = actor(&auth, "support.idf").await;
-    let id = user_id(&auth.pool, "dr.martin").await;
-    let d = users::detail(&auth, &support, id, Call::new(&c, t0()))
+    let support = actor(&portal, "support.idf").await;
+    let id = user_id(&portal.pool, "dr.martin").await;
+    let d = users::detail(&portal, &support, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert!(d.locked_until.is_some());
-    users::unlock(&auth, &support, id, Call::new(&c, t0()))
+    users::unlock(&portal, &support, id, Call::new(&c, t0()))
         .await
         .unwrap();
-    let (token, code) = code_step(&auth, &c).await;
+    let (token, code) = code_step(&portal, &c).await;
     assert!(
-        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0()))
+        code_step::verify_code(&portal, &token, &code, no_link(), None, Call::new(&c, t0()))
             .await
             .is_ok()
     );
@@ -110,22 +119,28 @@ async fn signing_in_again_does_not_give_new_guesses_at_the_e_mail_code() {
 
 #[tokio::test]
 async fn a_right_code_starts_the_wrong_code_count_afresh() {
-    let mut auth = seeded().await;
-    auth.otp_for_all = true;
+    let mut portal = seeded().await;
+    portal.otp_for_all = true;
     let c = client("192.0.2.91");
     for _ in 0..3 {
-        let (token, code) = code_step(&auth, &c).await;
+        let (token, code) = code_step(&portal, &c).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..4 {
-            let r =
-                code_step::verify_code(&auth, &token, wrong, no_link(), None, Call::new(&c, t0()))
-                    .await;
+            let r = code_step::verify_code(
+                &portal,
+                &token,
+                wrong,
+                no_link(),
+                None,
+                Call::new(&c, t0()),
+            )
+            .await;
             assert!(
                 matches!(r, Err(Error::Code(CodeError::Wrong { .. }))),
                 "{r:?}"
             );
         }
-        code_step::verify_code(&auth, &token, &code, no_link(), None, Call::new(&c, t0()))
+        code_step::verify_code(&portal, &token, &code, no_link(), None, Call::new(&c, t0()))
             .await
             .unwrap();
     }
@@ -135,23 +150,23 @@ async fn a_right_code_starts_the_wrong_code_count_afresh() {
 
 #[tokio::test]
 async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.92");
     let typed = "MonMotDePasse-Secret-2026";
-    let r = password::sign_in(&auth, typed, "x", None, Call::new(&c, t0())).await;
+    let r = password::sign_in(&portal, typed, "x", None, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::InvalidCredentials)), "{r:?}");
-    account_links::request_reset(&auth, typed, Call::new(&c, t0()))
+    account_links::request_reset(&portal, typed, Call::new(&c, t0()))
         .await
         .unwrap();
     // Five more: the lockout rows too.
     for _ in 0..5 {
-        let _ = password::sign_in(&auth, typed, "x", None, Call::new(&c, t0())).await;
+        let _ = password::sign_in(&portal, typed, "x", None, Call::new(&c, t0())).await;
     }
     let leaked = sqlx::query_scalar::<_, i64>(
         "SELECT count(*) FROM audit_log WHERE lower(audit_log::text) LIKE '%' || lower($1) || '%'",
     )
     .bind("MotDePasse-Secret")
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(leaked, 0, "the typed text is in the audit log");
@@ -160,7 +175,7 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, actor_label FROM audit_log WHERE action LIKE 'auth.%' AND actor_label LIKE '#%'",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert!(rows.len() >= 7, "{rows:?}");
@@ -173,10 +188,10 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
         label
     );
     // A known account keeps its name.
-    let _ = password::sign_in(&auth, "Dr.Martin ", "faux", None, Call::new(&c, t0())).await;
+    let _ = password::sign_in(&portal, "Dr.Martin ", "faux", None, Call::new(&c, t0())).await;
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'auth.password.sign_in' AND actor_label = 'dr.martin'"
         )
         .await,
@@ -188,17 +203,17 @@ async fn a_password_typed_as_the_username_is_not_kept_in_the_audit_log() {
 
 #[tokio::test]
 async fn the_support_desk_gets_no_audit_rows_with_an_account() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.93");
-    let _ = password::sign_in(&auth, "inf.durand", "faux", None, Call::new(&c, t0())).await;
-    let id = user_id(&auth.pool, "inf.durand").await;
-    let support = actor(&auth, "support.idf").await;
-    let d = users::detail(&auth, &support, id, Call::new(&c, t0()))
+    let _ = password::sign_in(&portal, "inf.durand", "faux", None, Call::new(&c, t0())).await;
+    let id = user_id(&portal.pool, "inf.durand").await;
+    let support = actor(&portal, "support.idf").await;
+    let d = users::detail(&portal, &support, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert!(d.recent.is_empty(), "{:?}", d.recent);
-    let admin = actor(&auth, "admin.idf").await;
-    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let admin = actor(&portal, "admin.idf").await;
+    let d = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert!(
@@ -212,7 +227,7 @@ async fn the_support_desk_gets_no_audit_rows_with_an_account() {
 
 #[tokio::test]
 async fn a_finess_number_is_created_in_its_own_region_only() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.94");
     let finess =
         |body: &str| Finess::parse(&format!("{body}{}", luhn_check_digit(body).unwrap())).unwrap();
@@ -225,9 +240,9 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
     let ara = RegionCode::parse("FR-ARA").unwrap();
     // A Lyon number (department 69) taken first by Île-de-France: refused, for every role.
     for who in ["admin.idf", "admin.national"] {
-        let a = actor(&auth, who).await;
+        let a = actor(&portal, who).await;
         let r = establishments::create(
-            &auth,
+            &portal,
             &a,
             &finess("69000009"),
             &idf,
@@ -248,16 +263,16 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
     }
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM establishments WHERE name = 'Clinique du Rhône'"
         )
         .await,
         0
     );
     // In its own region it is created; the command line follows the same rule.
-    let national = actor(&auth, "admin.national").await;
+    let national = actor(&portal, "admin.national").await;
     establishments::create(
-        &auth,
+        &portal,
         &national,
         &finess("69000009"),
         &ara,
@@ -267,7 +282,7 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
     .await
     .unwrap();
     let r = domain::provisioning::create_establishment(
-        &auth.pool,
+        &portal.pool,
         &finess("13000009"),
         "Centre",
         "Marseille",
@@ -292,17 +307,17 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
 
 #[tokio::test]
 async fn the_import_list_and_the_new_account_form_refusals_are_audited() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.95");
-    let support = actor(&auth, "support.idf").await;
-    let r = domain::import::uploads::recent(&auth, &support, Call::new(&c, t0())).await;
+    let support = actor(&portal, "support.idf").await;
+    let r = domain::import::uploads::recent(&portal, &support, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
-    let r = users::creation_scope(&auth, &support, Call::new(&c, t0())).await;
+    let r = users::creation_scope(&portal, &support, Call::new(&c, t0())).await;
     assert!(matches!(r, Err(Error::Forbidden)), "{r:?}");
     let denied: Vec<(String, String)> = sqlx::query_as(
         "SELECT action, actor_label FROM audit_log WHERE outcome = 'denied' ORDER BY id",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -312,14 +327,14 @@ async fn the_import_list_and_the_new_account_form_refusals_are_audited() {
             ("admin.user.new".to_string(), "support.idf".to_string()),
         ]
     );
-    let admin = actor(&auth, "admin.idf").await;
+    let admin = actor(&portal, "admin.idf").await;
     assert!(
-        domain::import::uploads::recent(&auth, &admin, Call::new(&c, t0()))
+        domain::import::uploads::recent(&portal, &admin, Call::new(&c, t0()))
             .await
             .is_ok()
     );
     assert!(
-        users::creation_scope(&auth, &admin, Call::new(&c, t0()))
+        users::creation_scope(&portal, &admin, Call::new(&c, t0()))
             .await
             .is_ok()
     );
@@ -329,11 +344,11 @@ async fn the_import_list_and_the_new_account_form_refusals_are_audited() {
 
 #[tokio::test]
 async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.96");
-    let admin = actor(&auth, "admin.idf").await;
-    let id = user_id(&auth.pool, "inf.durand").await;
-    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let admin = actor(&portal, "admin.idf").await;
+    let id = user_id(&portal.pool, "inf.durand").await;
+    let d = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     let old = d.user.email.clone();
@@ -349,13 +364,13 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
             .map(|r| domain::ids::Rpps::parse(r).unwrap()),
         version: d.user.version,
     };
-    users::edit(&auth, &admin, id, &identity, Call::new(&c, t0()))
+    users::edit(&portal, &admin, id, &identity, Call::new(&c, t0()))
         .await
         .unwrap();
     let mails: Vec<(String, String)> = sqlx::query_as(
         "SELECT recipient, text_body FROM mail_outbox WHERE kind = 'email_changed' ORDER BY id",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     let to: Vec<&str> = mails.iter().map(|(r, _)| r.as_str()).collect();
@@ -365,7 +380,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
         assert!(text.contains("Assistance aux utilisateurs"));
     }
     // A change of name only sends nothing.
-    let d = users::detail(&auth, &admin, id, Call::new(&c, t0()))
+    let d = users::detail(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     let identity = Identity {
@@ -374,12 +389,12 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
         version: d.user.version,
         ..identity
     };
-    users::edit(&auth, &admin, id, &identity, Call::new(&c, t0()))
+    users::edit(&portal, &admin, id, &identity, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE kind = 'email_changed'"
         )
         .await,
@@ -391,28 +406,28 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
 
 #[tokio::test]
 async fn demo_accounts_are_those_still_open_with_the_published_password() {
-    let auth = seeded().await;
-    let all = domain::demo::present(&auth.pool, &auth.passwords)
+    let portal = seeded().await;
+    let all = domain::demo::present(&portal.pool, &portal.passwords)
         .await
         .unwrap();
     assert_eq!(all.len(), 8, "{all:?}");
     assert!(all.contains(&"admin.national".to_string()));
     // A real national administrator with a password of their own, and a disabled demo account,
     // are not demo accounts any more.
-    let hash = auth
+    let hash = portal
         .passwords
         .hash("une phrase de passe bien longue")
         .unwrap();
     sqlx::query("UPDATE users SET password_hash = $1 WHERE username = 'admin.national'")
         .bind(&hash)
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
-    let left = domain::demo::present(&auth.pool, &auth.passwords)
+    let left = domain::demo::present(&portal.pool, &portal.passwords)
         .await
         .unwrap();
     assert_eq!(left.len(), 6, "{left:?}");
@@ -421,7 +436,7 @@ async fn demo_accounts_are_those_still_open_with_the_published_password() {
     // An empty database has none.
     let empty = crate::harness::fresh_pool().await;
     assert!(
-        domain::demo::present(&empty, &auth.passwords)
+        domain::demo::present(&empty, &portal.passwords)
             .await
             .unwrap()
             .is_empty()

@@ -4,7 +4,7 @@
 use domain::call::Call;
 use std::path::PathBuf;
 
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::db::embedded::EmbeddedPostgres;
 use sqlx::{Connection, PgConnection, PgPool};
 pub use testkit::db::{fresh_pool, passwords};
@@ -15,15 +15,15 @@ pub fn t0() -> OffsetDateTime {
 }
 
 /// A database with the demo data, and the sign-in services over it.
-pub async fn seeded() -> Auth {
+pub async fn seeded() -> Portal {
     seed(fresh_pool().await).await
 }
 
 /// The demo data in `pool`'s (migrated, empty) database, and the sign-in services over it.
-pub async fn seed(pool: PgPool) -> Auth {
+pub async fn seed(pool: PgPool) -> Portal {
     let passwords = passwords();
     assert!(domain::demo::seed(&pool, &passwords, t0()).await.unwrap());
-    Auth {
+    Portal {
         pool,
         passwords,
         sessions: domain::sessions::Policy::default(),
@@ -41,13 +41,13 @@ pub async fn seed(pool: PgPool) -> Auth {
 pub const IDENTIFIER_KEY: [u8; 32] = [7; 32];
 
 /// The console's actor for the demo account `username`, signed in at `t0`.
-pub async fn actor(auth: &Auth, username: &str) -> domain::admin::Actor {
+pub async fn actor(portal: &Portal, username: &str) -> domain::admin::Actor {
     let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
         .bind(username)
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
-    let mut conn = auth.pool.acquire().await.unwrap();
+    let mut conn = portal.pool.acquire().await.unwrap();
     domain::admin::Actor::load(
         &mut conn,
         id,
@@ -106,13 +106,13 @@ pub async fn audit_trail(pool: &PgPool) -> Vec<(String, String, String)> {
 
 /// Password sign-in for accounts that need no e-mail code.
 pub async fn sign_in(
-    auth: &Auth,
+    portal: &Portal,
     username: &str,
     password: &str,
     previous: Option<&domain::sessions::Token>,
     call: Call<'_>,
 ) -> Result<domain::auth::SignedIn, domain::Error> {
-    match domain::auth::password::sign_in(auth, username, password, previous, call).await? {
+    match domain::auth::password::sign_in(portal, username, password, previous, call).await? {
         domain::auth::PasswordOutcome::SignedIn(s) => Ok(s),
         domain::auth::PasswordOutcome::CodeRequired { .. } => panic!("unexpected e-mail code step"),
     }
@@ -158,7 +158,7 @@ impl PrivateCluster {
     }
 
     /// A new migrated database on this cluster, with the demo data.
-    pub async fn seeded(&self) -> Auth {
+    pub async fn seeded(&self) -> Portal {
         let mut admin = PgConnection::connect(&self.url("postgres")).await.unwrap();
         sqlx::query("CREATE DATABASE passerelle")
             .execute(&mut admin)

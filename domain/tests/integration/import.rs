@@ -86,13 +86,13 @@ fn excel_file() -> Vec<u8> {
 
 #[tokio::test]
 async fn an_excel_file_is_previewed_then_committed_once() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let file = excel_file();
-    let before = snapshot(&auth.pool).await;
+    let before = snapshot(&portal.pool).await;
 
     let preview = import::dry_run(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -128,11 +128,11 @@ async fn an_excel_file_is_previewed_then_committed_once() {
             (5, "inf.durand", RowKind::Update),
         ]
     );
-    assert_eq!(snapshot(&auth.pool).await, before, "the dry run wrote");
+    assert_eq!(snapshot(&portal.pool).await, before, "the dry run wrote");
 
     let seen = std::sync::Mutex::new(Vec::new());
     let report = import::commit_with_progress(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -152,14 +152,14 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     let (given, family, status): (String, String, String) = sqlx::query_as(
         "SELECT given_name, family_name, status::text FROM users WHERE username = 'h.moreau'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!((given.as_str(), family.as_str()), ("Hélène", "Moreau"));
     assert_eq!(status, "pending_activation");
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.username = 'h.moreau'"
         )
         .await,
@@ -167,7 +167,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM admin_roles r JOIN users u ON u.id = r.user_id
              WHERE u.username = 'j.dupont' AND r.role = 'support' AND r.region_code = 'FR-IDF'"
         )
@@ -176,13 +176,13 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     );
     // inf.durand: new e-mail, a second establishment, the first one kept.
     let email: String = sqlx::query_scalar("SELECT email FROM users WHERE username = 'inf.durand'")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(email, "paul.durand@exemple.fr");
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.username = 'inf.durand'"
         )
         .await,
@@ -192,7 +192,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     let mails: Vec<String> = sqlx::query_scalar(
         "SELECT recipient FROM mail_outbox WHERE kind = 'activation' ORDER BY recipient",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -207,7 +207,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         "SELECT action, coalesce(target_label, '') FROM audit_log
          WHERE action LIKE 'import.%' ORDER BY id",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -222,26 +222,26 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     let before_email: String = sqlx::query_scalar(
         "SELECT details->'before'->>'email' FROM audit_log WHERE action = 'import.user.update'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(before_email, "inf.durand@demo.passerelle.example");
     let details: serde_json::Value =
         sqlx::query_scalar("SELECT details FROM audit_log WHERE action = 'import.commit'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(details["created"], 2);
     assert_eq!(details["sha256"].as_str(), Some(report.sha256.as_str()));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM import_jobs").await,
+        count(&portal.pool, "SELECT count(*) FROM import_jobs").await,
         1
     );
 
     // The same file again: nothing changes, and the report says so.
-    let after_first = snapshot(&auth.pool).await;
+    let after_first = snapshot(&portal.pool).await;
     let again = import::commit(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -260,7 +260,7 @@ async fn an_excel_file_is_previewed_then_committed_once() {
         ),
         (0, 0, 3)
     );
-    let after_second = snapshot(&auth.pool).await;
+    let after_second = snapshot(&portal.pool).await;
     for (a, b) in after_first.iter().zip(&after_second) {
         if !a.starts_with("audit_log") && !a.starts_with("import_jobs") {
             assert_eq!(a, b);
@@ -268,22 +268,22 @@ async fn an_excel_file_is_previewed_then_committed_once() {
     }
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action LIKE 'import.%'"
         )
         .await,
         5
     );
     assert!(matches!(
-        domain::audit::verify(&auth.pool).await.unwrap(),
+        domain::audit::verify(&portal.pool).await.unwrap(),
         domain::audit::Verification::Intact { .. }
     ));
 }
 
 #[tokio::test]
 async fn rows_in_error_are_all_reported_and_nothing_is_written() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let good_rpps = with_check("1000056789");
     let last = good_rpps.chars().last().unwrap().to_digit(10).unwrap();
     let bad_rpps = format!("{}{}", &good_rpps[..10], (last + 1) % 10);
@@ -301,9 +301,9 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
          thief,t@exemple.fr,Sept,Bad,{martin_rpps},\n\
          helene.leclerc,h@exemple.fr,Leclerc,Hélène,,\n"
     );
-    let before = snapshot(&auth.pool).await;
+    let before = snapshot(&portal.pool).await;
     let preview = import::dry_run(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         file.as_bytes(),
@@ -337,7 +337,7 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
     assert_eq!((preview.counts.create, preview.counts.errors), (1, 7));
 
     let refused = import::commit(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         file.as_bytes(),
@@ -354,11 +354,15 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(snapshot(&auth.pool).await, before, "a refused import wrote");
+    assert_eq!(
+        snapshot(&portal.pool).await,
+        before,
+        "a refused import wrote"
+    );
 
     // "Ignorer les lignes en erreur": the good row only, the others listed in the report.
     let report = import::commit(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         file.as_bytes(),
@@ -372,14 +376,14 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
     assert_eq!(report.problems.len(), 7);
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM users WHERE username IN ('ok.one', 'bad.rpps', 'thief')"
         )
         .await,
         1
     );
     let skipped: i32 = sqlx::query_scalar("SELECT skipped FROM import_jobs")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(skipped, 7);
@@ -387,10 +391,10 @@ async fn rows_in_error_are_all_reported_and_nothing_is_written() {
 
 #[tokio::test]
 async fn a_broken_file_is_refused_with_its_reason() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let err = import::dry_run(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         b"nom;prenom\r\nA;B\r\n",
@@ -412,7 +416,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         ..Limits::default()
     };
     let err = import::dry_run(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -430,7 +434,7 @@ async fn a_broken_file_is_refused_with_its_reason() {
         ..Limits::default()
     };
     let preview = import::dry_run(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -444,8 +448,8 @@ async fn a_broken_file_is_refused_with_its_reason() {
 
 #[tokio::test]
 async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let mut file = String::from("identifiant;courriel;nom;prenom;rpps;finess\r\n");
     for i in 0..40 {
         file.push_str(&format!(
@@ -453,12 +457,12 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
             with_check(&format!("2{i:09}"))
         ));
     }
-    let users_before = count(&auth.pool, "SELECT count(*) FROM users").await;
+    let users_before = count(&portal.pool, "SELECT count(*) FROM users").await;
     let (region, first, second) = (idf(), client("10.0.0.1"), client("10.0.0.2"));
     let limits = Limits::default();
     let (a, b) = tokio::join!(
         import::commit(
-            &auth,
+            &portal,
             &admin,
             &region,
             file.as_bytes(),
@@ -467,7 +471,7 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
             Call::new(&first, t0())
         ),
         import::commit(
-            &auth,
+            &portal,
             &admin,
             &region,
             file.as_bytes(),
@@ -486,12 +490,12 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
     );
     assert!(a.nothing_changed != b.nothing_changed);
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM users").await,
+        count(&portal.pool, "SELECT count(*) FROM users").await,
         users_before + 40
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE kind = 'activation'"
         )
         .await,
@@ -501,14 +505,14 @@ async fn the_same_file_imported_twice_at_once_creates_each_account_once() {
 
 #[tokio::test]
 async fn support_desks_and_other_regions_cannot_import() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let file = excel_file();
-    let support = actor(&auth, "support.idf").await;
-    let admin = actor(&auth, "admin.idf").await;
-    let before = snapshot(&auth.pool).await;
+    let support = actor(&portal, "support.idf").await;
+    let admin = actor(&portal, "admin.idf").await;
+    let before = snapshot(&portal.pool).await;
     let denied = || {
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied'",
         )
     };
@@ -518,7 +522,7 @@ async fn support_desks_and_other_regions_cannot_import() {
     for (who, region) in [(&support, idf()), (&admin, ara)] {
         assert!(matches!(
             import::dry_run(
-                &auth,
+                &portal,
                 who,
                 &region,
                 &file,
@@ -530,7 +534,7 @@ async fn support_desks_and_other_regions_cannot_import() {
         ));
         assert!(matches!(
             import::commit(
-                &auth,
+                &portal,
                 who,
                 &region,
                 &file,
@@ -546,7 +550,7 @@ async fn support_desks_and_other_regions_cannot_import() {
     let actions: Vec<String> = sqlx::query_scalar(
         "SELECT action FROM audit_log WHERE outcome = 'denied' ORDER BY id DESC LIMIT 4",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -558,7 +562,7 @@ async fn support_desks_and_other_regions_cannot_import() {
             "import.dry_run"
         ]
     );
-    let after = snapshot(&auth.pool).await;
+    let after = snapshot(&portal.pool).await;
     for (a, b) in before.iter().zip(&after) {
         if !a.starts_with("audit_log") {
             assert_eq!(a, b);
@@ -568,10 +572,10 @@ async fn support_desks_and_other_regions_cannot_import() {
 
 #[tokio::test]
 async fn the_report_is_kept_for_the_region_only() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let report = import::commit(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &excel_file(),
@@ -582,7 +586,7 @@ async fn the_report_is_kept_for_the_region_only() {
     .await
     .unwrap();
     let job = import::job(
-        &auth,
+        &portal,
         &admin,
         report.job_id,
         Call::new(&client("10.0.0.1"), t0()),
@@ -592,10 +596,10 @@ async fn the_report_is_kept_for_the_region_only() {
     assert_eq!(job.file_sha256, report.sha256);
     assert_eq!(job.report["counts"]["create"], 2);
     assert_eq!(job.report["rows"][2]["kind"], "update");
-    let ara = actor(&auth, "support.ara").await;
+    let ara = actor(&portal, "support.ara").await;
     assert!(matches!(
         import::job(
-            &auth,
+            &portal,
             &ara,
             report.job_id,
             Call::new(&client("10.0.0.1"), t0())
@@ -655,13 +659,13 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
     const ROWS: usize = 5_000;
     let started = std::time::Instant::now();
     let cluster = std::sync::Arc::new(super::harness::PrivateCluster::start());
-    let auth = cluster.seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = cluster.seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let file = generated_file(ROWS, "coupure.exemple.fr");
-    let before = snapshot(&auth.pool).await;
-    let users_before = count(&auth.pool, "SELECT count(*) FROM users").await;
+    let before = snapshot(&portal.pool).await;
+    let users_before = count(&portal.pool, "SELECT count(*) FROM users").await;
     let boot_before: time::OffsetDateTime = sqlx::query_scalar("SELECT pg_postmaster_start_time()")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
 
@@ -684,7 +688,7 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         *at = Some((done, total, restarted.map_err(|e| e.to_string())));
     };
     let err = import::commit_with_progress(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -704,7 +708,7 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
 
     // After crash recovery: nothing of the file, anywhere.
     let boot_after: time::OffsetDateTime = sqlx::query_scalar("SELECT pg_postmaster_start_time()")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert!(boot_after > boot_before, "the server was not restarted");
@@ -729,20 +733,20 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         ("import jobs", "SELECT count(*) FROM import_jobs"),
     ] {
         assert_eq!(
-            count(&auth.pool, sql).await,
+            count(&portal.pool, sql).await,
             0,
             "{what} left by the cut import"
         );
     }
     assert_eq!(
-        snapshot(&auth.pool).await,
+        snapshot(&portal.pool).await,
         before,
         "the cut import left a trace"
     );
 
     // The same file again, on the restarted server: all of it goes through.
     let report = import::commit(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         &file,
@@ -754,12 +758,12 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
     .unwrap();
     assert_eq!((report.counts.create, report.counts.errors), (ROWS, 0));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM users").await,
+        count(&portal.pool, "SELECT count(*) FROM users").await,
         users_before + ROWS as i64
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE recipient LIKE '%@coupure.exemple.fr'"
         )
         .await,
@@ -767,20 +771,20 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action LIKE 'import.%'"
         )
         .await,
         ROWS as i64 + 1
     );
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM import_jobs").await,
+        count(&portal.pool, "SELECT count(*) FROM import_jobs").await,
         1
     );
     // Written in batches, each account's audit row still names its own activation e-mail.
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log a
              JOIN mail_outbox m ON m.id = (a.details->>'activation_mail')::bigint
              WHERE a.action = 'import.user.create' AND m.user_id::text = a.target_id
@@ -790,10 +794,10 @@ async fn an_import_cut_by_a_database_restart_leaves_nothing_half_written() {
         ROWS as i64
     );
     assert!(matches!(
-        domain::audit::verify(&auth.pool).await.unwrap(),
+        domain::audit::verify(&portal.pool).await.unwrap(),
         domain::audit::Verification::Intact { .. }
     ));
-    auth.pool.close().await;
+    portal.pool.close().await;
     eprintln!(
         "import cut at {done}/{total} rows written ({err}); whole test {:.1} s",
         started.elapsed().as_secs_f64()

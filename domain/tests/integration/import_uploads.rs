@@ -3,7 +3,7 @@
 //! id, a step cut short by a restart (stale heartbeat), abandoning, and the region rule.
 
 use domain::Error;
-use domain::auth::Auth;
+use domain::auth::Portal;
 use domain::call::Call;
 use domain::ids::RegionCode;
 use domain::import::ImportError;
@@ -26,17 +26,20 @@ const FILE: &str = "identifiant;courriel;nom;prenom;finess\r\n\
     o.roux;pas-une-adresse;Roux;Olivier;\r\n\
     p.blanc;p.blanc@exemple.fr;Blanc;Pierre;\r\n";
 
-async fn count(auth: &Auth, sql: &'static str) -> i64 {
-    sqlx::query_scalar(sql).fetch_one(&auth.pool).await.unwrap()
+async fn count(portal: &Portal, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
 async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let c = client("10.0.0.1");
     let id = uploads::create(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         "C:\\export\\équipe.csv",
@@ -45,7 +48,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     )
     .await
     .unwrap();
-    let u = uploads::view(&auth, &admin, id, Call::new(&c, t0()))
+    let u = uploads::view(&portal, &admin, id, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -53,9 +56,11 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         (UploadState::Validating, 3, "équipe.csv")
     );
 
-    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+    uploads::check(&portal, &admin, id, &c, &at(1))
+        .await
+        .unwrap();
     let u = uploads::view(
-        &auth,
+        &portal,
         &admin,
         id,
         Call::new(&c, t0() + Duration::seconds(2)),
@@ -74,7 +79,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     );
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM users WHERE username = 'n.petit'"
         )
         .await,
@@ -83,7 +88,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
 
     // Rows in error: the confirmation needs the explicit choice to skip them.
     let refused = uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         false,
@@ -95,7 +100,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
         Err(Error::Import(ImportError::RowsInError { rows: 1, .. }))
     ));
     uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         true,
@@ -105,7 +110,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     .unwrap();
     // A second confirmation (another tab) finds the upload already committing.
     let again = uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         true,
@@ -114,13 +119,13 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     .await;
     assert!(matches!(again, Err(Error::StaleVersion)));
 
-    let report = uploads::run_commit(&auth, &admin, id, &c, &at(4))
+    let report = uploads::run_commit(&portal, &admin, id, &c, &at(4))
         .await
         .unwrap();
     assert_eq!(report.job_id, id, "the import's job shares the upload's id");
     assert_eq!((report.counts.create, report.counts.errors), (2, 1));
     let u = uploads::view(
-        &auth,
+        &portal,
         &admin,
         id,
         Call::new(&c, t0() + Duration::seconds(5)),
@@ -137,7 +142,7 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     );
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM users WHERE username IN ('n.petit', 'p.blanc')"
         )
         .await,
@@ -146,13 +151,13 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
     // The file, personal data, is gone once committed.
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM import_uploads WHERE content IS NOT NULL"
         )
         .await,
         0
     );
-    let listed = uploads::recent(&auth, &admin, Call::new(&c, t0()))
+    let listed = uploads::recent(&portal, &admin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -163,12 +168,12 @@ async fn an_upload_is_checked_then_committed_with_its_rows_in_error_left_out() {
 
 #[tokio::test]
 async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_again() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let c = client("10.0.0.1");
     let good = "identifiant;courriel;nom;prenom\r\nq.henry;q.henry@exemple.fr;Henry;Quentin\r\n";
     let id = uploads::create(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         "a.csv",
@@ -179,7 +184,7 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     .unwrap();
     // The worker never ran (the server stopped): still "validating" ten seconds later…
     let u = uploads::view(
-        &auth,
+        &portal,
         &admin,
         id,
         Call::new(&c, t0() + Duration::seconds(10)),
@@ -189,7 +194,7 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     assert_eq!(u.state, UploadState::Validating);
     // …interrupted once the heartbeat is older than `STALE_AFTER`.
     let later = t0() + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, Call::new(&c, later))
+    let u = uploads::view(&portal, &admin, id, Call::new(&c, later))
         .await
         .unwrap();
     assert_eq!(
@@ -197,14 +202,14 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
         (UploadState::Interrupted, Some(Failure::Interrupted))
     );
 
-    uploads::recheck(&auth, &admin, id, Call::new(&c, later))
+    uploads::recheck(&portal, &admin, id, Call::new(&c, later))
         .await
         .unwrap();
-    uploads::check(&auth, &admin, id, &c, &at(40))
+    uploads::check(&portal, &admin, id, &c, &at(40))
         .await
         .unwrap();
     uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         false,
@@ -214,7 +219,7 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     .unwrap();
     // The commit's worker died too: nothing was written, back to the preview, which says so.
     let much_later = t0() + Duration::seconds(41) + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, Call::new(&c, much_later))
+    let u = uploads::view(&portal, &admin, id, Call::new(&c, much_later))
         .await
         .unwrap();
     assert_eq!(
@@ -223,26 +228,26 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
     );
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM users WHERE username = 'q.henry'"
         )
         .await,
         0
     );
 
-    uploads::start_commit(&auth, &admin, id, false, Call::new(&c, much_later))
+    uploads::start_commit(&portal, &admin, id, false, Call::new(&c, much_later))
         .await
         .unwrap();
-    uploads::run_commit(&auth, &admin, id, &c, &move || much_later)
+    uploads::run_commit(&portal, &admin, id, &c, &move || much_later)
         .await
         .unwrap();
-    let u = uploads::view(&auth, &admin, id, Call::new(&c, much_later))
+    let u = uploads::view(&portal, &admin, id, Call::new(&c, much_later))
         .await
         .unwrap();
     assert_eq!((u.state, u.failure), (UploadState::Committed, None));
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM users WHERE username = 'q.henry'"
         )
         .await,
@@ -252,12 +257,12 @@ async fn a_step_whose_heartbeat_stopped_is_shown_as_interrupted_and_can_run_agai
 
 #[tokio::test]
 async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let c = client("10.0.0.1");
     let good = "identifiant;courriel;nom;prenom\r\nr.morel;r.morel@exemple.fr;Morel;Rose\r\n";
     let id = uploads::create(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         "b.csv",
@@ -266,9 +271,11 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
     )
     .await
     .unwrap();
-    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+    uploads::check(&portal, &admin, id, &c, &at(1))
+        .await
+        .unwrap();
     uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         false,
@@ -276,7 +283,7 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
     )
     .await
     .unwrap();
-    uploads::run_commit(&auth, &admin, id, &c, &at(3))
+    uploads::run_commit(&portal, &admin, id, &c, &at(3))
         .await
         .unwrap();
     // As if the worker had died between the commit and recording it on the upload.
@@ -284,11 +291,11 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
         "UPDATE import_uploads SET state = 'committing', job_id = NULL, content = 'x' WHERE id = $1",
     )
     .bind(id)
-    .execute(&auth.pool)
+    .execute(&portal.pool)
     .await
     .unwrap();
     let later = t0() + Duration::seconds(3) + uploads::STALE_AFTER + Duration::seconds(1);
-    let u = uploads::view(&auth, &admin, id, Call::new(&c, later))
+    let u = uploads::view(&portal, &admin, id, Call::new(&c, later))
         .await
         .unwrap();
     assert_eq!(u.state, UploadState::Committed);
@@ -297,11 +304,11 @@ async fn a_commit_that_landed_before_its_worker_died_is_shown_as_committed() {
 
 #[tokio::test]
 async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
-    let auth = seeded().await;
-    let admin = actor(&auth, "admin.idf").await;
+    let portal = seeded().await;
+    let admin = actor(&portal, "admin.idf").await;
     let c = client("10.0.0.1");
     let id = uploads::create(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         "c.csv",
@@ -310,27 +317,29 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     )
     .await
     .unwrap();
-    uploads::check(&auth, &admin, id, &c, &at(1)).await.unwrap();
+    uploads::check(&portal, &admin, id, &c, &at(1))
+        .await
+        .unwrap();
 
     let denied_before = count(
-        &auth,
+        &portal,
         "SELECT count(*) FROM audit_log WHERE outcome = 'denied'",
     )
     .await;
     for name in ["support.idf", "support.ara"] {
-        let other = actor(&auth, name).await;
-        let seen = uploads::view(&auth, &other, id, Call::new(&c, t0())).await;
+        let other = actor(&portal, name).await;
+        let seen = uploads::view(&portal, &other, id, Call::new(&c, t0())).await;
         assert!(matches!(seen, Err(Error::Forbidden)), "{name}: {seen:?}");
-        let commit = uploads::start_commit(&auth, &other, id, true, Call::new(&c, t0())).await;
+        let commit = uploads::start_commit(&portal, &other, id, true, Call::new(&c, t0())).await;
         assert!(matches!(commit, Err(Error::Forbidden)), "{name}");
         // Refused (and audited) outright: the desk does not import.
-        let listed = uploads::recent(&auth, &other, Call::new(&c, t0())).await;
+        let listed = uploads::recent(&portal, &other, Call::new(&c, t0())).await;
         assert!(
             matches!(listed, Err(Error::Forbidden)),
             "{name}: {listed:?}"
         );
         let created = uploads::create(
-            &auth,
+            &portal,
             &other,
             &idf(),
             "d.csv",
@@ -342,17 +351,20 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     }
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied'"
         )
         .await,
         // Per desk: view, commit, list (refused and audited since issue 14) and create.
         denied_before + 8
     );
-    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
+    assert_eq!(
+        count(&portal, "SELECT count(*) FROM import_uploads").await,
+        1
+    );
 
     uploads::abandon(
-        &auth,
+        &portal,
         &admin,
         id,
         Call::new(&c, t0() + Duration::seconds(2)),
@@ -360,7 +372,7 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     .await
     .unwrap();
     let u = uploads::view(
-        &auth,
+        &portal,
         &admin,
         id,
         Call::new(&c, t0() + Duration::seconds(3)),
@@ -370,14 +382,14 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
     assert_eq!(u.state, UploadState::Abandoned);
     assert_eq!(
         count(
-            &auth,
+            &portal,
             "SELECT count(*) FROM import_uploads WHERE content IS NOT NULL"
         )
         .await,
         0
     );
     let start = uploads::start_commit(
-        &auth,
+        &portal,
         &admin,
         id,
         true,
@@ -388,7 +400,7 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
 
     // A file refused as a whole is not stored.
     let broken = uploads::create(
-        &auth,
+        &portal,
         &admin,
         &idf(),
         "e.csv",
@@ -400,10 +412,19 @@ async fn uploads_are_for_their_region_admins_only_and_can_be_abandoned() {
         broken,
         Err(Error::Import(ImportError::MissingColumns(_)))
     ));
-    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 1);
+    assert_eq!(
+        count(&portal, "SELECT count(*) FROM import_uploads").await,
+        1
+    );
     // Uploads left alone are purged after a day; the abandoned one goes with them.
-    uploads::purge(&auth.pool, t0() + uploads::KEEP_FOR + Duration::minutes(1))
-        .await
-        .unwrap();
-    assert_eq!(count(&auth, "SELECT count(*) FROM import_uploads").await, 0);
+    uploads::purge(
+        &portal.pool,
+        t0() + uploads::KEEP_FOR + Duration::minutes(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(&portal, "SELECT count(*) FROM import_uploads").await,
+        0
+    );
 }

@@ -8,14 +8,20 @@ use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 
 #[tokio::test]
 async fn routes_by_number_of_establishments_and_audits() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.10");
-    let several = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
+    let several = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert_eq!(several.landing, Landing::Chooser);
     let one = sign_in(
-        &auth,
+        &portal,
         "Inf.Durand ",
         DEMO_PASSWORD,
         None,
@@ -29,12 +35,18 @@ async fn routes_by_number_of_establishments_and_audits() {
             finess: domain::demo::establishments()[2].0.clone()
         }
     );
-    let none = sign_in(&auth, "sec.petit", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
+    let none = sign_in(
+        &portal,
+        "sec.petit",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert_eq!(none.landing, Landing::NoEstablishment);
 
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     let sign_ins: Vec<_> = trail
         .iter()
         .filter(|(a, _, _)| a == "auth.sign_in")
@@ -46,29 +58,29 @@ async fn routes_by_number_of_establishments_and_audits() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_user_get_the_same_answer_and_the_same_work() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.11");
-    let before = auth.passwords.verifications();
+    let before = portal.passwords.verifications();
     let wrong = sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         "not the password",
         None,
         Call::new(&c, t0()),
     )
     .await;
-    let after_known = auth.passwords.verifications();
+    let after_known = portal.passwords.verifications();
     let unknown = sign_in(
-        &auth,
+        &portal,
         "nobody.here",
         "not the password",
         None,
         Call::new(&c, t0()),
     )
     .await;
-    let after_unknown = auth.passwords.verifications();
+    let after_unknown = portal.passwords.verifications();
     let malformed = sign_in(
-        &auth,
+        &portal,
         "'; DROP TABLE users; --",
         "x",
         None,
@@ -85,15 +97,15 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_the_same_work()
     // …with the same parameters: the dummy hash costs what a real one costs.
     let stored: String =
         sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(
         domain::password::params_of(&stored),
-        auth.passwords.dummy_params()
+        portal.passwords.dummy_params()
     );
 
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     let failures: Vec<_> = trail
         .iter()
         .filter(|(a, o, _)| a == "auth.password.sign_in" && o == "failure")
@@ -114,10 +126,10 @@ async fn wrong_password_and_unknown_user_get_the_same_answer_and_the_same_work()
 
 #[tokio::test]
 async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.12");
     for attempt in 1..=5 {
-        let r = sign_in(&auth, "dr.martin", "wrong", None, Call::new(&c, t0())).await;
+        let r = sign_in(&portal, "dr.martin", "wrong", None, Call::new(&c, t0())).await;
         if attempt < 5 {
             assert!(
                 matches!(r, Err(Error::InvalidCredentials)),
@@ -131,9 +143,9 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
         }
     }
     // Locked: even the right password is refused, without verifying it.
-    let before = auth.passwords.verifications();
+    let before = portal.passwords.verifications();
     let r = sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         DEMO_PASSWORD,
         None,
@@ -141,11 +153,11 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
     )
     .await;
     assert!(matches!(r, Err(Error::Locked { until, .. }) if until == t0() + Duration::minutes(15)));
-    assert_eq!(auth.passwords.verifications(), before);
+    assert_eq!(portal.passwords.verifications(), before);
 
     // An identifier that does not exist locks exactly the same way.
     for attempt in 1..=5 {
-        let r = sign_in(&auth, "ghost.user", "wrong", None, Call::new(&c, t0())).await;
+        let r = sign_in(&portal, "ghost.user", "wrong", None, Call::new(&c, t0())).await;
         assert_eq!(
             matches!(r, Err(Error::Locked { .. })),
             attempt == 5,
@@ -157,7 +169,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
     let later = t0() + Duration::minutes(15) + Duration::seconds(1);
     assert!(
         sign_in(
-            &auth,
+            &portal,
             "dr.martin",
             DEMO_PASSWORD,
             None,
@@ -167,7 +179,7 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
         .is_ok()
     );
 
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     assert_eq!(
         trail.iter().filter(|(a, _, _)| a == "auth.lockout").count(),
         2
@@ -176,17 +188,17 @@ async fn lockout_after_five_failures_is_the_same_for_unknown_users_and_expires()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn parallel_guesses_cannot_exceed_the_limit() {
-    let mut auth = seeded().await;
+    let mut portal = seeded().await;
     // This test is about the account's limit: keep the address limit out of the way.
-    auth.address_throttle.max_failures = 1_000;
-    let auth = std::sync::Arc::new(auth);
-    let before = auth.passwords.verifications();
+    portal.address_throttle.max_failures = 1_000;
+    let portal = std::sync::Arc::new(portal);
+    let before = portal.passwords.verifications();
     let mut tasks = Vec::new();
     for i in 0..40 {
-        let auth = auth.clone();
+        let portal = portal.clone();
         tasks.push(tokio::spawn(async move {
             sign_in(
-                &auth,
+                &portal,
                 "dr.martin",
                 &format!("guess-{i}"),
                 None,
@@ -203,7 +215,7 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
             other => panic!("unexpected {other:?}"),
         }
     }
-    let verified = auth.passwords.verifications() - before;
+    let verified = portal.passwords.verifications() - before;
     assert!(
         verified <= 5,
         "{verified} passwords were verified for a limit of 5"
@@ -212,7 +224,7 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
     let attempts: i32 = sqlx::query_scalar(
         "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert!(attempts >= 5);
@@ -220,26 +232,33 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
 
 #[tokio::test]
 async fn one_address_is_limited_across_identifiers() {
-    let mut auth = seeded().await;
-    auth.address_throttle = domain::throttle::Policy {
+    let mut portal = seeded().await;
+    portal.address_throttle = domain::throttle::Policy {
         max_failures: 3,
         ..domain::throttle::Policy::ADDRESS_DEFAULT
     };
     let c = client("198.51.100.99");
     for name in ["a.one", "b.two", "c.three"] {
         assert!(matches!(
-            sign_in(&auth, name, "x", None, Call::new(&c, t0())).await,
+            sign_in(&portal, name, "x", None, Call::new(&c, t0())).await,
             Err(Error::InvalidCredentials)
         ));
     }
     assert!(matches!(
-        sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0())).await,
+        sign_in(
+            &portal,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            Call::new(&c, t0())
+        )
+        .await,
         Err(Error::AddressThrottled { .. })
     ));
     // Another address is not affected.
     assert!(
         sign_in(
-            &auth,
+            &portal,
             "dr.martin",
             DEMO_PASSWORD,
             None,
@@ -252,19 +271,19 @@ async fn one_address_is_limited_across_identifiers() {
 
 #[tokio::test]
 async fn a_disabled_account_is_told_only_after_the_right_password() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'inf.durand'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     let c = client("192.0.2.14");
     assert!(matches!(
-        sign_in(&auth, "inf.durand", "wrong", None, Call::new(&c, t0())).await,
+        sign_in(&portal, "inf.durand", "wrong", None, Call::new(&c, t0())).await,
         Err(Error::InvalidCredentials)
     ));
     assert!(matches!(
         sign_in(
-            &auth,
+            &portal,
             "inf.durand",
             DEMO_PASSWORD,
             None,
@@ -279,16 +298,16 @@ async fn a_disabled_account_is_told_only_after_the_right_password() {
 
 #[tokio::test]
 async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
-    let mut auth = seeded().await;
+    let mut portal = seeded().await;
     let stronger = domain::password::Passwords::new(domain::password::Cost {
         memory_kib: 2048,
         iterations: 1,
         parallelism: 1,
     })
     .unwrap();
-    auth.passwords = std::sync::Arc::new(stronger);
+    portal.passwords = std::sync::Arc::new(stronger);
     sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         DEMO_PASSWORD,
         None,
@@ -298,7 +317,7 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
     .unwrap();
     let stored: String =
         sqlx::query_scalar("SELECT password_hash FROM users WHERE username = 'dr.martin'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert!(stored.contains("m=2048"), "{stored}");
@@ -308,7 +327,7 @@ async fn a_hash_made_with_old_parameters_is_upgraded_at_sign_in() {
 async fn accounts_get_long_passwords_only() {
     use domain::ids::{Email, RegionCode, Username};
     use domain::provisioning::{AccountSpec, create_account};
-    let auth = seeded().await;
+    let portal = seeded().await;
     let spec = |password: &str| AccountSpec {
         username: Username::parse("nouveau.compte").unwrap(),
         email: Email::parse("nouveau@chu.example.fr").unwrap(),
@@ -321,8 +340,8 @@ async fn accounts_get_long_passwords_only() {
         establishments: vec![],
     };
     let short = create_account(
-        &auth.pool,
-        &auth.passwords,
+        &portal.pool,
+        &portal.passwords,
         &spec("court-11car"),
         "test",
         "https://passerelle.test",
@@ -338,14 +357,14 @@ async fn accounts_get_long_passwords_only() {
     ));
     let exists: bool =
         sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE username = 'nouveau.compte')")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert!(!exists, "a refused account leaves nothing behind");
 
     create_account(
-        &auth.pool,
-        &auth.passwords,
+        &portal.pool,
+        &portal.passwords,
         &spec("une phrase de passe assez longue"),
         "test",
         "https://passerelle.test",
@@ -355,7 +374,7 @@ async fn accounts_get_long_passwords_only() {
     .unwrap();
     assert!(
         sign_in(
-            &auth,
+            &portal,
             "nouveau.compte",
             "une phrase de passe assez longue",
             None,
@@ -366,8 +385,8 @@ async fn accounts_get_long_passwords_only() {
     );
     // The same username twice is a conflict, not a second account.
     let again = create_account(
-        &auth.pool,
-        &auth.passwords,
+        &portal.pool,
+        &portal.passwords,
         &spec("une autre phrase de passe longue"),
         "test",
         "https://passerelle.test",

@@ -36,12 +36,12 @@ fn login(national_id: &str, mode: &str, sid: &str) -> PscLogin {
 const MARTIN: &str = "810000123454";
 
 async fn psc_sign_in(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     login: &PscLogin,
     browser: Browser,
 ) -> Result<PscOutcome, Error> {
     psc::sign_in(
-        auth,
+        portal,
         login,
         browser,
         None,
@@ -51,7 +51,7 @@ async fn psc_sign_in(
 }
 
 async fn link(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     token: &str,
     browser: Browser,
     username: &str,
@@ -59,7 +59,7 @@ async fn link(
 ) -> Result<domain::auth::SignedIn, Error> {
     signed_in(
         linking::link_and_sign_in(
-            auth,
+            portal,
             None,
             token,
             browser,
@@ -81,13 +81,13 @@ fn token_of(outcome: PscOutcome) -> String {
 
 #[tokio::test]
 async fn first_sign_in_links_once_then_goes_straight_through() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let browser = Browser::of_secret("browser-1");
     let claire = login(MARTIN, "CARD", "sid-1");
-    let token = token_of(psc_sign_in(&auth, &claire, browser).await.unwrap());
+    let token = token_of(psc_sign_in(&portal, &claire, browser).await.unwrap());
 
     // The linking page shows the PSC identity.
-    match linking::pending(&auth, None, &token, browser, t0())
+    match linking::pending(&portal, None, &token, browser, t0())
         .await
         .unwrap()
     {
@@ -96,29 +96,29 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
     }
     // Another browser cannot use it.
     assert!(matches!(
-        linking::pending(&auth, None, &token, Browser::of_secret("other"), t0()).await,
+        linking::pending(&portal, None, &token, Browser::of_secret("other"), t0()).await,
         Err(Error::CardLinkExpired)
     ));
     // A wrong password counts as a sign-in failure (same counters) and links nothing.
     assert!(matches!(
-        link(&auth, &token, browser, "dr.martin", "wrong-password-123").await,
+        link(&portal, &token, browser, "dr.martin", "wrong-password-123").await,
         Err(Error::InvalidCredentials)
     ));
     let attempts: i32 = sqlx::query_scalar(
         "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(attempts, 1);
     let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM psc_identities")
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(linked, 0);
 
     // The typo corrected: linked and signed in, with PSC's facts on the session.
-    let signed_in = link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+    let signed_in = link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
     let (mode, acr, sid, declared): (Option<String>, Option<String>, Option<String>, Vec<String>) =
@@ -127,7 +127,7 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
              WHERE user_id = $1 AND auth_method = 'psc' AND ended_at IS NULL",
         )
         .bind(signed_in.user_id)
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(
@@ -137,14 +137,14 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
     assert_eq!(declared, ["750712184", "690781810"]);
     // The pending link is gone.
     assert!(
-        link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+        link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD)
             .await
             .is_err()
     );
 
     // Next time, straight through (e-CPS this time), whatever the browser.
     match psc_sign_in(
-        &auth,
+        &portal,
         &login(MARTIN, "MOBILE", "sid-2"),
         Browser::of_secret("b2"),
     )
@@ -154,7 +154,7 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
         PscOutcome::SignedIn(s) => assert_eq!(s.user_id, signed_in.user_id),
         PscOutcome::LinkRequired { .. } => panic!("linked identity asked to link again"),
     }
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     let actions: Vec<&str> = trail.iter().map(|(a, _, _)| a.as_str()).collect();
     for expected in ["auth.psc.link_required", "psc.linked", "auth.sign_in"] {
         assert!(actions.contains(&expected), "{expected} in {actions:?}");
@@ -162,7 +162,7 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
     let details: serde_json::Value = sqlx::query_scalar(
         "SELECT details FROM audit_log WHERE action = 'auth.sign_in' ORDER BY id DESC LIMIT 1",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(details["auth_mode"], "MOBILE");
@@ -171,26 +171,26 @@ async fn first_sign_in_links_once_then_goes_straight_through() {
 
 #[tokio::test]
 async fn an_account_linked_to_another_identity_is_refused_and_nothing_is_linked() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let browser = Browser::of_secret("browser-1");
     let token = token_of(
-        psc_sign_in(&auth, &login(MARTIN, "CARD", "s1"), browser)
+        psc_sign_in(&portal, &login(MARTIN, "CARD", "s1"), browser)
             .await
             .unwrap(),
     );
-    link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+    link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
 
     // Someone else's identity, typed with dr.martin's account.
     let intruder = login("0123456789", "CARD", "s2");
-    let token = token_of(psc_sign_in(&auth, &intruder, browser).await.unwrap());
+    let token = token_of(psc_sign_in(&portal, &intruder, browser).await.unwrap());
     assert!(matches!(
-        link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD).await,
+        link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD).await,
         Err(Error::AccountLinkedToOtherIdentity)
     ));
     let ids: Vec<String> = sqlx::query_scalar("SELECT national_id FROM psc_identities")
-        .fetch_all(&auth.pool)
+        .fetch_all(&portal.pool)
         .await
         .unwrap();
     assert_eq!(ids, [MARTIN]);
@@ -198,26 +198,26 @@ async fn an_account_linked_to_another_identity_is_refused_and_nothing_is_linked(
         "SELECT count(*) FROM audit_log WHERE action = 'psc.link' AND outcome = 'denied'
            AND details->>'reason' = 'account_linked_to_other_identity'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(denied, 1);
 
     // And the identity already linked cannot be linked to a second account either.
-    declare(&auth.pool, "sec.petit", "0123456789").await;
+    declare(&portal.pool, "sec.petit", "0123456789").await;
     let token = token_of(
-        psc_sign_in(&auth, &login("0123456789", "CARD", "s3"), browser)
+        psc_sign_in(&portal, &login("0123456789", "CARD", "s3"), browser)
             .await
             .unwrap(),
     );
-    link(&auth, &token, browser, "sec.petit", DEMO_PASSWORD)
+    link(&portal, &token, browser, "sec.petit", DEMO_PASSWORD)
         .await
         .unwrap();
     let sec_petit_ids: Vec<String> = sqlx::query_scalar(
         "SELECT p.national_id FROM psc_identities p JOIN users u ON u.id = p.user_id
          WHERE u.username = 'sec.petit'",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(sec_petit_ids, ["0123456789"]);
@@ -225,8 +225,8 @@ async fn an_account_linked_to_another_identity_is_refused_and_nothing_is_linked(
 
 #[tokio::test]
 async fn state_is_single_use_browser_bound_and_short_lived() {
-    let auth = seeded().await;
-    let mut conn = auth.pool.acquire().await.unwrap();
+    let portal = seeded().await;
+    let mut conn = portal.pool.acquire().await.unwrap();
     let mine = Browser::of_secret("mine");
     let flow = Flow {
         nonce: psc::random_value(),
@@ -290,22 +290,22 @@ async fn state_is_single_use_browser_bound_and_short_lived() {
 
 #[tokio::test]
 async fn a_level_below_the_minimum_is_refused_and_audited() {
-    let mut auth = seeded().await;
-    auth.psc.min_acr = Some(Acr::Eidas3);
+    let mut portal = seeded().await;
+    portal.psc.min_acr = Some(Acr::Eidas3);
     let browser = Browser::of_secret("b");
     assert!(matches!(
-        psc_sign_in(&auth, &login(MARTIN, "MOBILE", "s"), browser).await,
+        psc_sign_in(&portal, &login(MARTIN, "MOBILE", "s"), browser).await,
         Err(Error::PscLevelTooWeak)
     ));
     assert!(matches!(
-        psc_sign_in(&auth, &login(MARTIN, "CARD", "s"), browser).await,
+        psc_sign_in(&portal, &login(MARTIN, "CARD", "s"), browser).await,
         Ok(PscOutcome::LinkRequired { .. })
     ));
     let denied: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'auth.psc.sign_in' AND outcome = 'denied'
            AND details->>'reason' = 'level_too_weak' AND details->>'acr' = 'eidas2'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(denied, 1);
@@ -313,17 +313,17 @@ async fn a_level_below_the_minimum_is_refused_and_audited() {
 
 #[tokio::test]
 async fn declared_establishments_of_the_region_become_memberships_when_asked() {
-    let mut auth = seeded().await;
-    auth.psc.auto_memberships = true;
+    let mut portal = seeded().await;
+    portal.psc.auto_memberships = true;
     let browser = Browser::of_secret("b");
     // sec.petit (Île-de-France) has no establishment; PSC declares one in Paris, one in Lyon.
-    declare(&auth.pool, "sec.petit", "0123456789").await;
+    declare(&portal.pool, "sec.petit", "0123456789").await;
     let token = token_of(
-        psc_sign_in(&auth, &login("0123456789", "CARD", "s"), browser)
+        psc_sign_in(&portal, &login("0123456789", "CARD", "s"), browser)
             .await
             .unwrap(),
     );
-    let signed_in = link(&auth, &token, browser, "sec.petit", DEMO_PASSWORD)
+    let signed_in = link(&portal, &token, browser, "sec.petit", DEMO_PASSWORD)
         .await
         .unwrap();
     assert_eq!(
@@ -336,7 +336,7 @@ async fn declared_establishments_of_the_region_become_memberships_when_asked() {
     let added: i64 = sqlx::query_scalar(
         "SELECT count(*) FROM audit_log WHERE action = 'membership.add' AND details->>'via' = 'psc'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(added, 1);
@@ -344,17 +344,17 @@ async fn declared_establishments_of_the_region_become_memberships_when_asked() {
 
 #[tokio::test]
 async fn back_channel_logout_ends_the_named_sessions_once() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let browser = Browser::of_secret("b");
     let token = token_of(
-        psc_sign_in(&auth, &login(MARTIN, "CARD", "sid-A"), browser)
+        psc_sign_in(&portal, &login(MARTIN, "CARD", "sid-A"), browser)
             .await
             .unwrap(),
     );
-    let a = link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+    let a = link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
-    let b = match psc_sign_in(&auth, &login(MARTIN, "CARD", "sid-B"), browser)
+    let b = match psc_sign_in(&portal, &login(MARTIN, "CARD", "sid-B"), browser)
         .await
         .unwrap()
     {
@@ -368,11 +368,12 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sid: Some("sid-A".into()),
         sub: None,
     };
-    let ended = psc::back_channel_logout(&auth.pool, &logout, Call::new(&client("192.0.2.9"), now))
-        .await
-        .unwrap();
+    let ended =
+        psc::back_channel_logout(&portal.pool, &logout, Call::new(&client("192.0.2.9"), now))
+            .await
+            .unwrap();
     assert_eq!(ended, 1);
-    let load = |t| sessions::load(&auth.pool, t, auth.sessions, now);
+    let load = |t| sessions::load(&portal.pool, t, portal.sessions, now);
     assert!(matches!(
         load(&a.token).await.unwrap(),
         Err(Missing::Unknown)
@@ -383,7 +384,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
     );
     // The same token again is refused.
     assert!(matches!(
-        psc::back_channel_logout(&auth.pool, &logout, Call::new(&client("192.0.2.9"), now)).await,
+        psc::back_channel_logout(&portal.pool, &logout, Call::new(&client("192.0.2.9"), now)).await,
         Err(Error::PscLogout(PscLogoutRefusal::Replayed))
     ));
     // Too old.
@@ -394,7 +395,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sub: None,
     };
     assert!(matches!(
-        psc::back_channel_logout(&auth.pool, &old, Call::new(&client("192.0.2.9"), now)).await,
+        psc::back_channel_logout(&portal.pool, &old, Call::new(&client("192.0.2.9"), now)).await,
         Err(Error::PscLogout(PscLogoutRefusal::TooOld))
     ));
     // By subject: every session of that PSC subject.
@@ -405,7 +406,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
         sub: Some(format!("f:0000:{MARTIN}")),
     };
     assert_eq!(
-        psc::back_channel_logout(&auth.pool, &by_sub, Call::new(&client("192.0.2.9"), now))
+        psc::back_channel_logout(&portal.pool, &by_sub, Call::new(&client("192.0.2.9"), now))
             .await
             .unwrap(),
         1
@@ -416,7 +417,7 @@ async fn back_channel_logout_ends_the_named_sessions_once() {
     ));
     let reason: String =
         sqlx::query_scalar("SELECT end_reason FROM sessions WHERE psc_sid = 'sid-B'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(reason, "backchannel_logout");
@@ -444,13 +445,13 @@ async fn latest_code(pool: &sqlx::PgPool) -> String {
 }
 
 async fn link_outcome(
-    auth: &domain::auth::Auth,
+    portal: &domain::auth::Portal,
     token: &str,
     browser: Browser,
     username: &str,
 ) -> Result<domain::auth::PasswordOutcome, Error> {
     linking::link_and_sign_in(
-        auth,
+        portal,
         None,
         token,
         browser,
@@ -471,35 +472,38 @@ fn completion(browser: Browser) -> linking::Completion<'static> {
 
 #[tokio::test]
 async fn a_phished_password_and_the_attackers_own_identity_do_not_open_an_account_without_rpps() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     sqlx::query("UPDATE users SET otp_required = true WHERE username = 'admin.idf'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     let browser = Browser::of_secret("attacker");
     // The attacker's own e-CPS, unknown to Passerelle, then admin.idf's password.
     let token = token_of(
-        psc_sign_in(&auth, &login("810000999994", "MOBILE", "a1"), browser)
+        psc_sign_in(&portal, &login("810000999994", "MOBILE", "a1"), browser)
             .await
             .unwrap(),
     );
     assert!(matches!(
-        link_outcome(&auth, &token, browser, "admin.idf").await,
+        link_outcome(&portal, &token, browser, "admin.idf").await,
         Err(Error::IdentityNotDeclared)
     ));
     // Nothing linked, no session, no code step, the refusal recorded.
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        count(&portal.pool, "SELECT count(*) FROM psc_identities").await,
         0
     );
-    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM sign_in_steps").await,
+        count(&portal.pool, "SELECT count(*) FROM sessions").await,
+        0
+    );
+    assert_eq!(
+        count(&portal.pool, "SELECT count(*) FROM sign_in_steps").await,
         0
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'psc.link' AND outcome = 'denied'
                AND details->>'reason' = 'identity_not_declared'"
         )
@@ -508,41 +512,41 @@ async fn a_phished_password_and_the_attackers_own_identity_do_not_open_an_accoun
     );
     // The same without the e-mail code requirement: still refused.
     sqlx::query("UPDATE users SET otp_required = false WHERE username = 'admin.idf'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     let token = token_of(
-        psc_sign_in(&auth, &login("810000999994", "MOBILE", "a2"), browser)
+        psc_sign_in(&portal, &login("810000999994", "MOBILE", "a2"), browser)
             .await
             .unwrap(),
     );
     assert!(matches!(
-        link_outcome(&auth, &token, browser, "admin.idf").await,
+        link_outcome(&portal, &token, browser, "admin.idf").await,
         Err(Error::IdentityNotDeclared)
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        count(&portal.pool, "SELECT count(*) FROM psc_identities").await,
         0
     );
 }
 
 #[tokio::test]
 async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.80");
     sqlx::query("UPDATE users SET otp_required = true WHERE username = 'admin.idf'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     // The desk declared the administrator's own identity.
-    declare(&auth.pool, "admin.idf", "810000999994").await;
+    declare(&portal.pool, "admin.idf", "810000999994").await;
     let browser = Browser::of_secret("admin-browser");
     let token = token_of(
-        psc_sign_in(&auth, &login("810000999994", "CARD", "s1"), browser)
+        psc_sign_in(&portal, &login("810000999994", "CARD", "s1"), browser)
             .await
             .unwrap(),
     );
-    let step = match link_outcome(&auth, &token, browser, "admin.idf")
+    let step = match link_outcome(&portal, &token, browser, "admin.idf")
         .await
         .unwrap()
     {
@@ -551,28 +555,31 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
     };
     // The right password alone wrote nothing.
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        count(&portal.pool, "SELECT count(*) FROM psc_identities").await,
         0
     );
-    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
+    assert_eq!(
+        count(&portal.pool, "SELECT count(*) FROM sessions").await,
+        0
+    );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE kind = 'psc_linked'"
         )
         .await,
         0
     );
 
-    domain::auth::otp::send_code(&auth, &step, Call::new(&c, t0()))
+    domain::auth::otp::send_code(&portal, &step, Call::new(&c, t0()))
         .await
         .unwrap();
-    let code = latest_code(&auth.pool).await;
+    let code = latest_code(&portal.pool).await;
     // A wrong code links nothing.
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
         domain::auth::code_step::verify_code(
-            &auth,
+            &portal,
             &step,
             wrong,
             completion(browser),
@@ -583,12 +590,12 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
         Err(Error::Code(domain::auth::otp::CodeError::Wrong { .. }))
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        count(&portal.pool, "SELECT count(*) FROM psc_identities").await,
         0
     );
     // The right code, in the browser that holds the pending link: linked and signed in by PSC.
     let signed_in = domain::auth::code_step::verify_code(
-        &auth,
+        &portal,
         &step,
         &code,
         completion(browser),
@@ -599,7 +606,7 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
     .unwrap();
     let method: String = sqlx::query_scalar("SELECT auth_method FROM sessions WHERE user_id = $1")
         .bind(signed_in.user_id)
-        .fetch_one(&auth.pool)
+        .fetch_one(&portal.pool)
         .await
         .unwrap();
     assert_eq!(method, "psc");
@@ -607,19 +614,19 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
         "SELECT p.national_id FROM psc_identities p JOIN users u ON u.id = p.user_id
          WHERE u.username = 'admin.idf'",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(ids, ["810000999994"]);
     // The holder is told, at the account's address.
     let (to, text): (String, String) =
         sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'psc_linked'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(to, "admin.idf@demo.passerelle.example");
     assert!(text.contains("810000999994"), "{text}");
-    let trail: Vec<String> = audit_trail(&auth.pool)
+    let trail: Vec<String> = audit_trail(&portal.pool)
         .await
         .into_iter()
         .map(|(action, outcome, _)| format!("{action}:{outcome}"))
@@ -641,30 +648,30 @@ async fn linking_an_account_that_needs_the_code_links_only_after_the_right_code(
 
 #[tokio::test]
 async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
-    let mut auth = seeded().await;
-    auth.otp_for_all = true;
+    let mut portal = seeded().await;
+    portal.otp_for_all = true;
     let c = client("192.0.2.80");
     let browser = Browser::of_secret("holder");
     let token = token_of(
-        psc_sign_in(&auth, &login(MARTIN, "CARD", "s1"), browser)
+        psc_sign_in(&portal, &login(MARTIN, "CARD", "s1"), browser)
             .await
             .unwrap(),
     );
     // The deployment requires the code of everyone: linking too.
-    let step = match link_outcome(&auth, &token, browser, "dr.martin")
+    let step = match link_outcome(&portal, &token, browser, "dr.martin")
         .await
         .unwrap()
     {
         domain::auth::PasswordOutcome::CodeRequired { token } => token,
         domain::auth::PasswordOutcome::SignedIn(_) => panic!("the e-mail code was required"),
     };
-    domain::auth::otp::send_code(&auth, &step, Call::new(&c, t0()))
+    domain::auth::otp::send_code(&portal, &step, Call::new(&c, t0()))
         .await
         .unwrap();
-    let code = latest_code(&auth.pool).await;
+    let code = latest_code(&portal.pool).await;
     assert!(matches!(
         domain::auth::code_step::verify_code(
-            &auth,
+            &portal,
             &step,
             &code,
             completion(Browser::of_secret("someone-else")),
@@ -675,27 +682,30 @@ async fn the_code_of_a_linking_step_links_nothing_in_another_browser() {
         Err(Error::PscLinkExpired)
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM psc_identities").await,
+        count(&portal.pool, "SELECT count(*) FROM psc_identities").await,
         0
     );
-    assert_eq!(count(&auth.pool, "SELECT count(*) FROM sessions").await, 0);
+    assert_eq!(
+        count(&portal.pool, "SELECT count(*) FROM sessions").await,
+        0
+    );
 }
 
 #[tokio::test]
 async fn every_psc_link_is_emailed_to_the_holder() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let browser = Browser::of_secret("b");
     let token = token_of(
-        psc_sign_in(&auth, &login(MARTIN, "MOBILE", "s1"), browser)
+        psc_sign_in(&portal, &login(MARTIN, "MOBILE", "s1"), browser)
             .await
             .unwrap(),
     );
-    link(&auth, &token, browser, "dr.martin", DEMO_PASSWORD)
+    link(&portal, &token, browser, "dr.martin", DEMO_PASSWORD)
         .await
         .unwrap();
     let (to, text): (String, String) =
         sqlx::query_as("SELECT recipient, text_body FROM mail_outbox WHERE kind = 'psc_linked'")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(to, "dr.martin@demo.passerelle.example");

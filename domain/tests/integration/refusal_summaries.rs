@@ -32,15 +32,15 @@ async fn assert_chain_intact(pool: &PgPool) {
 
 #[tokio::test]
 async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
-    let mut auth = seeded().await;
-    auth.address_throttle = Policy {
+    let mut portal = seeded().await;
+    portal.address_throttle = Policy {
         max_failures: 2,
         ..Policy::ADDRESS_DEFAULT
     };
     let bot = client("203.0.113.66");
     for i in 0..2 {
         let _ = password::sign_in(
-            &auth,
+            &portal,
             &format!("guess{i}"),
             "x",
             None,
@@ -52,11 +52,11 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     for i in 0..40 {
         let at = t0() + Duration::seconds(5) + Duration::milliseconds(i * 100);
         assert!(matches!(
-            password::sign_in(&auth, "dr.martin", "x", None, Call::new(&bot, at)).await,
+            password::sign_in(&portal, "dr.martin", "x", None, Call::new(&bot, at)).await,
             Err(domain::Error::AddressThrottled { .. })
         ));
     }
-    let rows = rows_with_reason(&auth.pool, "address_throttled").await;
+    let rows = rows_with_reason(&portal.pool, "address_throttled").await;
     assert_eq!(
         rows.len(),
         1,
@@ -68,27 +68,27 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     let target: Option<String> =
         sqlx::query_scalar("SELECT target_label FROM audit_log WHERE id = $1")
             .bind(first)
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(target.as_deref(), Some("dr.martin"));
 
     // The minute is not over: nothing to summarise yet.
     assert_eq!(
-        refusals::flush(&auth.pool, t0() + Duration::seconds(59))
+        refusals::flush(&portal.pool, t0() + Duration::seconds(59))
             .await
             .unwrap()
             .summaries,
         0
     );
     assert_eq!(
-        refusals::flush(&auth.pool, t0() + Duration::seconds(61))
+        refusals::flush(&portal.pool, t0() + Duration::seconds(61))
             .await
             .unwrap()
             .summaries,
         1
     );
-    let rows = rows_with_reason(&auth.pool, "address_throttled").await;
+    let rows = rows_with_reason(&portal.pool, "address_throttled").await;
     assert_eq!(rows.len(), 2);
     let summary = &rows[1];
     assert_eq!(summary.1, "auth.password.sign_in");
@@ -98,7 +98,7 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     let (label, ip): (String, Option<String>) =
         sqlx::query_as("SELECT actor_label, ip FROM audit_log WHERE id = $1")
             .bind(summary.0)
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(
@@ -107,22 +107,22 @@ async fn a_throttled_address_leaves_one_row_and_one_summary_per_minute() {
     );
     // Flushed once: nothing is left to write twice.
     assert_eq!(
-        refusals::flush(&auth.pool, t0() + Duration::minutes(5))
+        refusals::flush(&portal.pool, t0() + Duration::minutes(5))
             .await
             .unwrap()
             .summaries,
         0
     );
-    assert_chain_intact(&auth.pool).await;
+    assert_chain_intact(&portal.pool).await;
 }
 
 #[tokio::test]
 async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let bot = client("198.51.100.23");
     for i in 0..5 {
         card::record_edge_refusal(
-            &auth,
+            &portal,
             "no_certificate",
             "tls",
             Call::new(&bot, t0() + Duration::seconds(i)),
@@ -132,7 +132,7 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
     }
     for i in 0..3 {
         card::record_edge_refusal(
-            &auth,
+            &portal,
             "no_certificate",
             "tls",
             Call::new(&bot, t0() + Duration::seconds(60 + i)),
@@ -142,14 +142,14 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
     }
     // Another address is counted on its own.
     card::record_edge_refusal(
-        &auth,
+        &portal,
         "no_certificate",
         "tls",
         Call::new(&client("192.0.2.200"), t0()),
     )
     .await
     .unwrap();
-    let rows = rows_with_reason(&auth.pool, "no_certificate").await;
+    let rows = rows_with_reason(&portal.pool, "no_certificate").await;
     // Minute 1's first row, minute 1's summary (written by minute 2's first refusal, before it),
     // minute 2's first row, the other address's own first row.
     let shape: Vec<(bool, Value)> = rows
@@ -167,27 +167,27 @@ async fn a_new_minute_starts_a_new_row_after_the_last_minutes_summary() {
     );
     assert_eq!(rows[1].2["first_row"], rows[0].0);
     assert_eq!(
-        refusals::flush(&auth.pool, t0() + Duration::minutes(2))
+        refusals::flush(&portal.pool, t0() + Duration::minutes(2))
             .await
             .unwrap()
             .summaries,
         1
     );
-    let rows = rows_with_reason(&auth.pool, "no_certificate").await;
+    let rows = rows_with_reason(&portal.pool, "no_certificate").await;
     assert_eq!(rows.len(), 5);
     assert_eq!(rows[4].2["refusals"], 3);
     assert_eq!(rows[4].2["first_row"], rows[2].0);
-    assert_chain_intact(&auth.pool).await;
+    assert_chain_intact(&portal.pool).await;
 }
 
 #[tokio::test]
 async fn counts_survive_a_restart_and_two_instances_write_one_summary() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     for i in 0..7 {
         // Any address of the /64 is the same source.
         let c = client(&format!("2001:db8:7:7::{}", i + 1));
         psc::record_refusal(
-            &auth.pool,
+            &portal.pool,
             "state_missing",
             serde_json::json!({}),
             Call::new(&c, t0() + Duration::seconds(i)),
@@ -196,8 +196,8 @@ async fn counts_survive_a_restart_and_two_instances_write_one_summary() {
         .unwrap();
     }
     // A "restart": the pool goes, two new instances flush at once.
-    let url = (*auth.pool.connect_options()).clone();
-    auth.pool.close().await;
+    let url = (*portal.pool.connect_options()).clone();
+    portal.pool.close().await;
     let a = PgPool::connect_with(url.clone()).await.unwrap();
     let b = PgPool::connect_with(url).await.unwrap();
     let later = t0() + Duration::minutes(3);
@@ -211,22 +211,22 @@ async fn counts_survive_a_restart_and_two_instances_write_one_summary() {
 
 #[tokio::test]
 async fn repeated_reset_requests_for_nobody_are_summarised() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let bot = client("192.0.2.99");
     for i in 0..25 {
-        account_links::request_reset(&auth, &format!("personne{i}"), Call::new(&bot, t0()))
+        account_links::request_reset(&portal, &format!("personne{i}"), Call::new(&bot, t0()))
             .await
             .unwrap();
     }
-    assert_eq!(rows_with_reason(&auth.pool, "unknown").await.len(), 1);
-    refusals::flush(&auth.pool, t0() + Duration::minutes(1))
+    assert_eq!(rows_with_reason(&portal.pool, "unknown").await.len(), 1);
+    refusals::flush(&portal.pool, t0() + Duration::minutes(1))
         .await
         .unwrap();
-    let rows = rows_with_reason(&auth.pool, "unknown").await;
+    let rows = rows_with_reason(&portal.pool, "unknown").await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].1, "auth.password_reset.request");
     assert_eq!(rows[1].2["refusals"], 25);
-    assert_chain_intact(&auth.pool).await;
+    assert_chain_intact(&portal.pool).await;
 }
 
 #[tokio::test]

@@ -9,13 +9,19 @@ use crate::harness::{audit_trail, client, seeded, sign_in, t0};
 
 #[tokio::test]
 async fn signing_in_again_rotates_the_session() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.20");
-    let first = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
+    let first = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     let second = sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         DEMO_PASSWORD,
         Some(&first.token),
@@ -25,20 +31,20 @@ async fn signing_in_again_rotates_the_session() {
     .unwrap();
     assert_ne!(first.token, second.token);
     assert!(matches!(
-        sessions::load(&auth.pool, &first.token, auth.sessions, t0())
+        sessions::load(&portal.pool, &first.token, portal.sessions, t0())
             .await
             .unwrap(),
         Err(Missing::Unknown)
     ));
     assert!(
-        sessions::load(&auth.pool, &second.token, auth.sessions, t0())
+        sessions::load(&portal.pool, &second.token, portal.sessions, t0())
             .await
             .unwrap()
             .is_ok()
     );
     let reason: String =
         sqlx::query_scalar("SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(reason, "rotated");
@@ -46,16 +52,22 @@ async fn signing_in_again_rotates_the_session() {
 
 #[tokio::test]
 async fn idle_and_absolute_timeouts() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.21");
-    let idle = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
+    let idle = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     assert!(
         sessions::load(
-            &auth.pool,
+            &portal.pool,
             &idle.token,
-            auth.sessions,
+            portal.sessions,
             t0() + Duration::minutes(29)
         )
         .await
@@ -65,9 +77,9 @@ async fn idle_and_absolute_timeouts() {
     // 29 minutes of activity moved the idle deadline: still alive 58 minutes after sign-in.
     assert!(
         sessions::load(
-            &auth.pool,
+            &portal.pool,
             &idle.token,
-            auth.sessions,
+            portal.sessions,
             t0() + Duration::minutes(58)
         )
         .await
@@ -76,9 +88,9 @@ async fn idle_and_absolute_timeouts() {
     );
     assert!(matches!(
         sessions::load(
-            &auth.pool,
+            &portal.pool,
             &idle.token,
-            auth.sessions,
+            portal.sessions,
             t0() + Duration::minutes(89)
         )
         .await
@@ -87,7 +99,7 @@ async fn idle_and_absolute_timeouts() {
     ));
 
     let busy = sign_in(
-        &auth,
+        &portal,
         "inf.durand",
         DEMO_PASSWORD,
         None,
@@ -99,7 +111,7 @@ async fn idle_and_absolute_timeouts() {
     while now < t0() + Duration::hours(4) - Duration::minutes(20) {
         now += Duration::minutes(20);
         assert!(
-            sessions::load(&auth.pool, &busy.token, auth.sessions, now)
+            sessions::load(&portal.pool, &busy.token, portal.sessions, now)
                 .await
                 .unwrap()
                 .is_ok(),
@@ -108,9 +120,9 @@ async fn idle_and_absolute_timeouts() {
     }
     assert!(matches!(
         sessions::load(
-            &auth.pool,
+            &portal.pool,
             &busy.token,
-            auth.sessions,
+            portal.sessions,
             t0() + Duration::hours(4)
         )
         .await
@@ -120,7 +132,7 @@ async fn idle_and_absolute_timeouts() {
     let reasons: Vec<String> = sqlx::query_scalar(
         "SELECT end_reason FROM sessions WHERE end_reason IS NOT NULL ORDER BY ended_at",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(reasons, ["idle_timeout", "absolute_timeout"]);
@@ -128,13 +140,19 @@ async fn idle_and_absolute_timeouts() {
 
 #[tokio::test]
 async fn sign_out_ends_the_session_and_is_audited() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.22");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
+    let s = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     domain::auth::sign_out(
-        &auth.pool,
+        &portal.pool,
         &s.token,
         Call::new(&c, t0() + Duration::minutes(1)),
     )
@@ -142,9 +160,9 @@ async fn sign_out_ends_the_session_and_is_audited() {
     .unwrap();
     assert!(matches!(
         sessions::load(
-            &auth.pool,
+            &portal.pool,
             &s.token,
-            auth.sessions,
+            portal.sessions,
             t0() + Duration::minutes(2)
         )
         .await
@@ -152,7 +170,7 @@ async fn sign_out_ends_the_session_and_is_audited() {
         Err(Missing::Unknown)
     ));
     assert!(
-        audit_trail(&auth.pool)
+        audit_trail(&portal.pool)
             .await
             .iter()
             .any(|(a, o, l)| a == "auth.sign_out" && o == "success" && l == "dr.martin")
@@ -161,12 +179,18 @@ async fn sign_out_ends_the_session_and_is_audited() {
 
 #[tokio::test]
 async fn choosing_an_establishment_is_limited_to_ones_own() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let c = client("192.0.2.23");
-    let s = sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-        .await
-        .unwrap();
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+    let s = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
+    let session = sessions::load(&portal.pool, &s.token, portal.sessions, t0())
         .await
         .unwrap()
         .unwrap();
@@ -174,11 +198,11 @@ async fn choosing_an_establishment_is_limited_to_ones_own() {
 
     let mine = Finess::parse(&domain::demo::establishments()[1].0).unwrap();
     let chosen =
-        domain::routing::choose_establishment(&auth.pool, &session, &mine, Call::new(&c, t0()))
+        domain::routing::choose_establishment(&portal.pool, &session, &mine, Call::new(&c, t0()))
             .await
             .unwrap();
     assert_eq!(chosen.finess, mine.as_str());
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+    let session = sessions::load(&portal.pool, &s.token, portal.sessions, t0())
         .await
         .unwrap()
         .unwrap();
@@ -187,16 +211,16 @@ async fn choosing_an_establishment_is_limited_to_ones_own() {
     // Hospices Civils de Lyon exists, but dr.martin does not belong to it.
     let other = Finess::parse("690781810").unwrap();
     let refused =
-        domain::routing::choose_establishment(&auth.pool, &session, &other, Call::new(&c, t0()))
+        domain::routing::choose_establishment(&portal.pool, &session, &other, Call::new(&c, t0()))
             .await;
     assert!(matches!(refused, Err(Error::Forbidden)));
-    let session = sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+    let session = sessions::load(&portal.pool, &s.token, portal.sessions, t0())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(session.establishment_id, Some(chosen.id));
 
-    let trail = audit_trail(&auth.pool).await;
+    let trail = audit_trail(&portal.pool).await;
     let choices: Vec<_> = trail
         .iter()
         .filter(|(a, _, _)| a == "session.establishment.choose")
@@ -207,9 +231,9 @@ async fn choosing_an_establishment_is_limited_to_ones_own() {
 
 #[tokio::test]
 async fn a_disabled_account_loses_its_live_sessions() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let s = sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         DEMO_PASSWORD,
         None,
@@ -218,11 +242,11 @@ async fn a_disabled_account_loses_its_live_sessions() {
     .await
     .unwrap();
     sqlx::query("UPDATE users SET status = 'disabled' WHERE username = 'dr.martin'")
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     assert!(matches!(
-        sessions::load(&auth.pool, &s.token, auth.sessions, t0())
+        sessions::load(&portal.pool, &s.token, portal.sessions, t0())
             .await
             .unwrap(),
         Err(Missing::Unknown)

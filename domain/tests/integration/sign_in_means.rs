@@ -148,14 +148,14 @@ fn reset_token(text: &str) -> String {
 
 #[tokio::test]
 async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    let durand = user_id(&auth.pool, "inf.durand").await;
-    let given = give_means(&auth.pool, martin, 1).await;
-    let other = give_means(&auth.pool, durand, 2).await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
+    let durand = user_id(&portal.pool, "inf.durand").await;
+    let given = give_means(&portal.pool, martin, 1).await;
+    let other = give_means(&portal.pool, durand, 2).await;
     let c = client("192.0.2.91");
 
-    let listed = means::of_user(&mut auth.pool.acquire().await.unwrap(), martin)
+    let listed = means::of_user(&mut portal.pool.acquire().await.unwrap(), martin)
         .await
         .unwrap();
     assert_eq!(listed.cards.len(), 1);
@@ -168,7 +168,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     let psc = MeansRef::Psc(given.national_id.clone());
     assert!(matches!(
         means::remove_own(
-            &auth,
+            &portal,
             "dr.martin",
             martin,
             &psc,
@@ -178,22 +178,22 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
         .await,
         Err(Error::InvalidCredentials)
     ));
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 1, 1));
     let attempts: i32 = sqlx::query_scalar(
         "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(attempts, 1);
     assert_eq!(
-        audit_rows(&auth.pool, "sign_in_means.remove", "failure")
+        audit_rows(&portal.pool, "sign_in_means.remove", "failure")
             .await
             .len(),
         1
     );
     assert!(
-        mails(&auth.pool, martin, "sign_in_means_removed")
+        mails(&portal.pool, martin, "sign_in_means_removed")
             .await
             .is_empty()
     );
@@ -206,7 +206,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     ] {
         assert!(matches!(
             means::remove_own(
-                &auth,
+                &portal,
                 "dr.martin",
                 martin,
                 &theirs,
@@ -217,11 +217,11 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
             Err(Error::NotFound)
         ));
     }
-    assert_eq!(live_means(&auth.pool, durand).await, (1, 1, 1));
+    assert_eq!(live_means(&portal.pool, durand).await, (1, 1, 1));
 
     // The right password: the PSC identity goes, audited, and the holder is told.
     let removed = means::remove_own(
-        &auth,
+        &portal,
         "dr.martin",
         martin,
         &psc,
@@ -231,19 +231,19 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     .await
     .unwrap();
     assert_eq!(removed.means, Means::Psc);
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 0, 1));
-    let rows = audit_rows(&auth.pool, "psc.unlinked", "success").await;
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 0, 1));
+    let rows = audit_rows(&portal.pool, "psc.unlinked", "success").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["by"], "holder");
     assert_eq!(rows[0]["removed"]["id"], given.national_id.as_str());
-    let told = mails(&auth.pool, martin, "sign_in_means_removed").await;
+    let told = mails(&portal.pool, martin, "sign_in_means_removed").await;
     assert_eq!(told.len(), 1);
     assert!(told[0].contains("identité Pro Santé Connect de Intrus Inconnu"));
     assert!(told[0].contains("« Mes moyens de connexion »"));
     // Removed once: a second time finds nothing.
     assert!(matches!(
         means::remove_own(
-            &auth,
+            &portal,
             "dr.martin",
             martin,
             &psc,
@@ -256,7 +256,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
 
     // The card and the phone the same way.
     means::remove_own(
-        &auth,
+        &portal,
         "dr.martin",
         martin,
         &MeansRef::Card(given.card),
@@ -266,7 +266,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     .await
     .unwrap();
     means::remove_own(
-        &auth,
+        &portal,
         "dr.martin",
         martin,
         &MeansRef::Phone(given.phone),
@@ -275,47 +275,49 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
     )
     .await
     .unwrap();
-    assert_eq!(live_means(&auth.pool, martin).await, (0, 0, 0));
+    assert_eq!(live_means(&portal.pool, martin).await, (0, 0, 0));
     let (unlinked_by, sealed): (Option<Uuid>, Option<Vec<u8>>) = sqlx::query_as(
         "SELECT c.unlinked_by, e.secret_sealed FROM cards c, tiqr_enrollments e
          WHERE c.id = $1 AND e.id = $2",
     )
     .bind(given.card)
     .bind(given.phone)
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(unlinked_by, Some(martin));
     assert_eq!(sealed, None, "a revoked phone's secret is erased");
     assert_eq!(
-        mails(&auth.pool, martin, "sign_in_means_removed")
+        mails(&portal.pool, martin, "sign_in_means_removed")
             .await
             .len(),
         3
     );
     assert_eq!(
-        audit_rows(&auth.pool, "card.unlinked", "success")
+        audit_rows(&portal.pool, "card.unlinked", "success")
             .await
             .len(),
         1
     );
     assert_eq!(
-        audit_rows(&auth.pool, "tiqr.revoke", "success").await.len(),
+        audit_rows(&portal.pool, "tiqr.revoke", "success")
+            .await
+            .len(),
         1
     );
 }
 
 #[tokio::test]
 async fn the_console_removes_a_psc_identity_in_its_region_only() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    let given = give_means(&auth.pool, martin, 3).await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
+    let given = give_means(&portal.pool, martin, 3).await;
     let c = client("192.0.2.92");
     let now = t0() + Duration::minutes(1);
 
     // The account page shows the PSC identity next to the cards.
-    let support_idf = actor(&auth, "support.idf").await;
-    let detail = users::detail(&auth, &support_idf, martin, Call::new(&c, now))
+    let support_idf = actor(&portal, "support.idf").await;
+    let detail = users::detail(&portal, &support_idf, martin, Call::new(&c, now))
         .await
         .unwrap();
     assert_eq!(detail.psc.len(), 1);
@@ -328,21 +330,23 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
 
     // Another region's desk and a professional are refused, audited, and nothing changes.
     for who in ["support.ara", "inf.durand"] {
-        let a = actor(&auth, who).await;
+        let a = actor(&portal, who).await;
         assert!(matches!(
-            users::unlink_psc(&auth, &a, martin, &given.national_id, Call::new(&c, now)).await,
+            users::unlink_psc(&portal, &a, martin, &given.national_id, Call::new(&c, now)).await,
             Err(Error::Forbidden)
         ));
     }
     assert_eq!(
-        audit_rows(&auth.pool, "psc.unlinked", "denied").await.len(),
+        audit_rows(&portal.pool, "psc.unlinked", "denied")
+            .await
+            .len(),
         2
     );
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 1, 1));
 
     // The region's desk removes it; audited with who did it; the holder is told who.
     users::unlink_psc(
-        &auth,
+        &portal,
         &support_idf,
         martin,
         &given.national_id,
@@ -350,12 +354,12 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
     )
     .await
     .unwrap();
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 0, 1));
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 0, 1));
     let (actor_label, role, target): (String, Option<String>, String) = sqlx::query_as(
         "SELECT actor_label, actor_role, target_id FROM audit_log
          WHERE action = 'psc.unlinked' AND outcome = 'success'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -363,13 +367,13 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
         ("support.idf", Some("support"))
     );
     assert_eq!(target, martin.to_string());
-    let told = mails(&auth.pool, martin, "sign_in_means_removed").await;
+    let told = mails(&portal.pool, martin, "sign_in_means_removed").await;
     assert_eq!(told.len(), 1);
     assert!(told[0].contains("agent : support.idf"));
     // Gone: a second removal finds nothing.
     assert!(matches!(
         users::unlink_psc(
-            &auth,
+            &portal,
             &support_idf,
             martin,
             &given.national_id,
@@ -380,11 +384,17 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
     ));
 
     // The desk's card unlinking tells the holder too.
-    users::unlink_card(&auth, &support_idf, martin, given.card, Call::new(&c, now))
-        .await
-        .unwrap();
+    users::unlink_card(
+        &portal,
+        &support_idf,
+        martin,
+        given.card,
+        Call::new(&c, now),
+    )
+    .await
+    .unwrap();
     assert_eq!(
-        mails(&auth.pool, martin, "sign_in_means_removed")
+        mails(&portal.pool, martin, "sign_in_means_removed")
             .await
             .len(),
         2
@@ -393,18 +403,18 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
 
 #[tokio::test]
 async fn a_reset_removes_every_means_only_when_the_holder_asks() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    give_means(&auth.pool, martin, 4).await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
+    give_means(&portal.pool, martin, 4).await;
     let c = client("192.0.2.93");
 
     // Without the option: the password changes, the means stay.
-    account_links::request_reset(&auth, "dr.martin", Call::new(&c, t0()))
+    account_links::request_reset(&portal, "dr.martin", Call::new(&c, t0()))
         .await
         .unwrap();
-    let token = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
+    let token = reset_token(&mails(&portal.pool, martin, "password_reset").await[0]);
     account_links::set_password(
-        &auth,
+        &portal,
         &token,
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
@@ -413,18 +423,18 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
     )
     .await
     .unwrap();
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
-    let changed = mails(&auth.pool, martin, "password_changed").await;
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 1, 1));
+    let changed = mails(&portal.pool, martin, "password_changed").await;
     assert!(!changed[0].contains("retirés"), "{}", changed[0]);
 
     // With it: all of them go in the reset's transaction, audited, and the e-mail lists them.
     let later = t0() + Duration::minutes(5);
-    account_links::request_reset(&auth, "dr.martin", Call::new(&c, later))
+    account_links::request_reset(&portal, "dr.martin", Call::new(&c, later))
         .await
         .unwrap();
-    let token = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
+    let token = reset_token(&mails(&portal.pool, martin, "password_reset").await[0]);
     account_links::set_password(
-        &auth,
+        &portal,
         &token,
         "une autre phrase assez longue",
         "une autre phrase assez longue",
@@ -433,14 +443,14 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
     )
     .await
     .unwrap();
-    assert_eq!(live_means(&auth.pool, martin).await, (0, 0, 0));
-    let changed = mails(&auth.pool, martin, "password_changed").await;
+    assert_eq!(live_means(&portal.pool, martin).await, (0, 0, 0));
+    let changed = mails(&portal.pool, martin, "password_changed").await;
     assert_eq!(changed.len(), 2);
     assert!(changed[0].contains("ont aussi été retirés"));
     assert!(changed[0].contains("- carte CPx (numéro de série 0a04)"));
     assert!(changed[0].contains("identité Pro Santé Connect de Intrus Inconnu"));
     assert!(changed[0].contains("- téléphone « Téléphone du 20/11/2026 » (application TIQR)"));
-    let rows = audit_rows(&auth.pool, "auth.password_reset.done", "success").await;
+    let rows = audit_rows(&portal.pool, "auth.password_reset.done", "success").await;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["remove_means"], false);
     assert_eq!(rows[1]["remove_means"], true);
@@ -452,25 +462,30 @@ async fn a_reset_removes_every_means_only_when_the_holder_asks() {
 
 #[tokio::test]
 async fn the_desk_secures_a_compromised_account_in_one_go() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    give_means(&auth.pool, martin, 5).await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
+    give_means(&portal.pool, martin, 5).await;
     let c = client("192.0.2.94");
     let now = t0() + Duration::minutes(1);
     // What an attacker would hold: a session, a sign-in waiting for its e-mail code, an unused
     // reset link, a phone enrolment under way.
-    let session =
-        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, t0()))
-            .await
-            .unwrap();
+    let session = crate::harness::sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
     sqlx::query("UPDATE users SET otp_required = true WHERE id = $1")
         .bind(martin)
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     assert!(matches!(
         domain::auth::password::sign_in(
-            &auth,
+            &portal,
             "dr.martin",
             DEMO_PASSWORD,
             None,
@@ -480,10 +495,10 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
         .unwrap(),
         domain::auth::PasswordOutcome::CodeRequired { .. }
     ));
-    account_links::request_reset(&auth, "dr.martin", Call::new(&c, t0()))
+    account_links::request_reset(&portal, "dr.martin", Call::new(&c, t0()))
         .await
         .unwrap();
-    let old_link = reset_token(&mails(&auth.pool, martin, "password_reset").await[0]);
+    let old_link = reset_token(&mails(&portal.pool, martin, "password_reset").await[0]);
     sqlx::query(
         "INSERT INTO tiqr_enrollment_starts (id, user_id, browser_hash, metadata_key_hash, expires_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6)",
@@ -494,32 +509,32 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     .bind(vec![2u8; 32])
     .bind(t0() + Duration::minutes(5))
     .bind(t0())
-    .execute(&auth.pool)
+    .execute(&portal.pool)
     .await
     .unwrap();
 
     // Another region's desk cannot; the desk cannot act on an administrator (who could then be
     // handed a reset link the desk controls nothing of, but whose means it could strip).
-    let support_ara = actor(&auth, "support.ara").await;
+    let support_ara = actor(&portal, "support.ara").await;
     assert!(matches!(
-        users::secure_compromised(&auth, &support_ara, martin, Call::new(&c, now)).await,
+        users::secure_compromised(&portal, &support_ara, martin, Call::new(&c, now)).await,
         Err(Error::Forbidden)
     ));
-    let support_idf = actor(&auth, "support.idf").await;
-    let admin_idf = user_id(&auth.pool, "admin.idf").await;
+    let support_idf = actor(&portal, "support.idf").await;
+    let admin_idf = user_id(&portal.pool, "admin.idf").await;
     assert!(matches!(
-        users::secure_compromised(&auth, &support_idf, admin_idf, Call::new(&c, now)).await,
+        users::secure_compromised(&portal, &support_idf, admin_idf, Call::new(&c, now)).await,
         Err(Error::Forbidden)
     ));
     assert_eq!(
-        audit_rows(&auth.pool, "account.compromised", "denied")
+        audit_rows(&portal.pool, "account.compromised", "denied")
             .await
             .len(),
         2
     );
-    assert_eq!(live_means(&auth.pool, martin).await, (1, 1, 1));
+    assert_eq!(live_means(&portal.pool, martin).await, (1, 1, 1));
 
-    let secured = users::secure_compromised(&auth, &support_idf, martin, Call::new(&c, now))
+    let secured = users::secure_compromised(&portal, &support_idf, martin, Call::new(&c, now))
         .await
         .unwrap();
     assert_eq!(secured.sessions_ended, 1);
@@ -527,16 +542,16 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     assert_eq!(secured.link, Some(Purpose::PasswordReset));
 
     // Everything is gone.
-    assert_eq!(live_means(&auth.pool, martin).await, (0, 0, 0));
+    assert_eq!(live_means(&portal.pool, martin).await, (0, 0, 0));
     assert!(
-        domain::sessions::load(&auth.pool, &session.token, auth.sessions, now)
+        domain::sessions::load(&portal.pool, &session.token, portal.sessions, now)
             .await
             .unwrap()
             .is_err()
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM sign_in_steps WHERE user_id = $1",
             martin
         )
@@ -545,7 +560,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM tiqr_enrollment_starts WHERE user_id = $1",
             martin
         )
@@ -553,30 +568,37 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
         0
     );
     assert!(matches!(
-        account_links::link_info(&auth, &old_link, now).await,
+        account_links::link_info(&portal, &old_link, now).await,
         Err(Error::AccountLinkExpired)
     ));
     // The old password no longer works (an active account keeps a hash: a random one).
     sqlx::query("UPDATE users SET otp_required = false WHERE id = $1")
         .bind(martin)
-        .execute(&auth.pool)
+        .execute(&portal.pool)
         .await
         .unwrap();
     assert!(matches!(
-        crate::harness::sign_in(&auth, "dr.martin", DEMO_PASSWORD, None, Call::new(&c, now)).await,
+        crate::harness::sign_in(
+            &portal,
+            "dr.martin",
+            DEMO_PASSWORD,
+            None,
+            Call::new(&c, now)
+        )
+        .await,
         Err(Error::InvalidCredentials)
     ));
 
     // The holder is told, and the new reset link works.
-    let secured_mail = mails(&auth.pool, martin, "account_secured").await;
+    let secured_mail = mails(&portal.pool, martin, "account_secured").await;
     assert_eq!(secured_mail.len(), 1);
     assert!(secured_mail[0].contains("agent : support.idf"));
     assert!(secured_mail[0].contains("- carte CPx (numéro de série 0a05)"));
-    let resets = mails(&auth.pool, martin, "password_reset").await;
+    let resets = mails(&portal.pool, martin, "password_reset").await;
     assert_eq!(resets.len(), 2);
     let fresh = reset_token(&resets[0]);
     account_links::set_password(
-        &auth,
+        &portal,
         &fresh,
         "cheval correct agrafe batterie",
         "cheval correct agrafe batterie",
@@ -586,7 +608,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     .await
     .unwrap();
     crate::harness::sign_in(
-        &auth,
+        &portal,
         "dr.martin",
         "cheval correct agrafe batterie",
         None,
@@ -596,7 +618,7 @@ async fn the_desk_secures_a_compromised_account_in_one_go() {
     .unwrap();
 
     // One audit row says it all.
-    let rows = audit_rows(&auth.pool, "account.compromised", "success").await;
+    let rows = audit_rows(&portal.pool, "account.compromised", "success").await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0]["sessions_ended"], 1);
     assert_eq!(rows[0]["removed"].as_array().unwrap().len(), 3);

@@ -10,7 +10,7 @@ use domain::auth::otp::CodeError;
 use domain::auth::tiqr::enrollment::{self, EnrollmentStatus, TiqrState};
 use domain::auth::tiqr::sign_in::{self, Poll};
 use domain::auth::tiqr::{self, Identity, Reply, SecretBox, TiqrService, ocra, parse_app_form};
-use domain::auth::{Auth, SignedIn};
+use domain::auth::{Portal, SignedIn};
 use domain::call::Call;
 use domain::routing::Landing;
 use domain::sessions::{self, Session};
@@ -77,14 +77,14 @@ fn pin_mask(pin: &str) -> [u8; 32] {
 impl Phone {
     /// Scans the enrollment QR, fetches the metadata, chooses `pin`, posts the secret.
     pub(super) async fn enroll(
-        auth: &Auth,
+        portal: &Portal,
         qr: &str,
         platform: Platform,
         now: OffsetDateTime,
     ) -> Phone {
         let url = qr.strip_prefix("tiqrenroll://").unwrap();
         assert!(url.starts_with("https://passerelle.test/tiqr/metadata?key="));
-        let meta = enrollment::metadata(auth, &service(), query_param(url, "key"), now)
+        let meta = enrollment::metadata(portal, &service(), query_param(url, "key"), now)
             .await
             .unwrap();
         // Android refuses the enrollment unless all nine strings are there and non-null.
@@ -124,7 +124,7 @@ impl Phone {
         };
         let form = parse_app_form(body.as_bytes()).unwrap();
         let reply = enrollment::finish_enrollment(
-            auth,
+            portal,
             &secrets(),
             otp,
             &form,
@@ -194,20 +194,20 @@ impl Phone {
     /// Scans the sign-in QR, types `pin`, posts; returns the server's reply text.
     pub(super) async fn login(
         &self,
-        auth: &Auth,
+        portal: &Portal,
         url: &str,
         pin: &str,
         ip: &str,
         now: OffsetDateTime,
     ) -> &'static str {
         let (session_key, response) = self.respond(url, pin);
-        post_login(auth, &self.login_body(&session_key, &response), ip, now).await
+        post_login(portal, &self.login_body(&session_key, &response), ip, now).await
     }
 }
 
-async fn post_login(auth: &Auth, body: &str, ip: &str, now: OffsetDateTime) -> &'static str {
+async fn post_login(portal: &Portal, body: &str, ip: &str, now: OffsetDateTime) -> &'static str {
     let reply = match parse_app_form(body.as_bytes()) {
-        Ok(form) => sign_in::app_login(auth, &secrets(), &form, Call::new(&client(ip), now))
+        Ok(form) => sign_in::app_login(portal, &secrets(), &form, Call::new(&client(ip), now))
             .await
             .unwrap(),
         Err(_) => Reply::InvalidRequest,
@@ -231,9 +231,9 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
 }
 
 /// `username`'s session, signed in by password at `now` (a strong authentication).
-pub(super) async fn session_of(auth: &Auth, username: &str, now: OffsetDateTime) -> Session {
+pub(super) async fn session_of(portal: &Portal, username: &str, now: OffsetDateTime) -> Session {
     let signed = super::harness::sign_in(
-        auth,
+        portal,
         username,
         domain::demo::DEMO_PASSWORD,
         None,
@@ -241,15 +241,15 @@ pub(super) async fn session_of(auth: &Auth, username: &str, now: OffsetDateTime)
     )
     .await
     .unwrap();
-    session_of_token(auth, &signed.token, now).await
+    session_of_token(portal, &signed.token, now).await
 }
 
 pub(super) async fn session_of_token(
-    auth: &Auth,
+    portal: &Portal,
     token: &sessions::Token,
     now: OffsetDateTime,
 ) -> Session {
-    sessions::load(&auth.pool, token, sessions::Policy::default(), now)
+    sessions::load(&portal.pool, token, sessions::Policy::default(), now)
         .await
         .unwrap()
         .unwrap()
@@ -258,19 +258,19 @@ pub(super) async fn session_of_token(
 /// The enrolling browser's page shows the confirmation QR and `phone` answers it: the phone is
 /// confirmed and the page says so.
 pub(super) async fn confirm(
-    auth: &Auth,
+    portal: &Portal,
     phone: &Phone,
     page: Browser,
     user_id: Uuid,
     now: OffsetDateTime,
 ) {
     assert_eq!(
-        enrollment::enrollment_status(auth, page, user_id, now)
+        enrollment::enrollment_status(portal, page, user_id, now)
             .await
             .unwrap(),
         EnrollmentStatus::Processed
     );
-    let qr = enrollment::confirmation_qr(auth, &service(), page, user_id, now)
+    let qr = enrollment::confirmation_qr(portal, &service(), page, user_id, now)
         .await
         .unwrap()
         .expect("a confirmation QR");
@@ -282,11 +282,11 @@ pub(super) async fn confirm(
         qr.url
     );
     assert_eq!(
-        phone.login(auth, &qr.url, PIN, "198.51.100.7", now).await,
+        phone.login(portal, &qr.url, PIN, "198.51.100.7", now).await,
         "OK"
     );
     assert_eq!(
-        enrollment::enrollment_status(auth, page, user_id, now)
+        enrollment::enrollment_status(portal, page, user_id, now)
             .await
             .unwrap(),
         EnrollmentStatus::Finalized
@@ -296,15 +296,15 @@ pub(super) async fn confirm(
 /// `username` enrolls a phone from their security page (signed in by password at `now`, so no
 /// password again) and confirms it.
 pub(super) async fn enrolled_for(
-    auth: &Auth,
+    portal: &Portal,
     username: &str,
     platform: Platform,
     now: OffsetDateTime,
 ) -> (Uuid, Phone) {
-    let session = session_of(auth, username, now).await;
+    let session = session_of(portal, username, now).await;
     let page = Browser::of_secret(&format!("security-page-{username}"));
     let start = enrollment::start_enrollment(
-        auth,
+        portal,
         &service(),
         &session,
         "",
@@ -313,19 +313,19 @@ pub(super) async fn enrolled_for(
     )
     .await
     .unwrap();
-    let phone = Phone::enroll(auth, &start.qr, platform, now).await;
-    confirm(auth, &phone, page, session.user_id, now).await;
+    let phone = Phone::enroll(portal, &start.qr, platform, now).await;
+    confirm(portal, &phone, page, session.user_id, now).await;
     (session.user_id, phone)
 }
 
 /// dr.martin enrolls a phone from their security page.
-async fn enrolled(auth: &Auth, platform: Platform) -> (Uuid, Phone) {
-    enrolled_for(auth, "dr.martin", platform, t0()).await
+async fn enrolled(portal: &Portal, platform: Platform) -> (Uuid, Phone) {
+    enrolled_for(portal, "dr.martin", platform, t0()).await
 }
 
-async fn signed_in(auth: &Auth, browser: Browser, now: OffsetDateTime) -> SignedIn {
+async fn signed_in(portal: &Portal, browser: Browser, now: OffsetDateTime) -> SignedIn {
     match sign_in::poll(
-        auth,
+        portal,
         browser,
         None,
         NEW_PHONE,
@@ -341,19 +341,19 @@ async fn signed_in(auth: &Auth, browser: Browser, now: OffsetDateTime) -> Signed
 
 #[tokio::test]
 async fn enroll_from_the_security_page_then_sign_in_by_qr() {
-    let auth = seeded().await;
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let portal = seeded().await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let martin = session.user_id;
     let page = Browser::of_secret("security-page");
     let c = client("192.0.2.10");
     assert_eq!(
-        enrollment::enrollment_status(&auth, page, martin, t0())
+        enrollment::enrollment_status(&portal, page, martin, t0())
             .await
             .unwrap(),
         EnrollmentStatus::Idle
     );
     let start =
-        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+        enrollment::start_enrollment(&portal, &service(), &session, "", page, Call::new(&c, t0()))
             .await
             .unwrap();
     assert_eq!(start.metadata_key.len(), 32);
@@ -365,68 +365,69 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
         )
     );
     assert_eq!(
-        enrollment::enrollment_status(&auth, page, martin, t0())
+        enrollment::enrollment_status(&portal, page, martin, t0())
             .await
             .unwrap(),
         EnrollmentStatus::Initialized
     );
     // Another browser (or another user) sees nothing of it.
     assert_eq!(
-        enrollment::enrollment_status(&auth, Browser::of_secret("other"), martin, t0())
+        enrollment::enrollment_status(&portal, Browser::of_secret("other"), martin, t0())
             .await
             .unwrap(),
         EnrollmentStatus::Idle
     );
 
-    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
+    let phone = Phone::enroll(&portal, &start.qr, Platform::Android, t0()).await;
     // The metadata is served once.
     assert!(matches!(
-        enrollment::metadata(&auth, &service(), &start.metadata_key, t0()).await,
+        enrollment::metadata(&portal, &service(), &start.metadata_key, t0()).await,
         Err(Error::TiqrExpired)
     ));
     // Registered by the app, but not usable until this browser's confirmation QR is answered:
     // the page says "confirm", the security page does not list it, it cannot sign in.
     for _ in 0..2 {
         assert_eq!(
-            enrollment::enrollment_status(&auth, page, martin, t0())
+            enrollment::enrollment_status(&portal, page, martin, t0())
                 .await
                 .unwrap(),
             EnrollmentStatus::Processed
         );
     }
     assert!(
-        enrollment::list_enrollments(&auth, martin)
+        enrollment::list_enrollments(&portal, martin)
             .await
             .unwrap()
             .is_empty()
     );
-    let early = sign_in::start_sign_in(&auth, &service(), Browser::of_secret("early"), None, t0())
-        .await
-        .unwrap();
+    let early =
+        sign_in::start_sign_in(&portal, &service(), Browser::of_secret("early"), None, t0())
+            .await
+            .unwrap();
     assert_eq!(
         phone
-            .login(&auth, &early.url, PIN, "198.51.100.7", t0())
+            .login(&portal, &early.url, PIN, "198.51.100.7", t0())
             .await,
         "INVALID_USERID"
     );
     // No "new phone" e-mail for a phone that cannot sign in.
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'"
         )
         .await,
         0
     );
-    confirm(&auth, &phone, page, martin, t0()).await;
+    confirm(&portal, &phone, page, martin, t0()).await;
     // The confirmation signed nobody in, neither the page's browser nor another.
     assert!(matches!(
-        sign_in::poll(&auth, page, None, NEW_PHONE, Call::new(&c, t0()))
+        sign_in::poll(&portal, page, None, NEW_PHONE, Call::new(&c, t0()))
             .await
             .unwrap(),
         Poll::Expired
     ));
-    let mine = enrollment::list_enrollments(&auth, martin).await.unwrap();
+    let mine = enrollment::list_enrollments(&portal, martin).await.unwrap();
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].identity, phone.identity);
     assert_eq!(mine[0].state, TiqrState::Active);
@@ -437,7 +438,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     let (to, text): (String, String) = sqlx::query_as(
         "SELECT recipient, text_body FROM mail_outbox WHERE kind = 'tiqr_phone_added'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(to, "dr.martin@demo.passerelle.example");
@@ -454,7 +455,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     // The secret is sealed: not in the row in any spelling.
     let (sealed, nonce): (Vec<u8>, Vec<u8>) =
         sqlx::query_as("SELECT secret_sealed, secret_nonce FROM tiqr_enrollments")
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(nonce.len(), 24);
@@ -462,7 +463,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
 
     // Sign-in: a QR without identity, the app picks the account.
     let browser = Browser::of_secret("sign-in-page");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     assert!(!qr.bound);
@@ -477,21 +478,21 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     assert_eq!(qr.challenge.len(), 10);
     let later = t0() + Duration::seconds(20);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, Call::new(&c, later))
+        sign_in::poll(&portal, browser, None, NEW_PHONE, Call::new(&c, later))
             .await
             .unwrap(),
         Poll::Pending
     ));
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.7", later)
+            .login(&portal, &qr.url, PIN, "198.51.100.7", later)
             .await,
         "OK"
     );
     // Someone else's browser polling learns nothing; the page's own poll signs in, once.
     assert!(matches!(
         sign_in::poll(
-            &auth,
+            &portal,
             Browser::of_secret("attacker"),
             None,
             NEW_PHONE,
@@ -501,11 +502,11 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
         .unwrap(),
         Poll::Expired
     ));
-    let session = signed_in(&auth, browser, later).await;
+    let session = signed_in(&portal, browser, later).await;
     assert_eq!(session.user_id, martin);
     assert_eq!(session.landing, Landing::Chooser);
     assert!(matches!(
-        sign_in::poll(&auth, browser, None, NEW_PHONE, Call::new(&c, later))
+        sign_in::poll(&portal, browser, None, NEW_PHONE, Call::new(&c, later))
             .await
             .unwrap(),
         Poll::Expired
@@ -513,7 +514,7 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
     // The same QR again: used up.
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.7", later)
+            .login(&portal, &qr.url, PIN, "198.51.100.7", later)
             .await,
         "INVALID_CHALLENGE"
     );
@@ -524,17 +525,17 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
          ORDER BY created_at, auth_method",
     )
     .bind(martin)
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
         methods,
         [("password".to_string(), true), ("tiqr".to_string(), false)]
     );
-    let mine = enrollment::list_enrollments(&auth, martin).await.unwrap();
+    let mine = enrollment::list_enrollments(&portal, martin).await.unwrap();
     assert_eq!(mine[0].last_used_at, Some(later));
 
-    let trail: Vec<String> = super::harness::audit_trail(&auth.pool)
+    let trail: Vec<String> = super::harness::audit_trail(&portal.pool)
         .await
         .into_iter()
         .map(|(a, o, _)| format!("{a}:{o}"))
@@ -556,11 +557,11 @@ async fn enroll_from_the_security_page_then_sign_in_by_qr() {
 
 #[tokio::test]
 async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
-    let auth = seeded().await;
-    let (martin, android) = enrolled(&auth, Platform::Android).await;
-    let (_, iphone) = enrolled(&auth, Platform::Ios).await;
+    let portal = seeded().await;
+    let (martin, android) = enrolled(&portal, Platform::Android).await;
+    let (_, iphone) = enrolled(&portal, Platform::Ios).await;
     assert_ne!(android.identity, iphone.identity);
-    let mine = enrollment::list_enrollments(&auth, martin).await.unwrap();
+    let mine = enrollment::list_enrollments(&portal, martin).await.unwrap();
     assert_eq!(mine.len(), 2);
     let iphone_id = mine
         .iter()
@@ -568,7 +569,7 @@ async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
         .unwrap()
         .id;
     enrollment::rename(
-        &auth,
+        &portal,
         martin,
         iphone_id,
         "iPhone pro",
@@ -580,7 +581,7 @@ async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
     // A QR naming the iPhone's identity: only the iPhone may answer it.
     let browser = Browser::of_secret("b");
     let identity = Identity::parse(&iphone.identity).unwrap();
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, Some(&identity), t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, Some(&identity), t0())
         .await
         .unwrap();
     assert!(qr.bound);
@@ -590,21 +591,21 @@ async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
     );
     assert_eq!(
         android
-            .login(&auth, &qr.url, PIN, "198.51.100.8", t0())
+            .login(&portal, &qr.url, PIN, "198.51.100.8", t0())
             .await,
         "INVALID_USERID"
     );
     assert_eq!(
         iphone
-            .login(&auth, &qr.url, PIN, "198.51.100.8", t0())
+            .login(&portal, &qr.url, PIN, "198.51.100.8", t0())
             .await,
         "OK"
     );
-    assert_eq!(signed_in(&auth, browser, t0()).await.user_id, martin);
+    assert_eq!(signed_in(&portal, browser, t0()).await.user_id, martin);
     let renamed: String =
         sqlx::query_scalar("SELECT name FROM tiqr_enrollments WHERE identity = $1")
             .bind(&iphone.identity)
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!(renamed, "iPhone pro");
@@ -612,10 +613,10 @@ async fn an_ios_phone_and_an_android_phone_for_one_account_and_a_named_qr() {
 
 #[tokio::test]
 async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
-    let auth = seeded().await;
-    let (martin, phone) = enrolled(&auth, Platform::Ios).await;
+    let portal = seeded().await;
+    let (martin, phone) = enrolled(&portal, Platform::Ios).await;
     let browser = Browser::of_secret("b");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     let mut replies = Vec::new();
@@ -623,7 +624,7 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     for _ in 0..5 {
         replies.push(
             phone
-                .login(&auth, &qr.url, "0000", "198.51.100.9", t0())
+                .login(&portal, &qr.url, "0000", "198.51.100.9", t0())
                 .await,
         );
     }
@@ -639,12 +640,14 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     );
     // Blocked: even the right PIN is refused, and the QR was never used.
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "198.51.100.9", t0()).await,
+        phone
+            .login(&portal, &qr.url, PIN, "198.51.100.9", t0())
+            .await,
         "ACCOUNT_BLOCKED"
     );
     assert!(matches!(
         sign_in::poll(
-            &auth,
+            &portal,
             browser,
             None,
             NEW_PHONE,
@@ -656,7 +659,7 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     ));
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'tiqr.blocked'"
         )
         .await,
@@ -664,53 +667,58 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     );
 
     // The desk of another region can neither see nor unblock it; each refusal is audited.
-    let ara = actor(&auth, "support.ara").await;
+    let ara = actor(&portal, "support.ara").await;
     let c = client("10.9.9.9");
-    let enrollment_id = enrollment::list_enrollments(&auth, martin).await.unwrap()[0].id;
+    let enrollment_id = enrollment::list_enrollments(&portal, martin).await.unwrap()[0].id;
     assert!(matches!(
-        domain::admin::tiqr::enrollments(&auth, &ara, martin, Call::new(&c, t0())).await,
+        domain::admin::tiqr::enrollments(&portal, &ara, martin, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &ara, martin, enrollment_id, Call::new(&c, t0())).await,
+        domain::admin::tiqr::unblock(&portal, &ara, martin, enrollment_id, Call::new(&c, t0()))
+            .await,
         Err(Error::Forbidden)
     ));
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE outcome = 'denied' AND actor_label = 'support.ara'"
         )
         .await,
         2
     );
     // A professional is refused too.
-    let pro = actor(&auth, "inf.durand").await;
+    let pro = actor(&portal, "inf.durand").await;
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &pro, martin, enrollment_id, Call::new(&c, t0())).await,
+        domain::admin::tiqr::unblock(&portal, &pro, martin, enrollment_id, Call::new(&c, t0()))
+            .await,
         Err(Error::Forbidden)
     ));
 
     // The Île-de-France desk sees the state and the failures, and unblocks.
-    let idf = actor(&auth, "support.idf").await;
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
+    let idf = actor(&portal, "support.idf").await;
+    let listed = domain::admin::tiqr::enrollments(&portal, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(listed[0].state, TiqrState::Blocked);
     assert_eq!(listed[0].failures, 5);
-    domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, Call::new(&c, t0()))
+    domain::admin::tiqr::unblock(&portal, &idf, martin, enrollment_id, Call::new(&c, t0()))
         .await
         .unwrap();
     // Unblocking an active enrollment is not found (nothing to do).
     assert!(matches!(
-        domain::admin::tiqr::unblock(&auth, &idf, martin, enrollment_id, Call::new(&c, t0())).await,
+        domain::admin::tiqr::unblock(&portal, &idf, martin, enrollment_id, Call::new(&c, t0()))
+            .await,
         Err(Error::NotFound)
     ));
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "198.51.100.9", t0()).await,
+        phone
+            .login(&portal, &qr.url, PIN, "198.51.100.9", t0())
+            .await,
         "OK"
     );
-    assert_eq!(signed_in(&auth, browser, t0()).await.user_id, martin);
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
+    assert_eq!(signed_in(&portal, browser, t0()).await.user_id, martin);
+    let listed = domain::admin::tiqr::enrollments(&portal, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(
@@ -720,23 +728,23 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
     let unblock: serde_json::Value = sqlx::query_scalar(
         "SELECT details FROM audit_log WHERE action = 'tiqr.unblock' AND outcome = 'success'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(unblock["before"]["failures"], 5);
 
     // A right response resets the count: four wrong ones later, one attempt is still left.
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     for _ in 0..3 {
         phone
-            .login(&auth, &qr.url, "9999", "198.51.100.9", t0())
+            .login(&portal, &qr.url, "9999", "198.51.100.9", t0())
             .await;
     }
     assert_eq!(
         phone
-            .login(&auth, &qr.url, "9999", "198.51.100.9", t0())
+            .login(&portal, &qr.url, "9999", "198.51.100.9", t0())
             .await,
         "INVALID_RESPONSE:1"
     );
@@ -744,43 +752,44 @@ async fn wrong_pins_count_down_then_block_and_only_the_regions_desk_unblocks() {
 
 #[tokio::test]
 async fn a_revoked_phone_gets_invalid_userid() {
-    let auth = seeded().await;
-    let (martin, phone) = enrolled(&auth, Platform::Android).await;
-    let enrollment_id = enrollment::list_enrollments(&auth, martin).await.unwrap()[0].id;
+    let portal = seeded().await;
+    let (martin, phone) = enrolled(&portal, Platform::Android).await;
+    let enrollment_id = enrollment::list_enrollments(&portal, martin).await.unwrap()[0].id;
     let c = client("10.9.9.9");
-    let ara = actor(&auth, "support.ara").await;
+    let ara = actor(&portal, "support.ara").await;
     assert!(matches!(
-        domain::admin::tiqr::revoke(&auth, &ara, martin, enrollment_id, Call::new(&c, t0())).await,
+        domain::admin::tiqr::revoke(&portal, &ara, martin, enrollment_id, Call::new(&c, t0()))
+            .await,
         Err(Error::Forbidden)
     ));
-    let idf = actor(&auth, "support.idf").await;
-    domain::admin::tiqr::revoke(&auth, &idf, martin, enrollment_id, Call::new(&c, t0()))
+    let idf = actor(&portal, "support.idf").await;
+    domain::admin::tiqr::revoke(&portal, &idf, martin, enrollment_id, Call::new(&c, t0()))
         .await
         .unwrap();
-    let qr = sign_in::start_sign_in(&auth, &service(), Browser::of_secret("b"), None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), Browser::of_secret("b"), None, t0())
         .await
         .unwrap();
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.10", t0())
+            .login(&portal, &qr.url, PIN, "198.51.100.10", t0())
             .await,
         "INVALID_USERID"
     );
     // Gone from the user's page, shown as revoked to the desk; the secret is erased.
     assert!(
-        enrollment::list_enrollments(&auth, martin)
+        enrollment::list_enrollments(&portal, martin)
             .await
             .unwrap()
             .is_empty()
     );
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, t0()))
+    let listed = domain::admin::tiqr::enrollments(&portal, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(listed[0].state, TiqrState::Revoked);
     assert!(listed[0].revoked_at.is_some());
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM tiqr_enrollments WHERE secret_sealed IS NOT NULL"
         )
         .await,
@@ -789,7 +798,7 @@ async fn a_revoked_phone_gets_invalid_userid() {
     // A named QR for a revoked identity is made unnamed: the page says nothing about it.
     let identity = Identity::parse(&phone.identity).unwrap();
     let qr = sign_in::start_sign_in(
-        &auth,
+        &portal,
         &service(),
         Browser::of_secret("b"),
         Some(&identity),
@@ -800,14 +809,14 @@ async fn a_revoked_phone_gets_invalid_userid() {
     assert!(!qr.bound);
 
     // The holder revokes their own new phone too.
-    let (_, second) = enrolled(&auth, Platform::Ios).await;
-    let id = enrollment::list_enrollments(&auth, martin).await.unwrap()[0].id;
-    enrollment::revoke_own(&auth, martin, id, Call::new(&client("192.0.2.10"), t0()))
+    let (_, second) = enrolled(&portal, Platform::Ios).await;
+    let id = enrollment::list_enrollments(&portal, martin).await.unwrap()[0].id;
+    enrollment::revoke_own(&portal, martin, id, Call::new(&client("192.0.2.10"), t0()))
         .await
         .unwrap();
     assert_eq!(
         second
-            .login(&auth, &qr.url, PIN, "198.51.100.10", t0())
+            .login(&portal, &qr.url, PIN, "198.51.100.10", t0())
             .await,
         "INVALID_USERID"
     );
@@ -815,22 +824,22 @@ async fn a_revoked_phone_gets_invalid_userid() {
 
 #[tokio::test]
 async fn expired_and_reused_qr_codes_and_enrollment_keys() {
-    let auth = seeded().await;
-    let (_, phone) = enrolled(&auth, Platform::Android).await;
+    let portal = seeded().await;
+    let (_, phone) = enrolled(&portal, Platform::Android).await;
     let browser = Browser::of_secret("b");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     let late = t0() + Duration::seconds(181);
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.11", late)
+            .login(&portal, &qr.url, PIN, "198.51.100.11", late)
             .await,
         "INVALID_CHALLENGE"
     );
     assert!(matches!(
         sign_in::poll(
-            &auth,
+            &portal,
             browser,
             None,
             NEW_PHONE,
@@ -844,23 +853,23 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
     let forged = qr.url.replace(&qr.session_key, &"0".repeat(32));
     assert_eq!(
         phone
-            .login(&auth, &forged, PIN, "198.51.100.11", t0())
+            .login(&portal, &forged, PIN, "198.51.100.11", t0())
             .await,
         "INVALID_CHALLENGE"
     );
 
     // Enrollment: the metadata key lives 300 s, the second secret 300 s from the metadata.
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let martin = session.user_id;
     let page = Browser::of_secret("page");
     let c = client("192.0.2.10");
     let start =
-        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+        enrollment::start_enrollment(&portal, &service(), &session, "", page, Call::new(&c, t0()))
             .await
             .unwrap();
     assert!(matches!(
         enrollment::metadata(
-            &auth,
+            &portal,
             &service(),
             &start.metadata_key,
             t0() + Duration::seconds(301)
@@ -869,16 +878,16 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
         Err(Error::TiqrExpired)
     ));
     assert_eq!(
-        enrollment::enrollment_status(&auth, page, martin, t0() + Duration::seconds(301))
+        enrollment::enrollment_status(&portal, page, martin, t0() + Duration::seconds(301))
             .await
             .unwrap(),
         EnrollmentStatus::Expired
     );
     let start =
-        enrollment::start_enrollment(&auth, &service(), &session, "", page, Call::new(&c, t0()))
+        enrollment::start_enrollment(&portal, &service(), &session, "", page, Call::new(&c, t0()))
             .await
             .unwrap();
-    let meta = enrollment::metadata(&auth, &service(), &start.metadata_key, t0())
+    let meta = enrollment::metadata(&portal, &service(), &start.metadata_key, t0())
         .await
         .unwrap();
     let otp = query_param(meta["service"]["enrollmentUrl"].as_str().unwrap(), "otp").to_string();
@@ -886,7 +895,7 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
         .unwrap();
     assert!(matches!(
         enrollment::finish_enrollment(
-            &auth,
+            &portal,
             &secrets(),
             &otp,
             &form,
@@ -897,34 +906,34 @@ async fn expired_and_reused_qr_codes_and_enrollment_keys() {
     ));
     // In time it works, once.
     assert_eq!(
-        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, Call::new(&c, t0()))
+        enrollment::finish_enrollment(&portal, &secrets(), &otp, &form, Call::new(&c, t0()))
             .await
             .unwrap(),
         Reply::Ok
     );
     assert!(matches!(
-        enrollment::finish_enrollment(&auth, &secrets(), &otp, &form, Call::new(&c, t0())).await,
+        enrollment::finish_enrollment(&portal, &secrets(), &otp, &form, Call::new(&c, t0())).await,
         Err(Error::TiqrExpired)
     ));
 }
 
 #[tokio::test]
 async fn the_offline_code_signs_in_through_the_same_counter() {
-    let auth = seeded().await;
-    let (martin, phone) = enrolled(&auth, Platform::Ios).await;
+    let portal = seeded().await;
+    let (martin, phone) = enrolled(&portal, Platform::Ios).await;
     let browser = Browser::of_secret("b");
     let c = client("198.51.100.12");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     let (_, wrong) = phone.respond(&qr.url, "0000");
     let (_, right) = phone.respond(&qr.url, PIN);
     let offline = |identity: Option<&'static str>, code: String| {
-        let (auth, c) = (&auth, &c);
+        let (portal, c) = (&portal, &c);
         let identity = identity.map(|_| phone.identity.clone());
         async move {
             sign_in::offline_code(
-                auth,
+                portal,
                 &secrets(),
                 browser,
                 identity.as_deref(),
@@ -952,7 +961,7 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
     // The app's post shares the counter.
     assert_eq!(
         phone
-            .login(&auth, &qr.url, "0000", "198.51.100.12", t0())
+            .login(&portal, &qr.url, "0000", "198.51.100.12", t0())
             .await,
         "INVALID_RESPONSE:3"
     );
@@ -967,7 +976,7 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
          ORDER BY created_at, auth_method",
     )
     .bind(martin)
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -982,7 +991,7 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
 
     // A named QR needs the code only.
     let identity = Identity::parse(&phone.identity).unwrap();
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, Some(&identity), t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, Some(&identity), t0())
         .await
         .unwrap();
     let (_, right) = phone.respond(&qr.url, PIN);
@@ -991,15 +1000,15 @@ async fn the_offline_code_signs_in_through_the_same_counter() {
 
 #[tokio::test]
 async fn malformed_app_requests_are_refused_and_store_nothing() {
-    let auth = seeded().await;
-    let (_, phone) = enrolled(&auth, Platform::Android).await;
-    let qr = sign_in::start_sign_in(&auth, &service(), Browser::of_secret("b"), None, t0())
+    let portal = seeded().await;
+    let (_, phone) = enrolled(&portal, Platform::Android).await;
+    let qr = sign_in::start_sign_in(&portal, &service(), Browser::of_secret("b"), None, t0())
         .await
         .unwrap();
     let (sk, response) = phone.respond(&qr.url, PIN);
     let before = (
-        count(&auth.pool, "SELECT count(*) FROM audit_log").await,
-        count(&auth.pool, "SELECT count(*) FROM auth_throttle").await,
+        count(&portal.pool, "SELECT count(*) FROM audit_log").await,
+        count(&portal.pool, "SELECT count(*) FROM auth_throttle").await,
     );
     let id = &phone.identity;
     for body in [
@@ -1017,21 +1026,21 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
         format!("sessionKey={sk}&userId=(null)&response={response}"),
     ] {
         assert_eq!(
-            post_login(&auth, &body, "198.51.100.13", t0()).await,
+            post_login(&portal, &body, "198.51.100.13", t0()).await,
             "INVALID_REQUEST",
             "{body:.80}"
         );
     }
     let after = (
-        count(&auth.pool, "SELECT count(*) FROM audit_log").await,
-        count(&auth.pool, "SELECT count(*) FROM auth_throttle").await,
+        count(&portal.pool, "SELECT count(*) FROM audit_log").await,
+        count(&portal.pool, "SELECT count(*) FROM auth_throttle").await,
     );
     assert_eq!(before, after);
 
     // Enrollment posts: a bad secret or operation stores nothing either.
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let start = enrollment::start_enrollment(
-        &auth,
+        &portal,
         &service(),
         &session,
         "",
@@ -1040,7 +1049,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
     )
     .await
     .unwrap();
-    let meta = enrollment::metadata(&auth, &service(), &start.metadata_key, t0())
+    let meta = enrollment::metadata(&portal, &service(), &start.metadata_key, t0())
         .await
         .unwrap();
     let otp = query_param(meta["service"]["enrollmentUrl"].as_str().unwrap(), "otp").to_string();
@@ -1058,7 +1067,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
     ] {
         let form = parse_app_form(body.as_bytes()).unwrap();
         match enrollment::finish_enrollment(
-            &auth,
+            &portal,
             &secrets(),
             &otp,
             &form,
@@ -1072,7 +1081,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
     }
     assert!(matches!(
         enrollment::finish_enrollment(
-            &auth,
+            &portal,
             &secrets(),
             "not-a-key",
             &tiqr::AppForm::default(),
@@ -1082,7 +1091,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
         Err(Error::TiqrRequest("otp"))
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollments").await,
+        count(&portal.pool, "SELECT count(*) FROM tiqr_enrollments").await,
         1
     );
     // The second secret is still good for a well-formed post.
@@ -1090,7 +1099,7 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
         .unwrap();
     assert_eq!(
         enrollment::finish_enrollment(
-            &auth,
+            &portal,
             &secrets(),
             &otp,
             &form,
@@ -1104,15 +1113,15 @@ async fn malformed_app_requests_are_refused_and_store_nothing() {
 
 #[tokio::test]
 async fn one_address_guessing_for_many_identities_is_stopped() {
-    let mut auth = seeded().await;
-    auth.address_throttle = domain::throttle::Policy {
+    let mut portal = seeded().await;
+    portal.address_throttle = domain::throttle::Policy {
         max_failures: 3,
         window: Duration::minutes(15),
         lock_for: Duration::minutes(15),
     };
-    let (martin, phone) = enrolled(&auth, Platform::Android).await;
+    let (martin, phone) = enrolled(&portal, Platform::Android).await;
     let browser = Browser::of_secret("b");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, t0())
         .await
         .unwrap();
     let (sk, _) = phone.respond(&qr.url, PIN);
@@ -1124,23 +1133,25 @@ async fn one_address_guessing_for_many_identities_is_stopped() {
     ] {
         let body = format!("sessionKey={sk}&userId={guess}&response=123456&operation=login");
         assert_eq!(
-            post_login(&auth, &body, "203.0.113.66", t0()).await,
+            post_login(&portal, &body, "203.0.113.66", t0()).await,
             "INVALID_USERID"
         );
     }
     // The address is now throttled: even a right answer from it is refused, without costing the
     // enrollment an attempt…
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "203.0.113.66", t0()).await,
+        phone
+            .login(&portal, &qr.url, PIN, "203.0.113.66", t0())
+            .await,
         "INVALID_REQUEST"
     );
     assert_eq!(
-        enrollment::list_enrollments(&auth, martin).await.unwrap()[0].failures,
+        enrollment::list_enrollments(&portal, martin).await.unwrap()[0].failures,
         0
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'auth.lockout' AND details->>'scope' = 'tiqr_address'"
         )
         .await,
@@ -1149,13 +1160,13 @@ async fn one_address_guessing_for_many_identities_is_stopped() {
     // …while the phone on another network signs in on the same QR.
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.14", t0())
+            .login(&portal, &qr.url, PIN, "198.51.100.14", t0())
             .await,
         "OK"
     );
     // Password sign-in from the throttled address is not affected (separate counters).
     super::harness::sign_in(
-        &auth,
+        &portal,
         "inf.durand",
         domain::demo::DEMO_PASSWORD,
         None,
@@ -1190,19 +1201,19 @@ const MARTIN_MAIL: &str = "dr.martin@demo.passerelle.example";
 
 #[tokio::test]
 async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
     let desk_screen = Browser::of_secret("desk-browser");
     let c = client("10.9.9.9");
-    let ara = actor(&auth, "support.ara").await;
+    let ara = actor(&portal, "support.ara").await;
     // Another region's desk: refused before anything (no code sent either).
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &ara, martin, Call::new(&c, t0())).await,
+        domain::admin::tiqr::send_holder_code(&portal, &ara, martin, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &ara,
             martin,
@@ -1216,22 +1227,22 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let denied: serde_json::Value = sqlx::query_scalar(
         "SELECT details FROM audit_log WHERE outcome = 'denied' AND action = 'tiqr.enroll_start'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(denied["permission"], "enroll_tiqr");
     // The desk cannot enroll a phone for another administrator (taking the account over).
-    let idf = actor(&auth, "support.idf").await;
-    let admin_idf = user_id(&auth.pool, "admin.idf").await;
+    let idf = actor(&portal, "support.idf").await;
+    let admin_idf = user_id(&portal.pool, "admin.idf").await;
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &idf, admin_idf, Call::new(&c, t0())).await,
+        domain::admin::tiqr::send_holder_code(&portal, &idf, admin_idf, Call::new(&c, t0())).await,
         Err(Error::Forbidden)
     ));
 
     // Without the holder's code, no enrollment: the agent's own phone cannot be slipped in.
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &idf,
             martin,
@@ -1243,19 +1254,19 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
         Err(Error::Code(CodeError::NoCodeSent))
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        count(&portal.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
         0
     );
 
     // The code goes to the holder's mailbox, naming the agent; not again within a minute.
-    let masked = domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0()))
+    let masked = domain::admin::tiqr::send_holder_code(&portal, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
     assert_eq!(masked, domain::auth::otp::mask_email(MARTIN_MAIL));
-    let (code, text) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    let (code, text) = desk_code_mailed_to(&portal.pool, MARTIN_MAIL).await;
     assert!(text.contains("support.idf"), "{text}");
     assert!(matches!(
-        domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0())).await,
+        domain::admin::tiqr::send_holder_code(&portal, &idf, martin, Call::new(&c, t0())).await,
         Err(Error::Code(CodeError::ResendTooSoon { .. }))
     ));
 
@@ -1264,7 +1275,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let wrong = if code == "000000" { "111111" } else { "000000" };
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &idf,
             martin,
@@ -1277,16 +1288,16 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     ));
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'tiqr.enroll_start' AND outcome = 'failure'"
         )
         .await,
         2
     );
-    let regional = actor(&auth, "admin.idf").await;
+    let regional = actor(&portal, "admin.idf").await;
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &regional,
             martin,
@@ -1298,13 +1309,13 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
         Err(Error::Code(CodeError::NoCodeSent))
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        count(&portal.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
         0
     );
 
     // The right code, read out by the holder: the QR shows on the desk's screen, once.
     let start = domain::admin::tiqr::start_for_user(
-        &auth,
+        &portal,
         &service(),
         &idf,
         martin,
@@ -1316,7 +1327,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     .unwrap();
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &idf,
             martin,
@@ -1327,11 +1338,11 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
         .await,
         Err(Error::Code(CodeError::Expired))
     ));
-    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
+    let phone = Phone::enroll(&portal, &start.qr, Platform::Android, t0()).await;
     // The holder's phone answers the confirmation QR on the desk's screen.
     let later = t0() + Duration::minutes(2);
-    confirm(&auth, &phone, desk_screen, martin, later).await;
-    let listed = domain::admin::tiqr::enrollments(&auth, &idf, martin, Call::new(&c, later))
+    confirm(&portal, &phone, desk_screen, martin, later).await;
+    let listed = domain::admin::tiqr::enrollments(&portal, &idf, martin, Call::new(&c, later))
         .await
         .unwrap();
     assert_eq!(listed.len(), 1);
@@ -1344,7 +1355,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
     let started: (String, Option<String>, serde_json::Value) = sqlx::query_as(
         "SELECT actor_label, actor_role, details FROM audit_log WHERE action = 'tiqr.enroll_start' AND outcome = 'success'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(
@@ -1357,7 +1368,7 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
         "SELECT text_body FROM mail_outbox WHERE kind = 'tiqr_phone_added' AND recipient = $1",
     )
     .bind(MARTIN_MAIL)
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert!(text.contains("agent : support.idf"), "{text}");
@@ -1366,21 +1377,21 @@ async fn the_desk_enrols_a_phone_only_with_the_code_the_holder_reads_out() {
 
 #[tokio::test]
 async fn five_wrong_desk_codes_spend_the_code() {
-    let auth = seeded().await;
-    let martin = user_id(&auth.pool, "dr.martin").await;
-    let idf = actor(&auth, "support.idf").await;
+    let portal = seeded().await;
+    let martin = user_id(&portal.pool, "dr.martin").await;
+    let idf = actor(&portal, "support.idf").await;
     let c = client("10.9.9.9");
     let desk = Browser::of_secret("desk");
-    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, t0()))
+    domain::admin::tiqr::send_holder_code(&portal, &idf, martin, Call::new(&c, t0()))
         .await
         .unwrap();
-    let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    let (code, _) = desk_code_mailed_to(&portal.pool, MARTIN_MAIL).await;
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let mut answers = Vec::new();
     for _ in 0..5 {
         answers.push(
             match domain::admin::tiqr::start_for_user(
-                &auth,
+                &portal,
                 &service(),
                 &idf,
                 martin,
@@ -1400,7 +1411,7 @@ async fn five_wrong_desk_codes_spend_the_code() {
     // Now even the right code is refused; a new code also expires after 10 minutes.
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &idf,
             martin,
@@ -1412,13 +1423,13 @@ async fn five_wrong_desk_codes_spend_the_code() {
         Err(Error::Code(CodeError::Expired))
     ));
     let later = t0() + Duration::minutes(2);
-    domain::admin::tiqr::send_holder_code(&auth, &idf, martin, Call::new(&c, later))
+    domain::admin::tiqr::send_holder_code(&portal, &idf, martin, Call::new(&c, later))
         .await
         .unwrap();
-    let (code, _) = desk_code_mailed_to(&auth.pool, MARTIN_MAIL).await;
+    let (code, _) = desk_code_mailed_to(&portal.pool, MARTIN_MAIL).await;
     assert!(matches!(
         domain::admin::tiqr::start_for_user(
-            &auth,
+            &portal,
             &service(),
             &idf,
             martin,
@@ -1430,22 +1441,22 @@ async fn five_wrong_desk_codes_spend_the_code() {
         Err(Error::Code(CodeError::Expired))
     ));
     assert_eq!(
-        count(&auth.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
+        count(&portal.pool, "SELECT count(*) FROM tiqr_enrollment_starts").await,
         0
     );
 }
 
 #[tokio::test]
 async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
-    let auth = seeded().await;
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let portal = seeded().await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let page = Browser::of_secret("page");
     let c = client("192.0.2.10");
     let start = |password: &'static str, now: OffsetDateTime| {
-        let (auth, session, c) = (&auth, &session, &c);
+        let (portal, session, c) = (&portal, &session, &c);
         async move {
             enrollment::start_enrollment(
-                auth,
+                portal,
                 &service(),
                 session,
                 password,
@@ -1476,7 +1487,7 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
     let attempts: i32 = sqlx::query_scalar(
         "SELECT attempts FROM auth_throttle WHERE scope = 'account' AND key = 'dr.martin'",
     )
-    .fetch_one(&auth.pool)
+    .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(attempts, 1);
@@ -1484,7 +1495,7 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "SELECT outcome::text, details FROM audit_log WHERE action = 'tiqr.enroll_start' ORDER BY id",
     )
-    .fetch_all(&auth.pool)
+    .fetch_all(&portal.pool)
     .await
     .unwrap();
     let proofs: Vec<(String, String)> = rows
@@ -1506,24 +1517,24 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
 
     // A session signed in with a phone confirmed today is not a strong authentication: adding
     // another phone from it asks for the password, even at once.
-    let (_, phone) = enrolled_for(&auth, "dr.martin", Platform::Android, later).await;
+    let (_, phone) = enrolled_for(&portal, "dr.martin", Platform::Android, later).await;
     let browser = Browser::of_secret("tiqr-browser");
-    let qr = sign_in::start_sign_in(&auth, &service(), browser, None, later)
+    let qr = sign_in::start_sign_in(&portal, &service(), browser, None, later)
         .await
         .unwrap();
     assert_eq!(
         phone
-            .login(&auth, &qr.url, PIN, "198.51.100.7", later)
+            .login(&portal, &qr.url, PIN, "198.51.100.7", later)
             .await,
         "OK"
     );
-    let signed = signed_in(&auth, browser, later).await;
-    let by_phone = session_of_token(&auth, &signed.token, later).await;
+    let signed = signed_in(&portal, browser, later).await;
+    let by_phone = session_of_token(&portal, &signed.token, later).await;
     assert_eq!(by_phone.authenticated_at, None);
     assert!(enrollment::password_needed(&by_phone, later));
     assert!(matches!(
         enrollment::start_enrollment(
-            &auth,
+            &portal,
             &service(),
             &by_phone,
             "",
@@ -1537,13 +1548,13 @@ async fn adding_a_phone_needs_the_password_unless_the_sign_in_is_recent() {
 
 #[tokio::test]
 async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_in() {
-    let auth = seeded().await;
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let portal = seeded().await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let martin = session.user_id;
     let victim_page = Browser::of_secret("victim-page");
     let c = client("192.0.2.10");
     let start = enrollment::start_enrollment(
-        &auth,
+        &portal,
         &service(),
         &session,
         "",
@@ -1553,23 +1564,23 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     .await
     .unwrap();
     // Someone behind the holder (or watching a screen share) scans the QR first.
-    let attacker = Phone::enroll(&auth, &start.qr, Platform::Ios, t0()).await;
+    let attacker = Phone::enroll(&portal, &start.qr, Platform::Ios, t0()).await;
     // The holder's own phone then finds the QR used.
     assert!(matches!(
-        enrollment::metadata(&auth, &service(), &start.metadata_key, t0()).await,
+        enrollment::metadata(&portal, &service(), &start.metadata_key, t0()).await,
         Err(Error::TiqrExpired)
     ));
     // The holder's page does not say "registered": it asks for the confirmation, which only the
     // phone that enrolled can answer, and which it shows to this browser alone.
     assert_eq!(
-        enrollment::enrollment_status(&auth, victim_page, martin, t0())
+        enrollment::enrollment_status(&portal, victim_page, martin, t0())
             .await
             .unwrap(),
         EnrollmentStatus::Processed
     );
     assert!(
         enrollment::confirmation_qr(
-            &auth,
+            &portal,
             &service(),
             Browser::of_secret("attacker"),
             martin,
@@ -1581,18 +1592,18 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     );
     // The attacker's phone cannot sign in, by QR or offline code.
     let attacker_browser = Browser::of_secret("attacker-browser");
-    let qr = sign_in::start_sign_in(&auth, &service(), attacker_browser, None, t0())
+    let qr = sign_in::start_sign_in(&portal, &service(), attacker_browser, None, t0())
         .await
         .unwrap();
     assert_eq!(
         attacker
-            .login(&auth, &qr.url, PIN, "203.0.113.66", t0())
+            .login(&portal, &qr.url, PIN, "203.0.113.66", t0())
             .await,
         "INVALID_USERID"
     );
     assert!(matches!(
         sign_in::poll(
-            &auth,
+            &portal,
             attacker_browser,
             None,
             NEW_PHONE,
@@ -1605,7 +1616,7 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     let (_, code) = attacker.respond(&qr.url, PIN);
     assert!(matches!(
         sign_in::offline_code(
-            &auth,
+            &portal,
             &secrets(),
             attacker_browser,
             Some(attacker.identity.as_str()),
@@ -1619,12 +1630,12 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     ));
     // A sign-in QR naming the unconfirmed identity is not even made.
     let named = Identity::parse(&attacker.identity).unwrap();
-    let guess = sign_in::start_sign_in(&auth, &service(), attacker_browser, Some(&named), t0())
+    let guess = sign_in::start_sign_in(&portal, &service(), attacker_browser, Some(&named), t0())
         .await
         .unwrap();
     assert!(!guess.bound);
     assert!(
-        enrollment::list_enrollments(&auth, martin)
+        enrollment::list_enrollments(&portal, martin)
             .await
             .unwrap()
             .is_empty()
@@ -1634,7 +1645,7 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     // (its secret erased), and the holder gets no "new phone" e-mail.
     let later = t0() + Duration::minutes(10);
     assert_eq!(
-        enrollment::enrollment_status(&auth, victim_page, martin, later)
+        enrollment::enrollment_status(&portal, victim_page, martin, later)
             .await
             .unwrap(),
         EnrollmentStatus::Unconfirmed
@@ -1642,28 +1653,28 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     let (state, sealed): (TiqrState, Option<Vec<u8>>) =
         sqlx::query_as("SELECT state, secret_sealed FROM tiqr_enrollments WHERE identity = $1")
             .bind(&attacker.identity)
-            .fetch_one(&auth.pool)
+            .fetch_one(&portal.pool)
             .await
             .unwrap();
     assert_eq!((state, sealed), (TiqrState::Revoked, None));
     assert!(
-        enrollment::confirmation_qr(&auth, &service(), victim_page, martin, later)
+        enrollment::confirmation_qr(&portal, &service(), victim_page, martin, later)
             .await
             .unwrap()
             .is_none()
     );
-    let qr = sign_in::start_sign_in(&auth, &service(), attacker_browser, None, later)
+    let qr = sign_in::start_sign_in(&portal, &service(), attacker_browser, None, later)
         .await
         .unwrap();
     assert_eq!(
         attacker
-            .login(&auth, &qr.url, PIN, "203.0.113.66", later)
+            .login(&portal, &qr.url, PIN, "203.0.113.66", later)
             .await,
         "INVALID_USERID"
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM mail_outbox WHERE kind = 'tiqr_phone_added'"
         )
         .await,
@@ -1671,7 +1682,7 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
     );
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'tiqr.unconfirmed'"
         )
         .await,
@@ -1681,11 +1692,11 @@ async fn someone_who_scans_the_enrolment_qr_first_gets_a_phone_that_cannot_sign_
 
 #[tokio::test]
 async fn a_confirmation_qr_answered_late_or_twice_is_refused() {
-    let auth = seeded().await;
-    let session = session_of(&auth, "dr.martin", t0()).await;
+    let portal = seeded().await;
+    let session = session_of(&portal, "dr.martin", t0()).await;
     let page = Browser::of_secret("page");
     let start = enrollment::start_enrollment(
-        &auth,
+        &portal,
         &service(),
         &session,
         "",
@@ -1694,33 +1705,39 @@ async fn a_confirmation_qr_answered_late_or_twice_is_refused() {
     )
     .await
     .unwrap();
-    let phone = Phone::enroll(&auth, &start.qr, Platform::Android, t0()).await;
-    let qr = enrollment::confirmation_qr(&auth, &service(), page, session.user_id, t0())
+    let phone = Phone::enroll(&portal, &start.qr, Platform::Android, t0()).await;
+    let qr = enrollment::confirmation_qr(&portal, &service(), page, session.user_id, t0())
         .await
         .unwrap()
         .unwrap();
     let late = t0() + Duration::minutes(10);
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "198.51.100.7", late).await,
+        phone
+            .login(&portal, &qr.url, PIN, "198.51.100.7", late)
+            .await,
         "INVALID_CHALLENGE"
     );
-    let qr = enrollment::confirmation_qr(&auth, &service(), page, session.user_id, t0())
+    let qr = enrollment::confirmation_qr(&portal, &service(), page, session.user_id, t0())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "198.51.100.7", t0()).await,
+        phone
+            .login(&portal, &qr.url, PIN, "198.51.100.7", t0())
+            .await,
         "OK"
     );
     assert_eq!(
-        phone.login(&auth, &qr.url, PIN, "198.51.100.7", t0()).await,
+        phone
+            .login(&portal, &qr.url, PIN, "198.51.100.7", t0())
+            .await,
         "INVALID_CHALLENGE"
     );
 }
 
 #[tokio::test]
 async fn answers_to_unknown_qr_codes_from_one_address_are_summarised() {
-    let auth = seeded().await;
+    let portal = seeded().await;
     let failures = "SELECT count(*) FROM audit_log WHERE action = 'tiqr.failure'";
     // Fifty answers to QR codes that do not exist: the address's 30 attempts, then its lock.
     for i in 0..50u32 {
@@ -1729,7 +1746,7 @@ async fn answers_to_unknown_qr_codes_from_one_address_are_summarised() {
             i + 1
         );
         post_login(
-            &auth,
+            &portal,
             &body,
             "203.0.113.77",
             t0() + Duration::milliseconds(i.into()),
@@ -1738,29 +1755,29 @@ async fn answers_to_unknown_qr_codes_from_one_address_are_summarised() {
     }
     // The first refusal of the minute, the one that locked the address (in full, with the lock's
     // row), the first refusal of the locked address.
-    assert_eq!(count(&auth.pool, failures).await, 3);
+    assert_eq!(count(&portal.pool, failures).await, 3);
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT count(*) FROM audit_log WHERE action = 'auth.lockout'"
         )
         .await,
         1
     );
-    domain::refusals::flush(&auth.pool, t0() + Duration::minutes(1))
+    domain::refusals::flush(&portal.pool, t0() + Duration::minutes(1))
         .await
         .unwrap();
-    assert_eq!(count(&auth.pool, failures).await, 5);
+    assert_eq!(count(&portal.pool, failures).await, 5);
     assert_eq!(
         count(
-            &auth.pool,
+            &portal.pool,
             "SELECT sum((details->>'refusals')::bigint)::bigint FROM audit_log WHERE details ? 'summary'"
         )
         .await,
         29 + 20
     );
     assert!(matches!(
-        domain::audit::verify(&auth.pool).await.unwrap(),
+        domain::audit::verify(&portal.pool).await.unwrap(),
         domain::audit::Verification::Intact { .. }
     ));
 }

@@ -51,7 +51,7 @@ pub async fn send_code(
             &ErrorCode::Code(app::error::CodeError::StepExpired),
         );
     };
-    match otp::send_code(&state.services.auth, &token, ctx.call()).await {
+    match otp::send_code(&state.services.portal, &token, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::CodeSent.on(paths::CODE)).into_response(),
         Err(e @ Error::Code(CodeError::StepExpired | CodeError::TooManySends)) => {
             step_over(&state, jar, &ErrorCode::from(e))
@@ -84,7 +84,7 @@ pub async fn verify_code(
     };
     let previous = cookies::session_token(&jar);
     match code_step::verify_code(
-        &state.services.auth,
+        &state.services.portal,
         &token,
         form.code.chars().take(32).collect::<String>().as_str(),
         // A code step started by the one-time linking completes the pending link this browser
@@ -131,7 +131,7 @@ pub async fn forgot_password(
     if typed.trim().is_empty() {
         return back_with_error(PAGE, &ErrorCode::InvalidInput);
     }
-    match account_links::request_reset(&state.services.auth, &typed, ctx.call()).await {
+    match account_links::request_reset(&state.services.portal, &typed, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::ResetLinkSent.on(paths::FORGOT_PASSWORD)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -187,7 +187,7 @@ pub async fn set_password(
     let token = form.link_token();
     let page = form.link_page();
     match account_links::set_password(
-        &state.services.auth,
+        &state.services.portal,
         &token,
         &form.mot_de_passe,
         &form.confirmation,

@@ -105,7 +105,7 @@ pub async fn reauthenticate(
         return failed(paths::SIGN_IN, ErrorCode::NotSignedIn);
     };
     match domain::auth::reauthenticate(
-        &state.services.auth,
+        &state.services.portal,
         session,
         &form.mot_de_passe,
         ctx.call(),
@@ -160,7 +160,7 @@ pub async fn create_user(
                 .collect::<Result<_, _>>()?,
         };
         let actor = actor(&ctx, &state.services).await?;
-        Ok::<_, ErrorCode>(users::create(&state.services.auth, &actor, &new, ctx.call()).await?)
+        Ok::<_, ErrorCode>(users::create(&state.services.portal, &actor, &new, ctx.call()).await?)
     }
     .await;
     match result {
@@ -228,29 +228,29 @@ pub async fn account_action(
         return failed(paths::USERS, ErrorCode::NotFound);
     };
     let page = paths::user(id);
-    let auth = &state.services.auth;
+    let portal = &state.services.portal;
     let call = ctx.call();
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
         let info = match verb.as_str() {
             "deverrouiller" => {
-                users::unlock(auth, &actor, id, call).await?;
+                users::unlock(portal, &actor, id, call).await?;
                 Info::Unlocked
             }
-            "lien" => match users::send_link(auth, &actor, id, call).await? {
+            "lien" => match users::send_link(portal, &actor, id, call).await? {
                 domain::auth::account_links::Purpose::Activation => Info::ActivationLinkSent,
                 domain::auth::account_links::Purpose::PasswordReset => Info::ResetLinkSentByDesk,
             },
             "sessions" => {
-                users::end_sessions(auth, &actor, id, call).await?;
+                users::end_sessions(portal, &actor, id, call).await?;
                 Info::SessionsEnded
             }
             "desactiver" => {
-                users::set_enabled(auth, &actor, id, false, call).await?;
+                users::set_enabled(portal, &actor, id, false, call).await?;
                 Info::Disabled
             }
             "reactiver" => {
-                users::set_enabled(auth, &actor, id, true, call).await?;
+                users::set_enabled(portal, &actor, id, true, call).await?;
                 Info::Enabled
             }
             "modifier" => {
@@ -262,19 +262,19 @@ pub async fn account_action(
                     declared_national_id: optional_national_id(&form.identite_nationale)?,
                     version: version(&form.version)?,
                 };
-                users::edit(auth, &actor, id, &identity, call).await?;
+                users::edit(portal, &actor, id, &identity, call).await?;
                 Info::Saved
             }
             "region" => {
                 let region = field(RegionCode::parse(&form.region), Field::Region)?;
-                users::change_region(auth, &actor, id, &region, version(&form.version)?, call)
+                users::change_region(portal, &actor, id, &region, version(&form.version)?, call)
                     .await?;
                 Info::RegionChanged
             }
             "etablissement-ajouter" | "etablissement-retirer" => {
                 let finess = field(Finess::parse(&form.finess), Field::Finess)?;
                 let attach = verb == "etablissement-ajouter";
-                users::set_membership(auth, &actor, id, &finess, attach, call).await?;
+                users::set_membership(portal, &actor, id, &finess, attach, call).await?;
                 if attach {
                     Info::MembershipAdded
                 } else {
@@ -283,13 +283,13 @@ pub async fn account_action(
             }
             "carte-delier" => {
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
-                users::unlink_card(auth, &actor, id, card, call).await?;
+                users::unlink_card(portal, &actor, id, card, call).await?;
                 Info::CardUnlinked
             }
             "psc-retirer" => {
                 let national_id = domain::ids::NationalId::parse(form.identite.trim())
                     .map_err(|_| ErrorCode::NotFound)?;
-                users::unlink_psc(auth, &actor, id, national_id.as_str(), call).await?;
+                users::unlink_psc(portal, &actor, id, national_id.as_str(), call).await?;
                 Info::PscRemoved
             }
             "compromis" => {
@@ -298,7 +298,7 @@ pub async fn account_action(
                 if form.confirmation != "oui" {
                     return Err(ErrorCode::InvalidInput);
                 }
-                match users::secure_compromised(auth, &actor, id, call)
+                match users::secure_compromised(portal, &actor, id, call)
                     .await?
                     .link
                 {
@@ -307,21 +307,21 @@ pub async fn account_action(
                 }
             }
             "role-ajouter" => {
-                users::grant_role(auth, &actor, id, role(&form.role)?, call).await?;
+                users::grant_role(portal, &actor, id, role(&form.role)?, call).await?;
                 Info::RoleGranted
             }
             "role-retirer" => {
-                users::revoke_role(auth, &actor, id, role(&form.role)?, call).await?;
+                users::revoke_role(portal, &actor, id, role(&form.role)?, call).await?;
                 Info::RoleRevoked
             }
             "tiqr-debloquer" | "tiqr-revoquer" => {
                 let enrollment =
                     Uuid::parse_str(&form.inscription).map_err(|_| ErrorCode::NotFound)?;
                 if verb == "tiqr-debloquer" {
-                    domain::admin::tiqr::unblock(auth, &actor, id, enrollment, call).await?;
+                    domain::admin::tiqr::unblock(portal, &actor, id, enrollment, call).await?;
                     Info::TiqrUnblocked
                 } else {
-                    domain::admin::tiqr::revoke(auth, &actor, id, enrollment, call).await?;
+                    domain::admin::tiqr::revoke(portal, &actor, id, enrollment, call).await?;
                     Info::TiqrRevoked
                 }
             }
@@ -369,7 +369,7 @@ pub async fn create_establishment(
             active: true,
         };
         establishments::create(
-            &state.services.auth,
+            &state.services.portal,
             &actor,
             &finess,
             &region,
@@ -407,7 +407,7 @@ pub async fn edit_establishment(
             city: form.ville.clone(),
             active: form.actif == "oui",
         };
-        establishments::edit(&state.services.auth, &actor, &finess, &fields, ctx.call()).await?;
+        establishments::edit(&state.services.portal, &actor, &finess, &fields, ctx.call()).await?;
         Ok::<_, ErrorCode>(())
     }
     .await;
@@ -428,7 +428,7 @@ pub async fn export_audit(
         let actor = actor(&ctx, &state.services).await?;
         let now = ctx.now;
         let (csv, _rows) = domain::admin::audit_view::export_csv(
-            &state.services.auth,
+            &state.services.portal,
             &actor,
             &filter,
             ctx.call(),

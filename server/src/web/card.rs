@@ -59,7 +59,7 @@ async fn edge_refusal(
     path: &str,
     code: CardError,
 ) -> ErrorCode {
-    match card::record_edge_refusal(&state.services.auth, reason, path, ctx.call()).await {
+    match card::record_edge_refusal(&state.services.portal, reason, path, ctx.call()).await {
         Ok(()) => ErrorCode::Card(code),
         Err(e) => ErrorCode::from(e),
     }
@@ -101,7 +101,7 @@ pub async fn challenge(
             ErrorCode::Card(CardError::Unavailable),
         );
     }
-    let issued = match state.services.auth.pool.acquire().await {
+    let issued = match state.services.portal.pool.acquire().await {
         Ok(mut conn) => card::issue_challenge(&mut conn, browser(&ctx), ctx.now).await,
         Err(e) => Err(e.into()),
     };
@@ -153,7 +153,7 @@ pub async fn sign_in_with_agent(
     };
     let previous = cookies::session_token(&jar);
     match card::sign_in_with_agent(
-        &state.services.auth,
+        &state.services.portal,
         &service.trust,
         &state.services.settings.public_origin,
         browser(&ctx),
@@ -286,7 +286,7 @@ pub async fn tls_verify(
         Err((code, reason)) => return back(edge_refusal(&state, &ctx, reason, "tls", code).await),
     };
     match card::accept_tls_certificate(
-        &state.services.auth,
+        &state.services.portal,
         &service.trust,
         &certificate,
         &q.etat,
@@ -324,7 +324,7 @@ pub async fn tls_return(
     let jar = jar.add(cookies::removal(cookies::CARD_STATE, secure));
     let previous = cookies::session_token(&jar);
     match card::sign_in_with_tls(
-        &state.services.auth,
+        &state.services.portal,
         &service.trust,
         &q.jeton,
         Browser::of_secret(&state_cookie),

@@ -58,9 +58,9 @@ pub async fn sign_in(
         return back_with_error(paths::SIGN_IN, &ErrorCode::InvalidCredentials);
     }
     let previous = cookies::session_token(&jar);
-    let auth = &state.services.auth;
+    let portal = &state.services.portal;
     match domain::auth::password::sign_in(
-        auth,
+        portal,
         &form.identifiant,
         &form.mot_de_passe,
         previous.as_ref(),
@@ -115,7 +115,8 @@ pub async fn sign_out(
         .session()
         .is_some_and(|s| s.auth_method == model::sign_in::Method::Psc);
     if let Some(token) = cookies::session_token(&jar)
-        && let Err(e) = domain::auth::sign_out(&state.services.auth.pool, &token, ctx.call()).await
+        && let Err(e) =
+            domain::auth::sign_out(&state.services.portal.pool, &token, ctx.call()).await
     {
         return back_with_error(paths::SIGN_IN, &ErrorCode::from(e));
     }
@@ -163,7 +164,7 @@ pub async fn choose_establishment(
         return back_with_error(paths::CHOOSER, &ErrorCode::InvalidInput);
     };
     match domain::routing::choose_establishment(
-        &state.services.auth.pool,
+        &state.services.portal.pool,
         session,
         &finess,
         ctx.call(),
@@ -184,7 +185,7 @@ pub async fn root(
         return Redirect::to(paths::SIGN_IN).into_response();
     };
     let establishments = async {
-        let mut conn = state.services.auth.pool.acquire().await?;
+        let mut conn = state.services.portal.pool.acquire().await?;
         let list = domain::accounts::establishments_of(&mut conn, session.user_id).await?;
         let administrator = !domain::accounts::roles_of(&mut conn, session.user_id)
             .await?

@@ -11,7 +11,7 @@ pub async fn live() -> &'static str {
 
 /// The database answers too.
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if domain::db::ping(&state.services.auth.pool).await {
+    if domain::db::ping(&state.services.portal.pool).await {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unreachable")

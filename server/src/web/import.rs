@@ -47,8 +47,8 @@ fn spawn_step(services: Arc<Services>, actor: Actor, id: Uuid, client: Client, s
     tokio::spawn(async move {
         let clock = OffsetDateTime::now_utc;
         let result = match step {
-            Step::Check => uploads::check(&services.auth, &actor, id, &client, &clock).await,
-            Step::Commit => uploads::run_commit(&services.auth, &actor, id, &client, &clock)
+            Step::Check => uploads::check(&services.portal, &actor, id, &client, &clock).await,
+            Step::Commit => uploads::run_commit(&services.portal, &actor, id, &client, &clock)
                 .await
                 .map(|_| ()),
         };
@@ -155,14 +155,14 @@ pub async fn upload(
 ) -> Response {
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        uploads::may_upload(&state.services.auth, &actor, ctx.call()).await?;
+        uploads::may_upload(&state.services.portal, &actor, ctx.call()).await?;
         let token_ok = token_outside_body(&headers, uri.query()).is_some_and(|t| csrf_ok(&ctx, &t));
         let form = read_form(&ctx, token_ok, multipart).await?;
         let region = RegionCode::parse(&form.region)
             .map_err(|_| ErrorCode::InvalidField(app::error::Field::Region))?;
         let bytes = form.file.ok_or(ErrorCode::Import(ImportFault::NoFile))?;
         let id = uploads::create(
-            &state.services.auth,
+            &state.services.portal,
             &actor,
             &region,
             &form.file_name,
@@ -210,19 +210,19 @@ pub async fn action(
     let page = format!("{PAGE}/{id}");
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let (auth, call) = (&state.services.auth, ctx.call());
+        let (portal, call) = (&state.services.portal, ctx.call());
         let next = match verb.as_str() {
             "valider" => {
                 let skip = form.ignorer_erreurs == "oui";
-                uploads::start_commit(auth, &actor, id, skip, call).await?;
+                uploads::start_commit(portal, &actor, id, skip, call).await?;
                 Some(Step::Commit)
             }
             "verifier" => {
-                uploads::recheck(auth, &actor, id, call).await?;
+                uploads::recheck(portal, &actor, id, call).await?;
                 Some(Step::Check)
             }
             "abandonner" => {
-                uploads::abandon(auth, &actor, id, call).await?;
+                uploads::abandon(portal, &actor, id, call).await?;
                 None
             }
             _ => return Err(ErrorCode::NotFound),
@@ -251,7 +251,7 @@ pub async fn download(
     };
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        let upload = uploads::view(&state.services.auth, &actor, id, ctx.call()).await?;
+        let upload = uploads::view(&state.services.portal, &actor, id, ctx.call()).await?;
         let bytes = match file.as_str() {
             "apercu.csv" => upload.preview.ok_or(ErrorCode::NotFound)?.csv()?,
             "rapport.csv" => upload.report.ok_or(ErrorCode::NotFound)?.csv()?,

@@ -69,7 +69,7 @@ async fn link_on(
     let secure = state.services.settings.secure_cookies;
     let previous = cookies::session_token(&jar);
     match domain::auth::linking::link_and_sign_in(
-        &state.services.auth,
+        &state.services.portal,
         card::trust(&state),
         &token,
         card::browser(&ctx),

@@ -74,7 +74,7 @@ pub async fn remove(
         return back_with_error(PAGE, &ErrorCode::InvalidCredentials);
     }
     match means::remove_own(
-        &state.services.auth,
+        &state.services.portal,
         &session.username,
         session.user_id,
         &what,

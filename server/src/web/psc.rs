@@ -47,7 +47,7 @@ async fn refuse(
 ) -> Response {
     let code = ErrorCode::from(Error::PscRefused(reason));
     match psc::record_refusal(
-        &state.services.auth.pool,
+        &state.services.portal.pool,
         reason.as_str(),
         details,
         ctx.call(),
@@ -78,7 +78,7 @@ pub async fn start(
     // top-level navigation from PSC, so SameSite=Lax carries it).
     let secret = super::request::new_csrf_token();
     let stored = async {
-        let mut conn = state.services.auth.pool.acquire().await?;
+        let mut conn = state.services.portal.pool.acquire().await?;
         psc::start_flow(
             &mut conn,
             Browser::of_secret(&secret),
@@ -137,7 +137,7 @@ pub async fn callback(
     // The flow is consumed whatever happens next: a state is good for one callback.
     let taken = match &browser_secret {
         None => Ok(Err(psc::PscStateRefusal::Missing)),
-        Some(secret) => match state.services.auth.pool.acquire().await {
+        Some(secret) => match state.services.portal.pool.acquire().await {
             Ok(mut conn) => {
                 psc::take_flow(&mut conn, Browser::of_secret(secret), &state_value, now).await
             }
@@ -182,7 +182,7 @@ pub async fn callback(
         Err(refusal) => {
             let e = Error::PscState(refusal);
             let response = match psc::record_refusal(
-                &state.services.auth.pool,
+                &state.services.portal.pool,
                 refusal.as_str(),
                 json!({}),
                 ctx.call(),
@@ -228,7 +228,7 @@ pub async fn callback(
     };
     let previous = cookies::session_token(&jar);
     match psc::sign_in(
-        &state.services.auth,
+        &state.services.portal,
         &login,
         Browser::of_secret(&ctx.csrf_token),
         previous.as_ref(),
@@ -307,7 +307,7 @@ pub async fn back_channel_logout(
     let Some(client) = client else {
         return answer(StatusCode::NOT_FOUND, None);
     };
-    let pool = &state.services.auth.pool;
+    let pool = &state.services.portal.pool;
     if form.logout_token.is_empty() || form.logout_token.len() > 16 * 1024 {
         let _ = psc::record_logout_refusal(pool, PscLogoutRefusal::NoLogoutToken, ctx.call()).await;
         return bad(PscLogoutRefusal::NoLogoutToken);

@@ -177,9 +177,9 @@ async fn with_context(
     let presented = cookies::session_token(&jar);
     let viewer = match &presented {
         Some(token) => match sessions::load(
-            &state.services.auth.pool,
+            &state.services.portal.pool,
             token,
-            state.services.auth.sessions,
+            state.services.portal.sessions,
             now,
         )
         .await

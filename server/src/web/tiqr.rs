@@ -66,7 +66,7 @@ pub async fn metadata(
     let Some(tiqr) = setup(&state) else {
         return plain(StatusCode::NOT_FOUND, "INVALID_REQUEST");
     };
-    match enrollment::metadata(&state.services.auth, &tiqr.service, &q.key, ctx.now).await {
+    match enrollment::metadata(&state.services.portal, &tiqr.service, &q.key, ctx.now).await {
         Ok(value) => ([(header::CACHE_CONTROL, "no-store")], Json(value)).into_response(),
         Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
             plain(StatusCode::NOT_FOUND, "INVALID_REQUEST")
@@ -100,7 +100,7 @@ pub async fn enrol(
         Err(_) => return plain(StatusCode::BAD_REQUEST, "INVALID_REQUEST"),
     };
     match enrollment::finish_enrollment(
-        &state.services.auth,
+        &state.services.portal,
         &tiqr.secrets,
         &q.otp,
         &form,
@@ -132,7 +132,7 @@ pub async fn login(
     let Ok(form) = tiqr::parse_app_form(&body) else {
         return plain(StatusCode::OK, Reply::InvalidRequest.as_str());
     };
-    match sign_in::app_login(&state.services.auth, &tiqr.secrets, &form, ctx.call()).await {
+    match sign_in::app_login(&state.services.portal, &tiqr.secrets, &form, ctx.call()).await {
         Ok(reply) => plain(StatusCode::OK, reply.as_str()),
         Err(e) => {
             let _ = ErrorCode::internal(e);
@@ -172,7 +172,7 @@ pub async fn poll(
     let json = wants_json(&headers);
     let previous = cookies::session_token(&jar);
     let result = sign_in::poll(
-        &state.services.auth,
+        &state.services.portal,
         Browser::of_secret(&ctx.csrf_token),
         previous.as_ref(),
         new_phone(&state),
@@ -231,7 +231,7 @@ pub async fn offline_code(
     };
     let previous = cookies::session_token(&jar);
     match sign_in::offline_code(
-        &state.services.auth,
+        &state.services.portal,
         &tiqr.secrets,
         Browser::of_secret(&ctx.csrf_token),
         Some(form.identite.as_str()),
@@ -285,7 +285,7 @@ pub async fn start_enrollment(
         return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
     };
     match enrollment::start_enrollment(
-        &state.services.auth,
+        &state.services.portal,
         &tiqr.service,
         session,
         &form.mot_de_passe,
@@ -340,7 +340,7 @@ pub async fn enrollment_status(
         ),
     };
     match enrollment::enrollment_status(
-        &state.services.auth,
+        &state.services.portal,
         Browser::of_secret(&ctx.csrf_token),
         user_id,
         ctx.now,
@@ -386,7 +386,7 @@ pub async fn revoke_own(
     let Ok(id) = Uuid::parse_str(&id) else {
         return back_with_error(PAGE, &ErrorCode::NotFound);
     };
-    match enrollment::revoke_own(&state.services.auth, session.user_id, id, ctx.call()).await {
+    match enrollment::revoke_own(&state.services.portal, session.user_id, id, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::PhoneRevoked.on(paths::MY_TIQR)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
     }
@@ -419,7 +419,7 @@ pub async fn desk_code(
     let result = async {
         let actor = app::admin_api::server::actor(&ctx, &state.services).await?;
         Ok::<_, ErrorCode>(
-            domain::admin::tiqr::send_holder_code(&state.services.auth, &actor, id, ctx.call())
+            domain::admin::tiqr::send_holder_code(&state.services.portal, &actor, id, ctx.call())
                 .await?,
         )
     }
@@ -450,7 +450,7 @@ pub async fn desk_enrollment(
         let actor = app::admin_api::server::actor(&ctx, &state.services).await?;
         Ok::<_, ErrorCode>(
             domain::admin::tiqr::start_for_user(
-                &state.services.auth,
+                &state.services.portal,
                 &tiqr.service,
                 &actor,
                 id,

@@ -31,7 +31,7 @@ pub use super::browser::Browser;
 use super::browser::{hash_of, random_token};
 
 use super::pending_link::{self, Pending};
-use super::{Auth, SignedIn, Verified, complete_sign_in};
+use super::{Portal, SignedIn, Verified, complete_sign_in};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
@@ -97,7 +97,7 @@ pub async fn issue_challenge(
 /// Sign-in through the local agent. `origin` is the portal's own public origin (never taken from
 /// the request): the card signed it, so a signature made for another site fails here.
 pub async fn sign_in_with_agent(
-    auth: &Auth,
+    portal: &Portal,
     trust: &Trust,
     origin: &str,
     browser: Browser,
@@ -115,22 +115,22 @@ pub async fn sign_in_with_agent(
         &browser.hash()[..],
         now
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?;
     if consumed.is_none() {
-        audit_refusal(auth, None, "challenge_invalid", "agent", call).await?;
+        audit_refusal(portal, None, "challenge_invalid", "agent", call).await?;
         return Err(Error::CardChallengeInvalid);
     }
-    let identity = validate(auth, trust, &proof.certificate, "agent", call).await?;
+    let identity = validate(portal, trust, &proof.certificate, "agent", call).await?;
     let message = certificate::signed_message(origin, &proof.nonce);
     if let Err(refusal) =
         certificate::verify_signature(&proof.certificate, &message, &proof.signature)
     {
-        audit_refusal(auth, Some(&identity), refusal.as_str(), "agent", call).await?;
+        audit_refusal(portal, Some(&identity), refusal.as_str(), "agent", call).await?;
         return Err(Error::CardRefused(refusal));
     }
     sign_in_with_certificate(
-        auth,
+        portal,
         &identity,
         &proof.certificate,
         browser,
@@ -151,7 +151,7 @@ pub fn state_reference(state_cookie: &str) -> String {
 /// keeps it for the portal's origin under a single-use token bound to `state_reference` (the
 /// hash of the browser's state cookie on the portal's origin, see [`state_reference`]).
 pub async fn accept_tls_certificate(
-    auth: &Auth,
+    portal: &Portal,
     trust: &Trust,
     certificate: &[u8],
     state_reference: &str,
@@ -162,7 +162,7 @@ pub async fn accept_tls_certificate(
     if hex::decode_to_slice(state_reference, &mut state_hash).is_err() {
         return Err(Error::CardLinkExpired);
     }
-    validate(auth, trust, certificate, "tls", call).await?;
+    validate(portal, trust, certificate, "tls", call).await?;
     let (token, hash) = random_token();
     sqlx::query!(
         "INSERT INTO card_pending (token_hash, purpose, browser_hash, certificate, created_at, expires_at)
@@ -173,14 +173,14 @@ pub async fn accept_tls_certificate(
         now,
         now + TLS_RETURN_LIFETIME
     )
-    .execute(&auth.pool)
+    .execute(&portal.pool)
     .await?;
     Ok(token)
 }
 
 /// Back on the portal's origin after the TLS hand-over.
 pub async fn sign_in_with_tls(
-    auth: &Auth,
+    portal: &Portal,
     trust: &Trust,
     token: &str,
     state_browser: Browser,
@@ -190,7 +190,7 @@ pub async fn sign_in_with_tls(
 ) -> Result<CardOutcome> {
     let Call { now, .. } = call;
     let certificate = take_pending(
-        &mut *auth.pool.acquire().await?,
+        &mut *portal.pool.acquire().await?,
         "tls_return",
         token,
         state_browser,
@@ -199,9 +199,9 @@ pub async fn sign_in_with_tls(
     .await?
     .ok_or(Error::CardLinkExpired)?;
     // Validated again: the CRL may have changed, and the portal never trusts stored input blindly.
-    let identity = validate(auth, trust, &certificate, "tls", call).await?;
+    let identity = validate(portal, trust, &certificate, "tls", call).await?;
     sign_in_with_certificate(
-        auth,
+        portal,
         &identity,
         &certificate,
         browser,
@@ -238,7 +238,7 @@ async fn take_pending(
 }
 
 async fn validate(
-    auth: &Auth,
+    portal: &Portal,
     trust: &Trust,
     certificate: &[u8],
     path: &str,
@@ -249,14 +249,14 @@ async fn validate(
         Ok(identity) => Ok(identity),
         Err(refusal) => {
             let identity = certificate::describe(certificate);
-            audit_refusal_raw(auth, identity, refusal.as_str(), path, call).await?;
+            audit_refusal_raw(portal, identity, refusal.as_str(), path, call).await?;
             Err(Error::CardRefused(refusal))
         }
     }
 }
 
 async fn audit_refusal(
-    auth: &Auth,
+    portal: &Portal,
     identity: Option<&CardIdentity>,
     reason: &str,
     path: &str,
@@ -267,22 +267,22 @@ async fn audit_refusal(
         issuer: i.issuer_dn.clone(),
         serial: i.serial.clone(),
     });
-    audit_refusal_raw(auth, described, reason, path, call).await
+    audit_refusal_raw(portal, described, reason, path, call).await
 }
 
 /// A refusal decided at the HTTP edge before any certificate could be validated (no certificate
 /// presented, a certificate header from a peer that is not the terminator, an unreadable proof).
 pub async fn record_edge_refusal(
-    auth: &Auth,
+    portal: &Portal,
     reason: &str,
     path: &str,
     call: Call<'_>,
 ) -> Result<()> {
-    audit_refusal_raw(auth, None, reason, path, call).await
+    audit_refusal_raw(portal, None, reason, path, call).await
 }
 
 async fn audit_refusal_raw(
-    auth: &Auth,
+    portal: &Portal,
     described: Option<certificate::Described>,
     reason: &str,
     path: &str,
@@ -294,7 +294,7 @@ async fn audit_refusal_raw(
         .unwrap_or_else(|| "carte".into());
     // Every card refusal is anonymous (no account is known yet): repeated ones are summarised.
     crate::refusals::record(
-        &auth.pool,
+        &portal.pool,
         crate::refusals::Refusal {
             action: audit::Action::AuthCardSignIn,
             reason,
@@ -318,7 +318,7 @@ async fn audit_refusal_raw(
 
 /// Steps 2–4 of the module's flow, for a certificate already validated.
 async fn sign_in_with_certificate(
-    auth: &Auth,
+    portal: &Portal,
     identity: &CardIdentity,
     certificate: &[u8],
     browser: Browser,
@@ -327,7 +327,7 @@ async fn sign_in_with_certificate(
     call: Call<'_>,
 ) -> Result<CardOutcome> {
     let Call { now, .. } = call;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
 
     // 2. A linked card.
@@ -339,12 +339,12 @@ async fn sign_in_with_certificate(
             Ok(a) => a,
             Err(e) => {
                 drop(tx);
-                audit_unavailable(auth, owner.user_id, identity, path, call).await?;
+                audit_unavailable(portal, owner.user_id, identity, path, call).await?;
                 return Err(e);
             }
         };
         cards::touch(&mut tx, owner.card_id, now).await?;
-        let signed_in = sign_in_as(&mut tx, auth, &account, previous, call).await?;
+        let signed_in = sign_in_as(&mut tx, portal, &account, previous, call).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -366,12 +366,12 @@ async fn sign_in_with_certificate(
             Ok(a) => a,
             Err(e) => {
                 drop(tx);
-                audit_unavailable(auth, *user_id, identity, path, call).await?;
+                audit_unavailable(portal, *user_id, identity, path, call).await?;
                 return Err(e);
             }
         };
         link_card(&mut tx, &account, identity, "renewal", Some(path), call).await?;
-        let signed_in = sign_in_as(&mut tx, auth, &account, previous, call).await?;
+        let signed_in = sign_in_as(&mut tx, portal, &account, previous, call).await?;
         tx.commit().await?;
         return Ok(CardOutcome::SignedIn(signed_in));
     }
@@ -445,14 +445,14 @@ pub(crate) async fn link_card(
 /// Every card path ends here: the session, the routing and the sign-in audit row.
 pub(crate) async fn sign_in_as(
     tx: &mut PgConnection,
-    auth: &Auth,
+    portal: &Portal,
     account: &accounts::Account,
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<SignedIn> {
     complete_sign_in(
         tx,
-        auth,
+        portal,
         Verified {
             user_id: account.id,
             username: &account.username,
@@ -498,13 +498,13 @@ async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accoun
 }
 
 async fn audit_unavailable(
-    auth: &Auth,
+    portal: &Portal,
     user_id: Uuid,
     identity: &CardIdentity,
     path: &str,
     call: Call<'_>,
 ) -> Result<()> {
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let account = accounts::account(&mut tx, user_id).await?;
     let mut event = Event::new(
         audit::Action::AuthCardSignIn,
@@ -541,13 +541,13 @@ fn card_event(
 
 /// What the linking page shows about a pending card (nothing is consumed).
 pub async fn pending_link(
-    auth: &Auth,
+    portal: &Portal,
     trust: &Trust,
     token: &str,
     browser: Browser,
     now: OffsetDateTime,
 ) -> Result<CardIdentity> {
-    match pending_link::pending(auth, Some(trust), token, browser, now).await? {
+    match pending_link::pending(portal, Some(trust), token, browser, now).await? {
         Pending::Card { identity, .. } => Ok(identity),
         Pending::Psc(_) => Err(Error::CardLinkExpired),
     }
@@ -567,7 +567,7 @@ pub(crate) async fn owned_by_another(
 }
 
 /// The holder's linked cards, newest first.
-pub async fn cards_of(auth: &Auth, user_id: Uuid) -> Result<Vec<LinkedCard>> {
-    let mut conn = auth.pool.acquire().await?;
+pub async fn cards_of(portal: &Portal, user_id: Uuid) -> Result<Vec<LinkedCard>> {
+    let mut conn = portal.pool.acquire().await?;
     cards::linked_to(&mut conn, user_id).await
 }

@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::browser::{Browser, hash_of};
 use super::pending_link::{self, Pending};
-use super::{Auth, SignedIn, Verified, complete_sign_in, identity};
+use super::{Portal, SignedIn, Verified, complete_sign_in, identity};
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
@@ -230,7 +230,7 @@ fn login_details(login: &PscLogin) -> Value {
 
 /// Signs in the professional PSC vouched for, or starts the one-time linking.
 pub async fn sign_in(
-    auth: &Auth,
+    portal: &Portal,
     login: &PscLogin,
     browser: Browser,
     previous: Option<&Token>,
@@ -238,11 +238,11 @@ pub async fn sign_in(
 ) -> Result<PscOutcome> {
     let Call { now, .. } = call;
     let label = login.identity.display_name();
-    if !level_suffices(login.acr.as_deref(), auth.psc.min_acr) {
+    if !level_suffices(login.acr.as_deref(), portal.psc.min_acr) {
         let mut details = login_details(login);
         details["reason"] = json!("level_too_weak");
-        details["min_acr"] = json!(auth.psc.min_acr.map(Acr::as_str));
-        let mut tx = auth.pool.begin().await?;
+        details["min_acr"] = json!(portal.psc.min_acr.map(Acr::as_str));
+        let mut tx = portal.pool.begin().await?;
         audit::record(
             &mut tx,
             Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
@@ -254,7 +254,7 @@ pub async fn sign_in(
     }
 
     let national_id = login.identity.national_id.as_str();
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     identity::lock(&mut tx, national_id).await?;
     match identity::accounts_of(&mut tx, national_id)
         .await?
@@ -287,7 +287,8 @@ pub async fn sign_in(
             )
             .execute(&mut *tx)
             .await?;
-            let signed_in = finish_sign_in(&mut tx, auth, &account, login, previous, call).await?;
+            let signed_in =
+                finish_sign_in(&mut tx, portal, &account, login, previous, call).await?;
             tx.commit().await?;
             Ok(PscOutcome::SignedIn(signed_in))
         }
@@ -383,19 +384,19 @@ pub(crate) async fn link(
 /// session with PSC's facts, the routing and the sign-in audit row.
 pub(crate) async fn finish_sign_in(
     tx: &mut PgConnection,
-    auth: &Auth,
+    portal: &Portal,
     account: &accounts::Account,
     login: &PscLogin,
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<SignedIn> {
-    if auth.psc.auto_memberships {
+    if portal.psc.auto_memberships {
         add_declared_memberships(tx, account, &login.identity.declared_finess, call).await?;
     }
     let facts = login.facts();
     complete_sign_in(
         tx,
-        auth,
+        portal,
         Verified {
             user_id: account.id,
             username: &account.username,

@@ -36,7 +36,7 @@ use super::{
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::auth::browser::Browser;
-use crate::auth::{Auth, password};
+use crate::auth::{Portal, password};
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::sessions::{self, Session};
@@ -93,7 +93,7 @@ pub fn password_needed(session: &Session, now: OffsetDateTime) -> bool {
 /// password when it is needed is `ReauthenticationRequired` (no attempt counted); a typed one is
 /// always checked.
 pub async fn start_enrollment(
-    auth: &Auth,
+    portal: &Portal,
     service: &TiqrService,
     session: &Session,
     password_typed: &str,
@@ -109,7 +109,7 @@ pub async fn start_enrollment(
         None
     } else {
         let checked = password::check(
-            auth,
+            portal,
             audit::Action::TiqrEnrollStart,
             &session.username,
             password_typed,
@@ -121,7 +121,7 @@ pub async fn start_enrollment(
         }
         Some(checked)
     };
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     if let Some(checked) = &checked {
         checked.settle(&mut tx, now).await?;
     }
@@ -195,7 +195,7 @@ pub(crate) async fn start_in(
 /// The status the enrollment page polls for, bound to the browser and the signed-in user (or the
 /// account the desk enrols, for the desk's browser).
 pub async fn enrollment_status(
-    auth: &Auth,
+    portal: &Portal,
     browser: Browser,
     user_id: Uuid,
     now: OffsetDateTime,
@@ -210,7 +210,7 @@ pub async fn enrollment_status(
         &browser.hash()[..],
         user_id
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?;
     let Some(row) = row else {
         return Ok(EnrollmentStatus::Idle);
@@ -230,7 +230,7 @@ pub async fn enrollment_status(
                 EnrollmentStatus::Processed
             }
             (Some(id), _, _) if row.activated_at.is_none() => {
-                expire_unconfirmed(auth, id, now).await?;
+                expire_unconfirmed(portal, id, now).await?;
                 EnrollmentStatus::Unconfirmed
             }
             // Confirmed (the start is marked finalized in the same transaction).
@@ -241,8 +241,12 @@ pub async fn enrollment_status(
 
 /// An enrollment nobody confirmed in time is revoked (its sealed secret erased) and audited: the
 /// phone that scanned the QR was not the one the enrolling browser could confirm.
-async fn expire_unconfirmed(auth: &Auth, enrollment_id: Uuid, now: OffsetDateTime) -> Result<()> {
-    let mut tx = auth.pool.begin().await?;
+async fn expire_unconfirmed(
+    portal: &Portal,
+    enrollment_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = portal.pool.begin().await?;
     let revoked = sqlx::query!(
         r#"UPDATE tiqr_enrollments e
            SET state = 'revoked', revoked_at = $2, secret_nonce = NULL, secret_sealed = NULL
@@ -283,13 +287,13 @@ async fn expire_unconfirmed(auth: &Auth, enrollment_id: Uuid, now: OffsetDateTim
 /// that signs nobody in; its right answer confirms the phone. `None` when nothing awaits
 /// confirmation here. Each call replaces the browser's previous confirmation QR.
 pub async fn confirmation_qr(
-    auth: &Auth,
+    portal: &Portal,
     service: &TiqrService,
     browser: Browser,
     user_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<Option<SignInStart>> {
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let pending = sqlx::query!(
         "SELECT e.id, e.identity, e.created_at
          FROM tiqr_enrollment_starts s JOIN tiqr_enrollments e ON e.id = s.enrollment_id
@@ -324,7 +328,7 @@ pub async fn confirmation_qr(
 /// identity and the second one-time secret in `enrollmentUrl`. All nine strings are present and
 /// non-null (Android refuses the enrollment otherwise).
 pub async fn metadata(
-    auth: &Auth,
+    portal: &Portal,
     service: &TiqrService,
     metadata_key: &str,
     now: OffsetDateTime,
@@ -346,7 +350,7 @@ pub async fn metadata(
         sha256(&secret),
         now + ENROLLMENT_SECRET_LIFETIME
     )
-    .fetch_optional(&auth.pool)
+    .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::TiqrExpired)?;
     Ok(json!({
@@ -379,7 +383,7 @@ fn parse_secret(form: &AppForm) -> Result<Vec<u8>> {
 /// the reply is exactly `OK`. A malformed form, or an unknown, used or expired secret, is refused
 /// before anything is stored.
 pub async fn finish_enrollment(
-    auth: &Auth,
+    portal: &Portal,
     secrets: &SecretBox,
     enrollment_secret: &str,
     form: &AppForm,
@@ -394,7 +398,7 @@ pub async fn finish_enrollment(
     // Notification type and address are accepted and ignored: push needs the app publisher's
     // credentials; sign-in is by QR.
 
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     // Locked so that two posts of the same secret cannot both enroll.
     let start = sqlx::query!(
         r#"SELECT id, user_id, identity AS "identity!", started_by FROM tiqr_enrollment_starts
@@ -493,14 +497,14 @@ pub(crate) async fn enrollments_of(
 }
 
 /// The signed-in user's own enrollments (not the revoked ones, nor those not confirmed).
-pub async fn list_enrollments(auth: &Auth, user_id: Uuid) -> Result<Vec<Enrollment>> {
-    let mut conn = auth.pool.acquire().await?;
+pub async fn list_enrollments(portal: &Portal, user_id: Uuid) -> Result<Vec<Enrollment>> {
+    let mut conn = portal.pool.acquire().await?;
     enrollments_of(&mut conn, user_id, false).await
 }
 
 /// Renames one of the user's own enrollments ("iPhone pro", "ancien téléphone"…).
 pub async fn rename(
-    auth: &Auth,
+    portal: &Portal,
     user_id: Uuid,
     enrollment_id: Uuid,
     name: &str,
@@ -514,7 +518,7 @@ pub async fn rename(
             reason: crate::ids::IdError::Shape,
         });
     }
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let before = sqlx::query_scalar!(
         "SELECT name FROM tiqr_enrollments WHERE id = $1 AND user_id = $2 AND state <> 'revoked' FOR UPDATE",
         enrollment_id,
@@ -554,13 +558,13 @@ pub async fn rename(
 /// Revokes one of the user's own enrollments (a phone given away). The app then gets
 /// `INVALID_USERID`; the sealed secret is erased.
 pub async fn revoke_own(
-    auth: &Auth,
+    portal: &Portal,
     user_id: Uuid,
     enrollment_id: Uuid,
     call: Call<'_>,
 ) -> Result<()> {
     let Call { now, .. } = call;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let account = accounts::account(&mut tx, user_id)
         .await?
         .ok_or(Error::NotFound)?;

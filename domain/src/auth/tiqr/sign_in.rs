@@ -29,7 +29,7 @@ use super::{
 use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Client, Event, Outcome};
 use crate::auth::browser::Browser;
-use crate::auth::{Auth, SignedIn, Verified, complete_sign_in};
+use crate::auth::{Portal, SignedIn, Verified, complete_sign_in};
 use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::refusals::{self, Refusal};
@@ -67,13 +67,13 @@ pub enum Poll {
 /// say by a cookie of the last TIQR sign-in) the QR names it and only it may answer; an unknown
 /// or revoked identity gives an unnamed QR, so the page says nothing about identities.
 pub async fn start_sign_in(
-    auth: &Auth,
+    portal: &Portal,
     service: &TiqrService,
     browser: Browser,
     identity: Option<&Identity>,
     now: OffsetDateTime,
 ) -> Result<SignInStart> {
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     // One QR per browser: a new one replaces the previous (and bounds what a browser can store);
     // long-dead rows of anyone go too.
     sqlx::query!(
@@ -213,7 +213,7 @@ fn path_segment(s: &str) -> String {
 /// of the protocol's replies; `Err` is only for the server's own trouble (database, key), which
 /// the edge answers with `INVALID_REQUEST` and a 500.
 pub async fn app_login(
-    auth: &Auth,
+    portal: &Portal,
     secrets: &SecretBox,
     form: &AppForm,
     call: Call<'_>,
@@ -232,7 +232,7 @@ pub async fn app_login(
         return Ok(Reply::InvalidRequest);
     };
     let answer = answer(
-        auth,
+        portal,
         secrets,
         Lookup::SessionKey(&session_key),
         Some(&identity),
@@ -253,14 +253,14 @@ pub async fn app_login(
 /// phone confirmed less than `new_phone` ago gives a session that is not a strong authentication
 /// (the admin console asks for the password).
 pub async fn poll(
-    auth: &Auth,
+    portal: &Portal,
     browser: Browser,
     previous: Option<&Token>,
     new_phone: Duration,
     call: Call<'_>,
 ) -> Result<Poll> {
     let Call { now, .. } = call;
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     let row = sqlx::query!(
         "SELECT session_key, expires_at, verified_at, verified_user, verified_enrollment, consumed_at
          FROM tiqr_sign_ins WHERE browser_hash = $1 AND NOT confirms
@@ -291,7 +291,7 @@ pub async fn poll(
             }
             let signed_in = complete_sign_in(
                 &mut tx,
-                auth,
+                portal,
                 Verified {
                     user_id,
                     username: &account.username,
@@ -328,7 +328,7 @@ pub async fn poll(
 /// response to the QR this browser shows. Same counters as the app's post.
 #[allow(clippy::too_many_arguments)] // the form's fields and the deployment's TIQR settings, each used once
 pub async fn offline_code(
-    auth: &Auth,
+    portal: &Portal,
     secrets: &SecretBox,
     browser: Browser,
     identity: Option<&str>,
@@ -344,7 +344,7 @@ pub async fn offline_code(
         None => None,
     };
     let answer = answer(
-        auth,
+        portal,
         secrets,
         Lookup::Browser(browser),
         identity.as_ref(),
@@ -354,7 +354,7 @@ pub async fn offline_code(
     )
     .await?;
     match answer {
-        Answer::Reply(Reply::Ok) => match poll(auth, browser, previous, new_phone, call).await? {
+        Answer::Reply(Reply::Ok) => match poll(portal, browser, previous, new_phone, call).await? {
             Poll::SignedIn(s) => Ok(s),
             Poll::Pending | Poll::Expired => Err(Error::TiqrExpired),
         },
@@ -421,7 +421,7 @@ fn tiqr_address_key(client: &Client) -> String {
 /// Steps shared by the app's post and the offline form: the address's attempt slot, the QR, the
 /// enrollment, its attempt slot, the OCRA check, and the outcome recorded with its audit rows.
 async fn answer(
-    auth: &Auth,
+    portal: &Portal,
     secrets: &SecretBox,
     lookup: Lookup<'_>,
     identity: Option<&Identity>,
@@ -435,12 +435,12 @@ async fn answer(
 
     // 1. The address's slot, claimed and committed before anything is looked up, so that probing
     // sessionKeys or identities counts too.
-    let mut conn = auth.pool.acquire().await?;
+    let mut conn = portal.pool.acquire().await?;
     let address_attempt = match throttle::claim(
         &mut conn,
         Scope::Address,
         &address,
-        auth.address_throttle,
+        portal.address_throttle,
         now,
     )
     .await?
@@ -449,7 +449,7 @@ async fn answer(
         Claim::Locked { until, newly } => {
             drop(conn);
             if newly {
-                let mut tx = auth.pool.begin().await?;
+                let mut tx = portal.pool.begin().await?;
                 failure_event(
                     &mut tx,
                     &label,
@@ -465,7 +465,7 @@ async fn answer(
             } else {
                 // Refused before any lookup: repeated ones are summarised (`refusals`).
                 refusals::record(
-                    &auth.pool,
+                    &portal.pool,
                     Refusal {
                         action: audit::Action::TiqrFailure,
                         reason: "address_throttled",
@@ -499,7 +499,7 @@ async fn answer(
             Scope::Address,
             &address,
             address_attempt,
-            auth.address_throttle,
+            portal.address_throttle,
             now,
         )
         .await?;
@@ -769,7 +769,7 @@ async fn answer(
     // 6. Right: the QR is used up (once: a concurrent right answer loses), the counters start
     // afresh, and the browser's next poll signs it in.
     drop(conn);
-    let mut tx = auth.pool.begin().await?;
+    let mut tx = portal.pool.begin().await?;
     // A confirmation QR is spent at once: it never gives a session.
     let verified = sqlx::query!(
         "UPDATE tiqr_sign_ins SET verified_at = $2, verified_user = $3, verified_enrollment = $4,
