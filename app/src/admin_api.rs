@@ -261,7 +261,7 @@ pub mod server {
     pub fn establishment_choice(e: domain::accounts::Establishment) -> Choice {
         Choice {
             label: format!("{} — {} ({})", e.name, e.city, e.finess),
-            value: e.finess,
+            value: e.finess.into(),
         }
     }
 
@@ -321,11 +321,11 @@ pub async fn get_users(
             .into_iter()
             .map(|r| UserRowView {
                 id: r.id.to_string(),
-                username: r.username,
+                username: r.username.into(),
                 name: format!("{} {}", r.family_name.to_uppercase(), r.given_name),
-                email: r.email,
+                email: r.email.into(),
                 rpps: r.rpps.unwrap_or_default(),
-                region: r.region_code,
+                region: r.region_code.into(),
                 status: r.status,
             })
             .collect(),
@@ -363,10 +363,10 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     };
     let region_name = regions
         .iter()
-        .find(|r| r.code == d.user.region_code)
+        .find(|r| d.user.region_code == r.code.as_str())
         .map(|r| r.name.clone())
         .unwrap_or_default();
-    let region_list = [d.user.region_code.clone()];
+    let region_list = [d.user.region_code.to_string()];
     let attachable = domain::admin::establishments::choices(&services.portal, Some(&region_list))
         .await?
         .into_iter()
@@ -388,13 +388,13 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
     Ok(UserDetailData {
         console,
         id: d.user.id.to_string(),
-        username: d.user.username.clone(),
-        email: d.user.email.clone(),
+        username: d.user.username.to_string(),
+        email: d.user.email.to_string(),
         family_name: d.user.family_name.clone(),
         given_name: d.user.given_name.clone(),
         rpps: d.user.rpps.clone().unwrap_or_default(),
         declared_national_id: d.user.declared_national_id.clone().unwrap_or_default(),
-        region: d.user.region_code.clone(),
+        region: d.user.region_code.to_string(),
         region_name,
         status: d.user.status,
         locked_until: d.locked_until.map(server::datetime),
@@ -405,7 +405,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
             .memberships
             .into_iter()
             .map(|e| NamedItem {
-                id: e.finess.clone(),
+                id: e.finess.to_string(),
                 label: e.name,
                 detail: format!("{} — FINESS {}", e.city, e.finess),
             })

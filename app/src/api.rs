@@ -215,10 +215,10 @@ pub(crate) mod server {
 
     pub fn establishment_view(e: Establishment) -> EstablishmentView {
         EstablishmentView {
-            finess: e.finess,
+            finess: e.finess.into(),
             name: e.name,
             city: e.city,
-            region_code: e.region_code,
+            region_code: e.region_code.into(),
         }
     }
 
@@ -438,7 +438,7 @@ pub async fn get_chooser() -> Result<ChooserData, ErrorCode> {
     let current = session
         .establishment_id
         .and_then(|id| establishments.iter().find(|e| e.id == id))
-        .map(|e| e.finess.clone());
+        .map(|e| e.finess.to_string());
     Ok(ChooserData {
         user: server::user_view(session),
         establishments: establishments
@@ -459,10 +459,10 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
     let several = establishments.len() > 1;
     // Membership is the authorisation: another establishment's page is "not found", not "forbidden",
     // so that FINESS numbers cannot be probed.
-    let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess) else {
+    let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess.as_str()) else {
         return Err(ErrorCode::NotFound);
     };
-    let region = domain::accounts::region(&services.portal.pool, &establishment.region_code)
+    let region = domain::accounts::region(&services.portal.pool, establishment.region_code.as_str())
         .await
         .map_err(server::internal)?;
     Ok(DashboardData {

@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn each_landing_is_a_page() {
         let dashboard = Landing::Dashboard {
-            finess: "750712184".into(),
+            finess: model::ids::Finess::parse("750712184").unwrap(),
         };
         assert_eq!(super::landing(&dashboard), "/etablissements/750712184");
         assert_eq!(super::landing(&Landing::Chooser), "/etablissements");

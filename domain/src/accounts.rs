@@ -14,8 +14,8 @@ pub use model::account::{AdminRole, UserStatus};
 #[derive(Debug, Clone)]
 pub struct Credentials {
     pub id: Uuid,
-    pub username: String,
-    pub region_code: String,
+    pub username: Username,
+    pub region_code: RegionCode,
     pub status: UserStatus,
     pub password_hash: Option<String>,
     /// This account always needs the e-mail code after its password.
@@ -28,7 +28,7 @@ pub async fn credentials_by_username(
 ) -> Result<Option<Credentials>> {
     Ok(sqlx::query_as!(
         Credentials,
-        r#"SELECT id, username, region_code, status AS "status: UserStatus", password_hash, otp_required
+        r#"SELECT id, username AS "username: _", region_code AS "region_code: _", status AS "status: UserStatus", password_hash, otp_required
            FROM users WHERE username = $1"#,
         username.as_str()
     )
@@ -149,10 +149,10 @@ pub async fn user_id_by_username(
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Establishment {
     pub id: Uuid,
-    pub finess: String,
+    pub finess: Finess,
     pub name: String,
     pub city: String,
-    pub region_code: String,
+    pub region_code: RegionCode,
 }
 
 pub async fn create_establishment(
@@ -184,7 +184,7 @@ pub async fn establishment_by_finess(
 ) -> Result<Option<Establishment>> {
     Ok(sqlx::query_as!(
         Establishment,
-        "SELECT id, finess, name, city, region_code FROM establishments WHERE finess = $1",
+        r#"SELECT id, finess AS "finess: _", name, city, region_code AS "region_code: _" FROM establishments WHERE finess = $1"#,
         finess.as_str()
     )
     .fetch_optional(&mut *conn)
@@ -238,13 +238,13 @@ pub async fn attach_by_finess(
     finess: &[Finess],
     region: Option<&RegionCode>,
     now: OffsetDateTime,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Finess>> {
     let mut attached = Vec::new();
     for f in finess {
         let e = establishment_by_finess(conn, f)
             .await?
             .ok_or(crate::Error::NotFound)?;
-        if region.is_some_and(|r| r.as_str() != e.region_code) {
+        if region.is_some_and(|r| *r != e.region_code) {
             return Err(crate::Error::EstablishmentOutsideRegion);
         }
         add_membership(conn, user_id, e.id, now).await?;
@@ -260,7 +260,7 @@ pub async fn establishments_of(
 ) -> Result<Vec<Establishment>> {
     Ok(sqlx::query_as!(
         Establishment,
-        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code
+        r#"SELECT e.id, e.finess AS "finess: _", e.name, e.city, e.region_code AS "region_code: _"
            FROM memberships m JOIN establishments e ON e.id = m.establishment_id
            WHERE m.user_id = $1 AND e.active
            ORDER BY e.name, e.finess"#,
@@ -320,7 +320,7 @@ pub struct RoleGrant {
 pub async fn roles_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<RoleGrant>> {
     Ok(sqlx::query_as!(
         RoleGrant,
-        r#"SELECT role AS "role: AdminRole", region_code FROM admin_roles WHERE user_id = $1 ORDER BY role, region_code"#,
+        r#"SELECT role AS "role: AdminRole", region_code AS "region_code: _" FROM admin_roles WHERE user_id = $1 ORDER BY role, region_code"#,
         user_id
     )
     .fetch_all(&mut *conn)
@@ -411,8 +411,8 @@ pub async fn region(pool: &PgPool, code: &str) -> Result<Option<Region>> {
 #[derive(Debug, Clone)]
 pub struct Account {
     pub id: Uuid,
-    pub username: String,
-    pub region_code: String,
+    pub username: Username,
+    pub region_code: RegionCode,
     pub status: UserStatus,
     pub rpps: Option<String>,
 }
@@ -420,7 +420,7 @@ pub struct Account {
 pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account>> {
     Ok(sqlx::query_as!(
         Account,
-        r#"SELECT id, username, region_code, status AS "status: UserStatus", rpps
+        r#"SELECT id, username AS "username: _", region_code AS "region_code: _", status AS "status: UserStatus", rpps AS "rpps: _"
            FROM users WHERE id = $1"#,
         id
     )

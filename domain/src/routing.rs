@@ -15,7 +15,7 @@ use crate::sessions::{self, Session};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Landing {
     /// Exactly one establishment: straight to its dashboard.
-    Dashboard { finess: String },
+    Dashboard { finess: Finess },
     /// Several: the chooser.
     Chooser,
     /// None: the page with the region's support contact.
@@ -90,10 +90,10 @@ mod tests {
     fn est(finess: &str) -> Establishment {
         Establishment {
             id: Uuid::nil(),
-            finess: finess.into(),
+            finess: Finess::parse(finess).unwrap(),
             name: "E".into(),
             city: String::new(),
-            region_code: "FR-IDF".into(),
+            region_code: crate::ids::RegionCode::parse("FR-IDF").unwrap(),
         }
     }
 
@@ -107,7 +107,7 @@ mod tests {
         assert_eq!(
             Landing::for_establishments(&[est("750712184")], true),
             Landing::Dashboard {
-                finess: "750712184".into()
+                finess: Finess::parse("750712184").unwrap()
             }
         );
         assert_eq!(

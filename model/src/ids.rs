@@ -336,6 +336,21 @@ macro_rules! string_newtype_impls {
                 v.0
             }
         }
+        impl From<&$t> for String {
+            fn from(v: &$t) -> String {
+                v.0.clone()
+            }
+        }
+        impl PartialEq<str> for $t {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+        impl PartialEq<&str> for $t {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
         impl AsRef<str> for $t {
             fn as_ref(&self) -> &str {
                 &self.0
@@ -344,6 +359,46 @@ macro_rules! string_newtype_impls {
     )*};
 }
 string_newtype_impls!(Finess, Rpps, Username, Email, RegionCode, NationalId);
+
+/// Stored as `text`, read back through `parse`: a row carries the parsed type, and a value that
+/// does not parse (the schema's CHECK constraints make it impossible) fails the query instead of
+/// travelling on unchecked.
+#[cfg(feature = "sqlx")]
+macro_rules! stored_as_text {
+    ($($t:ident),*) => {$(
+        impl sqlx::Type<sqlx::Postgres> for $t {
+            fn type_info() -> sqlx::postgres::PgTypeInfo {
+                <String as sqlx::Type<sqlx::Postgres>>::type_info()
+            }
+            fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+                <String as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+            }
+        }
+        impl sqlx::postgres::PgHasArrayType for $t {
+            fn array_type_info() -> sqlx::postgres::PgTypeInfo {
+                <String as sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+        impl<'r> sqlx::Decode<'r, sqlx::Postgres> for $t {
+            fn decode(
+                value: sqlx::postgres::PgValueRef<'r>,
+            ) -> Result<Self, sqlx::error::BoxDynError> {
+                let text = <&str as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+                Ok(Self::parse(text)?)
+            }
+        }
+        impl sqlx::Encode<'_, sqlx::Postgres> for $t {
+            fn encode_by_ref(
+                &self,
+                buf: &mut sqlx::postgres::PgArgumentBuffer,
+            ) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+                <&str as sqlx::Encode<sqlx::Postgres>>::encode_by_ref(&self.0.as_str(), buf)
+            }
+        }
+    )*};
+}
+#[cfg(feature = "sqlx")]
+stored_as_text!(Finess, Rpps, Username, Email, RegionCode, NationalId);
 
 #[cfg(test)]
 mod tests {

@@ -102,9 +102,9 @@ pub async fn choices(
 ) -> Result<Vec<crate::accounts::Establishment>> {
     Ok(sqlx::query_as!(
         crate::accounts::Establishment,
-        "SELECT id, finess, name, city, region_code FROM establishments
+        r#"SELECT id, finess AS "finess: _", name, city, region_code AS "region_code: _" FROM establishments
          WHERE active AND ($1::text[] IS NULL OR region_code = ANY($1))
-         ORDER BY region_code, sort_name, id LIMIT 1000",
+         ORDER BY region_code, sort_name, id LIMIT 1000"#,
         regions
     )
     .fetch_all(&portal.pool)

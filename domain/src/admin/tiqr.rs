@@ -188,7 +188,7 @@ pub async fn send_holder_code(
                 DESK_CODE_LIFETIME.whole_minutes(),
             );
             outbox::enqueue(tx, &recipient, &message, now).await?;
-            let masked = otp::mask_email(&user.email);
+            let masked = otp::mask_email(user.email.as_str());
             Ok((masked.clone(), json!({ "sent_to": masked })))
         },
     )

@@ -40,12 +40,12 @@ pub struct UserFilter {
 #[derive(Debug, Clone)]
 pub struct UserRow {
     pub id: Uuid,
-    pub username: String,
-    pub email: String,
+    pub username: Username,
+    pub email: Email,
     pub family_name: String,
     pub given_name: String,
     pub rpps: Option<String>,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub status: UserStatus,
     pub sort_name: String,
 }
@@ -123,7 +123,7 @@ pub async fn search(
         // The plain list: walking the (region, name) index in order is the fastest plan.
         sqlx::query_as!(
             UserRow,
-            r#"SELECT u.id, u.username, u.email, u.family_name, u.given_name, u.rpps, u.region_code,
+            r#"SELECT u.id, u.username AS "username: _", u.email AS "email: _", u.family_name, u.given_name, u.rpps AS "rpps: _", u.region_code AS "region_code: _",
                       u.status AS "status: UserStatus", u.sort_name AS "sort_name!"
                FROM users u
                WHERE ($1::text[] IS NULL OR u.region_code = ANY($1))
@@ -172,8 +172,8 @@ pub async fn search(
                    AND ($12::text IS NULL OR u.search_text LIKE passerelle_fold($12))
                    AND ($13::text IS NULL OR u.search_text LIKE passerelle_fold($13))
                )
-               SELECT id AS "id!", username AS "username!", email AS "email!", family_name AS "family_name!",
-                      given_name AS "given_name!", rpps, region_code AS "region_code!",
+               SELECT id AS "id!", username AS "username!: _", email AS "email!: _", family_name AS "family_name!",
+                      given_name AS "given_name!", rpps AS "rpps: _", region_code AS "region_code!: _",
                       status AS "status!: UserStatus", sort_name AS "sort_name!"
                FROM hits
                WHERE ($6::text IS NULL OR (sort_name, id) > ($6, $7))
@@ -203,14 +203,14 @@ pub async fn search(
 #[derive(Debug, Clone)]
 pub struct UserRecord {
     pub id: Uuid,
-    pub username: String,
-    pub email: String,
+    pub username: Username,
+    pub email: Email,
     pub family_name: String,
     pub given_name: String,
     pub rpps: Option<String>,
     /// The identity the one-time linking accepts for an account without an RPPS.
     pub declared_national_id: Option<String>,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub status: UserStatus,
     pub has_password: bool,
     pub otp_required: bool,
@@ -224,8 +224,8 @@ impl UserRecord {
         Target {
             kind: "user",
             id: self.id.to_string(),
-            label: self.username.clone(),
-            region: Some(self.region_code.clone()),
+            label: self.username.to_string(),
+            region: Some(self.region_code.to_string()),
         }
     }
 
@@ -244,8 +244,8 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
     let row = if lock {
         sqlx::query_as!(
             UserRecord,
-            r#"SELECT id, username, email, family_name, given_name, rpps, declared_national_id,
-                      region_code,
+            r#"SELECT id, username AS "username: _", email AS "email: _", family_name, given_name, rpps AS "rpps: _", declared_national_id AS "declared_national_id: _",
+                      region_code AS "region_code: _",
                       status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
                       otp_required, version, created_at, updated_at
                FROM users WHERE id = $1 FOR UPDATE"#,
@@ -256,8 +256,8 @@ pub(crate) async fn load_user(conn: &mut PgConnection, id: Uuid, lock: bool) -> 
     } else {
         sqlx::query_as!(
             UserRecord,
-            r#"SELECT id, username, email, family_name, given_name, rpps, declared_national_id,
-                      region_code,
+            r#"SELECT id, username AS "username: _", email AS "email: _", family_name, given_name, rpps AS "rpps: _", declared_national_id AS "declared_national_id: _",
+                      region_code AS "region_code: _",
                       status AS "status: UserStatus", password_hash IS NOT NULL AS "has_password!",
                       otp_required, version, created_at, updated_at
                FROM users WHERE id = $1"#,
@@ -284,7 +284,7 @@ pub(crate) async fn act_on_user<T>(
     let mut tx = portal.pool.begin().await?;
     let user = load_user(&mut tx, user_id, true).await?;
     let roles = accounts::roles_of(&mut tx, user_id).await?;
-    if authorize_on_user(actor, action, &user.region_code, &roles).is_err() {
+    if authorize_on_user(actor, action, user.region_code.as_str(), &roles).is_err() {
         tx.rollback().await?;
         return Err(denied(
             &portal.pool,
@@ -332,7 +332,7 @@ pub(crate) async fn viewable_user(
     call: Call<'_>,
 ) -> Result<UserRecord> {
     let user = load_user(conn, user_id, false).await?;
-    if authorize(actor, Action::ViewUsers, Some(&user.region_code)).is_err() {
+    if authorize(actor, Action::ViewUsers, Some(user.region_code.as_str())).is_err() {
         let target = user.target();
         return Err(denied(
             &portal.pool,
@@ -353,7 +353,7 @@ impl UserDetail {
     pub fn allowed(&self, actor: &Actor) -> Vec<Action> {
         Action::ALL
             .into_iter()
-            .filter(|a| authorize_on_user(actor, *a, &self.user.region_code, &self.roles).is_ok())
+            .filter(|a| authorize_on_user(actor, *a, self.user.region_code.as_str(), &self.roles).is_ok())
             .collect()
     }
 }
@@ -378,7 +378,7 @@ pub async fn detail(
     let locked_until = sqlx::query_scalar!(
         "SELECT max(locked_until) FROM auth_throttle
          WHERE scope IN ('account', 'email_code') AND key = $1 AND locked_until > $2",
-        user.username,
+        user.username.as_str(),
         now
     )
     .fetch_optional(&mut *conn)
@@ -391,7 +391,7 @@ pub async fn detail(
     let sessions = sessions::live_of_user(&mut conn, user_id).await?;
     // The audit rows carry addresses, browsers and details: only for those who may read the
     // region's audit log (not the support desk).
-    let recent = if authorize(actor, Action::ViewAudit, Some(&user.region_code)).is_ok() {
+    let recent = if authorize(actor, Action::ViewAudit, Some(user.region_code.as_str())).is_ok() {
         audit::rows_about(&mut conn, "user", &user_id.to_string(), 15).await?
     } else {
         Vec::new()
@@ -415,7 +415,7 @@ async fn establishments_of_any(
 ) -> Result<Vec<Establishment>> {
     Ok(sqlx::query_as!(
         Establishment,
-        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code
+        r#"SELECT e.id, e.finess AS "finess: _", e.name, e.city, e.region_code AS "region_code: _"
            FROM memberships m JOIN establishments e ON e.id = m.establishment_id
            WHERE m.user_id = $1 ORDER BY e.name, e.finess"#,
         user_id
@@ -579,7 +579,7 @@ pub async fn edit(
                 return Err(Error::StaleVersion);
             }
             // Read before the change: the notice goes to the address being replaced.
-            let old_address = if user.email.eq_ignore_ascii_case(identity.email.as_str()) {
+            let old_address = if user.email.as_str().eq_ignore_ascii_case(identity.email.as_str()) {
                 None
             } else {
                 crate::mail::recipient(&mut *tx, user.id).await?
@@ -700,8 +700,8 @@ pub async fn unlock(portal: &Portal, actor: &Actor, user_id: Uuid, call: Call<'_
         user_id,
         call,
         async |tx, user| {
-            let throttled = throttle::unlock(tx, ThrottleScope::Account, &user.username).await?
-                | throttle::unlock(tx, ThrottleScope::EmailCode, &user.username).await?;
+            let throttled = throttle::unlock(tx, ThrottleScope::Account, user.username.as_str()).await?
+                | throttle::unlock(tx, ThrottleScope::EmailCode, user.username.as_str()).await?;
             let status = if user.status == UserStatus::Locked {
                 let status = if user.has_password {
                     UserStatus::Active
@@ -971,11 +971,7 @@ pub async fn grant_role(
         user_id,
         call,
         async |tx, user| {
-            let region =
-                RegionCode::parse(&user.region_code).map_err(|reason| Error::InvalidInput {
-                    field: "region",
-                    reason,
-                })?;
+            let region = user.region_code.clone();
             let before = accounts::roles_of(tx, user.id).await?;
             accounts::grant_role(tx, user.id, role, Some(&region), actor.user_id, now).await?;
             let after = accounts::roles_of(tx, user.id).await?;

@@ -24,6 +24,7 @@ use crate::accounts;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
 use crate::error::Result;
+use crate::ids::{RegionCode, Username};
 use crate::password::Passwords;
 use crate::routing::Landing;
 use crate::sessions::{self, NewSession, Token};
@@ -74,8 +75,8 @@ pub struct SignedIn {
 #[derive(Debug, Clone)]
 pub struct Verified<'a> {
     pub user_id: Uuid,
-    pub username: &'a str,
-    pub region_code: &'a str,
+    pub username: &'a Username,
+    pub region_code: &'a RegionCode,
     pub method: Method,
     /// A Pro Santé Connect sign-in: what PSC said about it (session and audit row).
     pub psc: Option<&'a sessions::PscFacts>,

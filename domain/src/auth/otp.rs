@@ -27,6 +27,7 @@ use super::Portal;
 use crate::accounts::Credentials;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
+use crate::ids::{RegionCode, Username};
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::throttle::{self, Claim, Scope};
@@ -135,8 +136,8 @@ pub async fn start(
 
 struct Step {
     user_id: Uuid,
-    username: String,
-    region_code: String,
+    username: Username,
+    region_code: RegionCode,
     code_hash: Option<Vec<u8>>,
     code_salt: Option<Vec<u8>>,
     code_expires_at: Option<OffsetDateTime>,
@@ -149,11 +150,11 @@ struct Step {
 async fn load(conn: &mut PgConnection, token: &str, now: OffsetDateTime) -> Result<Step> {
     sqlx::query_as!(
         Step,
-        "SELECT s.user_id, u.username, u.region_code, s.code_hash, s.code_salt,
+        r#"SELECT s.user_id, u.username AS "username: _", u.region_code AS "region_code: _", s.code_hash, s.code_salt,
                 s.code_expires_at, s.last_sent_at, s.sends, s.attempts, s.link_token_hash
          FROM sign_in_steps s JOIN users u ON u.id = s.user_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.status = 'active'
-         FOR UPDATE OF s",
+         FOR UPDATE OF s"#,
         &hash_token(token)[..],
         now
     )
@@ -210,7 +211,7 @@ pub async fn send_code(portal: &Portal, token: &str, call: Call<'_>) -> Result<(
     let step = load(&mut tx, token, now).await?;
     // Codes are locked after too many wrong ones: sending more would only fill the holder's inbox.
     if let Some(until) =
-        throttle::locked_until(&mut tx, Scope::EmailCode, &step.username, now).await?
+        throttle::locked_until(&mut tx, Scope::EmailCode, step.username.as_str(), now).await?
     {
         audit::record(
             &mut tx,
@@ -296,8 +297,8 @@ pub async fn send_code(portal: &Portal, token: &str, call: Call<'_>) -> Result<(
 pub(crate) struct RightCode {
     pub tx: sqlx::Transaction<'static, sqlx::Postgres>,
     pub user_id: Uuid,
-    pub username: String,
-    pub region_code: String,
+    pub username: Username,
+    pub region_code: RegionCode,
     /// The pending link the step was started for (`Purpose::Link`), by its token's hash.
     pub link_token_hash: Option<Vec<u8>>,
 }
@@ -319,7 +320,7 @@ pub(crate) async fn check_code(
     let attempt = match throttle::claim(
         &mut tx,
         Scope::EmailCode,
-        &step.username,
+        step.username.as_str(),
         throttle::Policy::EMAIL_CODE_DEFAULT,
         now,
     )
@@ -369,7 +370,7 @@ pub(crate) async fn check_code(
             throttle::failed(
                 &mut tx,
                 Scope::EmailCode,
-                &step.username,
+                step.username.as_str(),
                 attempt,
                 throttle::Policy::EMAIL_CODE_DEFAULT,
                 now,
@@ -412,7 +413,7 @@ pub(crate) async fn check_code(
             None => Error::Code(failure),
         });
     }
-    throttle::succeeded(&mut tx, Scope::EmailCode, &step.username).await?;
+    throttle::succeeded(&mut tx, Scope::EmailCode, step.username.as_str()).await?;
     end_step(&mut tx, token).await?;
     audit::record(
         &mut tx,

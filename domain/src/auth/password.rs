@@ -47,7 +47,7 @@ async fn audit_failure(
         };
         // The account's name, or for no account a keyed hash: what was typed may be a password.
         let label = match &user {
-            Some(u) => u.username.clone(),
+            Some(u) => u.username.to_string(),
             None => portal.identifier_key.label(typed),
         };
         let event = about_user(Event::new(action, Outcome::Failure, &label), user.as_ref())
@@ -139,7 +139,7 @@ pub async fn sign_in(
     if portal.otp_for_all || user.otp_required {
         // Too many wrong codes lately (their counter survives right passwords): no new step.
         if let Some(until) =
-            throttle::locked_until(&mut tx, Scope::EmailCode, &user.username, now).await?
+            throttle::locked_until(&mut tx, Scope::EmailCode, user.username.as_str(), now).await?
         {
             audit::record(
                 &mut tx,

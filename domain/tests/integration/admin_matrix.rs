@@ -599,7 +599,7 @@ async fn searches_only_show_the_actors_regions() {
             .unwrap()
             .rows
             .into_iter()
-            .map(|r| r.username)
+            .map(|r| r.username.to_string())
             .collect::<Vec<_>>()
         }
     };
@@ -632,7 +632,7 @@ async fn two_admins_editing_the_same_account_the_second_is_refused() {
         .await
         .unwrap();
     let edit = |family: &str| Identity {
-        email: Email::parse(&opened.user.email).unwrap(),
+        email: opened.user.email.clone(),
         family_name: family.into(),
         given_name: opened.user.given_name.clone(),
         rpps: None,

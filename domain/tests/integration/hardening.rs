@@ -376,7 +376,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
     let to: Vec<&str> = mails.iter().map(|(r, _)| r.as_str()).collect();
     assert_eq!(to, [old.as_str(), "paul.durand@ailleurs.example"]);
     for (_, text) in &mails {
-        assert!(text.contains(&old) && text.contains("paul.durand@ailleurs.example"));
+        assert!(text.contains(old.as_str()) && text.contains("paul.durand@ailleurs.example"));
         assert!(text.contains("Assistance aux utilisateurs"));
     }
     // A change of name only sends nothing.

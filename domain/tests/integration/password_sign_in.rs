@@ -32,7 +32,7 @@ async fn routes_by_number_of_establishments_and_audits() {
     assert_eq!(
         one.landing,
         Landing::Dashboard {
-            finess: domain::demo::establishments()[2].0.clone()
+            finess: domain::ids::Finess::parse(&domain::demo::establishments()[2].0).unwrap()
         }
     );
     let none = sign_in(

@@ -329,7 +329,7 @@ async fn declared_establishments_of_the_region_become_memberships_when_asked() {
     assert_eq!(
         signed_in.landing,
         domain::routing::Landing::Dashboard {
-            finess: "750712184".into()
+            finess: domain::ids::Finess::parse("750712184").unwrap()
         },
         "the Paris one only: memberships stay within the account's region"
     );
