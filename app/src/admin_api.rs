@@ -185,7 +185,7 @@ pub mod server {
                 Ok(Actor::load(
                     &mut conn,
                     s.user_id,
-                    &s.username,
+                    s.username.as_str(),
                     s.authenticated_at,
                     services.settings.admin_reauth,
                     ctx.now,
@@ -444,7 +444,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
                         .map(crate::api::server::date)
                         .unwrap_or_else(|| ctx.lang.messages().card.card_never.into())
                 ),
-                id: p.national_id,
+                id: p.national_id.into(),
             })
             .collect(),
         sessions: d
@@ -517,10 +517,10 @@ pub async fn get_establishments(
             .rows
             .into_iter()
             .map(|e| EstablishmentRowView {
-                finess: e.finess,
+                finess: e.finess.into(),
                 name: e.name,
                 city: e.city,
-                region: e.region_code,
+                region: e.region_code.into(),
                 active: e.active,
                 members: e.members,
             })
@@ -539,12 +539,17 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
     let e = d.establishment;
     Ok(EstablishmentDetailData {
         console,
-        can_manage: authorize(&actor, Action::ManageEstablishments, Some(&e.region_code)).is_ok(),
+        can_manage: authorize(
+            &actor,
+            Action::ManageEstablishments,
+            Some(e.region_code.as_str()),
+        )
+        .is_ok(),
         establishment: EstablishmentRowView {
-            finess: e.finess,
+            finess: e.finess.into(),
             name: e.name,
             city: e.city,
-            region: e.region_code,
+            region: e.region_code.into(),
             active: e.active,
             members: e.members,
         },
@@ -554,7 +559,7 @@ pub async fn get_establishment(finess: String) -> Result<EstablishmentDetailData
             .map(|m| MemberView {
                 id: m.id.to_string(),
                 name: format!("{} {}", m.family_name.to_uppercase(), m.given_name),
-                username: m.username,
+                username: m.username.into(),
                 status: m.status,
             })
             .collect(),
@@ -648,7 +653,7 @@ pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
     let (ctx, _services) = crate::api::server::context().await?;
     let session = crate::api::server::signed_in(&ctx)?;
     Ok(ReauthData {
-        username: session.username.clone(),
+        username: session.username.to_string(),
         // Signed in with a phone added recently (no strong authentication in this session).
         new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),

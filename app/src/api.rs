@@ -206,10 +206,10 @@ pub(crate) mod server {
 
     pub fn user_view(s: &Session) -> UserView {
         UserView {
-            username: s.username.clone(),
+            username: s.username.to_string(),
             given_name: s.given_name.clone(),
             family_name: s.family_name.clone(),
-            region_code: s.region_code.clone(),
+            region_code: s.region_code.to_string(),
         }
     }
 
@@ -367,7 +367,7 @@ pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorC
     let info = domain::auth::account_links::link_info(&services.portal, &token, ctx.now).await?;
     Ok(PasswordLinkData {
         activation: info.activation,
-        username: info.username,
+        username: info.username.into(),
         csrf: ctx.csrf_token.clone(),
     })
 }
@@ -405,7 +405,7 @@ pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
             .into_iter()
             .map(|p| PscView {
                 name: p.display_name(),
-                national_id: p.national_id,
+                national_id: p.national_id.into(),
                 linked_at: server::date(p.linked_at),
                 last_used_at: p.last_used_at.map(server::date),
             })
@@ -459,12 +459,16 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
     let several = establishments.len() > 1;
     // Membership is the authorisation: another establishment's page is "not found", not "forbidden",
     // so that FINESS numbers cannot be probed.
-    let Some(establishment) = establishments.into_iter().find(|e| e.finess == finess.as_str()) else {
+    let Some(establishment) = establishments
+        .into_iter()
+        .find(|e| e.finess == finess.as_str())
+    else {
         return Err(ErrorCode::NotFound);
     };
-    let region = domain::accounts::region(&services.portal.pool, establishment.region_code.as_str())
-        .await
-        .map_err(server::internal)?;
+    let region =
+        domain::accounts::region(&services.portal.pool, establishment.region_code.as_str())
+            .await
+            .map_err(server::internal)?;
     Ok(DashboardData {
         user: server::user_view(session),
         is_current: session.establishment_id == Some(establishment.id),
@@ -487,7 +491,7 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
 pub async fn get_no_establishment() -> Result<NoEstablishmentData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let session = server::signed_in(&ctx)?;
-    let region = domain::accounts::region(&services.portal.pool, &session.region_code)
+    let region = domain::accounts::region(&services.portal.pool, session.region_code.as_str())
         .await
         .map_err(server::internal)?
         .ok_or(ErrorCode::NotFound)?;

@@ -119,7 +119,7 @@ mod server {
             id: u.id.to_string(),
             date: crate::admin_api::server::datetime(u.created_at),
             file_name: u.file_name,
-            region: u.region_code,
+            region: u.region_code.into(),
             actor: u.actor_label,
             rows: u.rows_total,
             state: u.state,
@@ -190,7 +190,7 @@ mod server {
         ImportView {
             id: u.id.to_string(),
             file_name: u.file_name,
-            region: u.region_code,
+            region: u.region_code.into(),
             actor: u.actor_label,
             date: crate::admin_api::server::datetime(u.created_at),
             rows_total: u.rows_total,

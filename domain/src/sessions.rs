@@ -17,6 +17,7 @@ use model::sign_in::Method;
 
 use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::ids::{RegionCode, Username};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Policy {
@@ -99,10 +100,10 @@ pub fn state(
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user_id: Uuid,
-    pub username: String,
+    pub username: Username,
     pub given_name: String,
     pub family_name: String,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub auth_method: Method,
     /// PSC's `authMode` and `acr` for a PSC sign-in.
     pub auth_mode: Option<String>,
@@ -208,7 +209,8 @@ pub async fn load(
     let Some(row) = sqlx::query!(
         r#"SELECT s.user_id, s.auth_method, s.auth_mode, s.acr, s.declared_finess, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
                   s.authenticated_at,
-                  u.username, u.given_name, u.family_name, u.region_code, u.status::text AS "status!"
+                  u.username AS "username: Username", u.given_name, u.family_name,
+                  u.region_code AS "region_code: RegionCode", u.status::text AS "status!"
            FROM sessions s JOIN users u ON u.id = s.user_id
            WHERE s.token_hash = $1 AND s.ended_at IS NULL"#,
         hash

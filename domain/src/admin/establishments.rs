@@ -10,15 +10,15 @@ use crate::audit::{self, Outcome};
 use crate::auth::Portal;
 use crate::call::Call;
 use crate::error::{Error, Result};
-use crate::ids::{Finess, RegionCode};
+use crate::ids::{Finess, RegionCode, Username};
 
 #[derive(Debug, Clone)]
 pub struct EstablishmentRow {
     pub id: Uuid,
-    pub finess: String,
+    pub finess: Finess,
     pub name: String,
     pub city: String,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub active: bool,
     pub members: i64,
     pub sort_name: String,
@@ -71,7 +71,7 @@ pub async fn list(
     };
     let rows = sqlx::query_as!(
         EstablishmentRow,
-        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code, e.active, e.sort_name AS "sort_name!",
+        r#"SELECT e.id, e.finess AS "finess: _", e.name, e.city, e.region_code AS "region_code: _", e.active, e.sort_name AS "sort_name!",
                   (SELECT count(*) FROM memberships m WHERE m.establishment_id = e.id) AS "members!"
            FROM establishments e
            WHERE ($1::text[] IS NULL OR e.region_code = ANY($1))
@@ -114,7 +114,7 @@ pub async fn choices(
 #[derive(Debug, Clone)]
 pub struct Member {
     pub id: Uuid,
-    pub username: String,
+    pub username: Username,
     pub family_name: String,
     pub given_name: String,
     pub status: UserStatus,
@@ -134,7 +134,7 @@ pub async fn detail(
 ) -> Result<EstablishmentDetail> {
     let e = sqlx::query_as!(
         EstablishmentRow,
-        r#"SELECT e.id, e.finess, e.name, e.city, e.region_code, e.active, e.sort_name AS "sort_name!",
+        r#"SELECT e.id, e.finess AS "finess: _", e.name, e.city, e.region_code AS "region_code: _", e.active, e.sort_name AS "sort_name!",
                   (SELECT count(*) FROM memberships m WHERE m.establishment_id = e.id) AS "members!"
            FROM establishments e WHERE e.finess = $1"#,
         finess.as_str()
@@ -142,20 +142,26 @@ pub async fn detail(
     .fetch_optional(&portal.pool)
     .await?
     .ok_or(Error::NotFound)?;
-    if authorize(actor, Action::ViewEstablishments, Some(&e.region_code)).is_err() {
+    if authorize(
+        actor,
+        Action::ViewEstablishments,
+        Some(e.region_code.as_str()),
+    )
+    .is_err()
+    {
         return Err(denied(
             &portal.pool,
             actor,
             audit::Action::AdminEstablishmentView,
             Action::ViewEstablishments,
-            Some(&target(&e.finess, &e.name, &e.region_code)),
+            Some(&target(e.finess.as_str(), &e.name, e.region_code.as_str())),
             call,
         )
         .await);
     }
     let members = sqlx::query_as!(
         Member,
-        r#"SELECT u.id, u.username, u.family_name, u.given_name, u.status AS "status: UserStatus"
+        r#"SELECT u.id, u.username AS "username: _", u.family_name, u.given_name, u.status AS "status: UserStatus"
            FROM memberships m JOIN users u ON u.id = m.user_id
            WHERE m.establishment_id = $1 ORDER BY u.sort_name, u.id LIMIT 500"#,
         e.id

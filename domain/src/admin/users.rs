@@ -353,7 +353,9 @@ impl UserDetail {
     pub fn allowed(&self, actor: &Actor) -> Vec<Action> {
         Action::ALL
             .into_iter()
-            .filter(|a| authorize_on_user(actor, *a, self.user.region_code.as_str(), &self.roles).is_ok())
+            .filter(|a| {
+                authorize_on_user(actor, *a, self.user.region_code.as_str(), &self.roles).is_ok()
+            })
             .collect()
     }
 }
@@ -602,11 +604,11 @@ pub async fn edit(
             // link): both addresses hear of it, the old one first of all.
             if let Some(old) = old_address {
                 let new = crate::mail::Recipient {
-                    email: identity.email.as_str().to_string(),
+                    email: identity.email.clone(),
                     ..old.clone()
                 };
                 for to in [&old, &new] {
-                    let mail = crate::mail::messages::email_changed(to, &old.email, &new.email);
+                    let mail = crate::mail::messages::email_changed(to, old.email.as_str(), new.email.as_str());
                     crate::mail::outbox::enqueue(&mut *tx, to, &mail, now).await?;
                 }
             }
@@ -700,7 +702,8 @@ pub async fn unlock(portal: &Portal, actor: &Actor, user_id: Uuid, call: Call<'_
         user_id,
         call,
         async |tx, user| {
-            let throttled = throttle::unlock(tx, ThrottleScope::Account, user.username.as_str()).await?
+            let throttled = throttle::unlock(tx, ThrottleScope::Account, user.username.as_str())
+                .await?
                 | throttle::unlock(tx, ThrottleScope::EmailCode, user.username.as_str()).await?;
             let status = if user.status == UserStatus::Locked {
                 let status = if user.has_password {

@@ -21,6 +21,7 @@ use crate::accounts::UserStatus;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
 use crate::error::{Error, Result};
+use crate::ids::{RegionCode, Username};
 use crate::mail::{self, messages, outbox};
 use crate::refusals::{self, Refusal};
 use crate::throttle::{self, Scope};
@@ -261,16 +262,17 @@ pub async fn request_reset(portal: &Portal, typed: &str, call: Call<'_>) -> Resu
 #[derive(Debug, Clone)]
 pub struct LinkInfo {
     pub user_id: Uuid,
-    pub username: String,
-    pub region_code: String,
+    pub username: Username,
+    pub region_code: RegionCode,
     pub activation: bool,
 }
 
 pub async fn link_info(portal: &Portal, token: &str, now: OffsetDateTime) -> Result<LinkInfo> {
     let row = sqlx::query!(
-        "SELECT l.user_id, l.purpose, u.username, u.region_code
+        r#"SELECT l.user_id, l.purpose, u.username AS "username: Username",
+                u.region_code AS "region_code: RegionCode"
          FROM account_links l JOIN users u ON u.id = l.user_id
-         WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2",
+         WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2"#,
         hash(token),
         now
     )
@@ -298,7 +300,8 @@ pub async fn set_password(
 ) -> Result<LinkInfo> {
     let Call { now, .. } = call;
     let info = link_info(portal, token, now).await?;
-    password_policy::check(password, confirmation, &info.username).map_err(Error::WeakPassword)?;
+    password_policy::check(password, confirmation, info.username.as_str())
+        .map_err(Error::WeakPassword)?;
     // Hashed before the transaction: no connection waits on Argon2.
     let hashed = portal.passwords.hash_async(password).await?;
 
@@ -341,9 +344,9 @@ pub async fn set_password(
     sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", info.user_id)
         .execute(&mut *tx)
         .await?;
-    throttle::unlock(&mut tx, Scope::Account, &info.username).await?;
+    throttle::unlock(&mut tx, Scope::Account, info.username.as_str()).await?;
     // The reset link proved the mailbox: the wrong-code counter starts afresh too.
-    throttle::unlock(&mut tx, Scope::EmailCode, &info.username).await?;
+    throttle::unlock(&mut tx, Scope::EmailCode, info.username.as_str()).await?;
     // The account row was locked by the UPDATE above, as every other change of means locks it.
     let removed = if remove_means {
         means::remove_all_in(&mut tx, info.user_id, info.user_id, now).await?

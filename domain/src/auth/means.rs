@@ -24,6 +24,7 @@ use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
+use crate::ids::NationalId;
 use crate::mail::{self, messages, outbox};
 
 /// The three kinds of sign-in means.
@@ -67,7 +68,7 @@ impl MeansRef {
 /// A Pro Santé Connect identity linked to an account.
 #[derive(Debug, Clone, Serialize)]
 pub struct PscLink {
-    pub national_id: String,
+    pub national_id: NationalId,
     pub given_name: String,
     pub family_name: String,
     pub linked_at: OffsetDateTime,
@@ -100,8 +101,8 @@ impl SignInMeans {
 pub async fn psc_links_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<PscLink>> {
     Ok(sqlx::query_as!(
         PscLink,
-        "SELECT national_id, given_name, family_name, linked_at, last_used_at
-         FROM psc_identities WHERE user_id = $1 ORDER BY linked_at DESC, national_id",
+        r#"SELECT national_id AS "national_id: _", given_name, family_name, linked_at, last_used_at
+         FROM psc_identities WHERE user_id = $1 ORDER BY linked_at DESC, national_id"#,
         user_id
     )
     .fetch_all(&mut *conn)
@@ -211,7 +212,7 @@ pub(crate) async fn remove_all_in(
             current
                 .psc
                 .iter()
-                .map(|p| MeansRef::Psc(p.national_id.clone())),
+                .map(|p| MeansRef::Psc(p.national_id.to_string())),
         )
         .chain(current.phones.iter().map(|e| MeansRef::Phone(e.id)));
     for what in refs {

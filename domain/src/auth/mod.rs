@@ -184,7 +184,7 @@ pub async fn reauthenticate(
     let checked = password::check(
         portal,
         audit::Action::AuthReauthenticate,
-        &session.username,
+        session.username.as_str(),
         password_typed,
         call,
     )

@@ -27,8 +27,8 @@ use super::Portal;
 use crate::accounts::Credentials;
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
-use crate::ids::{RegionCode, Username};
 use crate::error::{Error, Result};
+use crate::ids::{RegionCode, Username};
 use crate::mail::{self, messages, outbox};
 use crate::throttle::{self, Claim, Scope};
 

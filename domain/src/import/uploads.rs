@@ -141,7 +141,7 @@ impl StoredProblem {
 #[derive(Debug, Clone)]
 pub struct Upload {
     pub id: Uuid,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub actor_label: String,
     pub file_name: String,
     pub file_sha256: String,
@@ -161,7 +161,7 @@ pub struct Upload {
 #[derive(Debug, Clone)]
 pub struct UploadSummary {
     pub id: Uuid,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub actor_label: String,
     pub file_name: String,
     pub rows_total: usize,
@@ -286,7 +286,7 @@ pub async fn purge(pool: &PgPool, now: OffsetDateTime) -> Result<u64> {
 
 struct Row {
     id: Uuid,
-    region_code: String,
+    region_code: RegionCode,
     actor_label: String,
     file_name: String,
     file_sha256: String,
@@ -308,7 +308,7 @@ struct Row {
 async fn fetch(pool: &PgPool, id: Uuid) -> Result<Row> {
     sqlx::query_as!(
         Row,
-        r#"SELECT u.id, u.region_code, u.actor_label, u.file_name, u.file_sha256, u.rows_total,
+        r#"SELECT u.id, u.region_code AS "region_code: _", u.actor_label, u.file_name, u.file_sha256, u.rows_total,
                u.skip_errors, u.state, u.phase, u.done, u.total, u.heartbeat_at, u.preview,
                u.failure, j.report AS "report?", (j.id IS NOT NULL) AS job_exists,
                u.created_at, u.updated_at
@@ -327,7 +327,7 @@ fn upload_target(row: &Row) -> Target {
         kind: "import",
         id: row.id.to_string(),
         label: row.file_name.clone(),
-        region: Some(row.region_code.clone()),
+        region: Some(row.region_code.to_string()),
     }
 }
 
@@ -343,7 +343,7 @@ async fn current(
     let Call { now, .. } = call;
     let mut row = fetch(&portal.pool, id).await?;
     let target = upload_target(&row);
-    authorize_on(portal, actor, &row.region_code, name, target, call).await?;
+    authorize_on(portal, actor, row.region_code.as_str(), name, target, call).await?;
     settle(&portal.pool, &mut row, now).await?;
     Ok(row)
 }
@@ -434,10 +434,10 @@ pub async fn recent(portal: &Portal, actor: &Actor, call: Call<'_>) -> Result<Ve
     )
     .await?;
     let rows = sqlx::query!(
-        "SELECT id, region_code, actor_label, file_name, rows_total, state, created_at
+        r#"SELECT id, region_code AS "region_code: RegionCode", actor_label, file_name, rows_total, state, created_at
          FROM import_uploads
          WHERE ($1::text[] IS NULL OR region_code = ANY($1))
-         ORDER BY created_at DESC LIMIT $2",
+         ORDER BY created_at DESC LIMIT $2"#,
         scope.regions(),
         RECENT
     )

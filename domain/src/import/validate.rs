@@ -301,7 +301,7 @@ pub(crate) async fn plan(
     finess.dedup();
     let establishments: HashMap<String, EstablishmentRow> = sqlx::query_as!(
         EstablishmentRow,
-        "SELECT id, finess, region_code, active FROM establishments WHERE finess = ANY($1)",
+        r#"SELECT id, finess AS "finess: _", region_code AS "region_code: _", active FROM establishments WHERE finess = ANY($1)"#,
         &finess
     )
     .fetch_all(&mut *conn)

@@ -442,10 +442,10 @@ mod tests {
     fn recipient() -> Recipient {
         Recipient {
             user_id: uuid::Uuid::nil(),
-            email: "c.martin@example.fr".into(),
+            email: crate::ids::Email::parse("c.martin@example.fr").unwrap(),
             given_name: "Claire".into(),
             family_name: "Martin".into(),
-            username: "dr.martin".into(),
+            username: crate::ids::Username::parse("dr.martin").unwrap(),
             support_email: "assistance@idf.example".into(),
             support_phone: "01 00 00 00 00".into(),
             support_hours: "8 h – 18 h".into(),

@@ -9,15 +9,16 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::ids::{Email, Username};
 
 /// Who an e-mail goes to, with their region's support desk for the footer.
 #[derive(Debug, Clone)]
 pub struct Recipient {
     pub user_id: Uuid,
-    pub email: String,
+    pub email: Email,
     pub given_name: String,
     pub family_name: String,
-    pub username: String,
+    pub username: Username,
     pub support_email: String,
     pub support_phone: String,
     pub support_hours: String,
@@ -27,10 +28,10 @@ pub struct Recipient {
 pub async fn recipient(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Recipient>> {
     Ok(sqlx::query_as!(
         Recipient,
-        "SELECT u.id AS user_id, u.email, u.given_name, u.family_name, u.username,
+        r#"SELECT u.id AS user_id, u.email AS "email: _", u.given_name, u.family_name, u.username AS "username: _",
                 r.support_email, r.support_phone, r.support_hours, r.agency_name
          FROM users u JOIN regions r ON r.code = u.region_code
-         WHERE u.id = $1",
+         WHERE u.id = $1"#,
         user_id
     )
     .fetch_optional(&mut *conn)
@@ -41,10 +42,10 @@ pub async fn recipient(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<
 pub async fn recipients(conn: &mut PgConnection, user_ids: &[Uuid]) -> Result<Vec<Recipient>> {
     Ok(sqlx::query_as!(
         Recipient,
-        "SELECT u.id AS user_id, u.email, u.given_name, u.family_name, u.username,
+        r#"SELECT u.id AS user_id, u.email AS "email: _", u.given_name, u.family_name, u.username AS "username: _",
                 r.support_email, r.support_phone, r.support_hours, r.agency_name
          FROM users u JOIN regions r ON r.code = u.region_code
-         WHERE u.id = ANY($1)",
+         WHERE u.id = ANY($1)"#,
         user_ids
     )
     .fetch_all(&mut *conn)

@@ -30,7 +30,7 @@ pub async fn enqueue(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id",
         mail.kind,
         to.user_id,
-        to.email,
+        to.email.as_str(),
         mail.subject,
         mail.text,
         mail.html,

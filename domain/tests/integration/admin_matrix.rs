@@ -798,7 +798,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
     let stale = Actor::load(
         &mut conn,
         session.user_id,
-        &session.username,
+        session.username.as_str(),
         session.authenticated_at,
         limit,
         later,
@@ -844,7 +844,7 @@ async fn the_console_asks_for_the_password_again_after_its_limit() {
         Actor::load(
             &mut conn,
             session.user_id,
-            &session.username,
+            session.username.as_str(),
             session.authenticated_at,
             limit,
             later
@@ -901,7 +901,7 @@ async fn a_sign_in_with_a_new_phone_does_not_satisfy_the_console_reauthenticatio
             Actor::load(
                 &mut conn,
                 session.user_id,
-                &session.username,
+                session.username.as_str(),
                 session.authenticated_at,
                 limit,
                 now,

@@ -160,7 +160,7 @@ async fn the_holder_sees_every_means_and_removes_one_only_with_the_password() {
         .unwrap();
     assert_eq!(listed.cards.len(), 1);
     assert_eq!(listed.psc.len(), 1);
-    assert_eq!(listed.psc[0].national_id, given.national_id);
+    assert_eq!(listed.psc[0].national_id.as_str(), given.national_id);
     assert_eq!(listed.psc[0].display_name(), "Intrus Inconnu");
     assert_eq!(listed.phones.len(), 1);
 
@@ -321,7 +321,7 @@ async fn the_console_removes_a_psc_identity_in_its_region_only() {
         .await
         .unwrap();
     assert_eq!(detail.psc.len(), 1);
-    assert_eq!(detail.psc[0].national_id, given.national_id);
+    assert_eq!(detail.psc[0].national_id.as_str(), given.national_id);
     assert!(
         detail
             .allowed(&support_idf)

@@ -75,7 +75,7 @@ pub async fn remove(
     }
     match means::remove_own(
         &state.services.portal,
-        &session.username,
+        session.username.as_str(),
         session.user_id,
         &what,
         &form.mot_de_passe,

@@ -111,7 +111,7 @@ pub async fn start_enrollment(
         let checked = password::check(
             portal,
             audit::Action::TiqrEnrollStart,
-            &session.username,
+            session.username.as_str(),
             password_typed,
             call,
         )
