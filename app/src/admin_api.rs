@@ -324,7 +324,7 @@ pub async fn get_users(
                 username: r.username.into(),
                 name: format!("{} {}", r.family_name.to_uppercase(), r.given_name),
                 email: r.email.into(),
-                rpps: r.rpps.unwrap_or_default(),
+                rpps: r.rpps.map(String::from).unwrap_or_default(),
                 region: r.region_code.into(),
                 status: r.status,
             })
@@ -392,8 +392,13 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         email: d.user.email.to_string(),
         family_name: d.user.family_name.clone(),
         given_name: d.user.given_name.clone(),
-        rpps: d.user.rpps.clone().unwrap_or_default(),
-        declared_national_id: d.user.declared_national_id.clone().unwrap_or_default(),
+        rpps: d.user.rpps.as_ref().map(String::from).unwrap_or_default(),
+        declared_national_id: d
+            .user
+            .declared_national_id
+            .as_ref()
+            .map(String::from)
+            .unwrap_or_default(),
         region: d.user.region_code.to_string(),
         region_name,
         status: d.user.status,
@@ -417,7 +422,7 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
             .map(|g| NamedItem {
                 id: server::role(g.role),
                 label: server::role(g.role),
-                detail: g.region_code.unwrap_or_default(),
+                detail: g.region_code.map(String::from).unwrap_or_default(),
             })
             .collect(),
         grantable,

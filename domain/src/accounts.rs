@@ -314,7 +314,7 @@ pub async fn grant_role_to_many(
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct RoleGrant {
     pub role: AdminRole,
-    pub region_code: Option<String>,
+    pub region_code: Option<RegionCode>,
 }
 
 pub async fn roles_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<RoleGrant>> {
@@ -334,7 +334,8 @@ pub async fn roles_of_many(
 ) -> Result<std::collections::HashMap<Uuid, Vec<RoleGrant>>> {
     let mut roles: std::collections::HashMap<Uuid, Vec<RoleGrant>> = Default::default();
     for r in sqlx::query!(
-        r#"SELECT user_id, role AS "role: AdminRole", region_code FROM admin_roles WHERE user_id = ANY($1)"#,
+        r#"SELECT user_id, role AS "role: AdminRole", region_code AS "region_code: RegionCode"
+           FROM admin_roles WHERE user_id = ANY($1)"#,
         user_ids
     )
     .fetch_all(&mut *conn)
@@ -414,7 +415,7 @@ pub struct Account {
     pub username: Username,
     pub region_code: RegionCode,
     pub status: UserStatus,
-    pub rpps: Option<String>,
+    pub rpps: Option<Rpps>,
 }
 
 pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account>> {

@@ -703,7 +703,7 @@ async fn main() -> BoxResult<()> {
         label: "bench.regional".into(),
         grants: vec![RoleGrant {
             role: AdminRole::RegionalAdmin,
-            region_code: Some("FR-IDF".into()),
+            region_code: Some(domain::ids::RegionCode::parse("FR-IDF")?),
         }],
     };
     let national = Actor {

@@ -326,7 +326,7 @@ async fn main() -> BoxResult<()> {
         label: "bench.import".into(),
         grants: vec![RoleGrant {
             role: AdminRole::RegionalAdmin,
-            region_code: Some(REGION.into()),
+            region_code: Some(domain::ids::RegionCode::parse(REGION)?),
         }],
     };
     let client = Client {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use crate::accounts::{self, AdminRole, RoleGrant};
 use crate::error::{Error, Result};
+use crate::ids::RegionCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Action {
@@ -224,7 +225,7 @@ impl Actor {
             }
             match (&g.role, &g.region_code) {
                 (AdminRole::NationalAdmin, _) => return Some(Scope::All),
-                (_, Some(r)) => regions.push(r.clone()),
+                (_, Some(r)) => regions.push(r.to_string()),
                 (_, None) => {}
             }
         }
@@ -270,7 +271,11 @@ pub fn authorize_on_user(
         return Ok(());
     }
     for g in user_roles {
-        let region = g.region_code.as_deref().or(Some(user_region));
+        let region = g
+            .region_code
+            .as_ref()
+            .map(RegionCode::as_str)
+            .or(Some(user_region));
         let region = if g.role == AdminRole::NationalAdmin {
             None
         } else {
@@ -293,7 +298,7 @@ mod tests {
                 .iter()
                 .map(|(role, r)| RoleGrant {
                     role: *role,
-                    region_code: r.map(str::to_string),
+                    region_code: r.map(|r| RegionCode::parse(r).unwrap()),
                 })
                 .collect(),
         }
@@ -350,7 +355,7 @@ mod tests {
         let regional = actor(&[(AdminRole::RegionalAdmin, Some("FR-IDF"))]);
         let target_support = [RoleGrant {
             role: AdminRole::Support,
-            region_code: Some("FR-IDF".into()),
+            region_code: Some(RegionCode::parse("FR-IDF").unwrap()),
         }];
         let target_national = [RoleGrant {
             role: AdminRole::NationalAdmin,

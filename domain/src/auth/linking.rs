@@ -186,7 +186,7 @@ async fn refusal(
     Ok(match (national_id.kind(), &account.rpps) {
         // An account with an RPPS takes only an identity of that RPPS (not another holder's, nor a
         // staff or ADELI identity someone else could hold).
-        (NationalIdKind::Rpps(rpps), Some(own)) if rpps.as_str() == own => None,
+        (NationalIdKind::Rpps(rpps), Some(own)) if rpps == *own => None,
         (_, Some(_)) => Some(("rpps_mismatch", Error::RppsMismatch)),
         // Without an RPPS, the account's password is all that ties it to a person: only the
         // identity the desk declared for it may come in, never the first one presented.

@@ -57,6 +57,7 @@ pub struct Counts {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RowOutcome {
     pub line: u64,
+    /// As the file gives it: a row in error may carry a name that is not a valid username.
     pub username: String,
     pub kind: RowKind,
     /// Establishments the row attaches the account to (FINESS).
@@ -521,7 +522,7 @@ pub(crate) fn outcomes_csv<'a>(
 #[derive(Debug, Clone, Serialize)]
 pub struct Job {
     pub id: Uuid,
-    pub region_code: String,
+    pub region_code: RegionCode,
     pub actor_label: String,
     pub file_sha256: String,
     pub committed_at: OffsetDateTime,
@@ -533,8 +534,8 @@ pub struct Job {
 pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Job> {
     let job = sqlx::query_as!(
         Job,
-        "SELECT id, region_code, actor_label, file_sha256, committed_at, report
-         FROM import_jobs WHERE id = $1",
+        r#"SELECT id, region_code AS "region_code: _", actor_label, file_sha256, committed_at, report
+         FROM import_jobs WHERE id = $1"#,
         id
     )
     .fetch_optional(&portal.pool)
@@ -544,12 +545,12 @@ pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Re
         kind: "import",
         id: id.to_string(),
         label: job.file_sha256.clone(),
-        region: Some(job.region_code.clone()),
+        region: Some(job.region_code.to_string()),
     };
     authorize_on(
         portal,
         actor,
-        &job.region_code,
+        job.region_code.as_str(),
         audit::Action::ImportView,
         target,
         call,

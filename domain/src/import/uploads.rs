@@ -625,15 +625,15 @@ async fn with_heartbeat<T>(
 /// The worker's part of a step: the file and the region of an upload in state `state`.
 async fn claim(pool: &PgPool, id: Uuid, state: UploadState) -> Result<(Vec<u8>, RegionCode, bool)> {
     let row = sqlx::query!(
-        "SELECT content, region_code, skip_errors FROM import_uploads WHERE id = $1 AND state = $2",
+        r#"SELECT content, region_code AS "region_code: RegionCode", skip_errors
+           FROM import_uploads WHERE id = $1 AND state = $2"#,
         id,
         state.as_str()
     )
     .fetch_optional(pool)
     .await?
     .ok_or(Error::StaleVersion)?;
-    let region = RegionCode::parse(&row.region_code)
-        .map_err(|_| Error::Internal(format!("region {}", row.region_code)))?;
+    let region = row.region_code;
     let content = row
         .content
         .ok_or_else(|| Error::Internal("upload without its file".into()))?;

@@ -183,12 +183,12 @@ pub use model::import::RowKind;
 #[derive(Debug, Clone)]
 pub struct Existing {
     pub id: Uuid,
-    pub username: String,
-    pub email: String,
+    pub username: Username,
+    pub email: Email,
     pub family_name: String,
     pub given_name: String,
-    pub rpps: Option<String>,
-    pub region_code: String,
+    pub rpps: Option<Rpps>,
+    pub region_code: RegionCode,
     pub version: i32,
 }
 
@@ -322,8 +322,9 @@ pub(crate) async fn plan(
     let accounts = if lock {
         sqlx::query_as!(
             Existing,
-            "SELECT id, username, email, family_name, given_name, rpps, region_code, version
-             FROM users WHERE username = ANY($1) OR rpps = ANY($2) FOR UPDATE",
+            r#"SELECT id, username AS "username: _", email AS "email: _", family_name, given_name,
+                    rpps AS "rpps: _", region_code AS "region_code: _", version
+             FROM users WHERE username = ANY($1) OR rpps = ANY($2) FOR UPDATE"#,
             &usernames,
             &rpps
         )
@@ -332,8 +333,9 @@ pub(crate) async fn plan(
     } else {
         sqlx::query_as!(
             Existing,
-            "SELECT id, username, email, family_name, given_name, rpps, region_code, version
-             FROM users WHERE username = ANY($1) OR rpps = ANY($2)",
+            r#"SELECT id, username AS "username: _", email AS "email: _", family_name, given_name,
+                    rpps AS "rpps: _", region_code AS "region_code: _", version
+             FROM users WHERE username = ANY($1) OR rpps = ANY($2)"#,
             &usernames,
             &rpps
         )
@@ -359,7 +361,7 @@ pub(crate) async fn plan(
         accounts.iter().map(|a| (a.username.as_str(), a)).collect();
     let by_rpps: HashMap<&str, &Existing> = accounts
         .iter()
-        .filter_map(|a| a.rpps.as_deref().map(|r| (r, a)))
+        .filter_map(|a| a.rpps.as_ref().map(|r| (r.as_str(), a)))
         .collect();
 
     let total = valid.len();
@@ -440,8 +442,7 @@ pub(crate) async fn plan(
                 add_memberships.retain(|(id, _)| !held.contains(id));
                 let account_roles = roles.get(&a.id).cloned().unwrap_or_default();
                 let has_support = account_roles.iter().any(|g| {
-                    g.role == AdminRole::Support
-                        && g.region_code.as_deref() == Some(region.as_str())
+                    g.role == AdminRole::Support && g.region_code.as_ref() == Some(region)
                 });
                 let grant_support = row.support && !has_support;
                 let planned = Planned {
@@ -457,8 +458,13 @@ pub(crate) async fn plan(
                 // may do it only where the console would (`authorize_on_user`).
                 if update
                     && problems.is_empty()
-                    && authorize_on_user(actor, Action::EditUser, &a.region_code, &account_roles)
-                        .is_err()
+                    && authorize_on_user(
+                        actor,
+                        Action::EditUser,
+                        a.region_code.as_str(),
+                        &account_roles,
+                    )
+                    .is_err()
                 {
                     problems.push(problem(
                         row.line,

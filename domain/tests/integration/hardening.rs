@@ -357,11 +357,7 @@ async fn a_console_e_mail_change_tells_the_old_address_and_the_new_one() {
         email: Email::parse("paul.durand@ailleurs.example").unwrap(),
         family_name: d.user.family_name.clone(),
         given_name: d.user.given_name.clone(),
-        rpps: d
-            .user
-            .rpps
-            .as_deref()
-            .map(|r| domain::ids::Rpps::parse(r).unwrap()),
+        rpps: d.user.rpps.clone(),
         version: d.user.version,
     };
     users::edit(&portal, &admin, id, &identity, Call::new(&c, t0()))
