@@ -61,11 +61,18 @@ struct Given {
     phone: Uuid,
 }
 
+/// A well-formed identity (`8` + an RPPS with its Luhn key), as the card and PSC flows store it.
+fn well_formed_national_id(prefix: &str, n: u8) -> String {
+    let rpps = format!("{prefix}{n:04}");
+    let key = domain::ids::luhn_check_digit(&rpps).unwrap();
+    format!("8{rpps}{key}")
+}
+
 /// A linked card, a PSC identity and a TIQR phone for `user` (`n` keeps them apart between
 /// accounts).
 async fn give_means(pool: &PgPool, user: Uuid, n: u8) -> Given {
     let card = Uuid::new_v4();
-    let national_id = format!("8100000{n:05}");
+    let national_id = well_formed_national_id("100000", n);
     sqlx::query(
         "INSERT INTO cards (id, user_id, issuer_dn, serial, subject_dn, national_id, card_type, holder_name,
                             not_before, not_after, fingerprint_sha256, linked_at, linked_via)
@@ -85,7 +92,7 @@ async fn give_means(pool: &PgPool, user: Uuid, n: u8) -> Given {
         "INSERT INTO psc_identities (national_id, user_id, given_name, family_name, linked_at, last_used_at)
          VALUES ($1, $2, 'Intrus', 'Inconnu', $3, $3)",
     )
-    .bind(format!("8999999{n:05}"))
+    .bind(well_formed_national_id("999999", n))
     .bind(user)
     .bind(t0() - Duration::days(2))
     .execute(pool)
@@ -111,7 +118,7 @@ async fn give_means(pool: &PgPool, user: Uuid, n: u8) -> Given {
     .unwrap();
     Given {
         card,
-        national_id: format!("8999999{n:05}"),
+        national_id: well_formed_national_id("999999", n),
         phone,
     }
 }
