@@ -316,11 +316,29 @@ impl fmt::Display for ErrorCode {
 
 impl std::error::Error for ErrorCode {}
 
-/// Server functions answer with an `ErrorCode`; transport failures become `Internal`.
+/// Server functions answer with an `ErrorCode`. On the server, a request whose parameters are
+/// missing or malformed is the caller's fault: `InvalidInput` (400), nothing logged as an error;
+/// any other failure is `Internal`, logged with its reference. In the browser, a failed call
+/// (network, an answer it cannot read) becomes `Internal` with a digest of the failure.
 impl leptos::server_fn::error::FromServerFnError for ErrorCode {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            use leptos::server_fn::error::ServerFnErrorErr as Failure;
+            match value {
+                Failure::Args(_)
+                | Failure::MissingArg(_)
+                | Failure::Deserialization(_)
+                | Failure::UnsupportedRequestMethod(_) => {
+                    tracing::debug!("server function refused: {value}");
+                    ErrorCode::InvalidInput
+                }
+                other => ErrorCode::internal(other),
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
         ErrorCode::Internal {
             reference: format!("{:08x}", fxhash(&value.to_string())),
         }
@@ -328,6 +346,7 @@ impl leptos::server_fn::error::FromServerFnError for ErrorCode {
 }
 
 /// A short, stable digest to tell transport errors apart in a bug report.
+#[cfg(not(feature = "ssr"))]
 fn fxhash(s: &str) -> u32 {
     s.bytes().fold(0x811c_9dc5u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)

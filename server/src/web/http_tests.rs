@@ -40,7 +40,13 @@ async fn portal() -> Router {
     assert!(domain::demo::seed(&pool, &passwords, now).await.unwrap());
     let config = test_config();
     let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
-    router(state, None, Arc::new(limits::Limits::new(vec![])))
+    // As the server does (`into_make_service_with_connect_info`): handlers may read the peer.
+    router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
+        axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))),
+    )
 }
 
 /// A form post from the portal's own page, with its form token.
@@ -410,4 +416,175 @@ async fn every_page_of_the_path_table_is_a_leptos_route() {
     for page in app::paths::PAGES {
         assert!(routes.iter().any(|r| r == page), "{page} in {routes:?}");
     }
+}
+
+/// Every server function of the pages (`#[server(prefix, endpoint)]` in `app`).
+const SERVER_FNS: &[&str] = &[
+    "/api/shell",
+    "/api/sign-in",
+    "/api/pending-link",
+    "/api/code-step",
+    "/api/password-link",
+    "/api/sign-in-means",
+    "/api/chooser",
+    "/api/dashboard",
+    "/api/no-establishment",
+    "/api/tiqr-sign-in",
+    "/api/my-tiqr",
+    "/api/admin/users",
+    "/api/admin/user",
+    "/api/admin/new-user",
+    "/api/admin/establishments",
+    "/api/admin/establishment",
+    "/api/admin/audit",
+    "/api/admin/audit-row",
+    "/api/admin/reauth",
+    "/api/admin/imports",
+    "/api/admin/import",
+];
+
+/// Queries a hand-written or truncated address may carry: none, unknown names, values of the
+/// wrong shape, an unknown identifier, a very long value.
+fn odd_queries() -> Vec<String> {
+    vec![
+        String::new(),
+        "?x=1".into(),
+        "?q=%FF%FE&status=nimporte&finess=abc&role=roi&region=XX&after=zzz&id=pas-un-uuid\
+         &finess=1&cible=%00&action=%25"
+            .into(),
+        "?id=00000000-0000-0000-0000-000000000000&finess=750712184&q=&status=&role=&region=\
+         &after=&establishment=&etablissement="
+            .into(),
+        format!("?q={}&id={}", "a".repeat(4000), "b".repeat(300)),
+    ]
+}
+
+#[tokio::test]
+async fn no_route_answers_500_to_missing_or_malformed_input() {
+    let app = portal().await;
+    let professional = sign_in(&app, "inf.durand").await;
+    let admin = sign_in(&app, "admin.idf").await;
+    let mut gets: Vec<String> = Vec::new();
+    for path in SERVER_FNS.iter().chain(app::paths::PAGES) {
+        for query in odd_queries() {
+            gets.push(format!("{path}{query}"));
+        }
+    }
+    for path in [
+        "/admin/comptes/pas-un-uuid",
+        "/admin/comptes/00000000-0000-0000-0000-000000000000",
+        "/admin/etablissements/abc",
+        "/admin/etablissements/750712184",
+        "/admin/import/pas-un-uuid",
+        "/admin/import/pas-un-uuid/rapport.csv",
+        "/admin/journal/pas-un-id",
+        "/admin/journal.csv?debut=hier&fin=%FF",
+        "/etablissements/abc",
+        "/etablissements/123456789",
+        "/compte/tiqr/etat?compte=pas-un-uuid",
+        "/connexion/psc/retour?code=x&state=%00",
+        "/connexion/carte/retour?jeton=%FF",
+        "/connexion/carte/certificat/verifier",
+        "/tiqr/metadata?cle=%FF",
+        "/langue/xx?retour=%FF",
+    ] {
+        gets.push(path.to_string());
+    }
+    let posts = [
+        "/connexion",
+        "/connexion/code",
+        "/connexion/code/envoyer",
+        "/connexion/carte",
+        "/connexion/carte/defi",
+        "/connexion/carte/lier",
+        "/connexion/lier",
+        "/connexion/tiqr/etat",
+        "/connexion/tiqr/code",
+        "/mot-de-passe-oublie",
+        "/mot-de-passe",
+        "/etablissements/choisir",
+        "/compte/moyens-de-connexion/retirer",
+        "/compte/tiqr/inscrire",
+        "/compte/tiqr/pas-un-uuid/revoquer",
+        "/admin/confirmer",
+        "/admin/comptes/nouveau",
+        "/admin/comptes/pas-un-uuid/desactiver",
+        "/admin/comptes/00000000-0000-0000-0000-000000000000/modifier",
+        "/admin/comptes/00000000-0000-0000-0000-000000000000/tiqr-code",
+        "/admin/etablissements",
+        "/admin/etablissements/abc",
+        "/admin/import/pas-un-uuid/valider",
+        "/tiqr/enrol",
+        "/tiqr/auth",
+        "/connexion/psc/deconnexion",
+        "/deconnexion",
+    ];
+    let junk: &[(&str, &str)] = &[
+        ("identifiant", "\u{0}%"),
+        ("mot_de_passe", ""),
+        ("code", "abc"),
+        ("finess", "x"),
+        ("version", "-1"),
+        ("role", "roi"),
+        ("jeton", "%FF"),
+        ("retour", "//ailleurs"),
+        ("moyen", "carte:pas-un-uuid"),
+    ];
+    for session in [None, Some(professional.as_str()), Some(admin.as_str())] {
+        for uri in &gets {
+            let response = app.clone().oneshot(get(uri, session)).await.unwrap();
+            assert_ne!(
+                response.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "GET {uri} ({session:?}): {}",
+                body(response).await
+            );
+        }
+        for path in posts {
+            let response = app
+                .clone()
+                .oneshot(post(path, junk, session))
+                .await
+                .unwrap();
+            assert_ne!(
+                response.status(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "POST {path} ({session:?}): {}",
+                body(response).await
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn server_functions_answer_with_the_status_of_their_error() {
+    let app = portal().await;
+    let professional = sign_in(&app, "inf.durand").await;
+    // A professional asking for the console's data: forbidden, not a failure.
+    let users = "/api/admin/users?q=&status=&finess=&role=&region=&after=";
+    let response = app
+        .clone()
+        .oneshot(get(users, Some(&professional)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    // Nobody signed in: 401.
+    let response = app.clone().oneshot(get(users, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // An account that does not exist: 404; a malformed identifier: 400.
+    let admin = sign_in(&app, "admin.idf").await;
+    let response = app
+        .clone()
+        .oneshot(get(
+            "/api/admin/user?id=00000000-0000-0000-0000-000000000000",
+            Some(&admin),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let response = app
+        .oneshot(get("/api/admin/user", Some(&admin)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }

@@ -13,6 +13,7 @@ mod means;
 mod posted;
 mod psc;
 mod request;
+mod server_fns;
 mod tiqr;
 
 use app::paths;
@@ -186,6 +187,7 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
+        .layer(axum::middleware::from_fn(server_fns::status_of_errors))
         .layer(axum::Extension(psc_client))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -56,8 +56,8 @@ pub fn Audit() -> impl IntoView {
                             "du={}&au={}&acteur={}&cible={}&action={}&resultat={}&region={}",
                             enc(&q.du), enc(&q.au), enc(&q.acteur), enc(&q.cible), enc(&q.action), enc(&q.resultat), enc(&q.region)
                         );
-                        let next = d.next.clone().map(|c| format!("/admin/journal?{filters}&apres={}", enc(&c)));
-                        let export = format!("/admin/journal.csv?{filters}");
+                        let next = d.next.clone().map(|c| format!("{}?{filters}&apres={}", paths::AUDIT, enc(&c)));
+                        let export = format!("{}?{filters}", paths::AUDIT_EXPORT);
                         let outcomes = vec![
                             Choice { value: String::new(), label: m.console.adm_any.into() },
                             Choice { value: "success".into(), label: m.console.adm_outcome_success.into() },

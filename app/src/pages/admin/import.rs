@@ -196,7 +196,7 @@ fn UploadBody(upload: ImportView, csrf: String) -> impl IntoView {
                 <p class="actions">
                     <a class="button" href=csv rel="external" download="rapport-import.csv">{m.import.imp_report_csv}</a>
                     " "
-                    <a href="/admin/comptes?statut=pending_activation">{m.import.imp_see_users}</a>
+                    <a href=format!("{}?statut=pending_activation", paths::USERS)>{m.import.imp_see_users}</a>
                     " "
                     <a href=paths::IMPORTS>{m.import.imp_another}</a>
                 </p>

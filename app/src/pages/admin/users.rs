@@ -86,8 +86,8 @@ pub fn Users() -> impl IntoView {
                         regions.extend(d.console.regions.clone());
                         let next = d.next.clone().map(|cursor| {
                             let mut url = format!(
-                                "/admin/comptes?q={}&statut={}&etablissement={}&role={}&region={}",
-                                enc(&q()), enc(&status()), enc(&finess()), enc(&role()), enc(&region())
+                                "{}?q={}&statut={}&etablissement={}&role={}&region={}",
+                                paths::USERS, enc(&q()), enc(&status()), enc(&finess()), enc(&role()), enc(&region())
                             );
                             url.push_str(&format!("&apres={}", enc(&cursor)));
                             url
