@@ -104,7 +104,6 @@ pub mod pattern {
     pub const USER: &str = "/admin/comptes/{id}";
     /// One import's page.
     pub const IMPORT: &str = "/admin/import/{id}";
-    pub const ESTABLISHMENT: &str = "/etablissements/{finess}";
     pub const USER_ACTION: &str = "/admin/comptes/{id}/{verb}";
     pub const USER_TIQR_ENROLL: &str = "/admin/comptes/{id}/tiqr-inscrire";
     pub const USER_TIQR_CODE: &str = "/admin/comptes/{id}/tiqr-code";

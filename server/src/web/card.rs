@@ -26,9 +26,6 @@ use super::posted::{Posted, back_with_error};
 super::posted::token_in_csrf_field!(AgentForm);
 
 /// A CPx authentication certificate is about 1.5–2 KB; anything far larger is not one.
-/// The linking page of an unknown card (`super::linking`).
-pub const LINK_PAGE: &str = paths::CARD_LINK;
-
 const MAX_CERTIFICATE: usize = 16 * 1024;
 const MAX_SIGNATURE: usize = 1024;
 
@@ -79,7 +76,7 @@ fn finish(state: &AppState, jar: CookieJar, outcome: CardOutcome) -> Response {
                     minutes,
                     secure,
                 )),
-                Redirect::to(LINK_PAGE),
+                Redirect::to(paths::CARD_LINK),
             )
                 .into_response()
         }

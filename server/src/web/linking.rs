@@ -49,9 +49,9 @@ async fn link_on(
 ) -> Response {
     let psc = means == Method::Psc;
     let page = if psc {
-        super::psc::LINK_PAGE
+        paths::PSC_LINK
     } else {
-        card::LINK_PAGE
+        paths::CARD_LINK
     };
     let expired = || {
         if psc {

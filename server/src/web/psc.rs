@@ -25,17 +25,11 @@ use super::forms::signed_in_response;
 use super::posted::back_with_error;
 use crate::psc::{PscClient, PscFailure, PscLogoutRefusal};
 
-/// The linking page of an unknown PSC identity (the card's page, at PSC's address;
-/// `super::linking`).
-pub const LINK_PAGE: &str = paths::PSC_LINK;
-/// The error page every refusal ends on.
-const ERROR_PAGE: &str = paths::PSC_ERROR;
-
 /// The PSC relying party, when `[psc]` is enabled (an extension of the router).
 pub type Psc = Option<Arc<PscClient>>;
 
 fn failed(code: ErrorCode) -> Response {
-    back_with_error(ERROR_PAGE, &code)
+    back_with_error(paths::PSC_ERROR, &code)
 }
 
 /// Audits a refusal and sends the browser to the error page.
@@ -250,7 +244,7 @@ pub async fn callback(
                         domain::auth::linking::LINK_LIFETIME.whole_minutes(),
                         secure,
                     )),
-                    Redirect::to(LINK_PAGE),
+                    Redirect::to(paths::PSC_LINK),
                 )
                     .into_response(),
             }
