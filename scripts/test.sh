@@ -70,7 +70,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -f "$e2e_dir/nginx/nginx.pid" ] && kill "$(cat "$e2e_dir/nginx/nginx.pid")" 2>/dev/null || true
+  bash "$root/scripts/tls-terminator.sh" stop "$e2e_dir/nginx" >/dev/null 2>&1 || true
   bash "$root/scripts/card-lab.sh" stop "$e2e_dir/card-lab" >/dev/null 2>&1 || true
   bash "$root/scripts/smtp-sink.sh" stop "$e2e_dir/smtp" >/dev/null 2>&1 || true
   bash "$root/scripts/psc-provider.sh" stop "$e2e_dir/psc" >/dev/null 2>&1 || true
@@ -140,64 +140,9 @@ bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
 (set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
   --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &
 pids+=($!)
-# nginx terminates TLS on the card host, asks for the client certificate (TLS 1.2 allowed: CPS3
-# cards cannot sign for TLS 1.3) and forwards it from 127.0.0.2, the only trusted proxy address:
-# requests reaching the portal directly from 127.0.0.1 cannot forge the header.
-mkdir -p "$e2e_dir/nginx" && chmod 777 "$e2e_dir/nginx"
-cat > "$e2e_dir/nginx/nginx.conf" <<NGINX
-daemon off;
-worker_processes 1;
-pid $e2e_dir/nginx/nginx.pid;
-error_log $e2e_dir/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log $e2e_dir/nginx/access.log;
-  client_body_temp_path $e2e_dir/nginx/body;
-  proxy_temp_path $e2e_dir/nginx/proxy;
-  fastcgi_temp_path $e2e_dir/nginx/fastcgi;
-  uwsgi_temp_path $e2e_dir/nginx/uwsgi;
-  scgi_temp_path $e2e_dir/nginx/scgi;
-  server {
-    listen 127.0.0.1:$card_port ssl;
-    ssl_certificate $e2e_dir/pki/server.cert.pem;
-    ssl_certificate_key $e2e_dir/pki/server.key.pem;
-    ssl_protocols TLSv1.2 TLSv1.3;
-    ssl_client_certificate $e2e_dir/pki/ca-bundle.pem;
-    ssl_verify_client optional_no_ca;
-    # Every sign-in is a full handshake signed by the card: no resumed sessions, no kept-alive
-    # connections carrying a previous user's certificate.
-    ssl_session_tickets off;
-    ssl_session_cache off;
-    keepalive_timeout 0;
-    location / {
-      proxy_pass http://127.0.0.1:$port;
-      proxy_bind 127.0.0.2;
-      # The portal's redirects back to its own origin must stay as they are.
-      proxy_redirect off;
-      proxy_set_header Host \$host:\$server_port;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-SSL-Client-Cert \$ssl_client_escaped_cert;
-      proxy_set_header X-SSL-Client-Verify \$ssl_client_verify;
-      proxy_set_header X-SSL-Session-Reused \$ssl_session_reused;
-    }
-  }
-  # An ordinary reverse proxy in front of the portal (a trusted proxy for X-Forwarded-For) that
-  # passes client headers through: the certificate header must not be believed from it.
-  server {
-    listen 127.0.0.1:$portal_proxy_port;
-    location / {
-      proxy_pass http://127.0.0.1:$port;
-      proxy_bind 127.0.0.3;
-      proxy_redirect off;
-      proxy_set_header Host \$host:\$server_port;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-    }
-  }
-}
-NGINX
-nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
-"$nginx_bin" -c "$e2e_dir/nginx/nginx.conf" -e "$e2e_dir/nginx/error.log" &
-pids+=($!)
+# nginx terminates TLS on the card host (scripts/tls-terminator.sh), plus an ordinary reverse
+# proxy that passes client headers through, whose certificate header must not be believed.
+bash "$root/scripts/tls-terminator.sh" start "$e2e_dir/nginx" "$e2e_dir/pki" "$card_port" "$port" "$portal_proxy_port"
 # Every browser of the run signs in from 127.0.0.1: the per-address limit (tested in the domain
 # tests) would otherwise add up the failures of all the specs.
 PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
@@ -231,6 +176,14 @@ p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
 f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+if [ "$status" -ne 0 ]; then
+  # The failures' browser side is printed by the specs (end2end/tests/fixtures.ts); the server's
+  # side is here: its warnings and errors, each with its request id.
+  echo; echo "--- the portal's warnings and errors during the run (target/e2e-server.log):"
+  grep -aE 'WARN|ERROR|panicked' "$root/target/e2e-server.log" | tail -n 60 || true
+  echo "--- the card agent's last lines (target/e2e-agent.log):"
+  tail -n 15 "$root/target/e2e-agent.log" || true
+fi
 
 step "audit chain of the end-to-end run: intact, then altered behind the application's back"
 cleanup
@@ -256,6 +209,61 @@ else
 fi
 unset PASSERELLE_DATA_DIR
 rm -rf "$e2e_dir"
+
+step "the demo (scripts/run.sh): every sign-in mode through it, then Ctrl-C leaves nothing running"
+# The README's run command, on ports of its own and a fresh data folder, serving the debug build
+# just made. Started as a job of its own (set -m), so that a SIGINT to its process group is what
+# Ctrl-C in a terminal sends.
+demo_data=$(mktemp -d /tmp/passerelle-demo.XXXXXX) && chmod 711 "$demo_data"
+demo_ports=(3910 3953 24251)
+demo_log="$root/target/demo-run.log"
+set -m
+PASSERELLE_RUN_PROFILE=debug PASSERELLE_DATA_DIR="$demo_data" PASSERELLE_DEMO_PORT=${demo_ports[0]} \
+  PASSERELLE_DEMO_CARD_PORT=${demo_ports[1]} PASSERELLE_DEMO_AGENT_PORT=${demo_ports[2]} \
+  bash "$root/scripts/run.sh" > "$demo_log" 2>&1 &
+demo=$!
+set +m
+for _ in $(seq 600); do
+  grep -q "Sign in at" "$demo_log" && break
+  kill -0 $demo 2>/dev/null || break
+  sleep 0.5
+done
+if grep -q "Sign in at" "$demo_log"; then
+  grep -a '\[demo\]' "$demo_log"
+  psc_port=$(sed -n 's/^PSC_PORT=//p' "$demo_data/demo-services/run/psc/env" 2>/dev/null || true)
+  log=$(mktemp)
+  set +e
+  (cd end2end && PASSERELLE_DEMO_URL="http://127.0.0.1:${demo_ports[0]}" \
+    PASSERELLE_DEMO_CARD_URL="https://127.0.0.1:${demo_ports[1]}" \
+    PASSERELLE_DEMO_PKI="$demo_data/demo-services/pki" \
+    npx playwright test --config demo.config.ts 2>&1) | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+  f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  if [ "$status" -ne 0 ]; then echo "--- the demo's output ($demo_log):"; tail -n 60 "$demo_log"; fi
+else
+  echo "FAILED: the demo did not start:"; tail -n 80 "$demo_log"; failed=$((failed + 1)); psc_port=
+fi
+# Ctrl-C, then nothing of the demo may be left: no listening port, no process of its folder.
+kill -INT -- -$demo 2>/dev/null || true
+for _ in $(seq 120); do kill -0 $demo 2>/dev/null || break; sleep 0.5; done
+left=()
+for port in "${demo_ports[@]}" $psc_port; do
+  ss -Htln "sport = :$port" 2>/dev/null | grep -q . && left+=("port $port")
+done
+for pid in $(pgrep -f "$demo_data" || true); do left+=("$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | cut -c1-120)"); done
+if kill -0 $demo 2>/dev/null; then left+=("scripts/run.sh itself"); fi
+if [ ${#left[@]} -eq 0 ]; then
+  echo "Ctrl-C: the demo and its services stopped"; passed=$((passed + 1))
+else
+  echo "FAILED: after Ctrl-C, still running:"; printf '  %s\n' "${left[@]}"; failed=$((failed + 1))
+  kill -KILL -- -$demo 2>/dev/null || true
+  for pid in $(pgrep -f "$demo_data" || true); do kill -KILL "$pid" 2>/dev/null || true; done
+fi
+rm -rf "$demo_data"
 
 echo
 echo "$passed passed, $failed failed"

@@ -48,6 +48,8 @@ pub struct ShellData {
     pub user: Option<UserView>,
     /// The user holds an administration role: the header links to the console.
     pub admin: bool,
+    /// The demo's e-mails are readable in the browser: the footer links to them.
+    pub demo_mails: bool,
     pub csrf: String,
 }
 
@@ -283,6 +285,7 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
     Ok(ShellData {
         admin,
         user: ctx.viewer.session().map(server::user_view),
+        demo_mails: services.settings.demo_mail_folder.is_some(),
         csrf: ctx.csrf_token.clone(),
     })
 }

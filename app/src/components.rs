@@ -84,6 +84,13 @@ pub fn Layout(children: Children) -> impl IntoView {
         <main id="contenu" tabindex="-1">{children()}</main>
         <footer class="site-footer">
             <p>{m.common.app_name} " — " {m.common.tagline}</p>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    shell.await.ok().filter(|d| d.demo_mails).map(|_| view! {
+                        <p><a href=paths::DEMO_MAILS id="lien-courriels-demo">{m.demo.mails_title}</a></p>
+                    })
+                })}
+            </Suspense>
         </footer>
     }
 }

@@ -5,6 +5,7 @@
 pub mod admin_api;
 pub mod api;
 pub mod components;
+pub mod demo_api;
 pub mod error;
 pub mod i18n;
 pub mod import_api;
@@ -137,6 +138,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connexion/tiqr") view=pages::tiqr_sign_in::TiqrSignIn ssr=SsrMode::Async />
                     <Route path=path!("/compte/tiqr") view=pages::my_tiqr::MyTiqr ssr=SsrMode::Async />
                     <Route path=path!("/compte/moyens-de-connexion") view=pages::sign_in_means::SignInMeans ssr=SsrMode::Async />
+                    <Route path=path!("/demo/courriels") view=pages::demo_mails::DemoMails ssr=SsrMode::Async />
+                    <Route path=path!("/demo/courriels/:id") view=pages::demo_mails::DemoMail ssr=SsrMode::Async />
                     <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe-oublie") view=pages::forgot_password::ForgotPassword ssr=SsrMode::Async />
                     <Route path=path!("/mot-de-passe") view=pages::new_password::NewPassword ssr=SsrMode::Async />

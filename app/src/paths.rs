@@ -40,6 +40,8 @@ pub const IMPORTS: &str = "/admin/import";
 pub const AUDIT: &str = "/admin/journal";
 /// The console's password confirmation before a sensitive action (`?retour=`).
 pub const REAUTH: &str = "/admin/confirmer";
+/// The e-mails the demo wrote instead of sending them (demo data only).
+pub const DEMO_MAILS: &str = "/demo/courriels";
 
 /// Every page above: each is a Leptos route (checked by the server's tests).
 pub const PAGES: &[&str] = &[
@@ -62,6 +64,7 @@ pub const PAGES: &[&str] = &[
     IMPORTS,
     AUDIT,
     REAUTH,
+    DEMO_MAILS,
 ];
 
 // --- Form posts and endpoints (axum routes) --------------------------------------------------
@@ -182,6 +185,11 @@ pub fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// One of the demo's e-mails.
+pub fn demo_mail(id: impl Display) -> String {
+    format!("{DEMO_MAILS}/{id}")
 }
 
 /// One audit row's page.

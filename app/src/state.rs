@@ -29,6 +29,9 @@ pub struct Settings {
     pub admin_reauth: time::Duration,
     /// Sign-in modes offered on the sign-in page, in order.
     pub sign_in_modes: Vec<SignInMode>,
+    /// The demo's e-mail folder, readable at `/demo/courriels` (only with demo data, the folder
+    /// transport and a public URL that is not https).
+    pub demo_mail_folder: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -46,6 +46,8 @@ const postLogoutRedirectUris = list('PSC_POST_LOGOUT_REDIRECT_URIS');
 const backchannelLogoutUri = process.env.PSC_BACKCHANNEL_LOGOUT_URI || undefined;
 const clientJwksFile = process.env.PSC_CLIENT_JWKS_FILE || undefined;
 const usersFile = process.env.PSC_USERS_FILE || undefined;
+// For the demo (scripts/run.sh): the sign-in page lists the professionals it knows.
+const showIdentities = process.env.PSC_SHOW_IDENTITIES === '1';
 
 const REALM_PATH = '/auth/realms/esante-wallet';
 const ISSUER_ORIGIN = `http://127.0.0.1:${port}`;
@@ -278,7 +280,20 @@ ${error ? `<p class="erreur" role="alert">${esc(error)}</p>` : ''}
 </fieldset>
 <button type="submit" name="action" value="connexion">Se connecter</button>
 <button type="submit" name="action" value="annuler" formnovalidate>Annuler</button>
-</form>`);
+</form>${showIdentities ? identitiesList() : ''}`);
+}
+
+// The demo's professionals, to copy into the form (an identifier not listed signs in as an
+// unknown professional, whom Passerelle asks to link to an account).
+function identitiesList() {
+  const items = Object.entries(usersTable())
+    .map(([id, u]) => `<li><code>${esc(id)}</code> — ${esc(u.given_name)} ${esc(u.family_name)}</li>`)
+    .join('\n');
+  return `<h2>Identités de démonstration</h2>
+<ul>
+${items}
+</ul>
+<p>Tout autre identifiant national (par exemple <code>899700012345</code>) est un professionnel inconnu de Passerelle.</p>`;
 }
 
 // --- The provider ----------------------------------------------------------------------------

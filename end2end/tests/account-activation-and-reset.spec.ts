@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { receivedMails, signIn, waitForMail } from "./helpers";
 
 // nouveau.medecin was created by `passerelle user create` without a password (scripts/test.sh):

@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signIn, signOut, waitForMail } from "./helpers";
 
 // The regional administration console (ARCHITECTURE.md, "Regional administration") with the demo accounts: support.ara is the

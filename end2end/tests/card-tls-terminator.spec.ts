@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { CARD_URL, DEMO_PASSWORD, PKI } from "./helpers";
 
 const baseURL = process.env.PASSERELLE_E2E_URL ?? "http://127.0.0.1:3900";

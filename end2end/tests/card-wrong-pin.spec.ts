@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { insertCard, removeCard, signInWithCard } from "./helpers";
 
 test.afterEach(() => removeCard());

@@ -1,5 +1,5 @@
 import * as fs from "node:fs";
-import { expect, Page, test } from "@playwright/test";
+import { expect, Page, test } from "./fixtures";
 import { receivedMails, signIn, waitForMail } from "./helpers";
 
 // The console's CSV import (issue 7) as a regional administrator does it: a file exported by a

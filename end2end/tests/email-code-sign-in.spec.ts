@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { DEMO_PASSWORD, receivedMails, signIn, smtpPort, smtpServer, waitForMail } from "./helpers";
 
 // helene.leclerc's account requires the e-mail code (see domain::demo); the server runs with

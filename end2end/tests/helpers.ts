@@ -10,7 +10,16 @@ export async function signIn(page: Page, username: string, password = DEMO_PASSW
   await page.goto("/connexion");
   await page.getByLabel("Identifiant", { exact: true }).fill(username);
   await page.getByLabel("Mot de passe", { exact: true }).fill(password);
+  // Waits for the portal's answer and the page it leads to, so that the session cookie is in the
+  // browser and nothing is still loading when the test goes elsewhere: a `goto` right after the
+  // click would cancel the sign-in (or the landing page's loads) in flight.
+  const answered = page.waitForResponse(
+    (r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/connexion",
+  );
+  const loaded = page.waitForEvent("load");
   await page.getByRole("button", { name: "Se connecter" }).click();
+  await answered;
+  await loaded;
 }
 
 export async function signOut(page: Page) {

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 test("the hydrated page responds: password visibility and region help without reload", async ({ page }) => {
   await page.goto("/connexion");

@@ -1,4 +1,4 @@
-import { Browser, expect, Page, test } from "@playwright/test";
+import { Browser, expect, Page, test } from "./fixtures";
 import { DEMO_PASSWORD, receivedMails, signIn, signOut } from "./helpers";
 
 // Issue 14, H-1: the one-time linking of a card or Pro Santé Connect identity asks as much as the

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 
 // Hardening (issue 14, L-4): every response carries a Content-Security-Policy with a script-src;
 // a page allows only the site's files and its own inline hydration scripts (by this response's

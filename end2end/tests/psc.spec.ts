@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import { createHash } from "node:crypto";
-import { Browser, expect, Page, test } from "@playwright/test";
+import { Browser, expect, Page, test } from "./fixtures";
 import { DEMO_PASSWORD } from "./helpers";
 
 // Pro Santé Connect against the test provider of scripts/test.sh (oidc-provider configured like

@@ -1,4 +1,4 @@
-import { expect, test } from "@playwright/test";
+import { expect, test } from "./fixtures";
 import { signIn, signOut } from "./helpers";
 
 test("a professional of two establishments chooses one, sees its dashboard and signs out", async ({ page }) => {

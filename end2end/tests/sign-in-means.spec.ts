@@ -1,4 +1,4 @@
-import { expect, Page, test } from "@playwright/test";
+import { expect, Page, test } from "./fixtures";
 import { DEMO_PASSWORD, receivedMails, signIn, signOut } from "./helpers";
 
 // "Mes moyens de connexion" and the desk's « Compte compromis » (issue 14, H-1). moyens.bernard is

@@ -1,4 +1,4 @@
-import { Browser, BrowserContext, expect, Page, test } from "@playwright/test";
+import { Browser, BrowserContext, expect, Page, test } from "./fixtures";
 import { hydrated, receivedMails, signIn } from "./helpers";
 import { ocraSelfTest, Phone } from "./tiqr-phone";
 

@@ -185,6 +185,13 @@ pub enum SmtpSecurity {
     None,
 }
 
+impl MailConfig {
+    /// The folder of the folder transport: `folder`, or `mail` in the data directory.
+    pub fn folder_in(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.folder.clone().unwrap_or_else(|| data_dir.join("mail"))
+    }
+}
+
 impl Default for MailConfig {
     fn default() -> Self {
         Self {
@@ -614,6 +621,22 @@ impl Config {
     /// Scheme, host and port of `public_url`, as browsers send it in `Origin`.
     pub fn public_origin(&self) -> String {
         origin_of(&self.public_url)
+    }
+
+    /// The folder the e-mails go to when no SMTP server is configured (`None`: SMTP).
+    pub fn mail_folder(&self) -> Option<PathBuf> {
+        match self.mail.smtp_host {
+            Some(_) => None,
+            None => Some(self.mail.folder_in(&self.data_dir)),
+        }
+    }
+
+    /// The demo's e-mails are readable in the browser (`/demo/courriels`) only with demo data, the
+    /// folder transport and a public URL that is not https (where demo data is refused anyway).
+    pub fn demo_mail_folder(&self) -> Option<PathBuf> {
+        let demo = self.demo_data.unwrap_or(false);
+        let https = self.public_origin().starts_with("https://");
+        self.mail_folder().filter(|_| demo && !https)
     }
 
     pub fn session_policy(&self) -> domain::sessions::Policy {

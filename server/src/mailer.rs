@@ -96,10 +96,7 @@ impl Mailer {
                 Transport::Smtp(builder.build())
             }
             None => {
-                let folder = config
-                    .folder
-                    .clone()
-                    .unwrap_or_else(|| data_dir.join("mail"));
+                let folder = config.folder_in(data_dir);
                 std::fs::create_dir_all(&folder).map_err(|e| {
                     CliError::Usage(format!("[mail] folder {}: {e}", folder.display()))
                 })?;

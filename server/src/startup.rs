@@ -156,6 +156,7 @@ pub fn state(
             config.session.admin_reauth_minutes.clamp(1, 24 * 60),
         ),
         sign_in_modes,
+        demo_mail_folder: config.demo_mail_folder(),
     };
     Ok(AppState {
         leptos: leptos_options(config),

@@ -67,6 +67,7 @@ pub mod card;
 pub mod code;
 pub mod common;
 pub mod console;
+pub mod demo;
 pub mod import;
 pub mod means;
 pub mod psc;
@@ -84,6 +85,7 @@ pub struct Messages {
     pub means: means::Means,
     pub console: console::Console,
     pub import: import::Import,
+    pub demo: demo::Demo,
 }
 
 pub const FR: Messages = Messages {
@@ -97,6 +99,7 @@ pub const FR: Messages = Messages {
     means: means::FR,
     console: console::FR,
     import: import::FR,
+    demo: demo::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -110,4 +113,5 @@ pub const EN: Messages = Messages {
     means: means::EN,
     console: console::EN,
     import: import::EN,
+    demo: demo::EN,
 };

@@ -65,6 +65,8 @@ pub struct SignIn {
     pub method_card: &'static str,
     pub method_tiqr: &'static str,
     pub mode_tiqr: &'static str,
+    pub mode_tiqr_hint: &'static str,
+    pub mode_tiqr_button: &'static str,
 }
 
 pub(super) const FR: SignIn = SignIn {
@@ -137,6 +139,8 @@ pub(super) const FR: SignIn = SignIn {
     method_card: "carte CPS",
     method_tiqr: "application TIQR",
     mode_tiqr: "Application TIQR",
+    mode_tiqr_hint: "Scannez un QR code avec l'application TIQR de votre téléphone, puis confirmez avec votre code à 4 chiffres.",
+    mode_tiqr_button: "Se connecter avec l'application TIQR",
 };
 
 pub(super) const EN: SignIn = SignIn {
@@ -209,4 +213,6 @@ pub(super) const EN: SignIn = SignIn {
     method_card: "CPS card",
     method_tiqr: "TIQR app",
     mode_tiqr: "TIQR app",
+    mode_tiqr_hint: "Scan a QR code with the TIQR app on your phone, then confirm with your 4-digit PIN.",
+    mode_tiqr_button: "Sign in with the TIQR app",
 };

@@ -2,6 +2,7 @@ pub mod admin;
 pub mod card_sign_in;
 pub mod chooser;
 pub mod dashboard;
+pub mod demo_mails;
 pub mod email_code;
 pub mod forgot_password;
 pub mod linking;

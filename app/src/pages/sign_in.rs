@@ -1,5 +1,5 @@
-//! "Connexion": the sign-in modes the deployment offers (CPx card, username and password), and how
-//! to get an account, with each region's agency and support desk.
+//! "Connexion": the sign-in modes the deployment offers (CPx card, Pro Santé Connect, the TIQR app,
+//! username and password), and how to get an account, with each region's agency and support desk.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -64,20 +64,31 @@ fn SignInForms(data: SignInData) -> impl IntoView {
 
     let card = data.card.clone();
     let csrf = data.csrf.clone();
+    // The modes in the order of the regional portals Passerelle follows (ViaTrajectoire,
+    // ESEA/Nexus): the card first, Pro Santé Connect, the TIQR app, then username and password.
+    // Each section is a landmark with its heading, so a screen reader's list of headings is that
+    // order too; the regional box sits beside them (below on a narrow screen).
     view! {
-        <div class="sign-in-grid">
+        <div class="sign-in-layout">
+        <div class="sign-in-modes">
+            {card.map(|mode| view! { <CardSignIn mode csrf /> })}
             {data.psc.then(|| view! {
                 <section class="card" aria-labelledby="mode-psc">
                     <h2 id="mode-psc">"Pro Santé Connect"</h2>
                     <p>{m.psc.psc_hint}</p>
                     // A plain link to the server route, which redirects to PSC: works without
-                    // JavaScript.
-                    <a href=paths::PSC_START rel="external" class="button-primary" id="psc-sign-in">
+                    // JavaScript. The look follows the ANS's button (its blue, its wording); its
+                    // image is not shipped here, the kit being distributed by the ANS only.
+                    <a href=paths::PSC_START rel="external" class="psc-button" id="psc-sign-in">
                         {m.psc.psc_button}
                     </a>
                 </section>
             })}
-            {card.map(|mode| view! { <CardSignIn mode csrf /> })}
+            <section class="card" aria-labelledby="mode-tiqr-titre">
+                <h2 id="mode-tiqr-titre">{m.sign_in.mode_tiqr}</h2>
+                <p>{m.sign_in.mode_tiqr_hint}</p>
+                <a href=paths::TIQR_SIGN_IN class="button-secondary" id="mode-tiqr">{m.sign_in.mode_tiqr_button}</a>
+            </section>
             <section class="card" aria-labelledby="mode-password">
                 <h2 id="mode-password">{m.sign_in.mode_password}</h2>
                 {data.password_mode.then(|| view! {
@@ -133,10 +144,13 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                         <p class="forgot"><a href=paths::FORGOT_PASSWORD rel="external">{m.account.forgot_password}</a></p>
                     </form>
                 })}
-                <p class="other-mode"><a href=paths::TIQR_SIGN_IN id="mode-tiqr">{m.sign_in.mode_tiqr}</a></p>
             </section>
+        </div>
 
-            <section class="card" aria-labelledby="obtenir-compte">
+        // The regional side of the page. The directory and the regional news of the portals
+        // Passerelle follows ("Annuaire", "Actualités") are to take their place here.
+        <aside class="sign-in-aside" aria-labelledby="obtenir-compte">
+            <section class="card">
                 <h2 id="obtenir-compte">{m.sign_in.how_to_get_account}</h2>
                 <p>{m.sign_in.how_to_get_account_text}</p>
                 // Without JavaScript this form reloads the page with ?region=…; hydrated, the
@@ -175,6 +189,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                     <SupportContact region=r />
                 })}
             </section>
+        </aside>
         </div>
     }
 }

@@ -1,7 +1,9 @@
-//! E-mails: what is said ([`messages`]) and the outbox they wait in ([`outbox`]). Sending (SMTP or
+//! E-mails: what is said ([`messages`]) and the outbox they wait in ([`outbox`]); the demo reads
+//! back what the folder transport wrote ([`folder`]). Sending (SMTP or
 //! a folder of .eml files) is the server's worker; the domain only writes to the outbox, in the
 //! transaction of the change an e-mail announces.
 
+pub mod folder;
 pub mod messages;
 pub mod outbox;
 

@@ -441,6 +441,8 @@ const SERVER_FNS: &[&str] = &[
     "/api/admin/reauth",
     "/api/admin/imports",
     "/api/admin/import",
+    "/api/demo-mails",
+    "/api/demo-mail",
 ];
 
 /// Queries a hand-written or truncated address may carry: none, unknown names, values of the
@@ -587,4 +589,80 @@ async fn server_functions_answer_with_the_status_of_their_error() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The demo's e-mails in the browser: listed and readable with demo data (the folder transport,
+/// an http public URL), the portal's own links clickable; without demo data the pages do not
+/// exist.
+#[tokio::test]
+async fn the_demo_shows_its_e_mails_and_only_the_demo() {
+    use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
+
+    let pool = testkit::db::fresh_pool().await;
+    let passwords = testkit::db::passwords();
+    assert!(
+        domain::demo::seed(&pool, &passwords, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
+    let without = portal().await;
+    let response = without.oneshot(get("/demo/courriels", None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let mut config = test_config();
+    config.demo_data = Some(true);
+    let folder = config.demo_mail_folder().expect("the demo has its folder");
+    std::fs::create_dir_all(&folder).unwrap();
+    let message = Message::builder()
+        .from("Passerelle <ne-pas-repondre@passerelle.example>".parse().unwrap())
+        .to("nouveau.medecin@chu.example".parse().unwrap())
+        .subject("Activez votre compte Passerelle")
+        .body(
+            "Bonjour Jean,\nActivez votre compte : http://127.0.0.1:3000/mot-de-passe?jeton=abc\nAutre : https://ailleurs.example/x\n"
+                .to_string(),
+        )
+        .unwrap();
+    AsyncFileTransport::<Tokio1Executor>::new(&folder)
+        .send(message)
+        .await
+        .unwrap();
+    let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
+    let app = router(state, None, Arc::new(limits::Limits::new(vec![])));
+
+    let response = app
+        .clone()
+        .oneshot(get("/demo/courriels", None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let list = body(response).await;
+    assert!(list.contains("nouveau.medecin@chu.example"), "{list}");
+    let start = list.find("/demo/courriels/").expect("a link to the e-mail");
+    let link: String = list[start..].chars().take_while(|c| *c != '"').collect();
+
+    let response = app.clone().oneshot(get(&link, None)).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = body(response).await;
+    assert!(page.contains("Activez votre compte Passerelle"), "{page}");
+    assert!(
+        page.contains("<a href=\"http://127.0.0.1:3000/mot-de-passe?jeton=abc\""),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<a href=\"https://ailleurs.example"),
+        "{page}"
+    );
+
+    for missing in [
+        "/demo/courriels/00000000-0000-0000-0000-000000000000",
+        "/demo/courriels/..%2F..%2Fetc%2Fpasswd",
+    ] {
+        let response = app.clone().oneshot(get(missing, None)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
+
+    // On https the folder is never offered (demo data is refused there anyway).
+    config.public_url = "https://passerelle.example".to_string();
+    assert_eq!(config.demo_mail_folder(), None);
+    let _ = std::fs::remove_dir_all(&config.data_dir);
 }

@@ -1,0 +1,59 @@
+import { expect, Page, test } from "@playwright/test";
+
+// The main pages as a newcomer sees them in the demo (scripts/run.sh), for the README.
+const OUT = process.env.PASSERELLE_SCREENSHOTS ?? "../docs/screenshots";
+const PASSWORD = "Passerelle-Demo-2026";
+
+async function shoot(page: Page, name: string) {
+  await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 30_000 });
+  await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+}
+
+async function signIn(page: Page, username: string) {
+  await page.goto("/connexion");
+  await page.getByLabel("Identifiant", { exact: true }).fill(username);
+  await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
+  const loaded = page.waitForEvent("load");
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await loaded;
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("sign-in page", async ({ page }) => {
+  await page.goto("/connexion?region=FR-IDF");
+  await shoot(page, "connexion");
+});
+
+test("establishment chooser and dashboard", async ({ page }) => {
+  await signIn(page, "dr.martin");
+  await expect(page).toHaveURL(/\/etablissements$/);
+  await shoot(page, "choix-etablissement");
+  await page.getByRole("button", { name: /Centre de santé des Batignolles/ }).click();
+  await expect(page).toHaveURL(/\/etablissements\/\d{9}$/);
+  await shoot(page, "tableau-de-bord");
+});
+
+test("e-mail code", async ({ page }) => {
+  await signIn(page, "helene.leclerc");
+  await expect(page).toHaveURL(/\/connexion\/code$/);
+  await shoot(page, "code-par-courriel");
+});
+
+test("console", async ({ page }) => {
+  await signIn(page, "admin.idf");
+  await expect(page).toHaveURL(/\/admin\/comptes/);
+  await shoot(page, "console-comptes");
+  await page.goto("/admin/import");
+  await shoot(page, "console-import");
+});
+
+test("TIQR sign-in", async ({ page }) => {
+  await page.goto("/connexion/tiqr");
+  await shoot(page, "connexion-tiqr");
+});
+
+test("demo e-mails", async ({ page }) => {
+  await page.goto("/demo/courriels");
+  await shoot(page, "courriels-demo");
+});
