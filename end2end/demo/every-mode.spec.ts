@@ -11,6 +11,10 @@ const CARD_URL = process.env.PASSERELLE_DEMO_CARD_URL ?? "https://127.0.0.1:3443
 const PASSWORD = "Passerelle-Demo-2026";
 const DASHBOARD = /\/etablissements\/\d{9}$/;
 
+// In order, as in the README's walkthrough: the card linked by the PIN test makes Claire Martin a
+// professional Passerelle already knows when she comes through Pro Santé Connect.
+test.describe.configure({ mode: "serial" });
+
 async function hydrated(page: Page) {
   await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 25_000 });
 }
@@ -33,25 +37,45 @@ async function expectMethod(page: Page, method: string | RegExp) {
   await expect(page.locator("dl.facts")).toContainText(method);
 }
 
-test("password then the code read in the demo's e-mails", async ({ page }) => {
-  await signIn(page, "helene.leclerc");
-  await expect(page).toHaveURL(/\/connexion\/code$/);
-  await page.getByRole("button", { name: "Envoyer le code par courriel" }).click();
-  await expect(page.locator(".alert-info")).toContainText("Un code vous a été envoyé par courriel.");
-
-  // The e-mail, in the browser: the newest message to her.
+/** The sign-in code of the newest e-mail to `to` in the demo's e-mails, once there are more than
+ * `before` of them (the outbox worker writes it a moment after the page asked). */
+async function codeFromDemoMails(page: Page, to: string, before: number): Promise<string> {
   const mails = await page.context().newPage();
   let code = "";
   await expect(async () => {
     await mails.goto("/demo/courriels");
-    await mails.locator("#courriels tbody tr", { hasText: "helene.leclerc@" }).first().getByRole("link").click();
+    const rows = mails.locator("#courriels tbody tr", { hasText: to });
+    expect(await rows.count()).toBeGreaterThan(before);
+    await rows.first().getByRole("link").click();
     code = (await mails.locator("#courriel").innerText()).match(/Passerelle : (\d{6})/)?.[1] ?? "";
     expect(code).toMatch(/^\d{6}$/);
   }).toPass({ timeout: 30_000 });
   await mails.close();
+  return code;
+}
 
+async function mailCount(page: Page, to: string): Promise<number> {
+  const mails = await page.context().newPage();
+  await mails.goto("/demo/courriels");
+  const count = await mails.locator("#courriels tbody tr", { hasText: to }).count();
+  await mails.close();
+  return count;
+}
+
+/** On the code page: asks for the code, reads it in the demo's e-mails, types it. */
+async function codeStep(page: Page, to: string) {
+  await expect(page).toHaveURL(/\/connexion\/code$/);
+  const before = await mailCount(page, to);
+  await page.getByRole("button", { name: "Envoyer le code par courriel" }).click();
+  await expect(page.locator(".alert-info")).toContainText("Un code vous a été envoyé par courriel.");
+  const code = await codeFromDemoMails(page, to, before);
   await page.getByLabel("Code reçu par courriel").fill(code);
   await page.getByRole("button", { name: "Valider le code" }).click();
+}
+
+test("password then the code read in the demo's e-mails", async ({ page }) => {
+  await signIn(page, "helene.leclerc");
+  await codeStep(page, "helene.leclerc@");
   await expect(page).toHaveURL(DASHBOARD);
   await expectMethod(page, "identifiant, mot de passe et code par courriel");
 });
@@ -97,8 +121,8 @@ test("the card's certificate through the TLS terminator: linked once to inf.dura
 });
 
 /** "Se connecter avec Pro Santé Connect", then the provider's page, which lists the demo's
- * identities; the first time, Passerelle asks for the account to link. */
-async function pscSignIn(browser: Browser, identifier: string, means: "Carte CPS" | "e-CPS", username: string) {
+ * identities. */
+async function pscSignIn(browser: Browser, identifier: string, means: "Carte CPS" | "e-CPS") {
   const context = await browser.newContext({ baseURL: DEMO_URL, locale: "fr-FR" });
   const page = await context.newPage();
   await page.goto("/connexion");
@@ -108,20 +132,22 @@ async function pscSignIn(browser: Browser, identifier: string, means: "Carte CPS
   await page.getByLabel("Identifiant national").fill(identifier);
   await page.getByLabel(means, { exact: true }).check();
   await page.getByRole("button", { name: "Se connecter" }).click();
-  await expect(page).toHaveURL(/\/connexion\/lier$/);
-  await fillAccount(page, username);
-  await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
   return { context, page };
 }
 
-test("Pro Santé Connect with the card: Claire Martin links dr.martin", async ({ browser }) => {
-  const { context, page } = await pscSignIn(browser, "810000123454", "Carte CPS", "dr.martin");
+test("Pro Santé Connect with the card: Claire Martin, whose card is linked, signs in at once", async ({ browser }) => {
+  const { context, page } = await pscSignIn(browser, "810000123454", "Carte CPS");
   await expect(page).toHaveURL(/\/etablissements$/);
   await context.close();
 });
 
-test("Pro Santé Connect with e-CPS: Paul Durand links inf.durand", async ({ browser }) => {
-  const { context, page } = await pscSignIn(browser, "810000234566", "e-CPS", "inf.durand");
+test("Pro Santé Connect with e-CPS: Hélène Leclerc links her account once, with its e-mail code", async ({ browser }) => {
+  const { context, page } = await pscSignIn(browser, "810000345677", "e-CPS");
+  await expect(page).toHaveURL(/\/connexion\/lier$/);
+  await fillAccount(page, "helene.leclerc");
+  await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
+  // Linking asks as much as signing in: her account needs the e-mail code.
+  await codeStep(page, "helene.leclerc@");
   await expect(page).toHaveURL(DASHBOARD);
   await expectMethod(page, "Pro Santé Connect (MOBILE · eidas2)");
   await context.close();

@@ -31,13 +31,15 @@ pub fn Chooser() -> impl IntoView {
                                     .map(|e| {
                                         let is_current = current.as_deref() == Some(e.finess.as_str());
                                         let is_declared = declared.contains(&e.finess);
-                                        let label = format!("{} {}", m.sign_in.choose, e.name);
                                         view! {
                                             <li class="choice" class:current=is_current>
                                                 <form method="post" action=paths::CHOOSE>
                                                     <input type="hidden" name="csrf" value=csrf.clone() />
                                                     <input type="hidden" name="finess" value=e.finess.clone() />
-                                                    <button type="submit" class="choice-button" aria-label=label>
+                                                    // The name read out is the visible text, after "Choisir" (WCAG 2.5.3: a
+                                                    // voice user says what they see).
+                                                    <button type="submit" class="choice-button">
+                                                        <span class="visually-hidden">{m.sign_in.choose} " "</span>
                                                         <span class="choice-name">{e.name.clone()}</span>
                                                         <span class="choice-meta">
                                                             {e.city.clone()} " · " {m.sign_in.finess} " " {e.finess.clone()}
