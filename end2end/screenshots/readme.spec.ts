@@ -37,6 +37,8 @@ test("establishment chooser and dashboard", async ({ page }) => {
 test("e-mail code", async ({ page }) => {
   await signIn(page, "helene.leclerc");
   await expect(page).toHaveURL(/\/connexion\/code$/);
+  await page.getByRole("button", { name: "Envoyer le code par courriel" }).click();
+  await expect(page.locator(".alert-info")).toBeVisible();
   await shoot(page, "code-par-courriel");
 });
 
@@ -54,6 +56,12 @@ test("TIQR sign-in", async ({ page }) => {
 });
 
 test("demo e-mails", async ({ page }) => {
-  await page.goto("/demo/courriels");
+  await expect(async () => {
+    await page.goto("/demo/courriels");
+    await expect(page.locator("#courriels")).toBeVisible({ timeout: 1_000 });
+  }).toPass({ timeout: 20_000 });
   await shoot(page, "courriels-demo");
+  await page.locator("#courriels tbody a").first().click();
+  await expect(page.locator("#courriel")).toBeVisible();
+  await shoot(page, "courriel-demo");
 });
