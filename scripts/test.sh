@@ -18,6 +18,15 @@ count() { # $1: log file of a cargo test run
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 }
 
+count_playwright() { # $1: log file of a Playwright run, $2: its exit status
+  local p f
+  p=$(grep -Eo '^\s*[0-9]+ passed' "$1" | grep -Eo '[0-9]+' | tail -1 || true)
+  f=$(grep -Eo '^\s*[0-9]+ failed' "$1" | grep -Eo '[0-9]+' | tail -1 || true)
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+  # A run that failed without a test failing (it did not start, it timed out) is one failure.
+  if [ "$2" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+}
+
 # `scripts/test.sh e2e` runs only the site build and the end-to-end part (for development).
 only=${1:-all}
 if [ "$only" = all ]; then
@@ -172,10 +181,7 @@ set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
-p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
-f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
-passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+count_playwright "$log" "$status"
 if [ "$status" -ne 0 ]; then
   # The failures' browser side is printed by the specs (end2end/tests/fixtures.ts); the server's
   # side is here: its warnings and errors, each with its request id.
@@ -239,10 +245,7 @@ if grep -q "Sign in at" "$demo_log"; then
     npx playwright test --config demo.config.ts 2>&1) | tee "$log"
   status=${PIPESTATUS[0]}
   set -e
-  p=$(grep -Eo '^\s*[0-9]+ passed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
-  f=$(grep -Eo '^\s*[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | tail -1 || true)
-  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
-  if [ "$status" -ne 0 ] && [ "${f:-0}" -eq 0 ]; then failed=$((failed + 1)); fi
+  count_playwright "$log" "$status"
   if [ "$status" -ne 0 ]; then echo "--- the demo's output ($demo_log):"; tail -n 60 "$demo_log"; fi
 else
   echo "FAILED: the demo did not start:"; tail -n 80 "$demo_log"; failed=$((failed + 1)); psc_port=

@@ -209,6 +209,7 @@ pub async fn record(conn: &mut PgConnection, event: Event, call: Call<'_>) -> Re
     let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#)
         .fetch_one(&mut *conn)
         .await?;
+    let counted = (event.action, event.outcome);
     let row = chained_row(id, event, call, prev)?;
     sqlx::query!(
         r#"INSERT INTO audit_log (id, occurred_at, actor_user_id, actor_label, actor_role, action, outcome,
@@ -233,7 +234,21 @@ pub async fn record(conn: &mut PgConnection, event: Event, call: Call<'_>) -> Re
     )
     .execute(&mut *conn)
     .await?;
+    count(counted.0, counted.1);
     Ok(id)
+}
+
+/// Counts an appended row for the metrics (`passerelle_audit_events_total{action, outcome}`: the
+/// sign-ins by method and outcome, the lockouts, every console change). Counted once written, in
+/// the caller's transaction: a change rolled back afterwards is counted all the same. Without a
+/// metrics recorder (no `[metrics] listen`) this does nothing.
+fn count(action: Action, outcome: Outcome) {
+    metrics::counter!(
+        "passerelle_audit_events_total",
+        "action" => action.as_str(),
+        "outcome" => outcome.as_str()
+    )
+    .increment(1);
 }
 
 /// Rows appended by one statement of `record_many`.
@@ -271,7 +286,9 @@ pub async fn record_many(
     let mut events = events.into_iter();
     for chunk in ids.chunks(RECORD_BATCH) {
         let mut rows = Vec::with_capacity(chunk.len());
+        let mut counted = Vec::with_capacity(chunk.len());
         for (&id, event) in chunk.iter().zip(events.by_ref()) {
+            counted.push((event.action, event.outcome));
             let row = chained_row(id, event, call, prev)?;
             prev = row.hash.clone();
             rows.push(row);
@@ -327,6 +344,9 @@ pub async fn record_many(
         )
         .execute(&mut *conn)
         .await?;
+        for (action, outcome) in counted {
+            count(action, outcome);
+        }
     }
     Ok(ids)
 }

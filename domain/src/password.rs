@@ -6,7 +6,7 @@
 //! exists. The counter lets the tests compare the code paths instead of wall time.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -39,6 +39,32 @@ pub struct Passwords {
     /// At most one Argon2 computation per core at a time: a burst of sign-ins queues here instead
     /// of starving the machine (each computation also holds its 19 MiB).
     slots: tokio::sync::Semaphore,
+    cores: usize,
+    /// Computations waiting for a slot (the metrics' Argon2 queue).
+    waiting: AtomicUsize,
+}
+
+/// How busy the Argon2 slots are, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    pub running: usize,
+    pub waiting: usize,
+}
+
+/// Counts a computation as waiting until its slot is granted (or the request is dropped).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl<'a> Waiting<'a> {
+    fn start(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Self(counter)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl std::fmt::Debug for Passwords {
@@ -69,7 +95,22 @@ impl Passwords {
             dummy_hash,
             verifications: AtomicU64::new(0),
             slots: tokio::sync::Semaphore::new(cores),
+            cores,
+            waiting: AtomicUsize::new(0),
         })
+    }
+
+    /// Computations running and waiting for a slot now.
+    pub fn load(&self) -> Load {
+        Load {
+            running: self.cores.saturating_sub(self.slots.available_permits()),
+            waiting: self.waiting.load(Ordering::Relaxed),
+        }
+    }
+
+    async fn slot(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        let _waiting = Waiting::start(&self.waiting);
+        self.slots.acquire().await.map_err(hash_error)
     }
 
     /// A PHC-format Argon2id hash with a fresh random salt.
@@ -109,7 +150,7 @@ impl Passwords {
         password: &str,
         stored: Option<&str>,
     ) -> Result<bool> {
-        let _slot = self.slots.acquire().await.map_err(hash_error)?;
+        let _slot = self.slot().await?;
         let (this, candidate, stored) = (
             self.clone(),
             password.to_string(),
@@ -122,7 +163,7 @@ impl Passwords {
 
     /// `hash` off the async workers, within the machine's Argon2 slots.
     pub async fn hash_async(self: &Arc<Self>, password: &str) -> Result<String> {
-        let _slot = self.slots.acquire().await.map_err(hash_error)?;
+        let _slot = self.slot().await?;
         let (this, candidate) = (self.clone(), password.to_string());
         tokio::task::spawn_blocking(move || this.hash(&candidate))
             .await
@@ -190,6 +231,43 @@ mod tests {
         assert!(!p.verify("passerelle dummy password", None));
         assert_eq!(p.verifications(), before + 1);
         assert!(!p.verify("x", Some("not a hash")));
+    }
+
+    #[tokio::test]
+    async fn the_load_counts_computations_running_and_waiting_for_a_slot() {
+        let p = Arc::new(cheap());
+        assert_eq!(
+            p.load(),
+            Load {
+                running: 0,
+                waiting: 0
+            }
+        );
+        let cores = u32::try_from(p.cores).unwrap();
+        let all = p.slots.acquire_many(cores).await.unwrap();
+        let queued = tokio::spawn({
+            let p = p.clone();
+            async move { p.verify_async("x", None).await }
+        });
+        while p.load().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            p.load(),
+            Load {
+                running: p.cores,
+                waiting: 1
+            }
+        );
+        drop(all);
+        assert!(!queued.await.unwrap().unwrap());
+        assert_eq!(
+            p.load(),
+            Load {
+                running: 0,
+                waiting: 0
+            }
+        );
     }
 
     #[test]

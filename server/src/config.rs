@@ -29,6 +29,9 @@ pub enum ConfigError {
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Address of the Prometheus metrics (`GET /metrics`), apart from the portal's so that only
+    /// the operators' network reaches it; off when absent.
+    pub metrics_listen: Option<SocketAddr>,
     /// The URL users reach the portal at (scheme, host, port): cookies are `Secure` when it is
     /// https, and it is the only origin allowed to post forms.
     pub public_url: String,
@@ -304,6 +307,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            metrics_listen: None,
             public_url: "http://127.0.0.1:3000".into(),
             database_url: None,
             data_dir: PathBuf::from("data"),
@@ -406,6 +410,9 @@ impl Config {
         }
         if let Some(v) = var("DATABASE_URL").filter(|v| !v.is_empty()) {
             self.database_url = Some(v);
+        }
+        if let Some(v) = var("PASSERELLE_METRICS_LISTEN") {
+            self.metrics_listen = Some(parse("PASSERELLE_METRICS_LISTEN", v)?);
         }
         if let Some(v) = var("PASSERELLE_DATA_DIR") {
             self.data_dir = PathBuf::from(v);

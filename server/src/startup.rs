@@ -253,6 +253,16 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
         config.trusted_proxies.clone(),
     ));
     crate::web::limits::spawn_cleanup(limits.clone());
+    if let Some(listen) = config.metrics_listen {
+        let handle =
+            crate::web::metrics::install().map_err(|e| CliError::Usage(format!("metrics: {e}")))?;
+        let metrics = crate::web::metrics::router(handle, state.services.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::web::metrics::serve(listen, metrics).await {
+                tracing::error!("metrics on {listen}: {e}");
+            }
+        });
+    }
     let router = crate::web::router(state.clone(), psc, limits);
     spawn_housekeeping(db.pool.clone());
     spawn_refusal_flush(db.pool.clone());

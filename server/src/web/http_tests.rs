@@ -666,3 +666,71 @@ async fn the_demo_shows_its_e_mails_and_only_the_demo() {
     assert_eq!(config.demo_mail_folder(), None);
     let _ = std::fs::remove_dir_all(&config.data_dir);
 }
+
+/// The Prometheus metrics after a few requests: per route pattern, refusals included, the
+/// sign-in among the audited events, and the gauges read at the scrape.
+#[tokio::test]
+async fn the_metrics_count_requests_by_route_and_sign_ins_by_outcome() {
+    // One recorder per process (the test binary's other tests record into it too: counts are at
+    // least, never exactly).
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    let handle = HANDLE
+        .get_or_init(|| super::metrics::install().expect("the only recorder"))
+        .clone();
+    let pool = testkit::db::fresh_pool().await;
+    let passwords = testkit::db::passwords();
+    assert!(
+        domain::demo::seed(&pool, &passwords, time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+    );
+    let state = crate::startup::state(&test_config(), pool, passwords, None, None).unwrap();
+    let services = state.services.clone();
+    let app = router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
+        axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from((
+            [127, 0, 0, 1],
+            40000,
+        ))),
+    );
+    let session = sign_in(&app, "dr.martin").await;
+    let wrong = post(
+        "/connexion",
+        &[("identifiant", "dr.martin"), ("mot_de_passe", "faux")],
+        None,
+    );
+    app.clone().oneshot(wrong).await.unwrap();
+    for path in [
+        "/admin/comptes/00000000-0000-0000-0000-000000000000",
+        "/admin/comptes/11111111-1111-1111-1111-111111111111",
+        "/n-importe-quoi",
+    ] {
+        app.clone()
+            .oneshot(get(path, Some(&session)))
+            .await
+            .unwrap();
+    }
+
+    let metrics = super::metrics::router(handle, services);
+    let response = metrics
+        .oneshot(get(super::metrics::METRICS, None))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let text = body(response).await;
+    for expected in [
+        r#"passerelle_http_requests_total{method="POST",route="/connexion",status="30"#,
+        r#"passerelle_http_request_duration_seconds_bucket{method="POST",route="/connexion",le="0.5"}"#,
+        // Both accounts' pages under their pattern, the unknown address as `other`.
+        r#"route="/admin/comptes/{id}""#,
+        r#"passerelle_http_requests_total{method="GET",route="other",status="404"}"#,
+        r#"passerelle_audit_events_total{action="auth.sign_in",outcome="success"}"#,
+        r#"passerelle_audit_events_total{action="auth.password.sign_in",outcome="failure"}"#,
+        r#"passerelle_db_pool_connections{state="idle"}"#,
+        "passerelle_argon2_waiting 0",
+        "passerelle_mail_outbox_pending ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+    assert!(!text.contains("n-importe-quoi"), "{text}");
+}

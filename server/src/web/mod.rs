@@ -10,6 +10,7 @@ mod import;
 pub mod limits;
 mod linking;
 mod means;
+pub mod metrics;
 mod posted;
 mod psc;
 mod request;
@@ -184,6 +185,8 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
                 move || app::shell(options.clone())
             },
         )
+        // Every route above names its responses for the metrics (the fallback's are `other`).
+        .route_layer(axum::middleware::from_fn(metrics::mark_route))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(
             app::shell,
         ))
@@ -208,7 +211,10 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             HeaderValue::from_static(value),
         ));
     }
-    router.with_state(state)
+    // Outermost: every request is counted and timed, the refused ones (429, 408) too.
+    router
+        .layer(axum::middleware::from_fn(metrics::observe))
+        .with_state(state)
 }
 
 #[cfg(test)]

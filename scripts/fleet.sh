@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# A fleet on one machine: N Passerelle instances (default 2) over one PostgreSQL, behind nginx
+# answering on one address in round robin (no sticky sessions). Everything a flow needs is in
+# PostgreSQL, so any instance may serve any request of it.
+#
+#   bash scripts/fleet.sh start <dir> [instances] [port]
+#       # <dir>: the data folder (its embedded cluster and the keys every instance shares); the
+#       # database must already be migrated and seeded (`passerelle migrate`, `passerelle demo
+#       # seed`, with PASSERELLE_DATA_DIR=<dir>). Instances listen on port+1…port+N, nginx on
+#       # port (default 3920). Extra settings for every instance come from the environment
+#       # (PASSERELLE_*). Returns once the fleet address answers /readyz; writes <dir>/fleet/env
+#       # with FLEET_URL and FLEET_INSTANCES (their addresses).
+#   bash scripts/fleet.sh stop <dir>
+#
+# PASSERELLE_BIN chooses the binary (default: target/debug/passerelle).
+set -euo pipefail
+[ $# -ge 2 ] || { echo "usage: $0 start <dir> [instances] [port] | stop <dir>" >&2; exit 2; }
+cmd=$1
+dir=$(mkdir -p "$2" && cd "$2" && pwd)
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${PASSERELLE_BIN:-$root/target/debug/passerelle}
+fleet="$dir/fleet"
+
+stop() {
+  for pidfile in "$fleet"/instance-*.pid; do
+    [ -f "$pidfile" ] || continue
+    kill "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  for pidfile in "$fleet"/instance-*.pid; do
+    [ -f "$pidfile" ] || continue
+    local pid
+    pid=$(cat "$pidfile")
+    for _ in $(seq 100); do [ -e "/proc/$pid" ] || break; sleep 0.1; done
+    rm -f "$pidfile"
+  done
+  [ -f "$fleet/nginx.pid" ] && kill "$(cat "$fleet/nginx.pid")" 2>/dev/null || true
+  rm -f "$fleet/nginx.pid"
+  PASSERELLE_DATA_DIR="$dir" DATABASE_URL= "$bin" db stop >/dev/null 2>&1 || true
+}
+
+start() {
+  local n=$1 port=$2
+  stop
+  mkdir -p "$fleet" && chmod 777 "$fleet"
+  # The one database: the embedded cluster of <dir>, started once for all the instances.
+  local url
+  url=$(PASSERELLE_DATA_DIR="$dir" DATABASE_URL= "$bin" db start 2>"$fleet/db.log")
+  local upstream="" instances=""
+  for i in $(seq "$n"); do
+    upstream+="    server 127.0.0.1:$((port + i));"$'\n'
+    instances+="http://127.0.0.1:$((port + i)) "
+  done
+  cat > "$fleet/nginx.conf" <<NGINX
+daemon off;
+worker_processes 1;
+pid $fleet/nginx.pid;
+error_log $fleet/nginx-error.log warn;
+events { worker_connections 256; }
+http {
+  access_log $fleet/nginx-access.log;
+  client_body_temp_path $fleet/body;
+  proxy_temp_path $fleet/proxy;
+  fastcgi_temp_path $fleet/fastcgi;
+  uwsgi_temp_path $fleet/uwsgi;
+  scgi_temp_path $fleet/scgi;
+  # Round robin, no stickiness; a request that cannot reach an instance goes to the next one.
+  upstream passerelle {
+$upstream  }
+  server {
+    listen 127.0.0.1:$port;
+    client_max_body_size 16m;
+    location / {
+      proxy_pass http://passerelle;
+      proxy_bind 127.0.0.4;
+      proxy_redirect off;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$host:\$server_port;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_next_upstream error timeout http_502;
+      # Long polls (TIQR, the card agent's page) wait up to 25 s.
+      proxy_read_timeout 60s;
+    }
+  }
+}
+NGINX
+  for i in $(seq "$n"); do
+    DATABASE_URL="$url" PASSERELLE_DATA_DIR="$dir" PASSERELLE_LISTEN="127.0.0.1:$((port + i))" \
+      PASSERELLE_PUBLIC_URL="${PASSERELLE_PUBLIC_URL:-http://127.0.0.1:$port}" \
+      PASSERELLE_TRUSTED_PROXIES="${PASSERELLE_TRUSTED_PROXIES:-127.0.0.4}" \
+      setsid "$bin" serve > "$fleet/instance-$i.log" 2>&1 < /dev/null &
+    echo $! > "$fleet/instance-$i.pid"
+    # The first one creates the shared keys of <dir>; the others start once it answers.
+    wait_ready "http://127.0.0.1:$((port + i))" "$fleet/instance-$i.log" "$!"
+  done
+  local nginx_bin
+  nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+  setsid "$nginx_bin" -c "$fleet/nginx.conf" -e "$fleet/nginx-error.log" > "$fleet/nginx.out" 2>&1 < /dev/null &
+  wait_ready "http://127.0.0.1:$port" "$fleet/nginx-error.log" "$!"
+  printf 'FLEET_URL=http://127.0.0.1:%s\nFLEET_INSTANCES="%s"\n' "$port" "${instances% }" > "$fleet/env"
+  echo "fleet ready: http://127.0.0.1:$port over $n instances (${instances% })"
+}
+
+wait_ready() { # url, log, pid
+  for _ in $(seq 240); do
+    curl -sf "$1/readyz" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$3" 2>/dev/null; then break; fi
+    sleep 0.5
+  done
+  echo "fleet: $1 did not become ready; its log:" >&2
+  tail -n 40 "$2" >&2
+  return 1
+}
+
+case $cmd in
+  start) start "${3:-2}" "${4:-3920}" ;;
+  stop) stop ;;
+  *) echo "unknown command $cmd" >&2; exit 2 ;;
+esac
