@@ -57,7 +57,9 @@ pid $fleet/nginx.pid;
 error_log $fleet/nginx-error.log warn;
 events { worker_connections 256; }
 http {
-  access_log $fleet/nginx-access.log;
+  # Which instance served each request (the last field).
+  log_format fleet '\$remote_addr "\$request" \$status \$upstream_addr';
+  access_log $fleet/nginx-access.log fleet;
   client_body_temp_path $fleet/body;
   proxy_temp_path $fleet/proxy;
   fastcgi_temp_path $fleet/fastcgi;

@@ -268,6 +268,40 @@ else
 fi
 rm -rf "$demo_data"
 
+step "a fleet (scripts/fleet.sh): two instances over one PostgreSQL behind nginx, no sticky sessions"
+# The demo's flows that cross instances most: the e-mailed code (asked on one instance, sent by
+# whichever outbox worker claims it, typed on another) and TIQR (the phone's calls and the page's
+# polls land on different instances).
+fleet_data=$(mktemp -d /tmp/passerelle-fleet.XXXXXX) && chmod 711 "$fleet_data"
+export PASSERELLE_DATA_DIR="$fleet_data" DATABASE_URL=
+"$root/target/debug/passerelle" migrate >/dev/null 2>&1
+"$root/target/debug/passerelle" demo seed >/dev/null 2>&1
+"$root/target/debug/passerelle" db stop >/dev/null 2>&1
+unset PASSERELLE_DATA_DIR
+if PASSERELLE_DEMO_DATA=true bash "$root/scripts/fleet.sh" start "$fleet_data" 2 3920; then
+  log=$(mktemp)
+  set +e
+  (cd end2end && PASSERELLE_DEMO_URL="http://127.0.0.1:3920" \
+    npx playwright test --config demo.config.ts --grep "the code read in the demo|the TIQR app" 2>&1) | tee "$log"
+  status=${PIPESTATUS[0]}
+  set -e
+  count_playwright "$log" "$status"
+  # Both instances served the flows (nginx logs the instance of each request last).
+  served=$(awk '{ print $NF }' "$fleet_data/fleet/nginx-access.log" | sort -u | grep -c '^127' || true)
+  if [ "$served" -ge 2 ]; then
+    echo "requests served by $served instances"; passed=$((passed + 1))
+  else
+    echo "FAILED: only $served instance(s) served the fleet's requests"; failed=$((failed + 1))
+  fi
+  if [ "$status" -ne 0 ]; then
+    for f in "$fleet_data"/fleet/instance-*.log; do echo "--- $f"; grep -aE 'WARN|ERROR|panicked' "$f" | tail -n 20; done
+  fi
+else
+  echo "FAILED: the fleet did not start"; failed=$((failed + 1))
+fi
+bash "$root/scripts/fleet.sh" stop "$fleet_data" || true
+rm -rf "$fleet_data"
+
 echo
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
