@@ -395,3 +395,65 @@ async fn accounts_get_long_passwords_only() {
     .await;
     assert!(matches!(again, Err(Error::Conflict(c)) if c == "users_username_key"));
 }
+
+/// Two instances (each its own pool and its own Argon2 slots, as two processes have) over one
+/// database: 50 wrong passwords at once, alternating between them, are verified exactly as many
+/// times as the limit allows; every other one is refused as locked, unverified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_across_two_instances_lock_after_exactly_the_limit() {
+    let mut first = seeded().await;
+    first.address_throttle.max_failures = 1_000;
+    let options = (*first.pool.connect_options()).clone();
+    let second = domain::auth::Portal {
+        pool: sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .connect_with(options)
+            .await
+            .unwrap(),
+        passwords: crate::harness::passwords(),
+        sessions: first.sessions,
+        account_throttle: first.account_throttle,
+        address_throttle: first.address_throttle,
+        otp_for_all: first.otp_for_all,
+        public_origin: first.public_origin.clone(),
+        code_lifetime: first.code_lifetime,
+        psc: domain::auth::psc::Settings::default(),
+        identifier_key: domain::audit::IdentifierKey::new(crate::harness::IDENTIFIER_KEY),
+    };
+    let instances = [std::sync::Arc::new(first), std::sync::Arc::new(second)];
+    let before: Vec<u64> = instances
+        .iter()
+        .map(|p| p.passwords.verifications())
+        .collect();
+    let mut tasks = Vec::new();
+    for i in 0..50 {
+        let portal = instances[i % 2].clone();
+        tasks.push(tokio::spawn(async move {
+            sign_in(
+                &portal,
+                "dr.martin",
+                &format!("guess-{i}"),
+                None,
+                Call::new(&client("192.0.2.14"), t0()),
+            )
+            .await
+        }));
+    }
+    let (mut locked, mut wrong) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(Error::Locked { .. }) => locked += 1,
+            Err(Error::InvalidCredentials) => wrong += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let limit = domain::throttle::Policy::ACCOUNT_DEFAULT.max_failures;
+    let verified: u64 = instances
+        .iter()
+        .zip(before)
+        .map(|(p, b)| p.passwords.verifications() - b)
+        .sum();
+    assert_eq!(verified, u64::try_from(limit).unwrap());
+    // The last failure allowed is the one that locks: it is answered "locked" too.
+    assert_eq!((wrong, locked), (limit - 1, 50 - limit + 1));
+}
