@@ -1,4 +1,5 @@
 import { Browser, expect, Page, test } from "../tests/fixtures";
+import { DEMO_PASSWORD, hydrated, signIn } from "../tests/helpers";
 import { Phone } from "../tests/tiqr-phone";
 
 // A newcomer's first ten minutes: every sign-in mode of the README's walkthrough, through the demo
@@ -8,28 +9,15 @@ import { Phone } from "../tests/tiqr-phone";
 const DEMO_URL = process.env.PASSERELLE_DEMO_URL ?? "http://127.0.0.1:3000";
 const PKI = process.env.PASSERELLE_DEMO_PKI ?? "../data/demo-services/pki";
 const CARD_URL = process.env.PASSERELLE_DEMO_CARD_URL ?? "https://127.0.0.1:3443";
-const PASSWORD = "Passerelle-Demo-2026";
 const DASHBOARD = /\/etablissements\/\d{9}$/;
 
 // In order, as in the README's walkthrough: the card linked by the PIN test makes Claire Martin a
 // professional Passerelle already knows when she comes through Pro Santé Connect.
 test.describe.configure({ mode: "serial" });
 
-async function hydrated(page: Page) {
-  await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 25_000 });
-}
-
 async function fillAccount(page: Page, username: string) {
   await page.getByLabel("Identifiant", { exact: true }).fill(username);
-  await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
-}
-
-async function signIn(page: Page, username: string) {
-  await page.goto("/connexion");
-  await fillAccount(page, username);
-  const loaded = page.waitForEvent("load");
-  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
-  await loaded;
+  await page.getByLabel("Mot de passe", { exact: true }).fill(DEMO_PASSWORD);
 }
 
 /** The method the dashboard says this session was opened with. */

@@ -1,21 +1,12 @@
 import { expect, Page, test } from "@playwright/test";
+import { hydrated, signIn } from "../tests/helpers";
 
 // The main pages as a newcomer sees them in the demo (scripts/run.sh), for the README.
 const OUT = process.env.PASSERELLE_SCREENSHOTS ?? "../docs/screenshots";
-const PASSWORD = "Passerelle-Demo-2026";
 
 async function shoot(page: Page, name: string) {
-  await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 30_000 });
+  await hydrated(page);
   await page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
-}
-
-async function signIn(page: Page, username: string) {
-  await page.goto("/connexion");
-  await page.getByLabel("Identifiant", { exact: true }).fill(username);
-  await page.getByLabel("Mot de passe", { exact: true }).fill(PASSWORD);
-  const loaded = page.waitForEvent("load");
-  await page.getByRole("button", { name: "Se connecter" }).click();
-  await loaded;
 }
 
 test.describe.configure({ mode: "serial" });

@@ -193,28 +193,7 @@ async fn parallel_guesses_cannot_exceed_the_limit() {
     portal.address_throttle.max_failures = 1_000;
     let portal = std::sync::Arc::new(portal);
     let before = portal.passwords.verifications();
-    let mut tasks = Vec::new();
-    for i in 0..40 {
-        let portal = portal.clone();
-        tasks.push(tokio::spawn(async move {
-            sign_in(
-                &portal,
-                "dr.martin",
-                &format!("guess-{i}"),
-                None,
-                Call::new(&client("192.0.2.13"), t0()),
-            )
-            .await
-        }));
-    }
-    let mut locked = 0;
-    for t in tasks {
-        match t.await.unwrap() {
-            Err(Error::Locked { .. }) => locked += 1,
-            Err(Error::InvalidCredentials) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (_, locked) = guess_in_parallel(std::slice::from_ref(&portal), 40, "192.0.2.13").await;
     let verified = portal.passwords.verifications() - before;
     assert!(
         verified <= 5,
@@ -425,28 +404,7 @@ async fn parallel_guesses_across_two_instances_lock_after_exactly_the_limit() {
         .iter()
         .map(|p| p.passwords.verifications())
         .collect();
-    let mut tasks = Vec::new();
-    for i in 0..50 {
-        let portal = instances[i % 2].clone();
-        tasks.push(tokio::spawn(async move {
-            sign_in(
-                &portal,
-                "dr.martin",
-                &format!("guess-{i}"),
-                None,
-                Call::new(&client("192.0.2.14"), t0()),
-            )
-            .await
-        }));
-    }
-    let (mut locked, mut wrong) = (0, 0);
-    for t in tasks {
-        match t.await.unwrap() {
-            Err(Error::Locked { .. }) => locked += 1,
-            Err(Error::InvalidCredentials) => wrong += 1,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let (wrong, locked) = guess_in_parallel(&instances, 50, "192.0.2.14").await;
     let limit = domain::throttle::Policy::ACCOUNT_DEFAULT.max_failures;
     let verified: u64 = instances
         .iter()
@@ -456,4 +414,36 @@ async fn parallel_guesses_across_two_instances_lock_after_exactly_the_limit() {
     assert_eq!(verified, u64::try_from(limit).unwrap());
     // The last failure allowed is the one that locks: it is answered "locked" too.
     assert_eq!((wrong, locked), (limit - 1, 50 - limit + 1));
+}
+
+/// `n` wrong passwords for dr.martin at once from `address`, spread over `instances` in turn:
+/// how many were answered "wrong" and how many "locked" (anything else fails the test).
+async fn guess_in_parallel(
+    instances: &[std::sync::Arc<domain::auth::Portal>],
+    n: usize,
+    address: &'static str,
+) -> (i32, i32) {
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let portal = instances[i % instances.len()].clone();
+        tasks.push(tokio::spawn(async move {
+            sign_in(
+                &portal,
+                "dr.martin",
+                &format!("guess-{i}"),
+                None,
+                Call::new(&client(address), t0()),
+            )
+            .await
+        }));
+    }
+    let (mut wrong, mut locked) = (0, 0);
+    for t in tasks {
+        match t.await.unwrap() {
+            Err(Error::Locked { .. }) => locked += 1,
+            Err(Error::InvalidCredentials) => wrong += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (wrong, locked)
 }

@@ -34,19 +34,25 @@ pub(super) fn test_config() -> crate::config::Config {
 
 /// The portal over a fresh database with the demo accounts, on `http://127.0.0.1:3000`.
 async fn portal() -> Router {
+    portal_with(&test_config()).await.0
+}
+
+/// The portal with `config` over a fresh database with the demo accounts, and its services.
+async fn portal_with(config: &crate::config::Config) -> (Router, Arc<app::state::Services>) {
     let pool = testkit::db::fresh_pool().await;
     let passwords = testkit::db::passwords();
     let now = time::OffsetDateTime::now_utc();
     assert!(domain::demo::seed(&pool, &passwords, now).await.unwrap());
-    let config = test_config();
-    let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
+    let state = crate::startup::state(config, pool, passwords, None, None).unwrap();
+    let services = state.services.clone();
     // As the server does (`into_make_service_with_connect_info`): handlers may read the peer.
-    router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
+    let app = router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
         axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from((
             [127, 0, 0, 1],
             40000,
         ))),
-    )
+    );
+    (app, services)
 }
 
 /// A form post from the portal's own page, with its form token.
@@ -598,13 +604,6 @@ async fn server_functions_answer_with_the_status_of_their_error() {
 async fn the_demo_shows_its_e_mails_and_only_the_demo() {
     use lettre::{AsyncFileTransport, AsyncTransport, Message, Tokio1Executor};
 
-    let pool = testkit::db::fresh_pool().await;
-    let passwords = testkit::db::passwords();
-    assert!(
-        domain::demo::seed(&pool, &passwords, time::OffsetDateTime::now_utc())
-            .await
-            .unwrap()
-    );
     let without = portal().await;
     let response = without.oneshot(get("/demo/courriels", None)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
@@ -626,8 +625,7 @@ async fn the_demo_shows_its_e_mails_and_only_the_demo() {
         .send(message)
         .await
         .unwrap();
-    let state = crate::startup::state(&config, pool, passwords, None, None).unwrap();
-    let app = router(state, None, Arc::new(limits::Limits::new(vec![])));
+    let (app, _) = portal_with(&config).await;
 
     let response = app
         .clone()
@@ -678,21 +676,7 @@ async fn the_metrics_count_requests_by_route_and_sign_ins_by_outcome() {
     let handle = HANDLE
         .get_or_init(|| super::metrics::install().expect("the only recorder"))
         .clone();
-    let pool = testkit::db::fresh_pool().await;
-    let passwords = testkit::db::passwords();
-    assert!(
-        domain::demo::seed(&pool, &passwords, time::OffsetDateTime::now_utc())
-            .await
-            .unwrap()
-    );
-    let state = crate::startup::state(&test_config(), pool, passwords, None, None).unwrap();
-    let services = state.services.clone();
-    let app = router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
-        axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from((
-            [127, 0, 0, 1],
-            40000,
-        ))),
-    );
+    let (app, services) = portal_with(&test_config()).await;
     let session = sign_in(&app, "dr.martin").await;
     let wrong = post(
         "/connexion",

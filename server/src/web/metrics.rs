@@ -15,6 +15,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use axum::Router;
@@ -35,11 +36,17 @@ const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Set once a recorder is installed: without one, the request layers add nothing to a request
+/// (no labels built for a recorder that would drop them).
+static ON: AtomicBool = AtomicBool::new(false);
+
 /// Installs the process's recorder (once): from then on every `metrics::` call is kept.
 pub fn install() -> Result<PrometheusHandle, BuildError> {
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(Matcher::Suffix("duration_seconds".into()), BUCKETS)?
-        .install_recorder()
+        .install_recorder()?;
+    ON.store(true, Ordering::Relaxed);
+    Ok(handle)
 }
 
 /// The route a response answered, set by [`mark_route`] for the outer [`observe`].
@@ -48,6 +55,9 @@ struct RouteLabel(String);
 
 /// On every matched route (`route_layer`): names the response with the route's pattern.
 pub async fn mark_route(request: Request, next: Next) -> Response {
+    if !ON.load(Ordering::Relaxed) {
+        return next.run(request).await;
+    }
     // The server functions share one pattern; each is worth its own line. Their paths are a
     // fixed set: an unknown one answers 404 and stays `other`.
     let (route, server_fn) = match request.extensions().get::<MatchedPath>() {
@@ -68,6 +78,9 @@ pub async fn mark_route(request: Request, next: Next) -> Response {
 
 /// Outermost: counts and times every request, refused ones included.
 pub async fn observe(request: Request, next: Next) -> Response {
+    if !ON.load(Ordering::Relaxed) {
+        return next.run(request).await;
+    }
     let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
