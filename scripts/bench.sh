@@ -14,4 +14,5 @@ PASSERELLE_DATA_DIR="$data" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLI
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
-"$root/target/server-release/bench" "127.0.0.1:$port" "${1:-20}" "${2:-4}"
+# Given the server's pid, the benchmark reports its resident memory: idle, peak and after.
+"$root/target/server-release/bench" "127.0.0.1:$port" "${1:-20}" "${2:-4}" "$server"

@@ -172,7 +172,7 @@ pub mod server {
     use domain::audit::Row;
 
     use super::*;
-    use crate::api::server::{context, internal};
+    use crate::api::server::context;
     use crate::state::{RequestContext, Services, Viewer};
 
     /// Whoever asks: the signed-in user with their roles. Nobody signed in is refused here,
@@ -181,7 +181,12 @@ pub mod server {
     pub async fn actor(ctx: &RequestContext, services: &Services) -> Result<Actor, ErrorCode> {
         match &ctx.viewer {
             Viewer::SignedIn(s) => {
-                let mut conn = services.portal.pool.acquire().await.map_err(internal)?;
+                let mut conn = services
+                    .portal
+                    .pool
+                    .acquire()
+                    .await
+                    .map_err(domain::Error::from)?;
                 Ok(Actor::load(
                     &mut conn,
                     s.user_id,
@@ -213,7 +218,7 @@ pub mod server {
         let actor = actor(&ctx, &services).await?;
         let names = domain::accounts::regions(&services.portal.pool)
             .await
-            .map_err(internal)?;
+            .map_err(ErrorCode::from)?;
         let scope = actor.regions();
         let regions = names
             .iter()

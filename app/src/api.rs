@@ -257,10 +257,15 @@ pub(crate) mod server {
         services: &Services,
         session: &Session,
     ) -> Result<Vec<Establishment>, ErrorCode> {
-        let mut conn = services.portal.pool.acquire().await.map_err(internal)?;
+        let mut conn = services
+            .portal
+            .pool
+            .acquire()
+            .await
+            .map_err(domain::Error::from)?;
         accounts::establishments_of(&mut conn, session.user_id)
             .await
-            .map_err(internal)
+            .map_err(ErrorCode::from)
     }
 }
 
@@ -274,10 +279,10 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
                 .pool
                 .acquire()
                 .await
-                .map_err(server::internal)?;
+                .map_err(domain::Error::from)?;
             !domain::accounts::roles_of(&mut conn, s.user_id)
                 .await
-                .map_err(server::internal)?
+                .map_err(ErrorCode::from)?
                 .is_empty()
         }
         None => false,
@@ -296,7 +301,7 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let regions = domain::accounts::regions(&services.portal.pool)
         .await
-        .map_err(server::internal)?;
+        .map_err(ErrorCode::from)?;
     Ok(SignInData {
         regions: regions.into_iter().map(server::region_view).collect(),
         password_mode: services
@@ -385,7 +390,7 @@ pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
         .pool
         .acquire()
         .await
-        .map_err(server::internal)?;
+        .map_err(domain::Error::from)?;
     let means = domain::auth::means::of_user(&mut conn, session.user_id).await?;
     Ok(SignInMeansData {
         user: server::user_view(session),
@@ -471,7 +476,7 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
     let region =
         domain::accounts::region(&services.portal.pool, establishment.region_code.as_str())
             .await
-            .map_err(server::internal)?;
+            .map_err(ErrorCode::from)?;
     Ok(DashboardData {
         user: server::user_view(session),
         is_current: session.establishment_id == Some(establishment.id),
@@ -496,7 +501,7 @@ pub async fn get_no_establishment() -> Result<NoEstablishmentData, ErrorCode> {
     let session = server::signed_in(&ctx)?;
     let region = domain::accounts::region(&services.portal.pool, session.region_code.as_str())
         .await
-        .map_err(server::internal)?
+        .map_err(ErrorCode::from)?
         .ok_or(ErrorCode::NotFound)?;
     Ok(NoEstablishmentData {
         user: server::user_view(session),

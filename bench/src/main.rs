@@ -3,7 +3,9 @@
 //!    (form token fetched first, each sign-in a full session start with its audit row), and
 //! 2. bare Argon2id verifications per second with the same (default) parameters, on as many
 //!    threads as the machine has cores,
-//!    and prints both and their ratio. Started by `scripts/bench.sh`.
+//!    and prints both and their ratio, the sign-ins' latency (median, p95) and, given the
+//!    server's process id, its resident memory before, at its peak and after the load.
+//!    Started by `scripts/bench.sh`.
 
 use std::time::{Duration, Instant};
 
@@ -75,7 +77,35 @@ async fn sign_in(addr: &str, token: &str) -> std::io::Result<bool> {
     Ok(r.status == 303 && cookie(&r.head, "passerelle_session").is_some())
 }
 
-async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::Result<(f64, u64)> {
+/// What a run of sign-ins measured.
+struct Run {
+    per_second: f64,
+    failed: u64,
+    /// Each successful sign-in's time, sorted.
+    latencies: Vec<Duration>,
+}
+
+impl Run {
+    fn percentile(&self, p: f64) -> Duration {
+        let last = self.latencies.len().saturating_sub(1);
+        let at = ((last as f64) * p).round() as usize;
+        self.latencies.get(at).copied().unwrap_or_default()
+    }
+}
+
+/// `VmRSS` and `VmHWM` (resident now, and at its highest since the process started) of `pid`,
+/// in MB.
+fn memory_of(pid: u32) -> Option<(f64, f64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<f64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024.0 / 1e6)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::Result<Run> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -83,24 +113,30 @@ async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::R
         let addr = addr.clone();
         tasks.push(tokio::spawn(async move {
             let token = form_token(&addr).await?;
-            let (mut ok, mut failed) = (0u64, 0u64);
+            let (mut latencies, mut failed) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
+                let started = Instant::now();
                 if sign_in(&addr, &token).await? {
-                    ok += 1
+                    latencies.push(started.elapsed());
                 } else {
                     failed += 1
                 }
             }
-            Ok::<_, std::io::Error>((ok, failed))
+            Ok::<_, std::io::Error>((latencies, failed))
         }));
     }
-    let (mut ok, mut failed) = (0, 0);
+    let (mut latencies, mut failed) = (Vec::new(), 0);
     for t in tasks {
-        let (o, f) = t.await.map_err(std::io::Error::other)??;
-        ok += o;
+        let (l, f) = t.await.map_err(std::io::Error::other)??;
+        latencies.extend(l);
         failed += f;
     }
-    Ok((ok as f64 / start.elapsed().as_secs_f64(), failed))
+    latencies.sort();
+    Ok(Run {
+        per_second: latencies.len() as f64 / start.elapsed().as_secs_f64(),
+        failed,
+        latencies,
+    })
 }
 
 fn argon2_rate(seconds: u64) -> Result<f64, domain::Error> {
@@ -137,10 +173,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:3950".into());
     let seconds: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(20);
     let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
+    let server: Option<u32> = args.get(4).and_then(|s| s.parse().ok());
 
+    let idle = server.and_then(memory_of);
     // Warm up: connection pool, page cache.
     http_rate(addr.clone(), 2, concurrency).await?;
-    let (http, failed) = http_rate(addr, seconds, concurrency).await?;
+    let run = http_rate(addr, seconds, concurrency).await?;
+    let after = server.and_then(memory_of);
+    let (http, failed) = (run.per_second, run.failed);
     let bare = tokio::task::spawn_blocking(move || argon2_rate(seconds)).await??;
     let c = Cost::default();
     println!(
@@ -152,5 +192,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("bare argon2id verifications:      {bare:.1}/s (all cores, {seconds} s)");
     println!("ratio HTTP / bare:                {:.2}", http / bare);
+    println!(
+        "sign-in latency:                  median {:.0} ms, p95 {:.0} ms",
+        run.percentile(0.5).as_secs_f64() * 1e3,
+        run.percentile(0.95).as_secs_f64() * 1e3
+    );
+    if let (Some((idle, _)), Some((now, peak))) = (idle, after) {
+        println!(
+            "server resident memory:           {idle:.1} MB idle, {peak:.1} MB peak (VmHWM), {now:.1} MB after"
+        );
+    }
     Ok(())
 }

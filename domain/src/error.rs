@@ -133,6 +133,12 @@ pub enum Error {
     Internal(String),
     #[error("embedded PostgreSQL: {0}")]
     Embedded(String),
+    /// The database cannot serve this now but may in a moment: unreachable, restarting, failing
+    /// over (a demoted primary refuses writes), or the transaction lost a race (serialization
+    /// failure, deadlock). Nothing was changed unless the connection was lost during the commit
+    /// itself; [`crate::db::retry`] decides what may be tried again.
+    #[error("database temporarily unavailable: {0}")]
+    Unavailable(sqlx::Error),
     #[error("database: {0}")]
     Database(sqlx::Error),
     #[error("migrations: {0}")]
@@ -158,8 +164,31 @@ impl From<sqlx::Error> for Error {
             {
                 Error::Conflict(db.constraint().unwrap_or("unknown").to_string())
             }
+            _ if is_transient(&e) => Error::Unavailable(e),
             _ => Error::Database(e),
         }
+    }
+}
+
+/// SQLSTATEs after which the same statement can succeed a moment later: serialization failure,
+/// deadlock, read-only transaction (a primary demoted during a failover), too many connections,
+/// and the server shutting down, crashed or still starting. Class 08 (connection exceptions) is
+/// matched by its prefix.
+const TRANSIENT_STATES: [&str; 7] = [
+    "40001", "40P01", "25006", "53300", "57P01", "57P02", "57P03",
+];
+
+/// The failures of the connection rather than of the statement.
+fn is_transient(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || TRANSIENT_STATES.contains(&c.as_ref())),
+        _ => false,
     }
 }
 

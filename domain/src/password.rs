@@ -4,13 +4,18 @@
 //! stored hash (unknown user, account never activated) it verifies against a dummy hash made with
 //! the same parameters at start-up, so that the time taken says nothing about whether the account
 //! exists. The counter lets the tests compare the code paths instead of wall time.
+//!
+//! Each computation needs `m_cost` KiB of working memory (19 MiB by default). Allocated per call,
+//! as `PasswordHasher` does, it is not given back: the allocator keeps it in the arena of
+//! whichever blocking thread ran the call, and a burst of sign-ins grew the server by hundreds of
+//! megabytes. The memory is allocated once per slot instead and reused (`Blocks`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 
 use crate::error::{Error, Result};
 
@@ -42,6 +47,35 @@ pub struct Passwords {
     cores: usize,
     /// Computations waiting for a slot (the metrics' Argon2 queue).
     waiting: AtomicUsize,
+    blocks: Blocks,
+}
+
+/// Argon2's working memory, kept between computations: at most one set per core is kept (the
+/// slots let no more run at once from the async paths); a set taken beyond that is freed after.
+struct Blocks {
+    free: std::sync::Mutex<Vec<Vec<Block>>>,
+    keep: usize,
+}
+
+impl Blocks {
+    /// Working memory for at least `count` blocks.
+    fn take(&self, count: usize) -> Vec<Block> {
+        let reused = self
+            .free
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .filter(|b| b.len() >= count);
+        reused.unwrap_or_else(|| vec![Block::default(); count])
+    }
+
+    fn give_back(&self, blocks: Vec<Block>) {
+        if let Ok(mut free) = self.free.lock()
+            && free.len() < self.keep
+        {
+            free.push(blocks);
+        }
+    }
 }
 
 /// How busy the Argon2 slots are, for the metrics.
@@ -84,20 +118,37 @@ impl Passwords {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(hash_error)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let salt = SaltString::generate(&mut OsRng);
-        let dummy_hash = argon
-            .hash_password(b"passerelle dummy password", &salt)
-            .map_err(hash_error)?
-            .to_string();
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-        Ok(Self {
+        let mut this = Self {
             argon,
-            dummy_hash,
+            dummy_hash: String::new(),
             verifications: AtomicU64::new(0),
             slots: tokio::sync::Semaphore::new(cores),
             cores,
             waiting: AtomicUsize::new(0),
-        })
+            blocks: Blocks {
+                free: std::sync::Mutex::new(Vec::with_capacity(cores)),
+                keep: cores,
+            },
+        };
+        this.dummy_hash = this.hash("passerelle dummy password")?;
+        Ok(this)
+    }
+
+    /// Argon2 of `password` and `salt` with `params` into `out`, in reused working memory.
+    fn compute(
+        &self,
+        (algorithm, version, params): (Algorithm, Version, Params),
+        password: &[u8],
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> std::result::Result<(), argon2::Error> {
+        let count = params.block_count();
+        let argon = Argon2::new(algorithm, version, params);
+        let mut blocks = self.blocks.take(count);
+        let done = argon.hash_password_into_with_memory(password, salt, out, &mut blocks);
+        self.blocks.give_back(blocks);
+        done
     }
 
     /// Computations running and waiting for a slot now.
@@ -116,11 +167,52 @@ impl Passwords {
     /// A PHC-format Argon2id hash with a fresh random salt.
     pub fn hash(&self, password: &str) -> Result<String> {
         let salt = SaltString::generate(&mut OsRng);
-        Ok(self
-            .argon
-            .hash_password(password.as_bytes(), &salt)
-            .map_err(hash_error)?
-            .to_string())
+        let mut salt_bytes = [0u8; 64];
+        let salt_bytes = salt
+            .as_salt()
+            .decode_b64(&mut salt_bytes)
+            .map_err(hash_error)?;
+        let params = self.argon.params().clone();
+        let length = params.output_len().unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+        let how = (Algorithm::Argon2id, Version::V0x13, params.clone());
+        let output = Output::init_with(length, |out| {
+            Ok(self.compute(how, password.as_bytes(), salt_bytes, out)?)
+        })
+        .map_err(hash_error)?;
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&params).map_err(hash_error)?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        }
+        .to_string())
+    }
+
+    /// Whether `password` gives the stored hash, computed with the stored hash's own algorithm
+    /// and parameters (an older cost still verifies; the caller then rehashes), compared in
+    /// constant time.
+    fn matches(&self, password: &str, stored: &PasswordHash<'_>) -> bool {
+        let how = || -> std::result::Result<_, argon2::password_hash::Error> {
+            let algorithm = Algorithm::try_from(stored.algorithm)?;
+            let version = stored
+                .version
+                .map(Version::try_from)
+                .transpose()?
+                .unwrap_or_default();
+            Ok((algorithm, version, Params::try_from(stored)?))
+        };
+        let (Ok(how), Some(salt), Some(expected)) = (how(), stored.salt, stored.hash) else {
+            return false;
+        };
+        let mut salt_bytes = [0u8; 64];
+        let Ok(salt_bytes) = salt.decode_b64(&mut salt_bytes) else {
+            return false;
+        };
+        Output::init_with(expected.len(), |out| {
+            Ok(self.compute(how, password.as_bytes(), salt_bytes, out)?)
+        })
+        .is_ok_and(|computed| computed == expected)
     }
 
     /// Verifies `password` against `stored`, or against the dummy hash when there is none. A
@@ -138,10 +230,7 @@ impl Passwords {
                 return false;
             }
         };
-        self.argon
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-            && real
+        self.matches(password, &parsed) && real
     }
 
     /// `verify` off the async workers, within the machine's Argon2 slots.
@@ -222,6 +311,51 @@ mod tests {
         assert!(h.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         assert!(p.verify("correct horse battery staple", Some(&h)));
         assert!(!p.verify("Correct horse battery staple", Some(&h)));
+    }
+
+    /// The hashes are the standard PHC strings: the reference implementation (the crate's own
+    /// `PasswordHasher`, which allocates its memory per call) verifies ours and ours verify its,
+    /// also with another cost than the instance's.
+    #[test]
+    fn hashes_are_interchangeable_with_the_reference_implementation() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let p = cheap();
+        let ours = p.hash("mot de passe").unwrap();
+        let reference = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(reference.verify_password(b"mot de passe", &parsed).is_ok());
+        assert!(
+            reference
+                .verify_password(b"mot de passe!", &parsed)
+                .is_err()
+        );
+        for (m, t) in [(1024, 1), (512, 2), (2048, 1)] {
+            let other = Argon2::new(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                Params::new(m, t, 1, None).unwrap(),
+            );
+            let salt = SaltString::generate(&mut OsRng);
+            let theirs = other.hash_password(b"secret", &salt).unwrap().to_string();
+            assert!(p.verify("secret", Some(&theirs)), "m={m} t={t}");
+            assert!(!p.verify("Secret", Some(&theirs)), "m={m} t={t}");
+        }
+    }
+
+    #[test]
+    fn working_memory_is_kept_once_per_core_and_reused() {
+        let p = cheap();
+        let h = p.hash("pw").unwrap();
+        for _ in 0..5 {
+            assert!(p.verify("pw", Some(&h)));
+        }
+        let free = p.blocks.free.lock().unwrap();
+        assert!(!free.is_empty() && free.len() <= p.cores);
+        assert!(free.iter().all(|b| b.len() == 1024));
     }
 
     #[test]

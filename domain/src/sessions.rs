@@ -199,7 +199,19 @@ pub async fn start(
 
 /// The live session for `token` at `now`, touching its last activity. An expired session is
 /// ended (with its reason) and reported as `Missing::Expired`.
+///
+/// Every page asks this first: a database restarting under it is tried again (its writes, ending
+/// an expired session or touching a live one, repeat harmlessly).
 pub async fn load(
+    pool: &PgPool,
+    token: &Token,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<Result<Session, Missing>> {
+    crate::db::retry::reading(|| load_once(pool, token, policy, now)).await
+}
+
+async fn load_once(
     pool: &PgPool,
     token: &Token,
     policy: Policy,

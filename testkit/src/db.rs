@@ -124,3 +124,68 @@ pub fn passwords() -> Arc<Passwords> {
 fn cluster_dir() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/passerelle-test-postgres")
 }
+
+/// A PostgreSQL cluster of one test's own, for tests that crash, stop or restart the server
+/// (never the shared one: the other tests run on it meanwhile). Started from the system's binaries
+/// like the embedded cluster, in a folder of its own under `target/tmp` on a free port; stopped
+/// and removed when dropped, also when the test fails.
+pub struct PrivateCluster {
+    cluster: EmbeddedPostgres,
+    dir: std::path::PathBuf,
+}
+
+impl PrivateCluster {
+    pub fn start() -> Self {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+            "../target/tmp/passerelle-private-pg-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        // On failure the folder stays for a look, and the error carries the cluster's log.
+        let cluster = EmbeddedPostgres::start(&dir, false).unwrap_or_else(|e| {
+            panic!(
+                "private PostgreSQL cluster in {} failed to start: {e}",
+                dir.display()
+            )
+        });
+        Self { cluster, dir }
+    }
+
+    pub fn url(&self, db: &str) -> String {
+        self.cluster.url(db)
+    }
+
+    /// The cluster itself (to stop, restart or break it on purpose).
+    pub fn cluster(&self) -> &EmbeddedPostgres {
+        &self.cluster
+    }
+
+    /// Kills the server (`pg_ctl restart -m immediate`) and waits until it is back.
+    pub fn restart_immediate(&self) -> Result<(), domain::Error> {
+        self.cluster.restart_immediate()
+    }
+
+    /// A new migrated database `passerelle` on this cluster (empty), and a pool of 8 over it.
+    pub async fn migrated(&self) -> PgPool {
+        let mut admin = PgConnection::connect(&self.url("postgres")).await.unwrap();
+        sqlx::query("CREATE DATABASE passerelle")
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        admin.close().await.unwrap();
+        let pool = domain::db::connect(&self.url("passerelle"), 8)
+            .await
+            .unwrap();
+        domain::db::migrate(&pool).await.unwrap();
+        pool
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        if let Err(e) = self.cluster.stop_now() {
+            eprintln!("stopping the private cluster: {e}");
+        }
+        let _ = std::fs::remove_dir_all(self.cluster.root());
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

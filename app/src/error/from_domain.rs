@@ -9,12 +9,25 @@ impl ErrorCode {
     /// An unexpected failure: logged with a short reference the user can quote to the desk.
     /// The reference is the request's own (its logs carry it) when there is one.
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        let reference = crate::state::REQUEST_ID
-            .try_with(Clone::clone)
-            .unwrap_or_else(|_| format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32));
+        let reference = request_reference();
         tracing::error!(reference, "{e}");
         ErrorCode::Internal { reference }
     }
+
+    /// The database cannot serve now (restarting, failing over, a lost race): logged as a
+    /// warning with the request's reference; the user is told to try again in a moment.
+    pub fn unavailable(e: impl std::fmt::Display) -> Self {
+        let reference = request_reference();
+        tracing::warn!(reference, "{e}");
+        ErrorCode::Unavailable { reference }
+    }
+}
+
+/// The request's own reference (its log lines carry it), or a new one outside a request.
+fn request_reference() -> String {
+    crate::state::REQUEST_ID
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| format!("{:08x}", uuid::Uuid::new_v4().as_u128() as u32))
 }
 
 /// The one mapping from domain errors to what users are told.
@@ -69,6 +82,7 @@ impl From<Error> for ErrorCode {
             Error::Code(c) => ErrorCode::Code(c),
             Error::AccountLinkExpired => ErrorCode::AccountLinkExpired,
             Error::WeakPassword(w) => ErrorCode::WeakPassword(w),
+            e @ Error::Unavailable(_) => ErrorCode::unavailable(e),
             e @ (Error::PscLogout(_)
             | Error::PasswordHash(_)
             | Error::Internal(_)

@@ -65,6 +65,11 @@ fn by_slug<T: Clone>(table: &'static [Entry<T>], slug: &str) -> Option<T> {
 }
 
 /// A number carried in a slug, within the bounds a real one has (anything else is not ours).
+/// A reference as ours are shaped (8 hex digits): only those are echoed into a page.
+fn reference(r: &str) -> Option<String> {
+    (r.len() == 8 && r.bytes().all(|b| b.is_ascii_hexdigit())).then(|| r.to_string())
+}
+
 fn number<T: std::str::FromStr + PartialOrd>(
     s: &str,
     range: std::ops::RangeInclusive<T>,
@@ -144,6 +149,11 @@ pub enum ErrorCode {
     TiqrUnknown,
     /// A CSV import refused as a whole.
     Import(ImportFault),
+    /// The database is restarting, failing over or lost a race: try again in a moment. The
+    /// reference is logged with the details.
+    Unavailable {
+        reference: String,
+    },
     /// An unexpected failure; the reference is logged with the details.
     Internal {
         reference: String,
@@ -199,6 +209,7 @@ impl ErrorCode {
             }
             ErrorCode::Import(f) => f.slug(),
             ErrorCode::Internal { reference } => format!("technique-{reference}"),
+            ErrorCode::Unavailable { reference } => format!("indisponible-{reference}"),
             plain => row(PLAIN, plain).slug.into(),
         }
     }
@@ -245,12 +256,12 @@ impl ErrorCode {
                 minutes: number(m, 1..=1440)?,
             }
         } else if let Some(r) = after("technique-") {
-            // Only echo references shaped like ours into the page.
-            if r.len() != 8 || !r.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return None;
-            }
             ErrorCode::Internal {
-                reference: r.to_string(),
+                reference: reference(r)?,
+            }
+        } else if let Some(r) = after("indisponible-") {
+            ErrorCode::Unavailable {
+                reference: reference(r)?,
             }
         } else {
             return None;
@@ -272,6 +283,7 @@ impl ErrorCode {
             ErrorCode::TiqrWrongCode { .. } => 401,
             ErrorCode::Import(f) => f.status(),
             ErrorCode::Internal { .. } => 500,
+            ErrorCode::Unavailable { .. } => 503,
             plain => row(PLAIN, plain).status,
         }
     }
@@ -301,6 +313,12 @@ impl ErrorCode {
                 format!(
                     "{} {} : {reference}",
                     m.common.err_internal, m.common.err_reference
+                )
+            }
+            ErrorCode::Unavailable { reference } => {
+                format!(
+                    "{} {} : {reference}",
+                    m.common.err_unavailable, m.common.err_reference
                 )
             }
             plain => (row(PLAIN, plain).message)(m).into(),
@@ -402,6 +420,9 @@ mod tests {
             ErrorCode::Locked { minutes: 15 },
             ErrorCode::Internal {
                 reference: "0a1b2c3d".into(),
+            },
+            ErrorCode::Unavailable {
+                reference: "00ff10ab".into(),
             },
             ErrorCode::Code(CodeError::Wrong { attempts_left: 2 }),
             ErrorCode::Code(CodeError::ResendTooSoon { seconds: 42 }),

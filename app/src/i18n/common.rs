@@ -20,6 +20,8 @@ pub struct Common {
     pub err_not_found: &'static str,
     pub err_invalid_input: &'static str,
     pub err_internal: &'static str,
+    /// The database is restarting or failing over: nothing is wrong with the request.
+    pub err_unavailable: &'static str,
     pub err_reference: &'static str,
     pub back_home: &'static str,
     // --- end of hardening ---
@@ -47,6 +49,7 @@ pub(super) const FR: Common = Common {
     err_forbidden: "Vous n'avez pas accès à cette page.",
     err_not_found: "Élément introuvable.",
     err_invalid_input: "La saisie est invalide. Vérifiez les champs et réessayez.",
+    err_unavailable: "Le service est momentanément indisponible. Réessayez dans quelques instants ; si cela dure, contactez l'assistance en indiquant la référence ci-dessous.",
     err_internal: "Une erreur technique est survenue. Réessayez ; si elle persiste, contactez l'assistance en indiquant la référence ci-dessous.",
     err_reference: "Référence",
     back_home: "Retour à l'accueil",
@@ -73,6 +76,7 @@ pub(super) const EN: Common = Common {
     err_forbidden: "You do not have access to this page.",
     err_not_found: "Not found.",
     err_invalid_input: "Invalid input. Check the fields and try again.",
+    err_unavailable: "The service is temporarily unavailable. Try again in a few moments; if it lasts, contact the support desk with the reference below.",
     err_internal: "A technical error occurred. Try again; if it persists, contact the support desk with the reference below.",
     err_reference: "Reference",
     back_home: "Back to home",

@@ -124,7 +124,6 @@ pub async fn sign_in(
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<PasswordOutcome> {
-    let Call { now, .. } = call;
     let checked = check(
         portal,
         audit::Action::AuthPasswordSignIn,
@@ -133,16 +132,32 @@ pub async fn sign_in(
         call,
     )
     .await?;
-    let mut tx = portal.pool.begin().await?;
-    checked.settle(&mut tx, now).await?;
+    // The password's check (its attempt slot, the hash) is done and kept; what follows is one
+    // transaction, run once more if the database lost it (a restart, a failover, a lost race).
+    crate::transaction!(&portal.pool, |tx| settle_and_sign_in(
+        tx, portal, &checked, previous, call
+    ))?
+}
+
+/// After a right password: releases the counters and either opens the session or starts the
+/// e-mail code step. A refusal that must be kept (and audited) is the inner `Err`.
+async fn settle_and_sign_in(
+    tx: &mut sqlx::PgConnection,
+    portal: &Portal,
+    checked: &PasswordChecked,
+    previous: Option<&Token>,
+    call: Call<'_>,
+) -> Result<Result<PasswordOutcome>> {
+    let now = call.now;
+    checked.settle(tx, now).await?;
     let user = &checked.user;
     if portal.otp_for_all || user.otp_required {
         // Too many wrong codes lately (their counter survives right passwords): no new step.
         if let Some(until) =
-            throttle::locked_until(&mut tx, Scope::EmailCode, user.username.as_str(), now).await?
+            throttle::locked_until(tx, Scope::EmailCode, user.username.as_str(), now).await?
         {
             audit::record(
-                &mut tx,
+                tx,
                 Event::new(
                     audit::Action::AuthPasswordSignIn,
                     Outcome::Denied,
@@ -155,16 +170,14 @@ pub async fn sign_in(
                 call,
             )
             .await?;
-            tx.commit().await?;
-            return Err(Error::locked(until, now));
+            return Ok(Err(Error::locked(until, now)));
         }
         // The password is right; the session waits for the e-mail code.
-        let token = otp::start(&mut tx, user, otp::Purpose::SignIn, call).await?;
-        tx.commit().await?;
-        return Ok(PasswordOutcome::CodeRequired { token });
+        let token = otp::start(tx, user, otp::Purpose::SignIn, call).await?;
+        return Ok(Ok(PasswordOutcome::CodeRequired { token }));
     }
     let signed_in = complete_sign_in(
-        &mut tx,
+        tx,
         portal,
         Verified {
             user_id: user.id,
@@ -177,8 +190,7 @@ pub async fn sign_in(
         call,
     )
     .await?;
-    tx.commit().await?;
-    Ok(PasswordOutcome::SignedIn(signed_in))
+    Ok(Ok(PasswordOutcome::SignedIn(signed_in)))
 }
 
 /// Checks a username and password with the brute-force limits, for every flow that asks for them

@@ -30,6 +30,26 @@ pub struct EmbeddedPostgres {
     password: String,
     run_as: Option<&'static str>,
     owned: bool,
+    /// The postmaster's options (port, socket folder…), to start it again as it was.
+    options: String,
+}
+
+/// How `pg_ctl` stops the server: `Fast` rolls back the sessions and shuts down cleanly (an
+/// operator's restart, a planned failover); `Immediate` kills it, as a power cut or an OOM kill
+/// would, and the next start recovers from the write-ahead log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shutdown {
+    Fast,
+    Immediate,
+}
+
+impl Shutdown {
+    fn as_str(self) -> &'static str {
+        match self {
+            Shutdown::Fast => "fast",
+            Shutdown::Immediate => "immediate",
+        }
+    }
 }
 
 fn fail(what: impl std::fmt::Display) -> Error {
@@ -213,6 +233,7 @@ impl EmbeddedPostgres {
             password: String::new(),
             run_as,
             owned: true,
+            options: String::new(),
         };
 
         if !pgdata.join("PG_VERSION").exists() {
@@ -280,6 +301,7 @@ impl EmbeddedPostgres {
                 run_dir.display(),
                 if durable { "on" } else { "off" }
             );
+            this.options.clone_from(&options);
             let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
             let started = this.run(
                 "pg_ctl",
@@ -400,25 +422,37 @@ impl EmbeddedPostgres {
     /// connections: what crash recovery keeps and loses can then be checked. Every open
     /// connection is cut and every transaction in flight lost.
     pub fn restart_immediate(&self) -> Result<()> {
+        self.restart(Shutdown::Immediate)
+    }
+
+    /// `pg_ctl restart -m <mode>`: stops the server (see [`Shutdown`]) and starts it again on the
+    /// same port, waiting until it accepts connections.
+    pub fn restart(&self, mode: Shutdown) -> Result<()> {
+        self.pg_ctl_logged(&["-m".as_ref(), mode.as_str().as_ref(), "restart".as_ref()])
+    }
+
+    /// Starts again, as it was, a cluster this process stopped (`stop_now`): a database that was
+    /// gone for a while comes back.
+    pub fn start_again(&self) -> Result<()> {
+        self.pg_ctl_logged(&["-o".as_ref(), self.options.as_ref(), "start".as_ref()])
+    }
+
+    /// `pg_ctl -w` with `args` on this cluster, its log in the error when it fails.
+    fn pg_ctl_logged(&self, args: &[&std::ffi::OsStr]) -> Result<()> {
         let pgdata = self.root.join("pgdata");
         let log = self.root.join("postgres.log");
         let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-        self.run(
-            "pg_ctl",
-            &[
-                "-w".as_ref(),
-                "-t".as_ref(),
-                START_TIMEOUT_SECONDS.as_ref(),
-                "-D".as_ref(),
-                pgdata.as_os_str(),
-                "-l".as_ref(),
-                log.as_os_str(),
-                "-m".as_ref(),
-                "immediate".as_ref(),
-                "restart".as_ref(),
-            ],
-        )
-        .map_err(|e| {
+        let mut all: Vec<&std::ffi::OsStr> = vec![
+            "-w".as_ref(),
+            "-t".as_ref(),
+            START_TIMEOUT_SECONDS.as_ref(),
+            "-D".as_ref(),
+            pgdata.as_os_str(),
+            "-l".as_ref(),
+            log.as_os_str(),
+        ];
+        all.extend_from_slice(args);
+        self.run("pg_ctl", &all).map_err(|e| {
             fail(format!(
                 "{e}\n--- {} ---\n{}\n--- end of the log ---",
                 log.display(),

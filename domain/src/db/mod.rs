@@ -1,6 +1,7 @@
 //! Database access: the pool, the migrations, and the embedded cluster for the default set-up.
 
 pub mod embedded;
+pub mod retry;
 
 use std::time::Duration;
 
@@ -12,6 +13,10 @@ use crate::error::Result;
 /// The migrations of `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
+/// How long a request waits for a connection: long enough to ride over a restart (a fast
+/// shutdown and start take one to three seconds), short enough that nobody stares at a blank page.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
     // Console queries have optional filters (`$n IS NULL OR …`): a plan made for the actual
     // values uses the right index, a generic cached plan would scan.
@@ -20,7 +25,9 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool> {
         .options([("plan_cache_mode", "force_custom_plan")]);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        // While the database restarts or fails over, a request waits this long for a connection
+        // (the pool keeps trying meanwhile), then says "temporarily unavailable".
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await?)
 }

@@ -2,12 +2,10 @@
 //! the demo data, the services, and helpers that read what a test left behind.
 
 use domain::call::Call;
-use std::path::PathBuf;
 
 use domain::auth::Portal;
-use domain::db::embedded::EmbeddedPostgres;
-use sqlx::{Connection, PgConnection, PgPool};
-pub use testkit::db::{fresh_pool, passwords};
+use sqlx::PgPool;
+pub use testkit::db::{PrivateCluster, fresh_pool, passwords};
 use time::OffsetDateTime;
 
 pub fn t0() -> OffsetDateTime {
@@ -118,67 +116,7 @@ pub async fn sign_in(
     }
 }
 
-/// A PostgreSQL cluster of one test's own, for tests that crash or restart the server (never the
-/// shared one: the other tests run on it meanwhile). Started from the system's binaries like the
-/// embedded cluster, in a folder of its own on a free port; stopped and removed when dropped,
-/// also when the test fails.
-pub struct PrivateCluster {
-    cluster: EmbeddedPostgres,
-    dir: PathBuf,
-}
-
-impl PrivateCluster {
-    pub fn start() -> Self {
-        let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
-            "passerelle-private-pg-{}",
-            uuid::Uuid::new_v4().simple()
-        ));
-        // On failure the folder stays for a look, and the error carries the cluster's log.
-        let cluster = EmbeddedPostgres::start(&dir, false).unwrap_or_else(|e| {
-            panic!(
-                "private PostgreSQL cluster in {} failed to start: {e}",
-                dir.display()
-            )
-        });
-        Self { cluster, dir }
-    }
-
-    pub fn url(&self, db: &str) -> String {
-        self.cluster.url(db)
-    }
-
-    /// The cluster itself (its folder, to break it on purpose).
-    pub fn cluster(&self) -> &EmbeddedPostgres {
-        &self.cluster
-    }
-
-    /// Kills the server (`pg_ctl restart -m immediate`) and waits until it is back.
-    pub fn restart_immediate(&self) -> Result<(), domain::Error> {
-        self.cluster.restart_immediate()
-    }
-
-    /// A new migrated database on this cluster, with the demo data.
-    pub async fn seeded(&self) -> Portal {
-        let mut admin = PgConnection::connect(&self.url("postgres")).await.unwrap();
-        sqlx::query("CREATE DATABASE passerelle")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let pool = domain::db::connect(&self.url("passerelle"), 4)
-            .await
-            .unwrap();
-        domain::db::migrate(&pool).await.unwrap();
-        seed(pool).await
-    }
-}
-
-impl Drop for PrivateCluster {
-    fn drop(&mut self) {
-        if let Err(e) = self.cluster.stop_now() {
-            eprintln!("stopping the private cluster: {e}");
-        }
-        let _ = std::fs::remove_dir_all(self.cluster.root());
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// A database with the demo data on a cluster of the test's own, and the services over it.
+pub async fn seeded_on(cluster: &PrivateCluster) -> Portal {
+    seed(cluster.migrated().await).await
 }

@@ -12,8 +12,8 @@ use tower::ServiceExt;
 use super::{limits, router};
 
 /// A well-formed form token (43 URL-safe characters), as the context middleware accepts it.
-const TOKEN: &str = "dGVzdC10b2tlbi10aGF0LWlzLWZvcnR5LXRocmVlLWN";
-const PASSWORD: &str = domain::demo::DEMO_PASSWORD;
+pub(super) const TOKEN: &str = "dGVzdC10b2tlbi10aGF0LWlzLWZvcnR5LXRocmVlLWN";
+pub(super) const PASSWORD: &str = domain::demo::DEMO_PASSWORD;
 
 /// The default configuration, its data folder (the keys the portal creates) a fresh temporary
 /// one: tests never write into the checkout, and never share a key file being created.
@@ -38,25 +38,41 @@ async fn portal() -> Router {
 }
 
 /// The portal with `config` over a fresh database with the demo accounts, and its services.
-async fn portal_with(config: &crate::config::Config) -> (Router, Arc<app::state::Services>) {
+pub(super) async fn portal_with(
+    config: &crate::config::Config,
+) -> (Router, Arc<app::state::Services>) {
     let pool = testkit::db::fresh_pool().await;
     let passwords = testkit::db::passwords();
     let now = time::OffsetDateTime::now_utc();
     assert!(domain::demo::seed(&pool, &passwords, now).await.unwrap());
+    portal_over(config, pool, passwords)
+}
+
+/// The portal with `config` over `pool`, as the server builds it, and its services.
+pub(super) fn portal_over(
+    config: &crate::config::Config,
+    pool: sqlx::PgPool,
+    passwords: Arc<domain::password::Passwords>,
+) -> (Router, Arc<app::state::Services>) {
     let state = crate::startup::state(config, pool, passwords, None, None).unwrap();
     let services = state.services.clone();
-    // As the server does (`into_make_service_with_connect_info`): handlers may read the peer.
-    let app = router(state, None, Arc::new(limits::Limits::new(vec![]))).layer(
-        axum::extract::connect_info::MockConnectInfo(std::net::SocketAddr::from((
-            [127, 0, 0, 1],
-            40000,
-        ))),
-    );
+    let limits = limits::Limits::new(config.trusted_proxies.clone());
+    // As the server does (`into_make_service_with_connect_info`): every request carries its
+    // peer's address, read by the handlers and the per-address budgets.
+    let app = router(state, None, Arc::new(limits)).layer(axum::middleware::map_request(
+        |mut request: Request<Body>| async move {
+            let peer = std::net::SocketAddr::from(([127, 0, 0, 1], 40000));
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            request
+        },
+    ));
     (app, services)
 }
 
 /// A form post from the portal's own page, with its form token.
-fn post(path: &str, fields: &[(&str, &str)], session: Option<&str>) -> Request<Body> {
+pub(super) fn post(path: &str, fields: &[(&str, &str)], session: Option<&str>) -> Request<Body> {
     let body: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("csrf", TOKEN)
         .extend_pairs(fields)
@@ -73,7 +89,7 @@ fn post(path: &str, fields: &[(&str, &str)], session: Option<&str>) -> Request<B
         .unwrap()
 }
 
-fn get(path: &str, session: Option<&str>) -> Request<Body> {
+pub(super) fn get(path: &str, session: Option<&str>) -> Request<Body> {
     let mut request = Request::get(path);
     if let Some(s) = session {
         request = request.header(header::COOKIE, format!("passerelle_session={s}"));
@@ -81,7 +97,7 @@ fn get(path: &str, session: Option<&str>) -> Request<Body> {
     request.body(Body::empty()).unwrap()
 }
 
-fn location(response: &Response<Body>) -> String {
+pub(super) fn location(response: &Response<Body>) -> String {
     response
         .headers()
         .get(header::LOCATION)
@@ -91,7 +107,7 @@ fn location(response: &Response<Body>) -> String {
 }
 
 /// The value of the cookie `name` the response sets.
-fn cookie(response: &Response<Body>, name: &str) -> Option<String> {
+pub(super) fn cookie(response: &Response<Body>, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(header::SET_COOKIE)
@@ -101,7 +117,7 @@ fn cookie(response: &Response<Body>, name: &str) -> Option<String> {
         .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
 }
 
-async fn body(response: Response<Body>) -> String {
+pub(super) async fn body(response: Response<Body>) -> String {
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 22)
         .await
         .unwrap();

@@ -197,7 +197,7 @@ fn too_many(lang: Lang, wait: Duration, html: bool) -> Response {
         (
             StatusCode::TOO_MANY_REQUESTS,
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            page(lang, message),
+            super::bare::page(lang, message),
         )
             .into_response()
     } else {
@@ -212,16 +212,6 @@ fn too_many(lang: Lang, wait: Duration, html: bool) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, v);
     }
     response
-}
-
-/// A bare page: no session, no Leptos, nothing that costs more than the refusal.
-fn page(lang: Lang, message: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"{}\"><head><meta charset=\"utf-8\"><title>Passerelle</title></head>\
-         <body><main><h1>Passerelle</h1><p>{message}</p><p><a href=\"/connexion\">{}</a></p></main></body></html>",
-        lang.code(),
-        lang.messages().sign_in.back_to_sign_in,
-    )
 }
 
 /// The timeout layer's answer (an empty 408) in the visitor's language.

@@ -2,6 +2,7 @@
 
 mod account;
 mod admin;
+mod bare;
 mod card;
 mod cookies;
 mod forms;
@@ -217,6 +218,8 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
         .with_state(state)
 }
 
+#[cfg(test)]
+mod fault_tests;
 #[cfg(test)]
 mod http_tests;
 

@@ -185,15 +185,9 @@ async fn with_context(
         .await
         {
             Ok(loaded) => Viewer::from_load(loaded),
-            Err(e) => {
-                let code = app::error::ErrorCode::internal(e);
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    code.message(lang),
-                )
-                    .into_response();
-            }
+            // The database does not answer (after the retries of `sessions::load`): a page that
+            // says so in the visitor's language, with the request's reference, not a blank one.
+            Err(e) => return super::bare::error(lang, &app::error::ErrorCode::from(e)),
         },
         None => Viewer::Anonymous,
     };
@@ -263,6 +257,14 @@ async fn with_context(
         if let Ok(value) = cookie.to_string().parse() {
             response.headers_mut().append(header::SET_COOKIE, value);
         }
+    }
+    // "Temporarily unavailable" (a page, a server function, a bare page) says when to come back.
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE
+        && !response.headers().contains_key(header::RETRY_AFTER)
+    {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
     }
     // Pages carry personal data and per-user tokens: never cache them.
     if !response.headers().contains_key(header::CACHE_CONTROL) {

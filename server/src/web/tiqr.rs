@@ -57,6 +57,15 @@ pub struct KeyQuery {
     key: String,
 }
 
+/// A failure the app can only show as an error: 503 while the database is unavailable (the app
+/// may try again), 500 otherwise; logged with the request's reference either way.
+fn failed(e: domain::Error) -> Response {
+    match ErrorCode::from(e) {
+        ErrorCode::Unavailable { .. } => plain(StatusCode::SERVICE_UNAVAILABLE, "ERROR"),
+        _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR"),
+    }
+}
+
 /// `GET /tiqr/metadata?key=…`: what the app learns when it scans the enrollment QR (once).
 pub async fn metadata(
     State(state): State<AppState>,
@@ -71,10 +80,7 @@ pub async fn metadata(
         Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
             plain(StatusCode::NOT_FOUND, "INVALID_REQUEST")
         }
-        Err(e) => {
-            let _ = ErrorCode::internal(e);
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
-        }
+        Err(e) => failed(e),
     }
 }
 
@@ -112,10 +118,7 @@ pub async fn enrol(
         Err(domain::Error::TiqrRequest(_) | domain::Error::TiqrExpired) => {
             plain(StatusCode::BAD_REQUEST, "INVALID_REQUEST")
         }
-        Err(e) => {
-            let _ = ErrorCode::internal(e);
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
-        }
+        Err(e) => failed(e),
     }
 }
 
@@ -134,10 +137,7 @@ pub async fn login(
     };
     match sign_in::app_login(&state.services.portal, &tiqr.secrets, &form, ctx.call()).await {
         Ok(reply) => plain(StatusCode::OK, reply.as_str()),
-        Err(e) => {
-            let _ = ErrorCode::internal(e);
-            plain(StatusCode::INTERNAL_SERVER_ERROR, "ERROR")
-        }
+        Err(e) => failed(e),
     }
 }
 
