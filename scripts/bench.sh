@@ -4,7 +4,7 @@
 # Usage: bash scripts/bench.sh [SECONDS] [CONCURRENCY]
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
-cargo leptos build --release
+cargo leptos build --release --precompress
 cargo build --profile server-release -p bench
 data="$root/target/bench-data"
 rm -rf "$data"

@@ -27,7 +27,7 @@ if [ "${PASSERELLE_RUN_PROFILE:-release}" = debug ]; then
   bin="$root/target/debug"
   build_tools=(cargo build -q -p passerelle-agent -p testkit --bins)
 else
-  cargo leptos build --release
+  cargo leptos build --release --precompress
   passerelle="$root/target/server-release/passerelle"
   bin="$root/target/release"
   build_tools=(cargo build --release -q -p passerelle-agent -p testkit --bins)

@@ -107,7 +107,16 @@ pub async fn context(
 ) -> Response {
     let path = request.uri().path().to_string();
     if is_static(&path) {
-        return next.run(request).await;
+        // The bundle's names do not change between versions: the browser asks again each time
+        // (an unchanged file costs a 304), so that a new version never hydrates an old page.
+        let mut response = next.run(request).await;
+        if !response.headers().contains_key(header::CACHE_CONTROL) {
+            response.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-cache"),
+            );
+        }
+        return response;
     }
     let request_id = new_request_id();
     let span = tracing::info_span!(
