@@ -9,7 +9,7 @@ cargo build --profile server-release -p bench
 data="$root/target/bench-data"
 rm -rf "$data"
 port=3950
-PASSERELLE_DATA_DIR="$data" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
+PASSERELLE_DEMO_DATA=true PASSERELLE_TRUSTED_PROXIES=127.0.0.1 PASSERELLE_DATA_DIR="$data" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
   PASSERELLE_SITE_ROOT="$root/target/site" DATABASE_URL= RUST_LOG=warn "$root/target/server-release/passerelle" serve &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT

@@ -63,14 +63,19 @@ async fn form_token(addr: &str) -> std::io::Result<String> {
         .ok_or_else(|| std::io::Error::other(format!("no form token (status {})", page.status)))
 }
 
-async fn sign_in(addr: &str, token: &str) -> std::io::Result<bool> {
+/// Each sign-in comes from an address of its own (`X-Forwarded-For`, the server trusting the
+/// loopback as its proxy): a crowd of professionals, not one address that the per-address
+/// flood limit (5 per second) would stop.
+async fn sign_in(addr: &str, token: &str, n: u64) -> std::io::Result<bool> {
     let body = format!(
         "csrf={token}&identifiant=dr.martin&mot_de_passe={}",
         domain::demo::DEMO_PASSWORD
     );
     let request = format!(
         "POST /connexion HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Cookie: passerelle_csrf={token}\r\nContent-Length: {}\r\n\r\n{body}",
+         X-Forwarded-For: 10.{}.{}.1\r\nCookie: passerelle_csrf={token}\r\nContent-Length: {}\r\n\r\n{body}",
+        n >> 8 & 255,
+        n & 255,
         body.len()
     );
     let r = exchange(addr, request).await?;
@@ -105,6 +110,9 @@ fn memory_of(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The number of the next sign-in, for its address.
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::Result<Run> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
@@ -116,7 +124,8 @@ async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::R
             let (mut latencies, mut failed) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
                 let started = Instant::now();
-                if sign_in(&addr, &token).await? {
+                let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if sign_in(&addr, &token, n).await? {
                     latencies.push(started.elapsed());
                 } else {
                     failed += 1
