@@ -303,21 +303,7 @@ impl EmbeddedPostgres {
             );
             this.options.clone_from(&options);
             let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
-            let started = this.run(
-                "pg_ctl",
-                &[
-                    "-w".as_ref(),
-                    "-t".as_ref(),
-                    START_TIMEOUT_SECONDS.as_ref(),
-                    "-D".as_ref(),
-                    pgdata.as_os_str(),
-                    "-l".as_ref(),
-                    log.as_os_str(),
-                    "-o".as_ref(),
-                    options.as_ref(),
-                    "start".as_ref(),
-                ],
-            );
+            let started = this.pg_ctl(&["-o".as_ref(), options.as_ref(), "start".as_ref()]);
             let Err(e) = started else { break };
             let written = log_since(&log, offset);
             if port_was_taken(&written) && tries < PORT_TRIES {
@@ -439,9 +425,21 @@ impl EmbeddedPostgres {
 
     /// `pg_ctl -w` with `args` on this cluster, its log in the error when it fails.
     fn pg_ctl_logged(&self, args: &[&std::ffi::OsStr]) -> Result<()> {
-        let pgdata = self.root.join("pgdata");
         let log = self.root.join("postgres.log");
         let offset = fs::metadata(&log).map(|m| m.len()).unwrap_or(0);
+        self.pg_ctl(args).map_err(|e| {
+            fail(format!(
+                "{e}\n--- {} ---\n{}\n--- end of the log ---",
+                log.display(),
+                log_since(&log, offset)
+            ))
+        })
+    }
+
+    /// `pg_ctl -w` (waiting up to the start timeout) with `args` on this cluster's folder and log.
+    fn pg_ctl(&self, args: &[&std::ffi::OsStr]) -> Result<()> {
+        let pgdata = self.root.join("pgdata");
+        let log = self.root.join("postgres.log");
         let mut all: Vec<&std::ffi::OsStr> = vec![
             "-w".as_ref(),
             "-t".as_ref(),
@@ -452,13 +450,7 @@ impl EmbeddedPostgres {
             log.as_os_str(),
         ];
         all.extend_from_slice(args);
-        self.run("pg_ctl", &all).map_err(|e| {
-            fail(format!(
-                "{e}\n--- {} ---\n{}\n--- end of the log ---",
-                log.display(),
-                log_since(&log, offset)
-            ))
-        })
+        self.run("pg_ctl", &all)
     }
 
     /// Stops the cluster whoever started it (`passerelle db stop`).

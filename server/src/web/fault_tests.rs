@@ -92,14 +92,19 @@ async fn judge(what: &str, response: Response<Body>) -> Seen {
     }
 }
 
-/// A browser at `address`: signs in as `username`, then reads the page it lands on.
-async fn visit(app: &Router, username: &str, address: &str) -> Vec<Seen> {
+/// The sign-in form of `username`, posted from `address`.
+async fn sign_in_from(app: &Router, username: &str, address: &str) -> Response<Body> {
     let form = post(
         "/connexion",
         &[("identifiant", username), ("mot_de_passe", PASSWORD)],
         None,
     );
-    let response = app.clone().oneshot(from(form, address)).await.unwrap();
+    app.clone().oneshot(from(form, address)).await.unwrap()
+}
+
+/// A browser at `address`: signs in as `username`, then reads the page it lands on.
+async fn visit(app: &Router, username: &str, address: &str) -> Vec<Seen> {
+    let response = sign_in_from(app, username, address).await;
     let session = cookie(&response, "passerelle_session");
     let landing = location(&response);
     let signed_in = judge(&format!("sign-in of {username}"), response).await;
@@ -198,15 +203,8 @@ async fn postgresql_restarted_or_gone_for_a_while_leaves_every_page_french_and_n
     }
 
     // Gone for a while: not ready, and a page asked meanwhile says so in French.
-    let session = {
-        let form = post(
-            "/connexion",
-            &[("identifiant", "dr.martin"), ("mot_de_passe", PASSWORD)],
-            None,
-        );
-        let response = app.clone().oneshot(from(form, "10.201.0.1")).await.unwrap();
-        cookie(&response, "passerelle_session").expect("signed in")
-    };
+    let response = sign_in_from(&app, "dr.martin", "10.201.0.1").await;
+    let session = cookie(&response, "passerelle_session").expect("signed in");
     let c = cluster.clone();
     tokio::task::spawn_blocking(move || c.cluster().stop_now())
         .await
@@ -222,12 +220,7 @@ async fn postgresql_restarted_or_gone_for_a_while_leaves_every_page_french_and_n
         judge("a page while the database is down", page).await,
         Seen::Unavailable
     );
-    let form = post(
-        "/connexion",
-        &[("identifiant", "inf.durand"), ("mot_de_passe", PASSWORD)],
-        None,
-    );
-    let response = app.clone().oneshot(from(form, "10.201.0.2")).await.unwrap();
+    let response = sign_in_from(&app, "inf.durand", "10.201.0.2").await;
     assert_eq!(
         judge("a sign-in while the database is down", response).await,
         Seen::Unavailable
