@@ -11,10 +11,12 @@
 #       # (PASSERELLE_*). Returns once the fleet address answers /readyz; writes <dir>/fleet/env
 #       # with FLEET_URL and FLEET_INSTANCES (their addresses).
 #   bash scripts/fleet.sh stop <dir>
+#   bash scripts/fleet.sh kill <dir> <i>     # SIGKILL of instance i (1…N), as a crash would
+#   bash scripts/fleet.sh revive <dir> <i>   # starts instance i again with the settings of start
 #
 # PASSERELLE_BIN chooses the binary (default: target/debug/passerelle).
 set -euo pipefail
-[ $# -ge 2 ] || { echo "usage: $0 start <dir> [instances] [port] | stop <dir>" >&2; exit 2; }
+[ $# -ge 2 ] || { echo "usage: $0 start <dir> [instances] [port] | stop <dir> | kill <dir> <i> | revive <dir> <i>" >&2; exit 2; }
 cmd=$1
 dir=$(mkdir -p "$2" && cd "$2" && pwd)
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,14 +88,20 @@ $upstream  }
   }
 }
 NGINX
+  # What every instance is started with, kept for `revive` (readable by this user only: it may
+  # hold secrets of the configuration).
+  ( umask 077
+    for name in $(compgen -e | grep -E '^(PASSERELLE_|RUST_LOG$)' || true); do declare -px "$name"; done
+    printf 'export DATABASE_URL=%q PASSERELLE_DATA_DIR=%q\n' "$url" "$dir"
+    printf 'export PASSERELLE_PUBLIC_URL=%q PASSERELLE_TRUSTED_PROXIES=%q\n' \
+      "${PASSERELLE_PUBLIC_URL:-http://127.0.0.1:$port}" "${PASSERELLE_TRUSTED_PROXIES:-127.0.0.4}"
+  ) > "$fleet/settings"
   for i in $(seq "$n"); do
-    DATABASE_URL="$url" PASSERELLE_DATA_DIR="$dir" PASSERELLE_LISTEN="127.0.0.1:$((port + i))" \
-      PASSERELLE_PUBLIC_URL="${PASSERELLE_PUBLIC_URL:-http://127.0.0.1:$port}" \
-      PASSERELLE_TRUSTED_PROXIES="${PASSERELLE_TRUSTED_PROXIES:-127.0.0.4}" \
-      setsid "$bin" serve > "$fleet/instance-$i.log" 2>&1 < /dev/null &
-    echo $! > "$fleet/instance-$i.pid"
+    echo "$((port + i))" > "$fleet/instance-$i.port"
+    : > "$fleet/instance-$i.log"
+    launch "$i"
     # The first one creates the shared keys of <dir>; the others start once it answers.
-    wait_ready "http://127.0.0.1:$((port + i))" "$fleet/instance-$i.log" "$!"
+    wait_ready "http://127.0.0.1:$((port + i))" "$fleet/instance-$i.log" "$(cat "$fleet/instance-$i.pid")"
   done
   local nginx_bin
   nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
@@ -101,6 +109,14 @@ NGINX
   wait_ready "http://127.0.0.1:$port" "$fleet/nginx-error.log" "$!"
   printf 'FLEET_URL=http://127.0.0.1:%s\nFLEET_INSTANCES="%s"\n' "$port" "${instances% }" > "$fleet/env"
   echo "fleet ready: http://127.0.0.1:$port over $n instances (${instances% })"
+}
+
+launch() { # instance number
+  local i=$1
+  ( source "$fleet/settings"
+    export PASSERELLE_LISTEN="127.0.0.1:$(cat "$fleet/instance-$i.port")"
+    exec setsid "$bin" serve >> "$fleet/instance-$i.log" 2>&1 < /dev/null ) &
+  echo $! > "$fleet/instance-$i.pid"
 }
 
 wait_ready() { # url, log, pid
@@ -117,5 +133,12 @@ wait_ready() { # url, log, pid
 case $cmd in
   start) start "${3:-2}" "${4:-3920}" ;;
   stop) stop ;;
+  kill) [ -f "$fleet/instance-${3:?instance number}.pid" ] || { echo "no instance $3" >&2; exit 2; }
+        kill -KILL "$(cat "$fleet/instance-$3.pid")" 2>/dev/null || true
+        echo "instance $3 killed" ;;
+  revive) [ -f "$fleet/instance-${3:?instance number}.port" ] || { echo "no instance $3" >&2; exit 2; }
+          launch "$3"
+          wait_ready "http://127.0.0.1:$(cat "$fleet/instance-$3.port")" "$fleet/instance-$3.log" "$(cat "$fleet/instance-$3.pid")"
+          echo "instance $3 serving again" ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac

@@ -65,16 +65,16 @@ fi
 step "build the site (cargo-leptos: server + hydrated WebAssembly)"
 cargo leptos build
 
-step "end-to-end tests in Chromium (with a virtual card reader, the card agent and nginx)"
+step "end-to-end tests in Chromium through a fleet of two instances (with a virtual card reader, the card agent and nginx)"
 cargo build -q -p passerelle-agent -p testkit --bins
 # One end-to-end run at a time on a machine: the ports, pcscd and its virtual reader are shared by
 # every checkout (git worktrees included). The lock is released when this script ends.
 exec 9>/tmp/passerelle-e2e.lock
 flock 9
 e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
-port=3900
+port=3900 # the fleet's address; its instances listen on 3901 and 3902
 card_port=3943
-portal_proxy_port=3901
+portal_proxy_port=3908
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
@@ -83,6 +83,7 @@ cleanup() {
   bash "$root/scripts/card-lab.sh" stop "$e2e_dir/card-lab" >/dev/null 2>&1 || true
   bash "$root/scripts/smtp-sink.sh" stop "$e2e_dir/smtp" >/dev/null 2>&1 || true
   bash "$root/scripts/psc-provider.sh" stop "$e2e_dir/psc" >/dev/null 2>&1 || true
+  bash "$root/scripts/fleet.sh" stop "$e2e_dir" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 # A real SMTP server (aiosmtpd, messages in a maildir the tests read).
@@ -116,6 +117,15 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username psc.roux --email agnes.roux@chu.example \
   --given-name Agnès --family-name Roux --region FR-IDF --national-id 899700056783 --otp-required \
   --establishment 930004569 --password-stdin >/dev/null
+# For end2end/tests/instance-killed.spec.ts (an instance of the fleet dies mid-flow), two
+# professionals no other spec touches: one needing the e-mail code, one who adds a TIQR phone.
+for who in "panne.code Paul Garnier --otp-required" "panne.tiqr Sophie Garnier"; do
+  read -r username given family otp <<<"$who"
+  printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+    "$root/target/debug/passerelle" user create --username "$username" --email "$username@chu.example" \
+    --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
+    ${otp:+"$otp"} --password-stdin >/dev/null
+done
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
 # own specs; these rows are what they leave behind, written here so that this spec depends only
@@ -149,44 +159,54 @@ bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
 (set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
   --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &
 pids+=($!)
-# nginx terminates TLS on the card host (scripts/tls-terminator.sh), plus an ordinary reverse
-# proxy that passes client headers through, whose certificate header must not be believed.
-bash "$root/scripts/tls-terminator.sh" start "$e2e_dir/nginx" "$e2e_dir/pki" "$card_port" "$port" "$portal_proxy_port"
+# The portal runs as a fleet (scripts/fleet.sh): two instances over the one database, behind
+# nginx on $port in round robin with no sticky sessions, so that every spec's flow crosses
+# instances (a page served by one, its form posted to the other, the TIQR phone and the card
+# agent on either). Started before the card host, whose terminator balances the same instances.
 # Every browser of the run signs in from 127.0.0.1: the per-address limit (tested in the domain
 # tests) would otherwise add up the failures of all the specs.
-PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" \
-  PASSERELLE_TRUSTED_PROXIES=127.0.0.2,127.0.0.3 PASSERELLE_CARD_TLS_PROXIES=127.0.0.2 \
-  PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem" \
-  PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port" \
-  PASSERELLE_SMTP_HOST=127.0.0.1 PASSERELLE_SMTP_PORT="$smtp_port" PASSERELLE_SMTP_SECURITY=none \
-  PASSERELLE_OTP_CODE_SECONDS=20 PASSERELLE_ADDRESS_MAX_FAILURES=500 \
-  PASSERELLE_PSC_ENABLED=true PASSERELLE_PSC_ISSUER="$psc_issuer" PASSERELLE_PSC_CLIENT_ID=passerelle-jwt \
-  PASSERELLE_PSC_CLIENT_SECRET=passerelle-secret PASSERELLE_PSC_CLIENT_AUTH=basic \
-  DATABASE_URL= PASSERELLE_SITE_ROOT="$root/target/site" "$root/target/debug/passerelle" serve > "$root/target/e2e-server.log" 2>&1 &
-server=$!
-pids+=($server)
-for _ in $(seq 1 120); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  kill -0 $server 2>/dev/null || { cat "$root/target/e2e-server.log"; exit 1; }
-  sleep 0.5
-done
+fleet_env=(PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port"
+  PASSERELLE_TRUSTED_PROXIES=127.0.0.2,127.0.0.3,127.0.0.4 PASSERELLE_CARD_TLS_PROXIES=127.0.0.2
+  PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem"
+  PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port"
+  PASSERELLE_SMTP_HOST=127.0.0.1 PASSERELLE_SMTP_PORT="$smtp_port" PASSERELLE_SMTP_SECURITY=none
+  PASSERELLE_OTP_CODE_SECONDS=20 PASSERELLE_ADDRESS_MAX_FAILURES=500
+  PASSERELLE_PSC_ENABLED=true PASSERELLE_PSC_ISSUER="$psc_issuer" PASSERELLE_PSC_CLIENT_ID=passerelle-jwt
+  PASSERELLE_PSC_CLIENT_SECRET=passerelle-secret PASSERELLE_PSC_CLIENT_AUTH=basic
+  PASSERELLE_SITE_ROOT="$root/target/site")
+env "${fleet_env[@]}" bash "$root/scripts/fleet.sh" start "$e2e_dir" 2 "$port" \
+  || { echo "FAILED: the fleet did not start"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+fleet_ports=$((port + 1)),$((port + 2))
+# nginx terminates TLS on the card host (scripts/tls-terminator.sh), plus an ordinary reverse
+# proxy that passes client headers through, whose certificate header must not be believed.
+bash "$root/scripts/tls-terminator.sh" start "$e2e_dir/nginx" "$e2e_dir/pki" "$card_port" "$fleet_ports" "$portal_proxy_port"
 curl -skf "https://127.0.0.1:$card_port/healthz" >/dev/null || { cat "$e2e_dir/nginx/error.log"; exit 1; }
 export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-lab" \
   PASSERELLE_E2E_CARD_URL="https://127.0.0.1:$card_port" \
   PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port" \
   PASSERELLE_E2E_SMTP="$e2e_dir/smtp" \
-  PASSERELLE_E2E_PSC_URL="http://127.0.0.1:$psc_port" PASSERELLE_E2E_PSC_USERS="$e2e_dir/psc-users.json"
+  PASSERELLE_E2E_PSC_URL="http://127.0.0.1:$psc_port" PASSERELLE_E2E_PSC_USERS="$e2e_dir/psc-users.json" \
+  PASSERELLE_E2E_FLEET="$e2e_dir"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 count_playwright "$log" "$status"
+# Both instances served the specs (the fleet's nginx logs the instance of each request last).
+served=$(awk '{ print $NF }' "$e2e_dir/fleet/nginx-access.log" | tr ',' '\n' | grep -oE '127[.0-9]+:[0-9]+' | sort -u | wc -l)
+if [ "$served" -ge 2 ]; then
+  echo "the specs' requests were served by $served instances"; passed=$((passed + 1))
+else
+  echo "FAILED: only $served instance(s) served the specs' requests"; failed=$((failed + 1))
+fi
 if [ "$status" -ne 0 ]; then
   # The failures' browser side is printed by the specs (end2end/tests/fixtures.ts); the server's
   # side is here: its warnings and errors, each with its request id.
-  echo; echo "--- the portal's warnings and errors during the run (target/e2e-server.log):"
-  grep -aE 'WARN|ERROR|panicked' "$root/target/e2e-server.log" | tail -n 60 || true
+  for f in "$e2e_dir"/fleet/instance-*.log; do
+    echo; echo "--- the warnings and errors of $(basename "$f" .log) during the run:"
+    grep -aE 'WARN|ERROR|panicked' "$f" | tail -n 40 || true
+  done
   echo "--- the card agent's last lines (target/e2e-agent.log):"
   tail -n 15 "$root/target/e2e-agent.log" || true
 fi
@@ -267,40 +287,6 @@ else
   for pid in $(pgrep -f "$demo_data" || true); do kill -KILL "$pid" 2>/dev/null || true; done
 fi
 rm -rf "$demo_data"
-
-step "a fleet (scripts/fleet.sh): two instances over one PostgreSQL behind nginx, no sticky sessions"
-# The demo's flows that cross instances most: the e-mailed code (asked on one instance, sent by
-# whichever outbox worker claims it, typed on another) and TIQR (the phone's calls and the page's
-# polls land on different instances).
-fleet_data=$(mktemp -d /tmp/passerelle-fleet.XXXXXX) && chmod 711 "$fleet_data"
-export PASSERELLE_DATA_DIR="$fleet_data" DATABASE_URL=
-"$root/target/debug/passerelle" migrate >/dev/null 2>&1
-"$root/target/debug/passerelle" demo seed >/dev/null 2>&1
-"$root/target/debug/passerelle" db stop >/dev/null 2>&1
-unset PASSERELLE_DATA_DIR
-if PASSERELLE_DEMO_DATA=true bash "$root/scripts/fleet.sh" start "$fleet_data" 2 3920; then
-  log=$(mktemp)
-  set +e
-  (cd end2end && PASSERELLE_DEMO_URL="http://127.0.0.1:3920" \
-    npx playwright test --config demo.config.ts --grep "the code read in the demo|the TIQR app" 2>&1) | tee "$log"
-  status=${PIPESTATUS[0]}
-  set -e
-  count_playwright "$log" "$status"
-  # Both instances served the flows (nginx logs the instance of each request last).
-  served=$(awk '{ print $NF }' "$fleet_data/fleet/nginx-access.log" | sort -u | grep -c '^127' || true)
-  if [ "$served" -ge 2 ]; then
-    echo "requests served by $served instances"; passed=$((passed + 1))
-  else
-    echo "FAILED: only $served instance(s) served the fleet's requests"; failed=$((failed + 1))
-  fi
-  if [ "$status" -ne 0 ]; then
-    for f in "$fleet_data"/fleet/instance-*.log; do echo "--- $f"; grep -aE 'WARN|ERROR|panicked' "$f" | tail -n 20; done
-  fi
-else
-  echo "FAILED: the fleet did not start"; failed=$((failed + 1))
-fi
-bash "$root/scripts/fleet.sh" stop "$fleet_data" || true
-rm -rf "$fleet_data"
 
 echo
 echo "$passed passed, $failed failed"

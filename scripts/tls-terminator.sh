@@ -4,7 +4,9 @@
 # 127.0.0.2, the only address the portal believes the certificate header from (requests reaching
 # the portal directly from 127.0.0.1 cannot forge it). Used by scripts/test.sh and scripts/run.sh.
 #
-#   bash scripts/tls-terminator.sh start <dir> <pki dir> <card port> <portal port> [proxy port]
+#   bash scripts/tls-terminator.sh start <dir> <pki dir> <card port> <portal port(s)> [proxy port]
+#       # <portal port(s)>: one port, or several separated by commas (the instances of a fleet,
+#       # in round robin: the card host's terminator is then also their load balancer).
 #       # writes <dir>/nginx.conf, starts nginx in the background (pid in <dir>/nginx.pid) and
 #       # returns once the card host answers; with a proxy port, also an ordinary reverse proxy
 #       # (from 127.0.0.3) that passes client headers through, which the portal must not believe.
@@ -22,17 +24,19 @@ stop() {
 }
 
 start() {
-  local pki=$1 card_port=$2 port=$3 proxy_port=${4:-}
+  local pki=$1 card_port=$2 ports=$3 proxy_port=${4:-}
   mkdir -p "$dir" && chmod 777 "$dir"
   dir=$(cd "$dir" && pwd)
   stop
+  local servers="" port
+  for port in ${ports//,/ }; do servers+="    server 127.0.0.1:$port;"$'\n'; done
   local proxy=""
   if [ -n "$proxy_port" ]; then
     proxy="
   server {
     listen 127.0.0.1:$proxy_port;
     location / {
-      proxy_pass http://127.0.0.1:$port;
+      proxy_pass http://portal;
       proxy_bind 127.0.0.3;
       proxy_redirect off;
       proxy_set_header Host \$host:\$server_port;
@@ -53,6 +57,8 @@ http {
   fastcgi_temp_path $dir/fastcgi;
   uwsgi_temp_path $dir/uwsgi;
   scgi_temp_path $dir/scgi;
+  upstream portal {
+$servers  }
   server {
     listen 127.0.0.1:$card_port ssl;
     ssl_certificate $pki/server.cert.pem;
@@ -66,7 +72,7 @@ http {
     ssl_session_cache off;
     keepalive_timeout 0;
     location / {
-      proxy_pass http://127.0.0.1:$port;
+      proxy_pass http://portal;
       proxy_bind 127.0.0.2;
       # The portal's redirects back to its own origin must stay as they are.
       proxy_redirect off;
@@ -94,7 +100,7 @@ NGINX
 }
 
 case $cmd in
-  start) [ $# -ge 5 ] || { echo "usage: $0 start <dir> <pki dir> <card port> <portal port> [proxy port]" >&2; exit 2; }
+  start) [ $# -ge 5 ] || { echo "usage: $0 start <dir> <pki dir> <card port> <portal port(s)> [proxy port]" >&2; exit 2; }
          start "$3" "$4" "$5" "${6:-}" ;;
   stop) stop ;;
   *) echo "unknown command $cmd" >&2; exit 2 ;;

@@ -17,7 +17,7 @@ pub mod state;
 pub mod tiqr_api;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -37,6 +37,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light" />
                 // No icon file to fetch (and no 404 on every page).
                 <link rel="icon" href="data:," />
+                // Its name carries its hash when the build made one (see startup::leptos_options).
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -113,7 +115,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/passerelle.css" />
         <Title formatter=|title: String| {
             if title.is_empty() { "Passerelle".to_string() } else { format!("{title} – Passerelle") }
         } />

@@ -49,7 +49,7 @@ test("a revoked certificate presented to the terminator is refused with its reas
 
 for (const [how, base] of [
   ["straight to the portal", baseURL],
-  ["through a reverse proxy that passes client headers", process.env.PASSERELLE_E2E_PROXY_URL ?? "http://127.0.0.1:3901"],
+  ["through a reverse proxy that passes client headers", process.env.PASSERELLE_E2E_PROXY_URL ?? "http://127.0.0.1:3908"],
 ]) {
   test(`a forged certificate header sent ${how} is ignored`, async ({ page }) => {
     const pem = fs.readFileSync(`${PKI}/cps-martin.cert.pem`, "utf8");

@@ -120,3 +120,33 @@ export function smtpServer(action: "start" | "stop", port?: string) {
 export function smtpPort(): string {
   return fs.readFileSync(path.join(SMTP_DIR, "env"), "utf8").trim().replace("SMTP_PORT=", "");
 }
+
+// The fleet of scripts/test.sh (scripts/fleet.sh): its data folder, where nginx logs which
+// instance served each request and each instance's port is written.
+export const FLEET_DIR = process.env.PASSERELLE_E2E_FLEET ?? "";
+const FLEET_SCRIPT = path.resolve(__dirname, "../../scripts/fleet.sh");
+
+/** The instance (1…N) that served the latest request whose log line matches, e.g.
+ * `/"POST \/connexion\/code /`. */
+export function servedBy(request: RegExp): number {
+  const dir = path.join(FLEET_DIR, "fleet");
+  const ports = new Map<string, number>();
+  for (const file of fs.readdirSync(dir)) {
+    const m = file.match(/^instance-(\d+)\.port$/);
+    if (m) ports.set(fs.readFileSync(path.join(dir, file), "utf8").trim(), Number(m[1]));
+  }
+  const lines = fs.readFileSync(path.join(dir, "nginx-access.log"), "utf8").trimEnd().split("\n");
+  for (const line of lines.reverse()) {
+    if (!request.test(line)) continue;
+    // The last upstream tried is the one that answered ("127.0.0.1:3901, 127.0.0.1:3902").
+    const port = line.match(/:(\d+)$/)?.[1] ?? "";
+    const instance = ports.get(port);
+    if (instance) return instance;
+  }
+  throw new Error(`no request matching ${request} in the fleet's log`);
+}
+
+/** Kills an instance of the fleet (SIGKILL, as a crash would) or starts it again. */
+export function fleet(action: "kill" | "revive", instance: number) {
+  execFileSync("bash", [FLEET_SCRIPT, action, FLEET_DIR, String(instance)], { stdio: "pipe" });
+}

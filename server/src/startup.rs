@@ -58,11 +58,22 @@ pub fn passwords(config: &Config) -> Result<Arc<Passwords>, CliError> {
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("passerelle")
+        .hash_files(bundle_names_hashed())
         .site_root(config.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .env(leptos::config::Env::PROD)
         .build()
+}
+
+/// Whether `cargo leptos build` named the bundle's files after their hashes: it then writes
+/// `hash.txt` beside the server's binary, where Leptos reads the names the pages load. A binary
+/// built otherwise (`cargo build`, the tests) serves the plain names.
+fn bundle_names_hashed() -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join("hash.txt").is_file()))
+        .unwrap_or(false)
 }
 
 /// The card trust (IGC-Santé bundle and CRLs) and card settings, when `[card]` is configured.

@@ -30,6 +30,29 @@ fn is_static(path: &str) -> bool {
         || path == paths::READY
 }
 
+/// How long a browser may keep a static file. A name carrying its content's hash
+/// (`passerelle.<22 characters of base64url MD5>.wasm`, from `cargo leptos build` with
+/// `hash-files`) never changes content: kept a year without asking. Any other name may get new
+/// content with a new version: asked again each time (an unchanged file costs a 304), so that a
+/// new version never hydrates an old page.
+fn static_cache_control(path: &str) -> &'static str {
+    let name = path.rsplit('/').next().unwrap_or_default();
+    let mut parts = name.split('.');
+    let (_stem, extension) = (parts.next(), parts.next_back());
+    let hashed = extension.is_some()
+        && parts.any(|part| {
+            part.len() == 22
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if path.starts_with("/pkg/") && hashed {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    }
+}
+
 /// Pages only a signed-in user may see.
 fn is_private_page(path: &str) -> bool {
     path == paths::CHOOSER
@@ -107,13 +130,17 @@ pub async fn context(
 ) -> Response {
     let path = request.uri().path().to_string();
     if is_static(&path) {
-        // The bundle's names do not change between versions: the browser asks again each time
-        // (an unchanged file costs a 304), so that a new version never hydrates an old page.
         let mut response = next.run(request).await;
+        let found = response.status().is_success() || response.status() == StatusCode::NOT_MODIFIED;
         if !response.headers().contains_key(header::CACHE_CONTROL) {
+            let value = if found {
+                static_cache_control(&path)
+            } else {
+                "no-cache"
+            };
             response.headers_mut().insert(
                 header::CACHE_CONTROL,
-                header::HeaderValue::from_static("no-cache"),
+                header::HeaderValue::from_static(value),
             );
         }
         return response;
@@ -300,6 +327,36 @@ pub fn local_path<'a>(retour: &'a str, within: &str) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_fingerprinted_bundle_files_are_kept_for_a_year() {
+        let year = "public, max-age=31536000, immutable";
+        for kept in [
+            "/pkg/passerelle.Xq3v0a9Zk-_8bR2mLp1TsA.wasm",
+            "/pkg/passerelle.Xq3v0a9Zk-_8bR2mLp1TsA.js",
+            "/pkg/passerelle.Xq3v0a9Zk-_8bR2mLp1TsA.css",
+        ] {
+            assert_eq!(static_cache_control(kept), year, "{kept}");
+        }
+        for asked_again in [
+            "/pkg/passerelle.wasm",
+            "/pkg/passerelle.css",
+            "/pkg/passerelle_bg.wasm",
+            // 21 characters, or one that base64url does not have.
+            "/pkg/passerelle.Xq3v0a9Zk-_8bR2mLp1Ts.wasm",
+            "/pkg/passerelle.Xq3v0a9Zk+_8bR2mLp1TsA.wasm",
+            // Outside the bundle's folder, and a name that is only a hash.
+            "/favicon.Xq3v0a9Zk-_8bR2mLp1TsA.ico",
+            "/pkg/Xq3v0a9Zk-_8bR2mLp1TsA",
+            "/healthz",
+        ] {
+            assert_eq!(
+                static_cache_control(asked_again),
+                "no-cache",
+                "{asked_again}"
+            );
+        }
+    }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {

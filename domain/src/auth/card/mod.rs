@@ -36,6 +36,7 @@ use crate::accounts::{self, UserStatus};
 use crate::audit::{self, Event, Outcome};
 use crate::call::Call;
 use crate::cards::{self, LinkedCard};
+use crate::db::retry;
 use crate::error::{Error, Result};
 use crate::mail::{self, messages, outbox};
 use crate::sessions::Token;
@@ -316,7 +317,9 @@ async fn audit_refusal_raw(
     Ok(())
 }
 
-/// Steps 2–4 of the module's flow, for a certificate already validated.
+/// Steps 2–4 of the module's flow, for a certificate already validated. The card has signed
+/// (its PIN typed) before this: one transaction, run once more if the database lost it (a
+/// restart, a failover, a lost race), so that the holder does not type the PIN again for it.
 async fn sign_in_with_certificate(
     portal: &Portal,
     identity: &CardIdentity,
@@ -326,59 +329,81 @@ async fn sign_in_with_certificate(
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<CardOutcome> {
+    crate::transaction!(&portal.pool, |tx| settle_certificate(
+        tx,
+        portal,
+        identity,
+        certificate,
+        browser,
+        path,
+        previous,
+        call
+    ))?
+}
+
+/// The body of [`sign_in_with_certificate`]'s transaction (it may run twice: the tokens it draws
+/// are thrown away with a rolled-back run). A refusal that must be kept (and audited) is the
+/// inner `Err`.
+#[allow(clippy::too_many_arguments)]
+async fn settle_certificate(
+    tx: &mut PgConnection,
+    portal: &Portal,
+    identity: &CardIdentity,
+    certificate: &[u8],
+    browser: Browser,
+    path: &str,
+    previous: Option<&Token>,
+    call: Call<'_>,
+) -> Result<Result<CardOutcome>> {
     let Call { now, .. } = call;
-    let mut tx = portal.pool.begin().await?;
-    cards::lock_holder(&mut tx, identity.national_id.as_str()).await?;
+    cards::lock_holder(tx, identity.national_id.as_str()).await?;
 
     // 2. A linked card.
     if let Some(owner) =
-        cards::owner_of_certificate(&mut tx, &identity.issuer_dn, &identity.serial).await?
+        cards::owner_of_certificate(tx, &identity.issuer_dn, &identity.serial).await?
     {
-        let account = active_account(&mut tx, owner.user_id).await;
-        let account = match account {
+        let account = match active_account(tx, owner.user_id).await {
             Ok(a) => a,
-            Err(e) => {
-                drop(tx);
-                audit_unavailable(portal, owner.user_id, identity, path, call).await?;
-                return Err(e);
+            Err(e) if retry::worth_retrying(&e) => return Err(e),
+            Err(refusal) => {
+                audit_unavailable(tx, owner.user_id, identity, path, call).await?;
+                return Ok(Err(refusal));
             }
         };
-        cards::touch(&mut tx, owner.card_id, now).await?;
-        let signed_in = sign_in_as(&mut tx, portal, &account, previous, call).await?;
-        tx.commit().await?;
-        return Ok(CardOutcome::SignedIn(signed_in));
+        cards::touch(tx, owner.card_id, now).await?;
+        let signed_in = sign_in_as(tx, portal, &account, previous, call).await?;
+        return Ok(Ok(CardOutcome::SignedIn(signed_in)));
     }
 
     // 3. A renewed card: same holder, a certificate never linked before and newer than the
     // holder's linked ones, earlier card linked to exactly one account. A card the holder
     // unlinked (lost, say) is not a renewal: it must go through the password again.
-    let renewal_of = if cards::was_linked(&mut tx, &identity.issuer_dn, &identity.serial).await?
-        || cards::newest_linked(&mut tx, identity.national_id.as_str())
+    let renewal_of = if cards::was_linked(tx, &identity.issuer_dn, &identity.serial).await?
+        || cards::newest_linked(tx, identity.national_id.as_str())
             .await?
             .is_some_and(|newest| identity.not_before < newest)
     {
         Vec::new()
     } else {
-        cards::owners_of_holder(&mut tx, identity.national_id.as_str()).await?
+        cards::owners_of_holder(tx, identity.national_id.as_str()).await?
     };
     if let [user_id] = renewal_of.as_slice() {
-        let account = match active_account(&mut tx, *user_id).await {
+        let account = match active_account(tx, *user_id).await {
             Ok(a) => a,
-            Err(e) => {
-                drop(tx);
-                audit_unavailable(portal, *user_id, identity, path, call).await?;
-                return Err(e);
+            Err(e) if retry::worth_retrying(&e) => return Err(e),
+            Err(refusal) => {
+                audit_unavailable(tx, *user_id, identity, path, call).await?;
+                return Ok(Err(refusal));
             }
         };
-        link_card(&mut tx, &account, identity, "renewal", Some(path), call).await?;
-        let signed_in = sign_in_as(&mut tx, portal, &account, previous, call).await?;
-        tx.commit().await?;
-        return Ok(CardOutcome::SignedIn(signed_in));
+        link_card(tx, &account, identity, "renewal", Some(path), call).await?;
+        let signed_in = sign_in_as(tx, portal, &account, previous, call).await?;
+        return Ok(Ok(CardOutcome::SignedIn(signed_in)));
     }
 
     // 4. Unknown card: a pending link for this browser.
     let token = pending_link::create(
-        &mut tx,
+        tx,
         browser,
         &Pending::Card {
             identity: identity.clone(),
@@ -388,7 +413,7 @@ async fn sign_in_with_certificate(
     )
     .await?;
     audit::record(
-        &mut tx,
+        tx,
         Event::new(
             audit::Action::AuthCardLinkRequired,
             Outcome::Success,
@@ -404,8 +429,7 @@ async fn sign_in_with_certificate(
         call,
     )
     .await?;
-    tx.commit().await?;
-    Ok(CardOutcome::LinkRequired { token })
+    Ok(Ok(CardOutcome::LinkRequired { token }))
 }
 
 /// Links the certificate to the account, tells the holder by e-mail and audits it, in the
@@ -497,15 +521,16 @@ async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accoun
     }
 }
 
+/// A linked card whose account is disabled or pending: refused, audited in the caller's
+/// transaction.
 async fn audit_unavailable(
-    portal: &Portal,
+    tx: &mut PgConnection,
     user_id: Uuid,
     identity: &CardIdentity,
     path: &str,
     call: Call<'_>,
 ) -> Result<()> {
-    let mut tx = portal.pool.begin().await?;
-    let account = accounts::account(&mut tx, user_id).await?;
+    let account = accounts::account(tx, user_id).await?;
     let mut event = Event::new(
         audit::Action::AuthCardSignIn,
         Outcome::Denied,
@@ -522,8 +547,7 @@ async fn audit_unavailable(
             .target("user", a.id.to_string(), &a.username)
             .region(&a.region_code);
     }
-    audit::record(&mut tx, event, call).await?;
-    tx.commit().await?;
+    audit::record(tx, event, call).await?;
     Ok(())
 }
 

@@ -236,7 +236,6 @@ pub async fn sign_in(
     previous: Option<&Token>,
     call: Call<'_>,
 ) -> Result<PscOutcome> {
-    let Call { now, .. } = call;
     let label = login.identity.display_name();
     if !level_suffices(login.acr.as_deref(), portal.psc.min_acr) {
         let mut details = login_details(login);
@@ -253,15 +252,30 @@ pub async fn sign_in(
         return Err(Error::PscLevelTooWeak);
     }
 
+    // PSC's round trip is done (the code spent): one transaction, run once more if the database
+    // lost it (a restart, a failover, a lost race), rather than sending the user through PSC again.
+    crate::transaction!(&portal.pool, |tx| settle_login(
+        tx, portal, login, browser, previous, call
+    ))?
+}
+
+/// The body of [`sign_in`]'s transaction (it may run twice: the tokens it draws are thrown away
+/// with a rolled-back run). A refusal that must be kept (and audited) is the inner `Err`.
+async fn settle_login(
+    tx: &mut PgConnection,
+    portal: &Portal,
+    login: &PscLogin,
+    browser: Browser,
+    previous: Option<&Token>,
+    call: Call<'_>,
+) -> Result<Result<PscOutcome>> {
+    let Call { now, .. } = call;
+    let label = login.identity.display_name();
     let national_id = login.identity.national_id.as_str();
-    let mut tx = portal.pool.begin().await?;
-    identity::lock(&mut tx, national_id).await?;
-    match identity::accounts_of(&mut tx, national_id)
-        .await?
-        .as_slice()
-    {
+    identity::lock(tx, national_id).await?;
+    match identity::accounts_of(tx, national_id).await?.as_slice() {
         [user_id] => {
-            let account = accounts::account(&mut tx, *user_id)
+            let account = accounts::account(tx, *user_id)
                 .await?
                 .ok_or(Error::NotFound)?;
             if account.status != UserStatus::Active {
@@ -269,7 +283,7 @@ pub async fn sign_in(
                 details["reason"] = json!("account_unavailable");
                 details["status"] = json!(account.status);
                 audit::record(
-                    &mut tx,
+                    tx,
                     Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label)
                         .target("user", account.id.to_string(), &account.username)
                         .region(&account.region_code)
@@ -277,8 +291,7 @@ pub async fn sign_in(
                     call,
                 )
                 .await?;
-                tx.commit().await?;
-                return Err(Error::AccountUnavailable(account.status));
+                return Ok(Err(Error::AccountUnavailable(account.status)));
             }
             sqlx::query!(
                 "UPDATE psc_identities SET last_used_at = $2 WHERE national_id = $1",
@@ -287,23 +300,20 @@ pub async fn sign_in(
             )
             .execute(&mut *tx)
             .await?;
-            let signed_in =
-                finish_sign_in(&mut tx, portal, &account, login, previous, call).await?;
-            tx.commit().await?;
-            Ok(PscOutcome::SignedIn(signed_in))
+            let signed_in = finish_sign_in(tx, portal, &account, login, previous, call).await?;
+            Ok(Ok(PscOutcome::SignedIn(signed_in)))
         }
         [] => {
             let token =
-                pending_link::create(&mut tx, browser, &Pending::Psc(login.clone()), now).await?;
+                pending_link::create(tx, browser, &Pending::Psc(login.clone()), now).await?;
             audit::record(
-                &mut tx,
+                tx,
                 Event::new(audit::Action::AuthPscLinkRequired, Outcome::Success, label)
                     .details(login_details(login)),
                 call,
             )
             .await?;
-            tx.commit().await?;
-            Ok(PscOutcome::LinkRequired { token })
+            Ok(Ok(PscOutcome::LinkRequired { token }))
         }
         _ => {
             // Linked to several accounts (cards linked before the one-identity rule): nobody
@@ -311,13 +321,12 @@ pub async fn sign_in(
             let mut details = login_details(login);
             details["reason"] = json!("identity_of_several_accounts");
             audit::record(
-                &mut tx,
+                tx,
                 Event::new(audit::Action::AuthPscSignIn, Outcome::Denied, label).details(details),
                 call,
             )
             .await?;
-            tx.commit().await?;
-            Err(Error::CardOfAnotherAccount)
+            Ok(Err(Error::CardOfAnotherAccount))
         }
     }
 }
