@@ -110,6 +110,50 @@ fn memory_of(pid: u32) -> Option<(f64, f64)> {
     Some((field("VmRSS:")?, field("VmHWM:")?))
 }
 
+/// The CPU time (user + system) a process has used, in seconds.
+fn cpu_seconds(pid: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name (which may hold spaces), from the third one on.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    // Linux counts in USER_HZ, 100 per second on every architecture it runs on.
+    Some(ticks / 100.0)
+}
+
+/// The CPU time of every PostgreSQL process of the machine (the server's embedded cluster, and the
+/// system's idle service).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .filter_map(|pid| cpu_seconds(&pid))
+        .sum()
+}
+
+/// Where the CPU of a run went: the server, PostgreSQL, and this client.
+#[derive(Clone, Copy)]
+struct CpuUse {
+    server: f64,
+    postgres: f64,
+    client: f64,
+}
+
+fn cpu_use(server: u32) -> Option<CpuUse> {
+    Some(CpuUse {
+        server: cpu_seconds(&server.to_string())?,
+        postgres: postgres_cpu_seconds(),
+        client: cpu_seconds("self")?,
+    })
+}
+
 /// The number of the next sign-in, for its address.
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
@@ -187,7 +231,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let idle = server.and_then(memory_of);
     // Warm up: connection pool, page cache.
     http_rate(addr.clone(), 2, concurrency).await?;
+    let cpu_before = server.and_then(cpu_use);
     let run = http_rate(addr, seconds, concurrency).await?;
+    let cpu_after = server.and_then(cpu_use);
     let after = server.and_then(memory_of);
     let (http, failed) = (run.per_second, run.failed);
     let bare = tokio::task::spawn_blocking(move || argon2_rate(seconds)).await??;
@@ -206,6 +252,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         run.percentile(0.5).as_secs_f64() * 1e3,
         run.percentile(0.95).as_secs_f64() * 1e3
     );
+    // Where each sign-in's CPU goes (the machine's cores are the limit): one verification costs
+    // what the bare run measured, the rest is the sign-in's own work.
+    if let (Some(b), Some(a)) = (cpu_before, cpu_after) {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let signed_in = run.latencies.len().max(1) as f64;
+        let per = |seconds: f64| seconds * 1e3 / signed_in;
+        let server = per(a.server - b.server);
+        let hash = cores * 1e3 / bare;
+        println!(
+            "CPU per sign-in:                  server {server:.1} ms (Argon2id {hash:.1} ms, the rest {:.1} ms), PostgreSQL {:.1} ms, this client {:.1} ms",
+            server - hash,
+            per(a.postgres - b.postgres),
+            per(a.client - b.client)
+        );
+    }
     if let (Some((idle, _)), Some((now, peak))) = (idle, after) {
         println!(
             "server resident memory:           {idle:.1} MB idle, {peak:.1} MB peak (VmHWM), {now:.1} MB after"
