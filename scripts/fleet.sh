@@ -49,7 +49,7 @@ start() {
   url=$(PASSERELLE_DATA_DIR="$dir" DATABASE_URL= "$bin" db start 2>"$fleet/db.log")
   local upstream="" instances=""
   for i in $(seq "$n"); do
-    upstream+="    server 127.0.0.1:$((port + i));"$'\n'
+    upstream+="    server 127.0.0.1:$((port + i)) max_fails=1 fail_timeout=2s;"$'\n'
     instances+="http://127.0.0.1:$((port + i)) "
   done
   cat > "$fleet/nginx.conf" <<NGINX
@@ -67,7 +67,9 @@ http {
   fastcgi_temp_path $fleet/fastcgi;
   uwsgi_temp_path $fleet/uwsgi;
   scgi_temp_path $fleet/scgi;
-  # Round robin, no stickiness; a request that cannot reach an instance goes to the next one.
+  # Round robin, no stickiness; a request that cannot reach an instance goes to the next one, and
+  # that instance is left out for 2 s before being tried again (nginx's passive health check: an
+  # instance started again rejoins within 2 s).
   upstream passerelle {
 $upstream  }
   server {

@@ -117,14 +117,17 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username psc.roux --email agnes.roux@chu.example \
   --given-name Agnès --family-name Roux --region FR-IDF --national-id 899700056783 --otp-required \
   --establishment 930004569 --password-stdin >/dev/null
-# For end2end/tests/instance-killed.spec.ts (an instance of the fleet dies mid-flow), two
-# professionals no other spec touches: one needing the e-mail code, one who adds a TIQR phone.
-for who in "panne.code Paul Garnier --otp-required" "panne.tiqr Sophie Garnier"; do
-  read -r username given family otp <<<"$who"
+# For end2end/tests/instance-killed.spec.ts (an instance of the fleet dies mid-flow), three
+# professionals no other spec touches: one needing the e-mail code, one who adds a TIQR phone, one
+# who links his Pro Santé Connect identity (national identifier 810000555556).
+for who in "panne.code Paul Garnier --otp-required" "panne.tiqr Sophie Garnier" \
+           "panne.psc Marc Garnier --rpps 10000555556"; do
+  read -r username given family extra <<<"$who"
+  # shellcheck disable=SC2086 # $extra: the options of this account, word by word
   printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
     "$root/target/debug/passerelle" user create --username "$username" --email "$username@chu.example" \
     --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
-    ${otp:+"$otp"} --password-stdin >/dev/null
+    $extra --password-stdin >/dev/null
 done
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their

@@ -1,5 +1,5 @@
 import { Browser, expect, Page, test } from "../tests/fixtures";
-import { DEMO_PASSWORD, hydrated, signIn } from "../tests/helpers";
+import { addTiqrPhone, DEMO_PASSWORD, hydrated, signIn } from "../tests/helpers";
 import { Phone } from "../tests/tiqr-phone";
 
 // A newcomer's first ten minutes: every sign-in mode of the README's walkthrough, through the demo
@@ -144,19 +144,7 @@ test("Pro Santé Connect with e-CPS: Hélène Leclerc links her account once, wi
 test("the TIQR app (the tests' phone): sec.petit adds her phone, then signs in by QR code", async ({ page, browser }) => {
   const phone = new Phone("android", "2468");
   await signIn(page, "sec.petit");
-  await page.goto("/compte/tiqr");
-  await hydrated(page);
-  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
-  const qr = page.locator("#tiqr-qr");
-  await expect(qr.locator("svg")).toHaveCount(1);
-  await hydrated(page);
-  expect((await phone.enroll((await qr.getAttribute("data-tiqr-url")) ?? "")).body).toBe("OK");
-  // The page shows the confirmation QR by itself; the same phone scans it with its PIN.
-  const confirmation = page.locator("#tiqr-confirmation");
-  await expect(confirmation.locator("svg")).toHaveCount(1, { timeout: 15_000 });
-  await hydrated(page);
-  expect(await phone.login((await confirmation.getAttribute("data-tiqr-url")) ?? "")).toBe("OK");
-  await expect(page.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
+  await addTiqrPhone(page, phone);
 
   const context = await browser.newContext({ baseURL: DEMO_URL, locale: "fr-FR" });
   const other = await context.newPage();

@@ -1,7 +1,8 @@
 import * as fs from "node:fs";
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
-import { expect, Page } from "@playwright/test";
+import { APIRequestContext, expect, Page } from "@playwright/test";
+import type { Phone } from "./tiqr-phone";
 
 export const DEMO_PASSWORD = "Passerelle-Demo-2026";
 
@@ -32,6 +33,24 @@ export async function signOut(page: Page) {
  * 10 s, hence the generous wait (a fresh-clone run once timed out here). */
 export async function hydrated(page: Page) {
   await expect(page.locator("html[data-hydrated=true]")).toHaveCount(1, { timeout: 25_000 });
+}
+
+/** Adds a TIQR phone from the signed-in holder's page, as a person does: « Ajouter un
+ * téléphone », the phone scans the QR code and enrols, then scans the confirmation QR code the
+ * page shows by itself and answers with its PIN. */
+export async function addTiqrPhone(page: Page, phone: Phone) {
+  await page.goto("/compte/tiqr");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
+  const qr = page.locator("#tiqr-qr");
+  await expect(qr.locator("svg")).toHaveCount(1);
+  await hydrated(page);
+  expect((await phone.enroll((await qr.getAttribute("data-tiqr-url")) ?? "")).body).toBe("OK");
+  const confirmation = page.locator("#tiqr-confirmation");
+  await expect(confirmation.locator("svg")).toHaveCount(1, { timeout: 15_000 });
+  await hydrated(page);
+  expect(await phone.login((await confirmation.getAttribute("data-tiqr-url")) ?? "")).toBe("OK");
+  await expect(page.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
 }
 
 // The card lab of scripts/test.sh: a private pcscd with a virtual reader, and the test PKI.
@@ -149,4 +168,16 @@ export function servedBy(request: RegExp): number {
 /** Kills an instance of the fleet (SIGKILL, as a crash would) or starts it again. */
 export function fleet(action: "kill" | "revive", instance: number) {
   execFileSync("bash", [FLEET_SCRIPT, action, FLEET_DIR, String(instance)], { stdio: "pipe" });
+}
+
+/** Waits until nginx sends requests to `instance` again: after a failure it leaves an instance
+ * out for a while (fleet.sh: 2 s), even once it is started again. */
+export async function servingAgain(request: APIRequestContext, instance: number) {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    await request.get("/readyz");
+    if (servedBy(/"GET \/readyz /) === instance) return;
+    if (Date.now() > deadline) throw new Error(`instance ${instance} of the fleet is not served again`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -1,5 +1,17 @@
 import { expect, Page, test } from "./fixtures";
-import { FLEET_DIR, fleet, hydrated, receivedMails, servedBy, signIn, waitForMail } from "./helpers";
+import * as fs from "node:fs";
+import {
+  addTiqrPhone,
+  DEMO_PASSWORD,
+  FLEET_DIR,
+  fleet,
+  hydrated,
+  receivedMails,
+  servedBy,
+  servingAgain,
+  signIn,
+  waitForMail,
+} from "./helpers";
 import { Phone } from "./tiqr-phone";
 
 // The fleet of scripts/test.sh loses an instance in the middle of a flow: the instance that has
@@ -9,7 +21,8 @@ import { Phone } from "./tiqr-phone";
 // instance to the living one. The instance is started again after each test.
 //
 // The accounts are created by scripts/test.sh for this spec only: panne.code (e-mail code
-// required) and panne.tiqr, each with one establishment (Saint-Denis).
+// required), panne.tiqr and panne.psc (RPPS 10000555556), each with one establishment
+// (Saint-Denis).
 
 test.describe.configure({ mode: "serial" });
 test.skip(!FLEET_DIR, "needs the fleet of scripts/test.sh (PASSERELLE_E2E_FLEET)");
@@ -24,8 +37,12 @@ function killWhoServed(request: RegExp): number {
 }
 
 let killed = 0;
-test.afterEach(() => {
-  if (killed) fleet("revive", killed);
+// The fleet whole again before the next test: started again, and back in nginx's rotation.
+test.afterEach(async ({ request }) => {
+  if (killed) {
+    fleet("revive", killed);
+    await servingAgain(request, killed);
+  }
   killed = 0;
 });
 
@@ -51,18 +68,7 @@ test("e-mail code: the instance that sent the code page dies; the code typed is 
 test("TIQR: the instance that drew the QR code dies; the phone's answer and the page's wait go to the other", async ({ page, browser }) => {
   const phone = new Phone("android", "7315");
   await signIn(page, "panne.tiqr");
-  await page.goto("/compte/tiqr");
-  await hydrated(page);
-  await page.getByRole("button", { name: "Ajouter un téléphone" }).click();
-  const qr = page.locator("#tiqr-qr");
-  await expect(qr.locator("svg")).toHaveCount(1);
-  await hydrated(page);
-  expect((await phone.enroll((await qr.getAttribute("data-tiqr-url")) ?? "")).body).toBe("OK");
-  const confirmation = page.locator("#tiqr-confirmation");
-  await expect(confirmation.locator("svg")).toHaveCount(1, { timeout: 15_000 });
-  await hydrated(page);
-  expect(await phone.login((await confirmation.getAttribute("data-tiqr-url")) ?? "")).toBe("OK");
-  await expect(page.locator(".alert-info")).toContainText("Téléphone enregistré.", { timeout: 15_000 });
+  await addTiqrPhone(page, phone);
 
   // Another computer: the sign-in QR code, then its instance dies while the page waits.
   const context = await browser.newContext();
@@ -76,6 +82,36 @@ test("TIQR: the instance that drew the QR code dies; the phone's answer and the 
   await expect(other).toHaveURL(HOME, { timeout: 20_000 });
   expect(servedBy(/"GET \/etablissements\//)).not.toBe(killed);
   await context.close();
+});
+
+test("Pro Santé Connect: the instance that sent the user to PSC dies; the return and the linking are done by the other", async ({ page }) => {
+  // The test provider's professionals (psc.spec.ts writes its own afterwards).
+  const identifier = "810000555556";
+  fs.writeFileSync(
+    process.env.PASSERELLE_E2E_PSC_USERS ?? "",
+    JSON.stringify({
+      [identifier]: {
+        given_name: "Marc",
+        family_name: "Garnier",
+        finess: [{ site: "930004569", raison_sociale: "Maison de santé de Saint-Denis" }],
+      },
+    }),
+  );
+  await page.goto("/connexion");
+  await page.getByRole("link", { name: "Se connecter avec Pro Santé Connect" }).click();
+  await expect(page).toHaveURL(/^http:\/\/localhost:\d+\/interaction\//);
+  killed = killWhoServed(/"GET \/connexion\/psc /);
+  await page.getByLabel("Identifiant national").fill(identifier);
+  await page.getByLabel("Carte CPS").check();
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  // The flow's state (its nonce, its verifier) was in PostgreSQL: the return is accepted.
+  await expect(page).toHaveURL(/\/connexion\/lier$/);
+  await expect(page.locator("#identifiant-national")).toHaveText(identifier);
+  await page.getByLabel("Identifiant", { exact: true }).fill("panne.psc");
+  await page.getByLabel("Mot de passe", { exact: true }).fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Lier mon identité et se connecter" }).click();
+  await expect(page).toHaveURL(HOME);
+  expect(servedBy(/"GET \/connexion\/psc\/retour/)).not.toBe(killed);
 });
 
 /** The console's import, as csv-import.spec.ts does it, in UTF-8. */

@@ -362,13 +362,9 @@ async fn settle_certificate(
     if let Some(owner) =
         cards::owner_of_certificate(tx, &identity.issuer_dn, &identity.serial).await?
     {
-        let account = match active_account(tx, owner.user_id).await {
-            Ok(a) => a,
-            Err(e) if retry::worth_retrying(&e) => return Err(e),
-            Err(refusal) => {
-                audit_unavailable(tx, owner.user_id, identity, path, call).await?;
-                return Ok(Err(refusal));
-            }
+        let account = match usable_account(tx, owner.user_id, identity, path, call).await? {
+            Ok(account) => account,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         cards::touch(tx, owner.card_id, now).await?;
         let signed_in = sign_in_as(tx, portal, &account, previous, call).await?;
@@ -388,13 +384,9 @@ async fn settle_certificate(
         cards::owners_of_holder(tx, identity.national_id.as_str()).await?
     };
     if let [user_id] = renewal_of.as_slice() {
-        let account = match active_account(tx, *user_id).await {
-            Ok(a) => a,
-            Err(e) if retry::worth_retrying(&e) => return Err(e),
-            Err(refusal) => {
-                audit_unavailable(tx, *user_id, identity, path, call).await?;
-                return Ok(Err(refusal));
-            }
+        let account = match usable_account(tx, *user_id, identity, path, call).await? {
+            Ok(account) => account,
+            Err(refusal) => return Ok(Err(refusal)),
         };
         link_card(tx, &account, identity, "renewal", Some(path), call).await?;
         let signed_in = sign_in_as(tx, portal, &account, previous, call).await?;
@@ -518,6 +510,26 @@ async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accoun
         Ok(account)
     } else {
         Err(Error::AccountUnavailable(account.status))
+    }
+}
+
+/// The account a card signs in to, when it is active; a disabled, pending or vanished account is
+/// a refusal (the inner `Err`), audited in the caller's transaction. The database failing is the
+/// outer `Err` (the transaction is then tried again).
+async fn usable_account(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    identity: &CardIdentity,
+    path: &str,
+    call: Call<'_>,
+) -> Result<Result<accounts::Account>> {
+    match active_account(tx, user_id).await {
+        Ok(account) => Ok(Ok(account)),
+        Err(e) if retry::worth_retrying(&e) => Err(e),
+        Err(refusal) => {
+            audit_unavailable(tx, user_id, identity, path, call).await?;
+            Ok(Err(refusal))
+        }
     }
 }
 
