@@ -10,6 +10,7 @@ pub mod call;
 pub mod cards;
 pub mod db;
 pub mod demo;
+pub mod directory;
 pub mod error;
 pub mod import;
 pub mod mail;

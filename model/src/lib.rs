@@ -10,6 +10,7 @@ pub mod account;
 pub mod audit;
 pub mod card;
 pub mod code;
+pub mod directory;
 pub mod ids;
 pub mod import;
 pub mod password;
