@@ -106,7 +106,7 @@ def cycles(nodes, edges):
 DOMAIN_LAYERS = [
     ["error", "call"],
     ["address", "audit", "throttle", "password", "password_policy", "accounts", "cards",
-     "sessions", "mail", "refusals", "routing", "db"],
+     "sessions", "mail", "refusals", "routing", "db", "directory"],
     ["auth"],
     ["admin", "import", "provisioning", "demo"],
 ]
