@@ -229,11 +229,11 @@ fn proc_kib(pid: &str, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// The largest VmHWM among the backends serving the scratch database, in MiB (None when their
-/// /proc entries cannot be read: a server on another machine or of another user).
-async fn backends_peak_mib(admin: &mut PgConnection) -> BoxResult<Option<f64>> {
+/// The largest VmHWM among the backends serving `database`, in MiB (None when their /proc
+/// entries cannot be read: a server on another machine or of another user).
+async fn backends_peak_mib(admin: &mut PgConnection, database: &str) -> BoxResult<Option<f64>> {
     let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-        .bind(SCRATCH_DB)
+        .bind(database)
         .fetch_all(&mut *admin)
         .await?;
     Ok(pids
@@ -334,15 +334,7 @@ async fn fair_copy(
     sqlx::query("COMMIT").execute(&mut target).await?;
     let seconds = t.elapsed().as_secs_f64();
     println!("fair COPY, table by table: {}", parts.join("; "));
-    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-        .bind(COPY_DB)
-        .fetch_all(&mut *admin)
-        .await?;
-    let peak = pids
-        .iter()
-        .filter_map(|p| proc_kib(&p.to_string(), "VmHWM"))
-        .max()
-        .map(|k| k as f64 / 1024.0);
+    let peak = backends_peak_mib(admin, COPY_DB).await?;
     target.close().await?;
     Ok((seconds, rows, peak))
 }
@@ -458,7 +450,7 @@ async fn main() -> BoxResult<()> {
         step: "dry run (read + validate)",
         rows,
         seconds,
-        backend_mib: backends_peak_mib(&mut admin).await?,
+        backend_mib: backends_peak_mib(&mut admin, SCRATCH_DB).await?,
         note: format!("{} to create", preview.counts.create),
     });
     drop(preview);
@@ -494,7 +486,7 @@ async fn main() -> BoxResult<()> {
         step: "commit (validate + write)",
         rows,
         seconds,
-        backend_mib: backends_peak_mib(&mut admin).await?,
+        backend_mib: backends_peak_mib(&mut admin, SCRATCH_DB).await?,
         note: format!(
             "{} created; validating {validate_s:.1} s, writing {:.1} s",
             report.counts.create,
@@ -526,7 +518,7 @@ async fn main() -> BoxResult<()> {
         step: "re-import (all unchanged)",
         rows,
         seconds,
-        backend_mib: backends_peak_mib(&mut admin).await?,
+        backend_mib: backends_peak_mib(&mut admin, SCRATCH_DB).await?,
         note: "nothing changed".into(),
     });
     drop(again);
@@ -552,7 +544,7 @@ async fn main() -> BoxResult<()> {
         step: "COPY FROM STDIN (same rows)",
         rows: usize::try_from(copied)?,
         seconds: copy_seconds,
-        backend_mib: backends_peak_mib(&mut admin).await?,
+        backend_mib: backends_peak_mib(&mut admin, SCRATCH_DB).await?,
         note: "scratch table, no checks".into(),
     });
     conn.close().await?;

@@ -96,12 +96,8 @@ pub struct Establishments<R: Read> {
 impl<R: Read> Establishments<R> {
     /// Reads (and skips) the first line, which describes the extraction.
     pub fn new(input: R) -> Result<Self, DirectoryError> {
-        let mut lines = Lines::new(input, b';');
-        if !lines.advance()? || lines.is_blank() {
-            return Err(DirectoryError::Empty(DirectoryFile::Establishments));
-        }
         Ok(Self {
-            lines,
+            lines: Lines::first(input, b';', DirectoryFile::Establishments)?,
             skipped: Skipped::default(),
         })
     }
@@ -184,12 +180,10 @@ impl<R: Read> Iterator for Establishments<R> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            match self.lines.advance() {
+            let line = match self.lines.next_filled()? {
+                Ok(line) => line,
                 Err(e) => return Some(Err(e)),
-                Ok(false) => return None,
-                Ok(true) => {}
-            }
-            let line = self.lines.number();
+            };
             match self.lines.field(0) {
                 b"structureet" => {
                     return Some(Ok(self
@@ -197,7 +191,6 @@ impl<R: Read> Iterator for Establishments<R> {
                         .map_err(|problem| BadLine { line, problem })));
                 }
                 b"geolocalisation" => self.skipped.coordinates += 1,
-                _ if self.lines.is_blank() => {}
                 _ => self.skipped.other_kinds += 1,
             }
         }

@@ -37,13 +37,32 @@ struct Lines<R> {
 }
 
 impl<R: std::io::Read> Lines<R> {
-    fn new(input: R, delimiter: u8) -> Self {
-        Self {
+    /// Opens `input` and reads its first line (a header, or a description of the extraction);
+    /// a file without one is refused as empty.
+    fn first(input: R, delimiter: u8, file: DirectoryFile) -> Result<Self, DirectoryError> {
+        let mut lines = Self {
             input: std::io::BufReader::with_capacity(256 * 1024, input),
             buffer: Vec::new(),
             bounds: Vec::new(),
             number: 0,
             delimiter,
+        };
+        if !lines.advance()? || lines.is_blank() {
+            return Err(DirectoryError::Empty(file));
+        }
+        Ok(lines)
+    }
+
+    /// Reads the next line that is not blank (the file's last, often, is) and returns its
+    /// number; `None` at the end of the file.
+    fn next_filled(&mut self) -> Option<Result<u64, DirectoryError>> {
+        loop {
+            match self.advance() {
+                Err(e) => return Some(Err(e)),
+                Ok(false) => return None,
+                Ok(true) if self.is_blank() => continue,
+                Ok(true) => return Some(Ok(self.number)),
+            }
         }
     }
 
@@ -75,11 +94,6 @@ impl<R: std::io::Read> Lines<R> {
         }
         self.bounds.push((start, self.buffer.len()));
         Ok(true)
-    }
-
-    /// The number of the line read last (the first is 1).
-    fn number(&self) -> u64 {
-        self.number
     }
 
     /// How many fields the line has (a trailing delimiter ends an empty last one).

@@ -132,10 +132,7 @@ impl<R: Read> Activities<R> {
     /// Reads the header; refuses a file without one, or whose header lacks a needed column or
     /// names one twice.
     pub fn new(input: R) -> Result<Self, DirectoryError> {
-        let mut lines = Lines::new(input, b'|');
-        if !lines.advance()? || lines.is_blank() {
-            return Err(DirectoryError::Empty(DirectoryFile::Professionals));
-        }
+        let lines = Lines::first(input, b'|', DirectoryFile::Professionals)?;
         let names: Vec<String> = (0..lines.len())
             .map(|i| {
                 let name = String::from_utf8_lossy(lines.field(i));
@@ -255,20 +252,13 @@ impl<R: Read> Iterator for Activities<R> {
     type Item = Result<Result<Activity, BadLine>, DirectoryError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            match self.lines.advance() {
-                Err(e) => return Some(Err(e)),
-                Ok(false) => return None,
-                // A blank line (the file's last, often) is no line.
-                Ok(true) if self.lines.is_blank() => continue,
-                Ok(true) => {
-                    let line = self.lines.number();
-                    return Some(Ok(self
-                        .activity(line)
-                        .map_err(|problem| BadLine { line, problem })));
-                }
-            }
-        }
+        let line = match self.lines.next_filled()? {
+            Ok(line) => line,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(self
+            .activity(line)
+            .map_err(|problem| BadLine { line, problem })))
     }
 }
 
