@@ -112,6 +112,9 @@ pub struct UserDetailData {
 pub struct NewUserData {
     pub console: Console,
     pub establishments: Vec<Choice>,
+    /// The date of the national directory's professionals in place (`03/12/2026`); `None`
+    /// while none is loaded (RPPS and names are not verified then).
+    pub directory_since: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -500,9 +503,13 @@ pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
         .into_iter()
         .map(server::establishment_choice)
         .collect();
+    let directory_since = domain::directory::verify::in_place_since(&services.portal.pool)
+        .await?
+        .map(crate::api::server::date);
     Ok(NewUserData {
         console,
         establishments,
+        directory_since,
     })
 }
 

@@ -8,6 +8,7 @@
 use model::account::UserStatus;
 use model::card::CardRefusal;
 use model::code::CodeError;
+use model::directory::{DirectoryError, Mismatch};
 use model::ids::IdError;
 use model::import::ImportError;
 use model::password::Weakness;
@@ -124,6 +125,13 @@ pub enum Error {
     /// A CSV import refused as a whole (the file, or rows in error at commit time).
     #[error("import: {0}")]
     Import(ImportError),
+    /// A load of the national directory refused as a whole (the file, or the run).
+    #[error("directory: {0}")]
+    Directory(DirectoryError),
+    /// The account's RPPS or name is not what the directory loaded says, and no reason was
+    /// given to create it all the same.
+    #[error("directory mismatch: {0:?}")]
+    DirectoryMismatch(Mismatch),
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),

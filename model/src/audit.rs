@@ -103,6 +103,8 @@ pub enum Action {
     CardLinked,
     /// A card was unlinked.
     CardUnlinked,
+    /// An extraction of the national directory was loaded (or found unchanged, or refused).
+    DirectoryImport,
     /// An establishment was created.
     EstablishmentCreate,
     /// An establishment was edited.
@@ -188,7 +190,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 74] = [
+    pub const ALL: [Action; 75] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
@@ -222,6 +224,7 @@ impl Action {
         Action::CardLink,
         Action::CardLinked,
         Action::CardUnlinked,
+        Action::DirectoryImport,
         Action::EstablishmentCreate,
         Action::EstablishmentEdit,
         Action::ImportAbandon,
@@ -305,6 +308,7 @@ impl Action {
             Action::EstablishmentEdit => "establishment.edit",
             Action::ImportAbandon => "import.abandon",
             Action::ImportCommit => "import.commit",
+            Action::DirectoryImport => "directory.import",
             Action::ImportDryRun => "import.dry_run",
             Action::ImportRecheck => "import.recheck",
             Action::ImportUpload => "import.upload",

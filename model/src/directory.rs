@@ -3,8 +3,13 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The two public extractions Passerelle reads.
+/// The two public extractions Passerelle reads. Stored as the PostgreSQL enum `directory_file`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "directory_file", rename_all = "lowercase")
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DirectoryFile {
     /// The Annuaire Santé's `PS_LibreAcces_Personne_activite_*.txt`: one line per professional
@@ -12,6 +17,26 @@ pub enum DirectoryFile {
     Professionals,
     /// The FINESS `etalab-cs1100507-stock-*.csv`: `;`-separated, Windows-1252, no header.
     Establishments,
+}
+
+impl DirectoryFile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DirectoryFile::Professionals => "professionals",
+            DirectoryFile::Establishments => "establishments",
+        }
+    }
+
+    /// The kind of an extraction told by its file name, as published (a `.zip` around it too).
+    pub fn from_file_name(name: &str) -> Option<Self> {
+        if name.starts_with("PS_LibreAcces_Personne_activite") {
+            Some(DirectoryFile::Professionals)
+        } else if name.starts_with("etalab-cs1100507-stock") || name.starts_with("etalab_cs1100507_stock") {
+            Some(DirectoryFile::Establishments)
+        } else {
+            None
+        }
+    }
 }
 
 /// Why a whole file is refused: nothing of it is read further.
@@ -30,6 +55,23 @@ pub enum DirectoryError {
     /// The file could not be read (I/O), at this line.
     #[error("unreadable at line {line}: {reason}")]
     Unreadable { line: u64, reason: String },
+    /// The file's name is neither extraction's (and no kind was given).
+    #[error("unknown kind of file: {0}")]
+    UnknownFile(String),
+    /// Not one line of the file could be read: the directory in place is kept.
+    #[error("no valid line")]
+    NoValidLine(DirectoryFile),
+    /// The file holds less than half of the directory in place (a truncated download?): kept
+    /// unless the load is told the shrink is expected.
+    #[error("{after} rows where the directory has {before}")]
+    Shrunk {
+        file: DirectoryFile,
+        before: u64,
+        after: u64,
+    },
+    /// Another load of the same kind is running (on this instance or another).
+    #[error("a load is already running")]
+    AlreadyRunning(DirectoryFile),
 }
 
 /// Why one line is set aside (and reported with its number); the others are read.
@@ -50,4 +92,17 @@ pub enum LineProblem {
     Finess { column: &'static str, value: String },
     /// A required field left empty.
     Empty { column: &'static str },
+    /// An establishment already read earlier in the file (its first line is kept).
+    Duplicate { value: String },
+}
+
+/// How an account differs from the directory loaded (verification of issue 18, part 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mismatch {
+    /// The RPPS is not in the directory.
+    UnknownRpps,
+    /// The RPPS is, under another exercise name (compared without case, accents, hyphens and
+    /// spaces).
+    NameDiffers,
 }

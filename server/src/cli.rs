@@ -71,6 +71,11 @@ enum Command {
         #[command(subcommand)]
         command: MailCommand,
     },
+    /// The national directory: load the public extractions of the Annuaire Santé and FINESS.
+    Directory {
+        #[command(subcommand)]
+        command: DirectoryCommand,
+    },
     /// Import accounts and memberships from a CSV file (as spreadsheet software exports it):
     /// checks every row first, then writes all of them in one transaction, or nothing. Exits
     /// non-zero when a row is in error (nothing written, unless --skip-errors).
@@ -87,6 +92,22 @@ enum Command {
         #[arg(long)]
         skip_errors: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum DirectoryCommand {
+    /// Load extractions, each told by its published name (PS_LibreAcces_Personne_activite_*.txt,
+    /// etalab-cs1100507-stock-*.csv): each replaces its part of the directory in one swap, or is
+    /// refused and changes nothing. Exits non-zero if one is refused.
+    Import {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Load even a file holding less than half of the directory in place.
+        #[arg(long)]
+        allow_shrink: bool,
+    },
+    /// The loads in place, and the last one of each kind.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,6 +411,15 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
             dry_run,
             skip_errors,
         } => import(config, db, &file, &region, dry_run, skip_errors, now).await,
+        Command::Directory {
+            command: DirectoryCommand::Import {
+                files,
+                allow_shrink,
+            },
+        } => crate::directory::import(db, &files, allow_shrink).await,
+        Command::Directory {
+            command: DirectoryCommand::Status,
+        } => crate::directory::status(db).await,
         Command::Mail {
             command: MailCommand::Status,
         } => {

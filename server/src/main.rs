@@ -2,6 +2,7 @@
 
 mod cli;
 mod config;
+mod directory;
 mod error;
 mod keys;
 mod mailer;

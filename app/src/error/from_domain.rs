@@ -65,6 +65,8 @@ impl From<Error> for ErrorCode {
             }
             Error::TiqrBlocked => ErrorCode::TiqrBlocked,
             Error::Import(e) => ErrorCode::Import(e.into()),
+            Error::Directory(e) => ErrorCode::Directory(e.into()),
+            Error::DirectoryMismatch(m) => ErrorCode::Directory(m.into()),
             Error::NotFound => ErrorCode::NotFound,
             Error::NoSession => ErrorCode::NotSignedIn,
             Error::Forbidden => ErrorCode::Forbidden,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::{Lang, Messages};
 
 mod card;
+mod directory;
 mod field;
 #[cfg(feature = "ssr")]
 mod from_domain;
@@ -23,6 +24,8 @@ mod import;
 mod psc;
 
 use card::CARD_ERRORS;
+use directory::DIRECTORY_ERRORS;
+pub use directory::DirectoryFault;
 pub use card::CardError;
 #[cfg(test)]
 use field::FIELDS;
@@ -149,6 +152,8 @@ pub enum ErrorCode {
     TiqrUnknown,
     /// A CSV import refused as a whole.
     Import(ImportFault),
+    /// A load of the national directory refused at once, or an account that does not match it.
+    Directory(DirectoryFault),
     /// The database is restarting, failing over or lost a race: try again in a moment. The
     /// reference is logged with the details.
     Unavailable {
@@ -194,6 +199,7 @@ impl ErrorCode {
             ErrorCode::Locked { minutes } => format!("verrouille-{minutes}"),
             ErrorCode::Card(c) => row(CARD_ERRORS, c).slug.into(),
             ErrorCode::Psc(p) => row(PSC_ERRORS, p).slug.into(),
+            ErrorCode::Directory(d) => row(DIRECTORY_ERRORS, d).slug.into(),
             ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
                 format!("code-incorrect-{attempts_left}")
             }
@@ -225,6 +231,9 @@ impl ErrorCode {
         }
         if let Some(p) = by_slug(PSC_ERRORS, slug) {
             return Some(ErrorCode::Psc(p));
+        }
+        if let Some(d) = by_slug(DIRECTORY_ERRORS, slug) {
+            return Some(ErrorCode::Directory(d));
         }
         if let Some(c) = by_slug(CODE_ERRORS, slug) {
             return Some(ErrorCode::Code(c));
@@ -274,6 +283,7 @@ impl ErrorCode {
             ErrorCode::Locked { .. } => 429,
             ErrorCode::Card(c) => row(CARD_ERRORS, c).status,
             ErrorCode::Psc(p) => row(PSC_ERRORS, p).status,
+            ErrorCode::Directory(d) => row(DIRECTORY_ERRORS, d).status,
             ErrorCode::Code(CodeError::Wrong { .. }) => 401,
             ErrorCode::Code(CodeError::ResendTooSoon { .. }) => 429,
             ErrorCode::Code(c) => row(CODE_ERRORS, c).status,
@@ -295,6 +305,7 @@ impl ErrorCode {
             ErrorCode::Locked { minutes } => (m.sign_in.err_locked)(*minutes),
             ErrorCode::Card(c) => (row(CARD_ERRORS, c).message)(m).into(),
             ErrorCode::Psc(p) => (row(PSC_ERRORS, p).message)(m).into(),
+            ErrorCode::Directory(d) => (row(DIRECTORY_ERRORS, d).message)(m).into(),
             ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
                 (m.code.err_code_wrong)(*attempts_left)
             }
@@ -406,6 +417,7 @@ mod tests {
             PLAIN.iter().map(|e| e.slug).collect::<Vec<_>>(),
             CARD_ERRORS.iter().map(|e| e.slug).collect(),
             PSC_ERRORS.iter().map(|e| e.slug).collect(),
+            DIRECTORY_ERRORS.iter().map(|e| e.slug).collect(),
             CODE_ERRORS.iter().map(|e| e.slug).collect(),
         ] {
             for slug in &table {
@@ -445,6 +457,9 @@ mod tests {
         let every_plain = PLAIN.iter().map(|e| e.code.clone());
         let cards = CARD_ERRORS.iter().map(|e| ErrorCode::Card(e.code));
         let pscs = PSC_ERRORS.iter().map(|e| ErrorCode::Psc(e.code));
+        let directory = DIRECTORY_ERRORS
+            .iter()
+            .map(|e| ErrorCode::Directory(e.code));
         let codes = CODE_ERRORS.iter().map(|e| ErrorCode::Code(e.code));
         let weak = WEAKNESSES.iter().map(|e| ErrorCode::WeakPassword(e.code));
         let fields = FIELDS
@@ -453,6 +468,7 @@ mod tests {
         for code in every_plain
             .chain(cards)
             .chain(pscs)
+            .chain(directory)
             .chain(codes)
             .chain(weak)
             .chain(fields)

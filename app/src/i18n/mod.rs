@@ -68,6 +68,7 @@ pub mod code;
 pub mod common;
 pub mod console;
 pub mod demo;
+pub mod directory;
 pub mod import;
 pub mod means;
 pub mod psc;
@@ -86,6 +87,7 @@ pub struct Messages {
     pub console: console::Console,
     pub import: import::Import,
     pub demo: demo::Demo,
+    pub directory: directory::Directory,
 }
 
 pub const FR: Messages = Messages {
@@ -100,6 +102,7 @@ pub const FR: Messages = Messages {
     console: console::FR,
     import: import::FR,
     demo: demo::FR,
+    directory: directory::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -114,4 +117,5 @@ pub const EN: Messages = Messages {
     console: console::EN,
     import: import::EN,
     demo: demo::EN,
+    directory: directory::EN,
 };

@@ -17,6 +17,7 @@ use crate::auth::Portal;
 use crate::auth::account_links::{self, Purpose};
 use crate::auth::means::{self, MeansRef, PscLink, RemovedBy};
 use crate::call::Call;
+use crate::directory::verify;
 use crate::cards::{self, LinkedCard};
 use crate::error::{Error, Result};
 use crate::ids::{Email, Finess, NationalId, RegionCode, Rpps, Username};
@@ -453,6 +454,9 @@ pub struct NewAccount {
     pub rpps: Option<Rpps>,
     pub region: RegionCode,
     pub establishments: Vec<Finess>,
+    /// Why the account is created although the national directory disagrees (it lags behind the
+    /// orders' registrations): required then, written in the audit row.
+    pub directory_override: Option<String>,
 }
 
 pub(crate) fn check_name(field: &'static str, value: &str) -> Result<()> {
@@ -494,6 +498,13 @@ pub async fn create(
         .await);
     }
     let mut tx = portal.pool.begin().await?;
+    let directory = match &new.rpps {
+        Some(rpps) => {
+            let verdict = verify::check(&mut tx, rpps, &new.family_name, &new.given_name).await?;
+            verify::settle(&verdict, new.directory_override.as_deref())?
+        }
+        None => json!({ "verified": false, "rpps": null }),
+    };
     let id = accounts::create_user(
         &mut tx,
         &NewUser {
@@ -536,6 +547,7 @@ pub async fn create(
                     "establishments": finess,
                 },
                 "activation_mail": mail,
+                "directory": directory,
             }),
         ),
         call,

@@ -2,8 +2,8 @@
 //! and their activities) and of FINESS (establishments), read as streams, one line at a time, so
 //! that a file of 0.8 GB and 2.3 million lines is read in constant memory.
 //!
-//! This first part reads and checks the files; loading them (staging table, one swap), verifying
-//! RPPS numbers against them and the public « Annuaire » page come on top of it.
+//! [`load`] puts a file in PostgreSQL whole (staging tables, one swap); verifying RPPS numbers
+//! against it and the public « Annuaire » page read what it loaded.
 //!
 //! - [`professionals`]: `PS_LibreAcces_Personne_activite_*.txt`, columns found by their names.
 //! - [`establishments`]: `etalab-cs1100507-stock-*.csv`, the `structureet` lines.
@@ -13,7 +13,9 @@
 //! ([`BadLine`]), and the rest is read.
 
 pub mod establishments;
+pub mod load;
 pub mod professionals;
+pub mod verify;
 
 pub use model::directory::{DirectoryError, DirectoryFile, LineProblem};
 

@@ -390,6 +390,7 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
                 rpps: None,
                 region: region.clone(),
                 establishments: vec![f.member_of.clone()],
+                directory_override: None,
             },
             Call::new(&c, now),
         )

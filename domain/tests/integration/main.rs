@@ -5,6 +5,7 @@ mod admin_matrix;
 mod audit_chain;
 mod card_sign_in;
 mod database_faults;
+mod directory;
 mod email_codes_and_links;
 mod embedded_cluster;
 mod hardening;

@@ -135,6 +135,9 @@ pub struct NewUserForm {
     region: String,
     #[serde(default)]
     finess: Vec<String>,
+    /// Why the account is created although the national directory disagrees.
+    #[serde(default)]
+    motif_annuaire: String,
 }
 
 /// `POST /admin/comptes/nouveau`.
@@ -158,6 +161,7 @@ pub async fn create_user(
                 .take(50)
                 .map(|f| field(Finess::parse(f), Field::Finess))
                 .collect::<Result<_, _>>()?,
+            directory_override: Some(form.motif_annuaire.clone()).filter(|r| !r.trim().is_empty()),
         };
         let actor = actor(&ctx, &state.services).await?;
         Ok::<_, ErrorCode>(users::create(&state.services.portal, &actor, &new, ctx.call()).await?)

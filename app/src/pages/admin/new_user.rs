@@ -49,6 +49,19 @@ pub fn NewUser() -> impl IntoView {
                                     <input id="rpps" name="rpps" inputmode="numeric" maxlength="11" pattern="[0-9]{11}" autocomplete="off" aria-describedby="rpps-aide" />
                                     <p id="rpps-aide" class="hint">{m.console.adm_rpps_hint}</p>
                                 </div>
+                                <p class="hint" id="annuaire-etat">
+                                    {match d.directory_since.clone() {
+                                        Some(date) => (m.directory.verification_on)(&date),
+                                        None => m.directory.verification_off.to_string(),
+                                    }}
+                                </p>
+                                {d.directory_since.is_some().then(|| view! {
+                                    <div class="field">
+                                        <label for="motif_annuaire">{m.directory.override_label}</label>
+                                        <textarea id="motif_annuaire" name="motif_annuaire" rows="2" maxlength="500" aria-describedby="motif-aide"></textarea>
+                                        <p id="motif-aide" class="hint">{m.directory.override_hint}</p>
+                                    </div>
+                                })}
                                 <RegionField regions=d.console.regions.clone() />
                                 <fieldset class="field">
                                     <legend>{m.console.adm_establishments}</legend>

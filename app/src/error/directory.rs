@@ -1,0 +1,55 @@
+//! The national directory's refusals as the pages tell them: a load refused at once (another one
+//! runs, a file of no known name; the reasons found while reading are in the load's report), and
+//! an account that does not match the directory.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Entry, codes};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DirectoryFault {
+    AlreadyRunning,
+    UnknownFile,
+    /// Refused while reading: the load's report says why.
+    Refused,
+    /// The RPPS is not in the directory loaded.
+    UnknownRpps,
+    /// The RPPS is, under another exercise name.
+    NameDiffers,
+}
+
+codes! {
+    /// Each directory refusal: its slug, its status and its message.
+    pub(super) DIRECTORY_ERRORS: DirectoryFault [
+        DirectoryFault::AlreadyRunning => "annuaire-chargement-en-cours", 409, directory.err_running;
+        DirectoryFault::UnknownFile    => "annuaire-fichier-inconnu", 400, directory.err_unknown_file;
+        DirectoryFault::Refused        => "annuaire-fichier-refuse", 400, directory.err_refused;
+        DirectoryFault::UnknownRpps    => "annuaire-rpps-inconnu", 409, directory.err_unknown_rpps;
+        DirectoryFault::NameDiffers    => "annuaire-nom-different", 409, directory.err_name_differs;
+    ]
+}
+
+impl From<model::directory::DirectoryError> for DirectoryFault {
+    fn from(e: model::directory::DirectoryError) -> Self {
+        use model::directory::DirectoryError as E;
+        match e {
+            E::AlreadyRunning(_) => DirectoryFault::AlreadyRunning,
+            E::UnknownFile(_) => DirectoryFault::UnknownFile,
+            E::Empty(_)
+            | E::MissingColumns { .. }
+            | E::DuplicateColumn(_)
+            | E::Unreadable { .. }
+            | E::NoValidLine(_)
+            | E::Shrunk { .. } => DirectoryFault::Refused,
+        }
+    }
+}
+
+impl From<model::directory::Mismatch> for DirectoryFault {
+    fn from(m: model::directory::Mismatch) -> Self {
+        match m {
+            model::directory::Mismatch::UnknownRpps => DirectoryFault::UnknownRpps,
+            model::directory::Mismatch::NameDiffers => DirectoryFault::NameDiffers,
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! The national directory: its loads (why a file or a line is refused), verification against it,
+//! and the public « Annuaire ».
+//!
+//! One struct, one constant per language: a message missing in either language is a compile error;
+//! the refusals are matched exhaustively, so a new reason does not compile until it is said.
+
+use model::directory::{DirectoryError, DirectoryFile, LineProblem};
+
+use super::{plural_en, plural_fr};
+
+pub struct Directory {
+    /// The name of each extraction, as the reports say it.
+    pub file: fn(DirectoryFile) -> &'static str,
+    /// Why a whole file was refused.
+    pub error: fn(&DirectoryError) -> String,
+    /// Why one line was set aside.
+    pub line_problem: fn(&LineProblem) -> String,
+    /// « ligne 12 : … ».
+    pub bad_line: fn(u64, &str) -> String,
+    /// The summary of a load: lines read, rows loaded, bad lines.
+    pub loaded: fn(u64, u64, u64) -> String,
+    /// Professionals (establishments) added, removed, changed.
+    pub changes: fn(u64, u64, u64) -> String,
+    pub unchanged: &'static str,
+    pub err_running: &'static str,
+    pub err_unknown_file: &'static str,
+    pub err_refused: &'static str,
+    pub err_unknown_rpps: &'static str,
+    pub err_name_differs: &'static str,
+    pub verification_on: fn(&str) -> String,
+    pub verification_off: &'static str,
+    pub override_label: &'static str,
+    pub override_hint: &'static str,
+}
+
+fn i(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+pub(super) const FR: Directory = Directory {
+    file: |f| match f {
+        DirectoryFile::Professionals => "extraction des professionnels (Annuaire Santé)",
+        DirectoryFile::Establishments => "extraction des établissements (FINESS)",
+    },
+    error: |e| match e {
+        DirectoryError::Empty(f) => format!("Le fichier est vide : ce n'est pas une {}.", (FR.file)(*f)),
+        DirectoryError::MissingColumns { file, columns } => format!(
+            "Colonne{} absente{} de l'en-tête de l'{} : {}. Le fichier est refusé ; l'annuaire en place est conservé.",
+            plural_fr(i(columns.len() as u64)),
+            plural_fr(i(columns.len() as u64)),
+            (FR.file)(*file),
+            columns.iter().map(|c| format!("« {c} »")).collect::<Vec<_>>().join(", ")
+        ),
+        DirectoryError::DuplicateColumn(c) => {
+            format!("La colonne « {c} » apparaît deux fois dans l'en-tête : le fichier est refusé.")
+        }
+        DirectoryError::Unreadable { line, reason } => {
+            format!("Le fichier ne peut pas être lu (ligne {line}) : {reason}.")
+        }
+        DirectoryError::UnknownFile(name) => format!(
+            "« {name} » n'est le nom d'aucune extraction connue (PS_LibreAcces_Personne_activite_…txt ou etalab-cs1100507-stock-…csv)."
+        ),
+        DirectoryError::NoValidLine(f) => format!(
+            "Aucune ligne valide dans cette {} : l'annuaire en place est conservé.",
+            (FR.file)(*f)
+        ),
+        DirectoryError::Shrunk { file, before, after } => format!(
+            "Cette {} ne contient que {after} lignes valides, contre {before} dans l'annuaire en place : \
+             fichier tronqué ? Il est refusé ; si la baisse est attendue, relancez avec --allow-shrink.",
+            (FR.file)(*file)
+        ),
+        DirectoryError::AlreadyRunning(f) => format!(
+            "Un chargement de l'{} est déjà en cours : attendez qu'il se termine.",
+            (FR.file)(*f)
+        ),
+    },
+    line_problem: |p| match p {
+        LineProblem::Encoding => "caractères invalides (le fichier doit être en UTF-8)".into(),
+        LineProblem::TooFewFields { found, expected } => {
+            format!("{found} champs au lieu d'au moins {expected} (ligne tronquée ?)")
+        }
+        LineProblem::IdentifierType { value } => {
+            format!("type d'identifiant « {value} » inconnu (8 = RPPS, 0 = ADELI)")
+        }
+        LineProblem::Identifier { value } => {
+            format!("identifiant « {value} » invalide (longueur, caractères ou clé de contrôle)")
+        }
+        LineProblem::NationalIdentifier { value } => format!(
+            "identification nationale « {value} » différente du type suivi de l'identifiant"
+        ),
+        LineProblem::Finess { column, value } => {
+            format!("numéro FINESS « {value} » invalide dans « {column} »")
+        }
+        LineProblem::Empty { column } => format!("« {column} » est vide"),
+        LineProblem::Duplicate { value } => {
+            format!("FINESS {value} déjà lu plus haut dans le fichier (la première ligne est gardée)")
+        }
+    },
+    bad_line: |line, why| format!("ligne {line} : {why}"),
+    loaded: |lines, rows, bad| {
+        format!(
+            "{lines} ligne{} lue{}, {rows} chargée{}, {bad} mise{} de côté",
+            plural_fr(i(lines)),
+            plural_fr(i(lines)),
+            plural_fr(i(rows)),
+            plural_fr(i(bad)),
+        )
+    },
+    changes: |added, removed, changed| {
+        format!(
+            "{added} ajout{}, {removed} retrait{}, {changed} modification{}",
+            plural_fr(i(added)),
+            plural_fr(i(removed)),
+            plural_fr(i(changed)),
+        )
+    },
+    unchanged: "Ce fichier est celui de l'annuaire en place : rien n'a changé.",
+    err_running: "Un chargement de ce fichier de l'annuaire est déjà en cours : attendez qu'il se termine.",
+    err_unknown_file: "Ce nom de fichier n'est celui d'aucune extraction connue (PS_LibreAcces_Personne_activite_…txt ou etalab-cs1100507-stock-…csv).",
+    err_refused: "Le fichier a été refusé : le compte rendu du chargement dit pourquoi ; l'annuaire en place est conservé.",
+    err_unknown_rpps: "Ce numéro RPPS est absent de l'annuaire national chargé. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
+    verification_on: |date| format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date})."),
+    verification_off: "Aucun annuaire national n'est chargé : le RPPS n'est vérifié que par sa clé de contrôle.",
+    override_label: "Motif, si l'annuaire n'est pas à jour (facultatif)",
+    override_hint: "À remplir seulement si l'annuaire ne connaît pas encore ce RPPS ou ce nom (inscription récente, changement de nom) : le compte est alors créé et le motif est inscrit au journal d'audit.",
+    err_name_differs: "Le nom ne correspond pas à celui que l'annuaire national donne pour ce RPPS. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
+};
+
+pub(super) const EN: Directory = Directory {
+    file: |f| match f {
+        DirectoryFile::Professionals => "professionals extraction (Annuaire Santé)",
+        DirectoryFile::Establishments => "establishments extraction (FINESS)",
+    },
+    error: |e| match e {
+        DirectoryError::Empty(f) => format!("The file is empty: it is not a {}.", (EN.file)(*f)),
+        DirectoryError::MissingColumns { file, columns } => format!(
+            "Column{} missing from the header of the {}: {}. The file is refused; the directory in place is kept.",
+            plural_en(i(columns.len() as u64)),
+            (EN.file)(*file),
+            columns.iter().map(|c| format!("“{c}”")).collect::<Vec<_>>().join(", ")
+        ),
+        DirectoryError::DuplicateColumn(c) => {
+            format!("The column “{c}” appears twice in the header: the file is refused.")
+        }
+        DirectoryError::Unreadable { line, reason } => {
+            format!("The file cannot be read (line {line}): {reason}.")
+        }
+        DirectoryError::UnknownFile(name) => format!(
+            "“{name}” is the name of no known extraction (PS_LibreAcces_Personne_activite_…txt or etalab-cs1100507-stock-…csv)."
+        ),
+        DirectoryError::NoValidLine(f) => format!(
+            "No valid line in this {}: the directory in place is kept.",
+            (EN.file)(*f)
+        ),
+        DirectoryError::Shrunk { file, before, after } => format!(
+            "This {} has only {after} valid lines, against {before} in the directory in place: \
+             a truncated file? It is refused; if the drop is expected, run again with --allow-shrink.",
+            (EN.file)(*file)
+        ),
+        DirectoryError::AlreadyRunning(f) => format!(
+            "A load of the {} is already running: wait until it ends.",
+            (EN.file)(*f)
+        ),
+    },
+    line_problem: |p| match p {
+        LineProblem::Encoding => "invalid characters (the file must be UTF-8)".into(),
+        LineProblem::TooFewFields { found, expected } => {
+            format!("{found} fields instead of at least {expected} (a line cut short?)")
+        }
+        LineProblem::IdentifierType { value } => {
+            format!("unknown identifier type “{value}” (8 = RPPS, 0 = ADELI)")
+        }
+        LineProblem::Identifier { value } => {
+            format!("invalid identifier “{value}” (length, characters or check digit)")
+        }
+        LineProblem::NationalIdentifier { value } => format!(
+            "national identifier “{value}” is not the type followed by the identifier"
+        ),
+        LineProblem::Finess { column, value } => {
+            format!("invalid FINESS number “{value}” in “{column}”")
+        }
+        LineProblem::Empty { column } => format!("“{column}” is empty"),
+        LineProblem::Duplicate { value } => {
+            format!("FINESS {value} already read above in the file (the first line is kept)")
+        }
+    },
+    bad_line: |line, why| format!("line {line}: {why}"),
+    loaded: |lines, rows, bad| {
+        format!(
+            "{lines} line{} read, {rows} loaded, {bad} set aside",
+            plural_en(i(lines)),
+        )
+    },
+    changes: |added, removed, changed| {
+        format!(
+            "{added} added, {removed} removed, {changed} change{}",
+            plural_en(i(changed)),
+        )
+    },
+    unchanged: "This file is the one of the directory in place: nothing changed.",
+    err_running: "A load of this directory file is already running: wait until it ends.",
+    err_unknown_file: "This file name is the one of no known extraction (PS_LibreAcces_Personne_activite_…txt or etalab-cs1100507-stock-…csv).",
+    err_refused: "The file was refused: the load's report says why; the directory in place is kept.",
+    err_unknown_rpps: "This RPPS number is not in the national directory loaded. Check it; if the directory is not up to date yet, confirm with a reason.",
+    verification_on: |date| format!("The RPPS and the name are verified in the national directory (extraction of {date})."),
+    verification_off: "No national directory is loaded: the RPPS is only checked by its check digit.",
+    override_label: "Reason, if the directory is not up to date (optional)",
+    override_hint: "Fill in only if the directory does not know this RPPS or this name yet (recent registration, change of name): the account is then created and the reason written in the audit log.",
+    err_name_differs: "The name does not match the one the national directory gives for this RPPS. Check it; if the directory is not up to date yet, confirm with a reason.",
+};

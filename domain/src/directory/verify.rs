@@ -1,0 +1,123 @@
+//! An account's RPPS and name checked against the directory loaded: the RPPS must be in it, under
+//! the same exercise name (compared without case, accents, hyphens, apostrophes and spaces, by
+//! `passerelle_name_key` in the database). Off while no professionals' file was ever loaded: the
+//! console says so, and the creation goes on as before.
+//!
+//! A mismatch refuses the creation unless the desk gives a reason (the directory lags behind the
+//! orders' registrations by days): the reason is then written in the creation's audit row.
+
+use serde_json::{Value, json};
+use sqlx::PgConnection;
+
+use crate::error::{Error, Result};
+use crate::ids::Rpps;
+pub use model::directory::Mismatch;
+
+/// What the directory says of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No professionals' file loaded yet: nothing to compare with.
+    Off,
+    /// The RPPS is in the directory under this name.
+    Matches,
+    Mismatch(Mismatch),
+}
+
+/// The date of the professionals' file in place (its published date, else when it was loaded);
+/// `None` while none was loaded: verification is off.
+pub async fn in_place_since(pool: &sqlx::PgPool) -> Result<Option<time::OffsetDateTime>> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT coalesce(file_date, finished_at) AS "since!" FROM directory_imports
+           WHERE file_kind = 'professionals' AND state = 'done'
+           ORDER BY finished_at DESC LIMIT 1"#
+    )
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// Compares `rpps` and the name typed with the directory.
+pub async fn check(
+    conn: &mut PgConnection,
+    rpps: &Rpps,
+    family_name: &str,
+    given_name: &str,
+) -> Result<Verdict> {
+    let row = sqlx::query!(
+        r#"SELECT EXISTS (SELECT 1 FROM directory_imports
+                          WHERE file_kind = 'professionals' AND state = 'done') AS "loaded!",
+                  (SELECT name_key FROM directory_people WHERE national_id = '8' || $1) AS found,
+                  passerelle_name_key($2) AS "family!", passerelle_name_key($3) AS "given!""#,
+        rpps.as_str(),
+        family_name,
+        given_name,
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !row.loaded {
+        return Ok(Verdict::Off);
+    }
+    let Some(found) = row.found else {
+        return Ok(Verdict::Mismatch(Mismatch::UnknownRpps));
+    };
+    Ok(if same_name(&found, &row.family, &row.given) {
+        Verdict::Matches
+    } else {
+        Verdict::Mismatch(Mismatch::NameDiffers)
+    })
+}
+
+/// The directory's key (`family given`, each folded to letters and digits) against the typed
+/// names. The given name may be the first of compound ones on either side ("Marie" for
+/// "Marie-Claire"); the family name must be the same.
+fn same_name(found: &str, family: &str, given: &str) -> bool {
+    let (found_family, found_given) = found.split_once(' ').unwrap_or((found, ""));
+    found_family == family
+        && (found_given == given
+            || (!given.is_empty() && found_given.starts_with(given))
+            || (!found_given.is_empty() && given.starts_with(found_given)))
+}
+
+/// Applies the rule of creation: a mismatch without a reason is refused; returns what the audit
+/// row says of the verification.
+pub fn settle(verdict: &Verdict, override_reason: Option<&str>) -> Result<Value> {
+    let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
+    match (verdict, reason) {
+        (Verdict::Off, _) => Ok(json!({ "verified": false, "directory": "not_loaded" })),
+        (Verdict::Matches, _) => Ok(json!({ "verified": true })),
+        (Verdict::Mismatch(m), None) => Err(Error::DirectoryMismatch(*m)),
+        (Verdict::Mismatch(m), Some(reason)) => Ok(json!({
+            "verified": false,
+            "mismatch": m,
+            // Bounded: a reason is a sentence, not a document.
+            "override_reason": reason.chars().take(500).collect::<String>(),
+        })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_names_may_be_the_first_of_compound_ones() {
+        assert!(same_name("legoffhelias anne", "legoffhelias", "anne"));
+        assert!(same_name("martin marieclaire", "martin", "marie"));
+        assert!(same_name("martin marie", "martin", "marieclaire"));
+        assert!(!same_name("martin marie", "martine", "marie"));
+        assert!(!same_name("martin marie", "martin", "anne"));
+        assert!(!same_name("martin marie", "martin", ""));
+    }
+
+    #[test]
+    fn a_mismatch_needs_a_reason() {
+        let m = Verdict::Mismatch(Mismatch::NameDiffers);
+        assert!(matches!(
+            settle(&m, None),
+            Err(Error::DirectoryMismatch(Mismatch::NameDiffers))
+        ));
+        assert!(settle(&m, Some("  ")).is_err());
+        let v = settle(&m, Some("Inscrite à l'Ordre hier")).unwrap();
+        assert_eq!(v["override_reason"], "Inscrite à l'Ordre hier");
+        assert_eq!(settle(&Verdict::Off, None).unwrap()["directory"], "not_loaded");
+    }
+}
