@@ -31,7 +31,9 @@ impl DirectoryFile {
     pub fn from_file_name(name: &str) -> Option<Self> {
         if name.starts_with("PS_LibreAcces_Personne_activite") {
             Some(DirectoryFile::Professionals)
-        } else if name.starts_with("etalab-cs1100507-stock") || name.starts_with("etalab_cs1100507_stock") {
+        } else if name.starts_with("etalab-cs1100507-stock")
+            || name.starts_with("etalab_cs1100507_stock")
+        {
             Some(DirectoryFile::Establishments)
         } else {
             None

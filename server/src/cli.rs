@@ -412,10 +412,11 @@ async fn run_command(command: Command, config: &Config, db: &Database) -> Result
             skip_errors,
         } => import(config, db, &file, &region, dry_run, skip_errors, now).await,
         Command::Directory {
-            command: DirectoryCommand::Import {
-                files,
-                allow_shrink,
-            },
+            command:
+                DirectoryCommand::Import {
+                    files,
+                    allow_shrink,
+                },
         } => crate::directory::import(db, &files, allow_shrink).await,
         Command::Directory {
             command: DirectoryCommand::Status,

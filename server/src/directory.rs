@@ -56,7 +56,10 @@ pub async fn import(db: &Database, files: &[PathBuf], allow_shrink: bool) -> Res
                     started.elapsed().as_secs_f64(),
                 );
                 for bad in &report.bad_lines {
-                    eprintln!("  {}", (m.bad_line)(bad.line, &(m.line_problem)(&bad.problem)));
+                    eprintln!(
+                        "  {}",
+                        (m.bad_line)(bad.line, &(m.line_problem)(&bad.problem))
+                    );
                 }
                 if report.bad_line_count > report.bad_lines.len() as u64 {
                     eprintln!(

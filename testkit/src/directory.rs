@@ -141,20 +141,69 @@ impl Default for Options {
 }
 
 const FAMILY: [&str; 24] = [
-    "MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD", "PETIT", "DURAND", "LEROY",
-    "MOREAU", "SIMON", "LAURENT", "LEFÈVRE", "MICHEL", "GARCIA", "DAVID", "BERTRAND", "ROUX",
-    "LE GOFF-HÉLIAS", "N'DIAYE", "MÜLLER", "BÉNARD", "D'ALMEIDA", "CHÂTEAU",
+    "MARTIN",
+    "BERNARD",
+    "DUBOIS",
+    "THOMAS",
+    "ROBERT",
+    "RICHARD",
+    "PETIT",
+    "DURAND",
+    "LEROY",
+    "MOREAU",
+    "SIMON",
+    "LAURENT",
+    "LEFÈVRE",
+    "MICHEL",
+    "GARCIA",
+    "DAVID",
+    "BERTRAND",
+    "ROUX",
+    "LE GOFF-HÉLIAS",
+    "N'DIAYE",
+    "MÜLLER",
+    "BÉNARD",
+    "D'ALMEIDA",
+    "CHÂTEAU",
 ];
 const GIVEN: [&str; 20] = [
-    "Hélène", "Éloïse", "François", "Gaël", "Zoé", "Jérôme", "Anne-Sophie", "Noël", "Inès", "Loïc",
-    "Marie", "Pierre", "Camille", "Léa", "Hugo", "Chloé", "Maël", "Agnès", "Clément", "Anaïs",
+    "Hélène",
+    "Éloïse",
+    "François",
+    "Gaël",
+    "Zoé",
+    "Jérôme",
+    "Anne-Sophie",
+    "Noël",
+    "Inès",
+    "Loïc",
+    "Marie",
+    "Pierre",
+    "Camille",
+    "Léa",
+    "Hugo",
+    "Chloé",
+    "Maël",
+    "Agnès",
+    "Clément",
+    "Anaïs",
 ];
 const PROFESSIONS: [(&str, &str, &str, &str); 6] = [
     ("10", "Médecin", "SM54", "Médecine générale"),
-    ("10", "Médecin", "SM26", "Cardiologie et maladies vasculaires"),
+    (
+        "10",
+        "Médecin",
+        "SM26",
+        "Cardiologie et maladies vasculaires",
+    ),
     ("60", "Infirmier", "", ""),
     ("21", "Pharmacien", "", ""),
-    ("40", "Chirurgien-Dentiste", "SCD01", "Orthopédie dento-faciale"),
+    (
+        "40",
+        "Chirurgien-Dentiste",
+        "SCD01",
+        "Orthopédie dento-faciale",
+    ),
     ("50", "Sage-Femme", "", ""),
 ];
 const CITIES: [(&str, &str, &str); 12] = [
@@ -176,11 +225,22 @@ const KINDS: [(&str, &str); 5] = [
     ("Centre de Santé", "Centre de santé"),
     ("Maison de santé (L.6223-3)", "Maison de santé"),
     ("Pharmacie d'Officine", "Pharmacie"),
-    ("Établissement d'hébergement pour personnes âgées dépendantes", "EHPAD"),
+    (
+        "Établissement d'hébergement pour personnes âgées dépendantes",
+        "EHPAD",
+    ),
 ];
 const SAINTS: [&str; 10] = [
-    "Saint-Éloi", "Sainte-Anne", "Les Tilleuls", "Pasteur", "Jean-Jaurès", "Les Peupliers",
-    "Notre-Dame", "Bellevue", "Émile-Zola", "Côte de Nacre",
+    "Saint-Éloi",
+    "Sainte-Anne",
+    "Les Tilleuls",
+    "Pasteur",
+    "Jean-Jaurès",
+    "Les Peupliers",
+    "Notre-Dame",
+    "Bellevue",
+    "Émile-Zola",
+    "Côte de Nacre",
 ];
 
 fn with_check(body: &str) -> String {
@@ -266,10 +326,10 @@ pub fn write_professionals(out: &mut impl Write, o: &Options) -> io::Result<u64>
             let (dept, postal, city) = CITIES[rng.gen_range(0..CITIES.len())];
             let site = rng.gen_range(0..(o.establishments.max(1)));
             let own_practice = a == 0 && rng.gen_range(0..4) == 0;
-            let bad = o.bad_lines && written % 97 == 0;
+            let bad = o.bad_lines && written.is_multiple_of(97);
             let values = |h: &str| -> String {
                 match h {
-                    "Type d'identifiant PP" if bad && written % 3 == 0 => "3".into(),
+                    "Type d'identifiant PP" if bad && written.is_multiple_of(3) => "3".into(),
                     "Type d'identifiant PP" => "8".into(),
                     // A wrong check digit: the number's last digit moved by one.
                     "Identifiant PP" if bad && written % 3 == 1 => {
@@ -356,46 +416,50 @@ pub fn write_establishments(out: &mut impl Write, o: &Options) -> io::Result<u64
         lines += 1;
         Ok(())
     };
-    let structure = |finess: &str, name: &str, postal: &str, city: &str, dept: &str, kind: usize| {
-        let (long_kind, _) = KINDS[kind];
-        vec![
-            "structureet".to_string(),
-            finess.to_string(),
-            String::new(),
-            name.chars().take(38).collect::<String>().to_uppercase(),
-            name.to_string(),
-            String::new(),
-            String::new(),
-            "12".into(),
-            "R".into(),
-            "DE L'ÉGLISE".into(),
-            String::new(),
-            String::new(),
-            "056".into(),
-            dept.to_string(),
-            city.to_string(),
-            format!("{postal} {city}"),
-            "0102030405".into(),
-            String::new(),
-            "101".into(),
-            long_kind.to_string(),
-            "1110".into(),
-            long_kind.to_string(),
-            String::new(),
-            "8610Z".into(),
-            "03".into(),
-            "ARS établissements Publics de santé dotation globale".into(),
-            "1".into(),
-            "Etablissement public de santé".into(),
-            "1975-01-01".into(),
-            "1975-01-01".into(),
-            "2024-06-01".into(),
-            String::new(),
-        ]
-    };
+    let structure =
+        |finess: &str, name: &str, postal: &str, city: &str, dept: &str, kind: usize| {
+            let (long_kind, _) = KINDS[kind];
+            vec![
+                "structureet".to_string(),
+                finess.to_string(),
+                String::new(),
+                name.chars().take(38).collect::<String>().to_uppercase(),
+                name.to_string(),
+                String::new(),
+                String::new(),
+                "12".into(),
+                "R".into(),
+                "DE L'ÉGLISE".into(),
+                String::new(),
+                String::new(),
+                "056".into(),
+                dept.to_string(),
+                city.to_string(),
+                format!("{postal} {city}"),
+                "0102030405".into(),
+                String::new(),
+                "101".into(),
+                long_kind.to_string(),
+                "1110".into(),
+                long_kind.to_string(),
+                String::new(),
+                "8610Z".into(),
+                "03".into(),
+                "ARS établissements Publics de santé dotation globale".into(),
+                "1".into(),
+                "Etablissement public de santé".into(),
+                "1975-01-01".into(),
+                "1975-01-01".into(),
+                "2024-06-01".into(),
+                String::new(),
+            ]
+        };
     for s in &o.sites {
         let dept = &s.finess[..2];
-        line(out, &structure(&s.finess, &s.name, &s.postal_code, &s.city, dept, 0))?;
+        line(
+            out,
+            &structure(&s.finess, &s.name, &s.postal_code, &s.city, dept, 0),
+        )?;
     }
     let mut written = o.sites.len() as u64;
     let mut n = 0u64;
@@ -408,12 +472,12 @@ pub fn write_establishments(out: &mut impl Write, o: &Options) -> io::Result<u64
         let name = format!("{short} {} {city}", SAINTS[(n % 10) as usize]);
         let number = finess(dept, n);
         let mut fields = structure(&number, &name, postal, city, dept, kind);
-        if o.bad_lines && n % 89 == 0 {
+        if o.bad_lines && n.is_multiple_of(89) {
             fields[1] = "1234567".into();
         }
         line(out, &fields)?;
         // Most establishments have their coordinates on a line of their own.
-        if n % 3 != 0 {
+        if !n.is_multiple_of(3) {
             line(
                 out,
                 &[

@@ -24,9 +24,9 @@ mod import;
 mod psc;
 
 use card::CARD_ERRORS;
+pub use card::CardError;
 use directory::DIRECTORY_ERRORS;
 pub use directory::DirectoryFault;
-pub use card::CardError;
 #[cfg(test)]
 use field::FIELDS;
 pub use field::Field;

@@ -43,13 +43,19 @@ pub(super) const FR: Directory = Directory {
         DirectoryFile::Establishments => "extraction des établissements (FINESS)",
     },
     error: |e| match e {
-        DirectoryError::Empty(f) => format!("Le fichier est vide : ce n'est pas une {}.", (FR.file)(*f)),
+        DirectoryError::Empty(f) => {
+            format!("Le fichier est vide : ce n'est pas une {}.", (FR.file)(*f))
+        }
         DirectoryError::MissingColumns { file, columns } => format!(
             "Colonne{} absente{} de l'en-tête de l'{} : {}. Le fichier est refusé ; l'annuaire en place est conservé.",
             plural_fr(i(columns.len() as u64)),
             plural_fr(i(columns.len() as u64)),
             (FR.file)(*file),
-            columns.iter().map(|c| format!("« {c} »")).collect::<Vec<_>>().join(", ")
+            columns
+                .iter()
+                .map(|c| format!("« {c} »"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         DirectoryError::DuplicateColumn(c) => {
             format!("La colonne « {c} » apparaît deux fois dans l'en-tête : le fichier est refusé.")
@@ -64,7 +70,11 @@ pub(super) const FR: Directory = Directory {
             "Aucune ligne valide dans cette {} : l'annuaire en place est conservé.",
             (FR.file)(*f)
         ),
-        DirectoryError::Shrunk { file, before, after } => format!(
+        DirectoryError::Shrunk {
+            file,
+            before,
+            after,
+        } => format!(
             "Cette {} ne contient que {after} lignes valides, contre {before} dans l'annuaire en place : \
              fichier tronqué ? Il est refusé ; si la baisse est attendue, relancez avec --allow-shrink.",
             (FR.file)(*file)
@@ -93,7 +103,9 @@ pub(super) const FR: Directory = Directory {
         }
         LineProblem::Empty { column } => format!("« {column} » est vide"),
         LineProblem::Duplicate { value } => {
-            format!("FINESS {value} déjà lu plus haut dans le fichier (la première ligne est gardée)")
+            format!(
+                "FINESS {value} déjà lu plus haut dans le fichier (la première ligne est gardée)"
+            )
         }
     },
     bad_line: |line, why| format!("ligne {line} : {why}"),
@@ -119,7 +131,9 @@ pub(super) const FR: Directory = Directory {
     err_unknown_file: "Ce nom de fichier n'est celui d'aucune extraction connue (PS_LibreAcces_Personne_activite_…txt ou etalab-cs1100507-stock-…csv).",
     err_refused: "Le fichier a été refusé : le compte rendu du chargement dit pourquoi ; l'annuaire en place est conservé.",
     err_unknown_rpps: "Ce numéro RPPS est absent de l'annuaire national chargé. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
-    verification_on: |date| format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date})."),
+    verification_on: |date| {
+        format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date}).")
+    },
     verification_off: "Aucun annuaire national n'est chargé : le RPPS n'est vérifié que par sa clé de contrôle.",
     override_label: "Motif, si l'annuaire n'est pas à jour (facultatif)",
     override_hint: "À remplir seulement si l'annuaire ne connaît pas encore ce RPPS ou ce nom (inscription récente, changement de nom) : le compte est alors créé et le motif est inscrit au journal d'audit.",
@@ -137,7 +151,11 @@ pub(super) const EN: Directory = Directory {
             "Column{} missing from the header of the {}: {}. The file is refused; the directory in place is kept.",
             plural_en(i(columns.len() as u64)),
             (EN.file)(*file),
-            columns.iter().map(|c| format!("“{c}”")).collect::<Vec<_>>().join(", ")
+            columns
+                .iter()
+                .map(|c| format!("“{c}”"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         DirectoryError::DuplicateColumn(c) => {
             format!("The column “{c}” appears twice in the header: the file is refused.")
@@ -152,7 +170,11 @@ pub(super) const EN: Directory = Directory {
             "No valid line in this {}: the directory in place is kept.",
             (EN.file)(*f)
         ),
-        DirectoryError::Shrunk { file, before, after } => format!(
+        DirectoryError::Shrunk {
+            file,
+            before,
+            after,
+        } => format!(
             "This {} has only {after} valid lines, against {before} in the directory in place: \
              a truncated file? It is refused; if the drop is expected, run again with --allow-shrink.",
             (EN.file)(*file)
@@ -173,9 +195,9 @@ pub(super) const EN: Directory = Directory {
         LineProblem::Identifier { value } => {
             format!("invalid identifier “{value}” (length, characters or check digit)")
         }
-        LineProblem::NationalIdentifier { value } => format!(
-            "national identifier “{value}” is not the type followed by the identifier"
-        ),
+        LineProblem::NationalIdentifier { value } => {
+            format!("national identifier “{value}” is not the type followed by the identifier")
+        }
         LineProblem::Finess { column, value } => {
             format!("invalid FINESS number “{value}” in “{column}”")
         }
@@ -202,7 +224,11 @@ pub(super) const EN: Directory = Directory {
     err_unknown_file: "This file name is the one of no known extraction (PS_LibreAcces_Personne_activite_…txt or etalab-cs1100507-stock-…csv).",
     err_refused: "The file was refused: the load's report says why; the directory in place is kept.",
     err_unknown_rpps: "This RPPS number is not in the national directory loaded. Check it; if the directory is not up to date yet, confirm with a reason.",
-    verification_on: |date| format!("The RPPS and the name are verified in the national directory (extraction of {date})."),
+    verification_on: |date| {
+        format!(
+            "The RPPS and the name are verified in the national directory (extraction of {date})."
+        )
+    },
     verification_off: "No national directory is loaded: the RPPS is only checked by its check digit.",
     override_label: "Reason, if the directory is not up to date (optional)",
     override_hint: "Fill in only if the directory does not know this RPPS or this name yet (recent registration, change of name): the account is then created and the reason written in the audit log.",

@@ -166,8 +166,21 @@ pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Repor
             report.people = p.people;
         }
         let mut tx = pool.begin().await?;
-        insert_record(&mut tx, &report, bytes_total, run.actor_label, started, "unchanged").await?;
-        audit::record(&mut tx, event(&report, run, Outcome::Success), Call::new(run.client, started)).await?;
+        insert_record(
+            &mut tx,
+            &report,
+            bytes_total,
+            run.actor_label,
+            started,
+            "unchanged",
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            event(&report, run, Outcome::Success),
+            Call::new(run.client, started),
+        )
+        .await?;
         tx.commit().await?;
         return Ok(report);
     }
@@ -204,7 +217,11 @@ pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Repor
         )
         .execute(&mut *tx)
         .await?;
-        let outcome = if refused { Outcome::Denied } else { Outcome::Failure };
+        let outcome = if refused {
+            Outcome::Denied
+        } else {
+            Outcome::Failure
+        };
         let event = event(&report, run, outcome).details(json!({
             "file": report.file_name, "sha256": report.sha256, "reason": e.to_string(),
         }));
@@ -289,7 +306,9 @@ async fn begin(
     .await?;
     match insert_record(&mut tx, report, bytes_total, actor_label, now, "running").await {
         Err(Error::Conflict(c)) if c == "directory_imports_one_running" => {
-            return Err(Error::Directory(DirectoryError::AlreadyRunning(report.kind)));
+            return Err(Error::Directory(DirectoryError::AlreadyRunning(
+                report.kind,
+            )));
         }
         other => other?,
     }
@@ -351,15 +370,23 @@ async fn swap(
     )
     .execute(&mut *tx)
     .await?;
-    audit::record(&mut tx, event(report, run, Outcome::Success), Call::new(run.client, finished))
-        .await?;
+    audit::record(
+        &mut tx,
+        event(report, run, Outcome::Success),
+        Call::new(run.client, finished),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 fn event(report: &Report, run: &Run<'_>, outcome: Outcome) -> Event {
     Event::new(Action::DirectoryImport, outcome, run.actor_label)
-        .target("directory_import", report.id.to_string(), report.file_name.clone())
+        .target(
+            "directory_import",
+            report.id.to_string(),
+            report.file_name.clone(),
+        )
         .details(json!({
             "kind": report.kind.as_str(),
             "file": report.file_name,
@@ -833,7 +860,10 @@ mod tests {
     #[test]
     fn copy_text_escapes_its_special_characters() {
         let mut out = Vec::new();
-        line(&mut out, [Some("a\tb\\c\nd"), None, Some("\"Les Tilleuls\"")]);
+        line(
+            &mut out,
+            [Some("a\tb\\c\nd"), None, Some("\"Les Tilleuls\"")],
+        );
         assert_eq!(out, b"a\\tb\\\\c\\nd\t\\N\t\"Les Tilleuls\"\n");
     }
 }

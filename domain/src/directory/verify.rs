@@ -118,6 +118,9 @@ mod tests {
         assert!(settle(&m, Some("  ")).is_err());
         let v = settle(&m, Some("Inscrite à l'Ordre hier")).unwrap();
         assert_eq!(v["override_reason"], "Inscrite à l'Ordre hier");
-        assert_eq!(settle(&Verdict::Off, None).unwrap()["directory"], "not_loaded");
+        assert_eq!(
+            settle(&Verdict::Off, None).unwrap()["directory"],
+            "not_loaded"
+        );
     }
 }

@@ -250,7 +250,10 @@ async fn refused_files_keep_the_directory_in_place() {
     assert_eq!(staged, 0);
     // Told it is expected, the small file replaces the directory.
     let small = run(&pool, &path, true).await.unwrap();
-    assert_eq!(count(&pool, "directory_activities").await, small.rows as i64);
+    assert_eq!(
+        count(&pool, "directory_activities").await,
+        small.rows as i64
+    );
 
     // A name that is no extraction's.
     let other = dir.join("annuaire.txt");
@@ -303,19 +306,33 @@ async fn accounts_are_verified_against_the_directory_once_loaded() {
     );
     drop(conn);
     let dir = tempdir();
-    run(&pool, &professionals(&dir, "202612010415", &options(6, 200)), false)
-        .await
-        .unwrap();
+    run(
+        &pool,
+        &professionals(&dir, "202612010415", &options(6, 200)),
+        false,
+    )
+    .await
+    .unwrap();
     let mut conn = pool.acquire().await.unwrap();
     for (family, given, verdict) in [
         ("LE GOFF-HÉLIAS", "Anne-Sophie", Verdict::Matches),
         ("le goff helias", "anne sophie", Verdict::Matches),
         ("Le Goff-Hélias", "Anne", Verdict::Matches),
-        ("Le Goff", "Anne-Sophie", Verdict::Mismatch(Mismatch::NameDiffers)),
-        ("Dupont", "Anne-Sophie", Verdict::Mismatch(Mismatch::NameDiffers)),
+        (
+            "Le Goff",
+            "Anne-Sophie",
+            Verdict::Mismatch(Mismatch::NameDiffers),
+        ),
+        (
+            "Dupont",
+            "Anne-Sophie",
+            Verdict::Mismatch(Mismatch::NameDiffers),
+        ),
     ] {
         assert_eq!(
-            verify::check(&mut conn, &rpps, family, given).await.unwrap(),
+            verify::check(&mut conn, &rpps, family, given)
+                .await
+                .unwrap(),
             verdict,
             "{family} {given}"
         );

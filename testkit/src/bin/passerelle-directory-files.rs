@@ -58,7 +58,8 @@ fn run(args: &Args) -> Result<(), String> {
         .iter()
         .map(|p| {
             let mut parts = p.split(':');
-            let (Some(rpps), Some(family), Some(given)) = (parts.next(), parts.next(), parts.next())
+            let (Some(rpps), Some(family), Some(given)) =
+                (parts.next(), parts.next(), parts.next())
             else {
                 return Err(format!("--person {p}: RPPS:NOM:Prénom[:FINESS]"));
             };
@@ -100,13 +101,15 @@ fn run(args: &Args) -> Result<(), String> {
     };
     if args.only.as_deref() != Some("establishments") {
         let (path, mut out) = create(directory::professionals_name(&args.stamp))?;
-        let lines = directory::write_professionals(&mut out, &options).map_err(|e| e.to_string())?;
+        let lines =
+            directory::write_professionals(&mut out, &options).map_err(|e| e.to_string())?;
         out.into_inner().map_err(|e| e.to_string())?;
         println!("{} ({lines} lines)", path.display());
     }
     if args.only.as_deref() != Some("professionals") {
         let (path, mut out) = create(directory::establishments_name(&args.stamp))?;
-        let lines = directory::write_establishments(&mut out, &options).map_err(|e| e.to_string())?;
+        let lines =
+            directory::write_establishments(&mut out, &options).map_err(|e| e.to_string())?;
         out.into_inner().map_err(|e| e.to_string())?;
         println!("{} ({lines} lines)", path.display());
     }
