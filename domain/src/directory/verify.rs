@@ -66,6 +66,68 @@ pub async fn check(
     })
 }
 
+/// One name as the directory has it, when it differs from the account's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disagreement {
+    pub mismatch: Mismatch,
+    /// The directory's exercise name (`NOM Prénom`) for a name that differs.
+    pub directory_name: Option<String>,
+}
+
+/// [`check`] for many accounts in one query (the CSV import): `(rpps, family, given)` each;
+/// returns the disagreements by RPPS, or `None` while no directory is loaded.
+pub async fn check_many(
+    conn: &mut PgConnection,
+    accounts: &[(&Rpps, &str, &str)],
+) -> Result<Option<std::collections::HashMap<String, Disagreement>>> {
+    let loaded = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM directory_imports
+                          WHERE file_kind = 'professionals' AND state = 'done') AS "loaded!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !loaded {
+        return Ok(None);
+    }
+    let rpps: Vec<String> = accounts.iter().map(|a| a.0.as_str().to_string()).collect();
+    let families: Vec<String> = accounts.iter().map(|a| a.1.to_string()).collect();
+    let givens: Vec<String> = accounts.iter().map(|a| a.2.to_string()).collect();
+    let rows = sqlx::query!(
+        r#"SELECT a.rpps AS "rpps!", p.name_key AS "found?", p.family_name AS "found_family?",
+                  p.given_name AS "found_given?",
+                  passerelle_name_key(a.family) AS "family!", passerelle_name_key(a.given) AS "given!"
+           FROM unnest($1::text[], $2::text[], $3::text[]) AS a(rpps, family, given)
+           LEFT JOIN directory_people p ON p.national_id = '8' || a.rpps"#,
+        &rpps,
+        &families,
+        &givens,
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Some(
+        rows.into_iter()
+            .filter_map(|r| {
+                let disagreement = match &r.found {
+                    None => Disagreement {
+                        mismatch: Mismatch::UnknownRpps,
+                        directory_name: None,
+                    },
+                    Some(found) if same_name(found, &r.family, &r.given) => return None,
+                    Some(_) => Disagreement {
+                        mismatch: Mismatch::NameDiffers,
+                        directory_name: Some(format!(
+                            "{} {}",
+                            r.found_family.unwrap_or_default(),
+                            r.found_given.unwrap_or_default()
+                        )),
+                    },
+                };
+                Some((r.rpps, disagreement))
+            })
+            .collect(),
+    ))
+}
+
 /// The directory's key (`family given`, each folded to letters and digits) against the typed
 /// names. The given name may be the first of compound ones on either side ("Marie" for
 /// "Marie-Claire"); the family name must be the same.

@@ -233,6 +233,35 @@ struct EstablishmentRow {
     active: bool,
 }
 
+/// A row that the national directory contradicts. The desk cannot override it in a file: such an
+/// account is created in the console, with a reason the audit log keeps.
+fn directory_problem(
+    row: &ImportRow,
+    rpps: &Rpps,
+    d: &crate::directory::verify::Disagreement,
+) -> Problem {
+    let line = row.line;
+    use crate::directory::verify::Mismatch;
+    match (&d.mismatch, &d.directory_name) {
+        (Mismatch::NameDiffers, Some(name)) => problem(
+            line,
+            Some(Column::FamilyName),
+            &row.family_name,
+            format!(
+                "Nom différent de celui de l'annuaire national pour ce RPPS (« {name} ») : \
+                 corrigez la ligne, ou créez ce compte dans la console avec un motif"
+            ),
+        ),
+        _ => problem(
+            line,
+            Some(Column::Rpps),
+            rpps.as_str(),
+            "RPPS absent de l'annuaire national : vérifiez-le, ou créez ce compte dans la \
+             console avec un motif",
+        ),
+    }
+}
+
 /// Validates `rows` for an import into `region` by `actor`; `lock` takes the matched accounts
 /// `FOR UPDATE` (the commit, so that a console edit cannot slip between reading and writing).
 pub(crate) async fn plan(
@@ -364,6 +393,17 @@ pub(crate) async fn plan(
         .filter_map(|a| a.rpps.as_ref().map(|r| (r.as_str(), a)))
         .collect();
 
+    // The national directory, when loaded: each RPPS in it, under the row's name.
+    let named: Vec<(&Rpps, &str, &str)> = valid
+        .iter()
+        .filter_map(|r| {
+            r.rpps
+                .as_ref()
+                .map(|rpps| (rpps, r.family_name.as_str(), r.given_name.as_str()))
+        })
+        .collect();
+    let directory = crate::directory::verify::check_many(conn, &named).await?;
+
     let total = valid.len();
     let mut claimed: HashMap<Uuid, u64> = HashMap::new();
     let mut planned = Vec::new();
@@ -388,6 +428,12 @@ pub(crate) async fn plan(
             if let Some(message) = message {
                 problems.push(problem(row.line, Some(Column::Finess), f.as_str(), message));
             }
+        }
+
+        if let (Some(rpps), Some(directory)) = (&row.rpps, &directory)
+            && let Some(d) = directory.get(rpps.as_str())
+        {
+            problems.push(directory_problem(&row, rpps, d));
         }
 
         let found_by_rpps = row.rpps.as_ref().and_then(|r| by_rpps.get(r.as_str()));

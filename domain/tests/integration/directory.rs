@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use domain::Error;
+use domain::call::Call;
 use domain::directory::load::{self, Progress, Report, Run, Source};
 use domain::directory::verify::{self, Mismatch, Verdict};
 use domain::directory::{DirectoryError, DirectoryFile, LineProblem};
@@ -351,4 +352,101 @@ fn tempdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("passerelle-directory-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The console's creation and the CSV import's dry run, once a directory is loaded.
+#[tokio::test]
+async fn creation_and_import_check_the_directory() {
+    use domain::admin::users::{self, NewAccount};
+    use domain::ids::{Email, RegionCode, Username};
+    let portal = super::harness::seeded().await;
+    let dir = tempdir();
+    run(
+        &portal.pool,
+        &professionals(&dir, "202612010415", &options(7, 200)),
+        false,
+    )
+    .await
+    .unwrap();
+    let admin = super::harness::actor(&portal, "admin.idf").await;
+    let c = client("10.0.0.2");
+    let call = Call::new(&c, t0());
+    let idf = RegionCode::parse("FR-IDF").unwrap();
+    let new = |family: &str, reason: Option<&str>| NewAccount {
+        username: Username::parse("anne.legoff").unwrap(),
+        email: Email::parse("anne.legoff@exemple.fr").unwrap(),
+        family_name: family.into(),
+        given_name: "Anne-Sophie".into(),
+        rpps: Some(Rpps::parse(&dupont().rpps).unwrap()),
+        region: idf.clone(),
+        establishments: vec![],
+        directory_override: reason.map(str::to_string),
+    };
+    // A wrong name is refused and creates nothing…
+    assert!(matches!(
+        users::create(&portal, &admin, &new("Le Gof", None), call).await,
+        Err(Error::DirectoryMismatch(Mismatch::NameDiffers))
+    ));
+    assert!(matches!(
+        users::create(&portal, &admin, &new("Le Gof", Some("   ")), call).await,
+        Err(Error::DirectoryMismatch(Mismatch::NameDiffers))
+    ));
+    // …unless the desk says why (audited), or the name is the directory's.
+    let id = users::create(
+        &portal,
+        &admin,
+        &new("Le Gof", Some("Nom d'usage depuis le mariage")),
+        call,
+    )
+    .await
+    .unwrap();
+    let details: serde_json::Value = sqlx::query_scalar(
+        "SELECT details FROM audit_log WHERE action = 'user.create' AND target_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        details["directory"]["override_reason"],
+        "Nom d'usage depuis le mariage"
+    );
+    assert_eq!(details["directory"]["mismatch"], "name_differs");
+
+    // The import's dry run lists each row the directory contradicts.
+    let unknown = with_check("1999999999");
+    let file = format!(
+        "identifiant;courriel;nom;prenom;rpps\r\n\
+         autre.nom;a@exemple.fr;Durand;Anne-Sophie;{}\r\n\
+         inconnu;i@exemple.fr;Martin;Paul;{unknown}\r\n",
+        dupont().rpps
+    );
+    let preview = domain::import::dry_run(
+        &portal,
+        &admin,
+        &idf,
+        file.as_bytes(),
+        &domain::import::Limits::default(),
+        call,
+    )
+    .await
+    .unwrap();
+    let got: Vec<(u64, Option<&str>, bool)> = preview
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.line,
+                p.column,
+                p.message_fr.contains("annuaire national"),
+            )
+        })
+        .collect();
+    assert!(got.contains(&(2, Some("nom"), true)), "{got:?}");
+    assert!(got.contains(&(3, Some("rpps"), true)), "{got:?}");
+    assert!(
+        preview.problems[0].message_fr.contains("LE GOFF-HÉLIAS Anne-Sophie"),
+        "{:?}",
+        preview.problems
+    );
 }
