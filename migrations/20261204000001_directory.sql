@@ -82,7 +82,8 @@ CREATE TABLE directory_imports (
     file_kind       directory_file NOT NULL,
     file_name       text NOT NULL,
     file_date       timestamptz,
-    file_sha256     text NOT NULL CHECK (file_sha256 ~ '^[0-9a-f]{64}$'),
+    -- NULL until the running load has read the whole file.
+    file_sha256     text CHECK (file_sha256 ~ '^[0-9a-f]{64}$'),
     file_bytes      bigint NOT NULL CHECK (file_bytes >= 0),
     actor_label     text NOT NULL,
     started_at      timestamptz NOT NULL,

@@ -24,9 +24,67 @@ pub struct Console {
     pub can_manage_establishments: bool,
     pub can_read_audit: bool,
     pub can_import: bool,
+    /// National administrators load the national directory.
+    pub can_load_directory: bool,
     /// The regions the actor works on (a select appears when there are several).
     pub regions: Vec<Choice>,
     pub csrf: String,
+}
+
+/// An extraction waiting in the directory's folder.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxFileView {
+    pub name: String,
+    pub kind: model::directory::DirectoryFile,
+    pub megabytes: String,
+}
+
+/// One load of the national directory, as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryLoadView {
+    pub id: String,
+    pub kind: model::directory::DirectoryFile,
+    pub file_name: String,
+    pub file_date: Option<String>,
+    /// `running`, `done`, `unchanged`, `refused`, `failed`.
+    pub state: String,
+    pub started: String,
+    pub by: String,
+    /// While running: how much of the file is read, in percent.
+    pub percent: u8,
+    pub lines: u64,
+    pub rows: u64,
+    pub people: u64,
+    pub bad_lines: u64,
+    pub added: u64,
+    pub removed: u64,
+    pub changed: u64,
+    /// The first bad lines, with why.
+    pub samples: Vec<(u64, model::directory::LineProblem)>,
+    pub refusal: Option<model::directory::DirectoryError>,
+    /// A technical failure (the database went away…): its reference is in the logs.
+    pub failed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbsentView {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub rpps: String,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryLoadsData {
+    pub console: Console,
+    pub folder: String,
+    pub files: Vec<InboxFileView>,
+    pub loads: Vec<DirectoryLoadView>,
+    pub running: bool,
+    /// Accounts whose RPPS the directory does not have (`None`: no directory loaded), and how
+    /// many there are in all.
+    pub absent: Option<(Vec<AbsentView>, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -236,6 +294,7 @@ pub mod server {
             can_manage_establishments: actor.scope(Action::ManageEstablishments).is_some(),
             can_read_audit: actor.scope(Action::ViewAudit).is_some(),
             can_import: actor.scope(Action::ImportUsers).is_some(),
+            can_load_directory: actor.scope(Action::LoadDirectory).is_some(),
             regions,
             csrf: ctx.csrf_token.clone(),
         };
@@ -510,6 +569,87 @@ pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
         console,
         establishments,
         directory_since,
+    })
+}
+
+/// The national directory's page: the folder's extractions, the loads, the accounts it does not
+/// know. National administrators only.
+#[server(prefix = "/api/admin", endpoint = "directory", input = GetUrl)]
+pub async fn get_directory_loads() -> Result<DirectoryLoadsData, ErrorCode> {
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let pool = &services.portal.pool;
+    let overview = domain::admin::directory::overview(pool, &actor, ctx.call()).await?;
+    let folder = &services.settings.directory_inbox;
+    let files = domain::directory::inbox::list(folder)?
+        .into_iter()
+        .map(|f| InboxFileView {
+            name: f.name,
+            kind: f.kind,
+            megabytes: format!("{:.1}", f.bytes as f64 / 1_048_576.0),
+        })
+        .collect();
+    let loads: Vec<DirectoryLoadView> = overview
+        .loads
+        .into_iter()
+        .map(|l| {
+            let samples = l.report["bad_lines"]
+                .as_array()
+                .map(|lines| {
+                    lines
+                        .iter()
+                        .take(20)
+                        .filter_map(|v| {
+                            let line = v["line"].as_u64()?;
+                            let problem = serde_json::from_value(v.clone()).ok()?;
+                            Some((line, problem))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            DirectoryLoadView {
+                id: l.id.to_string(),
+                kind: l.kind,
+                file_date: l.file_date.map(crate::api::server::date),
+                started: crate::api::server::datetime(l.started_at),
+                by: l.actor_label,
+                percent: (l.bytes_read.min(l.file_bytes) * 100)
+                    .checked_div(l.file_bytes)
+                    .unwrap_or(0) as u8,
+                lines: l.lines_read,
+                rows: l.rows,
+                people: l.people,
+                bad_lines: l.bad_lines,
+                added: l.added,
+                removed: l.removed,
+                changed: l.changed,
+                samples,
+                refusal: serde_json::from_value(l.report["refusal"].clone()).ok(),
+                failed: l.state == "failed",
+                file_name: l.file_name,
+                state: l.state,
+            }
+        })
+        .collect();
+    Ok(DirectoryLoadsData {
+        console,
+        folder: folder.display().to_string(),
+        files,
+        running: loads.iter().any(|l| l.state == "running"),
+        loads,
+        absent: overview.absent.map(|(rows, total)| {
+            (
+                rows.into_iter()
+                    .map(|a| AbsentView {
+                        id: a.user_id.to_string(),
+                        name: format!("{} {}", a.family_name, a.given_name),
+                        username: a.username,
+                        rpps: a.rpps,
+                        region: a.region_code,
+                    })
+                    .collect(),
+                total,
+            )
+        }),
     })
 }
 

@@ -295,6 +295,51 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
     })
 }
 
+/// One establishment of the public directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEntryView {
+    pub finess: String,
+    pub name: String,
+    pub street: String,
+    pub postal_code: String,
+    pub city: String,
+    pub category: String,
+    pub on_passerelle: bool,
+    pub region: Option<RegionView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryData {
+    pub entries: Vec<DirectoryEntryView>,
+    /// More establishments match than are shown: the search should be narrowed.
+    pub more: bool,
+}
+
+/// The public directory's search (no sign-in; an empty query finds nothing).
+#[server(prefix = "/api", endpoint = "annuaire", input = GetUrl)]
+pub async fn get_directory(q: String) -> Result<DirectoryData, ErrorCode> {
+    let (_, services) = server::context().await?;
+    let query: String = q.chars().take(200).collect();
+    let (found, more) =
+        domain::directory::search::establishments(&services.portal.pool, &query).await?;
+    Ok(DirectoryData {
+        entries: found
+            .into_iter()
+            .map(|f| DirectoryEntryView {
+                finess: f.finess,
+                name: f.name,
+                street: f.street,
+                postal_code: f.postal_code,
+                city: f.city,
+                category: f.category,
+                on_passerelle: f.on_passerelle,
+                region: f.region.map(server::region_view),
+            })
+            .collect(),
+        more,
+    })
+}
+
 #[server(prefix = "/api", endpoint = "sign-in", input = GetUrl)]
 pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     use crate::state::SignInMode;

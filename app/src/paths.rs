@@ -40,6 +40,10 @@ pub const IMPORTS: &str = "/admin/import";
 pub const AUDIT: &str = "/admin/journal";
 /// The console's password confirmation before a sensitive action (`?retour=`).
 pub const REAUTH: &str = "/admin/confirmer";
+/// The public directory of establishments (`?q=`), without sign-in.
+pub const DIRECTORY: &str = "/annuaire";
+/// The national directory's loads (national administrators).
+pub const DIRECTORY_LOADS: &str = "/admin/annuaire";
 /// The e-mails the demo wrote instead of sending them (demo data only).
 pub const DEMO_MAILS: &str = "/demo/courriels";
 
@@ -65,6 +69,8 @@ pub const PAGES: &[&str] = &[
     AUDIT,
     REAUTH,
     DEMO_MAILS,
+    DIRECTORY,
+    DIRECTORY_LOADS,
 ];
 
 // --- Form posts and endpoints (axum routes) --------------------------------------------------

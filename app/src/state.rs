@@ -32,6 +32,8 @@ pub struct Settings {
     /// The demo's e-mail folder, readable at `/demo/courriels` (only with demo data, the folder
     /// transport and a public URL that is not https).
     pub demo_mail_folder: Option<std::path::PathBuf>,
+    /// The folder of the national directory's extractions the console loads from.
+    pub directory_inbox: std::path::PathBuf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

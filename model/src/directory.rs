@@ -41,28 +41,29 @@ impl DirectoryFile {
     }
 }
 
-/// Why a whole file is refused: nothing of it is read further.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why a whole file is refused: nothing of it is read further. Kept in the load's record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
 pub enum DirectoryError {
-    #[error("empty {0:?} file")]
-    Empty(DirectoryFile),
+    #[error("empty {file:?} file")]
+    Empty { file: DirectoryFile },
     /// Columns the header lacks, by their names in the extraction.
     #[error("missing columns: {columns:?}")]
     MissingColumns {
         file: DirectoryFile,
-        columns: Vec<&'static str>,
+        columns: Vec<String>,
     },
-    #[error("column {0} appears twice")]
-    DuplicateColumn(&'static str),
+    #[error("column {column} appears twice")]
+    DuplicateColumn { column: String },
     /// The file could not be read (I/O), at this line.
     #[error("unreadable at line {line}: {reason}")]
     Unreadable { line: u64, reason: String },
     /// The file's name is neither extraction's (and no kind was given).
-    #[error("unknown kind of file: {0}")]
-    UnknownFile(String),
+    #[error("unknown kind of file: {name}")]
+    UnknownFile { name: String },
     /// Not one line of the file could be read: the directory in place is kept.
     #[error("no valid line")]
-    NoValidLine(DirectoryFile),
+    NoValidLine { file: DirectoryFile },
     /// The file holds less than half of the directory in place (a truncated download?): kept
     /// unless the load is told the shrink is expected.
     #[error("{after} rows where the directory has {before}")]
@@ -73,7 +74,7 @@ pub enum DirectoryError {
     },
     /// Another load of the same kind is running (on this instance or another).
     #[error("a load is already running")]
-    AlreadyRunning(DirectoryFile),
+    AlreadyRunning { file: DirectoryFile },
 }
 
 /// Why one line is set aside (and reported with its number); the others are read.
@@ -91,9 +92,9 @@ pub enum LineProblem {
     /// The national identifier is not the type followed by the identifier.
     NationalIdentifier { value: String },
     /// A FINESS number that does not parse.
-    Finess { column: &'static str, value: String },
+    Finess { column: String, value: String },
     /// A required field left empty.
-    Empty { column: &'static str },
+    Empty { column: String },
     /// An establishment already read earlier in the file (its first line is kept).
     Duplicate { value: String },
 }

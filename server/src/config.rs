@@ -41,6 +41,10 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The built site (cargo-leptos output: `pkg/` with the wasm, js and css).
     pub site_root: PathBuf,
+    /// Where the national directory's extractions are put (by a daily download): the console
+    /// lists them and loads the one chosen. Default `<data_dir>/annuaire`; in a fleet, a folder
+    /// every instance sees.
+    pub directory_inbox: Option<PathBuf>,
     /// Seed the demo data into an empty database (`--demo` or `PASSERELLE_DEMO_DATA=true`; off by
     /// default). Refused, like demo accounts already in the database, when `public_url` is https.
     pub demo_data: Option<bool>,
@@ -312,6 +316,7 @@ impl Default for Config {
             database_url: None,
             data_dir: PathBuf::from("data"),
             site_root: PathBuf::from("target/site"),
+            directory_inbox: None,
             demo_data: None,
             trusted_proxies: Vec::new(),
             session: SessionConfig::default(),
@@ -419,6 +424,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_SITE_ROOT").or_else(|| var("LEPTOS_SITE_ROOT")) {
             self.site_root = PathBuf::from(v);
+        }
+        if let Some(v) = var("PASSERELLE_DIRECTORY_INBOX") {
+            self.directory_inbox = Some(PathBuf::from(v));
         }
         if let Some(v) = var("PASSERELLE_DEMO_DATA") {
             self.demo_data = Some(parse("PASSERELLE_DEMO_DATA", v)?);
@@ -644,6 +652,13 @@ impl Config {
         let demo = self.demo_data.unwrap_or(false);
         let https = self.public_origin().starts_with("https://");
         self.mail_folder().filter(|_| demo && !https)
+    }
+
+    /// The folder of the national directory's extractions.
+    pub fn directory_inbox(&self) -> PathBuf {
+        self.directory_inbox
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("annuaire"))
     }
 
     pub fn session_policy(&self) -> domain::sessions::Policy {

@@ -168,6 +168,7 @@ pub fn state(
         ),
         sign_in_modes,
         demo_mail_folder: config.demo_mail_folder(),
+        directory_inbox: config.directory_inbox(),
     };
     Ok(AppState {
         leptos: leptos_options(config),

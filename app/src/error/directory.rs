@@ -33,13 +33,13 @@ impl From<model::directory::DirectoryError> for DirectoryFault {
     fn from(e: model::directory::DirectoryError) -> Self {
         use model::directory::DirectoryError as E;
         match e {
-            E::AlreadyRunning(_) => DirectoryFault::AlreadyRunning,
-            E::UnknownFile(_) => DirectoryFault::UnknownFile,
-            E::Empty(_)
+            E::AlreadyRunning { .. } => DirectoryFault::AlreadyRunning,
+            E::UnknownFile { .. } => DirectoryFault::UnknownFile,
+            E::Empty { .. }
             | E::MissingColumns { .. }
-            | E::DuplicateColumn(_)
+            | E::DuplicateColumn { .. }
             | E::Unreadable { .. }
-            | E::NoValidLine(_)
+            | E::NoValidLine { .. }
             | E::Shrunk { .. } => DirectoryFault::Refused,
         }
     }

@@ -31,6 +31,35 @@ pub struct Directory {
     pub verification_off: &'static str,
     pub override_label: &'static str,
     pub override_hint: &'static str,
+    pub public_title: &'static str,
+    pub public_intro: &'static str,
+    pub search_label: &'static str,
+    pub search_hint: &'static str,
+    pub search_button: &'static str,
+    pub on_passerelle: &'static str,
+    pub get_account: &'static str,
+    pub support: &'static str,
+    pub no_result: fn(&str) -> String,
+    pub results: fn(usize) -> String,
+    pub more_results: &'static str,
+    pub sign_in_link: &'static str,
+    pub console_title: &'static str,
+    pub console_intro: &'static str,
+    pub folder: fn(&str) -> String,
+    pub folder_empty: &'static str,
+    pub load: &'static str,
+    pub loads: &'static str,
+    pub col_file: &'static str,
+    pub col_started: &'static str,
+    pub col_state: &'static str,
+    pub col_result: &'static str,
+    pub state: fn(&str) -> &'static str,
+    pub progress: fn(u8) -> String,
+    pub set_aside: &'static str,
+    pub failed: &'static str,
+    pub absent_title: &'static str,
+    pub absent_intro: fn(i64) -> String,
+    pub absent_none: &'static str,
 }
 
 fn i(n: u64) -> i64 {
@@ -43,7 +72,7 @@ pub(super) const FR: Directory = Directory {
         DirectoryFile::Establishments => "extraction des établissements (FINESS)",
     },
     error: |e| match e {
-        DirectoryError::Empty(f) => {
+        DirectoryError::Empty { file: f } => {
             format!("Le fichier est vide : ce n'est pas une {}.", (FR.file)(*f))
         }
         DirectoryError::MissingColumns { file, columns } => format!(
@@ -57,16 +86,16 @@ pub(super) const FR: Directory = Directory {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        DirectoryError::DuplicateColumn(c) => {
+        DirectoryError::DuplicateColumn { column: c } => {
             format!("La colonne « {c} » apparaît deux fois dans l'en-tête : le fichier est refusé.")
         }
         DirectoryError::Unreadable { line, reason } => {
             format!("Le fichier ne peut pas être lu (ligne {line}) : {reason}.")
         }
-        DirectoryError::UnknownFile(name) => format!(
+        DirectoryError::UnknownFile { name } => format!(
             "« {name} » n'est le nom d'aucune extraction connue (PS_LibreAcces_Personne_activite_…txt ou etalab-cs1100507-stock-…csv)."
         ),
-        DirectoryError::NoValidLine(f) => format!(
+        DirectoryError::NoValidLine { file: f } => format!(
             "Aucune ligne valide dans cette {} : l'annuaire en place est conservé.",
             (FR.file)(*f)
         ),
@@ -79,7 +108,7 @@ pub(super) const FR: Directory = Directory {
              fichier tronqué ? Il est refusé ; si la baisse est attendue, relancez avec --allow-shrink.",
             (FR.file)(*file)
         ),
-        DirectoryError::AlreadyRunning(f) => format!(
+        DirectoryError::AlreadyRunning { file: f } => format!(
             "Un chargement de l'{} est déjà en cours : attendez qu'il se termine.",
             (FR.file)(*f)
         ),
@@ -135,6 +164,57 @@ pub(super) const FR: Directory = Directory {
         format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date}).")
     },
     verification_off: "Aucun annuaire national n'est chargé : le RPPS n'est vérifié que par sa clé de contrôle.",
+    public_title: "Annuaire des établissements",
+    public_intro: "Trouvez un établissement de santé par son nom, sa ville, son code postal ou son numéro FINESS, et l'assistance de sa région qui crée les comptes.",
+    search_label: "Nom, ville, code postal ou numéro FINESS",
+    search_hint: "Le début de chaque mot suffit, sans accents ni majuscules : « pitie salp », « lyon 69003 ».",
+    search_button: "Rechercher",
+    on_passerelle: "Accès Passerelle",
+    get_account: "Comment obtenir un compte",
+    support: "Assistance",
+    no_result: |q| format!("Aucun établissement ne correspond à « {q} »."),
+    results: |n| {
+        format!(
+            "{n} établissement{} trouvé{}",
+            plural_fr(super::count(n)),
+            plural_fr(super::count(n))
+        )
+    },
+    more_results: "D'autres établissements correspondent : précisez votre recherche (ville, code postal…).",
+    sign_in_link: "Annuaire des établissements",
+    console_title: "Annuaire national",
+    console_intro: "Les extractions publiques de l'Annuaire Santé (professionnels, PS_LibreAcces_Personne_activite_….txt) et de FINESS (établissements, etalab-cs1100507-stock-….csv) remplacent chacune sa partie de l'annuaire en une fois. Une fois les professionnels chargés, les RPPS et les noms des comptes sont vérifiés à la création et à l'import.",
+    folder: |dir| {
+        format!(
+            "Fichiers déposés dans le dossier {dir} (le téléchargement quotidien y dépose les extractions) :"
+        )
+    },
+    folder_empty: "Aucune extraction dans le dossier.",
+    load: "Charger",
+    loads: "Chargements",
+    col_file: "Fichier",
+    col_started: "Commencé le",
+    col_state: "État",
+    col_result: "Résultat",
+    state: |s| match s {
+        "running" => "en cours",
+        "done" => "chargé",
+        "unchanged" => "inchangé (déjà en place)",
+        "refused" => "refusé",
+        _ => "échoué",
+    },
+    progress: |p| format!("{p} % du fichier lu"),
+    set_aside: "Lignes mises de côté",
+    failed: "Le chargement a échoué pour une raison technique (base de données indisponible…) : l'annuaire en place est conservé ; relancez-le, les journaux du serveur disent pourquoi.",
+    absent_title: "Comptes absents de l'annuaire",
+    absent_intro: |n| {
+        format!(
+            "{n} compte{} actif{} dont le RPPS n'est pas (ou plus) dans l'annuaire chargé :",
+            plural_fr(n),
+            plural_fr(n)
+        )
+    },
+    absent_none: "Tous les RPPS des comptes sont dans l'annuaire chargé.",
     override_label: "Motif, si l'annuaire n'est pas à jour (facultatif)",
     override_hint: "À remplir seulement si l'annuaire ne connaît pas encore ce RPPS ou ce nom (inscription récente, changement de nom) : le compte est alors créé et le motif est inscrit au journal d'audit.",
     err_name_differs: "Le nom ne correspond pas à celui que l'annuaire national donne pour ce RPPS. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
@@ -146,7 +226,9 @@ pub(super) const EN: Directory = Directory {
         DirectoryFile::Establishments => "establishments extraction (FINESS)",
     },
     error: |e| match e {
-        DirectoryError::Empty(f) => format!("The file is empty: it is not a {}.", (EN.file)(*f)),
+        DirectoryError::Empty { file: f } => {
+            format!("The file is empty: it is not a {}.", (EN.file)(*f))
+        }
         DirectoryError::MissingColumns { file, columns } => format!(
             "Column{} missing from the header of the {}: {}. The file is refused; the directory in place is kept.",
             plural_en(i(columns.len() as u64)),
@@ -157,16 +239,16 @@ pub(super) const EN: Directory = Directory {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        DirectoryError::DuplicateColumn(c) => {
+        DirectoryError::DuplicateColumn { column: c } => {
             format!("The column “{c}” appears twice in the header: the file is refused.")
         }
         DirectoryError::Unreadable { line, reason } => {
             format!("The file cannot be read (line {line}): {reason}.")
         }
-        DirectoryError::UnknownFile(name) => format!(
+        DirectoryError::UnknownFile { name } => format!(
             "“{name}” is the name of no known extraction (PS_LibreAcces_Personne_activite_…txt or etalab-cs1100507-stock-…csv)."
         ),
-        DirectoryError::NoValidLine(f) => format!(
+        DirectoryError::NoValidLine { file: f } => format!(
             "No valid line in this {}: the directory in place is kept.",
             (EN.file)(*f)
         ),
@@ -179,7 +261,7 @@ pub(super) const EN: Directory = Directory {
              a truncated file? It is refused; if the drop is expected, run again with --allow-shrink.",
             (EN.file)(*file)
         ),
-        DirectoryError::AlreadyRunning(f) => format!(
+        DirectoryError::AlreadyRunning { file: f } => format!(
             "A load of the {} is already running: wait until it ends.",
             (EN.file)(*f)
         ),
@@ -230,6 +312,48 @@ pub(super) const EN: Directory = Directory {
         )
     },
     verification_off: "No national directory is loaded: the RPPS is only checked by its check digit.",
+    public_title: "Directory of establishments",
+    public_intro: "Find a health establishment by its name, city, postal code or FINESS number, and the support desk of its region that creates the accounts.",
+    search_label: "Name, city, postal code or FINESS number",
+    search_hint: "The start of each word is enough, without accents or capitals: “pitie salp”, “lyon 69003”.",
+    search_button: "Search",
+    on_passerelle: "On Passerelle",
+    get_account: "How to get an account",
+    support: "Support",
+    no_result: |q| format!("No establishment matches “{q}”."),
+    results: |n| format!("{n} establishment{} found", plural_en(super::count(n))),
+    more_results: "More establishments match: narrow your search (city, postal code…).",
+    sign_in_link: "Directory of establishments",
+    console_title: "National directory",
+    console_intro: "The public extractions of the Annuaire Santé (professionals, PS_LibreAcces_Personne_activite_….txt) and of FINESS (establishments, etalab-cs1100507-stock-….csv) each replace their part of the directory at once. Once the professionals are loaded, the accounts' RPPS and names are verified on creation and import.",
+    folder: |dir| {
+        format!("Files in the folder {dir} (the daily download puts the extractions there):")
+    },
+    folder_empty: "No extraction in the folder.",
+    load: "Load",
+    loads: "Loads",
+    col_file: "File",
+    col_started: "Started",
+    col_state: "State",
+    col_result: "Result",
+    state: |s| match s {
+        "running" => "running",
+        "done" => "loaded",
+        "unchanged" => "unchanged (already in place)",
+        "refused" => "refused",
+        _ => "failed",
+    },
+    progress: |p| format!("{p} % of the file read"),
+    set_aside: "Lines set aside",
+    failed: "The load failed for a technical reason (database unavailable…): the directory in place is kept; run it again, the server's logs say why.",
+    absent_title: "Accounts missing from the directory",
+    absent_intro: |n| {
+        format!(
+            "{n} active account{} whose RPPS is not (or no longer) in the directory loaded:",
+            plural_en(n)
+        )
+    },
+    absent_none: "Every account's RPPS is in the directory loaded.",
     override_label: "Reason, if the directory is not up to date (optional)",
     override_hint: "Fill in only if the directory does not know this RPPS or this name yet (recent registration, change of name): the account is then created and the reason written in the audit log.",
     err_name_differs: "The name does not match the one the national directory gives for this RPPS. Check it; if the directory is not up to date yet, confirm with a reason.",

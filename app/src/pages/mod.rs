@@ -3,6 +3,7 @@ pub mod card_sign_in;
 pub mod chooser;
 pub mod dashboard;
 pub mod demo_mails;
+pub mod directory;
 pub mod email_code;
 pub mod forgot_password;
 pub mod linking;

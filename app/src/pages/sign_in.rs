@@ -150,6 +150,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
         // The regional side of the page. The directory and the regional news of the portals
         // Passerelle follows ("Annuaire", "Actualités") are to take their place here.
         <aside class="sign-in-aside" aria-labelledby="obtenir-compte">
+            <p class="directory-link"><a href=paths::DIRECTORY>{m.directory.sign_in_link}</a></p>
             <section class="card">
                 <h2 id="obtenir-compte">{m.sign_in.how_to_get_account}</h2>
                 <p>{m.sign_in.how_to_get_account_text}</p>

@@ -47,11 +47,14 @@ pub enum Action {
     ExportAudit,
     /// Grant or revoke the given role.
     GrantRole(AdminRole),
+    /// Load the national directory and see the accounts it does not know (national
+    /// administrators only: it is the whole country's).
+    LoadDirectory,
 }
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 23] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
@@ -74,6 +77,7 @@ impl Action {
         Action::GrantRole(AdminRole::Support),
         Action::GrantRole(AdminRole::RegionalAdmin),
         Action::GrantRole(AdminRole::NationalAdmin),
+        Action::LoadDirectory,
     ];
 
     /// The least role that may do this (in its region; `NationalAdmin` means anywhere).
@@ -99,6 +103,7 @@ impl Action {
             | Action::ExportAudit
             | Action::GrantRole(AdminRole::Support) => AdminRole::RegionalAdmin,
             Action::ChangeRegion
+            | Action::LoadDirectory
             | Action::GrantRole(AdminRole::RegionalAdmin | AdminRole::NationalAdmin) => {
                 AdminRole::NationalAdmin
             }
@@ -129,6 +134,7 @@ impl Action {
             Action::GrantRole(AdminRole::Support) => "grant_support",
             Action::GrantRole(AdminRole::RegionalAdmin) => "grant_regional_admin",
             Action::GrantRole(AdminRole::NationalAdmin) => "grant_national_admin",
+            Action::LoadDirectory => "load_directory",
         }
     }
 }

@@ -8,6 +8,7 @@
 
 pub mod audit_view;
 pub mod authz;
+pub mod directory;
 pub mod establishments;
 pub mod tiqr;
 pub mod users;

@@ -127,13 +127,13 @@ impl<R: Read> Establishments<R> {
             Finess::parse(&value)
                 .map(Some)
                 .map_err(|_| LineProblem::Finess {
-                    column: name,
+                    column: name.to_string(),
                     value,
                 })
         };
         let Some(site) = finess("nofinesset")? else {
             return Err(LineProblem::Empty {
-                column: "nofinesset",
+                column: "nofinesset".into(),
             });
         };
         let long = self.text("rslongue");
@@ -143,7 +143,9 @@ impl<R: Read> Establishments<R> {
             long
         };
         if name.is_empty() {
-            return Err(LineProblem::Empty { column: "rs" });
+            return Err(LineProblem::Empty {
+                column: "rs".into(),
+            });
         }
         let street = ["numvoie", "typvoie", "voie", "compvoie", "lieuditbp"]
             .iter()
@@ -319,7 +321,7 @@ mod tests {
                 (
                     2,
                     LineProblem::Finess {
-                        column: "nofinesset",
+                        column: "nofinesset".into(),
                         value: "750100126".into()
                     }
                 ),
@@ -333,10 +335,15 @@ mod tests {
                 (
                     4,
                     LineProblem::Empty {
-                        column: "nofinesset"
+                        column: "nofinesset".into()
                     }
                 ),
-                (6, LineProblem::Empty { column: "rs" }),
+                (
+                    6,
+                    LineProblem::Empty {
+                        column: "rs".into(),
+                    },
+                ),
             ]
         );
         let good: Vec<&Establishment> = rows.iter().filter_map(|r| r.as_ref().ok()).collect();
@@ -348,7 +355,9 @@ mod tests {
         assert_eq!(reader.skipped().other_kinds, 1);
         assert!(matches!(
             Establishments::new(&b""[..]),
-            Err(DirectoryError::Empty(DirectoryFile::Establishments))
+            Err(DirectoryError::Empty {
+                file: DirectoryFile::Establishments
+            })
         ));
     }
 }

@@ -59,8 +59,11 @@ impl Source {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let kind = DirectoryFile::from_file_name(&file_name)
-            .ok_or_else(|| Error::Directory(DirectoryError::UnknownFile(file_name.clone())))?;
+        let kind = DirectoryFile::from_file_name(&file_name).ok_or_else(|| {
+            Error::Directory(DirectoryError::UnknownFile {
+                name: file_name.clone(),
+            })
+        })?;
         Ok(Self {
             path: path.to_path_buf(),
             file_name,
@@ -136,16 +139,80 @@ pub fn file_date(name: &str) -> Option<OffsetDateTime> {
 
 /// Loads `source`; see the module's documentation.
 pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Report> {
-    let path = source.path.clone();
-    let (sha256, bytes_total) = tokio::task::spawn_blocking(move || digest(&path))
-        .await
-        .map_err(|e| Error::Internal(e.to_string()))??;
+    let started = start(pool, source, run.actor_label, (run.clock)()).await?;
+    finish(pool, source, started, run).await
+}
+
+/// A load recorded as running, its file not read yet.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub id: Uuid,
+    bytes_total: u64,
+}
+
+/// Records the load as running (step 2): refused at once if another of its kind runs, so that a
+/// page can say so before handing the rest ([`finish`]) to a background task.
+pub async fn start(
+    pool: &PgPool,
+    source: &Source,
+    actor_label: &str,
+    now: OffsetDateTime,
+) -> Result<Started> {
+    let bytes_total = std::fs::metadata(&source.path)
+        .map_err(unreadable(0))?
+        .len();
+    let id = Uuid::new_v4();
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "UPDATE directory_imports SET state = 'failed', finished_at = $2,
+                report = report || '{\"error\": \"interrupted\"}'::jsonb
+         WHERE file_kind = $1 AND state = 'running' AND heartbeat_at < $3",
+        source.kind as DirectoryFile,
+        now,
+        now - STALE_AFTER,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query!(
+        "INSERT INTO directory_imports (id, file_kind, file_name, file_date, file_bytes,
+             actor_label, started_at, heartbeat_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        id,
+        source.kind as DirectoryFile,
+        source.file_name,
+        file_date(&source.file_name),
+        bytes_total as i64,
+        actor_label,
+        now,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(Error::from);
+    match inserted {
+        Err(Error::Conflict(c)) if c == "directory_imports_one_running" => {
+            return Err(Error::Directory(DirectoryError::AlreadyRunning {
+                file: source.kind,
+            }));
+        }
+        other => other?,
+    };
+    tx.commit().await?;
+    Ok(Started { id, bytes_total })
+}
+
+/// Steps 1 and 3 to 5 of a started load; whatever happens, its record says how it ended.
+pub async fn finish(
+    pool: &PgPool,
+    source: &Source,
+    started: Started,
+    run: &Run<'_>,
+) -> Result<Report> {
     let mut report = Report {
-        id: Uuid::new_v4(),
+        id: started.id,
         kind: source.kind,
         file_name: source.file_name.clone(),
         file_date: file_date(&source.file_name),
-        sha256,
+        sha256: String::new(),
         unchanged: false,
         lines_read: 0,
         rows: 0,
@@ -157,42 +224,28 @@ pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Repor
         bad_lines: Vec::new(),
         skipped: Skipped::default(),
     };
-    let started = (run.clock)();
-    let in_place = in_place(pool, source.kind).await?;
-    if in_place.as_ref().is_some_and(|p| p.sha256 == report.sha256) {
-        report.unchanged = true;
-        if let Some(p) = in_place {
+    let bytes_total = started.bytes_total;
+    let outcome = async {
+        let path = source.path.clone();
+        let (sha256, _) = tokio::task::spawn_blocking(move || digest(&path))
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))??;
+        report.sha256 = sha256;
+        let in_place = in_place(pool, source.kind).await?;
+        if let Some(p) = in_place.as_ref().filter(|p| p.sha256 == report.sha256) {
+            report.unchanged = true;
             report.rows = p.rows;
             report.people = p.people;
+            return Ok(());
         }
-        let mut tx = pool.begin().await?;
-        insert_record(
-            &mut tx,
-            &report,
-            bytes_total,
-            run.actor_label,
-            started,
-            "unchanged",
-        )
-        .await?;
-        audit::record(
-            &mut tx,
-            event(&report, run, Outcome::Success),
-            Call::new(run.client, started),
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok(report);
+        copy(pool, source, &mut report, bytes_total, run).await?;
+        check_size(source, in_place.as_ref(), &report)?;
+        Ok(())
     }
-
-    begin(pool, &report, bytes_total, run.actor_label, started).await?;
-    let loaded = copy(pool, source, &mut report, bytes_total, run).await;
-    let loaded = match loaded {
-        Ok(()) => check_size(source, in_place.as_ref(), &report),
-        Err(e) => Err(e),
-    };
+    .await;
     let finished = (run.clock)();
-    let outcome = match loaded {
+    let outcome = match outcome {
+        Ok(()) if report.unchanged => unchanged(pool, &report, run, finished).await,
         Ok(()) => swap(pool, &mut report, run, finished).await,
         Err(e) => Err(e),
     };
@@ -205,15 +258,17 @@ pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Repor
         let mut tx = pool.begin().await?;
         sqlx::query!(
             "UPDATE directory_imports SET state = $2, finished_at = $3, report = $4,
-                    lines_read = $5, rows_loaded = $6, bad_lines = $7
+                    lines_read = $5, rows_loaded = $6, bad_lines = $7,
+                    file_sha256 = nullif($8, '')
              WHERE id = $1",
             report.id,
             if refused { "refused" } else { "failed" },
             finished,
-            report_json(&report, Some(&e.to_string())),
+            report_json(&report, Some(e)),
             report.lines_read as i64,
             report.rows as i64,
             report.bad_line_count as i64,
+            report.sha256,
         )
         .execute(&mut *tx)
         .await?;
@@ -231,6 +286,36 @@ pub async fn load(pool: &PgPool, source: &Source, run: &Run<'_>) -> Result<Repor
     outcome.map(|()| report)
 }
 
+/// The file is the one in place: the record says so, nothing else changes.
+async fn unchanged(
+    pool: &PgPool,
+    report: &Report,
+    run: &Run<'_>,
+    finished: OffsetDateTime,
+) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "UPDATE directory_imports SET state = 'unchanged', finished_at = $2, file_sha256 = $3,
+                bytes_read = file_bytes, rows_loaded = $4, people = $5
+         WHERE id = $1",
+        report.id,
+        finished,
+        report.sha256,
+        report.rows as i64,
+        report.people as i64,
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        event(report, run, Outcome::Success),
+        Call::new(run.client, finished),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// The load in place of a kind: its file's digest and its counts.
 struct InPlace {
     sha256: String,
@@ -240,8 +325,8 @@ struct InPlace {
 
 async fn in_place(pool: &PgPool, kind: DirectoryFile) -> Result<Option<InPlace>> {
     let row = sqlx::query!(
-        "SELECT file_sha256, rows_loaded, people FROM directory_imports
-         WHERE file_kind = $1 AND state = 'done' ORDER BY finished_at DESC LIMIT 1",
+        r#"SELECT file_sha256 AS "file_sha256!", rows_loaded, people FROM directory_imports
+         WHERE file_kind = $1 AND state = 'done' ORDER BY finished_at DESC LIMIT 1"#,
         kind as DirectoryFile
     )
     .fetch_optional(pool)
@@ -253,73 +338,12 @@ async fn in_place(pool: &PgPool, kind: DirectoryFile) -> Result<Option<InPlace>>
     }))
 }
 
-async fn insert_record(
-    conn: &mut sqlx::PgConnection,
-    report: &Report,
-    bytes_total: u64,
-    actor_label: &str,
-    started: OffsetDateTime,
-    state: &str,
-) -> Result<()> {
-    sqlx::query!(
-        "INSERT INTO directory_imports (id, file_kind, file_name, file_date, file_sha256,
-             file_bytes, actor_label, started_at, heartbeat_at, state, finished_at,
-             rows_loaded, people)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12)",
-        report.id,
-        report.kind as DirectoryFile,
-        report.file_name,
-        report.file_date,
-        report.sha256,
-        bytes_total as i64,
-        actor_label,
-        started,
-        state,
-        (state != "running").then_some(started),
-        report.rows as i64,
-        report.people as i64,
-    )
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Records the load as running: refused while another of the same kind runs, unless that one
-/// has been silent for [`STALE_AFTER`] (its instance died), which is then marked failed.
-async fn begin(
-    pool: &PgPool,
-    report: &Report,
-    bytes_total: u64,
-    actor_label: &str,
-    now: OffsetDateTime,
-) -> Result<()> {
-    let mut tx = pool.begin().await?;
-    sqlx::query!(
-        "UPDATE directory_imports SET state = 'failed', finished_at = $2,
-                report = report || '{\"error\": \"interrupted\"}'::jsonb
-         WHERE file_kind = $1 AND state = 'running' AND heartbeat_at < $3",
-        report.kind as DirectoryFile,
-        now,
-        now - STALE_AFTER,
-    )
-    .execute(&mut *tx)
-    .await?;
-    match insert_record(&mut tx, report, bytes_total, actor_label, now, "running").await {
-        Err(Error::Conflict(c)) if c == "directory_imports_one_running" => {
-            return Err(Error::Directory(DirectoryError::AlreadyRunning(
-                report.kind,
-            )));
-        }
-        other => other?,
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
 /// Refuses a file that would shrink the directory in place to less than half.
 fn check_size(source: &Source, in_place: Option<&InPlace>, report: &Report) -> Result<()> {
     if report.rows == 0 {
-        return Err(Error::Directory(DirectoryError::NoValidLine(report.kind)));
+        return Err(Error::Directory(DirectoryError::NoValidLine {
+            file: report.kind,
+        }));
     }
     match in_place {
         Some(p) if !source.allow_shrink && report.rows * 2 < p.rows => {
@@ -354,7 +378,7 @@ async fn swap(
     report.changed = counts.changed.max(0) as u64;
     sqlx::query!(
         "UPDATE directory_imports SET state = 'done', finished_at = $2, bytes_read = file_bytes,
-                lines_read = $3, rows_loaded = $4, people = $5, bad_lines = $6,
+                file_sha256 = $11, lines_read = $3, rows_loaded = $4, people = $5, bad_lines = $6,
                 added = $7, removed = $8, changed = $9, report = $10
          WHERE id = $1",
         report.id,
@@ -367,6 +391,7 @@ async fn swap(
         report.removed as i64,
         report.changed as i64,
         report_json(report, None),
+        report.sha256,
     )
     .execute(&mut *tx)
     .await?;
@@ -403,7 +428,10 @@ fn event(report: &Report, run: &Run<'_>, outcome: Outcome) -> Event {
         }))
 }
 
-fn report_json(report: &Report, error: Option<&str>) -> Value {
+/// The record's report: the first bad lines (their [`LineProblem`] with `line`), what was
+/// skipped, and why the load was refused (the [`DirectoryError`], for the page to say in its
+/// language) or failed (the technical error, for the operators).
+fn report_json(report: &Report, error: Option<&Error>) -> Value {
     let bad: Vec<Value> = report
         .bad_lines
         .iter()
@@ -420,8 +448,16 @@ fn report_json(report: &Report, error: Option<&str>) -> Value {
         "coordinates_skipped": report.skipped.coordinates,
         "other_kinds_skipped": report.skipped.other_kinds,
     });
-    if let (Some(e), Some(o)) = (error, v.as_object_mut()) {
-        o.insert("error".into(), json!(e));
+    if let Some(o) = v.as_object_mut() {
+        match error {
+            Some(Error::Directory(refusal)) => {
+                o.insert("refusal".into(), json!(refusal));
+            }
+            Some(e) => {
+                o.insert("error".into(), json!(e.to_string()));
+            }
+            None => {}
+        }
     }
     v
 }
@@ -825,7 +861,7 @@ pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<LoadRecord>> {
             kind: r.file_kind,
             file_name: r.file_name,
             file_date: r.file_date,
-            file_sha256: r.file_sha256,
+            file_sha256: r.file_sha256.unwrap_or_default(),
             file_bytes: n(r.file_bytes),
             bytes_read: n(r.bytes_read),
             actor_label: r.actor_label,

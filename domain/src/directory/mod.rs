@@ -13,8 +13,10 @@
 //! ([`BadLine`]), and the rest is read.
 
 pub mod establishments;
+pub mod inbox;
 pub mod load;
 pub mod professionals;
+pub mod search;
 pub mod verify;
 
 pub use model::directory::{DirectoryError, DirectoryFile, LineProblem};
@@ -50,7 +52,7 @@ impl<R: std::io::Read> Lines<R> {
             delimiter,
         };
         if !lines.advance()? || lines.is_blank() {
-            return Err(DirectoryError::Empty(file));
+            return Err(DirectoryError::Empty { file });
         }
         Ok(lines)
     }

@@ -147,14 +147,16 @@ impl<R: Read> Activities<R> {
                 .filter(|(_, n)| *n == column.header());
             *slot = found.next().map(|(i, _)| i);
             if found.next().is_some() {
-                return Err(DirectoryError::DuplicateColumn(column.header()));
+                return Err(DirectoryError::DuplicateColumn {
+                    column: column.header().into(),
+                });
             }
         }
-        let missing: Vec<&'static str> = Column::ALL
+        let missing: Vec<String> = Column::ALL
             .iter()
             .zip(&positions)
             .filter(|(c, p)| c.required() && p.is_none())
-            .map(|(c, _)| c.header())
+            .map(|(c, _)| c.header().to_string())
             .collect();
         if !missing.is_empty() {
             return Err(DirectoryError::MissingColumns {
@@ -183,7 +185,7 @@ impl<R: Read> Activities<R> {
         let value = self.text(column)?;
         if value.is_empty() {
             Err(LineProblem::Empty {
-                column: column.header(),
+                column: column.header().into(),
             })
         } else {
             Ok(value)
@@ -198,7 +200,7 @@ impl<R: Read> Activities<R> {
         Finess::parse(&value)
             .map(Some)
             .map_err(|_| LineProblem::Finess {
-                column: column.header(),
+                column: column.header().into(),
                 value,
             })
     }
@@ -333,12 +335,14 @@ mod tests {
         }
         assert!(matches!(
             Activities::new(&b""[..]),
-            Err(DirectoryError::Empty(DirectoryFile::Professionals))
+            Err(DirectoryError::Empty {
+                file: DirectoryFile::Professionals
+            })
         ));
         let twice = format!("{HEADER}Nom d'exercice|\n");
         assert!(matches!(
             Activities::new(twice.as_bytes()),
-            Err(DirectoryError::DuplicateColumn("Nom d'exercice"))
+            Err(DirectoryError::DuplicateColumn { column }) if column == "Nom d'exercice"
         ));
     }
 
@@ -395,7 +399,7 @@ mod tests {
                 (
                     6,
                     LineProblem::Finess {
-                        column: "Numéro FINESS site",
+                        column: "Numéro FINESS site".into(),
                         value: "750712185".into()
                     }
                 ),

@@ -106,7 +106,7 @@ impl Column {
 
 /// Lowercase, without accents, keeping letters and digits only: "Prénom ", "PRENOM" and
 /// "pré-nom" all fold to "prenom".
-pub(super) fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> String {
     s.chars()
         .flat_map(char::to_lowercase)
         .filter_map(|c| match c {

@@ -55,9 +55,11 @@ enum Op {
     RevokeTiqr,
     UnlinkPsc,
     SecureAccount,
+    DirectoryOverview,
 }
 
-const OPS: [Op; 27] = [
+const OPS: [Op; 28] = [
+    Op::DirectoryOverview,
     Op::UnlinkPsc,
     Op::EnrollTiqr,
     Op::RevokeTiqr,
@@ -108,7 +110,13 @@ fn expected(who: Who, own_region: bool, op: Op) -> bool {
     match who {
         Who::Anonymous | Who::Professional => false,
         Who::Support => own_region && support_ops.contains(&op),
-        Who::Regional => own_region && !matches!(op, Op::ChangeRegion | Op::GrantRegionalAdmin),
+        Who::Regional => {
+            own_region
+                && !matches!(
+                    op,
+                    Op::ChangeRegion | Op::GrantRegionalAdmin | Op::DirectoryOverview
+                )
+        }
         Who::National => true,
     }
 }
@@ -396,6 +404,11 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
         )
         .await
         .map(drop),
+        Op::DirectoryOverview => {
+            domain::admin::directory::overview(&portal.pool, actor, Call::new(&c, now))
+                .await
+                .map(drop)
+        }
         Op::ListEstablishments => {
             // A query over one region is what the console makes for a regional actor; national
             // actors list everything.

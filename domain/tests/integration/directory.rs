@@ -261,7 +261,7 @@ async fn refused_files_keep_the_directory_in_place() {
     std::fs::write(&other, "x").unwrap();
     assert!(matches!(
         run(&pool, &other, false).await,
-        Err(Error::Directory(DirectoryError::UnknownFile(_)))
+        Err(Error::Directory(DirectoryError::UnknownFile { .. }))
     ));
 }
 
@@ -434,19 +434,83 @@ async fn creation_and_import_check_the_directory() {
     let got: Vec<(u64, Option<&str>, bool)> = preview
         .problems
         .iter()
-        .map(|p| {
-            (
-                p.line,
-                p.column,
-                p.message_fr.contains("annuaire national"),
-            )
-        })
+        .map(|p| (p.line, p.column, p.message_fr.contains("annuaire national")))
         .collect();
     assert!(got.contains(&(2, Some("nom"), true)), "{got:?}");
     assert!(got.contains(&(3, Some("rpps"), true)), "{got:?}");
     assert!(
-        preview.problems[0].message_fr.contains("LE GOFF-HÉLIAS Anne-Sophie"),
+        preview.problems[0]
+            .message_fr
+            .contains("LE GOFF-HÉLIAS Anne-Sophie"),
         "{:?}",
         preview.problems
     );
+}
+
+/// The public directory's search: word prefixes without accents or case, Passerelle's own
+/// establishments marked (and found before any FINESS file is loaded), each with its region.
+#[tokio::test]
+async fn the_public_directory_finds_establishments_by_word_prefix() {
+    use domain::directory::search;
+    let portal = super::harness::seeded().await;
+    let pool = &portal.pool;
+    // Before any load: Passerelle's own establishments.
+    let (found, more) = search::establishments(pool, "BATIGNOLLES").await.unwrap();
+    assert!(!more);
+    assert_eq!(found.len(), 1);
+    assert!(found[0].on_passerelle);
+    assert_eq!(found[0].region.as_ref().unwrap().code, "FR-IDF");
+
+    let dir = tempdir();
+    let o = Options {
+        establishments: 300,
+        ..options(8, 10)
+    };
+    run(pool, &establishments(&dir, "202612010341", &o), false)
+        .await
+        .unwrap();
+    let (found, _) = search::establishments(pool, "pitie salp").await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].finess, "750712184");
+    assert!(found[0].on_passerelle, "a demo establishment");
+    assert_eq!(found[0].name, "Hôpital de la Pitié-Salpêtrière");
+    // By FINESS prefix, postal code, city; not by the middle of a word.
+    assert_eq!(
+        search::establishments(pool, "7507121")
+            .await
+            .unwrap()
+            .0
+            .len(),
+        1
+    );
+    let (in_lyon, _) = search::establishments(pool, "lyon").await.unwrap();
+    assert!(!in_lyon.is_empty());
+    assert!(
+        in_lyon
+            .iter()
+            .all(|f| f.city == "LYON" || f.name.contains("Lyon"))
+    );
+    assert!(
+        in_lyon
+            .iter()
+            .all(|f| !f.on_passerelle || f.finess == "690781810")
+    );
+    assert!(
+        search::establishments(pool, "itie")
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    assert!(
+        search::establishments(pool, "  ")
+            .await
+            .unwrap()
+            .0
+            .is_empty()
+    );
+    // A search finding too many says so.
+    let (all, more) = search::establishments(pool, "centre").await.unwrap();
+    assert!(more);
+    assert_eq!(all.len() as i64, search::MAX_RESULTS);
 }

@@ -5,6 +5,7 @@ mod admin;
 mod bare;
 mod card;
 mod cookies;
+mod directory;
 mod forms;
 mod health;
 mod import;
@@ -165,6 +166,10 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             ),
         )
         .route(paths::AUDIT_EXPORT, get(admin::export_audit))
+        .route(
+            paths::DIRECTORY_LOADS,
+            form(directory::load, paths::DIRECTORY_LOADS),
+        )
         .route(
             paths::IMPORTS,
             post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BODY)),

@@ -2,6 +2,7 @@
 //! post every change to the HTTP edge (`server::web::admin`), which authorises it again.
 
 pub mod audit;
+pub mod directory;
 pub mod establishments;
 pub mod import;
 pub mod new_user;
@@ -43,6 +44,7 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
                 {link(paths::ESTABLISHMENTS, "establishments", m.console.adm_establishments)}
                 {console.can_import.then(|| link(paths::IMPORTS, "import", m.console.adm_import))}
                 {console.can_read_audit.then(|| link(paths::AUDIT, "audit", m.console.adm_audit))}
+                {console.can_load_directory.then(|| link(paths::DIRECTORY_LOADS, "directory", m.directory.console_title))}
             </ul>
         </nav>
     }
