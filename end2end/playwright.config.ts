@@ -31,5 +31,10 @@ export default defineConfig({
       ],
     },
   },
-  projects: [{ name: "chromium" }],
+  projects: [
+    { name: "chromium", testIgnore: /national-directory\.spec\.ts/ },
+    // Once a directory is loaded, every account created or imported with an RPPS is checked
+    // against it: the specs that create accounts run first.
+    { name: "national-directory", testMatch: /national-directory\.spec\.ts/, dependencies: ["chromium"] },
+  ],
 });

@@ -158,6 +158,16 @@ SQL
 PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db stop 2>/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).
 "$root/target/debug/passerelle-test-pki" "$e2e_dir/pki" >/dev/null
+# The national directory's extractions, generated in their published formats (no machine here
+# reaches the real ones), in the folder both instances load from. Big enough (300 000 lines,
+# about 80 MB) for the console's progress to show; dr.martin and helene.leclerc are in it under
+# their names, inf.durand is not (the console lists his account as missing from it).
+"$root/target/debug/passerelle-directory-files" "$e2e_dir/annuaire" --activities 300000 \
+  --establishments 3000 --stamp 202612030415 \
+  --person "10000123454:MARTIN:Claire:750712184" --person "10000345677:LECLERC:Hélène:690781810" \
+  --person "10000777713:LE GOFF-HÉLIAS:Anne-Sophie:750712184" --person "10000777820:BERNARD:Lucie" \
+  --site "750712184:Hôpital de la Pitié-Salpêtrière:75013:PARIS" \
+  --site "690781810:Hôpital Édouard Herriot:69003:LYON" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
 (set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
   --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &
@@ -176,7 +186,7 @@ fleet_env=(PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port"
   PASSERELLE_OTP_CODE_SECONDS=20 PASSERELLE_ADDRESS_MAX_FAILURES=500
   PASSERELLE_PSC_ENABLED=true PASSERELLE_PSC_ISSUER="$psc_issuer" PASSERELLE_PSC_CLIENT_ID=passerelle-jwt
   PASSERELLE_PSC_CLIENT_SECRET=passerelle-secret PASSERELLE_PSC_CLIENT_AUTH=basic
-  PASSERELLE_SITE_ROOT="$root/target/site")
+  PASSERELLE_SITE_ROOT="$root/target/site" PASSERELLE_DIRECTORY_INBOX="$e2e_dir/annuaire")
 env "${fleet_env[@]}" bash "$root/scripts/fleet.sh" start "$e2e_dir" 2 "$port" \
   || { echo "FAILED: the fleet did not start"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 fleet_ports=$((port + 1)),$((port + 2))
