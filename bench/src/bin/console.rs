@@ -8,8 +8,8 @@
 //! and prints p50/p95 latencies. `--drop` drops the scratch database at the end (it is kept
 //! otherwise, to EXPLAIN the queries in psql). Started by `scripts/bench-console.sh`.
 
+use bench::{BoxResult, with_database};
 use domain::call::Call;
-use std::error::Error;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
@@ -23,8 +23,6 @@ use domain::ids::Finess;
 use domain::password::{Cost, Passwords};
 use sqlx::{Connection, PgConnection};
 use time::{Duration, OffsetDateTime};
-
-type BoxResult<T> = Result<T, Box<dyn Error>>;
 
 const SCRATCH_DB: &str = "passerelle_bench_console";
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -40,23 +38,6 @@ const MIN_RUNS: usize = 10;
 const BUDGET: StdDuration = StdDuration::from_secs(10);
 /// A p95 above this is flagged in the table.
 const SLOW_MS: f64 = 50.0;
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, params) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    match params {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Data generation

@@ -24,8 +24,8 @@
 //! backend touched). The scratch database is dropped at the end unless `--keep`.
 //! Started by `scripts/bench-import.sh`.
 
+use bench::{BoxResult, backends_peak_mib, own_peak_mib, with_database};
 use domain::call::Call;
-use std::error::Error;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -38,8 +38,6 @@ use domain::import::{self, Limits, Progress};
 use domain::password::{Cost, Passwords};
 use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
-
-type BoxResult<T> = Result<T, Box<dyn Error>>;
 
 const SCRATCH_DB: &str = "passerelle_bench_import";
 /// The second database of step 5.
@@ -117,23 +115,6 @@ const FAMILY_NAMES: [&str; 24] = [
     "Brûlé",
     "Fontaine",
 ];
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, params) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let host_start = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[host_start..].find('/') {
-        Some(i) => &base[..host_start + i],
-        None => base,
-    };
-    match params {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
 
 /// Lowercase ASCII for usernames and addresses: "Lefèvre" → "lefevre", "N'Diaye" → "ndiaye".
 fn ascii_slug(s: &str) -> String {
@@ -215,36 +196,6 @@ fn generate_file(rows: usize, finess: &[String]) -> BoxResult<Vec<u8>> {
         ));
     }
     Ok(out.into_bytes())
-}
-
-/// A field of /proc/<pid>/status, in KiB ("VmHWM", "VmRSS").
-fn proc_kib(pid: &str, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// The largest VmHWM among the backends serving `database`, in MiB (None when their /proc
-/// entries cannot be read: a server on another machine or of another user).
-async fn backends_peak_mib(admin: &mut PgConnection, database: &str) -> BoxResult<Option<f64>> {
-    let pids: Vec<i32> = sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = $1")
-        .bind(database)
-        .fetch_all(&mut *admin)
-        .await?;
-    Ok(pids
-        .iter()
-        .filter_map(|p| proc_kib(&p.to_string(), "VmHWM"))
-        .max()
-        .map(|k| k as f64 / 1024.0))
-}
-
-fn own_peak_mib() -> Option<f64> {
-    proc_kib("self", "VmHWM").map(|k| k as f64 / 1024.0)
 }
 
 /// Services over fresh connections to the scratch database (a step's backend starts afresh, so
