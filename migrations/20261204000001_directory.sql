@@ -201,3 +201,10 @@ $$;
 CREATE INDEX directory_activities_national_id_idx ON directory_activities (national_id);
 CREATE INDEX directory_establishments_search_idx ON directory_establishments USING gin (search_text gin_trgm_ops);
 CREATE INDEX directory_establishments_sort_idx ON directory_establishments (sort_name, finess);
+
+-- Why an account is accepted although the directory disagrees with its RPPS or name (it lags
+-- behind the orders' registrations by days): set by the desk with the reason, at creation or
+-- later, audited. Without it, linking a card or a Pro Santé Connect identity that the directory
+-- contradicts is refused.
+ALTER TABLE users ADD COLUMN directory_exception text
+    CHECK (directory_exception IS NULL OR length(btrim(directory_exception)) BETWEEN 1 AND 500);

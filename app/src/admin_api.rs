@@ -164,6 +164,21 @@ pub struct UserDetailData {
     pub tiqr: Option<Vec<crate::tiqr_api::TiqrEnrollmentView>>,
     /// An enrollment the desk started for this account in this browser.
     pub tiqr_pending: Option<crate::tiqr_api::QrView>,
+    /// What the national directory says of the account's RPPS (`None`: no RPPS or no directory).
+    pub directory: Option<DirectoryPersonView>,
+    pub directory_exception: String,
+}
+
+/// The national directory's entry of an account's RPPS.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryPersonView {
+    /// The directory does not have the RPPS (left it since, or never in it).
+    pub absent: bool,
+    pub name: String,
+    /// Its name differs from the account's (compared as the verification does).
+    pub name_differs: bool,
+    /// Profession, savoir-faire, site (FINESS, city), one line each.
+    pub activities: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -452,7 +467,38 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
         label: server::role(r),
     })
     .collect();
+    let directory = d.directory.clone().map(|said| match said {
+        None => DirectoryPersonView {
+            absent: true,
+            name: String::new(),
+            name_differs: false,
+            activities: Vec::new(),
+        },
+        Some(said) => DirectoryPersonView {
+            absent: false,
+            name_differs: !said.names_match(&d.user.family_name, &d.user.given_name),
+            name: format!("{} {}", said.family_name, said.given_name),
+            activities: said
+                .activities
+                .into_iter()
+                .map(|a| {
+                    let what = [a.profession, a.specialty]
+                        .into_iter()
+                        .filter(|s| !s.is_empty())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let site = a
+                        .site_finess
+                        .map(|f| format!("{} (FINESS {f})", a.site_name))
+                        .unwrap_or(a.site_name);
+                    format!("{what} — {site}, {} {}", a.postal_code, a.city)
+                })
+                .collect(),
+        },
+    });
     Ok(UserDetailData {
+        directory,
+        directory_exception: d.directory_exception.clone().unwrap_or_default(),
         console,
         id: d.user.id.to_string(),
         username: d.user.username.to_string(),

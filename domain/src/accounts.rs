@@ -416,12 +416,16 @@ pub struct Account {
     pub region_code: RegionCode,
     pub status: UserStatus,
     pub rpps: Option<Rpps>,
+    /// The names the national directory is compared with when a card or PSC identity is linked.
+    pub family_name: String,
+    pub given_name: String,
 }
 
 pub async fn account(conn: &mut PgConnection, id: Uuid) -> Result<Option<Account>> {
     Ok(sqlx::query_as!(
         Account,
-        r#"SELECT id, username AS "username: _", region_code AS "region_code: _", status AS "status: UserStatus", rpps AS "rpps: _"
+        r#"SELECT id, username AS "username: _", region_code AS "region_code: _", status AS "status: UserStatus", rpps AS "rpps: _",
+                  family_name, given_name
            FROM users WHERE id = $1"#,
         id
     )

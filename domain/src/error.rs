@@ -132,6 +132,10 @@ pub enum Error {
     /// given to create it all the same.
     #[error("directory mismatch: {0:?}")]
     DirectoryMismatch(Mismatch),
+    /// A card or a Pro Santé Connect identity whose RPPS the directory does not have under the
+    /// account's name, for an account the desk did not accept the difference for.
+    #[error("link refused by the directory: {0:?}")]
+    LinkNotInDirectory(Mismatch),
     /// A uniqueness or integrity rule of the schema was hit; holds the constraint's name.
     #[error("conflict on {0}")]
     Conflict(String),

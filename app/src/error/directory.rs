@@ -16,6 +16,9 @@ pub enum DirectoryFault {
     UnknownRpps,
     /// The RPPS is, under another exercise name.
     NameDiffers,
+    /// A card or PSC identity the directory contradicts, on the linking page: the holder is sent
+    /// to the desk.
+    LinkRefused,
 }
 
 codes! {
@@ -26,6 +29,7 @@ codes! {
         DirectoryFault::Refused        => "annuaire-fichier-refuse", 400, directory.err_refused;
         DirectoryFault::UnknownRpps    => "annuaire-rpps-inconnu", 409, directory.err_unknown_rpps;
         DirectoryFault::NameDiffers    => "annuaire-nom-different", 409, directory.err_name_differs;
+        DirectoryFault::LinkRefused    => "annuaire-liaison-refusee", 403, directory.err_link_refused;
     ]
 }
 

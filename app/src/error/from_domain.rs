@@ -3,7 +3,7 @@
 use domain::Error;
 use domain::accounts::UserStatus;
 
-use super::{CardError, ErrorCode, Field, PscError};
+use super::{CardError, DirectoryFault, ErrorCode, Field, PscError};
 
 impl ErrorCode {
     /// An unexpected failure: logged with a short reference the user can quote to the desk.
@@ -67,6 +67,7 @@ impl From<Error> for ErrorCode {
             Error::Import(e) => ErrorCode::Import(e.into()),
             Error::Directory(e) => ErrorCode::Directory(e.into()),
             Error::DirectoryMismatch(m) => ErrorCode::Directory(m.into()),
+            Error::LinkNotInDirectory(_) => ErrorCode::Directory(DirectoryFault::LinkRefused),
             Error::NotFound => ErrorCode::NotFound,
             Error::NoSession => ErrorCode::NotSignedIn,
             Error::Forbidden => ErrorCode::Forbidden,

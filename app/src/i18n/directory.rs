@@ -27,6 +27,7 @@ pub struct Directory {
     pub err_refused: &'static str,
     pub err_unknown_rpps: &'static str,
     pub err_name_differs: &'static str,
+    pub err_link_refused: &'static str,
     pub verification_on: fn(&str) -> String,
     pub verification_off: &'static str,
     pub override_label: &'static str,
@@ -60,6 +61,14 @@ pub struct Directory {
     pub absent_title: &'static str,
     pub absent_intro: fn(i64) -> String,
     pub absent_none: &'static str,
+    pub account_title: &'static str,
+    pub account_absent: &'static str,
+    pub account_name: &'static str,
+    pub account_name_differs: &'static str,
+    pub account_exception: &'static str,
+    pub exception_label: &'static str,
+    pub exception_hint: &'static str,
+    pub exception_save: &'static str,
 }
 
 fn i(n: u64) -> i64 {
@@ -160,6 +169,7 @@ pub(super) const FR: Directory = Directory {
     err_unknown_file: "Ce nom de fichier n'est celui d'aucune extraction connue (PS_LibreAcces_Personne_activite_…txt ou etalab-cs1100507-stock-…csv).",
     err_refused: "Le fichier a été refusé : le compte rendu du chargement dit pourquoi ; l'annuaire en place est conservé.",
     err_unknown_rpps: "Ce numéro RPPS est absent de l'annuaire national chargé. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
+    err_link_refused: "Votre carte ou votre identité Pro Santé Connect n'a pas pu être liée : l'annuaire national ne connaît pas ce RPPS sous le nom de votre compte. Contactez l'assistance de votre région, qui vérifiera et pourra valider votre compte.",
     verification_on: |date| {
         format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date}).")
     },
@@ -215,6 +225,14 @@ pub(super) const FR: Directory = Directory {
         )
     },
     absent_none: "Tous les RPPS des comptes sont dans l'annuaire chargé.",
+    account_title: "Annuaire national",
+    account_absent: "Ce RPPS n'est pas (ou plus) dans l'annuaire national chargé.",
+    account_name: "Nom d'exercice",
+    account_name_differs: "Ce nom diffère de celui du compte.",
+    account_exception: "Écart avec l'annuaire accepté",
+    exception_label: "Motif pour accepter l'écart avec l'annuaire",
+    exception_hint: "Avec un motif, la liaison d'une carte ou d'une identité Pro Santé Connect n'est plus refusée pour cet écart ; le motif est inscrit au journal. Videz le champ pour retirer l'exception.",
+    exception_save: "Enregistrer le motif",
     override_label: "Motif, si l'annuaire n'est pas à jour (facultatif)",
     override_hint: "À remplir seulement si l'annuaire ne connaît pas encore ce RPPS ou ce nom (inscription récente, changement de nom) : le compte est alors créé et le motif est inscrit au journal d'audit.",
     err_name_differs: "Le nom ne correspond pas à celui que l'annuaire national donne pour ce RPPS. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
@@ -306,6 +324,7 @@ pub(super) const EN: Directory = Directory {
     err_unknown_file: "This file name is the one of no known extraction (PS_LibreAcces_Personne_activite_…txt or etalab-cs1100507-stock-…csv).",
     err_refused: "The file was refused: the load's report says why; the directory in place is kept.",
     err_unknown_rpps: "This RPPS number is not in the national directory loaded. Check it; if the directory is not up to date yet, confirm with a reason.",
+    err_link_refused: "Your card or Pro Santé Connect identity could not be linked: the national directory does not know this RPPS under your account's name. Contact your region's support desk, which will check and may accept your account.",
     verification_on: |date| {
         format!(
             "The RPPS and the name are verified in the national directory (extraction of {date})."
@@ -354,6 +373,14 @@ pub(super) const EN: Directory = Directory {
         )
     },
     absent_none: "Every account's RPPS is in the directory loaded.",
+    account_title: "National directory",
+    account_absent: "This RPPS is not (or no longer) in the national directory loaded.",
+    account_name: "Exercise name",
+    account_name_differs: "This name differs from the account's.",
+    account_exception: "Difference with the directory accepted",
+    exception_label: "Reason to accept the difference with the directory",
+    exception_hint: "With a reason, linking a card or a Pro Santé Connect identity is no longer refused for this difference; the reason is written in the audit log. Empty the field to remove the exception.",
+    exception_save: "Save the reason",
     override_label: "Reason, if the directory is not up to date (optional)",
     override_hint: "Fill in only if the directory does not know this RPPS or this name yet (recent registration, change of name): the account is then created and the reason written in the audit log.",
     err_name_differs: "The name does not match the one the national directory gives for this RPPS. Check it; if the directory is not up to date yet, confirm with a reason.",

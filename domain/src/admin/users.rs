@@ -321,6 +321,11 @@ pub struct UserDetail {
     pub psc: Vec<PscLink>,
     pub sessions: Vec<LiveSession>,
     pub recent: Vec<audit::Row>,
+    /// What the national directory says of the account's RPPS: `None` without an RPPS or
+    /// without a directory loaded; `Some(None)` when the directory does not have it.
+    pub directory: Option<Option<verify::Said>>,
+    /// Why the desk accepted that the directory disagrees (linking is not refused then).
+    pub directory_exception: Option<String>,
 }
 
 /// Reads an account the actor may look at (its region is theirs), or records the refusal.
@@ -399,7 +404,19 @@ pub async fn detail(
     } else {
         Vec::new()
     };
+    let directory = match &user.rpps {
+        Some(rpps) => verify::what_it_says(&mut conn, rpps).await?,
+        None => None,
+    };
+    let directory_exception = sqlx::query_scalar!(
+        "SELECT directory_exception FROM users WHERE id = $1",
+        user_id
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     Ok(UserDetail {
+        directory,
+        directory_exception,
         user,
         locked_until,
         memberships,
@@ -498,12 +515,12 @@ pub async fn create(
         .await);
     }
     let mut tx = portal.pool.begin().await?;
-    let directory = match &new.rpps {
+    let (directory, exception) = match &new.rpps {
         Some(rpps) => {
             let verdict = verify::check(&mut tx, rpps, &new.family_name, &new.given_name).await?;
             verify::settle(&verdict, new.directory_override.as_deref())?
         }
-        None => json!({ "verified": false, "rpps": null }),
+        None => (json!({ "verified": false, "rpps": null }), None),
     };
     let id = accounts::create_user(
         &mut tx,
@@ -520,6 +537,17 @@ pub async fn create(
         now,
     )
     .await?;
+    if let Some(reason) = &exception {
+        // Created although the directory disagrees: linking a card or PSC identity will not
+        // be refused for that reason either.
+        sqlx::query!(
+            "UPDATE users SET directory_exception = $2 WHERE id = $1",
+            id,
+            reason
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
     let finess =
         accounts::attach_by_finess(&mut tx, id, &new.establishments, Some(&new.region), now)
             .await?;
@@ -733,6 +761,56 @@ pub async fn unlock(portal: &Portal, actor: &Actor, user_id: Uuid, call: Call<'_
                 json!({
                     "before": { "status": user.status, "temporary_lock": throttled },
                     "after": { "status": status, "temporary_lock": false },
+                }),
+            ))
+        },
+    )
+    .await
+}
+
+/// Accepts (`Some(reason)`) or no longer accepts (`None`) that the national directory disagrees
+/// with the account's RPPS or name: with an exception, linking a card or a Pro Santé Connect
+/// identity is not refused for it. The reason is kept on the account and in the audit row.
+pub async fn set_directory_exception(
+    portal: &Portal,
+    actor: &Actor,
+    user_id: Uuid,
+    reason: Option<&str>,
+    call: Call<'_>,
+) -> Result<()> {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(500).collect::<String>());
+    let Call { now, .. } = call;
+    act_on_user(
+        portal,
+        actor,
+        Action::EditUser,
+        audit::Action::UserEdit,
+        user_id,
+        call,
+        async |tx, user| {
+            let before = sqlx::query_scalar!(
+                "SELECT directory_exception FROM users WHERE id = $1",
+                user.id
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "UPDATE users SET directory_exception = $2, updated_at = $3, version = version + 1
+                 WHERE id = $1",
+                user.id,
+                reason,
+                now
+            )
+            .execute(&mut *tx)
+            .await?;
+            Ok((
+                (),
+                json!({
+                    "before": { "directory_exception": before },
+                    "after": { "directory_exception": reason },
                 }),
             ))
         },

@@ -183,6 +183,26 @@ async fn refusal(
             Error::AccountLinkedToOtherIdentity,
         )));
     }
+    if let NationalIdKind::Rpps(rpps) = national_id.kind()
+        && let Some(m) = crate::directory::verify::refuses_link(
+            conn,
+            account.id,
+            &rpps,
+            &account.family_name,
+            &account.given_name,
+        )
+        .await?
+    {
+        // The national directory (when loaded) does not have this RPPS under the account's
+        // name: the desk checks, and accepts the difference for the account with a reason.
+        return Ok(Some((
+            match m {
+                crate::directory::verify::Mismatch::UnknownRpps => "directory_unknown_rpps",
+                crate::directory::verify::Mismatch::NameDiffers => "directory_name_differs",
+            },
+            Error::LinkNotInDirectory(m),
+        )));
+    }
     Ok(match (national_id.kind(), &account.rpps) {
         // An account with an RPPS takes only an identity of that RPPS (not another holder's, nor a
         // staff or ADELI identity someone else could hold).

@@ -66,6 +66,89 @@ pub async fn check(
     })
 }
 
+/// What the directory says of an RPPS: the exercise name and each activity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub family_name: String,
+    pub given_name: String,
+    pub activities: Vec<SaidActivity>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaidActivity {
+    pub profession: String,
+    pub specialty: String,
+    pub site_finess: Option<String>,
+    pub site_name: String,
+    pub postal_code: String,
+    pub city: String,
+}
+
+/// What the directory says of `rpps`: `None` while none is loaded, `Some(None)` when it does
+/// not have it.
+pub async fn what_it_says(conn: &mut PgConnection, rpps: &Rpps) -> Result<Option<Option<Said>>> {
+    let loaded = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM directory_imports
+                          WHERE file_kind = 'professionals' AND state = 'done') AS "loaded!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    if !loaded {
+        return Ok(None);
+    }
+    let rows = sqlx::query!(
+        r#"SELECT family_name, given_name, profession, specialty, site_finess, site_name,
+                  postal_code, city
+           FROM directory_activities WHERE national_id = '8' || $1
+           ORDER BY site_name, profession, specialty"#,
+        rpps.as_str()
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(Some(None));
+    };
+    Ok(Some(Some(Said {
+        family_name: first.family_name.clone(),
+        given_name: first.given_name.clone(),
+        activities: rows
+            .into_iter()
+            .map(|r| SaidActivity {
+                profession: r.profession,
+                specialty: r.specialty,
+                site_finess: r.site_finess,
+                site_name: r.site_name,
+                postal_code: r.postal_code,
+                city: r.city,
+            })
+            .collect(),
+    })))
+}
+
+/// The linking rule: a card's or a Pro Santé Connect identity's RPPS must be in the directory
+/// under the account's name, unless the desk accepted the difference for this account (its
+/// `directory_exception`). `None` when the link may be made.
+pub async fn refuses_link(
+    conn: &mut PgConnection,
+    user_id: uuid::Uuid,
+    rpps: &Rpps,
+    family_name: &str,
+    given_name: &str,
+) -> Result<Option<Mismatch>> {
+    let Verdict::Mismatch(m) = check(conn, rpps, family_name, given_name).await? else {
+        return Ok(None);
+    };
+    let excepted = sqlx::query_scalar!(
+        "SELECT directory_exception FROM users WHERE id = $1",
+        user_id
+    )
+    .fetch_optional(&mut *conn)
+    .await?
+    .flatten()
+    .is_some();
+    Ok((!excepted).then_some(m))
+}
+
 /// One name as the directory has it, when it differs from the account's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disagreement {
@@ -128,6 +211,16 @@ pub async fn check_many(
     ))
 }
 
+impl Said {
+    /// The rule of [`check`] on names already read: the directory's exercise name against the
+    /// account's (folded the same way: case, accents and all but letters and digits).
+    pub fn names_match(&self, family_name: &str, given_name: &str) -> bool {
+        use crate::import::read::fold;
+        let key = format!("{} {}", fold(&self.family_name), fold(&self.given_name));
+        same_name(&key, &fold(family_name), &fold(given_name))
+    }
+}
+
 /// The directory's key (`family given`, each folded to letters and digits) against the typed
 /// names. The given name may be the first of compound ones on either side ("Marie" for
 /// "Marie-Claire"); the family name must be the same.
@@ -139,20 +232,26 @@ fn same_name(found: &str, family: &str, given: &str) -> bool {
             || (!found_given.is_empty() && given.starts_with(found_given)))
 }
 
-/// Applies the rule of creation: a mismatch without a reason is refused; returns what the audit
-/// row says of the verification.
-pub fn settle(verdict: &Verdict, override_reason: Option<&str>) -> Result<Value> {
+/// Applies the rule of creation: a mismatch without a reason is refused. Returns what the audit
+/// row says of the verification, and the reason when it accepts a mismatch (kept on the account:
+/// its card or PSC linking is not refused then either).
+pub fn settle(verdict: &Verdict, override_reason: Option<&str>) -> Result<(Value, Option<String>)> {
     let reason = override_reason.map(str::trim).filter(|r| !r.is_empty());
     match (verdict, reason) {
-        (Verdict::Off, _) => Ok(json!({ "verified": false, "directory": "not_loaded" })),
-        (Verdict::Matches, _) => Ok(json!({ "verified": true })),
+        (Verdict::Off, _) => Ok((
+            json!({ "verified": false, "directory": "not_loaded" }),
+            None,
+        )),
+        (Verdict::Matches, _) => Ok((json!({ "verified": true }), None)),
         (Verdict::Mismatch(m), None) => Err(Error::DirectoryMismatch(*m)),
-        (Verdict::Mismatch(m), Some(reason)) => Ok(json!({
-            "verified": false,
-            "mismatch": m,
+        (Verdict::Mismatch(m), Some(reason)) => {
             // Bounded: a reason is a sentence, not a document.
-            "override_reason": reason.chars().take(500).collect::<String>(),
-        })),
+            let reason: String = reason.chars().take(500).collect();
+            Ok((
+                json!({ "verified": false, "mismatch": m, "override_reason": reason }),
+                Some(reason),
+            ))
+        }
     }
 }
 
@@ -178,11 +277,11 @@ mod tests {
             Err(Error::DirectoryMismatch(Mismatch::NameDiffers))
         ));
         assert!(settle(&m, Some("  ")).is_err());
-        let v = settle(&m, Some("Inscrite à l'Ordre hier")).unwrap();
+        let (v, kept) = settle(&m, Some("Inscrite à l'Ordre hier")).unwrap();
         assert_eq!(v["override_reason"], "Inscrite à l'Ordre hier");
-        assert_eq!(
-            settle(&Verdict::Off, None).unwrap()["directory"],
-            "not_loaded"
-        );
+        assert_eq!(kept.as_deref(), Some("Inscrite à l'Ordre hier"));
+        let (off, none) = settle(&Verdict::Off, None).unwrap();
+        assert_eq!(off["directory"], "not_loaded");
+        assert_eq!(none, None);
     }
 }

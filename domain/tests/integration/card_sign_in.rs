@@ -794,3 +794,86 @@ async fn an_account_without_rpps_takes_no_card_the_desk_did_not_declare() {
         .unwrap();
     assert_eq!(linked, 0);
 }
+
+/// Once the national directory is loaded, a card whose RPPS it has under another name is not
+/// linked (the holder is sent to the desk), until the desk accepts the difference for the
+/// account with a reason.
+#[tokio::test]
+async fn the_directory_refuses_a_card_until_the_desk_accepts_the_difference() {
+    use testkit::directory::{Options, Person};
+    let portal = seeded().await;
+    let trust = trust();
+    let b = Browser::of_secret("b");
+    let dir = crate::directory::tempdir();
+    let o = Options {
+        activities: 50,
+        people: vec![Person {
+            rpps: "10000123454".into(),
+            family_name: "DUPUIS".into(),
+            given_name: "Claire".into(),
+            site_finess: String::new(),
+        }],
+        ..Options::default()
+    };
+    crate::directory::run(
+        &portal.pool,
+        &crate::directory::professionals(&dir, "202612010415", &o),
+        false,
+    )
+    .await
+    .unwrap();
+
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    assert!(matches!(
+        link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD).await,
+        Err(Error::LinkNotInDirectory(
+            domain::directory::verify::Mismatch::NameDiffers
+        ))
+    ));
+    let linked: i64 = sqlx::query_scalar("SELECT count(*) FROM cards")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, 0);
+    let reason: String = sqlx::query_scalar(
+        "SELECT details->>'reason' FROM audit_log WHERE action = 'card.link' AND outcome = 'denied'",
+    )
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(reason, "directory_name_differs");
+
+    // The desk checks and accepts the difference (a support desk may not: it edits no account).
+    let martin: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'dr.martin'")
+            .fetch_one(&portal.pool)
+            .await
+            .unwrap();
+    let c = client("10.0.0.3");
+    let support = crate::harness::actor(&portal, "support.idf").await;
+    assert!(matches!(
+        domain::admin::users::set_directory_exception(
+            &portal,
+            &support,
+            martin,
+            Some("Nom d'usage"),
+            Call::new(&c, now())
+        )
+        .await,
+        Err(Error::Forbidden)
+    ));
+    let admin = crate::harness::actor(&portal, "admin.idf").await;
+    domain::admin::users::set_directory_exception(
+        &portal,
+        &admin,
+        martin,
+        Some("Nom de naissance à l'Ordre, nom d'usage ici"),
+        Call::new(&c, now()),
+    )
+    .await
+    .unwrap();
+    let token = link_token(sign_in(&portal, &trust, "cps-martin", b).await.unwrap());
+    link(&portal, &trust, &token, b, "dr.martin", DEMO_PASSWORD)
+        .await
+        .unwrap();
+}

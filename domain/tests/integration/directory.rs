@@ -50,7 +50,7 @@ fn options(seed: u64, activities: u64) -> Options {
 }
 
 /// Writes the professionals' file of `o` under its published name in `dir`.
-fn professionals(dir: &Path, stamp: &str, o: &Options) -> PathBuf {
+pub(crate) fn professionals(dir: &Path, stamp: &str, o: &Options) -> PathBuf {
     let path = dir.join(testkit::directory::professionals_name(stamp));
     let mut file = std::fs::File::create(&path).unwrap();
     write_professionals(&mut file, o).unwrap();
@@ -64,7 +64,7 @@ fn establishments(dir: &Path, stamp: &str, o: &Options) -> PathBuf {
     path
 }
 
-async fn run(pool: &PgPool, path: &Path, allow_shrink: bool) -> Result<Report, Error> {
+pub(crate) async fn run(pool: &PgPool, path: &Path, allow_shrink: bool) -> Result<Report, Error> {
     let mut source = Source::from_path(path)?;
     source.allow_shrink = allow_shrink;
     let c = client("198.51.100.18");
@@ -348,7 +348,7 @@ async fn accounts_are_verified_against_the_directory_once_loaded() {
 }
 
 /// A folder of its own under the system's temporary folder, removed by the OS's cleaning.
-fn tempdir() -> PathBuf {
+pub(crate) fn tempdir() -> PathBuf {
     let dir = std::env::temp_dir().join(format!("passerelle-directory-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -412,6 +412,14 @@ async fn creation_and_import_check_the_directory() {
         "Nom d'usage depuis le mariage"
     );
     assert_eq!(details["directory"]["mismatch"], "name_differs");
+    // Kept on the account: its card or PSC linking is not refused for this difference either.
+    let exception: Option<String> =
+        sqlx::query_scalar("SELECT directory_exception FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_one(&portal.pool)
+            .await
+            .unwrap();
+    assert_eq!(exception.as_deref(), Some("Nom d'usage depuis le mariage"));
 
     // The import's dry run lists each row the directory contradicts.
     let unknown = with_check("1999999999");

@@ -178,6 +178,10 @@ pub async fn create_user(
 pub struct AccountForm {
     #[serde(default)]
     csrf: String,
+    /// Why the national directory's disagreement is accepted (`annuaire-exception`; empty: no
+    /// longer accepted).
+    #[serde(default)]
+    motif_annuaire: String,
     #[serde(default)]
     version: String,
     #[serde(default)]
@@ -284,6 +288,11 @@ pub async fn account_action(
                 } else {
                     Info::MembershipRemoved
                 }
+            }
+            "annuaire-exception" => {
+                let reason = Some(form.motif_annuaire.as_str()).filter(|r| !r.trim().is_empty());
+                users::set_directory_exception(portal, &actor, id, reason, call).await?;
+                Info::Saved
             }
             "carte-delier" => {
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;

@@ -172,6 +172,37 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             })}
         </section>
 
+        {d.directory.clone().map(|dir| view! {
+            <section aria-labelledby="annuaire" class="card">
+                <h2 id="annuaire">{m.directory.account_title}</h2>
+                {if dir.absent {
+                    view! { <p class="alert alert-warning" id="annuaire-absent">{m.directory.account_absent}</p> }.into_any()
+                } else {
+                    view! {
+                        <p>{m.directory.account_name} " : " {dir.name.clone()}</p>
+                        {dir.name_differs.then(|| view! { <p class="alert alert-warning">{m.directory.account_name_differs}</p> })}
+                        <ul class="item-list" id="annuaire-activites">
+                            {dir.activities.iter().map(|a| view! { <li>{a.clone()}</li> }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+                {(!d.directory_exception.is_empty()).then(|| view! {
+                    <p>{m.directory.account_exception} " : « " {d.directory_exception.clone()} " »"</p>
+                })}
+                {(can("edit_user") && (dir.absent || dir.name_differs || !d.directory_exception.is_empty())).then(|| view! {
+                    <form method="post" action=post("annuaire-exception") class="form">
+                        <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                        <div class="field">
+                            <label for="motif_annuaire">{m.directory.exception_label}</label>
+                            <textarea id="motif_annuaire" name="motif_annuaire" rows="2" maxlength="500" aria-describedby="motif-annuaire-aide">{d.directory_exception.clone()}</textarea>
+                            <p id="motif-annuaire-aide" class="hint">{m.directory.exception_hint}</p>
+                        </div>
+                        <button type="submit" class="button-secondary">{m.directory.exception_save}</button>
+                    </form>
+                })}
+            </section>
+        })}
+
         <section aria-labelledby="cartes" class="card">
             <h2 id="cartes">{m.console.adm_cards}</h2>
             {d.cards.is_empty().then(|| view! { <p>{m.console.adm_no_card}</p> })}
