@@ -104,7 +104,7 @@ def cycles(nodes, edges):
 # The domain's layers, lowest first (a module's layer is that of its longest listed prefix). A
 # module may import its own layer and those below, never one above.
 DOMAIN_LAYERS = [
-    ["error", "call"],
+    ["error", "call", "text"],
     ["address", "audit", "throttle", "password", "password_policy", "accounts", "cards",
      "sessions", "mail", "refusals", "routing", "db", "directory"],
     ["auth"],

@@ -20,6 +20,7 @@ pub mod provisioning;
 pub mod refusals;
 pub mod routing;
 pub mod sessions;
+pub mod text;
 pub mod throttle;
 
 pub use error::{Error, Result};

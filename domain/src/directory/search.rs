@@ -37,7 +37,7 @@ pub struct Found {
 pub fn words(query: &str) -> Vec<String> {
     let mut words: Vec<String> = query
         .split(|c: char| !c.is_alphanumeric())
-        .map(crate::import::read::fold)
+        .map(crate::text::fold)
         .filter(|w| !w.is_empty())
         .take(MAX_WORDS)
         .collect();

@@ -215,7 +215,7 @@ impl Said {
     /// The rule of [`check`] on names already read: the directory's exercise name against the
     /// account's (folded the same way: case, accents and all but letters and digits).
     pub fn names_match(&self, family_name: &str, given_name: &str) -> bool {
-        use crate::import::read::fold;
+        use crate::text::fold;
         let key = format!("{} {}", fold(&self.family_name), fold(&self.given_name));
         same_name(&key, &fold(family_name), &fold(given_name))
     }

@@ -11,6 +11,7 @@
 //! (the last two only inside a quoted cell, of course): one row per person, however many
 //! establishments they work in.
 
+pub(crate) use crate::text::fold;
 use serde::Serialize;
 
 use super::ImportError;
@@ -102,25 +103,6 @@ impl Column {
             _ => return None,
         })
     }
-}
-
-/// Lowercase, without accents, keeping letters and digits only: "Prénom ", "PRENOM" and
-/// "pré-nom" all fold to "prenom".
-pub(crate) fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .filter_map(|c| match c {
-            'à' | 'á' | 'â' | 'ä' | 'ã' => Some('a'),
-            'ç' => Some('c'),
-            'è' | 'é' | 'ê' | 'ë' => Some('e'),
-            'ì' | 'í' | 'î' | 'ï' => Some('i'),
-            'ò' | 'ó' | 'ô' | 'ö' | 'õ' => Some('o'),
-            'ù' | 'ú' | 'û' | 'ü' => Some('u'),
-            'ÿ' => Some('y'),
-            c if c.is_ascii_alphanumeric() => Some(c),
-            _ => None,
-        })
-        .collect()
 }
 
 /// One data row: the physical line it starts on (the header is line 1) and its cells by column.
