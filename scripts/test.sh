@@ -167,7 +167,8 @@ PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db 
   --person "10000123454:MARTIN:Claire:750712184" --person "10000345677:LECLERC:Hélène:690781810" \
   --person "10000777713:LE GOFF-HÉLIAS:Anne-Sophie:750712184" --person "10000777820:BERNARD:Lucie" \
   --site "750712184:Hôpital de la Pitié-Salpêtrière:75013:PARIS" \
-  --site "690781810:Hôpital Édouard Herriot:69003:LYON" >/dev/null
+  --site "690781810:Hôpital Édouard Herriot:69003:LYON" \
+  --site "750009995:Clinique des Lilas:75020:PARIS" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
 (set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
   --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &

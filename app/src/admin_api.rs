@@ -205,6 +205,20 @@ pub struct EstablishmentListData {
     pub console: Console,
     pub rows: Vec<EstablishmentRowView>,
     pub next: Option<String>,
+    /// A FINESS file is loaded: new numbers are checked against it.
+    pub finess_loaded: bool,
+    /// The number looked up (`?finess=`) and what the FINESS file says of it.
+    pub prefill: Option<FinessPrefill>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FinessPrefill {
+    pub finess: String,
+    /// `false`: the FINESS file does not have it (or no file is loaded).
+    pub found: bool,
+    pub name: String,
+    pub city: String,
+    pub region: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -703,8 +717,36 @@ pub async fn get_directory_loads() -> Result<DirectoryLoadsData, ErrorCode> {
 pub async fn get_establishments(
     q: String,
     after: String,
+    finess: String,
 ) -> Result<EstablishmentListData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
+    // The FINESS file is public data: whoever may open this page may look a number up in it.
+    let mut conn = services
+        .portal
+        .pool
+        .acquire()
+        .await
+        .map_err(domain::Error::from)?;
+    let finess_loaded = domain::directory::verify::finess_loaded(&mut conn).await?;
+    let prefill = match domain::ids::Finess::parse(&finess) {
+        Ok(number) => {
+            let entry = domain::directory::verify::finess_entry(&mut conn, &number)
+                .await?
+                .flatten();
+            Some(FinessPrefill {
+                finess: number.to_string(),
+                found: entry.is_some(),
+                name: entry.as_ref().map(|e| e.name.clone()).unwrap_or_default(),
+                city: entry.as_ref().map(|e| e.city.clone()).unwrap_or_default(),
+                region: entry
+                    .and_then(|e| e.region_code)
+                    .or_else(|| number.region().map(String::from))
+                    .unwrap_or_default(),
+            })
+        }
+        Err(_) => None,
+    };
+    drop(conn);
     let page = domain::admin::establishments::list(
         &services.portal,
         &actor,
@@ -729,6 +771,8 @@ pub async fn get_establishments(
             })
             .collect(),
         next: page.next,
+        finess_loaded,
+        prefill,
     })
 }
 

@@ -96,6 +96,35 @@ test("a console creation the directory contradicts is refused, then accepted und
   await expect(page.getByRole("status")).toContainText("Le compte a été créé");
 });
 
+test("a new establishment is filled in from FINESS; a number FINESS does not have needs a reason", async ({ page }) => {
+  await signIn(page, "admin.idf");
+  await page.goto("/admin/etablissements");
+  await page.getByLabel("Numéro FINESS à chercher").fill("750009995");
+  await page.getByRole("button", { name: "Pré-remplir depuis FINESS" }).click();
+  await expect(page).toHaveURL(/\/admin\/etablissements\?finess=750009995$/);
+  await expect(page.locator("#finess-trouve")).toContainText("Trouvé dans le fichier FINESS");
+  const create = page.locator("section[aria-labelledby=creer] form[method=post]");
+  await expect(create.getByLabel("FINESS", { exact: true })).toHaveValue("750009995");
+  await expect(create.getByLabel("Nom", { exact: true })).toHaveValue("Clinique des Lilas");
+  await expect(create.getByLabel("Ville")).toHaveValue("PARIS");
+  await create.getByRole("button", { name: "Créer", exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/etablissements\/750009995/);
+
+  // A valid number FINESS does not have: refused, then created with a reason.
+  await page.goto("/admin/etablissements");
+  const again = page.locator("section[aria-labelledby=creer] form[method=post]");
+  await again.getByLabel("FINESS", { exact: true }).fill("750009979");
+  await again.getByLabel("Nom", { exact: true }).fill("Centre très récent");
+  await again.getByRole("button", { name: "Créer", exact: true }).click();
+  await expect(page.getByRole("alert")).toContainText("Ce numéro FINESS est absent du fichier FINESS chargé");
+  const retry = page.locator("section[aria-labelledby=creer] form[method=post]");
+  await retry.getByLabel("FINESS", { exact: true }).fill("750009979");
+  await retry.getByLabel("Nom", { exact: true }).fill("Centre très récent");
+  await retry.getByLabel("Motif, si le numéro est absent du fichier FINESS (facultatif)").fill("Autorisé le mois dernier");
+  await retry.getByRole("button", { name: "Créer", exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/etablissements\/750009979/);
+});
+
 test("the CSV import's check lists the rows the directory contradicts", async ({ page }) => {
   await signIn(page, "admin.idf");
   await page.goto("/admin/import");

@@ -108,4 +108,6 @@ pub enum Mismatch {
     /// The RPPS is, under another exercise name (compared without case, accents, hyphens and
     /// spaces).
     NameDiffers,
+    /// A new establishment's FINESS number is not in the FINESS file loaded.
+    UnknownFiness,
 }

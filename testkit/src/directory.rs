@@ -380,7 +380,7 @@ pub fn write_professionals(out: &mut impl Write, o: &Options) -> io::Result<u64>
             };
             if bad && written % 5 == 4 {
                 // A line cut short (a field count the header does not have).
-                writeln!(out, "8|{number}|8{number}|")?;
+                write!(out, "8|{number}|8{number}|\r\n")?;
                 lines += 1;
             } else {
                 write(out, &values)?;

@@ -19,6 +19,8 @@ pub enum DirectoryFault {
     /// A card or PSC identity the directory contradicts, on the linking page: the holder is sent
     /// to the desk.
     LinkRefused,
+    /// A new establishment's FINESS number is not in the FINESS file loaded.
+    UnknownFiness,
 }
 
 codes! {
@@ -30,6 +32,7 @@ codes! {
         DirectoryFault::UnknownRpps    => "annuaire-rpps-inconnu", 409, directory.err_unknown_rpps;
         DirectoryFault::NameDiffers    => "annuaire-nom-different", 409, directory.err_name_differs;
         DirectoryFault::LinkRefused    => "annuaire-liaison-refusee", 403, directory.err_link_refused;
+        DirectoryFault::UnknownFiness  => "annuaire-finess-inconnu", 409, directory.err_unknown_finess;
     ]
 }
 
@@ -54,6 +57,7 @@ impl From<model::directory::Mismatch> for DirectoryFault {
         match m {
             model::directory::Mismatch::UnknownRpps => DirectoryFault::UnknownRpps,
             model::directory::Mismatch::NameDiffers => DirectoryFault::NameDiffers,
+            model::directory::Mismatch::UnknownFiness => DirectoryFault::UnknownFiness,
         }
     }
 }

@@ -28,6 +28,13 @@ pub struct Directory {
     pub err_unknown_rpps: &'static str,
     pub err_name_differs: &'static str,
     pub err_link_refused: &'static str,
+    pub err_unknown_finess: &'static str,
+    pub prefill_label: &'static str,
+    pub prefill_button: &'static str,
+    pub prefill_found: &'static str,
+    pub prefill_absent: &'static str,
+    pub finess_override_label: &'static str,
+    pub finess_override_hint: &'static str,
     pub verification_on: fn(&str) -> String,
     pub verification_off: &'static str,
     pub override_label: &'static str,
@@ -170,6 +177,13 @@ pub(super) const FR: Directory = Directory {
     err_refused: "Le fichier a été refusé : le compte rendu du chargement dit pourquoi ; l'annuaire en place est conservé.",
     err_unknown_rpps: "Ce numéro RPPS est absent de l'annuaire national chargé. Vérifiez-le ; si l'annuaire n'est pas encore à jour, confirmez en indiquant un motif.",
     err_link_refused: "Votre carte ou votre identité Pro Santé Connect n'a pas pu être liée : l'annuaire national ne connaît pas ce RPPS sous le nom de votre compte. Contactez l'assistance de votre région, qui vérifiera et pourra valider votre compte.",
+    err_unknown_finess: "Ce numéro FINESS est absent du fichier FINESS chargé. Vérifiez-le ; si l'établissement est trop récent pour y figurer, indiquez un motif.",
+    prefill_label: "Numéro FINESS à chercher",
+    prefill_button: "Pré-remplir depuis FINESS",
+    prefill_found: "Trouvé dans le fichier FINESS : nom, ville et région pré-remplis ci-dessous.",
+    prefill_absent: "Ce numéro est absent du fichier FINESS chargé.",
+    finess_override_label: "Motif, si le numéro est absent du fichier FINESS (facultatif)",
+    finess_override_hint: "Un numéro absent du fichier FINESS chargé est refusé, sauf motif (établissement trop récent) : le motif est inscrit au journal.",
     verification_on: |date| {
         format!("Le RPPS et le nom sont vérifiés dans l'annuaire national (extraction du {date}).")
     },
@@ -325,6 +339,13 @@ pub(super) const EN: Directory = Directory {
     err_refused: "The file was refused: the load's report says why; the directory in place is kept.",
     err_unknown_rpps: "This RPPS number is not in the national directory loaded. Check it; if the directory is not up to date yet, confirm with a reason.",
     err_link_refused: "Your card or Pro Santé Connect identity could not be linked: the national directory does not know this RPPS under your account's name. Contact your region's support desk, which will check and may accept your account.",
+    err_unknown_finess: "This FINESS number is not in the FINESS file loaded. Check it; if the establishment is too recent to be in it, give a reason.",
+    prefill_label: "FINESS number to look up",
+    prefill_button: "Fill in from FINESS",
+    prefill_found: "Found in the FINESS file: name, city and region filled in below.",
+    prefill_absent: "This number is not in the FINESS file loaded.",
+    finess_override_label: "Reason, if the number is not in the FINESS file (optional)",
+    finess_override_hint: "A number the FINESS file loaded does not have is refused, unless a reason is given (a too recent establishment): the reason is written in the audit log.",
     verification_on: |date| {
         format!(
             "The RPPS and the name are verified in the national directory (extraction of {date})."

@@ -193,12 +193,16 @@ pub struct Fields {
     pub active: bool,
 }
 
+/// Creates an establishment. Once a FINESS file is loaded, a number it does not have is refused
+/// unless `directory_override` says why (a FINESS registration newer than the file): the reason
+/// goes into the audit row.
 pub async fn create(
     portal: &Portal,
     actor: &Actor,
     finess: &Finess,
     region: &RegionCode,
     fields: &Fields,
+    directory_override: Option<&str>,
     call: Call<'_>,
 ) -> Result<Uuid> {
     let Call { now, .. } = call;
@@ -224,6 +228,26 @@ pub async fn create(
             reason,
         })?;
     let mut tx = portal.pool.begin().await?;
+    let reason = directory_override
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(500).collect::<String>());
+    let directory = match crate::directory::verify::finess_entry(&mut tx, finess).await? {
+        None => json!({ "verified": false, "directory": "not_loaded" }),
+        Some(Some(_)) => json!({ "verified": true }),
+        Some(None) => match &reason {
+            None => {
+                return Err(Error::DirectoryMismatch(
+                    crate::directory::verify::Mismatch::UnknownFiness,
+                ));
+            }
+            Some(reason) => json!({
+                "verified": false,
+                "mismatch": crate::directory::verify::Mismatch::UnknownFiness,
+                "override_reason": reason,
+            }),
+        },
+    };
     let id =
         crate::accounts::create_establishment(&mut tx, finess, name, city, region, now).await?;
     audit::record(
@@ -233,7 +257,10 @@ pub async fn create(
             audit::Action::EstablishmentCreate,
             Outcome::Success,
             Some(&t),
-            json!({ "after": { "finess": finess.as_str(), "name": name.trim(), "city": city.trim(), "active": true } }),
+            json!({
+                "after": { "finess": finess.as_str(), "name": name.trim(), "city": city.trim(), "active": true },
+                "directory": directory,
+            }),
         ),
         call,
     )

@@ -197,7 +197,9 @@ async fn refusal(
         // name: the desk checks, and accepts the difference for the account with a reason.
         return Ok(Some((
             match m {
-                crate::directory::verify::Mismatch::UnknownRpps => "directory_unknown_rpps",
+                // (A FINESS mismatch is never one of a person.)
+                crate::directory::verify::Mismatch::UnknownRpps
+                | crate::directory::verify::Mismatch::UnknownFiness => "directory_unknown_rpps",
                 crate::directory::verify::Mismatch::NameDiffers => "directory_name_differs",
             },
             Error::LinkNotInDirectory(m),

@@ -66,6 +66,44 @@ pub async fn check(
     })
 }
 
+/// An establishment as the FINESS file has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinessEntry {
+    pub name: String,
+    pub city: String,
+    pub postal_code: String,
+    pub region_code: Option<String>,
+}
+
+/// A FINESS file is loaded (new establishments are checked against it).
+pub async fn finess_loaded(conn: &mut PgConnection) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM directory_imports
+                          WHERE file_kind = 'establishments' AND state = 'done') AS "loaded!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// What the FINESS file loaded says of `finess`: `None` while none is loaded, `Some(None)` when
+/// it does not have the number.
+pub async fn finess_entry(
+    conn: &mut PgConnection,
+    finess: &crate::ids::Finess,
+) -> Result<Option<Option<FinessEntry>>> {
+    if !finess_loaded(conn).await? {
+        return Ok(None);
+    }
+    let entry = sqlx::query_as!(
+        FinessEntry,
+        "SELECT name, city, postal_code, region_code FROM directory_establishments WHERE finess = $1",
+        finess.as_str()
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(Some(entry))
+}
+
 /// What the directory says of an RPPS: the exercise name and each activity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Said {

@@ -438,6 +438,7 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
                     city: "Ville".into(),
                     active: true,
                 },
+                None,
                 Call::new(&c, now),
             )
             .await

@@ -522,3 +522,80 @@ async fn the_public_directory_finds_establishments_by_word_prefix() {
     assert!(more);
     assert_eq!(all.len() as i64, search::MAX_RESULTS);
 }
+
+/// Once a FINESS file is loaded, a new establishment's number must be in it, unless the
+/// administrator says why.
+#[tokio::test]
+async fn a_new_establishment_is_checked_against_the_finess_file() {
+    use domain::admin::establishments::{self, Fields};
+    use domain::ids::{Finess, RegionCode};
+    let portal = super::harness::seeded().await;
+    let admin = super::harness::actor(&portal, "admin.idf").await;
+    let c = client("10.0.0.4");
+    let call = Call::new(&c, t0());
+    let idf = RegionCode::parse("FR-IDF").unwrap();
+    let known = with_check("75000999");
+    let unknown = Finess::parse(&with_check("75000998")).unwrap();
+    let fields = Fields {
+        name: "Clinique du Parc".into(),
+        city: "Paris".into(),
+        active: true,
+    };
+    // Before any FINESS file: nothing to check against.
+    establishments::create(&portal, &admin, &unknown, &idf, &fields, None, call)
+        .await
+        .unwrap();
+
+    let dir = tempdir();
+    let o = Options {
+        sites: vec![Site {
+            finess: known.clone(),
+            name: "Clinique des Lilas".into(),
+            postal_code: "75020".into(),
+            city: "PARIS".into(),
+        }],
+        ..options(9, 10)
+    };
+    run(
+        &portal.pool,
+        &establishments(&dir, "202612010341", &o),
+        false,
+    )
+    .await
+    .unwrap();
+    let also_unknown = Finess::parse(&with_check("75000997")).unwrap();
+    assert!(matches!(
+        establishments::create(&portal, &admin, &also_unknown, &idf, &fields, None, call).await,
+        Err(Error::DirectoryMismatch(Mismatch::UnknownFiness))
+    ));
+    establishments::create(
+        &portal,
+        &admin,
+        &also_unknown,
+        &idf,
+        &fields,
+        Some("Autorisé le mois dernier, pas encore dans FINESS"),
+        call,
+    )
+    .await
+    .unwrap();
+    establishments::create(
+        &portal,
+        &admin,
+        &Finess::parse(&known).unwrap(),
+        &idf,
+        &fields,
+        None,
+        call,
+    )
+    .await
+    .unwrap();
+    let mut conn = portal.pool.acquire().await.unwrap();
+    let entry = verify::finess_entry(&mut conn, &Finess::parse(&known).unwrap())
+        .await
+        .unwrap()
+        .flatten()
+        .unwrap();
+    assert_eq!(entry.name, "Clinique des Lilas");
+    assert_eq!(entry.region_code.as_deref(), Some("FR-IDF"));
+}

@@ -247,6 +247,7 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
             &finess("69000009"),
             &idf,
             &fields,
+            None,
             Call::new(&c, t0()),
         )
         .await;
@@ -277,6 +278,7 @@ async fn a_finess_number_is_created_in_its_own_region_only() {
         &finess("69000009"),
         &ara,
         &fields,
+        None,
         Call::new(&c, t0()),
     )
     .await

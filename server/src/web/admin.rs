@@ -363,6 +363,9 @@ pub struct EstablishmentForm {
     region: String,
     #[serde(default)]
     actif: String,
+    /// Why a number the FINESS file does not have is created all the same.
+    #[serde(default)]
+    motif_finess: String,
 }
 
 /// `POST /admin/etablissements`: a new establishment.
@@ -387,6 +390,7 @@ pub async fn create_establishment(
             &finess,
             &region,
             &fields,
+            Some(form.motif_finess.as_str()),
             ctx.call(),
         )
         .await?;

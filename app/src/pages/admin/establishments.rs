@@ -15,8 +15,11 @@ use crate::t;
 #[component]
 pub fn Establishments() -> impl IntoView {
     let m = t();
-    let (q, after) = (param("q"), param("apres"));
-    let data = Resource::new(move || (q(), after()), |(q, a)| get_establishments(q, a));
+    let (q, after, finess) = (param("q"), param("apres"), param("finess"));
+    let data = Resource::new(
+        move || (q(), after(), finess()),
+        |(q, a, f)| get_establishments(q, a, f),
+    );
     view! {
         <Title text=m.console.adm_establishments />
         <h1>{m.console.adm_establishments}</h1>
@@ -27,7 +30,17 @@ pub fn Establishments() -> impl IntoView {
                 match data.await {
                     Ok(d) => {
                         let next = d.next.clone().map(|c| format!("{}?q={}&apres={}", paths::ESTABLISHMENTS, enc(&q()), enc(&c)));
-                        let region = d.console.regions.first().map(|r| r.value.clone()).unwrap_or_default();
+                        let prefill = d.prefill.clone();
+                        let region = prefill
+                            .as_ref()
+                            .map(|p| p.region.clone())
+                            .filter(|r| d.console.regions.iter().any(|c| c.value == *r))
+                            .or_else(|| d.console.regions.first().map(|r| r.value.clone()))
+                            .unwrap_or_default();
+                        let (pre_finess, pre_name, pre_city) = prefill
+                            .as_ref()
+                            .map(|p| (p.finess.clone(), p.name.clone(), p.city.clone()))
+                            .unwrap_or_default();
                         view! {
                             <ConsoleNav console=d.console.clone() current="establishments" />
                             <form method="get" action=paths::ESTABLISHMENTS class="form search-form" role="search">
@@ -65,21 +78,42 @@ pub fn Establishments() -> impl IntoView {
                             {d.console.can_manage_establishments.then(|| view! {
                                 <section aria-labelledby="creer" class="card">
                                     <h2 id="creer">{m.console.adm_new_establishment}</h2>
+                                    {d.finess_loaded.then(|| view! {
+                                        // Without JavaScript: this form reloads the page with
+                                        // ?finess=…, and the creation form below comes filled in.
+                                        <form method="get" action=paths::ESTABLISHMENTS class="form inline-fields" id="finess-recherche">
+                                            <div class="field">
+                                                <label for="finess-chercher">{m.directory.prefill_label}</label>
+                                                <input id="finess-chercher" name="finess" maxlength="9" autocomplete="off" value=pre_finess.clone() />
+                                            </div>
+                                            <button type="submit" class="button-secondary">{m.directory.prefill_button}</button>
+                                        </form>
+                                    })}
+                                    {prefill.as_ref().map(|p| view! {
+                                        <p role="status" id="finess-trouve">{if p.found { m.directory.prefill_found } else { m.directory.prefill_absent }}</p>
+                                    })}
                                     <form method="post" action=paths::ESTABLISHMENTS class="form">
                                         <input type="hidden" name="csrf" value=d.console.csrf.clone() />
                                         <div class="field">
                                             <label for="finess">"FINESS"</label>
-                                            <input id="finess" name="finess" required maxlength="9" autocomplete="off" aria-describedby="finess-aide" />
+                                            <input id="finess" name="finess" required maxlength="9" autocomplete="off" aria-describedby="finess-aide" value=pre_finess />
                                             <p id="finess-aide" class="hint">{m.console.adm_finess_hint}</p>
                                         </div>
                                         <div class="field">
                                             <label for="nom">{m.console.adm_name}</label>
-                                            <input id="nom" name="nom" required maxlength="200" />
+                                            <input id="nom" name="nom" required maxlength="200" value=pre_name />
                                         </div>
                                         <div class="field">
                                             <label for="ville">{m.console.adm_city}</label>
-                                            <input id="ville" name="ville" maxlength="200" />
+                                            <input id="ville" name="ville" maxlength="200" value=pre_city />
                                         </div>
+                                        {d.finess_loaded.then(|| view! {
+                                            <div class="field">
+                                                <label for="motif_finess">{m.directory.finess_override_label}</label>
+                                                <textarea id="motif_finess" name="motif_finess" rows="2" maxlength="500" aria-describedby="motif-finess-aide"></textarea>
+                                                <p id="motif-finess-aide" class="hint">{m.directory.finess_override_hint}</p>
+                                            </div>
+                                        })}
                                         <div class="field">
                                             <label for="region">{m.console.adm_region}</label>
                                             <select id="region" name="region">{options(d.console.regions.clone(), region)}</select>
