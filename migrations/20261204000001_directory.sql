@@ -29,19 +29,21 @@ CREATE TABLE directory_activities (
     site_name        text NOT NULL,
     postal_code      text NOT NULL,
     city             text NOT NULL,
-    email            text NOT NULL
+    email            text NOT NULL,
+    -- FNV-1a of the line's fields, computed by the loader while it reads: the professional's
+    -- digest is the XOR of their lines' (order-free), without reading the text again.
+    line_hash        bigint NOT NULL
 );
 
 -- One row per professional, made from the activities at each load: what verification reads (an
--- RPPS and its exercise name), and a digest of all its lines that tells a changed professional
--- from an unchanged one at the next load.
+-- RPPS and its exercise name, compared through passerelle_name_key when asked), and a digest of
+-- all its lines that tells a changed professional from an unchanged one at the next load.
 CREATE TABLE directory_people (
     national_id      text PRIMARY KEY,
     identifier_type  smallint NOT NULL,
     identifier       text NOT NULL,
     family_name      text NOT NULL,
     given_name       text NOT NULL,
-    name_key         text NOT NULL,          -- passerelle_name_key(family) || ' ' || (given)
     activities       integer NOT NULL,
     digest           bigint NOT NULL
 );
@@ -145,27 +147,28 @@ CREATE FUNCTION directory_swap(kind directory_file, OUT people bigint, OUT added
                                OUT removed bigint, OUT changed bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- Sorts and hashes of millions of rows: in memory rather than in temporary files, for this
+    -- transaction only.
+    SET LOCAL work_mem = '256MB';
+    SET LOCAL maintenance_work_mem = '256MB';
     IF kind = 'professionals' THEN
+        -- The names of a professional's lines are the same: any one will do, compared bytewise.
         INSERT INTO directory_people_next
-        SELECT national_id, min(identifier_type), min(identifier), min(family_name), min(given_name),
-               passerelle_name_key(min(family_name)) || ' ' || passerelle_name_key(min(given_name)),
-               count(*),
-               -- Order-free digest of the professional's lines: any change of one changes it.
-               bit_xor(hashtextextended(concat_ws('|', identifier_type, identifier, family_name,
-                   given_name, profession_code, profession, specialty_code, specialty, site_finess,
-                   legal_finess, site_name, postal_code, city, email), 0))
+        SELECT national_id, min(identifier_type), min(identifier COLLATE "C"),
+               min(family_name COLLATE "C"), min(given_name COLLATE "C"), count(*),
+               bit_xor(line_hash)
         FROM directory_activities_next GROUP BY national_id;
+        GET DIAGNOSTICS people = ROW_COUNT;
         ALTER TABLE directory_people_next ADD PRIMARY KEY (national_id);
         CREATE INDEX ON directory_activities_next (national_id);
         ANALYZE directory_people_next;
 
-        SELECT count(*) INTO people FROM directory_people_next;
-        SELECT count(*) INTO added FROM directory_people_next n
-            WHERE NOT EXISTS (SELECT 1 FROM directory_people p WHERE p.national_id = n.national_id);
-        SELECT count(*) INTO removed FROM directory_people p
-            WHERE NOT EXISTS (SELECT 1 FROM directory_people_next n WHERE n.national_id = p.national_id);
-        SELECT count(*) INTO changed FROM directory_people p JOIN directory_people_next n USING (national_id)
-            WHERE (p.digest, p.activities) IS DISTINCT FROM (n.digest, n.activities);
+        SELECT count(*) FILTER (WHERE p.national_id IS NULL),
+               count(*) FILTER (WHERE n.national_id IS NULL),
+               count(*) FILTER (WHERE (p.digest, p.activities) IS DISTINCT FROM (n.digest, n.activities)
+                                AND p.national_id IS NOT NULL AND n.national_id IS NOT NULL)
+          INTO added, removed, changed
+          FROM directory_people p FULL JOIN directory_people_next n USING (national_id);
 
         DROP TABLE directory_activities, directory_people;
         ALTER TABLE directory_activities_next RENAME TO directory_activities;

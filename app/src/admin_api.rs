@@ -26,6 +26,8 @@ pub struct Console {
     pub can_import: bool,
     /// National administrators load the national directory.
     pub can_load_directory: bool,
+    /// Regional and national administrators write the news.
+    pub can_manage_news: bool,
     /// The regions the actor works on (a select appears when there are several).
     pub regions: Vec<Choice>,
     pub csrf: String,
@@ -324,6 +326,7 @@ pub mod server {
             can_read_audit: actor.scope(Action::ViewAudit).is_some(),
             can_import: actor.scope(Action::ImportUsers).is_some(),
             can_load_directory: actor.scope(Action::LoadDirectory).is_some(),
+            can_manage_news: actor.scope(Action::ManageNews).is_some(),
             regions,
             csrf: ctx.csrf_token.clone(),
         };

@@ -48,10 +48,14 @@ pub enum Info {
     ImportAbandoned,
     AccountSecured,
     AccountSecuredWithoutLink,
+    NewsSaved,
+    NewsPublished,
+    NewsWithdrawn,
+    NewsDeleted,
 }
 
 /// Each notice and its slug (French, stable: the tests and bookmarks read them).
-const INFOS: [(Info, &str); 39] = [
+const INFOS: [(Info, &str); 43] = [
     (Info::SignedOut, "deconnecte"),
     (Info::SignedOutOfPsc, "deconnecte-psc"),
     (Info::SessionExpired, "session-expiree"),
@@ -91,6 +95,10 @@ const INFOS: [(Info, &str); 39] = [
     (Info::ImportAbandoned, "import-abandonne"),
     (Info::AccountSecured, "compte-securise"),
     (Info::AccountSecuredWithoutLink, "compte-securise-sans-lien"),
+    (Info::NewsSaved, "actualite-enregistree"),
+    (Info::NewsPublished, "actualite-publiee"),
+    (Info::NewsWithdrawn, "actualite-retiree"),
+    (Info::NewsDeleted, "actualite-supprimee"),
 ];
 
 impl Info {

@@ -124,6 +124,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
                     <Route path=path!("/annuaire") view=pages::directory::Directory ssr=SsrMode::Async />
                     <Route path=path!("/admin/annuaire") view=pages::admin::directory::DirectoryLoads ssr=SsrMode::Async />
+                    <Route path=path!("/admin/actualites") view=pages::admin::news::NewsList ssr=SsrMode::Async />
+                    <Route path=path!("/admin/actualites/:id") view=pages::admin::news::NewsItem ssr=SsrMode::Async />
                     <Route path=path!("/connexion/carte/lier") view=pages::linking::Linking ssr=SsrMode::Async />
                     <Route path=path!("/connexion/lier") view=pages::linking::Linking ssr=SsrMode::Async />
                     <Route path=path!("/connexion/psc/erreur") view=pages::psc_error::PscError ssr=SsrMode::Async />

@@ -44,6 +44,8 @@ pub const REAUTH: &str = "/admin/confirmer";
 pub const DIRECTORY: &str = "/annuaire";
 /// The national directory's loads (national administrators).
 pub const DIRECTORY_LOADS: &str = "/admin/annuaire";
+/// The news items of the console (`/admin/actualites/{id}`: one item).
+pub const NEWS: &str = "/admin/actualites";
 /// The e-mails the demo wrote instead of sending them (demo data only).
 pub const DEMO_MAILS: &str = "/demo/courriels";
 
@@ -71,6 +73,7 @@ pub const PAGES: &[&str] = &[
     DEMO_MAILS,
     DIRECTORY,
     DIRECTORY_LOADS,
+    NEWS,
 ];
 
 // --- Form posts and endpoints (axum routes) --------------------------------------------------
@@ -120,6 +123,11 @@ pub mod pattern {
     pub const IMPORT_ACTION: &str = "/admin/import/{id}/{what}";
     pub const MY_TIQR_REVOKE: &str = "/compte/tiqr/{id}/revoquer";
     pub const LANGUAGE: &str = "/langue/{code}";
+    /// One news item's page in the console, and an action on it.
+    pub const NEWS_ITEM: &str = "/admin/actualites/{id}";
+    pub const NEWS_ACTION: &str = "/admin/actualites/{id}/{verb}";
+    /// A region's news as an Atom feed (`FR-IDF.atom`).
+    pub const NEWS_FEED: &str = "/actualites/{feed}";
 }
 
 // --- Paths with a parameter ------------------------------------------------------------------
@@ -144,6 +152,21 @@ pub fn landing(landing: &domain::routing::Landing) -> String {
 /// An account's page in the console.
 pub fn user(id: impl Display) -> String {
     format!("{USERS}/{id}")
+}
+
+/// One news item's page in the console.
+pub fn news_item(id: impl Display) -> String {
+    format!("{NEWS}/{id}")
+}
+
+/// One action on a news item (`modifier`, `publier`, `retirer`, `supprimer`).
+pub fn news_action(id: impl Display, verb: &str) -> String {
+    format!("{NEWS}/{id}/{verb}")
+}
+
+/// A region's news as an Atom feed.
+pub fn news_feed(region: &str) -> String {
+    format!("/actualites/{region}.atom")
 }
 
 /// One action on an account (`desactiver`, `deverrouiller`…).

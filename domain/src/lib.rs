@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod import;
 pub mod mail;
+pub mod news;
 pub mod password;
 pub mod password_policy;
 pub mod provisioning;

@@ -131,6 +131,16 @@ pub enum Action {
     MembershipAdd,
     /// An account was detached from an establishment.
     MembershipRemove,
+    /// A news item was created (as a draft).
+    NewsCreate,
+    /// A news item was deleted.
+    NewsDelete,
+    /// A news item was edited.
+    NewsEdit,
+    /// A news item was published.
+    NewsPublish,
+    /// A published news item went back to a draft.
+    NewsWithdraw,
     /// A PSC link was refused by the linking rules.
     PscLink,
     /// A PSC identity was linked to an account.
@@ -190,7 +200,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 75] = [
+    pub const ALL: [Action; 80] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
@@ -238,6 +248,11 @@ impl Action {
         Action::MailAbandoned,
         Action::MembershipAdd,
         Action::MembershipRemove,
+        Action::NewsCreate,
+        Action::NewsDelete,
+        Action::NewsEdit,
+        Action::NewsPublish,
+        Action::NewsWithdraw,
         Action::PscLink,
         Action::PscLinked,
         Action::PscUnlinked,
@@ -309,6 +324,11 @@ impl Action {
             Action::ImportAbandon => "import.abandon",
             Action::ImportCommit => "import.commit",
             Action::DirectoryImport => "directory.import",
+            Action::NewsCreate => "news.create",
+            Action::NewsDelete => "news.delete",
+            Action::NewsEdit => "news.edit",
+            Action::NewsPublish => "news.publish",
+            Action::NewsWithdraw => "news.withdraw",
             Action::ImportDryRun => "import.dry_run",
             Action::ImportRecheck => "import.recheck",
             Action::ImportUpload => "import.upload",

@@ -124,6 +124,9 @@ pub struct Options {
     pub bad_lines: bool,
     pub people: Vec<Person>,
     pub sites: Vec<Site>,
+    /// Every this many generated professionals (0: none) take a second family name, as after a
+    /// marriage: with the same seed, the next day's file of a daily refresh.
+    pub renamed_every: u64,
 }
 
 impl Default for Options {
@@ -136,6 +139,7 @@ impl Default for Options {
             bad_lines: false,
             people: Vec::new(),
             sites: Vec::new(),
+            renamed_every: 0,
         }
     }
 }
@@ -308,7 +312,15 @@ pub fn write_professionals(out: &mut impl Write, o: &Options) -> io::Result<u64>
     let mut written = o.people.len() as u64;
     while written < o.activities {
         person += 1;
-        let family = FAMILY[rng.gen_range(0..FAMILY.len())];
+        let drawn = FAMILY[rng.gen_range(0..FAMILY.len())];
+        // Drawn all the same, so that the rest of the file is the same as without renaming.
+        let renamed = o.renamed_every > 0 && person.is_multiple_of(o.renamed_every);
+        let family = if renamed {
+            format!("{drawn}-MARTIN")
+        } else {
+            drawn.to_string()
+        };
+        let family = family.as_str();
         let given = GIVEN[rng.gen_range(0..GIVEN.len())];
         let (code, profession, sf_code, sf) = PROFESSIONS[rng.gen_range(0..PROFESSIONS.len())];
         let number = rpps(person);

@@ -18,6 +18,8 @@ pub enum Field {
     Name,
     City,
     Date,
+    Title,
+    Body,
 }
 
 type FieldEntry = (
@@ -28,7 +30,7 @@ type FieldEntry = (
 );
 
 /// Each field: its slug, the domain's name for it, and its label.
-pub(super) const FIELDS: [FieldEntry; 11] = [
+pub(super) const FIELDS: [FieldEntry; 13] = [
     (Field::Username, "identifiant", "username", |m| {
         m.console.field_username
     }),
@@ -57,6 +59,8 @@ pub(super) const FIELDS: [FieldEntry; 11] = [
     }),
     (Field::City, "ville", "city", |m| m.console.field_city),
     (Field::Date, "date", "date", |m| m.console.field_date),
+    (Field::Title, "titre", "title", |m| m.news.field_title),
+    (Field::Body, "texte", "body", |m| m.news.field_body),
 ];
 
 impl Field {

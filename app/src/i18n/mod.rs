@@ -71,6 +71,7 @@ pub mod demo;
 pub mod directory;
 pub mod import;
 pub mod means;
+pub mod news;
 pub mod psc;
 pub mod sign_in;
 pub mod tiqr;
@@ -88,6 +89,7 @@ pub struct Messages {
     pub import: import::Import,
     pub demo: demo::Demo,
     pub directory: directory::Directory,
+    pub news: news::News,
 }
 
 pub const FR: Messages = Messages {
@@ -103,6 +105,7 @@ pub const FR: Messages = Messages {
     import: import::FR,
     demo: demo::FR,
     directory: directory::FR,
+    news: news::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -118,4 +121,5 @@ pub const EN: Messages = Messages {
     import: import::EN,
     demo: demo::EN,
     directory: directory::EN,
+    news: news::EN,
 };

@@ -50,11 +50,13 @@ pub enum Action {
     /// Load the national directory and see the accounts it does not know (national
     /// administrators only: it is the whole country's).
     LoadDirectory,
+    /// Write, publish and delete the news items of a region (`None`: the national ones).
+    ManageNews,
 }
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 24] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
@@ -78,6 +80,7 @@ impl Action {
         Action::GrantRole(AdminRole::RegionalAdmin),
         Action::GrantRole(AdminRole::NationalAdmin),
         Action::LoadDirectory,
+        Action::ManageNews,
     ];
 
     /// The least role that may do this (in its region; `NationalAdmin` means anywhere).
@@ -101,6 +104,7 @@ impl Action {
             | Action::ImportUsers
             | Action::ViewAudit
             | Action::ExportAudit
+            | Action::ManageNews
             | Action::GrantRole(AdminRole::Support) => AdminRole::RegionalAdmin,
             Action::ChangeRegion
             | Action::LoadDirectory
@@ -135,6 +139,7 @@ impl Action {
             Action::GrantRole(AdminRole::RegionalAdmin) => "grant_regional_admin",
             Action::GrantRole(AdminRole::NationalAdmin) => "grant_national_admin",
             Action::LoadDirectory => "load_directory",
+            Action::ManageNews => "manage_news",
         }
     }
 }

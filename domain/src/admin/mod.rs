@@ -10,6 +10,7 @@ pub mod audit_view;
 pub mod authz;
 pub mod directory;
 pub mod establishments;
+pub mod news;
 pub mod tiqr;
 pub mod users;
 

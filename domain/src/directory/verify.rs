@@ -45,7 +45,8 @@ pub async fn check(
     let row = sqlx::query!(
         r#"SELECT EXISTS (SELECT 1 FROM directory_imports
                           WHERE file_kind = 'professionals' AND state = 'done') AS "loaded!",
-                  (SELECT name_key FROM directory_people WHERE national_id = '8' || $1) AS found,
+                  (SELECT passerelle_name_key(family_name) || ' ' || passerelle_name_key(given_name)
+                   FROM directory_people WHERE national_id = '8' || $1) AS found,
                   passerelle_name_key($2) AS "family!", passerelle_name_key($3) AS "given!""#,
         rpps.as_str(),
         family_name,
@@ -214,7 +215,9 @@ pub async fn check_many(
     let families: Vec<String> = accounts.iter().map(|a| a.1.to_string()).collect();
     let givens: Vec<String> = accounts.iter().map(|a| a.2.to_string()).collect();
     let rows = sqlx::query!(
-        r#"SELECT a.rpps AS "rpps!", p.name_key AS "found?", p.family_name AS "found_family?",
+        r#"SELECT a.rpps AS "rpps!",
+                  passerelle_name_key(p.family_name) || ' ' || passerelle_name_key(p.given_name) AS "found?",
+                  p.family_name AS "found_family?",
                   p.given_name AS "found_given?",
                   passerelle_name_key(a.family) AS "family!", passerelle_name_key(a.given) AS "given!"
            FROM unnest($1::text[], $2::text[], $3::text[]) AS a(rpps, family, given)

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod directory;
 pub mod establishments;
 pub mod import;
+pub mod news;
 pub mod new_user;
 pub mod reauth;
 pub mod user;
@@ -44,6 +45,7 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
                 {link(paths::ESTABLISHMENTS, "establishments", m.console.adm_establishments)}
                 {console.can_import.then(|| link(paths::IMPORTS, "import", m.console.adm_import))}
                 {console.can_read_audit.then(|| link(paths::AUDIT, "audit", m.console.adm_audit))}
+                {console.can_manage_news.then(|| link(paths::NEWS, "news", m.news.title))}
                 {console.can_load_directory.then(|| link(paths::DIRECTORY_LOADS, "directory", m.directory.console_title))}
             </ul>
         </nav>
@@ -115,6 +117,10 @@ fn info_message(m: &'static Messages, info: Info) -> Option<&'static str> {
         Info::PscRemoved => m.console.adm_done_psc_unlinked,
         Info::AccountSecured => m.console.adm_done_secured,
         Info::AccountSecuredWithoutLink => m.console.adm_done_secured_no_link,
+        Info::NewsSaved => m.news.done_saved,
+        Info::NewsPublished => m.news.done_published,
+        Info::NewsWithdrawn => m.news.done_withdrawn,
+        Info::NewsDeleted => m.news.done_deleted,
         _ => return None,
     })
 }
