@@ -33,6 +33,47 @@ pub struct Console {
     pub csrf: String,
 }
 
+/// A news item in the console: its fields as the form edits them, and its rendering.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsItemView {
+    pub id: String,
+    /// Empty: national.
+    pub region: String,
+    pub title: String,
+    pub body: String,
+    /// The text rendered (safe HTML, the domain's).
+    pub html: String,
+    pub important: bool,
+    /// `2026-12-04`, as a date input takes it.
+    pub starts_on: String,
+    pub ends_on: String,
+    /// `Du 04/12/2026 au 31/12/2026`, as shown.
+    pub starts_on_shown: String,
+    pub ends_on_shown: Option<String>,
+    pub published: bool,
+    pub version: i32,
+    pub author: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsListData {
+    pub console: Console,
+    pub items: Vec<NewsItemView>,
+    /// The regions the actor writes for; `can_national`: national items too.
+    pub regions: Vec<Choice>,
+    pub can_national: bool,
+    /// Today in Paris (`2026-12-04`): the form's first day.
+    pub today: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsItemData {
+    pub console: Console,
+    pub item: NewsItemView,
+    pub regions: Vec<Choice>,
+    pub can_national: bool,
+}
+
 /// An extraction waiting in the directory's folder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InboxFileView {
@@ -291,6 +332,46 @@ pub mod server {
             }
             Viewer::Expired => Err(ErrorCode::SessionExpired),
             Viewer::Anonymous => Err(ErrorCode::NotSignedIn),
+        }
+    }
+
+    /// The regions `actor` writes news for, and whether national items too.
+    pub async fn news_regions(
+        services: &Services,
+        actor: &Actor,
+    ) -> Result<(Vec<Choice>, bool), ErrorCode> {
+        let Some(scope) = actor.scope(Action::ManageNews) else {
+            return Ok((Vec::new(), false));
+        };
+        let regions = domain::accounts::regions(&services.portal.pool).await?;
+        Ok((
+            regions
+                .into_iter()
+                .filter(|r| scope.contains(&r.code))
+                .map(|r| Choice {
+                    label: r.name,
+                    value: r.code,
+                })
+                .collect(),
+            scope == domain::admin::Scope::All,
+        ))
+    }
+
+    pub fn news_item_view(item: domain::news::Item) -> NewsItemView {
+        NewsItemView {
+            id: item.id.to_string(),
+            region: item.region_code.clone().unwrap_or_default(),
+            html: item.html(),
+            title: item.title,
+            body: item.body,
+            important: item.important,
+            starts_on: item.starts_on.to_string(),
+            ends_on: item.ends_on.map(|d| d.to_string()).unwrap_or_default(),
+            starts_on_shown: crate::api::server::day(item.starts_on),
+            ends_on_shown: item.ends_on.map(crate::api::server::day),
+            published: item.published_at.is_some(),
+            version: item.version,
+            author: item.author_label,
         }
     }
 
@@ -632,6 +713,36 @@ pub async fn get_new_user() -> Result<NewUserData, ErrorCode> {
         console,
         establishments,
         directory_since,
+    })
+}
+
+/// The console's news: the items the actor writes (drafts included) and the form of a new one.
+#[server(prefix = "/api/admin", endpoint = "news", input = GetUrl)]
+pub async fn get_news_list() -> Result<NewsListData, ErrorCode> {
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let items = domain::admin::news::list(&services.portal, &actor, ctx.call()).await?;
+    let (regions, can_national) = server::news_regions(&services, &actor).await?;
+    Ok(NewsListData {
+        console,
+        items: items.into_iter().map(server::news_item_view).collect(),
+        regions,
+        can_national,
+        today: domain::mail::messages::paris_date(ctx.now).to_string(),
+    })
+}
+
+/// One news item: its preview and its edit form.
+#[server(prefix = "/api/admin", endpoint = "news-item", input = GetUrl)]
+pub async fn get_news_item(id: String) -> Result<NewsItemData, ErrorCode> {
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
+    let item = domain::admin::news::get(&services.portal, &actor, id, ctx.call()).await?;
+    let (regions, can_national) = server::news_regions(&services, &actor).await?;
+    Ok(NewsItemData {
+        console,
+        item: server::news_item_view(item),
+        regions,
+        can_national,
     })
 }
 

@@ -55,6 +55,8 @@ pub struct ShellData {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInData {
+    /// The region chosen at the last visit (a cookie), when no `?region=` is given.
+    pub remembered_region: String,
     pub regions: Vec<RegionView>,
     pub password_mode: bool,
     /// Card sign-in, when the deployment offers it.
@@ -159,6 +161,8 @@ pub struct ChooserData {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DashboardData {
+    /// The news of the establishment's region (and the national ones).
+    pub news: Vec<NewsView>,
     pub user: UserView,
     pub establishment: EstablishmentView,
     pub region_name: String,
@@ -248,6 +252,38 @@ pub(crate) mod server {
         domain::mail::messages::paris_datetime(t)
     }
 
+    pub fn news_view(item: domain::news::Item) -> NewsView {
+        NewsView {
+            id: item.id.to_string(),
+            html: item.html(),
+            title: item.title,
+            important: item.important,
+            national: item.region_code.is_none(),
+            starts_on: day(item.starts_on),
+            ends_on: item.ends_on.map(day),
+        }
+    }
+
+    /// A day as French users write it (`23/11/2029`).
+    pub fn day(d: time::Date) -> String {
+        format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+    }
+
+    /// Remembers the visitor's region for a year (a preference, not a secret: `SameSite=Lax`,
+    /// readable by no script).
+    pub fn remember_region(code: &str, secure: bool) {
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let cookie = format!(
+            "{REGION_COOKIE}={code}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly{}",
+            if secure { "; Secure" } else { "" }
+        );
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
+    }
+
     /// Dates as French users write them (`23/11/2029`).
     pub fn date(t: time::OffsetDateTime) -> String {
         format!("{:02}/{:02}/{}", t.day(), u8::from(t.month()), t.year())
@@ -293,6 +329,42 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
         demo_mails: services.settings.demo_mail_folder.is_some(),
         csrf: ctx.csrf_token.clone(),
     })
+}
+
+/// A news item as the sign-in page and the dashboards show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewsView {
+    pub id: String,
+    pub title: String,
+    /// The text rendered by the domain from the Markdown subset: safe HTML, nothing of the
+    /// author's becomes markup.
+    pub html: String,
+    pub important: bool,
+    pub national: bool,
+    /// `04/12/2026`.
+    pub starts_on: String,
+    pub ends_on: Option<String>,
+}
+
+/// The cookie that remembers the region a visitor chose on the sign-in page (its news and desk).
+pub const REGION_COOKIE: &str = "passerelle_region";
+
+/// The news the sign-in page shows for `region` (its own and the national ones; the national
+/// ones only without a region), and the region remembered for the next visit.
+#[server(prefix = "/api", endpoint = "actualites", input = GetUrl)]
+pub async fn get_sign_in_news(region: String) -> Result<Vec<NewsView>, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let region = domain::ids::RegionCode::parse(&region).ok();
+    if let Some(code) = &region {
+        server::remember_region(code.as_str(), services.settings.secure_cookies);
+    }
+    let items = domain::news::shown(
+        &services.portal.pool,
+        region.as_ref().map(domain::ids::RegionCode::as_str),
+        ctx.now,
+    )
+    .await?;
+    Ok(items.into_iter().map(server::news_view).collect())
 }
 
 /// One establishment of the public directory.
@@ -347,7 +419,12 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
     let regions = domain::accounts::regions(&services.portal.pool)
         .await
         .map_err(ErrorCode::from)?;
+    let remembered_region = server::cookie(REGION_COOKIE)
+        .await
+        .filter(|c| domain::ids::RegionCode::parse(c).is_ok())
+        .unwrap_or_default();
     Ok(SignInData {
+        remembered_region,
         regions: regions.into_iter().map(server::region_view).collect(),
         password_mode: services
             .settings
@@ -522,7 +599,17 @@ pub async fn get_dashboard(finess: String) -> Result<DashboardData, ErrorCode> {
         domain::accounts::region(&services.portal.pool, establishment.region_code.as_str())
             .await
             .map_err(ErrorCode::from)?;
+    let news = domain::news::shown(
+        &services.portal.pool,
+        Some(establishment.region_code.as_str()),
+        ctx.now,
+    )
+    .await?
+    .into_iter()
+    .map(server::news_view)
+    .collect();
     Ok(DashboardData {
+        news,
         user: server::user_view(session),
         is_current: session.establishment_id == Some(establishment.id),
         establishment: server::establishment_view(establishment),

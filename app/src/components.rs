@@ -145,6 +145,36 @@ pub fn Notice(text: &'static str) -> impl IntoView {
     }
 }
 
+/// News items (`section` with a heading of the given id): the important first, each with its
+/// dates; the text is the domain's rendering of the Markdown subset (safe HTML).
+#[component]
+pub fn NewsItems(items: Vec<crate::api::NewsView>, heading_id: &'static str) -> impl IntoView {
+    let m = t();
+    view! {
+        <section class="news" aria-labelledby=heading_id>
+            <h2 id=heading_id>{m.news.title}</h2>
+            {items.is_empty().then(|| view! { <p>{m.news.none}</p> })}
+            {items.into_iter().map(|n| {
+                let id = format!("actualite-{}", n.id);
+                let labelled = id.clone();
+                view! {
+                    <article class=if n.important { "news-item news-important" } else { "news-item" } aria-labelledby=labelled>
+                        <h3 id=id>
+                            {n.important.then(|| view! { <span class="badge badge-warning">{m.news.important}</span> " " })}
+                            {n.title.clone()}
+                        </h3>
+                        <p class="meta">
+                            {(m.news.dates)(&n.starts_on, n.ends_on.as_deref())}
+                            {n.national.then(|| view! { " · " {m.news.national} })}
+                        </p>
+                        <div class="news-text" inner_html=n.html.clone()></div>
+                    </article>
+                }
+            }).collect_view()}
+        </section>
+    }
+}
+
 /// A region's support desk.
 #[component]
 pub fn SupportContact(region: RegionView) -> impl IntoView {

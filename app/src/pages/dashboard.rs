@@ -6,7 +6,7 @@ use leptos_router::hooks::use_params_map;
 use model::sign_in::Method;
 
 use crate::api::get_dashboard;
-use crate::components::ErrorMessage;
+use crate::components::{ErrorMessage, NewsItems};
 use crate::paths;
 use crate::t;
 
@@ -67,6 +67,7 @@ pub fn Dashboard() -> impl IntoView {
                                 <a href=paths::MY_MEANS class="button-secondary" id="gerer-moyens">{m.means.means_title}</a>
                                 <a href=paths::MY_TIQR class="button-secondary" id="gerer-tiqr">{m.tiqr.tiqr_title}</a>
                             </p>
+                            {(!d.news.is_empty()).then(|| view! { <NewsItems items=d.news.clone() heading_id="actualites" /> })}
                         }
                             .into_any()
                     }

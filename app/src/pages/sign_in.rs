@@ -5,8 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{SignInData, get_sign_in};
-use crate::components::{ErrorMessage, Notice, QueryError, SupportContact, use_hydrated};
+use crate::api::{SignInData, get_sign_in, get_sign_in_news};
+use crate::components::{
+    ErrorMessage, NewsItems, Notice, QueryError, SupportContact, use_hydrated,
+};
 use crate::info::Info;
 use crate::pages::card_sign_in::CardSignIn;
 use crate::paths;
@@ -54,8 +56,14 @@ fn SignInForms(data: SignInData) -> impl IntoView {
     let show_password = RwSignal::new(false);
     let submitting = RwSignal::new(false);
     let query = use_query_map();
-    let initial_region = query.read_untracked().get("region").unwrap_or_default();
+    // The region asked for, else the one chosen at the last visit (remembered in a cookie by the
+    // news' server function).
+    let initial_region = query
+        .read_untracked()
+        .get("region")
+        .unwrap_or_else(|| data.remembered_region.clone());
     let region = RwSignal::new(initial_region);
+    let news = Resource::new(move || region.get(), get_sign_in_news);
     let regions = StoredValue::new(data.regions.clone());
     let selected = move || {
         let code = region.get();
@@ -190,6 +198,18 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                     <SupportContact region=r />
                 })}
             </section>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let feed = paths::news_feed(&region.get_untracked());
+                    let has_region = !region.get_untracked().is_empty();
+                    news.await.ok().map(|items| view! {
+                        <div class="card">
+                            <NewsItems items heading_id="actualites" />
+                            {has_region.then(|| view! { <p class="feed"><a href=feed rel="alternate" type="application/atom+xml">{m.news.feed}</a></p> })}
+                        </div>
+                    })
+                })}
+            </Suspense>
         </aside>
         </div>
     }

@@ -48,7 +48,7 @@ impl Draft {
             return Err(invalid("body"));
         }
         if self.ends_on.is_some_and(|end| end < self.starts_on) {
-            return Err(invalid("ends_on"));
+            return Err(invalid("date"));
         }
         Ok(())
     }
@@ -220,7 +220,7 @@ pub async fn edit(
 ) -> Result<()> {
     let Call { now, .. } = call;
     let mut tx = portal.pool.begin().await?;
-    let item = load(&mut *tx, id, true).await?;
+    let item = load(&mut tx, id, true).await?;
     let t = target(id, &item.title, item.region_code.as_deref());
     // Both the item's region and the new one must be the actor's.
     may_manage(
@@ -311,7 +311,7 @@ pub async fn change(
         Change::Delete => audit::Action::NewsDelete,
     };
     let mut tx = portal.pool.begin().await?;
-    let item = load(&mut *tx, id, true).await?;
+    let item = load(&mut tx, id, true).await?;
     let t = target(id, &item.title, item.region_code.as_deref());
     may_manage(
         portal,

@@ -352,6 +352,11 @@ pub fn paris_datetime(t: time::OffsetDateTime) -> String {
     )
 }
 
+/// The day it is in Paris at `t` (news items are shown by the day).
+pub fn paris_date(t: time::OffsetDateTime) -> time::Date {
+    t.to_offset(paris_offset(t)).date()
+}
+
 /// Central European Time, with summer time from the last Sunday of March to the last Sunday of
 /// October (01:00 UTC both).
 fn paris_offset(t: time::OffsetDateTime) -> time::UtcOffset {

@@ -56,10 +56,12 @@ enum Op {
     UnlinkPsc,
     SecureAccount,
     DirectoryOverview,
+    CreateNews,
 }
 
-const OPS: [Op; 28] = [
+const OPS: [Op; 29] = [
     Op::DirectoryOverview,
+    Op::CreateNews,
     Op::UnlinkPsc,
     Op::EnrollTiqr,
     Op::RevokeTiqr,
@@ -134,6 +136,7 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
         "sign_in_steps",
         "sessions",
         "establishments",
+        "news",
         "auth_throttle",
         "account_links",
         "mail_outbox",
@@ -399,6 +402,21 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
                 region: region.clone(),
                 establishments: vec![f.member_of.clone()],
                 directory_override: None,
+            },
+            Call::new(&c, now),
+        )
+        .await
+        .map(drop),
+        Op::CreateNews => domain::admin::news::create(
+            portal,
+            actor,
+            &domain::admin::news::Draft {
+                region: Some(region.clone()),
+                title: "Maintenance".into(),
+                body: "Le **12 décembre**, de 20 h à 22 h.".into(),
+                important: false,
+                starts_on: now.date(),
+                ends_on: None,
             },
             Call::new(&c, now),
         )

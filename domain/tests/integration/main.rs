@@ -12,6 +12,7 @@ mod hardening;
 mod harness;
 mod import;
 mod import_uploads;
+mod news;
 mod password_sign_in;
 mod psc;
 mod refusal_summaries;

@@ -13,6 +13,7 @@ pub mod limits;
 mod linking;
 mod means;
 pub mod metrics;
+mod news;
 mod posted;
 mod psc;
 mod request;
@@ -170,6 +171,12 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             paths::DIRECTORY_LOADS,
             form(directory::load, paths::DIRECTORY_LOADS),
         )
+        .route(paths::NEWS, form(news::create, paths::NEWS))
+        .route(
+            paths::pattern::NEWS_ACTION,
+            form(news::action, paths::pattern::NEWS_ITEM),
+        )
+        .route(paths::pattern::NEWS_FEED, get(news::feed))
         .route(
             paths::IMPORTS,
             post(import::upload).layer(DefaultBodyLimit::max(import::MAX_UPLOAD_BODY)),

@@ -92,6 +92,7 @@ fn run(args: &Args) -> Result<(), String> {
         bad_lines: args.bad_lines,
         people,
         sites,
+        renamed_every: 0,
     };
     std::fs::create_dir_all(&args.dir).map_err(|e| e.to_string())?;
     let create = |name: String| -> Result<(PathBuf, BufWriter<std::fs::File>), String> {
