@@ -32,9 +32,13 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: "chromium", testIgnore: /national-directory\.spec\.ts/ },
-    // Once a directory is loaded, every account created or imported with an RPPS is checked
-    // against it: the specs that create accounts run first.
-    { name: "national-directory", testMatch: /national-directory\.spec\.ts/, dependencies: ["chromium"] },
+    { name: "chromium", testIgnore: /(national-directory|regional-news)\.spec\.ts/ },
+    // After the others: once a directory is loaded, every account created or imported with an
+    // RPPS is checked against it, and a published news item changes the sign-in page.
+    {
+      name: "directory-and-news",
+      testMatch: /(national-directory|regional-news)\.spec\.ts/,
+      dependencies: ["chromium"],
+    },
   ],
 });
