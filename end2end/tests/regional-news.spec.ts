@@ -87,18 +87,23 @@ test("an IDF professional's dashboard and the region's feed show it", async ({ p
   expect((await request.get("/actualites/FR-XX.atom")).status()).toBe(404);
 });
 
-test("a support desk cannot write news; the national administrator sees it; its author deletes it", async ({ page }) => {
+test("a support desk cannot write news", async ({ page }) => {
   await signIn(page, "support.ara");
   await expect(page.getByRole("link", { name: "Actualités" })).toHaveCount(0);
   expect((await page.goto(itemUrl))?.status()).toBe(403);
+});
 
+test("the national administrator sees it among all the items", async ({ page }) => {
   await signIn(page, "admin.national");
   await page.goto("/admin/actualites");
   await expect(page.locator("#actualites-table")).toContainText(TITLE);
+});
 
+test("its author deletes it: it is shown nowhere any more", async ({ page, request }) => {
   await signIn(page, "admin.idf");
   await page.goto(itemUrl);
   await page.getByRole("button", { name: "Supprimer" }).click();
   await expect(page).toHaveURL(/\/admin\/actualites\?info=actualite-supprimee$/);
   await expect(page.locator("#actualites-table")).not.toContainText(TITLE);
+  expect(await (await request.get("/actualites/FR-IDF.atom")).text()).not.toContain(TITLE);
 });

@@ -142,17 +142,41 @@ async fn load(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Item> {
     item.ok_or(Error::NotFound)
 }
 
-/// One item, for its page (preview and edit form).
-pub async fn get(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Item> {
-    let mut conn = portal.pool.acquire().await?;
-    let item = load(&mut conn, id, false).await?;
-    let t = target(item.id, &item.title, item.region_code.as_deref());
+/// The item `id` (locked with `lock`), if the actor manages its region; a refusal is audited
+/// under `name`.
+async fn managed(
+    conn: &mut PgConnection,
+    portal: &Portal,
+    actor: &Actor,
+    id: Uuid,
+    lock: bool,
+    name: audit::Action,
+    call: Call<'_>,
+) -> Result<(Item, Target)> {
+    let item = load(conn, id, lock).await?;
+    let t = target(id, &item.title, item.region_code.as_deref());
     may_manage(
         portal,
         actor,
         item.region_code.as_deref(),
-        audit::Action::NewsEdit,
+        name,
         Some(&t),
+        call,
+    )
+    .await?;
+    Ok((item, t))
+}
+
+/// One item, for its page (preview and edit form).
+pub async fn get(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<Item> {
+    let mut conn = portal.pool.acquire().await?;
+    let (item, _) = managed(
+        &mut conn,
+        portal,
+        actor,
+        id,
+        false,
+        audit::Action::NewsEdit,
         call,
     )
     .await?;
@@ -220,15 +244,14 @@ pub async fn edit(
 ) -> Result<()> {
     let Call { now, .. } = call;
     let mut tx = portal.pool.begin().await?;
-    let item = load(&mut tx, id, true).await?;
-    let t = target(id, &item.title, item.region_code.as_deref());
     // Both the item's region and the new one must be the actor's.
-    may_manage(
+    let (item, t) = managed(
+        &mut tx,
         portal,
         actor,
-        item.region_code.as_deref(),
+        id,
+        true,
         audit::Action::NewsEdit,
-        Some(&t),
         call,
     )
     .await?;
@@ -311,17 +334,7 @@ pub async fn change(
         Change::Delete => audit::Action::NewsDelete,
     };
     let mut tx = portal.pool.begin().await?;
-    let item = load(&mut tx, id, true).await?;
-    let t = target(id, &item.title, item.region_code.as_deref());
-    may_manage(
-        portal,
-        actor,
-        item.region_code.as_deref(),
-        name,
-        Some(&t),
-        call,
-    )
-    .await?;
+    let (item, t) = managed(&mut tx, portal, actor, id, true, name, call).await?;
     match change {
         Change::Publish => {
             sqlx::query!(

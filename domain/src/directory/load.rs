@@ -624,85 +624,40 @@ fn read_file(path: &Path, kind: DirectoryFile, read: &Arc<AtomicU64>, tx: &mpsc:
     };
     let mut rows = Rows::default();
     let outcome = match kind {
-        DirectoryFile::Professionals => match Activities::new(file) {
-            Err(e) => Err(e),
-            Ok(activities) => {
-                if !send(Message::Started) {
-                    return;
-                }
-                let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
-                let mut done = Ok(());
-                for item in activities {
-                    match item {
-                        Err(e) => {
-                            done = Err(e);
-                            break;
-                        }
-                        Ok(Ok(a)) => {
-                            activity_line(&mut out, &a);
-                            rows.good(a.line);
-                        }
-                        Ok(Err(bad)) => rows.bad(bad),
-                    }
-                    if out.len() >= CHUNK_BYTES
-                        && !send(Message::Chunk(std::mem::replace(
-                            &mut out,
-                            Vec::with_capacity(CHUNK_BYTES + 4096),
-                        )))
-                    {
-                        return;
-                    }
-                }
-                done.map(|()| (out, Skipped::default()))
-            }
-        },
-        DirectoryFile::Establishments => match Establishments::new(file) {
-            Err(e) => Err(e),
-            Ok(mut establishments) => {
-                if !send(Message::Started) {
-                    return;
-                }
+        DirectoryFile::Professionals => Activities::new(file).and_then(|activities| {
+            stream(activities, &send, &mut rows, |out, a, rows| {
+                activity_line(out, &a);
+                rows.good(a.line);
+            })
+            .map(|last| last.map(|last| (last, Skipped::default())))
+        }),
+        DirectoryFile::Establishments => {
+            Establishments::new(file).and_then(|mut establishments| {
                 let mut seen = HashSet::new();
-                let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
-                let mut done = Ok(());
-                for item in establishments.by_ref() {
-                    match item {
-                        Err(e) => {
-                            done = Err(e);
-                            break;
-                        }
-                        Ok(Ok(e)) if !seen.insert(e.finess.as_str().to_string()) => {
-                            rows.bad(BadLine {
-                                line: e.line,
-                                problem: LineProblem::Duplicate {
-                                    value: e.finess.as_str().to_string(),
-                                },
-                            });
-                        }
-                        Ok(Ok(e)) => {
-                            establishment_line(&mut out, &e);
-                            rows.good(e.line);
-                        }
-                        Ok(Err(bad)) => rows.bad(bad),
+                let last = stream(establishments.by_ref(), &send, &mut rows, |out, e, rows| {
+                    if seen.insert(e.finess.as_str().to_string()) {
+                        establishment_line(out, &e);
+                        rows.good(e.line);
+                    } else {
+                        rows.bad(BadLine {
+                            line: e.line,
+                            problem: LineProblem::Duplicate {
+                                value: e.finess.as_str().to_string(),
+                            },
+                        });
                     }
-                    if out.len() >= CHUNK_BYTES
-                        && !send(Message::Chunk(std::mem::replace(
-                            &mut out,
-                            Vec::with_capacity(CHUNK_BYTES + 4096),
-                        )))
-                    {
-                        return;
-                    }
-                }
-                done.map(|()| (out, establishments.skipped()))
-            }
-        },
+                })?;
+                Ok(last.map(|last| (last, establishments.skipped())))
+            })
+        }
     };
     match outcome {
         Err(e) => {
             send(Message::Refused(e));
         }
-        Ok((last, skipped)) => {
+        // The receiver went away (the load was given up): nothing more to say.
+        Ok(None) => {}
+        Ok(Some((last, skipped))) => {
             if !last.is_empty() && !send(Message::Chunk(last)) {
                 return;
             }
@@ -715,6 +670,34 @@ fn read_file(path: &Path, kind: DirectoryFile, read: &Arc<AtomicU64>, tx: &mpsc:
             }));
         }
     }
+}
+
+/// Says the header was read, then sends the `COPY` text of the good items (written by `accept`)
+/// in chunks of about [`CHUNK_BYTES`]; bad lines go to `rows`. Returns the last chunk, not sent
+/// yet; `None` when the receiver went away; an error that ends the reading.
+fn stream<T>(
+    items: impl Iterator<Item = Result<Result<T, BadLine>, DirectoryError>>,
+    send: &impl Fn(Message) -> bool,
+    rows: &mut Rows,
+    mut accept: impl FnMut(&mut Vec<u8>, T, &mut Rows),
+) -> Result<Option<Vec<u8>>, DirectoryError> {
+    if !send(Message::Started) {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(CHUNK_BYTES + 4096);
+    for item in items {
+        match item? {
+            Ok(good) => accept(&mut out, good, rows),
+            Err(bad) => rows.bad(bad),
+        }
+        if out.len() >= CHUNK_BYTES {
+            let full = std::mem::replace(&mut out, Vec::with_capacity(CHUNK_BYTES + 4096));
+            if !send(Message::Chunk(full)) {
+                return Ok(None);
+            }
+        }
+    }
+    Ok(Some(out))
 }
 
 /// The reading's counts.
