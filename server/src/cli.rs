@@ -97,8 +97,9 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum DirectoryCommand {
     /// Load extractions, each told by its published name (PS_LibreAcces_Personne_activite_*.txt,
-    /// etalab-cs1100507-stock-*.csv): each replaces its part of the directory in one swap, or is
-    /// refused and changes nothing. Exits non-zero if one is refused.
+    /// or the PS_LibreAcces.zip holding it; etalab-cs1100507-stock-*.csv): each replaces its part
+    /// of the directory in one swap, or is refused and changes nothing. Exits non-zero if one is
+    /// refused.
     Import {
         #[arg(required = true)]
         files: Vec<PathBuf>,

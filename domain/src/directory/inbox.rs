@@ -31,9 +31,17 @@ pub fn list(dir: &Path) -> Result<Vec<InboxFile>> {
             let entry = entry.ok()?;
             let meta = entry.metadata().ok().filter(std::fs::Metadata::is_file)?;
             let name = entry.file_name().into_string().ok()?;
-            let kind = DirectoryFile::from_file_name(&name)?;
+            // A zip as published counts when it holds an extraction (dated by that one's name).
+            let (kind, dated) = match DirectoryFile::from_file_name(&name) {
+                Some(kind) => (kind, name.clone()),
+                None if name.to_ascii_lowercase().ends_with(".zip") => {
+                    let (_, inner, kind) = super::load::zip_entry(&entry.path()).ok()??;
+                    (kind, inner)
+                }
+                None => return None,
+            };
             Some(InboxFile {
-                date: super::load::file_date(&name),
+                date: super::load::file_date(&dated),
                 name,
                 kind,
                 bytes: meta.len(),

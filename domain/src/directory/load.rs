@@ -50,27 +50,59 @@ pub struct Source {
     pub kind: DirectoryFile,
     /// Load even if the file holds less than half of the directory in place.
     pub allow_shrink: bool,
+    /// For a zip as published (`PS_LibreAcces.zip`): the extraction's entry in it, read as it
+    /// is inflated (the file's digest and progress are the zip's).
+    pub entry: Option<String>,
 }
 
 impl Source {
-    /// A file told by its published name.
+    /// A file told by its published name, or a zip holding one.
     pub fn from_path(path: &Path) -> Result<Self> {
-        let file_name = path
+        let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let kind = DirectoryFile::from_file_name(&file_name).ok_or_else(|| {
+        let unknown = |name: &str| {
             Error::Directory(DirectoryError::UnknownFile {
-                name: file_name.clone(),
+                name: name.to_string(),
             })
-        })?;
+        };
+        if let Some(kind) = DirectoryFile::from_file_name(&name) {
+            return Ok(Self {
+                path: path.to_path_buf(),
+                file_name: name,
+                kind,
+                allow_shrink: false,
+                entry: None,
+            });
+        }
+        if !name.to_ascii_lowercase().ends_with(".zip") {
+            return Err(unknown(&name));
+        }
+        let (entry, file_name, kind) = zip_entry(path)?.ok_or_else(|| unknown(&name))?;
         Ok(Self {
             path: path.to_path_buf(),
             file_name,
             kind,
             allow_shrink: false,
+            entry: Some(entry),
         })
     }
+}
+
+/// The first extraction inside the zip at `path`: its entry, its base name and its kind.
+pub fn zip_entry(path: &Path) -> Result<Option<(String, String, DirectoryFile)>> {
+    let file = std::fs::File::open(path).map_err(unreadable(0))?;
+    let archive = zip::ZipArchive::new(std::io::BufReader::new(file)).map_err(|e| {
+        Error::Directory(DirectoryError::Unreadable {
+            line: 0,
+            reason: e.to_string(),
+        })
+    })?;
+    Ok(archive.file_names().find_map(|entry| {
+        let base = entry.rsplit('/').next().unwrap_or(entry);
+        DirectoryFile::from_file_name(base).map(|kind| (entry.to_string(), base.to_string(), kind))
+    }))
 }
 
 /// Who loads, and the clock a load of minutes reads for its progress and its end.
@@ -517,10 +549,9 @@ async fn copy(
     let read = Arc::new(AtomicU64::new(0));
     let (tx, mut rx) = mpsc::channel::<Message>(4);
     let reader = {
-        let path = source.path.clone();
-        let kind = source.kind;
+        let source = source.clone();
         let read = read.clone();
-        tokio::task::spawn_blocking(move || read_file(&path, kind, &read, &tx))
+        tokio::task::spawn_blocking(move || read_file(&source, &read, &tx))
     };
     let first = rx.recv().await;
     match first {
@@ -598,6 +629,13 @@ struct Counting<R> {
     read: Arc<AtomicU64>,
 }
 
+/// A zip is read from its end (its directory) first: seeking counts nothing.
+impl<R: std::io::Seek> std::io::Seek for Counting<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.inner.seek(to)
+    }
+}
+
 impl<R: Read> Read for Counting<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
@@ -607,23 +645,38 @@ impl<R: Read> Read for Counting<R> {
 }
 
 /// The reading thread: every good line as `COPY` text, in chunks.
-fn read_file(path: &Path, kind: DirectoryFile, read: &Arc<AtomicU64>, tx: &mpsc::Sender<Message>) {
+fn read_file(source: &Source, read: &Arc<AtomicU64>, tx: &mpsc::Sender<Message>) {
     let send = |m: Message| tx.blocking_send(m).is_ok();
-    let file = match std::fs::File::open(path) {
+    let refuse = |reason: String| {
+        send(Message::Refused(DirectoryError::Unreadable {
+            line: 0,
+            reason,
+        }));
+    };
+    let file = match std::fs::File::open(&source.path) {
         Ok(f) => Counting {
             inner: f,
             read: read.clone(),
         },
-        Err(e) => {
-            send(Message::Refused(DirectoryError::Unreadable {
-                line: 0,
-                reason: e.to_string(),
-            }));
-            return;
+        Err(e) => return refuse(e.to_string()),
+    };
+    // A zip is inflated as it is read; the bytes counted for the progress are the zip's.
+    let mut archive;
+    let file: Box<dyn Read + '_> = match &source.entry {
+        None => Box::new(file),
+        Some(entry) => {
+            archive = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+                Ok(archive) => archive,
+                Err(e) => return refuse(e.to_string()),
+            };
+            match archive.by_name(entry) {
+                Ok(inflated) => Box::new(inflated),
+                Err(e) => return refuse(e.to_string()),
+            }
         }
     };
     let mut rows = Rows::default();
-    let outcome = match kind {
+    let outcome = match source.kind {
         DirectoryFile::Professionals => Activities::new(file).and_then(|activities| {
             stream(activities, &send, &mut rows, |out, a, rows| {
                 activity_line(out, &a);

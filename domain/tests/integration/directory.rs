@@ -599,3 +599,43 @@ async fn a_new_establishment_is_checked_against_the_finess_file() {
     assert_eq!(entry.name, "Clinique des Lilas");
     assert_eq!(entry.region_code.as_deref(), Some("FR-IDF"));
 }
+
+/// The professionals' extraction as published, inside its zip: loaded as it is inflated, dated by
+/// the name of the file inside, listed in the directory's folder.
+#[tokio::test]
+async fn the_published_zip_is_loaded_as_it_is() {
+    use std::io::Write;
+    let pool = fresh_pool().await;
+    let dir = tempdir();
+    let text = professionals(&dir, "202612030415", &options(10, 300));
+    let zipped = dir.join("PS_LibreAcces.zip");
+    {
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&zipped).unwrap());
+        zip.start_file(
+            "PS_LibreAcces_Personne_activite_202612030415.txt",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        zip.write_all(&std::fs::read(&text).unwrap()).unwrap();
+        zip.finish().unwrap();
+    }
+    std::fs::remove_file(&text).unwrap();
+    let listed = domain::directory::inbox::list(&dir).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "PS_LibreAcces.zip");
+    assert_eq!(listed[0].kind, DirectoryFile::Professionals);
+    assert_eq!(
+        listed[0].date.map(|d| d.date().to_string()).as_deref(),
+        Some("2026-12-03")
+    );
+    let r = run(&pool, &zipped, false).await.unwrap();
+    assert_eq!(
+        r.file_name,
+        "PS_LibreAcces_Personne_activite_202612030415.txt"
+    );
+    assert_eq!(r.rows + r.bad_line_count, 300);
+    assert!(r.rows > 250);
+    // Again: the zip's digest is the one in place.
+    assert!(run(&pool, &zipped, false).await.unwrap().unchanged);
+}
