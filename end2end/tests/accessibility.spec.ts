@@ -42,6 +42,20 @@ const pages: [string, (page: Page) => Promise<void>][] = [
   ["the TIQR sign-in page", async (page) => {
     await page.goto("/connexion/tiqr");
   }],
+  ["the public directory with results", async (page) => {
+    await page.goto("/annuaire?q=paris");
+    await expect(page.locator(".directory-entry").first()).toBeVisible();
+  }],
+  ["the console's news", async (page) => {
+    await signIn(page, "admin.idf");
+    await page.goto("/admin/actualites");
+    await expect(page.getByRole("heading", { level: 1, name: "Actualités" })).toBeVisible();
+  }],
+  ["the console's national directory", async (page) => {
+    await signIn(page, "admin.national");
+    await page.goto("/admin/annuaire");
+    await expect(page.getByRole("heading", { level: 1, name: "Annuaire national" })).toBeVisible();
+  }],
 ];
 
 for (const [name, open] of pages) {

@@ -83,7 +83,7 @@ pub async fn import(db: &Database, files: &[PathBuf], allow_shrink: bool) -> Res
 
 pub async fn status(db: &Database) -> Result<(), CliError> {
     let m = &Lang::Fr.messages().directory;
-    let loads = load::recent(&db.pool, 10).await?;
+    let loads = load::recent(&db.pool, 10, OffsetDateTime::now_utc()).await?;
     if loads.is_empty() {
         println!("aucun annuaire chargé : la vérification des RPPS est désactivée");
     }

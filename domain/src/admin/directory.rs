@@ -51,7 +51,7 @@ pub async fn may_load(pool: &PgPool, actor: &Actor, call: Call<'_>) -> Result<()
 
 pub async fn overview(pool: &PgPool, actor: &Actor, call: Call<'_>) -> Result<Overview> {
     may_load(pool, actor, call).await?;
-    let loads = load::recent(pool, 20).await?;
+    let loads = load::recent(pool, 20, call.now).await?;
     let loaded = loads
         .iter()
         .any(|l| l.kind == crate::directory::DirectoryFile::Professionals && l.state == "done");

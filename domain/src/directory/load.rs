@@ -901,13 +901,19 @@ pub struct LoadRecord {
 }
 
 /// The most recent loads, newest first.
-pub async fn recent(pool: &PgPool, limit: i64) -> Result<Vec<LoadRecord>> {
+/// A load still `running` but silent for [`STALE_AFTER`] at `now` died with its instance: it is
+/// shown as failed (the next load of its kind records it so).
+pub async fn recent(pool: &PgPool, limit: i64, now: OffsetDateTime) -> Result<Vec<LoadRecord>> {
     let rows = sqlx::query!(
         r#"SELECT id, file_kind AS "file_kind: DirectoryFile", file_name, file_date, file_sha256,
-                  file_bytes, bytes_read, actor_label, state, started_at, finished_at, lines_read,
+                  file_bytes, bytes_read, actor_label,
+                  CASE WHEN state = 'running' AND heartbeat_at < $2 THEN 'failed' ELSE state END
+                      AS "state!",
+                  started_at, finished_at, lines_read,
                   rows_loaded, people, bad_lines, added, removed, changed, report
            FROM directory_imports ORDER BY started_at DESC, id LIMIT $1"#,
-        limit
+        limit,
+        now - STALE_AFTER,
     )
     .fetch_all(pool)
     .await?;

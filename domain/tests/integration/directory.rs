@@ -639,3 +639,33 @@ async fn the_published_zip_is_loaded_as_it_is() {
     // Again: the zip's digest is the one in place.
     assert!(run(&pool, &zipped, false).await.unwrap().unchanged);
 }
+
+/// A load whose instance died (silent for minutes) does not block the next one, and is shown as
+/// failed; a load running elsewhere does block it.
+#[tokio::test]
+async fn a_load_that_died_with_its_instance_is_shown_failed_and_blocks_nothing() {
+    let pool = fresh_pool().await;
+    let dir = tempdir();
+    let path = professionals(&dir, "202612010415", &options(11, 50));
+    let source = Source::from_path(&path).unwrap();
+    let started = load::start(&pool, &source, "instance morte", t0())
+        .await
+        .unwrap();
+    // Another load of the same kind while this one runs: refused at once.
+    assert!(matches!(
+        load::start(&pool, &source, "test", t0() + time::Duration::minutes(1)).await,
+        Err(Error::Directory(DirectoryError::AlreadyRunning { .. }))
+    ));
+    let later = t0() + time::Duration::minutes(10);
+    let shown = load::recent(&pool, 5, later).await.unwrap();
+    assert_eq!(shown[0].id, started.id);
+    assert_eq!(shown[0].state, "failed");
+    // Ten minutes later, a new load starts and records the dead one as failed.
+    load::start(&pool, &source, "test", later).await.unwrap();
+    let state: String = sqlx::query_scalar("SELECT state FROM directory_imports WHERE id = $1")
+        .bind(started.id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "failed");
+}
