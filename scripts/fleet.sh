@@ -136,7 +136,17 @@ case $cmd in
   start) start "${3:-2}" "${4:-3920}" ;;
   stop) stop ;;
   kill) [ -f "$fleet/instance-${3:?instance number}.pid" ] || { echo "no instance $3" >&2; exit 2; }
-        kill -KILL "$(cat "$fleet/instance-$3.pid")" 2>/dev/null || true
+        pid=$(cat "$fleet/instance-$3.pid")
+        kill -KILL "$pid" 2>/dev/null || true
+        # Returns once its port is closed: a dying process (SIGKILL waits for a write in
+        # progress) still has its listening socket, and a request nginx sends it then is taken
+        # in and cut (a POST is not tried again: 502), where a closed port makes nginx try the
+        # other instance. (The port, not the pid: a zombie nobody reaps still answers kill -0.)
+        port_of_instance=$(cat "$fleet/instance-$3.port")
+        for _ in $(seq 100); do
+          ss -Htln "sport = :$port_of_instance" | grep -q . || break
+          sleep 0.1
+        done
         echo "instance $3 killed" ;;
   revive) [ -f "$fleet/instance-${3:?instance number}.port" ] || { echo "no instance $3" >&2; exit 2; }
           launch "$3"
