@@ -73,6 +73,10 @@ exec 9>/tmp/passerelle-e2e.lock
 flock 9
 e2e_dir=$(mktemp -d /tmp/passerelle-e2e.XXXXXX) && chmod 711 "$e2e_dir"
 port=3900 # the fleet's address; its instances listen on 3901 and 3902
+# The portal's public address names a host, as in production: passkeys are scoped to a domain
+# name (browsers refuse an IP address as their relying party), and `localhost` is one that
+# browsers treat as secure over plain http. nginx listens on 127.0.0.1, where localhost resolves.
+public="http://localhost:$port"
 card_port=3943
 portal_proxy_port=3908
 pids=()
@@ -93,16 +97,16 @@ smtp_port=$(sed -n 's/^SMTP_PORT=//p' "$e2e_dir/smtp/env")
 # client `passerelle-jwt` (userinfo as a signed JWT; the JSON form is covered by the server's
 # tests). The professionals' file is written by end2end/tests/psc.spec.ts.
 echo '{}' > "$e2e_dir/psc-users.json"
-PSC_REDIRECT_URIS="http://127.0.0.1:$port/connexion/psc/retour" \
-  PSC_BACKCHANNEL_LOGOUT_URI="http://127.0.0.1:$port/connexion/psc/deconnexion" \
-  PSC_POST_LOGOUT_REDIRECT_URIS="http://127.0.0.1:$port/connexion?info=deconnecte" \
+PSC_REDIRECT_URIS="$public/connexion/psc/retour" \
+  PSC_BACKCHANNEL_LOGOUT_URI="$public/connexion/psc/deconnexion" \
+  PSC_POST_LOGOUT_REDIRECT_URIS="$public/connexion?info=deconnecte" \
   PSC_USERS_FILE="$e2e_dir/psc-users.json" bash "$root/scripts/psc-provider.sh" start "$e2e_dir/psc"
 psc_issuer=$(sed -n 's/^PSC_ISSUER=//p' "$e2e_dir/psc/env")
 psc_port=$(sed -n 's/^PSC_PORT=//p' "$e2e_dir/psc/env")
 # The demo data, and an account created by an administrator, pending activation: its e-mail
 # waits in the outbox until the server's worker sends it.
 PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" demo seed >/dev/null
-PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port" DATABASE_URL= \
+PASSERELLE_DATA_DIR="$e2e_dir" PASSERELLE_PUBLIC_URL="$public" DATABASE_URL= \
   "$root/target/debug/passerelle" user create --username nouveau.medecin --email nouveau.medecin@chu.example \
   --given-name Jean --family-name Nouveau --region FR-IDF --establishment 750712184 >/dev/null
 # A professional whose account no other spec touches, for the Pro Santé Connect spec (national
@@ -129,6 +133,11 @@ for who in "panne.code Paul Garnier --otp-required" "panne.tiqr Sophie Garnier" 
     --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
     $extra --password-stdin >/dev/null
 done
+# For end2end/tests/passkeys.spec.ts, a professional no other spec touches.
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username cle.fontaine --email camille.fontaine@chu.example \
+  --given-name Camille --family-name Fontaine --region FR-IDF --establishment 930004569 \
+  --password-stdin >/dev/null
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
 # own specs; these rows are what they leave behind, written here so that this spec depends only
@@ -171,7 +180,7 @@ PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db 
   --site "750009995:Clinique des Lilas:75020:PARIS" >/dev/null
 bash "$root/scripts/card-lab.sh" start "$e2e_dir/card-lab"
 (set -a; source "$e2e_dir/card-lab/env"; exec "$root/target/debug/passerelle-agent" \
-  --origin "http://127.0.0.1:$port" > "$root/target/e2e-agent.log" 2>&1) &
+  --origin "$public" > "$root/target/e2e-agent.log" 2>&1) &
 pids+=($!)
 # The portal runs as a fleet (scripts/fleet.sh): two instances over the one database, behind
 # nginx on $port in round robin with no sticky sessions, so that every spec's flow crosses
@@ -179,7 +188,7 @@ pids+=($!)
 # agent on either). Started before the card host, whose terminator balances the same instances.
 # Every browser of the run signs in from 127.0.0.1: the per-address limit (tested in the domain
 # tests) would otherwise add up the failures of all the specs.
-fleet_env=(PASSERELLE_PUBLIC_URL="http://127.0.0.1:$port"
+fleet_env=(PASSERELLE_PUBLIC_URL="$public"
   PASSERELLE_TRUSTED_PROXIES=127.0.0.2,127.0.0.3,127.0.0.4 PASSERELLE_CARD_TLS_PROXIES=127.0.0.2
   PASSERELLE_CARD_CA_BUNDLE="$e2e_dir/pki/ca-bundle.pem" PASSERELLE_CARD_CRL_FILES="$e2e_dir/pki/personnes.crl.pem"
   PASSERELLE_CARD_TLS_URL="https://127.0.0.1:$card_port"
@@ -203,7 +212,7 @@ export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-
   PASSERELLE_E2E_FLEET="$e2e_dir"
 log=$(mktemp)
 set +e
-(cd end2end && PASSERELLE_E2E_URL="http://127.0.0.1:$port" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"
+(cd end2end && PASSERELLE_E2E_URL="$public" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
 count_playwright "$log" "$status"

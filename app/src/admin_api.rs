@@ -200,6 +200,8 @@ pub struct UserDetailData {
     pub cards: Vec<NamedItem>,
     /// Pro Santé Connect identities: id = national identifier, detail = linked on · last used.
     pub psc: Vec<NamedItem>,
+    /// Passkeys: id, name, added on · last used.
+    pub passkeys: Vec<NamedItem>,
     pub sessions: Vec<NamedItem>,
     pub recent: Vec<AuditRowView>,
     pub all_regions: Vec<Choice>,
@@ -661,6 +663,23 @@ pub async fn get_user(id: String) -> Result<UserDetailData, ErrorCode> {
                         .unwrap_or_else(|| ctx.lang.messages().card.card_never.into())
                 ),
                 id: p.national_id.into(),
+            })
+            .collect(),
+        passkeys: d
+            .passkeys
+            .into_iter()
+            .map(|p| NamedItem {
+                id: p.id.to_string(),
+                label: p.name,
+                detail: format!(
+                    "{} {} · {} {}",
+                    ctx.lang.messages().passkey.created_on,
+                    crate::api::server::date(p.created_at),
+                    ctx.lang.messages().passkey.last_used,
+                    p.last_used_at
+                        .map(crate::api::server::date)
+                        .unwrap_or_else(|| ctx.lang.messages().card.card_never.into())
+                ),
             })
             .collect(),
         sessions: d

@@ -63,6 +63,8 @@ pub struct SignInData {
     pub card: Option<CardModeView>,
     /// Pro Santé Connect, when the deployment offers it.
     pub psc: bool,
+    /// Passkeys, when the portal's public address allows them (a domain name).
+    pub passkeys: bool,
     pub csrf: String,
 }
 
@@ -144,9 +146,23 @@ pub struct SignInMeansData {
     pub cards: Vec<CardView>,
     pub psc: Vec<PscView>,
     pub phones: Vec<PhoneView>,
+    pub passkeys: Vec<PasskeyView>,
     /// The deployment offers TIQR: the page links to adding a phone.
     pub tiqr_enabled: bool,
+    /// The portal offers passkeys: the page has the form that adds one.
+    pub passkeys_enabled: bool,
+    /// Adding a passkey asks for the password (the sign-in is not recent).
+    pub passkey_password_needed: bool,
     pub csrf: String,
+}
+
+/// One of the holder's passkeys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -435,6 +451,7 @@ pub async fn get_sign_in() -> Result<SignInData, ErrorCode> {
             tls: c.tls.is_some(),
         }),
         psc: services.settings.sign_in_modes.contains(&SignInMode::Psc),
+        passkeys: services.passkeys.is_some(),
         csrf: ctx.csrf_token,
     })
 }
@@ -555,7 +572,19 @@ pub async fn get_sign_in_means() -> Result<SignInMeansData, ErrorCode> {
                 last_used_at: e.last_used_at.map(server::date),
             })
             .collect(),
+        passkeys: means
+            .passkeys
+            .into_iter()
+            .map(|p| PasskeyView {
+                id: p.id.to_string(),
+                name: p.name,
+                created_at: server::date(p.created_at),
+                last_used_at: p.last_used_at.map(server::date),
+            })
+            .collect(),
         tiqr_enabled: services.tiqr.is_some(),
+        passkeys_enabled: services.passkeys.is_some(),
+        passkey_password_needed: domain::auth::passkey::password_needed(session, ctx.now),
         csrf: ctx.csrf_token.clone(),
     })
 }

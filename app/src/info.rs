@@ -23,6 +23,8 @@ pub enum Info {
     CardRemoved,
     PscRemoved,
     PhoneRemoved,
+    PasskeyAdded,
+    PasskeyRemoved,
     // The console.
     Unlocked,
     ActivationLinkSent,
@@ -35,6 +37,7 @@ pub enum Info {
     MembershipAdded,
     MembershipRemoved,
     CardUnlinked,
+    PasskeyRemovedByDesk,
     RoleGranted,
     RoleRevoked,
     AccountCreated,
@@ -55,7 +58,7 @@ pub enum Info {
 }
 
 /// Each notice and its slug (French, stable: the tests and bookmarks read them).
-const INFOS: [(Info, &str); 43] = [
+const INFOS: [(Info, &str); 46] = [
     (Info::SignedOut, "deconnecte"),
     (Info::SignedOutOfPsc, "deconnecte-psc"),
     (Info::SessionExpired, "session-expiree"),
@@ -71,6 +74,9 @@ const INFOS: [(Info, &str); 43] = [
     (Info::CardRemoved, "carte-retiree"),
     (Info::PscRemoved, "psc-retiree"),
     (Info::PhoneRemoved, "telephone-retire"),
+    (Info::PasskeyAdded, "cle-ajoutee"),
+    (Info::PasskeyRemoved, "cle-retiree"),
+    (Info::PasskeyRemovedByDesk, "cle-retiree-par-l-assistance"),
     (Info::Unlocked, "deverrouille"),
     (Info::ActivationLinkSent, "lien-activation"),
     (Info::ResetLinkSentByDesk, "lien-reinitialisation"),

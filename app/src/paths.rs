@@ -83,6 +83,14 @@ pub const CODE_SEND: &str = "/connexion/code/envoyer";
 pub const CARD_SIGN_IN: &str = "/connexion/carte";
 /// A fresh nonce for the card agent.
 pub const CARD_CHALLENGE: &str = "/connexion/carte/defi";
+/// A passkey's answer (the sign-in page's form, filled by the browser's authenticator).
+pub const PASSKEY_SIGN_IN: &str = "/connexion/cle-d-acces";
+/// The options of a passkey sign-in (a fresh challenge, bound to the browser).
+pub const PASSKEY_CHALLENGE: &str = "/connexion/cle-d-acces/defi";
+/// A new passkey's answer, from "Mes moyens de connexion".
+pub const MY_PASSKEY_ADD: &str = "/compte/cles-d-acces";
+/// The options of a new passkey (the password again unless the sign-in is recent).
+pub const MY_PASSKEY_CHALLENGE: &str = "/compte/cles-d-acces/defi";
 /// The card through the TLS terminator: start, check (on the card host), back on the portal.
 pub const CARD_TLS_START: &str = "/connexion/carte/certificat";
 pub const CARD_TLS_VERIFY: &str = "/connexion/carte/certificat/verifier";

@@ -90,6 +90,8 @@ pub struct Services {
     pub settings: Settings,
     pub card: Option<CardService>,
     pub tiqr: Option<TiqrSetup>,
+    /// Passkeys: the relying party of the public origin (none when it is an IP address).
+    pub passkeys: Option<domain::auth::passkey::PasskeyService>,
 }
 
 #[derive(Debug, Clone)]

@@ -11,6 +11,7 @@ use model::code::CodeError;
 use model::directory::{DirectoryError, Mismatch};
 use model::ids::IdError;
 use model::import::ImportError;
+use model::passkey::PasskeyRefusal;
 use model::password::Weakness;
 use model::psc::{PscFailure, PscLogoutRefusal, PscStateRefusal};
 use time::OffsetDateTime;
@@ -94,6 +95,9 @@ pub enum Error {
     /// The signed-in user may not do or see this.
     #[error("forbidden")]
     Forbidden,
+    /// A passkey registration or sign-in was refused.
+    #[error("passkey refused: {}", .0.as_str())]
+    PasskeyRefused(PasskeyRefusal),
     /// The admin console needs the password again (the last strong sign-in is too old).
     #[error("re-authentication required")]
     ReauthenticationRequired,

@@ -13,7 +13,7 @@ const NEW_ADDRESS = "elise.berard@chu.example";
 const NEW_PASSWORD = "une phrase de passe pour Élise";
 
 function linkIn(body: string): string {
-  const url = body.match(/http:\/\/127\.0\.0\.1:\d+\/mot-de-passe\?jeton=[A-Za-z0-9_-]+/)?.[0];
+  const url = body.match(/http:\/\/[a-z0-9.]+:\d+\/mot-de-passe\?jeton=[A-Za-z0-9_-]+/)?.[0];
   if (!url) throw new Error("no link in the e-mail");
   return url;
 }

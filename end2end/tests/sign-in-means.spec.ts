@@ -13,7 +13,7 @@ const HOME = /\/etablissements\/930004569$/;
 const NEW_PASSWORD = "une nouvelle phrase pour Anne";
 
 function linkIn(body: string): string {
-  const url = body.match(/http:\/\/127\.0\.0\.1:\d+\/mot-de-passe\?jeton=[A-Za-z0-9_-]+/)?.[0];
+  const url = body.match(/http:\/\/[a-z0-9.]+:\d+\/mot-de-passe\?jeton=[A-Za-z0-9_-]+/)?.[0];
   if (!url) throw new Error("no link in the e-mail");
   return url;
 }

@@ -91,6 +91,8 @@ pub enum Action {
     AuthPscLinkRequired,
     /// A PSC sign-in was refused.
     AuthPscSignIn,
+    /// A passkey sign-in was refused.
+    AuthPasskeySignIn,
     /// The console's password confirmation.
     AuthReauthenticate,
     /// A session started (any method).
@@ -141,6 +143,10 @@ pub enum Action {
     NewsPublish,
     /// A published news item went back to a draft.
     NewsWithdraw,
+    /// A passkey was registered for an account.
+    PasskeyAdd,
+    /// A passkey was removed from an account.
+    PasskeyRemove,
     /// A PSC link was refused by the linking rules.
     PscLink,
     /// A PSC identity was linked to an account.
@@ -200,7 +206,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 80] = [
+    pub const ALL: [Action; 83] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
@@ -228,6 +234,7 @@ impl Action {
         Action::AuthPscLink,
         Action::AuthPscLinkRequired,
         Action::AuthPscSignIn,
+        Action::AuthPasskeySignIn,
         Action::AuthReauthenticate,
         Action::AuthSignIn,
         Action::AuthSignOut,
@@ -253,6 +260,8 @@ impl Action {
         Action::NewsEdit,
         Action::NewsPublish,
         Action::NewsWithdraw,
+        Action::PasskeyAdd,
+        Action::PasskeyRemove,
         Action::PscLink,
         Action::PscLinked,
         Action::PscUnlinked,
@@ -313,6 +322,7 @@ impl Action {
             Action::AuthPscLink => "auth.psc.link",
             Action::AuthPscLinkRequired => "auth.psc.link_required",
             Action::AuthPscSignIn => "auth.psc.sign_in",
+            Action::AuthPasskeySignIn => "auth.passkey.sign_in",
             Action::AuthReauthenticate => "auth.reauthenticate",
             Action::AuthSignIn => "auth.sign_in",
             Action::AuthSignOut => "auth.sign_out",
@@ -338,6 +348,8 @@ impl Action {
             Action::MailAbandoned => "mail.abandoned",
             Action::MembershipAdd => "membership.add",
             Action::MembershipRemove => "membership.remove",
+            Action::PasskeyAdd => "passkey.add",
+            Action::PasskeyRemove => "passkey.remove",
             Action::PscLink => "psc.link",
             Action::PscLinked => "psc.linked",
             Action::PscUnlinked => "psc.unlinked",

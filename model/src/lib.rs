@@ -13,6 +13,7 @@ pub mod code;
 pub mod directory;
 pub mod ids;
 pub mod import;
+pub mod passkey;
 pub mod password;
 pub mod psc;
 pub mod sign_in;

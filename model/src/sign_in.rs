@@ -15,15 +15,18 @@ pub enum Method {
     Psc,
     /// The TIQR app.
     Tiqr,
+    /// A passkey (WebAuthn): the phone's or the computer's screen lock, or a security key.
+    Passkey,
 }
 
 impl Method {
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::Password,
         Method::PasswordEmailCode,
         Method::Card,
         Method::Psc,
         Method::Tiqr,
+        Method::Passkey,
     ];
 
     /// The stored and audited name (kept as the rows already written spell it).
@@ -34,6 +37,7 @@ impl Method {
             Method::Card => "card",
             Method::Psc => "psc",
             Method::Tiqr => "tiqr",
+            Method::Passkey => "passkey",
         }
     }
 

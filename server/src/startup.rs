@@ -159,6 +159,10 @@ pub fn state(
     sign_in_modes.push(SignInMode::Password);
     let portal = portal(config, pool, passwords)?;
     let public_origin = config.public_origin();
+    let passkeys = domain::auth::passkey::PasskeyService::for_origin(&public_origin)?;
+    if passkeys.is_none() {
+        tracing::info!(%public_origin, "no passkeys: the public address is not a domain name");
+    }
     let settings = Settings {
         secure_cookies: public_origin.starts_with("https://"),
         public_origin,
@@ -177,6 +181,7 @@ pub fn state(
             settings,
             card,
             tiqr,
+            passkeys,
         }),
     })
 }

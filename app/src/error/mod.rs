@@ -21,6 +21,7 @@ mod field;
 #[cfg(feature = "ssr")]
 mod from_domain;
 mod import;
+mod passkey;
 mod psc;
 
 use card::CARD_ERRORS;
@@ -31,6 +32,8 @@ pub use directory::DirectoryFault;
 use field::FIELDS;
 pub use field::Field;
 pub use import::ImportFault;
+use passkey::PASSKEY_ERRORS;
+pub use passkey::PasskeyError;
 use psc::PSC_ERRORS;
 pub use psc::PscError;
 
@@ -122,6 +125,8 @@ pub enum ErrorCode {
     Card(CardError),
     /// A Pro Santé Connect sign-in refusal, with its precise reason.
     Psc(PscError),
+    /// A passkey registration or sign-in refused, with its precise reason.
+    Passkey(PasskeyError),
     /// The account typed on the linking page is linked to another professional's identity.
     OtherIdentity,
     /// The account typed on the linking page has no RPPS and no identity declared by the desk.
@@ -199,6 +204,7 @@ impl ErrorCode {
             ErrorCode::Locked { minutes } => format!("verrouille-{minutes}"),
             ErrorCode::Card(c) => row(CARD_ERRORS, c).slug.into(),
             ErrorCode::Psc(p) => row(PSC_ERRORS, p).slug.into(),
+            ErrorCode::Passkey(p) => row(PASSKEY_ERRORS, p).slug.into(),
             ErrorCode::Directory(d) => row(DIRECTORY_ERRORS, d).slug.into(),
             ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
                 format!("code-incorrect-{attempts_left}")
@@ -231,6 +237,9 @@ impl ErrorCode {
         }
         if let Some(p) = by_slug(PSC_ERRORS, slug) {
             return Some(ErrorCode::Psc(p));
+        }
+        if let Some(p) = by_slug(PASSKEY_ERRORS, slug) {
+            return Some(ErrorCode::Passkey(p));
         }
         if let Some(d) = by_slug(DIRECTORY_ERRORS, slug) {
             return Some(ErrorCode::Directory(d));
@@ -283,6 +292,7 @@ impl ErrorCode {
             ErrorCode::Locked { .. } => 429,
             ErrorCode::Card(c) => row(CARD_ERRORS, c).status,
             ErrorCode::Psc(p) => row(PSC_ERRORS, p).status,
+            ErrorCode::Passkey(p) => row(PASSKEY_ERRORS, p).status,
             ErrorCode::Directory(d) => row(DIRECTORY_ERRORS, d).status,
             ErrorCode::Code(CodeError::Wrong { .. }) => 401,
             ErrorCode::Code(CodeError::ResendTooSoon { .. }) => 429,
@@ -305,6 +315,7 @@ impl ErrorCode {
             ErrorCode::Locked { minutes } => (m.sign_in.err_locked)(*minutes),
             ErrorCode::Card(c) => (row(CARD_ERRORS, c).message)(m).into(),
             ErrorCode::Psc(p) => (row(PSC_ERRORS, p).message)(m).into(),
+            ErrorCode::Passkey(p) => (row(PASSKEY_ERRORS, p).message)(m).into(),
             ErrorCode::Directory(d) => (row(DIRECTORY_ERRORS, d).message)(m).into(),
             ErrorCode::Code(CodeError::Wrong { attempts_left }) => {
                 (m.code.err_code_wrong)(*attempts_left)
@@ -413,10 +424,18 @@ mod tests {
         for c in cards {
             assert!(CARD_ERRORS.iter().any(|e| e.code == c));
         }
+        for r in model::passkey::PasskeyRefusal::ALL {
+            assert!(
+                PASSKEY_ERRORS
+                    .iter()
+                    .any(|e| e.code == PasskeyError::from(r))
+            );
+        }
         for table in [
             PLAIN.iter().map(|e| e.slug).collect::<Vec<_>>(),
             CARD_ERRORS.iter().map(|e| e.slug).collect(),
             PSC_ERRORS.iter().map(|e| e.slug).collect(),
+            PASSKEY_ERRORS.iter().map(|e| e.slug).collect(),
             DIRECTORY_ERRORS.iter().map(|e| e.slug).collect(),
             CODE_ERRORS.iter().map(|e| e.slug).collect(),
         ] {
@@ -457,6 +476,7 @@ mod tests {
         let every_plain = PLAIN.iter().map(|e| e.code.clone());
         let cards = CARD_ERRORS.iter().map(|e| ErrorCode::Card(e.code));
         let pscs = PSC_ERRORS.iter().map(|e| ErrorCode::Psc(e.code));
+        let passkeys = PASSKEY_ERRORS.iter().map(|e| ErrorCode::Passkey(e.code));
         let directory = DIRECTORY_ERRORS
             .iter()
             .map(|e| ErrorCode::Directory(e.code));
@@ -468,6 +488,7 @@ mod tests {
         for code in every_plain
             .chain(cards)
             .chain(pscs)
+            .chain(passkeys)
             .chain(directory)
             .chain(codes)
             .chain(weak)

@@ -72,6 +72,7 @@ pub mod directory;
 pub mod import;
 pub mod means;
 pub mod news;
+pub mod passkey;
 pub mod psc;
 pub mod sign_in;
 pub mod tiqr;
@@ -90,6 +91,7 @@ pub struct Messages {
     pub demo: demo::Demo,
     pub directory: directory::Directory,
     pub news: news::News,
+    pub passkey: passkey::Passkey,
 }
 
 pub const FR: Messages = Messages {
@@ -106,6 +108,7 @@ pub const FR: Messages = Messages {
     demo: demo::FR,
     directory: directory::FR,
     news: news::FR,
+    passkey: passkey::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -122,4 +125,5 @@ pub const EN: Messages = Messages {
     demo: demo::EN,
     directory: directory::EN,
     news: news::EN,
+    passkey: passkey::EN,
 };

@@ -27,6 +27,7 @@ pub fn Dashboard() -> impl IntoView {
                             Method::Card => m.sign_in.method_card.to_string(),
                             Method::PasswordEmailCode => m.sign_in.method_password_code.to_string(),
                             Method::Tiqr => m.sign_in.method_tiqr.to_string(),
+                            Method::Passkey => m.sign_in.method_passkey.to_string(),
                             Method::Psc => match &d.auth_detail {
                                 Some(detail) if !detail.is_empty() => format!("Pro Santé Connect ({detail})"),
                                 _ => "Pro Santé Connect".to_string(),

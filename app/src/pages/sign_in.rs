@@ -1,5 +1,5 @@
-//! "Connexion": the sign-in modes the deployment offers (CPx card, Pro Santé Connect, the TIQR app,
-//! username and password), and how to get an account, with each region's agency and support desk.
+//! "Connexion": the sign-in modes the deployment offers (CPx card, Pro Santé Connect, passkeys, the
+//! TIQR app, username and password), and how to get an account, with each region's agency and support desk.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -11,6 +11,7 @@ use crate::components::{
 };
 use crate::info::Info;
 use crate::pages::card_sign_in::CardSignIn;
+use crate::pages::passkey::PasskeySignIn;
 use crate::paths;
 use crate::t;
 
@@ -72,8 +73,10 @@ fn SignInForms(data: SignInData) -> impl IntoView {
 
     let card = data.card.clone();
     let csrf = data.csrf.clone();
+    let passkey_csrf = data.csrf.clone();
     // The modes in the order of the regional portals Passerelle follows (ViaTrajectoire,
-    // ESEA/Nexus): the card first, Pro Santé Connect, the TIQR app, then username and password.
+    // ESEA/Nexus): the card first, Pro Santé Connect, the TIQR app, then username and password;
+    // passkeys, which those portals lack, beside the other phishing-resistant means, before TIQR.
     // Each section is a landmark with its heading, so a screen reader's list of headings is that
     // order too; the regional box sits beside them (below on a narrow screen).
     view! {
@@ -92,6 +95,7 @@ fn SignInForms(data: SignInData) -> impl IntoView {
                     </a>
                 </section>
             })}
+            {data.passkeys.then(|| view! { <PasskeySignIn csrf=passkey_csrf /> })}
             <section class="card" aria-labelledby="mode-tiqr-titre">
                 <h2 id="mode-tiqr-titre">{m.sign_in.mode_tiqr}</h2>
                 <p>{m.sign_in.mode_tiqr_hint}</p>

@@ -1,15 +1,17 @@
 //! "Mes moyens de connexion": what signs the holder in without the password — linked CPx cards,
-//! Pro Santé Connect identities, TIQR phones — each with its dates, each removable after the
-//! password is typed again (a stolen session alone cannot remove one). Adding a phone is on the
-//! TIQR page; cards and PSC identities are linked by signing in with them once.
+//! Pro Santé Connect identities, TIQR phones, passkeys — each with its dates, each removable after
+//! the password is typed again (a stolen session alone cannot remove one). Adding a phone is on
+//! the TIQR page, adding a passkey here; cards and PSC identities are linked by signing in with
+//! them once.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{CardView, PhoneView, PscView, SignInMeansData, get_sign_in_means};
+use crate::api::{CardView, PasskeyView, PhoneView, PscView, SignInMeansData, get_sign_in_means};
 use crate::components::{ErrorMessage, Notice, QueryError};
 use crate::info::Info;
+use crate::pages::passkey::AddPasskey;
 use crate::paths;
 use crate::t;
 
@@ -21,6 +23,8 @@ pub fn SignInMeans() -> impl IntoView {
         Some(Info::CardRemoved) => Some(m.means.means_card_removed),
         Some(Info::PscRemoved) => Some(m.means.means_psc_removed),
         Some(Info::PhoneRemoved) => Some(m.means.means_phone_removed),
+        Some(Info::PasskeyAdded) => Some(m.passkey.added),
+        Some(Info::PasskeyRemoved) => Some(m.passkey.removed),
         _ => None,
     };
     let data = Resource::new(|| (), |_| get_sign_in_means());
@@ -48,6 +52,19 @@ fn MeansLists(d: SignInMeansData) -> impl IntoView {
     let m = t();
     let csrf = d.csrf.clone();
     let (no_card, no_psc, no_phone) = (d.cards.is_empty(), d.psc.is_empty(), d.phones.is_empty());
+    let no_passkey = d.passkeys.is_empty();
+    let passkeys = {
+        let csrf = csrf.clone();
+        d.passkeys
+            .into_iter()
+            .map(move |passkey| view! { <Passkey passkey csrf=csrf.clone() /> })
+            .collect_view()
+    };
+    let add_passkey = d.passkeys_enabled.then(|| {
+        let csrf = csrf.clone();
+        let password_needed = d.passkey_password_needed;
+        view! { <AddPasskey csrf password_needed /> }
+    });
     let cards = {
         let csrf = csrf.clone();
         d.cards
@@ -85,6 +102,13 @@ fn MeansLists(d: SignInMeansData) -> impl IntoView {
             {d.tiqr_enabled.then(|| view! {
                 <p><a href=paths::MY_TIQR class="button-secondary" id="ajouter-telephone">{m.means.means_phone_add}</a></p>
             })}
+        </section>
+        <section class="means" aria-labelledby="cles-d-acces">
+            <h2 id="cles-d-acces">{m.passkey.section_title}</h2>
+            <p>{m.passkey.section_intro}</p>
+            {no_passkey.then(|| view! { <p id="aucune-cle">{m.passkey.none}</p> })}
+            {passkeys}
+            {add_passkey}
         </section>
     }
 }
@@ -170,6 +194,24 @@ fn Phone(phone: PhoneView, csrf: String) -> impl IntoView {
                 <dd>{phone.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</dd>
             </dl>
             {removal_form("telephone", phone.id, csrf, m.means.means_confirm_phone, m.means.means_remove_phone)}
+        </article>
+    }
+}
+
+#[component]
+fn Passkey(passkey: PasskeyView, csrf: String) -> impl IntoView {
+    let m = t();
+    let heading = format!("cle-{}", passkey.id);
+    view! {
+        <article class="card linked-passkey" aria-labelledby=heading.clone()>
+            <h3 id=heading.clone()>{passkey.name.clone()}</h3>
+            <dl class="facts">
+                <dt>{m.passkey.created_on}</dt>
+                <dd>{passkey.created_at.clone()}</dd>
+                <dt>{m.passkey.last_used}</dt>
+                <dd>{passkey.last_used_at.clone().unwrap_or_else(|| m.card.card_never.to_string())}</dd>
+            </dl>
+            {removal_form("cle", passkey.id, csrf, m.passkey.confirm_remove, m.passkey.remove_button)}
         </article>
     }
 }

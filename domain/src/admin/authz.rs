@@ -26,7 +26,9 @@ pub enum Action {
     /// Remove a Pro Santé Connect identity linked to an account (the same trust as unlinking a
     /// card: both take a means away, neither gives one).
     UnlinkPsc,
-    /// "Compte compromis": end every session, remove every card, PSC identity and phone, cancel
+    /// Remove a passkey from an account (a lost phone, a key left behind).
+    RemovePasskey,
+    /// "Compte compromis": end every session, remove every card, PSC identity, phone and passkey, cancel
     /// what is pending, void the password and send a reset link to the holder's own mailbox.
     SecureAccount,
     /// Revoke or unblock a TIQR enrollment.
@@ -56,13 +58,14 @@ pub enum Action {
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
         Action::EndSessions,
         Action::UnlinkCard,
         Action::UnlinkPsc,
+        Action::RemovePasskey,
         Action::SecureAccount,
         Action::RevokeTiqr,
         Action::EnrollTiqr,
@@ -92,6 +95,7 @@ impl Action {
             | Action::EndSessions
             | Action::UnlinkCard
             | Action::UnlinkPsc
+            | Action::RemovePasskey
             | Action::SecureAccount
             | Action::RevokeTiqr
             | Action::EnrollTiqr
@@ -122,6 +126,7 @@ impl Action {
             Action::EndSessions => "end_sessions",
             Action::UnlinkCard => "unlink_card",
             Action::UnlinkPsc => "unlink_psc",
+            Action::RemovePasskey => "remove_passkey",
             Action::SecureAccount => "secure_account",
             Action::RevokeTiqr => "revoke_tiqr",
             Action::EnrollTiqr => "enroll_tiqr",

@@ -319,6 +319,7 @@ pub struct UserDetail {
     pub cards: Vec<LinkedCard>,
     /// Pro Santé Connect identities linked to the account.
     pub psc: Vec<PscLink>,
+    pub passkeys: Vec<crate::auth::passkey::PasskeyInfo>,
     pub sessions: Vec<LiveSession>,
     pub recent: Vec<audit::Row>,
     /// What the national directory says of the account's RPPS: `None` without an RPPS or
@@ -396,6 +397,7 @@ pub async fn detail(
     let roles = accounts::roles_of(&mut conn, user_id).await?;
     let cards = cards::linked_to(&mut conn, user_id).await?;
     let psc = means::psc_links_of(&mut conn, user_id).await?;
+    let passkeys = crate::auth::passkey::of_user(&mut conn, user_id).await?;
     let sessions = sessions::live_of_user(&mut conn, user_id).await?;
     // The audit rows carry addresses, browsers and details: only for those who may read the
     // region's audit log (not the support desk).
@@ -423,6 +425,7 @@ pub async fn detail(
         roles,
         cards,
         psc,
+        passkeys,
         sessions,
         recent,
     })
@@ -908,6 +911,25 @@ pub async fn unlink_psc(
     .await
 }
 
+/// Removes one of the account's passkeys; the holder is told by e-mail.
+pub async fn remove_passkey(
+    portal: &Portal,
+    actor: &Actor,
+    user_id: Uuid,
+    passkey_id: Uuid,
+    call: Call<'_>,
+) -> Result<()> {
+    remove_means(
+        portal,
+        actor,
+        Action::RemovePasskey,
+        user_id,
+        MeansRef::Passkey(passkey_id),
+        call,
+    )
+    .await
+}
+
 async fn remove_means(
     portal: &Portal,
     actor: &Actor,
@@ -954,7 +976,7 @@ pub struct Secured {
 }
 
 /// "Compte compromis", for a holder whose password or means may be in someone else's hands: in
-/// one transaction, every session ends; every card, PSC identity and phone is removed (and the
+/// one transaction, every session ends; every card, PSC identity, phone and passkey is removed (and the
 /// enrolments under way); the pending e-mail code steps and the unused activation or reset links
 /// are cancelled; the password stops working (replaced by a random one nobody knows: an active
 /// account must have one); the holder is told, and gets a new reset link in their own mailbox.

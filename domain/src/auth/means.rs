@@ -1,5 +1,5 @@
 //! "Mes moyens de connexion": what signs an account in without its password — linked CPx cards,
-//! Pro Santé Connect identities and TIQR phones — in one place, so that a link made with a phished
+//! Pro Santé Connect identities, TIQR phones and passkeys — in one place, so that a link made with a phished
 //! password can be seen and undone.
 //!
 //! - [`of_user`] lists them (the holder's page and the console);
@@ -10,7 +10,8 @@
 //!   desk's "compte compromis" action call them, audit, and tell the holder with [`tell_holder`].
 //!
 //! Cards keep their row (`unlinked_at`), phones too (`revoked`, secret erased); a PSC identity is
-//! deleted, its national identifier being the key a new link needs (the audit row keeps it).
+//! deleted, its national identifier being the key a new link needs (the audit row keeps it), and
+//! so is a passkey (its credential id must be free to be registered again).
 
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -18,6 +19,7 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::passkey::{self, PasskeyInfo};
 use super::tiqr::enrollment::{self, Enrollment};
 use super::{Portal, password};
 use crate::audit::{self, Event, Outcome};
@@ -27,13 +29,14 @@ use crate::error::{Error, Result};
 use crate::ids::NationalId;
 use crate::mail::{self, messages, outbox};
 
-/// The three kinds of sign-in means.
+/// The kinds of sign-in means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Means {
     Card,
     Psc,
     Phone,
+    Passkey,
 }
 
 impl Means {
@@ -42,6 +45,7 @@ impl Means {
             Means::Card => "card",
             Means::Psc => "psc",
             Means::Phone => "phone",
+            Means::Passkey => "passkey",
         }
     }
 }
@@ -53,6 +57,7 @@ pub enum MeansRef {
     Card(Uuid),
     Psc(String),
     Phone(Uuid),
+    Passkey(Uuid),
 }
 
 impl MeansRef {
@@ -61,6 +66,7 @@ impl MeansRef {
             MeansRef::Card(_) => Means::Card,
             MeansRef::Psc(_) => Means::Psc,
             MeansRef::Phone(_) => Means::Phone,
+            MeansRef::Passkey(_) => Means::Passkey,
         }
     }
 }
@@ -90,11 +96,15 @@ pub struct SignInMeans {
     pub psc: Vec<PscLink>,
     /// Phones not revoked (active or blocked).
     pub phones: Vec<Enrollment>,
+    pub passkeys: Vec<PasskeyInfo>,
 }
 
 impl SignInMeans {
     pub fn is_empty(&self) -> bool {
-        self.cards.is_empty() && self.psc.is_empty() && self.phones.is_empty()
+        self.cards.is_empty()
+            && self.psc.is_empty()
+            && self.phones.is_empty()
+            && self.passkeys.is_empty()
     }
 }
 
@@ -109,12 +119,13 @@ pub async fn psc_links_of(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<
     .await?)
 }
 
-/// The account's linked cards, PSC identities and phones, newest first in each list.
+/// The account's linked cards, PSC identities, phones and passkeys, newest first in each list.
 pub async fn of_user(conn: &mut PgConnection, user_id: Uuid) -> Result<SignInMeans> {
     Ok(SignInMeans {
         cards: cards::linked_to(conn, user_id).await?,
         psc: psc_links_of(conn, user_id).await?,
         phones: enrollment::enrollments_of(conn, user_id, false).await?,
+        passkeys: passkey::of_user(conn, user_id).await?,
     })
 }
 
@@ -123,7 +134,7 @@ pub async fn of_user(conn: &mut PgConnection, user_id: Uuid) -> Result<SignInMea
 pub struct Removed {
     pub means: Means,
     pub id: String,
-    /// Serial number, holder's name, phone's name.
+    /// Serial number, holder's name, phone's or passkey's name.
     pub label: String,
 }
 
@@ -137,6 +148,7 @@ impl Removed {
                 self.label, self.id
             ),
             Means::Phone => format!("téléphone « {} » (application TIQR)", self.label),
+            Means::Passkey => format!("clé d'accès « {} »", self.label),
         }
     }
 }
@@ -188,12 +200,19 @@ pub(crate) async fn remove_in(
                     label: name,
                 })
         }
+        MeansRef::Passkey(id) => passkey::remove_in(tx, user_id, *id)
+            .await?
+            .map(|name| Removed {
+                means: Means::Passkey,
+                id: id.to_string(),
+                label: name,
+            }),
     })
 }
 
-/// Removes every card, PSC identity and phone of `user_id`, and the phone enrolments still under
-/// way (a QR shown in an attacker's browser must not finish after the account was cleaned), in
-/// the caller's transaction.
+/// Removes every card, PSC identity, phone and passkey of `user_id`, and the phone enrolments and
+/// passkey registrations still under way (a QR shown or a registration started in an attacker's
+/// browser must not finish after the account was cleaned), in the caller's transaction.
 pub(crate) async fn remove_all_in(
     tx: &mut PgConnection,
     user_id: Uuid,
@@ -214,7 +233,8 @@ pub(crate) async fn remove_all_in(
                 .iter()
                 .map(|p| MeansRef::Psc(p.national_id.to_string())),
         )
-        .chain(current.phones.iter().map(|e| MeansRef::Phone(e.id)));
+        .chain(current.phones.iter().map(|e| MeansRef::Phone(e.id)))
+        .chain(current.passkeys.iter().map(|p| MeansRef::Passkey(p.id)));
     for what in refs {
         if let Some(r) = remove_in(tx, user_id, &what, by, now).await? {
             removed.push(r);
@@ -227,6 +247,9 @@ pub(crate) async fn remove_all_in(
     )
     .execute(&mut *tx)
     .await?;
+    sqlx::query!("DELETE FROM passkey_ceremonies WHERE user_id = $1", user_id)
+        .execute(&mut *tx)
+        .await?;
     Ok(removed)
 }
 
@@ -273,6 +296,7 @@ pub(crate) fn action(means: Means) -> audit::Action {
         Means::Card => audit::Action::CardUnlinked,
         Means::Psc => audit::Action::PscUnlinked,
         Means::Phone => audit::Action::TiqrRevoke,
+        Means::Passkey => audit::Action::PasskeyRemove,
     }
 }
 

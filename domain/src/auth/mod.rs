@@ -9,6 +9,7 @@ pub mod identity;
 pub mod linking;
 pub mod means;
 pub mod otp;
+pub mod passkey;
 pub mod password;
 pub mod pending_link;
 pub mod psc;

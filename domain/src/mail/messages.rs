@@ -412,6 +412,36 @@ pub fn tiqr_phone_added(
     }
 }
 
+/// A passkey was registered on the account (from "Mes moyens de connexion"): when, under which
+/// name, and what to do if the holder did not do it.
+pub fn passkey_added(r: &Recipient, name: &str, at: time::OffsetDateTime) -> Mail {
+    let body = format!(
+        "Une clé d'accès (« {name} ») a été enregistrée sur votre compte Passerelle (identifiant : \
+         {user}), le {at}, depuis votre page « Mes moyens de connexion ». Elle permet désormais de \
+         vous connecter sans mot de passe, avec le verrouillage de votre appareil.",
+        user = r.username,
+        at = paris_datetime(at).replacen(' ', " à ", 1),
+    );
+    let caution = "Si vous n'êtes pas à l'origine de cet ajout : retirez cette clé depuis la page \
+                   « Mes moyens de connexion » de votre compte, changez votre mot de passe et \
+                   contactez immédiatement l'assistance (coordonnées ci-dessous), qui peut aussi la \
+                   retirer.";
+    Mail {
+        kind: "passkey_added",
+        subject: "Passerelle : une clé d'accès a été ajoutée à votre compte".into(),
+        text: format!("{}\n\n{body}\n\n{caution}\n{}", greeting(r), footer_text(r)),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p>{}</p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(caution)
+            ),
+        ),
+    }
+}
+
 /// The code the holder reads out to the desk so that the desk can enrol a phone for them.
 pub fn tiqr_desk_code(r: &Recipient, code: &str, desk_agent: &str, minutes: i64) -> Mail {
     let body = format!(

@@ -57,9 +57,11 @@ enum Op {
     SecureAccount,
     DirectoryOverview,
     CreateNews,
+    RemovePasskey,
 }
 
-const OPS: [Op; 29] = [
+const OPS: [Op; 30] = [
+    Op::RemovePasskey,
     Op::DirectoryOverview,
     Op::CreateNews,
     Op::UnlinkPsc,
@@ -107,6 +109,7 @@ fn expected(who: Who, own_region: bool, op: Op) -> bool {
         Op::EnrollTiqr,
         Op::RevokeTiqr,
         Op::UnlinkPsc,
+        Op::RemovePasskey,
         Op::SecureAccount,
     ];
     match who {
@@ -132,6 +135,7 @@ async fn snapshot(pool: &PgPool) -> Vec<String> {
         "admin_roles",
         "cards",
         "psc_identities",
+        "passkeys",
         "tiqr_enrollments",
         "sign_in_steps",
         "sessions",
@@ -197,6 +201,8 @@ struct Fixture {
     card: Uuid,
     /// A Pro Santé Connect identity linked to the user.
     psc: String,
+    /// A passkey of the user.
+    passkey: Uuid,
     /// An establishment of the region the user is not a member of.
     spare: Finess,
     /// The user's own establishment.
@@ -265,6 +271,19 @@ async fn fixture(portal: &Portal, region: &'static str) -> Fixture {
         .execute(pool)
         .await
         .unwrap();
+    // A passkey row as registering stores it (removing one does not read its credential).
+    let passkey = Uuid::new_v4();
+    sqlx::query(
+        "INSERT INTO passkeys (id, user_id, credential_id, name, credential, created_at)
+         VALUES ($1, $2, $3, 'Téléphone', '{}', $4)",
+    )
+    .bind(passkey)
+    .bind(user)
+    .bind(passkey.as_bytes().to_vec())
+    .bind(t0())
+    .execute(pool)
+    .await
+    .unwrap();
     // A sign-in of the user, so that there are a session and an audit row of the region.
     let _ = domain::auth::password::sign_in(
         portal,
@@ -284,6 +303,7 @@ async fn fixture(portal: &Portal, region: &'static str) -> Fixture {
         user,
         card,
         psc,
+        passkey,
         spare,
         member_of,
         audit_row,
@@ -320,6 +340,9 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
             users::unlink_card(portal, actor, f.user, f.card, Call::new(&c, now)).await
         }
         Op::UnlinkPsc => users::unlink_psc(portal, actor, f.user, &f.psc, Call::new(&c, now)).await,
+        Op::RemovePasskey => {
+            users::remove_passkey(portal, actor, f.user, f.passkey, Call::new(&c, now)).await
+        }
         Op::SecureAccount => users::secure_compromised(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),

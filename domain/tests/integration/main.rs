@@ -13,6 +13,7 @@ mod harness;
 mod import;
 mod import_uploads;
 mod news;
+mod passkeys;
 mod password_sign_in;
 mod psc;
 mod refusal_summaries;

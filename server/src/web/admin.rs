@@ -204,6 +204,9 @@ pub struct AccountForm {
     region: String,
     #[serde(default)]
     inscription: String,
+    /// A passkey's id (`cle-retirer`).
+    #[serde(default)]
+    cle: String,
     /// A PSC identity's national identifier (`psc-retirer`).
     #[serde(default)]
     identite: String,
@@ -298,6 +301,11 @@ pub async fn account_action(
                 let card = Uuid::parse_str(&form.carte).map_err(|_| ErrorCode::NotFound)?;
                 users::unlink_card(portal, &actor, id, card, call).await?;
                 Info::CardUnlinked
+            }
+            "cle-retirer" => {
+                let passkey = Uuid::parse_str(form.cle.trim()).map_err(|_| ErrorCode::NotFound)?;
+                users::remove_passkey(portal, &actor, id, passkey, call).await?;
+                Info::PasskeyRemovedByDesk
             }
             "psc-retirer" => {
                 let national_id = domain::ids::NationalId::parse(form.identite.trim())

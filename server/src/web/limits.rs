@@ -85,6 +85,7 @@ pub fn class_of(method: &Method, path: &str) -> Option<Class> {
             Some(Class::SignIn)
         }
         paths::CARD_SIGN_IN | paths::CARD_CHALLENGE if post => Some(Class::Card),
+        paths::PASSKEY_SIGN_IN | paths::PASSKEY_CHALLENGE if post => Some(Class::SignIn),
         paths::CARD_TLS_START | paths::CARD_TLS_VERIFY | paths::CARD_TLS_RETURN => {
             Some(Class::Card)
         }

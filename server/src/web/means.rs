@@ -1,5 +1,6 @@
 //! "Mes moyens de connexion" at the HTTP edge: the holder removes a card, a Pro Santé Connect
-//! identity or a TIQR phone, typing the password again. The rules are in `domain::auth::means`.
+//! identity, a TIQR phone or a passkey, typing the password again (adding a passkey is
+//! `super::passkey`). The rules are in `domain::auth::means`.
 
 use app::error::ErrorCode;
 use app::info::Info;
@@ -32,10 +33,10 @@ pub async fn former_page(RawQuery(query): RawQuery) -> Redirect {
 pub struct RemoveForm {
     #[serde(default)]
     csrf: String,
-    /// `carte`, `psc` or `telephone`.
+    /// `carte`, `psc`, `telephone` or `cle`.
     #[serde(default)]
     moyen: String,
-    /// The card's or the phone's id, or the PSC identity's national identifier.
+    /// The card's, the phone's or the passkey's id, or the PSC identity's national identifier.
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -53,6 +54,10 @@ fn means_of(form: &RemoveForm) -> Option<(MeansRef, Info)> {
         "psc" => Some((
             MeansRef::Psc(NationalId::parse(id).ok()?.as_str().to_string()),
             Info::PscRemoved,
+        )),
+        "cle" => Some((
+            MeansRef::Passkey(Uuid::parse_str(id).ok()?),
+            Info::PasskeyRemoved,
         )),
         _ => None,
     }

@@ -14,6 +14,7 @@ mod linking;
 mod means;
 pub mod metrics;
 mod news;
+mod passkey;
 mod posted;
 mod psc;
 mod request;
@@ -103,6 +104,23 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
         .route(paths::CARD_TLS_VERIFY, get(card::tls_verify))
         .route(paths::CARD_TLS_RETURN, get(card::tls_return))
         .route(paths::CARD_LINK, form(linking::link_card, paths::CARD_LINK))
+        // Passkeys: the options for the browser, and its answers.
+        .route(
+            paths::PASSKEY_CHALLENGE,
+            form(passkey::sign_in_options, paths::SIGN_IN),
+        )
+        .route(
+            paths::PASSKEY_SIGN_IN,
+            form_up_to(passkey::sign_in, paths::SIGN_IN, passkey::MAX_ANSWER),
+        )
+        .route(
+            paths::MY_PASSKEY_CHALLENGE,
+            form(passkey::registration_options, paths::MY_MEANS),
+        )
+        .route(
+            paths::MY_PASSKEY_ADD,
+            form_up_to(passkey::register, paths::MY_MEANS, passkey::MAX_ANSWER),
+        )
         // Pro Santé Connect.
         .route(paths::PSC_START, get(psc::start))
         .route(paths::PSC_CALLBACK, get(psc::callback))

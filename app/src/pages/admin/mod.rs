@@ -102,6 +102,7 @@ fn info_message(m: &'static Messages, info: Info) -> Option<&'static str> {
         Info::MembershipAdded => m.console.adm_done_membership_added,
         Info::MembershipRemoved => m.console.adm_done_membership_removed,
         Info::CardUnlinked => m.console.adm_done_card_unlinked,
+        Info::PasskeyRemovedByDesk => m.passkey.removed_by_desk,
         Info::RoleGranted => m.console.adm_done_role_granted,
         Info::RoleRevoked => m.console.adm_done_role_revoked,
         Info::AccountCreated => m.console.adm_done_user_created,

@@ -240,6 +240,26 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
             </ul>
         </section>
 
+        <section aria-labelledby="cles-d-acces" class="card">
+            <h2 id="cles-d-acces">{m.passkey.section_title}</h2>
+            {d.passkeys.is_empty().then(|| view! { <p>{m.passkey.none}</p> })}
+            <ul class="item-list" id="liste-cles">
+                {d.passkeys.clone().into_iter().map(|p| {
+                    let remove = can("remove_passkey").then(|| {
+                        let label = format!("{} « {} »", m.passkey.remove_button, p.label);
+                        view! {
+                            <form method="post" action=post("cle-retirer") class="inline-form">
+                                <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                <input type="hidden" name="cle" value=p.id.clone() />
+                                <button type="submit" class="button-link" aria-label=label>{m.passkey.remove_button}</button>
+                            </form>
+                        }
+                    });
+                    view! { <li><span>{p.label.clone()}</span> " " <span class="meta">{p.detail.clone()}</span> {remove}</li> }
+                }).collect_view()}
+            </ul>
+        </section>
+
         {d.tiqr.clone().map(|list| {
             let pending = d.tiqr_pending.clone().filter(crate::pages::my_tiqr::under_way);
             let can_start = pending.as_ref().is_none_or(|p| p.status == Some(EnrollmentStatus::Unconfirmed)) && can("enroll_tiqr");

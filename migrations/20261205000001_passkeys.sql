@@ -1,0 +1,68 @@
+-- Passkeys (issue 19): WebAuthn credentials registered by the holder from "Mes moyens de
+-- connexion", signing in without a username (discoverable credentials). The rules are in
+-- domain/src/auth/passkey.rs.
+--
+-- A passkey row holds no secret: the credential is the authenticator's public key, its signature
+-- counter and its flags, as webauthn-rs serialises it. A removed passkey is deleted (its
+-- credential id must be free to be registered again); the audit row keeps its name and id.
+
+CREATE TABLE passkeys (
+    id              uuid PRIMARY KEY,
+    user_id         uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    -- The authenticator's credential id: what a sign-in names. One account per passkey.
+    credential_id   bytea NOT NULL UNIQUE CHECK (octet_length(credential_id) BETWEEN 16 AND 1023),
+    name            text NOT NULL CHECK (char_length(name) BETWEEN 1 AND 60),
+    -- webauthn-rs's `Passkey` (public key, counter, flags), updated after each sign-in.
+    credential      jsonb NOT NULL,
+    -- The authenticator's signature counter as last seen, kept beside the JSON so that a sign-in
+    -- moves it forward only (`WHERE sign_count < new`): of two sign-ins racing with the same
+    -- counter (a copied authenticator), one is refused. 0 for the many passkeys without a counter.
+    sign_count      bigint NOT NULL DEFAULT 0 CHECK (sign_count >= 0),
+    created_at      timestamptz NOT NULL,
+    last_used_at    timestamptz
+);
+CREATE INDEX passkeys_user ON passkeys (user_id, created_at);
+
+-- A ceremony under way: the state webauthn-rs needs to check the browser's answer (the challenge
+-- above all), kept here so that the instance that finishes it need not be the one that started it.
+-- Bound to the browser (hash of its form-token cookie, as the card's challenge), one of each kind
+-- per browser (a new start replaces it), single use (deleted when the answer comes), a few
+-- minutes long.
+CREATE TABLE passkey_ceremonies (
+    browser_hash    bytea NOT NULL CHECK (octet_length(browser_hash) = 32),
+    kind            text NOT NULL CHECK (kind IN ('registration', 'authentication')),
+    -- The account a registration is for (the signed-in holder); none for a sign-in.
+    user_id         uuid REFERENCES users(id) ON DELETE CASCADE,
+    state           jsonb NOT NULL,
+    created_at      timestamptz NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    PRIMARY KEY (browser_hash, kind),
+    CHECK ((kind = 'registration') = (user_id IS NOT NULL))
+);
+CREATE INDEX passkey_ceremonies_expiry ON passkey_ceremonies (expires_at);
+
+-- The holder is told when a passkey is added (its removal is told by 'sign_in_means_removed').
+-- The helper of 20261203000005, again: migrations share one session, where it may exist already.
+CREATE OR REPLACE FUNCTION pg_temp.extend_text_check(tbl regclass, con text, extra text) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    def text;
+    col text;
+    vals text[];
+BEGIN
+    SELECT pg_get_constraintdef(oid) INTO def FROM pg_constraint WHERE conrelid = tbl AND conname = con;
+    IF def IS NULL THEN
+        RAISE EXCEPTION 'constraint % of % not found', con, tbl;
+    END IF;
+    col := (regexp_match(def, '\(\(?([a-z_]+) ='))[1];
+    SELECT array_agg(DISTINCT m[1] ORDER BY m[1]) INTO vals
+    FROM regexp_matches(def, '''([a-z_]+)''', 'g') AS m;
+    IF NOT extra = ANY (vals) THEN
+        vals := vals || extra;
+    END IF;
+    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', tbl, con);
+    EXECUTE format('ALTER TABLE %s ADD CONSTRAINT %I CHECK (%I = ANY (%L::text[]))', tbl, con, col, vals);
+END
+$$;
+
+SELECT pg_temp.extend_text_check('mail_outbox', 'mail_outbox_kind_check', 'passkey_added');
