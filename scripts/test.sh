@@ -138,6 +138,11 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username cle.fontaine --email camille.fontaine@chu.example \
   --given-name Camille --family-name Fontaine --region FR-IDF --establishment 930004569 \
   --password-stdin >/dev/null
+# For end2end/tests/my-sign-ins.spec.ts, a professional no other spec touches.
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username sessions.lemaire --email paul.lemaire@chu.example \
+  --given-name Paul --family-name Lemaire --region FR-IDF --establishment 930004569 \
+  --password-stdin >/dev/null
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
 # own specs; these rows are what they leave behind, written here so that this spec depends only

@@ -156,6 +156,35 @@ pub struct SignInMeansData {
     pub csrf: String,
 }
 
+/// « Mes connexions »: the holder's open sessions (the current one first) and last sign-ins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityData {
+    pub sessions: Vec<OpenSessionView>,
+    pub sign_ins: Vec<SignInView>,
+    pub csrf: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenSessionView {
+    /// What the form names it by (never the token).
+    pub reference: String,
+    pub method: Method,
+    pub started: String,
+    pub last_seen: String,
+    pub place: model::activity::Place,
+    pub browser: Option<String>,
+    pub current: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInView {
+    pub at: String,
+    pub method: Option<Method>,
+    pub succeeded: bool,
+    pub place: model::activity::Place,
+    pub browser: Option<String>,
+}
+
 /// One of the holder's passkeys.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasskeyView {
@@ -515,6 +544,46 @@ pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorC
     Ok(PasswordLinkData {
         activation: info.activation,
         username: info.username.into(),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+#[server(prefix = "/api", endpoint = "my-activity", input = GetUrl)]
+pub async fn get_my_activity() -> Result<ActivityData, ErrorCode> {
+    use model::activity::{Place, browser_of};
+    let (ctx, services) = server::context().await?;
+    let session = server::signed_in(&ctx)?;
+    let mut conn = services
+        .portal
+        .pool
+        .acquire()
+        .await
+        .map_err(domain::Error::from)?;
+    let sessions = domain::auth::activity::sessions(&mut conn, session).await?;
+    let sign_ins = domain::auth::activity::sign_ins(&mut conn, session.user_id).await?;
+    Ok(ActivityData {
+        sessions: sessions
+            .into_iter()
+            .map(|s| OpenSessionView {
+                reference: s.reference,
+                method: s.auth_method,
+                started: server::datetime(s.created_at),
+                last_seen: server::datetime(s.last_seen_at),
+                place: Place::of(s.ip.as_deref()),
+                browser: browser_of(s.user_agent.as_deref()),
+                current: s.current,
+            })
+            .collect(),
+        sign_ins: sign_ins
+            .into_iter()
+            .map(|r| SignInView {
+                at: server::datetime(r.at),
+                method: r.method,
+                succeeded: r.succeeded,
+                place: Place::of(r.ip.as_deref()),
+                browser: browser_of(r.user_agent.as_deref()),
+            })
+            .collect(),
         csrf: ctx.csrf_token.clone(),
     })
 }

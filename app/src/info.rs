@@ -25,6 +25,8 @@ pub enum Info {
     PhoneRemoved,
     PasskeyAdded,
     PasskeyRemoved,
+    SessionEnded,
+    OtherSessionsEnded,
     // The console.
     Unlocked,
     ActivationLinkSent,
@@ -58,7 +60,7 @@ pub enum Info {
 }
 
 /// Each notice and its slug (French, stable: the tests and bookmarks read them).
-const INFOS: [(Info, &str); 46] = [
+const INFOS: [(Info, &str); 48] = [
     (Info::SignedOut, "deconnecte"),
     (Info::SignedOutOfPsc, "deconnecte-psc"),
     (Info::SessionExpired, "session-expiree"),
@@ -75,6 +77,8 @@ const INFOS: [(Info, &str); 46] = [
     (Info::PscRemoved, "psc-retiree"),
     (Info::PhoneRemoved, "telephone-retire"),
     (Info::PasskeyAdded, "cle-ajoutee"),
+    (Info::SessionEnded, "session-fermee"),
+    (Info::OtherSessionsEnded, "autres-sessions-fermees"),
     (Info::PasskeyRemoved, "cle-retiree"),
     (Info::PasskeyRemovedByDesk, "cle-retiree-par-l-assistance"),
     (Info::Unlocked, "deverrouille"),

@@ -32,6 +32,8 @@ pub const CHOOSER: &str = "/etablissements";
 pub const NO_ESTABLISHMENT: &str = "/aucun-etablissement";
 pub const MY_MEANS: &str = "/compte/moyens-de-connexion";
 pub const MY_TIQR: &str = "/compte/tiqr";
+/// « Mes connexions »: the holder's sessions and last sign-ins.
+pub const MY_ACTIVITY: &str = "/compte/connexions";
 pub const CONSOLE: &str = "/admin";
 pub const USERS: &str = "/admin/comptes";
 pub const NEW_USER: &str = "/admin/comptes/nouveau";
@@ -63,6 +65,7 @@ pub const PAGES: &[&str] = &[
     NO_ESTABLISHMENT,
     MY_MEANS,
     MY_TIQR,
+    MY_ACTIVITY,
     CONSOLE,
     USERS,
     NEW_USER,
@@ -106,6 +109,8 @@ pub const CHOOSE: &str = "/etablissements/choisir";
 /// The former address of the sign-in means page.
 pub const FORMER_MY_CARDS: &str = "/compte/cartes";
 pub const MY_MEANS_REMOVE: &str = "/compte/moyens-de-connexion/retirer";
+/// Ends one of the holder's other sessions, or all of them.
+pub const MY_ACTIVITY_END: &str = "/compte/connexions/fermer";
 pub const MY_TIQR_ENROLL: &str = "/compte/tiqr/inscrire";
 pub const MY_TIQR_STATUS: &str = "/compte/tiqr/etat";
 pub const AUDIT_EXPORT: &str = "/admin/journal.csv";

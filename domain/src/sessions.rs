@@ -385,6 +385,87 @@ pub async fn live_of_user(conn: &mut PgConnection, user_id: Uuid) -> Result<Vec<
     .collect()
 }
 
+/// One of the holder's own live sessions, as "Mes connexions" lists them: named by a reference
+/// (the first half of its token's hash, in hex: enough to tell them apart, useless as a token).
+#[derive(Debug, Clone)]
+pub struct OwnSession {
+    pub reference: String,
+    pub auth_method: Method,
+    pub created_at: OffsetDateTime,
+    pub last_seen_at: OffsetDateTime,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// The session asking.
+    pub current: bool,
+}
+
+/// The holder's live sessions, the current one first, then the most recently active.
+pub async fn own_live(conn: &mut PgConnection, session: &Session) -> Result<Vec<OwnSession>> {
+    sqlx::query!(
+        r#"SELECT encode(substring(token_hash FROM 1 FOR 16), 'hex') AS "reference!",
+                  token_hash = $2 AS "current!", auth_method, created_at, last_seen_at, ip, user_agent
+           FROM sessions WHERE user_id = $1 AND ended_at IS NULL
+           ORDER BY token_hash = $2 DESC, last_seen_at DESC LIMIT 50"#,
+        session.user_id,
+        session.token_hash
+    )
+    .fetch_all(&mut *conn)
+    .await?
+    .into_iter()
+    .map(|r| {
+        Ok(OwnSession {
+            reference: r.reference,
+            auth_method: stored_method(&r.auth_method)?,
+            created_at: r.created_at,
+            last_seen_at: r.last_seen_at,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            current: r.current,
+        })
+    })
+    .collect()
+}
+
+/// Ends the holder's session named `reference` (never the current one: signing out does that);
+/// true when there was one.
+pub async fn end_own(
+    tx: &mut PgConnection,
+    session: &Session,
+    reference: &str,
+    now: OffsetDateTime,
+) -> Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE sessions SET ended_at = $4, end_reason = 'holder'
+         WHERE user_id = $1 AND ended_at IS NULL AND token_hash <> $2
+           AND encode(substring(token_hash FROM 1 FOR 16), 'hex') = $3",
+        session.user_id,
+        session.token_hash,
+        reference,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Ends every live session of the holder but the current one; how many.
+pub async fn end_others(
+    tx: &mut PgConnection,
+    session: &Session,
+    now: OffsetDateTime,
+) -> Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE sessions SET ended_at = $3, end_reason = 'holder'
+         WHERE user_id = $1 AND ended_at IS NULL AND token_hash <> $2",
+        session.user_id,
+        session.token_hash,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 /// Records the establishment the user works in for this session.
 pub async fn set_establishment(
     tx: &mut PgConnection,

@@ -157,6 +157,8 @@ pub enum Action {
     RoleGrant,
     /// A role was revoked.
     RoleRevoke,
+    /// The holder ended one of their sessions, or all the others ("Mes connexions").
+    SessionEnd,
     /// The establishment of a session was chosen.
     SessionEstablishmentChoose,
     /// The holder removed one of their sign-in means.
@@ -206,7 +208,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 83] = [
+    pub const ALL: [Action; 84] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
@@ -267,6 +269,7 @@ impl Action {
         Action::PscUnlinked,
         Action::RoleGrant,
         Action::RoleRevoke,
+        Action::SessionEnd,
         Action::SessionEstablishmentChoose,
         Action::SignInMeansRemove,
         Action::TiqrBlocked,
@@ -355,6 +358,7 @@ impl Action {
             Action::PscUnlinked => "psc.unlinked",
             Action::RoleGrant => "role.grant",
             Action::RoleRevoke => "role.revoke",
+            Action::SessionEnd => "session.end",
             Action::SessionEstablishmentChoose => "session.establishment.choose",
             Action::SignInMeansRemove => "sign_in_means.remove",
             Action::TiqrBlocked => "tiqr.blocked",

@@ -7,6 +7,7 @@
 //! WebAssembly, so a page matches on the same enum the domain returned instead of on a string.
 
 pub mod account;
+pub mod activity;
 pub mod audit;
 pub mod card;
 pub mod code;

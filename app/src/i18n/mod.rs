@@ -63,6 +63,7 @@ pub(crate) fn count(n: usize) -> i64 {
 }
 
 pub mod account;
+pub mod activity;
 pub mod card;
 pub mod code;
 pub mod common;
@@ -92,6 +93,7 @@ pub struct Messages {
     pub directory: directory::Directory,
     pub news: news::News,
     pub passkey: passkey::Passkey,
+    pub activity: activity::Activity,
 }
 
 pub const FR: Messages = Messages {
@@ -109,6 +111,7 @@ pub const FR: Messages = Messages {
     directory: directory::FR,
     news: news::FR,
     passkey: passkey::FR,
+    activity: activity::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -126,4 +129,5 @@ pub const EN: Messages = Messages {
     directory: directory::EN,
     news: news::EN,
     passkey: passkey::EN,
+    activity: activity::EN,
 };

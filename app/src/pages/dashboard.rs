@@ -66,6 +66,7 @@ pub fn Dashboard() -> impl IntoView {
                                     <a href=paths::CHOOSER class="button-secondary">{m.sign_in.change_establishment}</a>
                                 })}
                                 <a href=paths::MY_MEANS class="button-secondary" id="gerer-moyens">{m.means.means_title}</a>
+                                <a href=paths::MY_ACTIVITY class="button-secondary" id="mes-connexions">{m.activity.title}</a>
                                 <a href=paths::MY_TIQR class="button-secondary" id="gerer-tiqr">{m.tiqr.tiqr_title}</a>
                             </p>
                             {(!d.news.is_empty()).then(|| view! { <NewsItems items=d.news.clone() heading_id="actualites" /> })}

@@ -7,6 +7,7 @@ pub mod directory;
 pub mod email_code;
 pub mod forgot_password;
 pub mod linking;
+pub mod my_activity;
 pub mod my_tiqr;
 pub mod new_password;
 pub mod no_establishment;

@@ -2,6 +2,7 @@
 //! an audit row, in one transaction.
 
 pub mod account_links;
+pub mod activity;
 pub mod browser;
 pub mod card;
 pub mod code_step;

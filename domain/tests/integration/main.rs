@@ -13,6 +13,7 @@ mod harness;
 mod import;
 mod import_uploads;
 mod news;
+mod own_activity;
 mod passkeys;
 mod password_sign_in;
 mod psc;

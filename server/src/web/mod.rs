@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, middleware, form handlers. Pages are Leptos routes (crate `app`).
 
 mod account;
+mod activity;
 mod admin;
 mod bare;
 mod card;
@@ -166,6 +167,10 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
         // The holder's own sign-in means.
         .route(paths::FORMER_MY_CARDS, get(means::former_page))
         .route(paths::MY_MEANS_REMOVE, form(means::remove, paths::MY_MEANS))
+        .route(
+            paths::MY_ACTIVITY_END,
+            form(activity::end, paths::MY_ACTIVITY),
+        )
         // The console.
         .route(paths::REAUTH, form(admin::reauthenticate, paths::REAUTH))
         .route(paths::NEW_USER, form(admin::create_user, paths::NEW_USER))

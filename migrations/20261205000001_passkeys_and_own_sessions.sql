@@ -1,4 +1,4 @@
--- Passkeys (issue 19): WebAuthn credentials registered by the holder from "Mes moyens de
+-- Passkeys and "Mes connexions" (issue 19). Passkeys: WebAuthn credentials registered by the holder from "Mes moyens de
 -- connexion", signing in without a username (discoverable credentials). The rules are in
 -- domain/src/auth/passkey.rs.
 --
@@ -66,3 +66,9 @@ END
 $$;
 
 SELECT pg_temp.extend_text_check('mail_outbox', 'mail_outbox_kind_check', 'passkey_added');
+
+-- "Mes connexions": the holder ends one of their own sessions, or all the others.
+ALTER TABLE sessions DROP CONSTRAINT sessions_end_reason_check;
+ALTER TABLE sessions ADD CONSTRAINT sessions_end_reason_check CHECK (end_reason IN
+    ('logout', 'idle_timeout', 'absolute_timeout', 'rotated', 'admin', 'password_reset',
+     'backchannel_logout', 'holder'));

@@ -1,0 +1,152 @@
+//! « Mes connexions » (issue 19): the holder's last sign-ins (successful, and refused on their
+//! account), newest first and at most 50; their open sessions, the current one first; ending one
+//! other session or all the others, never someone else's, audited.
+
+use domain::Error;
+use domain::auth::activity::{self, Ending, HISTORY};
+use domain::call::Call;
+use domain::demo::DEMO_PASSWORD;
+use domain::sessions::{self, Session};
+use model::sign_in::Method;
+use time::Duration;
+
+use crate::harness::{client, seeded, sign_in, t0};
+
+async fn session_at(
+    portal: &domain::auth::Portal,
+    username: &str,
+    ip: &str,
+    minutes: i64,
+) -> Session {
+    let c = client(ip);
+    let now = t0() + Duration::minutes(minutes);
+    let s = sign_in(portal, username, DEMO_PASSWORD, None, Call::new(&c, now))
+        .await
+        .unwrap();
+    sessions::load(&portal.pool, &s.token, portal.sessions, now)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_holder_sees_their_sign_ins_and_sessions_and_ends_the_others() {
+    let portal = seeded().await;
+    let office = session_at(&portal, "dr.martin", "10.1.2.3", 0).await;
+    let _home = session_at(&portal, "dr.martin", "203.0.113.77", 1).await;
+    let _cafe = session_at(&portal, "dr.martin", "198.51.100.9", 2).await;
+    // A wrong password typed for the account, and someone else's sign-in.
+    let c = client("192.0.2.1");
+    let wrong = domain::auth::password::sign_in(
+        &portal,
+        "dr.martin",
+        "pas le bon",
+        None,
+        Call::new(&c, t0() + Duration::minutes(3)),
+    )
+    .await;
+    assert!(matches!(wrong, Err(Error::InvalidCredentials)));
+    let other = session_at(&portal, "inf.durand", "10.9.9.9", 4).await;
+
+    let mut conn = portal.pool.acquire().await.unwrap();
+    let history = activity::sign_ins(&mut conn, office.user_id).await.unwrap();
+    let seen: Vec<(bool, Option<Method>, Option<String>)> = history
+        .iter()
+        .map(|r| (r.succeeded, r.method, r.ip.clone()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (false, Some(Method::Password), Some("192.0.2.1".into())),
+            (true, Some(Method::Password), Some("198.51.100.9".into())),
+            (true, Some(Method::Password), Some("203.0.113.77".into())),
+            (true, Some(Method::Password), Some("10.1.2.3".into())),
+        ]
+    );
+    let open = activity::sessions(&mut conn, &office).await.unwrap();
+    assert_eq!(open.len(), 3);
+    assert!(open[0].current);
+    assert_eq!(open[0].ip.as_deref(), Some("10.1.2.3"));
+    assert!(
+        open[1..]
+            .iter()
+            .all(|s| !s.current && s.reference.len() == 32)
+    );
+    let others_reference = activity::sessions(&mut conn, &other).await.unwrap()[0]
+        .reference
+        .clone();
+    drop(conn);
+
+    let c = client("10.1.2.3");
+    let now = t0() + Duration::minutes(10);
+    // Someone else's session, or the current one: not found, nothing ended.
+    for reference in [others_reference.as_str(), open[0].reference.as_str()] {
+        let refused = activity::end_sessions(
+            &portal.pool,
+            &office,
+            Ending::One(reference),
+            Call::new(&c, now),
+        )
+        .await;
+        assert!(matches!(refused, Err(Error::NotFound)), "{refused:?}");
+    }
+    assert_eq!(
+        activity::end_sessions(
+            &portal.pool,
+            &office,
+            Ending::One(&open[2].reference),
+            Call::new(&c, now)
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        activity::end_sessions(&portal.pool, &office, Ending::AllOthers, Call::new(&c, now))
+            .await
+            .unwrap(),
+        1
+    );
+    let mut conn = portal.pool.acquire().await.unwrap();
+    let open = activity::sessions(&mut conn, &office).await.unwrap();
+    assert_eq!(open.len(), 1);
+    assert!(open[0].current);
+    // The other account's session is untouched; each ending is audited, by the holder.
+    assert_eq!(
+        activity::sessions(&mut conn, &other).await.unwrap().len(),
+        1
+    );
+    let audited: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT details->>'which', (details->>'ended')::bigint FROM audit_log
+         WHERE action = 'session.end' AND outcome = 'success' ORDER BY id",
+    )
+    .fetch_all(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, vec![("one".into(), 1), ("all_others".into(), 1)]);
+    let reasons: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sessions WHERE user_id = $1 AND end_reason = 'holder'",
+    )
+    .bind(office.user_id)
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(reasons, 2);
+}
+
+#[tokio::test]
+async fn the_history_keeps_the_last_fifty() {
+    let portal = seeded().await;
+    for i in 0..(HISTORY + 5) {
+        session_at(&portal, "sec.petit", "10.0.0.1", i).await;
+    }
+    let id: uuid::Uuid = sqlx::query_scalar("SELECT id FROM users WHERE username = 'sec.petit'")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    let mut conn = portal.pool.acquire().await.unwrap();
+    let history = activity::sign_ins(&mut conn, id).await.unwrap();
+    assert_eq!(history.len() as i64, HISTORY);
+    assert_eq!(history[0].at, t0() + Duration::minutes(HISTORY + 4));
+    assert!(history.windows(2).all(|w| w[0].at >= w[1].at));
+}

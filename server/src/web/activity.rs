@@ -1,0 +1,49 @@
+//! « Mes connexions » at the HTTP edge: the holder ends one of their other sessions, or all of
+//! them. The rules are in `domain::auth::activity`.
+
+use app::error::ErrorCode;
+use app::info::Info;
+use app::paths;
+use app::state::{AppState, RequestContext};
+use axum::Extension;
+use axum::extract::State;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::auth::activity::{self, Ending};
+use serde::Deserialize;
+
+use super::posted::{Posted, back_with_error};
+
+super::posted::token_in_csrf_field!(EndForm);
+
+#[derive(Debug, Deserialize)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf: String,
+    /// A session's reference (32 hex digits), or `autres` for every session but this one.
+    #[serde(default)]
+    session: String,
+}
+
+/// `POST /compte/connexions/fermer`.
+pub async fn end(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Posted(form): Posted<EndForm>,
+) -> Response {
+    const PAGE: &str = paths::MY_ACTIVITY;
+    let Some(session) = ctx.viewer.session() else {
+        return back_with_error(paths::SIGN_IN, &ErrorCode::NotSignedIn);
+    };
+    let reference = form.session.trim();
+    let (which, info) = if reference == "autres" {
+        (Ending::AllOthers, Info::OtherSessionsEnded)
+    } else if reference.len() == 32 && reference.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (Ending::One(reference), Info::SessionEnded)
+    } else {
+        return back_with_error(PAGE, &ErrorCode::InvalidInput);
+    };
+    match activity::end_sessions(&state.services.portal.pool, session, which, ctx.call()).await {
+        Ok(_) => Redirect::to(&info.on(PAGE)).into_response(),
+        Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
