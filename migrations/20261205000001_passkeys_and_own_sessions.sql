@@ -72,3 +72,32 @@ ALTER TABLE sessions DROP CONSTRAINT sessions_end_reason_check;
 ALTER TABLE sessions ADD CONSTRAINT sessions_end_reason_check CHECK (end_reason IN
     ('logout', 'idle_timeout', 'absolute_timeout', 'rotated', 'admin', 'password_reset',
      'backchannel_logout', 'holder'));
+
+-- New-device alerts: the browsers (a long-lived random cookie, hashed) each account signed in
+-- from. A sign-in from one never seen, for an account that used others, e-mails the holder with
+-- a « ce n'était pas moi » link (domain/src/auth/devices.rs).
+CREATE TABLE known_devices (
+    user_id         uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    device_hash     bytea NOT NULL CHECK (octet_length(device_hash) = 32),
+    first_seen_at   timestamptz NOT NULL,
+    last_seen_at    timestamptz NOT NULL,
+    user_agent      text CHECK (char_length(user_agent) <= 512),
+    PRIMARY KEY (user_id, device_hash)
+);
+
+-- The « ce n'était pas moi » links: single use, a week long, only their hash kept. Using one ends
+-- the account's sessions and locks it until the desk unlocks it.
+CREATE TABLE not_me_links (
+    token_hash      bytea PRIMARY KEY CHECK (octet_length(token_hash) = 32),
+    user_id         uuid NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at      timestamptz NOT NULL,
+    expires_at      timestamptz NOT NULL,
+    used_at         timestamptz
+);
+CREATE INDEX not_me_links_user ON not_me_links (user_id) WHERE used_at IS NULL;
+
+SELECT pg_temp.extend_text_check('mail_outbox', 'mail_outbox_kind_check', 'new_device');
+ALTER TABLE sessions DROP CONSTRAINT sessions_end_reason_check;
+ALTER TABLE sessions ADD CONSTRAINT sessions_end_reason_check CHECK (end_reason IN
+    ('logout', 'idle_timeout', 'absolute_timeout', 'rotated', 'admin', 'password_reset',
+     'backchannel_logout', 'holder', 'not_me'));

@@ -27,6 +27,7 @@ pub enum Info {
     PasskeyRemoved,
     SessionEnded,
     OtherSessionsEnded,
+    AccountBlockedByHolder,
     // The console.
     Unlocked,
     ActivationLinkSent,
@@ -60,7 +61,7 @@ pub enum Info {
 }
 
 /// Each notice and its slug (French, stable: the tests and bookmarks read them).
-const INFOS: [(Info, &str); 48] = [
+const INFOS: [(Info, &str); 49] = [
     (Info::SignedOut, "deconnecte"),
     (Info::SignedOutOfPsc, "deconnecte-psc"),
     (Info::SessionExpired, "session-expiree"),
@@ -79,6 +80,7 @@ const INFOS: [(Info, &str); 48] = [
     (Info::PasskeyAdded, "cle-ajoutee"),
     (Info::SessionEnded, "session-fermee"),
     (Info::OtherSessionsEnded, "autres-sessions-fermees"),
+    (Info::AccountBlockedByHolder, "compte-bloque"),
     (Info::PasskeyRemoved, "cle-retiree"),
     (Info::PasskeyRemovedByDesk, "cle-retiree-par-l-assistance"),
     (Info::Unlocked, "deverrouille"),

@@ -32,6 +32,8 @@ pub const CHOOSER: &str = "/etablissements";
 pub const NO_ESTABLISHMENT: &str = "/aucun-etablissement";
 pub const MY_MEANS: &str = "/compte/moyens-de-connexion";
 pub const MY_TIQR: &str = "/compte/tiqr";
+/// « Ce n'était pas moi » (`?jeton=`, from a new-device alert): the page, and its form's post.
+pub const NOT_ME: &str = "/connexion/pas-moi";
 /// « Mes connexions »: the holder's sessions and last sign-ins.
 pub const MY_ACTIVITY: &str = "/compte/connexions";
 pub const CONSOLE: &str = "/admin";
@@ -66,6 +68,7 @@ pub const PAGES: &[&str] = &[
     MY_MEANS,
     MY_TIQR,
     MY_ACTIVITY,
+    NOT_ME,
     CONSOLE,
     USERS,
     NEW_USER,

@@ -9,6 +9,9 @@ use time::OffsetDateTime;
 pub struct Client {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The hash of the browser's long-lived device cookie (new-device alerts, `auth::devices`);
+    /// none for what is not a browser (the TIQR app, a back-channel call, a worker).
+    pub device: Option<[u8; 32]>,
 }
 
 /// Who asks, and when. Small and `Copy`: passed by value down every call.

@@ -218,6 +218,7 @@ async fn summarise(
         let client = Client {
             ip: Some(w.source),
             user_agent: None,
+            device: None,
         };
         audit::record(tx, event, Call::new(&client, now)).await?;
     }

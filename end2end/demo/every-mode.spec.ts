@@ -119,7 +119,7 @@ async function pscSignIn(browser: Browser, identifier: string, means: "Carte CPS
   await expect(page.locator("li", { hasText: identifier })).toBeVisible();
   await page.getByLabel("Identifiant national").fill(identifier);
   await page.getByLabel(means, { exact: true }).check();
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
   return { context, page };
 }
 

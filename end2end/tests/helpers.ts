@@ -18,7 +18,7 @@ export async function signIn(page: Page, username: string, password = DEMO_PASSW
     (r) => r.request().method() === "POST" && new URL(r.url()).pathname === "/connexion",
   );
   const loaded = page.waitForEvent("load");
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
   await answered;
   await loaded;
 }

@@ -103,7 +103,7 @@ test("Pro Santé Connect: the instance that sent the user to PSC dies; the retur
   killed = killWhoServed(/"GET \/connexion\/psc /);
   await page.getByLabel("Identifiant national").fill(identifier);
   await page.getByLabel("Carte CPS").check();
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
   // The flow's state (its nonce, its verifier) was in PostgreSQL: the return is accepted.
   await expect(page).toHaveURL(/\/connexion\/lier$/);
   await expect(page.locator("#identifiant-national")).toHaveText(identifier);

@@ -20,7 +20,7 @@ async function pscSignIn(page: Page, identifier: string) {
   await page.getByRole("link", { name: "Se connecter avec Pro Santé Connect" }).click();
   await expect(page).toHaveURL(/^http:\/\/localhost:\d+\/interaction\//);
   await page.getByLabel("Identifiant national").fill(identifier);
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
 }
 
 async function freshPage(browser: Browser): Promise<Page> {
@@ -98,7 +98,7 @@ test("after a sign-out, Pro Santé Connect asks the next person to authenticate"
   await expect(page).toHaveURL(/^http:\/\/localhost:\d+\/interaction\//);
   await expect(page.getByLabel("Identifiant national")).toBeVisible();
   await page.getByLabel("Identifiant national").fill(ROUX);
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
   await expect(page).toHaveURL(ROUX_HOME);
   // Signing out of PSC as well: PSC asks to confirm, then comes back to the sign-in page.
   await signOut(page);

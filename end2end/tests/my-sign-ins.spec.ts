@@ -1,11 +1,14 @@
 import { expect, test } from "./fixtures";
-import { signIn } from "./helpers";
+import { receivedMails, signIn } from "./helpers";
 
 // « Mes connexions » (issue 19): the holder sees their open sessions and last sign-ins, and ends a
-// session left open elsewhere. sessions.lemaire is created by scripts/test.sh for this spec.
+// session left open elsewhere; a sign-in from a new browser is e-mailed, and « ce n'était pas moi »
+// blocks the account. sessions.lemaire is created by scripts/test.sh for this spec.
 
 const HOLDER = "sessions.lemaire";
 const HOME = /\/etablissements\/930004569$/;
+
+test.describe.configure({ mode: "serial" });
 
 test("the holder ends a session left open on another computer; that browser is signed out", async ({ page, browser }) => {
   test.setTimeout(60_000);
@@ -42,3 +45,37 @@ test("the holder ends a session left open on another computer; that browser is s
   await expect(other.getByRole("alert")).toContainText("Veuillez vous connecter");
   await elsewhere.close();
 });
+
+test("the sign-in from a new browser was e-mailed; « ce n'était pas moi » blocks the account", async ({ browser }) => {
+  test.setTimeout(60_000);
+  // The first test signed in from a second browser: the holder was told, with the link.
+  const mail = await waitForMailSaying("paul.lemaire@chu.example", "depuis un navigateur jamais utilisé pour ce compte");
+  expect(mail.body).toContain("identifiant et mot de passe");
+  const link = mail.body.match(/http:\/\/[a-z0-9.]+:\d+\/connexion\/pas-moi\?jeton=[A-Za-z0-9_-]+/)?.[0];
+  expect(link).toBeTruthy();
+
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  // Opening the link changes nothing by itself (mail scanners open links): the button does.
+  await page.goto(link!);
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Ce n'était pas moi");
+  await page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" }).click();
+  await expect(page.getByRole("status")).toContainText("Votre compte est bloqué et toutes ses sessions sont fermées.");
+  // The link is spent; the account does not sign in any more, until the desk unblocks it.
+  await page.goto(link!);
+  await page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" }).click();
+  await expect(page.getByRole("alert")).toBeVisible();
+  await signIn(page, HOLDER);
+  await expect(page.getByRole("alert")).toContainText("verrouillé");
+  await context.close();
+});
+
+async function waitForMailSaying(to: string, says: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = receivedMails().find((m) => m.to.includes(to) && m.body.includes(says));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no e-mail to ${to} saying ${says}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}

@@ -54,7 +54,7 @@ async function pscSignIn(page: Page, identifier: string, means: "Carte CPS" | "e
   await expect(page).toHaveURL(/^http:\/\/localhost:\d+\/interaction\//);
   await page.getByLabel("Identifiant national").fill(identifier);
   await page.getByLabel(means).check();
-  await page.getByRole("button", { name: "Se connecter" }).click();
+  await page.getByRole("button", { name: "Se connecter", exact: true }).click();
 }
 
 /** A fresh browser (no PSC single sign-on, no Passerelle session). */

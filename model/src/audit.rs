@@ -43,6 +43,8 @@ pub enum Action {
     AccountCompromised,
     /// An activation or reset link was sent.
     AccountLinkSent,
+    /// The holder answered a new-device alert « ce n'était pas moi »: sessions ended, locked.
+    AccountNotMe,
     /// The audit log was searched.
     AdminAuditSearch,
     /// One audit row was opened.
@@ -208,10 +210,11 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 84] = [
+    pub const ALL: [Action; 85] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
+        Action::AccountNotMe,
         Action::AdminAuditSearch,
         Action::AdminAuditView,
         Action::AdminEstablishmentList,
@@ -301,6 +304,7 @@ impl Action {
             Action::AccountActivated => "account.activated",
             Action::AccountCompromised => "account.compromised",
             Action::AccountLinkSent => "account.link_sent",
+            Action::AccountNotMe => "account.not_me",
             Action::AdminAuditSearch => "admin.audit.search",
             Action::AdminAuditView => "admin.audit.view",
             Action::AdminEstablishmentList => "admin.establishment.list",

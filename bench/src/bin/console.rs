@@ -474,6 +474,7 @@ impl Query<'_> {
         let client = Client {
             ip: Some("127.0.0.1".into()),
             user_agent: Some("bench-console".into()),
+            device: None,
         };
         let now = OffsetDateTime::now_utc();
         match self {

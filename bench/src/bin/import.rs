@@ -373,6 +373,7 @@ async fn main() -> BoxResult<()> {
     let client = Client {
         ip: Some("127.0.0.1".into()),
         user_agent: Some("bench-import".into()),
+        device: None,
     };
     let mut lines = Vec::new();
 

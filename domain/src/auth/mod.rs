@@ -6,6 +6,7 @@ pub mod activity;
 pub mod browser;
 pub mod card;
 pub mod code_step;
+pub mod devices;
 pub mod identity;
 pub mod linking;
 pub mod means;
@@ -113,6 +114,7 @@ pub async fn complete_sign_in(
         portal.sessions,
     )
     .await?;
+    let device = devices::sign_in_from(tx, portal, who.user_id, who.method, call).await?;
     audit::record(
         tx,
         Event::new(audit::Action::AuthSignIn, Outcome::Success, who.username)
@@ -125,6 +127,7 @@ pub async fn complete_sign_in(
                     "establishments": establishments.len(),
                     "establishment": establishments.first().filter(|_| establishments.len() == 1).map(|e| e.finess.clone()),
                     "rotated_previous_session": previous.is_some(),
+                    "new_device": device == devices::Seen::New,
                 });
                 if let Some(p) = who.psc {
                     details["auth_mode"] = json!(p.auth_mode);

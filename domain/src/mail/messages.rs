@@ -442,6 +442,83 @@ pub fn passkey_added(r: &Recipient, name: &str, at: time::OffsetDateTime) -> Mai
     }
 }
 
+/// What the new-device alert tells.
+#[derive(Debug, Clone, Copy)]
+pub struct NewDevice<'a> {
+    pub at: time::OffsetDateTime,
+    pub method: model::sign_in::Method,
+    pub place: &'a model::activity::Place,
+    pub browser: Option<&'a str>,
+    pub not_me_url: &'a str,
+    pub days: i64,
+}
+
+/// How a sign-in was made, in the e-mails' words.
+fn method_fr(method: model::sign_in::Method) -> &'static str {
+    use model::sign_in::Method;
+    match method {
+        Method::Password => "identifiant et mot de passe",
+        Method::PasswordEmailCode => "mot de passe et code reçu par courriel",
+        Method::Card => "carte CPx",
+        Method::Psc => "Pro Santé Connect",
+        Method::Tiqr => "application TIQR",
+        Method::Passkey => "clé d'accès",
+    }
+}
+
+fn place_fr(place: &model::activity::Place) -> String {
+    use model::activity::Place;
+    match place {
+        Place::ThisMachine => "le serveur lui-même".into(),
+        Place::PrivateNetwork => "un réseau privé (établissement, VPN)".into(),
+        Place::Network(prefix) => format!("Internet, réseau {prefix}"),
+        Place::Unknown => "inconnu".into(),
+    }
+}
+
+/// A sign-in from a browser the account never used: when, how, from where, and the link that
+/// locks the account if it was not the holder.
+pub fn new_device(r: &Recipient, d: NewDevice<'_>) -> Mail {
+    let body = format!(
+        "Une connexion à votre compte Passerelle (identifiant : {user}) a eu lieu depuis un \
+         navigateur jamais utilisé pour ce compte : le {at}, par {method}, lieu approximatif : \
+         {place}, navigateur : {browser}.",
+        user = r.username,
+        at = paris_datetime(d.at).replacen(' ', " à ", 1),
+        method = method_fr(d.method),
+        place = place_fr(d.place),
+        browser = d.browser.unwrap_or("inconnu"),
+    );
+    let fine = "Si c'était vous, il n'y a rien à faire.";
+    let not_me = format!(
+        "Si ce n'était pas vous, ouvrez ce lien ({days} jours) : toutes les sessions de votre \
+         compte seront fermées et il sera bloqué jusqu'à ce que l'assistance le débloque \
+         (coordonnées ci-dessous) ; changez ensuite votre mot de passe.",
+        days = d.days
+    );
+    Mail {
+        kind: "new_device",
+        subject: "Passerelle : connexion depuis un nouveau navigateur".into(),
+        text: format!(
+            "{}\n\n{body}\n\n{fine}\n\n{not_me}\n{url}\n{}",
+            greeting(r),
+            footer_text(r),
+            url = d.not_me_url
+        ),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p>{}</p><p>{}</p><p><a href=\"{url}\">Ce n'était pas moi : bloquer mon compte</a></p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(fine),
+                escape(&not_me),
+                url = escape(d.not_me_url)
+            ),
+        ),
+    }
+}
+
 /// The code the holder reads out to the desk so that the desk can enrol a phone for them.
 pub fn tiqr_desk_code(r: &Recipient, code: &str, desk_agent: &str, minutes: i64) -> Mail {
     let body = format!(

@@ -787,6 +787,7 @@ async fn audit_export_is_scoped_and_inert_in_spreadsheets() {
     let formula = domain::audit::Client {
         ip: Some("10.3.3.3".into()),
         user_agent: Some("=HYPERLINK(\"http://x\")".into()),
+        device: None,
     };
     let _ =
         super::harness::sign_in(&portal, "nobody.here", "x", None, Call::new(&formula, t0())).await;

@@ -16,6 +16,7 @@ async fn append(pool: &sqlx::PgPool, n: usize) {
                 &Client {
                     ip: Some("192.0.2.1".into()),
                     user_agent: Some("é ü \"quotes\"".into()),
+                    device: None,
                 },
                 t0() + Duration::milliseconds(i as i64 * 1234),
             ),
@@ -176,6 +177,7 @@ async fn a_nul_or_control_character_does_not_keep_a_refusal_out_of_the_log() {
             &Client {
                 ip: Some("192.0.2.7".into()),
                 user_agent: Some("agent\0\u{7f}".into()),
+                device: None,
             },
             t0(),
         ),

@@ -91,6 +91,7 @@ pub fn client(ip: &str) -> domain::audit::Client {
     domain::audit::Client {
         ip: Some(ip.to_string()),
         user_agent: Some("integration-test".into()),
+        device: None,
     }
 }
 

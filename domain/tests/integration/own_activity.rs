@@ -150,3 +150,185 @@ async fn the_history_keeps_the_last_fifty() {
     assert_eq!(history[0].at, t0() + Duration::minutes(HISTORY + 4));
     assert!(history.windows(2).all(|w| w[0].at >= w[1].at));
 }
+
+fn from_device(ip: &str, device: u8) -> domain::audit::Client {
+    domain::audit::Client {
+        device: Some([device; 32]),
+        ..client(ip)
+    }
+}
+
+async fn new_device_mails(pool: &sqlx::PgPool, user: uuid::Uuid) -> Vec<String> {
+    sqlx::query_scalar(
+        "SELECT text_body FROM mail_outbox WHERE user_id = $1 AND kind = 'new_device' ORDER BY id",
+    )
+    .bind(user)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_browser_warns_the_holder_who_can_lock_the_account() {
+    let portal = seeded().await;
+    let sign_in_from = |device: u8, ip: &'static str, minutes: i64| {
+        let portal = &portal;
+        async move {
+            let c = from_device(ip, device);
+            sign_in(
+                portal,
+                "dr.martin",
+                DEMO_PASSWORD,
+                None,
+                Call::new(&c, t0() + Duration::minutes(minutes)),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    // The first browser ever, then the same one again: nothing to warn about.
+    let first = sign_in_from(1, "10.1.2.3", 0).await;
+    sign_in_from(1, "10.1.2.3", 1).await;
+    assert!(
+        new_device_mails(&portal.pool, first.user_id)
+            .await
+            .is_empty()
+    );
+    // Another browser: the holder is told when, how, from where, with the link.
+    sign_in_from(2, "203.0.113.77", 2).await;
+    let mails = new_device_mails(&portal.pool, first.user_id).await;
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].contains("identifiant et mot de passe"),
+        "{}",
+        mails[0]
+    );
+    assert!(
+        mails[0].contains("Internet, réseau 203.0.113.0/24"),
+        "{}",
+        mails[0]
+    );
+    let token = mails[0]
+        .split("/connexion/pas-moi?jeton=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        mails[0].starts_with("Bonjour")
+            || mails[0].contains("https://passerelle.test/connexion/pas-moi?jeton=")
+    );
+    // Back on the second browser: known now.
+    sign_in_from(2, "203.0.113.77", 3).await;
+    assert_eq!(new_device_mails(&portal.pool, first.user_id).await.len(), 1);
+    let mut conn = portal.pool.acquire().await.unwrap();
+    assert_eq!(
+        domain::auth::devices::count_of(&mut conn, first.user_id)
+            .await
+            .unwrap(),
+        2
+    );
+    drop(conn);
+
+    // « Ce n'était pas moi »: every session ends, the account is locked, audited; once only.
+    let c = client("192.0.2.80");
+    let later = t0() + Duration::hours(1);
+    domain::auth::devices::not_me(&portal, &token, Call::new(&c, later))
+        .await
+        .unwrap();
+    let live: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM sessions WHERE user_id = $1 AND ended_at IS NULL")
+            .bind(first.user_id)
+            .fetch_one(&portal.pool)
+            .await
+            .unwrap();
+    assert_eq!(live, 0);
+    let again = domain::auth::devices::not_me(&portal, &token, Call::new(&c, later)).await;
+    assert!(matches!(again, Err(Error::AccountLinkExpired)), "{again:?}");
+    let refused = sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, later),
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(Error::AccountUnavailable(
+                model::account::UserStatus::Locked
+            ))
+        ),
+        "{refused:?}"
+    );
+    let audited: (String, bool) = sqlx::query_as(
+        "SELECT outcome::text, (details->>'locked')::boolean FROM audit_log WHERE action = 'account.not_me'",
+    )
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, ("success".into(), true));
+    // The desk unlocks it (after checking who is on the phone).
+    let desk = crate::harness::actor(&portal, "support.idf").await;
+    domain::admin::users::unlock(&portal, &desk, first.user_id, Call::new(&c, later))
+        .await
+        .unwrap();
+    sign_in(
+        &portal,
+        "dr.martin",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, later),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_unknown_or_expired_not_me_link_changes_nothing() {
+    let portal = seeded().await;
+    let c = from_device("10.0.0.1", 1);
+    let s = sign_in(
+        &portal,
+        "inf.durand",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c, t0()),
+    )
+    .await
+    .unwrap();
+    let c2 = from_device("10.0.0.2", 2);
+    sign_in(
+        &portal,
+        "inf.durand",
+        DEMO_PASSWORD,
+        None,
+        Call::new(&c2, t0()),
+    )
+    .await
+    .unwrap();
+    let mail = new_device_mails(&portal.pool, s.user_id).await.remove(0);
+    let token = mail
+        .split("jeton=")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
+    let unknown =
+        domain::auth::devices::not_me(&portal, &"x".repeat(43), Call::new(&c, t0())).await;
+    assert!(matches!(unknown, Err(Error::AccountLinkExpired)));
+    let late = t0() + domain::auth::devices::NOT_ME_LIFETIME + Duration::seconds(1);
+    let expired = domain::auth::devices::not_me(&portal, &token, Call::new(&c, late)).await;
+    assert!(matches!(expired, Err(Error::AccountLinkExpired)));
+    let status: String = sqlx::query_scalar("SELECT status::text FROM users WHERE id = $1")
+        .bind(s.user_id)
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+}

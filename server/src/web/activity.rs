@@ -1,5 +1,6 @@
 //! « Mes connexions » at the HTTP edge: the holder ends one of their other sessions, or all of
-//! them. The rules are in `domain::auth::activity`.
+//! them; and the « ce n'était pas moi » of a new-device alert. The rules are in
+//! `domain::auth::activity` and `domain::auth::devices`.
 
 use app::error::ErrorCode;
 use app::info::Info;
@@ -13,7 +14,7 @@ use serde::Deserialize;
 
 use super::posted::{Posted, back_with_error};
 
-super::posted::token_in_csrf_field!(EndForm);
+super::posted::token_in_csrf_field!(EndForm, NotMeForm);
 
 #[derive(Debug, Deserialize)]
 pub struct EndForm {
@@ -45,5 +46,30 @@ pub async fn end(
     match activity::end_sessions(&state.services.portal.pool, session, which, ctx.call()).await {
         Ok(_) => Redirect::to(&info.on(PAGE)).into_response(),
         Err(e) => back_with_error(PAGE, &ErrorCode::from(e)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NotMeForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    jeton: String,
+}
+
+/// `POST /connexion/pas-moi`: the alert's link was not the holder's doing: every session ends,
+/// the account is blocked until the desk unblocks it.
+pub async fn not_me(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Posted(form): Posted<NotMeForm>,
+) -> Response {
+    let token = form.jeton.trim();
+    if token.len() != 43 {
+        return back_with_error(paths::NOT_ME, &ErrorCode::AccountLinkExpired);
+    }
+    match domain::auth::devices::not_me(&state.services.portal, token, ctx.call()).await {
+        Ok(()) => Redirect::to(&Info::AccountBlockedByHolder.on(paths::NOT_ME)).into_response(),
+        Err(e) => back_with_error(paths::NOT_ME, &ErrorCode::from(e)),
     }
 }

@@ -6,6 +6,9 @@ use time::Duration;
 
 pub const SESSION: &str = "passerelle_session";
 pub const CSRF: &str = "passerelle_csrf";
+/// The browser's long-lived random identity: a sign-in from one the account never used warns the
+/// holder (`domain::auth::devices`). Only its hash leaves the edge.
+pub const DEVICE: &str = "passerelle_appareil";
 /// The pending one-time card link (a random token; the link itself is in the database).
 pub use app::api::CARD_LINK_COOKIE as CARD_LINK;
 /// The second step of a password sign-in (the e-mail code is awaited).
@@ -39,6 +42,13 @@ pub fn session(value: &str, secure: bool) -> Cookie<'static> {
 
 pub fn csrf(value: &str, secure: bool) -> Cookie<'static> {
     base(CSRF, value.to_string(), secure)
+}
+
+/// Kept 400 days (the longest browsers allow), renewed whenever the browser comes back.
+pub fn device(value: &str, secure: bool) -> Cookie<'static> {
+    let mut c = base(DEVICE, value.to_string(), secure);
+    c.set_max_age(Duration::days(400));
+    c
 }
 
 pub fn lang(code: &str, secure: bool) -> Cookie<'static> {

@@ -93,7 +93,7 @@ pub fn class_of(method: &Method, path: &str) -> Option<Class> {
         // The page makes its QR while rendering; the API makes a new one.
         paths::TIQR_SIGN_IN | "/api/tiqr-sign-in" => Some(Class::TiqrQr),
         paths::PSC_START | paths::PSC_CALLBACK | paths::PSC_BACK_CHANNEL_LOGOUT => Some(Class::Psc),
-        paths::FORGOT_PASSWORD | paths::NEW_PASSWORD if post => Some(Class::Reset),
+        paths::FORGOT_PASSWORD | paths::NEW_PASSWORD | paths::NOT_ME if post => Some(Class::Reset),
         _ => None,
     }
 }
@@ -172,6 +172,7 @@ pub async fn guard(
     let key = domain::refusals::source_of(&Client {
         ip: ip.map(|ip| ip.to_string()),
         user_agent: None,
+        device: None,
     });
     match limits.check(class, &key) {
         Ok(()) => next.run(request).await,

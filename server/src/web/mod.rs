@@ -171,6 +171,7 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             paths::MY_ACTIVITY_END,
             form(activity::end, paths::MY_ACTIVITY),
         )
+        .route(paths::NOT_ME, form(activity::not_me, paths::NOT_ME))
         // The console.
         .route(paths::REAUTH, form(admin::reauthenticate, paths::REAUTH))
         .route(paths::NEW_USER, form(admin::create_user, paths::NEW_USER))

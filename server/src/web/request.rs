@@ -17,6 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::audit::Client;
 use domain::sessions;
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tracing::Instrument;
 
@@ -180,7 +181,17 @@ async fn with_context(
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
+    // The device cookie: the browser's, or a new one (set on this response). Only its hash goes on.
+    let (device_secret, new_device) = match jar
+        .get(cookies::DEVICE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 43)
+    {
+        Some(d) => (d, false),
+        None => (new_csrf_token(), true),
+    };
     let client = Client {
+        device: Some(Sha256::digest(device_secret.as_bytes()).into()),
         ip: client_ip(peer, request.headers(), &settings.trusted_proxies).map(|ip| ip.to_string()),
         user_agent: request
             .headers()
@@ -285,6 +296,11 @@ async fn with_context(
     let mut set = Vec::new();
     if new_csrf {
         set.push(cookies::csrf(&csrf_token, secure));
+    }
+    // A new device cookie; an old one again on the sign-in page, so that its 400 days start
+    // again and a browser in use keeps it.
+    if new_device || (is_get && path == paths::SIGN_IN) {
+        set.push(cookies::device(&device_secret, secure));
     }
     if drop_session_cookie {
         set.push(cookies::removal(cookies::SESSION, secure));
