@@ -106,7 +106,7 @@ def cycles(nodes, edges):
 DOMAIN_LAYERS = [
     ["error", "call", "text"],
     ["address", "audit", "throttle", "password", "password_policy", "accounts", "cards",
-     "sessions", "mail", "refusals", "routing", "db", "directory", "news"],
+     "sessions", "mail", "refusals", "routing", "db", "directory", "news", "sign_in_policy"],
     ["auth"],
     ["admin", "import", "provisioning", "demo"],
 ]

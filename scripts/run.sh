@@ -62,7 +62,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-env_vars=(PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="$origin")
+# The demo's desk and administrators sign in with the published password: the demo accepts it
+# for every role (a deployment keeps the default: a card, Pro Santé Connect, a passkey or TIQR).
+env_vars=(PASSERELLE_LISTEN="127.0.0.1:$port" PASSERELLE_PUBLIC_URL="$origin"
+  PASSERELLE_POLICY_SUPPORT=any PASSERELLE_POLICY_REGIONAL_ADMIN=any PASSERELLE_POLICY_NATIONAL_ADMIN=any)
 modes=()
 
 # --- Pro Santé Connect (the test provider, its sign-in page listing the demo identities) -------

@@ -138,6 +138,11 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username cle.fontaine --email camille.fontaine@chu.example \
   --given-name Camille --family-name Fontaine --region FR-IDF --establishment 930004569 \
   --password-stdin >/dev/null
+# For end2end/tests/sign-in-policy.spec.ts, a desk agent who needs the e-mail code.
+printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+  "$root/target/debug/passerelle" user create --username politique.garnier --email lea.garnier@ars.example \
+  --given-name Léa --family-name Garnier --region FR-IDF --otp-required --role support \
+  --password-stdin >/dev/null
 # For end2end/tests/my-sign-ins.spec.ts, a professional no other spec touches.
 printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
   "$root/target/debug/passerelle" user create --username sessions.lemaire --email paul.lemaire@chu.example \
@@ -201,10 +206,27 @@ fleet_env=(PASSERELLE_PUBLIC_URL="$public"
   PASSERELLE_OTP_CODE_SECONDS=20 PASSERELLE_ADDRESS_MAX_FAILURES=500
   PASSERELLE_PSC_ENABLED=true PASSERELLE_PSC_ISSUER="$psc_issuer" PASSERELLE_PSC_CLIENT_ID=passerelle-jwt
   PASSERELLE_PSC_CLIENT_SECRET=passerelle-secret PASSERELLE_PSC_CLIENT_AUTH=basic
-  PASSERELLE_SITE_ROOT="$root/target/site" PASSERELLE_DIRECTORY_INBOX="$e2e_dir/annuaire")
+  PASSERELLE_SITE_ROOT="$root/target/site" PASSERELLE_DIRECTORY_INBOX="$e2e_dir/annuaire"
+  # The specs sign the demo's desk and administrators in with their password: the fleet accepts
+  # it for every role. The policy's defaults run on an instance of their own (below).
+  PASSERELLE_POLICY_SUPPORT=any PASSERELLE_POLICY_REGIONAL_ADMIN=any PASSERELLE_POLICY_NATIONAL_ADMIN=any)
 env "${fleet_env[@]}" bash "$root/scripts/fleet.sh" start "$e2e_dir" 2 "$port" \
   || { echo "FAILED: the fleet did not start"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 fleet_ports=$((port + 1)),$((port + 2))
+# One more instance over the same database with the sign-in policy's defaults (the desk and the
+# administrators need a card, Pro Santé Connect, a passkey or TIQR) and a transition that accepts
+# the password with the e-mailed code: end2end/tests/sign-in-policy.spec.ts. Published under the
+# same host name (its passkeys are the fleet's), on its own port.
+strict_port=3906
+( source "$e2e_dir/fleet/settings"
+  export PASSERELLE_LISTEN="127.0.0.1:$strict_port" PASSERELLE_PUBLIC_URL="http://localhost:$strict_port"
+  unset PASSERELLE_POLICY_SUPPORT PASSERELLE_POLICY_REGIONAL_ADMIN PASSERELLE_POLICY_NATIONAL_ADMIN
+  export PASSERELLE_POLICY_TRANSITION_UNTIL=2099-12-31
+  exec setsid "$root/target/debug/passerelle" serve > "$e2e_dir/strict-instance.log" 2>&1 < /dev/null ) &
+pids+=($!)
+for _ in $(seq 240); do curl -sf "http://127.0.0.1:$strict_port/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
+curl -sf "http://127.0.0.1:$strict_port/readyz" >/dev/null \
+  || { echo "FAILED: the strict instance did not start; its log:"; tail -n 40 "$e2e_dir/strict-instance.log"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 # nginx terminates TLS on the card host (scripts/tls-terminator.sh), plus an ordinary reverse
 # proxy that passes client headers through, whose certificate header must not be believed.
 bash "$root/scripts/tls-terminator.sh" start "$e2e_dir/nginx" "$e2e_dir/pki" "$card_port" "$fleet_ports" "$portal_proxy_port"
@@ -214,7 +236,7 @@ export PASSERELLE_E2E_PKI="$e2e_dir/pki" PASSERELLE_E2E_CARD_LAB="$e2e_dir/card-
   PASSERELLE_E2E_PROXY_URL="http://127.0.0.1:$portal_proxy_port" \
   PASSERELLE_E2E_SMTP="$e2e_dir/smtp" \
   PASSERELLE_E2E_PSC_URL="http://127.0.0.1:$psc_port" PASSERELLE_E2E_PSC_USERS="$e2e_dir/psc-users.json" \
-  PASSERELLE_E2E_FLEET="$e2e_dir"
+  PASSERELLE_E2E_FLEET="$e2e_dir" PASSERELLE_E2E_STRICT_URL="http://localhost:$strict_port"
 log=$(mktemp)
 set +e
 (cd end2end && PASSERELLE_E2E_URL="$public" npx playwright test ${PASSERELLE_E2E_SPECS:-} 2>&1) | tee "$log"

@@ -293,6 +293,8 @@ pub struct AuditListData {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReauthData {
     pub username: String,
+    /// The password confirms for this account's roles (otherwise: sign in again, strongly).
+    pub password_accepted: bool,
     /// The session was opened with a TIQR phone added recently: the page says why it asks.
     pub new_phone: bool,
     pub csrf: String,
@@ -332,6 +334,7 @@ pub mod server {
                 )
                 .await?)
             }
+            Viewer::Weak(..) => Err(ErrorCode::StrongerSignInRequired),
             Viewer::Expired => Err(ErrorCode::SessionExpired),
             Viewer::Anonymous => Err(ErrorCode::NotSignedIn),
         }
@@ -1030,10 +1033,13 @@ pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
 
 #[server(prefix = "/api/admin", endpoint = "reauth", input = GetUrl)]
 pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
-    let (ctx, _services) = crate::api::server::context().await?;
+    let (ctx, services) = crate::api::server::context().await?;
     let session = crate::api::server::signed_in(&ctx)?;
+    let accepted = services.portal.sign_in_policy.accepted(&session.roles);
     Ok(ReauthData {
         username: session.username.to_string(),
+        password_accepted: accepted.is_empty()
+            || accepted.contains(&model::sign_in::Method::Password),
         // Signed in with a phone added recently (no strong authentication in this session).
         new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),

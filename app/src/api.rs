@@ -45,7 +45,11 @@ pub struct EstablishmentView {
 /// What every page's frame needs: who is signed in, and the form token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShellData {
+    /// Signed in (a session too weak for its roles included: it may sign out).
     pub user: Option<UserView>,
+    /// `30/06/2027`: the session is accepted for its roles only during the transition of the
+    /// sign-in policy (password with the e-mailed code); every page says until when.
+    pub transition_until: Option<String>,
     /// The user holds an administration role: the header links to the console.
     pub admin: bool,
     /// The demo's e-mails are readable in the browser: the footer links to them.
@@ -250,6 +254,7 @@ pub(crate) mod server {
     pub fn signed_in(ctx: &RequestContext) -> Result<&Session, ErrorCode> {
         match &ctx.viewer {
             Viewer::SignedIn(s) => Ok(s),
+            Viewer::Weak(..) => Err(ErrorCode::StrongerSignInRequired),
             Viewer::Expired => Err(ErrorCode::SessionExpired),
             Viewer::Anonymous => Err(ErrorCode::NotSignedIn),
         }
@@ -368,9 +373,26 @@ pub async fn get_shell() -> Result<ShellData, ErrorCode> {
         }
         None => false,
     };
+    let transition_until = ctx.viewer.session().and_then(|s| {
+        match services
+            .portal
+            .sign_in_policy
+            .judge(&s.roles, s.auth_method, ctx.now)
+        {
+            domain::sign_in_policy::Strength::Transition { until } => {
+                Some(server::date(until - time::Duration::days(1)))
+            }
+            _ => None,
+        }
+    });
     Ok(ShellData {
         admin,
-        user: ctx.viewer.session().map(server::user_view),
+        transition_until,
+        user: ctx
+            .viewer
+            .session()
+            .or(ctx.viewer.weak().map(|(s, _)| s))
+            .map(server::user_view),
         demo_mails: services.settings.demo_mail_folder.is_some(),
         csrf: ctx.csrf_token.clone(),
     })
@@ -544,6 +566,27 @@ pub async fn get_password_link(token: String) -> Result<PasswordLinkData, ErrorC
     Ok(PasswordLinkData {
         activation: info.activation,
         username: info.username.into(),
+        csrf: ctx.csrf_token.clone(),
+    })
+}
+
+/// The page a session too weak for its account's roles reaches: what would do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StrengthenData {
+    pub accepted: Vec<Method>,
+    pub csrf: String,
+}
+
+#[server(prefix = "/api", endpoint = "strengthen", input = GetUrl)]
+pub async fn get_strengthen() -> Result<StrengthenData, ErrorCode> {
+    let (ctx, services) = server::context().await?;
+    let accepted = match (ctx.viewer.weak(), ctx.viewer.session()) {
+        (Some((_, accepted)), _) => accepted.to_vec(),
+        (None, Some(s)) => services.portal.sign_in_policy.accepted(&s.roles),
+        (None, None) => return Err(ErrorCode::NotSignedIn),
+    };
+    Ok(StrengthenData {
+        accepted,
         csrf: ctx.csrf_token.clone(),
     })
 }

@@ -81,6 +81,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </Suspense>
             </nav>
         </header>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                shell.await.ok().and_then(|d| d.transition_until).map(|until| view! {
+                    <p class="alert alert-warning transition-banner" id="transition">{(m.policy.transition_banner)(&until)}</p>
+                })
+            })}
+        </Suspense>
         <main id="contenu" tabindex="-1">{children()}</main>
         <footer class="site-footer">
             <p>{m.common.app_name} " — " {m.common.tagline}</p>

@@ -145,6 +145,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compte/moyens-de-connexion") view=pages::sign_in_means::SignInMeans ssr=SsrMode::Async />
                     <Route path=path!("/compte/connexions") view=pages::my_activity::MyActivity ssr=SsrMode::Async />
                     <Route path=path!("/connexion/pas-moi") view=pages::not_me::NotMe ssr=SsrMode::Async />
+                    <Route path=path!("/compte/renforcer") view=pages::strengthen::Strengthen ssr=SsrMode::Async />
                     <Route path=path!("/demo/courriels") view=pages::demo_mails::DemoMails ssr=SsrMode::Async />
                     <Route path=path!("/demo/courriels/:id") view=pages::demo_mails::DemoMail ssr=SsrMode::Async />
                     <Route path=path!("/connexion/code") view=pages::email_code::EmailCode ssr=SsrMode::Async />

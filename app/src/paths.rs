@@ -34,6 +34,8 @@ pub const MY_MEANS: &str = "/compte/moyens-de-connexion";
 pub const MY_TIQR: &str = "/compte/tiqr";
 /// « Ce n'était pas moi » (`?jeton=`, from a new-device alert): the page, and its form's post.
 pub const NOT_ME: &str = "/connexion/pas-moi";
+/// A session too weak for its account's roles lands here: how to get a stronger means.
+pub const STRENGTHEN: &str = "/compte/renforcer";
 /// « Mes connexions »: the holder's sessions and last sign-ins.
 pub const MY_ACTIVITY: &str = "/compte/connexions";
 pub const CONSOLE: &str = "/admin";
@@ -69,6 +71,7 @@ pub const PAGES: &[&str] = &[
     MY_TIQR,
     MY_ACTIVITY,
     NOT_ME,
+    STRENGTHEN,
     CONSOLE,
     USERS,
     NEW_USER,

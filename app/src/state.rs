@@ -134,6 +134,10 @@ pub enum Viewer {
     /// The browser presented a session that has just expired.
     Expired,
     SignedIn(Box<Session>),
+    /// Signed in, but with a method the account's roles do not accept (the sign-in policy): this
+    /// session reaches only the page explaining how to get a stronger means, and signing out.
+    /// These methods would do.
+    Weak(Box<Session>, Vec<model::sign_in::Method>),
 }
 
 impl Viewer {
@@ -145,9 +149,19 @@ impl Viewer {
         }
     }
 
+    /// The session, when it is strong enough for its account: a weak one is none here, so that
+    /// every page, action and query treats it as not signed in.
     pub fn session(&self) -> Option<&Session> {
         match self {
             Viewer::SignedIn(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// A session too weak for its account's roles, and what would do.
+    pub fn weak(&self) -> Option<(&Session, &[model::sign_in::Method])> {
+        match self {
+            Viewer::Weak(s, accepted) => Some((s, accepted)),
             _ => None,
         }
     }

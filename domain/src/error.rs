@@ -98,6 +98,10 @@ pub enum Error {
     /// A passkey registration or sign-in was refused.
     #[error("passkey refused: {}", .0.as_str())]
     PasskeyRefused(PasskeyRefusal),
+    /// The account's roles need a stronger sign-in than this session's (or than the password,
+    /// for the console's confirmation): card, Pro Santé Connect, passkey or TIQR.
+    #[error("a stronger sign-in is required")]
+    StrongerSignInRequired,
     /// The admin console needs the password again (the last strong sign-in is too old).
     #[error("re-authentication required")]
     ReauthenticationRequired,

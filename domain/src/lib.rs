@@ -21,6 +21,7 @@ pub mod provisioning;
 pub mod refusals;
 pub mod routing;
 pub mod sessions;
+pub mod sign_in_policy;
 pub mod text;
 pub mod throttle;
 

@@ -116,6 +116,8 @@ pub struct Session {
     /// strong authentication in this session (a sign-in with a phone enrolled in the last hours,
     /// see [`not_strong`]): the console and the enrolment of another phone ask for the password.
     pub authenticated_at: Option<OffsetDateTime>,
+    /// The account's administration roles (the minimum sign-in strength depends on them).
+    pub roles: Vec<model::account::AdminRole>,
     token_hash: Vec<u8>,
 }
 
@@ -221,6 +223,7 @@ async fn load_once(
     let Some(row) = sqlx::query!(
         r#"SELECT s.user_id, s.auth_method, s.auth_mode, s.acr, s.declared_finess, s.establishment_id, s.created_at, s.last_seen_at, s.absolute_expires_at,
                   s.authenticated_at,
+                  ARRAY(SELECT DISTINCT r.role::text FROM admin_roles r WHERE r.user_id = s.user_id) AS "roles!",
                   u.username AS "username: Username", u.given_name, u.family_name,
                   u.region_code AS "region_code: RegionCode", u.status::text AS "status!"
            FROM sessions s JOIN users u ON u.id = s.user_id
@@ -272,6 +275,11 @@ async fn load_once(
         establishment_id: row.establishment_id,
         created_at: row.created_at,
         authenticated_at: row.authenticated_at,
+        roles: row
+            .roles
+            .iter()
+            .filter_map(|r| model::account::AdminRole::parse(r))
+            .collect(),
         token_hash: hash,
     }))
 }

@@ -59,6 +59,38 @@ pub struct Config {
     pub mail: MailConfig,
     pub tiqr: TiqrConfig,
     pub psc: PscConfig,
+    pub policy: PolicyConfig,
+}
+
+/// `[policy]`: the sign-in methods each role needs at least (`card`, `psc`, `passkey`, `tiqr`,
+/// `password+email_code`, `password`); an empty list (or `any` in the environment) accepts any.
+/// Defaults: professionals any; the desk and the administrators card, PSC, passkey or TIQR.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// `AAAA-MM-JJ`: until the end of that day (UTC), the password with the e-mailed code is
+    /// still accepted where it is not listed (the pages say until when).
+    pub transition_until: Option<String>,
+    pub professional: Vec<String>,
+    pub support: Vec<String>,
+    pub regional_admin: Vec<String>,
+    pub national_admin: Vec<String>,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        let names = |methods: &[model::sign_in::Method]| {
+            methods.iter().map(|m| m.as_str().to_string()).collect()
+        };
+        let defaults = domain::sign_in_policy::SignInPolicy::default();
+        Self {
+            transition_until: None,
+            professional: names(&defaults.professional),
+            support: names(&defaults.support),
+            regional_admin: names(&defaults.regional_admin),
+            national_admin: names(&defaults.national_admin),
+        }
+    }
 }
 
 /// `[psc]`: sign-in through Pro Santé Connect (OpenID Connect). Off by default.
@@ -327,6 +359,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             tiqr: TiqrConfig::default(),
             psc: PscConfig::default(),
+            policy: PolicyConfig::default(),
         }
     }
 }
@@ -449,6 +482,27 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_TIQR_NEW_PHONE_HOURS") {
             self.tiqr.new_phone_hours = parse("PASSERELLE_TIQR_NEW_PHONE_HOURS", v)?;
+        }
+        if let Some(v) = var("PASSERELLE_POLICY_TRANSITION_UNTIL") {
+            self.policy.transition_until = Some(v).filter(|v| !v.trim().is_empty());
+        }
+        let list = |v: String| -> Vec<String> {
+            v.split(',')
+                .map(|m| m.trim().to_string())
+                .filter(|m| !m.is_empty() && m != "any")
+                .collect()
+        };
+        if let Some(v) = var("PASSERELLE_POLICY_PROFESSIONAL") {
+            self.policy.professional = list(v);
+        }
+        if let Some(v) = var("PASSERELLE_POLICY_SUPPORT") {
+            self.policy.support = list(v);
+        }
+        if let Some(v) = var("PASSERELLE_POLICY_REGIONAL_ADMIN") {
+            self.policy.regional_admin = list(v);
+        }
+        if let Some(v) = var("PASSERELLE_POLICY_NATIONAL_ADMIN") {
+            self.policy.national_admin = list(v);
         }
         if let Some(v) = var("PASSERELLE_ADMIN_REAUTH_MINUTES") {
             self.session.admin_reauth_minutes = parse("PASSERELLE_ADMIN_REAUTH_MINUTES", v)?;
@@ -625,6 +679,39 @@ impl Config {
         }
     }
 
+    /// The minimum sign-in strength of each role; a method or a date that does not read is an
+    /// error at start-up, not a silently weaker rule.
+    pub fn sign_in_policy(&self) -> Result<domain::sign_in_policy::SignInPolicy, ConfigError> {
+        let methods = |name: &'static str, list: &[String]| {
+            list.iter()
+                .map(|m| {
+                    model::sign_in::Method::parse(m.trim()).ok_or_else(|| ConfigError::Env {
+                        name,
+                        value: m.clone(),
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let transition_until = match &self.policy.transition_until {
+            None => None,
+            Some(day) => {
+                let format = time::macros::format_description!("[year]-[month]-[day]");
+                let date = time::Date::parse(day.trim(), format).map_err(|_| ConfigError::Env {
+                    name: "policy.transition_until",
+                    value: day.clone(),
+                })?;
+                Some(date.midnight().assume_utc() + time::Duration::days(1))
+            }
+        };
+        Ok(domain::sign_in_policy::SignInPolicy {
+            professional: methods("policy.professional", &self.policy.professional)?,
+            support: methods("policy.support", &self.policy.support)?,
+            regional_admin: methods("policy.regional_admin", &self.policy.regional_admin)?,
+            national_admin: methods("policy.national_admin", &self.policy.national_admin)?,
+            transition_until,
+        })
+    }
+
     /// Where PSC sends the browser back (to register at PSC).
     pub fn psc_redirect_uri(&self) -> String {
         format!(
@@ -703,6 +790,40 @@ pub fn origin_of(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sign_in_policy_reads_from_the_file_and_the_environment() {
+        use model::sign_in::Method;
+        let mut c: Config = toml::from_str(
+            "[policy]\ntransition_until = \"2027-06-30\"\nsupport = [\"card\", \"passkey\"]\n",
+        )
+        .unwrap();
+        c.apply_env(|n| match n {
+            "PASSERELLE_POLICY_NATIONAL_ADMIN" => Some("psc, card".into()),
+            "PASSERELLE_POLICY_REGIONAL_ADMIN" => Some("any".into()),
+            _ => None,
+        })
+        .unwrap();
+        let p = c.sign_in_policy().unwrap();
+        assert_eq!(p.support, vec![Method::Card, Method::Passkey]);
+        assert_eq!(p.national_admin, vec![Method::Psc, Method::Card]);
+        assert!(p.regional_admin.is_empty() && p.professional.is_empty());
+        // The whole day named is in the transition.
+        assert_eq!(
+            p.transition_until,
+            Some(time::macros::datetime!(2027-07-01 00:00 UTC))
+        );
+        // A method or a date that does not read is an error, not a weaker rule.
+        c.policy.support = vec!["magie".into()];
+        assert!(c.sign_in_policy().is_err());
+        c.policy.support = Vec::new();
+        c.policy.transition_until = Some("30/06/2027".into());
+        assert!(c.sign_in_policy().is_err());
+        assert_eq!(
+            Config::default().sign_in_policy().unwrap(),
+            domain::sign_in_policy::SignInPolicy::default()
+        );
+    }
 
     #[test]
     fn defaults_follow_the_french_session_rules() {

@@ -139,6 +139,7 @@ pub fn portal(
         code_lifetime: time::Duration::seconds(config.mail.code_lifetime_seconds.clamp(10, 3600)),
         psc: config.psc_settings(),
         identifier_key: identifier_key(config)?,
+        sign_in_policy: config.sign_in_policy()?,
     })
 }
 

@@ -54,6 +54,7 @@ impl From<Error> for ErrorCode {
                 ErrorCode::Duplicate,
             ),
             Error::ReauthenticationRequired => ErrorCode::ReauthRequired,
+            Error::StrongerSignInRequired => ErrorCode::StrongerSignInRequired,
             Error::PasskeyRefused(r) => ErrorCode::Passkey(r.into()),
             Error::StaleVersion => ErrorCode::StaleVersion,
             Error::EstablishmentOutsideRegion => ErrorCode::EstablishmentOutsideRegion,

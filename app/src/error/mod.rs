@@ -141,6 +141,8 @@ pub enum ErrorCode {
     Duplicate(Field),
     /// The admin console asks for the password again.
     ReauthRequired,
+    /// The account's roles need a stronger sign-in than this session's (or than the password).
+    StrongerSignInRequired,
     /// Someone else saved the record since the form was opened.
     StaleVersion,
     EstablishmentOutsideRegion,
@@ -188,6 +190,7 @@ codes! {
         ErrorCode::IdentityNotDeclared        => "compte-identite-non-declaree", 409, card.err_identity_not_declared;
         ErrorCode::AccountLinkExpired         => "lien-expire", 410, account.err_link_expired;
         ErrorCode::ReauthRequired             => "confirmation-requise", 401, console.err_reauth_required;
+        ErrorCode::StrongerSignInRequired     => "connexion-plus-forte", 403, policy.err_stronger;
         ErrorCode::StaleVersion               => "modifie-entre-temps", 409, console.err_stale_version;
         ErrorCode::EstablishmentOutsideRegion => "etablissement-autre-region", 400, console.err_establishment_outside_region;
         ErrorCode::OwnAccount                 => "propre-compte", 403, console.err_own_account;

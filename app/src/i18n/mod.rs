@@ -74,6 +74,7 @@ pub mod import;
 pub mod means;
 pub mod news;
 pub mod passkey;
+pub mod policy;
 pub mod psc;
 pub mod sign_in;
 pub mod tiqr;
@@ -94,6 +95,7 @@ pub struct Messages {
     pub news: news::News,
     pub passkey: passkey::Passkey,
     pub activity: activity::Activity,
+    pub policy: policy::Policy,
 }
 
 pub const FR: Messages = Messages {
@@ -112,6 +114,7 @@ pub const FR: Messages = Messages {
     news: news::FR,
     passkey: passkey::FR,
     activity: activity::FR,
+    policy: policy::FR,
 };
 
 pub const EN: Messages = Messages {
@@ -130,4 +133,5 @@ pub const EN: Messages = Messages {
     news: news::EN,
     passkey: passkey::EN,
     activity: activity::EN,
+    policy: policy::EN,
 };

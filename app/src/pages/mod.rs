@@ -17,4 +17,5 @@ pub mod passkey;
 pub mod psc_error;
 pub mod sign_in;
 pub mod sign_in_means;
+pub mod strengthen;
 pub mod tiqr_sign_in;

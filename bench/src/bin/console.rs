@@ -679,6 +679,7 @@ async fn main() -> BoxResult<()> {
         code_lifetime: domain::auth::otp::CODE_LIFETIME,
         psc: domain::auth::psc::Settings::default(),
         identifier_key: domain::audit::IdentifierKey::new([7; 32]),
+        sign_in_policy: domain::sign_in_policy::SignInPolicy::any(),
     };
     let regional = Actor {
         user_id: None,

@@ -54,6 +54,9 @@ pub struct Portal {
     pub psc: psc::Settings,
     /// Keys the audit label of identifiers typed for no account (never stored as typed).
     pub identifier_key: crate::audit::IdentifierKey,
+    /// The sign-in methods each role needs at least (the edge applies it to every request; the
+    /// console's re-authentication here).
+    pub sign_in_policy: crate::sign_in_policy::SignInPolicy,
 }
 
 /// After a right password: signed in, or the e-mail code is awaited first.
@@ -186,6 +189,12 @@ pub async fn reauthenticate(
     call: Call<'_>,
 ) -> Result<()> {
     let Call { now, .. } = call;
+    // The same strength as the sign-in the role needs: where the password is not enough to sign
+    // in, it is not enough to confirm either (signing in again with a stronger means is).
+    let accepted = portal.sign_in_policy.accepted(&session.roles);
+    if !accepted.is_empty() && !accepted.contains(&Method::Password) {
+        return Err(crate::Error::StrongerSignInRequired);
+    }
     let checked = password::check(
         portal,
         audit::Action::AuthReauthenticate,

@@ -543,3 +543,28 @@ fn a_portal_published_under_an_address_has_no_passkeys() {
             .is_some()
     );
 }
+
+/// The console's confirmation asks for the strength the role needs: where the password does not
+/// sign the role in, it does not confirm either.
+#[tokio::test]
+async fn the_password_does_not_confirm_for_a_role_that_needs_a_stronger_sign_in() {
+    let mut portal = seeded().await;
+    let session = signed_in(&portal, "admin.idf").await;
+    let c = client("192.0.2.50");
+    portal.sign_in_policy = domain::sign_in_policy::SignInPolicy::default();
+    let refused =
+        domain::auth::reauthenticate(&portal, &session, DEMO_PASSWORD, Call::new(&c, t0())).await;
+    assert!(
+        matches!(refused, Err(Error::StrongerSignInRequired)),
+        "{refused:?}"
+    );
+    // A professional's (or a deployment that accepts the password for the role) still does.
+    let professional = signed_in(&portal, "dr.martin").await;
+    domain::auth::reauthenticate(&portal, &professional, DEMO_PASSWORD, Call::new(&c, t0()))
+        .await
+        .unwrap();
+    portal.sign_in_policy = domain::sign_in_policy::SignInPolicy::any();
+    domain::auth::reauthenticate(&portal, &session, DEMO_PASSWORD, Call::new(&c, t0()))
+        .await
+        .unwrap();
+}

@@ -26,10 +26,20 @@ pub(super) fn test_config() -> crate::config::Config {
         NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_dir_all(&dir);
-    crate::config::Config {
+    let mut config = crate::config::Config {
         data_dir: dir,
         ..crate::config::Config::default()
+    };
+    // These tests sign the demo administrators in with their password; the sign-in policy's
+    // defaults have their own tests (`the_desk_and_administrators_need_a_stronger_sign_in`).
+    for list in [
+        &mut config.policy.support,
+        &mut config.policy.regional_admin,
+        &mut config.policy.national_admin,
+    ] {
+        list.clear();
     }
+    config
 }
 
 /// The portal over a fresh database with the demo accounts, on `http://127.0.0.1:3000`.
@@ -136,6 +146,88 @@ async fn sign_in(app: &Router, username: &str) -> String {
         .unwrap();
     assert!(response.status().is_redirection(), "{}", response.status());
     cookie(&response, "passerelle_session").expect("a session cookie")
+}
+
+/// The sign-in policy's defaults, role by role: a professional's password session reaches their
+/// pages; the desk's and the administrators' reach nothing but the page explaining how to get a
+/// stronger means (pages redirected, the console's data refused, its actions refused), and may
+/// still sign out.
+#[tokio::test]
+async fn the_desk_and_administrators_need_a_stronger_sign_in() {
+    let config = crate::config::Config {
+        policy: crate::config::PolicyConfig::default(),
+        ..test_config()
+    };
+    let (app, _) = portal_with(&config).await;
+    let professional = sign_in(&app, "dr.martin").await;
+    let response = app
+        .clone()
+        .oneshot(get("/compte/connexions", Some(&professional)))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    for username in ["support.idf", "admin.idf", "admin.national"] {
+        let session = sign_in(&app, username).await;
+        for page in [
+            "/admin/comptes",
+            "/compte/moyens-de-connexion",
+            "/etablissements",
+        ] {
+            let response = app
+                .clone()
+                .oneshot(get(page, Some(&session)))
+                .await
+                .unwrap();
+            assert!(response.status().is_redirection(), "{username} {page}");
+            assert_eq!(
+                location(&response),
+                "/compte/renforcer",
+                "{username} {page}"
+            );
+        }
+        let response = app
+            .clone()
+            .oneshot(get("/compte/renforcer", Some(&session)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{username}");
+        let page = body(response).await;
+        assert!(
+            page.contains("Une connexion plus forte est nécessaire"),
+            "{username}"
+        );
+        // The session is kept (not dropped as unknown): signing out is possible.
+        let response = app
+            .clone()
+            .oneshot(get("/api/admin/users", Some(&session)))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{username}");
+        assert!(
+            body(response).await.contains("StrongerSignInRequired"),
+            "{username}"
+        );
+        let response = app
+            .clone()
+            .oneshot(post(
+                "/compte/connexions/fermer",
+                &[("session", "autres")],
+                Some(&session),
+            ))
+            .await
+            .unwrap();
+        assert!(
+            location(&response).starts_with("/connexion?erreur=non-connecte"),
+            "{username}"
+        );
+        let response = app
+            .clone()
+            .oneshot(post("/deconnexion", &[], Some(&session)))
+            .await
+            .unwrap();
+        assert!(response.status().is_redirection(), "{username}");
+        assert!(location(&response).starts_with("/connexion"), "{username}");
+    }
 }
 
 #[tokio::test]

@@ -16,6 +16,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use domain::audit::Client;
 use domain::sessions;
+use domain::sign_in_policy::Strength;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -238,7 +239,24 @@ async fn with_context(
         },
         None => Viewer::Anonymous,
     };
-    let drop_session_cookie = presented.is_some() && viewer.session().is_none();
+    // The sign-in policy: a session whose method the account's roles do not accept reaches
+    // nothing but the page explaining how to get a stronger means (and signing out).
+    let viewer = match viewer {
+        Viewer::SignedIn(s) => {
+            match state
+                .services
+                .portal
+                .sign_in_policy
+                .judge(&s.roles, s.auth_method, now)
+            {
+                Strength::TooWeak { accepted } => Viewer::Weak(s, accepted),
+                Strength::Enough | Strength::Transition { .. } => Viewer::SignedIn(s),
+            }
+        }
+        other => other,
+    };
+    let drop_session_cookie =
+        presented.is_some() && viewer.session().is_none() && viewer.weak().is_none();
 
     let is_get = request.method() == Method::GET;
     let guard = if is_console_api(&path) {
@@ -247,6 +265,7 @@ async fn with_context(
         // console's pages show a signed-out viewer, encoded as their server functions answer.
         let code = match &viewer {
             Viewer::SignedIn(_) => None,
+            Viewer::Weak(..) => Some(app::error::ErrorCode::StrongerSignInRequired),
             Viewer::Expired => Some(app::error::ErrorCode::SessionExpired),
             Viewer::Anonymous => Some(app::error::ErrorCode::NotSignedIn),
         };
@@ -261,6 +280,8 @@ async fn with_context(
     } else if is_get && is_private_page(&path) {
         match &viewer {
             Viewer::SignedIn(_) => None,
+            Viewer::Weak(..) if path == paths::STRENGTHEN => None,
+            Viewer::Weak(..) => Some(Redirect::to(paths::STRENGTHEN).into_response()),
             Viewer::Expired => {
                 Some(Redirect::to(&Info::SessionExpired.on(paths::SIGN_IN)).into_response())
             }

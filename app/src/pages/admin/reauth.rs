@@ -23,6 +23,13 @@ pub fn Reauth() -> impl IntoView {
         <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
             {move || Suspend::new(async move {
                 match data.await {
+                    Ok(d) if !d.password_accepted => view! {
+                        <p id="confirmation-forte">{m.policy.reauth_stronger}</p>
+                        <form method="post" action=paths::SIGN_OUT class="form">
+                            <input type="hidden" name="csrf" value=d.csrf />
+                            <button type="submit">{m.policy.sign_in_again}</button>
+                        </form>
+                    }.into_any(),
                     Ok(d) => view! {
                         {d.new_phone.then(|| view! { <p id="nouveau-telephone">{m.console.adm_reauth_new_phone}</p> })}
                         <form method="post" action=paths::REAUTH class="form">
