@@ -51,6 +51,20 @@ const pages: [string, (page: Page) => Promise<void>][] = [
     await page.goto("/admin/actualites");
     await expect(page.getByRole("heading", { level: 1, name: "Actualités" })).toBeVisible();
   }],
+  ["« Mes moyens de connexion » with its passkeys", async (page) => {
+    await signIn(page, "inf.durand");
+    await page.goto("/compte/moyens-de-connexion");
+    await expect(page.getByRole("heading", { level: 2, name: "Clés d'accès" })).toBeVisible();
+  }],
+  ["« Mes connexions »", async (page) => {
+    await signIn(page, "inf.durand");
+    await page.goto("/compte/connexions");
+    await expect(page.locator("#sessions tbody tr").first()).toBeVisible();
+  }],
+  ["« Ce n'était pas moi »", async (page) => {
+    await page.goto("/connexion/pas-moi?jeton=" + "a".repeat(43));
+    await expect(page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" })).toBeVisible();
+  }],
   ["the console's national directory", async (page) => {
     await signIn(page, "admin.national");
     await page.goto("/admin/annuaire");

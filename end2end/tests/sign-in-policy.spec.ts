@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, Page, test } from "./fixtures";
 import { DEMO_PASSWORD, hydrated, receivedMails, signIn, signOut, waitForMail } from "./helpers";
 
@@ -17,6 +18,9 @@ test("the desk signed in with a password reaches nothing but the page that says 
   await expect(page).toHaveURL(/\/compte\/renforcer$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Une connexion plus forte est nécessaire");
   await expect(page.locator("#liste-moyens")).toHaveText("carte CPS, Pro Santé Connect, clé d'accès, application TIQR");
+  await hydrated(page);
+  const axe = await new AxeBuilder({ page }).withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]).analyze();
+  expect(axe.violations.map((v) => v.id)).toEqual([]);
   // The console, the account's pages: back here.
   for (const path of ["/admin/comptes", "/compte/moyens-de-connexion", "/admin/journal"]) {
     await page.goto(path);
