@@ -1035,11 +1035,12 @@ pub async fn get_audit_row(id: i64) -> Result<AuditRowView, ErrorCode> {
 pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
     let (ctx, services) = crate::api::server::context().await?;
     let session = crate::api::server::signed_in(&ctx)?;
-    let accepted = services.portal.sign_in_policy.accepted(&session.roles);
     Ok(ReauthData {
         username: session.username.to_string(),
-        password_accepted: accepted.is_empty()
-            || accepted.contains(&model::sign_in::Method::Password),
+        password_accepted: services
+            .portal
+            .sign_in_policy
+            .accepts_password(&session.roles),
         // Signed in with a phone added recently (no strong authentication in this session).
         new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),

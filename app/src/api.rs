@@ -582,7 +582,11 @@ pub async fn get_strengthen() -> Result<StrengthenData, ErrorCode> {
     let (ctx, services) = server::context().await?;
     let accepted = match (ctx.viewer.weak(), ctx.viewer.session()) {
         (Some((_, accepted)), _) => accepted.to_vec(),
-        (None, Some(s)) => services.portal.sign_in_policy.accepted(&s.roles),
+        (None, Some(s)) => services
+            .portal
+            .sign_in_policy
+            .accepted(&s.roles)
+            .unwrap_or_default(),
         (None, None) => return Err(ErrorCode::NotSignedIn),
     };
     Ok(StrengthenData {
@@ -602,7 +606,9 @@ pub async fn get_my_activity() -> Result<ActivityData, ErrorCode> {
         .acquire()
         .await
         .map_err(domain::Error::from)?;
-    let sessions = domain::auth::activity::sessions(&mut conn, session).await?;
+    let sessions =
+        domain::auth::activity::sessions(&mut conn, session, services.portal.sessions, ctx.now)
+            .await?;
     let sign_ins = domain::auth::activity::sign_ins(&mut conn, session.user_id).await?;
     Ok(ActivityData {
         sessions: sessions

@@ -407,15 +407,26 @@ pub struct OwnSession {
     pub current: bool,
 }
 
-/// The holder's live sessions, the current one first, then the most recently active.
-pub async fn own_live(conn: &mut PgConnection, session: &Session) -> Result<Vec<OwnSession>> {
+/// The holder's live sessions, the current one first, then the most recently active. One past
+/// its idle or absolute limit is not listed (it is ended for good when its cookie comes back).
+pub async fn own_live(
+    conn: &mut PgConnection,
+    session: &Session,
+    policy: Policy,
+    now: OffsetDateTime,
+) -> Result<Vec<OwnSession>> {
     sqlx::query!(
         r#"SELECT encode(substring(token_hash FROM 1 FOR 16), 'hex') AS "reference!",
                   token_hash = $2 AS "current!", auth_method, created_at, last_seen_at, ip, user_agent
-           FROM sessions WHERE user_id = $1 AND ended_at IS NULL
+           FROM sessions
+           WHERE user_id = $1 AND ended_at IS NULL AND absolute_expires_at > $3
+             AND last_seen_at > $3::timestamptz - $4::interval
            ORDER BY token_hash = $2 DESC, last_seen_at DESC LIMIT 50"#,
         session.user_id,
-        session.token_hash
+        session.token_hash,
+        now,
+        sqlx::postgres::types::PgInterval::try_from(policy.idle)
+            .map_err(|e| Error::Internal(format!("idle limit: {e}")))?
     )
     .fetch_all(&mut *conn)
     .await?

@@ -68,36 +68,43 @@ impl SignInPolicy {
         }
     }
 
-    /// The methods an account with `roles` may sign in with (every one of its roles' minimums:
-    /// the strictest wins); empty: any.
-    pub fn accepted(&self, roles: &[AdminRole]) -> Vec<Method> {
-        let lists: Vec<&Vec<Method>> = if roles.is_empty() {
-            vec![&self.professional]
-        } else {
-            roles
+    /// The methods an account with `roles` may sign in with: those every rule that binds it
+    /// accepts (the professionals' binds every account — an agent of the desk may also work in an
+    /// establishment — and each role's binds its holders). `None`: no rule binds it, any method
+    /// will do. `Some` of an empty list: the rules have no method in common, none will do (a
+    /// configuration to fix, never read as "any").
+    pub fn accepted(&self, roles: &[AdminRole]) -> Option<Vec<Method>> {
+        let binding: Vec<&Vec<Method>> = std::iter::once(&self.professional)
+            .chain(roles.iter().map(|r| match r {
+                AdminRole::Support => &self.support,
+                AdminRole::RegionalAdmin => &self.regional_admin,
+                AdminRole::NationalAdmin => &self.national_admin,
+            }))
+            .filter(|l| !l.is_empty())
+            .collect();
+        let first = binding.first()?;
+        Some(
+            first
                 .iter()
-                .map(|r| match r {
-                    AdminRole::Support => &self.support,
-                    AdminRole::RegionalAdmin => &self.regional_admin,
-                    AdminRole::NationalAdmin => &self.national_admin,
-                })
-                .collect()
-        };
-        let constraining: Vec<&Vec<Method>> = lists.into_iter().filter(|l| !l.is_empty()).collect();
-        let Some(first) = constraining.first() else {
-            return Vec::new();
-        };
-        first
-            .iter()
-            .copied()
-            .filter(|m| constraining.iter().all(|l| l.contains(m)))
-            .collect()
+                .copied()
+                .filter(|m| binding.iter().all(|l| l.contains(m)))
+                .collect(),
+        )
+    }
+
+    /// Whether the password alone is accepted for an account holding `roles` (the console's
+    /// confirmation asks for it only then).
+    pub fn accepts_password(&self, roles: &[AdminRole]) -> bool {
+        self.accepted(roles)
+            .is_none_or(|accepted| accepted.contains(&Method::Password))
     }
 
     /// Whether a session signed in with `method` is enough for an account holding `roles`.
     pub fn judge(&self, roles: &[AdminRole], method: Method, now: OffsetDateTime) -> Strength {
-        let accepted = self.accepted(roles);
-        if accepted.is_empty() || accepted.contains(&method) {
+        let Some(accepted) = self.accepted(roles) else {
+            return Strength::Enough;
+        };
+        if accepted.contains(&method) {
             return Strength::Enough;
         }
         match self.transition_until {
@@ -174,15 +181,29 @@ mod tests {
             ..SignInPolicy::default()
         };
         let both = [AdminRole::Support, AdminRole::RegionalAdmin];
-        assert_eq!(p.accepted(&both), vec![Method::Card]);
+        assert_eq!(p.accepted(&both), Some(vec![Method::Card]));
         assert_eq!(p.judge(&both, Method::Card, NOW), Strength::Enough);
         assert!(matches!(
             p.judge(&both, Method::Tiqr, NOW),
             Strength::TooWeak { .. }
         ));
-        // A professional list that is set applies to accounts without a role only.
+        // Two roles with nothing in common: nothing will do (never "any").
+        let disjoint = SignInPolicy {
+            support: vec![Method::Tiqr, Method::Passkey],
+            regional_admin: vec![Method::Card, Method::Psc],
+            ..SignInPolicy::default()
+        };
+        assert_eq!(disjoint.accepted(&both), Some(vec![]));
+        for m in Method::ALL {
+            assert!(
+                matches!(disjoint.judge(&both, m, NOW), Strength::TooWeak { .. }),
+                "{m:?}"
+            );
+        }
+        assert!(!disjoint.accepts_password(&both));
+        // The professionals' list binds every account, the desk's agents included.
         let strict = SignInPolicy {
-            professional: vec![Method::Card],
+            professional: vec![Method::Card, Method::Psc],
             support: Vec::new(),
             ..SignInPolicy::default()
         };
@@ -190,9 +211,15 @@ mod tests {
             strict.judge(&[], Method::Password, NOW),
             Strength::TooWeak { .. }
         ));
+        assert!(matches!(
+            strict.judge(&[AdminRole::Support], Method::Tiqr, NOW),
+            Strength::TooWeak { .. }
+        ));
         assert_eq!(
-            strict.judge(&[AdminRole::Support], Method::Password, NOW),
+            strict.judge(&[AdminRole::Support], Method::Psc, NOW),
             Strength::Enough
         );
+        assert!(SignInPolicy::any().accepts_password(&both));
+        assert!(SignInPolicy::default().accepts_password(&[]));
     }
 }

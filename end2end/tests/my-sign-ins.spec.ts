@@ -60,13 +60,13 @@ test("the sign-in from a new browser was e-mailed; « ce n'était pas moi » blo
   await page.goto(link!);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Ce n'était pas moi");
   await page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" }).click();
-  await expect(page.getByRole("status")).toContainText("Votre compte est bloqué et toutes ses sessions sont fermées.");
-  // The link is spent; the account does not sign in any more, until the desk unblocks it.
+  await expect(page.getByRole("status")).toContainText("Votre compte est bloqué : ses sessions sont fermées");
+  // The link is spent; the password the intruder used no longer works.
   await page.goto(link!);
   await page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" }).click();
   await expect(page.getByRole("alert")).toBeVisible();
   await signIn(page, HOLDER);
-  await expect(page.getByRole("alert")).toContainText("verrouillé");
+  await expect(page.getByRole("alert")).toContainText("Identifiant ou mot de passe incorrect.");
   await context.close();
 });
 

@@ -61,9 +61,9 @@ pub(super) const FR: Activity = Activity {
     unknown: "Inconnu",
     not_me_hint: "Une session ou une connexion que vous ne reconnaissez pas ? Fermez-la, changez votre mot de passe et contactez l'assistance.",
     not_me_title: "Ce n'était pas moi",
-    not_me_text: "Vous avez reçu un courriel signalant une connexion à votre compte depuis un nouveau navigateur. Si ce n'était pas vous, bloquez votre compte : toutes ses sessions seront fermées et personne ne pourra plus s'y connecter jusqu'à ce que l'assistance le débloque, après avoir vérifié votre identité.",
+    not_me_text: "Vous avez reçu un courriel signalant une connexion à votre compte depuis un nouveau navigateur. Si ce n'était pas vous, bloquez votre compte : toutes ses sessions seront fermées, ses cartes, identités Pro Santé Connect, téléphones et clés d'accès retirés, son mot de passe désactivé, et personne ne pourra plus s'y connecter jusqu'à ce que l'assistance le débloque, après avoir vérifié votre identité.",
     not_me_button: "Ce n'était pas moi : bloquer mon compte",
-    not_me_done: "Votre compte est bloqué et toutes ses sessions sont fermées. Contactez l'assistance de votre région pour le débloquer, puis changez votre mot de passe.",
+    not_me_done: "Votre compte est bloqué : ses sessions sont fermées, ses moyens de connexion retirés et son mot de passe désactivé. Contactez l'assistance de votre région : elle le débloquera et vous enverra un lien pour choisir un nouveau mot de passe.",
     not_me_fine: "Si c'était bien vous, il n'y a rien à faire : fermez simplement cette page.",
 };
 
@@ -93,8 +93,8 @@ pub(super) const EN: Activity = Activity {
     unknown: "Unknown",
     not_me_hint: "A session or a sign-in you do not recognise? End it, change your password and contact the support desk.",
     not_me_title: "This was not me",
-    not_me_text: "You received an e-mail about a sign-in to your account from a new browser. If it was not you, block your account: all its sessions will be ended and nobody will be able to sign in until the support desk unblocks it, after checking who you are.",
+    not_me_text: "You received an e-mail about a sign-in to your account from a new browser. If it was not you, block your account: all its sessions will be ended, its cards, Pro Santé Connect identities, phones and passkeys removed, its password disabled, and nobody will be able to sign in until the support desk unblocks it, after checking who you are.",
     not_me_button: "This was not me: block my account",
-    not_me_done: "Your account is blocked and all its sessions are ended. Contact your region's support desk to unblock it, then change your password.",
+    not_me_done: "Your account is blocked: its sessions are ended, its sign-in methods removed and its password disabled. Contact your region's support desk: they will unblock it and send you a link to choose a new password.",
     not_me_fine: "If it was you, there is nothing to do: simply close this page.",
 };

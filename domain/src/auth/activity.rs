@@ -63,8 +63,13 @@ pub async fn sign_ins(
 }
 
 /// The holder's live sessions (the current one first).
-pub async fn sessions(conn: &mut sqlx::PgConnection, session: &Session) -> Result<Vec<OwnSession>> {
-    sessions::own_live(conn, session).await
+pub async fn sessions(
+    conn: &mut sqlx::PgConnection,
+    session: &Session,
+    policy: sessions::Policy,
+    now: OffsetDateTime,
+) -> Result<Vec<OwnSession>> {
+    sessions::own_live(conn, session, policy, now).await
 }
 
 /// Which of the holder's other sessions to end.

@@ -3,10 +3,14 @@
 //! a sign-in from a device the account has never used, when it has used others before, e-mails
 //! the holder: when, how, from where, with which browser, and a « ce n'était pas moi » link.
 //!
-//! That link ([`not_me`]) ends every session of the account and locks it until the support desk
-//! unlocks it (the desk's « Déverrouiller », after checking who is on the phone). It is single
-//! use and valid for [`NOT_ME_LIFETIME`]; opening it shows a page whose button does the locking
-//! (a GET never changes anything: mail scanners open links).
+//! That link ([`not_me`]) throws the intruder out as the desk's « Compte compromis » does — every
+//! session ends, every card, PSC identity, phone and passkey is removed (the intruder may have
+//! added one), pending code steps and links are voided, the password stops working, the browsers
+//! known for the account are forgotten — and locks the account until the support desk unlocks
+//! it (after checking who is on the phone) and sends a link to choose a new password. It is single
+//! use and valid for [`NOT_ME_LIFETIME`]; opening it shows a page whose button does it (a GET
+//! never changes anything: mail scanners open links). Where the first browser of an account is
+//! learnt (no other known yet: the feature's first days), nothing is sent.
 
 use serde_json::json;
 use sqlx::PgConnection;
@@ -110,11 +114,15 @@ pub(crate) async fn sign_in_from(
     Ok(Seen::New)
 }
 
-/// « Ce n'était pas moi »: with a valid link, every session of the account ends and the account
-/// is locked until the desk unlocks it; audited. An unknown, used or expired link changes nothing
-/// (`AccountLinkExpired`).
+/// « Ce n'était pas moi »: with a valid link, the account is cleaned as the module says and
+/// locked until the desk unlocks it; audited. An unknown, used or expired link changes nothing
+/// (`AccountLinkExpired`, audited as an anonymous refusal).
 pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
+    // Hashed before the transaction: no connection waits on Argon2.
+    let mut secret = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let unknown = portal.passwords.hash_async(&hex::encode(secret)).await?;
     let mut tx = portal.pool.begin().await?;
     let Some(user_id) = sqlx::query_scalar!(
         "UPDATE not_me_links SET used_at = $2
@@ -126,6 +134,25 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
     .fetch_optional(&mut *tx)
     .await?
     else {
+        drop(tx);
+        crate::refusals::record(
+            &portal.pool,
+            crate::refusals::Refusal {
+                action: audit::Action::AccountNotMe,
+                reason: "link_expired",
+                outcome: Outcome::Failure,
+            },
+            call,
+            async |_| {
+                Ok(Event::new(
+                    audit::Action::AccountNotMe,
+                    Outcome::Failure,
+                    "lien « pas moi »",
+                )
+                .details(json!({ "reason": "link_expired" })))
+            },
+        )
+        .await?;
         return Err(Error::AccountLinkExpired);
     };
     let account = sqlx::query!(
@@ -137,13 +164,32 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
     .fetch_one(&mut *tx)
     .await?;
     let ended = sessions::end_all_for_user(&mut tx, user_id, "not_me", now).await?;
-    // A disabled account stays disabled (more than locked); a pending one has no session to fear.
+    let removed = super::means::remove_all_in(&mut tx, user_id, user_id, now).await?;
+    let steps = sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query!(
+        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!("DELETE FROM known_devices WHERE user_id = $1", user_id)
+        .execute(&mut *tx)
+        .await?;
+    // The password the intruder used stops working; a disabled account stays disabled (more than
+    // locked), a pending one keeps waiting for its activation.
     let locked = account.status == UserStatus::Active;
     if locked {
         sqlx::query!(
-            "UPDATE users SET status = 'locked', updated_at = $2, version = version + 1 WHERE id = $1",
+            "UPDATE users SET status = 'locked', password_hash = $3, updated_at = $2,
+                              version = version + 1
+             WHERE id = $1",
             user_id,
-            now
+            now,
+            unknown
         )
         .execute(&mut *tx)
         .await?;
@@ -168,6 +214,9 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
         .region(&account.region_code)
         .details(json!({
             "sessions_ended": ended,
+            "removed": super::means::details(&removed),
+            "code_steps_cancelled": steps,
+            "password_voided": locked,
             "before": account.status,
             "locked": locked,
         })),

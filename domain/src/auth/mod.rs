@@ -191,8 +191,7 @@ pub async fn reauthenticate(
     let Call { now, .. } = call;
     // The same strength as the sign-in the role needs: where the password is not enough to sign
     // in, it is not enough to confirm either (signing in again with a stronger means is).
-    let accepted = portal.sign_in_policy.accepted(&session.roles);
-    if !accepted.is_empty() && !accepted.contains(&Method::Password) {
+    if !portal.sign_in_policy.accepts_password(&session.roles) {
         return Err(crate::Error::StrongerSignInRequired);
     }
     let checked = password::check(

@@ -324,6 +324,11 @@ pub async fn register(
             return Err(refused(PasskeyRefusal::Invalid));
         }
     };
+    // The table keeps ids of 16 bytes or more (what authenticators make); webauthn-rs checks the
+    // upper bound only.
+    if passkey.cred_id().len() < 16 {
+        return Err(refused(PasskeyRefusal::Invalid));
+    }
     let name = name.map_or_else(|| default_name(now), str::to_string);
     let id = Uuid::new_v4();
     let mut tx = portal.pool.begin().await?;
@@ -337,6 +342,17 @@ pub async fn register(
         .ok_or(Error::NotFound)?;
     if account.status != UserStatus::Active {
         return Err(Error::AccountUnavailable(account.status));
+    }
+    // Counted again under the account's lock: registrations from several browsers at once do not
+    // go past the limit.
+    let held = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "n!" FROM passkeys WHERE user_id = $1"#,
+        user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if held >= MAX_PER_ACCOUNT {
+        return Err(refused(PasskeyRefusal::TooMany));
     }
     let inserted = sqlx::query!(
         "INSERT INTO passkeys (id, user_id, credential_id, name, credential, sign_count, created_at)

@@ -492,8 +492,9 @@ pub fn new_device(r: &Recipient, d: NewDevice<'_>) -> Mail {
     let fine = "Si c'était vous, il n'y a rien à faire.";
     let not_me = format!(
         "Si ce n'était pas vous, ouvrez ce lien ({days} jours) : toutes les sessions de votre \
-         compte seront fermées et il sera bloqué jusqu'à ce que l'assistance le débloque \
-         (coordonnées ci-dessous) ; changez ensuite votre mot de passe.",
+         compte seront fermées, ses moyens de connexion retirés, son mot de passe désactivé, et \
+         il sera bloqué jusqu'à ce que l'assistance le débloque (coordonnées ci-dessous) et vous \
+         envoie un lien pour choisir un nouveau mot de passe.",
         days = d.days
     );
     Mail {

@@ -63,7 +63,14 @@ async fn the_holder_sees_their_sign_ins_and_sessions_and_ends_the_others() {
             (true, Some(Method::Password), Some("10.1.2.3".into())),
         ]
     );
-    let open = activity::sessions(&mut conn, &office).await.unwrap();
+    let open = activity::sessions(
+        &mut conn,
+        &office,
+        portal.sessions,
+        t0() + Duration::minutes(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(open.len(), 3);
     assert!(open[0].current);
     assert_eq!(open[0].ip.as_deref(), Some("10.1.2.3"));
@@ -72,7 +79,14 @@ async fn the_holder_sees_their_sign_ins_and_sessions_and_ends_the_others() {
             .iter()
             .all(|s| !s.current && s.reference.len() == 32)
     );
-    let others_reference = activity::sessions(&mut conn, &other).await.unwrap()[0]
+    let others_reference = activity::sessions(
+        &mut conn,
+        &other,
+        portal.sessions,
+        t0() + Duration::minutes(10),
+    )
+    .await
+    .unwrap()[0]
         .reference
         .clone();
     drop(conn);
@@ -108,12 +122,27 @@ async fn the_holder_sees_their_sign_ins_and_sessions_and_ends_the_others() {
         1
     );
     let mut conn = portal.pool.acquire().await.unwrap();
-    let open = activity::sessions(&mut conn, &office).await.unwrap();
+    let open = activity::sessions(
+        &mut conn,
+        &office,
+        portal.sessions,
+        t0() + Duration::minutes(10),
+    )
+    .await
+    .unwrap();
     assert_eq!(open.len(), 1);
     assert!(open[0].current);
     // The other account's session is untouched; each ending is audited, by the holder.
     assert_eq!(
-        activity::sessions(&mut conn, &other).await.unwrap().len(),
+        activity::sessions(
+            &mut conn,
+            &other,
+            portal.sessions,
+            t0() + Duration::minutes(10)
+        )
+        .await
+        .unwrap()
+        .len(),
         1
     );
     let audited: Vec<(String, i64)> = sqlx::query_as(
@@ -132,6 +161,16 @@ async fn the_holder_sees_their_sign_ins_and_sessions_and_ends_the_others() {
     .await
     .unwrap();
     assert_eq!(reasons, 2);
+    // Past their limits, sessions are not listed as open any more.
+    let open = activity::sessions(
+        &mut conn,
+        &office,
+        portal.sessions,
+        t0() + Duration::hours(5),
+    )
+    .await
+    .unwrap();
+    assert!(open.is_empty());
 }
 
 #[tokio::test]
@@ -247,6 +286,7 @@ async fn a_sign_in_from_a_new_browser_warns_the_holder_who_can_lock_the_account(
     assert_eq!(live, 0);
     let again = domain::auth::devices::not_me(&portal, &token, Call::new(&c, later)).await;
     assert!(matches!(again, Err(Error::AccountLinkExpired)), "{again:?}");
+    // The intruder's password is refused; the account is locked.
     let refused = sign_in(
         &portal,
         "dr.martin",
@@ -256,35 +296,52 @@ async fn a_sign_in_from_a_new_browser_warns_the_holder_who_can_lock_the_account(
     )
     .await;
     assert!(
-        matches!(
-            refused,
-            Err(Error::AccountUnavailable(
-                model::account::UserStatus::Locked
-            ))
-        ),
+        matches!(refused, Err(Error::InvalidCredentials)),
         "{refused:?}"
     );
+    let status: String = sqlx::query_scalar("SELECT status::text FROM users WHERE id = $1")
+        .bind(first.user_id)
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "locked");
     let audited: (String, bool) = sqlx::query_as(
-        "SELECT outcome::text, (details->>'locked')::boolean FROM audit_log WHERE action = 'account.not_me'",
+        "SELECT outcome::text, (details->>'locked')::boolean FROM audit_log WHERE action = 'account.not_me' AND outcome = 'success'",
     )
     .fetch_one(&portal.pool)
     .await
     .unwrap();
     assert_eq!(audited, ("success".into(), true));
-    // The desk unlocks it (after checking who is on the phone).
+    // The second use was refused and audited too.
+    let refusals: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'account.not_me' AND outcome = 'failure'",
+    )
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(refusals, 1);
+    // The intruder's password no longer works, even once the desk has unlocked the account
+    // (the holder chooses a new one through the link the desk sends).
     let desk = crate::harness::actor(&portal, "support.idf").await;
     domain::admin::users::unlock(&portal, &desk, first.user_id, Call::new(&c, later))
         .await
         .unwrap();
-    sign_in(
+    let old = sign_in(
         &portal,
         "dr.martin",
         DEMO_PASSWORD,
         None,
         Call::new(&c, later),
     )
-    .await
-    .unwrap();
+    .await;
+    assert!(matches!(old, Err(Error::InvalidCredentials)), "{old:?}");
+    let mut conn = portal.pool.acquire().await.unwrap();
+    assert_eq!(
+        domain::auth::devices::count_of(&mut conn, first.user_id)
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]

@@ -65,11 +65,19 @@ pub async fn not_me(
     Posted(form): Posted<NotMeForm>,
 ) -> Response {
     let token = form.jeton.trim();
-    if token.len() != 43 {
+    if token.len() != 43
+        || !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
         return back_with_error(paths::NOT_ME, &ErrorCode::AccountLinkExpired);
     }
     match domain::auth::devices::not_me(&state.services.portal, token, ctx.call()).await {
         Ok(()) => Redirect::to(&Info::AccountBlockedByHolder.on(paths::NOT_ME)).into_response(),
-        Err(e) => back_with_error(paths::NOT_ME, &ErrorCode::from(e)),
+        // Back to the link's page (its token kept: a database hiccup can be tried again).
+        Err(e) => back_with_error(
+            &format!("{}?jeton={token}", paths::NOT_ME),
+            &ErrorCode::from(e),
+        ),
     }
 }
