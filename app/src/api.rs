@@ -358,21 +358,8 @@ pub(crate) mod server {
 #[server(prefix = "/api", endpoint = "shell", input = GetUrl)]
 pub async fn get_shell() -> Result<ShellData, ErrorCode> {
     let (ctx, services) = server::context().await?;
-    let admin = match ctx.viewer.session() {
-        Some(s) => {
-            let mut conn = services
-                .portal
-                .pool
-                .acquire()
-                .await
-                .map_err(domain::Error::from)?;
-            !domain::accounts::roles_of(&mut conn, s.user_id)
-                .await
-                .map_err(ErrorCode::from)?
-                .is_empty()
-        }
-        None => false,
-    };
+    // The session carries its account's roles (read with it on every request).
+    let admin = ctx.viewer.session().is_some_and(|s| !s.roles.is_empty());
     let transition_until = ctx.viewer.session().and_then(|s| {
         match services
             .portal

@@ -250,6 +250,14 @@ impl Passwords {
             .map_err(hash_error)
     }
 
+    /// The hash of a random secret nobody knows: what voids an account's password (an active
+    /// account keeps one), off the async workers like `hash_async`.
+    pub async fn hash_of_nothing(self: &Arc<Self>) -> Result<String> {
+        let mut secret = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+        self.hash_async(&hex::encode(secret)).await
+    }
+
     /// `hash` off the async workers, within the machine's Argon2 slots.
     pub async fn hash_async(self: &Arc<Self>, password: &str) -> Result<String> {
         let _slot = self.slot().await?;

@@ -22,16 +22,9 @@ pub fn Dashboard() -> impl IntoView {
             {move || Suspend::new(async move {
                 match data.await {
                     Ok(d) => {
-                        let method = match d.auth_method {
-                            Method::Password => m.sign_in.method_password.to_string(),
-                            Method::Card => m.sign_in.method_card.to_string(),
-                            Method::PasswordEmailCode => m.sign_in.method_password_code.to_string(),
-                            Method::Tiqr => m.sign_in.method_tiqr.to_string(),
-                            Method::Passkey => m.sign_in.method_passkey.to_string(),
-                            Method::Psc => match &d.auth_detail {
-                                Some(detail) if !detail.is_empty() => format!("Pro Santé Connect ({detail})"),
-                                _ => "Pro Santé Connect".to_string(),
-                            },
+                        let method = match (&d.auth_method, &d.auth_detail) {
+                            (Method::Psc, Some(detail)) if !detail.is_empty() => format!("Pro Santé Connect ({detail})"),
+                            (method, _) => crate::pages::my_activity::method_label(m, *method).to_string(),
                         };
                         view! {
                             <h1>{d.establishment.name.clone()}</h1>

@@ -991,12 +991,7 @@ pub async fn secure_compromised(
         return Err(Error::OwnAccount);
     }
     // Hashed before the transaction: no connection waits on Argon2.
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    let unknown = portal
-        .passwords
-        .hash_async(&URL_SAFE_NO_PAD.encode(secret))
-        .await?;
+    let unknown = portal.passwords.hash_of_nothing().await?;
     act_on_user(
         portal,
         actor,
@@ -1006,20 +1001,12 @@ pub async fn secure_compromised(
         call,
         async |tx, user| {
             let by = actor.user_id.ok_or(Error::Forbidden)?;
-            let sessions_ended = sessions::end_all_for_user(tx, user.id, "admin", now).await?;
-            let removed = means::remove_all_in(tx, user.id, by, now).await?;
-            let steps = sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user.id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            let links = sqlx::query!(
-                "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
-                user.id,
-                now
-            )
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            let means::ThrownOut {
+                sessions_ended,
+                removed,
+                code_steps_cancelled: steps,
+                links_voided: links,
+            } = means::throw_out(tx, user.id, by, "admin", now).await?;
             let password_voided = user.has_password;
             if password_voided {
                 sqlx::query!(

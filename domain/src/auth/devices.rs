@@ -25,7 +25,6 @@ use crate::call::Call;
 use crate::error::{Error, Result};
 use crate::ids::{RegionCode, Username};
 use crate::mail::{self, messages, outbox};
-use crate::sessions;
 use model::sign_in::Method;
 
 /// How long the « ce n'était pas moi » link of an alert works.
@@ -120,9 +119,7 @@ pub(crate) async fn sign_in_from(
 pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> {
     let Call { now, .. } = call;
     // Hashed before the transaction: no connection waits on Argon2.
-    let mut secret = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    let unknown = portal.passwords.hash_async(&hex::encode(secret)).await?;
+    let unknown = portal.passwords.hash_of_nothing().await?;
     let mut tx = portal.pool.begin().await?;
     let Some(user_id) = sqlx::query_scalar!(
         "UPDATE not_me_links SET used_at = $2
@@ -163,19 +160,7 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
     )
     .fetch_one(&mut *tx)
     .await?;
-    let ended = sessions::end_all_for_user(&mut tx, user_id, "not_me", now).await?;
-    let removed = super::means::remove_all_in(&mut tx, user_id, user_id, now).await?;
-    let steps = sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    sqlx::query!(
-        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
-        user_id,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
+    let out = super::means::throw_out(&mut tx, user_id, user_id, "not_me", now).await?;
     sqlx::query!("DELETE FROM known_devices WHERE user_id = $1", user_id)
         .execute(&mut *tx)
         .await?;
@@ -213,9 +198,9 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
         .target("user", user_id.to_string(), &account.username)
         .region(&account.region_code)
         .details(json!({
-            "sessions_ended": ended,
-            "removed": super::means::details(&removed),
-            "code_steps_cancelled": steps,
+            "sessions_ended": out.sessions_ended,
+            "removed": super::means::details(&out.removed),
+            "code_steps_cancelled": out.code_steps_cancelled,
             "password_voided": locked,
             "before": account.status,
             "locked": locked,

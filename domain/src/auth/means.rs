@@ -253,6 +253,50 @@ pub(crate) async fn remove_all_in(
     Ok(removed)
 }
 
+/// What throwing someone out of an account did.
+#[derive(Debug, Clone)]
+pub(crate) struct ThrownOut {
+    pub sessions_ended: u64,
+    pub removed: Vec<Removed>,
+    pub code_steps_cancelled: u64,
+    pub links_voided: u64,
+}
+
+/// Throws whoever may hold the account's password or means out of it, in the caller's transaction
+/// (the account row locked): every session ends (`end_reason`), every means goes
+/// ([`remove_all_in`]), the e-mail code steps under way and the unused activation or reset links
+/// are voided. The password itself is the caller's (the desk's « Compte compromis » and the
+/// holder's « ce n'était pas moi » void it on different conditions).
+pub(crate) async fn throw_out(
+    tx: &mut PgConnection,
+    user_id: Uuid,
+    by: Uuid,
+    end_reason: &str,
+    now: OffsetDateTime,
+) -> Result<ThrownOut> {
+    let sessions_ended = crate::sessions::end_all_for_user(tx, user_id, end_reason, now).await?;
+    let removed = remove_all_in(tx, user_id, by, now).await?;
+    let code_steps_cancelled =
+        sqlx::query!("DELETE FROM sign_in_steps WHERE user_id = $1", user_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    let links_voided = sqlx::query!(
+        "UPDATE account_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    Ok(ThrownOut {
+        sessions_ended,
+        removed,
+        code_steps_cancelled,
+        links_voided,
+    })
+}
+
 /// Who removed the means, as the holder's e-mail says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RemovedBy<'a> {

@@ -193,6 +193,32 @@ async fn settle_and_sign_in(
     Ok(Ok(PasswordOutcome::SignedIn(signed_in)))
 }
 
+/// Before adding a way in (a TIQR phone, a passkey): the signed-in holder's password, checked
+/// with the sign-in's limits, unless the session's last strong authentication is younger than
+/// `recent` (an unattended session must not be enough). Empty while it is needed is
+/// `ReauthenticationRequired` (no attempt counted); a typed one is always checked. The check to
+/// settle in the caller's transaction, if a password was typed.
+pub(crate) async fn again_unless_recent(
+    portal: &Portal,
+    session: &crate::sessions::Session,
+    typed: &str,
+    recent: time::Duration,
+    action: audit::Action,
+    call: Call<'_>,
+) -> Result<Option<PasswordChecked>> {
+    if typed.is_empty() {
+        if !crate::sessions::recently_authenticated(session, recent, call.now) {
+            return Err(Error::ReauthenticationRequired);
+        }
+        return Ok(None);
+    }
+    let checked = check(portal, action, session.username.as_str(), typed, call).await?;
+    if checked.user.id != session.user_id {
+        return Err(Error::Forbidden);
+    }
+    Ok(Some(checked))
+}
+
 /// Checks a username and password with the brute-force limits, for every flow that asks for them
 /// (sign-in, the one-time card linking, re-authentication before unlinking a card). Failures are
 /// audited under `action`.

@@ -102,25 +102,15 @@ pub async fn start_enrollment(
 ) -> Result<EnrollmentStart> {
     let Call { now, .. } = call;
     let user_id = session.user_id;
-    let checked = if password_typed.is_empty() {
-        if password_needed(session, now) {
-            return Err(Error::ReauthenticationRequired);
-        }
-        None
-    } else {
-        let checked = password::check(
-            portal,
-            audit::Action::TiqrEnrollStart,
-            session.username.as_str(),
-            password_typed,
-            call,
-        )
-        .await?;
-        if checked.user.id != user_id {
-            return Err(Error::Forbidden);
-        }
-        Some(checked)
-    };
+    let checked = password::again_unless_recent(
+        portal,
+        session,
+        password_typed,
+        RECENT_AUTHENTICATION,
+        audit::Action::TiqrEnrollStart,
+        call,
+    )
+    .await?;
     let mut tx = portal.pool.begin().await?;
     if let Some(checked) = &checked {
         checked.settle(&mut tx, now).await?;
