@@ -148,6 +148,15 @@ printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_U
   "$root/target/debug/passerelle" user create --username sessions.lemaire --email paul.lemaire@chu.example \
   --given-name Paul --family-name Lemaire --region FR-IDF --establishment 930004569 \
   --password-stdin >/dev/null
+# For end2end/tests/dormant-accounts.spec.ts, two professionals aged below (before the fleet
+# starts: its daily job puts the first to sleep and warns the second).
+for who in "sommeil.durand marc.durand Marc Durand" "sommeil.petit lucie.petit Lucie Petit"; do
+  read -r username mailbox given family <<<"$who"
+  printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+    "$root/target/debug/passerelle" user create --username "$username" --email "$mailbox@chu.example" \
+    --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
+    --password-stdin >/dev/null
+done
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
 # own specs; these rows are what they leave behind, written here so that this spec depends only
@@ -173,6 +182,10 @@ SELECT gen_random_uuid(), id, 'e2emoyensbernard000000000001', 'Téléphone du 01
        decode(repeat('07', 24), 'hex'), decode(repeat('09', 48), 'hex'), now() - interval '2 days',
        now() - interval '2 days'
 FROM users WHERE username = 'moyens.bernard';
+UPDATE users SET created_at = now() - interval '400 days', last_sign_in_at = now() - interval '400 days',
+                 dormancy_warned_at = now() - interval '40 days'
+WHERE username = 'sommeil.durand';
+UPDATE users SET created_at = now() - interval '340 days' WHERE username = 'sommeil.petit';
 SQL
 PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= "$root/target/debug/passerelle" db stop 2>/dev/null
 # The test PKI (IGC-Santé-shaped CAs, CRL, holders' cards) and the card lab (private pcscd + vpcd).

@@ -28,6 +28,8 @@ pub struct Console {
     pub can_load_directory: bool,
     /// Regional and national administrators write the news.
     pub can_manage_news: bool,
+    /// Regional and national administrators see the inactive accounts and keep them active.
+    pub can_keep_active: bool,
     /// The regions the actor works on (a select appears when there are several).
     pub regions: Vec<Choice>,
     pub csrf: String,
@@ -144,6 +146,8 @@ pub struct UserRowView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserListData {
     pub console: Console,
+    /// The bulk actions the actor may apply to a selection (the form's `action`).
+    pub bulk_actions: Vec<String>,
     pub rows: Vec<UserRowView>,
     pub next: Option<String>,
     pub establishments: Vec<Choice>,
@@ -413,6 +417,7 @@ pub mod server {
             can_import: actor.scope(Action::ImportUsers).is_some(),
             can_load_directory: actor.scope(Action::LoadDirectory).is_some(),
             can_manage_news: actor.scope(Action::ManageNews).is_some(),
+            can_keep_active: actor.scope(Action::KeepActive).is_some(),
             regions,
             csrf: ctx.csrf_token.clone(),
         };
@@ -420,6 +425,46 @@ pub mod server {
     }
 
     pub use crate::api::server::datetime;
+
+    /// The search of the accounts' list from its query fields (the list's page and the bulk
+    /// action's form send the same).
+    pub fn user_filter(
+        q: &str,
+        status: &str,
+        finess: &str,
+        role: &str,
+        region: &str,
+        after: &str,
+    ) -> Result<domain::admin::users::UserFilter, ErrorCode> {
+        Ok(domain::admin::users::UserFilter {
+            query: q.chars().take(200).collect(),
+            status: domain::accounts::UserStatus::parse(status),
+            establishment: match given(finess) {
+                Some(f) => Some(
+                    domain::ids::Finess::parse(&f)
+                        .map_err(|_| ErrorCode::InvalidField(crate::error::Field::Finess))?,
+                ),
+                None => None,
+            },
+            role: AdminRole::parse(role),
+            region: given(region),
+            after: given(after),
+        })
+    }
+
+    /// The bulk actions `actor` holds the permission of somewhere, by name (each account is
+    /// authorised again when it is acted on); the export (`export`) last, for everyone.
+    pub fn bulk_actions(actor: &domain::admin::Actor) -> Vec<String> {
+        use domain::admin::bulk::BulkAction;
+        BulkAction::NAMES
+            .into_iter()
+            .filter(|name| {
+                BulkAction::permission_of(name).is_some_and(|p| actor.scope(p).is_some())
+            })
+            .chain(["export"])
+            .map(String::from)
+            .collect()
+    }
 
     pub fn role(r: AdminRole) -> String {
         r.as_str().into()
@@ -466,41 +511,16 @@ pub async fn get_users(
     region: String,
     after: String,
 ) -> Result<UserListData, ErrorCode> {
-    use domain::accounts::{AdminRole, UserStatus};
-    use domain::admin::users::{self, UserFilter};
-    use domain::ids::Finess;
-    use server::given;
+    use domain::admin::users;
     let (ctx, services, actor, console, _) = server::console_context().await?;
-    let filter = UserFilter {
-        query: q.chars().take(200).collect(),
-        status: match status.as_str() {
-            "active" => Some(UserStatus::Active),
-            "pending_activation" => Some(UserStatus::PendingActivation),
-            "locked" => Some(UserStatus::Locked),
-            "disabled" => Some(UserStatus::Disabled),
-            _ => None,
-        },
-        establishment: match given(&finess) {
-            Some(f) => Some(
-                Finess::parse(&f)
-                    .map_err(|_| ErrorCode::InvalidField(crate::error::Field::Finess))?,
-            ),
-            None => None,
-        },
-        role: match role.as_str() {
-            "support" => Some(AdminRole::Support),
-            "regional_admin" => Some(AdminRole::RegionalAdmin),
-            "national_admin" => Some(AdminRole::NationalAdmin),
-            _ => None,
-        },
-        region: given(&region),
-        after: given(&after),
-    };
+    let filter = server::user_filter(&q, &status, &finess, &role, &region, &after)?;
     let page = users::search(&services.portal, &actor, &filter, ctx.call()).await?;
     let establishments =
         domain::admin::establishments::choices(&services.portal, actor.regions().regions()).await?;
+    let bulk_actions = server::bulk_actions(&actor);
     Ok(UserListData {
         console,
+        bulk_actions,
         rows: page
             .rows
             .into_iter()
@@ -1044,5 +1064,115 @@ pub async fn get_reauth() -> Result<ReauthData, ErrorCode> {
         // Signed in with a phone added recently (no strong authentication in this session).
         new_phone: session.authenticated_at.is_none(),
         csrf: ctx.csrf_token.clone(),
+    })
+}
+
+/// The console's inactive accounts: dormant, or warned and about to be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InactiveData {
+    pub console: Console,
+    /// `[policy] inactive_days` (0: the rule is off).
+    pub inactive_days: u32,
+    pub rows: Vec<InactiveView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InactiveView {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub region: String,
+    pub status: UserStatus,
+    /// Empty: never signed in.
+    pub last_sign_in: String,
+    pub inactive_since: String,
+    pub warned: String,
+    /// Empty once dormant.
+    pub dormant_on: String,
+}
+
+#[server(prefix = "/api/admin", endpoint = "inactive", input = GetUrl)]
+pub async fn get_inactive(region: String) -> Result<InactiveData, ErrorCode> {
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let region = Some(region.as_str()).filter(|r| !r.is_empty());
+    let rows =
+        domain::admin::dormant::list(&services.portal, &actor, region, ctx.call()).await?;
+    let day = crate::api::server::date;
+    Ok(InactiveData {
+        console,
+        inactive_days: services
+            .portal
+            .dormancy
+            .inactive_after
+            .map_or(0, |d| u32::try_from(d.whole_days()).unwrap_or(u32::MAX)),
+        rows: rows
+            .into_iter()
+            .map(|r| InactiveView {
+                id: r.id.to_string(),
+                name: format!("{} {}", r.given_name, r.family_name),
+                username: r.username.to_string(),
+                region: r.region_code.to_string(),
+                status: r.status,
+                last_sign_in: r.last_sign_in_at.map(day).unwrap_or_default(),
+                inactive_since: day(r.inactive_since),
+                warned: r.warned_at.map(day).unwrap_or_default(),
+                dormant_on: r.dormant_on.map(day).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+/// A bulk action's page: what it does to how many accounts, then its progress and failures.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkJobData {
+    pub console: Console,
+    pub id: String,
+    /// The action's name (`domain::admin::bulk::BulkAction::NAMES`).
+    pub action: String,
+    /// The establishment of a membership action, named.
+    pub establishment: Option<String>,
+    pub total: i64,
+    pub done: i64,
+    /// `prepared`, `running`, `stalled` or `done`.
+    pub state: String,
+    /// The first accounts of the selection: (name, username).
+    pub sample: Vec<(String, String)>,
+    /// The accounts the action failed on: (name, username, the error's slug).
+    pub failures: Vec<(String, String, String)>,
+}
+
+#[server(prefix = "/api/admin", endpoint = "bulk", input = GetUrl)]
+pub async fn get_bulk_job(id: String) -> Result<BulkJobData, ErrorCode> {
+    use domain::admin::bulk::{self, JobState};
+    let (ctx, services, actor, console, _) = server::console_context().await?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
+    let job = bulk::job(&services.portal, &actor, id, ctx.now).await?;
+    Ok(BulkJobData {
+        console,
+        id: job.id.to_string(),
+        action: job.action.name().into(),
+        establishment: job.establishment.map(|name| match job.action.finess() {
+            Some(f) => format!("{name} ({f})"),
+            None => name,
+        }),
+        total: job.total,
+        done: job.done,
+        state: match job.state {
+            JobState::Prepared => "prepared",
+            JobState::Running => "running",
+            JobState::Stalled => "stalled",
+            JobState::Done => "done",
+        }
+        .into(),
+        sample: job
+            .sample
+            .into_iter()
+            .map(|n| (n.name, n.username.to_string()))
+            .collect(),
+        failures: job
+            .failures
+            .into_iter()
+            .map(|(n, slug)| (n.name, n.username.to_string(), slug))
+            .collect(),
     })
 }

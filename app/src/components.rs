@@ -266,3 +266,60 @@ async fn poll_loop(url: String, csrf: Option<String>, state: RwSignal<String>) {
         }
     }
 }
+
+/// The page of a link e-mailed to the holder (`?jeton=`) whose effect needs their confirmation:
+/// opening it changes nothing (mail scanners open links); its button posts the token to `action`,
+/// which comes back with `?info=` `done` (then `done_text` is shown instead of the form) or
+/// `?erreur=`.
+#[component]
+#[allow(clippy::too_many_arguments)]
+pub fn LinkConfirmation(
+    action: &'static str,
+    title: &'static str,
+    text: &'static str,
+    button: &'static str,
+    button_id: &'static str,
+    /// Under the button: what to do if the holder did not ask for it.
+    after: &'static str,
+    done: crate::info::Info,
+    done_text: &'static str,
+) -> impl IntoView {
+    use leptos_router::hooks::use_query_map;
+    let m = t();
+    let query = use_query_map();
+    let is_done = move || {
+        query
+            .read()
+            .get("info")
+            .and_then(|s| crate::info::Info::from_slug(&s))
+            == Some(done)
+    };
+    let token = move || query.read().get("jeton").unwrap_or_default();
+    let shell = Resource::new(|| (), |_| get_shell());
+    view! {
+        <leptos_meta::Title text=title />
+        <h1>{title}</h1>
+        <QueryError />
+        {move || if is_done() {
+            view! { <Notice text=done_text /> }.into_any()
+        } else {
+            view! {
+                <p>{text}</p>
+                <Suspense fallback=move || view! { <p>{m.common.loading}</p> }>
+                    {move || Suspend::new(async move {
+                        let csrf = shell.await.map(|s| s.csrf).unwrap_or_default();
+                        view! {
+                            <form method="post" action=action class="form card">
+                                <input type="hidden" name="csrf" value=csrf />
+                                <input type="hidden" name="jeton" value=token />
+                                <button type="submit" class="button-primary" id=button_id>{button}</button>
+                            </form>
+                        }
+                    })}
+                </Suspense>
+                <p>{after}</p>
+            }.into_any()
+        }}
+        <p><a href=paths::SIGN_IN rel="external">{m.sign_in.back_to_sign_in}</a></p>
+    }
+}

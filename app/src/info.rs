@@ -58,10 +58,12 @@ pub enum Info {
     NewsPublished,
     NewsWithdrawn,
     NewsDeleted,
+    KeptActive,
+    AccountWoken,
 }
 
 /// Each notice and its slug (French, stable: the tests and bookmarks read them).
-const INFOS: [(Info, &str); 49] = [
+const INFOS: [(Info, &str); 51] = [
     (Info::SignedOut, "deconnecte"),
     (Info::SignedOutOfPsc, "deconnecte-psc"),
     (Info::SessionExpired, "session-expiree"),
@@ -81,6 +83,8 @@ const INFOS: [(Info, &str); 49] = [
     (Info::SessionEnded, "session-fermee"),
     (Info::OtherSessionsEnded, "autres-sessions-fermees"),
     (Info::AccountBlockedByHolder, "compte-bloque"),
+    (Info::AccountWoken, "compte-reactive"),
+    (Info::KeptActive, "compte-prolonge"),
     (Info::PasskeyRemoved, "cle-retiree"),
     (Info::PasskeyRemovedByDesk, "cle-retiree-par-l-assistance"),
     (Info::Unlocked, "deverrouille"),

@@ -124,6 +124,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connexion") view=pages::sign_in::SignIn ssr=SsrMode::Async />
                     <Route path=path!("/annuaire") view=pages::directory::Directory ssr=SsrMode::Async />
                     <Route path=path!("/admin/annuaire") view=pages::admin::directory::DirectoryLoads ssr=SsrMode::Async />
+                    <Route path=path!("/admin/comptes-inactifs") view=pages::admin::inactive::Inactive ssr=SsrMode::Async />
                     <Route path=path!("/admin/actualites") view=pages::admin::news::NewsList ssr=SsrMode::Async />
                     <Route path=path!("/admin/actualites/:id") view=pages::admin::news::NewsItem ssr=SsrMode::Async />
                     <Route path=path!("/connexion/carte/lier") view=pages::linking::Linking ssr=SsrMode::Async />
@@ -133,6 +134,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/comptes") view=pages::admin::users::Users ssr=SsrMode::Async />
                     <Route path=path!("/admin/comptes/nouveau") view=pages::admin::new_user::NewUser ssr=SsrMode::Async />
                     <Route path=path!("/admin/comptes/:id") view=pages::admin::user::User ssr=SsrMode::Async />
+                    <Route path=path!("/admin/selection/:id") view=pages::admin::bulk::BulkJob ssr=SsrMode::Async />
                     <Route path=path!("/admin/etablissements") view=pages::admin::establishments::Establishments ssr=SsrMode::Async />
                     <Route path=path!("/admin/etablissements/:finess") view=pages::admin::establishments::Establishment ssr=SsrMode::Async />
                     <Route path=path!("/admin/import") view=pages::admin::import::Imports ssr=SsrMode::Async />
@@ -145,6 +147,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/compte/moyens-de-connexion") view=pages::sign_in_means::SignInMeans ssr=SsrMode::Async />
                     <Route path=path!("/compte/connexions") view=pages::my_activity::MyActivity ssr=SsrMode::Async />
                     <Route path=path!("/connexion/pas-moi") view=pages::not_me::NotMe ssr=SsrMode::Async />
+                    <Route path=path!("/connexion/reveil") view=pages::wake::Wake ssr=SsrMode::Async />
                     <Route path=path!("/compte/renforcer") view=pages::strengthen::Strengthen ssr=SsrMode::Async />
                     <Route path=path!("/demo/courriels") view=pages::demo_mails::DemoMails ssr=SsrMode::Async />
                     <Route path=path!("/demo/courriels/:id") view=pages::demo_mails::DemoMail ssr=SsrMode::Async />

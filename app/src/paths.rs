@@ -36,6 +36,9 @@ pub const MY_TIQR: &str = "/compte/tiqr";
 pub const NOT_ME: &str = "/connexion/pas-moi";
 /// A session too weak for its account's roles lands here: how to get a stronger means.
 pub const STRENGTHEN: &str = "/compte/renforcer";
+/// The wake link of a dormant account (`?jeton=`, e-mailed when a sign-in met it): the page, and
+/// its form's post.
+pub const WAKE: &str = "/connexion/reveil";
 /// « Mes connexions »: the holder's sessions and last sign-ins.
 pub const MY_ACTIVITY: &str = "/compte/connexions";
 pub const CONSOLE: &str = "/admin";
@@ -50,6 +53,12 @@ pub const REAUTH: &str = "/admin/confirmer";
 pub const DIRECTORY: &str = "/annuaire";
 /// The national directory's loads (national administrators).
 pub const DIRECTORY_LOADS: &str = "/admin/annuaire";
+/// The console's dormant accounts and those about to be (`/admin/comptes-inactifs/{id}`: keep
+/// one active).
+pub const INACTIVE: &str = "/admin/comptes-inactifs";
+/// A bulk action on accounts selected from the list: its form's post (`/admin/selection/{id}`:
+/// the confirmation and progress page, and its confirmation's post).
+pub const BULK: &str = "/admin/selection";
 /// The news items of the console (`/admin/actualites/{id}`: one item).
 pub const NEWS: &str = "/admin/actualites";
 /// The e-mails the demo wrote instead of sending them (demo data only).
@@ -71,6 +80,7 @@ pub const PAGES: &[&str] = &[
     MY_TIQR,
     MY_ACTIVITY,
     NOT_ME,
+    WAKE,
     STRENGTHEN,
     CONSOLE,
     USERS,
@@ -83,6 +93,7 @@ pub const PAGES: &[&str] = &[
     DIRECTORY,
     DIRECTORY_LOADS,
     NEWS,
+    INACTIVE,
 ];
 
 // --- Form posts and endpoints (axum routes) --------------------------------------------------
@@ -136,6 +147,10 @@ pub mod pattern {
     /// One import's page.
     pub const IMPORT: &str = "/admin/import/{id}";
     pub const USER_ACTION: &str = "/admin/comptes/{id}/{verb}";
+    /// A bulk action's page, and its confirmation's post.
+    pub const BULK_JOB: &str = "/admin/selection/{id}";
+    /// « Prolonger » from the list of inactive accounts.
+    pub const KEEP_ACTIVE: &str = "/admin/comptes-inactifs/{id}";
     pub const USER_TIQR_ENROLL: &str = "/admin/comptes/{id}/tiqr-inscrire";
     pub const USER_TIQR_CODE: &str = "/admin/comptes/{id}/tiqr-code";
     pub const ESTABLISHMENT_EDIT: &str = "/admin/etablissements/{finess}";
@@ -171,6 +186,16 @@ pub fn landing(landing: &domain::routing::Landing) -> String {
 /// An account's page in the console.
 pub fn user(id: impl Display) -> String {
     format!("{USERS}/{id}")
+}
+
+/// A bulk action's page.
+pub fn bulk_job(id: impl Display) -> String {
+    format!("{BULK}/{id}")
+}
+
+/// « Prolonger » an account from the list of inactive accounts.
+pub fn keep_active(id: impl Display) -> String {
+    format!("{INACTIVE}/{id}")
 }
 
 /// One news item's page in the console.

@@ -114,6 +114,12 @@ pub enum Error {
     /// Administrators cannot disable, move or demote themselves (ask another administrator).
     #[error("not on one's own account")]
     OwnAccount,
+    /// A bulk action's selection is larger than it takes.
+    #[error("more than {max} accounts selected")]
+    TooManySelected { max: usize },
+    /// A bulk action without any account selected.
+    #[error("no account selected")]
+    NothingSelected,
     /// A TIQR app request that is not what the protocol allows (too large, a field missing or
     /// malformed); holds the offending field. Nothing was stored.
     #[error("invalid TIQR request: {0}")]

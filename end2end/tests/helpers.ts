@@ -132,6 +132,17 @@ export async function waitForMail(to: string, subject: RegExp, since = 0, timeou
   }
 }
 
+/** Waits for a message to `to` whose body says `says` (subjects are encoded; bodies are read). */
+export async function waitForMailSaying(to: string, says: string, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = receivedMails().find((m) => m.to.includes(to) && m.body.includes(says));
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no e-mail to ${to} saying ${says}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
 export function smtpServer(action: "start" | "stop", port?: string) {
   execFileSync("bash", [SMTP_SCRIPT, action, SMTP_DIR, ...(port ? [port] : [])]);
 }

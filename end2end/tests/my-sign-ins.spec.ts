@@ -1,5 +1,5 @@
 import { expect, test } from "./fixtures";
-import { receivedMails, signIn } from "./helpers";
+import { signIn, waitForMailSaying } from "./helpers";
 
 // « Mes connexions » (issue 19): the holder sees their open sessions and last sign-ins, and ends a
 // session left open elsewhere; a sign-in from a new browser is e-mailed, and « ce n'était pas moi »
@@ -69,13 +69,3 @@ test("the sign-in from a new browser was e-mailed; « ce n'était pas moi » blo
   await expect(page.getByRole("alert")).toContainText("Identifiant ou mot de passe incorrect.");
   await context.close();
 });
-
-async function waitForMailSaying(to: string, says: string, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = receivedMails().find((m) => m.to.includes(to) && m.body.includes(says));
-    if (found) return found;
-    if (Date.now() > deadline) throw new Error(`no e-mail to ${to} saying ${says}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

@@ -17,14 +17,18 @@ pub enum UserStatus {
     /// `auth_throttle`).
     Locked,
     Disabled,
+    /// Not used for `[policy] inactive_days`: signs in again only after a link e-mailed to the
+    /// holder (`domain::auth::dormancy`).
+    Dormant,
 }
 
 impl UserStatus {
-    pub const ALL: [UserStatus; 4] = [
+    pub const ALL: [UserStatus; 5] = [
         UserStatus::PendingActivation,
         UserStatus::Active,
         UserStatus::Locked,
         UserStatus::Disabled,
+        UserStatus::Dormant,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -33,6 +37,7 @@ impl UserStatus {
             UserStatus::Active => "active",
             UserStatus::Locked => "locked",
             UserStatus::Disabled => "disabled",
+            UserStatus::Dormant => "dormant",
         }
     }
 

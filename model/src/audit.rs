@@ -43,10 +43,20 @@ pub enum Action {
     AccountCompromised,
     /// An activation or reset link was sent.
     AccountLinkSent,
+    /// The daily job put an account to sleep (no sign-in for `[policy] inactive_days`).
+    AccountDormant,
+    /// The daily job warned the holder that the account will soon be dormant.
+    AccountDormancyWarning,
+    /// A regional administrator kept an account active (dormant or about to be).
+    AccountKeepActive,
     /// The holder answered a new-device alert « ce n'était pas moi »: sessions ended, locked.
     AccountNotMe,
+    /// The holder woke a dormant account with the link a sign-in e-mailed.
+    AccountWake,
     /// The audit log was searched.
     AdminAuditSearch,
+    /// A bulk action of the console was confirmed (each account is audited by its own action).
+    AdminBulk,
     /// One audit row was opened.
     AdminAuditView,
     /// The establishments were listed.
@@ -57,6 +67,8 @@ pub enum Action {
     AdminImportList,
     /// An account's phones were listed at the desk.
     AdminTiqrView,
+    /// Accounts were exported as CSV from the console's search.
+    AdminUserExport,
     /// The new-account form was opened.
     AdminUserNew,
     /// Accounts were searched.
@@ -210,17 +222,23 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 85] = [
+    pub const ALL: [Action; 91] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
+        Action::AccountDormancyWarning,
+        Action::AccountDormant,
+        Action::AccountKeepActive,
         Action::AccountNotMe,
+        Action::AccountWake,
         Action::AdminAuditSearch,
         Action::AdminAuditView,
+        Action::AdminBulk,
         Action::AdminEstablishmentList,
         Action::AdminEstablishmentView,
         Action::AdminImportList,
         Action::AdminTiqrView,
+        Action::AdminUserExport,
         Action::AdminUserNew,
         Action::AdminUserSearch,
         Action::AdminUserView,
@@ -304,13 +322,19 @@ impl Action {
             Action::AccountActivated => "account.activated",
             Action::AccountCompromised => "account.compromised",
             Action::AccountLinkSent => "account.link_sent",
+            Action::AccountDormant => "account.dormant",
+            Action::AccountDormancyWarning => "account.dormancy_warning",
+            Action::AccountKeepActive => "account.keep_active",
             Action::AccountNotMe => "account.not_me",
+            Action::AccountWake => "account.wake",
             Action::AdminAuditSearch => "admin.audit.search",
             Action::AdminAuditView => "admin.audit.view",
+            Action::AdminBulk => "admin.user.bulk",
             Action::AdminEstablishmentList => "admin.establishment.list",
             Action::AdminEstablishmentView => "admin.establishment.view",
             Action::AdminImportList => "admin.import.list",
             Action::AdminTiqrView => "admin.tiqr.view",
+            Action::AdminUserExport => "admin.user.export",
             Action::AdminUserNew => "admin.user.new",
             Action::AdminUserSearch => "admin.user.search",
             Action::AdminUserView => "admin.user.view",

@@ -75,6 +75,9 @@ pub struct PolicyConfig {
     pub support: Vec<String>,
     pub regional_admin: Vec<String>,
     pub national_admin: Vec<String>,
+    /// Days without a sign-in after which an active account becomes dormant (0: never). The
+    /// holder is warned 30 days before.
+    pub inactive_days: u32,
 }
 
 impl Default for PolicyConfig {
@@ -89,6 +92,7 @@ impl Default for PolicyConfig {
             support: names(&defaults.support),
             regional_admin: names(&defaults.regional_admin),
             national_admin: names(&defaults.national_admin),
+            inactive_days: 365,
         }
     }
 }
@@ -503,6 +507,9 @@ impl Config {
         }
         if let Some(v) = var("PASSERELLE_POLICY_NATIONAL_ADMIN") {
             self.policy.national_admin = list(v);
+        }
+        if let Some(v) = var("PASSERELLE_POLICY_INACTIVE_DAYS") {
+            self.policy.inactive_days = parse("PASSERELLE_POLICY_INACTIVE_DAYS", v)?;
         }
         if let Some(v) = var("PASSERELLE_ADMIN_REAUTH_MINUTES") {
             self.session.admin_reauth_minutes = parse("PASSERELLE_ADMIN_REAUTH_MINUTES", v)?;

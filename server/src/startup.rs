@@ -140,6 +140,7 @@ pub fn portal(
         psc: config.psc_settings(),
         identifier_key: identifier_key(config)?,
         sign_in_policy: config.sign_in_policy()?,
+        dormancy: domain::auth::dormancy::Rule::days(config.policy.inactive_days),
     })
 }
 
@@ -284,6 +285,7 @@ async fn serve_with(config: &Config, db: &Database) -> Result<(), CliError> {
     let router = crate::web::router(state.clone(), psc, limits);
     spawn_housekeeping(db.pool.clone());
     spawn_refusal_flush(db.pool.clone());
+    spawn_daily(state.services.clone());
     crate::mailer::spawn(
         db.pool.clone(),
         crate::mailer::Mailer::new(
@@ -371,6 +373,29 @@ fn spawn_housekeeping(pool: PgPool) {
                     }
                 }
                 Err(e) => tracing::warn!("housekeeping: {e}"),
+            }
+        }
+    });
+}
+
+/// The daily jobs (inactive accounts: `domain::auth::dormancy`), tried at start-up and every hour:
+/// each runs once per day whatever the number of instances (the domain claims the day), and an
+/// instance that was down at midnight runs it when it comes back.
+fn spawn_daily(services: Arc<Services>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let worker = domain::call::Client::default();
+        loop {
+            tick.tick().await;
+            let call = domain::call::Call::new(&worker, OffsetDateTime::now_utc());
+            match domain::auth::dormancy::run_daily(&services.portal, call).await {
+                Ok(Some(done)) => tracing::info!(
+                    warned = done.warned,
+                    dormant = done.dormant,
+                    "inactive accounts: the day's run is done"
+                ),
+                Ok(None) => {}
+                Err(e) => tracing::warn!("inactive accounts: {e}"),
             }
         }
     });

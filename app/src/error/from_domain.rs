@@ -43,6 +43,9 @@ impl From<Error> for ErrorCode {
             Error::AddressThrottled { .. } => ErrorCode::AddressThrottled,
             Error::AccountUnavailable(UserStatus::Disabled) => ErrorCode::AccountDisabled,
             Error::AccountUnavailable(UserStatus::Locked) => ErrorCode::AccountLocked,
+            Error::AccountUnavailable(UserStatus::Dormant) => ErrorCode::AccountDormant,
+            Error::TooManySelected { .. } => ErrorCode::TooManySelected,
+            Error::NothingSelected => ErrorCode::NothingSelected,
             Error::AccountUnavailable(UserStatus::PendingActivation | UserStatus::Active) => {
                 ErrorCode::AccountPending
             }

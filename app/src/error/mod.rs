@@ -115,6 +115,8 @@ pub enum ErrorCode {
     AccountDisabled,
     AccountLocked,
     AccountPending,
+    /// The means was right, the account is dormant: its wake link was e-mailed.
+    AccountDormant,
     Csrf,
     NotSignedIn,
     SessionExpired,
@@ -147,6 +149,10 @@ pub enum ErrorCode {
     StaleVersion,
     EstablishmentOutsideRegion,
     OwnAccount,
+    /// A bulk action's selection is larger than it takes.
+    TooManySelected,
+    /// A bulk action without any account selected.
+    NothingSelected,
     /// The TIQR QR code (or enrollment) timed out.
     TiqrExpired,
     /// A wrong TIQR offline code.
@@ -180,6 +186,9 @@ codes! {
         ErrorCode::AccountDisabled            => "compte-desactive", 403, sign_in.err_account_disabled;
         ErrorCode::AccountLocked              => "compte-verrouille", 403, sign_in.err_account_locked;
         ErrorCode::AccountPending             => "compte-non-active", 403, sign_in.err_account_pending;
+        ErrorCode::AccountDormant             => "compte-en-sommeil", 403, dormancy.err_sign_in;
+        ErrorCode::TooManySelected            => "selection-trop-grande", 422, bulk.err_too_many;
+        ErrorCode::NothingSelected            => "selection-vide", 422, bulk.err_nothing;
         ErrorCode::Csrf                       => "formulaire-expire", 403, common.err_csrf;
         ErrorCode::NotSignedIn                => "non-connecte", 401, sign_in.err_not_signed_in;
         ErrorCode::SessionExpired             => "session-expiree", 401, sign_in.session_expired;

@@ -64,12 +64,14 @@ pub(crate) fn count(n: usize) -> i64 {
 
 pub mod account;
 pub mod activity;
+pub mod bulk;
 pub mod card;
 pub mod code;
 pub mod common;
 pub mod console;
 pub mod demo;
 pub mod directory;
+pub mod dormancy;
 pub mod import;
 pub mod means;
 pub mod news;
@@ -89,9 +91,11 @@ pub struct Messages {
     pub tiqr: tiqr::Tiqr,
     pub means: means::Means,
     pub console: console::Console,
+    pub bulk: bulk::Bulk,
     pub import: import::Import,
     pub demo: demo::Demo,
     pub directory: directory::Directory,
+    pub dormancy: dormancy::Dormancy,
     pub news: news::News,
     pub passkey: passkey::Passkey,
     pub activity: activity::Activity,
@@ -108,9 +112,11 @@ pub const FR: Messages = Messages {
     tiqr: tiqr::FR,
     means: means::FR,
     console: console::FR,
+    bulk: bulk::FR,
     import: import::FR,
     demo: demo::FR,
     directory: directory::FR,
+    dormancy: dormancy::FR,
     news: news::FR,
     passkey: passkey::FR,
     activity: activity::FR,
@@ -127,9 +133,11 @@ pub const EN: Messages = Messages {
     tiqr: tiqr::EN,
     means: means::EN,
     console: console::EN,
+    bulk: bulk::EN,
     import: import::EN,
     demo: demo::EN,
     directory: directory::EN,
+    dormancy: dormancy::EN,
     news: news::EN,
     passkey: passkey::EN,
     activity: activity::EN,

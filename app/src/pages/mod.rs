@@ -13,6 +13,7 @@ pub mod new_password;
 pub mod no_establishment;
 pub mod not_found;
 pub mod not_me;
+pub mod wake;
 pub mod passkey;
 pub mod psc_error;
 pub mod sign_in;

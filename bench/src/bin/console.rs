@@ -680,6 +680,7 @@ async fn main() -> BoxResult<()> {
         psc: domain::auth::psc::Settings::default(),
         identifier_key: domain::audit::IdentifierKey::new([7; 32]),
         sign_in_policy: domain::sign_in_policy::SignInPolicy::any(),
+        dormancy: domain::auth::dormancy::Rule::default(),
     };
     let regional = Actor {
         user_id: None,

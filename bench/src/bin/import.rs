@@ -218,6 +218,7 @@ async fn services(url: &str) -> BoxResult<Portal> {
         psc: domain::auth::psc::Settings::default(),
         identifier_key: domain::audit::IdentifierKey::new([7; 32]),
         sign_in_policy: domain::sign_in_policy::SignInPolicy::any(),
+        dormancy: domain::auth::dormancy::Rule::default(),
     })
 }
 

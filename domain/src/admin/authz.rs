@@ -54,11 +54,13 @@ pub enum Action {
     LoadDirectory,
     /// Write, publish and delete the news items of a region (`None`: the national ones).
     ManageNews,
+    /// See the region's dormant accounts (and those about to be) and keep one active.
+    KeepActive,
 }
 
 impl Action {
     /// Every action, for the authorisation matrix (tests) and the audit of refusals.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::ViewUsers,
         Action::Unlock,
         Action::SendLink,
@@ -84,6 +86,7 @@ impl Action {
         Action::GrantRole(AdminRole::NationalAdmin),
         Action::LoadDirectory,
         Action::ManageNews,
+        Action::KeepActive,
     ];
 
     /// The least role that may do this (in its region; `NationalAdmin` means anywhere).
@@ -109,6 +112,7 @@ impl Action {
             | Action::ViewAudit
             | Action::ExportAudit
             | Action::ManageNews
+            | Action::KeepActive
             | Action::GrantRole(AdminRole::Support) => AdminRole::RegionalAdmin,
             Action::ChangeRegion
             | Action::LoadDirectory
@@ -145,6 +149,7 @@ impl Action {
             Action::GrantRole(AdminRole::NationalAdmin) => "grant_national_admin",
             Action::LoadDirectory => "load_directory",
             Action::ManageNews => "manage_news",
+            Action::KeepActive => "keep_active",
         }
     }
 }

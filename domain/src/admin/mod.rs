@@ -8,7 +8,9 @@
 
 pub mod audit_view;
 pub mod authz;
+pub mod bulk;
 pub mod directory;
+pub mod dormant;
 pub mod establishments;
 pub mod news;
 pub mod tiqr;

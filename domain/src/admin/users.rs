@@ -91,6 +91,18 @@ pub async fn search(
         )
         .await);
     }
+    let rows = matching(portal, &scope, filter, (PAGE_SIZE + 1) as i64).await?;
+    Ok(page(rows, PAGE_SIZE, |r| encode_cursor(&r.sort_name, r.id)))
+}
+
+/// The accounts of `scope` that `filter` finds, in name order from its cursor, at most `limit`:
+/// a page of the search, or the whole result a bulk action takes.
+pub(crate) async fn matching(
+    portal: &Portal,
+    scope: &super::Scope,
+    filter: &UserFilter,
+    limit: i64,
+) -> Result<Vec<UserRow>> {
     let mut words = like_patterns(&filter.query);
     let mut establishment = filter
         .establishment
@@ -119,7 +131,6 @@ pub async fn search(
     // establishment and role filters give lists of ids computed once, not a test per user.
     let w = |i: usize| words.get(i).cloned();
     let (w1, w2, w3, w4, w5) = (w(0), w(1), w(2), w(3), w(4));
-    let limit = (PAGE_SIZE + 1) as i64;
     let rows = if words.is_empty() {
         // The plain list: walking the (region, name) index in order is the fastest plan.
         sqlx::query_as!(
@@ -197,7 +208,7 @@ pub async fn search(
         .fetch_all(&portal.pool)
         .await?
     };
-    Ok(page(rows, PAGE_SIZE, |r| encode_cursor(&r.sort_name, r.id)))
+    Ok(rows)
 }
 
 /// The account as the console reads and locks it before acting.
@@ -723,8 +734,14 @@ async fn set_status(
     status: UserStatus,
     now: OffsetDateTime,
 ) -> Result<()> {
+    // The desk's decision to let the account in again counts as its use: it does not fall
+    // dormant the next day for the inactivity before (`auth::dormancy`).
     sqlx::query!(
-        "UPDATE users SET status = $2, updated_at = $3, version = version + 1 WHERE id = $1",
+        "UPDATE users SET status = $2::user_status, updated_at = $3, version = version + 1,
+                          kept_active_at = CASE WHEN $2::user_status = 'active' THEN $3 ELSE kept_active_at END,
+                          dormancy_warned_at = CASE WHEN $2::user_status = 'active' THEN NULL
+                                                    ELSE dormancy_warned_at END
+         WHERE id = $1",
         id,
         status as UserStatus,
         now

@@ -39,12 +39,13 @@ pub enum Purpose {
 }
 
 impl Purpose {
-    /// The link an account in `status` can be sent: activation while pending, reset once active,
-    /// none while locked or disabled.
+    /// The link an account in `status` can be sent: activation while pending, reset once active
+    /// (or dormant: the link proves the mailbox as the wake link does, and the new password wakes
+    /// the account), none while locked or disabled.
     pub fn for_status(status: UserStatus) -> Option<Self> {
         match status {
             UserStatus::PendingActivation => Some(Purpose::Activation),
-            UserStatus::Active => Some(Purpose::PasswordReset),
+            UserStatus::Active | UserStatus::Dormant => Some(Purpose::PasswordReset),
             UserStatus::Locked | UserStatus::Disabled => None,
         }
     }
@@ -320,7 +321,10 @@ pub async fn set_password(
     }
     let status = sqlx::query_scalar!(
         r#"UPDATE users SET password_hash = $2, updated_at = $3, version = version + 1,
-                  status = CASE WHEN status = 'pending_activation' THEN 'active'::user_status ELSE status END
+                  kept_active_at = CASE WHEN status = 'dormant' THEN $3 ELSE kept_active_at END,
+                  dormancy_warned_at = CASE WHEN status = 'dormant' THEN NULL ELSE dormancy_warned_at END,
+                  status = CASE WHEN status IN ('pending_activation', 'dormant') THEN 'active'::user_status
+                                ELSE status END
            WHERE id = $1
            RETURNING status AS "status: UserStatus""#,
         info.user_id,

@@ -100,14 +100,14 @@ pub(crate) async fn sign_in_from(
     let place = model::activity::Place::of(client.ip.as_deref());
     let message = messages::new_device(
         &recipient,
-        messages::NewDevice {
+        messages::Attempt {
             at: now,
             method,
             place: &place,
             browser: model::activity::browser_of(client.user_agent.as_deref()).as_deref(),
-            not_me_url: &format!("{}/connexion/pas-moi?jeton={token}", portal.public_origin),
-            days: NOT_ME_LIFETIME.whole_days(),
         },
+        &format!("{}/connexion/pas-moi?jeton={token}", portal.public_origin),
+        NOT_ME_LIFETIME.whole_days(),
     );
     outbox::enqueue(tx, &recipient, &message, now).await?;
     Ok(Seen::New)

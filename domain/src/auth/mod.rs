@@ -7,6 +7,7 @@ pub mod browser;
 pub mod card;
 pub mod code_step;
 pub mod devices;
+pub mod dormancy;
 pub mod identity;
 pub mod linking;
 pub mod means;
@@ -57,6 +58,8 @@ pub struct Portal {
     /// The sign-in methods each role needs at least (the edge applies it to every request; the
     /// console's re-authentication here).
     pub sign_in_policy: crate::sign_in_policy::SignInPolicy,
+    /// After how long without a sign-in an account becomes dormant.
+    pub dormancy: dormancy::Rule,
 }
 
 /// After a right password: signed in, or the e-mail code is awaited first.
@@ -118,6 +121,7 @@ pub async fn complete_sign_in(
     )
     .await?;
     let device = devices::sign_in_from(tx, portal, who.user_id, who.method, call).await?;
+    dormancy::signed_in(tx, who.user_id, call.now).await?;
     audit::record(
         tx,
         Event::new(audit::Action::AuthSignIn, Outcome::Success, who.username)

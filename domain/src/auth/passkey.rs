@@ -605,6 +605,11 @@ async fn audit_unavailable(
     status: UserStatus,
     call: Call<'_>,
 ) -> Result<()> {
+    if status == UserStatus::Dormant {
+        let mut conn = portal.pool.acquire().await?;
+        super::dormancy::sign_in_met(&mut conn, portal, owner.user_id, Method::Passkey, call)
+            .await?;
+    }
     audit_owner(
         portal,
         owner,

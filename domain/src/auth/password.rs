@@ -344,10 +344,15 @@ pub(crate) async fn check(
         let mut conn = portal.pool.acquire().await?;
         throttle::succeeded(&mut conn, Scope::Account, &key).await?;
         throttle::succeeded(&mut conn, Scope::Address, &address).await?;
+        if user.status == UserStatus::Dormant {
+            super::dormancy::sign_in_met(&mut conn, portal, user.id, Method::Password, call)
+                .await?;
+        }
         drop(conn);
         let reason = match user.status {
             UserStatus::Disabled => "account_disabled",
             UserStatus::Locked => "account_locked_by_support",
+            UserStatus::Dormant => "account_dormant",
             _ => "account_not_active",
         };
         audit_failure(portal, action, typed_username, reason, call, &[]).await?;

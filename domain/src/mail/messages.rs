@@ -442,15 +442,26 @@ pub fn passkey_added(r: &Recipient, name: &str, at: time::OffsetDateTime) -> Mai
     }
 }
 
-/// What the new-device alert tells.
+/// A sign-in as the e-mails tell it: when, how, from where, with which browser.
 #[derive(Debug, Clone, Copy)]
-pub struct NewDevice<'a> {
+pub struct Attempt<'a> {
     pub at: time::OffsetDateTime,
     pub method: model::sign_in::Method,
     pub place: &'a model::activity::Place,
     pub browser: Option<&'a str>,
-    pub not_me_url: &'a str,
-    pub days: i64,
+}
+
+impl Attempt<'_> {
+    /// « le 03/12/2026 à 10:02, par carte CPx, lieu approximatif : …, navigateur : … »
+    fn told(&self) -> String {
+        format!(
+            "le {at}, par {method}, lieu approximatif : {place}, navigateur : {browser}",
+            at = paris_datetime(self.at).replacen(' ', " à ", 1),
+            method = method_fr(self.method),
+            place = place_fr(self.place),
+            browser = self.browser.unwrap_or("inconnu"),
+        )
+    }
 }
 
 /// How a sign-in was made, in the e-mails' words.
@@ -478,24 +489,19 @@ fn place_fr(place: &model::activity::Place) -> String {
 
 /// A sign-in from a browser the account never used: when, how, from where, and the link that
 /// locks the account if it was not the holder.
-pub fn new_device(r: &Recipient, d: NewDevice<'_>) -> Mail {
+pub fn new_device(r: &Recipient, attempt: Attempt<'_>, not_me_url: &str, days: i64) -> Mail {
     let body = format!(
         "Une connexion à votre compte Passerelle (identifiant : {user}) a eu lieu depuis un \
-         navigateur jamais utilisé pour ce compte : le {at}, par {method}, lieu approximatif : \
-         {place}, navigateur : {browser}.",
+         navigateur jamais utilisé pour ce compte : {attempt}.",
         user = r.username,
-        at = paris_datetime(d.at).replacen(' ', " à ", 1),
-        method = method_fr(d.method),
-        place = place_fr(d.place),
-        browser = d.browser.unwrap_or("inconnu"),
+        attempt = attempt.told(),
     );
     let fine = "Si c'était vous, il n'y a rien à faire.";
     let not_me = format!(
         "Si ce n'était pas vous, ouvrez ce lien ({days} jours) : toutes les sessions de votre \
          compte seront fermées, ses moyens de connexion retirés, son mot de passe désactivé, et \
          il sera bloqué jusqu'à ce que l'assistance le débloque (coordonnées ci-dessous) et vous \
-         envoie un lien pour choisir un nouveau mot de passe.",
-        days = d.days
+         envoie un lien pour choisir un nouveau mot de passe."
     );
     Mail {
         kind: "new_device",
@@ -504,7 +510,7 @@ pub fn new_device(r: &Recipient, d: NewDevice<'_>) -> Mail {
             "{}\n\n{body}\n\n{fine}\n\n{not_me}\n{url}\n{}",
             greeting(r),
             footer_text(r),
-            url = d.not_me_url
+            url = not_me_url
         ),
         html: html_page(
             r,
@@ -514,10 +520,91 @@ pub fn new_device(r: &Recipient, d: NewDevice<'_>) -> Mail {
                 escape(&body),
                 escape(fine),
                 escape(&not_me),
-                url = escape(d.not_me_url)
+                url = escape(not_me_url)
             ),
         ),
     }
+}
+
+/// The account will become dormant on `dormant_on` if nobody signs in before: since when it was
+/// not used, and that any sign-in keeps it active.
+pub fn dormancy_warning(
+    r: &Recipient,
+    unused_since: time::Date,
+    dormant_on: time::Date,
+    sign_in_url: &str,
+) -> Mail {
+    let body = format!(
+        "Votre compte Passerelle (identifiant : {user}) n'a servi à aucune connexion depuis le \
+         {since}. Sans connexion d'ici là, il sera mis en sommeil le {on} : il faudra alors, pour \
+         vous connecter, ouvrir un lien que nous vous enverrons par courriel.",
+        user = r.username,
+        since = french_date(unused_since),
+        on = french_date(dormant_on),
+    );
+    let keep = "Pour le garder actif, il suffit de vous connecter une fois, par le moyen de votre \
+                choix. Si vous n'en avez plus l'usage, vous n'avez rien à faire.";
+    Mail {
+        kind: "dormancy_warning",
+        subject: "Passerelle : votre compte sera bientôt mis en sommeil".into(),
+        text: format!(
+            "{}\n\n{body}\n\n{keep}\n{sign_in_url}\n{}",
+            greeting(r),
+            footer_text(r)
+        ),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p>{}</p><p><a href=\"{url}\">Se connecter à Passerelle</a></p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(keep),
+                url = escape(sign_in_url)
+            ),
+        ),
+    }
+}
+
+/// A sign-in met the account asleep: what was tried, and the link that wakes it.
+pub fn wake_link(r: &Recipient, attempt: Attempt<'_>, url: &str, days: i64) -> Mail {
+    let body = format!(
+        "Votre compte Passerelle (identifiant : {user}) est en sommeil : il n'a servi à aucune \
+         connexion depuis longtemps. Une connexion vient d'être tentée : {attempt}.",
+        user = r.username,
+        attempt = attempt.told(),
+    );
+    let wake = format!(
+        "Si c'était vous, ouvrez ce lien ({days} jours, une seule fois) et confirmez : le compte \
+         redeviendra actif, puis connectez-vous comme d'habitude."
+    );
+    let not_me = "Si ce n'était pas vous, n'ouvrez pas ce lien : quelqu'un connaît votre moyen de \
+                  connexion. Changez votre mot de passe et contactez l'assistance (coordonnées \
+                  ci-dessous).";
+    Mail {
+        kind: "wake_link",
+        subject: "Passerelle : réactiver votre compte en sommeil".into(),
+        text: format!(
+            "{}\n\n{body}\n\n{wake}\n{url}\n\n{not_me}\n{}",
+            greeting(r),
+            footer_text(r)
+        ),
+        html: html_page(
+            r,
+            &format!(
+                "<p>{}</p><p>{}</p><p>{}</p><p><a href=\"{link}\">Réactiver mon compte</a></p><p>{}</p>",
+                escape(&greeting(r)),
+                escape(&body),
+                escape(&wake),
+                escape(not_me),
+                link = escape(url)
+            ),
+        ),
+    }
+}
+
+/// `03/12/2026`.
+fn french_date(d: time::Date) -> String {
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
 
 /// The code the holder reads out to the desk so that the desk can enrol a phone for them.

@@ -58,10 +58,18 @@ enum Op {
     DirectoryOverview,
     CreateNews,
     RemovePasskey,
+    ListInactive,
+    KeepActive,
+    BulkEndSessions,
+    ExportUsers,
 }
 
-const OPS: [Op; 30] = [
+const OPS: [Op; 34] = [
     Op::RemovePasskey,
+    Op::ListInactive,
+    Op::KeepActive,
+    Op::BulkEndSessions,
+    Op::ExportUsers,
     Op::DirectoryOverview,
     Op::CreateNews,
     Op::UnlinkPsc,
@@ -111,6 +119,8 @@ fn expected(who: Who, own_region: bool, op: Op) -> bool {
         Op::UnlinkPsc,
         Op::RemovePasskey,
         Op::SecureAccount,
+        Op::BulkEndSessions,
+        Op::ExportUsers,
     ];
     match who {
         Who::Anonymous | Who::Professional => false,
@@ -343,6 +353,45 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
         Op::RemovePasskey => {
             users::remove_passkey(portal, actor, f.user, f.passkey, Call::new(&c, now)).await
         }
+        Op::ListInactive => {
+            domain::admin::dormant::list(portal, actor, Some(f.region), Call::new(&c, now))
+                .await
+                .map(drop)
+        }
+        Op::KeepActive => {
+            domain::admin::dormant::keep_active(portal, actor, f.user, Call::new(&c, now)).await
+        }
+        // The selection is written, then each account goes through the single action.
+        Op::BulkEndSessions => {
+            use domain::admin::bulk::{self, BulkAction, Selection};
+            let call = Call::new(&c, now);
+            let job = bulk::prepare(
+                portal,
+                actor,
+                &BulkAction::EndSessions,
+                &Selection::Accounts(vec![f.user]),
+                call,
+            )
+            .await?;
+            assert!(bulk::confirm(portal, actor, job, call).await.unwrap());
+            bulk::run(portal, actor, job, &c, || now, |e| format!("{e:?}"))
+                .await
+                .unwrap();
+            let done = bulk::job(portal, actor, job, now).await.unwrap();
+            assert_eq!((done.done, done.total), (1, 1));
+            match done.failures.first() {
+                None => Ok(()),
+                Some((_, reason)) => panic!("bulk action failed on the account: {reason}"),
+            }
+        }
+        Op::ExportUsers => domain::admin::bulk::export_csv(
+            portal,
+            actor,
+            &domain::admin::bulk::Selection::Accounts(vec![f.user]),
+            Call::new(&c, now),
+        )
+        .await
+        .map(drop),
         Op::SecureAccount => users::secure_compromised(portal, actor, f.user, Call::new(&c, now))
             .await
             .map(drop),

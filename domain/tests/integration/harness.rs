@@ -34,6 +34,7 @@ pub async fn seed(pool: PgPool) -> Portal {
         identifier_key: domain::audit::IdentifierKey::new(IDENTIFIER_KEY),
         // The tests of other rules sign administrators in with a password; the policy has its own.
         sign_in_policy: domain::sign_in_policy::SignInPolicy::any(),
+        dormancy: domain::auth::dormancy::Rule::default(),
     }
 }
 

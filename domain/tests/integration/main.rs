@@ -3,9 +3,11 @@
 
 mod admin_matrix;
 mod audit_chain;
+mod bulk;
 mod card_sign_in;
 mod database_faults;
 mod directory;
+mod dormancy;
 mod email_codes_and_links;
 mod embedded_cluster;
 mod hardening;

@@ -399,6 +399,7 @@ async fn parallel_guesses_across_two_instances_lock_after_exactly_the_limit() {
         psc: domain::auth::psc::Settings::default(),
         identifier_key: domain::audit::IdentifierKey::new(crate::harness::IDENTIFIER_KEY),
         sign_in_policy: domain::sign_in_policy::SignInPolicy::any(),
+        dormancy: first.dormancy,
     };
     let instances = [std::sync::Arc::new(first), std::sync::Arc::new(second)];
     let before: Vec<u64> = instances

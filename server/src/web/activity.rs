@@ -1,6 +1,7 @@
 //! « Mes connexions » at the HTTP edge: the holder ends one of their other sessions, or all of
-//! them; and the « ce n'était pas moi » of a new-device alert. The rules are in
-//! `domain::auth::activity` and `domain::auth::devices`.
+//! them; the « ce n'était pas moi » of a new-device alert and the wake link of a dormant account
+//! (two e-mailed links whose page's button confirms). The rules are in `domain::auth::activity`,
+//! `domain::auth::devices` and `domain::auth::dormancy`.
 
 use app::error::ErrorCode;
 use app::info::Info;
@@ -14,7 +15,7 @@ use serde::Deserialize;
 
 use super::posted::{Posted, back_with_error};
 
-super::posted::token_in_csrf_field!(EndForm, NotMeForm);
+super::posted::token_in_csrf_field!(EndForm, LinkForm);
 
 #[derive(Debug, Deserialize)]
 pub struct EndForm {
@@ -50,7 +51,7 @@ pub async fn end(
 }
 
 #[derive(Debug, Deserialize)]
-pub struct NotMeForm {
+pub struct LinkForm {
     #[serde(default)]
     csrf: String,
     #[serde(default)]
@@ -62,22 +63,50 @@ pub struct NotMeForm {
 pub async fn not_me(
     State(state): State<AppState>,
     Extension(ctx): Extension<RequestContext>,
-    Posted(form): Posted<NotMeForm>,
+    Posted(form): Posted<LinkForm>,
 ) -> Response {
-    let token = form.jeton.trim();
+    let portal = &state.services.portal;
+    confirm_link(paths::NOT_ME, Info::AccountBlockedByHolder, &form.jeton, |token| {
+        domain::auth::devices::not_me(portal, token, ctx.call())
+    })
+    .await
+}
+
+/// `POST /connexion/reveil`: the holder wakes their dormant account (then signs in as usual).
+pub async fn wake(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Posted(form): Posted<LinkForm>,
+) -> Response {
+    let portal = &state.services.portal;
+    confirm_link(paths::WAKE, Info::AccountWoken, &form.jeton, |token| {
+        domain::auth::dormancy::wake(portal, token, ctx.call())
+    })
+    .await
+}
+
+/// The confirmation of an e-mailed link: a token that cannot be one is refused before the
+/// database; the answer goes back to the link's page, with `done` or the error (its token kept:
+/// a database hiccup can be tried again).
+async fn confirm_link<'a, F>(
+    page: &str,
+    done: Info,
+    token: &'a str,
+    act: impl FnOnce(&'a str) -> F,
+) -> Response
+where
+    F: Future<Output = domain::Result<()>>,
+{
+    let token = token.trim();
     if token.len() != 43
         || !token
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     {
-        return back_with_error(paths::NOT_ME, &ErrorCode::AccountLinkExpired);
+        return back_with_error(page, &ErrorCode::AccountLinkExpired);
     }
-    match domain::auth::devices::not_me(&state.services.portal, token, ctx.call()).await {
-        Ok(()) => Redirect::to(&Info::AccountBlockedByHolder.on(paths::NOT_ME)).into_response(),
-        // Back to the link's page (its token kept: a database hiccup can be tried again).
-        Err(e) => back_with_error(
-            &format!("{}?jeton={token}", paths::NOT_ME),
-            &ErrorCode::from(e),
-        ),
+    match act(token).await {
+        Ok(()) => Redirect::to(&done.on(page)).into_response(),
+        Err(e) => back_with_error(&format!("{page}?jeton={token}"), &ErrorCode::from(e)),
     }
 }

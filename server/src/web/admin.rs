@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::posted::{Posted, back_with_error};
 use super::request::local_path;
 
-super::posted::token_in_csrf_field!(NewUserForm, AccountForm, EstablishmentForm);
+super::posted::token_in_csrf_field!(NewUserForm, AccountForm, KeepActiveForm, EstablishmentForm);
 
 /// Where a failed action goes back to: the confirmation page when the console wants the password
 /// again, else the page with the error.
@@ -264,6 +264,10 @@ pub async fn account_action(
                 users::set_enabled(portal, &actor, id, true, call).await?;
                 Info::Enabled
             }
+            "prolonger" => {
+                domain::admin::dormant::keep_active(portal, &actor, id, call).await?;
+                Info::KeptActive
+            }
             "modifier" => {
                 let identity = users::Identity {
                     email: field(Email::parse(&form.courriel), Field::Email)?,
@@ -358,6 +362,35 @@ pub async fn account_action(
 }
 
 #[derive(Debug, Deserialize)]
+pub struct KeepActiveForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/comptes-inactifs/{id}`: « Prolonger » from the list of inactive accounts (back
+/// to the list; the account's page posts `prolonger` to its own actions).
+pub async fn keep_active(
+    State(state): State<AppState>,
+    Extension(ctx): Extension<RequestContext>,
+    Path(id): Path<String>,
+    Posted(_form): Posted<KeepActiveForm>,
+) -> Response {
+    const PAGE: &str = paths::INACTIVE;
+    let result = async {
+        let id = Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
+        let actor = actor(&ctx, &state.services).await?;
+        domain::admin::dormant::keep_active(&state.services.portal, &actor, id, ctx.call())
+            .await?;
+        Ok::<_, ErrorCode>(())
+    }
+    .await;
+    match result {
+        Ok(()) => done(PAGE, Info::KeptActive),
+        Err(code) => failed(PAGE, code),
+    }
+}
+
+#[derive(Debug, Deserialize)]
 pub struct EstablishmentForm {
     #[serde(default)]
     csrf: String,
@@ -442,6 +475,25 @@ pub async fn edit_establishment(
     }
 }
 
+/// A CSV file to download, named `{prefix}-AAAAMMJJ.csv`, never cached.
+pub(super) fn csv_file(prefix: &str, now: time::OffsetDateTime, csv: Vec<u8>) -> Response {
+    let name = format!(
+        "attachment; filename=\"{prefix}-{:04}{:02}{:02}.csv\"",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, name),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        csv,
+    )
+        .into_response()
+}
+
 /// `GET /admin/journal.csv?…`: the audit rows of the viewer's filter, as a spreadsheet file.
 pub async fn export_audit(
     State(state): State<AppState>,
@@ -463,23 +515,7 @@ pub async fn export_audit(
     }
     .await;
     match result {
-        Ok((csv, now)) => {
-            let name = format!(
-                "attachment; filename=\"journal-audit-{:04}{:02}{:02}.csv\"",
-                now.year(),
-                u8::from(now.month()),
-                now.day()
-            );
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                    (header::CONTENT_DISPOSITION, name),
-                    (header::CACHE_CONTROL, "no-store".to_string()),
-                ],
-                csv,
-            )
-                .into_response()
-        }
+        Ok((csv, now)) => csv_file("journal-audit", now, csv),
         Err(code) => failed(paths::AUDIT, code),
     }
 }

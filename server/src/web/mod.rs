@@ -4,6 +4,7 @@ mod account;
 mod activity;
 mod admin;
 mod bare;
+mod bulk;
 mod card;
 mod cookies;
 mod directory;
@@ -172,9 +173,19 @@ pub fn router(state: AppState, psc_client: psc::Psc, limits: Arc<limits::Limits>
             form(activity::end, paths::MY_ACTIVITY),
         )
         .route(paths::NOT_ME, form(activity::not_me, paths::NOT_ME))
+        .route(paths::WAKE, form(activity::wake, paths::WAKE))
         // The console.
         .route(paths::REAUTH, form(admin::reauthenticate, paths::REAUTH))
         .route(paths::NEW_USER, form(admin::create_user, paths::NEW_USER))
+        .route(paths::BULK, form(bulk::select, paths::USERS))
+        .route(
+            paths::pattern::BULK_JOB,
+            form(bulk::confirm, paths::pattern::BULK_JOB),
+        )
+        .route(
+            paths::pattern::KEEP_ACTIVE,
+            form(admin::keep_active, paths::INACTIVE),
+        )
         .route(
             paths::pattern::USER_ACTION,
             form(admin::account_action, paths::pattern::USER),

@@ -2,9 +2,11 @@
 //! post every change to the HTTP edge (`server::web::admin`), which authorises it again.
 
 pub mod audit;
+pub mod bulk;
 pub mod directory;
 pub mod establishments;
 pub mod import;
+pub mod inactive;
 pub mod new_user;
 pub mod news;
 pub mod reauth;
@@ -45,6 +47,7 @@ pub fn ConsoleNav(console: Console, current: &'static str) -> impl IntoView {
                 {link(paths::ESTABLISHMENTS, "establishments", m.console.adm_establishments)}
                 {console.can_import.then(|| link(paths::IMPORTS, "import", m.console.adm_import))}
                 {console.can_read_audit.then(|| link(paths::AUDIT, "audit", m.console.adm_audit))}
+                {console.can_keep_active.then(|| link(paths::INACTIVE, "inactive", m.dormancy.console_title))}
                 {console.can_manage_news.then(|| link(paths::NEWS, "news", m.news.title))}
                 {console.can_load_directory.then(|| link(paths::DIRECTORY_LOADS, "directory", m.directory.console_title))}
             </ul>
@@ -122,6 +125,7 @@ fn info_message(m: &'static Messages, info: Info) -> Option<&'static str> {
         Info::NewsPublished => m.news.done_published,
         Info::NewsWithdrawn => m.news.done_withdrawn,
         Info::NewsDeleted => m.news.done_deleted,
+        Info::KeptActive => m.dormancy.kept_active,
         _ => return None,
     })
 }
@@ -132,6 +136,7 @@ pub fn status_label(m: &Messages, status: UserStatus) -> &'static str {
         UserStatus::PendingActivation => m.console.adm_status_pending,
         UserStatus::Locked => m.console.adm_status_locked,
         UserStatus::Disabled => m.console.adm_status_disabled,
+        UserStatus::Dormant => m.dormancy.status,
     }
 }
 

@@ -66,8 +66,9 @@ fn UserPage(d: UserDetailData) -> impl IntoView {
     let actions = view! {
         <div class="actions">
             {(can("unlock") && (d.locked_until.is_some() || status == UserStatus::Locked)).then(|| action_form(d.id.clone(), "deverrouiller", csrf.clone(), m.console.adm_unlock, "button"))}
-            {(can("send_link") && matches!(status, UserStatus::Active | UserStatus::PendingActivation)).then(|| {
-                let label = if status == UserStatus::Active { m.console.adm_send_reset } else { m.console.adm_send_activation };
+            {(can("keep_active") && status == UserStatus::Dormant).then(|| action_form(d.id.clone(), "prolonger", csrf.clone(), m.dormancy.keep_active, "button"))}
+            {(can("send_link") && matches!(status, UserStatus::Active | UserStatus::PendingActivation | UserStatus::Dormant)).then(|| {
+                let label = if status == UserStatus::PendingActivation { m.console.adm_send_activation } else { m.console.adm_send_reset };
                 action_form(d.id.clone(), "lien", csrf.clone(), label, "button-secondary")
             })}
             {(can("end_sessions") && !d.sessions.is_empty()).then(|| action_form(d.id.clone(), "sessions", csrf.clone(), m.console.adm_end_sessions, "button-secondary"))}

@@ -48,6 +48,10 @@ pub fn Users() -> impl IntoView {
                 value: "disabled".into(),
                 label: m.console.adm_status_disabled.into(),
             },
+            Choice {
+                value: "dormant".into(),
+                label: m.dormancy.status.into(),
+            },
         ]
     };
     let roles = move || {
@@ -126,35 +130,76 @@ pub fn Users() -> impl IntoView {
                             {if empty {
                                 view! { <p id="aucun-resultat">{m.console.adm_no_result}</p> }.into_any()
                             } else {
+                                let actions = d.bulk_actions.clone();
+                                let members_of: Vec<Choice> = d.establishments.clone();
                                 view! {
-                                    <table class="data-table" id="comptes">
-                                        <caption class="visually-hidden">{m.console.adm_users}</caption>
-                                        <thead>
-                                            <tr>
-                                                <th scope="col">{m.console.adm_name}</th>
-                                                <th scope="col">{m.sign_in.username}</th>
-                                                <th scope="col">{m.console.adm_email}</th>
-                                                <th scope="col">"RPPS"</th>
-                                                <th scope="col">{m.console.adm_region}</th>
-                                                <th scope="col">{m.console.adm_status}</th>
-                                            </tr>
-                                        </thead>
-                                        <tbody>
-                                            {d.rows.into_iter().map(|r| {
-                                                let href = paths::user(r.id);
-                                                view! {
-                                                    <tr>
-                                                        <td><a href=href>{r.name}</a></td>
-                                                        <td>{r.username}</td>
-                                                        <td>{r.email}</td>
-                                                        <td>{r.rpps}</td>
-                                                        <td>{r.region}</td>
-                                                        <td><span class=format!("status status-{}", r.status.as_str())>{status_label(m, r.status)}</span></td>
-                                                    </tr>
-                                                }
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
+                                    <form method="post" action=paths::BULK id="selection">
+                                        <input type="hidden" name="csrf" value=d.console.csrf.clone() />
+                                        // The search, for « tout le résultat ».
+                                        <input type="hidden" name="q" value=q() />
+                                        <input type="hidden" name="statut" value=status() />
+                                        <input type="hidden" name="etablissement" value=finess() />
+                                        <input type="hidden" name="role" value=role() />
+                                        <input type="hidden" name="region" value=region() />
+                                        <table class="data-table" id="comptes">
+                                            <caption class="visually-hidden">{m.console.adm_users}</caption>
+                                            <thead>
+                                                <tr>
+                                                    <th scope="col"><span class="visually-hidden">{m.bulk.selection}</span></th>
+                                                    <th scope="col">{m.console.adm_name}</th>
+                                                    <th scope="col">{m.sign_in.username}</th>
+                                                    <th scope="col">{m.console.adm_email}</th>
+                                                    <th scope="col">"RPPS"</th>
+                                                    <th scope="col">{m.console.adm_region}</th>
+                                                    <th scope="col">{m.console.adm_status}</th>
+                                                </tr>
+                                            </thead>
+                                            <tbody>
+                                                {d.rows.into_iter().map(|r| {
+                                                    let href = paths::user(&r.id);
+                                                    let tick = (m.bulk.select_one)(&r.name);
+                                                    view! {
+                                                        <tr>
+                                                            <td><input type="checkbox" name=format!("compte-{}", r.id) value="oui" aria-label=tick /></td>
+                                                            <td><a href=href>{r.name}</a></td>
+                                                            <td>{r.username}</td>
+                                                            <td>{r.email}</td>
+                                                            <td>{r.rpps}</td>
+                                                            <td>{r.region}</td>
+                                                            <td><span class=format!("status status-{}", r.status.as_str())>{status_label(m, r.status)}</span></td>
+                                                        </tr>
+                                                    }
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                        <fieldset class="bulk">
+                                            <legend>{m.bulk.selection}</legend>
+                                            <div class="field checkbox">
+                                                <input type="checkbox" id="tout" name="tout" value="oui" />
+                                                <label for="tout">{m.bulk.whole_result}</label>
+                                            </div>
+                                            <div class="filters">
+                                                <div class="field">
+                                                    <label for="action-groupee">{m.bulk.action}</label>
+                                                    <select id="action-groupee" name="action">
+                                                        {actions.into_iter().map(|a| {
+                                                            let label = bulk_label(m, &a);
+                                                            view! { <option value=a>{label}</option> }
+                                                        }).collect_view()}
+                                                    </select>
+                                                </div>
+                                                <div class="field">
+                                                    <label for="etablissement-groupe">{m.bulk.establishment}</label>
+                                                    <select id="etablissement-groupe" name="finess" aria-describedby="etablissement-groupe-aide">
+                                                        <option value="">"—"</option>
+                                                        {options(members_of, String::new())}
+                                                    </select>
+                                                    <p id="etablissement-groupe-aide" class="hint">{m.bulk.establishment_hint}</p>
+                                                </div>
+                                            </div>
+                                            <button type="submit">{m.bulk.next}</button>
+                                        </fieldset>
+                                    </form>
                                 }.into_any()
                             }}
                             {next.map(|href| view! { <p><a href=href class="next-page" rel="next">{m.console.adm_next_page}</a></p> })}
@@ -165,6 +210,19 @@ pub fn Users() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A bulk action's label, from its name (`domain::admin::bulk::BulkAction::NAMES`, `export`).
+pub fn bulk_label(m: &crate::i18n::Messages, name: &str) -> &'static str {
+    match name {
+        "disable" => m.bulk.disable,
+        "enable" => m.bulk.enable,
+        "send_link" => m.bulk.send_link,
+        "end_sessions" => m.bulk.end_sessions,
+        "add_membership" => m.bulk.add_membership,
+        "remove_membership" => m.bulk.remove_membership,
+        _ => m.bulk.export,
     }
 }
 

@@ -362,7 +362,7 @@ async fn settle_certificate(
     if let Some(owner) =
         cards::owner_of_certificate(tx, &identity.issuer_dn, &identity.serial).await?
     {
-        let account = match usable_account(tx, owner.user_id, identity, path, call).await? {
+        let account = match usable_account(tx, portal, owner.user_id, identity, path, call).await? {
             Ok(account) => account,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -384,7 +384,7 @@ async fn settle_certificate(
         cards::owners_of_holder(tx, identity.national_id.as_str()).await?
     };
     if let [user_id] = renewal_of.as_slice() {
-        let account = match usable_account(tx, *user_id, identity, path, call).await? {
+        let account = match usable_account(tx, portal, *user_id, identity, path, call).await? {
             Ok(account) => account,
             Err(refusal) => return Ok(Err(refusal)),
         };
@@ -518,6 +518,7 @@ async fn active_account(conn: &mut PgConnection, user_id: Uuid) -> Result<accoun
 /// outer `Err` (the transaction is then tried again).
 async fn usable_account(
     tx: &mut PgConnection,
+    portal: &Portal,
     user_id: Uuid,
     identity: &CardIdentity,
     path: &str,
@@ -527,16 +528,17 @@ async fn usable_account(
         Ok(account) => Ok(Ok(account)),
         Err(e) if retry::worth_retrying(&e) => Err(e),
         Err(refusal) => {
-            audit_unavailable(tx, user_id, identity, path, call).await?;
+            audit_unavailable(tx, portal, user_id, identity, path, call).await?;
             Ok(Err(refusal))
         }
     }
 }
 
-/// A linked card whose account is disabled or pending: refused, audited in the caller's
-/// transaction.
+/// A linked card whose account is disabled, pending or dormant: refused, audited in the caller's
+/// transaction (a dormant account's holder is e-mailed its wake link).
 async fn audit_unavailable(
     tx: &mut PgConnection,
+    portal: &Portal,
     user_id: Uuid,
     identity: &CardIdentity,
     path: &str,
@@ -558,6 +560,9 @@ async fn audit_unavailable(
         event = event
             .target("user", a.id.to_string(), &a.username)
             .region(&a.region_code);
+        if a.status == UserStatus::Dormant {
+            crate::auth::dormancy::sign_in_met(tx, portal, a.id, Method::Card, call).await?;
+        }
     }
     audit::record(tx, event, call).await?;
     Ok(())

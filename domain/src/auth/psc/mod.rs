@@ -291,6 +291,10 @@ async fn settle_login(
                     call,
                 )
                 .await?;
+                if account.status == UserStatus::Dormant {
+                    crate::auth::dormancy::sign_in_met(tx, portal, account.id, Method::Psc, call)
+                        .await?;
+                }
                 return Ok(Err(Error::AccountUnavailable(account.status)));
             }
             sqlx::query!(

@@ -286,6 +286,16 @@ pub async fn poll(
                 .await?
                 .ok_or(Error::NotFound)?;
             if account.status != UserStatus::Active {
+                if account.status == UserStatus::Dormant {
+                    crate::auth::dormancy::sign_in_met(
+                        &mut tx,
+                        portal,
+                        user_id,
+                        Method::Tiqr,
+                        call,
+                    )
+                    .await?;
+                }
                 tx.commit().await?;
                 return Err(Error::AccountUnavailable(account.status));
             }
@@ -605,7 +615,9 @@ async fn answer(
             .await;
         }
     };
-    if enrollment.status != UserStatus::Active {
+    // A dormant account's phone proves its holder as well as any means: its answer is accepted,
+    // and the browser's sign-in is then refused with the wake link (`dormancy`).
+    if !matches!(enrollment.status, UserStatus::Active | UserStatus::Dormant) {
         // The account is disabled or not usable: the app is told the identity is not valid
         // (ACCOUNT_BLOCKED would make iOS demand a new enrollment once the account is back).
         return refuse(
