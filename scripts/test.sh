@@ -157,6 +157,15 @@ for who in "sommeil.durand marc.durand Marc Durand" "sommeil.petit lucie.petit L
     --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
     --password-stdin >/dev/null
 done
+# For end2end/tests/bulk-actions.spec.ts, three professionals no other spec touches.
+for who in "groupe.arnaud paul.arnaud Paul Arnaud" "groupe.blanc ines.blanc Inès Blanc" \
+           "groupe.colin claire.colin Claire Colin"; do
+  read -r username mailbox given family <<<"$who"
+  printf '%s\n' 'Passerelle-Demo-2026' | PASSERELLE_DATA_DIR="$e2e_dir" DATABASE_URL= \
+    "$root/target/debug/passerelle" user create --username "$username" --email "$mailbox@chu.example" \
+    --given-name "$given" --family-name "$family" --region FR-IDF --establishment 930004569 \
+    --password-stdin >/dev/null
+done
 # For end2end/tests/sign-in-means.spec.ts, a professional no other spec touches, with a linked
 # card, a Pro Santé Connect identity and a TIQR phone. The linking and enrolment flows have their
 # own specs; these rows are what they leave behind, written here so that this spec depends only

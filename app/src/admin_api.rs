@@ -1095,8 +1095,7 @@ pub struct InactiveView {
 pub async fn get_inactive(region: String) -> Result<InactiveData, ErrorCode> {
     let (ctx, services, actor, console, _) = server::console_context().await?;
     let region = Some(region.as_str()).filter(|r| !r.is_empty());
-    let rows =
-        domain::admin::dormant::list(&services.portal, &actor, region, ctx.call()).await?;
+    let rows = domain::admin::dormant::list(&services.portal, &actor, region, ctx.call()).await?;
     let day = crate::api::server::date;
     Ok(InactiveData {
         console,

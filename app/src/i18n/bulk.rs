@@ -61,7 +61,13 @@ pub(super) const FR: Bulk = Bulk {
     and_more: |n| format!("… et {n} autre{}.", if n > 1 { "s" } else { "" }),
     confirm: |n| format!("Confirmer pour {n} compte{}", if n > 1 { "s" } else { "" }),
     back: "Revenir aux comptes",
-    progress: |done, total| format!("{done} compte{} traité{} sur {total}.", if done > 1 { "s" } else { "" }, if done > 1 { "s" } else { "" }),
+    progress: |done, total| {
+        format!(
+            "{done} compte{} traité{} sur {total}.",
+            if done > 1 { "s" } else { "" },
+            if done > 1 { "s" } else { "" }
+        )
+    },
     running: "Traitement en cours ; cette page se met à jour seule.",
     refresh: "Actualiser",
     stalled: "Le traitement s'est interrompu (le serveur a redémarré). Reprenez-le : les comptes déjà traités ne le sont pas deux fois.",

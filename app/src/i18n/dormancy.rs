@@ -33,7 +33,11 @@ pub(super) const FR: Dormancy = Dormancy {
     wake_not_me: "Si vous n'avez pas essayé de vous connecter, ne réactivez pas le compte : changez votre mot de passe et contactez l'assistance de votre région.",
     woken: "Votre compte est de nouveau actif. Vous pouvez vous connecter.",
     console_title: "Comptes inactifs",
-    console_intro: |days| format!("Un compte sans connexion depuis {days} jours est mis en sommeil ; son titulaire est prévenu par courriel 30 jours avant. « Prolonger » le garde actif comme s'il venait de servir."),
+    console_intro: |days| {
+        format!(
+            "Un compte sans connexion depuis {days} jours est mis en sommeil ; son titulaire est prévenu par courriel 30 jours avant. « Prolonger » le garde actif comme s'il venait de servir."
+        )
+    },
     console_empty: "Aucun compte en sommeil ni sur le point de l'être.",
     last_sign_in: "Dernière connexion",
     never: "Jamais",
@@ -54,7 +58,11 @@ pub(super) const EN: Dormancy = Dormancy {
     wake_not_me: "If you did not try to sign in, do not reactivate the account: change your password and contact your region's support desk.",
     woken: "Your account is active again. You can sign in.",
     console_title: "Inactive accounts",
-    console_intro: |days| format!("An account not used for {days} days becomes dormant; its holder is e-mailed 30 days before. « Keep active » keeps it active as if it had just been used."),
+    console_intro: |days| {
+        format!(
+            "An account not used for {days} days becomes dormant; its holder is e-mailed 30 days before. « Keep active » keeps it active as if it had just been used."
+        )
+    },
     console_empty: "No account is dormant or about to be.",
     last_sign_in: "Last sign-in",
     never: "Never",

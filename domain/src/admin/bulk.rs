@@ -128,9 +128,7 @@ async fn resolve(
             if let Some(region) = &filter.region
                 && !scope.contains(region)
             {
-                return Err(
-                    denied(&portal.pool, actor, name, Action::ViewUsers, None, call).await,
-                );
+                return Err(denied(&portal.pool, actor, name, Action::ViewUsers, None, call).await);
             }
             let filter = UserFilter {
                 after: None,
@@ -159,9 +157,7 @@ async fn resolve(
             if rows.len() != ids.len()
                 || rows.iter().any(|r| !scope.contains(r.region_code.as_str()))
             {
-                return Err(
-                    denied(&portal.pool, actor, name, Action::ViewUsers, None, call).await,
-                );
+                return Err(denied(&portal.pool, actor, name, Action::ViewUsers, None, call).await);
             }
             rows
         }

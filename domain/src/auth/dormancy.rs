@@ -153,10 +153,14 @@ pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyRe
         }
         audit::record(
             &mut tx,
-            Event::new(audit::Action::AccountDormancyWarning, Outcome::Success, JOB_LABEL)
-                .target("user", account.id.to_string(), &account.username)
-                .region(&account.region_code)
-                .details(json!({ "inactive_since": account.since, "dormant_on": dormant_on })),
+            Event::new(
+                audit::Action::AccountDormancyWarning,
+                Outcome::Success,
+                JOB_LABEL,
+            )
+            .target("user", account.id.to_string(), &account.username)
+            .region(&account.region_code)
+            .details(json!({ "inactive_since": account.since, "dormant_on": dormant_on })),
             call,
         )
         .await?;
@@ -324,10 +328,12 @@ pub async fn wake(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> {
             },
             call,
             async |_| {
-                Ok(
-                    Event::new(audit::Action::AccountWake, Outcome::Failure, "lien de réveil")
-                        .details(json!({ "reason": "link_expired" })),
+                Ok(Event::new(
+                    audit::Action::AccountWake,
+                    Outcome::Failure,
+                    "lien de réveil",
                 )
+                .details(json!({ "reason": "link_expired" })))
             },
         )
         .await?;
@@ -339,11 +345,15 @@ pub async fn wake(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> {
         .ok_or(Error::NotFound)?;
     audit::record(
         &mut tx,
-        Event::new(audit::Action::AccountWake, Outcome::Success, &account.username)
-            .actor(user_id)
-            .target("user", user_id.to_string(), &account.username)
-            .region(&account.region_code)
-            .details(json!({ "before": before, "after": after })),
+        Event::new(
+            audit::Action::AccountWake,
+            Outcome::Success,
+            &account.username,
+        )
+        .actor(user_id)
+        .target("user", user_id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({ "before": before, "after": after })),
         call,
     )
     .await?;

@@ -60,7 +60,10 @@ async fn each_account_is_acted_on_and_audited_on_its_own_and_failures_are_report
     .unwrap();
     // The confirmation page: the count and the names; nothing changed yet.
     let shown = bulk::job(&portal, &admin, job, now).await.unwrap();
-    assert_eq!((shown.total, shown.done, shown.state), (3, 0, JobState::Prepared));
+    assert_eq!(
+        (shown.total, shown.done, shown.state),
+        (3, 0, JobState::Prepared)
+    );
     assert_eq!(shown.sample.len(), 3);
     assert_eq!(status(&portal, "dr.martin").await, UserStatus::Active);
     // Another administrator neither sees nor confirms it.
@@ -74,9 +77,17 @@ async fn each_account_is_acted_on_and_audited_on_its_own_and_failures_are_report
         Err(Error::NotFound)
     ));
 
-    assert!(bulk::confirm(&portal, &admin, job, Call::new(&c, now)).await.unwrap());
+    assert!(
+        bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+            .await
+            .unwrap()
+    );
     // Confirmed twice (a double click, the other instance): started once.
-    assert!(!bulk::confirm(&portal, &admin, job, Call::new(&c, now)).await.unwrap());
+    assert!(
+        !bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+            .await
+            .unwrap()
+    );
     bulk::run(&portal, &admin, job, &c, || now, |e| format!("{e:?}"))
         .await
         .unwrap();
@@ -89,11 +100,19 @@ async fn each_account_is_acted_on_and_audited_on_its_own_and_failures_are_report
     assert_eq!(status(&portal, "inf.durand").await, UserStatus::Disabled);
     assert_eq!(status(&portal, "admin.idf").await, UserStatus::Active);
     assert_eq!(
-        count(&portal, "SELECT count(*) FROM audit_log WHERE action = 'user.disable' AND outcome = 'success'").await,
+        count(
+            &portal,
+            "SELECT count(*) FROM audit_log WHERE action = 'user.disable' AND outcome = 'success'"
+        )
+        .await,
         2
     );
     assert_eq!(
-        count(&portal, "SELECT count(*) FROM audit_log WHERE action = 'admin.user.bulk'").await,
+        count(
+            &portal,
+            "SELECT count(*) FROM audit_log WHERE action = 'admin.user.bulk'"
+        )
+        .await,
         1
     );
 }
@@ -136,7 +155,11 @@ async fn the_whole_search_result_is_taken_and_a_stalled_job_resumes() {
     assert_eq!(bulk::job(&portal, &admin, job, now).await.unwrap().total, 1);
     // Confirmed, then its instance dies before running it: the page says so after the
     // heartbeat's limit, and confirming again resumes it.
-    assert!(bulk::confirm(&portal, &admin, job, Call::new(&c, now)).await.unwrap());
+    assert!(
+        bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+            .await
+            .unwrap()
+    );
     assert_eq!(
         bulk::job(&portal, &admin, job, now + Duration::seconds(5))
             .await
@@ -149,12 +172,22 @@ async fn the_whole_search_result_is_taken_and_a_stalled_job_resumes() {
         bulk::job(&portal, &admin, job, later).await.unwrap().state,
         JobState::Stalled
     );
-    assert!(bulk::confirm(&portal, &admin, job, Call::new(&c, later)).await.unwrap());
+    assert!(
+        bulk::confirm(&portal, &admin, job, Call::new(&c, later))
+            .await
+            .unwrap()
+    );
     bulk::run(&portal, &admin, job, &c, || later, |e| format!("{e:?}"))
         .await
         .unwrap();
     assert_eq!(members_of("inf.durand").await, 1);
-    assert!(bulk::job(&portal, &admin, job, later).await.unwrap().failures.is_empty());
+    assert!(
+        bulk::job(&portal, &admin, job, later)
+            .await
+            .unwrap()
+            .failures
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -168,7 +201,14 @@ async fn a_forged_or_oversized_selection_is_refused_whole() {
         id(&portal, "dr.martin").await,
         id(&portal, "helene.leclerc").await,
     ]);
-    let refused = bulk::prepare(&portal, &admin, &BulkAction::Disable, &forged, Call::new(&c, now)).await;
+    let refused = bulk::prepare(
+        &portal,
+        &admin,
+        &BulkAction::Disable,
+        &forged,
+        Call::new(&c, now),
+    )
+    .await;
     assert!(matches!(refused, Err(Error::Forbidden)), "{refused:?}");
     assert_eq!(count(&portal, "SELECT count(*) FROM bulk_jobs").await, 0);
     let exported = bulk::export_csv(&portal, &admin, &forged, Call::new(&c, now)).await;
@@ -177,16 +217,37 @@ async fn a_forged_or_oversized_selection_is_refused_whole() {
     let desk = actor(&portal, "support.idf").await;
     let one = Selection::Accounts(vec![id(&portal, "dr.martin").await]);
     assert!(matches!(
-        bulk::prepare(&portal, &desk, &BulkAction::Disable, &one, Call::new(&c, now)).await,
+        bulk::prepare(
+            &portal,
+            &desk,
+            &BulkAction::Disable,
+            &one,
+            Call::new(&c, now)
+        )
+        .await,
         Err(Error::Forbidden)
     ));
     let too_many = Selection::Accounts((0..=MAX_SELECTION).map(|_| Uuid::new_v4()).collect());
     assert!(matches!(
-        bulk::prepare(&portal, &admin, &BulkAction::Disable, &too_many, Call::new(&c, now)).await,
+        bulk::prepare(
+            &portal,
+            &admin,
+            &BulkAction::Disable,
+            &too_many,
+            Call::new(&c, now)
+        )
+        .await,
         Err(Error::TooManySelected { max: MAX_SELECTION })
     ));
     assert!(matches!(
-        bulk::prepare(&portal, &admin, &BulkAction::Disable, &Selection::Accounts(vec![]), Call::new(&c, now)).await,
+        bulk::prepare(
+            &portal,
+            &admin,
+            &BulkAction::Disable,
+            &Selection::Accounts(vec![]),
+            Call::new(&c, now)
+        )
+        .await,
         Err(Error::NothingSelected)
     ));
 }
@@ -210,7 +271,11 @@ async fn the_export_lists_the_selection_for_a_spreadsheet() {
     assert!(!text.contains("helene.leclerc"), "another region: {text}");
     assert_eq!(text.lines().count(), n + 1);
     assert_eq!(
-        count(&portal, "SELECT count(*) FROM audit_log WHERE action = 'admin.user.export'").await,
+        count(
+            &portal,
+            "SELECT count(*) FROM audit_log WHERE action = 'admin.user.export'"
+        )
+        .await,
         1
     );
 }

@@ -19,7 +19,9 @@ fn day(n: i64) -> OffsetDateTime {
 
 async fn run(portal: &Portal, at: OffsetDateTime) -> Option<DailyReport> {
     let c = client("127.0.0.1");
-    dormancy::run_daily(portal, Call::new(&c, at)).await.unwrap()
+    dormancy::run_daily(portal, Call::new(&c, at))
+        .await
+        .unwrap()
 }
 
 async fn status(portal: &Portal, username: &str) -> UserStatus {
@@ -70,7 +72,11 @@ async fn an_unused_account_is_warned_then_dormant_and_only_its_link_wakes_it() {
     let warning = mails(&portal, "dr.martin", "dormancy_warning").await;
     assert_eq!(warning.len(), 1);
     assert!(warning[0].contains("le 23/11/2026"), "{}", warning[0]);
-    assert!(warning[0].contains("en sommeil le 23/11/2027"), "{}", warning[0]);
+    assert!(
+        warning[0].contains("en sommeil le 23/11/2027"),
+        "{}",
+        warning[0]
+    );
     assert_eq!(
         audited(&portal, "account.dormancy_warning", "dr.martin").await,
         1
@@ -99,7 +105,8 @@ async fn an_unused_account_is_warned_then_dormant_and_only_its_link_wakes_it() {
     .await;
     assert!(matches!(wrong, Err(Error::InvalidCredentials)));
     for minutes in [0, 3] {
-        let refused = password_at(&portal, "dr.martin", day(366) + Duration::minutes(minutes)).await;
+        let refused =
+            password_at(&portal, "dr.martin", day(366) + Duration::minutes(minutes)).await;
         assert!(
             matches!(refused, Err(Error::AccountUnavailable(UserStatus::Dormant))),
             "{refused:?}"
@@ -107,7 +114,11 @@ async fn an_unused_account_is_warned_then_dormant_and_only_its_link_wakes_it() {
     }
     let links = mails(&portal, "dr.martin", "wake_link").await;
     assert_eq!(links.len(), 1);
-    assert!(links[0].contains("identifiant et mot de passe"), "{}", links[0]);
+    assert!(
+        links[0].contains("identifiant et mot de passe"),
+        "{}",
+        links[0]
+    );
     let token = links[0]
         .lines()
         .find_map(|l| l.strip_prefix("https://passerelle.test/connexion/reveil?jeton="))
@@ -156,7 +167,10 @@ async fn two_instances_run_the_day_once() {
     let portal = seeded().await;
     let (a, b) = tokio::join!(run(&portal, day(335)), run(&portal, day(335)));
     assert_eq!([a.is_some(), b.is_some()].iter().filter(|r| **r).count(), 1);
-    assert_eq!(mails(&portal, "dr.martin", "dormancy_warning").await.len(), 1);
+    assert_eq!(
+        mails(&portal, "dr.martin", "dormancy_warning").await.len(),
+        1
+    );
     let runs: i64 = sqlx::query_scalar("SELECT count(*) FROM daily_runs")
         .fetch_one(&portal.pool)
         .await
@@ -178,10 +192,7 @@ async fn a_reset_link_wakes_a_dormant_account_too() {
     let purpose = domain::admin::users::send_link(&portal, &admin, id, Call::new(&c, day(366)))
         .await
         .unwrap();
-    assert_eq!(
-        purpose,
-        domain::auth::account_links::Purpose::PasswordReset
-    );
+    assert_eq!(purpose, domain::auth::account_links::Purpose::PasswordReset);
 }
 
 #[tokio::test]
@@ -197,7 +208,10 @@ async fn the_regional_administrator_lists_and_keeps_active_in_their_region_only(
         .unwrap();
     let names: Vec<&str> = listed.iter().map(|r| r.username.as_str()).collect();
     assert!(names.contains(&"dr.martin"), "{names:?}");
-    assert!(!names.contains(&"helene.leclerc"), "another region: {names:?}");
+    assert!(
+        !names.contains(&"helene.leclerc"),
+        "another region: {names:?}"
+    );
     assert!(listed.iter().all(|r| r.status == UserStatus::Dormant));
     // Another region asked by name, and the desk: refused.
     let other = dormant::list(&portal, &idf, Some("FR-ARA"), Call::new(&c, now)).await;
@@ -230,7 +244,10 @@ async fn the_regional_administrator_lists_and_keeps_active_in_their_region_only(
         .await
         .unwrap();
     assert_eq!(status(&portal, "dr.martin").await, UserStatus::Active);
-    assert_eq!(audited(&portal, "account.keep_active", "dr.martin").await, 1);
+    assert_eq!(
+        audited(&portal, "account.keep_active", "dr.martin").await,
+        1
+    );
     password_at(&portal, "dr.martin", now + Duration::minutes(1))
         .await
         .unwrap();

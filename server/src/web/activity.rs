@@ -66,9 +66,12 @@ pub async fn not_me(
     Posted(form): Posted<LinkForm>,
 ) -> Response {
     let portal = &state.services.portal;
-    confirm_link(paths::NOT_ME, Info::AccountBlockedByHolder, &form.jeton, |token| {
-        domain::auth::devices::not_me(portal, token, ctx.call())
-    })
+    confirm_link(
+        paths::NOT_ME,
+        Info::AccountBlockedByHolder,
+        &form.jeton,
+        |token| domain::auth::devices::not_me(portal, token, ctx.call()),
+    )
     .await
 }
 

@@ -379,8 +379,7 @@ pub async fn keep_active(
     let result = async {
         let id = Uuid::parse_str(&id).map_err(|_| ErrorCode::NotFound)?;
         let actor = actor(&ctx, &state.services).await?;
-        domain::admin::dormant::keep_active(&state.services.portal, &actor, id, ctx.call())
-            .await?;
+        domain::admin::dormant::keep_active(&state.services.portal, &actor, id, ctx.call()).await?;
         Ok::<_, ErrorCode>(())
     }
     .await;
