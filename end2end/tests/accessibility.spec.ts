@@ -65,6 +65,23 @@ const pages: [string, (page: Page) => Promise<void>][] = [
     await page.goto("/connexion/pas-moi?jeton=" + "a".repeat(43));
     await expect(page.getByRole("button", { name: "Ce n'était pas moi : bloquer mon compte" })).toBeVisible();
   }],
+  ["« Réactiver mon compte »", async (page) => {
+    await page.goto("/connexion/reveil?jeton=" + "a".repeat(43));
+    await expect(page.getByRole("button", { name: "Réactiver mon compte" })).toBeVisible();
+  }],
+  ["the console's inactive accounts", async (page) => {
+    await signIn(page, "admin.idf");
+    await page.goto("/admin/comptes-inactifs");
+    await expect(page.getByRole("heading", { level: 1, name: "Comptes inactifs" })).toBeVisible();
+  }],
+  // A selection written, not confirmed: nothing changes for the other specs.
+  ["a bulk action's confirmation", async (page) => {
+    await signIn(page, "admin.idf");
+    await page.goto("/admin/comptes?q=groupe");
+    await page.getByRole("checkbox", { name: "Sélectionner ARNAUD Paul" }).check();
+    await page.getByRole("button", { name: "Continuer" }).click();
+    await expect(page.getByRole("button", { name: "Confirmer pour 1 compte" })).toBeVisible();
+  }],
   ["the console's national directory", async (page) => {
     await signIn(page, "admin.national");
     await page.goto("/admin/annuaire");

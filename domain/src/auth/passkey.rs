@@ -282,7 +282,38 @@ pub struct Registered {
 
 /// Step 3 of registering: the browser's answer (`PublicKeyCredential.toJSON()`), checked against
 /// the state of step 1, stored under `name` (or a dated default), the holder e-mailed, audited.
+/// A refused answer is audited on the account too (`passkey.add`, failure, with its reason): a
+/// session trying to plant a credential is something the desk should see.
 pub async fn register(
+    portal: &Portal,
+    service: &PasskeyService,
+    session: &Session,
+    browser: Browser,
+    name: Option<&str>,
+    answer: &str,
+    call: Call<'_>,
+) -> Result<Registered> {
+    match add(portal, service, session, browser, name, answer, call).await {
+        Err(Error::PasskeyRefused(reason)) => {
+            let mut tx = portal.pool.begin().await?;
+            audit::record(
+                &mut tx,
+                Event::new(audit::Action::PasskeyAdd, Outcome::Failure, &session.username)
+                    .actor(session.user_id)
+                    .target("user", session.user_id.to_string(), &session.username)
+                    .region(&session.region_code)
+                    .details(json!({ "reason": reason.as_str() })),
+                call,
+            )
+            .await?;
+            tx.commit().await?;
+            Err(refused(reason))
+        }
+        other => other,
+    }
+}
+
+async fn add(
     portal: &Portal,
     service: &PasskeyService,
     session: &Session,

@@ -510,6 +510,16 @@ async fn adding_a_passkey_later_than_five_minutes_after_sign_in_asks_for_the_pas
         ),
         "{result:?}"
     );
+    // The refusal is on the account's audit trail.
+    let refused_adds: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'passkey.add' AND outcome = 'failure'
+           AND target_id = $1 AND details->>'reason' = 'ceremony_expired'",
+    )
+    .bind(session.user_id.to_string())
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(refused_adds, 1);
 }
 
 #[tokio::test]
