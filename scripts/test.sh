@@ -7,6 +7,9 @@
 # part only.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+# The output name cargo-leptos gives the server's build: leptos reads it when it compiles, so the
+# tests' build and the site's share the server's crates instead of building them twice.
+export LEPTOS_OUTPUT_NAME=passerelle
 step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" "$SECONDS"; }
 
 passed=0
@@ -38,11 +41,31 @@ python3 scripts/module-cycles.py domain/src app/src server/src agent/src model/s
 
 step "lints (clippy, unwrap/expect denied outside tests)"
 cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
-cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+# The WebAssembly side (frontend, app and model with `hydrate`) is linted by the site's build
+# below, which compiles them through clippy-driver: one compilation instead of a check and a build.
 
 step "unit and integration tests (real PostgreSQL)"
+# The tests' build compiles the queries against a freshly migrated database when the machine's
+# PostgreSQL answers, writing their descriptions aside (SQLX_OFFLINE_DIR, what `cargo sqlx
+# prepare` collects): the offline data check below then compares folders instead of building the
+# domain again. The variables are not tracked by cargo: the test run itself reuses that build.
+sqlx_dir=$(mktemp -d /tmp/passerelle-sqlx-data.XXXXXX)
+check_db=""
+if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 \
+   && psql -h 127.0.0.1 -U postgres -d postgres -qc "SELECT 1" >/dev/null 2>&1; then
+  check_db="passerelle_sqlx_check_$$"
+  psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $check_db" -c "CREATE DATABASE $check_db" >/dev/null
+  for f in migrations/*.sql; do
+    psql -h 127.0.0.1 -U postgres -d "$check_db" -q -v ON_ERROR_STOP=1 -1 -f "$f" >/dev/null \
+      || { echo "(migration $f did not apply: the offline data is checked the slow way)"; check_db=""; break; }
+  done
+fi
 log=$(mktemp)
 set +e
+if [ -n "$check_db" ]; then
+  DATABASE_URL="postgres://postgres@127.0.0.1:5432/$check_db" SQLX_OFFLINE=false \
+    SQLX_OFFLINE_DIR="$sqlx_dir" cargo test --workspace --exclude frontend --no-run
+fi
 cargo test --workspace --exclude frontend 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 set -e
@@ -50,20 +73,28 @@ count "$log"
 [ "$status" -eq 0 ] || { echo "$passed passed, $((failed > 0 ? failed : 1)) failed"; exit 1; }
 
 step "sqlx offline data is current"
-# Fresh clusters in the system temporary folder: always reachable by `postgres` when run as root.
-db_dir=$(mktemp -d /tmp/passerelle-sqlx.XXXXXX) && chmod 711 "$db_dir"
-url=$(PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db start)
-set +e
-DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- -p domain
-status=$?
-set -e
-PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db stop || true
-rm -rf "$db_dir"
-[ "$status" -eq 0 ] || { echo "the .sqlx offline data is stale: run scripts/sqlx-prepare.sh"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+if [ -n "$check_db" ] && diff -r -q "$sqlx_dir" .sqlx >/dev/null; then
+  echo "the queries' descriptions from the build equal .sqlx ($(ls .sqlx | wc -l) queries)"
+else
+  # A build that reused earlier artefacts describes only the queries it compiled: the full check.
+  # Fresh clusters in the system temporary folder: always reachable by `postgres` when run as root.
+  db_dir=$(mktemp -d /tmp/passerelle-sqlx.XXXXXX) && chmod 711 "$db_dir"
+  url=$(PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db start)
+  set +e
+  DATABASE_URL="$url" SQLX_OFFLINE=false cargo sqlx prepare --workspace --check -- -p domain
+  status=$?
+  set -e
+  PASSERELLE_DATA_DIR="$db_dir" DATABASE_URL= cargo run -q -p passerelle -- db stop || true
+  rm -rf "$db_dir"
+  [ "$status" -eq 0 ] || { echo "the .sqlx offline data is stale: run scripts/sqlx-prepare.sh"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+fi
+[ -z "$check_db" ] || psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $check_db" >/dev/null 2>&1 || true
+rm -rf "$sqlx_dir"
 fi
 
-step "build the site (cargo-leptos: server + hydrated WebAssembly)"
-cargo leptos build
+step "build the site (cargo-leptos: server + hydrated WebAssembly, its crates linted by clippy)"
+CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
+  cargo leptos build --lib-cargo-args="--config=build.rustc-workspace-wrapper='clippy-driver'"
 
 step "end-to-end tests in Chromium through a fleet of two instances (with a virtual card reader, the card agent and nginx)"
 cargo build -q -p passerelle-agent -p testkit --bins
