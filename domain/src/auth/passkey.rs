@@ -298,11 +298,15 @@ pub async fn register(
             let mut tx = portal.pool.begin().await?;
             audit::record(
                 &mut tx,
-                Event::new(audit::Action::PasskeyAdd, Outcome::Failure, &session.username)
-                    .actor(session.user_id)
-                    .target("user", session.user_id.to_string(), &session.username)
-                    .region(&session.region_code)
-                    .details(json!({ "reason": reason.as_str() })),
+                Event::new(
+                    audit::Action::PasskeyAdd,
+                    Outcome::Failure,
+                    &session.username,
+                )
+                .actor(session.user_id)
+                .target("user", session.user_id.to_string(), &session.username)
+                .region(&session.region_code)
+                .details(json!({ "reason": reason.as_str() })),
                 call,
             )
             .await?;
