@@ -20,6 +20,9 @@ CREATE TABLE bulk_jobs (
     -- Written by the instance running the job after each account: a job whose heartbeat stops
     -- (its instance died) may be resumed from the page.
     heartbeat_at    timestamptz,
+    -- The run that owns the job: set by each confirmation, so that a run taken over after its
+    -- heartbeat stopped sees it lost the job and stops (two runs never go on side by side).
+    runner          uuid,
     finished_at     timestamptz,
     CHECK ((action IN ('add_membership', 'remove_membership')) = (finess IS NOT NULL))
 );

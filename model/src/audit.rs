@@ -53,6 +53,8 @@ pub enum Action {
     AccountNotMe,
     /// The holder woke a dormant account with the link a sign-in e-mailed.
     AccountWake,
+    /// A sign-in that proved who it is met a dormant account: its wake link was e-mailed.
+    AccountWakeLinkSent,
     /// The audit log was searched.
     AdminAuditSearch,
     /// A bulk action of the console was confirmed (each account is audited by its own action).
@@ -222,7 +224,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 91] = [
+    pub const ALL: [Action; 92] = [
         Action::AccountActivated,
         Action::AccountCompromised,
         Action::AccountLinkSent,
@@ -231,6 +233,7 @@ impl Action {
         Action::AccountKeepActive,
         Action::AccountNotMe,
         Action::AccountWake,
+        Action::AccountWakeLinkSent,
         Action::AdminAuditSearch,
         Action::AdminAuditView,
         Action::AdminBulk,
@@ -327,6 +330,7 @@ impl Action {
             Action::AccountKeepActive => "account.keep_active",
             Action::AccountNotMe => "account.not_me",
             Action::AccountWake => "account.wake",
+            Action::AccountWakeLinkSent => "account.wake_link",
             Action::AdminAuditSearch => "admin.audit.search",
             Action::AdminAuditView => "admin.audit.view",
             Action::AdminBulk => "admin.user.bulk",

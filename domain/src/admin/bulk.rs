@@ -30,7 +30,9 @@ use crate::ids::{Finess, RegionCode, Username};
 /// The most accounts one bulk action takes.
 pub const MAX_SELECTION: usize = 5_000;
 /// A running job whose heartbeat is older than this is taken as stopped (its instance died).
-pub const STALLED_AFTER: Duration = Duration::seconds(30);
+/// Far above what one account takes (its single action, a pooled connection's wait included):
+/// a slow account must not look like a dead run.
+pub const STALLED_AFTER: Duration = Duration::minutes(2);
 /// How many of the selection's accounts the confirmation page names.
 const SAMPLE: i64 = 20;
 
@@ -271,7 +273,8 @@ pub struct Job {
     pub failures: Vec<(Named, String)>,
 }
 
-/// The job `id`, for the administrator who made it (anyone else: `NotFound`).
+/// The job `id`, for the administrator who made it and still holds its action's permission
+/// (anyone else: `NotFound`; a role lost since: `Forbidden`).
 pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, now: OffsetDateTime) -> Result<Job> {
     let row = sqlx::query!(
         r#"SELECT j.action, j.finess, j.total, j.state, j.heartbeat_at, e.name AS "establishment?",
@@ -287,6 +290,9 @@ pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, now: OffsetDateTime) 
     let finess = stored_finess(row.finess.as_deref())?;
     let action = BulkAction::parse(&row.action, finess)
         .ok_or_else(|| Error::Internal(format!("bulk job {id}: action {}", row.action)))?;
+    if actor.scope(action.permission()).is_none() || actor.scope(Action::ViewUsers).is_none() {
+        return Err(Error::Forbidden);
+    }
     let state = match row.state.as_str() {
         "prepared" => JobState::Prepared,
         "done" => JobState::Done,
@@ -341,14 +347,40 @@ pub async fn job(portal: &Portal, actor: &Actor, id: Uuid, now: OffsetDateTime) 
     })
 }
 
-/// The administrator confirms (or resumes a stalled job): `true` when the caller should now
-/// [`run`] it, `false` when it is running elsewhere or done. The first confirmation is audited
-/// (`admin.bulk`: the action and the count; each account is audited by its own action).
-pub async fn confirm(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -> Result<bool> {
+/// The administrator confirms (or resumes a stalled job): `Some(runner)` when the caller should
+/// now [`run`] it under that runner's name, `None` when it is running elsewhere or done. The
+/// action's permission is asked again (a role lost since the selection confirms nothing). The
+/// first confirmation is audited (`admin.user.bulk`: the action and the count; each account is
+/// audited by its own action).
+pub async fn confirm(
+    portal: &Portal,
+    actor: &Actor,
+    id: Uuid,
+    call: Call<'_>,
+) -> Result<Option<Uuid>> {
     let Call { now, .. } = call;
+    let action = sqlx::query_scalar!(
+        "SELECT action FROM bulk_jobs WHERE id = $1 AND actor_user_id = $2",
+        id,
+        actor.user_id
+    )
+    .fetch_optional(&portal.pool)
+    .await?
+    .ok_or(Error::NotFound)?;
+    let permission = BulkAction::permission_of(&action)
+        .ok_or_else(|| Error::Internal(format!("bulk job {id}: action {action}")))?;
+    scope_or_deny(
+        &portal.pool,
+        actor,
+        audit::Action::AdminBulk,
+        permission,
+        call,
+    )
+    .await?;
+    let runner = Uuid::new_v4();
     let mut tx = portal.pool.begin().await?;
     let claimed = sqlx::query!(
-        r#"UPDATE bulk_jobs SET state = 'running', heartbeat_at = $3,
+        r#"UPDATE bulk_jobs SET state = 'running', heartbeat_at = $3, runner = $5,
                   confirmed_at = coalesce(confirmed_at, $3)
            WHERE id = $1 AND actor_user_id = $2
              AND (state = 'prepared' OR (state = 'running' AND heartbeat_at < $4))
@@ -356,24 +388,14 @@ pub async fn confirm(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -
         id,
         actor.user_id,
         now,
-        now - STALLED_AFTER
+        now - STALLED_AFTER,
+        runner
     )
     .fetch_optional(&mut *tx)
     .await?;
+    // Already under way or done: nothing to start here.
     let Some(job) = claimed else {
-        // Someone else's job, or one already under way or done: nothing to start here.
-        let mine = sqlx::query_scalar!(
-            r#"SELECT count(*) AS "n!" FROM bulk_jobs WHERE id = $1 AND actor_user_id = $2"#,
-            id,
-            actor.user_id
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        return if mine == 1 {
-            Ok(false)
-        } else {
-            Err(Error::NotFound)
-        };
+        return Ok(None);
     };
     if job.first {
         audit::record(
@@ -390,18 +412,21 @@ pub async fn confirm(portal: &Portal, actor: &Actor, id: Uuid, call: Call<'_>) -
         .await?;
     }
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(runner))
 }
 
 /// Applies the job's action to each account not done yet, in order, each through its single
-/// action (authorised and audited there), recording each outcome and a heartbeat. `now` is read
-/// for each account (a job of thousands takes minutes); `failure` names an error as the console
-/// tells it. A database failure while recording stops the run (the job stalls; confirming again
-/// resumes it where it stopped).
+/// action (authorised and audited there), recording each outcome and a heartbeat, as `runner`
+/// (from [`confirm`]): a run whose job was taken over (resumed elsewhere after its heartbeat
+/// stopped) stops at its next account. The administrator's roles are read again before each
+/// batch: a role withdrawn meanwhile stops the run. `now` is read for each account (a job of
+/// thousands takes minutes); `failure` names an error as the console tells it. A database
+/// failure while recording stops the run (the job stalls; confirming again resumes it).
 pub async fn run(
     portal: &Portal,
     actor: &Actor,
     id: Uuid,
+    runner: Uuid,
     client: &Client,
     now: impl Fn() -> OffsetDateTime,
     failure: impl Fn(Error) -> String,
@@ -417,34 +442,53 @@ pub async fn run(
     let finess = stored_finess(job.finess.as_deref())?;
     let action = BulkAction::parse(&job.action, finess)
         .ok_or_else(|| Error::Internal(format!("bulk job {id}: action {}", job.action)))?;
+    let mut actor = actor.clone();
     loop {
+        let mut conn = portal.pool.acquire().await?;
+        if let Some(user_id) = actor.user_id {
+            actor.grants = crate::accounts::roles_of(&mut conn, user_id).await?;
+        }
+        if actor.scope(action.permission()).is_none() {
+            return Err(Error::Forbidden);
+        }
         let pending = sqlx::query!(
             "SELECT position, user_id FROM bulk_job_items
              WHERE job_id = $1 AND done_at IS NULL ORDER BY position LIMIT 50",
             id
         )
-        .fetch_all(&portal.pool)
+        .fetch_all(&mut *conn)
         .await?;
+        drop(conn);
         if pending.is_empty() {
             break;
         }
         for item in pending {
+            // A heartbeat before each account, as the owner: a run taken over stops here, before
+            // acting (the heartbeat also keeps a slow account from looking like a dead run).
+            if !beat(&portal.pool, id, runner, now()).await? {
+                return Ok(());
+            }
             let call = Call::new(client, now());
-            let outcome = apply(portal, actor, &action, item.user_id, call).await;
+            let outcome = apply(portal, &actor, &action, item.user_id, call).await;
             let mut conn = portal.pool.acquire().await?;
-            record(
+            let ours = record(
                 &mut conn,
                 id,
+                runner,
                 item.position,
                 outcome.err().map(&failure),
                 now(),
             )
             .await?;
+            if !ours {
+                return Ok(());
+            }
         }
     }
     sqlx::query!(
-        "UPDATE bulk_jobs SET state = 'done', finished_at = $2 WHERE id = $1",
+        "UPDATE bulk_jobs SET state = 'done', finished_at = $3 WHERE id = $1 AND runner = $2",
         id,
+        runner,
         now()
     )
     .execute(&portal.pool)
@@ -491,16 +535,47 @@ async fn apply(
     }
 }
 
+/// The heartbeat of `runner`, if it still owns the job.
+async fn beat(pool: &sqlx::PgPool, id: Uuid, runner: Uuid, now: OffsetDateTime) -> Result<bool> {
+    Ok(sqlx::query!(
+        "UPDATE bulk_jobs SET heartbeat_at = $3 WHERE id = $1 AND runner = $2 AND state = 'running'",
+        id,
+        runner,
+        now
+    )
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// The outcome of one account, and the heartbeat, if `runner` still owns the job (`false`: it
+/// was taken over, nothing is written).
 async fn record(
     conn: &mut PgConnection,
     id: Uuid,
+    runner: Uuid,
     position: i32,
     failure: Option<String>,
     now: OffsetDateTime,
-) -> Result<()> {
+) -> Result<bool> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let ours = sqlx::query!(
+        "UPDATE bulk_jobs SET heartbeat_at = $3 WHERE id = $1 AND runner = $2",
+        id,
+        runner,
+        now
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !ours {
+        return Ok(false);
+    }
     sqlx::query!(
-        "UPDATE bulk_job_items SET done_at = $3, failure = $4 WHERE job_id = $1 AND position = $2",
+        "UPDATE bulk_job_items SET done_at = $3, failure = $4
+         WHERE job_id = $1 AND position = $2 AND done_at IS NULL",
         id,
         position,
         now,
@@ -508,15 +583,8 @@ async fn record(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "UPDATE bulk_jobs SET heartbeat_at = $2 WHERE id = $1",
-        id,
-        now
-    )
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
-    Ok(())
+    Ok(true)
 }
 
 /// The CSV header of [`export_csv`].
@@ -613,7 +681,7 @@ pub async fn export_csv(
             audit::Action::AdminUserExport,
             Outcome::Success,
             None,
-            json!({ "accounts": rows.len() }),
+            json!({ "accounts": rows.len(), "ids": ids }),
         ),
         call,
     )

@@ -321,7 +321,8 @@ pub async fn set_password(
     }
     let status = sqlx::query_scalar!(
         r#"UPDATE users SET password_hash = $2, updated_at = $3, version = version + 1,
-                  kept_active_at = CASE WHEN status = 'dormant' THEN $3 ELSE kept_active_at END,
+                  kept_active_at = CASE WHEN status IN ('dormant', 'pending_activation') THEN $3
+                                        ELSE kept_active_at END,
                   dormancy_warned_at = CASE WHEN status = 'dormant' THEN NULL ELSE dormancy_warned_at END,
                   status = CASE WHEN status IN ('pending_activation', 'dormant') THEN 'active'::user_status
                                 ELSE status END

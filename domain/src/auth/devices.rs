@@ -166,7 +166,7 @@ pub async fn not_me(portal: &Portal, token: &str, call: Call<'_>) -> Result<()> 
         .await?;
     // The password the intruder used stops working; a disabled account stays disabled (more than
     // locked), a pending one keeps waiting for its activation.
-    let locked = account.status == UserStatus::Active;
+    let locked = matches!(account.status, UserStatus::Active | UserStatus::Dormant);
     if locked {
         sqlx::query!(
             "UPDATE users SET status = 'locked', password_hash = $3, updated_at = $2,

@@ -263,6 +263,22 @@ pub(crate) async fn sign_in_met(
         WAKE_LINK_LIFETIME.whole_days(),
     );
     outbox::enqueue(&mut tx, &recipient, &message, now).await?;
+    let account = crate::accounts::account(&mut tx, user_id)
+        .await?
+        .ok_or(Error::NotFound)?;
+    audit::record(
+        &mut tx,
+        Event::new(
+            audit::Action::AccountWakeLinkSent,
+            Outcome::Success,
+            &account.username,
+        )
+        .target("user", user_id.to_string(), &account.username)
+        .region(&account.region_code)
+        .details(json!({ "method": method.as_str() })),
+        call,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -289,6 +289,15 @@ pub(crate) async fn throw_out(
     .execute(&mut *tx)
     .await?
     .rows_affected();
+    // A dormant account's wake links too: whoever made the sign-in that sent one may be the
+    // intruder.
+    sqlx::query!(
+        "UPDATE wake_links SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+        user_id,
+        now
+    )
+    .execute(&mut *tx)
+    .await?;
     Ok(ThrownOut {
         sessions_ended,
         removed,

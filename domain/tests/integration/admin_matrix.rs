@@ -373,8 +373,11 @@ async fn run(portal: &Portal, actor: &Actor, f: &Fixture, op: Op) -> Result<(), 
                 call,
             )
             .await?;
-            assert!(bulk::confirm(portal, actor, job, call).await.unwrap());
-            bulk::run(portal, actor, job, &c, || now, |e| format!("{e:?}"))
+            let runner = bulk::confirm(portal, actor, job, call)
+                .await
+                .unwrap()
+                .unwrap();
+            bulk::run(portal, actor, job, runner, &c, || now, |e| format!("{e:?}"))
                 .await
                 .unwrap();
             let done = bulk::job(portal, actor, job, now).await.unwrap();

@@ -77,20 +77,28 @@ async fn each_account_is_acted_on_and_audited_on_its_own_and_failures_are_report
         Err(Error::NotFound)
     ));
 
+    let runner = bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+        .await
+        .unwrap()
+        .unwrap();
+    // Confirmed twice (a double click, the other instance): started once.
     assert!(
         bulk::confirm(&portal, &admin, job, Call::new(&c, now))
             .await
             .unwrap()
+            .is_none()
     );
-    // Confirmed twice (a double click, the other instance): started once.
-    assert!(
-        !bulk::confirm(&portal, &admin, job, Call::new(&c, now))
-            .await
-            .unwrap()
-    );
-    bulk::run(&portal, &admin, job, &c, || now, |e| format!("{e:?}"))
-        .await
-        .unwrap();
+    bulk::run(
+        &portal,
+        &admin,
+        job,
+        runner,
+        &c,
+        || now,
+        |e| format!("{e:?}"),
+    )
+    .await
+    .unwrap();
     let done = bulk::job(&portal, &admin, job, now).await.unwrap();
     assert_eq!((done.done, done.state), (3, JobState::Done));
     assert_eq!(done.failures.len(), 1);
@@ -155,11 +163,10 @@ async fn the_whole_search_result_is_taken_and_a_stalled_job_resumes() {
     assert_eq!(bulk::job(&portal, &admin, job, now).await.unwrap().total, 1);
     // Confirmed, then its instance dies before running it: the page says so after the
     // heartbeat's limit, and confirming again resumes it.
-    assert!(
-        bulk::confirm(&portal, &admin, job, Call::new(&c, now))
-            .await
-            .unwrap()
-    );
+    let lost = bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         bulk::job(&portal, &admin, job, now + Duration::seconds(5))
             .await
@@ -167,19 +174,43 @@ async fn the_whole_search_result_is_taken_and_a_stalled_job_resumes() {
             .state,
         JobState::Running
     );
-    let later = now + Duration::seconds(40);
+    let later = now + bulk::STALLED_AFTER + Duration::seconds(5);
     assert_eq!(
         bulk::job(&portal, &admin, job, later).await.unwrap().state,
         JobState::Stalled
     );
-    assert!(
-        bulk::confirm(&portal, &admin, job, Call::new(&c, later))
-            .await
-            .unwrap()
-    );
-    bulk::run(&portal, &admin, job, &c, || later, |e| format!("{e:?}"))
+    let runner = bulk::confirm(&portal, &admin, job, Call::new(&c, later))
         .await
+        .unwrap()
         .unwrap();
+    // The first run, alive after all, finds the job taken over and writes nothing.
+    bulk::run(
+        &portal,
+        &admin,
+        job,
+        lost,
+        &c,
+        || later,
+        |e| format!("{e:?}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        members_of("inf.durand").await,
+        0,
+        "the lost run did nothing"
+    );
+    bulk::run(
+        &portal,
+        &admin,
+        job,
+        runner,
+        &c,
+        || later,
+        |e| format!("{e:?}"),
+    )
+    .await
+    .unwrap();
     assert_eq!(members_of("inf.durand").await, 1);
     assert!(
         bulk::job(&portal, &admin, job, later)
@@ -188,6 +219,57 @@ async fn the_whole_search_result_is_taken_and_a_stalled_job_resumes() {
             .failures
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_role_withdrawn_after_the_selection_confirms_and_shows_nothing() {
+    let portal = seeded().await;
+    let c = client("10.0.0.7");
+    let now = t0();
+    let admin = actor(&portal, "admin.idf").await;
+    let job = bulk::prepare(
+        &portal,
+        &admin,
+        &BulkAction::Disable,
+        &Selection::Accounts(vec![id(&portal, "dr.martin").await]),
+        Call::new(&c, now),
+    )
+    .await
+    .unwrap();
+    let demoted = domain::admin::Actor {
+        grants: Vec::new(),
+        ..admin.clone()
+    };
+    assert!(matches!(
+        bulk::job(&portal, &demoted, job, now).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        bulk::confirm(&portal, &demoted, job, Call::new(&c, now)).await,
+        Err(Error::Forbidden)
+    ));
+    // Withdrawn in the database while the run is under way: the run stops before the account.
+    let runner = bulk::confirm(&portal, &admin, job, Call::new(&c, now))
+        .await
+        .unwrap()
+        .unwrap();
+    sqlx::query("DELETE FROM admin_roles WHERE user_id = $1")
+        .bind(id(&portal, "admin.idf").await)
+        .execute(&portal.pool)
+        .await
+        .unwrap();
+    let ran = bulk::run(
+        &portal,
+        &admin,
+        job,
+        runner,
+        &c,
+        || now,
+        |e| format!("{e:?}"),
+    )
+    .await;
+    assert!(matches!(ran, Err(Error::Forbidden)), "{ran:?}");
+    assert_eq!(status(&portal, "dr.martin").await, UserStatus::Active);
 }
 
 #[tokio::test]

@@ -114,6 +114,7 @@ async fn an_unused_account_is_warned_then_dormant_and_only_its_link_wakes_it() {
     }
     let links = mails(&portal, "dr.martin", "wake_link").await;
     assert_eq!(links.len(), 1);
+    assert_eq!(audited(&portal, "account.wake_link", "dr.martin").await, 1);
     assert!(
         links[0].contains("identifiant et mot de passe"),
         "{}",

@@ -137,7 +137,7 @@ pub async fn confirm(
     let page = paths::bulk_job(id);
     let result = async {
         let actor = actor(&ctx, &state.services).await?;
-        if bulk::confirm(&state.services.portal, &actor, id, ctx.call()).await? {
+        if let Some(runner) = bulk::confirm(&state.services.portal, &actor, id, ctx.call()).await? {
             let services = state.services.clone();
             let client = ctx.client.clone();
             tokio::spawn(async move {
@@ -145,6 +145,7 @@ pub async fn confirm(
                     &services.portal,
                     &actor,
                     id,
+                    runner,
                     &client,
                     time::OffsetDateTime::now_utc,
                     |e| ErrorCode::from(e).slug(),

@@ -617,7 +617,9 @@ async fn answer(
     };
     // A dormant account's phone proves its holder as well as any means: its answer is accepted,
     // and the browser's sign-in is then refused with the wake link (`dormancy`).
-    if !matches!(enrollment.status, UserStatus::Active | UserStatus::Dormant) {
+    // (Not a confirmation QR: a dormant account's phone is not confirmed.)
+    let dormant = enrollment.status == UserStatus::Dormant && !pending.confirms;
+    if enrollment.status != UserStatus::Active && !dormant {
         // The account is disabled or not usable: the app is told the identity is not valid
         // (ACCOUNT_BLOCKED would make iOS demand a new enrollment once the account is back).
         return refuse(
@@ -833,22 +835,26 @@ async fn answer(
         tx.commit().await?;
         return Ok(Answer::Reply(Reply::Ok));
     }
+    // The phone proved its holder; a dormant account is not signed in for all that (the browser's
+    // poll refuses it and e-mails the wake link): audited as refused, not as a sign-in.
+    let (outcome, reason) = if dormant {
+        (Outcome::Denied, Some("account_dormant"))
+    } else {
+        (Outcome::Success, None)
+    };
     audit::record(
         &mut tx,
-        Event::new(
-            audit::Action::TiqrSignIn,
-            Outcome::Success,
-            &enrollment.username,
-        )
-        .actor(enrollment.user_id)
-        .target("user", enrollment.user_id.to_string(), &enrollment.username)
-        .region(&enrollment.region_code)
-        .details(json!({
-            "channel": channel,
-            "enrollment": enrollment.id,
-            "name": enrollment.name,
-            "named_qr": pending.enrollment_id.is_some(),
-        })),
+        Event::new(audit::Action::TiqrSignIn, outcome, &enrollment.username)
+            .actor(enrollment.user_id)
+            .target("user", enrollment.user_id.to_string(), &enrollment.username)
+            .region(&enrollment.region_code)
+            .details(json!({
+                "channel": channel,
+                "enrollment": enrollment.id,
+                "name": enrollment.name,
+                "named_qr": pending.enrollment_id.is_some(),
+                "reason": reason,
+            })),
         call,
     )
     .await?;
