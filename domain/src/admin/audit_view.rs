@@ -195,6 +195,17 @@ pub fn safe_cell(value: &str) -> String {
     }
 }
 
+/// A CSV file as French spreadsheet software opens it: UTF-8 with a byte-order mark (so that
+/// Excel reads the accents right), `;` separated (the French locale's list separator), CRLF.
+/// The audit log's export and the accounts' export write through it.
+pub(crate) fn spreadsheet(out: &mut Vec<u8>) -> csv::Writer<&mut Vec<u8>> {
+    out.extend_from_slice(b"\xEF\xBB\xBF");
+    csv::WriterBuilder::new()
+        .delimiter(b';')
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
 pub const EXPORT_HEADER: [&str; 13] = [
     "id",
     "date (UTC)",
@@ -229,11 +240,8 @@ pub async fn export_csv(
         call,
     )
     .await?;
-    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(&mut out);
+    let mut out = Vec::new();
+    let mut writer = spreadsheet(&mut out);
     let csv_err = |e: csv::Error| Error::Internal(e.to_string());
     writer.write_record(EXPORT_HEADER).map_err(csv_err)?;
     let mut after = None;

@@ -641,11 +641,8 @@ pub async fn export_csv(
         .into_iter()
         .map(|r| (r.id, (r.last_sign_in_at, r.finess)))
         .collect();
-    let mut out = Vec::from(&b"\xEF\xBB\xBF"[..]);
-    let mut writer = csv::WriterBuilder::new()
-        .delimiter(b';')
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(&mut out);
+    let mut out = Vec::new();
+    let mut writer = super::audit_view::spreadsheet(&mut out);
     let csv_err = |e: csv::Error| Error::Internal(e.to_string());
     writer.write_record(EXPORT_HEADER).map_err(csv_err)?;
     for r in &rows {
