@@ -10,6 +10,12 @@ source "$(dirname "$0")/env.sh"
 # The output name cargo-leptos gives the server's build: leptos reads it when it compiles, so the
 # tests' build and the site's share the server's crates instead of building them twice.
 export LEPTOS_OUTPUT_NAME=passerelle
+# Every workspace crate is compiled through clippy-driver (rustc plus clippy's lints, warnings
+# denied), for the tests' build and the site's alike: the lints cost no compilation of their own
+# (a separate `cargo clippy` checked every dependency once more, ~3 minutes cold), and both builds
+# see the same wrapper, so they share what they compile. Dependencies are compiled by rustc.
+export CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER=clippy-driver
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" "$SECONDS"; }
 
 passed=0
@@ -39,12 +45,11 @@ cargo fmt --all -- --check
 step "layers (no module imports its importers; the domain's layers, ARCHITECTURE.md)"
 python3 scripts/module-cycles.py domain/src app/src server/src agent/src model/src
 
-step "lints (clippy, unwrap/expect denied outside tests)"
-cargo clippy --workspace --exclude frontend --all-targets --features app/ssr -- -D warnings
-# The WebAssembly side (frontend, app and model with `hydrate`) is linted by the site's build
-# below, which compiles them through clippy-driver: one compilation instead of a check and a build.
-
-step "unit and integration tests (real PostgreSQL)"
+step "lints (clippy, unwrap/expect denied outside tests) and unit and integration tests (real PostgreSQL)"
+# Linted while compiled (CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER above): the tests' build covers every
+# target clippy's `--all-targets` would (libraries and binaries, with and without `cfg(test)`,
+# integration tests); the WebAssembly side (frontend, app and model with `hydrate`) is linted by
+# the site's build below.
 # The tests' build compiles the queries against a freshly migrated database when the machine's
 # PostgreSQL answers, writing their descriptions aside (SQLX_OFFLINE_DIR, what `cargo sqlx
 # prepare` collects): the offline data check below then compares folders instead of building the
@@ -93,8 +98,7 @@ rm -rf "$sqlx_dir"
 fi
 
 step "build the site (cargo-leptos: server + hydrated WebAssembly, its crates linted by clippy)"
-CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__" \
-  cargo leptos build --lib-cargo-args="--config=build.rustc-workspace-wrapper='clippy-driver'"
+cargo leptos build
 
 step "end-to-end tests in Chromium through a fleet of two instances (with a virtual card reader, the card agent and nginx)"
 cargo build -q -p passerelle-agent -p testkit --bins
