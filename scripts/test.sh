@@ -100,6 +100,13 @@ fi
 step "build the site (cargo-leptos: server + hydrated WebAssembly, its crates linted by clippy)"
 cargo leptos build
 
+# The tests' embedded cluster (testkit::db) is kept running between their runs for developers;
+# the test command stops it, so that a run leaves no PostgreSQL of its own behind.
+if [ "$only" = all ] && [ -z "${DATABASE_URL:-}" ] && [ -d "$root/target/tmp/passerelle-test-data/postgres" ]; then
+  PASSERELLE_DATA_DIR="$root/target/tmp/passerelle-test-data" DATABASE_URL= "$root/target/debug/passerelle" db stop >/dev/null 2>&1 \
+    || echo "(the tests' embedded PostgreSQL could not be stopped: it is left running)"
+fi
+
 step "end-to-end tests in Chromium through a fleet of two instances (with a virtual card reader, the card agent and nginx)"
 cargo build -q -p passerelle-agent -p testkit --bins
 # One end-to-end run at a time on a machine: the ports, pcscd and its virtual reader are shared by

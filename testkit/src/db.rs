@@ -119,10 +119,13 @@ pub fn passwords() -> Arc<Passwords> {
     )
 }
 
-/// Where the embedded cluster of the tests lives: `target/tmp/passerelle-test-postgres`, shared by
-/// every test binary of the workspace (and stopped by the test script).
+/// Where the embedded cluster of the tests lives: `target/tmp/passerelle-test-data/postgres`, shared
+/// by every test binary of the workspace. The folder is laid out as a data folder of the server
+/// (`<data dir>/postgres`), so that `PASSERELLE_DATA_DIR=target/tmp/passerelle-test-data passerelle
+/// db stop` stops it, as the test script does once the tests are done.
 fn cluster_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/tmp/passerelle-test-postgres")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/tmp/passerelle-test-data/postgres")
 }
 
 /// A PostgreSQL cluster of one test's own, for tests that crash, stop or restart the server
