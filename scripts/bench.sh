@@ -24,6 +24,10 @@ PASSERELLE_DEMO_DATA=true PASSERELLE_TRUSTED_PROXIES=127.0.0.1 PASSERELLE_DATA_D
   PASSERELLE_SITE_ROOT="$root/target/site" DATABASE_URL= RUST_LOG=warn "$bin" serve &
 server=$!
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.5; done
+# The sign-ins go round a crowd of professionals (BENCH_ACCOUNTS, 200 by default), created by the
+# benchmark in the server's database once; each client keeps its browser's cookies.
+export BENCH_DATABASE_URL
+BENCH_DATABASE_URL=$(PASSERELLE_DATA_DIR="$data" DATABASE_URL= "$bin" db start 2>/dev/null)
 # Given the server's pid, the benchmark reports its resident memory: idle, peak and after.
 "$root/target/server-release/bench" "127.0.0.1:$port" "${1:-20}" "${2:-4}" "$server"
 kill "$server"; wait "$server" 2>/dev/null || true; server=
@@ -34,4 +38,6 @@ echo "== a fleet of two instances behind nginx, same database, same load"
 # each sign-in keeps the address of its own the bench gives it.
 PASSERELLE_BIN="$bin" PASSERELLE_TRUSTED_PROXIES=127.0.0.4,127.0.0.1 PASSERELLE_SITE_ROOT="$root/target/site" \
   RUST_LOG=warn bash "$root/scripts/fleet.sh" start "$data" 2 "$fleet_port"
+# The same crowd, in the database as the fleet started it again (another port).
+BENCH_DATABASE_URL=$(PASSERELLE_DATA_DIR="$data" DATABASE_URL= "$bin" db start 2>/dev/null)
 "$root/target/server-release/bench" "127.0.0.1:$fleet_port" "${1:-20}" "${2:-4}"

@@ -1,15 +1,26 @@
 //! `bench SERVER_ADDR SECONDS CONCURRENCY`: measures, in one run,
 //! 1. password sign-ins per second through the real `POST /connexion` of a running server
-//!    (form token fetched first, each sign-in a full session start with its audit row), and
+//!    (form token fetched first, each sign-in a full session start with its audit row), each
+//!    client a browser that keeps its cookies, as a professional's does from one day to the next,
+//!    then, for a quarter of the time, from browsers never seen before (each sign-in then also
+//!    e-mails the holder « connexion depuis un nouveau navigateur »), and
 //! 2. bare Argon2id verifications per second with the same (default) parameters, on as many
 //!    threads as the machine has cores,
 //!    and prints both and their ratio, the sign-ins' latency (median, p95) and, given the
 //!    server's process id, its resident memory before, at its peak and after the load.
 //!    Started by `scripts/bench.sh`.
+//!
+//! The sign-ins come from a crowd: given the database (`BENCH_DATABASE_URL`), `BENCH_ACCOUNTS`
+//! professionals (200 by default) `banc.0001`… are created once, with the demo password at the
+//! default Argon2id cost like every account's, and the sign-ins go round them; without it, every
+//! sign-in is `dr.martin`'s (one account signed into by every client at once: its attempt counter
+//! is one row that each sign-in takes in turn).
 
 use std::time::{Duration, Instant};
 
+use domain::ids::{Email, Finess, RegionCode, Username};
 use domain::password::{Cost, Passwords};
+use domain::provisioning::{AccountSpec, create_account};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -51,29 +62,59 @@ fn cookie(head: &str, name: &str) -> Option<String> {
         })
 }
 
-/// A client's token: the CSRF cookie set by the sign-in page.
-async fn form_token(addr: &str) -> std::io::Result<String> {
+/// What a client's browser keeps from the sign-in page: the form's token (its CSRF cookie) and
+/// the browser's own cookie, by which the portal knows it again.
+struct Browser {
+    token: String,
+    device: String,
+}
+
+async fn open_sign_in_page(addr: &str) -> std::io::Result<Browser> {
     let page = exchange(
         addr,
         format!("GET /connexion HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
     )
     .await?;
-    cookie(&page.head, "passerelle_csrf")
-        .filter(|_| page.body.contains("csrf"))
-        .ok_or_else(|| std::io::Error::other(format!("no form token (status {})", page.status)))
+    let missing = |what: &str| std::io::Error::other(format!("no {what} (status {})", page.status));
+    Ok(Browser {
+        token: cookie(&page.head, "passerelle_csrf")
+            .filter(|_| page.body.contains("csrf"))
+            .ok_or_else(|| missing("form token"))?,
+        device: cookie(&page.head, "passerelle_appareil")
+            .ok_or_else(|| missing("browser cookie"))?,
+    })
+}
+
+/// Whether the sign-ins come from browsers the portal knows (each client keeps its cookie) or
+/// from browsers it has never seen (no cookie sent: each sign-in is a new browser's).
+#[derive(Clone, Copy, PartialEq)]
+enum Browsers {
+    Known,
+    New,
 }
 
 /// Each sign-in comes from an address of its own (`X-Forwarded-For`, the server trusting the
 /// loopback as its proxy): a crowd of professionals, not one address that the per-address
 /// flood limit (5 per second) would stop.
-async fn sign_in(addr: &str, token: &str, n: u64) -> std::io::Result<bool> {
+async fn sign_in(
+    addr: &str,
+    browser: &Browser,
+    browsers: Browsers,
+    username: &str,
+    n: u64,
+) -> std::io::Result<bool> {
+    let token = &browser.token;
     let body = format!(
-        "csrf={token}&identifiant=dr.martin&mot_de_passe={}",
+        "csrf={token}&identifiant={username}&mot_de_passe={}",
         domain::demo::DEMO_PASSWORD
     );
+    let device = match browsers {
+        Browsers::Known => format!("; passerelle_appareil={}", browser.device),
+        Browsers::New => String::new(),
+    };
     let request = format!(
         "POST /connexion HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         X-Forwarded-For: 10.{}.{}.1\r\nCookie: passerelle_csrf={token}\r\nContent-Length: {}\r\n\r\n{body}",
+         X-Forwarded-For: 10.{}.{}.1\r\nCookie: passerelle_csrf={token}{device}\r\nContent-Length: {}\r\n\r\n{body}",
         n >> 8 & 255,
         n & 255,
         body.len()
@@ -157,19 +198,32 @@ fn cpu_use(server: u32) -> Option<CpuUse> {
 /// The number of the next sign-in, for its address.
 static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::Result<Run> {
+async fn http_rate(
+    addr: String,
+    seconds: u64,
+    concurrency: usize,
+    browsers: Browsers,
+    crowd: std::sync::Arc<Vec<String>>,
+) -> std::io::Result<Run> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let addr = addr.clone();
+    for client in 0..concurrency {
+        let (addr, crowd) = (addr.clone(), crowd.clone());
         tasks.push(tokio::spawn(async move {
-            let token = form_token(&addr).await?;
+            let browser = open_sign_in_page(&addr).await?;
             let (mut latencies, mut failed) = (Vec::new(), 0u64);
+            // Each professional signs in from one browser, their own workstation's: this client's
+            // accounts are every `concurrency`-th of the crowd.
+            let mut turn = 0;
             while Instant::now() < deadline {
                 let started = Instant::now();
                 let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if sign_in(&addr, &token, n).await? {
+                let username = crowd
+                    .get((client + concurrency * turn) % crowd.len().max(1))
+                    .map_or("dr.martin", String::as_str);
+                turn += 1;
+                if sign_in(&addr, &browser, browsers, username, n).await? {
                     latencies.push(started.elapsed());
                 } else {
                     failed += 1
@@ -190,6 +244,47 @@ async fn http_rate(addr: String, seconds: u64, concurrency: usize) -> std::io::R
         failed,
         latencies,
     })
+}
+
+/// The professionals the sign-ins go round (see the module's comment): created once in the demo's
+/// first establishment, reused by the next runs on the same database.
+async fn crowd(
+    database_url: &str,
+    accounts: usize,
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let pool = domain::db::connect(database_url, 2).await?;
+    let passwords = Passwords::new(Cost::default())?;
+    let (finess, _, _, region) = domain::demo::establishments()
+        .into_iter()
+        .next()
+        .ok_or("no demo establishment")?;
+    let mut usernames = Vec::with_capacity(accounts);
+    let now = time::OffsetDateTime::now_utc();
+    for i in 1..=accounts {
+        let username = format!("banc.{i:04}");
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE username = $1)")
+                .bind(&username)
+                .fetch_one(&pool)
+                .await?;
+        if !exists {
+            let spec = AccountSpec {
+                username: Username::parse(&username)?,
+                email: Email::parse(&format!("{username}@banc.example"))?,
+                family_name: format!("Banc {i}"),
+                given_name: "Camille".into(),
+                rpps: None,
+                region: RegionCode::parse(region)?,
+                password: Some(domain::demo::DEMO_PASSWORD.into()),
+                role: None,
+                establishments: vec![Finess::parse(&finess)?],
+            };
+            create_account(&pool, &passwords, &spec, "banc", "http://127.0.0.1", now).await?;
+        }
+        usernames.push(username);
+    }
+    pool.close().await;
+    Ok(usernames)
 }
 
 fn argon2_rate(seconds: u64) -> Result<f64, domain::Error> {
@@ -228,14 +323,39 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let concurrency: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(4);
     let server: Option<u32> = args.get(4).and_then(|s| s.parse().ok());
 
+    let crowd = std::sync::Arc::new(match std::env::var("BENCH_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let accounts = std::env::var("BENCH_ACCOUNTS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(200);
+            crowd(&url, accounts).await?
+        }
+        _ => vec!["dr.martin".to_string()],
+    });
     let idle = server.and_then(memory_of);
-    // Warm up: connection pool, page cache.
-    http_rate(addr.clone(), 2, concurrency).await?;
+    // Warm up: connection pool, page cache, and each client's browser known to the portal.
+    http_rate(addr.clone(), 2, concurrency, Browsers::Known, crowd.clone()).await?;
     let cpu_before = server.and_then(cpu_use);
-    let run = http_rate(addr, seconds, concurrency).await?;
+    let run = http_rate(
+        addr.clone(),
+        seconds,
+        concurrency,
+        Browsers::Known,
+        crowd.clone(),
+    )
+    .await?;
     let cpu_after = server.and_then(cpu_use);
-    let after = server.and_then(memory_of);
     let (http, failed) = (run.per_second, run.failed);
+    let new_browsers = http_rate(
+        addr,
+        seconds.div_ceil(4),
+        concurrency,
+        Browsers::New,
+        crowd.clone(),
+    )
+    .await?;
+    let after = server.and_then(memory_of);
     let bare = tokio::task::spawn_blocking(move || argon2_rate(seconds)).await??;
     let c = Cost::default();
     println!(
@@ -243,7 +363,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         c.memory_kib, c.iterations, c.parallelism
     );
     println!(
-        "sign-ins through POST /connexion: {http:.1}/s ({concurrency} clients, {seconds} s, {failed} failed)"
+        "sign-ins through POST /connexion: {http:.1}/s ({concurrency} clients, {seconds} s, {failed} failed; {} account(s) in turn, browsers the portal knows)",
+        crowd.len()
+    );
+    println!(
+        "  from browsers never seen:       {:.1}/s ({} s, {} failed; each also e-mails the holder)",
+        new_browsers.per_second,
+        seconds.div_ceil(4),
+        new_browsers.failed
     );
     println!("bare argon2id verifications:      {bare:.1}/s (all cores, {seconds} s)");
     println!("ratio HTTP / bare:                {:.2}", http / bare);
