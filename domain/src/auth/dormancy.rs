@@ -6,8 +6,9 @@
 //! unannounced).
 //!
 //! [`run_daily`] does it, once per day across every instance: the day's row in `daily_runs` is
-//! claimed in the job's own transaction, so a second instance waits for the first and then finds
-//! the day done, and an instance that dies midway leaves the day unclaimed for the next tick.
+//! claimed first, so a second instance finds the day taken; the accounts then go by batches, each
+//! committed on its own, and a run that dies midway is taken over by a later tick, which does the
+//! rest.
 //!
 //! A sign-in that proves who it is (password, card, PSC, passkey, TIQR) but meets a dormant
 //! account is refused as for any unavailable account, and e-mails the holder a wake link
@@ -103,38 +104,91 @@ pub struct DailyReport {
 }
 
 /// The day's run: warns the accounts that become dormant in [`WARNING_BEFORE`], puts to sleep
-/// those past the limit and warned long enough ago, e-mails and audits each, in one transaction.
-/// `None` when the rule is off or another run (this instance's or another's) already did today.
+/// those past the limit and warned long enough ago, e-mails and audits each. `None` when the rule
+/// is off or another run (this instance's or another's) has the day.
+///
+/// The day is claimed first, on its own; the accounts then go by batches of [`BATCH`], each batch
+/// (its accounts, e-mails and audit rows) one transaction. Every sign-in of the fleet waits for
+/// the audit chain's lock, which a transaction holds from its first audit row to its commit: one
+/// transaction for a first run over a national base would stop every sign-in for as long as it
+/// took. A run that dies leaves its day unfinished and its committed batches done; the first run
+/// [`STALLED_AFTER`] later takes the day over and does the rest. Two runs at once (a take-over of a
+/// run that was only slow) never handle the same account: each batch skips the accounts another
+/// batch holds, and the accounts it commits no longer match.
 pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyReport>> {
     let Call { now, .. } = call;
     let rule = portal.dormancy;
     let (Some(after), Some(notice)) = (rule.inactive_after, rule.warning_before()) else {
         return Ok(None);
     };
-    let mut tx = portal.pool.begin().await?;
-    // A concurrent claim of the same day waits here for this transaction, then finds the row.
+    // A concurrent claim of the same day waits for this statement, then finds the row.
     let claimed = sqlx::query!(
         "INSERT INTO daily_runs (job, day, ran_at) VALUES ('dormancy', $1, $2)
-         ON CONFLICT (job, day) DO NOTHING",
+         ON CONFLICT (job, day) DO UPDATE SET ran_at = EXCLUDED.ran_at
+           WHERE daily_runs.finished_at IS NULL AND daily_runs.ran_at <= $3",
         now.date(),
-        now
+        now,
+        now - STALLED_AFTER
     )
-    .execute(&mut *tx)
+    .execute(&portal.pool)
     .await?
     .rows_affected()
         == 1;
     if !claimed {
         return Ok(None);
     }
+    let mut report = DailyReport::default();
+    loop {
+        let warned = warn_batch(portal, rule, after, notice, call).await?;
+        report.warned += warned;
+        if warned < BATCH {
+            break;
+        }
+    }
+    loop {
+        let slept = sleep_batch(portal, after, notice, call).await?;
+        report.dormant += slept;
+        if slept < BATCH {
+            break;
+        }
+    }
+    sqlx::query!(
+        "UPDATE daily_runs SET finished_at = $2, details = $3 WHERE job = 'dormancy' AND day = $1",
+        now.date(),
+        now,
+        json!({ "warned": report.warned, "dormant": report.dormant })
+    )
+    .execute(&portal.pool)
+    .await?;
+    Ok(Some(report))
+}
 
+/// Accounts per transaction of the daily run (see [`run_daily`]).
+const BATCH: usize = 200;
+/// A day's run unfinished for this long died (or is very slow): the next run takes the day over.
+const STALLED_AFTER: Duration = Duration::minutes(10);
+
+/// Warns up to [`BATCH`] accounts whose dormancy comes within the notice, in one transaction.
+async fn warn_batch(
+    portal: &Portal,
+    rule: Rule,
+    after: Duration,
+    notice: Duration,
+    call: Call<'_>,
+) -> Result<usize> {
+    let now = call.now;
+    let mut tx = portal.pool.begin().await?;
     let warned = sqlx::query!(
         r#"UPDATE users SET dormancy_warned_at = $1
-           WHERE status = 'active' AND dormancy_warned_at IS NULL
-             AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
+           WHERE id IN (SELECT id FROM users
+                        WHERE status = 'active' AND dormancy_warned_at IS NULL
+                          AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
+                        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
            RETURNING id, username AS "username: Username", region_code AS "region_code: RegionCode",
                      greatest(created_at, last_sign_in_at, kept_active_at) AS "since!""#,
         now,
-        now - (after - notice)
+        now - (after - notice),
+        BATCH as i64
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -165,18 +219,34 @@ pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyRe
         )
         .await?;
     }
+    tx.commit().await?;
+    Ok(warned.len())
+}
 
+/// Puts to sleep up to [`BATCH`] accounts past the limit and warned at least the notice ago, in one
+/// transaction.
+async fn sleep_batch(
+    portal: &Portal,
+    after: Duration,
+    notice: Duration,
+    call: Call<'_>,
+) -> Result<usize> {
+    let now = call.now;
+    let mut tx = portal.pool.begin().await?;
     let slept = sqlx::query!(
         r#"UPDATE users SET status = 'dormant', updated_at = $1, version = version + 1
-           WHERE status = 'active'
-             AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
-             AND dormancy_warned_at <= $3
+           WHERE id IN (SELECT id FROM users
+                        WHERE status = 'active'
+                          AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
+                          AND dormancy_warned_at <= $3
+                        ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
            RETURNING id, username AS "username: Username", region_code AS "region_code: RegionCode",
                      greatest(created_at, last_sign_in_at, kept_active_at) AS "since!",
                      dormancy_warned_at AS "warned_at!""#,
         now,
         now - after,
-        now - notice
+        now - notice,
+        BATCH as i64
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -196,20 +266,8 @@ pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyRe
         )
         .await?;
     }
-    let report = DailyReport {
-        warned: warned.len(),
-        dormant: slept.len(),
-    };
-    sqlx::query!(
-        "UPDATE daily_runs SET details = $3 WHERE job = 'dormancy' AND day = $1 AND ran_at = $2",
-        now.date(),
-        now,
-        json!({ "warned": report.warned, "dormant": report.dormant })
-    )
-    .execute(&mut *tx)
-    .await?;
     tx.commit().await?;
-    Ok(Some(report))
+    Ok(slept.len())
 }
 
 /// A sign-in proved who it is and met a dormant account: e-mails the holder a wake link (unless

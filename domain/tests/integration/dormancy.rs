@@ -257,3 +257,80 @@ async fn the_regional_administrator_lists_and_keeps_active_in_their_region_only(
         .unwrap();
     assert!(after.iter().all(|r| r.username.as_str() != "dr.martin"));
 }
+
+/// The day's run commits its accounts by batches: one that died after some batches leaves its day
+/// claimed but unfinished; a run 10 minutes later takes the day over and does only the rest, each
+/// account warned (e-mailed, audited) exactly once.
+#[tokio::test]
+async fn a_run_that_died_midway_is_taken_over_and_does_only_the_rest() {
+    let portal = seeded().await;
+    let passwords = testkit::db::passwords();
+    for i in 0..450 {
+        let username = format!("lot.{i:03}");
+        let spec = domain::provisioning::AccountSpec {
+            username: domain::ids::Username::parse(&username).unwrap(),
+            email: domain::ids::Email::parse(&format!("{username}@chu.example")).unwrap(),
+            family_name: format!("Lot {i}"),
+            given_name: "Camille".into(),
+            rpps: None,
+            region: domain::ids::RegionCode::parse("FR-IDF").unwrap(),
+            password: Some(DEMO_PASSWORD.into()),
+            role: None,
+            establishments: vec![],
+        };
+        domain::provisioning::create_account(
+            &portal.pool,
+            &passwords,
+            &spec,
+            "test",
+            "https://passerelle.test",
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+    let eligible: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE status = 'active'")
+        .fetch_one(&portal.pool)
+        .await
+        .unwrap();
+    // The run that died: its day claimed, its first batch (200 accounts) committed.
+    let died_at = day(335);
+    sqlx::query("INSERT INTO daily_runs (job, day, ran_at) VALUES ('dormancy', $1, $2)")
+        .bind(died_at.date())
+        .bind(died_at)
+        .execute(&portal.pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE users SET dormancy_warned_at = $1
+         WHERE id IN (SELECT id FROM users WHERE username LIKE 'lot.%' ORDER BY id LIMIT 200)",
+    )
+    .bind(died_at)
+    .execute(&portal.pool)
+    .await
+    .unwrap();
+
+    // 5 minutes later the day is still the other run's; 11 minutes later it is taken over.
+    assert_eq!(run(&portal, died_at + Duration::minutes(5)).await, None);
+    let report = run(&portal, died_at + Duration::minutes(11)).await.unwrap();
+    assert_eq!(report.warned as i64, eligible - 200, "{report:?}");
+    let (warned, mailed, audited): (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM users WHERE dormancy_warned_at IS NOT NULL),
+                (SELECT count(*) FROM mail_outbox WHERE kind = 'dormancy_warning'),
+                (SELECT count(*) FROM audit_log WHERE action = 'account.dormancy_warning')",
+    )
+    .fetch_one(&portal.pool)
+    .await
+    .unwrap();
+    assert_eq!(warned, eligible);
+    assert_eq!(mailed, eligible - 200);
+    assert_eq!(audited, eligible - 200);
+    let finished: Option<OffsetDateTime> =
+        sqlx::query_scalar("SELECT finished_at FROM daily_runs WHERE job = 'dormancy'")
+            .fetch_one(&portal.pool)
+            .await
+            .unwrap();
+    assert!(finished.is_some());
+    // Done: the same day again, even much later, is nothing.
+    assert_eq!(run(&portal, died_at + Duration::hours(3)).await, None);
+}
