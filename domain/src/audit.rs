@@ -202,13 +202,16 @@ pub async fn record(conn: &mut PgConnection, event: Event, call: Call<'_>) -> Re
     sqlx::query!("SELECT pg_advisory_xact_lock($1)", CHAIN_LOCK_KEY)
         .execute(&mut *conn)
         .await?;
-    let prev: Vec<u8> = sqlx::query_scalar!("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-        .fetch_optional(&mut *conn)
-        .await?
-        .unwrap_or_else(|| GENESIS.to_vec());
-    let id: i64 = sqlx::query_scalar!(r#"SELECT nextval('audit_log_id_seq') AS "id!""#)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The chain's last hash and the row's id in one statement (every sign-in comes here), after
+    // the lock: a statement's snapshot is taken before it waits, so the read cannot share the
+    // lock's statement, but the id drawn after the lock follows every id already in the chain.
+    let next = sqlx::query!(
+        r#"SELECT (SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1) AS "prev?",
+                  nextval('audit_log_id_seq') AS "id!""#
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    let (id, prev) = (next.id, next.prev.unwrap_or_else(|| GENESIS.to_vec()));
     let counted = (event.action, event.outcome);
     let row = chained_row(id, event, call, prev)?;
     sqlx::query!(

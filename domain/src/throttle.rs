@@ -194,6 +194,25 @@ pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Resu
 }
 
 /// The end of the lock on `key`, if it is locked now (nothing is claimed).
+/// A right password: [`succeeded`] for the account and for the address in one statement (every
+/// sign-in runs it) — the account's failures forgotten, the address's claimed attempt given back.
+pub async fn password_right(
+    conn: &mut PgConnection,
+    account_key: &str,
+    address_key: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "WITH account AS (DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1)
+         UPDATE auth_throttle SET attempts = greatest(attempts - 1, 0)
+         WHERE scope = 'address' AND key = $2",
+        account_key,
+        address_key
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn locked_until(
     conn: &mut PgConnection,
     scope: Scope,

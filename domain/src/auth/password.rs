@@ -108,8 +108,7 @@ impl PasswordChecked {
         tx: &mut sqlx::PgConnection,
         now: OffsetDateTime,
     ) -> Result<()> {
-        throttle::succeeded(tx, Scope::Account, &self.key).await?;
-        throttle::succeeded(tx, Scope::Address, &self.address).await?;
+        throttle::password_right(tx, &self.key, &self.address).await?;
         if let Some(fresh) = &self.fresh_hash {
             accounts::set_password_hash(tx, self.user.id, fresh, now).await?;
         }
@@ -342,8 +341,7 @@ pub(crate) async fn check(
     // The password is right: only now may the answer depend on the account's state.
     if user.status != UserStatus::Active {
         let mut conn = portal.pool.acquire().await?;
-        throttle::succeeded(&mut conn, Scope::Account, &key).await?;
-        throttle::succeeded(&mut conn, Scope::Address, &address).await?;
+        throttle::password_right(&mut conn, &key, &address).await?;
         if user.status == UserStatus::Dormant {
             super::dormancy::sign_in_met(&mut conn, portal, user.id, Method::Password, call)
                 .await?;
