@@ -204,26 +204,31 @@ async fn http_rate(
     concurrency: usize,
     browsers: Browsers,
     crowd: std::sync::Arc<Vec<String>>,
+    open: std::sync::Arc<Vec<Browser>>,
 ) -> std::io::Result<Run> {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for client in 0..concurrency {
-        let (addr, crowd) = (addr.clone(), crowd.clone());
+        let (addr, crowd, open) = (addr.clone(), crowd.clone(), open.clone());
         tasks.push(tokio::spawn(async move {
-            let browser = open_sign_in_page(&addr).await?;
+            let browser = open
+                .get(client)
+                .ok_or_else(|| std::io::Error::other("a client without its browser"))?;
             let (mut latencies, mut failed) = (Vec::new(), 0u64);
             // Each professional signs in from one browser, their own workstation's: this client's
-            // accounts are every `concurrency`-th of the crowd.
+            // accounts are every `concurrency`-th of the crowd (whole rounds only, so that no
+            // account goes to two clients when the crowd is not a multiple of them).
+            let per_client = (crowd.len() / concurrency).max(1);
             let mut turn = 0;
             while Instant::now() < deadline {
                 let started = Instant::now();
                 let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let username = crowd
-                    .get((client + concurrency * turn) % crowd.len().max(1))
+                    .get((client + concurrency * (turn % per_client)) % crowd.len().max(1))
                     .map_or("dr.martin", String::as_str);
                 turn += 1;
-                if sign_in(&addr, &browser, browsers, username, n).await? {
+                if sign_in(&addr, browser, browsers, username, n).await? {
                     latencies.push(started.elapsed());
                 } else {
                     failed += 1
@@ -333,28 +338,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         _ => vec!["dr.martin".to_string()],
     });
+    // One browser per client, for every run: its cookie is what the portal knows it by.
+    let mut open = Vec::with_capacity(concurrency);
+    for _ in 0..concurrency {
+        open.push(open_sign_in_page(&addr).await?);
+    }
+    let open = std::sync::Arc::new(open);
     let idle = server.and_then(memory_of);
-    // Warm up: connection pool, page cache, and each client's browser known to the portal.
-    http_rate(addr.clone(), 2, concurrency, Browsers::Known, crowd.clone()).await?;
+    let rate = |seconds, browsers| {
+        http_rate(
+            addr.clone(),
+            seconds,
+            concurrency,
+            browsers,
+            crowd.clone(),
+            open.clone(),
+        )
+    };
+    // Warm up: connection pool, page cache, and each client's browser known to its accounts.
+    rate(2, Browsers::Known).await?;
     let cpu_before = server.and_then(cpu_use);
-    let run = http_rate(
-        addr.clone(),
-        seconds,
-        concurrency,
-        Browsers::Known,
-        crowd.clone(),
-    )
-    .await?;
+    let run = rate(seconds, Browsers::Known).await?;
     let cpu_after = server.and_then(cpu_use);
     let (http, failed) = (run.per_second, run.failed);
-    let new_browsers = http_rate(
-        addr,
-        seconds.div_ceil(4),
-        concurrency,
-        Browsers::New,
-        crowd.clone(),
-    )
-    .await?;
+    let new_browsers = rate(seconds.div_ceil(4), Browsers::New).await?;
     let after = server.and_then(memory_of);
     let bare = tokio::task::spawn_blocking(move || argon2_rate(seconds)).await??;
     let c = Cost::default();

@@ -193,7 +193,6 @@ pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Resu
     Ok(())
 }
 
-/// The end of the lock on `key`, if it is locked now (nothing is claimed).
 /// A right password: [`succeeded`] for the account and for the address in one statement (every
 /// sign-in runs it) — the account's failures forgotten, the address's claimed attempt given back.
 pub async fn password_right(
@@ -213,6 +212,7 @@ pub async fn password_right(
     Ok(())
 }
 
+/// The end of the lock on `key`, if it is locked now (nothing is claimed).
 pub async fn locked_until(
     conn: &mut PgConnection,
     scope: Scope,

@@ -113,8 +113,9 @@ pub struct DailyReport {
 /// transaction for a first run over a national base would stop every sign-in for as long as it
 /// took. A run that dies leaves its day unfinished and its committed batches done; the first run
 /// [`STALLED_AFTER`] later takes the day over and does the rest. Two runs at once (a take-over of a
-/// run that was only slow) never handle the same account: each batch skips the accounts another
-/// batch holds, and the accounts it commits no longer match.
+/// run that was only slow: no heartbeat, the runs take the time as given) never handle the same
+/// account: each batch skips the accounts another batch holds, and the accounts it commits no
+/// longer match.
 pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyReport>> {
     let Call { now, .. } = call;
     let rule = portal.dormancy;
@@ -137,23 +138,33 @@ pub async fn run_daily(portal: &Portal, call: Call<'_>) -> Result<Option<DailyRe
     if !claimed {
         return Ok(None);
     }
+    // Each pass goes once through the accounts in the order of their ids (the primary key's
+    // index), a batch starting after the last account of the one before: a whole base is read
+    // once, not once per batch.
     let mut report = DailyReport::default();
+    let mut after_id = Uuid::nil();
     loop {
-        let warned = warn_batch(portal, rule, after, notice, call).await?;
+        let (warned, last) = warn_batch(portal, rule, after, notice, after_id, call).await?;
         report.warned += warned;
-        if warned < BATCH {
-            break;
+        match last {
+            Some(last) if warned == BATCH => after_id = last,
+            _ => break,
         }
     }
+    let mut after_id = Uuid::nil();
     loop {
-        let slept = sleep_batch(portal, after, notice, call).await?;
+        let (slept, last) = sleep_batch(portal, after, notice, after_id, call).await?;
         report.dormant += slept;
-        if slept < BATCH {
-            break;
+        match last {
+            Some(last) if slept == BATCH => after_id = last,
+            _ => break,
         }
     }
+    // Only the run that holds the claim closes the day (a run taken over leaves it to its
+    // successor).
     sqlx::query!(
-        "UPDATE daily_runs SET finished_at = $2, details = $3 WHERE job = 'dormancy' AND day = $1",
+        "UPDATE daily_runs SET finished_at = $2, details = $3
+         WHERE job = 'dormancy' AND day = $1 AND ran_at = $2",
         now.date(),
         now,
         json!({ "warned": report.warned, "dormant": report.dormant })
@@ -168,27 +179,30 @@ const BATCH: usize = 200;
 /// A day's run unfinished for this long died (or is very slow): the next run takes the day over.
 const STALLED_AFTER: Duration = Duration::minutes(10);
 
-/// Warns up to [`BATCH`] accounts whose dormancy comes within the notice, in one transaction.
+/// Warns up to [`BATCH`] accounts whose dormancy comes within the notice, those of ids after
+/// `after_id`, in one transaction. How many, and the last one's id.
 async fn warn_batch(
     portal: &Portal,
     rule: Rule,
     after: Duration,
     notice: Duration,
+    after_id: Uuid,
     call: Call<'_>,
-) -> Result<usize> {
+) -> Result<(usize, Option<Uuid>)> {
     let now = call.now;
     let mut tx = portal.pool.begin().await?;
     let warned = sqlx::query!(
         r#"UPDATE users SET dormancy_warned_at = $1
            WHERE id IN (SELECT id FROM users
-                        WHERE status = 'active' AND dormancy_warned_at IS NULL
+                        WHERE id > $4 AND status = 'active' AND dormancy_warned_at IS NULL
                           AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
-                        ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
+                        ORDER BY id LIMIT $3 FOR NO KEY UPDATE SKIP LOCKED)
            RETURNING id, username AS "username: Username", region_code AS "region_code: RegionCode",
                      greatest(created_at, last_sign_in_at, kept_active_at) AS "since!""#,
         now,
         now - (after - notice),
-        BATCH as i64
+        BATCH as i64,
+        after_id
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -220,33 +234,35 @@ async fn warn_batch(
         .await?;
     }
     tx.commit().await?;
-    Ok(warned.len())
+    Ok((warned.len(), warned.iter().map(|a| a.id).max()))
 }
 
-/// Puts to sleep up to [`BATCH`] accounts past the limit and warned at least the notice ago, in one
-/// transaction.
+/// Puts to sleep up to [`BATCH`] accounts past the limit and warned at least the notice ago, those
+/// of ids after `after_id`, in one transaction. How many, and the last one's id.
 async fn sleep_batch(
     portal: &Portal,
     after: Duration,
     notice: Duration,
+    after_id: Uuid,
     call: Call<'_>,
-) -> Result<usize> {
+) -> Result<(usize, Option<Uuid>)> {
     let now = call.now;
     let mut tx = portal.pool.begin().await?;
     let slept = sqlx::query!(
         r#"UPDATE users SET status = 'dormant', updated_at = $1, version = version + 1
            WHERE id IN (SELECT id FROM users
-                        WHERE status = 'active'
+                        WHERE id > $5 AND status = 'active'
                           AND greatest(created_at, last_sign_in_at, kept_active_at) <= $2
                           AND dormancy_warned_at <= $3
-                        ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+                        ORDER BY id LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED)
            RETURNING id, username AS "username: Username", region_code AS "region_code: RegionCode",
                      greatest(created_at, last_sign_in_at, kept_active_at) AS "since!",
                      dormancy_warned_at AS "warned_at!""#,
         now,
         now - after,
         now - notice,
-        BATCH as i64
+        BATCH as i64,
+        after_id
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -267,7 +283,7 @@ async fn sleep_batch(
         .await?;
     }
     tx.commit().await?;
-    Ok(slept.len())
+    Ok((slept.len(), slept.iter().map(|a| a.id).max()))
 }
 
 /// A sign-in proved who it is and met a dormant account: e-mails the holder a wake link (unless
