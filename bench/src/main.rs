@@ -267,14 +267,15 @@ async fn crowd(
     let now = time::OffsetDateTime::now_utc();
     for i in 1..=accounts {
         let username = format!("banc.{i:04}");
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE username = $1)")
-                .bind(&username)
-                .fetch_one(&pool)
-                .await?;
+        let parsed = Username::parse(&username)?;
+        let mut conn = pool.acquire().await?;
+        let exists = domain::accounts::user_id_by_username(&mut conn, &parsed)
+            .await?
+            .is_some();
+        drop(conn);
         if !exists {
             let spec = AccountSpec {
-                username: Username::parse(&username)?,
+                username: parsed,
                 email: Email::parse(&format!("{username}@banc.example"))?,
                 family_name: format!("Banc {i}"),
                 given_name: "Camille".into(),

@@ -165,9 +165,10 @@ async fn lock(
 /// address with one good user must not hide another's guessing).
 pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Result<()> {
     match scope {
-        Scope::Account => {
+        Scope::Account | Scope::EmailCode => {
             sqlx::query!(
-                "DELETE FROM auth_throttle WHERE scope = 'account' AND key = $1",
+                "DELETE FROM auth_throttle WHERE scope = $1 AND key = $2",
+                scope.as_str(),
                 key
             )
             .execute(&mut *conn)
@@ -176,14 +177,6 @@ pub async fn succeeded(conn: &mut PgConnection, scope: Scope, key: &str) -> Resu
         Scope::Address => {
             sqlx::query!(
                 "UPDATE auth_throttle SET attempts = greatest(attempts - 1, 0) WHERE scope = 'address' AND key = $1",
-                key
-            )
-            .execute(&mut *conn)
-            .await?;
-        }
-        Scope::EmailCode => {
-            sqlx::query!(
-                "DELETE FROM auth_throttle WHERE scope = 'email_code' AND key = $1",
                 key
             )
             .execute(&mut *conn)
